@@ -1,0 +1,689 @@
+package org.adjoint;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.Backends;
+import org.adjoint.backend.Buffer;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+import org.adjoint.internal.Shapes;
+import org.adjoint.internal.TensorAccess;
+import org.adjoint.internal.ops.Add;
+import org.adjoint.internal.ops.Exp;
+import org.adjoint.internal.ops.Log;
+import org.adjoint.internal.ops.MatMul;
+import org.adjoint.internal.ops.Max;
+import org.adjoint.internal.ops.Mul;
+import org.adjoint.internal.ops.Neg;
+import org.adjoint.internal.ops.Pow;
+import org.adjoint.internal.ops.Relu;
+import org.adjoint.internal.ops.Reshape;
+import org.adjoint.internal.ops.Sigmoid;
+import org.adjoint.internal.ops.Softmax;
+import org.adjoint.internal.ops.Sqrt;
+import org.adjoint.internal.ops.SumTo;
+import org.adjoint.internal.ops.Tanh;
+import org.adjoint.internal.ops.Transpose;
+
+/**
+ * A float32 n-dimensional array in row-major order, of any rank from 0 up, stored on one
+ * {@link Backend}, that records the operations applied to it for reverse-mode automatic
+ * differentiation.
+ *
+ * <p>Values are immutable: every operation returns a new tensor. Binary operations
+ * broadcast with NumPy's rules, and their gradients are summed back over broadcast axes.
+ * A tensor requires a gradient when it is a leaf marked with {@link #requiresGrad(boolean)},
+ * or when it was computed (with grad mode on) from one that does.
+ *
+ * <pre>{@code
+ * Tensor w = Tensor.of(new float[] {1, 2, 3}).requiresGrad(true);
+ * Tensor loss = w.mul(w).sum();        // 14
+ * loss.backward();
+ * w.grad();                            // [2, 4, 6]
+ * }</pre>
+ */
+public final class Tensor {
+
+    static {
+        TensorAccess.Holder.install(new Access());
+    }
+
+    private final Backend backend;
+    private final Buffer buffer;
+    private final int[] shape;
+    private boolean requiresGrad;
+    private Node producer;
+    private Tensor grad;
+
+    private Tensor(Backend backend, Buffer buffer, int[] shape) {
+        this.backend = backend;
+        this.buffer = buffer;
+        this.shape = shape;
+    }
+
+    // ---------------------------------------------------------------- creation
+
+    /**
+     * A tensor holding a copy of {@code data} in row-major order.
+     *
+     * @param data  the elements
+     * @param shape dimensions; none means a 1-D tensor of {@code data.length}
+     * @return the tensor, on the current backend
+     * @throws IllegalArgumentException when the shape's element count differs from {@code data.length}
+     */
+    public static Tensor of(float[] data, int... shape) {
+        int[] dims = shape.length == 0 ? new int[] {data.length} : Shapes.checked("Tensor.of", shape);
+        if (Shapes.size(dims) != data.length) {
+            throw new IllegalArgumentException("Tensor.of: data has " + data.length + " elements but shape "
+                    + Shapes.str(dims) + " needs " + Shapes.size(dims));
+        }
+        Backend b = Backends.current();
+        return new Tensor(b, b.upload(data), dims);
+    }
+
+    /**
+     * A rank-0 tensor.
+     *
+     * @param value its element
+     * @return the tensor
+     */
+    public static Tensor scalar(float value) {
+        Backend b = Backends.current();
+        return new Tensor(b, b.upload(new float[] {value}), new int[0]);
+    }
+
+    /**
+     * A tensor of zeros.
+     *
+     * @param shape dimensions
+     * @return the tensor
+     */
+    public static Tensor zeros(int... shape) {
+        return full(0f, shape);
+    }
+
+    /**
+     * A tensor of ones.
+     *
+     * @param shape dimensions
+     * @return the tensor
+     */
+    public static Tensor ones(int... shape) {
+        return full(1f, shape);
+    }
+
+    /**
+     * A tensor with every element equal to {@code value}.
+     *
+     * @param value the element
+     * @param shape dimensions
+     * @return the tensor
+     */
+    public static Tensor full(float value, int... shape) {
+        return Compute.full(Backends.current(), value, Shapes.checked("Tensor.full", shape));
+    }
+
+    /**
+     * Standard normal samples, the same for a seed on every backend (drawn on the host with
+     * {@link SplittableRandom} and the Box–Muller transform, then uploaded).
+     *
+     * @param seed  the seed
+     * @param shape dimensions
+     * @return the tensor
+     */
+    public static Tensor randn(long seed, int... shape) {
+        int[] dims = Shapes.checked("Tensor.randn", shape);
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] data = new float[(int) Shapes.size(dims)];
+        for (int i = 0; i < data.length; i += 2) {
+            double u1 = 1.0 - random.nextDouble();
+            double u2 = random.nextDouble();
+            double radius = Math.sqrt(-2.0 * Math.log(u1));
+            data[i] = (float) (radius * Math.cos(2.0 * Math.PI * u2));
+            if (i + 1 < data.length) {
+                data[i + 1] = (float) (radius * Math.sin(2.0 * Math.PI * u2));
+            }
+        }
+        Backend b = Backends.current();
+        return new Tensor(b, b.upload(data), dims);
+    }
+
+    /**
+     * Uniform samples in {@code [0, 1)}, the same for a seed on every backend.
+     *
+     * @param seed  the seed
+     * @param shape dimensions
+     * @return the tensor
+     */
+    public static Tensor rand(long seed, int... shape) {
+        int[] dims = Shapes.checked("Tensor.rand", shape);
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] data = new float[(int) Shapes.size(dims)];
+        for (int i = 0; i < data.length; i++) {
+            // 24 random bits: every float in [0, 1) with that spacing, never 1.
+            data[i] = (random.nextInt() >>> 8) * 0x1.0p-24f;
+        }
+        Backend b = Backends.current();
+        return new Tensor(b, b.upload(data), dims);
+    }
+
+    // ---------------------------------------------------------------- inspection
+
+    /**
+     * The dimensions.
+     *
+     * @return a copy of the shape
+     */
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    /**
+     * The number of axes.
+     *
+     * @return the rank (0 for a scalar)
+     */
+    public int rank() {
+        return shape.length;
+    }
+
+    /**
+     * The number of elements.
+     *
+     * @return the product of the dimensions
+     */
+    public long size() {
+        return Shapes.size(shape);
+    }
+
+    /**
+     * A row-major copy of the elements.
+     *
+     * @return a new array
+     */
+    public float[] toFloatArray() {
+        return backend.download(buffer);
+    }
+
+    /**
+     * The only element.
+     *
+     * @return the element
+     * @throws IllegalStateException when the tensor does not have exactly one element
+     */
+    public float item() {
+        if (size() != 1) {
+            throw new IllegalStateException("item: tensor of shape " + Shapes.str(shape) + " has " + size()
+                    + " elements; item() needs exactly one");
+        }
+        return toFloatArray()[0];
+    }
+
+    /**
+     * The backend the tensor lives on.
+     *
+     * @return its backend's name, such as {@code cpu}
+     */
+    public String backendName() {
+        return backend.name();
+    }
+
+    // ---------------------------------------------------------------- arithmetic
+
+    /**
+     * Element-wise sum with broadcasting.
+     *
+     * @param other the other operand
+     * @return {@code this + other}
+     */
+    public Tensor add(Tensor other) {
+        return Add.apply(this, other);
+    }
+
+    /**
+     * Adds a constant.
+     *
+     * @param value the constant
+     * @return {@code this + value}
+     */
+    public Tensor add(float value) {
+        return Add.apply(this, constant(value));
+    }
+
+    /**
+     * Element-wise difference with broadcasting.
+     *
+     * @param other the other operand
+     * @return {@code this - other}
+     */
+    public Tensor sub(Tensor other) {
+        return Add.apply(this, other.neg());
+    }
+
+    /**
+     * Subtracts a constant.
+     *
+     * @param value the constant
+     * @return {@code this - value}
+     */
+    public Tensor sub(float value) {
+        return Add.apply(this, constant(-value));
+    }
+
+    /**
+     * Element-wise product with broadcasting.
+     *
+     * @param other the other operand
+     * @return {@code this * other}
+     */
+    public Tensor mul(Tensor other) {
+        return Mul.apply(this, other);
+    }
+
+    /**
+     * Multiplies by a constant.
+     *
+     * @param value the constant
+     * @return {@code this * value}
+     */
+    public Tensor mul(float value) {
+        return Mul.apply(this, constant(value));
+    }
+
+    /**
+     * Element-wise quotient with broadcasting, as {@code this * other^-1}.
+     *
+     * @param other the divisor
+     * @return {@code this / other}
+     */
+    public Tensor div(Tensor other) {
+        return Mul.apply(this, other.pow(-1f));
+    }
+
+    /**
+     * Divides by a constant.
+     *
+     * @param value the divisor
+     * @return {@code this / value}
+     */
+    public Tensor div(float value) {
+        return Mul.apply(this, constant(1f / value));
+    }
+
+    /**
+     * Negation.
+     *
+     * @return {@code -this}
+     */
+    public Tensor neg() {
+        return Neg.apply(this);
+    }
+
+    /**
+     * Element-wise power with a constant exponent.
+     *
+     * @param exponent the exponent
+     * @return {@code this^exponent}
+     */
+    public Tensor pow(float exponent) {
+        return Pow.apply(this, exponent);
+    }
+
+    // ---------------------------------------------------------------- element-wise functions
+
+    /**
+     * Exponential.
+     *
+     * @return {@code e^this}
+     */
+    public Tensor exp() {
+        return Exp.apply(this);
+    }
+
+    /**
+     * Natural logarithm.
+     *
+     * @return {@code ln(this)}
+     */
+    public Tensor log() {
+        return Log.apply(this);
+    }
+
+    /**
+     * Square root.
+     *
+     * @return {@code sqrt(this)}
+     */
+    public Tensor sqrt() {
+        return Sqrt.apply(this);
+    }
+
+    /**
+     * Hyperbolic tangent.
+     *
+     * @return {@code tanh(this)}
+     */
+    public Tensor tanh() {
+        return Tanh.apply(this);
+    }
+
+    /**
+     * Logistic sigmoid.
+     *
+     * @return {@code 1 / (1 + e^-this)}
+     */
+    public Tensor sigmoid() {
+        return Sigmoid.apply(this);
+    }
+
+    /**
+     * Rectified linear unit; its derivative at 0 is taken as 0.
+     *
+     * @return {@code max(this, 0)}
+     */
+    public Tensor relu() {
+        return Relu.apply(this);
+    }
+
+    // ---------------------------------------------------------------- linear algebra and shape
+
+    /**
+     * Matrix product with NumPy {@code matmul} semantics: 1-D·1-D is a dot product, a 1-D
+     * operand is promoted to a row (left) or column (right) and that axis removed from the
+     * result, and leading batch axes broadcast.
+     *
+     * @param other the right operand
+     * @return {@code this · other}
+     * @throws IllegalArgumentException when inner dimensions or batch axes do not match
+     */
+    public Tensor matmul(Tensor other) {
+        return MatMul.numpy(this, other);
+    }
+
+    /**
+     * Swaps the last two axes.
+     *
+     * @return the transposed tensor
+     * @throws IllegalArgumentException when the rank is below 2
+     */
+    public Tensor transpose() {
+        return Transpose.apply(this);
+    }
+
+    /**
+     * The same elements with new dimensions; one of them may be -1 and is inferred.
+     *
+     * @param newShape dimensions with the same element count
+     * @return the reshaped tensor (storage is shared; tensors are immutable)
+     */
+    public Tensor reshape(int... newShape) {
+        return Reshape.apply(this, newShape);
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    /**
+     * Sum of all elements.
+     *
+     * @return a rank-0 tensor
+     */
+    public Tensor sum() {
+        return SumTo.apply(this, new int[0]);
+    }
+
+    /**
+     * Mean of all elements.
+     *
+     * @return a rank-0 tensor
+     */
+    public Tensor mean() {
+        return sum().mul(1f / size());
+    }
+
+    /**
+     * Sum along one axis.
+     *
+     * @param axis    the axis, negative counting from the end
+     * @param keepDim keep the axis with length 1
+     * @return the sums
+     */
+    public Tensor sum(int axis, boolean keepDim) {
+        int a = Shapes.axis("sum", axis, shape);
+        Tensor kept = SumTo.apply(this, Shapes.keepDim(shape, a));
+        return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
+    }
+
+    /**
+     * Mean along one axis.
+     *
+     * @param axis    the axis, negative counting from the end
+     * @param keepDim keep the axis with length 1
+     * @return the means
+     */
+    public Tensor mean(int axis, boolean keepDim) {
+        int a = Shapes.axis("mean", axis, shape);
+        return sum(a, keepDim).mul(1f / shape[a]);
+    }
+
+    /**
+     * Maximum along one axis; the gradient flows to the first maximal element of each lane.
+     *
+     * @param axis    the axis, negative counting from the end
+     * @param keepDim keep the axis with length 1
+     * @return the maxima
+     */
+    public Tensor max(int axis, boolean keepDim) {
+        int a = Shapes.axis("max", axis, shape);
+        Tensor kept = Max.apply(this, a);
+        return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
+    }
+
+    // ---------------------------------------------------------------- softmax family
+
+    /**
+     * Softmax along one axis, computed stably.
+     *
+     * @param axis the axis, negative counting from the end
+     * @return probabilities that sum to 1 along {@code axis}
+     */
+    public Tensor softmax(int axis) {
+        return Softmax.apply(this, Shapes.axis("softmax", axis, shape), false);
+    }
+
+    /**
+     * Log-softmax along one axis, computed stably (not as {@code log(softmax)}).
+     *
+     * @param axis the axis, negative counting from the end
+     * @return log-probabilities along {@code axis}
+     */
+    public Tensor logSoftmax(int axis) {
+        return Softmax.apply(this, Shapes.axis("logSoftmax", axis, shape), true);
+    }
+
+    // ---------------------------------------------------------------- autodiff
+
+    /**
+     * Marks a leaf as needing a gradient (or not).
+     *
+     * @param requires whether {@link #backward()} should compute this tensor's gradient
+     * @return this tensor
+     * @throws IllegalStateException when called on a tensor computed from others
+     */
+    public Tensor requiresGrad(boolean requires) {
+        if (producer != null) {
+            throw new IllegalStateException("requiresGrad: only a leaf's flag can be set; this tensor of shape "
+                    + Shapes.str(shape) + " was computed by '" + producer.name() + "' (use detach() for a new leaf)");
+        }
+        requiresGrad = requires;
+        return this;
+    }
+
+    /**
+     * Whether gradients flow to or through this tensor.
+     *
+     * @return true for a marked leaf or a result computed from one with grad mode on
+     */
+    public boolean requiresGrad() {
+        return requiresGrad;
+    }
+
+    /**
+     * Whether this tensor was created by the user rather than computed by a recorded operation.
+     *
+     * @return true for a leaf
+     */
+    public boolean isLeaf() {
+        return producer == null;
+    }
+
+    /**
+     * Reverse-mode differentiation from a one-element tensor: accumulates {@code d this / d leaf}
+     * into the {@link #grad()} of every leaf it depends on, then frees the graph's saved state.
+     *
+     * @throws IllegalStateException when the tensor has more than one element, does not
+     *                               require a gradient, or its graph was freed already
+     */
+    public void backward() {
+        if (size() != 1) {
+            throw new IllegalStateException("backward: tensor of shape " + Shapes.str(shape) + " has " + size()
+                    + " elements; backward() without a seed needs exactly one (call backward(seed))");
+        }
+        backward(Compute.full(backend, 1f, shape), false);
+    }
+
+    /**
+     * Reverse-mode differentiation with an explicit cotangent: accumulates
+     * {@code seedᵀ · d this / d leaf} into every leaf's gradient, then frees the graph.
+     *
+     * @param seed cotangent of this tensor, of its shape
+     */
+    public void backward(Tensor seed) {
+        backward(seed, false);
+    }
+
+    /**
+     * Like {@link #backward(Tensor)}, optionally keeping the saved state for another pass.
+     *
+     * @param seed        cotangent of this tensor, of its shape
+     * @param retainGraph keep the graph so that {@code backward} can run through it again
+     */
+    public void backward(Tensor seed, boolean retainGraph) {
+        if (!requiresGrad) {
+            throw new IllegalStateException("backward: tensor of shape " + Shapes.str(shape)
+                    + " does not require a gradient (no input was marked with requiresGrad(true), "
+                    + "or it was computed in a no-grad scope)");
+        }
+        Graph.checkSeed(this, seed);
+        Graph.backward(List.of(this), List.of(seed), retainGraph, false);
+    }
+
+    /**
+     * The gradient accumulated by {@code backward} into this leaf.
+     *
+     * @return the gradient, of this tensor's shape, or {@code null} when none has been computed
+     */
+    public Tensor grad() {
+        return grad;
+    }
+
+    /** Clears the accumulated gradient. */
+    public void zeroGrad() {
+        grad = null;
+    }
+
+    /**
+     * The same values without history: a new leaf that does not require a gradient.
+     *
+     * @return a tensor sharing this one's storage
+     */
+    public Tensor detach() {
+        return new Tensor(backend, buffer, shape);
+    }
+
+    // ---------------------------------------------------------------- text
+
+    /**
+     * Shape and values, abbreviated beyond six entries per axis.
+     *
+     * @return for example {@code Tensor[2, 2] [[1.0, 2.0], [3.0, 4.0]]}
+     */
+    @Override
+    public String toString() {
+        StringBuilder text = new StringBuilder("Tensor").append(Arrays.toString(shape)).append(' ');
+        float[] data = toFloatArray();
+        appendAxis(text, data, 0, 0);
+        if (producer != null) {
+            text.append(" (by ").append(producer.name()).append(')');
+        } else if (requiresGrad) {
+            text.append(" (requires grad)");
+        }
+        return text.toString();
+    }
+
+    private void appendAxis(StringBuilder text, float[] data, int axis, int offset) {
+        if (axis == shape.length) {
+            text.append(data[offset]);
+            return;
+        }
+        int stride = (int) (data.length == 0 ? 0 : Shapes.size(Arrays.copyOfRange(shape, axis + 1, shape.length)));
+        text.append('[');
+        int n = shape[axis];
+        for (int i = 0; i < n; i++) {
+            if (n > 6 && i == 3) {
+                text.append("..., ");
+                i = n - 3;
+            }
+            appendAxis(text, data, axis + 1, offset + i * stride);
+            if (i < n - 1) {
+                text.append(", ");
+            }
+        }
+        text.append(']');
+    }
+
+    private Tensor constant(float value) {
+        return Compute.full(backend, value, new int[0]);
+    }
+
+    private static final class Access implements TensorAccess {
+        @Override
+        public Tensor wrap(Backend backend, Buffer buffer, int[] shape) {
+            return new Tensor(backend, buffer, shape);
+        }
+
+        @Override
+        public Buffer buffer(Tensor tensor) {
+            return tensor.buffer;
+        }
+
+        @Override
+        public Backend backend(Tensor tensor) {
+            return tensor.backend;
+        }
+
+        @Override
+        public int[] shapeView(Tensor tensor) {
+            return tensor.shape;
+        }
+
+        @Override
+        public Node producer(Tensor tensor) {
+            return tensor.producer;
+        }
+
+        @Override
+        public void attach(Tensor tensor, Node node) {
+            tensor.producer = node;
+            tensor.requiresGrad = true;
+        }
+
+        @Override
+        public void accumulateGrad(Tensor leaf, Tensor contribution) {
+            leaf.grad = leaf.grad == null ? contribution : leaf.grad.add(contribution);
+        }
+    }
+}

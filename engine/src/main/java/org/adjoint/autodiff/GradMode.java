@@ -1,0 +1,78 @@
+package org.adjoint.autodiff;
+
+/**
+ * Whether operations are recorded for differentiation on the current thread.
+ *
+ * <p>Recording is on by default. Inside a {@link #noGrad()} scope no operation is recorded:
+ * results have no history and do not require a gradient, which saves the memory of the
+ * saved state (use it for evaluation and for optimiser updates).
+ *
+ * <pre>{@code
+ * try (var scope = GradMode.noGrad()) {
+ *     Tensor prediction = model.apply(x);   // nothing recorded
+ * }
+ * }</pre>
+ */
+public final class GradMode {
+
+    private static final ThreadLocal<boolean[]> ENABLED = ThreadLocal.withInitial(() -> new boolean[] {true});
+
+    private GradMode() {
+    }
+
+    /**
+     * Whether operations on this thread are recorded.
+     *
+     * @return true unless inside a no-grad scope
+     */
+    public static boolean isEnabled() {
+        return ENABLED.get()[0];
+    }
+
+    /**
+     * Turns recording off until the returned scope is closed; scopes nest.
+     *
+     * @return the scope to close (try-with-resources)
+     */
+    public static Scope noGrad() {
+        return set(false);
+    }
+
+    /**
+     * Turns recording on until the returned scope is closed (inside a no-grad scope, for a
+     * computation that must be differentiated).
+     *
+     * @return the scope to close
+     */
+    public static Scope enableGrad() {
+        return set(true);
+    }
+
+    private static Scope set(boolean enabled) {
+        boolean[] flag = ENABLED.get();
+        boolean previous = flag[0];
+        flag[0] = enabled;
+        return new Scope(flag, previous);
+    }
+
+    /** Restores the previous grad mode when closed. */
+    public static final class Scope implements AutoCloseable {
+        private final boolean[] flag;
+        private final boolean previous;
+        private boolean closed;
+
+        private Scope(boolean[] flag, boolean previous) {
+            this.flag = flag;
+            this.previous = previous;
+        }
+
+        /** Restores the mode that was active when this scope was opened. */
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                flag[0] = previous;
+            }
+        }
+    }
+}

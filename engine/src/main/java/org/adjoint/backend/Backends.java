@@ -1,0 +1,134 @@
+package org.adjoint.backend;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.ServiceLoader;
+import java.util.logging.Logger;
+
+/**
+ * Finds backends on the class path and holds the one that new tensors are created on.
+ *
+ * <p>Selection, in order: a backend set with {@link #use(String)} or {@link #use(Backend)};
+ * the system property {@code adjoint.backend} ({@code cpu} or {@code cuda}); otherwise the
+ * available backend with the highest {@link Backend#priority()} (CUDA when a device and its
+ * libraries load, else the CPU). Asking for a backend that is missing or unavailable is an
+ * error that says why; it never silently falls back.
+ */
+public final class Backends {
+
+    /** System property that names the backend to use. */
+    public static final String PROPERTY = "adjoint.backend";
+
+    private static final Logger LOG = Logger.getLogger(Backends.class.getName());
+    private static volatile List<Backend> installed;
+    private static volatile Backend current;
+
+    private Backends() {
+    }
+
+    /**
+     * Every backend on the class path, available or not, highest priority first.
+     *
+     * @return the installed backends
+     */
+    public static List<Backend> installed() {
+        List<Backend> list = installed;
+        if (list == null) {
+            synchronized (Backends.class) {
+                list = installed;
+                if (list == null) {
+                    List<Backend> found = new ArrayList<>();
+                    ServiceLoader.load(Backend.class, Backends.class.getClassLoader()).forEach(found::add);
+                    found.sort(Comparator.comparingInt(Backend::priority).reversed());
+                    installed = list = List.copyOf(found);
+                }
+            }
+        }
+        return list;
+    }
+
+    /**
+     * The backend that tensors are created on, chosen on first use.
+     *
+     * @return the current backend
+     * @throws IllegalStateException when no backend is installed, or the requested one is unavailable
+     */
+    public static Backend current() {
+        Backend b = current;
+        if (b == null) {
+            synchronized (Backends.class) {
+                b = current;
+                if (b == null) {
+                    String requested = System.getProperty(PROPERTY);
+                    b = requested == null || requested.isBlank() ? best() : find(requested);
+                    Backend chosen = b;
+                    LOG.fine(() -> "Adjoint backend: " + chosen.name());
+                    current = b;
+                }
+            }
+        }
+        return b;
+    }
+
+    /**
+     * Makes the named backend current.
+     *
+     * @param name a backend name such as {@code cpu} or {@code cuda}
+     * @return the backend now in use
+     * @throws IllegalStateException when it is not installed or cannot run here
+     */
+    public static Backend use(String name) {
+        Backend b = find(name);
+        current = b;
+        return b;
+    }
+
+    /**
+     * Makes the given backend current (tests use this to run one suite on several backends).
+     *
+     * @param backend an available backend
+     * @return {@code backend}
+     * @throws IllegalStateException when it reports itself unavailable
+     */
+    public static Backend use(Backend backend) {
+        backend.unavailableReason().ifPresent(reason -> {
+            throw new IllegalStateException("backend '" + backend.name() + "' is unavailable: " + reason);
+        });
+        current = backend;
+        return backend;
+    }
+
+    private static Backend find(String name) {
+        String wanted = name.trim().toLowerCase(Locale.ROOT);
+        List<Backend> all = installed();
+        for (Backend b : all) {
+            if (b.name().equals(wanted)) {
+                b.unavailableReason().ifPresent(reason -> {
+                    throw new IllegalStateException("backend '" + wanted + "' is unavailable: " + reason);
+                });
+                return b;
+            }
+        }
+        throw new IllegalStateException("backend '" + wanted + "' is not on the class path (installed: "
+                + all.stream().map(Backend::name).toList() + "); add org.adjoint:adjoint-" + wanted + "-backend");
+    }
+
+    private static Backend best() {
+        List<Backend> all = installed();
+        if (all.isEmpty()) {
+            throw new IllegalStateException("no Adjoint backend on the class path: add the artifact "
+                    + "org.adjoint:adjoint-cpu-backend (or org.adjoint:adjoint-cuda-backend for NVIDIA GPUs)");
+        }
+        StringBuilder reasons = new StringBuilder();
+        for (Backend b : all) {
+            var reason = b.unavailableReason();
+            if (reason.isEmpty()) {
+                return b;
+            }
+            reasons.append("; ").append(b.name()).append(": ").append(reason.get());
+        }
+        throw new IllegalStateException("no installed Adjoint backend can run here" + reasons);
+    }
+}

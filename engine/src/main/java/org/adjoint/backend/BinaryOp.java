@@ -1,0 +1,13 @@
+package org.adjoint.backend;
+
+/** Element-wise functions of two operands, see {@link Backend#binary}. */
+public enum BinaryOp {
+    /** {@code lhs + rhs}. */
+    ADD,
+    /** {@code lhs - rhs}. */
+    SUB,
+    /** {@code lhs * rhs}. */
+    MUL,
+    /** {@code lhs / rhs}. */
+    DIV
+}

@@ -1,0 +1,175 @@
+package org.adjoint.internal;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.adjoint.Tensor;
+import org.adjoint.autodiff.GradMode;
+
+/** Records nodes during the forward pass and runs the reverse pass over them. */
+public final class Graph {
+
+    private static final TensorAccess ACCESS = TensorAccess.get();
+
+    private Graph() {
+    }
+
+    /**
+     * Whether an operation on these inputs must be recorded: grad mode is on and at least one
+     * input requires a gradient. Primitives ask before saving any state.
+     *
+     * @param inputs the operation's inputs
+     * @return true when the result will have a node
+     */
+    public static boolean recording(Tensor... inputs) {
+        if (!GradMode.isEnabled()) {
+            return false;
+        }
+        for (Tensor t : inputs) {
+            if (t.requiresGrad()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Makes {@code node} the producer of {@code output}, with one edge per input.
+     *
+     * @param node   a fresh node holding its saved state
+     * @param output the primitive's result
+     * @param inputs the primitive's inputs, in the order its {@code vjp} indexes them
+     * @return {@code output}, now requiring a gradient
+     */
+    public static Tensor record(Node node, Tensor output, Tensor... inputs) {
+        Node[] producers = new Node[inputs.length];
+        Tensor[] leaves = new Tensor[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            Tensor in = inputs[i];
+            if (in.requiresGrad()) {
+                Node p = ACCESS.producer(in);
+                if (p != null) {
+                    producers[i] = p;
+                } else {
+                    leaves[i] = in;
+                }
+            }
+        }
+        node.connect(producers, leaves);
+        ACCESS.attach(output, node);
+        return output;
+    }
+
+    /**
+     * Reverse pass from several roots with their seeds: accumulates into the {@code grad} of
+     * every reachable leaf.
+     *
+     * <p>Nodes run in reverse topological order, found iteratively so that a chain of any
+     * length cannot overflow the stack. A node runs once all its consumers have delivered
+     * their cotangents, which are summed first. Unless {@code retainGraph}, each node's saved
+     * state is released right after its rules ran. When {@code createGraph}, the rules run
+     * with recording on, so the gradients have history and can be differentiated again.
+     *
+     * @param roots       tensors to differentiate
+     * @param seeds       cotangent of each root, of its shape
+     * @param retainGraph keep saved state for another backward pass
+     * @param createGraph record the backward computation
+     */
+    public static void backward(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph) {
+        Map<Node, Integer> pendingConsumers = countConsumers(roots);
+        Map<Node, Tensor> cotangents = new IdentityHashMap<>();
+        ArrayDeque<Node> ready = new ArrayDeque<>();
+        try (var mode = createGraph ? GradMode.enableGrad() : GradMode.noGrad()) {
+            for (int i = 0; i < roots.size(); i++) {
+                Tensor root = roots.get(i);
+                Tensor seed = seeds.get(i);
+                Node node = ACCESS.producer(root);
+                if (node == null) {
+                    ACCESS.accumulateGrad(root, createGraph ? seed : seed.detach());
+                } else {
+                    cotangents.merge(node, seed, Tensor::add);
+                }
+            }
+            for (Tensor root : roots) {
+                Node node = ACCESS.producer(root);
+                if (node != null && pendingConsumers.get(node) == 0 && !ready.contains(node)) {
+                    ready.add(node);
+                }
+            }
+            while (!ready.isEmpty()) {
+                Node node = ready.pop();
+                Tensor cotangent = cotangents.remove(node);
+                for (int i = 0; i < node.inputCount(); i++) {
+                    if (!node.needsGrad(i)) {
+                        continue;
+                    }
+                    Tensor inputCotangent = cotangent == null ? null : node.pullback(i, cotangent);
+                    Node producer = node.producer(i);
+                    if (producer != null) {
+                        if (inputCotangent != null) {
+                            cotangents.merge(producer, inputCotangent, Tensor::add);
+                        }
+                        if (pendingConsumers.merge(producer, -1, Integer::sum) == 0) {
+                            ready.push(producer);
+                        }
+                    } else if (inputCotangent != null) {
+                        ACCESS.accumulateGrad(node.leaf(i), createGraph ? inputCotangent : inputCotangent.detach());
+                    }
+                }
+                if (!retainGraph) {
+                    node.release();
+                }
+            }
+        }
+    }
+
+    /**
+     * Counts, for every node reachable from the roots, how many reachable nodes consume its
+     * output; refuses up front when any of them was released, so that a failing second
+     * backward pass changes no gradient.
+     */
+    private static Map<Node, Integer> countConsumers(List<Tensor> roots) {
+        Map<Node, Integer> counts = new IdentityHashMap<>();
+        ArrayDeque<Node> stack = new ArrayDeque<>();
+        for (Tensor root : roots) {
+            Node node = ACCESS.producer(root);
+            if (node != null && counts.putIfAbsent(node, 0) == null) {
+                stack.push(node);
+            }
+        }
+        while (!stack.isEmpty()) {
+            Node node = stack.pop();
+            if (node.isReleased()) {
+                throw new IllegalStateException("backward: the graph through '" + node.name()
+                        + "' was already freed by an earlier backward(); run the forward pass again, "
+                        + "or pass retainGraph = true to the first backward to keep it");
+            }
+            for (int i = 0; i < node.inputCount(); i++) {
+                Node producer = node.producer(i);
+                if (producer != null) {
+                    Integer previous = counts.put(producer, counts.getOrDefault(producer, 0) + 1);
+                    if (previous == null) {
+                        stack.push(producer);
+                    }
+                }
+            }
+        }
+        return counts;
+    }
+
+    /**
+     * Checks that a seed has the root's shape.
+     *
+     * @param root the tensor being differentiated
+     * @param seed its cotangent
+     */
+    public static void checkSeed(Tensor root, Tensor seed) {
+        if (!Arrays.equals(root.shape(), seed.shape())) {
+            throw new IllegalArgumentException("backward: seed of shape " + Shapes.str(seed.shape())
+                    + " does not match the output's shape " + Shapes.str(root.shape()));
+        }
+    }
+}

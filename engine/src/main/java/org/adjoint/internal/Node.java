@@ -1,0 +1,81 @@
+package org.adjoint.internal;
+
+import org.adjoint.Tensor;
+
+/**
+ * One recorded application of a primitive: where each input's gradient goes, the state its
+ * derivative rules saved, and those rules.
+ *
+ * <p>A node does not hold its inputs. For each input it holds an edge: the node that
+ * produced it, or the leaf tensor itself when the leaf requires a gradient, or nothing when
+ * no gradient flows there. What a rule needs from the forward pass it saves explicitly, and
+ * {@link #releaseSaved()} drops it after the backward pass has used it.
+ */
+public abstract class Node {
+
+    private Node[] producers;
+    private Tensor[] leaves;
+    private boolean released;
+
+    /**
+     * Name for messages, such as {@code matmul}.
+     *
+     * @return the primitive's name
+     */
+    public abstract String name();
+
+    /**
+     * The cotangent of one input given the cotangent of the output.
+     *
+     * <p>Rules are written with {@link Tensor} operations, so the same rule runs on every
+     * backend and, when the backward pass itself is recorded, can be differentiated again.
+     *
+     * @param input     index of the input
+     * @param cotangent cotangent of the output (never {@code null})
+     * @return the input's cotangent, of the input's shape, or {@code null} for zero
+     */
+    protected abstract Tensor vjp(int input, Tensor cotangent);
+
+    /** Drops saved tensors; the node then refuses another backward pass. */
+    protected void releaseSaved() {
+    }
+
+    final void connect(Node[] producers, Tensor[] leaves) {
+        this.producers = producers;
+        this.leaves = leaves;
+    }
+
+    final int inputCount() {
+        return producers.length;
+    }
+
+    final Node producer(int input) {
+        return producers[input];
+    }
+
+    final Tensor leaf(int input) {
+        return leaves[input];
+    }
+
+    final boolean needsGrad(int input) {
+        return producers[input] != null || leaves[input] != null;
+    }
+
+    final boolean isReleased() {
+        return released;
+    }
+
+    final void release() {
+        released = true;
+        releaseSaved();
+    }
+
+    final Tensor pullback(int input, Tensor cotangent) {
+        if (released) {
+            throw new IllegalStateException("backward: the saved state of '" + name()
+                    + "' was freed by an earlier backward(); run the forward pass again, or pass "
+                    + "retainGraph = true to the first backward to keep it");
+        }
+        return vjp(input, cotangent);
+    }
+}

@@ -1,0 +1,43 @@
+package org.adjoint.internal.ops;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.UnaryOp;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+
+/** {@code e^x}; the VJP reads the saved output: {@code d e^x = e^x dx}. */
+public final class Exp extends Node {
+
+    private Tensor output;
+
+    private Exp(Tensor output) {
+        this.output = output;
+    }
+
+    /**
+     * Applies {@code exp} element-wise.
+     *
+     * @param x input
+     * @return a new tensor of {@code x}'s shape
+     */
+    public static Tensor apply(Tensor x) {
+        Tensor out = Compute.unary(UnaryOp.EXP, 0f, x);
+        return Graph.recording(x) ? Graph.record(new Exp(out), out, x) : out;
+    }
+
+    @Override
+    public String name() {
+        return "exp";
+    }
+
+    @Override
+    protected Tensor vjp(int input, Tensor cotangent) {
+        return cotangent.mul(output);
+    }
+
+    @Override
+    protected void releaseSaved() {
+        output = null;
+    }
+}

@@ -1,0 +1,43 @@
+package org.adjoint.internal.ops;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.UnaryOp;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+
+/** Natural logarithm; the VJP reads the saved input: {@code d log x = dx / x}. */
+public final class Log extends Node {
+
+    private Tensor input;
+
+    private Log(Tensor input) {
+        this.input = input;
+    }
+
+    /**
+     * Applies {@code log} element-wise.
+     *
+     * @param x input
+     * @return a new tensor of {@code x}'s shape
+     */
+    public static Tensor apply(Tensor x) {
+        Tensor out = Compute.unary(UnaryOp.LOG, 0f, x);
+        return Graph.recording(x) ? Graph.record(new Log(x), out, x) : out;
+    }
+
+    @Override
+    public String name() {
+        return "log";
+    }
+
+    @Override
+    protected Tensor vjp(int input, Tensor cotangent) {
+        return cotangent.div(input);
+    }
+
+    @Override
+    protected void releaseSaved() {
+        input = null;
+    }
+}

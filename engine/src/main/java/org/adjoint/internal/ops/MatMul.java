@@ -1,0 +1,164 @@
+package org.adjoint.internal.ops;
+
+import java.util.Arrays;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.Buffer;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+import org.adjoint.internal.Shapes;
+
+/**
+ * Batched {@code op(A)·op(B)} where {@code op} optionally transposes the last two axes, so
+ * both VJPs are again one product each and no transpose is materialised:
+ * <ul>
+ *   <li>{@code C = A·B}: {@code dA = dC·Bᵀ}, {@code dB = Aᵀ·dC}</li>
+ *   <li>{@code C = Aᵀ·B}: {@code dA = B·dCᵀ}, {@code dB = A·dC}</li>
+ *   <li>{@code C = A·Bᵀ}: {@code dA = dC·B}, {@code dB = dCᵀ·A}</li>
+ *   <li>{@code C = Aᵀ·Bᵀ}: {@code dA = Bᵀ·dCᵀ}, {@code dB = dCᵀ·Aᵀ}</li>
+ * </ul>
+ * Saves A only when B needs a gradient and B only when A does.
+ */
+public final class MatMul extends Node {
+
+    private final boolean transA;
+    private final boolean transB;
+    private Tensor savedA;
+    private Tensor savedB;
+
+    private MatMul(boolean transA, boolean transB) {
+        this.transA = transA;
+        this.transB = transB;
+    }
+
+    /**
+     * NumPy {@code matmul}: 1-D operands are promoted to matrices and the added axis removed
+     * from the result; batch axes broadcast.
+     *
+     * @param lhs left operand
+     * @param rhs right operand
+     * @return the product
+     */
+    public static Tensor numpy(Tensor lhs, Tensor rhs) {
+        int[] ls = Compute.shape(lhs);
+        int[] rs = Compute.shape(rhs);
+        if (ls.length == 0 || rs.length == 0) {
+            throw new IllegalArgumentException("matmul: cannot multiply " + Shapes.str(ls) + " by " + Shapes.str(rs)
+                    + " (operands must have rank at least 1)");
+        }
+        int inL = ls[ls.length - 1];
+        int inR = rs.length == 1 ? rs[0] : rs[rs.length - 2];
+        if (inL != inR) {
+            throw new IllegalArgumentException("matmul: cannot multiply " + Shapes.str(ls) + " by " + Shapes.str(rs)
+                    + " (inner dimensions " + inL + " and " + inR + " differ)");
+        }
+        Tensor a = ls.length == 1 ? lhs.reshape(1, ls[0]) : lhs;
+        Tensor b = rs.length == 1 ? rhs.reshape(rs[0], 1) : rhs;
+        int[] as = Compute.shape(a);
+        int[] bs = Compute.shape(b);
+        Tensor product;
+        if (bs.length == 2 && as.length > 2) {
+            // A stack of matrices times one matrix is one tall product: fold the batch into rows.
+            int m = as[as.length - 2];
+            int rows = (int) (Shapes.size(as) / inL);
+            Tensor flat = apply(a.reshape(rows, inL), b, false, false);
+            int[] outShape = as.clone();
+            outShape[outShape.length - 1] = bs[1];
+            outShape[outShape.length - 2] = m;
+            product = flat.reshape(outShape);
+        } else {
+            int[] aBatch = Arrays.copyOf(as, as.length - 2);
+            int[] bBatch = Arrays.copyOf(bs, bs.length - 2);
+            int[] batch = Shapes.broadcast("matmul", aBatch, bBatch);
+            product = apply(BroadcastTo.apply(a, concat(batch, as[as.length - 2], as[as.length - 1])),
+                    BroadcastTo.apply(b, concat(batch, bs[bs.length - 2], bs[bs.length - 1])), false, false);
+        }
+        int[] ps = Compute.shape(product);
+        if (ls.length == 1 && rs.length == 1) {
+            return product.reshape();
+        }
+        if (ls.length == 1) {
+            return product.reshape(Shapes.dropAxis(ps, ps.length - 2));
+        }
+        if (rs.length == 1) {
+            return product.reshape(Shapes.dropAxis(ps, ps.length - 1));
+        }
+        return product;
+    }
+
+    private static int[] concat(int[] batch, int rows, int cols) {
+        int[] out = Arrays.copyOf(batch, batch.length + 2);
+        out[batch.length] = rows;
+        out[batch.length + 1] = cols;
+        return out;
+    }
+
+    /**
+     * {@code op(a)·op(b)} for operands of equal rank (at least 2) and equal batch axes.
+     *
+     * @param a      left operand, {@code [..., m, k]} or {@code [..., k, m]} when {@code transA}
+     * @param b      right operand, {@code [..., k, n]} or {@code [..., n, k]} when {@code transB}
+     * @param transA whether to transpose {@code a}
+     * @param transB whether to transpose {@code b}
+     * @return {@code [..., m, n]}
+     */
+    public static Tensor apply(Tensor a, Tensor b, boolean transA, boolean transB) {
+        int[] as = Compute.shape(a);
+        int[] bs = Compute.shape(b);
+        int rank = as.length;
+        if (rank < 2 || bs.length != rank
+                || !Arrays.equals(as, 0, rank - 2, bs, 0, rank - 2)) {
+            throw new IllegalArgumentException("matmul: batch axes of " + Shapes.str(as) + " and " + Shapes.str(bs)
+                    + " differ");
+        }
+        int m = transA ? as[rank - 1] : as[rank - 2];
+        int k = transA ? as[rank - 2] : as[rank - 1];
+        int kb = transB ? bs[rank - 1] : bs[rank - 2];
+        int n = transB ? bs[rank - 2] : bs[rank - 1];
+        if (k != kb) {
+            throw new IllegalArgumentException("matmul: cannot multiply " + Shapes.str(as) + (transA ? "ᵀ" : "")
+                    + " by " + Shapes.str(bs) + (transB ? "ᵀ" : "") + " (inner dimensions " + k + " and " + kb + " differ)");
+        }
+        Backend backend = Compute.backend("matmul", a, b);
+        int batch = (int) Shapes.size(Arrays.copyOf(as, rank - 2));
+        int[] outShape = as.clone();
+        outShape[rank - 2] = m;
+        outShape[rank - 1] = n;
+        Buffer out = backend.allocate(Shapes.size(outShape));
+        backend.gemm(transA, transB, batch, m, n, k, 1f, Compute.buffer(a), (long) m * k,
+                Compute.buffer(b), (long) k * n, 0f, out, (long) m * n);
+        Tensor result = Compute.wrap(backend, out, outShape);
+        if (!Graph.recording(a, b)) {
+            return result;
+        }
+        MatMul node = new MatMul(transA, transB);
+        if (b.requiresGrad()) {
+            node.savedA = a;
+        }
+        if (a.requiresGrad()) {
+            node.savedB = b;
+        }
+        return Graph.record(node, result, a, b);
+    }
+
+    @Override
+    public String name() {
+        return "matmul";
+    }
+
+    @Override
+    protected Tensor vjp(int input, Tensor cotangent) {
+        if (input == 0) {
+            return transA ? apply(savedB, cotangent, transB, true) : apply(cotangent, savedB, false, !transB);
+        }
+        return transB ? apply(cotangent, savedA, true, transA) : apply(savedA, cotangent, !transA, false);
+    }
+
+    @Override
+    protected void releaseSaved() {
+        savedA = null;
+        savedB = null;
+    }
+}

@@ -1,0 +1,43 @@
+package org.adjoint.internal.ops;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.UnaryOp;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+
+/** ReLU; the VJP masks the cotangent where the saved output is 0 (the mask is a constant, so the rule stays differentiable in the cotangent). */
+public final class Relu extends Node {
+
+    private Tensor output;
+
+    private Relu(Tensor output) {
+        this.output = output;
+    }
+
+    /**
+     * Applies {@code relu} element-wise.
+     *
+     * @param x input
+     * @return a new tensor of {@code x}'s shape
+     */
+    public static Tensor apply(Tensor x) {
+        Tensor out = Compute.unary(UnaryOp.RELU, 0f, x);
+        return Graph.recording(x) ? Graph.record(new Relu(out), out, x) : out;
+    }
+
+    @Override
+    public String name() {
+        return "relu";
+    }
+
+    @Override
+    protected Tensor vjp(int input, Tensor cotangent) {
+        return cotangent.mul(Compute.unary(UnaryOp.STEP, 0f, output));
+    }
+
+    @Override
+    protected void releaseSaved() {
+        output = null;
+    }
+}

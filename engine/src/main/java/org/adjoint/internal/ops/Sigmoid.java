@@ -1,0 +1,43 @@
+package org.adjoint.internal.ops;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.UnaryOp;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+
+/** Logistic sigmoid; the VJP reads the saved output: {@code dσ = σ (1 - σ) dx}. */
+public final class Sigmoid extends Node {
+
+    private Tensor output;
+
+    private Sigmoid(Tensor output) {
+        this.output = output;
+    }
+
+    /**
+     * Applies {@code sigmoid} element-wise.
+     *
+     * @param x input
+     * @return a new tensor of {@code x}'s shape
+     */
+    public static Tensor apply(Tensor x) {
+        Tensor out = Compute.unary(UnaryOp.SIGMOID, 0f, x);
+        return Graph.recording(x) ? Graph.record(new Sigmoid(out), out, x) : out;
+    }
+
+    @Override
+    public String name() {
+        return "sigmoid";
+    }
+
+    @Override
+    protected Tensor vjp(int input, Tensor cotangent) {
+        return cotangent.mul(output.mul(output.neg().add(1f)));
+    }
+
+    @Override
+    protected void releaseSaved() {
+        output = null;
+    }
+}

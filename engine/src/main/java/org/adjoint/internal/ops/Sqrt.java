@@ -1,0 +1,43 @@
+package org.adjoint.internal.ops;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.UnaryOp;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+
+/** Square root; the VJP reads the saved output: {@code d sqrt(x) = dx / (2 sqrt(x))}. */
+public final class Sqrt extends Node {
+
+    private Tensor output;
+
+    private Sqrt(Tensor output) {
+        this.output = output;
+    }
+
+    /**
+     * Applies {@code sqrt} element-wise.
+     *
+     * @param x input
+     * @return a new tensor of {@code x}'s shape
+     */
+    public static Tensor apply(Tensor x) {
+        Tensor out = Compute.unary(UnaryOp.SQRT, 0f, x);
+        return Graph.recording(x) ? Graph.record(new Sqrt(out), out, x) : out;
+    }
+
+    @Override
+    public String name() {
+        return "sqrt";
+    }
+
+    @Override
+    protected Tensor vjp(int input, Tensor cotangent) {
+        return cotangent.div(output.mul(2f));
+    }
+
+    @Override
+    protected void releaseSaved() {
+        output = null;
+    }
+}

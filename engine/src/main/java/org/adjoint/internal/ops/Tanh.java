@@ -1,0 +1,43 @@
+package org.adjoint.internal.ops;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.UnaryOp;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+
+/** Hyperbolic tangent; the VJP reads the saved output: {@code d tanh x = (1 - tanh² x) dx}. */
+public final class Tanh extends Node {
+
+    private Tensor output;
+
+    private Tanh(Tensor output) {
+        this.output = output;
+    }
+
+    /**
+     * Applies {@code tanh} element-wise.
+     *
+     * @param x input
+     * @return a new tensor of {@code x}'s shape
+     */
+    public static Tensor apply(Tensor x) {
+        Tensor out = Compute.unary(UnaryOp.TANH, 0f, x);
+        return Graph.recording(x) ? Graph.record(new Tanh(out), out, x) : out;
+    }
+
+    @Override
+    public String name() {
+        return "tanh";
+    }
+
+    @Override
+    protected Tensor vjp(int input, Tensor cotangent) {
+        return cotangent.mul(output.mul(output).neg().add(1f));
+    }
+
+    @Override
+    protected void releaseSaved() {
+        output = null;
+    }
+}

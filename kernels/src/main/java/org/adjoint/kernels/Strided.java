@@ -1,0 +1,247 @@
+package org.adjoint.kernels;
+
+/**
+ * Loops over an n-dimensional index space whose operands are addressed by per-axis strides.
+ *
+ * <p>A stride of 0 repeats an element along that axis, which is how NumPy broadcasting and
+ * {@code expand} are expressed; swapped strides express a transpose. Outputs are always
+ * contiguous in the iteration shape unless stated otherwise. All shapes have the same rank
+ * as their stride arrays; rank 0 means one element.
+ */
+public final class Strided {
+
+    private Strided() {
+    }
+
+    /** A binary element-wise function. */
+    public enum Binary {
+        /** {@code lhs + rhs}. */
+        ADD,
+        /** {@code lhs - rhs}. */
+        SUB,
+        /** {@code lhs * rhs}. */
+        MUL,
+        /** {@code lhs / rhs}. */
+        DIV
+    }
+
+    /**
+     * {@code out[i] = function(lhs[...], rhs[...])} over {@code shape}, with {@code out}
+     * contiguous.
+     *
+     * @param function   which function
+     * @param lhs        left operand storage
+     * @param lhsOffset  its first element
+     * @param lhsStrides its stride per axis (0 broadcasts)
+     * @param rhs        right operand storage
+     * @param rhsOffset  its first element
+     * @param rhsStrides its stride per axis (0 broadcasts)
+     * @param out        output storage, contiguous over {@code shape}
+     * @param outOffset  first output element
+     * @param shape      iteration shape
+     */
+    public static void binary(Binary function, float[] lhs, int lhsOffset, int[] lhsStrides,
+                              float[] rhs, int rhsOffset, int[] rhsStrides,
+                              float[] out, int outOffset, int[] shape) {
+        int rank = shape.length;
+        if (rank == 0) {
+            binaryRow(function, lhs, lhsOffset, 0, rhs, rhsOffset, 0, out, outOffset, 1);
+            return;
+        }
+        int inner = shape[rank - 1];
+        if (inner == 0 || size(shape) == 0) {
+            return;
+        }
+        int lhsInner = lhsStrides[rank - 1];
+        int rhsInner = rhsStrides[rank - 1];
+        int[] index = new int[rank];
+        int lhsPos = lhsOffset;
+        int rhsPos = rhsOffset;
+        int outPos = outOffset;
+        while (true) {
+            binaryRow(function, lhs, lhsPos, lhsInner, rhs, rhsPos, rhsInner, out, outPos, inner);
+            outPos += inner;
+            int axis = rank - 2;
+            while (axis >= 0) {
+                index[axis]++;
+                lhsPos += lhsStrides[axis];
+                rhsPos += rhsStrides[axis];
+                if (index[axis] < shape[axis]) {
+                    break;
+                }
+                lhsPos -= lhsStrides[axis] * shape[axis];
+                rhsPos -= rhsStrides[axis] * shape[axis];
+                index[axis] = 0;
+                axis--;
+            }
+            if (axis < 0) {
+                return;
+            }
+        }
+    }
+
+    private static void binaryRow(Binary function, float[] lhs, int l, int ls, float[] rhs, int r, int rs,
+                                  float[] out, int o, int n) {
+        // The common broadcasts (same shape, scalar or row on either side) get loops with
+        // unit or zero stride that C2 can vectorise; anything else takes the general loop.
+        if (ls == 1 && rs == 1) {
+            switch (function) {
+                case ADD -> { for (int i = 0; i < n; i++) { out[o + i] = lhs[l + i] + rhs[r + i]; } }
+                case SUB -> { for (int i = 0; i < n; i++) { out[o + i] = lhs[l + i] - rhs[r + i]; } }
+                case MUL -> { for (int i = 0; i < n; i++) { out[o + i] = lhs[l + i] * rhs[r + i]; } }
+                case DIV -> { for (int i = 0; i < n; i++) { out[o + i] = lhs[l + i] / rhs[r + i]; } }
+            }
+        } else if (ls == 1 && rs == 0) {
+            float v = rhs[r];
+            switch (function) {
+                case ADD -> { for (int i = 0; i < n; i++) { out[o + i] = lhs[l + i] + v; } }
+                case SUB -> { for (int i = 0; i < n; i++) { out[o + i] = lhs[l + i] - v; } }
+                case MUL -> { for (int i = 0; i < n; i++) { out[o + i] = lhs[l + i] * v; } }
+                case DIV -> { for (int i = 0; i < n; i++) { out[o + i] = lhs[l + i] / v; } }
+            }
+        } else if (ls == 0 && rs == 1) {
+            float v = lhs[l];
+            switch (function) {
+                case ADD -> { for (int i = 0; i < n; i++) { out[o + i] = v + rhs[r + i]; } }
+                case SUB -> { for (int i = 0; i < n; i++) { out[o + i] = v - rhs[r + i]; } }
+                case MUL -> { for (int i = 0; i < n; i++) { out[o + i] = v * rhs[r + i]; } }
+                case DIV -> { for (int i = 0; i < n; i++) { out[o + i] = v / rhs[r + i]; } }
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                float a = lhs[l + i * ls];
+                float b = rhs[r + i * rs];
+                out[o + i] = switch (function) {
+                    case ADD -> a + b;
+                    case SUB -> a - b;
+                    case MUL -> a * b;
+                    case DIV -> a / b;
+                };
+            }
+        }
+    }
+
+    /**
+     * Gathers a strided view into contiguous storage: {@code out[i] = src[offset + Σ index·stride]}.
+     *
+     * @param src        source storage
+     * @param srcOffset  its first element
+     * @param srcStrides its stride per axis
+     * @param out        output storage, contiguous over {@code shape}
+     * @param outOffset  first output element
+     * @param shape      iteration shape
+     */
+    public static void copy(float[] src, int srcOffset, int[] srcStrides, float[] out, int outOffset, int[] shape) {
+        int rank = shape.length;
+        if (rank == 0) {
+            out[outOffset] = src[srcOffset];
+            return;
+        }
+        if (size(shape) == 0) {
+            return;
+        }
+        int inner = shape[rank - 1];
+        int innerStride = srcStrides[rank - 1];
+        int[] index = new int[rank];
+        int srcPos = srcOffset;
+        int outPos = outOffset;
+        while (true) {
+            if (innerStride == 1) {
+                System.arraycopy(src, srcPos, out, outPos, inner);
+            } else if (innerStride == 0) {
+                java.util.Arrays.fill(out, outPos, outPos + inner, src[srcPos]);
+            } else {
+                for (int i = 0; i < inner; i++) {
+                    out[outPos + i] = src[srcPos + i * innerStride];
+                }
+            }
+            outPos += inner;
+            int axis = rank - 2;
+            while (axis >= 0) {
+                index[axis]++;
+                srcPos += srcStrides[axis];
+                if (index[axis] < shape[axis]) {
+                    break;
+                }
+                srcPos -= srcStrides[axis] * shape[axis];
+                index[axis] = 0;
+                axis--;
+            }
+            if (axis < 0) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Sums a contiguous array of {@code shape} into a smaller output addressed by
+     * {@code outStrides} (0 on every axis that is summed away). The output is overwritten.
+     * Elements are added in row-major order of the source, so the result is deterministic.
+     *
+     * @param src        source storage, contiguous over {@code shape}
+     * @param srcOffset  its first element
+     * @param shape      source shape
+     * @param out        output storage
+     * @param outOffset  first output element
+     * @param outStrides output stride per source axis (0 where the axis is reduced)
+     * @param outSize    number of output elements (zeroed first)
+     */
+    public static void sumTo(float[] src, int srcOffset, int[] shape, float[] out, int outOffset, int[] outStrides, int outSize) {
+        java.util.Arrays.fill(out, outOffset, outOffset + outSize, 0f);
+        int rank = shape.length;
+        if (rank == 0) {
+            out[outOffset] = src[srcOffset];
+            return;
+        }
+        if (size(shape) == 0) {
+            return;
+        }
+        int inner = shape[rank - 1];
+        int innerStride = outStrides[rank - 1];
+        int[] index = new int[rank];
+        int srcPos = srcOffset;
+        int outPos = outOffset;
+        while (true) {
+            if (innerStride == 0) {
+                float sum = out[outPos];
+                for (int i = 0; i < inner; i++) {
+                    sum += src[srcPos + i];
+                }
+                out[outPos] = sum;
+            } else {
+                for (int i = 0; i < inner; i++) {
+                    out[outPos + i * innerStride] += src[srcPos + i];
+                }
+            }
+            srcPos += inner;
+            int axis = rank - 2;
+            while (axis >= 0) {
+                index[axis]++;
+                outPos += outStrides[axis];
+                if (index[axis] < shape[axis]) {
+                    break;
+                }
+                outPos -= outStrides[axis] * shape[axis];
+                index[axis] = 0;
+                axis--;
+            }
+            if (axis < 0) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Product of the dimensions.
+     *
+     * @param shape dimensions
+     * @return their product (1 for rank 0)
+     */
+    public static int size(int[] shape) {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+}
