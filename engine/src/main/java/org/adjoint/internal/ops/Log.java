@@ -32,7 +32,7 @@ public final class Log extends Node {
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
+    protected Tensor vjp(int index, Tensor cotangent) {
         return cotangent.div(input);
     }
 

@@ -1,0 +1,180 @@
+package org.adjoint.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.adjoint.Tensor;
+import org.adjoint.autodiff.GradMode;
+import org.junit.jupiter.api.Test;
+
+/** What {@code backward()} promises: accumulation, ordering, freeing, seeds, scopes. */
+public abstract class BackwardConformance extends BackendConformance {
+
+    @Test
+    void gradientsOfATensorUsedSeveralTimesAreSummed() {
+        Tensor x = vec(1, 2, 3).requiresGrad(true);
+        Tensor y = x.mul(x).add(x.mul(3)).sum(); // d/dx = 2x + 3
+        y.backward();
+        assertTensor(x.grad(), shape(3), 5, 7, 9);
+    }
+
+    @Test
+    void diamondGraphRunsEachNodeOnceAfterAllItsConsumers() {
+        Tensor x = Tensor.scalar(2).requiresGrad(true);
+        Tensor a = x.mul(x);            // 4
+        Tensor b = a.exp().mul(a);      // a e^a
+        Tensor c = a.add(b).add(a.mul(a));
+        c.backward();                   // dc/da = 1 + e^a (1 + a) + 2a, da/dx = 2x
+        double expected = (1 + Math.exp(4) * 5 + 8) * 4;
+        assertEquals(expected, x.grad().item(), expected * 1e-6);
+    }
+
+    @Test
+    void gradientsAccumulateAcrossBackwardCallsUntilZeroGrad() {
+        Tensor x = vec(1, 2).requiresGrad(true);
+        x.mul(2).sum().backward();
+        x.mul(3).sum().backward();
+        assertTensor(x.grad(), shape(2), 5, 5);
+        x.zeroGrad();
+        assertNull(x.grad());
+        x.mul(4).sum().backward();
+        assertTensor(x.grad(), shape(2), 4, 4);
+    }
+
+    @Test
+    void aChainOfOneHundredThousandOpsDoesNotOverflowTheStack() {
+        Tensor x = Tensor.scalar(1).requiresGrad(true);
+        Tensor y = x;
+        for (int i = 0; i < 100_000; i++) {
+            y = y.add(1f);
+        }
+        assertEquals(100_001f, y.item());
+        y.backward();
+        assertEquals(1f, x.grad().item());
+    }
+
+    @Test
+    void aSecondBackwardThroughAFreedGraphThrowsAndChangesNothing() {
+        Tensor x = vec(1, 2).requiresGrad(true);
+        Tensor y = x.tanh().sum();
+        y.backward();
+        float[] first = x.grad().toFloatArray();
+        var error = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(error.getMessage().contains("freed"), error.getMessage());
+        assertTrue(error.getMessage().contains("retainGraph"), error.getMessage());
+        assertTensor(x.grad(), shape(2), first);
+    }
+
+    @Test
+    void retainGraphAllowsASecondBackward() {
+        Tensor x = vec(1, 2).requiresGrad(true);
+        Tensor y = x.exp().sum();
+        y.backward(Tensor.scalar(1), true);
+        y.backward(Tensor.scalar(1));
+        assertClose(x.grad(), shape(2), 1e-5, 2 * (float) Math.exp(1), 2 * (float) Math.exp(2));
+    }
+
+    @Test
+    void seededBackwardGivesTheVectorJacobianProduct() {
+        Tensor w = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2).requiresGrad(true);
+        Tensor x = vec(1, -1);
+        Tensor y = w.matmul(x);               // y_i = Σ_j w_ij x_j
+        y.backward(vec(10, 100));             // dL/dw_ij = seed_i x_j
+        assertTensor(w.grad(), shape(2, 2), 10, -10, 100, -100);
+    }
+
+    @Test
+    void backwardFromALeaf() {
+        Tensor x = Tensor.scalar(3).requiresGrad(true);
+        x.backward();
+        assertEquals(1f, x.grad().item());
+    }
+
+    @Test
+    void noGradScopeRecordsNothingAndRestoresTheMode() {
+        Tensor x = vec(1, 2).requiresGrad(true);
+        try (var scope = GradMode.noGrad()) {
+            assertFalse(GradMode.isEnabled());
+            Tensor y = x.mul(2);
+            assertFalse(y.requiresGrad());
+            try (var inner = GradMode.enableGrad()) {
+                assertTrue(x.mul(2).requiresGrad());
+            }
+            assertFalse(GradMode.isEnabled());
+        }
+        assertTrue(GradMode.isEnabled());
+        assertTrue(x.mul(2).requiresGrad());
+    }
+
+    @Test
+    void detachCutsHistory() {
+        Tensor x = vec(1, 2).requiresGrad(true);
+        Tensor y = x.mul(x);
+        Tensor cut = y.detach();
+        assertFalse(cut.requiresGrad());
+        assertTrue(cut.isLeaf());
+        assertTensor(cut, shape(2), 1, 4);
+        Tensor z = cut.mul(x).sum();  // only the direct use of x counts: d/dx = cut = x²
+        z.backward();
+        assertTensor(x.grad(), shape(2), 1, 4);
+    }
+
+    @Test
+    void onlyLeavesReceiveGradientsAndInputsWithoutTheFlagGetNone() {
+        Tensor x = vec(1, 2).requiresGrad(true);
+        Tensor constant = vec(3, 4);
+        Tensor hidden = x.mul(constant);
+        hidden.sum().backward();
+        assertTensor(x.grad(), shape(2), 3, 4);
+        assertNull(constant.grad());
+        assertNull(hidden.grad());
+        assertFalse(hidden.isLeaf());
+    }
+
+    @Test
+    void requiresGradOnlyOnLeaves() {
+        Tensor x = vec(1).requiresGrad(true);
+        Tensor y = x.exp();
+        var error = assertThrows(IllegalStateException.class, () -> y.requiresGrad(false));
+        assertTrue(error.getMessage().contains("'exp'"), error.getMessage());
+        assertSame(x, x.requiresGrad(true));
+    }
+
+    @Test
+    void backwardWithoutSeedNeedsOneElement() {
+        Tensor y = vec(1, 2).requiresGrad(true).mul(2);
+        var error = assertThrows(IllegalStateException.class, y::backward);
+        assertEquals("backward: tensor of shape [2] has 2 elements; backward() without a seed needs exactly one "
+                + "(call backward(seed))", error.getMessage());
+    }
+
+    @Test
+    void backwardOnATensorThatNeedsNoGradient() {
+        var error = assertThrows(IllegalStateException.class, () -> Tensor.scalar(1).exp().backward());
+        assertTrue(error.getMessage().startsWith("backward: tensor of shape [] does not require a gradient"),
+                error.getMessage());
+    }
+
+    @Test
+    void seedMustHaveTheOutputShape() {
+        Tensor y = vec(1, 2).requiresGrad(true).mul(2);
+        var error = assertThrows(IllegalArgumentException.class, () -> y.backward(vec(1, 2, 3)));
+        assertEquals("backward: seed of shape [3] does not match the output's shape [2]", error.getMessage());
+        y.backward(vec(1, 1));
+    }
+
+    @Test
+    void unusedBranchesAndZeroPowersGiveZeroOrNoGradient() {
+        Tensor x = vec(1, 2).requiresGrad(true);
+        Tensor y = x.pow(0).sum();
+        y.backward();
+        assertNull(x.grad(), "no contribution reached x");
+        Tensor z = x.pow(0).add(x).sum();
+        z.backward();
+        assertTensor(x.grad(), shape(2), 1, 1);
+    }
+}

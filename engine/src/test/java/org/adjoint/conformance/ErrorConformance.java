@@ -1,0 +1,82 @@
+package org.adjoint.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import org.adjoint.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/** Bad input throws with a message that names the operation and every shape involved. */
+public abstract class ErrorConformance extends BackendConformance {
+
+    private static void assertMessage(Class<? extends Throwable> type, String expected, Executable call) {
+        assertEquals(expected, assertThrows(type, call).getMessage());
+    }
+
+    @Test
+    void broadcastingErrors() {
+        Tensor a = Tensor.zeros(2, 3);
+        Tensor b = Tensor.zeros(4);
+        String detail = " (axis 1 of the result: 3 vs 4)";
+        assertMessage(IllegalArgumentException.class, "add: cannot broadcast [2, 3] with [4]" + detail, () -> a.add(b));
+        assertMessage(IllegalArgumentException.class, "mul: cannot broadcast [2, 3] with [4]" + detail, () -> a.mul(b));
+        assertMessage(IllegalArgumentException.class, "add: cannot broadcast [2, 3] with [4]" + detail, () -> a.sub(b));
+        assertMessage(IllegalArgumentException.class, "mul: cannot broadcast [2, 3] with [4]" + detail, () -> a.div(b));
+    }
+
+    @Test
+    void matmulErrors() {
+        assertMessage(IllegalArgumentException.class,
+                "matmul: cannot multiply [2, 3] by [4, 5] (inner dimensions 3 and 4 differ)",
+                () -> Tensor.zeros(2, 3).matmul(Tensor.zeros(4, 5)));
+        assertMessage(IllegalArgumentException.class,
+                "matmul: cannot multiply [3] by [4] (inner dimensions 3 and 4 differ)",
+                () -> Tensor.zeros(3).matmul(Tensor.zeros(4)));
+        assertMessage(IllegalArgumentException.class,
+                "matmul: cannot multiply [] by [3] (operands must have rank at least 1)",
+                () -> Tensor.scalar(1).matmul(Tensor.zeros(3)));
+        assertMessage(IllegalArgumentException.class,
+                "matmul: cannot broadcast [2] with [3] (axis 0 of the result: 2 vs 3)",
+                () -> Tensor.zeros(2, 2, 2).matmul(Tensor.zeros(3, 2, 2)));
+    }
+
+    @Test
+    void shapeAndAxisErrors() {
+        Tensor a = Tensor.zeros(2, 3);
+        assertMessage(IllegalArgumentException.class,
+                "reshape: cannot reshape [2, 3] (6 elements) to [4] (4 elements)", () -> a.reshape(4));
+        assertMessage(IllegalArgumentException.class,
+                "reshape: cannot reshape [2, 3] (6 elements) to [4, -1]", () -> a.reshape(4, -1));
+        assertMessage(IllegalArgumentException.class,
+                "reshape: cannot reshape [2, 3] to [-1, -1] (more than one dimension is -1)", () -> a.reshape(-1, -1));
+        assertMessage(IllegalArgumentException.class,
+                "sum: axis 2 is out of range for shape [2, 3] (rank 2)", () -> a.sum(2, false));
+        assertMessage(IllegalArgumentException.class,
+                "max: axis -3 is out of range for shape [2, 3] (rank 2)", () -> a.max(-3, true));
+        assertMessage(IllegalArgumentException.class,
+                "softmax: axis 0 is out of range for shape [] (rank 0)", () -> Tensor.scalar(1).softmax(0));
+        assertMessage(IllegalArgumentException.class,
+                "transpose: needs rank at least 2, got shape [3]", () -> Tensor.zeros(3).transpose());
+        assertMessage(IllegalArgumentException.class,
+                "max: axis 0 of shape [0, 2] is empty, and an empty lane has no maximum",
+                () -> Tensor.zeros(0, 2).max(0, false));
+    }
+
+    @Test
+    void creationErrors() {
+        assertMessage(IllegalArgumentException.class,
+                "Tensor.of: data has 5 elements but shape [2, 3] needs 6", () -> Tensor.of(new float[5], 2, 3));
+        assertMessage(IllegalArgumentException.class,
+                "Tensor.full: negative dimension in shape [2, -1]", () -> Tensor.zeros(2, -1));
+    }
+
+    @Test
+    void itemNeedsExactlyOneElement() {
+        assertMessage(IllegalStateException.class,
+                "item: tensor of shape [2, 2] has 4 elements; item() needs exactly one",
+                () -> Tensor.zeros(2, 2).item());
+        assertMessage(IllegalStateException.class,
+                "item: tensor of shape [0] has 0 elements; item() needs exactly one", () -> Tensor.zeros(0).item());
+    }
+}
