@@ -1,0 +1,74 @@
+package org.adjoint.bench.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Entry point of the {@code adjoint} command: reads the subcommand and dispatches to it.
+ *
+ * <p>Exit codes: 0 on success, 1 when the command failed while running, 2 when the command
+ * line is wrong (unknown subcommand or option, bad value), with the offending word and the
+ * usage printed on standard error.
+ */
+public final class Main {
+
+    /** Exit code of a command that ran to the end. */
+    public static final int OK = 0;
+    /** Exit code of a command that failed while running. */
+    public static final int FAILED = 1;
+    /** Exit code of a command line that could not be understood. */
+    public static final int USAGE = 2;
+
+    static final String USAGE_TEXT = """
+            usage: adjoint <command> [options]
+
+            commands:
+              train    train a small MLP on a synthetic two-class data set (two moons)
+              help     print this help
+
+            Run 'adjoint <command> --help' for the options of a command.
+            """;
+
+    private Main() {
+    }
+
+    /**
+     * Runs the command line and exits the JVM with its exit code.
+     *
+     * @param args the subcommand followed by its options
+     */
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /**
+     * Runs the command line in this JVM (tests call this instead of {@link #main(String[])}).
+     *
+     * @param args the subcommand followed by its options
+     * @param out  where results go
+     * @param err  where errors and usage for a wrong command line go
+     * @return the exit code: {@link #OK}, {@link #FAILED} or {@link #USAGE}
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            err.println("adjoint: missing command");
+            err.print(USAGE_TEXT);
+            return USAGE;
+        }
+        String command = args[0];
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        return switch (command) {
+            case "help", "--help", "-h" -> {
+                out.print(USAGE_TEXT);
+                yield OK;
+            }
+            case "train" -> TrainCommand.run(rest, out, err);
+            default -> {
+                err.println("adjoint: unknown command '" + command + "'");
+                err.print(USAGE_TEXT);
+                yield USAGE;
+            }
+        };
+    }
+}
