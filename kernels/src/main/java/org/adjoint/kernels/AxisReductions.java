@@ -46,7 +46,8 @@ public final class AxisReductions {
 
     /**
      * Softmax or log-softmax along the axis, stabilised by subtracting the lane maximum.
-     * Sums are accumulated in double.
+     * Sums are accumulated in double. A lane
+     * of only {@code -inf} gives NaN, as in PyTorch.
      *
      * @param x      input storage
      * @param outer  product of the axes before the reduced one
@@ -62,9 +63,6 @@ public final class AxisReductions {
                 float max = Float.NEGATIVE_INFINITY;
                 for (int l = 0; l < length; l++) {
                     max = Math.max(max, x[base + l * inner]);
-                }
-                if (max == Float.NEGATIVE_INFINITY) {
-                    max = 0f;
                 }
                 double sum = 0.0;
                 for (int l = 0; l < length; l++) {

@@ -92,9 +92,6 @@ public final class Gemm {
                 int cRow = cOffset + i * ldc;
                 for (int p = 0; p < k; p++) {
                     float aip = alpha * (transA ? a[aOffset + p * lda + i] : a[aOffset + i * lda + p]);
-                    if (aip == 0f) {
-                        continue;
-                    }
                     int bRow = bOffset + p * ldb;
                     for (int j = 0; j < n; j++) {
                         c[cRow + j] += aip * b[bRow + j];

@@ -1,0 +1,240 @@
+package org.adjoint.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class GemmTest {
+
+    private static final int[] SIZES = {0, 1, 2, 3, 7, 13, 17, 31, 33, 64};
+    private static final float[] ALPHAS = {1f, -0.5f};
+    private static final float[] BETAS = {0f, 1f, 0.3f};
+    private static final float A_SCALE = 2f;
+    private static final float B_SCALE = 1f;
+    private static final float C_SCALE = 3f;
+    /** Marks C storage outside the matrix; the kernel must leave it alone. */
+    private static final float SENTINEL = -12345.5f;
+
+    /** A matrix inside larger storage; every slot outside the matrix holds {@code fill}. */
+    private record Stored(float[] data, int offset, int ld, int rows, int cols) {
+
+        static Stored random(SplittableRandom random, int rows, int cols, int offset, int padding,
+                             float scale, float fill) {
+            int ld = cols + padding;
+            float[] data = new float[offset + rows * ld + padding];
+            Arrays.fill(data, fill);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    data[offset + r * ld + c] = uniform(random, scale);
+                }
+            }
+            return new Stored(data, offset, ld, rows, cols);
+        }
+
+        float at(int row, int col) {
+            return data[offset + row * ld + col];
+        }
+
+        boolean inside(int index) {
+            int relative = index - offset;
+            return relative >= 0 && relative < rows * ld && relative % ld < cols;
+        }
+    }
+
+    static float uniform(SplittableRandom random, float scale) {
+        return (float) random.nextDouble(-scale, scale);
+    }
+
+    /** Rotating three copies of SIZES puts every value on every axis without the full cube. */
+    static Stream<Arguments> shapes() {
+        List<int[]> sizes = new ArrayList<>();
+        for (int i = 0; i < SIZES.length; i++) {
+            sizes.add(new int[] {SIZES[i], SIZES[(i + 3) % SIZES.length], SIZES[(i + 7) % SIZES.length]});
+        }
+        sizes.add(new int[] {64, 64, 64});
+        sizes.add(new int[] {33, 31, 17});
+        sizes.add(new int[] {1, 1, 1});
+        sizes.add(new int[] {17, 13, 64});
+        List<Arguments> cases = new ArrayList<>();
+        for (int[] s : sizes) {
+            for (boolean transA : new boolean[] {false, true}) {
+                for (boolean transB : new boolean[] {false, true}) {
+                    cases.add(Arguments.of(s[0], s[1], s[2], transA, transB));
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "m={0} n={1} k={2} transA={3} transB={4}")
+    @MethodSource("shapes")
+    void sgemmMatchesDoubleReference(int m, int n, int k, boolean transA, boolean transB) {
+        SplittableRandom random = new SplittableRandom(31L * m + 17L * n + 7L * k + (transA ? 2 : 0) + (transB ? 1 : 0));
+        for (boolean padded : new boolean[] {false, true}) {
+            for (float alpha : ALPHAS) {
+                for (float beta : BETAS) {
+                    int padding = padded ? 3 : 0;
+                    // NaN outside A and B makes any read past the matrix show up in C.
+                    Stored a = transA
+                            ? Stored.random(random, k, m, padded ? 5 : 0, padding, A_SCALE, Float.NaN)
+                            : Stored.random(random, m, k, padded ? 5 : 0, padding, A_SCALE, Float.NaN);
+                    Stored b = transB
+                            ? Stored.random(random, n, k, padded ? 2 : 0, padding, B_SCALE, Float.NaN)
+                            : Stored.random(random, k, n, padded ? 2 : 0, padding, B_SCALE, Float.NaN);
+                    Stored c = Stored.random(random, m, n, padded ? 4 : 0, padding, C_SCALE, SENTINEL);
+                    if (beta == 0f) {
+                        fillMatrix(c, Float.NaN);
+                    }
+                    String label = "m=" + m + " n=" + n + " k=" + k + " transA=" + transA + " transB=" + transB
+                            + " alpha=" + alpha + " beta=" + beta + " padded=" + padded;
+                    float[] aBefore = a.data().clone();
+                    float[] bBefore = b.data().clone();
+                    float[] cBefore = c.data().clone();
+                    Gemm.sgemm(transA, transB, m, n, k, alpha, a.data(), a.offset(), a.ld(), b.data(), b.offset(), b.ld(),
+                            beta, c.data(), c.offset(), c.ld());
+                    assertArrayEquals(aBefore, a.data(), "A modified: " + label);
+                    assertArrayEquals(bBefore, b.data(), "B modified: " + label);
+                    checkProduct(transA, transB, m, n, k, alpha, a, b, beta, cBefore, c, label);
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> batchedCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (boolean transA : new boolean[] {false, true}) {
+            for (boolean transB : new boolean[] {false, true}) {
+                for (String shared : new String[] {"none", "A", "B"}) {
+                    cases.add(Arguments.of(transA, transB, shared));
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "transA={0} transB={1} shared={2}")
+    @MethodSource("batchedCases")
+    void sgemmBatchedMatchesPerEntryReference(boolean transA, boolean transB, String shared) {
+        SplittableRandom random = new SplittableRandom(shared.hashCode() * 4L + (transA ? 2 : 0) + (transB ? 1 : 0));
+        int[][] sizes = {{3, 7, 13}, {13, 1, 17}, {2, 33, 0}};
+        int batch = 3;
+        for (int[] s : sizes) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            for (float beta : BETAS) {
+                float alpha = -0.5f;
+                int aRows = transA ? k : m;
+                int aCols = transA ? m : k;
+                int bRows = transB ? n : k;
+                int bCols = transB ? k : n;
+                int aStride = shared.equals("A") ? 0 : aRows * aCols + 2;
+                int bStride = shared.equals("B") ? 0 : bRows * bCols + 1;
+                int cStride = m * n + 3;
+                int aOffset = 4;
+                int bOffset = 1;
+                int cOffset = 2;
+                float[] a = batchStorage(random, aOffset, aStride, aRows * aCols, batch, A_SCALE, Float.NaN);
+                float[] b = batchStorage(random, bOffset, bStride, bRows * bCols, batch, B_SCALE, Float.NaN);
+                float[] c = batchStorage(random, cOffset, cStride, m * n, batch, C_SCALE, SENTINEL);
+                for (int p = 0; p < batch && beta == 0f; p++) {
+                    Arrays.fill(c, cOffset + p * cStride, cOffset + p * cStride + m * n, Float.NaN);
+                }
+                float[] cBefore = c.clone();
+                Gemm.sgemmBatched(transA, transB, batch, m, n, k, alpha, a, aOffset, aStride, b, bOffset, bStride,
+                        beta, c, cOffset, cStride);
+                List<Stored> outputs = new ArrayList<>();
+                for (int p = 0; p < batch; p++) {
+                    Stored aEntry = new Stored(a, aOffset + p * aStride, aCols, aRows, aCols);
+                    Stored bEntry = new Stored(b, bOffset + p * bStride, bCols, bRows, bCols);
+                    Stored cEntry = new Stored(c, cOffset + p * cStride, n, m, n);
+                    outputs.add(cEntry);
+                    checkMatrix(transA, transB, m, n, k, alpha, aEntry, bEntry, beta, cBefore, cEntry,
+                            "batch entry " + p + " m=" + m + " n=" + n + " k=" + k + " beta=" + beta);
+                }
+                for (int index = 0; index < c.length; index++) {
+                    final int i = index;
+                    if (outputs.stream().noneMatch(entry -> entry.inside(i))) {
+                        assertEquals(cBefore[i], c[i], "C storage between entries changed at " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void alphaZeroOnlyScalesC() {
+        SplittableRandom random = new SplittableRandom(5);
+        Stored a = Stored.random(random, 4, 3, 0, 0, A_SCALE, 0f);
+        Stored b = Stored.random(random, 3, 5, 0, 0, B_SCALE, 0f);
+        Stored c = Stored.random(random, 4, 5, 0, 0, C_SCALE, 0f);
+        float[] cBefore = c.data().clone();
+        Gemm.sgemm(false, false, 4, 5, 3, 0f, a.data(), 0, 3, b.data(), 0, 5, 0.3f, c.data(), 0, 5);
+        for (int i = 0; i < cBefore.length; i++) {
+            assertEquals(0.3f * cBefore[i], c.data()[i], 1e-6f, "element " + i);
+        }
+    }
+
+    private static float[] batchStorage(SplittableRandom random, int offset, int stride, int size, int batch,
+                                        float scale, float fill) {
+        int entries = stride == 0 ? 1 : batch;
+        float[] data = new float[offset + Math.max(stride, size) * entries + 2];
+        Arrays.fill(data, fill);
+        for (int p = 0; p < entries; p++) {
+            for (int e = 0; e < size; e++) {
+                data[offset + p * stride + e] = uniform(random, scale);
+            }
+        }
+        return data;
+    }
+
+    private static void fillMatrix(Stored matrix, float value) {
+        for (int r = 0; r < matrix.rows(); r++) {
+            int start = matrix.offset() + r * matrix.ld();
+            Arrays.fill(matrix.data(), start, start + matrix.cols(), value);
+        }
+    }
+
+    private static void checkProduct(boolean transA, boolean transB, int m, int n, int k, float alpha, Stored a,
+                                     Stored b, float beta, float[] cBefore, Stored c, String label) {
+        checkMatrix(transA, transB, m, n, k, alpha, a, b, beta, cBefore, c, label);
+        for (int index = 0; index < c.data().length; index++) {
+            if (!c.inside(index)) {
+                assertEquals(cBefore[index], c.data()[index], "C padding changed at " + index + ": " + label);
+            }
+        }
+    }
+
+    private static void checkMatrix(boolean transA, boolean transB, int m, int n, int k, float alpha, Stored a,
+                                    Stored b, float beta, float[] cBefore, Stored c, String label) {
+        // Float accumulation error grows linearly with k; the beta term adds one rounding.
+        double tolerance = 1e-5 * k * Math.abs(alpha) * A_SCALE * B_SCALE + 1e-6 * Math.abs(beta) * C_SCALE + 1e-6;
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double dot = 0.0;
+                for (int p = 0; p < k; p++) {
+                    double lhs = transA ? a.at(p, i) : a.at(i, p);
+                    double rhs = transB ? b.at(j, p) : b.at(p, j);
+                    dot += lhs * rhs;
+                }
+                int slot = c.offset() + i * c.ld() + j;
+                double expected = alpha * dot + (beta == 0f ? 0.0 : beta * (double) cBefore[slot]);
+                float actual = c.data()[slot];
+                if (!(Math.abs(actual - expected) <= tolerance)) {
+                    fail("C[" + i + "][" + j + "] expected " + expected + " but was " + actual + " (tolerance "
+                            + tolerance + "): " + label);
+                }
+            }
+        }
+    }
+}
