@@ -178,7 +178,7 @@ public final class GradCheck {
         }
         float[] cotangent = u.toFloatArray();
         double jvu;
-        try (var scope = GradMode.noGrad()) {
+        try (var _ = GradMode.noGrad()) {
             float[] high = f.apply(plus).toFloatArray();
             float[] low = f.apply(minus).toFloatArray();
             double dot = 0;
@@ -209,7 +209,7 @@ public final class GradCheck {
                                   float[] cotangent) {
         List<Tensor> args = new ArrayList<>(inputs);
         args.set(replaced, Tensor.of(point, inputs.get(replaced).shape()));
-        try (var scope = GradMode.noGrad()) {
+        try (var _ = GradMode.noGrad()) {
             float[] y = f.apply(args).toFloatArray();
             double sum = 0;
             for (int i = 0; i < y.length; i++) {

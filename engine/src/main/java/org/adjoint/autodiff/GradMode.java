@@ -8,7 +8,7 @@ package org.adjoint.autodiff;
  * saved state (use it for evaluation and for optimiser updates).
  *
  * <pre>{@code
- * try (var scope = GradMode.noGrad()) {
+ * try (var _ = GradMode.noGrad()) {
  *     Tensor prediction = model.apply(x);   // nothing recorded
  * }
  * }</pre>

@@ -82,7 +82,7 @@ public final class Graph {
         Map<Node, Integer> pendingConsumers = countConsumers(roots);
         Map<Node, Tensor> cotangents = new IdentityHashMap<>();
         ArrayDeque<Node> ready = new ArrayDeque<>();
-        try (var mode = createGraph ? GradMode.enableGrad() : GradMode.noGrad()) {
+        try (var _ = createGraph ? GradMode.enableGrad() : GradMode.noGrad()) {
             for (int i = 0; i < roots.size(); i++) {
                 Tensor root = roots.get(i);
                 Tensor seed = seeds.get(i);

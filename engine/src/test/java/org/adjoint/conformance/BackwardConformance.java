@@ -97,11 +97,11 @@ public abstract class BackwardConformance extends BackendConformance {
     @Test
     void noGradScopeRecordsNothingAndRestoresTheMode() {
         Tensor x = vec(1, 2).requiresGrad(true);
-        try (var scope = GradMode.noGrad()) {
+        try (var _ = GradMode.noGrad()) {
             assertFalse(GradMode.isEnabled());
             Tensor y = x.mul(2);
             assertFalse(y.requiresGrad());
-            try (var inner = GradMode.enableGrad()) {
+            try (var _ = GradMode.enableGrad()) {
                 assertTrue(x.mul(2).requiresGrad());
             }
             assertFalse(GradMode.isEnabled());
