@@ -8,12 +8,12 @@ import org.adjoint.backend.Buffer;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.kernels.AxisReductions;
 import org.adjoint.kernels.ElementWise;
-import org.adjoint.kernels.Gemm;
+import org.adjoint.kernels.KernelProvider;
 import org.adjoint.kernels.Strided;
 
 /**
  * {@link Backend} on the JVM heap: buffers are {@code float[]}, and every method is one
- * call into the pure-Java kernels of {@code adjoint-kernels}.
+ * call into a {@link KernelProvider} of {@code adjoint-kernels} (Vector API or scalar).
  */
 public final class CpuBackend implements Backend {
 
@@ -29,8 +29,29 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** Creates the backend; {@link java.util.ServiceLoader} calls this. */
+    private final KernelProvider kernels;
+
+    /** Creates the backend with the kernels {@link KernelProvider#lookup()} chooses; {@link java.util.ServiceLoader} calls this. */
     public CpuBackend() {
+        this(KernelProvider.lookup());
+    }
+
+    /**
+     * Creates the backend on the given kernels (tests and benchmarks compare providers).
+     *
+     * @param kernels the provider
+     */
+    public CpuBackend(KernelProvider kernels) {
+        this.kernels = kernels;
+    }
+
+    /**
+     * The kernels this backend runs.
+     *
+     * @return the provider
+     */
+    public KernelProvider kernels() {
+        return kernels;
     }
 
     @Override
@@ -67,7 +88,7 @@ public final class CpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                      float alpha, Buffer a, long aStride, Buffer b, long bStride,
                      float beta, Buffer c, long cStride) {
-        Gemm.sgemmBatched(transA, transB, batch, m, n, k, alpha,
+        kernels.sgemm(transA, transB, batch, m, n, k, alpha,
                 data(a), 0, Math.toIntExact(aStride), data(b), 0, Math.toIntExact(bStride),
                 beta, data(c), 0, Math.toIntExact(cStride));
     }
@@ -75,12 +96,12 @@ public final class CpuBackend implements Backend {
     @Override
     public void unary(UnaryOp op, float parameter, Buffer x, Buffer out) {
         float[] in = data(x);
-        ElementWise.apply(UNARY[op.ordinal()], parameter, in, 0, data(out), 0, in.length);
+        kernels.unary(UNARY[op.ordinal()], parameter, in, 0, data(out), 0, in.length);
     }
 
     @Override
     public void binary(BinaryOp op, Buffer lhs, int[] lhsStrides, Buffer rhs, int[] rhsStrides, Buffer out, int[] shape) {
-        Strided.binary(BINARY[op.ordinal()], data(lhs), 0, lhsStrides, data(rhs), 0, rhsStrides, data(out), 0, shape);
+        kernels.binary(BINARY[op.ordinal()], data(lhs), lhsStrides, data(rhs), rhsStrides, data(out), shape);
     }
 
     @Override
@@ -90,8 +111,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void sumTo(Buffer src, int[] shape, Buffer out, int[] outStrides) {
-        float[] o = data(out);
-        Strided.sumTo(data(src), 0, shape, o, 0, outStrides, o.length);
+        kernels.sumTo(data(src), shape, data(out), outStrides);
     }
 
     @Override
@@ -101,7 +121,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmax(Buffer x, int outer, int length, int inner, boolean log, Buffer out) {
-        AxisReductions.softmax(data(x), outer, length, inner, log, data(out));
+        kernels.softmax(data(x), outer, length, inner, log, data(out));
     }
 
     private static float[] data(Buffer buffer) {

@@ -1,0 +1,189 @@
+package org.adjoint.kernels;
+
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.Locale;
+import java.util.logging.Logger;
+
+/**
+ * The compute kernels that a CPU backend calls, in two interchangeable implementations:
+ * {@code vector} (Java Vector API, explicit SIMD) and {@code scalar} (plain Java with the
+ * same blocking, which C2 may auto-vectorise). Both give results equal up to float rounding
+ * order, and both run the same tests.
+ *
+ * <p>{@link #lookup()} chooses once per JVM: the vector provider when the module
+ * {@code jdk.incubator.vector} is readable and the JIT is C2, else the scalar provider with
+ * one log line that says why and how to enable the vector one. The system property
+ * {@code adjoint.cpu.kernels=vector|scalar} forces a choice.
+ */
+public interface KernelProvider {
+
+    /** System property that forces a provider. */
+    String PROPERTY = "adjoint.cpu.kernels";
+
+    /**
+     * Short name: {@code vector} or {@code scalar}.
+     *
+     * @return the name
+     */
+    String name();
+
+    /**
+     * Batched {@code C = alpha·op(A)·op(B) + beta·C} on contiguous row-major matrices, with the
+     * conventions of {@link Gemm#sgemmBatched}.
+     *
+     * @param transA  whether A is stored {@code k × m}
+     * @param transB  whether B is stored {@code n × k}
+     * @param batch   number of products
+     * @param m       rows of C
+     * @param n       columns of C
+     * @param k       inner dimension
+     * @param alpha   scale of the product
+     * @param a       storage of A
+     * @param aOffset first element of the first A
+     * @param aStride elements between consecutive A (0 shares one)
+     * @param b       storage of B
+     * @param bOffset first element of the first B
+     * @param bStride elements between consecutive B (0 shares one)
+     * @param beta    scale of C's previous contents (0 overwrites, NaN included)
+     * @param c       storage of C
+     * @param cOffset first element of the first C
+     * @param cStride elements between consecutive C
+     */
+    void sgemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+               float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
+               float beta, float[] c, int cOffset, int cStride);
+
+    /**
+     * Element-wise function of a contiguous range, as {@link ElementWise#apply}.
+     *
+     * @param function  which function
+     * @param parameter its parameter
+     * @param x         input
+     * @param xOffset   first input element
+     * @param out       output (may be {@code x})
+     * @param outOffset first output element
+     * @param n         element count
+     */
+    void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n);
+
+    /**
+     * Element-wise binary function over a strided index space, as {@link Strided#binary}.
+     *
+     * @param function   which function
+     * @param lhs        left operand
+     * @param lhsStrides its strides (0 broadcasts)
+     * @param rhs        right operand
+     * @param rhsStrides its strides (0 broadcasts)
+     * @param out        contiguous output
+     * @param shape      iteration shape
+     */
+    void binary(Strided.Binary function, float[] lhs, int[] lhsStrides, float[] rhs, int[] rhsStrides,
+                float[] out, int[] shape);
+
+    /**
+     * Sum of a contiguous array into a smaller one, as {@link Strided#sumTo}.
+     *
+     * @param src        source, contiguous over {@code shape}
+     * @param shape      its shape
+     * @param out        output (overwritten)
+     * @param outStrides output stride per source axis (0 where reduced)
+     */
+    void sumTo(float[] src, int[] shape, float[] out, int[] outStrides);
+
+    /**
+     * Softmax or log-softmax along an axis, as {@link AxisReductions#softmax}.
+     *
+     * @param x      input
+     * @param outer  product of the axes before the axis
+     * @param length the axis length
+     * @param inner  product of the axes after it
+     * @param log    log-softmax instead
+     * @param out    output
+     */
+    void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out);
+
+    /**
+     * The provider for this JVM, chosen on first use (see the class description).
+     *
+     * @return the shared provider
+     */
+    static KernelProvider lookup() {
+        return Lookup.CHOSEN;
+    }
+
+    /**
+     * A provider by name, for tests and benchmarks that compare both.
+     *
+     * @param name {@code vector} or {@code scalar}
+     * @return the provider
+     * @throws IllegalArgumentException for another name
+     * @throws UnsupportedOperationException when {@code vector} cannot load here, with the reason
+     */
+    static KernelProvider named(String name) {
+        return switch (name.trim().toLowerCase(Locale.ROOT)) {
+            case "scalar" -> ScalarKernels.INSTANCE;
+            case "vector" -> {
+                String reason = Lookup.vectorUnavailableReason();
+                if (reason != null) {
+                    throw new UnsupportedOperationException("vector kernels unavailable: " + reason);
+                }
+                yield Lookup.loadVector();
+            }
+            default -> throw new IllegalArgumentException("unknown kernel provider '" + name
+                    + "' (expected vector or scalar, in -D" + PROPERTY + ")");
+        };
+    }
+
+    /** Provider selection, kept out of the interface's public surface. */
+    final class Lookup {
+        private static final Logger LOG = Logger.getLogger(KernelProvider.class.getName());
+        static final KernelProvider CHOSEN = choose();
+
+        private Lookup() {
+        }
+
+        private static KernelProvider choose() {
+            String forced = System.getProperty(PROPERTY);
+            if (forced != null && !forced.isBlank()) {
+                KernelProvider provider = named(forced);
+                LOG.info(() -> "Adjoint CPU kernels: " + provider.name() + " (forced by -D" + PROPERTY + ")");
+                return provider;
+            }
+            String reason = vectorUnavailableReason();
+            if (reason == null) {
+                return loadVector();
+            }
+            LOG.warning("Adjoint CPU kernels: scalar, because " + reason
+                    + "; for SIMD kernels run java with --add-modules jdk.incubator.vector and the C2 JIT");
+            return ScalarKernels.INSTANCE;
+        }
+
+        static String vectorUnavailableReason() {
+            if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+                return "the module jdk.incubator.vector is not readable";
+            }
+            try {
+                List<String> args = ManagementFactory.getRuntimeMXBean().getInputArguments();
+                for (String arg : args) {
+                    if (arg.equals("-Xint") || arg.startsWith("-XX:TieredStopAtLevel=") && !arg.endsWith("=4")
+                            || arg.equals("-XX:-UseCompiler")) {
+                        return "the C2 JIT is off (" + arg + "), and the Vector API is slow without it";
+                    }
+                }
+            } catch (LinkageError | SecurityException e) {
+                // Without java.management the flags cannot be read; C2 is the default, so assume it.
+            }
+            return null;
+        }
+
+        static KernelProvider loadVector() {
+            try {
+                return (KernelProvider) Class.forName("org.adjoint.kernels.VectorKernels")
+                        .getField("INSTANCE").get(null);
+            } catch (ReflectiveOperationException | LinkageError e) {
+                throw new UnsupportedOperationException("vector kernels unavailable: cannot load them (" + e + ")", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package org.adjoint.kernels;
+
+/** The Vector API provider (SIMD); loaded by name only when {@code jdk.incubator.vector} is readable. */
+public final class VectorKernels implements KernelProvider {
+
+    /** The only instance. */
+    public static final VectorKernels INSTANCE = new VectorKernels();
+
+    private VectorKernels() {
+    }
+
+    @Override
+    public String name() {
+        return "vector";
+    }
+
+    @Override
+    public void sgemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+                      float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
+                      float beta, float[] c, int cOffset, int cStride) {
+        Gemm.sgemmBatched(transA, transB, batch, m, n, k, alpha, a, aOffset, aStride, b, bOffset, bStride,
+                beta, c, cOffset, cStride);
+    }
+
+    @Override
+    public void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n) {
+        ElementWise.apply(function, parameter, x, xOffset, out, outOffset, n);
+    }
+
+    @Override
+    public void binary(Strided.Binary function, float[] lhs, int[] lhsStrides, float[] rhs, int[] rhsStrides,
+                       float[] out, int[] shape) {
+        Strided.binary(function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);
+    }
+
+    @Override
+    public void sumTo(float[] src, int[] shape, float[] out, int[] outStrides) {
+        Strided.sumTo(src, 0, shape, out, 0, outStrides, out.length);
+    }
+
+    @Override
+    public void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
+        AxisReductions.softmax(x, outer, length, inner, log, out);
+    }
+}
