@@ -88,7 +88,7 @@ public final class CpuBackend implements Backend {
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                      float alpha, Buffer a, long aStride, Buffer b, long bStride,
                      float beta, Buffer c, long cStride) {
-        kernels.sgemm(transA, transB, batch, m, n, k, alpha,
+        kernels.sgemmBatched(transA, transB, batch, m, n, k, alpha,
                 data(a), 0, Math.toIntExact(aStride), data(b), 0, Math.toIntExact(bStride),
                 beta, data(c), 0, Math.toIntExact(cStride));
     }

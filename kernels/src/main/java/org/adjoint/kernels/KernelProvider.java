@@ -29,11 +29,39 @@ public interface KernelProvider {
     String name();
 
     /**
-     * Batched {@code C = alpha·op(A)·op(B) + beta·C} on contiguous row-major matrices, with the
-     * conventions of {@link Gemm#sgemmBatched}.
+     * {@code C = alpha·op(A)·op(B) + beta·C} on row-major matrices with explicit leading
+     * dimensions. {@code op(A)} is {@code m × k}: stored {@code m × k} with row stride
+     * {@code lda}, or {@code k × m} when {@code transA}; likewise {@code op(B)} is
+     * {@code k × n}, stored {@code n × k} when {@code transB}. With {@code beta == 0}, C is
+     * overwritten (NaNs in it do not survive). Large products use the shared thread pool.
      *
-     * @param transA  whether A is stored {@code k × m}
-     * @param transB  whether B is stored {@code n × k}
+     * @param transA  whether A is stored transposed
+     * @param transB  whether B is stored transposed
+     * @param m       rows of C
+     * @param n       columns of C
+     * @param k       inner dimension
+     * @param alpha   scale of the product
+     * @param a       storage of A
+     * @param aOffset first element of A
+     * @param lda     elements between rows of A as stored
+     * @param b       storage of B
+     * @param bOffset first element of B
+     * @param ldb     elements between rows of B as stored
+     * @param beta    scale of C's previous contents
+     * @param c       storage of C
+     * @param cOffset first element of C
+     * @param ldc     elements between rows of C
+     */
+    void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+               float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+               float beta, float[] c, int cOffset, int ldc);
+
+    /**
+     * Batched {@link #sgemm} on contiguous matrices: entry {@code p} of each operand starts
+     * {@code p * stride} elements after its offset (a stride of 0 shares one matrix).
+     *
+     * @param transA  whether A is stored transposed
+     * @param transB  whether B is stored transposed
      * @param batch   number of products
      * @param m       rows of C
      * @param n       columns of C
@@ -41,18 +69,23 @@ public interface KernelProvider {
      * @param alpha   scale of the product
      * @param a       storage of A
      * @param aOffset first element of the first A
-     * @param aStride elements between consecutive A (0 shares one)
+     * @param aStride elements between consecutive A
      * @param b       storage of B
      * @param bOffset first element of the first B
-     * @param bStride elements between consecutive B (0 shares one)
-     * @param beta    scale of C's previous contents (0 overwrites, NaN included)
+     * @param bStride elements between consecutive B
+     * @param beta    scale of C's previous contents
      * @param c       storage of C
      * @param cOffset first element of the first C
      * @param cStride elements between consecutive C
      */
-    void sgemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
-               float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
-               float beta, float[] c, int cOffset, int cStride);
+    default void sgemmBatched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+                              float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
+                              float beta, float[] c, int cOffset, int cStride) {
+        for (int p = 0; p < batch; p++) {
+            sgemm(transA, transB, m, n, k, alpha, a, aOffset + p * aStride, transA ? m : k,
+                    b, bOffset + p * bStride, transB ? k : n, beta, c, cOffset + p * cStride, n);
+        }
+    }
 
     /**
      * Element-wise function of a contiguous range, as {@link ElementWise#apply}.

@@ -15,11 +15,11 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
-    public void sgemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
-                      float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
-                      float beta, float[] c, int cOffset, int cStride) {
-        Gemm.sgemmBatched(transA, transB, batch, m, n, k, alpha, a, aOffset, aStride, b, bOffset, bStride,
-                beta, c, cOffset, cStride);
+    public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                      float beta, float[] c, int cOffset, int ldc) {
+        PackedGemm.sgemm(VectorMicroKernel.INSTANCE, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
+                beta, c, cOffset, ldc);
     }
 
     @Override

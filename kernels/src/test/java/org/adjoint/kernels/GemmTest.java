@@ -14,7 +14,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+/** Both providers' SGEMM against a double-precision reference, and against each other bitwise. */
 class GemmTest {
+
+    private static final String[] PROVIDERS = {"scalar", "vector"};
 
     private static final int[] SIZES = {0, 1, 2, 3, 7, 13, 17, 31, 33, 64};
     private static final float[] ALPHAS = {1f, -0.5f};
@@ -65,20 +68,24 @@ class GemmTest {
         sizes.add(new int[] {33, 31, 17});
         sizes.add(new int[] {1, 1, 1});
         sizes.add(new int[] {17, 13, 64});
+        // Past one cache block in every direction (MC 128, KC 256), and big enough to run threaded.
+        sizes.add(new int[] {261, 150, 523});
         List<Arguments> cases = new ArrayList<>();
-        for (int[] s : sizes) {
-            for (boolean transA : new boolean[] {false, true}) {
-                for (boolean transB : new boolean[] {false, true}) {
-                    cases.add(Arguments.of(s[0], s[1], s[2], transA, transB));
+        for (String provider : PROVIDERS) {
+            for (int[] s : sizes) {
+                for (boolean transA : new boolean[] {false, true}) {
+                    for (boolean transB : new boolean[] {false, true}) {
+                        cases.add(Arguments.of(provider, s[0], s[1], s[2], transA, transB));
+                    }
                 }
             }
         }
         return cases.stream();
     }
 
-    @ParameterizedTest(name = "m={0} n={1} k={2} transA={3} transB={4}")
+    @ParameterizedTest(name = "{0} m={1} n={2} k={3} transA={4} transB={5}")
     @MethodSource("shapes")
-    void sgemmMatchesDoubleReference(int m, int n, int k, boolean transA, boolean transB) {
+    void sgemmMatchesDoubleReference(String provider, int m, int n, int k, boolean transA, boolean transB) {
         SplittableRandom random = new SplittableRandom(31L * m + 17L * n + 7L * k + (transA ? 2 : 0) + (transB ? 1 : 0));
         for (boolean padded : new boolean[] {false, true}) {
             for (float alpha : ALPHAS) {
@@ -100,7 +107,7 @@ class GemmTest {
                     float[] aBefore = a.data().clone();
                     float[] bBefore = b.data().clone();
                     float[] cBefore = c.data().clone();
-                    Gemm.sgemm(transA, transB, m, n, k, alpha, a.data(), a.offset(), a.ld(), b.data(), b.offset(), b.ld(),
+                    KernelProvider.named(provider).sgemm(transA, transB, m, n, k, alpha, a.data(), a.offset(), a.ld(), b.data(), b.offset(), b.ld(),
                             beta, c.data(), c.offset(), c.ld());
                     assertArrayEquals(aBefore, a.data(), "A modified: " + label);
                     assertArrayEquals(bBefore, b.data(), "B modified: " + label);
@@ -112,19 +119,21 @@ class GemmTest {
 
     static Stream<Arguments> batchedCases() {
         List<Arguments> cases = new ArrayList<>();
-        for (boolean transA : new boolean[] {false, true}) {
-            for (boolean transB : new boolean[] {false, true}) {
-                for (String shared : new String[] {"none", "A", "B"}) {
-                    cases.add(Arguments.of(transA, transB, shared));
+        for (String provider : PROVIDERS) {
+            for (boolean transA : new boolean[] {false, true}) {
+                for (boolean transB : new boolean[] {false, true}) {
+                    for (String shared : new String[] {"none", "A", "B"}) {
+                        cases.add(Arguments.of(provider, transA, transB, shared));
+                    }
                 }
             }
         }
         return cases.stream();
     }
 
-    @ParameterizedTest(name = "transA={0} transB={1} shared={2}")
+    @ParameterizedTest(name = "{0} transA={1} transB={2} shared={3}")
     @MethodSource("batchedCases")
-    void sgemmBatchedMatchesPerEntryReference(boolean transA, boolean transB, String shared) {
+    void sgemmBatchedMatchesPerEntryReference(String provider, boolean transA, boolean transB, String shared) {
         SplittableRandom random = new SplittableRandom(shared.hashCode() * 4L + (transA ? 2 : 0) + (transB ? 1 : 0));
         int[][] sizes = {{3, 7, 13}, {13, 1, 17}, {2, 33, 0}};
         int batch = 3;
@@ -151,7 +160,7 @@ class GemmTest {
                     Arrays.fill(c, cOffset + p * cStride, cOffset + p * cStride + m * n, Float.NaN);
                 }
                 float[] cBefore = c.clone();
-                Gemm.sgemmBatched(transA, transB, batch, m, n, k, alpha, a, aOffset, aStride, b, bOffset, bStride,
+                KernelProvider.named(provider).sgemmBatched(transA, transB, batch, m, n, k, alpha, a, aOffset, aStride, b, bOffset, bStride,
                         beta, c, cOffset, cStride);
                 List<Stored> outputs = new ArrayList<>();
                 for (int p = 0; p < batch; p++) {
@@ -172,17 +181,52 @@ class GemmTest {
         }
     }
 
-    @Test
-    void alphaZeroOnlyScalesC() {
+    @ParameterizedTest
+    @MethodSource("providers")
+    void alphaZeroOnlyScalesC(String provider) {
         SplittableRandom random = new SplittableRandom(5);
         Stored a = Stored.random(random, 4, 3, 0, 0, A_SCALE, 0f);
         Stored b = Stored.random(random, 3, 5, 0, 0, B_SCALE, 0f);
         Stored c = Stored.random(random, 4, 5, 0, 0, C_SCALE, 0f);
         float[] cBefore = c.data().clone();
-        Gemm.sgemm(false, false, 4, 5, 3, 0f, a.data(), 0, 3, b.data(), 0, 5, 0.3f, c.data(), 0, 5);
+        KernelProvider.named(provider).sgemm(false, false, 4, 5, 3, 0f, a.data(), 0, 3, b.data(), 0, 5, 0.3f, c.data(), 0, 5);
         for (int i = 0; i < cBefore.length; i++) {
             assertEquals(0.3f * cBefore[i], c.data()[i], 1e-6f, "element " + i);
         }
+    }
+
+    static Stream<String> providers() {
+        return Stream.of(PROVIDERS);
+    }
+
+    /** Same blocking and accumulation order: the two providers agree to the bit. */
+    @ParameterizedTest(name = "transA={0} transB={1}")
+    @MethodSource("transposes")
+    void providersAgreeBitwise(boolean transA, boolean transB) {
+        SplittableRandom random = new SplittableRandom(77);
+        int m = 203;
+        int n = 333;
+        int k = 300;
+        float[] a = new float[m * k];
+        float[] b = new float[k * n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = uniform(random, 1f);
+        }
+        for (int i = 0; i < b.length; i++) {
+            b[i] = uniform(random, 1f);
+        }
+        float[] scalar = new float[m * n];
+        float[] vector = new float[m * n];
+        KernelProvider.named("scalar").sgemm(transA, transB, m, n, k, 0.5f, a, 0, transA ? m : k, b, 0, transB ? k : n,
+                0f, scalar, 0, n);
+        KernelProvider.named("vector").sgemm(transA, transB, m, n, k, 0.5f, a, 0, transA ? m : k, b, 0, transB ? k : n,
+                0f, vector, 0, n);
+        assertArrayEquals(scalar, vector);
+    }
+
+    static Stream<Arguments> transposes() {
+        return Stream.of(Arguments.of(false, false), Arguments.of(true, false), Arguments.of(false, true),
+                Arguments.of(true, true));
     }
 
     private static float[] batchStorage(SplittableRandom random, int offset, int stride, int size, int batch,

@@ -1,0 +1,39 @@
+package org.adjoint.kernels;
+
+/**
+ * The innermost loop of {@link PackedGemm}: one {@code rows() × columns()} tile of C from a
+ * packed sliver of A ({@code rows()} values per step of k) and one of B ({@code columns()}
+ * values per step of k). Implementations differ only in how they compute; the blocking
+ * around them is shared, which keeps the vector and scalar providers comparable.
+ */
+interface MicroKernel {
+
+    /**
+     * Rows of the register tile.
+     *
+     * @return MR
+     */
+    int rows();
+
+    /**
+     * Columns of the register tile.
+     *
+     * @return NR
+     */
+    int columns();
+
+    /**
+     * {@code C[0:rows, 0:columns] += alpha · Σ_p A[p] ⊗ B[p]} for a full tile.
+     *
+     * @param kc      steps of k
+     * @param a       packed A: {@code rows()} values per step
+     * @param aOffset first value
+     * @param b       packed B: {@code columns()} values per step
+     * @param bOffset first value
+     * @param alpha   scale of the product
+     * @param c       output
+     * @param cOffset top-left element of the tile
+     * @param ldc     elements between rows of C
+     */
+    void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc);
+}

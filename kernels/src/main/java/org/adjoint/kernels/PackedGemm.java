@@ -1,0 +1,203 @@
+package org.adjoint.kernels;
+
+import java.util.Arrays;
+
+/**
+ * Blocked SGEMM in the style of GotoBLAS/BLIS, shared by both providers:
+ * <pre>
+ * for jc in n by NC:                 B panel (KC × NC) packed once, shared by all threads
+ *   for pc in k by KC:
+ *     pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers          (threads split the slivers)
+ *     for ic in m by MC, jr in NC by NR-groups:               (threads split these units)
+ *       pack A[ic:ic+MC, pc:pc+KC] into MR-tall slivers        (per thread, stays in L2)
+ *       for jr, ir: micro-kernel on one MR × NR tile of C      (B sliver in L1)
+ * </pre>
+ * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Tiles
+ * at the edges go through a small zero-padded buffer. Products under about four million
+ * multiply-adds run on the calling thread, where splitting costs more than it saves.
+ */
+final class PackedGemm {
+
+    static final int KC = 256;
+    static final int MC = 128;
+    static final int NC = 3072;
+    private static final long SERIAL_BELOW = 1L << 22;
+
+    private static final ThreadLocal<float[]> A_PACK = ThreadLocal.withInitial(() -> new float[MC * KC]);
+    private static final ThreadLocal<float[]> B_PACK = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> EDGE = new ThreadLocal<>();
+
+    private PackedGemm() {
+    }
+
+    static void sgemm(MicroKernel kernel, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                      float beta, float[] c, int cOffset, int ldc) {
+        scale(beta, c, cOffset, ldc, m, n);
+        if (m == 0 || n == 0 || k == 0 || alpha == 0f) {
+            return;
+        }
+        int mr = kernel.rows();
+        int nr = kernel.columns();
+        int threads = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
+        float[] bPack = bPackBuffer(nr);
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc);
+            int slivers = (nc + nr - 1) / nr;
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                int jcStart = jc;
+                int pcStart = pc;
+                int packParts = Math.min(threads, slivers);
+                Parallel.run(packParts, part -> {
+                    for (int s = part; s < slivers; s += packParts) {
+                        packB(transB, b, bOffset, ldb, pcStart, kc, jcStart + s * nr,
+                                Math.min(nr, nc - s * nr), nr, bPack, s * nr * kc);
+                    }
+                });
+                int blocksM = (m + MC - 1) / MC;
+                int groupsN = blocksM >= threads ? 1 : Math.min(slivers, (threads + blocksM - 1) / blocksM);
+                int units = blocksM * groupsN;
+                int parts = Math.min(threads, units);
+                Parallel.run(parts, part -> {
+                    float[] aPack = A_PACK.get();
+                    int packedBlock = -1;
+                    for (int unit = part; unit < units; unit += parts) {
+                        int block = unit / groupsN;
+                        int group = unit % groupsN;
+                        int ic = block * MC;
+                        int mc = Math.min(MC, m - ic);
+                        if (block != packedBlock) {
+                            packA(transA, a, aOffset, lda, ic, mc, pcStart, kc, mr, aPack);
+                            packedBlock = block;
+                        }
+                        int firstSliver = (int) ((long) slivers * group / groupsN);
+                        int endSliver = (int) ((long) slivers * (group + 1) / groupsN);
+                        macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, aPack, bPack,
+                                c, cOffset + ic * ldc + jcStart, ldc);
+                    }
+                });
+            }
+        }
+    }
+
+    private static float[] bPackBuffer(int nr) {
+        int needed = ((NC + nr - 1) / nr) * nr * KC;
+        float[] buffer = B_PACK.get();
+        if (buffer == null || buffer.length < needed) {
+            buffer = new float[needed];
+            B_PACK.set(buffer);
+        }
+        return buffer;
+    }
+
+    private static void macroKernel(MicroKernel kernel, int mc, int nc, int kc, int firstSliver, int endSliver,
+                                    float alpha, float[] aPack, float[] bPack, float[] c, int cOffset, int ldc) {
+        int mr = kernel.rows();
+        int nr = kernel.columns();
+        for (int s = firstSliver; s < endSliver; s++) {
+            int jr = s * nr;
+            int cols = Math.min(nr, nc - jr);
+            for (int ir = 0; ir < mc; ir += mr) {
+                int rows = Math.min(mr, mc - ir);
+                int cTile = cOffset + ir * ldc + jr;
+                if (rows == mr && cols == nr) {
+                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, c, cTile, ldc);
+                } else {
+                    float[] edge = edgeBuffer(mr * nr);
+                    Arrays.fill(edge, 0, mr * nr, 0f);
+                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, edge, 0, nr);
+                    for (int r = 0; r < rows; r++) {
+                        int cRow = cTile + r * ldc;
+                        for (int j = 0; j < cols; j++) {
+                            c[cRow + j] += edge[r * nr + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] edgeBuffer(int size) {
+        float[] buffer = EDGE.get();
+        if (buffer == null || buffer.length < size) {
+            buffer = new float[size];
+            EDGE.set(buffer);
+        }
+        return buffer;
+    }
+
+    /** Packs rows [ic, ic+mc) × columns [pc, pc+kc) of op(A) into MR-tall slivers, zero-padded. */
+    private static void packA(boolean transA, float[] a, int aOffset, int lda, int ic, int mc, int pc, int kc,
+                              int mr, float[] pack) {
+        for (int ir = 0; ir < mc; ir += mr) {
+            int base = ir * kc;
+            int rows = Math.min(mr, mc - ir);
+            if (!transA) {
+                for (int r = 0; r < rows; r++) {
+                    int src = aOffset + (ic + ir + r) * lda + pc;
+                    for (int p = 0; p < kc; p++) {
+                        pack[base + p * mr + r] = a[src + p];
+                    }
+                }
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    int src = aOffset + (pc + p) * lda + ic + ir;
+                    int dst = base + p * mr;
+                    for (int r = 0; r < rows; r++) {
+                        pack[dst + r] = a[src + r];
+                    }
+                }
+            }
+            for (int r = rows; r < mr; r++) {
+                for (int p = 0; p < kc; p++) {
+                    pack[base + p * mr + r] = 0f;
+                }
+            }
+        }
+    }
+
+    /** Packs rows [pc, pc+kc) × columns [j0, j0+cols) of op(B) into one NR-wide sliver, zero-padded. */
+    private static void packB(boolean transB, float[] b, int bOffset, int ldb, int pc, int kc, int j0, int cols,
+                              int nr, float[] pack, int base) {
+        if (!transB) {
+            for (int p = 0; p < kc; p++) {
+                int src = bOffset + (pc + p) * ldb + j0;
+                int dst = base + p * nr;
+                System.arraycopy(b, src, pack, dst, cols);
+                if (cols < nr) {
+                    Arrays.fill(pack, dst + cols, dst + nr, 0f);
+                }
+            }
+        } else {
+            for (int j = 0; j < cols; j++) {
+                int src = bOffset + (j0 + j) * ldb + pc;
+                for (int p = 0; p < kc; p++) {
+                    pack[base + p * nr + j] = b[src + p];
+                }
+            }
+            for (int j = cols; j < nr; j++) {
+                for (int p = 0; p < kc; p++) {
+                    pack[base + p * nr + j] = 0f;
+                }
+            }
+        }
+    }
+
+    /** C = beta·C over the m × n matrix; beta 0 overwrites, so NaNs already in C do not survive. */
+    private static void scale(float beta, float[] c, int cOffset, int ldc, int m, int n) {
+        if (beta == 1f) {
+            return;
+        }
+        for (int i = 0; i < m; i++) {
+            int row = cOffset + i * ldc;
+            if (beta == 0f) {
+                Arrays.fill(c, row, row + n, 0f);
+            } else {
+                for (int j = 0; j < n; j++) {
+                    c[row + j] *= beta;
+                }
+            }
+        }
+    }
+}

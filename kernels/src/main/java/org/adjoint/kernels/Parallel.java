@@ -1,0 +1,86 @@
+package org.adjoint.kernels;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.function.IntConsumer;
+
+/**
+ * The one thread pool the kernels share. The calling thread always runs part 0 itself, so
+ * a pool of {@code threads − 1} workers keeps every core busy without oversubscription.
+ * {@code -Dadjoint.cpu.threads=N} sets the thread count (default: available processors).
+ */
+final class Parallel {
+
+    static final int THREADS = threads();
+    private static final ForkJoinPool POOL = THREADS > 1
+            ? new ForkJoinPool(THREADS - 1, pool -> {
+                var thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+                thread.setName("adjoint-kernels-" + thread.getPoolIndex());
+                thread.setDaemon(true);
+                return thread;
+            }, null, false)
+            : null;
+
+    private Parallel() {
+    }
+
+    private static int threads() {
+        String value = System.getProperty("adjoint.cpu.threads");
+        if (value == null || value.isBlank()) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the value
+        }
+        throw new IllegalArgumentException("adjoint.cpu.threads must be a positive integer, got '" + value + "'");
+    }
+
+    /**
+     * Runs {@code body.accept(part)} for every part in {@code [0, parts)} and returns when all
+     * are done; parts beyond the first run on the pool. An exception in any part is rethrown.
+     *
+     * @param parts number of parts (at most {@link #THREADS} for full overlap)
+     * @param body  the work of one part
+     */
+    static void run(int parts, IntConsumer body) {
+        if (parts <= 1 || POOL == null || ForkJoinTask.inForkJoinPool()) {
+            for (int part = 0; part < parts; part++) {
+                body.accept(part);
+            }
+            return;
+        }
+        ForkJoinTask<?>[] others = new ForkJoinTask<?>[parts - 1];
+        for (int part = 1; part < parts; part++) {
+            int index = part;
+            others[part - 1] = POOL.submit(() -> body.accept(index));
+        }
+        Throwable failure = null;
+        try {
+            body.accept(0);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        for (ForkJoinTask<?> task : others) {
+            try {
+                task.join();
+            } catch (RuntimeException | Error e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
+    }
+}
