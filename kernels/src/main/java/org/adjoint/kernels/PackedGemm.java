@@ -185,7 +185,7 @@ final class PackedGemm {
     }
 
     /** C = beta·C over the m × n matrix; beta 0 overwrites, so NaNs already in C do not survive. */
-    private static void scale(float beta, float[] c, int cOffset, int ldc, int m, int n) {
+    static void scale(float beta, float[] c, int cOffset, int ldc, int m, int n) {
         if (beta == 1f) {
             return;
         }

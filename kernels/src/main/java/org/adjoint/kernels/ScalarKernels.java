@@ -1,6 +1,6 @@
 package org.adjoint.kernels;
 
-/** The plain-Java provider: {@link PackedGemm} with the scalar micro-kernel, and the loops of {@link ElementWise}, {@link Strided} and {@link AxisReductions}. */
+/** The plain-Java provider: {@link ScalarGemm}, and the loops of {@link ElementWise}, {@link Strided} and {@link AxisReductions}. */
 public final class ScalarKernels implements KernelProvider {
 
     /** The only instance. */
@@ -18,7 +18,7 @@ public final class ScalarKernels implements KernelProvider {
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                       float beta, float[] c, int cOffset, int ldc) {
-        PackedGemm.sgemm(ScalarMicroKernel.INSTANCE, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
+        ScalarGemm.sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
                 beta, c, cOffset, ldc);
     }
 

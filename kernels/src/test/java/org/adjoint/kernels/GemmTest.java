@@ -199,35 +199,6 @@ class GemmTest {
         return Stream.of(PROVIDERS);
     }
 
-    /** Same blocking and accumulation order: the two providers agree to the bit. */
-    @ParameterizedTest(name = "transA={0} transB={1}")
-    @MethodSource("transposes")
-    void providersAgreeBitwise(boolean transA, boolean transB) {
-        SplittableRandom random = new SplittableRandom(77);
-        int m = 203;
-        int n = 333;
-        int k = 300;
-        float[] a = new float[m * k];
-        float[] b = new float[k * n];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = uniform(random, 1f);
-        }
-        for (int i = 0; i < b.length; i++) {
-            b[i] = uniform(random, 1f);
-        }
-        float[] scalar = new float[m * n];
-        float[] vector = new float[m * n];
-        KernelProvider.named("scalar").sgemm(transA, transB, m, n, k, 0.5f, a, 0, transA ? m : k, b, 0, transB ? k : n,
-                0f, scalar, 0, n);
-        KernelProvider.named("vector").sgemm(transA, transB, m, n, k, 0.5f, a, 0, transA ? m : k, b, 0, transB ? k : n,
-                0f, vector, 0, n);
-        assertArrayEquals(scalar, vector);
-    }
-
-    static Stream<Arguments> transposes() {
-        return Stream.of(Arguments.of(false, false), Arguments.of(true, false), Arguments.of(false, true),
-                Arguments.of(true, true));
-    }
 
     private static float[] batchStorage(SplittableRandom random, int offset, int stride, int size, int batch,
                                         float scale, float fill) {
