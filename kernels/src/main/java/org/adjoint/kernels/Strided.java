@@ -43,15 +43,65 @@ public final class Strided {
     public static void binary(Binary function, float[] lhs, int lhsOffset, int[] lhsStrides,
                               float[] rhs, int rhsOffset, int[] rhsStrides,
                               float[] out, int outOffset, int[] shape) {
+        binary(Strided::binaryRow, function, lhs, lhsOffset, lhsStrides, rhs, rhsOffset, rhsStrides, out, outOffset, shape);
+    }
+
+    /**
+     * One row of a binary operation: {@code out[o + i] = f(lhs[l + i·ls], rhs[r + i·rs])} for
+     * {@code i < n}. Providers supply their own, vectorised where strides are 0 or 1.
+     */
+    @FunctionalInterface
+    public interface BinaryRow {
+        /**
+         * Computes one row.
+         *
+         * @param function which function
+         * @param lhs      left storage
+         * @param l        first left element
+         * @param ls       left stride
+         * @param rhs      right storage
+         * @param r        first right element
+         * @param rs       right stride
+         * @param out      output storage
+         * @param o        first output element (output stride 1)
+         * @param n        row length
+         */
+        void row(Binary function, float[] lhs, int l, int ls, float[] rhs, int r, int rs, float[] out, int o, int n);
+    }
+
+    /**
+     * {@link #binary(Binary, float[], int, int[], float[], int, int[], float[], int, int[])}
+     * with a given row kernel. Axes that every operand walks contiguously are merged first,
+     * so that rows are as long as the layout allows.
+     *
+     * @param rows       the row kernel
+     * @param function   which function
+     * @param lhs        left operand storage
+     * @param lhsOffset  its first element
+     * @param lhsStrides its stride per axis
+     * @param rhs        right operand storage
+     * @param rhsOffset  its first element
+     * @param rhsStrides its stride per axis
+     * @param out        contiguous output
+     * @param outOffset  first output element
+     * @param shape      iteration shape
+     */
+    public static void binary(BinaryRow rows, Binary function, float[] lhs, int lhsOffset, int[] lhsStrides,
+                              float[] rhs, int rhsOffset, int[] rhsStrides,
+                              float[] out, int outOffset, int[] shape) {
+        if (size(shape) == 0) {
+            return;
+        }
+        int[][] layout = collapse(shape, lhsStrides, rhsStrides);
+        shape = layout[0];
+        lhsStrides = layout[1];
+        rhsStrides = layout[2];
         int rank = shape.length;
         if (rank == 0) {
-            binaryRow(function, lhs, lhsOffset, 0, rhs, rhsOffset, 0, out, outOffset, 1);
+            rows.row(function, lhs, lhsOffset, 0, rhs, rhsOffset, 0, out, outOffset, 1);
             return;
         }
         int inner = shape[rank - 1];
-        if (inner == 0 || size(shape) == 0) {
-            return;
-        }
         int lhsInner = lhsStrides[rank - 1];
         int rhsInner = rhsStrides[rank - 1];
         int[] index = new int[rank];
@@ -59,7 +109,7 @@ public final class Strided {
         int rhsPos = rhsOffset;
         int outPos = outOffset;
         while (true) {
-            binaryRow(function, lhs, lhsPos, lhsInner, rhs, rhsPos, rhsInner, out, outPos, inner);
+            rows.row(function, lhs, lhsPos, lhsInner, rhs, rhsPos, rhsInner, out, outPos, inner);
             outPos += inner;
             int axis = rank - 2;
             while (axis >= 0) {
@@ -80,7 +130,54 @@ public final class Strided {
         }
     }
 
-    private static void binaryRow(Binary function, float[] lhs, int l, int ls, float[] rhs, int r, int rs,
+    /**
+     * Drops axes of length 1 and merges each axis into the next one wherever every operand
+     * (and the contiguous output) steps over the inner axis exactly: {@code stride[i] ==
+     * stride[i+1] · shape[i+1]}. The element order is unchanged.
+     *
+     * @param shape   iteration shape (no zero dimension)
+     * @param strides each operand's strides over {@code shape}
+     * @return the new shape followed by each operand's new strides
+     */
+    static int[][] collapse(int[] shape, int[]... strides) {
+        int rank = shape.length;
+        int[] newShape = new int[rank];
+        int[][] newStrides = new int[strides.length][rank];
+        int count = 0;
+        for (int axis = rank - 1; axis >= 0; axis--) {
+            if (shape[axis] == 1) {
+                continue;
+            }
+            if (count > 0 && mergeable(shape, strides, axis, newShape[rank - count], newStrides, rank - count)) {
+                newShape[rank - count] *= shape[axis];
+                continue;
+            }
+            count++;
+            newShape[rank - count] = shape[axis];
+            for (int op = 0; op < strides.length; op++) {
+                newStrides[op][rank - count] = strides[op][axis];
+            }
+        }
+        int[][] result = new int[strides.length + 1][];
+        result[0] = java.util.Arrays.copyOfRange(newShape, rank - count, rank);
+        for (int op = 0; op < strides.length; op++) {
+            result[op + 1] = java.util.Arrays.copyOfRange(newStrides[op], rank - count, rank);
+        }
+        return result;
+    }
+
+    private static boolean mergeable(int[] shape, int[][] strides, int axis, int innerSize, int[][] newStrides, int inner) {
+        // The output is contiguous, so its inner axis has stride 1 relative to the group: only
+        // operands' strides need checking, each against its own inner stride.
+        for (int op = 0; op < strides.length; op++) {
+            if (strides[op][axis] != newStrides[op][inner] * innerSize) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static void binaryRow(Binary function, float[] lhs, int l, int ls, float[] rhs, int r, int rs,
                                   float[] out, int o, int n) {
         // The common broadcasts (same shape, scalar or row on either side) get loops with
         // unit or zero stride that C2 can vectorise; anything else takes the general loop.
@@ -187,13 +284,53 @@ public final class Strided {
      * @param outSize    number of output elements (zeroed first)
      */
     public static void sumTo(float[] src, int srcOffset, int[] shape, float[] out, int outOffset, int[] outStrides, int outSize) {
+        sumTo(Strided::sumRow, src, srcOffset, shape, out, outOffset, outStrides, outSize);
+    }
+
+    /**
+     * One row of {@link #sumTo}: adds {@code src[s + i]} into {@code out[o + i·os]} for
+     * {@code i < n}; with {@code os == 0} that is a sum of the row into one element.
+     */
+    @FunctionalInterface
+    public interface SumRow {
+        /**
+         * Accumulates one row.
+         *
+         * @param src source storage
+         * @param s   first source element (stride 1)
+         * @param out output storage
+         * @param o   first output element
+         * @param os  output stride (0 or more)
+         * @param n   row length
+         */
+        void row(float[] src, int s, float[] out, int o, int os, int n);
+    }
+
+    /**
+     * {@link #sumTo(float[], int, int[], float[], int, int[], int)} with a given row kernel,
+     * after merging axes as {@link #binary(BinaryRow, Binary, float[], int, int[], float[], int, int[], float[], int, int[])} does.
+     *
+     * @param rows       the row kernel
+     * @param src        source storage, contiguous over {@code shape}
+     * @param srcOffset  its first element
+     * @param shape      source shape
+     * @param out        output storage
+     * @param outOffset  first output element
+     * @param outStrides output stride per source axis (0 where reduced)
+     * @param outSize    number of output elements (zeroed first)
+     */
+    public static void sumTo(SumRow rows, float[] src, int srcOffset, int[] shape, float[] out, int outOffset,
+                             int[] outStrides, int outSize) {
         java.util.Arrays.fill(out, outOffset, outOffset + outSize, 0f);
+        if (size(shape) == 0) {
+            return;
+        }
+        int[][] layout = collapse(shape, contiguous(shape), outStrides);
+        shape = layout[0];
+        outStrides = layout[2];
         int rank = shape.length;
         if (rank == 0) {
             out[outOffset] = src[srcOffset];
-            return;
-        }
-        if (size(shape) == 0) {
             return;
         }
         int inner = shape[rank - 1];
@@ -202,17 +339,7 @@ public final class Strided {
         int srcPos = srcOffset;
         int outPos = outOffset;
         while (true) {
-            if (innerStride == 0) {
-                float sum = out[outPos];
-                for (int i = 0; i < inner; i++) {
-                    sum += src[srcPos + i];
-                }
-                out[outPos] = sum;
-            } else {
-                for (int i = 0; i < inner; i++) {
-                    out[outPos + i * innerStride] += src[srcPos + i];
-                }
-            }
+            rows.row(src, srcPos, out, outPos, innerStride, inner);
             srcPos += inner;
             int axis = rank - 2;
             while (axis >= 0) {
@@ -229,6 +356,30 @@ public final class Strided {
                 return;
             }
         }
+    }
+
+    private static void sumRow(float[] src, int s, float[] out, int o, int os, int n) {
+        if (os == 0) {
+            float sum = out[o];
+            for (int i = 0; i < n; i++) {
+                sum += src[s + i];
+            }
+            out[o] = sum;
+        } else {
+            for (int i = 0; i < n; i++) {
+                out[o + i * os] += src[s + i];
+            }
+        }
+    }
+
+    private static int[] contiguous(int[] shape) {
+        int[] strides = new int[shape.length];
+        int stride = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            strides[i] = stride;
+            stride *= shape[i];
+        }
+        return strides;
     }
 
     /**

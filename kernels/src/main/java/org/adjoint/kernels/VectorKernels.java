@@ -1,6 +1,10 @@
 package org.adjoint.kernels;
 
-/** The Vector API provider (SIMD); loaded by name only when {@code jdk.incubator.vector} is readable. */
+/**
+ * The Vector API provider (SIMD): {@link PackedGemm} with {@link VectorMicroKernel}, and the
+ * loops of {@link VectorElementWise}. Loaded by name only when {@code jdk.incubator.vector}
+ * is readable, so that nothing else touches the incubator module.
+ */
 public final class VectorKernels implements KernelProvider {
 
     /** The only instance. */
@@ -24,22 +28,22 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n) {
-        ElementWise.apply(function, parameter, x, xOffset, out, outOffset, n);
+        VectorElementWise.unary(function, parameter, x, xOffset, out, outOffset, n);
     }
 
     @Override
     public void binary(Strided.Binary function, float[] lhs, int[] lhsStrides, float[] rhs, int[] rhsStrides,
                        float[] out, int[] shape) {
-        Strided.binary(function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);
+        Strided.binary(VectorElementWise::binaryRow, function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);
     }
 
     @Override
     public void sumTo(float[] src, int[] shape, float[] out, int[] outStrides) {
-        Strided.sumTo(src, 0, shape, out, 0, outStrides, out.length);
+        Strided.sumTo(VectorElementWise::sumRow, src, 0, shape, out, 0, outStrides, out.length);
     }
 
     @Override
     public void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
-        AxisReductions.softmax(x, outer, length, inner, log, out);
+        VectorElementWise.softmax(x, outer, length, inner, log, out);
     }
 }

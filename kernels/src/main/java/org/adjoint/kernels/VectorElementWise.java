@@ -1,0 +1,212 @@
+package org.adjoint.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API versions of the element-wise, row and reduction loops. Each loop runs whole
+ * vectors and hands its tail (fewer than one vector of elements) to the scalar kernel, so
+ * both providers agree exactly on the tail and within the Vector API's documented accuracy
+ * (1 ulp for the transcendental functions) on the body.
+ */
+final class VectorElementWise {
+
+    private static final VectorSpecies<Float> S = VectorMicroKernel.SPECIES;
+    private static final int L = S.length();
+
+    private VectorElementWise() {
+    }
+
+    static void unary(ElementWise.Unary function, float parameter, float[] x, int xo, float[] out, int oo, int n) {
+        int bound = S.loopBound(n);
+        int i = 0;
+        switch (function) {
+            case NEG -> {
+                for (; i < bound; i += L) {
+                    FloatVector.fromArray(S, x, xo + i).neg().intoArray(out, oo + i);
+                }
+            }
+            case EXP -> {
+                for (; i < bound; i += L) {
+                    FloatVector.fromArray(S, x, xo + i).lanewise(VectorOperators.EXP).intoArray(out, oo + i);
+                }
+            }
+            case LOG -> {
+                for (; i < bound; i += L) {
+                    FloatVector.fromArray(S, x, xo + i).lanewise(VectorOperators.LOG).intoArray(out, oo + i);
+                }
+            }
+            case SQRT -> {
+                for (; i < bound; i += L) {
+                    FloatVector.fromArray(S, x, xo + i).sqrt().intoArray(out, oo + i);
+                }
+            }
+            case TANH -> {
+                for (; i < bound; i += L) {
+                    FloatVector.fromArray(S, x, xo + i).lanewise(VectorOperators.TANH).intoArray(out, oo + i);
+                }
+            }
+            case SIGMOID -> {
+                for (; i < bound; i += L) {
+                    sigmoid(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+                }
+            }
+            case RELU -> {
+                FloatVector zero = FloatVector.zero(S);
+                for (; i < bound; i += L) {
+                    FloatVector.fromArray(S, x, xo + i).max(zero).intoArray(out, oo + i);
+                }
+            }
+            case STEP -> {
+                FloatVector zero = FloatVector.zero(S);
+                FloatVector one = FloatVector.broadcast(S, 1f);
+                for (; i < bound; i += L) {
+                    VectorMask<Float> positive = FloatVector.fromArray(S, x, xo + i).compare(VectorOperators.GT, 0f);
+                    zero.blend(one, positive).intoArray(out, oo + i);
+                }
+            }
+            case POW -> i = pow(parameter, x, xo, out, oo, bound);
+        }
+        ElementWise.apply(function, parameter, x, xo + i, out, oo + i, n - i);
+    }
+
+    /** σ(x) = 1 / (1 + e^−|x|) for x ≥ 0 and e^−|x| / (1 + e^−|x|) below: no overflow either way. */
+    private static FloatVector sigmoid(FloatVector v) {
+        FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
+        FloatVector denominator = e.add(1f);
+        VectorMask<Float> negative = v.compare(VectorOperators.LT, 0f);
+        return FloatVector.broadcast(S, 1f).blend(e, negative).div(denominator);
+    }
+
+    private static int pow(float p, float[] x, int xo, float[] out, int oo, int bound) {
+        int i = 0;
+        if (p == 2f) {
+            for (; i < bound; i += L) {
+                FloatVector v = FloatVector.fromArray(S, x, xo + i);
+                v.mul(v).intoArray(out, oo + i);
+            }
+        } else if (p == -1f) {
+            FloatVector one = FloatVector.broadcast(S, 1f);
+            for (; i < bound; i += L) {
+                one.div(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+            }
+        }
+        // Other exponents go to the scalar loop: Math.pow's special cases are subtle, and
+        // general powers are rare in training.
+        return i;
+    }
+
+    static void binaryRow(Strided.Binary function, float[] lhs, int l, int ls, float[] rhs, int r, int rs,
+                          float[] out, int o, int n) {
+        int bound = S.loopBound(n);
+        int i = 0;
+        if (ls == 1 && rs == 1) {
+            for (; i < bound; i += L) {
+                apply(function, FloatVector.fromArray(S, lhs, l + i), FloatVector.fromArray(S, rhs, r + i))
+                        .intoArray(out, o + i);
+            }
+        } else if (ls == 1 && rs == 0) {
+            FloatVector b = FloatVector.broadcast(S, rhs[r]);
+            for (; i < bound; i += L) {
+                apply(function, FloatVector.fromArray(S, lhs, l + i), b).intoArray(out, o + i);
+            }
+        } else if (ls == 0 && rs == 1) {
+            FloatVector a = FloatVector.broadcast(S, lhs[l]);
+            for (; i < bound; i += L) {
+                apply(function, a, FloatVector.fromArray(S, rhs, r + i)).intoArray(out, o + i);
+            }
+        }
+        Strided.binaryRow(function, lhs, l + i * ls, ls, rhs, r + i * rs, rs, out, o + i, n - i);
+    }
+
+    private static FloatVector apply(Strided.Binary function, FloatVector a, FloatVector b) {
+        return switch (function) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+        };
+    }
+
+    static void sumRow(float[] src, int s, float[] out, int o, int os, int n) {
+        int bound = S.loopBound(n);
+        int i = 0;
+        if (os == 0) {
+            FloatVector sum = FloatVector.zero(S);
+            for (; i < bound; i += L) {
+                sum = sum.add(FloatVector.fromArray(S, src, s + i));
+            }
+            float total = out[o] + sum.reduceLanes(VectorOperators.ADD);
+            for (; i < n; i++) {
+                total += src[s + i];
+            }
+            out[o] = total;
+            return;
+        }
+        if (os == 1) {
+            for (; i < bound; i += L) {
+                FloatVector.fromArray(S, out, o + i).add(FloatVector.fromArray(S, src, s + i)).intoArray(out, o + i);
+            }
+        }
+        for (; i < n; i++) {
+            out[o + i * os] += src[s + i];
+        }
+    }
+
+    /** Softmax along a contiguous last axis ({@code inner == 1}); other layouts use the scalar kernel. */
+    static void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
+        if (inner != 1) {
+            AxisReductions.softmax(x, outer, length, inner, log, out);
+            return;
+        }
+        int bound = S.loopBound(length);
+        for (int row = 0; row < outer; row++) {
+            int base = row * length;
+            FloatVector maxVector = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            int i = 0;
+            for (; i < bound; i += L) {
+                maxVector = maxVector.max(FloatVector.fromArray(S, x, base + i));
+            }
+            float max = maxVector.reduceLanes(VectorOperators.MAX);
+            for (; i < length; i++) {
+                max = Math.max(max, x[base + i]);
+            }
+            FloatVector shift = FloatVector.broadcast(S, max);
+            FloatVector sumVector = FloatVector.zero(S);
+            for (i = 0; i < bound; i += L) {
+                FloatVector e = FloatVector.fromArray(S, x, base + i).sub(shift).lanewise(VectorOperators.EXP);
+                if (!log) {
+                    e.intoArray(out, base + i);
+                }
+                sumVector = sumVector.add(e);
+            }
+            double sum = sumVector.reduceLanes(VectorOperators.ADD);
+            for (; i < length; i++) {
+                float e = (float) Math.exp(x[base + i] - max);
+                if (!log) {
+                    out[base + i] = e;
+                }
+                sum += e;
+            }
+            if (log) {
+                FloatVector offset = FloatVector.broadcast(S, (float) (max + Math.log(sum)));
+                for (i = 0; i < bound; i += L) {
+                    FloatVector.fromArray(S, x, base + i).sub(offset).intoArray(out, base + i);
+                }
+                for (; i < length; i++) {
+                    out[base + i] = x[base + i] - offset.lane(0);
+                }
+            } else {
+                FloatVector scale = FloatVector.broadcast(S, (float) (1.0 / sum));
+                for (i = 0; i < bound; i += L) {
+                    FloatVector.fromArray(S, out, base + i).mul(scale).intoArray(out, base + i);
+                }
+                for (; i < length; i++) {
+                    out[base + i] *= scale.lane(0);
+                }
+            }
+        }
+    }
+}
