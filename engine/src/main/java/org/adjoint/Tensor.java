@@ -12,6 +12,7 @@ import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
 import org.adjoint.internal.TensorAccess;
+import org.adjoint.internal.Version;
 import org.adjoint.internal.ops.Add;
 import org.adjoint.internal.ops.Exp;
 import org.adjoint.internal.ops.Log;
@@ -55,14 +56,20 @@ public final class Tensor {
     private final Backend backend;
     private final Buffer buffer;
     private final int[] shape;
+    private final Version version;
     private boolean requiresGrad;
     private Node producer;
     private Tensor grad;
 
     private Tensor(Backend backend, Buffer buffer, int[] shape) {
+        this(backend, buffer, shape, new Version());
+    }
+
+    private Tensor(Backend backend, Buffer buffer, int[] shape, Version version) {
         this.backend = backend;
         this.buffer = buffer;
         this.shape = shape;
+        this.version = version;
     }
 
     // ---------------------------------------------------------------- creation
@@ -601,7 +608,7 @@ public final class Tensor {
      * @return a tensor sharing this one's storage
      */
     public Tensor detach() {
-        return new Tensor(backend, buffer, shape);
+        return new Tensor(backend, buffer, shape, version);
     }
 
     // ---------------------------------------------------------------- text
@@ -656,6 +663,21 @@ public final class Tensor {
         }
 
         @Override
+        public Tensor view(Tensor base, int[] shape) {
+            return new Tensor(base.backend, base.buffer, shape, base.version);
+        }
+
+        @Override
+        public Version version(Tensor tensor) {
+            return tensor.version;
+        }
+
+        @Override
+        public void setGrad(Tensor leaf, Tensor newGrad) {
+            leaf.grad = newGrad;
+        }
+
+        @Override
         public Buffer buffer(Tensor tensor) {
             return tensor.buffer;
         }
@@ -679,11 +701,6 @@ public final class Tensor {
         public void attach(Tensor tensor, Node node) {
             tensor.producer = node;
             tensor.requiresGrad = true;
-        }
-
-        @Override
-        public void accumulateGrad(Tensor leaf, Tensor contribution) {
-            leaf.grad = leaf.grad == null ? contribution : leaf.grad.add(contribution);
         }
     }
 }

@@ -6,8 +6,10 @@ import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.UnaryOp;
+import org.adjoint.nn.Activation;
 import org.adjoint.kernels.AxisReductions;
 import org.adjoint.kernels.ElementWise;
+import org.adjoint.kernels.Fused;
 import org.adjoint.kernels.KernelProvider;
 import org.adjoint.kernels.Strided;
 
@@ -19,6 +21,7 @@ public final class CpuBackend implements Backend {
 
     private static final ElementWise.Unary[] UNARY = new ElementWise.Unary[UnaryOp.values().length];
     private static final Strided.Binary[] BINARY = new Strided.Binary[BinaryOp.values().length];
+    private static final Fused.Activation[] ACTIVATION = new Fused.Activation[Activation.values().length];
 
     static {
         for (UnaryOp op : UnaryOp.values()) {
@@ -27,9 +30,13 @@ public final class CpuBackend implements Backend {
         for (BinaryOp op : BinaryOp.values()) {
             BINARY[op.ordinal()] = Strided.Binary.valueOf(op.name());
         }
+        for (Activation activation : Activation.values()) {
+            ACTIVATION[activation.ordinal()] = Fused.Activation.valueOf(activation.name());
+        }
     }
 
     private final KernelProvider kernels;
+    private final BufferPool pool = new BufferPool(BufferPool.defaultCapacityBytes());
 
     /** Creates the backend with the kernels {@link KernelProvider#lookup()} chooses; {@link java.util.ServiceLoader} calls this. */
     public CpuBackend() {
@@ -71,7 +78,54 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Buffer allocate(long size) {
-        return new CpuBuffer(new float[Math.toIntExact(size)]);
+        return new CpuBuffer(pool.take(Math.toIntExact(size)));
+    }
+
+    @Override
+    public void release(Buffer buffer) {
+        pool.give(data(buffer));
+    }
+
+    /**
+     * The pool that released buffers return to.
+     *
+     * @return this backend's pool
+     */
+    public BufferPool pool() {
+        return pool;
+    }
+
+    @Override
+    public void fill(Buffer buffer, float value) {
+        float[] d = data(buffer);
+        ElementWise.fill(d, 0, d.length, value);
+    }
+
+    @Override
+    public void biasActivation(Activation activation, Buffer y, Buffer bias, int rows, int cols) {
+        kernels.biasActivation(ACTIVATION[activation.ordinal()], data(y), bias == null ? null : data(bias), rows, cols);
+    }
+
+    @Override
+    public void activationGrad(Activation activation, Buffer y, Buffer cotangent, Buffer out) {
+        float[] o = data(out);
+        kernels.activationGrad(ACTIVATION[activation.ordinal()], data(y), data(cotangent), o, o.length);
+    }
+
+    @Override
+    public void negativeLogLikelihood(Buffer logProbabilities, Buffer labels, int rows, int cols, Buffer out) {
+        data(out)[0] = Fused.meanNegativeLogLikelihood(data(logProbabilities), data(labels), rows, cols);
+    }
+
+    @Override
+    public void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale, Buffer out) {
+        Fused.crossEntropyGrad(data(logProbabilities), data(labels), rows, cols, scale, data(out));
+    }
+
+    @Override
+    public void axpy(float alpha, Buffer x, Buffer y) {
+        float[] in = data(x);
+        kernels.axpy(alpha, in, data(y), in.length);
     }
 
     @Override

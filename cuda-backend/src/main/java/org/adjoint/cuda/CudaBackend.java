@@ -9,6 +9,7 @@ import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.UnaryOp;
+import org.adjoint.nn.Activation;
 
 /**
  * Placeholder for the CUDA backend: it takes part in backend discovery and always reports
@@ -63,6 +64,36 @@ public final class CudaBackend implements Backend {
     @Override
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha, Buffer a,
                      long aStride, Buffer b, long bStride, float beta, Buffer c, long cStride) {
+        throw unavailable();
+    }
+
+    @Override
+    public void fill(Buffer buffer, float value) {
+        throw unavailable();
+    }
+
+    @Override
+    public void biasActivation(Activation activation, Buffer y, Buffer bias, int rows, int cols) {
+        throw unavailable();
+    }
+
+    @Override
+    public void activationGrad(Activation activation, Buffer y, Buffer cotangent, Buffer out) {
+        throw unavailable();
+    }
+
+    @Override
+    public void negativeLogLikelihood(Buffer logProbabilities, Buffer labels, int rows, int cols, Buffer out) {
+        throw unavailable();
+    }
+
+    @Override
+    public void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale, Buffer out) {
+        throw unavailable();
+    }
+
+    @Override
+    public void axpy(float alpha, Buffer x, Buffer y) {
         throw unavailable();
     }
 

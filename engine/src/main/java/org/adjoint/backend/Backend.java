@@ -43,6 +43,17 @@ public interface Backend {
     Buffer allocate(long size);
 
     /**
+     * Hands back a buffer that no tensor uses any more, so that the backend can reuse it for
+     * a later {@link #allocate}. The engine calls this only for buffers it allocated and
+     * never exposed (cotangents and temporaries of a backward pass); a backend that does not
+     * pool ignores it. The buffer must not be used afterwards.
+     *
+     * @param buffer a buffer of this backend
+     */
+    default void release(Buffer buffer) {
+    }
+
+    /**
      * Copies host data into a new buffer.
      *
      * @param data elements in order
@@ -83,6 +94,71 @@ public interface Backend {
     void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
               float alpha, Buffer a, long aStride, Buffer b, long bStride,
               float beta, Buffer c, long cStride);
+
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param buffer updated in place
+     * @param value  the value
+     */
+    void fill(Buffer buffer, float value);
+
+    /**
+     * {@code y[r, c] = activation(y[r, c] + bias[c])} in place on a {@code rows × cols}
+     * matrix (the fused tail of a linear layer).
+     *
+     * @param activation the function
+     * @param y          the matrix, updated in place
+     * @param bias       {@code cols} values, or {@code null} for none
+     * @param rows       row count
+     * @param cols       column count
+     */
+    void biasActivation(org.adjoint.nn.Activation activation, Buffer y, Buffer bias, int rows, int cols);
+
+    /**
+     * The activation's VJP in one pass: {@code out = cotangent · activation'}, with the
+     * derivative taken from the activation's output {@code y}.
+     *
+     * @param activation the function
+     * @param y          activation outputs
+     * @param cotangent  their cotangent
+     * @param out        result of the same size
+     */
+    void activationGrad(org.adjoint.nn.Activation activation, Buffer y, Buffer cotangent, Buffer out);
+
+    /**
+     * Mean negative log-likelihood {@code −(1/rows) Σ_r logp[r, label_r]} into a one-element
+     * buffer.
+     *
+     * @param logProbabilities {@code rows × cols}
+     * @param labels           {@code rows} class indices stored as floats
+     * @param rows             row count
+     * @param cols             class count
+     * @param out              one element
+     */
+    void negativeLogLikelihood(Buffer logProbabilities, Buffer labels, int rows, int cols, Buffer out);
+
+    /**
+     * VJP of softmax cross-entropy with respect to the logits:
+     * {@code out = scale · (e^logp − onehot(labels))}.
+     *
+     * @param logProbabilities {@code rows × cols}
+     * @param labels           {@code rows} class indices stored as floats
+     * @param rows             row count
+     * @param cols             class count
+     * @param scale            the loss's cotangent divided by {@code rows}
+     * @param out              {@code rows × cols}
+     */
+    void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale, Buffer out);
+
+    /**
+     * {@code y += alpha · x} in place, element by element (same size).
+     *
+     * @param alpha scale of {@code x}
+     * @param x     the addend
+     * @param y     updated in place
+     */
+    void axpy(float alpha, Buffer x, Buffer y);
 
     /**
      * {@code out[i] = op(x[i])} for every element.

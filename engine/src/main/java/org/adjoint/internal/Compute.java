@@ -15,6 +15,16 @@ import org.adjoint.backend.UnaryOp;
 public final class Compute {
 
     private static final TensorAccess ACCESS = TensorAccess.get();
+    private static final ThreadLocal<java.util.List<Allocation>> TRACKED = new ThreadLocal<>();
+
+    /**
+     * A buffer and the backend that owns it.
+     *
+     * @param backend the owner
+     * @param buffer  the storage
+     */
+    public record Allocation(Backend backend, Buffer buffer) {
+    }
 
     private Compute() {
     }
@@ -37,6 +47,65 @@ public final class Compute {
             }
         }
         return b;
+    }
+
+    /**
+     * Allocates zero-filled storage for a result; inside {@link #track(java.util.List)} the buffer is
+     * recorded so that the backward pass can hand it back once nothing uses it.
+     *
+     * @param backend where
+     * @param size    element count
+     * @return the buffer
+     */
+    public static Buffer allocate(Backend backend, long size) {
+        Buffer buffer = backend.allocate(size);
+        java.util.List<Allocation> tracked = TRACKED.get();
+        if (tracked != null) {
+            tracked.add(new Allocation(backend, buffer));
+        }
+        return buffer;
+    }
+
+    /**
+     * Starts recording this thread's allocations into {@code into} (the backward pass does,
+     * to recycle them), or stops with {@code null}.
+     *
+     * @param into the list that {@link #allocate} appends to, or {@code null}
+     * @return the list that was recording before, to restore afterwards
+     */
+    public static java.util.List<Allocation> track(java.util.List<Allocation> into) {
+        java.util.List<Allocation> previous = TRACKED.get();
+        if (into == null) {
+            TRACKED.remove();
+        } else {
+            TRACKED.set(into);
+        }
+        return previous;
+    }
+
+    /**
+     * A contiguous copy with its own buffer.
+     *
+     * @param x a tensor
+     * @return the copy
+     */
+    public static Tensor copy(Tensor x) {
+        Backend b = ACCESS.backend(x);
+        int[] shape = ACCESS.shapeView(x);
+        Buffer out = allocate(b, x.size());
+        b.copyStrided(ACCESS.buffer(x), Shapes.contiguousStrides(shape), out, shape);
+        return ACCESS.wrap(b, out, shape);
+    }
+
+    /**
+     * A tensor of a new shape over {@code base}'s buffer (same element count).
+     *
+     * @param base  the tensor
+     * @param shape the new dimensions
+     * @return the view
+     */
+    public static Tensor view(Tensor base, int[] shape) {
+        return ACCESS.view(base, shape);
     }
 
     /**
@@ -81,7 +150,7 @@ public final class Compute {
      */
     public static Tensor unary(UnaryOp op, float parameter, Tensor x) {
         Backend b = ACCESS.backend(x);
-        Buffer out = b.allocate(x.size());
+        Buffer out = allocate(b, x.size());
         b.unary(op, parameter, ACCESS.buffer(x), out);
         return ACCESS.wrap(b, out, ACCESS.shapeView(x));
     }
@@ -98,7 +167,7 @@ public final class Compute {
      */
     public static Tensor binary(String opName, BinaryOp op, Tensor lhs, Tensor rhs, int[] shape) {
         Backend b = backend(opName, lhs, rhs);
-        Buffer out = b.allocate(Shapes.size(shape));
+        Buffer out = allocate(b, Shapes.size(shape));
         b.binary(op, ACCESS.buffer(lhs), Shapes.broadcastStrides(ACCESS.shapeView(lhs), shape),
                 ACCESS.buffer(rhs), Shapes.broadcastStrides(ACCESS.shapeView(rhs), shape), out, shape);
         return ACCESS.wrap(b, out, shape);
@@ -113,7 +182,7 @@ public final class Compute {
      */
     public static Tensor broadcastTo(Tensor x, int[] shape) {
         Backend b = ACCESS.backend(x);
-        Buffer out = b.allocate(Shapes.size(shape));
+        Buffer out = allocate(b, Shapes.size(shape));
         b.copyStrided(ACCESS.buffer(x), Shapes.broadcastStrides(ACCESS.shapeView(x), shape), out, shape);
         return ACCESS.wrap(b, out, shape.clone());
     }
@@ -128,7 +197,7 @@ public final class Compute {
     public static Tensor sumTo(Tensor x, int[] shape) {
         Backend b = ACCESS.backend(x);
         int[] xShape = ACCESS.shapeView(x);
-        Buffer out = b.allocate(Shapes.size(shape));
+        Buffer out = allocate(b, Shapes.size(shape));
         b.sumTo(ACCESS.buffer(x), xShape, out, Shapes.broadcastStrides(shape, xShape));
         return ACCESS.wrap(b, out, shape.clone());
     }
@@ -150,7 +219,7 @@ public final class Compute {
         int[] srcStrides = strides.clone();
         srcStrides[rank - 2] = strides[rank - 1];
         srcStrides[rank - 1] = strides[rank - 2];
-        Buffer out = b.allocate(x.size());
+        Buffer out = allocate(b, x.size());
         b.copyStrided(ACCESS.buffer(x), srcStrides, out, outShape);
         return ACCESS.wrap(b, out, outShape);
     }
@@ -166,7 +235,7 @@ public final class Compute {
     public static Tensor full(Backend backend, float value, int[] shape) {
         int n = (int) Shapes.size(shape);
         if (value == 0f) {
-            return ACCESS.wrap(backend, backend.allocate(n), shape.clone());
+            return ACCESS.wrap(backend, allocate(backend, n), shape.clone());
         }
         float[] data = new float[n];
         Arrays.fill(data, value);

@@ -1,13 +1,18 @@
 package org.adjoint.internal;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
+import org.adjoint.backend.Buffer;
 
 /** Records nodes during the forward pass and runs the reverse pass over them. */
 public final class Graph {
@@ -70,8 +75,17 @@ public final class Graph {
      * <p>Nodes run in reverse topological order, found iteratively so that a chain of any
      * length cannot overflow the stack. A node runs once all its consumers have delivered
      * their cotangents, which are summed first. Unless {@code retainGraph}, each node's saved
-     * state is released right after its rules ran. When {@code createGraph}, the rules run
-     * with recording on, so the gradients have history and can be differentiated again.
+     * state is released right after its rules ran.
+     *
+     * <p>Memory: every buffer allocated during the pass is recorded, and after each node the
+     * ones that no pending cotangent and no gradient uses are handed back to their backend
+     * ({@link org.adjoint.backend.Backend#release}), so a steady-state training step reuses
+     * the same buffers. A leaf's existing gradient is accumulated into in place, as PyTorch
+     * does; each leaf's gradient has a buffer of its own.
+     *
+     * <p>When {@code createGraph}, the rules run with recording on, so the gradients have
+     * history and can be differentiated again; nothing is recycled then, since the recorded
+     * nodes hold on to intermediate results.
      *
      * @param roots       tensors to differentiate
      * @param seeds       cotangent of each root, of its shape
@@ -82,13 +96,17 @@ public final class Graph {
         Map<Node, Integer> pendingConsumers = countConsumers(roots);
         Map<Node, Tensor> cotangents = new IdentityHashMap<>();
         ArrayDeque<Node> ready = new ArrayDeque<>();
+        List<Compute.Allocation> allocations = createGraph ? null : new ArrayList<>();
+        Set<Buffer> gradBuffers = Collections.newSetFromMap(new IdentityHashMap<>());
+        Accumulator accumulator = new Accumulator(createGraph, allocations, gradBuffers);
+        List<Compute.Allocation> outer = Compute.track(allocations);
         try (var _ = createGraph ? GradMode.enableGrad() : GradMode.noGrad()) {
             for (int i = 0; i < roots.size(); i++) {
                 Tensor root = roots.get(i);
                 Tensor seed = seeds.get(i);
                 Node node = ACCESS.producer(root);
                 if (node == null) {
-                    ACCESS.accumulateGrad(root, createGraph ? seed : seed.detach());
+                    accumulator.add(root, seed, seed);
                 } else {
                     cotangents.merge(node, seed, Tensor::add);
                 }
@@ -116,13 +134,85 @@ public final class Graph {
                             ready.push(producer);
                         }
                     } else if (inputCotangent != null) {
-                        ACCESS.accumulateGrad(node.leaf(i), createGraph ? inputCotangent : inputCotangent.detach());
+                        accumulator.add(node.leaf(i), inputCotangent, cotangent);
                     }
                 }
                 if (!retainGraph) {
                     node.release();
                 }
+                if (allocations != null) {
+                    recycle(allocations, cotangents.values(), gradBuffers);
+                }
             }
+        } finally {
+            Compute.track(outer);
+        }
+        if (allocations != null) {
+            recycle(allocations, List.of(), gradBuffers);
+        }
+    }
+
+    /** Hands back every recorded buffer that neither a pending cotangent nor a gradient uses. */
+    private static void recycle(List<Compute.Allocation> allocations, Iterable<Tensor> pending, Set<Buffer> gradBuffers) {
+        if (allocations.isEmpty()) {
+            return;
+        }
+        Set<Buffer> alive = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : pending) {
+            alive.add(ACCESS.buffer(t));
+        }
+        for (Iterator<Compute.Allocation> it = allocations.iterator(); it.hasNext(); ) {
+            Compute.Allocation allocation = it.next();
+            if (!alive.contains(allocation.buffer()) && !gradBuffers.contains(allocation.buffer())) {
+                allocation.backend().release(allocation.buffer());
+                it.remove();
+            }
+        }
+    }
+
+    /** Adds contributions into leaves' gradients. */
+    private static final class Accumulator {
+        private final boolean createGraph;
+        private final List<Compute.Allocation> allocations;
+        private final Set<Buffer> gradBuffers;
+
+        Accumulator(boolean createGraph, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers) {
+            this.createGraph = createGraph;
+            this.allocations = allocations;
+            this.gradBuffers = gradBuffers;
+        }
+
+        void add(Tensor leaf, Tensor contribution, Tensor incoming) {
+            Tensor existing = leaf.grad();
+            if (createGraph) {
+                ACCESS.setGrad(leaf, existing == null ? contribution : existing.add(contribution));
+                return;
+            }
+            if (existing != null) {
+                Buffer target = ACCESS.buffer(existing);
+                ACCESS.backend(existing).axpy(1f, ACCESS.buffer(contribution), target);
+                ACCESS.version(existing).increment();
+                gradBuffers.add(target);
+                return;
+            }
+            // The first contribution becomes the gradient only if the rule computed it afresh in
+            // this pass; one passed through unchanged (add, reshape) may also be another input's
+            // cotangent, and is copied, so that accumulating in place later never writes into a
+            // tensor that something else still reads.
+            Buffer buffer = ACCESS.buffer(contribution);
+            boolean own = buffer != ACCESS.buffer(incoming) && !gradBuffers.contains(buffer) && allocatedHere(buffer);
+            Tensor grad = own ? contribution.detach() : Compute.copy(contribution);
+            gradBuffers.add(ACCESS.buffer(grad));
+            ACCESS.setGrad(leaf, grad);
+        }
+
+        private boolean allocatedHere(Buffer buffer) {
+            for (Compute.Allocation allocation : allocations) {
+                if (allocation.buffer() == buffer) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

@@ -21,6 +21,31 @@ public interface TensorAccess {
     Tensor wrap(Backend backend, Buffer buffer, int[] shape);
 
     /**
+     * A new tensor over another tensor's storage, sharing its version counter.
+     *
+     * @param base  the tensor whose buffer is shared
+     * @param shape dimensions with the same element count (not copied)
+     * @return the view, without history
+     */
+    Tensor view(Tensor base, int[] shape);
+
+    /**
+     * The modification counter of a tensor's buffer.
+     *
+     * @param tensor a tensor
+     * @return its version
+     */
+    Version version(Tensor tensor);
+
+    /**
+     * Replaces a leaf's gradient.
+     *
+     * @param leaf a leaf
+     * @param grad the new gradient, or {@code null}
+     */
+    void setGrad(Tensor leaf, Tensor grad);
+
+    /**
      * The storage of a tensor.
      *
      * @param tensor a tensor
@@ -59,14 +84,6 @@ public interface TensorAccess {
      * @param producer the node
      */
     void attach(Tensor tensor, Node producer);
-
-    /**
-     * Adds to a leaf's accumulated gradient.
-     *
-     * @param leaf a leaf that requires a gradient
-     * @param grad the contribution, of the leaf's shape
-     */
-    void accumulateGrad(Tensor leaf, Tensor grad);
 
     /** Access installed by {@code Tensor}; see {@link #get()}. */
     final class Holder {

@@ -124,6 +124,21 @@ public final class ElementWise {
     }
 
     /**
+     * {@code y[i] += alpha · x[i]} for {@code i < n}; both arrays are indexed from 0, which
+     * lets C2 vectorise the loop even though it cannot tell the arrays apart.
+     *
+     * @param alpha scale of {@code x}
+     * @param x     addend
+     * @param y     updated in place
+     * @param n     element count
+     */
+    public static void axpy(float alpha, float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i++) {
+            y[i] += alpha * x[i];
+        }
+    }
+
+    /**
      * Sets {@code n} elements to {@code value}.
      *
      * @param out       storage

@@ -88,6 +88,38 @@ public interface KernelProvider {
     }
 
     /**
+     * Bias and activation in place on a GEMM result, as {@link Fused#biasActivation}.
+     *
+     * @param activation the function
+     * @param y          {@code rows × cols}, updated in place
+     * @param bias       {@code cols} values or {@code null}
+     * @param rows       row count
+     * @param cols       column count
+     */
+    void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols);
+
+    /**
+     * The activation's VJP in one pass, as {@link Fused#activationGrad}.
+     *
+     * @param activation the function
+     * @param y          activation outputs
+     * @param cotangent  their cotangent
+     * @param out        result
+     * @param n          element count
+     */
+    void activationGrad(Fused.Activation activation, float[] y, float[] cotangent, float[] out, int n);
+
+    /**
+     * {@code y[i] += alpha · x[i]} for {@code i < n}.
+     *
+     * @param alpha scale of {@code x}
+     * @param x     addend
+     * @param y     updated in place
+     * @param n     element count
+     */
+    void axpy(float alpha, float[] x, float[] y, int n);
+
+    /**
      * Element-wise function of a contiguous range, as {@link ElementWise#apply}.
      *
      * @param function  which function

@@ -23,6 +23,21 @@ public final class ScalarKernels implements KernelProvider {
     }
 
     @Override
+    public void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
+        Fused.biasActivation(activation, y, bias, rows, cols);
+    }
+
+    @Override
+    public void activationGrad(Fused.Activation activation, float[] y, float[] cotangent, float[] out, int n) {
+        Fused.activationGrad(activation, y, cotangent, out, n);
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, float[] y, int n) {
+        ElementWise.axpy(alpha, x, y, n);
+    }
+
+    @Override
     public void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n) {
         ElementWise.apply(function, parameter, x, xOffset, out, outOffset, n);
     }

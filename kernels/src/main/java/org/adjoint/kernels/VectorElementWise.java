@@ -98,6 +98,76 @@ final class VectorElementWise {
         return i;
     }
 
+    static void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
+        int bound = S.loopBound(cols);
+        FloatVector zero = FloatVector.zero(S);
+        for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            int c = 0;
+            for (; c < bound; c += L) {
+                FloatVector v = FloatVector.fromArray(S, y, base + c);
+                if (bias != null) {
+                    v = v.add(FloatVector.fromArray(S, bias, c));
+                }
+                v = switch (activation) {
+                    case IDENTITY -> v;
+                    case RELU -> v.max(zero);
+                    case TANH -> v.lanewise(VectorOperators.TANH);
+                    case SIGMOID -> sigmoid(v);
+                };
+                v.intoArray(y, base + c);
+            }
+            for (; c < cols; c++) {
+                float v = bias == null ? y[base + c] : y[base + c] + bias[c];
+                y[base + c] = switch (activation) {
+                    case IDENTITY -> v;
+                    case RELU -> Math.max(v, 0f);
+                    case TANH -> (float) Math.tanh(v);
+                    case SIGMOID -> ElementWise.sigmoid(v);
+                };
+            }
+        }
+    }
+
+    static void activationGrad(Fused.Activation activation, float[] y, float[] cotangent, float[] out, int n) {
+        int bound = S.loopBound(n);
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector g = FloatVector.fromArray(S, cotangent, i);
+            FloatVector v = FloatVector.fromArray(S, y, i);
+            g = switch (activation) {
+                case IDENTITY -> g;
+                case RELU -> zero.blend(g, v.compare(VectorOperators.GT, 0f));
+                case TANH -> g.mul(one.sub(v.mul(v)));
+                case SIGMOID -> g.mul(v.mul(one.sub(v)));
+            };
+            g.intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            float v = y[i];
+            out[i] = switch (activation) {
+                case IDENTITY -> cotangent[i];
+                case RELU -> v > 0f ? cotangent[i] : 0f;
+                case TANH -> cotangent[i] * (1f - v * v);
+                case SIGMOID -> cotangent[i] * (v * (1f - v));
+            };
+        }
+    }
+
+    static void axpy(float alpha, float[] x, float[] y, int n) {
+        int bound = S.loopBound(n);
+        FloatVector a = FloatVector.broadcast(S, alpha);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, x, i).fma(a, FloatVector.fromArray(S, y, i)).intoArray(y, i);
+        }
+        for (; i < n; i++) {
+            y[i] = Math.fma(x[i], alpha, y[i]);
+        }
+    }
+
     static void binaryRow(Strided.Binary function, float[] lhs, int l, int ls, float[] rhs, int r, int rs,
                           float[] out, int o, int n) {
         int bound = S.loopBound(n);
@@ -191,12 +261,15 @@ final class VectorElementWise {
                 sum += e;
             }
             if (log) {
-                FloatVector offset = FloatVector.broadcast(S, (float) (max + Math.log(sum)));
+                // Subtract the maximum first and the log-sum second: folding them into one
+                // offset loses the low bits when the inputs are large (x = 1000 has an ulp of 6e-5).
+                float logSum = (float) Math.log(sum);
+                FloatVector logSumVector = FloatVector.broadcast(S, logSum);
                 for (i = 0; i < bound; i += L) {
-                    FloatVector.fromArray(S, x, base + i).sub(offset).intoArray(out, base + i);
+                    FloatVector.fromArray(S, x, base + i).sub(shift).sub(logSumVector).intoArray(out, base + i);
                 }
                 for (; i < length; i++) {
-                    out[base + i] = x[base + i] - offset.lane(0);
+                    out[base + i] = x[base + i] - max - logSum;
                 }
             } else {
                 FloatVector scale = FloatVector.broadcast(S, (float) (1.0 / sum));

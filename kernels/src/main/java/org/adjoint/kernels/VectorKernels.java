@@ -27,6 +27,21 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
+        VectorElementWise.biasActivation(activation, y, bias, rows, cols);
+    }
+
+    @Override
+    public void activationGrad(Fused.Activation activation, float[] y, float[] cotangent, float[] out, int n) {
+        VectorElementWise.activationGrad(activation, y, cotangent, out, n);
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, float[] y, int n) {
+        VectorElementWise.axpy(alpha, x, y, n);
+    }
+
+    @Override
     public void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n) {
         VectorElementWise.unary(function, parameter, x, xOffset, out, outOffset, n);
     }

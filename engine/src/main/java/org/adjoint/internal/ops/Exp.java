@@ -5,14 +5,15 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 
 /** {@code e^x}; the VJP reads the saved output: {@code d e^x = e^x dx}. */
 public final class Exp extends Node {
 
-    private Tensor output;
+    private Saved output;
 
     private Exp(Tensor output) {
-        this.output = output;
+        this.output = Saved.of(output);
     }
 
     /**
@@ -33,6 +34,7 @@ public final class Exp extends Node {
 
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
+        Tensor output = this.output.get(name());
         return cotangent.mul(output);
     }
 

@@ -5,14 +5,15 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 
 /** Natural logarithm; the VJP reads the saved input: {@code d log x = dx / x}. */
 public final class Log extends Node {
 
-    private Tensor input;
+    private Saved input;
 
     private Log(Tensor input) {
-        this.input = input;
+        this.input = Saved.of(input);
     }
 
     /**
@@ -33,6 +34,7 @@ public final class Log extends Node {
 
     @Override
     protected Tensor vjp(int index, Tensor cotangent) {
+        Tensor input = this.input.get(name());
         return cotangent.div(input);
     }
 

@@ -8,6 +8,7 @@ import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 import org.adjoint.internal.Shapes;
 
 /**
@@ -25,8 +26,8 @@ public final class MatMul extends Node {
 
     private final boolean transA;
     private final boolean transB;
-    private Tensor savedA;
-    private Tensor savedB;
+    private Saved savedA;
+    private Saved savedB;
 
     private MatMul(boolean transA, boolean transB) {
         this.transA = transA;
@@ -126,7 +127,7 @@ public final class MatMul extends Node {
         int[] outShape = as.clone();
         outShape[rank - 2] = m;
         outShape[rank - 1] = n;
-        Buffer out = backend.allocate(Shapes.size(outShape));
+        Buffer out = Compute.allocate(backend, Shapes.size(outShape));
         backend.gemm(transA, transB, batch, m, n, k, 1f, Compute.buffer(a), (long) m * k,
                 Compute.buffer(b), (long) k * n, 0f, out, (long) m * n);
         Tensor result = Compute.wrap(backend, out, outShape);
@@ -135,10 +136,10 @@ public final class MatMul extends Node {
         }
         MatMul node = new MatMul(transA, transB);
         if (b.requiresGrad()) {
-            node.savedA = a;
+            node.savedA = Saved.of(a);
         }
         if (a.requiresGrad()) {
-            node.savedB = b;
+            node.savedB = Saved.of(b);
         }
         return Graph.record(node, result, a, b);
     }
@@ -151,9 +152,11 @@ public final class MatMul extends Node {
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
         if (input == 0) {
-            return transA ? apply(savedB, cotangent, transB, true) : apply(cotangent, savedB, false, !transB);
+            Tensor b = savedB.get(name());
+            return transA ? apply(b, cotangent, transB, true) : apply(cotangent, b, false, !transB);
         }
-        return transB ? apply(cotangent, savedA, true, transA) : apply(savedA, cotangent, !transA, false);
+        Tensor a = savedA.get(name());
+        return transB ? apply(cotangent, a, true, transA) : apply(a, cotangent, !transA, false);
     }
 
     @Override

@@ -38,8 +38,8 @@ public final class Max extends Node {
         }
         Backend backend = Compute.backend("max", x);
         int[] outShape = Shapes.keepDim(shape, axis);
-        Buffer values = backend.allocate(Shapes.size(outShape));
-        Buffer mask = backend.allocate(x.size());
+        Buffer values = Compute.allocate(backend, Shapes.size(outShape));
+        Buffer mask = Compute.allocate(backend, x.size());
         backend.max(Compute.buffer(x), Shapes.outer(shape, axis), shape[axis], Shapes.inner(shape, axis), values, mask);
         Tensor out = Compute.wrap(backend, values, outShape);
         if (!Graph.recording(x)) {

@@ -5,6 +5,7 @@ import org.adjoint.backend.BinaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 import org.adjoint.internal.Shapes;
 
 /**
@@ -15,8 +16,8 @@ public final class Mul extends Node {
 
     private final int[] lhsShape;
     private final int[] rhsShape;
-    private Tensor savedLhs;
-    private Tensor savedRhs;
+    private Saved savedLhs;
+    private Saved savedRhs;
 
     private Mul(int[] lhsShape, int[] rhsShape) {
         this.lhsShape = lhsShape;
@@ -38,10 +39,10 @@ public final class Mul extends Node {
         }
         Mul node = new Mul(Compute.shape(lhs), Compute.shape(rhs));
         if (rhs.requiresGrad()) {
-            node.savedLhs = lhs;
+            node.savedLhs = Saved.of(lhs);
         }
         if (lhs.requiresGrad()) {
-            node.savedRhs = rhs;
+            node.savedRhs = Saved.of(rhs);
         }
         return Graph.record(node, out, lhs, rhs);
     }
@@ -54,8 +55,8 @@ public final class Mul extends Node {
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
         return input == 0
-                ? SumTo.apply(cotangent.mul(savedRhs), lhsShape)
-                : SumTo.apply(cotangent.mul(savedLhs), rhsShape);
+                ? SumTo.apply(cotangent.mul(savedRhs.get(name())), lhsShape)
+                : SumTo.apply(cotangent.mul(savedLhs.get(name())), rhsShape);
     }
 
     @Override

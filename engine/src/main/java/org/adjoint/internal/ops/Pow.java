@@ -5,16 +5,17 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 
 /** {@code x^p} for a constant exponent; the VJP reads the saved input: {@code p x^(p-1) dx}. */
 public final class Pow extends Node {
 
     private final float exponent;
-    private Tensor input;
+    private Saved input;
 
     private Pow(float exponent, Tensor input) {
         this.exponent = exponent;
-        this.input = input;
+        this.input = Saved.of(input);
     }
 
     /**
@@ -42,7 +43,8 @@ public final class Pow extends Node {
         if (exponent == 1f) {
             return cotangent;
         }
-        Tensor slope = exponent == 2f ? input.mul(2f) : input.pow(exponent - 1f).mul(exponent);
+        Tensor x = input.get(name());
+        Tensor slope = exponent == 2f ? x.mul(2f) : x.pow(exponent - 1f).mul(exponent);
         return cotangent.mul(slope);
     }
 

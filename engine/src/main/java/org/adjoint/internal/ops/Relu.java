@@ -5,14 +5,15 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 
 /** ReLU; the VJP masks the cotangent where the saved output is 0 (the mask is a constant, so the rule stays differentiable in the cotangent). */
 public final class Relu extends Node {
 
-    private Tensor output;
+    private Saved output;
 
     private Relu(Tensor output) {
-        this.output = output;
+        this.output = Saved.of(output);
     }
 
     /**
@@ -33,6 +34,7 @@ public final class Relu extends Node {
 
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
+        Tensor output = this.output.get(name());
         return cotangent.mul(Compute.unary(UnaryOp.STEP, 0f, output));
     }
 

@@ -5,14 +5,15 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 
 /** Logistic sigmoid; the VJP reads the saved output: {@code dσ = σ (1 - σ) dx}. */
 public final class Sigmoid extends Node {
 
-    private Tensor output;
+    private Saved output;
 
     private Sigmoid(Tensor output) {
-        this.output = output;
+        this.output = Saved.of(output);
     }
 
     /**
@@ -33,6 +34,7 @@ public final class Sigmoid extends Node {
 
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
+        Tensor output = this.output.get(name());
         return cotangent.mul(output.mul(output.neg().add(1f)));
     }
 

@@ -6,6 +6,7 @@ import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 
 /**
  * Softmax or log-softmax along one axis. Both VJPs read only the saved output {@code y}:
@@ -16,12 +17,12 @@ public final class Softmax extends Node {
 
     private final int axis;
     private final boolean log;
-    private Tensor output;
+    private Saved output;
 
     private Softmax(int axis, boolean log, Tensor output) {
         this.axis = axis;
         this.log = log;
-        this.output = output;
+        this.output = Saved.of(output);
     }
 
     /**
@@ -35,7 +36,7 @@ public final class Softmax extends Node {
     public static Tensor apply(Tensor x, int axis, boolean log) {
         int[] shape = Compute.shape(x);
         Backend backend = Compute.backend(log ? "logSoftmax" : "softmax", x);
-        Buffer out = backend.allocate(x.size());
+        Buffer out = Compute.allocate(backend, x.size());
         int outer = org.adjoint.internal.Shapes.outer(shape, axis);
         int inner = org.adjoint.internal.Shapes.inner(shape, axis);
         backend.softmax(Compute.buffer(x), outer, shape[axis], inner, log, out);
@@ -50,6 +51,7 @@ public final class Softmax extends Node {
 
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
+        Tensor output = this.output.get(name());
         if (log) {
             return cotangent.sub(output.exp().mul(cotangent.sum(axis, true)));
         }

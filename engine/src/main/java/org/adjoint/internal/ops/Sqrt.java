@@ -5,14 +5,15 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 
 /** Square root; the VJP reads the saved output: {@code d sqrt(x) = dx / (2 sqrt(x))}. */
 public final class Sqrt extends Node {
 
-    private Tensor output;
+    private Saved output;
 
     private Sqrt(Tensor output) {
-        this.output = output;
+        this.output = Saved.of(output);
     }
 
     /**
@@ -33,6 +34,7 @@ public final class Sqrt extends Node {
 
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
+        Tensor output = this.output.get(name());
         return cotangent.div(output.mul(2f));
     }
 

@@ -5,14 +5,15 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
+import org.adjoint.internal.Saved;
 
 /** Hyperbolic tangent; the VJP reads the saved output: {@code d tanh x = (1 - tanh² x) dx}. */
 public final class Tanh extends Node {
 
-    private Tensor output;
+    private Saved output;
 
     private Tanh(Tensor output) {
-        this.output = output;
+        this.output = Saved.of(output);
     }
 
     /**
@@ -33,6 +34,7 @@ public final class Tanh extends Node {
 
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
+        Tensor output = this.output.get(name());
         return cotangent.mul(output.mul(output).neg().add(1f));
     }
 

@@ -1,0 +1,122 @@
+package org.adjoint.cpu;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Released {@code float[]} buffers kept for reuse, by exact length. A training step asks for
+ * the same sizes every time, so after the first step most large allocations are served from
+ * here instead of the garbage collector (for G1, arrays of a megabyte and more are
+ * "humongous" objects, each one expensive to allocate and to collect).
+ *
+ * <p>Arrays shorter than {@value #MIN_LENGTH} elements are not pooled: the young generation
+ * handles them well. The pool holds at most a fixed number of bytes
+ * ({@code -Dadjoint.cpu.poolBytes}, default a quarter of the maximum heap); beyond that,
+ * released arrays are left to the garbage collector. Thread-safe.
+ */
+public final class BufferPool {
+
+    /** Shortest array worth pooling. */
+    public static final int MIN_LENGTH = 4096;
+
+    private final long capacityBytes;
+    private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+    private long pooledBytes;
+    private long hits;
+    private long misses;
+
+    /**
+     * Creates an empty pool.
+     *
+     * @param capacityBytes the most bytes it holds
+     */
+    public BufferPool(long capacityBytes) {
+        this.capacityBytes = capacityBytes;
+    }
+
+    static long defaultCapacityBytes() {
+        String value = System.getProperty("adjoint.cpu.poolBytes");
+        if (value != null && !value.isBlank()) {
+            try {
+                return Long.parseLong(value.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("adjoint.cpu.poolBytes must be a number of bytes, got '" + value + "'", e);
+            }
+        }
+        return Runtime.getRuntime().maxMemory() / 4;
+    }
+
+    /**
+     * A zero-filled array, reused when one of that length was given back.
+     *
+     * @param length element count
+     * @return the array
+     */
+    public float[] take(int length) {
+        if (length >= MIN_LENGTH) {
+            float[] reused;
+            synchronized (this) {
+                ArrayDeque<float[]> queue = free.get(length);
+                reused = queue == null ? null : queue.pollLast();
+                if (reused != null) {
+                    pooledBytes -= 4L * length;
+                    hits++;
+                } else {
+                    misses++;
+                }
+            }
+            if (reused != null) {
+                Arrays.fill(reused, 0f);
+                return reused;
+            }
+        }
+        return new float[length];
+    }
+
+    /**
+     * Gives an array back; the caller must not use it afterwards.
+     *
+     * @param array a released array
+     */
+    public void give(float[] array) {
+        if (array.length < MIN_LENGTH) {
+            return;
+        }
+        synchronized (this) {
+            if (pooledBytes + 4L * array.length > capacityBytes) {
+                return;
+            }
+            free.computeIfAbsent(array.length, length -> new ArrayDeque<>()).addLast(array);
+            pooledBytes += 4L * array.length;
+        }
+    }
+
+    /**
+     * Requests for poolable sizes served from the pool so far.
+     *
+     * @return the count
+     */
+    public synchronized long hits() {
+        return hits;
+    }
+
+    /**
+     * Requests for poolable sizes that needed a new array.
+     *
+     * @return the count
+     */
+    public synchronized long misses() {
+        return misses;
+    }
+
+    /**
+     * Bytes currently held for reuse.
+     *
+     * @return the total
+     */
+    public synchronized long pooledBytes() {
+        return pooledBytes;
+    }
+}

@@ -1,0 +1,16 @@
+package org.adjoint.nn;
+
+/**
+ * Activation functions that {@link Linear} applies fused with its bias: one pass over the
+ * GEMM result forward, one pass for the derivative backward.
+ */
+public enum Activation {
+    /** No activation: {@code y = x}. */
+    IDENTITY,
+    /** {@code y = max(x, 0)}. */
+    RELU,
+    /** {@code y = tanh x}. */
+    TANH,
+    /** {@code y = 1 / (1 + e^−x)}. */
+    SIGMOID
+}

@@ -1,0 +1,6 @@
+/**
+ * Layers and losses built on fused primitives: {@link org.adjoint.nn.Linear} (GEMM, bias and
+ * activation in one), {@link org.adjoint.nn.Losses#crossEntropy} (log-softmax and
+ * negative log-likelihood in one).
+ */
+package org.adjoint.nn;

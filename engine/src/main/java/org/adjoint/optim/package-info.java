@@ -1,0 +1,2 @@
+/** Optimizers that update parameters in place. */
+package org.adjoint.optim;

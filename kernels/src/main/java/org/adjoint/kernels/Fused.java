@@ -1,0 +1,120 @@
+package org.adjoint.kernels;
+
+/**
+ * Fusions that save passes over memory in a training step: a bias and an activation applied
+ * in place to a GEMM result, the activation's VJP in one pass, and softmax cross-entropy
+ * from log-probabilities. Scalar versions; the vector provider overrides the first two.
+ */
+public final class Fused {
+
+    private Fused() {
+    }
+
+    /** Activation functions with a fused forward and VJP. */
+    public enum Activation {
+        /** {@code y = x}. */
+        IDENTITY,
+        /** {@code y = max(x, 0)}; derivative 1 where {@code y > 0}. */
+        RELU,
+        /** {@code y = tanh x}; derivative {@code 1 − y²}. */
+        TANH,
+        /** {@code y = σ(x)}; derivative {@code y (1 − y)}. */
+        SIGMOID
+    }
+
+    /**
+     * {@code y[r, c] = act(y[r, c] + bias[c])} in place over a {@code rows × cols} matrix.
+     *
+     * @param activation the function
+     * @param y          the matrix, updated in place
+     * @param bias       {@code cols} values, or {@code null} for none
+     * @param rows       row count
+     * @param cols       column count
+     */
+    public static void biasActivation(Activation activation, float[] y, float[] bias, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            for (int c = 0; c < cols; c++) {
+                float v = bias == null ? y[base + c] : y[base + c] + bias[c];
+                y[base + c] = switch (activation) {
+                    case IDENTITY -> v;
+                    case RELU -> Math.max(v, 0f);
+                    case TANH -> (float) Math.tanh(v);
+                    case SIGMOID -> ElementWise.sigmoid(v);
+                };
+            }
+        }
+    }
+
+    /**
+     * {@code out = cotangent · act'(x)}, with the derivative written in terms of the
+     * activation's output {@code y}.
+     *
+     * @param activation the function
+     * @param y          activation outputs
+     * @param cotangent  cotangent of {@code y}
+     * @param out        result (may be {@code cotangent})
+     * @param n          element count
+     */
+    public static void activationGrad(Activation activation, float[] y, float[] cotangent, float[] out, int n) {
+        switch (activation) {
+            case IDENTITY -> System.arraycopy(cotangent, 0, out, 0, n);
+            case RELU -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = y[i] > 0f ? cotangent[i] : 0f;
+                }
+            }
+            case TANH -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = cotangent[i] * (1f - y[i] * y[i]);
+                }
+            }
+            case SIGMOID -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = cotangent[i] * (y[i] * (1f - y[i]));
+                }
+            }
+        }
+    }
+
+    /**
+     * Mean negative log-likelihood of labelled rows: {@code −(1/rows) Σ_r logp[r, label_r]},
+     * summed in double.
+     *
+     * @param logProbabilities {@code rows × cols} log-probabilities
+     * @param labels           {@code rows} class indices stored as floats
+     * @param rows             row count
+     * @param cols             class count
+     * @return the mean loss
+     */
+    public static float meanNegativeLogLikelihood(float[] logProbabilities, float[] labels, int rows, int cols) {
+        double sum = 0;
+        for (int r = 0; r < rows; r++) {
+            sum += logProbabilities[r * cols + (int) labels[r]];
+        }
+        return rows == 0 ? Float.NaN : (float) (-sum / rows);
+    }
+
+    /**
+     * VJP of {@code meanNegativeLogLikelihood(logSoftmax(z))} with respect to the logits
+     * {@code z}: {@code scale · (softmax(z) − onehot(label))}, with the softmax recovered as
+     * {@code e^logp}.
+     *
+     * @param logProbabilities {@code rows × cols} log-probabilities
+     * @param labels           {@code rows} class indices stored as floats
+     * @param rows             row count
+     * @param cols             class count
+     * @param scale            the loss's cotangent divided by {@code rows}
+     * @param out              {@code rows × cols} result
+     */
+    public static void crossEntropyGrad(float[] logProbabilities, float[] labels, int rows, int cols, float scale,
+                                        float[] out) {
+        for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            for (int c = 0; c < cols; c++) {
+                out[base + c] = scale * (float) Math.exp(logProbabilities[base + c]);
+            }
+            out[base + (int) labels[r]] -= scale;
+        }
+    }
+}
