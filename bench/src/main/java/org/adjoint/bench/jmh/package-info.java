@@ -1,0 +1,14 @@
+/**
+ * JMH suites for the CPU kernels and a training step, each run for both kernel providers
+ * ({@code vector} and {@code scalar}): {@link org.adjoint.bench.jmh.GemmBench} times SGEMM
+ * alone, {@link org.adjoint.bench.jmh.MlpStepBench} one SGD step of a 784-1024-1024-1024-10
+ * MLP. {@code bench/compare.sh} runs both next to NumPy (OpenBLAS) and PyTorch and prints
+ * the ratios.
+ *
+ * <p>Run them from the shaded jar, for example:
+ * <pre>{@code
+ * java --add-modules jdk.incubator.vector -cp bench/target/adjoint.jar \
+ *     org.openjdk.jmh.Main GemmBench -p provider=vector -p shape=1024
+ * }</pre>
+ */
+package org.adjoint.bench.jmh;
