@@ -3,11 +3,12 @@ package org.adjoint.kernels;
 import java.util.Arrays;
 
 /**
- * The scalar provider's SGEMM. It keeps the k blocking of {@link PackedGemm} and its thread
- * split over rows of C, but not the 4 × 16 register tile, which C2 cannot auto-vectorise
- * profitably (a 16-long inner loop measured about 4 GFLOP/s). Instead each row of C is
- * built as a sum of long row updates {@code acc += A[i, p] · B[p, :]} over a packed
- * {@code KC × NC} panel of B.
+ * The scalar provider's SGEMM. It has the shape of {@link PackedGemm} (a packed panel of B
+ * shared by the threads, which split the rows of C) but not its 4 × 16 register tile, which
+ * C2 cannot auto-vectorise profitably (a 16-long inner loop measured about 4 GFLOP/s).
+ * Instead each row of C is built as a sum of long row updates
+ * {@code acc += A[i, p] · B[p, :]} over a {@code KC × NC} panel of B (128 × 256: 128 KiB,
+ * well inside L2, since these loops stream the panel once per row of C).
  *
  * <p>Why the panel is an array of rows and the accumulator a separate array, both indexed
  * from 0: C2 vectorises {@code y[j] += a * x[j]} only when it can rule out a dependence

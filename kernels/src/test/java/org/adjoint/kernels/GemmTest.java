@@ -68,8 +68,9 @@ class GemmTest {
         sizes.add(new int[] {33, 31, 17});
         sizes.add(new int[] {1, 1, 1});
         sizes.add(new int[] {17, 13, 64});
-        // Past one cache block in every direction (MC 128, KC 256), and big enough to run threaded.
+        // Past one cache block in every direction (MC 64, KC 512, NC 2048), and big enough to run threaded.
         sizes.add(new int[] {261, 150, 523});
+        sizes.add(new int[] {70, 2100, 40});
         List<Arguments> cases = new ArrayList<>();
         for (String provider : PROVIDERS) {
             for (int[] s : sizes) {
