@@ -262,4 +262,33 @@ public final class Graph {
                     + " does not match the output's shape " + Shapes.str(root.shape()));
         }
     }
+
+    /**
+     * Every tensor saved by the recorded nodes that {@code output} depends on, back to the
+     * leaves: what keeping {@code output}'s graph costs in memory.
+     *
+     * @param output a tensor with history
+     * @return the saved tensors (a tensor saved twice appears twice)
+     */
+    public static List<Tensor> savedBy(Tensor output) {
+        List<Tensor> saved = new ArrayList<>();
+        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        ArrayDeque<Node> stack = new ArrayDeque<>();
+        Node root = ACCESS.producer(output);
+        if (root != null) {
+            stack.push(root);
+            seen.add(root);
+        }
+        while (!stack.isEmpty()) {
+            Node node = stack.pop();
+            saved.addAll(node.saved());
+            for (int i = 0; i < node.inputs(); i++) {
+                Node producer = node.inputProducer(i);
+                if (producer != null && seen.add(producer)) {
+                    stack.push(producer);
+                }
+            }
+        }
+        return saved;
+    }
 }

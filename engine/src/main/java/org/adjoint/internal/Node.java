@@ -36,6 +36,35 @@ public abstract class Node {
      */
     protected abstract Tensor vjp(int input, Tensor cotangent);
 
+    /**
+     * The tensors this node saved for its rules (empty once released), so that memory
+     * accounting can count exactly what a recorded graph holds.
+     *
+     * @return the saved tensors
+     */
+    public java.util.List<Tensor> saved() {
+        return java.util.List.of();
+    }
+
+    /**
+     * The node that produced input {@code input}, or {@code null} (a leaf or no gradient).
+     *
+     * @param input index of the input
+     * @return its producer
+     */
+    public final Node inputProducer(int input) {
+        return producers[input];
+    }
+
+    /**
+     * Number of inputs.
+     *
+     * @return the count
+     */
+    public final int inputs() {
+        return producers.length;
+    }
+
     /** Drops saved tensors; the node then refuses another backward pass. */
     protected void releaseSaved() {
     }

@@ -38,4 +38,20 @@ public record Saved(Tensor tensor, int version) {
         }
         return tensor;
     }
+
+    /**
+     * The tensors of some saved records, skipping {@code null}s (released or never saved).
+     *
+     * @param saved the records
+     * @return their tensors
+     */
+    public static java.util.List<Tensor> tensors(Saved... saved) {
+        java.util.List<Tensor> list = new java.util.ArrayList<>(saved.length);
+        for (Saved s : saved) {
+            if (s != null) {
+                list.add(s.tensor());
+            }
+        }
+        return list;
+    }
 }

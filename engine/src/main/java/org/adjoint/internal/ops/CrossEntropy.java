@@ -100,4 +100,14 @@ public final class CrossEntropy extends Node {
         logProbabilities = null;
         labels = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        java.util.List<Tensor> list = new java.util.ArrayList<>(Saved.tensors(logits));
+        if (logProbabilities != null) {
+            list.add(logProbabilities);
+            list.add(labels);
+        }
+        return list;
+    }
 }

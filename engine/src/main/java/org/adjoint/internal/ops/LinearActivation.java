@@ -128,4 +128,9 @@ public final class LinearActivation extends Node {
         lastCotangent = null;
         lastGrad = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        return Saved.tensors(x, w, y);
+    }
 }

@@ -42,4 +42,9 @@ public final class Log extends Node {
     protected void releaseSaved() {
         input = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        return Saved.tensors(input);
+    }
 }

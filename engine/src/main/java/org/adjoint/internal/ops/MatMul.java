@@ -164,4 +164,9 @@ public final class MatMul extends Node {
         savedA = null;
         savedB = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        return Saved.tensors(savedA, savedB);
+    }
 }

@@ -62,4 +62,9 @@ public final class Max extends Node {
     protected void releaseSaved() {
         mask = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        return mask == null ? java.util.List.of() : java.util.List.of(mask);
+    }
 }

@@ -64,4 +64,9 @@ public final class Mul extends Node {
         savedLhs = null;
         savedRhs = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        return Saved.tensors(savedLhs, savedRhs);
+    }
 }

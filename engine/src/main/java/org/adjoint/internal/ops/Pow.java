@@ -52,4 +52,9 @@ public final class Pow extends Node {
     protected void releaseSaved() {
         input = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        return Saved.tensors(input);
+    }
 }

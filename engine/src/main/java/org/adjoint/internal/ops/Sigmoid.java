@@ -42,4 +42,9 @@ public final class Sigmoid extends Node {
     protected void releaseSaved() {
         output = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        return Saved.tensors(output);
+    }
 }

@@ -62,4 +62,9 @@ public final class Softmax extends Node {
     protected void releaseSaved() {
         output = null;
     }
+
+    @Override
+    public java.util.List<Tensor> saved() {
+        return Saved.tensors(output);
+    }
 }

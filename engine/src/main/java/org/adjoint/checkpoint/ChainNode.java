@@ -1,0 +1,315 @@
+package org.adjoint.checkpoint;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.adjoint.Tensor;
+import org.adjoint.autodiff.GradMode;
+import org.adjoint.backend.Buffer;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+import org.adjoint.nn.Layer;
+import org.adjoint.nn.RandomState;
+
+/**
+ * A checkpointed chain on the outer tape, and the executor of its {@link Schedule}. The
+ * forward pass runs the schedule up to its first reverse; the first VJP runs the rest.
+ *
+ * <p>Memory is handed back the moment the schedule drops it: a state that is neither current
+ * nor stored, a tape once reversed, a cotangent once consumed, and the temporaries of an
+ * untaped layer call all return to the backend's pool, so the next recomputation reuses them.
+ */
+final class ChainNode extends Node {
+
+    /** One layer's recorded forward: its input as a fresh leaf, its output with history. */
+    private record Tape(Tensor input, Tensor output, List<Compute.Allocation> allocations) {
+    }
+
+    private final List<Layer> layers;
+    private final Set<Buffer> parameterBuffers = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final CheckpointMeter meter;
+    private final long budget;
+    private final Map<Integer, Tensor> slots = new HashMap<>();
+    private final Map<Integer, Tape> tapes = new HashMap<>();
+    private final Map<Buffer, Compute.Allocation> owned = new IdentityHashMap<>();
+    private final long[] randomBefore;
+    private final boolean[] ran;
+    private Schedule schedule;
+    private Tensor input;
+    private Tensor current;
+    private Buffer chainOutput;
+    private Tensor inputGrad;
+    private boolean reversed;
+
+    private ChainNode(List<Layer> layers, CheckpointMeter meter, long budget) {
+        this.layers = layers;
+        this.meter = meter;
+        this.budget = budget;
+        this.randomBefore = new long[layers.size() + 1];
+        this.ran = new boolean[layers.size() + 1];
+    }
+
+    static Tensor apply(List<Layer> layers, List<Tensor> parameters, Tensor x, CheckpointPolicy policy,
+                        CheckpointMeter meter) {
+        Tensor[] inputs = new Tensor[parameters.size() + 1];
+        inputs[0] = x;
+        for (int i = 0; i < parameters.size(); i++) {
+            inputs[i + 1] = parameters.get(i);
+        }
+        if (!Graph.recording(inputs)) {
+            // Nothing to differentiate: run the layers once, keeping nothing.
+            Tensor h = x;
+            for (Layer layer : layers) {
+                meter.countForwardCall();
+                h = layer.apply(h);
+            }
+            return h;
+        }
+        long budget = policy instanceof CheckpointPolicy.MemoryBudget b ? b.bytes() : Long.MAX_VALUE;
+        ChainNode node = new ChainNode(layers, meter, budget);
+        for (Tensor p : parameters) {
+            node.parameterBuffers.add(Compute.buffer(p));
+        }
+        node.input = x;
+        node.current = x;
+        // Layer 1 taped once tells the planner what a slot and a tape cost; the schedule then
+        // starts with exactly that call (recorded or not), so no forward call is wasted.
+        Tape probe = node.run(1, x, true);
+        long slotBytes = 4L * probe.output().size();
+        long tapeBytes = node.bytesOf(List.of(probe));
+        node.schedule = Planner.plan(layers.size(), slotBytes, tapeBytes, policy);
+        Action first = node.schedule.actions().get(0);
+        if (first.kind() == Action.Kind.RECORD) {
+            node.tapes.put(1, probe);
+        } else {
+            node.dropTapeKeepOutput(probe);
+        }
+        node.current = probe.output();
+        node.measure();
+        int backwardStart = node.schedule.backwardStart();
+        for (int i = 1; i < backwardStart; i++) {
+            node.execute(node.schedule.actions().get(i));
+        }
+        Tensor last = node.tapes.get(layers.size()).output();
+        node.chainOutput = Compute.buffer(last);
+        Tensor out = Compute.view(last.detach(), last.shape());
+        return Graph.record(node, out, inputs);
+    }
+
+    @Override
+    public String name() {
+        return "checkpointed chain";
+    }
+
+    @Override
+    protected Tensor vjp(int index, Tensor cotangent) {
+        if (!reversed) {
+            if (GradMode.isEnabled()) {
+                throw new UnsupportedOperationException("a checkpointed chain cannot be differentiated twice "
+                        + "(createGraph); run the chain with CheckpointPolicy.none() and without Sequential's policy");
+            }
+            reverse(cotangent);
+        }
+        return index == 0 ? inputGrad : null;
+    }
+
+    private void reverse(Tensor cotangent) {
+        reversed = true;
+        Tensor flowing = cotangent;
+        List<Action> actions = schedule.actions();
+        for (int i = schedule.backwardStart(); i < actions.size(); i++) {
+            Action action = actions.get(i);
+            if (action.kind() == Action.Kind.REVERSE) {
+                Tape tape = tapes.remove(action.index());
+                tape.output().backward(flowing);
+                Tensor next = tape.input().grad();
+                if (flowing != cotangent) {
+                    releaseBuffer(flowing);
+                }
+                flowing = next;
+                // The current state is now the reversed layer's input (the planner's view too).
+                current = tape.input();
+                releaseTape(tape);
+                measure();
+            } else {
+                execute(action);
+            }
+        }
+        inputGrad = flowing;
+    }
+
+    private void execute(Action action) {
+        int index = action.index();
+        switch (action.kind()) {
+            case ADVANCE -> {
+                Tape step = run(index, current, false);
+                Tensor previous = current;
+                current = step.output();
+                dropState(previous);
+            }
+            case RECORD -> {
+                Tape tape = run(index, current, true);
+                tapes.put(index, tape);
+                current = tape.output();
+            }
+            case STORE -> slots.put(index, current);
+            case RESTORE -> {
+                Tensor previous = current;
+                current = index == 0 ? input : slots.get(index);
+                if (previous != current) {
+                    dropState(previous);
+                }
+            }
+            case FREE -> {
+                Tensor freed = slots.remove(index);
+                if (freed != current) {
+                    dropState(freed);
+                }
+            }
+            case REVERSE -> throw new IllegalStateException("reverse outside the backward pass");
+        }
+        measure();
+    }
+
+    /** Runs layer {@code index} on {@code in}, replaying its random draws on a re-run. */
+    private Tape run(int index, Tensor in, boolean record) {
+        Layer layer = layers.get(index - 1);
+        long outerRandom = RandomState.get();
+        boolean replay = ran[index];
+        if (replay) {
+            RandomState.set(randomBefore[index]);
+        } else {
+            randomBefore[index] = outerRandom;
+            ran[index] = true;
+        }
+        meter.countForwardCall();
+        List<Compute.Allocation> allocations = new ArrayList<>();
+        List<Compute.Allocation> outer = Compute.track(allocations);
+        try {
+            if (record) {
+                try (var _ = GradMode.enableGrad()) {
+                    Tensor leaf = in.detach().requiresGrad(true);
+                    return new Tape(leaf, layer.apply(leaf), allocations);
+                }
+            }
+            try (var _ = GradMode.noGrad()) {
+                Tensor out = layer.apply(in);
+                Buffer kept = Compute.buffer(out);
+                for (Compute.Allocation allocation : allocations) {
+                    if (allocation.buffer() == kept) {
+                        owned.put(kept, allocation);
+                    } else {
+                        allocation.backend().release(allocation.buffer());
+                    }
+                }
+                return new Tape(null, out, List.of());
+            }
+        } finally {
+            Compute.track(outer);
+            if (replay) {
+                RandomState.set(outerRandom);
+            }
+        }
+    }
+
+    /** The probe's output becomes a plain state; the rest of its tape is released. */
+    private void dropTapeKeepOutput(Tape tape) {
+        Buffer kept = Compute.buffer(tape.output());
+        for (Compute.Allocation allocation : tape.allocations()) {
+            if (allocation.buffer() == kept) {
+                owned.put(kept, allocation);
+            } else {
+                allocation.backend().release(allocation.buffer());
+            }
+        }
+    }
+
+    private void releaseTape(Tape tape) {
+        for (Compute.Allocation allocation : tape.allocations()) {
+            Buffer buffer = allocation.buffer();
+            if (buffer != chainOutput && !isHeld(buffer)) {
+                allocation.backend().release(buffer);
+            }
+        }
+    }
+
+    /** Hands back a state this chain computed, unless something still holds it. */
+    private void dropState(Tensor state) {
+        if (state == null || state == input) {
+            return;
+        }
+        Buffer buffer = Compute.buffer(state);
+        if (isHeld(buffer)) {
+            return;
+        }
+        Compute.Allocation allocation = owned.remove(buffer);
+        if (allocation != null) {
+            allocation.backend().release(buffer);
+        }
+    }
+
+    private boolean isHeld(Buffer buffer) {
+        if (current != null && Compute.buffer(current) == buffer) {
+            return true;
+        }
+        for (Tensor slot : slots.values()) {
+            if (Compute.buffer(slot) == buffer) {
+                return true;
+            }
+        }
+        for (Tape tape : tapes.values()) {
+            if (Compute.buffer(tape.output()) == buffer || Compute.buffer(tape.input()) == buffer) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void releaseBuffer(Tensor cotangent) {
+        // Cotangents between layers are the gradients of private leaves: nothing else sees them.
+        Compute.backend("checkpointed chain", cotangent).release(Compute.buffer(cotangent));
+    }
+
+    private long bytesOf(Iterable<Tape> live) {
+        Set<Buffer> counted = Collections.newSetFromMap(new IdentityHashMap<>());
+        long bytes = 0;
+        for (Tensor slot : slots.values()) {
+            if (counted.add(Compute.buffer(slot))) {
+                bytes += 4L * slot.size();
+            }
+        }
+        for (Tape tape : live) {
+            for (Tensor saved : Graph.savedBy(tape.output())) {
+                Buffer buffer = Compute.buffer(saved);
+                if (!parameterBuffers.contains(buffer) && counted.add(buffer)) {
+                    bytes += 4L * saved.size();
+                }
+            }
+        }
+        return bytes;
+    }
+
+    private void measure() {
+        long bytes = bytesOf(tapes.values());
+        meter.held(bytes);
+        if (bytes > budget) {
+            throw new IllegalStateException("memoryBudget: the chain held " + bytes + " bytes, more than the budget of "
+                    + budget + "; its layers save more than the first one, on which the plan was based");
+        }
+    }
+
+    @Override
+    protected void releaseSaved() {
+        slots.clear();
+        tapes.clear();
+        owned.clear();
+        current = null;
+        input = null;
+    }
+}

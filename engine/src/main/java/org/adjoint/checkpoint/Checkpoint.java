@@ -1,0 +1,119 @@
+package org.adjoint.checkpoint;
+
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+import org.adjoint.Tensor;
+import org.adjoint.autodiff.GradMode;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Node;
+import org.adjoint.nn.RandomState;
+
+/**
+ * One checkpointed segment, like {@code torch.utils.checkpoint}: the forward pass runs the
+ * function without recording anything inside it, and the backward pass runs it again,
+ * recording, and backpropagates through that. Usable anywhere in a graph, and nestable: a
+ * segment inside a segment records its own node only when the outer one is re-run.
+ *
+ * <pre>{@code
+ * Tensor y = Checkpoint.segment(h -> block.apply(h), x, block.parameters());
+ * }</pre>
+ *
+ * <p>Gradients reach {@code x} and the listed parameters, which must be leaves. Random draws
+ * from {@link RandomState} inside the function are replayed on the re-run.
+ */
+public final class Checkpoint {
+
+    private Checkpoint() {
+    }
+
+    /**
+     * A segment whose gradient flows to its input only.
+     *
+     * @param function the segment
+     * @param x        its input
+     * @return its output
+     */
+    public static Tensor segment(UnaryOperator<Tensor> function, Tensor x) {
+        return segment(function, x, List.of());
+    }
+
+    /**
+     * A segment whose gradient flows to its input and to the parameters it uses.
+     *
+     * @param function   the segment
+     * @param x          its input
+     * @param parameters leaves the function reads that need gradients
+     * @return its output
+     */
+    public static Tensor segment(UnaryOperator<Tensor> function, Tensor x, List<Tensor> parameters) {
+        Tensor[] inputs = new Tensor[parameters.size() + 1];
+        inputs[0] = x;
+        for (int i = 0; i < parameters.size(); i++) {
+            inputs[i + 1] = parameters.get(i);
+        }
+        long random = RandomState.get();
+        Tensor y;
+        try (var _ = GradMode.noGrad()) {
+            y = function.apply(x);
+        }
+        if (!Graph.recording(inputs)) {
+            return y;
+        }
+        return Graph.record(new Segment(function, x, random), Compute.view(y, y.shape()), inputs);
+    }
+
+    /** The node of one segment: holds only the segment's input. */
+    private static final class Segment extends Node {
+        private final UnaryOperator<Tensor> function;
+        private final long random;
+        private Tensor input;
+        private Tensor inputGrad;
+        private boolean reversed;
+
+        Segment(UnaryOperator<Tensor> function, Tensor input, long random) {
+            this.function = function;
+            this.input = input;
+            this.random = random;
+        }
+
+        @Override
+        public String name() {
+            return "checkpointed segment";
+        }
+
+        @Override
+        public List<Tensor> saved() {
+            return input == null ? List.of() : List.of(input);
+        }
+
+        @Override
+        protected Tensor vjp(int index, Tensor cotangent) {
+            if (!reversed) {
+                if (GradMode.isEnabled()) {
+                    throw new UnsupportedOperationException("a checkpointed segment cannot be differentiated twice (createGraph)");
+                }
+                reversed = true;
+                long outer = RandomState.get();
+                RandomState.set(random);
+                try (var _ = GradMode.enableGrad()) {
+                    Tensor leaf = input.detach().requiresGrad(true);
+                    Tensor y = function.apply(leaf);
+                    if (y.requiresGrad()) {
+                        y.backward(cotangent);
+                    }
+                    inputGrad = leaf.grad();
+                } finally {
+                    RandomState.set(outer);
+                }
+            }
+            return index == 0 ? inputGrad : null;
+        }
+
+        @Override
+        protected void releaseSaved() {
+            input = null;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package org.adjoint.nn;
+
+import java.util.List;
+
+import org.adjoint.Tensor;
+
+/**
+ * Inverted dropout: in training, each element is zeroed with probability {@code p} and the
+ * rest scaled by {@code 1 / (1 − p)}; in evaluation it is the identity. The mask comes from
+ * {@link RandomState}, so a checkpointed chain that re-runs the layer replays the same mask.
+ */
+public final class Dropout implements Layer {
+
+    private final float p;
+    private boolean training = true;
+
+    /**
+     * Creates the layer.
+     *
+     * @param p probability of dropping an element, in {@code [0, 1)}
+     */
+    public Dropout(float p) {
+        if (!(p >= 0f && p < 1f)) {
+            throw new IllegalArgumentException("Dropout: probability must be in [0, 1), got " + p);
+        }
+        this.p = p;
+    }
+
+    /**
+     * Switches between training (random masks) and evaluation (identity).
+     *
+     * @param training whether to drop
+     * @return this layer
+     */
+    public Dropout training(boolean training) {
+        this.training = training;
+        return this;
+    }
+
+    @Override
+    public Tensor apply(Tensor x) {
+        if (!training || p == 0f) {
+            return x;
+        }
+        float[] mask = new float[(int) x.size()];
+        float keep = 1f / (1f - p);
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = RandomState.nextFloat() < p ? 0f : keep;
+        }
+        return x.mul(Tensor.of(mask, x.shape()));
+    }
+
+    @Override
+    public List<Tensor> parameters() {
+        return List.of();
+    }
+}

@@ -1,0 +1,175 @@
+package org.adjoint.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+import org.adjoint.Tensor;
+import org.adjoint.checkpoint.Checkpoint;
+import org.adjoint.checkpoint.CheckpointMeter;
+import org.adjoint.checkpoint.CheckpointPolicy;
+import org.adjoint.checkpoint.Revolve;
+import org.adjoint.checkpoint.Sequential;
+import org.adjoint.nn.Activation;
+import org.adjoint.nn.Dropout;
+import org.adjoint.nn.Layer;
+import org.adjoint.nn.Linear;
+import org.adjoint.nn.RandomState;
+import org.junit.jupiter.api.Test;
+
+/** Checkpointed chains and segments: the same gradients as storing everything, to the bit. */
+public abstract class CheckpointConformance extends BackendConformance {
+
+    private static final List<String> POLICIES = List.of("none", "every:1", "every:3", "sqrt", "binomial:0",
+            "binomial:1", "binomial:3", "binomial:50", "budget:4000", "budget:20000", "budget:1000000");
+
+    private static Sequential tanhChain(int layers, int width, long seed) {
+        List<Layer> list = new ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            list.add(new Linear(width, width, Activation.TANH, seed + i));
+        }
+        return new Sequential(list);
+    }
+
+    /** Gradients of every parameter and of the input after one backward through {@code run}. */
+    private static List<float[]> gradients(Sequential chain, Tensor x, Function<Tensor, Tensor> run) {
+        for (Tensor p : chain.parameters()) {
+            p.zeroGrad();
+        }
+        Tensor input = x.detach().requiresGrad(true);
+        run.apply(input).mul(Tensor.randn(77, 4, 8)).sum().backward();
+        List<float[]> grads = new ArrayList<>();
+        grads.add(input.grad().toFloatArray());
+        for (Tensor p : chain.parameters()) {
+            grads.add(p.grad().toFloatArray());
+        }
+        return grads;
+    }
+
+    private static void assertSameGradients(List<float[]> expected, List<float[]> actual, String label) {
+        assertEquals(expected.size(), actual.size(), label);
+        for (int i = 0; i < expected.size(); i++) {
+            assertArrayEquals(expected.get(i), actual.get(i), label + ": gradient " + i + " differs");
+        }
+    }
+
+    @Test
+    void everyPolicyGivesBitwiseTheSameGradients() {
+        for (int layers : new int[] {1, 2, 7, 13}) {
+            Sequential chain = tanhChain(layers, 8, layers * 100L);
+            Tensor x = Tensor.randn(layers, 4, 8);
+            List<float[]> plain = gradients(chain, x, chain::apply);
+            for (String policy : POLICIES) {
+                List<float[]> checkpointed = gradients(chain, x, h -> chain.apply(h, CheckpointPolicy.parse(policy)));
+                assertSameGradients(plain, checkpointed, layers + " layers, " + policy);
+            }
+        }
+    }
+
+    @Test
+    void theMeterCountsForwardCallsAndSavedBytes() {
+        int layers = 16;
+        Sequential chain = tanhChain(layers, 8, 5);
+        Tensor x = Tensor.randn(1, 4, 8).requiresGrad(true);
+        long activation = 4L * 4 * 8;
+        CheckpointMeter none = run(chain, x, CheckpointPolicy.none());
+        assertEquals(layers, none.layerForwardCalls());
+        assertEquals((layers + 1) * activation, none.peakSavedBytes(), "every layer's input and output");
+        for (int slots = 0; slots <= 5; slots++) {
+            CheckpointMeter meter = run(chain, x, CheckpointPolicy.binomial(slots));
+            assertEquals(Revolve.forwardCalls(layers, slots), meter.layerForwardCalls(), "binomial:" + slots);
+            assertTrue(meter.peakSavedBytes() <= (slots + 2) * activation,
+                    "binomial:" + slots + " held " + meter.peakSavedBytes());
+        }
+        CheckpointMeter sqrt = run(chain, x, CheckpointPolicy.sqrt());
+        assertEquals(16 + 12, sqrt.layerForwardCalls());
+        assertEquals((3 + 4) * activation, sqrt.peakSavedBytes(),
+                "3 slots, and a taped segment of 4 layers whose input is the last slot (4 more activations)");
+        for (long budget : new long[] {2 * activation, 3 * activation + 7, 6 * activation, 40 * activation}) {
+            CheckpointMeter meter = run(chain, x, CheckpointPolicy.memoryBudget(budget));
+            assertTrue(meter.peakSavedBytes() <= budget, "budget " + budget + " held " + meter.peakSavedBytes());
+        }
+    }
+
+    private static CheckpointMeter run(Sequential chain, Tensor x, CheckpointPolicy policy) {
+        CheckpointMeter meter = new CheckpointMeter();
+        chain.apply(x, policy, meter).sum().backward();
+        return meter;
+    }
+
+    @Test
+    void dropoutReplaysTheSameMaskWhenReRun() {
+        List<Layer> layers = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            layers.add(new Linear(8, 8, Activation.TANH, i));
+            layers.add(new Dropout(0.3f));
+        }
+        Sequential chain = new Sequential(layers);
+        Tensor x = Tensor.randn(2, 4, 8);
+        RandomState.set(1234);
+        List<float[]> plain = gradients(chain, x, chain::apply);
+        for (String policy : List.of("binomial:0", "binomial:2", "sqrt")) {
+            RandomState.set(1234);
+            List<float[]> checkpointed = gradients(chain, x, h -> chain.apply(h, CheckpointPolicy.parse(policy)));
+            assertSameGradients(plain, checkpointed, "dropout chain, " + policy);
+        }
+    }
+
+    @Test
+    void aParameterSharedByTwoLayers() {
+        Linear first = new Linear(8, 8, Activation.TANH, 3);
+        Linear again = new Linear(first.weight(), first.bias(), Activation.TANH);
+        Sequential chain = new Sequential(first, new Linear(8, 8, Activation.TANH, 4), again);
+        assertEquals(4, chain.parameters().size());
+        Tensor x = Tensor.randn(6, 4, 8);
+        List<float[]> plain = gradients(chain, x, chain::apply);
+        for (String policy : List.of("binomial:0", "binomial:1", "every:2", "budget:300")) {
+            assertSameGradients(plain, gradients(chain, x, h -> chain.apply(h, CheckpointPolicy.parse(policy))),
+                    "shared parameter, " + policy);
+        }
+    }
+
+    @Test
+    void theChainComposesWithTheGraphAroundIt() {
+        Sequential chain = tanhChain(5, 8, 9);
+        Tensor x = Tensor.randn(3, 4, 8);
+        Function<Tensor, Tensor> plain = h -> chain.apply(h.mul(2f)).add(h);
+        Function<Tensor, Tensor> checkpointed = h -> chain.apply(h.mul(2f), CheckpointPolicy.binomial(1)).add(h);
+        assertSameGradients(gradients(chain, x, plain), gradients(chain, x, checkpointed), "graph around the chain");
+    }
+
+    @Test
+    void parametersGetGradientsWhenTheInputNeedsNone() {
+        Sequential chain = tanhChain(4, 8, 11);
+        Tensor x = Tensor.randn(4, 4, 8);
+        chain.apply(x).sum().backward();
+        List<float[]> expected = new ArrayList<>();
+        for (Tensor p : chain.parameters()) {
+            expected.add(p.grad().toFloatArray());
+            p.zeroGrad();
+        }
+        chain.apply(x, CheckpointPolicy.binomial(1)).sum().backward();
+        for (int i = 0; i < expected.size(); i++) {
+            assertArrayEquals(expected.get(i), chain.parameters().get(i).grad().toFloatArray());
+        }
+    }
+
+    @Test
+    void segmentsNestAndMatchThePlainGraph() {
+        Linear a = new Linear(8, 8, Activation.TANH, 21);
+        Linear b = new Linear(8, 8, Activation.SIGMOID, 22);
+        Linear c = new Linear(8, 8, Activation.RELU, 23);
+        Sequential all = new Sequential(a, b, c);
+        Tensor x = Tensor.randn(5, 4, 8);
+        List<float[]> plain = gradients(all, x, h -> c.apply(b.apply(a.apply(h))));
+        Function<Tensor, Tensor> nested = h -> Checkpoint.segment(
+                outer -> c.apply(Checkpoint.segment(inner -> b.apply(a.apply(inner)), outer,
+                        List.of(a.weight(), a.bias(), b.weight(), b.bias()))),
+                h, all.parameters());
+        assertSameGradients(plain, gradients(all, x, nested), "nested segments");
+    }
+}
