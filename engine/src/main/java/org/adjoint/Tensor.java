@@ -60,6 +60,7 @@ public final class Tensor {
     private boolean requiresGrad;
     private Node producer;
     private Tensor grad;
+    private Tensor tangent;
 
     private Tensor(Backend backend, Buffer buffer, int[] shape) {
         this(backend, buffer, shape, new Version());
@@ -670,6 +671,16 @@ public final class Tensor {
         @Override
         public Version version(Tensor tensor) {
             return tensor.version;
+        }
+
+        @Override
+        public Tensor tangent(Tensor tensor) {
+            return tensor.tangent;
+        }
+
+        @Override
+        public void setTangent(Tensor tensor, Tensor newTangent) {
+            tensor.tangent = newTangent;
         }
 
         @Override

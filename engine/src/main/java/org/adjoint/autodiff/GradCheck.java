@@ -192,6 +192,66 @@ public final class GradCheck {
         return comparison.report();
     }
 
+    /**
+     * Forward mode against reverse mode: {@code <jvp(v), u> ≈ <v, vjp(u)>} for random
+     * {@code v} and {@code u}, and forward mode against central differences:
+     * {@code jvp(v) ≈ (f(x + h v) − f(x − h v)) / 2h} element by element.
+     *
+     * @param f      the function of several inputs
+     * @param inputs points at which to check (not modified)
+     * @param seed   seed of the random directions
+     * @return the report (the worse of the two comparisons)
+     */
+    public static Report forwardMode(Function<List<Tensor>, Tensor> f, List<Tensor> inputs, long seed) {
+        Tolerance tolerance = Tolerance.float32();
+        List<Tensor> directions = new ArrayList<>();
+        for (int j = 0; j < inputs.size(); j++) {
+            directions.add(Tensor.randn(seed + 1 + j, inputs.get(j).shape()));
+        }
+        Autodiff.Jvp jvp = Autodiff.jvp(f, inputs, directions);
+        float[] jv = jvp.tangent().toFloatArray();
+        Tensor u = Tensor.randn(seed, jvp.value().shape());
+        List<Tensor> pulled = Autodiff.vjp(f, inputs).pullback().apply(u);
+        double forward = 0;
+        float[] uValues = u.toFloatArray();
+        for (int i = 0; i < jv.length; i++) {
+            forward += (double) jv[i] * uValues[i];
+        }
+        double reverse = 0;
+        for (int j = 0; j < inputs.size(); j++) {
+            float[] v = directions.get(j).toFloatArray();
+            float[] g = pulled.get(j).toFloatArray();
+            for (int e = 0; e < v.length; e++) {
+                reverse += (double) v[e] * g[e];
+            }
+        }
+        Comparison comparison = new Comparison("forward mode (jvp) against reverse mode and central differences", tolerance);
+        comparison.add(reverse, forward, "<v, vjp(u)> (reverse) vs <jvp(v), u> (forward)");
+        List<Tensor> plus = new ArrayList<>();
+        List<Tensor> minus = new ArrayList<>();
+        for (int j = 0; j < inputs.size(); j++) {
+            float[] x = inputs.get(j).toFloatArray();
+            float[] v = directions.get(j).toFloatArray();
+            float[] xp = new float[x.length];
+            float[] xm = new float[x.length];
+            for (int e = 0; e < x.length; e++) {
+                xp[e] = (float) (x[e] + tolerance.step() * v[e]);
+                xm[e] = (float) (x[e] - tolerance.step() * v[e]);
+            }
+            plus.add(Tensor.of(xp, inputs.get(j).shape()));
+            minus.add(Tensor.of(xm, inputs.get(j).shape()));
+        }
+        try (var _ = GradMode.noGrad()) {
+            float[] high = f.apply(plus).toFloatArray();
+            float[] low = f.apply(minus).toFloatArray();
+            for (int i = 0; i < jv.length; i++) {
+                double numeric = ((double) high[i] - low[i]) / (2 * tolerance.step());
+                comparison.add(jv[i], numeric, "jvp element " + i + " vs central differences");
+            }
+        }
+        return comparison.report();
+    }
+
     private static List<Tensor> leaves(List<Tensor> inputs) {
         List<Tensor> leaves = new ArrayList<>(inputs.size());
         for (Tensor in : inputs) {

@@ -93,20 +93,57 @@ public final class Graph {
      * @param createGraph record the backward computation
      */
     public static void backward(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph) {
-        Map<Node, Integer> pendingConsumers = countConsumers(roots);
+        List<Compute.Allocation> allocations = createGraph || Forward.active() ? null : new ArrayList<>();
+        Set<Buffer> gradBuffers = Collections.newSetFromMap(new IdentityHashMap<>());
+        run(roots, seeds, retainGraph, createGraph, new Accumulator(createGraph, allocations, gradBuffers),
+                allocations, gradBuffers);
+    }
+
+    /**
+     * The gradients of {@code roots} (with their seeds) with respect to {@code inputs}, which
+     * may be leaves or intermediate results, returned instead of accumulated: no leaf's
+     * {@code grad} changes, and the pass stops at the inputs. With {@code createGraph} the
+     * gradients have history (and the graph is kept for the outer pass that will need it).
+     *
+     * @param roots       tensors to differentiate
+     * @param seeds       cotangent of each root
+     * @param inputs      tensors to differentiate with respect to
+     * @param retainGraph keep saved state for another pass
+     * @param createGraph record the backward computation
+     * @return one gradient per input, {@code null} where no path leads to it
+     */
+    public static List<Tensor> gradients(List<Tensor> roots, List<Tensor> seeds, List<Tensor> inputs,
+                                         boolean retainGraph, boolean createGraph) {
+        Capture capture = new Capture(inputs);
+        run(roots, seeds, retainGraph || createGraph, createGraph, capture, null, Set.of());
+        return capture.results();
+    }
+
+    /** Where a reverse pass delivers what reaches leaves, and where it stops early. */
+    private interface Sink {
+        void leaf(Tensor leaf, Tensor contribution, Tensor incoming);
+
+        default boolean stopsAt(Node node) {
+            return false;
+        }
+
+        default void stopped(Node node, Tensor cotangent) {
+        }
+    }
+
+    private static void run(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph,
+                            Sink accumulator, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers) {
+        Map<Node, Integer> pendingConsumers = countConsumers(roots, accumulator);
         Map<Node, Tensor> cotangents = new IdentityHashMap<>();
         ArrayDeque<Node> ready = new ArrayDeque<>();
-        List<Compute.Allocation> allocations = createGraph ? null : new ArrayList<>();
-        Set<Buffer> gradBuffers = Collections.newSetFromMap(new IdentityHashMap<>());
-        Accumulator accumulator = new Accumulator(createGraph, allocations, gradBuffers);
         List<Compute.Allocation> outer = Compute.track(allocations);
         try (var _ = createGraph ? GradMode.enableGrad() : GradMode.noGrad()) {
             for (int i = 0; i < roots.size(); i++) {
                 Tensor root = roots.get(i);
                 Tensor seed = seeds.get(i);
                 Node node = ACCESS.producer(root);
-                if (node == null) {
-                    accumulator.add(root, seed, seed);
+                if (node == null || accumulator.stopsAt(node) && isOutputOf(root, accumulator)) {
+                    accumulator.leaf(root, seed, seed);
                 } else {
                     cotangents.merge(node, seed, Tensor::add);
                 }
@@ -120,6 +157,10 @@ public final class Graph {
             while (!ready.isEmpty()) {
                 Node node = ready.pop();
                 Tensor cotangent = cotangents.remove(node);
+                if (accumulator.stopsAt(node)) {
+                    accumulator.stopped(node, cotangent);
+                    continue;
+                }
                 for (int i = 0; i < node.inputCount(); i++) {
                     if (!node.needsGrad(i)) {
                         continue;
@@ -134,7 +175,7 @@ public final class Graph {
                             ready.push(producer);
                         }
                     } else if (inputCotangent != null) {
-                        accumulator.add(node.leaf(i), inputCotangent, cotangent);
+                        accumulator.leaf(node.leaf(i), inputCotangent, cotangent);
                     }
                 }
                 if (!retainGraph) {
@@ -170,8 +211,66 @@ public final class Graph {
         }
     }
 
+    private static boolean isOutputOf(Tensor root, Sink sink) {
+        return sink instanceof Capture capture && capture.isInput(root);
+    }
+
+    /** Collects the cotangents of chosen tensors, stopping there; leaves' gradients are untouched. */
+    private static final class Capture implements Sink {
+        private final List<Tensor> inputs;
+        private final Tensor[] results;
+        private final Map<Node, Integer> stops = new IdentityHashMap<>();
+
+        Capture(List<Tensor> inputs) {
+            this.inputs = inputs;
+            this.results = new Tensor[inputs.size()];
+            for (int i = 0; i < inputs.size(); i++) {
+                Node producer = ACCESS.producer(inputs.get(i));
+                if (producer != null) {
+                    stops.putIfAbsent(producer, i);
+                }
+            }
+        }
+
+        boolean isInput(Tensor t) {
+            for (Tensor in : inputs) {
+                if (in == t) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public void leaf(Tensor leaf, Tensor contribution, Tensor incoming) {
+            for (int i = 0; i < inputs.size(); i++) {
+                if (inputs.get(i) == leaf) {
+                    results[i] = results[i] == null ? contribution : results[i].add(contribution);
+                }
+            }
+        }
+
+        @Override
+        public boolean stopsAt(Node node) {
+            return stops.containsKey(node);
+        }
+
+        @Override
+        public void stopped(Node node, Tensor cotangent) {
+            for (int i = 0; i < inputs.size(); i++) {
+                if (ACCESS.producer(inputs.get(i)) == node && cotangent != null) {
+                    results[i] = results[i] == null ? cotangent : results[i].add(cotangent);
+                }
+            }
+        }
+
+        List<Tensor> results() {
+            return java.util.Arrays.asList(results.clone());
+        }
+    }
+
     /** Adds contributions into leaves' gradients. */
-    private static final class Accumulator {
+    private static final class Accumulator implements Sink {
         private final boolean createGraph;
         private final List<Compute.Allocation> allocations;
         private final Set<Buffer> gradBuffers;
@@ -182,7 +281,8 @@ public final class Graph {
             this.gradBuffers = gradBuffers;
         }
 
-        void add(Tensor leaf, Tensor contribution, Tensor incoming) {
+        @Override
+        public void leaf(Tensor leaf, Tensor contribution, Tensor incoming) {
             Tensor existing = leaf.grad();
             if (createGraph) {
                 ACCESS.setGrad(leaf, existing == null ? contribution : existing.add(contribution));
@@ -221,7 +321,7 @@ public final class Graph {
      * output; refuses up front when any of them was released, so that a failing second
      * backward pass changes no gradient.
      */
-    private static Map<Node, Integer> countConsumers(List<Tensor> roots) {
+    private static Map<Node, Integer> countConsumers(List<Tensor> roots, Sink sink) {
         Map<Node, Integer> counts = new IdentityHashMap<>();
         ArrayDeque<Node> stack = new ArrayDeque<>();
         for (Tensor root : roots) {
@@ -232,6 +332,9 @@ public final class Graph {
         }
         while (!stack.isEmpty()) {
             Node node = stack.pop();
+            if (sink.stopsAt(node)) {
+                continue;
+            }
             if (node.isReleased()) {
                 throw new IllegalStateException("backward: the graph through '" + node.name()
                         + "' was already freed by an earlier backward(); run the forward pass again, "

@@ -38,6 +38,22 @@ public interface TensorAccess {
     Version version(Tensor tensor);
 
     /**
+     * The forward-mode tangent attached to a tensor, or {@code null} (zero).
+     *
+     * @param tensor a tensor
+     * @return its tangent
+     */
+    Tensor tangent(Tensor tensor);
+
+    /**
+     * Attaches a forward-mode tangent.
+     *
+     * @param tensor  a tensor
+     * @param tangent its tangent, of its shape, or {@code null}
+     */
+    void setTangent(Tensor tensor, Tensor tangent);
+
+    /**
      * Replaces a leaf's gradient.
      *
      * @param leaf a leaf

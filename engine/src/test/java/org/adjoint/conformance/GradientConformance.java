@@ -184,6 +184,13 @@ public abstract class GradientConformance extends BackendConformance {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void forwardModeAgreesWithReverseModeAndCentralDifferences(String name) {
+        Case c = CASES.get(name).get();
+        GradCheck.forwardMode(c.f(), List.of(c.inputs()), 5).assertPassed();
+    }
+
     /** The checks must be able to fail: detach() hides half of the derivative of x·x from backward. */
     @Test
     void checksRejectAWrongGradient() {

@@ -3,6 +3,7 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
@@ -28,10 +29,28 @@ public final class Add extends Node {
     public static Tensor apply(Tensor lhs, Tensor rhs) {
         int[] shape = Shapes.broadcast("add", Compute.shape(lhs), Compute.shape(rhs));
         Tensor out = Compute.binary("add", BinaryOp.ADD, lhs, rhs, shape);
+        if (Forward.any(lhs, rhs)) {
+            Forward.attach(out, sum(broadcast(Forward.tangent(lhs), shape), broadcast(Forward.tangent(rhs), shape)));
+        }
         if (!Graph.recording(lhs, rhs)) {
             return out;
         }
         return Graph.record(new Add(Compute.shape(lhs), Compute.shape(rhs)), out, lhs, rhs);
+    }
+
+    private static Tensor broadcast(Tensor tangent, int[] shape) {
+        return tangent == null ? null : BroadcastTo.apply(tangent, shape);
+    }
+
+    /**
+     * Sum of two tangents, either of which may be {@code null} (zero).
+     *
+     * @param a a tangent or {@code null}
+     * @param b a tangent or {@code null}
+     * @return their sum, or {@code null} when both are zero
+     */
+    static Tensor sum(Tensor a, Tensor b) {
+        return a == null ? b : b == null ? a : a.add(b);
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.util.Arrays;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
@@ -34,6 +35,9 @@ public final class BroadcastTo extends Node {
                     + " to " + Shapes.str(shape));
         }
         Tensor out = Compute.broadcastTo(x, shape);
+        if (Forward.any(x)) {
+            Forward.attach(out, apply(Forward.tangent(x), shape));
+        }
         return Graph.recording(x) ? Graph.record(new BroadcastTo(xShape), out, x) : out;
     }
 

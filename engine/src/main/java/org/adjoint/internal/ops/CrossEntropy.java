@@ -5,6 +5,7 @@ import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
@@ -59,6 +60,15 @@ public final class CrossEntropy extends Node {
         Buffer loss = Compute.allocate(backend, 1);
         backend.negativeLogLikelihood(logProbabilities, labelBuffer, rows, classes, loss);
         Tensor out = Compute.wrap(backend, loss, new int[0]);
+        if (Forward.any(logits)) {
+            Tensor probabilities = Compute.wrap(backend, logProbabilities, shape.clone()).exp();
+            float[] oneHot = new float[rows * classes];
+            for (int r = 0; r < rows; r++) {
+                oneHot[r * classes + labels[r]] = 1f;
+            }
+            Tensor target = Compute.wrap(backend, backend.upload(oneHot), shape.clone());
+            Forward.attach(out, probabilities.sub(target).mul(Forward.tangent(logits)).sum().div(rows));
+        }
         if (!Graph.recording(logits)) {
             return out;
         }
@@ -76,7 +86,7 @@ public final class CrossEntropy extends Node {
 
     @Override
     protected Tensor vjp(int input, Tensor cotangent) {
-        if (GradMode.isEnabled()) {
+        if (GradMode.isEnabled() || Forward.active()) {
             // Recording a backward pass: the same rule from differentiable operations.
             float[] oneHot = new float[rows * classes];
             float[] labelValues = labels.toFloatArray();

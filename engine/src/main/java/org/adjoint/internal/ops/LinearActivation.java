@@ -6,6 +6,7 @@ import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
@@ -58,6 +59,9 @@ public final class LinearActivation extends Node {
         backend.gemm(false, false, 1, rows, out, in, 1f, Compute.buffer(x), 0, Compute.buffer(w), 0, 0f, result, 0);
         backend.biasActivation(activation, result, bias == null ? null : Compute.buffer(bias), rows, out);
         Tensor y = Compute.wrap(backend, result, new int[] {rows, out});
+        if (Forward.any(x, w, bias)) {
+            Forward.attach(y, tangent(x, w, bias, Forward.primal(y), activation));
+        }
         Tensor[] inputs = bias == null ? new Tensor[] {x, w} : new Tensor[] {x, w, bias};
         if (!Graph.recording(inputs)) {
             return y;
@@ -74,6 +78,25 @@ public final class LinearActivation extends Node {
             node.y = Saved.of(y);
         }
         return y;
+    }
+
+    /** JVP: {@code activation'(y) · (dx·W + x·dW + db)}. */
+    private static Tensor tangent(Tensor x, Tensor w, Tensor bias, Tensor y, Activation activation) {
+        Tensor dx = Forward.tangent(x);
+        Tensor dw = Forward.tangent(w);
+        Tensor db = bias == null ? null : Forward.tangent(bias);
+        Tensor pre = Add.sum(dx == null ? null : dx.matmul(Forward.primal(w)), dw == null ? null : Forward.primal(x).matmul(dw));
+        pre = Add.sum(pre, db == null ? null : BroadcastTo.apply(db, y.shape()));
+        if (pre == null) {
+            return null;
+        }
+        pre = BroadcastTo.apply(pre, y.shape());
+        return switch (activation) {
+            case IDENTITY -> pre;
+            case RELU -> pre.mul(Compute.unary(UnaryOp.STEP, 0f, y));
+            case TANH -> pre.mul(y.mul(y).neg().add(1f));
+            case SIGMOID -> pre.mul(y.mul(y.neg().add(1f)));
+        };
     }
 
     @Override
@@ -99,8 +122,9 @@ public final class LinearActivation extends Node {
         Tensor g;
         if (activation == Activation.IDENTITY) {
             g = cotangent;
-        } else if (GradMode.isEnabled()) {
-            // Recording a backward pass: compose the derivative from differentiable operations.
+        } else if (GradMode.isEnabled() || Forward.active()) {
+            // Recording a backward pass, or pushing tangents through it: compose the derivative
+            // from operations that record and propagate.
             Tensor out = y.get(name());
             g = switch (activation) {
                 case RELU -> cotangent.mul(Compute.unary(UnaryOp.STEP, 0f, out));

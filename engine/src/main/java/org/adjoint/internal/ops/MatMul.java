@@ -6,6 +6,7 @@ import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
@@ -131,6 +132,12 @@ public final class MatMul extends Node {
         backend.gemm(transA, transB, batch, m, n, k, 1f, Compute.buffer(a), (long) m * k,
                 Compute.buffer(b), (long) k * n, 0f, out, (long) m * n);
         Tensor result = Compute.wrap(backend, out, outShape);
+        if (Forward.any(a, b)) {
+            Tensor ta = Forward.tangent(a);
+            Tensor tb = Forward.tangent(b);
+            Forward.attach(result, Add.sum(ta == null ? null : apply(ta, Forward.primal(b), transA, transB),
+                    tb == null ? null : apply(Forward.primal(a), tb, transA, transB)));
+        }
         if (!Graph.recording(a, b)) {
             return result;
         }

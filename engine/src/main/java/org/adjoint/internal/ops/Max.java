@@ -4,6 +4,7 @@ import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
@@ -42,6 +43,9 @@ public final class Max extends Node {
         Buffer mask = Compute.allocate(backend, x.size());
         backend.max(Compute.buffer(x), Shapes.outer(shape, axis), shape[axis], Shapes.inner(shape, axis), values, mask);
         Tensor out = Compute.wrap(backend, values, outShape);
+        if (Forward.any(x)) {
+            Forward.attach(out, SumTo.apply(Forward.tangent(x).mul(Compute.wrap(backend, mask, shape)), outShape));
+        }
         if (!Graph.recording(x)) {
             return out;
         }

@@ -3,6 +3,7 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
@@ -34,6 +35,12 @@ public final class Mul extends Node {
     public static Tensor apply(Tensor lhs, Tensor rhs) {
         int[] shape = Shapes.broadcast("mul", Compute.shape(lhs), Compute.shape(rhs));
         Tensor out = Compute.binary("mul", BinaryOp.MUL, lhs, rhs, shape);
+        if (Forward.any(lhs, rhs)) {
+            Tensor dl = Forward.tangent(lhs);
+            Tensor dr = Forward.tangent(rhs);
+            Tensor t = Add.sum(dl == null ? null : dl.mul(Forward.primal(rhs)), dr == null ? null : Forward.primal(lhs).mul(dr));
+            Forward.attach(out, BroadcastTo.apply(t, shape));
+        }
         if (!Graph.recording(lhs, rhs)) {
             return out;
         }

@@ -3,6 +3,7 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 
@@ -20,6 +21,9 @@ public final class Neg extends Node {
      */
     public static Tensor apply(Tensor x) {
         Tensor out = Compute.unary(UnaryOp.NEG, 0f, x);
+        if (Forward.any(x)) {
+            Forward.attach(out, Forward.tangent(x).neg());
+        }
         return Graph.recording(x) ? Graph.record(new Neg(), out, x) : out;
     }
 

@@ -3,6 +3,7 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
@@ -27,6 +28,9 @@ public final class Pow extends Node {
      */
     public static Tensor apply(Tensor x, float exponent) {
         Tensor out = Compute.unary(UnaryOp.POW, exponent, x);
+        if (Forward.any(x) && exponent != 0f) {
+            Forward.attach(out, Forward.tangent(x).mul(Forward.primal(x).pow(exponent - 1f).mul(exponent)));
+        }
         return Graph.recording(x) ? Graph.record(new Pow(exponent, x), out, x) : out;
     }
 

@@ -3,6 +3,7 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
@@ -24,6 +25,11 @@ public final class Relu extends Node {
      */
     public static Tensor apply(Tensor x) {
         Tensor out = Compute.unary(UnaryOp.RELU, 0f, x);
+        if (Forward.any(x)) {
+            Tensor t = Forward.tangent(x);
+            Tensor y = Forward.primal(out);
+            Forward.attach(out, t.mul(Compute.unary(UnaryOp.STEP, 0f, y)));
+        }
         return Graph.recording(x) ? Graph.record(new Relu(out), out, x) : out;
     }
 

@@ -2,6 +2,7 @@ package org.adjoint.internal.ops;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
@@ -26,6 +27,9 @@ public final class Reshape extends Node {
         int[] xShape = Compute.shape(x);
         int[] target = resolve(xShape, shape);
         Tensor out = Compute.view(x, target);
+        if (Forward.any(x)) {
+            Forward.attach(out, Forward.tangent(x).reshape(target));
+        }
         return Graph.recording(x) ? Graph.record(new Reshape(xShape), out, x) : out;
     }
 

@@ -4,6 +4,7 @@ import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
@@ -41,6 +42,11 @@ public final class Softmax extends Node {
         int inner = org.adjoint.internal.Shapes.inner(shape, axis);
         backend.softmax(Compute.buffer(x), outer, shape[axis], inner, log, out);
         Tensor y = Compute.wrap(backend, out, shape);
+        if (Forward.any(x)) {
+            Tensor t = Forward.tangent(x);
+            Tensor p = Forward.primal(y);
+            Forward.attach(y, log ? t.sub(p.exp().mul(t).sum(axis, true)) : p.mul(t.sub(t.mul(p).sum(axis, true))));
+        }
         return Graph.recording(x) ? Graph.record(new Softmax(axis, log, y), y, x) : y;
     }
 

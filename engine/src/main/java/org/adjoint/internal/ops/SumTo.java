@@ -4,6 +4,7 @@ import java.util.Arrays;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
@@ -33,6 +34,9 @@ public final class SumTo extends Node {
             throw new IllegalArgumentException("sum: cannot reduce " + Shapes.str(xShape) + " to " + Shapes.str(shape));
         }
         Tensor out = Compute.sumTo(x, shape);
+        if (Forward.any(x)) {
+            Forward.attach(out, apply(Forward.tangent(x), shape));
+        }
         return Graph.recording(x) ? Graph.record(new SumTo(xShape), out, x) : out;
     }
 

@@ -3,6 +3,7 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
@@ -24,6 +25,11 @@ public final class Tanh extends Node {
      */
     public static Tensor apply(Tensor x) {
         Tensor out = Compute.unary(UnaryOp.TANH, 0f, x);
+        if (Forward.any(x)) {
+            Tensor t = Forward.tangent(x);
+            Tensor y = Forward.primal(out);
+            Forward.attach(out, t.mul(y.mul(y).neg().add(1f)));
+        }
         return Graph.recording(x) ? Graph.record(new Tanh(out), out, x) : out;
     }
 

@@ -2,6 +2,7 @@ package org.adjoint.internal.ops;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
@@ -24,6 +25,9 @@ public final class Transpose extends Node {
             throw new IllegalArgumentException("transpose: needs rank at least 2, got shape " + Shapes.str(shape));
         }
         Tensor out = Compute.transpose(x);
+        if (Forward.any(x)) {
+            Forward.attach(out, apply(Forward.tangent(x)));
+        }
         return Graph.recording(x) ? Graph.record(new Transpose(), out, x) : out;
     }
 

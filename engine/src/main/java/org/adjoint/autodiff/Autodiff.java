@@ -1,0 +1,363 @@
+package org.adjoint.autodiff;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
+
+import org.adjoint.Tensor;
+import org.adjoint.internal.Forward;
+import org.adjoint.internal.Graph;
+import org.adjoint.internal.Shapes;
+
+/**
+ * Functional transforms, as in JAX and {@code torch.func}: {@code grad}, {@code vjp},
+ * {@code jvp}, {@code hvp} and {@code jacobian}, each for a function of one tensor and of a
+ * list of tensors. They compose: {@code grad} of a function that itself calls {@code grad}
+ * gives second derivatives, and {@code hvp} is forward mode over reverse mode.
+ *
+ * <ul>
+ *   <li>Reverse mode ({@code grad}, {@code vjp}) records the function and runs one backward
+ *       pass; the gradients are returned, never accumulated into any leaf's {@code grad()}.
+ *       Called on inputs that already require a gradient (inside another {@code grad}), the
+ *       backward pass is itself recorded, so it can be differentiated again.</li>
+ *   <li>Forward mode ({@code jvp}) pushes a tangent through every primitive's JVP rule in the
+ *       same pass as the values: no tape, no saved activations.</li>
+ * </ul>
+ */
+public final class Autodiff {
+
+    private Autodiff() {
+    }
+
+    /**
+     * A value and the function that pulls cotangents back to the input.
+     *
+     * @param value    {@code f(x)}
+     * @param pullback {@code u ↦ uᵀ J}, callable any number of times
+     */
+    public record Vjp(Tensor value, UnaryOperator<Tensor> pullback) {
+    }
+
+    /**
+     * A value and the function that pulls cotangents back to each input.
+     *
+     * @param value    {@code f(x₁, …, xₖ)}
+     * @param pullback {@code u ↦ (uᵀ J₁, …, uᵀ Jₖ)}
+     */
+    public record VjpList(Tensor value, Function<Tensor, List<Tensor>> pullback) {
+    }
+
+    /**
+     * A value and its directional derivative.
+     *
+     * @param value   {@code f(x)}
+     * @param tangent {@code J v}
+     */
+    public record Jvp(Tensor value, Tensor tangent) {
+    }
+
+    /** How {@link #jacobian(Function, Tensor, JacobianMode)} builds the matrix. */
+    public enum JacobianMode {
+        /** Forward mode when the input has at most as many elements as the output, else reverse. */
+        AUTO,
+        /** One {@code jvp} per input element (a column each). */
+        FORWARD,
+        /** One backward pass per output element (a row each). */
+        REVERSE
+    }
+
+    /**
+     * The gradient of a one-element function.
+     *
+     * @param f the function
+     * @param x the point
+     * @return {@code ∇f(x)}, of {@code x}'s shape
+     * @throws IllegalArgumentException when {@code f(x)} has more than one element
+     */
+    public static Tensor grad(Function<Tensor, Tensor> f, Tensor x) {
+        return grad(args -> f.apply(args.get(0)), List.of(x)).get(0);
+    }
+
+    /**
+     * The gradients of a one-element function of several tensors.
+     *
+     * @param f  the function
+     * @param xs the point
+     * @return one gradient per input, each of its input's shape
+     * @throws IllegalArgumentException when the output has more than one element
+     */
+    public static List<Tensor> grad(Function<List<Tensor>, Tensor> f, List<Tensor> xs) {
+        VjpList vjp = vjp(f, xs);
+        Tensor y = vjp.value();
+        if (y.size() != 1) {
+            throw new IllegalArgumentException("grad: the function's output has shape " + Shapes.str(y.shape())
+                    + " (" + y.size() + " elements); grad needs exactly one (use vjp or jacobian)");
+        }
+        return vjp.pullback().apply(onesLike(y));
+    }
+
+    /**
+     * The value and the pullback of a function.
+     *
+     * @param f the function
+     * @param x the point
+     * @return {@code f(x)} and {@code u ↦ uᵀ J}
+     */
+    public static Vjp vjp(Function<Tensor, Tensor> f, Tensor x) {
+        VjpList vjp = vjp(args -> f.apply(args.get(0)), List.of(x));
+        return new Vjp(vjp.value(), u -> vjp.pullback().apply(u).get(0));
+    }
+
+    /**
+     * The value and the pullback of a function of several tensors.
+     *
+     * @param f  the function
+     * @param xs the point
+     * @return {@code f(xs)} and {@code u ↦ (uᵀ J₁, …, uᵀ Jₖ)}
+     */
+    public static VjpList vjp(Function<List<Tensor>, Tensor> f, List<Tensor> xs) {
+        // Inputs that already require a gradient belong to an outer differentiation: keep their
+        // history and record this backward pass, so the outer one can go through it.
+        boolean nested = xs.stream().anyMatch(Tensor::requiresGrad);
+        List<Tensor> variables = new ArrayList<>(xs.size());
+        for (Tensor x : xs) {
+            variables.add(x.requiresGrad() ? x : withTangentOf(x.detach().requiresGrad(true), x));
+        }
+        Tensor y;
+        try (var _ = GradMode.enableGrad()) {
+            y = f.apply(variables);
+        }
+        Tensor value = y;
+        Function<Tensor, List<Tensor>> pullback = u -> {
+            if (!Arrays.equals(u.shape(), value.shape())) {
+                throw new IllegalArgumentException("vjp: cotangent of shape " + Shapes.str(u.shape())
+                        + " does not match the output's shape " + Shapes.str(value.shape()));
+            }
+            if (!value.requiresGrad()) {
+                return zerosLike(xs);
+            }
+            List<Tensor> grads = Graph.gradients(List.of(value), List.of(u), variables, true, nested);
+            List<Tensor> out = new ArrayList<>(grads.size());
+            for (int i = 0; i < grads.size(); i++) {
+                out.add(grads.get(i) == null ? Tensor.zeros(xs.get(i).shape()) : grads.get(i));
+            }
+            return out;
+        };
+        return new VjpList(value, pullback);
+    }
+
+    /**
+     * Forward mode: the value and the directional derivative {@code J v}, in one pass.
+     *
+     * @param f       the function
+     * @param x       the point
+     * @param tangent the direction, of {@code x}'s shape
+     * @return {@code f(x)} and {@code J v}
+     */
+    public static Jvp jvp(Function<Tensor, Tensor> f, Tensor x, Tensor tangent) {
+        return jvp(args -> f.apply(args.get(0)), List.of(x), List.of(tangent));
+    }
+
+    /**
+     * Forward mode for a function of several tensors: {@code Σᵢ Jᵢ vᵢ}.
+     *
+     * @param f        the function
+     * @param xs       the point
+     * @param tangents one direction per input, each of its input's shape
+     * @return {@code f(xs)} and its directional derivative
+     */
+    public static Jvp jvp(Function<List<Tensor>, Tensor> f, List<Tensor> xs, List<Tensor> tangents) {
+        if (xs.size() != tangents.size()) {
+            throw new IllegalArgumentException("jvp: " + xs.size() + " inputs but " + tangents.size() + " tangents");
+        }
+        List<Tensor> duals = new ArrayList<>(xs.size());
+        for (int i = 0; i < xs.size(); i++) {
+            Tensor x = xs.get(i);
+            Tensor t = tangents.get(i);
+            if (!Arrays.equals(x.shape(), t.shape())) {
+                throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + Shapes.str(t.shape())
+                        + " but its input has shape " + Shapes.str(x.shape()));
+            }
+            Tensor dual = x.requiresGrad() ? x : x.detach();
+            Forward.attach(dual, t);
+            duals.add(dual);
+        }
+        Tensor y;
+        try (AutoCloseable _ = Forward.enter(); var _ = xs.stream().anyMatch(Tensor::requiresGrad)
+                ? GradMode.enableGrad() : GradMode.noGrad()) {
+            y = f.apply(duals);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        } finally {
+            for (Tensor dual : duals) {
+                Forward.attach(dual, null);
+            }
+        }
+        Tensor tangent = Forward.tangent(y);
+        return new Jvp(y, tangent == null ? Tensor.zeros(y.shape()) : tangent);
+    }
+
+    /**
+     * The Hessian-vector product of a one-element function: forward mode over reverse mode,
+     * {@code jvp(x ↦ ∇f(x), x, v)}.
+     *
+     * @param f the function
+     * @param x the point
+     * @param v the direction, of {@code x}'s shape
+     * @return {@code H v}, of {@code x}'s shape
+     * @throws IllegalArgumentException when {@code f(x)} has more than one element or {@code v}'s shape differs
+     */
+    public static Tensor hvp(Function<Tensor, Tensor> f, Tensor x, Tensor v) {
+        return hvp(args -> f.apply(args.get(0)), List.of(x), List.of(v)).get(0);
+    }
+
+    /**
+     * Hessian-vector products of a one-element function of several tensors.
+     *
+     * @param f  the function
+     * @param xs the point
+     * @param vs one direction per input
+     * @return {@code (H v)ᵢ} for each input
+     */
+    public static List<Tensor> hvp(Function<List<Tensor>, Tensor> f, List<Tensor> xs, List<Tensor> vs) {
+        Tensor y;
+        try (var _ = GradMode.noGrad()) {
+            y = f.apply(xs);
+        }
+        if (y.size() != 1) {
+            throw new IllegalArgumentException("hvp: the function's output has shape " + Shapes.str(y.shape())
+                    + " (" + y.size() + " elements); a Hessian-vector product needs exactly one");
+        }
+        List<Tensor> result = new ArrayList<>(xs.size());
+        for (int i = 0; i < xs.size(); i++) {
+            int index = i;
+            result.add(jvp(args -> grad(f, args).get(index), xs, vs).tangent());
+        }
+        return result;
+    }
+
+    /**
+     * The Jacobian, by forward mode when the input has at most as many elements as the
+     * output (one {@code jvp} per input element) and by reverse mode otherwise (one backward
+     * pass per output element): whichever needs fewer passes.
+     *
+     * @param f the function
+     * @param x the point
+     * @return shape {@code f(x).shape ++ x.shape}
+     */
+    public static Tensor jacobian(Function<Tensor, Tensor> f, Tensor x) {
+        return jacobian(f, x, JacobianMode.AUTO);
+    }
+
+    /**
+     * The Jacobian, by the mode given.
+     *
+     * @param f    the function
+     * @param x    the point
+     * @param mode forward, reverse, or automatic
+     * @return shape {@code f(x).shape ++ x.shape}
+     */
+    public static Tensor jacobian(Function<Tensor, Tensor> f, Tensor x, JacobianMode mode) {
+        return jacobian(args -> f.apply(args.get(0)), List.of(x), mode).get(0);
+    }
+
+    /**
+     * The Jacobian with respect to each of several inputs (mode chosen as for one input,
+     * from the total input size).
+     *
+     * @param f  the function
+     * @param xs the point
+     * @return one Jacobian per input, shape {@code f.shape ++ xᵢ.shape}
+     */
+    public static List<Tensor> jacobian(Function<List<Tensor>, Tensor> f, List<Tensor> xs) {
+        return jacobian(f, xs, JacobianMode.AUTO);
+    }
+
+    /**
+     * The Jacobian with respect to each of several inputs, by the mode given.
+     *
+     * @param f    the function
+     * @param xs   the point
+     * @param mode forward, reverse, or automatic
+     * @return one Jacobian per input
+     */
+    public static List<Tensor> jacobian(Function<List<Tensor>, Tensor> f, List<Tensor> xs, JacobianMode mode) {
+        Tensor y;
+        try (var _ = GradMode.noGrad()) {
+            y = f.apply(xs);
+        }
+        long inputs = xs.stream().mapToLong(Tensor::size).sum();
+        boolean forward = mode == JacobianMode.FORWARD || mode == JacobianMode.AUTO && inputs <= y.size();
+        int outSize = (int) y.size();
+        List<Tensor> result = new ArrayList<>();
+        if (forward) {
+            for (int j = 0; j < xs.size(); j++) {
+                int inSize = (int) xs.get(j).size();
+                float[] matrix = new float[outSize * inSize];
+                List<Tensor> tangents = new ArrayList<>();
+                for (Tensor x : xs) {
+                    tangents.add(Tensor.zeros(x.shape()));
+                }
+                for (int e = 0; e < inSize; e++) {
+                    float[] basis = new float[inSize];
+                    basis[e] = 1f;
+                    tangents.set(j, Tensor.of(basis, xs.get(j).shape()));
+                    float[] column = jvp(f, xs, tangents).tangent().toFloatArray();
+                    for (int o = 0; o < outSize; o++) {
+                        matrix[o * inSize + e] = column[o];
+                    }
+                }
+                result.add(Tensor.of(matrix, concat(y.shape(), xs.get(j).shape())));
+            }
+            return result;
+        }
+        VjpList vjp = vjp(f, xs);
+        List<float[]> matrices = new ArrayList<>();
+        for (Tensor x : xs) {
+            matrices.add(new float[(int) (outSize * x.size())]);
+        }
+        for (int o = 0; o < outSize; o++) {
+            float[] basis = new float[outSize];
+            basis[o] = 1f;
+            List<Tensor> rows = vjp.pullback().apply(Tensor.of(basis, y.shape()));
+            for (int j = 0; j < xs.size(); j++) {
+                float[] row = rows.get(j).toFloatArray();
+                System.arraycopy(row, 0, matrices.get(j), o * row.length, row.length);
+            }
+        }
+        for (int j = 0; j < xs.size(); j++) {
+            result.add(Tensor.of(matrices.get(j), concat(y.shape(), xs.get(j).shape())));
+        }
+        return result;
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static Tensor onesLike(Tensor t) {
+        return Tensor.ones(t.shape());
+    }
+
+    private static List<Tensor> zerosLike(List<Tensor> xs) {
+        List<Tensor> out = new ArrayList<>();
+        for (Tensor x : xs) {
+            out.add(Tensor.zeros(x.shape()));
+        }
+        return out;
+    }
+
+    private static Tensor withTangentOf(Tensor leaf, Tensor source) {
+        Tensor tangent = Forward.tangent(source);
+        if (tangent != null) {
+            Forward.attach(leaf, tangent);
+        }
+        return leaf;
+    }
+}
