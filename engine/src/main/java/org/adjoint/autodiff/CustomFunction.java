@@ -111,7 +111,17 @@ public abstract class CustomFunction {
      * @return the output's tangent
      */
     protected Tensor jvp(Context ctx, List<Tensor> tangents) {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no JVP rule for forward mode");
+        throw new UnsupportedOperationException(displayName() + " has no JVP rule for forward mode");
+    }
+
+    /**
+     * The name used in messages: the class's simple name, or its full name for an anonymous class.
+     *
+     * @return the name
+     */
+    protected String displayName() {
+        String simple = getClass().getSimpleName();
+        return simple.isEmpty() ? getClass().getName() : simple;
     }
 
     /**
@@ -140,7 +150,7 @@ public abstract class CustomFunction {
             }
             Tensor tangent = jvp(ctx, tangents);
             if (tangent != null && !Arrays.equals(tangent.shape(), out.shape())) {
-                throw new IllegalStateException(getClass().getSimpleName() + ".jvp returned shape "
+                throw new IllegalStateException(displayName() + ".jvp returned shape "
                         + Shapes.str(tangent.shape()) + " for an output of shape " + Shapes.str(out.shape()));
             }
             Forward.attach(out, tangent);
@@ -169,7 +179,7 @@ public abstract class CustomFunction {
 
         @Override
         public String name() {
-            return function.getClass().getSimpleName();
+            return function.displayName();
         }
 
         @Override
