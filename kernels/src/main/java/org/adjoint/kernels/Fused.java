@@ -33,16 +33,23 @@ public final class Fused {
      */
     public static void biasActivation(Activation activation, float[] y, float[] bias, int rows, int cols) {
         for (int r = 0; r < rows; r++) {
-            int base = r * cols;
-            for (int c = 0; c < cols; c++) {
-                float v = bias == null ? y[base + c] : y[base + c] + bias[c];
-                y[base + c] = switch (activation) {
-                    case IDENTITY -> v;
-                    case RELU -> Math.max(v, 0f);
-                    case TANH -> (float) Math.tanh(v);
-                    case SIGMOID -> ElementWise.sigmoid(v);
-                };
-            }
+            biasActivationRow(activation, y, r * cols, bias, 0, cols);
+        }
+    }
+
+    /**
+     * {@code y[base + c] = act(y[base + c] + bias[c])} for {@code c} in {@code [from, cols)}:
+     * one row, or the tail of a row that a vector loop left.
+     */
+    static void biasActivationRow(Activation activation, float[] y, int base, float[] bias, int from, int cols) {
+        for (int c = from; c < cols; c++) {
+            float v = bias == null ? y[base + c] : y[base + c] + bias[c];
+            y[base + c] = switch (activation) {
+                case IDENTITY -> v;
+                case RELU -> Math.max(v, 0f);
+                case TANH -> (float) Math.tanh(v);
+                case SIGMOID -> ElementWise.sigmoid(v);
+            };
         }
     }
 
@@ -57,20 +64,25 @@ public final class Fused {
      * @param n          element count
      */
     public static void activationGrad(Activation activation, float[] y, float[] cotangent, float[] out, int n) {
+        activationGrad(activation, y, cotangent, out, 0, n);
+    }
+
+    /** {@link #activationGrad(Activation, float[], float[], float[], int)} over {@code [from, n)}. */
+    static void activationGrad(Activation activation, float[] y, float[] cotangent, float[] out, int from, int n) {
         switch (activation) {
-            case IDENTITY -> System.arraycopy(cotangent, 0, out, 0, n);
+            case IDENTITY -> System.arraycopy(cotangent, from, out, from, n - from);
             case RELU -> {
-                for (int i = 0; i < n; i++) {
+                for (int i = from; i < n; i++) {
                     out[i] = y[i] > 0f ? cotangent[i] : 0f;
                 }
             }
             case TANH -> {
-                for (int i = 0; i < n; i++) {
+                for (int i = from; i < n; i++) {
                     out[i] = cotangent[i] * (1f - y[i] * y[i]);
                 }
             }
             case SIGMOID -> {
-                for (int i = 0; i < n; i++) {
+                for (int i = from; i < n; i++) {
                     out[i] = cotangent[i] * (y[i] * (1f - y[i]));
                 }
             }

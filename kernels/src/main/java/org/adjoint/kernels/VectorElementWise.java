@@ -117,15 +117,7 @@ final class VectorElementWise {
                 };
                 v.intoArray(y, base + c);
             }
-            for (; c < cols; c++) {
-                float v = bias == null ? y[base + c] : y[base + c] + bias[c];
-                y[base + c] = switch (activation) {
-                    case IDENTITY -> v;
-                    case RELU -> Math.max(v, 0f);
-                    case TANH -> (float) Math.tanh(v);
-                    case SIGMOID -> ElementWise.sigmoid(v);
-                };
-            }
+            Fused.biasActivationRow(activation, y, base, bias, c, cols);
         }
     }
 
@@ -145,15 +137,7 @@ final class VectorElementWise {
             };
             g.intoArray(out, i);
         }
-        for (; i < n; i++) {
-            float v = y[i];
-            out[i] = switch (activation) {
-                case IDENTITY -> cotangent[i];
-                case RELU -> v > 0f ? cotangent[i] : 0f;
-                case TANH -> cotangent[i] * (1f - v * v);
-                case SIGMOID -> cotangent[i] * (v * (1f - v));
-            };
-        }
+        Fused.activationGrad(activation, y, cotangent, out, i, n);
     }
 
     static void axpy(float alpha, float[] x, float[] y, int n) {
