@@ -24,8 +24,10 @@ public final class Main {
             usage: adjoint <command> [options]
 
             commands:
-              train    train a small MLP on a synthetic two-class data set (two moons)
-              help     print this help
+              train         train a small MLP on a synthetic two-class data set (two moons)
+              checkpoint    time one training step of a tanh chain under a checkpoint policy
+                            against storing everything: memory, forward calls, step time
+              help          print this help
 
             Run 'adjoint <command> --help' for the options of a command.
             """;
@@ -64,6 +66,7 @@ public final class Main {
                 yield OK;
             }
             case "train" -> TrainCommand.run(rest, out, err);
+            case "checkpoint" -> CheckpointCommand.run(rest, out, err);
             default -> {
                 err.println("adjoint: unknown command '" + command + "'");
                 err.print(USAGE_TEXT);

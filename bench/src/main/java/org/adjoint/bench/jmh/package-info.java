@@ -3,7 +3,8 @@
  * ({@code vector} and {@code scalar}): {@link org.adjoint.bench.jmh.GemmBench} times SGEMM
  * alone, {@link org.adjoint.bench.jmh.MlpStepBench} one SGD step of a 784-1024-1024-1024-10
  * MLP. {@code bench/compare.sh} runs both next to NumPy (OpenBLAS) and PyTorch and prints
- * the ratios.
+ * the ratios. {@link org.adjoint.bench.jmh.CheckpointBench} times one step of a 64-layer tanh
+ * chain under each gradient-checkpointing policy and reports its peak memory.
  *
  * <p>Run them from the shaded jar, for example:
  * <pre>{@code
