@@ -3,7 +3,7 @@ package org.adjoint.bench.cli;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
+import java.util.Set;
 
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backends;
@@ -139,34 +139,14 @@ public final class CheckpointCommand {
      * @return the exit code: {@link Main#OK}, {@link Main#FAILED} or {@link Main#USAGE}
      */
     public static int run(List<String> args, PrintStream out, PrintStream err) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE_TEXT);
-            return Main.OK;
-        }
-        Options options;
-        try {
-            options = parse(args);
-        } catch (UsageException e) {
-            err.println("adjoint checkpoint: " + e.getMessage());
-            err.print(USAGE_TEXT);
-            return Main.USAGE;
-        }
-        Result result;
-        try {
-            if (options.backend() != null) {
-                Backends.use(options.backend());
-            }
-            result = measure(options);
-        } catch (IllegalStateException | IllegalArgumentException e) {
-            err.println("adjoint checkpoint: " + e.getMessage());
-            return Main.FAILED;
-        }
-        if (options.json()) {
-            out.println(CheckpointReport.json(result));
-        } else {
-            CheckpointReport.print(result, out);
-        }
-        return Main.OK;
+        return CommandLine.run("checkpoint", USAGE_TEXT, args, out, err, CheckpointCommand::parse, Options::backend,
+                CheckpointCommand::measure, result -> {
+                    if (result.options().json()) {
+                        out.println(CheckpointReport.json(result));
+                    } else {
+                        CheckpointReport.print(result, out);
+                    }
+                });
     }
 
     /**
@@ -189,38 +169,20 @@ public final class CheckpointCommand {
         String backend = defaults.backend();
         int warmup = defaults.warmup();
         int runs = defaults.runs();
-        for (int i = 0; i < args.size(); i++) {
-            String arg = args.get(i);
-            if (!arg.startsWith("--")) {
-                throw new UsageException("unexpected argument '" + arg + "'");
-            }
-            if (arg.equals("--json")) {
-                json = true;
-                continue;
-            }
-            int equals = arg.indexOf('=');
-            String name = equals < 0 ? arg : arg.substring(0, equals);
-            if (!isOption(name)) {
-                throw new UsageException("unknown option '" + name + "'");
-            }
-            String value;
-            if (equals >= 0) {
-                value = arg.substring(equals + 1);
-            } else if (i + 1 < args.size()) {
-                value = args.get(++i);
-            } else {
-                throw new UsageException("option " + name + " needs a value");
-            }
-            switch (name) {
-                case "--layers" -> layers = intAtLeast(name, value, 1);
-                case "--width" -> width = intAtLeast(name, value, 1);
-                case "--batch" -> batch = intAtLeast(name, value, 1);
-                case "--policy" -> policy = value;
-                case "--seed" -> seed = longValue(name, value);
-                case "--backend" -> backend = backend(value);
-                case "--warmup" -> warmup = intAtLeast(name, value, 0);
-                case "--runs" -> runs = intAtLeast(name, value, 1);
-                default -> throw new AssertionError(name);
+        CommandLine line = new CommandLine(args, Set.of("--json"), Set.of("--layers", "--width", "--batch",
+                "--policy", "--seed", "--backend", "--warmup", "--runs"));
+        while (line.next()) {
+            switch (line.name()) {
+                case "--json" -> json = true;
+                case "--layers" -> layers = line.intAtLeast(1);
+                case "--width" -> width = line.intAtLeast(1);
+                case "--batch" -> batch = line.intAtLeast(1);
+                case "--policy" -> policy = line.value();
+                case "--seed" -> seed = line.longValue();
+                case "--backend" -> backend = line.backend();
+                case "--warmup" -> warmup = line.intAtLeast(0);
+                case "--runs" -> runs = line.intAtLeast(1);
+                default -> throw new AssertionError(line.name());
             }
         }
         // Tensors are indexed by int: W is [width, width], the input and every activation [batch, width].
@@ -241,41 +203,6 @@ public final class CheckpointCommand {
             throw new UsageException("option --policy '" + policy + "': " + e.getMessage());
         }
         return options;
-    }
-
-    private static boolean isOption(String name) {
-        return switch (name) {
-            case "--layers", "--width", "--batch", "--policy", "--seed", "--backend", "--warmup", "--runs" -> true;
-            default -> false;
-        };
-    }
-
-    private static int intAtLeast(String name, String value, int minimum) {
-        try {
-            int parsed = Integer.parseInt(value.trim());
-            if (parsed >= minimum) {
-                return parsed;
-            }
-        } catch (NumberFormatException e) {
-            // reported below with the option's name
-        }
-        throw new UsageException("option " + name + " needs an integer >= " + minimum + ", got '" + value + "'");
-    }
-
-    private static long longValue(String name, String value) {
-        try {
-            return Long.parseLong(value.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("option " + name + " needs an integer, got '" + value + "'");
-        }
-    }
-
-    private static String backend(String value) {
-        String name = value.trim().toLowerCase(Locale.ROOT);
-        if (!name.equals("cpu") && !name.equals("cuda")) {
-            throw new UsageException("option --backend needs cpu or cuda, got '" + value + "'");
-        }
-        return name;
     }
 
     /**

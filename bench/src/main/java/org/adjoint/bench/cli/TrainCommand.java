@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 import org.adjoint.Tensor;
@@ -106,28 +107,8 @@ public final class TrainCommand {
      * @return the exit code: {@link Main#OK}, {@link Main#FAILED} or {@link Main#USAGE}
      */
     public static int run(List<String> args, PrintStream out, PrintStream err) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(USAGE_TEXT);
-            return Main.OK;
-        }
-        Options options;
-        try {
-            options = parse(args);
-        } catch (UsageException e) {
-            err.println("adjoint train: " + e.getMessage());
-            err.print(USAGE_TEXT);
-            return Main.USAGE;
-        }
-        try {
-            if (options.backend() != null) {
-                Backends.use(options.backend());
-            }
-            train(options, out);
-            return Main.OK;
-        } catch (IllegalStateException | IllegalArgumentException e) {
-            err.println("adjoint train: " + e.getMessage());
-            return Main.FAILED;
-        }
+        return CommandLine.run("train", USAGE_TEXT, args, out, err, TrainCommand::parse, Options::backend,
+                options -> train(options, out), _ -> { });
     }
 
     /**
@@ -147,76 +128,22 @@ public final class TrainCommand {
         long seed = defaults.seed();
         int samples = defaults.samples();
         String backend = defaults.backend();
-        for (int i = 0; i < args.size(); i++) {
-            String arg = args.get(i);
-            if (!arg.startsWith("--")) {
-                throw new UsageException("unexpected argument '" + arg + "'");
-            }
-            int equals = arg.indexOf('=');
-            String name = equals < 0 ? arg : arg.substring(0, equals);
-            if (!isOption(name)) {
-                throw new UsageException("unknown option '" + name + "'");
-            }
-            String value;
-            if (equals >= 0) {
-                value = arg.substring(equals + 1);
-            } else if (i + 1 < args.size()) {
-                value = args.get(++i);
-            } else {
-                throw new UsageException("option " + name + " needs a value");
-            }
-            switch (name) {
-                case "--epochs" -> epochs = positiveInt(name, value, 1);
-                case "--batch" -> batch = positiveInt(name, value, 1);
-                case "--lr" -> learningRate = positiveFloat(name, value);
-                case "--hidden" -> hidden = positiveInt(name, value, 1);
-                case "--activation" -> activation = activation(value);
-                case "--seed" -> seed = longValue(name, value);
-                case "--samples" -> samples = positiveInt(name, value, 2);
-                case "--backend" -> backend = backend(value);
-                default -> throw new AssertionError(name);
+        CommandLine line = new CommandLine(args, Set.of(), Set.of("--epochs", "--batch", "--lr", "--hidden",
+                "--activation", "--seed", "--samples", "--backend"));
+        while (line.next()) {
+            switch (line.name()) {
+                case "--epochs" -> epochs = line.intAtLeast(1);
+                case "--batch" -> batch = line.intAtLeast(1);
+                case "--lr" -> learningRate = line.positiveFloat();
+                case "--hidden" -> hidden = line.intAtLeast(1);
+                case "--activation" -> activation = activation(line.value());
+                case "--seed" -> seed = line.longValue();
+                case "--samples" -> samples = line.intAtLeast(2);
+                case "--backend" -> backend = line.backend();
+                default -> throw new AssertionError(line.name());
             }
         }
         return new Options(epochs, batch, learningRate, hidden, activation, seed, samples, backend);
-    }
-
-    private static boolean isOption(String name) {
-        return switch (name) {
-            case "--epochs", "--batch", "--lr", "--hidden", "--activation", "--seed", "--samples", "--backend" -> true;
-            default -> false;
-        };
-    }
-
-    private static int positiveInt(String name, String value, int minimum) {
-        try {
-            int parsed = Integer.parseInt(value.trim());
-            if (parsed >= minimum) {
-                return parsed;
-            }
-        } catch (NumberFormatException e) {
-            // reported below with the option's name
-        }
-        throw new UsageException("option " + name + " needs an integer >= " + minimum + ", got '" + value + "'");
-    }
-
-    private static float positiveFloat(String name, String value) {
-        try {
-            float parsed = Float.parseFloat(value.trim());
-            if (parsed > 0f && Float.isFinite(parsed)) {
-                return parsed;
-            }
-        } catch (NumberFormatException e) {
-            // reported below with the option's name
-        }
-        throw new UsageException("option " + name + " needs a positive number, got '" + value + "'");
-    }
-
-    private static long longValue(String name, String value) {
-        try {
-            return Long.parseLong(value.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("option " + name + " needs an integer, got '" + value + "'");
-        }
     }
 
     private static Mlp.Activation activation(String value) {
@@ -225,14 +152,6 @@ public final class TrainCommand {
             case "relu" -> Mlp.Activation.RELU;
             default -> throw new UsageException("option --activation needs tanh or relu, got '" + value + "'");
         };
-    }
-
-    private static String backend(String value) {
-        String name = value.trim().toLowerCase(Locale.ROOT);
-        if (!name.equals("cpu") && !name.equals("cuda")) {
-            throw new UsageException("option --backend needs cpu or cuda, got '" + value + "'");
-        }
-        return name;
     }
 
     /**

@@ -1,11 +1,9 @@
 package org.adjoint.bench.cli;
 
+import static org.adjoint.bench.cli.MainRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -13,20 +11,6 @@ import org.adjoint.checkpoint.Revolve;
 import org.junit.jupiter.api.Test;
 
 class CheckpointCommandTest {
-
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code;
-        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-             PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            code = Main.run(args, o, e);
-        }
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     /** The value of a numeric field of the JSON object, as text. */
     private static String number(String json, String field) {
@@ -39,7 +23,7 @@ class CheckpointCommandTest {
 
     @Test
     void jsonReportsRevolvesForwardCallsAndIdenticalGradients() {
-        Run run = run("checkpoint", "--layers", "8", "--width", "16", "--batch", "4", "--policy", "binomial:2",
+        MainRun run = run("checkpoint", "--layers", "8", "--width", "16", "--batch", "4", "--policy", "binomial:2",
                 "--json", "--backend", "cpu");
 
         assertEquals(Main.OK, run.exitCode(), run.err());
@@ -64,7 +48,7 @@ class CheckpointCommandTest {
 
     @Test
     void theReportNamesBothPolicies() {
-        Run run = run("checkpoint", "--layers", "5", "--width", "8", "--batch", "3", "--policy", "sqrt",
+        MainRun run = run("checkpoint", "--layers", "5", "--width", "8", "--batch", "3", "--policy", "sqrt",
                 "--warmup", "0", "--runs", "1", "--backend", "cpu");
 
         assertEquals(Main.OK, run.exitCode(), run.err());
@@ -75,7 +59,7 @@ class CheckpointCommandTest {
 
     @Test
     void aBadPolicyIsRejectedByName() {
-        Run run = run("checkpoint", "--layers", "8", "--policy", "binomial:many", "--json");
+        MainRun run = run("checkpoint", "--layers", "8", "--policy", "binomial:many", "--json");
 
         assertEquals(Main.USAGE, run.exitCode());
         assertTrue(run.err().startsWith("adjoint checkpoint: checkpoint policy 'binomial:many'"), run.err());
@@ -85,7 +69,7 @@ class CheckpointCommandTest {
 
     @Test
     void aBudgetTooSmallForOneTapeIsACommandLineError() {
-        Run run = run("checkpoint", "--width", "16", "--batch", "4", "--policy", "budget:100");
+        MainRun run = run("checkpoint", "--width", "16", "--batch", "4", "--policy", "budget:100");
 
         assertEquals(Main.USAGE, run.exitCode());
         assertTrue(run.err().contains("--policy 'budget:100'") && run.err().contains("cannot hold"), run.err());
@@ -93,7 +77,7 @@ class CheckpointCommandTest {
 
     @Test
     void aBadValueIsRejectedWithTheOptionAndTheValue() {
-        Run run = run("checkpoint", "--layers=0");
+        MainRun run = run("checkpoint", "--layers=0");
 
         assertEquals(Main.USAGE, run.exitCode());
         assertTrue(run.err().contains("--layers") && run.err().contains("'0'"), run.err());

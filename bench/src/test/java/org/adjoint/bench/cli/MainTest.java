@@ -1,11 +1,9 @@
 package org.adjoint.bench.cli;
 
+import static org.adjoint.bench.cli.MainRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -18,23 +16,9 @@ class MainTest {
     private static final Pattern EPOCH_LINE = Pattern.compile(
             "epoch (\\d+)/3  loss (\\d+\\.\\d+)  accuracy +(\\d+\\.\\d)%  \\d+\\.\\d+ ms/step");
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code;
-        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-             PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            code = Main.run(args, o, e);
-        }
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     @Test
     void trainPrintsOneLinePerEpochAndTheLossFalls() {
-        Run run = run("train", "--epochs", "3", "--samples", "128", "--batch", "16", "--backend", "cpu");
+        MainRun run = run("train", "--epochs", "3", "--samples", "128", "--batch", "16", "--backend", "cpu");
 
         assertEquals(Main.OK, run.exitCode(), run.err());
         List<String> lines = run.out().lines().toList();
@@ -69,7 +53,7 @@ class MainTest {
 
     @Test
     void unknownOptionIsRejectedByName() {
-        Run run = run("train", "--epochs", "1", "--bogus", "3");
+        MainRun run = run("train", "--epochs", "1", "--bogus", "3");
 
         assertEquals(Main.USAGE, run.exitCode());
         assertTrue(run.err().startsWith("adjoint train: unknown option '--bogus'"), run.err());
@@ -79,7 +63,7 @@ class MainTest {
 
     @Test
     void badValueIsRejectedWithTheOptionAndTheValue() {
-        Run run = run("train", "--epochs=zero");
+        MainRun run = run("train", "--epochs=zero");
 
         assertEquals(Main.USAGE, run.exitCode());
         assertTrue(run.err().contains("--epochs") && run.err().contains("'zero'"), run.err());
@@ -87,7 +71,7 @@ class MainTest {
 
     @Test
     void unknownCommandIsRejectedByName() {
-        Run run = run("fit");
+        MainRun run = run("fit");
 
         assertEquals(Main.USAGE, run.exitCode());
         assertTrue(run.err().startsWith("adjoint: unknown command 'fit'"), run.err());
@@ -96,7 +80,7 @@ class MainTest {
 
     @Test
     void helpGoesToStandardOutput() {
-        Run run = run("help");
+        MainRun run = run("help");
 
         assertEquals(Main.OK, run.exitCode());
         assertTrue(run.out().contains("train"), run.out());

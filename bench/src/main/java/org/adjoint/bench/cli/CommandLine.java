@@ -1,0 +1,207 @@
+package org.adjoint.bench.cli;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+import org.adjoint.backend.Backends;
+
+/**
+ * What the subcommands share about their command line: {@link #run} turns help, command-line
+ * errors and failures into output and exit codes, and an instance reads the options one at a
+ * time, {@code --name value} or {@code --name=value}, with checks whose messages name the
+ * option and the value.
+ */
+final class CommandLine {
+
+    private final List<String> args;
+    private final Set<String> flags;
+    private final Set<String> valued;
+    private int next;
+    private String name;
+    private String value;
+
+    /**
+     * A reader of the options after the subcommand.
+     *
+     * @param args   the options after the subcommand
+     * @param flags  options that stand alone, such as {@code --json}
+     * @param valued options that take a value
+     */
+    CommandLine(List<String> args, Set<String> flags, Set<String> valued) {
+        this.args = args;
+        this.flags = flags;
+        this.valued = valued;
+    }
+
+    /**
+     * Runs a subcommand: prints the usage on {@code out} when help is asked for, else parses
+     * the options, selects the backend they name and does the work.
+     *
+     * @param <O>     the subcommand's options
+     * @param <R>     what its work returns
+     * @param command the subcommand's name, which prefixes every error message
+     * @param usage   the subcommand's usage text
+     * @param args    the options after the subcommand
+     * @param out     where the help and the results go
+     * @param err     where errors go
+     * @param parse   reads the options, throwing {@link UsageException} when it cannot
+     * @param backend the backend the options name, or {@code null} for automatic selection
+     * @param work    does the work on the selected backend
+     * @param report  prints what the work returned; it runs after the failure handling, so
+     *                that a bug in printing is not passed off as a failure of the work
+     * @return the exit code: {@link Main#OK}; {@link Main#USAGE} when the command line is
+     *         wrong, with the message and the usage on {@code err}; {@link Main#FAILED} when
+     *         the work (or selecting the backend) threw {@link IllegalStateException} or
+     *         {@link IllegalArgumentException}, with the message on {@code err}
+     */
+    static <O, R> int run(String command, String usage, List<String> args, PrintStream out, PrintStream err,
+                          Function<List<String>, O> parse, Function<O, String> backend, Function<O, R> work,
+                          Consumer<R> report) {
+        if (args.contains("--help") || args.contains("-h")) {
+            out.print(usage);
+            return Main.OK;
+        }
+        O options;
+        try {
+            options = parse.apply(args);
+        } catch (UsageException e) {
+            err.println("adjoint " + command + ": " + e.getMessage());
+            err.print(usage);
+            return Main.USAGE;
+        }
+        R result;
+        try {
+            String name = backend.apply(options);
+            if (name != null) {
+                Backends.use(name);
+            }
+            result = work.apply(options);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            err.println("adjoint " + command + ": " + e.getMessage());
+            return Main.FAILED;
+        }
+        report.accept(result);
+        return Main.OK;
+    }
+
+    /**
+     * Moves to the next option.
+     *
+     * @return whether there was one; {@link #name()} and {@link #value()} then describe it
+     * @throws UsageException on a word that is not an option, an unknown option or a missing value
+     */
+    boolean next() {
+        if (next == args.size()) {
+            return false;
+        }
+        String arg = args.get(next++);
+        if (!arg.startsWith("--")) {
+            throw new UsageException("unexpected argument '" + arg + "'");
+        }
+        if (flags.contains(arg)) {
+            name = arg;
+            value = null;
+            return true;
+        }
+        int equals = arg.indexOf('=');
+        name = equals < 0 ? arg : arg.substring(0, equals);
+        if (!valued.contains(name)) {
+            throw new UsageException("unknown option '" + name + "'");
+        }
+        if (equals >= 0) {
+            value = arg.substring(equals + 1);
+        } else if (next < args.size()) {
+            value = args.get(next++);
+        } else {
+            throw new UsageException("option " + name + " needs a value");
+        }
+        return true;
+    }
+
+    /**
+     * The current option's name.
+     *
+     * @return the name with its dashes, such as {@code --epochs}
+     */
+    String name() {
+        return name;
+    }
+
+    /**
+     * The current option's value as written.
+     *
+     * @return the value, or {@code null} for a flag
+     */
+    String value() {
+        return value;
+    }
+
+    /**
+     * The current option's value as an integer.
+     *
+     * @param minimum the least value allowed
+     * @return the value
+     * @throws UsageException when it is not an integer of at least {@code minimum}
+     */
+    int intAtLeast(int minimum) {
+        try {
+            int parsed = Integer.parseInt(value.trim());
+            if (parsed >= minimum) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the option's name
+        }
+        throw new UsageException("option " + name + " needs an integer >= " + minimum + ", got '" + value + "'");
+    }
+
+    /**
+     * The current option's value as a positive, finite float.
+     *
+     * @return the value
+     * @throws UsageException when it is not a positive number
+     */
+    float positiveFloat() {
+        try {
+            float parsed = Float.parseFloat(value.trim());
+            if (parsed > 0f && Float.isFinite(parsed)) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the option's name
+        }
+        throw new UsageException("option " + name + " needs a positive number, got '" + value + "'");
+    }
+
+    /**
+     * The current option's value as a long.
+     *
+     * @return the value
+     * @throws UsageException when it is not an integer
+     */
+    long longValue() {
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("option " + name + " needs an integer, got '" + value + "'");
+        }
+    }
+
+    /**
+     * The current option's value as the name of a backend.
+     *
+     * @return {@code cpu} or {@code cuda}
+     * @throws UsageException when it is neither, in any case
+     */
+    String backend() {
+        String backend = value.trim().toLowerCase(Locale.ROOT);
+        if (!backend.equals("cpu") && !backend.equals("cuda")) {
+            throw new UsageException("option " + name + " needs cpu or cuda, got '" + value + "'");
+        }
+        return backend;
+    }
+}
