@@ -46,6 +46,7 @@ final class ChainNode extends Node {
     private Buffer chainOutput;
     private Tensor inputGrad;
     private boolean reversed;
+    private boolean passDone;
 
     private ChainNode(List<Layer> layers, CheckpointMeter meter, long budget) {
         this.layers = layers;
@@ -109,6 +110,10 @@ final class ChainNode extends Node {
 
     @Override
     protected Tensor vjp(int index, Tensor cotangent) {
+        if (passDone) {
+            throw new IllegalStateException("backward: a checkpointed chain is reversed once per forward pass "
+                    + "(its schedule consumed its checkpoints); run the forward pass again instead of retainGraph");
+        }
         if (!reversed) {
             if (GradMode.isEnabled()) {
                 throw new UnsupportedOperationException("a checkpointed chain cannot be differentiated twice "
@@ -255,6 +260,10 @@ final class ChainNode extends Node {
     }
 
     private boolean isHeld(Buffer buffer) {
+        // The chain's output belongs to the caller, even when a last layer passed its input through.
+        if (buffer == chainOutput) {
+            return true;
+        }
         if (current != null && Compute.buffer(current) == buffer) {
             return true;
         }
@@ -302,6 +311,12 @@ final class ChainNode extends Node {
             throw new IllegalStateException("memoryBudget: the chain held " + bytes + " bytes, more than the budget of "
                     + budget + "; its layers save more than the first one, on which the plan was based");
         }
+    }
+
+    @Override
+    protected void pullbackDone() {
+        passDone = true;
+        inputGrad = null;
     }
 
     @Override

@@ -71,6 +71,7 @@ public final class Checkpoint {
         private Tensor input;
         private Tensor inputGrad;
         private boolean reversed;
+        private boolean passDone;
 
         Segment(UnaryOperator<Tensor> function, Tensor input, long random) {
             this.function = function;
@@ -90,6 +91,10 @@ public final class Checkpoint {
 
         @Override
         protected Tensor vjp(int index, Tensor cotangent) {
+            if (passDone) {
+                throw new IllegalStateException("backward: a checkpointed segment is reversed once per forward pass; "
+                        + "run the forward pass again instead of retainGraph");
+            }
             if (!reversed) {
                 if (GradMode.isEnabled()) {
                     throw new UnsupportedOperationException("a checkpointed segment cannot be differentiated twice (createGraph)");
@@ -109,6 +114,12 @@ public final class Checkpoint {
                 }
             }
             return index == 0 ? inputGrad : null;
+        }
+
+        @Override
+        protected void pullbackDone() {
+            passDone = true;
+            inputGrad = null;
         }
 
         @Override

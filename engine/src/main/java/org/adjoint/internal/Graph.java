@@ -178,6 +178,7 @@ public final class Graph {
                         accumulator.leaf(node.leaf(i), inputCotangent, cotangent);
                     }
                 }
+                node.pullbackDone();
                 if (!retainGraph) {
                     node.release();
                 }

@@ -69,6 +69,14 @@ public abstract class Node {
     protected void releaseSaved() {
     }
 
+    /**
+     * Called once the reverse pass has pulled the cotangent back to every input that needs
+     * one, so that state kept between the VJPs of one pass (a shared intermediate) does not
+     * outlive the pass: its buffers are recycled right after.
+     */
+    protected void pullbackDone() {
+    }
+
     final void connect(Node[] producers, Tensor[] leaves) {
         this.producers = producers;
         this.leaves = leaves;

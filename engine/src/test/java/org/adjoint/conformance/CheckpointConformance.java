@@ -2,6 +2,7 @@ package org.adjoint.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -171,5 +172,36 @@ public abstract class CheckpointConformance extends BackendConformance {
                         List.of(a.weight(), a.bias(), b.weight(), b.bias()))),
                 h, all.parameters());
         assertSameGradients(plain, gradients(all, x, nested), "nested segments");
+    }
+
+    @Test
+    void aCheckpointedChainOrSegmentIsReversedOncePerForwardPass() {
+        Sequential chain = tanhChain(3, 64, 31);
+        Tensor x = Tensor.randn(7, 64, 64).requiresGrad(true);
+        Tensor seed = Tensor.randn(8, 64, 64);
+        Tensor y = chain.apply(x, CheckpointPolicy.sqrt());
+        y.backward(seed, true);
+        var error = assertThrows(IllegalStateException.class, () -> y.backward(seed));
+        assertTrue(error.getMessage().startsWith("backward: a checkpointed chain is reversed once per forward pass"),
+                error.getMessage());
+        Layer first = chain.layers().get(0);
+        Tensor s = Checkpoint.segment(first, x, first.parameters());
+        s.backward(seed, true);
+        assertThrows(IllegalStateException.class, () -> s.backward(seed));
+    }
+
+    /** A last layer that passes its input through must not let the chain recycle the caller's output. */
+    @Test
+    void theOutputSurvivesWhenTheLastLayerPassesItsInputThrough() {
+        Dropout identity = new Dropout(0.5f).training(false);
+        Sequential chain = new Sequential(new Linear(64, 64, Activation.TANH, 5), new Linear(64, 64, Activation.TANH, 6),
+                new Linear(64, 64, Activation.TANH, 7), identity);
+        Tensor x = Tensor.randn(9, 64, 64).requiresGrad(true);
+        float[] expected = chain.apply(x.detach()).toFloatArray();
+        for (String policy : List.of("every:1", "binomial:0", "binomial:1", "sqrt")) {
+            Tensor y = chain.apply(x, CheckpointPolicy.parse(policy));
+            y.mul(y).sum().backward();
+            assertArrayEquals(expected, y.toFloatArray(), policy);
+        }
     }
 }

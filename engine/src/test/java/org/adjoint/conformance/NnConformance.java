@@ -172,4 +172,22 @@ public abstract class NnConformance extends BackendConformance {
         x.zeroGrad();
         assertNull(x.grad());
     }
+
+    /** A second pass through a retained graph must not reuse the first pass's recycled intermediate. */
+    @Test
+    void linearTwiceThroughARetainedGraph() {
+        int n = 64; // 4096 elements: large enough for the buffer pool to recycle
+        Tensor x = Tensor.randn(1, n, n).requiresGrad(true);
+        Tensor w = Tensor.randn(2, n, n).requiresGrad(true);
+        Tensor b = Tensor.randn(3, n).requiresGrad(true);
+        Tensor y = new Linear(w, b, Activation.TANH).apply(x);
+        Tensor seed = Tensor.randn(4, n, n);
+        y.backward(seed, true);
+        float[] once = w.grad().toFloatArray();
+        y.backward(seed);
+        float[] twice = w.grad().toFloatArray();
+        for (int i = 0; i < once.length; i++) {
+            assertEquals(2 * once[i], twice[i], 1e-4 * (1 + Math.abs(once[i])), "element " + i);
+        }
+    }
 }

@@ -145,6 +145,13 @@ public final class LinearActivation extends Node {
     }
 
     @Override
+    protected void pullbackDone() {
+        // The shared derivative belongs to this pass: its buffer is recycled after it.
+        lastCotangent = null;
+        lastGrad = null;
+    }
+
+    @Override
     protected void releaseSaved() {
         x = null;
         w = null;
