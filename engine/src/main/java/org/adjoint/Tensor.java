@@ -1,8 +1,6 @@
 package org.adjoint;
 
-import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Backends;
@@ -50,30 +48,28 @@ import org.adjoint.internal.ops.Transpose;
 public final class Tensor {
 
     static {
-        TensorAccess.Holder.install(new Access());
+        TensorAccess.Holder.install(new TensorInternals());
     }
 
-    private final Backend backend;
-    private final Buffer buffer;
-    private final int[] shape;
-    private final Version version;
-    private boolean requiresGrad;
-    private Node producer;
-    private Tensor grad;
-    private Tensor tangent;
+    final Backend backend;
+    final Buffer buffer;
+    final int[] shape;
+    final Version version;
+    boolean requiresGrad;
+    Node producer;
+    Tensor grad;
+    Tensor tangent;
 
     private Tensor(Backend backend, Buffer buffer, int[] shape) {
         this(backend, buffer, shape, new Version());
     }
 
-    private Tensor(Backend backend, Buffer buffer, int[] shape, Version version) {
+    Tensor(Backend backend, Buffer buffer, int[] shape, Version version) {
         this.backend = backend;
         this.buffer = buffer;
         this.shape = shape;
         this.version = version;
     }
-
-    // ---------------------------------------------------------------- creation
 
     /**
      * A tensor holding a copy of {@code data} in row-major order.
@@ -137,7 +133,7 @@ public final class Tensor {
 
     /**
      * Standard normal samples, the same for a seed on every backend (drawn on the host with
-     * {@link SplittableRandom} and the Box–Muller transform, then uploaded).
+     * {@link java.util.SplittableRandom} and the Box–Muller transform, then uploaded).
      *
      * @param seed  the seed
      * @param shape dimensions
@@ -145,19 +141,8 @@ public final class Tensor {
      */
     public static Tensor randn(long seed, int... shape) {
         int[] dims = Shapes.checked("Tensor.randn", shape);
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] data = new float[(int) Shapes.size(dims)];
-        for (int i = 0; i < data.length; i += 2) {
-            double u1 = 1.0 - random.nextDouble();
-            double u2 = random.nextDouble();
-            double radius = Math.sqrt(-2.0 * Math.log(u1));
-            data[i] = (float) (radius * Math.cos(2.0 * Math.PI * u2));
-            if (i + 1 < data.length) {
-                data[i + 1] = (float) (radius * Math.sin(2.0 * Math.PI * u2));
-            }
-        }
         Backend b = Backends.current();
-        return new Tensor(b, b.upload(data), dims);
+        return new Tensor(b, b.upload(HostData.normal(seed, (int) Shapes.size(dims))), dims);
     }
 
     /**
@@ -169,17 +154,9 @@ public final class Tensor {
      */
     public static Tensor rand(long seed, int... shape) {
         int[] dims = Shapes.checked("Tensor.rand", shape);
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] data = new float[(int) Shapes.size(dims)];
-        for (int i = 0; i < data.length; i++) {
-            // 24 random bits: every float in [0, 1) with that spacing, never 1.
-            data[i] = (random.nextInt() >>> 8) * 0x1.0p-24f;
-        }
         Backend b = Backends.current();
-        return new Tensor(b, b.upload(data), dims);
+        return new Tensor(b, b.upload(HostData.uniform(seed, (int) Shapes.size(dims))), dims);
     }
-
-    // ---------------------------------------------------------------- inspection
 
     /**
      * The dimensions.
@@ -239,8 +216,6 @@ public final class Tensor {
     public String backendName() {
         return backend.name();
     }
-
-    // ---------------------------------------------------------------- arithmetic
 
     /**
      * Element-wise sum with broadcasting.
@@ -341,8 +316,6 @@ public final class Tensor {
         return Pow.apply(this, exponent);
     }
 
-    // ---------------------------------------------------------------- element-wise functions
-
     /**
      * Exponential.
      *
@@ -397,8 +370,6 @@ public final class Tensor {
         return Relu.apply(this);
     }
 
-    // ---------------------------------------------------------------- linear algebra and shape
-
     /**
      * Matrix product with NumPy {@code matmul} semantics: 1-D·1-D is a dot product, a 1-D
      * operand is promoted to a row (left) or column (right) and that axis removed from the
@@ -431,8 +402,6 @@ public final class Tensor {
     public Tensor reshape(int... newShape) {
         return Reshape.apply(this, newShape);
     }
-
-    // ---------------------------------------------------------------- reductions
 
     /**
      * Sum of all elements.
@@ -490,8 +459,6 @@ public final class Tensor {
         return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
     }
 
-    // ---------------------------------------------------------------- softmax family
-
     /**
      * Softmax along one axis, computed stably.
      *
@@ -511,8 +478,6 @@ public final class Tensor {
     public Tensor logSoftmax(int axis) {
         return Softmax.apply(this, Shapes.axis("logSoftmax", axis, shape), true);
     }
-
-    // ---------------------------------------------------------------- autodiff
 
     /**
      * Marks a leaf as needing a gradient (or not).
@@ -612,8 +577,6 @@ public final class Tensor {
         return new Tensor(backend, buffer, shape, version);
     }
 
-    // ---------------------------------------------------------------- text
-
     /**
      * Shape and values, abbreviated beyond six entries per axis.
      *
@@ -621,97 +584,10 @@ public final class Tensor {
      */
     @Override
     public String toString() {
-        StringBuilder text = new StringBuilder("Tensor").append(Arrays.toString(shape)).append(' ');
-        float[] data = toFloatArray();
-        appendAxis(text, data, 0, 0);
-        if (producer != null) {
-            text.append(" (by ").append(producer.name()).append(')');
-        } else if (requiresGrad) {
-            text.append(" (requires grad)");
-        }
-        return text.toString();
-    }
-
-    private void appendAxis(StringBuilder text, float[] data, int axis, int offset) {
-        if (axis == shape.length) {
-            text.append(data[offset]);
-            return;
-        }
-        int stride = (int) (data.length == 0 ? 0 : Shapes.size(Arrays.copyOfRange(shape, axis + 1, shape.length)));
-        text.append('[');
-        int n = shape[axis];
-        for (int i = 0; i < n; i++) {
-            if (n > 6 && i == 3) {
-                text.append("..., ");
-                i = n - 3;
-            }
-            appendAxis(text, data, axis + 1, offset + i * stride);
-            if (i < n - 1) {
-                text.append(", ");
-            }
-        }
-        text.append(']');
+        return HostData.format(shape, toFloatArray(), producer == null ? null : producer.name(), requiresGrad);
     }
 
     private Tensor constant(float value) {
         return Compute.full(backend, value, new int[0]);
-    }
-
-    private static final class Access implements TensorAccess {
-        @Override
-        public Tensor wrap(Backend backend, Buffer buffer, int[] shape) {
-            return new Tensor(backend, buffer, shape);
-        }
-
-        @Override
-        public Tensor view(Tensor base, int[] shape) {
-            return new Tensor(base.backend, base.buffer, shape, base.version);
-        }
-
-        @Override
-        public Version version(Tensor tensor) {
-            return tensor.version;
-        }
-
-        @Override
-        public Tensor tangent(Tensor tensor) {
-            return tensor.tangent;
-        }
-
-        @Override
-        public void setTangent(Tensor tensor, Tensor newTangent) {
-            tensor.tangent = newTangent;
-        }
-
-        @Override
-        public void setGrad(Tensor leaf, Tensor newGrad) {
-            leaf.grad = newGrad;
-        }
-
-        @Override
-        public Buffer buffer(Tensor tensor) {
-            return tensor.buffer;
-        }
-
-        @Override
-        public Backend backend(Tensor tensor) {
-            return tensor.backend;
-        }
-
-        @Override
-        public int[] shapeView(Tensor tensor) {
-            return tensor.shape;
-        }
-
-        @Override
-        public Node producer(Tensor tensor) {
-            return tensor.producer;
-        }
-
-        @Override
-        public void attach(Tensor tensor, Node node) {
-            tensor.producer = node;
-            tensor.requiresGrad = true;
-        }
     }
 }
