@@ -172,32 +172,39 @@ public final class Autodiff {
         if (xs.size() != tangents.size()) {
             throw new IllegalArgumentException("jvp: " + xs.size() + " inputs but " + tangents.size() + " tangents");
         }
-        List<Tensor> duals = new ArrayList<>(xs.size());
         for (int i = 0; i < xs.size(); i++) {
-            Tensor x = xs.get(i);
-            Tensor t = tangents.get(i);
-            if (!Arrays.equals(x.shape(), t.shape())) {
-                throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + Shapes.str(t.shape())
-                        + " but its input has shape " + Shapes.str(x.shape()));
+            if (!Arrays.equals(xs.get(i).shape(), tangents.get(i).shape())) {
+                throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + Shapes.str(tangents.get(i).shape())
+                        + " but its input has shape " + Shapes.str(xs.get(i).shape()));
             }
-            Tensor dual = x.requiresGrad() ? x : x.detach();
-            Forward.attach(dual, t);
-            duals.add(dual);
+            if (xs.get(i).requiresGrad() && GradMode.isEnabled()) {
+                // Tangents are computed from values without history, so reverse mode over this
+                // forward pass would see no dependence and return zeros; refuse instead.
+                throw new UnsupportedOperationException("jvp: input " + i + " requires a gradient, and reverse mode "
+                        + "over forward mode is not supported (tangents have no history); differentiate first and "
+                        + "push the tangent through the derivative, as hvp does, or call jvp on detached inputs");
+            }
         }
+        // Each input gets a dual of its own (a view without history), so that the same tensor
+        // passed twice carries both tangents and the caller's tensors never carry one.
+        List<Tensor> duals = new ArrayList<>(xs.size());
         Tensor y;
-        try (AutoCloseable _ = Forward.enter(); var _ = xs.stream().anyMatch(Tensor::requiresGrad)
-                ? GradMode.enableGrad() : GradMode.noGrad()) {
+        Tensor tangent;
+        try (AutoCloseable _ = Forward.enter(); var _ = GradMode.noGrad()) {
+            for (int i = 0; i < xs.size(); i++) {
+                Tensor dual = xs.get(i).detach();
+                Forward.attach(dual, tangents.get(i));
+                duals.add(dual);
+            }
             y = f.apply(duals);
+            tangent = Forward.tangent(y);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Exception e) {
             throw new IllegalStateException(e);
-        } finally {
-            for (Tensor dual : duals) {
-                Forward.attach(dual, null);
-            }
         }
-        Tensor tangent = Forward.tangent(y);
+        // The value is handed out as a constant: no tangent may leak into a later pass.
+        Forward.attach(y, null);
         return new Jvp(y, tangent == null ? Tensor.zeros(y.shape()) : tangent);
     }
 
@@ -232,10 +239,11 @@ public final class Autodiff {
             throw new IllegalArgumentException("hvp: the function's output has shape " + Shapes.str(y.shape())
                     + " (" + y.size() + " elements); a Hessian-vector product needs exactly one");
         }
+        List<Tensor> constants = detached(xs);
         List<Tensor> result = new ArrayList<>(xs.size());
         for (int i = 0; i < xs.size(); i++) {
             int index = i;
-            result.add(jvp(args -> grad(f, args).get(index), xs, vs).tangent());
+            result.add(jvp(args -> grad(f, args).get(index), constants, vs).tangent());
         }
         return result;
     }
@@ -286,53 +294,67 @@ public final class Autodiff {
      * @return one Jacobian per input
      */
     public static List<Tensor> jacobian(Function<List<Tensor>, Tensor> f, List<Tensor> xs, JacobianMode mode) {
+        List<Tensor> points = detached(xs);
         Tensor y;
         try (var _ = GradMode.noGrad()) {
-            y = f.apply(xs);
+            y = f.apply(points);
         }
-        long inputs = xs.stream().mapToLong(Tensor::size).sum();
+        long inputs = points.stream().mapToLong(Tensor::size).sum();
         boolean forward = mode == JacobianMode.FORWARD || mode == JacobianMode.AUTO && inputs <= y.size();
         int outSize = (int) y.size();
         List<Tensor> result = new ArrayList<>();
         if (forward) {
-            for (int j = 0; j < xs.size(); j++) {
-                int inSize = (int) xs.get(j).size();
+            for (int j = 0; j < points.size(); j++) {
+                int inSize = (int) points.get(j).size();
                 float[] matrix = new float[outSize * inSize];
                 List<Tensor> tangents = new ArrayList<>();
-                for (Tensor x : xs) {
+                for (Tensor x : points) {
                     tangents.add(Tensor.zeros(x.shape()));
                 }
                 for (int e = 0; e < inSize; e++) {
                     float[] basis = new float[inSize];
                     basis[e] = 1f;
-                    tangents.set(j, Tensor.of(basis, xs.get(j).shape()));
-                    float[] column = jvp(f, xs, tangents).tangent().toFloatArray();
+                    tangents.set(j, tensor(basis, points.get(j).shape()));
+                    float[] column = jvp(f, points, tangents).tangent().toFloatArray();
                     for (int o = 0; o < outSize; o++) {
                         matrix[o * inSize + e] = column[o];
                     }
                 }
-                result.add(Tensor.of(matrix, concat(y.shape(), xs.get(j).shape())));
+                result.add(tensor(matrix, concat(y.shape(), points.get(j).shape())));
             }
             return result;
         }
-        VjpList vjp = vjp(f, xs);
+        VjpList vjp = vjp(f, points);
         List<float[]> matrices = new ArrayList<>();
-        for (Tensor x : xs) {
+        for (Tensor x : points) {
             matrices.add(new float[(int) (outSize * x.size())]);
         }
         for (int o = 0; o < outSize; o++) {
             float[] basis = new float[outSize];
             basis[o] = 1f;
-            List<Tensor> rows = vjp.pullback().apply(Tensor.of(basis, y.shape()));
-            for (int j = 0; j < xs.size(); j++) {
+            List<Tensor> rows = vjp.pullback().apply(tensor(basis, y.shape()));
+            for (int j = 0; j < points.size(); j++) {
                 float[] row = rows.get(j).toFloatArray();
                 System.arraycopy(row, 0, matrices.get(j), o * row.length, row.length);
             }
         }
-        for (int j = 0; j < xs.size(); j++) {
-            result.add(Tensor.of(matrices.get(j), concat(y.shape(), xs.get(j).shape())));
+        for (int j = 0; j < points.size(); j++) {
+            result.add(tensor(matrices.get(j), concat(y.shape(), points.get(j).shape())));
         }
         return result;
+    }
+
+    /** {@code Tensor.of} that keeps rank 0 (where {@code Tensor.of} without a shape means 1-D). */
+    private static Tensor tensor(float[] data, int[] shape) {
+        return shape.length == 0 ? Tensor.scalar(data[0]) : Tensor.of(data, shape);
+    }
+
+    private static List<Tensor> detached(List<Tensor> xs) {
+        List<Tensor> out = new ArrayList<>(xs.size());
+        for (Tensor x : xs) {
+            out.add(x.detach());
+        }
+        return out;
     }
 
     private static int[] concat(int[] a, int[] b) {

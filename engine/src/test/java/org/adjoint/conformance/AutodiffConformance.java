@@ -260,4 +260,47 @@ public abstract class AutodiffConformance extends BackendConformance {
                 () -> Autodiff.vjp(Tensor::exp, vec(1, 2)).pullback().apply(vec(1)));
         assertEquals("vjp: cotangent of shape [1] does not match the output's shape [2]", cotangent.getMessage());
     }
+
+    @Test
+    void jvpOfAFunctionThatReturnsItsInput() {
+        assertTensor(Autodiff.jvp(x -> x, vec(1, 2), vec(3, 4)).tangent(), shape(2), 3, 4);
+        assertTensor(Autodiff.jvp(xs -> xs.get(1), List.of(vec(1, 2), vec(5, 6)), List.of(vec(1, 1), vec(7, 8))).tangent(),
+                shape(2), 7, 8);
+        assertTensor(Autodiff.jacobian(x -> x, vec(1, 2)), shape(2, 2), 1, 0, 0, 1);
+    }
+
+    @Test
+    void jvpLeavesNoTangentBehind() {
+        Tensor c = Autodiff.jvp(x -> x.mul(2f), vec(1, 2), vec(1, 1)).value();
+        assertTensor(Autodiff.jvp(z -> z.mul(c), vec(1, 1), vec(0, 0)).tangent(), shape(2), 0, 0);
+        Tensor x = vec(1, 2);
+        assertThrows(IllegalArgumentException.class,
+                () -> Autodiff.jvp(xs -> xs.get(0).add(xs.get(1)), List.of(x, vec(1, 2)), List.of(vec(5, 5), vec(1, 2, 3))));
+        assertTensor(Autodiff.jvp(z -> z.mul(x), vec(1, 1), vec(0, 0)).tangent(), shape(2), 0, 0);
+    }
+
+    @Test
+    void theSameTensorPassedTwiceCarriesBothTangents() {
+        Tensor x = vec(1, 2);
+        assertTensor(Autodiff.jvp(xs -> xs.get(0).add(xs.get(1)), List.of(x, x), List.of(vec(1, 1), vec(10, 10))).tangent(),
+                shape(2), 11, 11);
+    }
+
+    @Test
+    void jacobiansWithRankZeroInputsAndOutputs() {
+        assertTensor(Autodiff.jacobian(t -> t.mul(t).sum(), vec(1, 2, 3)), shape(3), 2, 4, 6);
+        assertTensor(Autodiff.jacobian(t -> vec(1, 2, 3).mul(t), Tensor.scalar(2f)), shape(3), 1, 2, 3);
+        assertTensor(Autodiff.jacobian(t -> t.mul(t), Tensor.scalar(2f), Autodiff.JacobianMode.REVERSE), shape(), 4);
+        assertTensor(Autodiff.jacobian(t -> t.mul(t), Tensor.scalar(2f), Autodiff.JacobianMode.FORWARD), shape(), 4);
+    }
+
+    @Test
+    void reverseModeOverForwardModeIsRefusedRatherThanZero() {
+        var error = assertThrows(UnsupportedOperationException.class,
+                () -> Autodiff.grad(t -> Autodiff.jvp(u -> u.mul(u).sum(), t, vec(1, 2)).tangent(), vec(1, 2)));
+        assertTrue(error.getMessage().startsWith("jvp: input 0 requires a gradient, and reverse mode over forward mode"),
+                error.getMessage());
+        Tensor p = vec(1, 2).requiresGrad(true);
+        assertClose(Autodiff.hvp(u -> u.mul(u).mul(u).sum(), p, vec(1, 1)), shape(2), 1e-5f, 6, 12);
+    }
 }
