@@ -13,7 +13,6 @@ import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.RandomState;
 
@@ -25,7 +24,7 @@ import org.adjoint.nn.RandomState;
  * nor stored, a tape once reversed, a cotangent once consumed, and the temporaries of an
  * untaped layer call all return to the backend's pool, so the next recomputation reuses them.
  */
-final class ChainNode extends Node {
+final class ChainNode extends RecomputingNode {
 
     /** One layer's recorded forward: its input as a fresh leaf, its output with history. */
     private record Tape(Tensor input, Tensor output, List<Compute.Allocation> allocations) {
@@ -44,9 +43,6 @@ final class ChainNode extends Node {
     private Tensor input;
     private Tensor current;
     private Buffer chainOutput;
-    private Tensor inputGrad;
-    private boolean reversed;
-    private boolean passDone;
 
     private ChainNode(List<Layer> layers, CheckpointMeter meter, long budget) {
         this.layers = layers;
@@ -109,23 +105,7 @@ final class ChainNode extends Node {
     }
 
     @Override
-    protected Tensor vjp(int index, Tensor cotangent) {
-        if (passDone) {
-            throw new IllegalStateException("backward: a checkpointed chain is reversed once per forward pass "
-                    + "(its schedule consumed its checkpoints); run the forward pass again instead of retainGraph");
-        }
-        if (!reversed) {
-            if (GradMode.isEnabled()) {
-                throw new UnsupportedOperationException("a checkpointed chain cannot be differentiated twice "
-                        + "(createGraph); run the chain with CheckpointPolicy.none() and without Sequential's policy");
-            }
-            reverse(cotangent);
-        }
-        return index == 0 ? inputGrad : null;
-    }
-
-    private void reverse(Tensor cotangent) {
-        reversed = true;
+    protected Tensor recompute(Tensor cotangent) {
         Tensor flowing = cotangent;
         List<Action> actions = schedule.actions();
         for (int i = schedule.backwardStart(); i < actions.size(); i++) {
@@ -146,7 +126,7 @@ final class ChainNode extends Node {
                 execute(action);
             }
         }
-        inputGrad = flowing;
+        return flowing;
     }
 
     private void execute(Action action) {
@@ -311,12 +291,6 @@ final class ChainNode extends Node {
             throw new IllegalStateException("memoryBudget: the chain held " + bytes + " bytes, more than the budget of "
                     + budget + "; its layers save more than the first one, on which the plan was based");
         }
-    }
-
-    @Override
-    protected void pullbackDone() {
-        passDone = true;
-        inputGrad = null;
     }
 
     @Override

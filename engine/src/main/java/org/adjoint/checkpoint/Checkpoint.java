@@ -7,7 +7,6 @@ import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
 import org.adjoint.nn.RandomState;
 
 /**
@@ -65,13 +64,10 @@ public final class Checkpoint {
     }
 
     /** The node of one segment: holds only the segment's input. */
-    private static final class Segment extends Node {
+    private static final class Segment extends RecomputingNode {
         private final UnaryOperator<Tensor> function;
         private final long random;
         private Tensor input;
-        private Tensor inputGrad;
-        private boolean reversed;
-        private boolean passDone;
 
         Segment(UnaryOperator<Tensor> function, Tensor input, long random) {
             this.function = function;
@@ -90,36 +86,19 @@ public final class Checkpoint {
         }
 
         @Override
-        protected Tensor vjp(int index, Tensor cotangent) {
-            if (passDone) {
-                throw new IllegalStateException("backward: a checkpointed segment is reversed once per forward pass; "
-                        + "run the forward pass again instead of retainGraph");
-            }
-            if (!reversed) {
-                if (GradMode.isEnabled()) {
-                    throw new UnsupportedOperationException("a checkpointed segment cannot be differentiated twice (createGraph)");
+        protected Tensor recompute(Tensor cotangent) {
+            long outer = RandomState.get();
+            RandomState.set(random);
+            try (var _ = GradMode.enableGrad()) {
+                Tensor leaf = input.detach().requiresGrad(true);
+                Tensor y = function.apply(leaf);
+                if (y.requiresGrad()) {
+                    y.backward(cotangent);
                 }
-                reversed = true;
-                long outer = RandomState.get();
-                RandomState.set(random);
-                try (var _ = GradMode.enableGrad()) {
-                    Tensor leaf = input.detach().requiresGrad(true);
-                    Tensor y = function.apply(leaf);
-                    if (y.requiresGrad()) {
-                        y.backward(cotangent);
-                    }
-                    inputGrad = leaf.grad();
-                } finally {
-                    RandomState.set(outer);
-                }
+                return leaf.grad();
+            } finally {
+                RandomState.set(outer);
             }
-            return index == 0 ? inputGrad : null;
-        }
-
-        @Override
-        protected void pullbackDone() {
-            passDone = true;
-            inputGrad = null;
         }
 
         @Override
