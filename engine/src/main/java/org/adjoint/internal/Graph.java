@@ -161,12 +161,12 @@ public final class Graph {
                     accumulator.stopped(node, cotangent);
                     continue;
                 }
-                for (int i = 0; i < node.inputCount(); i++) {
+                for (int i = 0; i < node.inputs(); i++) {
                     if (!node.needsGrad(i)) {
                         continue;
                     }
                     Tensor inputCotangent = cotangent == null ? null : node.pullback(i, cotangent);
-                    Node producer = node.producer(i);
+                    Node producer = node.inputProducer(i);
                     if (producer != null) {
                         if (inputCotangent != null) {
                             cotangents.merge(producer, inputCotangent, Tensor::add);
@@ -341,8 +341,8 @@ public final class Graph {
                         + "' was already freed by an earlier backward(); run the forward pass again, "
                         + "or pass retainGraph = true to the first backward to keep it");
             }
-            for (int i = 0; i < node.inputCount(); i++) {
-                Node producer = node.producer(i);
+            for (int i = 0; i < node.inputs(); i++) {
+                Node producer = node.inputProducer(i);
                 if (producer != null) {
                     Integer previous = counts.put(producer, counts.getOrDefault(producer, 0) + 1);
                     if (previous == null) {

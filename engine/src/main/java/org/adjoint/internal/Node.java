@@ -82,14 +82,6 @@ public abstract class Node {
         this.leaves = leaves;
     }
 
-    final int inputCount() {
-        return producers.length;
-    }
-
-    final Node producer(int input) {
-        return producers[input];
-    }
-
     final Tensor leaf(int input) {
         return leaves[input];
     }
