@@ -63,7 +63,9 @@ final class PackedGemm {
         int mr = kernel.rows();
         int nr = kernel.columns();
         float[] aPack = A_PACK.get();
-        int blocksM = (m + MC - 1) / MC;
+        // A block of whole slivers: MC rounded down to a multiple of the tile's rows.
+        int mcBlock = mr * Math.max(1, MC / mr);
+        int blocksM = (m + mcBlock - 1) / mcBlock;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             int slivers = (nc + nr - 1) / nr;
@@ -81,8 +83,8 @@ final class PackedGemm {
                 for (int unit = part; unit < units; unit += threads) {
                     int block = unit / groupsN;
                     int group = unit % groupsN;
-                    int ic = block * MC;
-                    int mc = Math.min(MC, m - ic);
+                    int ic = block * mcBlock;
+                    int mc = Math.min(mcBlock, m - ic);
                     if (block != packedBlock) {
                         packA(transA, a, aOffset, lda, ic, mc, pc, kc, mr, aPack);
                         packedBlock = block;

@@ -7,6 +7,8 @@ package org.adjoint.kernels;
  */
 public final class VectorKernels implements KernelProvider {
 
+    private static final MicroKernel TILE = VectorMicroKernel.select();
+
     /** The only instance. */
     public static final VectorKernels INSTANCE = new VectorKernels();
 
@@ -22,7 +24,7 @@ public final class VectorKernels implements KernelProvider {
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                       float beta, float[] c, int cOffset, int ldc) {
-        PackedGemm.sgemm(VectorMicroKernel.INSTANCE, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
+        PackedGemm.sgemm(TILE, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
                 beta, c, cOffset, ldc);
     }
 

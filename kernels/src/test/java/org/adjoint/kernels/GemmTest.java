@@ -18,6 +18,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 class GemmTest {
 
     private static final String[] PROVIDERS = {"scalar", "vector"};
+    /** The providers, plus each vector tile by name, whichever one this machine selects. */
+    private static final String[] GEMMS = {"scalar", "vector", "tile4", "tile8", "tile12"};
 
     private static final int[] SIZES = {0, 1, 2, 3, 7, 13, 17, 31, 33, 64};
     private static final float[] ALPHAS = {1f, -0.5f};
@@ -72,7 +74,7 @@ class GemmTest {
         sizes.add(new int[] {261, 150, 523});
         sizes.add(new int[] {70, 2100, 40});
         List<Arguments> cases = new ArrayList<>();
-        for (String provider : PROVIDERS) {
+        for (String provider : GEMMS) {
             for (int[] s : sizes) {
                 for (boolean transA : new boolean[] {false, true}) {
                     for (boolean transB : new boolean[] {false, true}) {
@@ -108,7 +110,7 @@ class GemmTest {
                     float[] aBefore = a.data().clone();
                     float[] bBefore = b.data().clone();
                     float[] cBefore = c.data().clone();
-                    KernelProvider.named(provider).sgemm(transA, transB, m, n, k, alpha, a.data(), a.offset(), a.ld(), b.data(), b.offset(), b.ld(),
+                    sgemm(provider, transA, transB, m, n, k, alpha, a.data(), a.offset(), a.ld(), b.data(), b.offset(), b.ld(),
                             beta, c.data(), c.offset(), c.ld());
                     assertArrayEquals(aBefore, a.data(), "A modified: " + label);
                     assertArrayEquals(bBefore, b.data(), "B modified: " + label);
@@ -193,6 +195,23 @@ class GemmTest {
         KernelProvider.named(provider).sgemm(false, false, 4, 5, 3, 0f, a.data(), 0, 3, b.data(), 0, 5, 0.3f, c.data(), 0, 5);
         for (int i = 0; i < cBefore.length; i++) {
             assertEquals(0.3f * cBefore[i], c.data()[i], 1e-6f, "element " + i);
+        }
+    }
+
+    private static void sgemm(String gemm, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                              float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                              float beta, float[] c, int cOffset, int ldc) {
+        MicroKernel tile = switch (gemm) {
+            case "tile4" -> VectorMicroKernel.INSTANCE;
+            case "tile8" -> VectorMicroKernel8.INSTANCE;
+            case "tile12" -> VectorMicroKernel12.INSTANCE;
+            default -> null;
+        };
+        if (tile == null) {
+            KernelProvider.named(gemm).sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
+                    beta, c, cOffset, ldc);
+        } else {
+            PackedGemm.sgemm(tile, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
         }
     }
 
