@@ -1,13 +1,15 @@
 package org.adjoint.checkpoint;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.adjoint.Tensor;
 import org.adjoint.nn.Layer;
+import org.adjoint.nn.Module;
 
 /**
  * A chain of layers, {@code x_i = layer_i(x_{i−1})}, that can run under a
@@ -29,8 +31,13 @@ import org.adjoint.nn.Layer;
  * that saves more than the first fails the pass with a clear error rather than exceeding
  * the budget silently). A checkpointed chain cannot be differentiated twice
  * ({@code createGraph}).
+ *
+ * <p>As a {@link Module}, the chain names its children's parameters by position, as
+ * PyTorch's {@code nn.Sequential} does: {@code 0.weight}, {@code 0.bias}, {@code 2.weight}; a
+ * plain {@link Layer} child's parameters are {@code i.0}, {@code i.1}, ... {@link #train(boolean)}
+ * reaches every child module.
  */
-public final class Sequential implements Layer {
+public final class Sequential implements Module {
 
     private final List<Layer> layers;
 
@@ -105,22 +112,51 @@ public final class Sequential implements Layer {
     }
 
     /**
-     * The distinct parameters of all layers, in order of first appearance (a tensor shared
-     * by two layers appears once).
+     * The distinct parameters of all layers by name, in order of first appearance (a tensor
+     * shared by two layers appears once, under its first name).
      *
-     * @return the parameters
+     * @return an unmodifiable, ordered map
      */
     @Override
-    public List<Tensor> parameters() {
+    public Map<String, Tensor> namedParameters() {
         Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        List<Tensor> all = new ArrayList<>();
-        for (Layer layer : layers) {
-            for (Tensor p : layer.parameters()) {
-                if (seen.add(p)) {
-                    all.add(p);
+        Map<String, Tensor> all = new LinkedHashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            Layer layer = layers.get(i);
+            if (layer instanceof Module module) {
+                for (Map.Entry<String, Tensor> entry : module.namedParameters().entrySet()) {
+                    if (seen.add(entry.getValue())) {
+                        all.put(i + "." + entry.getKey(), entry.getValue());
+                    }
+                }
+            } else {
+                List<Tensor> parameters = layer.parameters();
+                for (int j = 0; j < parameters.size(); j++) {
+                    if (seen.add(parameters.get(j))) {
+                        all.put(i + "." + j, parameters.get(j));
+                    }
                 }
             }
         }
-        return List.copyOf(all);
+        return Collections.unmodifiableMap(all);
+    }
+
+    @Override
+    public Sequential train(boolean training) {
+        for (Layer layer : layers) {
+            if (layer instanceof Module module) {
+                module.train(training);
+            }
+        }
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder text = new StringBuilder("Sequential(");
+        for (int i = 0; i < layers.size(); i++) {
+            text.append(i == 0 ? "" : ", ").append(layers.get(i));
+        }
+        return text.append(')').toString();
     }
 }

@@ -1,6 +1,6 @@
 package org.adjoint.nn;
 
-import java.util.List;
+import java.util.Map;
 
 import org.adjoint.Tensor;
 
@@ -9,7 +9,7 @@ import org.adjoint.Tensor;
  * rest scaled by {@code 1 / (1 − p)}; in evaluation it is the identity. The mask comes from
  * {@link RandomState}, so a checkpointed chain that re-runs the layer replays the same mask.
  */
-public final class Dropout implements Layer {
+public final class Dropout implements Module {
 
     private final float p;
     private boolean training = true;
@@ -51,7 +51,17 @@ public final class Dropout implements Layer {
     }
 
     @Override
-    public List<Tensor> parameters() {
-        return List.of();
+    public Dropout train(boolean training) {
+        return training(training);
+    }
+
+    @Override
+    public String toString() {
+        return "Dropout(" + p + ")";
+    }
+
+    @Override
+    public Map<String, Tensor> namedParameters() {
+        return Map.of();
     }
 }

@@ -1,6 +1,7 @@
 package org.adjoint.nn;
 
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.ops.LinearActivation;
@@ -10,10 +11,13 @@ import org.adjoint.internal.ops.LinearActivation;
  * {@code [in, out]} and {@code b} of shape {@code [out]}, run as one fused primitive.
  * Inputs may have any rank of at least 1; leading axes are batch axes.
  *
- * <p>Weights start as He-scaled normal samples ({@code √(2 / in)}) for ReLU and Glorot-scaled
- * ones ({@code √(1 / in)}) otherwise, from the given seed; the bias starts at 0.
+ * <p>Weights start from {@link Init#defaultFor(Activation)} (Kaiming normal for ReLU, Xavier
+ * normal otherwise) or a given {@link Init}, from the given seed; the bias starts at 0. The
+ * parameters are named {@code weight} and {@code bias}. Unlike PyTorch's {@code nn.Linear},
+ * whose weight is {@code [out, in]}, the weight here is {@code [in, out]}, so that the
+ * forward product needs no transpose; transpose it when exchanging files with PyTorch code.
  */
-public final class Linear implements Layer {
+public final class Linear implements Module {
 
     private final Tensor weight;
     private final Tensor bias;
@@ -28,8 +32,32 @@ public final class Linear implements Layer {
      * @param seed       seed of the initial weights
      */
     public Linear(int in, int out, Activation activation, long seed) {
-        this(Tensor.randn(seed, in, out).mul((float) Math.sqrt((activation == Activation.RELU ? 2.0 : 1.0) / in))
-                .detach().requiresGrad(true), Tensor.zeros(out).requiresGrad(true), activation);
+        this(in, out, activation, Init.defaultFor(activation), seed);
+    }
+
+    /**
+     * Creates a layer with fresh parameters from a chosen initialization.
+     *
+     * @param in         input features
+     * @param out        output features
+     * @param activation the activation
+     * @param init       how to draw the weight
+     * @param seed       seed of the initial weights
+     */
+    public Linear(int in, int out, Activation activation, Init init, long seed) {
+        this(init.weight(seed, in, out), Tensor.zeros(out).requiresGrad(true), activation);
+    }
+
+    /**
+     * A layer without activation ({@link Activation#IDENTITY}), Xavier-initialized: the
+     * building block to follow with {@link ReLU}, {@link Tanh}, {@link Sigmoid} or {@link GELU}.
+     *
+     * @param in   input features
+     * @param out  output features
+     * @param seed seed of the initial weights
+     */
+    public Linear(int in, int out, long seed) {
+        this(in, out, Activation.IDENTITY, seed);
     }
 
     /**
@@ -64,8 +92,28 @@ public final class Linear implements Layer {
     }
 
     @Override
-    public List<Tensor> parameters() {
-        return bias == null ? List.of(weight) : List.of(weight, bias);
+    public Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> named = new LinkedHashMap<>();
+        named.put("weight", weight);
+        if (bias != null) {
+            named.put("bias", bias);
+        }
+        return java.util.Collections.unmodifiableMap(named);
+    }
+
+    @Override
+    public String toString() {
+        return "Linear(" + weight.shape()[0] + ", " + weight.shape()[1] + (bias == null ? ", no bias" : "")
+                + (activation == Activation.IDENTITY ? "" : ", " + activation) + ")";
+    }
+
+    /**
+     * The activation applied after the product.
+     *
+     * @return the activation
+     */
+    public Activation activation() {
+        return activation;
     }
 
     /**

@@ -1,0 +1,141 @@
+package org.adjoint.nn;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.Backend;
+import org.adjoint.internal.Shapes;
+import org.adjoint.internal.TensorAccess;
+
+/**
+ * A {@link Layer} whose parameters have names, in the style of PyTorch's {@code nn.Module}:
+ * a module's own parameters are named plainly ({@code weight}, {@code bias}) and a container
+ * prefixes its children's names with their position ({@code 0.weight}, {@code 2.bias}), so
+ * that a model's {@link #stateDict()} maps one-to-one onto a saved file.
+ *
+ * <pre>{@code
+ * Module model = new Sequential(new Linear(64, 128, Activation.RELU, 1), new Linear(128, 10, Activation.IDENTITY, 2));
+ * SafeTensors.save(path, model.stateDict());
+ * model.loadStateDict(SafeTensors.load(path));
+ * }</pre>
+ */
+public interface Module extends Layer {
+
+    /**
+     * The trainable tensors by name, in a stable order; a tensor shared by two children is
+     * listed once, under the first name that reaches it.
+     *
+     * @return an unmodifiable, ordered map (empty for a module without parameters)
+     */
+    Map<String, Tensor> namedParameters();
+
+    /**
+     * The trainable tensors, in the order of {@link #namedParameters()}.
+     *
+     * @return the parameters
+     */
+    @Override
+    default List<Tensor> parameters() {
+        return List.copyOf(namedParameters().values());
+    }
+
+    /**
+     * Switches between training and evaluation behaviour (dropout draws masks only in
+     * training). Modules that behave the same in both ignore it.
+     *
+     * @param training {@code true} for training, {@code false} for evaluation
+     * @return this module
+     */
+    default Module train(boolean training) {
+        return this;
+    }
+
+    /**
+     * Evaluation mode: {@code train(false)}.
+     *
+     * @return this module
+     */
+    default Module eval() {
+        return train(false);
+    }
+
+    /** Clears the gradient of every parameter ({@link Tensor#zeroGrad()}). */
+    default void zeroGrad() {
+        for (Tensor p : parameters()) {
+            p.zeroGrad();
+        }
+    }
+
+    /**
+     * The number of trainable scalars.
+     *
+     * @return the sum of the parameters' sizes
+     */
+    default long parameterCount() {
+        long count = 0;
+        for (Tensor p : parameters()) {
+            count += p.size();
+        }
+        return count;
+    }
+
+    /**
+     * The parameters' current values by name, detached: what {@code SafeTensors.save}
+     * writes. The tensors share storage with the parameters, so an optimizer step changes
+     * them too; copy them ({@code toFloatArray}) to keep a snapshot.
+     *
+     * @return an ordered map from name to value
+     */
+    default Map<String, Tensor> stateDict() {
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        namedParameters().forEach((name, p) -> state.put(name, p.detach()));
+        return state;
+    }
+
+    /**
+     * Copies values into the parameters, in place, by name. Strict, as PyTorch's default:
+     * every parameter must be present with its exact shape and no other name may appear.
+     * Everything is checked before anything is copied, so a bad state leaves the module as
+     * it was.
+     *
+     * @param state values by name (for instance from {@code SafeTensors.load})
+     * @throws IllegalArgumentException naming every missing, unexpected or mis-shaped entry
+     */
+    default void loadStateDict(Map<String, Tensor> state) {
+        Map<String, Tensor> own = namedParameters();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Tensor> entry : own.entrySet()) {
+            Tensor value = state.get(entry.getKey());
+            if (value == null) {
+                problems.add("missing '" + entry.getKey() + "' " + Shapes.str(entry.getValue().shape()));
+            } else if (!java.util.Arrays.equals(value.shape(), entry.getValue().shape())) {
+                problems.add("'" + entry.getKey() + "' has shape " + Shapes.str(value.shape()) + ", the module needs "
+                        + Shapes.str(entry.getValue().shape()));
+            }
+        }
+        for (String name : state.keySet()) {
+            if (!own.containsKey(name)) {
+                problems.add("unexpected '" + name + "'");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("loadStateDict: " + String.join("; ", problems));
+        }
+        TensorAccess access = TensorAccess.get();
+        for (Map.Entry<String, Tensor> entry : own.entrySet()) {
+            Tensor target = entry.getValue();
+            Tensor value = state.get(entry.getKey());
+            if (access.buffer(value) == access.buffer(target)) {
+                continue;
+            }
+            Backend backend = access.backend(target);
+            Tensor source = access.backend(value) == backend ? value : Tensor.of(value.toFloatArray(), value.shape());
+            int[] shape = target.shape();
+            backend.copyStrided(access.buffer(source), Shapes.contiguousStrides(shape), access.buffer(target), shape);
+            access.version(target).increment();
+        }
+    }
+}

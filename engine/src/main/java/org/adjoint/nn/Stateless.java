@@ -1,0 +1,19 @@
+package org.adjoint.nn;
+
+import java.util.Map;
+
+import org.adjoint.Tensor;
+
+/** A module without parameters or modes: an element-wise function. */
+abstract class Stateless implements Module {
+
+    @Override
+    public final Map<String, Tensor> namedParameters() {
+        return Map.of();
+    }
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "()";
+    }
+}
