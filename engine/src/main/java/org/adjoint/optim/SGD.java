@@ -1,6 +1,5 @@
 package org.adjoint.optim;
 
-import java.util.ArrayList;
 import java.util.List;
 
 import org.adjoint.Tensor;
@@ -8,32 +7,35 @@ import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Shapes;
-import org.adjoint.internal.TensorAccess;
 
 /**
- * Stochastic gradient descent, {@code p ← p − lr · v} with {@code v = g} (plain) or
- * {@code v ← μ v + g} (momentum), updating the parameters' storage in place with backend
- * kernels: a step allocates nothing.
+ * Stochastic gradient descent with PyTorch's semantics: {@code d = g + λ p} (weight decay
+ * {@code λ}, 0 by default), then {@code p ← p − lr · d} (plain) or, with momentum {@code μ},
+ * {@code v ← μ v + d} (with {@code v = d} at the first step) and {@code p ← p − lr · v}.
+ * Parameters are updated in their storage with backend kernels; once the velocities exist, a
+ * step allocates nothing.
  *
  * <p>In-place updates are the one place where Adjoint changes a tensor's values. Each update
  * bumps the parameter's version, so a gradient computed through a graph recorded before the
  * step fails with a clear error instead of reading the new values.
  */
-public final class SGD {
+public final class SGD implements Optimizer {
 
-    private static final TensorAccess ACCESS = TensorAccess.get();
+    private static final String NAME = "SGD";
 
     private final List<Tensor> parameters;
-    private final float learningRate;
+    private final int[][] flats;
     private final float momentum;
-    private final List<Tensor> velocities = new ArrayList<>();
+    private final float weightDecay;
+    private final Buffer[] velocities;
+    private final InPlace inPlace = new InPlace();
+    private float learningRate;
 
     /**
      * Plain SGD.
      *
-     * @param parameters   leaves that require a gradient
-     * @param learningRate the step size
+     * @param parameters   distinct leaves that require a gradient
+     * @param learningRate the step size, {@code > 0}
      */
     public SGD(List<Tensor> parameters, float learningRate) {
         this(parameters, learningRate, 0f);
@@ -42,28 +44,43 @@ public final class SGD {
     /**
      * SGD with momentum.
      *
-     * @param parameters   leaves that require a gradient
-     * @param learningRate the step size
+     * @param parameters   distinct leaves that require a gradient
+     * @param learningRate the step size, {@code > 0}
      * @param momentum     the velocity's decay μ in {@code [0, 1)}
      */
     public SGD(List<Tensor> parameters, float learningRate, float momentum) {
-        if (!(learningRate > 0f) || !(momentum >= 0f && momentum < 1f)) {
+        this(parameters, learningRate, momentum, 0f);
+    }
+
+    /**
+     * SGD with momentum and weight decay (an L2 penalty {@code λ/2 · ‖p‖²} added to the loss,
+     * applied through the gradient).
+     *
+     * @param parameters   distinct leaves that require a gradient
+     * @param learningRate the step size, {@code > 0}
+     * @param momentum     the velocity's decay μ in {@code [0, 1)} (0 for none)
+     * @param weightDecay  the coefficient λ, {@code >= 0}
+     * @throws IllegalArgumentException for a value out of range or a parameter that is not a
+     *                                  distinct leaf requiring a gradient
+     */
+    public SGD(List<Tensor> parameters, float learningRate, float momentum, float weightDecay) {
+        if (!(learningRate > 0f && learningRate < Float.POSITIVE_INFINITY) || !(momentum >= 0f && momentum < 1f)) {
             throw new IllegalArgumentException("SGD: learning rate must be > 0 and momentum in [0, 1), got "
                     + learningRate + " and " + momentum);
         }
-        for (int i = 0; i < parameters.size(); i++) {
-            Tensor p = parameters.get(i);
-            if (!p.isLeaf() || !p.requiresGrad()) {
-                throw new IllegalArgumentException("SGD: parameter " + i + " of shape " + Shapes.str(p.shape())
-                        + " must be a leaf that requires a gradient");
-            }
+        InPlace.checkWeightDecay(NAME, weightDecay);
+        this.parameters = InPlace.checkParameters(NAME, parameters);
+        this.flats = new int[this.parameters.size()][];
+        for (int i = 0; i < flats.length; i++) {
+            flats[i] = InPlace.flat(this.parameters.get(i));
         }
-        this.parameters = List.copyOf(parameters);
+        this.velocities = new Buffer[this.parameters.size()];
         this.learningRate = learningRate;
         this.momentum = momentum;
+        this.weightDecay = weightDecay;
     }
 
-    /** Updates every parameter that has a gradient, in place. */
+    @Override
     public void step() {
         for (int i = 0; i < parameters.size(); i++) {
             Tensor p = parameters.get(i);
@@ -72,51 +89,71 @@ public final class SGD {
                 continue;
             }
             Backend backend = Compute.backend("SGD.step", p, grad);
-            Buffer direction = ACCESS.buffer(grad);
+            Buffer param = InPlace.buffer(p);
+            Buffer gradient = InPlace.buffer(grad);
+            int[] flat = flats[i];
             if (momentum > 0f) {
-                while (velocities.size() <= i) {
-                    velocities.add(null);
-                }
-                Tensor v = velocities.get(i);
-                if (v == null) {
-                    v = Compute.copy(grad);
-                    velocities.set(i, v);
+                Buffer velocity = velocities[i];
+                if (velocity == null) {
+                    velocity = InPlace.copy(backend, gradient, flat);
+                    velocities[i] = velocity;
                 } else {
-                    int[] shape = p.shape();
-                    int[] strides = Shapes.contiguousStrides(shape);
-                    Buffer scale = backend.upload(new float[] {momentum});
-                    backend.binary(BinaryOp.MUL, ACCESS.buffer(v), strides, scale, new int[shape.length],
-                            ACCESS.buffer(v), shape);
-                    backend.axpy(1f, direction, ACCESS.buffer(v));
+                    inPlace.withScalar(backend, BinaryOp.MUL, velocity, momentum, velocity, flat);
+                    backend.axpy(1f, gradient, velocity);
                 }
-                direction = ACCESS.buffer(v);
+                if (weightDecay > 0f) {
+                    backend.axpy(weightDecay, param, velocity);
+                }
+                backend.axpy(-learningRate, velocity, param);
+            } else {
+                if (weightDecay > 0f) {
+                    // p − lr·(g + λp) = (1 − lr·λ)·p − lr·g: no buffer for g + λp is needed.
+                    float shrink = (float) (1.0 - (double) learningRate * weightDecay);
+                    inPlace.withScalar(backend, BinaryOp.MUL, param, shrink, param, flat);
+                }
+                backend.axpy(-learningRate, gradient, param);
             }
-            backend.axpy(-learningRate, direction, ACCESS.buffer(p));
-            ACCESS.version(p).increment();
+            InPlace.changed(p);
         }
     }
 
-    /**
-     * Sets every parameter's gradient to zero in place, keeping its buffer, so that the next
-     * backward pass accumulates into it without allocating (PyTorch's
-     * {@code zero_grad(set_to_none=False)}). A gradient tensor obtained earlier sees the zeros.
-     */
+    @Override
     public void zeroGrad() {
-        for (Tensor p : parameters) {
-            Tensor grad = p.grad();
-            if (grad != null) {
-                ACCESS.backend(grad).fill(ACCESS.buffer(grad), 0f);
-                ACCESS.version(grad).increment();
-            }
-        }
+        InPlace.zeroGrad(parameters);
     }
 
-    /**
-     * The parameters this optimizer updates.
-     *
-     * @return an unmodifiable list
-     */
+    @Override
     public List<Tensor> parameters() {
         return parameters;
+    }
+
+    @Override
+    public float learningRate() {
+        return learningRate;
+    }
+
+    @Override
+    public SGD learningRate(float rate) {
+        InPlace.checkRate(NAME, rate);
+        learningRate = rate;
+        return this;
+    }
+
+    /**
+     * The velocity's decay.
+     *
+     * @return μ, 0 for plain SGD
+     */
+    public float momentum() {
+        return momentum;
+    }
+
+    /**
+     * The weight decay coefficient.
+     *
+     * @return λ, 0 for none
+     */
+    public float weightDecay() {
+        return weightDecay;
     }
 }

@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -8,8 +9,15 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Vector API versions of the element-wise, row and reduction loops. Each loop runs whole
  * vectors and hands its tail (fewer than one vector of elements) to the scalar kernel, so
- * both providers agree exactly on the tail and within the Vector API's documented accuracy
- * (1 ulp for the transcendental functions) on the body.
+ * both providers agree exactly on the tail and within 2 ulps on the body.
+ *
+ * <p>Results must not depend on whether a loop runs interpreted or compiled, or training
+ * would not be bitwise reproducible: the Vector API's {@code EXP} and {@code LOG} are computed
+ * by an intrinsic in C2-compiled code and by a different Java fallback in the interpreter, and
+ * their last bits differ, and so do {@code TANH}'s for large arguments. So {@code exp} and
+ * {@code tanh} are our own ({@link #exp(FloatVector)}, {@link #tanh(FloatVector)}), plain
+ * arithmetic that is the same in both, and {@code log} runs the scalar {@link Math#log},
+ * which HotSpot keeps consistent. DeterminismTest checks them in an interpreted child JVM.
  */
 final class VectorElementWise {
 
@@ -30,13 +38,11 @@ final class VectorElementWise {
             }
             case EXP -> {
                 for (; i < bound; i += L) {
-                    FloatVector.fromArray(S, x, xo + i).lanewise(VectorOperators.EXP).intoArray(out, oo + i);
+                    exp(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
                 }
             }
             case LOG -> {
-                for (; i < bound; i += L) {
-                    FloatVector.fromArray(S, x, xo + i).lanewise(VectorOperators.LOG).intoArray(out, oo + i);
-                }
+                // All elements go to the scalar loop; see the class description.
             }
             case SQRT -> {
                 for (; i < bound; i += L) {
@@ -45,7 +51,7 @@ final class VectorElementWise {
             }
             case TANH -> {
                 for (; i < bound; i += L) {
-                    FloatVector.fromArray(S, x, xo + i).lanewise(VectorOperators.TANH).intoArray(out, oo + i);
+                    tanh(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
                 }
             }
             case SIGMOID -> {
@@ -74,10 +80,73 @@ final class VectorElementWise {
 
     /** σ(x) = 1 / (1 + e^−|x|) for x ≥ 0 and e^−|x| / (1 + e^−|x|) below: no overflow either way. */
     private static FloatVector sigmoid(FloatVector v) {
-        FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP);
+        FloatVector e = exp(v.abs().neg());
         FloatVector denominator = e.add(1f);
         VectorMask<Float> negative = v.compare(VectorOperators.LT, 0f);
         return FloatVector.broadcast(S, 1f).blend(e, negative).div(denominator);
+    }
+
+    private static final float LOG2_E = 1.44269504f;
+    /** ln 2 split so that {@code n · LN2_HIGH} is exact for the n that occur (|n| ≤ 150). */
+    private static final float LN2_HIGH = 0.693145752f;
+    private static final float LN2_LOW = 1.42860677e-6f;
+    /** 1.5 · 2^23: adding it rounds a float below 2^22 in magnitude to an integer in the low bits. */
+    private static final float ROUNDER = 12582912f;
+    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+
+    /**
+     * e^x in float: {@code x = n·ln 2 + r} with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to
+     * degree 7 (truncation below 1e-8 relative), then scaled by 2^n as two exact powers of two
+     * so that results near overflow and in the subnormal range come out right. Within 2 ulps
+     * of {@link Math#exp}; NaN stays NaN, −∞ and x below −104 give 0, +∞ and x above 89 give +∞.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector clamped = x.max(-104f).min(89f);
+        FloatVector shifted = clamped.fma(FloatVector.broadcast(S, LOG2_E), FloatVector.broadcast(S, ROUNDER));
+        FloatVector n = shifted.sub(ROUNDER);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HIGH), clamped);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LOW), r);
+        FloatVector p = FloatVector.broadcast(S, 1f / 5040);
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 720));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 120));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 24));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 6));
+        p = p.fma(r, FloatVector.broadcast(S, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        IntVector whole = ((IntVector) shifted.reinterpretAsInts()).sub(ROUNDER_BITS);
+        IntVector half = whole.lanewise(VectorOperators.ASHR, 1);
+        IntVector rest = whole.sub(half);
+        FloatVector first = (FloatVector) half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector second = (FloatVector) rest.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(first).mul(second);
+    }
+
+    /** Taylor coefficients of tanh x / x − 1 in powers of x², from x² to x¹⁶. */
+    private static final float[] TANH_SERIES = {
+        -1f / 3, 2f / 15, -17f / 315, 62f / 2835, -1382f / 155925, 21844f / 6081075, -929569f / 638512875,
+        6404582f / 10854718875f};
+    /** Below this |x| the series (truncated after x¹⁷) is within an ulp; above, the exp form is. */
+    private static final float TANH_SERIES_BOUND = 0.625f;
+
+    /**
+     * tanh x: its odd Taylor series for |x| below 0.625, where {@code 1 − 2 / (e^2|x| + 1)}
+     * would cancel, and that form above, with the sign of x. Within 2 ulps of {@link Math#tanh}.
+     */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector a = x.abs();
+        FloatVector a2 = a.mul(a);
+        FloatVector q = FloatVector.broadcast(S, TANH_SERIES[TANH_SERIES.length - 1]);
+        for (int c = TANH_SERIES.length - 2; c >= 0; c--) {
+            q = q.fma(a2, FloatVector.broadcast(S, TANH_SERIES[c]));
+        }
+        FloatVector series = a.mul(a2).fma(q, a);
+        FloatVector two = FloatVector.broadcast(S, 2f);
+        FloatVector large = FloatVector.broadcast(S, 1f).sub(two.div(exp(a.mul(two)).add(1f)));
+        FloatVector magnitude = series.blend(large, a.compare(VectorOperators.GE, TANH_SERIES_BOUND));
+        // Copy the sign bit of x (−0 stays −0; NaN stays NaN through both branches).
+        IntVector sign = ((IntVector) x.reinterpretAsInts()).and(Integer.MIN_VALUE);
+        return (FloatVector) ((IntVector) magnitude.reinterpretAsInts()).or(sign).reinterpretAsFloats();
     }
 
     private static int pow(float p, float[] x, int xo, float[] out, int oo, int bound) {
@@ -112,7 +181,7 @@ final class VectorElementWise {
                 v = switch (activation) {
                     case IDENTITY -> v;
                     case RELU -> v.max(zero);
-                    case TANH -> v.lanewise(VectorOperators.TANH);
+                    case TANH -> tanh(v);
                     case SIGMOID -> sigmoid(v);
                 };
                 v.intoArray(y, base + c);
@@ -230,7 +299,7 @@ final class VectorElementWise {
             FloatVector shift = FloatVector.broadcast(S, max);
             FloatVector sumVector = FloatVector.zero(S);
             for (i = 0; i < bound; i += L) {
-                FloatVector e = FloatVector.fromArray(S, x, base + i).sub(shift).lanewise(VectorOperators.EXP);
+                FloatVector e = exp(FloatVector.fromArray(S, x, base + i).sub(shift));
                 if (!log) {
                     e.intoArray(out, base + i);
                 }

@@ -69,6 +69,44 @@ class ProviderDifferentialTest {
         }
     }
 
+    /** The vector exp over its whole range, where the scaling by 2^n has to be right. */
+    @Test
+    void expAgreesFromUnderflowToOverflow() {
+        float[] special = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, Float.MIN_VALUE,
+            88.72283f, 88.72284f, 88.8f, 89f, 89.5f, 100f, -87.33655f, -87.34f, -100f, -103.27893f, -103.97208f, -104f,
+            -105f, -200f, 1e-8f, -1e-8f, 0.34657359f, -0.34657359f};
+        int n = 1 << 20;
+        float[] x = new float[n + special.length];
+        for (int i = 0; i < n; i++) {
+            x[i] = -110f + 205f * i / n;
+        }
+        System.arraycopy(special, 0, x, n, special.length);
+        float[] expected = new float[x.length];
+        float[] actual = new float[x.length];
+        SCALAR.unary(ElementWise.Unary.EXP, 0f, x, 0, expected, 0, x.length);
+        VECTOR.unary(ElementWise.Unary.EXP, 0f, x, 0, actual, 0, x.length);
+        assertUlps(expected, actual, 2, "exp");
+    }
+
+    /** The vector tanh on both sides of the switch from its series to its exp form, and far out. */
+    @Test
+    void tanhAgreesEverywhere() {
+        float[] special = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, Float.MIN_VALUE,
+            -Float.MIN_VALUE, 1e-30f, 0.625f, -0.625f, Math.nextDown(0.625f), 9f, 10f, 20f, -20f, 1e30f};
+        int n = 1 << 20;
+        float[] x = new float[2 * n + special.length];
+        for (int i = 0; i < n; i++) {
+            x[i] = -12f + 24f * i / n;
+            x[n + i] = (float) Math.scalb(1.0 + (double) i / n, -24 + 24 * i / n);
+        }
+        System.arraycopy(special, 0, x, 2 * n, special.length);
+        float[] expected = new float[x.length];
+        float[] actual = new float[x.length];
+        SCALAR.unary(ElementWise.Unary.TANH, 0f, x, 0, expected, 0, x.length);
+        VECTOR.unary(ElementWise.Unary.TANH, 0f, x, 0, actual, 0, x.length);
+        assertUlps(expected, actual, 2, "tanh");
+    }
+
     @Test
     void unaryInPlaceAgrees() {
         float[] x = data(3, 100, -5, 5, false);

@@ -80,7 +80,7 @@ final class CommandLine {
                 Backends.use(name);
             }
             result = work.apply(options);
-        } catch (IllegalStateException | IllegalArgumentException e) {
+        } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
             err.println("adjoint " + command + ": " + e.getMessage());
             return Main.FAILED;
         }
@@ -203,5 +203,58 @@ final class CommandLine {
             throw new UsageException("option " + name + " needs cpu or cuda, got '" + value + "'");
         }
         return backend;
+    }
+
+    /**
+     * The current option's value as one of a few words, in any case.
+     *
+     * @param choices the words allowed, in lower case
+     * @return the word, in lower case
+     * @throws UsageException naming the choices when it is none of them
+     */
+    String choice(String... choices) {
+        String word = value.trim().toLowerCase(Locale.ROOT);
+        for (String choice : choices) {
+            if (choice.equals(word)) {
+                return word;
+            }
+        }
+        throw new UsageException("option " + name + " needs one of " + String.join(", ", choices) + ", got '" + value + "'");
+    }
+
+    /**
+     * The current option's value as a float in {@code [minimum, maximum)} or {@code [minimum, maximum]}.
+     *
+     * @param minimum          the least value allowed
+     * @param maximum          the bound above
+     * @param maximumInclusive whether the bound itself is allowed
+     * @return the value
+     * @throws UsageException when it is not a number in the range
+     */
+    float floatIn(float minimum, float maximum, boolean maximumInclusive) {
+        try {
+            float parsed = Float.parseFloat(value.trim());
+            if (parsed >= minimum && (parsed < maximum || maximumInclusive && parsed == maximum)) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the option's name
+        }
+        throw new UsageException("option " + name + " needs a number in [" + minimum + ", " + maximum
+                + (maximumInclusive ? "]" : ")") + ", got '" + value + "'");
+    }
+
+    /**
+     * The current option's value as a checkpoint policy.
+     *
+     * @return the policy
+     * @throws UsageException naming the spellings when it is not one
+     */
+    org.adjoint.checkpoint.CheckpointPolicy policy() {
+        try {
+            return org.adjoint.checkpoint.CheckpointPolicy.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("option " + name + ": " + e.getMessage());
+        }
     }
 }

@@ -24,7 +24,7 @@ public final class Main {
             usage: adjoint <command> [options]
 
             commands:
-              train         train a small MLP on a synthetic two-class data set (two moons)
+              train         train an MLP classifier on the bundled digits or Fashion-MNIST
               checkpoint    time one training step of a tanh chain under a checkpoint policy
                             against storing everything: memory, forward calls, step time
               help          print this help

@@ -1,0 +1,101 @@
+package org.adjoint.bench.cli;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.CombinedDomainXYPlot;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+/**
+ * The loss and accuracy curves of a run as a PNG, drawn with JFreeChart: loss (training and
+ * test) above, test accuracy below, against the epoch. Rendered headless, written to a
+ * temporary file and renamed, so that a reader never sees half an image.
+ */
+final class LossPlot {
+
+    private static final int WIDTH = 900;
+    private static final int HEIGHT = 640;
+
+    private LossPlot() {
+    }
+
+    /**
+     * Writes the chart.
+     *
+     * @param file   the PNG to write (replaced if it exists)
+     * @param title  the chart's title
+     * @param epochs the figures per epoch, in order
+     */
+    static void write(Path file, String title, List<TrainCommand.EpochResult> epochs) {
+        System.setProperty("java.awt.headless", "true");
+        XYSeries trainLoss = new XYSeries("training loss");
+        XYSeries testLoss = new XYSeries("test loss");
+        XYSeries testAccuracy = new XYSeries("test accuracy");
+        for (TrainCommand.EpochResult e : epochs) {
+            trainLoss.add(e.epoch(), e.trainLoss());
+            testLoss.add(e.epoch(), e.testLoss());
+            testAccuracy.add(e.epoch(), e.testAccuracy());
+        }
+        XYSeriesCollection losses = new XYSeriesCollection();
+        losses.addSeries(trainLoss);
+        losses.addSeries(testLoss);
+        NumberAxis lossAxis = new NumberAxis("cross-entropy");
+        lossAxis.setAutoRangeIncludesZero(true);
+        XYPlot lossPlot = new XYPlot(losses, null, lossAxis, renderer(new Color(0x1f77b4), new Color(0xff7f0e)));
+        NumberAxis accuracyAxis = new NumberAxis("test accuracy");
+        accuracyAxis.setAutoRangeIncludesZero(false);
+        XYPlot accuracyPlot = new XYPlot(new XYSeriesCollection(testAccuracy), null, accuracyAxis,
+                renderer(new Color(0x2ca02c)));
+        NumberAxis epochAxis = new NumberAxis("epoch");
+        epochAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        CombinedDomainXYPlot plot = new CombinedDomainXYPlot(epochAxis);
+        plot.add(lossPlot, 3);
+        plot.add(accuracyPlot, 2);
+        for (XYPlot part : List.of(lossPlot, accuracyPlot)) {
+            part.setBackgroundPaint(Color.WHITE);
+            part.setDomainGridlinePaint(Color.LIGHT_GRAY);
+            part.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        }
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        Path absolute = file.toAbsolutePath();
+        Path temporary = null;
+        try {
+            Files.createDirectories(absolute.getParent());
+            temporary = Files.createTempFile(absolute.getParent(), absolute.getFileName().toString(), ".tmp");
+            ChartUtils.saveChartAsPNG(temporary.toFile(), chart, WIDTH, HEIGHT);
+            Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            UncheckedIOException failure = new UncheckedIOException("--plot: cannot write " + file + ": " + e, e);
+            if (temporary != null) {
+                try {
+                    Files.deleteIfExists(temporary);
+                } catch (IOException cleanup) {
+                    failure.addSuppressed(cleanup);
+                }
+            }
+            throw failure;
+        }
+    }
+
+    private static XYLineAndShapeRenderer renderer(Color... colors) {
+        XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+        for (int i = 0; i < colors.length; i++) {
+            renderer.setSeriesPaint(i, colors[i]);
+            renderer.setSeriesStroke(i, new BasicStroke(2f));
+        }
+        return renderer;
+    }
+}

@@ -1,0 +1,218 @@
+package org.adjoint.bench.cli;
+
+import static org.adjoint.bench.cli.MainRun.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.GZIPOutputStream;
+
+import org.adjoint.checkpoint.CheckpointPolicy;
+import org.adjoint.io.SafeTensors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainCommandTest {
+
+    private static final Pattern EPOCH_LINE = Pattern.compile("epoch (\\d+)/3  train loss (\\d+\\.\\d+)  test loss "
+            + "(\\d+\\.\\d+)  test accuracy +(\\d+\\.\\d+)%  \\d+\\.\\d+ ms/step  \\d+\\.\\d s");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void trainPrintsTheHeaderOneLinePerEpochAndTheSummary() {
+        MainRun run = run("train", "--epochs", "3", "--model", "32", "--backend", "cpu");
+
+        assertEquals(Main.OK, run.exitCode(), run.err());
+        List<String> lines = run.out().lines().toList();
+        assertEquals(7, lines.size(), run.out());
+        assertEquals("training MLP 64-32-10 (relu, 2,410 parameters) on digits 8x8 (bundled, UCI): 1,438 train / 359 test",
+                lines.get(0));
+        assertTrue(lines.get(1).startsWith("adam lr 0.001, batch 32, 3 epochs, checkpoint none, seed 42, backend cpu ("),
+                lines.get(1));
+        double first = 0;
+        double last = 0;
+        for (int epoch = 1; epoch <= 3; epoch++) {
+            Matcher m = EPOCH_LINE.matcher(lines.get(epoch + 1));
+            assertTrue(m.matches(), "epoch line: " + lines.get(epoch + 1));
+            double loss = Double.parseDouble(m.group(2));
+            first = epoch == 1 ? loss : first;
+            last = loss;
+        }
+        // Chance level for ten classes is ln 10 = 2.30.
+        assertTrue(last < first && last < 1.6, "training loss over 3 epochs: " + first + " then " + last);
+        assertTrue(lines.get(5).matches("test accuracy \\d+\\.\\d\\d% \\(\\d+ of 359\\), test loss \\d\\.\\d+ after 3 epochs "
+                + "\\(135 steps\\)"), lines.get(5));
+        assertTrue(lines.get(6).matches("\\d+\\.\\d+ ms/step, [\\d,]+ examples/s, peak saved activations [\\d.]+ KiB "
+                + "\\(checkpoint none\\), total \\d+\\.\\d s, backend cpu \\(\\w+ kernels\\)"), lines.get(6));
+        assertEquals("", run.err());
+    }
+
+    @Test
+    void theDefaultRunReachesNinetyFivePercentOnDigits() {
+        TrainCommand.Result result = TrainCommand.train(TrainCommand.Options.defaults(), discard(), Progress.Mode.QUIET);
+        assertEquals(30, result.epochs().size());
+        assertTrue(result.testAccuracy() >= 0.95, "test accuracy " + result.testAccuracy());
+    }
+
+    @Test
+    void theSameSeedGivesTheSameRun() {
+        String first = run("train", "--epochs", "2", "--model", "16", "--seed", "7", "--backend", "cpu").out();
+        String second = run("train", "--epochs", "2", "--model", "16", "--seed", "7", "--backend", "cpu").out();
+        assertEquals(withoutTimes(first), withoutTimes(second));
+    }
+
+    private static String withoutTimes(String output) {
+        return output.replaceAll("\\d+\\.\\d+ ms/step.*", "");
+    }
+
+    @Test
+    void checkpointingGivesTheSameCurveBitwiseWithLessSavedMemory() {
+        TrainCommand.Options options = TrainCommand.parse(List.of("--model", "48,48,48,48,48,48", "--epochs", "2",
+                "--dropout", "0.1", "--activation", "tanh"));
+        TrainCommand.Result stored = TrainCommand.train(options, discard(), Progress.Mode.QUIET);
+        TrainCommand.Result checkpointed = TrainCommand.train(options.withCheckpoint(CheckpointPolicy.sqrt()), discard(),
+                Progress.Mode.QUIET);
+        for (int e = 0; e < 2; e++) {
+            assertEquals(stored.epochs().get(e).trainLoss(), checkpointed.epochs().get(e).trainLoss(), 0.0);
+            assertEquals(stored.epochs().get(e).testLoss(), checkpointed.epochs().get(e).testLoss(), 0.0);
+        }
+        assertTrue(checkpointed.peakSavedBytes() < stored.peakSavedBytes(),
+                checkpointed.peakSavedBytes() + " against " + stored.peakSavedBytes());
+    }
+
+    @Test
+    void saveThenLoadReproducesTheModel() throws IOException {
+        Path file = dir.resolve("model.safetensors");
+        MainRun trained = run("train", "--epochs", "2", "--model", "24", "--save", file.toString(), "--backend", "cpu");
+        assertEquals(Main.OK, trained.exitCode(), trained.err());
+        assertTrue(trained.out().contains("parameters saved to " + file), trained.out());
+        SafeTensors.Contents contents = SafeTensors.read(file);
+        assertEquals(List.of("0.weight", "0.bias", "1.weight", "1.bias"), List.copyOf(contents.tensors().keySet()));
+        assertArrayEquals(new int[] {64, 24}, contents.tensors().get("0.weight").shape());
+        assertEquals("mlp 64-24-10 relu", contents.metadata().get("model"));
+
+        MainRun loaded = run("train", "--epochs", "0", "--model", "24", "--load", file.toString(), "--backend", "cpu");
+        assertEquals(Main.OK, loaded.exitCode(), loaded.err());
+        assertEquals(summary(trained.out()), summary(loaded.out()));
+
+        MainRun mismatched = run("train", "--epochs", "0", "--model", "20", "--load", file.toString());
+        assertEquals(Main.FAILED, mismatched.exitCode());
+        assertTrue(mismatched.err().startsWith("adjoint train: loadStateDict: '0.weight' has shape [64, 24], the module "
+                + "needs [64, 20]"), mismatched.err());
+    }
+
+    private static String summary(String output) {
+        return output.lines().filter(line -> line.startsWith("test accuracy")).findFirst().orElseThrow()
+                .replaceAll(" after .*", "");
+    }
+
+    @Test
+    void plotWritesAPng() throws IOException {
+        Path png = dir.resolve("curves/loss.png");
+        MainRun run = run("train", "--epochs", "2", "--model", "16", "--plot", png.toString(), "--quiet");
+        assertEquals(Main.OK, run.exitCode(), run.err());
+        byte[] bytes = Files.readAllBytes(png);
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(bytes, 4));
+        assertTrue(bytes.length > 10_000, "a chart, not an empty image: " + bytes.length + " bytes");
+        assertEquals(3, run.out().lines().count(), "quiet prints only the summary: " + run.out());
+    }
+
+    @Test
+    void anMnistFormatDirectoryTrains() throws IOException {
+        SplittableRandom random = new SplittableRandom(3);
+        writeMnist(dir, "train", 120, random);
+        writeMnist(dir, "t10k", 40, random);
+        MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", dir.toString(), "--epochs", "3",
+                "--model", "16", "--batch", "10", "--optimizer", "sgd", "--schedule", "cosine");
+        assertEquals(Main.OK, run.exitCode(), run.err());
+        assertTrue(run.out().contains("on fashion-mnist (" + dir + "): 120 train / 40 test"), run.out());
+        assertTrue(run.out().contains("sgd lr 0.1 (cosine), batch 10, 3 epochs"), run.out());
+        // Images are their class plus noise, so a linear separation exists and three epochs find it.
+        assertTrue(run.out().contains("test accuracy 100.00% (40 of 40)"), run.out());
+    }
+
+    /** Images of 4×4 pixels whose brightest quarter is the label (3 classes), in gzip IDX files. */
+    private static void writeMnist(Path dir, String prefix, int count, SplittableRandom random) throws IOException {
+        ByteBuffer images = ByteBuffer.allocate(16 + count * 16).putInt(0x803).putInt(count).putInt(4).putInt(4);
+        ByteBuffer labels = ByteBuffer.allocate(8 + count).putInt(0x801).putInt(count);
+        for (int i = 0; i < count; i++) {
+            int label = i % 3;
+            for (int p = 0; p < 16; p++) {
+                int value = p / 4 == label ? 200 + random.nextInt(50) : random.nextInt(60);
+                images.put((byte) value);
+            }
+            labels.put((byte) label);
+        }
+        gzip(dir.resolve(prefix + "-images-idx3-ubyte.gz"), images.array());
+        gzip(dir.resolve(prefix + "-labels-idx1-ubyte.gz"), labels.array());
+    }
+
+    private static void gzip(Path file, byte[] bytes) throws IOException {
+        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write(bytes);
+        }
+    }
+
+    @Test
+    void aMissingDataSetNamesTheInstallHint() {
+        MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", dir.resolve("absent").toString());
+        assertEquals(Main.FAILED, run.exitCode());
+        assertTrue(run.err().startsWith("adjoint train: fashion-mnist not found in " + dir.resolve("absent")
+                + " (missing train-images-idx3-ubyte[.gz], "), run.err());
+        assertTrue(run.err().contains("sudo apt-get install dataset-fashion-mnist"), run.err());
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        MainRun optimizer = run("train", "--optimizer", "lbfgs");
+        assertEquals(Main.USAGE, optimizer.exitCode());
+        assertTrue(optimizer.err().startsWith("adjoint train: option --optimizer needs one of adam, adamw, sgd, got 'lbfgs'"),
+                optimizer.err());
+        MainRun model = run("train", "--model", "64,,8");
+        assertEquals(Main.USAGE, model.exitCode());
+        assertTrue(model.err().startsWith("adjoint train: option --model needs hidden widths like 256,128"), model.err());
+        MainRun policy = run("train", "--checkpoint", "most");
+        assertEquals(Main.USAGE, policy.exitCode());
+        assertTrue(policy.err().startsWith("adjoint train: option --checkpoint: "), policy.err());
+        MainRun evaluate = run("train", "--epochs", "0");
+        assertEquals(Main.USAGE, evaluate.exitCode());
+        assertTrue(evaluate.err().startsWith("adjoint train: option --epochs 0 only evaluates, and needs --load FILE"),
+                evaluate.err());
+    }
+
+    @Test
+    void theProgressBarRedrawsInPlaceAndClearsBeforeTheEpochLine() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        Progress progress = new Progress(out, Progress.Mode.BAR);
+        progress.startEpoch(2, 5, 4);
+        progress.step(1, 0.9);
+        progress.step(4, 0.5);
+        progress.endEpoch("epoch 2/5 done");
+        String text = bytes.toString(StandardCharsets.UTF_8);
+        assertTrue(text.startsWith("\repoch 2/5 [======>                 ] 1/4  "), text);
+        assertTrue(text.contains("\repoch 2/5 [========================] 4/4  "), text);
+        assertTrue(text.contains("loss 0.5000"), text);
+        assertTrue(text.endsWith("\repoch 2/5 done" + System.lineSeparator()), text);
+        assertEquals("3m05s", Progress.duration(185));
+        assertEquals("0.8s", Progress.duration(0.8));
+    }
+
+    private static PrintStream discard() {
+        return new PrintStream(OutputStream.nullOutputStream());
+    }
+}

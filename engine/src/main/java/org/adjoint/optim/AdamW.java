@@ -1,0 +1,122 @@
+package org.adjoint.optim;
+
+import java.util.List;
+
+import org.adjoint.Tensor;
+
+/**
+ * Adam with decoupled weight decay (Loshchilov and Hutter, 2019), with PyTorch's semantics.
+ * For each parameter {@code p} with gradient {@code g}, at its {@code t}-th step:
+ *
+ * <pre>
+ * p ← p − lr · λ · p               (decay on the parameter, not through the gradient)
+ * m ← β1 m + (1 − β1) g
+ * v ← β2 v + (1 − β2) g²
+ * p ← p − lr · m̂ / (√v̂ + ε)        with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t)
+ * </pre>
+ *
+ * <p>Unlike {@link Adam}'s L2 penalty, the decay here is not rescaled by {@code √v̂}, so every
+ * weight shrinks by the same factor {@code 1 − lr·λ} per step. Defaults: β1 0.9, β2 0.999,
+ * ε 1e-8 and λ 0.01 (PyTorch's). State, allocation and versioning are
+ * as for {@link Adam}.
+ */
+public final class AdamW implements Optimizer {
+
+    /** PyTorch's default decoupled weight decay. */
+    public static final float DEFAULT_WEIGHT_DECAY = 0.01f;
+
+    private final AdaptiveMoments moments;
+
+    /**
+     * AdamW with the default β1, β2, ε and weight decay.
+     *
+     * @param parameters   distinct leaves that require a gradient
+     * @param learningRate the step size, {@code > 0}
+     * @throws IllegalArgumentException for a bad rate or parameter
+     */
+    public AdamW(List<Tensor> parameters, float learningRate) {
+        this(parameters, learningRate, Adam.DEFAULT_BETA1, Adam.DEFAULT_BETA2, Adam.DEFAULT_EPSILON,
+                DEFAULT_WEIGHT_DECAY);
+    }
+
+    /**
+     * AdamW with every hyper-parameter given.
+     *
+     * @param parameters   distinct leaves that require a gradient
+     * @param learningRate the step size, {@code > 0}
+     * @param beta1        the first moment's decay, in {@code [0, 1)}
+     * @param beta2        the second moment's decay, in {@code [0, 1)}
+     * @param epsilon      added to {@code √v̂}, finite and {@code >= 0}
+     * @param weightDecay  the decoupled coefficient λ, finite and {@code >= 0}
+     * @throws IllegalArgumentException for a value out of range (the message names it and its
+     *                                  value) or a parameter that is not a distinct leaf
+     *                                  requiring a gradient
+     */
+    public AdamW(List<Tensor> parameters, float learningRate, float beta1, float beta2, float epsilon,
+                 float weightDecay) {
+        this.moments = new AdaptiveMoments("AdamW", true, parameters, learningRate, beta1, beta2, epsilon,
+                weightDecay);
+    }
+
+    @Override
+    public void step() {
+        moments.step();
+    }
+
+    @Override
+    public void zeroGrad() {
+        moments.zeroGrad();
+    }
+
+    @Override
+    public List<Tensor> parameters() {
+        return moments.parameters();
+    }
+
+    @Override
+    public float learningRate() {
+        return moments.learningRate();
+    }
+
+    @Override
+    public AdamW learningRate(float rate) {
+        moments.learningRate(rate);
+        return this;
+    }
+
+    /**
+     * The first moment's decay.
+     *
+     * @return β1
+     */
+    public float beta1() {
+        return moments.beta1();
+    }
+
+    /**
+     * The second moment's decay.
+     *
+     * @return β2
+     */
+    public float beta2() {
+        return moments.beta2();
+    }
+
+    /**
+     * The term added to the denominator.
+     *
+     * @return ε
+     */
+    public float epsilon() {
+        return moments.epsilon();
+    }
+
+    /**
+     * The decoupled weight decay coefficient.
+     *
+     * @return λ
+     */
+    public float weightDecay() {
+        return moments.weightDecay();
+    }
+}

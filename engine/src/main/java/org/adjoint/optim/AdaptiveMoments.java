@@ -1,0 +1,152 @@
+package org.adjoint.optim;
+
+import java.util.List;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.BinaryOp;
+import org.adjoint.backend.Buffer;
+import org.adjoint.backend.UnaryOp;
+import org.adjoint.internal.Compute;
+
+/**
+ * The update shared by {@link Adam} and {@link AdamW}, which differ only in how weight decay
+ * enters: through the gradient (coupled, an L2 penalty) or straight on the parameter
+ * (decoupled).
+ */
+final class AdaptiveMoments {
+
+    private final String name;
+    private final boolean decoupled;
+    private final List<Tensor> parameters;
+    private final int[][] flats;
+    private final float beta1;
+    private final float beta2;
+    private final float epsilon;
+    private final float weightDecay;
+    private final Buffer[] firstMoments;
+    private final Buffer[] secondMoments;
+    private final int[] steps;
+    private final InPlace inPlace = new InPlace();
+    private float learningRate;
+
+    AdaptiveMoments(String name, boolean decoupled, List<Tensor> parameters, float learningRate,
+                    float beta1, float beta2, float epsilon, float weightDecay) {
+        if (!(learningRate > 0f && learningRate < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException(name + ": learning rate must be finite and > 0, got " + learningRate);
+        }
+        checkBeta(name, "beta1", beta1);
+        checkBeta(name, "beta2", beta2);
+        if (!(epsilon >= 0f && epsilon < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException(name + ": epsilon must be finite and >= 0, got " + epsilon);
+        }
+        InPlace.checkWeightDecay(name, weightDecay);
+        this.name = name;
+        this.decoupled = decoupled;
+        this.parameters = InPlace.checkParameters(name, parameters);
+        int count = this.parameters.size();
+        this.flats = new int[count][];
+        for (int i = 0; i < count; i++) {
+            flats[i] = InPlace.flat(this.parameters.get(i));
+        }
+        this.firstMoments = new Buffer[count];
+        this.secondMoments = new Buffer[count];
+        this.steps = new int[count];
+        this.learningRate = learningRate;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.epsilon = epsilon;
+        this.weightDecay = weightDecay;
+    }
+
+    private static void checkBeta(String name, String which, float beta) {
+        if (!(beta >= 0f && beta < 1f)) {
+            throw new IllegalArgumentException(name + ": " + which + " must be in [0, 1), got " + beta);
+        }
+    }
+
+    void step() {
+        for (int i = 0; i < parameters.size(); i++) {
+            Tensor p = parameters.get(i);
+            Tensor grad = p.grad();
+            if (grad == null) {
+                continue;
+            }
+            Backend backend = Compute.backend(name + ".step", p, grad);
+            update(backend, i, InPlace.buffer(p), InPlace.buffer(grad));
+            InPlace.changed(p);
+        }
+    }
+
+    private void update(Backend backend, int index, Buffer param, Buffer gradient) {
+        int[] flat = flats[index];
+        if (firstMoments[index] == null) {
+            firstMoments[index] = backend.allocate(flat[0]);
+            secondMoments[index] = backend.allocate(flat[0]);
+        }
+        Buffer m = firstMoments[index];
+        Buffer v = secondMoments[index];
+        Buffer scratch = inPlace.scratch(backend, flat);
+        int t = ++steps[index];
+        // In double: 1 − β2^t subtracts nearly equal numbers while t is small.
+        double correction1 = 1.0 - Math.pow(beta1, t);
+        double correction2 = 1.0 - Math.pow(beta2, t);
+
+        Buffer direction = gradient;
+        if (weightDecay > 0f) {
+            if (decoupled) {
+                float shrink = (float) (1.0 - (double) learningRate * weightDecay);
+                inPlace.withScalar(backend, BinaryOp.MUL, param, shrink, param, flat);
+            } else {
+                inPlace.withScalar(backend, BinaryOp.MUL, param, weightDecay, scratch, flat);
+                backend.axpy(1f, gradient, scratch);
+                direction = scratch;
+            }
+        }
+        inPlace.withScalar(backend, BinaryOp.MUL, m, beta1, m, flat);
+        backend.axpy(1f - beta1, direction, m);
+        inPlace.withScalar(backend, BinaryOp.MUL, v, beta2, v, flat);
+        InPlace.elementWise(backend, BinaryOp.MUL, direction, direction, scratch, flat);
+        backend.axpy(1f - beta2, scratch, v);
+        // p ← p − (lr / c1) · m / (√v / √c2 + ε): the corrections stay scalars, as in PyTorch,
+        // so m̂ and v̂ never need buffers of their own.
+        backend.unary(UnaryOp.SQRT, 0f, v, scratch);
+        inPlace.withScalar(backend, BinaryOp.DIV, scratch, (float) Math.sqrt(correction2), scratch, flat);
+        inPlace.withScalar(backend, BinaryOp.ADD, scratch, epsilon, scratch, flat);
+        InPlace.elementWise(backend, BinaryOp.DIV, m, scratch, scratch, flat);
+        backend.axpy((float) (-learningRate / correction1), scratch, param);
+    }
+
+    void zeroGrad() {
+        InPlace.zeroGrad(parameters);
+    }
+
+    List<Tensor> parameters() {
+        return parameters;
+    }
+
+    float learningRate() {
+        return learningRate;
+    }
+
+    void learningRate(float rate) {
+        InPlace.checkRate(name, rate);
+        learningRate = rate;
+    }
+
+    float beta1() {
+        return beta1;
+    }
+
+    float beta2() {
+        return beta2;
+    }
+
+    float epsilon() {
+        return epsilon;
+    }
+
+    float weightDecay() {
+        return weightDecay;
+    }
+}

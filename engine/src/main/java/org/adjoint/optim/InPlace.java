@@ -1,0 +1,186 @@
+package org.adjoint.optim;
+
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.BinaryOp;
+import org.adjoint.backend.Buffer;
+import org.adjoint.internal.Shapes;
+import org.adjoint.internal.TensorAccess;
+
+/**
+ * What the optimizers share: checks of their arguments, zeroing gradients, and element-wise
+ * updates of whole buffers through the backend with the few reusable buffers they need, so
+ * that a step allocates nothing once its state exists.
+ *
+ * <p>Every update treats a buffer as one flat row of {@code n} elements: parameters, their
+ * gradients and the optimizer state are contiguous and of one size, whatever their shape.
+ */
+final class InPlace {
+
+    private static final TensorAccess ACCESS = TensorAccess.get();
+    private static final int[] CONTIGUOUS = {1};
+    private static final int[] BROADCAST = {0};
+
+    /** Identifies a scratch buffer: its backend and element count. */
+    private record ScratchKey(Backend backend, int size) {
+    }
+
+    private final Map<Backend, Buffer> scalars = new IdentityHashMap<>();
+    private final Map<ScratchKey, Buffer> scratch = new HashMap<>();
+
+    /**
+     * Checks that every parameter is a distinct leaf that requires a gradient.
+     *
+     * @param optimizer  name for the error message
+     * @param parameters the candidates
+     * @return an unmodifiable copy
+     */
+    static List<Tensor> checkParameters(String optimizer, List<Tensor> parameters) {
+        Map<Tensor, Integer> seen = new IdentityHashMap<>();
+        for (int i = 0; i < parameters.size(); i++) {
+            Tensor p = parameters.get(i);
+            if (!p.isLeaf() || !p.requiresGrad()) {
+                throw new IllegalArgumentException(optimizer + ": parameter " + i + " of shape " + Shapes.str(p.shape())
+                        + " must be a leaf that requires a gradient");
+            }
+            Integer first = seen.putIfAbsent(p, i);
+            if (first != null) {
+                // Updating a shared tensor once per occurrence would silently multiply its step.
+                throw new IllegalArgumentException(optimizer + ": parameter " + i + " of shape " + Shapes.str(p.shape())
+                        + " is the same tensor as parameter " + first + " (pass each parameter once)");
+            }
+        }
+        return List.copyOf(parameters);
+    }
+
+    /**
+     * Checks a learning rate given after construction, where 0 is allowed (the end of a
+     * schedule may reach it).
+     *
+     * @param optimizer name for the error message
+     * @param rate      the new rate
+     */
+    static void checkRate(String optimizer, float rate) {
+        if (!(rate >= 0f && rate < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException(optimizer + ": learning rate must be finite and >= 0, got " + rate);
+        }
+    }
+
+    /**
+     * Checks a weight decay.
+     *
+     * @param optimizer   name for the error message
+     * @param weightDecay the coefficient
+     */
+    static void checkWeightDecay(String optimizer, float weightDecay) {
+        if (!(weightDecay >= 0f && weightDecay < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException(optimizer + ": weight decay must be finite and >= 0, got "
+                    + weightDecay);
+        }
+    }
+
+    /**
+     * Zeroes every existing gradient in place, keeping its buffer.
+     *
+     * @param parameters the leaves
+     */
+    static void zeroGrad(List<Tensor> parameters) {
+        for (Tensor p : parameters) {
+            Tensor grad = p.grad();
+            if (grad != null) {
+                ACCESS.backend(grad).fill(ACCESS.buffer(grad), 0f);
+                ACCESS.version(grad).increment();
+            }
+        }
+    }
+
+    /**
+     * Records that a parameter's values changed, so that a derivative rule that saved it refuses it.
+     *
+     * @param parameter the updated tensor
+     */
+    static void changed(Tensor parameter) {
+        ACCESS.version(parameter).increment();
+    }
+
+    /**
+     * The storage of a tensor.
+     *
+     * @param tensor a tensor
+     * @return its buffer
+     */
+    static Buffer buffer(Tensor tensor) {
+        return ACCESS.buffer(tensor);
+    }
+
+    /**
+     * The one-axis shape that views a tensor's storage as a flat row.
+     *
+     * @param tensor a tensor
+     * @return {@code [size]}
+     */
+    static int[] flat(Tensor tensor) {
+        return new int[] {Math.toIntExact(tensor.size())};
+    }
+
+    /**
+     * {@code out = op(x, value)} element-wise over a flat row.
+     *
+     * @param backend the owner of the buffers
+     * @param op      the function
+     * @param x       left operand
+     * @param value   the scalar right operand
+     * @param out     output (may be {@code x})
+     * @param flat    {@code [n]}
+     */
+    void withScalar(Backend backend, BinaryOp op, Buffer x, float value, Buffer out, int[] flat) {
+        Buffer scalar = scalars.computeIfAbsent(backend, b -> b.allocate(1));
+        backend.fill(scalar, value);
+        backend.binary(op, x, CONTIGUOUS, scalar, BROADCAST, out, flat);
+    }
+
+    /**
+     * {@code out = op(lhs, rhs)} element-wise over a flat row.
+     *
+     * @param backend the owner of the buffers
+     * @param op      the function
+     * @param lhs     left operand
+     * @param rhs     right operand
+     * @param out     output (may be either operand)
+     * @param flat    {@code [n]}
+     */
+    static void elementWise(Backend backend, BinaryOp op, Buffer lhs, Buffer rhs, Buffer out, int[] flat) {
+        backend.binary(op, lhs, CONTIGUOUS, rhs, CONTIGUOUS, out, flat);
+    }
+
+    /**
+     * A contiguous copy of a flat row in new storage.
+     *
+     * @param backend the owner
+     * @param x       the source
+     * @param flat    {@code [n]}
+     * @return the copy
+     */
+    static Buffer copy(Backend backend, Buffer x, int[] flat) {
+        Buffer out = backend.allocate(flat[0]);
+        backend.copyStrided(x, CONTIGUOUS, out, flat);
+        return out;
+    }
+
+    /**
+     * A temporary of {@code flat[0]} elements, shared by every parameter of that size: one
+     * update finishes with it before the next begins.
+     *
+     * @param backend the owner
+     * @param flat    {@code [n]}
+     * @return the buffer, with arbitrary contents
+     */
+    Buffer scratch(Backend backend, int[] flat) {
+        return scratch.computeIfAbsent(new ScratchKey(backend, flat[0]), key -> backend.allocate(key.size()));
+    }
+}
