@@ -23,7 +23,8 @@ interface MicroKernel {
     int columns();
 
     /**
-     * {@code C[0:rows, 0:columns] += alpha · Σ_p A[p] ⊗ B[p]} for a full tile.
+     * {@code C[0:rows, 0:columns] += alpha · Σ_p A[p] ⊗ B[p]} for a full tile, or {@code =}
+     * when not accumulating (C is then only written, never read).
      *
      * @param kc      steps of k
      * @param a       packed A: {@code rows()} values per step
@@ -33,7 +34,9 @@ interface MicroKernel {
      * @param alpha   scale of the product
      * @param c       output
      * @param cOffset top-left element of the tile
-     * @param ldc     elements between rows of C
+     * @param ldc        elements between rows of C
+     * @param accumulate whether to add to C's contents instead of overwriting them
      */
-    void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc);
+    void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
+              boolean accumulate);
 }

@@ -9,7 +9,7 @@ import java.util.Arrays;
  *   for pc in k by KC:
  *     pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers          (threads split the slivers)
  *     barrier
- *     for ic in m by MC, jr in NC by NR-groups:               (threads split these units)
+ *     for ic in m by MC, jr in NC by NR-groups:   (each thread one run of rows; columns too if few rows)
  *       pack A[ic:ic+MC, pc:pc+KC] into MR-tall slivers        (per thread, stays in L2)
  *       for jr, ir: micro-kernel on one MR × NR tile of C      (B sliver in L1)
  *     barrier
@@ -17,8 +17,10 @@ import java.util.Arrays;
  * KC 512, MC 64 and NC 2048 measured best on the 2-core AVX2 machine among the sizes tried
  * (KC 256/384/512, MC 64/96/128/256): a B sliver of 32 KiB and an A block of 128 KiB.
  * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Tiles
- * at the edges go through a small zero-padded buffer. Products under about four million
- * multiply-adds run on the calling thread, where splitting costs more than it saves.
+ * at the edges go through a small buffer. With {@code beta = 0} the first block of k writes
+ * C without reading it, so C is touched once per block of k and never zeroed first. Products
+ * under about four million multiply-adds run on the calling thread, where splitting costs
+ * more than it saves.
  */
 final class PackedGemm {
 
@@ -37,27 +39,37 @@ final class PackedGemm {
     static void sgemm(MicroKernel kernel, boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                       float beta, float[] c, int cOffset, int ldc) {
-        scale(beta, c, cOffset, ldc, m, n);
         if (m == 0 || n == 0 || k == 0 || alpha == 0f) {
+            scale(beta, c, cOffset, ldc, m, n);
             return;
+        }
+        // beta 0 needs no pass over C: the first block of k overwrites it (so NaNs in C do not
+        // survive); any other beta scales C first and every block accumulates.
+        if (beta != 0f) {
+            scale(beta, c, cOffset, ldc, m, n);
         }
         int threads = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
         float[] bPack = bPackBuffer(kernel.columns());
         if (threads == 1) {
-            blocked(kernel, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc,
-                    bPack, 0, 1, null);
+            blocked(kernel, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta != 0f, c, cOffset,
+                    ldc, bPack, 0, 1, null);
             return;
         }
         // One parallel region per call: the threads meet at a barrier after packing each B
         // panel and after using it, instead of forking and joining twice per panel.
         SpinBarrier barrier = new SpinBarrier(threads);
         Parallel.run(threads, part -> blocked(kernel, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
-                c, cOffset, ldc, bPack, part, threads, barrier));
+                beta != 0f, c, cOffset, ldc, bPack, part, threads, barrier));
     }
 
-    /** The loop nest run by thread {@code part} of {@code threads}; see the class description. */
+    /**
+     * The loop nest run by thread {@code part} of {@code threads}; see the class description.
+     * The rows of C are cut into one contiguous run of whole tiles per thread (equal work,
+     * where blocks of MC rows dealt round-robin left one thread a block more); when C has
+     * fewer tiles of rows than there are threads, the columns are split too.
+     */
     private static void blocked(MicroKernel kernel, boolean transA, boolean transB, int m, int n, int k, float alpha,
-                                float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                                float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, boolean accumulate,
                                 float[] c, int cOffset, int ldc, float[] bPack, int part, int threads,
                                 SpinBarrier barrier) {
         int mr = kernel.rows();
@@ -65,33 +77,35 @@ final class PackedGemm {
         float[] aPack = A_PACK.get();
         // A block of whole slivers: MC rounded down to a multiple of the tile's rows.
         int mcBlock = mr * Math.max(1, MC / mr);
-        int blocksM = (m + mcBlock - 1) / mcBlock;
+        int rowTiles = (m + mr - 1) / mr;
+        int rowRuns = Math.min(threads, rowTiles);
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             int slivers = (nc + nr - 1) / nr;
-            int groupsN = blocksM >= threads ? 1 : Math.min(slivers, (threads + blocksM - 1) / blocksM);
-            int units = blocksM * groupsN;
+            int groupsN = rowRuns >= threads ? 1 : Math.min(slivers, (threads + rowRuns - 1) / rowRuns);
+            int units = rowRuns * groupsN;
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
+                boolean add = accumulate || pc > 0;
                 for (int s = part; s < slivers; s += threads) {
                     packB(transB, b, bOffset, ldb, pc, kc, jc + s * nr, Math.min(nr, nc - s * nr), nr, bPack, s * nr * kc);
                 }
                 if (barrier != null) {
                     barrier.await();
                 }
-                int packedBlock = -1;
                 for (int unit = part; unit < units; unit += threads) {
-                    int block = unit / groupsN;
+                    int run = unit / groupsN;
                     int group = unit % groupsN;
-                    int ic = block * mcBlock;
-                    int mc = Math.min(mcBlock, m - ic);
-                    if (block != packedBlock) {
-                        packA(transA, a, aOffset, lda, ic, mc, pc, kc, mr, aPack);
-                        packedBlock = block;
-                    }
+                    int rowStart = Math.min(m, (int) ((long) rowTiles * run / rowRuns) * mr);
+                    int rowEnd = Math.min(m, (int) ((long) rowTiles * (run + 1) / rowRuns) * mr);
                     int firstSliver = (int) ((long) slivers * group / groupsN);
                     int endSliver = (int) ((long) slivers * (group + 1) / groupsN);
-                    macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, aPack, bPack, c, cOffset + ic * ldc + jc, ldc);
+                    for (int ic = rowStart; ic < rowEnd; ic += mcBlock) {
+                        int mc = Math.min(mcBlock, rowEnd - ic);
+                        packA(transA, a, aOffset, lda, ic, mc, pc, kc, mr, aPack);
+                        macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aPack, bPack, c,
+                                cOffset + ic * ldc + jc, ldc);
+                    }
                 }
                 if (barrier != null) {
                     barrier.await();
@@ -111,7 +125,8 @@ final class PackedGemm {
     }
 
     private static void macroKernel(MicroKernel kernel, int mc, int nc, int kc, int firstSliver, int endSliver,
-                                    float alpha, float[] aPack, float[] bPack, float[] c, int cOffset, int ldc) {
+                                    float alpha, boolean accumulate, float[] aPack, float[] bPack, float[] c,
+                                    int cOffset, int ldc) {
         int mr = kernel.rows();
         int nr = kernel.columns();
         for (int s = firstSliver; s < endSliver; s++) {
@@ -121,15 +136,14 @@ final class PackedGemm {
                 int rows = Math.min(mr, mc - ir);
                 int cTile = cOffset + ir * ldc + jr;
                 if (rows == mr && cols == nr) {
-                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, c, cTile, ldc);
+                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, c, cTile, ldc, accumulate);
                 } else {
                     float[] edge = edgeBuffer(mr * nr);
-                    Arrays.fill(edge, 0, mr * nr, 0f);
-                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, edge, 0, nr);
+                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, edge, 0, nr, false);
                     for (int r = 0; r < rows; r++) {
                         int cRow = cTile + r * ldc;
                         for (int j = 0; j < cols; j++) {
-                            c[cRow + j] += edge[r * nr + j];
+                            c[cRow + j] = accumulate ? c[cRow + j] + edge[r * nr + j] : edge[r * nr + j];
                         }
                     }
                 }

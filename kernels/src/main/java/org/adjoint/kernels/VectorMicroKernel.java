@@ -65,7 +65,8 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     @Override
-    public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc) {
+    public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
+                     boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
         FloatVector c01 = c00;
         FloatVector c10 = c00;
@@ -125,14 +126,20 @@ final class VectorMicroKernel implements MicroKernel {
             c31 = a3.fma(b1, c31);
         }
         FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
-        store(c00, c01, scale, c, cOffset);
-        store(c10, c11, scale, c, cOffset + ldc);
-        store(c20, c21, scale, c, cOffset + 2 * ldc);
-        store(c30, c31, scale, c, cOffset + 3 * ldc);
+        store(c00, c01, scale, c, cOffset, accumulate);
+        store(c10, c11, scale, c, cOffset + ldc, accumulate);
+        store(c20, c21, scale, c, cOffset + 2 * ldc, accumulate);
+        store(c30, c31, scale, c, cOffset + 3 * ldc, accumulate);
     }
 
-    private static void store(FloatVector left, FloatVector right, FloatVector alpha, float[] c, int offset) {
-        left.fma(alpha, FloatVector.fromArray(SPECIES, c, offset)).intoArray(c, offset);
-        right.fma(alpha, FloatVector.fromArray(SPECIES, c, offset + LANES)).intoArray(c, offset + LANES);
+    private static void store(FloatVector left, FloatVector right, FloatVector alpha, float[] c, int offset,
+                              boolean accumulate) {
+        if (accumulate) {
+            left.fma(alpha, FloatVector.fromArray(SPECIES, c, offset)).intoArray(c, offset);
+            right.fma(alpha, FloatVector.fromArray(SPECIES, c, offset + LANES)).intoArray(c, offset + LANES);
+        } else {
+            left.mul(alpha).intoArray(c, offset);
+            right.mul(alpha).intoArray(c, offset + LANES);
+        }
     }
 }

@@ -31,7 +31,8 @@ final class VectorMicroKernel12 implements MicroKernel {
     }
 
     @Override
-    public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc) {
+    public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
+                     boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
         FloatVector c01 = c00;
         FloatVector c10 = c00;
@@ -99,29 +100,56 @@ final class VectorMicroKernel12 implements MicroKernel {
             c111 = a11.fma(b1, c111);
         }
         FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
-        c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
-        c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
-        c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
-        c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
-        c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
-        c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
-        c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
-        c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
-        c40.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc)).intoArray(c, cOffset + 4 * ldc);
-        c41.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc + LANES)).intoArray(c, cOffset + 4 * ldc + LANES);
-        c50.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc)).intoArray(c, cOffset + 5 * ldc);
-        c51.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc + LANES)).intoArray(c, cOffset + 5 * ldc + LANES);
-        c60.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc)).intoArray(c, cOffset + 6 * ldc);
-        c61.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc + LANES)).intoArray(c, cOffset + 6 * ldc + LANES);
-        c70.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc)).intoArray(c, cOffset + 7 * ldc);
-        c71.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc + LANES)).intoArray(c, cOffset + 7 * ldc + LANES);
-        c80.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc)).intoArray(c, cOffset + 8 * ldc);
-        c81.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc + LANES)).intoArray(c, cOffset + 8 * ldc + LANES);
-        c90.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc)).intoArray(c, cOffset + 9 * ldc);
-        c91.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc + LANES)).intoArray(c, cOffset + 9 * ldc + LANES);
-        c100.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc)).intoArray(c, cOffset + 10 * ldc);
-        c101.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc + LANES)).intoArray(c, cOffset + 10 * ldc + LANES);
-        c110.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc)).intoArray(c, cOffset + 11 * ldc);
-        c111.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc + LANES)).intoArray(c, cOffset + 11 * ldc + LANES);
+        if (accumulate) {
+            c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc)).intoArray(c, cOffset + 4 * ldc);
+            c41.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc + LANES)).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc)).intoArray(c, cOffset + 5 * ldc);
+            c51.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc + LANES)).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc)).intoArray(c, cOffset + 6 * ldc);
+            c61.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc + LANES)).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc)).intoArray(c, cOffset + 7 * ldc);
+            c71.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc + LANES)).intoArray(c, cOffset + 7 * ldc + LANES);
+            c80.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc)).intoArray(c, cOffset + 8 * ldc);
+            c81.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc + LANES)).intoArray(c, cOffset + 8 * ldc + LANES);
+            c90.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc)).intoArray(c, cOffset + 9 * ldc);
+            c91.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc + LANES)).intoArray(c, cOffset + 9 * ldc + LANES);
+            c100.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc)).intoArray(c, cOffset + 10 * ldc);
+            c101.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc + LANES)).intoArray(c, cOffset + 10 * ldc + LANES);
+            c110.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc)).intoArray(c, cOffset + 11 * ldc);
+            c111.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc + LANES)).intoArray(c, cOffset + 11 * ldc + LANES);
+        } else {
+            c00.mul(scale).intoArray(c, cOffset + 0 * ldc);
+            c01.mul(scale).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.mul(scale).intoArray(c, cOffset + 1 * ldc);
+            c11.mul(scale).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.mul(scale).intoArray(c, cOffset + 4 * ldc);
+            c41.mul(scale).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.mul(scale).intoArray(c, cOffset + 5 * ldc);
+            c51.mul(scale).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.mul(scale).intoArray(c, cOffset + 6 * ldc);
+            c61.mul(scale).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.mul(scale).intoArray(c, cOffset + 7 * ldc);
+            c71.mul(scale).intoArray(c, cOffset + 7 * ldc + LANES);
+            c80.mul(scale).intoArray(c, cOffset + 8 * ldc);
+            c81.mul(scale).intoArray(c, cOffset + 8 * ldc + LANES);
+            c90.mul(scale).intoArray(c, cOffset + 9 * ldc);
+            c91.mul(scale).intoArray(c, cOffset + 9 * ldc + LANES);
+            c100.mul(scale).intoArray(c, cOffset + 10 * ldc);
+            c101.mul(scale).intoArray(c, cOffset + 10 * ldc + LANES);
+            c110.mul(scale).intoArray(c, cOffset + 11 * ldc);
+            c111.mul(scale).intoArray(c, cOffset + 11 * ldc + LANES);
+        }
     }
 }
