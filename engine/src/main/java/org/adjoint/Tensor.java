@@ -26,6 +26,7 @@ import org.adjoint.internal.ops.Softmax;
 import org.adjoint.internal.ops.Sqrt;
 import org.adjoint.internal.ops.SumTo;
 import org.adjoint.internal.ops.Tanh;
+import org.adjoint.internal.ops.Transfer;
 import org.adjoint.internal.ops.Transpose;
 
 /**
@@ -566,6 +567,32 @@ public final class Tensor {
     /** Clears the accumulated gradient. */
     public void zeroGrad() {
         grad = null;
+    }
+
+    /**
+     * A copy on another backend, for example {@code x.to("cuda")}; this tensor itself when it
+     * already lives there. Differentiable: the gradient flows back to this tensor's backend.
+     * Operations on tensors of two backends throw, naming both, so move them first.
+     *
+     * @param backendName a backend name such as {@code cpu} or {@code cuda}
+     * @return the tensor on that backend
+     * @throws IllegalStateException when that backend is not installed or cannot run here
+     */
+    public Tensor to(String backendName) {
+        return Transfer.apply(this, Backends.named(backendName));
+    }
+
+    /**
+     * A copy on another backend; see {@link #to(String)}.
+     *
+     * @param target the backend
+     * @return the tensor on that backend
+     */
+    public Tensor to(Backend target) {
+        target.unavailableReason().ifPresent(reason -> {
+            throw new IllegalStateException("to: backend '" + target.name() + "' is unavailable: " + reason);
+        });
+        return Transfer.apply(this, target);
     }
 
     /**

@@ -100,6 +100,17 @@ public final class Backends {
         return backend;
     }
 
+    /**
+     * The installed backend of that name, without making it current.
+     *
+     * @param name a backend name such as {@code cpu} or {@code cuda}
+     * @return the backend
+     * @throws IllegalStateException when it is not installed or cannot run here, with the reason
+     */
+    public static Backend named(String name) {
+        return find(name);
+    }
+
     private static Backend find(String name) {
         String wanted = name.trim().toLowerCase(Locale.ROOT);
         List<Backend> all = installed();
