@@ -54,9 +54,10 @@ final class CommandLine {
      * @param report  prints what the work returned; it runs after the failure handling, so
      *                that a bug in printing is not passed off as a failure of the work
      * @return the exit code: {@link Main#OK}; {@link Main#USAGE} when the command line is
-     *         wrong, with the message and the usage on {@code err}; {@link Main#FAILED} when
-     *         the work (or selecting the backend) threw {@link IllegalStateException} or
-     *         {@link IllegalArgumentException}, with the message on {@code err}
+     *         wrong, with the message and the usage on {@code err}, or names a backend that is
+     *         not installed or cannot run here, with the reason; {@link Main#FAILED} when the
+     *         work threw {@link IllegalStateException}, {@link IllegalArgumentException} or
+     *         {@link java.io.UncheckedIOException}, with the message on {@code err}
      */
     static <O, R> int run(String command, String usage, List<String> args, PrintStream out, PrintStream err,
                           Function<List<String>, O> parse, Function<O, String> backend, Function<O, R> work,
@@ -73,12 +74,18 @@ final class CommandLine {
             err.print(usage);
             return Main.USAGE;
         }
+        String name = backend.apply(options);
+        if (name != null) {
+            try {
+                Backends.use(name);
+            } catch (IllegalStateException e) {
+                // Asking for a backend this machine cannot run is a usage error, like a bad value.
+                err.println("adjoint " + command + ": " + e.getMessage());
+                return Main.USAGE;
+            }
+        }
         R result;
         try {
-            String name = backend.apply(options);
-            if (name != null) {
-                Backends.use(name);
-            }
             result = work.apply(options);
         } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
             err.println("adjoint " + command + ": " + e.getMessage());

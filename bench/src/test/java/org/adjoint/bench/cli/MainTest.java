@@ -43,4 +43,13 @@ class MainTest {
         assertTrue(run.out().contains("train"), run.out());
         assertEquals("", run.err());
     }
+
+    @Test
+    void anUnavailableBackendIsAUsageErrorWithItsReason() {
+        MainRun run = run("train", "--backend", "cuda", "--epochs", "1");
+
+        assertEquals(Main.USAGE, run.exitCode());
+        assertTrue(run.err().startsWith("adjoint train: backend 'cuda' is unavailable: "), run.err());
+        assertEquals("", run.out());
+    }
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Fashion-MNIST training, Adjoint against PyTorch on the same machine, back to back: runs
+# `./adjoint train --data fashion-mnist` (784-256-128-10 ReLU MLP, Adam lr 1e-3, batch 64,
+# 10 epochs) and bench/peers/fashion_mnist.py (the same model, optimizer, batch and epochs in
+# PyTorch), then prints one table: mean time per epoch and per step (training steps only,
+# evaluation excluded, first epoch included), final test accuracy, and the ratio.
+#
+# Usage: bench/train-compare.sh [--epochs N] [--data-dir DIR]
+# Environment: PYTHON (default: /usr/bin/python3, else python3 on PATH).
+# Run time on the 2-core reference machine: about 1 minute for Adjoint, 1 to 2 for PyTorch.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+epochs=10
+data_dir=/usr/share/datasets/fashion-mnist
+while (($#)); do
+  case "$1" in
+    --epochs) epochs="$2"; shift ;;
+    --data-dir) data_dir="$2"; shift ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "train-compare.sh: unknown option '$1'" >&2; exit 2 ;;
+  esac
+  shift
+done
+python="${PYTHON:-}"
+if [[ -z "$python" ]]; then
+  if [[ -x /usr/bin/python3 ]]; then python=/usr/bin/python3; else python="$(command -v python3)"; fi
+fi
+out="$root/bench/target/train-compare/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$out"
+
+echo "adjoint: ./adjoint train --data fashion-mnist --epochs $epochs --data-dir $data_dir" >&2
+"$root/adjoint" train --data fashion-mnist --epochs "$epochs" --data-dir "$data_dir" | tee "$out/adjoint.txt" >&2
+echo "pytorch: bench/peers/fashion_mnist.py --epochs $epochs --data-dir $data_dir" >&2
+if "$python" -c "import torch" 2>/dev/null; then
+  "$python" "$root/bench/peers/fashion_mnist.py" --epochs "$epochs" --data-dir "$data_dir" > "$out/torch.json"
+else
+  echo "pytorch: skipped, $python cannot import torch (Debian: apt-get install python3-torch)" >&2
+  echo '{}' > "$out/torch.json"
+fi
+
+"$python" - "$out/adjoint.txt" "$out/torch.json" "$epochs" <<'PY'
+import json, re, sys, platform, datetime
+adjoint_text, torch_path, epochs = open(sys.argv[1]).read(), sys.argv[2], int(sys.argv[3])
+steps = (60000 + 63) // 64
+rows = [(float(ms), float(acc)) for acc, ms in
+        re.findall(r"test accuracy +([\d.]+)%\s+([\d.]+) ms/step", adjoint_text)]
+if not rows:
+    sys.exit("no epoch lines in the Adjoint output")
+adjoint_ms = sum(ms for ms, _ in rows) / len(rows)
+adjoint_acc = rows[-1][1] / 100
+torch = json.load(open(torch_path))
+print(f"Fashion-MNIST, MLP 784-256-128-10 ReLU, Adam lr 1e-3, batch 64, {epochs} epochs; "
+      f"{datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
+print(f"| | s/epoch | ms/step | test accuracy |")
+print(f"| --- | --- | --- | --- |")
+print(f"| Adjoint | {adjoint_ms * steps / 1000:.2f} | {adjoint_ms:.3f} | {adjoint_acc:.4f} |")
+if torch.get("epochs"):
+    torch_ms = sum(e["ms_per_step"] for e in torch["epochs"]) / len(torch["epochs"])
+    print(f"| PyTorch {torch['torch']} ({torch['threads']} threads) | {torch_ms * steps / 1000:.2f} | {torch_ms:.3f} | "
+          f"{torch['epochs'][-1]['test_accuracy']:.4f} |")
+    print(f"\nAdjoint / PyTorch time per epoch: {adjoint_ms / torch_ms:.2f}x")
+PY
