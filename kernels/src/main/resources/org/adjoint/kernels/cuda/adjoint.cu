@@ -1,0 +1,702 @@
+/*
+ * Adjoint device kernels: the CUDA twins of the CPU kernels in org.adjoint.kernels
+ * (ElementWise, Strided, AxisReductions, Fused). The Java class
+ * org.adjoint.kernels.cuda.CudaKernelSource loads this text; the CUDA backend compiles it
+ * with NVRTC at run time, and the kernels module's tests compile it with `nvcc -ptx`.
+ *
+ * Self-contained on purpose: NVRTC has no system or CUDA headers to include, so nothing
+ * here is #included; macros that only host headers define (NULL, INFINITY, size_t, ...)
+ * are not used. Entry points are extern "C" so that their PTX names are not mangled.
+ *
+ * Conventions
+ *   - Pointers are device pointers to float; element counts and strides are long long;
+ *     the int enums (op, act) are the ordinals of the Java enums named at each kernel.
+ *   - Every kernel is correct for ANY 1-D grid and any block of at most 1024 threads:
+ *     work is spread with grid-stride loops, so a small grid only means fewer threads.
+ *   - Rounding follows the CPU kernels operation by operation: products that Java rounds
+ *     before an addition use __fmul_rn/__fadd_rn, which the compiler never contracts into
+ *     an FMA, so the results do not depend on --fmad. Transcendentals (expf, logf, tanhf,
+ *     powf) are CUDA's float functions, within a few ulp of Java's double-then-float.
+ *     Compile with NVRTC's default options: --use_fast_math would swap in approximate
+ *     expf/logf/sqrtf and flush subnormals to zero, which Java keeps.
+ *
+ * Launch configuration (1-D; 256 threads per block unless a kernel says otherwise)
+ *   kernel              work unit (one thread, grid-stride)     blocks
+ *   fill                element (n)                              ceil(n / 256)
+ *   axpy                element (n)                              ceil(n / 256)
+ *   unary               element (n)                              ceil(n / 256)
+ *   binary              output element (n)                       ceil(n / 256)
+ *   copy_strided        output element (n)                       ceil(n / 256)
+ *   sum_to              output element (outCount); the thread    ceil(outCount / 256)
+ *                       sums its whole reduced set itself, so
+ *                       the result does not depend on the grid
+ *   max_axis            lane (outer * inner)                     ceil(outer * inner / 256)
+ *   softmax             lane (outer * inner), except when        ceil(outer * inner / 256)
+ *                       inner == 1 && length >= 128
+ *                       (ADJOINT_SOFTMAX_ROW_BLOCK_MIN_LENGTH):  or, in that case, outer
+ *                       then a whole block shares a row          (one block per row)
+ *   bias_activation     element (rows * cols)                    ceil(rows * cols / 256)
+ *   activation_grad     element (n)                              ceil(n / 256)
+ *   nll                 ONE block of 256 threads (any count up   exactly 1 (blocks other
+ *                       to 1024 works): deterministic tree sum   than 0 return at once)
+ *   cross_entropy_grad  element (rows * cols)                    ceil(rows * cols / 256)
+ * The block counts are what makes each thread do about one unit of work; any count from 1
+ * up gives the same results (a capped grid is fine). Only nll and the row path of softmax
+ * reduce across threads, and both do it in a fixed order that depends on the block size
+ * alone, so results are deterministic for a given launch configuration.
+ */
+
+/* Largest rank of a Strided index space. */
+#define ADJOINT_MAX_RANK 8
+
+/* Softmax rows at least this long (with inner == 1) are shared by a whole block. */
+#define ADJOINT_SOFTMAX_ROW_BLOCK_MIN_LENGTH 128
+
+/* Largest block the shared-memory reductions have room for (CUDA's limit). */
+#define ADJOINT_MAX_BLOCK 1024
+
+/*
+ * The index space of the strided kernels, passed BY VALUE (kernel parameter memory).
+ * C layout, 8-byte aligned, 200 bytes, native (little-endian) byte order:
+ *
+ *   offset   0  int        rank        number of axes used, 0..8
+ *   offset   4  (4 bytes of padding, value ignored)
+ *   offset   8  long long  shape[8]    axis lengths; entries at index >= rank are ignored
+ *   offset  72  long long  a[8]        element strides of the first operand, per axis
+ *   offset 136  long long  b[8]        element strides of the second operand, per axis
+ *
+ * A stride of 0 repeats an element along that axis (broadcasting). The output of binary
+ * and copy_strided is contiguous (row-major) over shape; sum_to gives `a` another meaning
+ * (see there). Rank 0 is one element.
+ */
+struct Strided {
+    int rank;
+    long long shape[ADJOINT_MAX_RANK];
+    long long a[ADJOINT_MAX_RANK];
+    long long b[ADJOINT_MAX_RANK];
+};
+
+static_assert(sizeof(Strided) == 200, "Strided must be 200 bytes: the Java side writes it by hand");
+static_assert(alignof(Strided) == 8, "Strided must be 8-byte aligned: the Java side writes it by hand");
+
+/* ------------------------------------------------------------------------------------ */
+/* Helpers. __host__ __device__ so that the kernels module's tests can run the kernels  */
+/* on the CPU against the Java kernels (EmulatedKernelsTest).                            */
+/* ------------------------------------------------------------------------------------ */
+
+static __device__ __forceinline__ long long first_index() {
+    return (long long) blockIdx.x * blockDim.x + threadIdx.x;
+}
+
+static __device__ __forceinline__ long long index_step() {
+    return (long long) gridDim.x * blockDim.x;
+}
+
+/* Correctly rounded float arithmetic that is never fused, as Java evaluates it. */
+static __host__ __device__ __forceinline__ float add_rn(float x, float y) {
+#ifdef __CUDA_ARCH__
+    return __fadd_rn(x, y);
+#else
+    return x + y;
+#endif
+}
+
+static __host__ __device__ __forceinline__ float sub_rn(float x, float y) {
+#ifdef __CUDA_ARCH__
+    return __fsub_rn(x, y);
+#else
+    return x - y;
+#endif
+}
+
+static __host__ __device__ __forceinline__ float mul_rn(float x, float y) {
+#ifdef __CUDA_ARCH__
+    return __fmul_rn(x, y);
+#else
+    return x * y;
+#endif
+}
+
+static __host__ __device__ __forceinline__ float div_rn(float x, float y) {
+#ifdef __CUDA_ARCH__
+    return __fdiv_rn(x, y);
+#else
+    return x / y;
+#endif
+}
+
+static __host__ __device__ __forceinline__ float quiet_nan() {
+#ifdef __CUDA_ARCH__
+    return __int_as_float(0x7fc00000);
+#else
+    return nanf("");
+#endif
+}
+
+static __host__ __device__ __forceinline__ bool is_nan(float x) {
+    return x != x;
+}
+
+static __host__ __device__ __forceinline__ bool is_infinite(float x) {
+    return x > 3.40282347e38f || x < -3.40282347e38f;
+}
+
+/*
+ * Java's Math.max(float, float): NaN if either argument is NaN (C's fmaxf returns the
+ * other one), and +0 over -0. Adding two zeros gives -0 only when both are -0.
+ */
+static __host__ __device__ __forceinline__ float java_max(float x, float y) {
+    if (is_nan(x)) {
+        return x;
+    }
+    if (is_nan(y)) {
+        return y;
+    }
+    if (x == 0.0f && y == 0.0f) {
+        return add_rn(x, y);
+    }
+    return x >= y ? x : y;
+}
+
+/* ElementWise.sigmoid: each branch exponentiates a non-positive number, so nothing overflows. */
+static __host__ __device__ __forceinline__ float sigmoid(float x) {
+    if (x >= 0.0f) {
+        return div_rn(1.0f, add_rn(1.0f, expf(-x)));
+    }
+    float e = expf(x);
+    return div_rn(e, add_rn(1.0f, e));
+}
+
+/*
+ * ElementWise.pow: exact cases first (x*x, x, 1/x), then (float) Math.pow(x, p). C's powf
+ * and Java's Math.pow agree on every special case but two, which are fixed here: Java
+ * gives NaN for pow(x, NaN) even when x == 1, and for pow(+-1, +-infinity).
+ */
+static __host__ __device__ __forceinline__ float java_pow(float x, float p) {
+    if (p == 2.0f) {
+        return mul_rn(x, x);
+    }
+    if (p == 1.0f) {
+        return x;
+    }
+    if (p == -1.0f) {
+        return div_rn(1.0f, x);
+    }
+    if (is_nan(p)) {
+        return p;
+    }
+    if ((x == 1.0f || x == -1.0f) && is_infinite(p)) {
+        return quiet_nan();
+    }
+    return powf(x, p);
+}
+
+/* ElementWise.Unary ordinals. */
+enum UnaryOp {
+    UNARY_NEG = 0, UNARY_EXP = 1, UNARY_LOG = 2, UNARY_SQRT = 3, UNARY_TANH = 4,
+    UNARY_SIGMOID = 5, UNARY_RELU = 6, UNARY_STEP = 7, UNARY_POW = 8
+};
+
+static __host__ __device__ __forceinline__ float unary_op(int op, float p, float x) {
+    switch (op) {
+        case UNARY_NEG: return -x;
+        case UNARY_EXP: return expf(x);
+        case UNARY_LOG: return logf(x);
+        case UNARY_SQRT: return sqrtf(x);
+        case UNARY_TANH: return tanhf(x);
+        case UNARY_SIGMOID: return sigmoid(x);
+        case UNARY_RELU: return java_max(x, 0.0f);
+        case UNARY_STEP: return x > 0.0f ? 1.0f : 0.0f;
+        case UNARY_POW: return java_pow(x, p);
+        default: return quiet_nan();
+    }
+}
+
+/* Strided.Binary ordinals. */
+enum BinaryOp { BINARY_ADD = 0, BINARY_SUB = 1, BINARY_MUL = 2, BINARY_DIV = 3 };
+
+static __host__ __device__ __forceinline__ float binary_op(int op, float x, float y) {
+    switch (op) {
+        case BINARY_ADD: return add_rn(x, y);
+        case BINARY_SUB: return sub_rn(x, y);
+        case BINARY_MUL: return mul_rn(x, y);
+        case BINARY_DIV: return div_rn(x, y);
+        default: return quiet_nan();
+    }
+}
+
+/* Fused.Activation ordinals. */
+enum ActivationOp { ACTIVATION_IDENTITY = 0, ACTIVATION_RELU = 1, ACTIVATION_TANH = 2, ACTIVATION_SIGMOID = 3 };
+
+static __host__ __device__ __forceinline__ float activation(int act, float v) {
+    switch (act) {
+        case ACTIVATION_IDENTITY: return v;
+        case ACTIVATION_RELU: return java_max(v, 0.0f);
+        case ACTIVATION_TANH: return tanhf(v);
+        case ACTIVATION_SIGMOID: return sigmoid(v);
+        default: return quiet_nan();
+    }
+}
+
+/* Fused.activationGrad: the derivative written in terms of the output y. */
+static __host__ __device__ __forceinline__ float activation_derivative_times(int act, float y, float cotangent) {
+    switch (act) {
+        case ACTIVATION_IDENTITY: return cotangent;
+        case ACTIVATION_RELU: return y > 0.0f ? cotangent : 0.0f;
+        case ACTIVATION_TANH: return mul_rn(cotangent, sub_rn(1.0f, mul_rn(y, y)));
+        case ACTIVATION_SIGMOID: return mul_rn(cotangent, mul_rn(y, sub_rn(1.0f, y)));
+        default: return quiet_nan();
+    }
+}
+
+/*
+ * Quotient and remainder of a non-negative index. 64-bit division is a long software
+ * sequence on the GPU, so callers pass `narrow` (uniform across the grid) when every
+ * operand is known to fit in 32 bits.
+ */
+static __host__ __device__ __forceinline__ long long quotient(long long i, long long d, bool narrow, long long* remainder) {
+    long long q = narrow ? (long long) ((unsigned int) i / (unsigned int) d) : i / d;
+    *remainder = i - q * d;
+    return q;
+}
+
+/*
+ * A Strided index space with its axes stored innermost first, after dropping axes of
+ * length 1 and merging each axis into the next inner one wherever both operands step
+ * over it exactly (stride == inner stride * inner length), as Strided.collapse does on
+ * the CPU. The element order is unchanged; fewer axes mean fewer divisions per element.
+ */
+struct Layout {
+    int rank;
+    long long shape[ADJOINT_MAX_RANK];
+    long long a[ADJOINT_MAX_RANK];
+    long long b[ADJOINT_MAX_RANK];
+};
+
+static __host__ __device__ void collapse(const Strided& s, bool useB, Layout* layout) {
+    layout->rank = 0;
+    int rank = s.rank < ADJOINT_MAX_RANK ? s.rank : ADJOINT_MAX_RANK;
+    for (int axis = rank - 1; axis >= 0; axis--) {
+        long long length = s.shape[axis];
+        long long a = s.a[axis];
+        long long b = useB ? s.b[axis] : 0;
+        if (length == 1) {
+            continue;
+        }
+        int last = layout->rank - 1;
+        if (last >= 0 && a == layout->a[last] * layout->shape[last] && b == layout->b[last] * layout->shape[last]) {
+            layout->shape[last] *= length;
+            continue;
+        }
+        layout->shape[last + 1] = length;
+        layout->a[last + 1] = a;
+        layout->b[last + 1] = b;
+        layout->rank = last + 2;
+    }
+}
+
+/* Element offsets of both operands for row-major output index i. */
+static __host__ __device__ __forceinline__ void offsets(const Layout& layout, long long i, bool narrow,
+                                                        long long* offsetA, long long* offsetB) {
+    long long a = 0;
+    long long b = 0;
+    for (int k = 0; k < layout.rank - 1; k++) {
+        long long coordinate;
+        i = quotient(i, layout.shape[k], narrow, &coordinate);
+        a += coordinate * layout.a[k];
+        b += coordinate * layout.b[k];
+    }
+    if (layout.rank > 0) {
+        a += i * layout.a[layout.rank - 1];
+        b += i * layout.b[layout.rank - 1];
+    }
+    *offsetA = a;
+    *offsetB = b;
+}
+
+/*
+ * Deterministic tree reduction over the block: every thread passes its value and gets the
+ * total. The pairing depends only on blockDim.x (any size up to 1024). Every thread of the
+ * block must call it, the same number of times.
+ */
+template <typename T, typename Combine>
+static __device__ __forceinline__ T block_reduce(T value, T* scratch, Combine combine) {
+    unsigned int t = threadIdx.x;
+    scratch[t] = value;
+    __syncthreads();
+    for (unsigned int size = blockDim.x; size > 1;) {
+        unsigned int half = (size + 1) / 2;
+        if (t < size - half) {
+            scratch[t] = combine(scratch[t], scratch[t + half]);
+        }
+        __syncthreads();
+        size = half;
+    }
+    T total = scratch[0];
+    __syncthreads(); /* everyone has read the total before scratch is reused */
+    return total;
+}
+
+struct SumDouble {
+    __host__ __device__ double operator()(double x, double y) const { return x + y; }
+};
+
+struct MaxFloat {
+    __host__ __device__ float operator()(float x, float y) const { return java_max(x, y); }
+};
+
+/* ------------------------------------------------------------------------------------ */
+/* Element-wise kernels.                                                                 */
+/* ------------------------------------------------------------------------------------ */
+
+/* y[i] = value for i < n. */
+extern "C" __global__ void fill(float* y, float value, long long n) {
+    for (long long i = first_index(); i < n; i += index_step()) {
+        y[i] = value;
+    }
+}
+
+/* y[i] += alpha * x[i] for i < n (ElementWise.axpy: product rounded, then the sum). */
+extern "C" __global__ void axpy(float alpha, const float* x, float* y, long long n) {
+    for (long long i = first_index(); i < n; i += index_step()) {
+        y[i] = add_rn(y[i], mul_rn(alpha, x[i]));
+    }
+}
+
+/*
+ * out[i] = f(x[i]) for i < n, f = ElementWise.Unary ordinal `op`: NEG 0, EXP 1, LOG 2,
+ * SQRT 3, TANH 4, SIGMOID 5, RELU 6, STEP 7, POW 8 (exponent p; ignored by the others).
+ * out may be x.
+ */
+extern "C" __global__ void unary(int op, float p, const float* x, float* out, long long n) {
+    for (long long i = first_index(); i < n; i += index_step()) {
+        out[i] = unary_op(op, p, x[i]);
+    }
+}
+
+/*
+ * out[i] = lhs[...] op rhs[...] over s.shape (n elements), out contiguous; lhs is
+ * addressed by the strides s.a, rhs by s.b. op = Strided.Binary ordinal: ADD 0, SUB 1,
+ * MUL 2, DIV 3.
+ */
+extern "C" __global__ void binary(int op, const float* lhs, const float* rhs, float* out, Strided s, long long n) {
+    Layout layout;
+    collapse(s, true, &layout);
+    bool narrow = n <= 0xffffffffLL;
+    for (long long i = first_index(); i < n; i += index_step()) {
+        long long left;
+        long long right;
+        offsets(layout, i, narrow, &left, &right);
+        out[i] = binary_op(op, lhs[left], rhs[right]);
+    }
+}
+
+/* Gathers a strided view: out[i] = src[...] over s.shape (n elements), src addressed by s.a. */
+extern "C" __global__ void copy_strided(const float* src, float* out, Strided s, long long n) {
+    Layout layout;
+    collapse(s, false, &layout);
+    bool narrow = n <= 0xffffffffLL;
+    for (long long i = first_index(); i < n; i += index_step()) {
+        long long from;
+        long long unused;
+        offsets(layout, i, narrow, &from, &unused);
+        out[i] = src[from];
+    }
+}
+
+/*
+ * Sum in float, from 0, of src[sum(position[k] * stride[k])] over all positions of the
+ * given axes (innermost first), in row-major order: the CPU's order. With no axes, the one
+ * position is src[0].
+ */
+static __host__ __device__ float sum_positions(const float* src, int rank, const long long* length,
+                                               const long long* stride) {
+    if (rank == 0) {
+        return add_rn(0.0f, src[0]);
+    }
+    long long position[ADJOINT_MAX_RANK];
+    for (int k = 0; k < rank; k++) {
+        position[k] = 0;
+    }
+    float sum = 0.0f;
+    long long offset = 0;
+    while (true) {
+        for (long long j = 0; j < length[0]; j++) {
+            sum = add_rn(sum, src[offset + j * stride[0]]);
+        }
+        int k = 1;
+        for (; k < rank; k++) {
+            offset += stride[k];
+            if (++position[k] < length[k]) {
+                break;
+            }
+            offset -= stride[k] * length[k];
+            position[k] = 0;
+        }
+        if (k == rank) {
+            return sum;
+        }
+    }
+}
+
+/*
+ * Strided.sumTo. src is contiguous over s.shape; s.a[axis] is the OUTPUT stride of each
+ * source axis, 0 on the axes summed away (s.b is ignored). out (outCount elements, the
+ * product of the kept axes' lengths) is overwritten.
+ *
+ * One thread per output element, no atomics: the thread decodes its index row-major over
+ * the kept axes (those with s.a != 0, in axis order), writes at sum(coordinate * s.a), and
+ * adds its summed positions in row-major order of the summed axes, in float, from 0. That
+ * is the order in which the CPU adds into each output element, so the sums are the same.
+ * (The axis loops stay rolled: unrolled, they cost 128 registers and most of the occupancy.)
+ */
+extern "C" __global__ void sum_to(const float* src, float* out, Strided s, long long outCount) {
+    int rank = s.rank < ADJOINT_MAX_RANK ? s.rank : ADJOINT_MAX_RANK;
+    long long sourceStride[ADJOINT_MAX_RANK];
+    long long sourceCount = 1;
+    #pragma unroll 1
+    for (int axis = rank - 1; axis >= 0; axis--) {
+        sourceStride[axis] = sourceCount;
+        sourceCount *= s.shape[axis];
+    }
+    /* The summed axes, innermost first, merged where they are adjacent in the source. */
+    long long summedLength[ADJOINT_MAX_RANK];
+    long long summedStride[ADJOINT_MAX_RANK];
+    int summedRank = 0;
+    long long summedCount = 1;
+    #pragma unroll 1
+    for (int axis = rank - 1; axis >= 0; axis--) {
+        if (s.a[axis] != 0 || s.shape[axis] == 1) {
+            continue;
+        }
+        summedCount *= s.shape[axis];
+        int last = summedRank - 1;
+        if (last >= 0 && sourceStride[axis] == summedStride[last] * summedLength[last]) {
+            summedLength[last] *= s.shape[axis];
+        } else {
+            summedLength[last + 1] = s.shape[axis];
+            summedStride[last + 1] = sourceStride[axis];
+            summedRank = last + 2;
+        }
+    }
+    bool narrow = outCount <= 0xffffffffLL;
+    for (long long t = first_index(); t < outCount; t += index_step()) {
+        long long rest = t;
+        long long base = 0;
+        long long target = 0;
+        #pragma unroll 1
+    for (int axis = rank - 1; axis >= 0; axis--) {
+            if (s.a[axis] == 0) {
+                continue;
+            }
+            long long coordinate;
+            rest = quotient(rest, s.shape[axis], narrow, &coordinate);
+            base += coordinate * sourceStride[axis];
+            target += coordinate * s.a[axis];
+        }
+        float sum;
+        if (sourceCount == 1) {
+            sum = src[base]; /* the CPU copies a one-element source: -0 stays -0 */
+        } else if (summedCount == 0) {
+            sum = 0.0f;
+        } else {
+            sum = sum_positions(src + base, summedRank, summedLength, summedStride);
+        }
+        out[target] = sum;
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Reductions along one axis of x seen as [outer, length, inner].                        */
+/* ------------------------------------------------------------------------------------ */
+
+/*
+ * AxisReductions.max: one thread per (outer, inner) lane. values[o * inner + i] is the
+ * lane's maximum; mask (x's size, or null for none) gets 1 at the lane's FIRST maximal
+ * element and 0 at every other element of the lane. NaN wins over numbers: the first NaN
+ * of a lane is its maximum and carries the mask. length must be at least 1 (as on the CPU);
+ * a lane of length 0 writes nothing.
+ */
+extern "C" __global__ void max_axis(const float* x, float* values, float* mask, int outer, int length, int inner) {
+    if (length <= 0) {
+        return;
+    }
+    long long lanes = (long long) outer * inner;
+    bool narrow = lanes <= 0xffffffffLL;
+    for (long long lane = first_index(); lane < lanes; lane += index_step()) {
+        long long i;
+        long long o = quotient(lane, inner, narrow, &i);
+        long long base = o * length * inner + i;
+        int best = 0;
+        float bestValue = x[base];
+        for (int l = 1; l < length && !is_nan(bestValue); l++) {
+            float v = x[base + (long long) l * inner];
+            if (v > bestValue || is_nan(v)) {
+                bestValue = v;
+                best = l;
+            }
+        }
+        values[lane] = bestValue;
+        if (mask != 0) {
+            for (int l = 0; l < length; l++) {
+                mask[base + (long long) l * inner] = l == best ? 1.0f : 0.0f;
+            }
+        }
+    }
+}
+
+/*
+ * AxisReductions.softmax along the middle axis: shifted by the lane maximum (Java's
+ * Math.max, so a NaN anywhere makes the lane NaN, and a lane of only -inf gives NaN),
+ * exponentials summed in double; log-softmax when logarithm != 0, computed as
+ * (x - max) - log(sum) rather than as the log of the softmax. out may be x.
+ *
+ * One thread per lane; rows (inner == 1) of at least ADJOINT_SOFTMAX_ROW_BLOCK_MIN_LENGTH
+ * elements are shared by a block instead, one row per block and grid-stride over rows,
+ * because one thread walking a long row leaves the GPU idle and its loads uncoalesced.
+ */
+extern "C" __global__ void softmax(const float* x, float* out, int outer, int length, int inner, int logarithm) {
+    __shared__ float maxScratch[ADJOINT_MAX_BLOCK];
+    __shared__ double sumScratch[ADJOINT_MAX_BLOCK];
+    if (length <= 0) {
+        return;
+    }
+    if (inner == 1 && length >= ADJOINT_SOFTMAX_ROW_BLOCK_MIN_LENGTH) {
+        /* The row loop is uniform over the block, so every thread reaches each barrier. */
+        for (long long row = blockIdx.x; row < outer; row += gridDim.x) {
+            const float* in = x + row * length;
+            float* result = out + row * length;
+            float laneMax = in[0]; /* max is idempotent: a thread with no elements adds nothing */
+            for (int l = (int) threadIdx.x; l < length; l += (int) blockDim.x) {
+                laneMax = java_max(laneMax, in[l]);
+            }
+            laneMax = block_reduce(laneMax, maxScratch, MaxFloat());
+            double sum = 0.0;
+            for (int l = (int) threadIdx.x; l < length; l += (int) blockDim.x) {
+                sum += (double) expf(sub_rn(in[l], laneMax));
+            }
+            sum = block_reduce(sum, sumScratch, SumDouble());
+            if (logarithm != 0) {
+                double logSum = log(sum);
+                for (int l = (int) threadIdx.x; l < length; l += (int) blockDim.x) {
+                    result[l] = (float) ((double) sub_rn(in[l], laneMax) - logSum);
+                }
+            } else {
+                for (int l = (int) threadIdx.x; l < length; l += (int) blockDim.x) {
+                    result[l] = (float) ((double) expf(sub_rn(in[l], laneMax)) / sum);
+                }
+            }
+        }
+        return;
+    }
+    long long lanes = (long long) outer * inner;
+    bool narrow = lanes <= 0xffffffffLL;
+    for (long long lane = first_index(); lane < lanes; lane += index_step()) {
+        long long i;
+        long long o = quotient(lane, inner, narrow, &i);
+        const float* in = x + o * length * inner + i;
+        float* result = out + o * length * inner + i;
+        float laneMax = in[0];
+        for (int l = 1; l < length; l++) {
+            laneMax = java_max(laneMax, in[(long long) l * inner]);
+        }
+        double sum = 0.0;
+        for (int l = 0; l < length; l++) {
+            sum += (double) expf(sub_rn(in[(long long) l * inner], laneMax));
+        }
+        if (logarithm != 0) {
+            double logSum = log(sum);
+            for (int l = 0; l < length; l++) {
+                long long at = (long long) l * inner;
+                result[at] = (float) ((double) sub_rn(in[at], laneMax) - logSum);
+            }
+        } else {
+            for (int l = 0; l < length; l++) {
+                long long at = (long long) l * inner;
+                result[at] = (float) ((double) expf(sub_rn(in[at], laneMax)) / sum);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Fusions of a training step (Fused).                                                   */
+/* ------------------------------------------------------------------------------------ */
+
+/*
+ * y[r, c] = act(y[r, c] + bias[c]) in place over a rows x cols row-major matrix; bias may
+ * be null (then y is not touched by an addition, so -0 stays -0). act = Fused.Activation
+ * ordinal: IDENTITY 0, RELU 1, TANH 2, SIGMOID 3.
+ */
+extern "C" __global__ void bias_activation(int act, float* y, const float* bias, int rows, int cols) {
+    long long n = (long long) rows * cols;
+    bool narrow = n <= 0xffffffffLL;
+    for (long long i = first_index(); i < n; i += index_step()) {
+        float v = y[i];
+        if (bias != 0) {
+            long long c;
+            quotient(i, cols, narrow, &c);
+            v = add_rn(v, bias[c]);
+        }
+        y[i] = activation(act, v);
+    }
+}
+
+/*
+ * out[i] = cotangent[i] * act'(x) for i < n, the derivative written with the activation's
+ * output y: IDENTITY 1, RELU y > 0, TANH 1 - y^2, SIGMOID y (1 - y). out may be cotangent.
+ */
+extern "C" __global__ void activation_grad(int act, const float* y, const float* cotangent, float* out, long long n) {
+    for (long long i = first_index(); i < n; i += index_step()) {
+        out[i] = activation_derivative_times(act, y[i], cotangent[i]);
+    }
+}
+
+/*
+ * Fused.meanNegativeLogLikelihood: out[0] = -(1/rows) * sum_r logp[r, (int) labels[r]],
+ * summed in double; NaN when rows == 0. A label outside [0, cols) (where the CPU throws)
+ * contributes NaN instead of reading out of bounds. The float-to-int conversion truncates
+ * and maps NaN to 0, as Java's (int) cast does.
+ *
+ * Launch exactly one block (256 threads; any size up to 1024): its threads take rows
+ * t, t + blockDim.x, ... and combine their partial sums in a fixed tree, so the result is
+ * deterministic. Blocks other than block 0 return at once.
+ */
+extern "C" __global__ void nll(const float* logp, const float* labels, int rows, int cols, float* out) {
+    __shared__ double scratch[ADJOINT_MAX_BLOCK];
+    if (blockIdx.x != 0) {
+        return;
+    }
+    double sum = 0.0;
+    for (int r = (int) threadIdx.x; r < rows; r += (int) blockDim.x) {
+        int label = (int) labels[r];
+        sum += label >= 0 && label < cols ? (double) logp[(long long) r * cols + label] : (double) quiet_nan();
+    }
+    sum = block_reduce(sum, scratch, SumDouble());
+    if (threadIdx.x == 0) {
+        out[0] = rows == 0 ? quiet_nan() : (float) (-sum / rows);
+    }
+}
+
+/*
+ * Fused.crossEntropyGrad: out[r, c] = scale * exp(logp[r, c]), minus scale where
+ * c == (int) labels[r] (rounded as the CPU does: the product first). A label outside
+ * [0, cols) makes its row NaN.
+ */
+extern "C" __global__ void cross_entropy_grad(const float* logp, const float* labels, int rows, int cols, float scale,
+                                              float* out) {
+    long long n = (long long) rows * cols;
+    bool narrow = n <= 0xffffffffLL;
+    for (long long i = first_index(); i < n; i += index_step()) {
+        long long c;
+        long long r = quotient(i, cols, narrow, &c);
+        int label = (int) labels[r];
+        float v = mul_rn(scale, expf(logp[i]));
+        if (label < 0 || label >= cols) {
+            v = quiet_nan();
+        } else if (c == label) {
+            v = sub_rn(v, scale);
+        }
+        out[i] = v;
+    }
+}
