@@ -101,13 +101,18 @@ public final class Backends {
     }
 
     /**
-     * The installed backend of that name, without making it current.
+     * The backend of that name, without making it current: the current backend when it has
+     * that name (it may be an instance given to {@link #use(Backend)}), else the installed one.
      *
      * @param name a backend name such as {@code cpu} or {@code cuda}
      * @return the backend
      * @throws IllegalStateException when it is not installed or cannot run here, with the reason
      */
     public static Backend named(String name) {
+        Backend active = current;
+        if (active != null && active.name().equals(name.trim().toLowerCase(Locale.ROOT))) {
+            return active;
+        }
         return find(name);
     }
 

@@ -48,18 +48,15 @@ final class PackedGemm {
         if (beta != 0f) {
             scale(beta, c, cOffset, ldc, m, n);
         }
-        int threads = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
+        int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
         float[] bPack = bPackBuffer(kernel.columns());
-        if (threads == 1) {
-            blocked(kernel, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta != 0f, c, cOffset,
-                    ldc, bPack, 0, 1, null);
-            return;
-        }
         // One parallel region per call: the threads meet at a barrier after packing each B
         // panel and after using it, instead of forking and joining twice per panel.
-        SpinBarrier barrier = new SpinBarrier(threads);
-        Parallel.run(threads, part -> blocked(kernel, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
-                beta != 0f, c, cOffset, ldc, bPack, part, threads, barrier));
+        Parallel.together(wanted, threads -> {
+            SpinBarrier barrier = threads == 1 ? null : new SpinBarrier(threads);
+            return part -> blocked(kernel, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
+                    beta != 0f, c, cOffset, ldc, bPack, part, threads, barrier);
+        });
     }
 
     /**

@@ -2,7 +2,9 @@ package org.adjoint.kernels;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntConsumer;
+import java.util.function.IntFunction;
 
 /**
  * The one thread pool the kernels share. The calling thread always runs part 0 itself, so
@@ -21,7 +23,33 @@ final class Parallel {
             }, null, false)
             : null;
 
+    /** Held by the one region of parts that wait for each other (see {@link #together}). */
+    private static final AtomicBoolean TOGETHER = new AtomicBoolean();
+
     private Parallel() {
+    }
+
+    /**
+     * Runs a region whose parts wait for each other at barriers, so all of them must run at
+     * the same time: on {@code parts} threads when the pool is free for it, else as a single
+     * part on the calling thread. Two such regions sharing the pool would each hold workers
+     * at a barrier waiting for parts the other's occupy, and a pool thread running the parts
+     * one after the other would wait forever for the next; so only one region at a time gets
+     * the pool, and callers already inside it run alone.
+     *
+     * @param parts  the parts wanted (at most {@link #THREADS})
+     * @param region given the number of parts that will run at once, the work of one part
+     */
+    static void together(int parts, IntFunction<IntConsumer> region) {
+        if (parts <= 1 || POOL == null || ForkJoinTask.inForkJoinPool() || !TOGETHER.compareAndSet(false, true)) {
+            region.apply(1).accept(0);
+            return;
+        }
+        try {
+            run(parts, region.apply(parts));
+        } finally {
+            TOGETHER.set(false);
+        }
     }
 
     private static int threads() {
