@@ -45,6 +45,9 @@ import org.adjoint.internal.ops.Transpose;
  * loss.backward();
  * w.grad();                            // [2, 4, 6]
  * }</pre>
+ *
+ * <p>A graph is recorded and reversed by one thread at a time; see
+ * {@link org.adjoint.autodiff.GradMode} for what that allows across threads.
  */
 public final class Tensor {
 

@@ -25,6 +25,11 @@ import org.adjoint.internal.Shapes;
  *   <li>Forward mode ({@code jvp}) pushes a tangent through every primitive's JVP rule in the
  *       same pass as the values: no tape, no saved activations.</li>
  * </ul>
+ *
+ * <p>Threads: the transforms are static and keep no state of their own; each call records
+ * and reverses its own graph on the calling thread, so calls on different threads are
+ * independent (see {@link GradMode} for what is confined to a thread). A {@code pullback}
+ * belongs to the thread that uses it: two threads must not run one at the same time.
  */
 public final class Autodiff {
 

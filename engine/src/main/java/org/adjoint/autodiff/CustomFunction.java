@@ -39,10 +39,12 @@ public abstract class CustomFunction {
     /** What a forward computation keeps for its rules; checked against in-place changes. */
     public static final class Context {
         private final List<Saved> saved = new ArrayList<>();
+        private final String name;
         private List<Tensor> inputs = List.of();
         private Tensor[] originals = new Tensor[0];
 
-        private Context() {
+        private Context(String name) {
+            this.name = name;
         }
 
         /**
@@ -71,7 +73,7 @@ public abstract class CustomFunction {
          * @throws IllegalStateException when it was modified in place since
          */
         public Tensor saved(int index) {
-            return saved.get(index).get("custom function");
+            return saved.get(index).get(name);
         }
 
         /**
@@ -131,7 +133,7 @@ public abstract class CustomFunction {
      * @return the output, recorded for reverse mode and carrying a tangent in forward mode
      */
     public final Tensor apply(Tensor... inputs) {
-        Context ctx = new Context();
+        Context ctx = new Context(displayName());
         List<Tensor> values = new ArrayList<>();
         for (Tensor t : inputs) {
             values.add(Forward.primal(t));

@@ -11,10 +11,20 @@ import java.util.Map;
 import java.util.Set;
 
 import org.adjoint.Tensor;
+import org.adjoint.autodiff.Anomaly;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Buffer;
 
-/** Records nodes during the forward pass and runs the reverse pass over them. */
+/**
+ * Records nodes during the forward pass and runs the reverse pass over them.
+ *
+ * <p>The tape is confined to a thread: nothing here is synchronised, and a graph is recorded
+ * and reversed by one thread at a time. Separate graphs on separate threads (two models
+ * trained concurrently) share nothing and need no coordination. Handing a tensor with
+ * history to another thread is allowed between passes (with the usual happens-before edge,
+ * such as an executor's); during a backward pass the nodes it reverses are marked, and
+ * another thread that reaches them fails instead of racing.
+ */
 public final class Graph {
 
     private static final TensorAccess ACCESS = TensorAccess.get();
@@ -44,10 +54,16 @@ public final class Graph {
     /**
      * Makes {@code node} the producer of {@code output}, with one edge per input.
      *
+     * <p>Refuses an input whose graph another thread is reversing right now. In
+     * {@link Anomaly} mode, also notes where the operation was created and checks its output
+     * (and inputs that no recorded operation produced) for NaN and infinities.
+     *
      * @param node   a fresh node holding its saved state
      * @param output the primitive's result
      * @param inputs the primitive's inputs, in the order its {@code vjp} indexes them
      * @return {@code output}, now requiring a gradient
+     * @throws IllegalStateException when another thread is reversing an input's graph
+     * @throws org.adjoint.autodiff.AnomalyException in anomaly mode, at a NaN or an infinity
      */
     public static Tensor record(Node node, Tensor output, Tensor... inputs) {
         Node[] producers = new Node[inputs.length];
@@ -57,15 +73,35 @@ public final class Graph {
             if (in.requiresGrad()) {
                 Node p = ACCESS.producer(in);
                 if (p != null) {
+                    checkNotReversedElsewhere(node, i, in, p);
                     producers[i] = p;
                 } else {
                     leaves[i] = in;
                 }
             }
         }
+        if (Anomaly.isEnabled()) {
+            Anomalies.Origin origin = Anomalies.capture(inputs);
+            node.origin(origin);
+            if (!Anomalies.inRecordedRules()) {
+                Anomalies.checkForward(node.name(), output, inputs, origin);
+            }
+        }
         node.connect(producers, leaves);
+        node.recorded(inputs);
         ACCESS.attach(output, node);
         return output;
+    }
+
+    private static void checkNotReversedElsewhere(Node node, int index, Tensor input, Node producer) {
+        Thread owner = producer.reversedBy();
+        Thread self = Thread.currentThread();
+        if (owner != null && owner != self) {
+            throw new IllegalStateException(node.name() + ": input " + index + " " + Shapes.str(ACCESS.shapeView(input))
+                    + " was computed by '" + producer.name() + "', whose graph thread '" + owner.getName()
+                    + "' is reversing right now; thread '" + self.getName() + "' cannot record an operation on it "
+                    + "until that backward pass returns (a graph belongs to one thread at a time)");
+        }
     }
 
     /**
@@ -86,6 +122,12 @@ public final class Graph {
      * <p>When {@code createGraph}, the rules run with recording on, so the gradients have
      * history and can be differentiated again; nothing is recycled then, since the recorded
      * nodes hold on to intermediate results.
+     *
+     * <p>Threads: for the duration of the pass, every node it will reverse is marked with the
+     * current thread. A backward pass from another thread that reaches a marked node, or an
+     * operation recorded on another thread on a marked node's output, fails with an
+     * {@link IllegalStateException} naming both threads. In {@link Anomaly} mode every
+     * gradient a rule produces is checked for NaN and infinities.
      *
      * @param roots       tensors to differentiate
      * @param seeds       cotangent of each root, of its shape
@@ -133,7 +175,28 @@ public final class Graph {
 
     private static void run(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph,
                             Sink accumulator, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers) {
-        Map<Node, Integer> pendingConsumers = countConsumers(roots, accumulator);
+        List<Node> claimed = new ArrayList<>();
+        boolean anomaly = Anomaly.isEnabled();
+        boolean recordedRules = anomaly && createGraph;
+        if (recordedRules) {
+            Anomalies.recordingRules(+1);
+        }
+        try {
+            reverse(roots, seeds, retainGraph, createGraph, accumulator, allocations, gradBuffers, claimed, anomaly);
+        } finally {
+            if (recordedRules) {
+                Anomalies.recordingRules(-1);
+            }
+            for (Node node : claimed) {
+                node.unclaim();
+            }
+        }
+    }
+
+    private static void reverse(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph,
+                                Sink accumulator, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers,
+                                List<Node> claimed, boolean anomaly) {
+        Map<Node, Integer> pendingConsumers = countConsumers(roots, accumulator, claimed);
         Map<Node, Tensor> cotangents = new IdentityHashMap<>();
         ArrayDeque<Node> ready = new ArrayDeque<>();
         List<Compute.Allocation> outer = Compute.track(allocations);
@@ -165,7 +228,8 @@ public final class Graph {
                     if (!node.needsGrad(i)) {
                         continue;
                     }
-                    Tensor inputCotangent = cotangent == null ? null : node.pullback(i, cotangent);
+                    Tensor inputCotangent = cotangent == null ? null
+                            : anomaly ? checkedPullback(node, i, cotangent) : node.pullback(i, cotangent);
                     Node producer = node.inputProducer(i);
                     if (producer != null) {
                         if (inputCotangent != null) {
@@ -192,6 +256,20 @@ public final class Graph {
         if (allocations != null) {
             recycle(allocations, List.of(), gradBuffers);
         }
+    }
+
+    private static Tensor checkedPullback(Node node, int input, Tensor cotangent) {
+        Tensor grad;
+        try {
+            grad = node.pullback(input, cotangent);
+        } catch (RuntimeException e) {
+            Anomalies.note(e, node);
+            throw e;
+        }
+        if (grad != null) {
+            Anomalies.checkGradient(node, input, grad);
+        }
+        return grad;
     }
 
     /** Hands back every recorded buffer that neither a pending cotangent nor a gradient uses. */
@@ -320,9 +398,12 @@ public final class Graph {
     /**
      * Counts, for every node reachable from the roots, how many reachable nodes consume its
      * output; refuses up front when any of them was released, so that a failing second
-     * backward pass changes no gradient.
+     * backward pass changes no gradient. Marks every node it will reverse with this thread,
+     * adding those it marked to {@code claimed}, and refuses one that another thread's pass
+     * holds.
      */
-    private static Map<Node, Integer> countConsumers(List<Tensor> roots, Sink sink) {
+    private static Map<Node, Integer> countConsumers(List<Tensor> roots, Sink sink, List<Node> claimed) {
+        Thread self = Thread.currentThread();
         Map<Node, Integer> counts = new IdentityHashMap<>();
         ArrayDeque<Node> stack = new ArrayDeque<>();
         for (Tensor root : roots) {
@@ -335,6 +416,17 @@ public final class Graph {
             Node node = stack.pop();
             if (sink.stopsAt(node)) {
                 continue;
+            }
+            // A pass on this same thread may already hold the node (a rule that runs a backward
+            // pass of its own): it is the same tape, used in order.
+            Thread owner = node.claim(self);
+            if (owner == null) {
+                claimed.add(node);
+            } else if (owner != self) {
+                throw new IllegalStateException("backward: the graph through '" + node.name() + "' is being reversed "
+                        + "by thread '" + owner.getName() + "' right now; thread '" + self.getName() + "' cannot run "
+                        + "another backward pass through it until that one returns (a graph belongs to one thread "
+                        + "at a time)");
             }
             if (node.isReleased()) {
                 throw new IllegalStateException("backward: the graph through '" + node.name()

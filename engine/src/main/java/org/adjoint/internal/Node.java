@@ -1,5 +1,8 @@
 package org.adjoint.internal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 import org.adjoint.Tensor;
 
 /**
@@ -10,12 +13,28 @@ import org.adjoint.Tensor;
  * produced it, or the leaf tensor itself when the leaf requires a gradient, or nothing when
  * no gradient flows there. What a rule needs from the forward pass it saves explicitly, and
  * {@link #releaseSaved()} drops it after the backward pass has used it.
+ *
+ * <p>A node is used by one thread at a time. While a backward pass runs through it, it is
+ * marked with that pass's thread, so that another thread that reaches it (a second backward
+ * pass, or a new operation on one of its outputs) fails instead of racing.
  */
 public abstract class Node {
+
+    private static final VarHandle REVERSED_BY;
+
+    static {
+        try {
+            REVERSED_BY = MethodHandles.lookup().findVarHandle(Node.class, "reversedBy", Thread.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private Node[] producers;
     private Tensor[] leaves;
     private boolean released;
+    private Anomalies.Origin origin;
+    private Thread reversedBy; // read and written through REVERSED_BY only
 
     /**
      * Name for messages, such as {@code matmul}.
@@ -70,6 +89,16 @@ public abstract class Node {
     }
 
     /**
+     * Called once, when the node is recorded, with its inputs. A node whose backward pass
+     * reads its inputs again (a checkpoint that recomputes from them) keeps their versions
+     * here, as a rule keeps those of the tensors it saves.
+     *
+     * @param inputs the operation's inputs, in the order its {@code vjp} indexes them
+     */
+    protected void recorded(Tensor... inputs) {
+    }
+
+    /**
      * Called once the reverse pass has pulled the cotangent back to every input that needs
      * one, so that state kept between the VJPs of one pass (a shared intermediate) does not
      * outlive the pass: its buffers are recycled right after.
@@ -97,6 +126,31 @@ public abstract class Node {
     final void release() {
         released = true;
         releaseSaved();
+    }
+
+    final Anomalies.Origin origin() {
+        return origin;
+    }
+
+    final void origin(Anomalies.Origin where) {
+        this.origin = where;
+    }
+
+    /**
+     * Marks this node as being reversed by {@code thread}, unless a pass already holds it.
+     *
+     * @return {@code null} when this call marked it, else the thread whose pass holds it
+     */
+    final Thread claim(Thread thread) {
+        return (Thread) REVERSED_BY.compareAndExchange(this, (Thread) null, thread);
+    }
+
+    final void unclaim() {
+        REVERSED_BY.setRelease(this, (Thread) null);
+    }
+
+    final Thread reversedBy() {
+        return (Thread) REVERSED_BY.getAcquire(this);
     }
 
     final Tensor pullback(int input, Tensor cotangent) {
