@@ -173,8 +173,8 @@ public final class GradCheck {
                 xm[e] = (float) (x[e] - tolerance.step() * v[e]);
             }
             directions.add(v);
-            plus.add(Tensor.of(xp, inputs.get(j).shape()));
-            minus.add(Tensor.of(xm, inputs.get(j).shape()));
+            plus.add(tensor(xp, inputs.get(j).shape()));
+            minus.add(tensor(xm, inputs.get(j).shape()));
         }
         float[] cotangent = u.toFloatArray();
         double jvu;
@@ -238,8 +238,8 @@ public final class GradCheck {
                 xp[e] = (float) (x[e] + tolerance.step() * v[e]);
                 xm[e] = (float) (x[e] - tolerance.step() * v[e]);
             }
-            plus.add(Tensor.of(xp, inputs.get(j).shape()));
-            minus.add(Tensor.of(xm, inputs.get(j).shape()));
+            plus.add(tensor(xp, inputs.get(j).shape()));
+            minus.add(tensor(xm, inputs.get(j).shape()));
         }
         try (var _ = GradMode.noGrad()) {
             float[] high = f.apply(plus).toFloatArray();
@@ -255,9 +255,14 @@ public final class GradCheck {
     private static List<Tensor> leaves(List<Tensor> inputs) {
         List<Tensor> leaves = new ArrayList<>(inputs.size());
         for (Tensor in : inputs) {
-            leaves.add(Tensor.of(in.toFloatArray(), in.shape()).requiresGrad(true));
+            leaves.add(tensor(in.toFloatArray(), in.shape()).requiresGrad(true));
         }
         return leaves;
+    }
+
+    /** {@code Tensor.of} that keeps rank 0 (where {@code Tensor.of} without a shape means 1-D). */
+    private static Tensor tensor(float[] data, int[] shape) {
+        return shape.length == 0 ? Tensor.scalar(data[0]) : Tensor.of(data, shape);
     }
 
     private static float[] gradientOrZeros(Tensor leaf) {
@@ -268,7 +273,7 @@ public final class GradCheck {
     private static double project(Function<List<Tensor>, Tensor> f, List<Tensor> inputs, int replaced, float[] point,
                                   float[] cotangent) {
         List<Tensor> args = new ArrayList<>(inputs);
-        args.set(replaced, Tensor.of(point, inputs.get(replaced).shape()));
+        args.set(replaced, tensor(point, inputs.get(replaced).shape()));
         try (var _ = GradMode.noGrad()) {
             float[] y = f.apply(args).toFloatArray();
             double sum = 0;

@@ -47,7 +47,8 @@ public final class Dropout implements Module {
         for (int i = 0; i < mask.length; i++) {
             mask[i] = RandomState.nextFloat() < p ? 0f : keep;
         }
-        return x.mul(Tensor.of(mask, x.shape()));
+        // Tensor.of with no shape means 1-D, so a rank-0 input takes a rank-0 mask explicitly.
+        return x.mul(x.rank() == 0 ? Tensor.scalar(mask[0]) : Tensor.of(mask, x.shape()));
     }
 
     @Override

@@ -126,6 +126,12 @@ public abstract class ModuleConformance extends BackendConformance {
     }
 
     @Test
+    void dropoutKeepsARankZeroInputRankZero() {
+        RandomState.set(1);
+        assertArrayEquals(new int[0], new Dropout(0.5f).apply(Tensor.scalar(3f)).shape());
+    }
+
+    @Test
     void zeroGradClearsEveryParameter() {
         Sequential model = mlp().train(false);
         model.apply(Tensor.randn(1, 5, 4)).sum().backward();

@@ -1,0 +1,396 @@
+package org.adjoint.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+
+import org.adjoint.Tensor;
+import org.adjoint.autodiff.CustomFunction;
+import org.adjoint.autodiff.GradCheck;
+import org.adjoint.autodiff.GradMode;
+import org.adjoint.backend.Backend;
+import org.adjoint.conformance.programs.Coverage;
+import org.adjoint.conformance.programs.CustomOp;
+import org.adjoint.conformance.programs.JavaPrinter;
+import org.adjoint.conformance.programs.Kind;
+import org.adjoint.conformance.programs.Program;
+import org.adjoint.conformance.programs.ProgramChecker;
+import org.adjoint.conformance.programs.ProgramChecker.Outcome;
+import org.adjoint.conformance.programs.ProgramChecker.Status;
+import org.adjoint.conformance.programs.ProgramGenerator;
+import org.adjoint.conformance.programs.Shrinker;
+import org.adjoint.conformance.programs.Step;
+import org.adjoint.conformance.programs.Watch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Property-based differential testing of autodiff: random programs of 1 to 30 operations
+ * over 1 to 3 inputs of random, mutually broadcasting shapes, each checked by central
+ * differences, the adjoint identity, forward mode against reverse mode, {@code Autodiff.vjp}
+ * against {@code backward}, and (where a backend names one) a reference backend. A failing
+ * program is shrunk to a minimal one and printed as Java.
+ *
+ * <p>{@code -Dadjoint.test.programs=N} sets how many programs run (default
+ * {@value #DEFAULT_PROGRAMS}; a nightly run takes 100000) and {@code -Dadjoint.test.seed=S}
+ * the first seed (program {@code i} is drawn from {@code S + i}, so
+ * {@code -Dadjoint.test.seed=S -Dadjoint.test.programs=1} reruns one).
+ */
+public abstract class RandomProgramConformance extends BackendConformance {
+
+    /** Programs per run unless {@code adjoint.test.programs} says otherwise. */
+    public static final int DEFAULT_PROGRAMS = 5000;
+
+    private static final long SEED = Long.getLong("adjoint.test.seed", 1L);
+    private static final int PROGRAMS = Integer.getInteger("adjoint.test.programs", DEFAULT_PROGRAMS);
+    private static final int SHRINK_BUDGET = 1500;
+    private static final ProgramGenerator GENERATOR = new ProgramGenerator();
+
+    private static Coverage checked;
+    private static int passed;
+    private static int skipped;
+    private static int failed;
+    private static long checkNanos;
+    private static String description;
+
+    /**
+     * A backend whose values and gradients the backend under test must match (another
+     * device, or the other kernel provider), or {@code null} for none.
+     *
+     * @return the reference, or {@code null}
+     */
+    protected Backend referenceBackend() {
+        return null;
+    }
+
+    /**
+     * How the summary line names the backend under test.
+     *
+     * @return for example {@code cpu (vector kernels)}
+     */
+    protected String description() {
+        return backend().name();
+    }
+
+    @BeforeAll
+    static void startCounting() {
+        checked = new Coverage();
+        passed = 0;
+        skipped = 0;
+        failed = 0;
+        description = null;
+        checkNanos = 0;
+    }
+
+    @AfterAll
+    static void printSummary() {
+        if (checked.programs() == 0) {
+            return;
+        }
+        double seconds = checkNanos / 1e9;
+        System.out.printf("Random programs on %s: %d passed, %d skipped (a perturbation crossed a kink), %d failed,"
+                        + " seeds %d..%d, %.1f s (%.1f ms per program)%n  %s%n", description, passed, skipped, failed,
+                SEED, SEED + PROGRAMS - 1, seconds, 1000 * seconds / checked.programs(), checked);
+    }
+
+    static Stream<Long> seeds() {
+        return LongStream.range(SEED, SEED + PROGRAMS).boxed();
+    }
+
+    private ProgramChecker checker() {
+        return new ProgramChecker(GradCheck.Tolerance.float32(), referenceBackend());
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
+    void derivativesAgree(long seed) {
+        if (description == null) {
+            description = description();
+        }
+        long start = System.nanoTime();
+        Program program = GENERATOR.generate(seed);
+        ProgramChecker checker = checker();
+        Outcome outcome = checker.check(program);
+        checkNanos += System.nanoTime() - start;
+        checked.add(program);
+        switch (outcome.status()) {
+            case PASSED -> passed++;
+            case SKIPPED -> skipped++;
+            default -> {
+                failed++;
+                fail(report(program, outcome, checker));
+            }
+        }
+    }
+
+    /** Shrinks a failing program and describes the minimal one as Java, with what reruns the original. */
+    private static String report(Program program, Outcome outcome, ProgramChecker checker) {
+        if (outcome.status() != Status.FAILED) {
+            return "program of seed " + program.seed() + " is " + outcome.status() + ": " + outcome.detail();
+        }
+        Shrinker shrinker = new Shrinker(candidate -> checker.check(candidate).sameFailureAs(outcome), SHRINK_BUDGET);
+        Program minimal = shrinker.shrink(program);
+        Outcome minimalOutcome = checker.check(minimal);
+        return "Random program of seed " + program.seed() + " failed the " + outcome.check() + " check: "
+                + outcome.detail() + "\nShrunk from " + program.steps().size() + " steps over inputs " + program.inputs()
+                + " to " + minimal.steps().size() + " over " + minimal.inputs() + " (" + shrinker.spent()
+                + " candidates checked). Rerun the original with -Dadjoint.test.seed=" + program.seed()
+                + " -Dadjoint.test.programs=1\nMinimal failing program (" + minimalOutcome.detail() + "):\n"
+                + JavaPrinter.failing(minimal, minimalOutcome);
+    }
+
+    /** The generator must reach every operation and the shape cases that break gradients. */
+    @Test
+    void theGeneratorCoversEveryOperationAndShapeCase() {
+        Coverage coverage = new Coverage();
+        for (long seed = 1; seed <= 300; seed++) {
+            Program p = GENERATOR.generate(seed);
+            assertTrue(p.steps().size() >= 1 && p.steps().size() <= ProgramGenerator.MAX_STEPS, p.toString());
+            assertTrue(p.inputs().size() >= 1 && p.inputs().size() <= 3, p.toString());
+            coverage.add(p);
+        }
+        for (Kind kind : Kind.values()) {
+            if (kind != Kind.CUSTOM) {
+                assertTrue(coverage.count(kind) > 0, kind + " never drawn: " + coverage);
+            }
+        }
+        List<String> cases = new ArrayList<>(List.of("input rank 0", "input rank 1", "input rank 2", "input rank 3",
+                "input rank 4", "1 inputs", "2 inputs", "3 inputs", "broadcasting add", "broadcasting mul",
+                "broadcasting div", "matmul with a 1-D operand", "matmul 2-D", "matmul batched",
+                "matmul batched with broadcast batch axes", "matmul of a transpose", "sum_axis keepDim true",
+                "sum_axis keepDim false", "max_axis keepDim true", "max_axis keepDim false", "linear weight from a value",
+                "linear constant weight", "linear bias from a value", "linear without bias", "prefix square_plus_one",
+                "prefix sigmoid", "prefix tanh"));
+        cases.addAll(Arrays.asList(Coverage.linearActivations()));
+        for (String c : cases) {
+            assertTrue(coverage.count(c) > 0, "'" + c + "' never drawn: " + coverage);
+        }
+    }
+
+    /**
+     * The checks hand a rank-0 input to the function as rank 0 (they used to rebuild it with
+     * {@code Tensor.of(data, shape)}, which makes a 1-D tensor of an empty shape).
+     */
+    @Test
+    void gradCheckPassesRankZeroInputsOnUnchanged() {
+        List<int[]> seen = new ArrayList<>();
+        java.util.function.Function<List<Tensor>, Tensor> square = in -> {
+            seen.add(in.get(0).shape());
+            return in.get(0).mul(in.get(0));
+        };
+        List<Tensor> at = List.of(Tensor.scalar(1.5f));
+        GradCheck.finiteDifferences(square, at).assertPassed();
+        GradCheck.adjointIdentity(square, at, 1).assertPassed();
+        GradCheck.forwardMode(square, at, 1).assertPassed();
+        for (int[] shape : seen) {
+            assertArrayEquals(new int[0], shape);
+        }
+    }
+
+    /**
+     * What a failure prints is real Java: the printed programs compile against the public API
+     * and compute what the interpreter computed.
+     */
+    @Test
+    void printedProgramsCompileAndComputeTheSameOutputs(@TempDir Path dir) throws Exception {
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        assumeTrue(javac != null, "this JVM has no Java compiler");
+        List<Program> programs = new ArrayList<>();
+        StringBuilder source = new StringBuilder("package printed;\n\n");
+        JavaPrinter.imports().forEach(line -> source.append(line).append('\n'));
+        source.append("\npublic final class Printed {\n    public static List<float[]> run() {\n")
+                .append("        List<float[]> results = new java.util.ArrayList<>();\n");
+        for (long seed = 1; seed <= 25; seed++) {
+            Program p = GENERATOR.generate(seed);
+            programs.add(p);
+            source.append("        {\n").append(JavaPrinter.program(p).indent(12))
+                    .append("            results.add(program.apply(inputs).toFloatArray());\n        }\n");
+        }
+        source.append("        return results;\n    }\n}\n");
+        Path file = Files.createDirectories(dir.resolve("printed")).resolve("Printed.java");
+        Files.writeString(file, source);
+        ByteArrayOutputStream messages = new ByteArrayOutputStream();
+        int status = javac.run(null, messages, messages, "-proc:none", "-d", dir.toString(), "-cp",
+                System.getProperty("java.class.path"), file.toString());
+        assertEquals(0, status, () -> messages + "\n" + source);
+        List<?> results;
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()}, getClass().getClassLoader())) {
+            results = (List<?>) loader.loadClass("printed.Printed").getMethod("run").invoke(null);
+        }
+        for (int i = 0; i < programs.size(); i++) {
+            Program p = programs.get(i);
+            float[] expected;
+            try (var _ = GradMode.noGrad()) {
+                expected = p.run(p.inputTensors(), new Watch()).toFloatArray();
+            }
+            assertArrayEquals(expected, (float[]) results.get(i), JavaPrinter.program(p));
+        }
+    }
+
+    /**
+     * Where a perturbation moves a value across a kink at every step the checks try, their
+     * disagreement is no evidence: the program is skipped, not failed. Here x = 0.00021 feeds
+     * relu(100 x), whose kink is 0.00021 away, closer than the smallest step.
+     */
+    @Test
+    void aPerturbationAcrossAKinkIsSkippedNotFailed() {
+        Program nearKink = new Program(0, List.of(new Program.Input(new int[0], new float[] {0.00021f})),
+                List.of(Step.of(Kind.MUL_SCALAR, 0).withConstant(100f), Step.of(Kind.RELU, 1)));
+        Outcome outcome = checker().check(nearKink);
+        assertEquals(Status.SKIPPED, outcome.status(), outcome::toString);
+        assertTrue(outcome.detail().contains("across a kink"), outcome::toString);
+    }
+
+    /** A program outside an operation's domain (log of a negative value) is invalid, not failed. */
+    @Test
+    void programsOutsideAnOperationsDomainAreInvalid() {
+        Program negativeLog = new Program(0, List.of(new Program.Input(new int[] {2}, new float[] {1f, -1f})),
+                List.of(Step.of(Kind.LOG, 0)));
+        Outcome outcome = checker().check(negativeLog);
+        assertEquals(Status.INVALID, outcome.status(), outcome::toString);
+        assertEquals("log of a value below " + Watch.POSITIVE_MARGIN, outcome.detail());
+    }
+
+    /** The same seed gives the same program. */
+    @Test
+    void generationIsReproducible() {
+        for (long seed = 0; seed < 20; seed++) {
+            assertEquals(JavaPrinter.program(GENERATOR.generate(seed)), JavaPrinter.program(GENERATOR.generate(seed)));
+        }
+    }
+
+    /**
+     * The harness must catch a wrong derivative: a square whose VJP forgets the factor 2,
+     * hidden in long random programs, fails the checks and shrinks to the one call on one
+     * scalar input.
+     */
+    @Test
+    void aWrongDerivativeIsCaughtAndShrunkToOneCall() {
+        ProgramGenerator generator = new ProgramGenerator(List.of(WrongSquare.OP), 10);
+        ProgramChecker checker = checker();
+        int caught = 0;
+        int missed = 0;
+        for (long seed = 1; seed <= 400 && caught < 3; seed++) {
+            Program p = generator.generate(seed);
+            if (p.steps().size() < 10 || p.steps().stream().noneMatch(s -> s.kind() == Kind.CUSTOM)) {
+                continue;
+            }
+            Outcome outcome = checker.check(p);
+            if (outcome.status() != Status.FAILED) {
+                // The wrong rule can be harmless: a later step may ignore the value (a product with 0,
+                // cross-entropy over one class).
+                missed++;
+                continue;
+            }
+            assertTrue(outcome.check().equals(ProgramChecker.ADJOINT) || outcome.check().equals(ProgramChecker.FINITE),
+                    outcome::toString);
+            String report = report(p, outcome, checker);
+            assertTrue(report.contains("Tensor x0 = in.get(0);\n    Tensor t1 = new WrongSquare().apply(x0);\n"
+                    + "    return t1;\n"), report);
+            assertTrue(report.contains("List<Tensor> inputs = List.of(\n        Tensor.scalar("), report);
+            assertTrue(report.contains("-Dadjoint.test.seed=" + seed + " "), report);
+            caught++;
+        }
+        assertEquals(3, caught, "too few long programs with the wrong derivative were drawn");
+        assertTrue(missed <= caught, missed + " programs with the wrong derivative passed, " + caught + " failed");
+    }
+
+    /** A correct VJP with a wrong JVP passes the reverse-mode checks and fails forward mode. */
+    @Test
+    void aWrongForwardRuleIsCaughtByTheForwardModeCheck() {
+        ProgramGenerator generator = new ProgramGenerator(List.of(SquareWithWrongJvp.OP), 10);
+        ProgramChecker checker = checker();
+        int caught = 0;
+        int missed = 0;
+        for (long seed = 1; seed <= 200 && caught < 3; seed++) {
+            Program p = generator.generate(seed);
+            if (p.steps().stream().noneMatch(s -> s.kind() == Kind.CUSTOM)) {
+                continue;
+            }
+            Outcome outcome = checker.check(p);
+            if (outcome.status() == Status.PASSED) {
+                missed++;
+                continue;
+            }
+            assertEquals(ProgramChecker.FORWARD, outcome.check(), () -> outcome + " for\n" + JavaPrinter.program(p));
+            caught++;
+        }
+        assertEquals(3, caught);
+        assertTrue(missed <= caught, missed + " programs with the wrong forward rule passed, " + caught + " failed");
+    }
+
+    /** {@code x²} whose VJP is {@code u·x} instead of {@code 2 u·x}. */
+    static final class WrongSquare extends CustomFunction {
+        static final CustomOp OP = new Op(WrongSquare::new, "WrongSquare");
+
+        @Override
+        protected Tensor forward(Context ctx, List<Tensor> inputs) {
+            ctx.save(inputs.get(0));
+            return inputs.get(0).mul(inputs.get(0));
+        }
+
+        @Override
+        protected Tensor vjp(Context ctx, int input, Tensor cotangent) {
+            return cotangent.mul(ctx.saved(0));
+        }
+
+        @Override
+        protected Tensor jvp(Context ctx, List<Tensor> tangents) {
+            return tangents.get(0) == null ? null : tangents.get(0).mul(ctx.inputs().get(0)).mul(2f);
+        }
+    }
+
+    /** {@code x²} with a correct VJP and a JVP of {@code t·x} instead of {@code 2 t·x}. */
+    static final class SquareWithWrongJvp extends CustomFunction {
+        static final CustomOp OP = new Op(SquareWithWrongJvp::new, "SquareWithWrongJvp");
+
+        @Override
+        protected Tensor forward(Context ctx, List<Tensor> inputs) {
+            ctx.save(inputs.get(0));
+            return inputs.get(0).mul(inputs.get(0));
+        }
+
+        @Override
+        protected Tensor vjp(Context ctx, int input, Tensor cotangent) {
+            return cotangent.mul(ctx.saved(0)).mul(2f);
+        }
+
+        @Override
+        protected Tensor jvp(Context ctx, List<Tensor> tangents) {
+            return tangents.get(0) == null ? null : tangents.get(0).mul(ctx.inputs().get(0));
+        }
+    }
+
+    /** A custom function as a generator operation. */
+    private record Op(java.util.function.Supplier<CustomFunction> function, String name) implements CustomOp {
+        @Override
+        public Tensor apply(Tensor x) {
+            return function.get().apply(x);
+        }
+
+        @Override
+        public String java(String operand) {
+            return "new " + name + "().apply(" + operand + ")";
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package org.adjoint.conformance.programs;
+
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+import org.adjoint.nn.Activation;
+
+/** Counts what a set of programs exercised: operations, and the shape cases that matter for gradients. */
+public final class Coverage {
+
+    private final Map<Kind, Integer> kinds = new EnumMap<>(Kind.class);
+    private final Map<String, Integer> features = new TreeMap<>();
+    private int programs;
+    private long steps;
+    private int maxSteps;
+    private long inputElements;
+
+    /** Creates empty counts. */
+    public Coverage() {
+    }
+
+    /**
+     * Counts one program.
+     *
+     * @param p the program
+     */
+    public synchronized void add(Program p) {
+        programs++;
+        steps += p.steps().size();
+        maxSteps = Math.max(maxSteps, p.steps().size());
+        inputElements += p.inputElements();
+        int[][] shapes = p.shapes();
+        for (Program.Input in : p.inputs()) {
+            feature("input rank " + in.shape().length);
+        }
+        feature(p.inputs().size() + " inputs");
+        for (Step step : p.steps()) {
+            kinds.merge(step.kind(), 1, Integer::sum);
+            int[] op = step.operands();
+            switch (step.kind()) {
+                case ADD, SUB, MUL, DIV -> {
+                    if (!Arrays.equals(shapes[op[0]], shapes[op[1]])) {
+                        feature("broadcasting " + step.kind().name().toLowerCase());
+                    }
+                }
+                case MATMUL -> {
+                    int[] lhs = shapes[op[0]];
+                    int[] rhs = shapes[op[1]];
+                    if (lhs.length == 1 || rhs.length == 1) {
+                        feature("matmul with a 1-D operand");
+                    } else if (lhs.length > 2 || rhs.length > 2) {
+                        boolean sameBatch = Arrays.equals(Arrays.copyOf(lhs, lhs.length - 2), Arrays.copyOf(rhs, rhs.length - 2));
+                        feature(sameBatch ? "matmul batched" : "matmul batched with broadcast batch axes");
+                    } else {
+                        feature("matmul 2-D");
+                    }
+                    if (step.flag()) {
+                        feature("matmul of a transpose");
+                    }
+                }
+                case SUM_AXIS, MEAN_AXIS, MAX_AXIS -> feature(step.kind().name().toLowerCase() + " keepDim " + step.flag());
+                case LINEAR -> {
+                    feature("linear " + step.activation().name().toLowerCase());
+                    feature(op[1] >= 0 ? "linear weight from a value" : "linear constant weight");
+                    feature(op[2] >= 0 ? "linear bias from a value" : op[2] == Step.CONSTANT ? "linear constant bias"
+                            : "linear without bias");
+                    if (shapes[op[0]].length != 2) {
+                        feature("linear on rank " + shapes[op[0]].length);
+                    }
+                }
+                default -> {
+                }
+            }
+            if (step.prefix() != Step.Prefix.NONE) {
+                feature("prefix " + step.prefix().name().toLowerCase());
+            }
+        }
+    }
+
+    private void feature(String name) {
+        features.merge(name, 1, Integer::sum);
+    }
+
+    /**
+     * How often an operation occurred.
+     *
+     * @param kind the operation
+     * @return its count
+     */
+    public synchronized int count(Kind kind) {
+        return kinds.getOrDefault(kind, 0);
+    }
+
+    /**
+     * How often a shape case occurred.
+     *
+     * @param feature its name, as in {@link #toString()}
+     * @return its count
+     */
+    public synchronized int count(String feature) {
+        return features.getOrDefault(feature, 0);
+    }
+
+    /**
+     * Programs counted.
+     *
+     * @return the count
+     */
+    public synchronized int programs() {
+        return programs;
+    }
+
+    /**
+     * Names every activation, so that a test can ask for each.
+     *
+     * @return feature names of the form {@code linear relu}
+     */
+    public static String[] linearActivations() {
+        return Arrays.stream(Activation.values()).map(a -> "linear " + a.name().toLowerCase()).toArray(String[]::new);
+    }
+
+    @Override
+    public synchronized String toString() {
+        String ops = kinds.entrySet().stream().map(e -> e.getKey().name().toLowerCase() + " " + e.getValue())
+                .collect(Collectors.joining(", "));
+        String cases = features.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                .collect(Collectors.joining(", "));
+        return programs + " programs, " + steps + " steps (mean " + String.format("%.1f", steps / Math.max(1.0, programs))
+                + ", longest " + maxSteps + "), mean " + String.format("%.1f", inputElements / Math.max(1.0, programs))
+                + " input elements; " + kinds.size() + " operations: " + ops + "; cases: " + cases;
+    }
+}

@@ -1,0 +1,82 @@
+package org.adjoint.conformance.programs;
+
+/**
+ * The operations a random program draws from: every differentiable call of the public
+ * {@code Tensor} API, the fused {@code nn.Linear} layer and {@code Losses.crossEntropy}, and a
+ * slot for a user-supplied {@link CustomOp}.
+ */
+public enum Kind {
+    /** {@code a.neg()}. */
+    NEG(1),
+    /** {@code a.tanh()}. */
+    TANH(1),
+    /** {@code a.sigmoid()}. */
+    SIGMOID(1),
+    /** {@code a.relu()}, with {@code a} off the kink. */
+    RELU(1),
+    /** {@code a.exp()}, on bounded values (optionally through {@code tanh} first). */
+    EXP(1),
+    /** {@code a.log()} on positive values (optionally made positive first). */
+    LOG(1),
+    /** {@code a.sqrt()} on positive values (optionally made positive first). */
+    SQRT(1),
+    /** {@code a.pow(p)}, the base made safe for {@code p}. */
+    POW(1),
+    /** {@code a.add(c)}. */
+    ADD_SCALAR(1),
+    /** {@code a.sub(c)}. */
+    SUB_SCALAR(1),
+    /** {@code a.mul(c)}. */
+    MUL_SCALAR(1),
+    /** {@code a.div(c)}. */
+    DIV_SCALAR(1),
+    /** {@code a.add(b)}, broadcasting. */
+    ADD(2),
+    /** {@code a.sub(b)}, broadcasting. */
+    SUB(2),
+    /** {@code a.mul(b)}, broadcasting. */
+    MUL(2),
+    /** {@code a.div(b)}, broadcasting, the divisor kept away from 0. */
+    DIV(2),
+    /** {@code a.matmul(b)} or {@code a.matmul(b.transpose())}. */
+    MATMUL(2),
+    /** {@code a.transpose()}. */
+    TRANSPOSE(1),
+    /** {@code a.reshape(...)}. */
+    RESHAPE(1),
+    /** {@code a.sum()}. */
+    SUM(1),
+    /** {@code a.mean()}. */
+    MEAN(1),
+    /** {@code a.sum(axis, keepDim)}. */
+    SUM_AXIS(1),
+    /** {@code a.mean(axis, keepDim)}. */
+    MEAN_AXIS(1),
+    /** {@code a.max(axis, keepDim)}, off ties. */
+    MAX_AXIS(1),
+    /** {@code a.softmax(axis)}. */
+    SOFTMAX(1),
+    /** {@code a.logSoftmax(axis)}. */
+    LOG_SOFTMAX(1),
+    /** {@code new Linear(w, b, activation).apply(a)}: operands a, then w and b or a constant marker. */
+    LINEAR(3),
+    /** {@code Losses.crossEntropy(a, labels)}. */
+    CROSS_ENTROPY(1),
+    /** A {@link CustomOp} applied element-wise. */
+    CUSTOM(1);
+
+    private final int operands;
+
+    Kind(int operands) {
+        this.operands = operands;
+    }
+
+    /**
+     * How many operand slots a step of this kind has.
+     *
+     * @return the slot count
+     */
+    public int operands() {
+        return operands;
+    }
+}

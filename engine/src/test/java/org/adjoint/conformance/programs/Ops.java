@@ -1,0 +1,257 @@
+package org.adjoint.conformance.programs;
+
+import java.util.SplittableRandom;
+
+import org.adjoint.Tensor;
+import org.adjoint.autodiff.GradMode;
+import org.adjoint.nn.Activation;
+import org.adjoint.nn.Linear;
+import org.adjoint.nn.Losses;
+
+/** Runs one {@link Step} through the public API, reporting preconditions and kinks to a {@link Watch}. */
+final class Ops {
+
+    private Ops() {
+    }
+
+    /**
+     * Computes one step.
+     *
+     * @param step   the operation
+     * @param index  the value index it produces
+     * @param values every value computed so far
+     * @param watch  where preconditions and kink sides go
+     * @return the step's value
+     */
+    static Tensor apply(Step step, int index, Tensor[] values, Watch watch) {
+        int[] op = step.operands();
+        Tensor a = values[op[0]];
+        Tensor result = switch (step.kind()) {
+            case NEG -> a.neg();
+            case TANH -> a.tanh();
+            case SIGMOID -> a.sigmoid();
+            case RELU -> {
+                float[] v = a.toFloatArray();
+                watch.require(() -> minAbs(v) >= Watch.KINK_MARGIN, () -> "relu input within " + Watch.KINK_MARGIN + " of 0");
+                watch.sides(index, signs(v));
+                yield a.relu();
+            }
+            case EXP -> {
+                Tensor p = step.prefix().apply(a);
+                watch.require(() -> max(p.toFloatArray()) <= Watch.EXP_LIMIT, () -> "exp of a value above " + Watch.EXP_LIMIT);
+                yield p.exp();
+            }
+            case LOG -> positive(step, a, "log", watch).log();
+            case SQRT -> positive(step, a, "sqrt", watch).sqrt();
+            case POW -> {
+                float e = step.constant();
+                Tensor p = e == Math.rint(e) ? step.prefix().apply(a) : positive(step, a, "pow", watch);
+                if (e < 0) {
+                    watch.require(() -> minAbs(p.toFloatArray()) >= Watch.POLE_MARGIN,
+                            () -> "negative power of a value within " + Watch.POLE_MARGIN + " of 0");
+                }
+                yield p.pow(e);
+            }
+            case ADD_SCALAR -> a.add(step.constant());
+            case SUB_SCALAR -> a.sub(step.constant());
+            case MUL_SCALAR -> a.mul(step.constant());
+            case DIV_SCALAR -> a.div(step.constant());
+            case ADD -> a.add(values[op[1]]);
+            case SUB -> a.sub(values[op[1]]);
+            case MUL -> a.mul(values[op[1]]);
+            case DIV -> {
+                Tensor divisor = step.prefix().apply(values[op[1]]);
+                watch.require(() -> minAbs(divisor.toFloatArray()) >= Watch.POLE_MARGIN,
+                        () -> "divisor within " + Watch.POLE_MARGIN + " of 0");
+                yield a.div(divisor);
+            }
+            case MATMUL -> a.matmul(step.flag() ? values[op[1]].transpose() : values[op[1]]);
+            case TRANSPOSE -> a.transpose();
+            case RESHAPE -> a.reshape(step.shape());
+            case SUM -> a.sum();
+            case MEAN -> a.mean();
+            case SUM_AXIS -> a.sum(step.axis(), step.flag());
+            case MEAN_AXIS -> a.mean(step.axis(), step.flag());
+            case MAX_AXIS -> {
+                int[] shape = a.shape();
+                int axis = Math.floorMod(step.axis(), Math.max(1, shape.length));
+                float[] v = a.toFloatArray();
+                watch.require(() -> maxGap(v, shape, axis) >= Watch.KINK_MARGIN,
+                        () -> "max lane with its top two values within " + Watch.KINK_MARGIN);
+                watch.sides(index, argmax(v, shape, axis));
+                yield a.max(step.axis(), step.flag());
+            }
+            case SOFTMAX -> a.softmax(step.axis());
+            case LOG_SOFTMAX -> a.logSoftmax(step.axis());
+            case LINEAR -> linear(step, index, values, watch);
+            case CROSS_ENTROPY -> Losses.crossEntropy(a, labels(step.seed(), a.shape()[0], a.shape()[1]));
+            case CUSTOM -> step.custom().apply(a);
+        };
+        watch.require(() -> finiteAndBounded(result.toFloatArray()),
+                () -> "value t" + index + " not finite or beyond " + Watch.MAGNITUDE_LIMIT);
+        return result;
+    }
+
+    /** The operand after its prefix, required to be positive enough for {@code op}. */
+    private static Tensor positive(Step step, Tensor a, String op, Watch watch) {
+        Tensor p = step.prefix().apply(a);
+        watch.require(() -> min(p.toFloatArray()) >= Watch.POSITIVE_MARGIN,
+                () -> op + " of a value below " + Watch.POSITIVE_MARGIN);
+        return p;
+    }
+
+    private static Tensor linear(Step step, int index, Tensor[] values, Watch watch) {
+        int[] op = step.operands();
+        Tensor x = values[op[0]];
+        Tensor weight = linearWeight(step, x, values);
+        Tensor bias = linearBias(step, weight, values);
+        Tensor y = new Linear(weight, bias, step.activation()).apply(x);
+        if (step.activation() == Activation.RELU) {
+            if (watch.recording()) {
+                try (var _ = GradMode.noGrad()) {
+                    float[] pre = new Linear(weight.detach(), bias == null ? null : bias.detach(), Activation.IDENTITY)
+                            .apply(x.detach()).toFloatArray();
+                    watch.require(() -> minAbs(pre) >= Watch.KINK_MARGIN,
+                            () -> "linear pre-activation within " + Watch.KINK_MARGIN + " of the ReLU kink");
+                }
+            }
+            watch.sides(index, signs(y.toFloatArray()));
+        }
+        return y;
+    }
+
+    /** The weight a {@code Linear} step uses: a value, or {@code randn(seed, in, out) * constant}. */
+    static Tensor linearWeight(Step step, Tensor x, Tensor[] values) {
+        int w = step.operands()[1];
+        return w >= 0 ? values[w] : Tensor.randn(step.seed(), inFeatures(x.shape()), step.shape()[0]).mul(step.constant());
+    }
+
+    /** The bias a {@code Linear} step uses: a value, {@code randn(seed + 1, out) * 0.5}, or none. */
+    static Tensor linearBias(Step step, Tensor weight, Tensor[] values) {
+        int b = step.operands()[2];
+        if (b == Step.ABSENT) {
+            return null;
+        }
+        return b >= 0 ? values[b] : Tensor.randn(step.seed() + 1, weight.shape()[1]).mul(0.5f);
+    }
+
+    /** Input features of a {@code Linear} applied to a tensor of this shape (a scalar is one feature). */
+    static int inFeatures(int[] shape) {
+        return shape.length == 0 ? 1 : shape[shape.length - 1];
+    }
+
+    /** Class labels for cross-entropy, fixed by a seed. */
+    static int[] labels(long seed, int rows, int classes) {
+        SplittableRandom random = new SplittableRandom(seed);
+        int[] labels = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            labels[r] = random.nextInt(classes);
+        }
+        return labels;
+    }
+
+    static double minAbs(float[] v) {
+        double m = Double.POSITIVE_INFINITY;
+        for (float x : v) {
+            m = Math.min(m, Math.abs(x));
+        }
+        return m;
+    }
+
+    static double min(float[] v) {
+        double m = Double.POSITIVE_INFINITY;
+        for (float x : v) {
+            m = Math.min(m, x);
+        }
+        return m;
+    }
+
+    static double max(float[] v) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (float x : v) {
+            m = Math.max(m, x);
+        }
+        return m;
+    }
+
+    static double maxAbs(float[] v) {
+        double m = 0;
+        for (float x : v) {
+            m = Math.max(m, Math.abs(x));
+        }
+        return m;
+    }
+
+    static boolean finiteAndBounded(float[] v) {
+        for (float x : v) {
+            if (!(Math.abs(x) <= Watch.MAGNITUDE_LIMIT)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int[] signs(float[] v) {
+        int[] side = new int[v.length];
+        for (int i = 0; i < v.length; i++) {
+            side[i] = v[i] > 0 ? 1 : 0;
+        }
+        return side;
+    }
+
+    /** Smallest difference between the largest and second-largest value of any lane along {@code axis}. */
+    static double maxGap(float[] v, int[] shape, int axis) {
+        if (shape.length == 0 || shape[axis] < 2) {
+            return Double.POSITIVE_INFINITY;
+        }
+        int length = shape[axis];
+        int inner = 1;
+        for (int d = axis + 1; d < shape.length; d++) {
+            inner *= shape[d];
+        }
+        int outer = v.length / (length * inner);
+        double gap = Double.POSITIVE_INFINITY;
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                double top = Double.NEGATIVE_INFINITY;
+                double second = Double.NEGATIVE_INFINITY;
+                for (int l = 0; l < length; l++) {
+                    double x = v[(o * length + l) * inner + i];
+                    if (x > top) {
+                        second = top;
+                        top = x;
+                    } else if (x > second) {
+                        second = x;
+                    }
+                }
+                gap = Math.min(gap, top - second);
+            }
+        }
+        return gap;
+    }
+
+    private static int[] argmax(float[] v, int[] shape, int axis) {
+        if (shape.length == 0) {
+            return new int[1];
+        }
+        int length = shape[axis];
+        int inner = 1;
+        for (int d = axis + 1; d < shape.length; d++) {
+            inner *= shape[d];
+        }
+        int outer = v.length / (length * inner);
+        int[] side = new int[outer * inner];
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                int best = 0;
+                for (int l = 1; l < length; l++) {
+                    if (v[(o * length + l) * inner + i] > v[(o * length + best) * inner + i]) {
+                        best = l;
+                    }
+                }
+                side[o * inner + i] = best;
+            }
+        }
+        return side;
+    }
+}
