@@ -1,5 +1,7 @@
 /**
- * The CUDA backend. In this version it only reports why it cannot run; device memory,
- * cuBLAS GEMM and the element-wise kernels arrive with the CUDA issue.
+ * The CUDA backend: float32 buffers in GPU memory behind a caching allocator, GEMM through
+ * cuBLAS, and the CUDA C kernels of {@code adjoint-kernels} compiled by NVRTC for the device.
+ * Selected by default when a GPU and its libraries load, or with {@code -Dadjoint.backend=cuda};
+ * otherwise it reports why it is unavailable and the CPU backend runs.
  */
 package org.adjoint.cuda;

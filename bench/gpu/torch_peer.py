@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""PyTorch (eager, CUDA, TF32 off) on the workloads of org.adjoint.bench.gpu.GpuBench:
+SGEMM 4096^3 and the MLP step (fused-free nn.Linear + ReLU, F.cross_entropy, SGD lr 0.01)
+at 784-1024-1024-1024-10 / batch 256 and 4096-4096-4096-4096-10 / batch 4096. Medians of
+timed repetitions after warm-up, each ended by torch.cuda.synchronize(). Prints one JSON
+object."""
+
+import json
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def timed(function, repetitions, warmup):
+    for _ in range(warmup):
+        function()
+    torch.cuda.synchronize()
+    samples = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        function()
+        torch.cuda.synchronize()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def sgemm(n):
+    a = torch.rand(n, n, device="cuda") * 2 - 1
+    b = torch.rand(n, n, device="cuda") * 2 - 1
+    c = torch.empty(n, n, device="cuda")
+    seconds = timed(lambda: torch.matmul(a, b, out=c), 10, 3)
+    return 2.0 * n ** 3 / seconds
+
+
+def mlp_step(widths, batch):
+    torch.manual_seed(7)
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1]))
+        if i + 2 < len(widths):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers).cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.randn(batch, widths[0], device="cuda")
+    y = torch.randint(0, widths[-1], (batch,), device="cuda")
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    return 1000 * timed(step, 20, 5)
+
+
+def main():
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    result = {
+        "torch": torch.__version__,
+        "device": torch.cuda.get_device_name(0),
+        "sgemm4096_tflops": sgemm(4096) / 1e12,
+        "mlp_small_ms": mlp_step([784, 1024, 1024, 1024, 10], 256),
+        "mlp_large_ms": mlp_step([4096, 4096, 4096, 4096, 10], 4096),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+package org.adjoint.cuda.internal;
+
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
+import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
+import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuInit;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+
+import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
+
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+import org.adjoint.cuda.DeviceMemoryStats;
+
+/**
+ * The GPU of this JVM: CUDA context, the one stream every operation is queued on, device
+ * memory, pinned staging for transfers, cuBLAS and the compiled kernels. Opened once per
+ * process (the first time anyone asks whether CUDA is available) and shared by every
+ * {@link org.adjoint.cuda.CudaBackend}.
+ *
+ * <p>Every public method takes this object's lock and makes the context current on the
+ * calling thread. The lock also keeps buffers safe from their cleaners: a buffer found
+ * unreachable goes back to the allocator only at the allocator's next call, which happens
+ * under this lock, so a block is never reused between an operation reading its address and
+ * the operation's work being queued; once queued, later users of the block queue behind it.
+ */
+public final class CudaDevice {
+
+    /** System property: ordinal of the device to use (default 0). */
+    public static final String DEVICE_PROPERTY = "adjoint.cuda.device";
+    /** System property: {@code true} lets cuBLAS round float32 products' inputs to TF32 (off by default). */
+    public static final String TF32_PROPERTY = "adjoint.cuda.tf32";
+
+    private static final Logger LOG = Logger.getLogger("org.adjoint.cuda.CudaBackend");
+    private static Object opened;
+
+    private final int ordinal;
+    private final String name;
+    private final int major;
+    private final int minor;
+    private final int multiprocessors;
+    private final boolean tf32;
+    private final CUcontext context;
+    private final Driver.Stream stream;
+    private final CachingAllocator allocator;
+    private final LaunchGrid grid;
+    private final HostStaging staging;
+    private final ThreadLocal<Boolean> contextCurrent = ThreadLocal.withInitial(() -> Boolean.FALSE);
+    private Blas blas;
+    private Nvrtc nvrtc;
+    private CudaKernels kernels;
+
+    private CudaDevice(int ordinal, CUdevice device) {
+        this.ordinal = ordinal;
+        byte[] nameBytes = new byte[256];
+        Driver.check(cuDeviceGetName(nameBytes, nameBytes.length, device), "cuDeviceGetName");
+        int length = 0;
+        while (length < nameBytes.length && nameBytes[length] != 0) {
+            length++;
+        }
+        this.name = new String(nameBytes, 0, length, StandardCharsets.UTF_8);
+        this.major = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+        this.minor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        this.multiprocessors = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+        this.tf32 = Boolean.getBoolean(TF32_PROPERTY);
+        // The primary context is the one the CUDA runtime inside cuBLAS uses, so both share memory and streams.
+        this.context = new CUcontext();
+        Driver.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
+        Driver.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        contextCurrent.set(Boolean.TRUE);
+        this.stream = new Driver.Stream();
+        // Non-blocking: other libraries' work on the legacy default stream does not serialise with ours.
+        Driver.check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        this.allocator = new CachingAllocator(new DeviceMemory(), CudaDevice::collectUnreachableBuffers);
+        this.grid = new LaunchGrid(multiprocessors);
+        this.staging = new HostStaging(stream);
+    }
+
+    private static int attribute(CUdevice device, int attribute) {
+        int[] value = new int[1];
+        Driver.check(cuDeviceGetAttribute(value, attribute, device), "cuDeviceGetAttribute(" + attribute + ")");
+        return value[0];
+    }
+
+    /**
+     * The device of this JVM, opened on the first call.
+     *
+     * @return the device
+     * @throws UnavailableException why there is none, the same reason on every call
+     */
+    public static synchronized CudaDevice shared() {
+        if (opened == null) {
+            try {
+                opened = open();
+            } catch (UnavailableException e) {
+                opened = e;
+            } catch (RuntimeException | LinkageError e) {
+                opened = new UnavailableException("opening the CUDA device failed: " + NativeErrors.summary(e));
+            }
+        }
+        if (opened instanceof UnavailableException unavailable) {
+            throw unavailable;
+        }
+        return (CudaDevice) opened;
+    }
+
+    private static CudaDevice open() {
+        var driver = DriverLibrary.locate();
+        if (driver.isEmpty()) {
+            throw new UnavailableException(DriverLibrary.notFoundReason());
+        }
+        int init;
+        try {
+            JCudaDriver.setExceptionsEnabled(false);
+            init = cuInit(0);
+        } catch (LinkageError e) {
+            String summary = NativeErrors.summary(e);
+            if (summary.contains(DriverLibrary.NAME)) {
+                throw new UnavailableException("no CUDA driver: " + DriverLibrary.NAME + " is at " + driver.get()
+                        + " but does not load: " + summary);
+            }
+            throw new UnavailableException("JCuda's native library (JCudaDriver 12.6.0 for linux-x86_64) does not load: "
+                    + summary);
+        }
+        if (init == CUresult.CUDA_ERROR_NO_DEVICE) {
+            throw new UnavailableException("no CUDA device: the driver is installed, but cuInit found no device "
+                    + "(CUDA_ERROR_NO_DEVICE)");
+        }
+        if (init != CUresult.CUDA_SUCCESS) {
+            throw new UnavailableException("cuInit failed: " + CUresult.stringFor(init));
+        }
+        int[] count = new int[1];
+        Driver.check(cuDeviceGetCount(count), "cuDeviceGetCount");
+        if (count[0] == 0) {
+            throw new UnavailableException("no CUDA device: the driver is installed, but cuDeviceGetCount found none");
+        }
+        int ordinal = Integer.getInteger(DEVICE_PROPERTY, 0);
+        if (ordinal < 0 || ordinal >= count[0]) {
+            throw new UnavailableException("-D" + DEVICE_PROPERTY + "=" + ordinal + " names no device: there "
+                    + (count[0] == 1 ? "is 1 device (ordinal 0)" : "are " + count[0] + " (ordinals 0 to " + (count[0] - 1) + ")"));
+        }
+        CUdevice device = new CUdevice();
+        Driver.check(cuDeviceGet(device, ordinal), "cuDeviceGet");
+        CudaDevice opened = new CudaDevice(ordinal, device);
+        opened.loadLibraries();
+        return opened;
+    }
+
+    private void loadLibraries() {
+        BindingChoice<Blas> blasChoice = BindingChoice.choose("cuBLAS",
+                () -> JCublasBlas.open(stream, tf32),
+                () -> ForeignBlas.open(ForeignBlas.load(), stream.address(), tf32),
+                Blas::description);
+        BindingChoice<Nvrtc> nvrtcChoice = BindingChoice.choose("NVRTC", JNvrtcCompiler::load, ForeignNvrtc::load,
+                Nvrtc::description);
+        this.blas = blasChoice.binding();
+        this.nvrtc = nvrtcChoice.binding();
+        LOG.info(() -> "Adjoint CUDA backend on device " + ordinal + ", " + name + " (compute capability " + major + "."
+                + minor + ", " + multiprocessors + " SMs): " + blasChoice.explanation() + "; "
+                + nvrtcChoice.explanation() + "; TF32 " + (tf32 ? "allowed (-D" + TF32_PROPERTY + "=true)" : "off"));
+    }
+
+    /** Lets the cleaners of unreachable buffers run, so that their blocks come back before the cache is emptied. */
+    private static void collectUnreachableBuffers() {
+        System.gc();
+        try {
+            // Cleaners run on their own thread after the collection; a short wait lets most of them finish.
+            Thread.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void enter() {
+        if (!contextCurrent.get()) {
+            Driver.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            contextCurrent.set(Boolean.TRUE);
+        }
+    }
+
+    /**
+     * A new buffer.
+     *
+     * @param size element count
+     * @param zero whether to zero it (queued on the stream)
+     * @return the buffer
+     */
+    public synchronized CudaBuffer allocate(long size, boolean zero) {
+        if (size == 0) {
+            return CudaBuffer.empty();
+        }
+        enter();
+        long address = allocator.allocate(Math.multiplyExact(size, Float.BYTES));
+        if (zero) {
+            Driver.check(cuMemsetD32Async(Driver.pointer(address), 0, size, stream), "cuMemsetD32Async");
+        }
+        return CudaBuffer.owning(allocator, address, size);
+    }
+
+    /**
+     * Copies host data into a buffer of at least its size.
+     *
+     * @param data   the elements
+     * @param buffer the destination
+     */
+    public synchronized void upload(float[] data, CudaBuffer buffer) {
+        enter();
+        staging.upload(data, buffer.address());
+    }
+
+    /**
+     * Copies a buffer to the host, after all work queued before.
+     *
+     * @param buffer the source
+     * @return its elements
+     */
+    public synchronized float[] download(CudaBuffer buffer) {
+        enter();
+        return staging.download(buffer.address(), Math.toIntExact(buffer.size()));
+    }
+
+    /**
+     * Sets {@code count} elements of a buffer to {@code value} (a 32-bit memset of its bits).
+     *
+     * @param buffer the buffer
+     * @param offset first element
+     * @param count  element count
+     * @param value  the value
+     */
+    public synchronized void fill(CudaBuffer buffer, long offset, long count, float value) {
+        if (count == 0) {
+            return;
+        }
+        enter();
+        Driver.check(cuMemsetD32Async(Driver.pointer(buffer.address(offset)), Float.floatToRawIntBits(value), count,
+                stream), "cuMemsetD32Async");
+    }
+
+    /**
+     * Queues one cuBLAS product (see {@link Blas#sgemm}).
+     *
+     * @param call  the arguments
+     * @param alpha scale of the product
+     * @param a     cuBLAS's A (the engine's B)
+     * @param b     cuBLAS's B (the engine's A)
+     * @param beta  scale of C
+     * @param c     C
+     */
+    public synchronized void sgemm(ColumnMajorGemm call, float alpha, CudaBuffer a, CudaBuffer b, float beta,
+                                   CudaBuffer c) {
+        enter();
+        blas.sgemm(call, alpha, a.address(), b.address(), beta, c.address());
+    }
+
+    /**
+     * Runs {@code work} with the compiled kernels, compiling them on first use; holds the lock.
+     *
+     * @param work the launches
+     */
+    public synchronized void withKernels(Consumer<CudaKernels> work) {
+        enter();
+        if (kernels == null) {
+            long start = System.nanoTime();
+            kernels = CudaKernels.compile(nvrtc, major, minor, stream, grid);
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            LOG.fine(() -> "Adjoint CUDA kernels compiled for compute_" + major + minor + " in " + millis + " ms");
+        }
+        work.accept(kernels);
+    }
+
+    /** Waits until every queued operation has finished. */
+    public synchronized void synchronize() {
+        enter();
+        Driver.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    /**
+     * The allocator's statistics.
+     *
+     * @return a snapshot
+     */
+    public synchronized DeviceMemoryStats memoryStats() {
+        return allocator.stats();
+    }
+
+    /** Gives cached device memory back to the driver. */
+    public synchronized void emptyCache() {
+        enter();
+        allocator.emptyCache();
+    }
+
+    /** Restarts the peak of bytes in use from now. */
+    public synchronized void resetPeakMemoryStats() {
+        allocator.resetPeak();
+    }
+
+    /**
+     * Returns a buffer's block to the cache.
+     *
+     * @param buffer the buffer
+     */
+    public synchronized void release(CudaBuffer buffer) {
+        buffer.release();
+    }
+
+    /**
+     * The device's name, for example {@code NVIDIA H100 80GB HBM3}.
+     *
+     * @return the name
+     */
+    public String name() {
+        return name;
+    }
+
+    /** {@code cuMemAlloc} and {@code cuMemFree}, under the device's lock with its context current. */
+    private final class DeviceMemory implements RawAllocator {
+        @Override
+        public long allocate(long bytes) {
+            Driver.Allocation pointer = new Driver.Allocation();
+            int result = cuMemAlloc(pointer, bytes);
+            if (result == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+                return 0;
+            }
+            Driver.check(result, "cuMemAlloc(" + bytes + " bytes)");
+            return pointer.address();
+        }
+
+        @Override
+        public void free(long address) {
+            Driver.check(cuMemFree(Driver.pointer(address)), "cuMemFree");
+        }
+
+        @Override
+        public void synchronize() {
+            Driver.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package org.adjoint.cuda.internal;
+
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
+import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import org.adjoint.kernels.cuda.CudaKernelSource;
+
+/**
+ * The kernels of {@code adjoint.cu}, compiled once per process by NVRTC for the device's
+ * architecture, each behind a method that lays out its parameters and picks its grid.
+ * Callers hold the device's lock and have made its context current
+ * ({@link CudaDevice#withKernels}). Addresses are device addresses; enum arguments are the
+ * kernels' ordinals ({@link org.adjoint.kernels.ElementWise.Unary},
+ * {@link org.adjoint.kernels.Strided.Binary}, {@link org.adjoint.kernels.Fused.Activation}).
+ */
+public final class CudaKernels {
+
+    /** Program name NVRTC shows in diagnostics. */
+    static final String PROGRAM = "adjoint.cu";
+
+    /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
+    static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "sum_to", "max_axis", "softmax",
+            "bias_activation", "activation_grad", "nll", "cross_entropy_grad");
+
+    private final Map<String, CUfunction> functions;
+    private final CUstream stream;
+    private final LaunchGrid grid;
+
+    private CudaKernels(Map<String, CUfunction> functions, CUstream stream, LaunchGrid grid) {
+        this.functions = functions;
+        this.stream = stream;
+        this.grid = grid;
+    }
+
+    /**
+     * NVRTC's options for a device: PTX for its own architecture, which the driver compiles to
+     * machine code when it loads the module. Plain IEEE arithmetic: the kernels' rounding
+     * follows the CPU's, which fast-math would lose.
+     *
+     * @param major compute capability, major
+     * @param minor compute capability, minor
+     * @return the options
+     */
+    static List<String> compileOptions(int major, int minor) {
+        return List.of("--gpu-architecture=compute_" + major + minor);
+    }
+
+    /**
+     * Compiles the source and loads every kernel.
+     *
+     * @param nvrtc  the compiler
+     * @param major  compute capability, major
+     * @param minor  compute capability, minor
+     * @param stream the stream launches go to
+     * @param grid   the device's grids
+     * @return the kernels
+     * @throws IllegalStateException when compiling or loading fails, with the compiler's log
+     */
+    static CudaKernels compile(Nvrtc nvrtc, int major, int minor, CUstream stream, LaunchGrid grid) {
+        List<String> missing = new ArrayList<>(USED);
+        missing.removeAll(CudaKernelSource.kernelNames());
+        if (!missing.isEmpty()) {
+            throw new IllegalStateException("cuda: the kernel source lacks " + missing + " (it defines "
+                    + CudaKernelSource.kernelNames() + ")");
+        }
+        String ptx = nvrtc.compileToPtx(CudaKernelSource.source(), PROGRAM, compileOptions(major, minor));
+        byte[] text = ptx.getBytes(StandardCharsets.UTF_8);
+        CUmodule module = new CUmodule();
+        int loaded = cuModuleLoadData(module, Arrays.copyOf(text, text.length + 1));
+        if (loaded != 0) {
+            Driver.check(loaded, "cuModuleLoadData (the driver compiling NVRTC's PTX for compute capability "
+                    + major + "." + minor + "; CUDA_ERROR_UNSUPPORTED_PTX_VERSION means the driver is older than NVRTC)");
+        }
+        Map<String, CUfunction> functions = new HashMap<>();
+        for (String name : USED) {
+            CUfunction function = new CUfunction();
+            Driver.check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
+            functions.put(name, function);
+        }
+        return new CudaKernels(functions, stream, grid);
+    }
+
+    /**
+     * {@code y += alpha·x}.
+     *
+     * @param alpha scale
+     * @param x     addend
+     * @param y     updated in place
+     * @param n     element count
+     */
+    public void axpy(float alpha, long x, long y, long n) {
+        launch("axpy", grid.gridStride(n), new Arguments().f32(alpha).address(x).address(y).i64(n));
+    }
+
+    /**
+     * {@code out = op(x)}.
+     *
+     * @param op        kernel ordinal of the function
+     * @param parameter its parameter
+     * @param x         input
+     * @param out       output (may be {@code x})
+     * @param n         element count
+     */
+    public void unary(int op, float parameter, long x, long out, long n) {
+        launch("unary", grid.gridStride(n), new Arguments().i32(op).f32(parameter).address(x).address(out).i64(n));
+    }
+
+    /**
+     * {@code out = op(lhs, rhs)} over a strided index space.
+     *
+     * @param op      kernel ordinal of the function
+     * @param lhs     left operand (strides {@code a})
+     * @param rhs     right operand (strides {@code b})
+     * @param out     contiguous output
+     * @param strided the index space, not empty
+     */
+    public void binary(int op, long lhs, long rhs, long out, StridedArgument strided) {
+        launch("binary", grid.gridStride(strided.count()), new Arguments().i32(op).address(lhs).address(rhs)
+                .address(out).struct(strided.encode()).i64(strided.count()));
+    }
+
+    /**
+     * Gathers a strided view into contiguous {@code out}.
+     *
+     * @param src     source (strides {@code a})
+     * @param out     contiguous output
+     * @param strided the index space, not empty
+     */
+    public void copyStrided(long src, long out, StridedArgument strided) {
+        launch("copy_strided", grid.gridStride(strided.count()),
+                new Arguments().address(src).address(out).struct(strided.encode()).i64(strided.count()));
+    }
+
+    /**
+     * Sums contiguous {@code src} into {@code out}, one thread per output element.
+     *
+     * @param src      source, contiguous over the shape
+     * @param out      output (overwritten)
+     * @param strided  source shape, output stride per axis in {@code a} (0 where summed)
+     * @param outCount output elements, at least 1
+     */
+    public void sumTo(long src, long out, StridedArgument strided, long outCount) {
+        launch("sum_to", grid.gridStride(outCount),
+                new Arguments().address(src).address(out).struct(strided.encode()).i64(outCount));
+    }
+
+    /**
+     * Maximum along the middle axis of {@code [outer, length, inner]}, with its one-hot mask.
+     *
+     * @param x      input
+     * @param values {@code outer·inner} maxima
+     * @param mask   mask of the input's size, or 0 for none
+     * @param outer  outer count
+     * @param length axis length, at least 1
+     * @param inner  inner count
+     */
+    public void maxAxis(long x, long values, long mask, int outer, int length, int inner) {
+        launch("max_axis", grid.gridStride((long) outer * inner),
+                new Arguments().address(x).address(values).address(mask).i32(outer).i32(length).i32(inner));
+    }
+
+    /**
+     * Softmax or log-softmax along the middle axis of {@code [outer, length, inner]}.
+     *
+     * @param x      input
+     * @param out    output (may be {@code x})
+     * @param outer  outer count
+     * @param length axis length
+     * @param inner  inner count
+     * @param log    log-softmax instead
+     */
+    public void softmax(long x, long out, int outer, int length, int inner, boolean log) {
+        launch("softmax", grid.softmax(outer, length, inner),
+                new Arguments().address(x).address(out).i32(outer).i32(length).i32(inner).i32(log ? 1 : 0));
+    }
+
+    /**
+     * {@code y = act(y + bias)} in place on a row-major matrix.
+     *
+     * @param activation kernel ordinal of the activation
+     * @param y          the matrix
+     * @param bias       {@code cols} values, or 0 for none
+     * @param rows       rows
+     * @param cols       columns
+     */
+    public void biasActivation(int activation, long y, long bias, int rows, int cols) {
+        launch("bias_activation", grid.gridStride((long) rows * cols),
+                new Arguments().i32(activation).address(y).address(bias).i32(rows).i32(cols));
+    }
+
+    /**
+     * {@code out = cotangent · act'} from the activation's outputs.
+     *
+     * @param activation kernel ordinal of the activation
+     * @param y          activation outputs
+     * @param cotangent  their cotangent
+     * @param out        result (may be {@code cotangent})
+     * @param n          element count
+     */
+    public void activationGrad(int activation, long y, long cotangent, long out, long n) {
+        launch("activation_grad", grid.gridStride(n),
+                new Arguments().i32(activation).address(y).address(cotangent).address(out).i64(n));
+    }
+
+    /**
+     * Mean negative log-likelihood into one element.
+     *
+     * @param logProbabilities {@code rows × cols}
+     * @param labels           {@code rows} class indices as floats
+     * @param rows             rows
+     * @param cols             classes
+     * @param out              one element
+     */
+    public void negativeLogLikelihood(long logProbabilities, long labels, int rows, int cols, long out) {
+        // One block: the kernel sums in a fixed tree inside it, so the loss is deterministic.
+        launch("nll", 1, new Arguments().address(logProbabilities).address(labels).i32(rows).i32(cols).address(out));
+    }
+
+    /**
+     * {@code out = scale · (e^logp − onehot(labels))}.
+     *
+     * @param logProbabilities {@code rows × cols}
+     * @param labels           {@code rows} class indices as floats
+     * @param rows             rows
+     * @param cols             classes
+     * @param scale            scale
+     * @param out              {@code rows × cols}
+     */
+    public void crossEntropyGrad(long logProbabilities, long labels, int rows, int cols, float scale, long out) {
+        launch("cross_entropy_grad", grid.gridStride((long) rows * cols), new Arguments().address(logProbabilities)
+                .address(labels).i32(rows).i32(cols).f32(scale).address(out));
+    }
+
+    private void launch(String name, int blocks, Arguments arguments) {
+        Driver.check(cuLaunchKernel(functions.get(name), blocks, 1, 1, LaunchGrid.THREADS, 1, 1, 0, stream,
+                arguments.pointer(), null), "cuLaunchKernel(" + name + ")");
+    }
+
+    /**
+     * A kernel's parameter list as the driver takes it: an array of pointers, each to one
+     * argument's bytes in host memory (the driver copies them at launch). A device pointer
+     * argument is a pointer to its 8-byte address.
+     */
+    private static final class Arguments {
+        private final List<Pointer> values = new ArrayList<>(8);
+
+        Arguments address(long address) {
+            values.add(Pointer.to(new long[] {address}));
+            return this;
+        }
+
+        Arguments i32(int value) {
+            values.add(Pointer.to(new int[] {value}));
+            return this;
+        }
+
+        Arguments i64(long value) {
+            values.add(Pointer.to(new long[] {value}));
+            return this;
+        }
+
+        Arguments f32(float value) {
+            values.add(Pointer.to(new float[] {value}));
+            return this;
+        }
+
+        Arguments struct(byte[] bytes) {
+            values.add(Pointer.to(bytes));
+            return this;
+        }
+
+        Pointer pointer() {
+            return Pointer.to(values.toArray(NativePointerObject[]::new));
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package org.adjoint.cuda.internal;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.List;
+
+/**
+ * {@link Nvrtc} through {@code java.lang.foreign}: a binding of exactly the seven NVRTC entry
+ * points used, for CUDA 13's {@code libnvrtc.so.13}.
+ */
+public final class ForeignNvrtc implements Nvrtc {
+
+    /** Library file names tried, newest first. */
+    public static final List<String> LIBRARY_NAMES = List.of("libnvrtc.so.13", "libnvrtc.so.12");
+
+    private final NativeLibraries.Loaded library;
+    private final MethodHandle createProgram;
+    private final MethodHandle compileProgram;
+    private final MethodHandle getPtxSize;
+    private final MethodHandle getPtx;
+    private final MethodHandle getProgramLogSize;
+    private final MethodHandle getProgramLog;
+    private final MethodHandle destroyProgram;
+
+    private ForeignNvrtc(NativeLibraries.Loaded library) {
+        this.library = library;
+        createProgram = library.downcall("nvrtcCreateProgram",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        compileProgram = library.downcall("nvrtcCompileProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        getPtxSize = library.downcall("nvrtcGetPTXSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        getPtx = library.downcall("nvrtcGetPTX", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        getProgramLogSize = library.downcall("nvrtcGetProgramLogSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        getProgramLog = library.downcall("nvrtcGetProgramLog", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        destroyProgram = library.downcall("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    }
+
+    /**
+     * Binds the entry points of an already loaded library.
+     *
+     * @param library an NVRTC library
+     * @return the binding
+     * @throws IllegalStateException naming the first symbol the library lacks
+     */
+    public static ForeignNvrtc bind(NativeLibraries.Loaded library) {
+        return new ForeignNvrtc(library);
+    }
+
+    /**
+     * Loads {@code libnvrtc.so.13} (or {@code .12}) from the usual places and binds it.
+     *
+     * @return the binding
+     * @throws IllegalStateException naming the libraries and folders tried, or the missing symbol
+     */
+    public static ForeignNvrtc load() {
+        // NVRTC opens libnvrtc-builtins by name while compiling; loaded beforehand, it is found.
+        return bind(NativeLibraries.load(LIBRARY_NAMES, NativeLibraries.searchDirectories(),
+                name -> name.replace("libnvrtc.so", "libnvrtc-builtins.so")));
+    }
+
+    @Override
+    public String description() {
+        return "java.lang.foreign (" + library.location() + ")";
+    }
+
+    @Override
+    public String compileToPtx(String source, String programName, List<String> options) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment programOut = arena.allocate(ADDRESS);
+            Nvrtc.check((int) createProgram.invokeExact(programOut, arena.allocateFrom(source),
+                    arena.allocateFrom(programName), 0, MemorySegment.NULL, MemorySegment.NULL), "nvrtcCreateProgram");
+            MemorySegment program = programOut.get(ADDRESS, 0);
+            try {
+                MemorySegment optionArray = arena.allocate(ADDRESS, Math.max(1, options.size()));
+                for (int i = 0; i < options.size(); i++) {
+                    optionArray.setAtIndex(ADDRESS, i, arena.allocateFrom(options.get(i)));
+                }
+                int result = (int) compileProgram.invokeExact(program, options.size(), optionArray);
+                if (result != 0) {
+                    throw Nvrtc.compilationFailed(programName, options, result, log(arena, program));
+                }
+                MemorySegment sizeOut = arena.allocate(JAVA_LONG);
+                Nvrtc.check((int) getPtxSize.invokeExact(program, sizeOut), "nvrtcGetPTXSize");
+                long size = sizeOut.get(JAVA_LONG, 0);
+                MemorySegment ptx = arena.allocate(Math.max(1, size));
+                Nvrtc.check((int) getPtx.invokeExact(program, ptx), "nvrtcGetPTX");
+                return ptx.getString(0);
+            } finally {
+                int ignored = (int) destroyProgram.invokeExact(programOut);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("cuda: calling NVRTC through java.lang.foreign failed: " + t, t);
+        }
+    }
+
+    private String log(Arena arena, MemorySegment program) throws Throwable {
+        MemorySegment sizeOut = arena.allocate(JAVA_LONG);
+        if ((int) getProgramLogSize.invokeExact(program, sizeOut) != 0) {
+            return "";
+        }
+        long size = sizeOut.get(JAVA_LONG, 0);
+        if (size <= 1) {
+            return "";
+        }
+        MemorySegment log = arena.allocate(size);
+        if ((int) getProgramLog.invokeExact(program, log) != 0) {
+            return "";
+        }
+        return log.getString(0);
+    }
+}

@@ -1,0 +1,55 @@
+package org.adjoint.cuda.internal;
+
+import java.util.List;
+
+import jcuda.nvrtc.JNvrtc;
+import jcuda.nvrtc.nvrtcProgram;
+
+/** {@link Nvrtc} through JCuda's JNvrtc, which links against CUDA 12's {@code libnvrtc.so.12}. */
+public final class JNvrtcCompiler implements Nvrtc {
+
+    private JNvrtcCompiler() {
+    }
+
+    /**
+     * Loads JNvrtc.
+     *
+     * @return the binding
+     * @throws LinkageError when JNvrtc's natives or {@code libnvrtc.so.12} do not load
+     */
+    public static JNvrtcCompiler load() {
+        JNvrtc.setExceptionsEnabled(false);
+        return new JNvrtcCompiler();
+    }
+
+    @Override
+    public String description() {
+        return "JNvrtc (libnvrtc.so.12)";
+    }
+
+    @Override
+    public String compileToPtx(String source, String programName, List<String> options) {
+        nvrtcProgram program = new nvrtcProgram();
+        Nvrtc.check(JNvrtc.nvrtcCreateProgram(program, source, programName, 0, null, null), "nvrtcCreateProgram");
+        try {
+            String[] optionArray = options.toArray(String[]::new);
+            int result = JNvrtc.nvrtcCompileProgram(program, optionArray.length, optionArray);
+            if (result != 0) {
+                String[] log = new String[1];
+                JNvrtc.nvrtcGetProgramLog(program, log);
+                throw Nvrtc.compilationFailed(programName, options, result, log[0]);
+            }
+            long[] size = new long[1];
+            Nvrtc.check(JNvrtc.nvrtcGetPTXSize(program, size), "nvrtcGetPTXSize");
+            String[] ptx = new String[1];
+            Nvrtc.check(JNvrtc.nvrtcGetPTX(program, ptx), "nvrtcGetPTX");
+            if (ptx[0] == null || ptx[0].isEmpty()) {
+                throw new IllegalStateException("cuda: NVRTC returned no PTX for " + programName
+                        + " (nvrtcGetPTXSize said " + size[0] + " bytes)");
+            }
+            return ptx[0];
+        } finally {
+            JNvrtc.nvrtcDestroyProgram(program);
+        }
+    }
+}

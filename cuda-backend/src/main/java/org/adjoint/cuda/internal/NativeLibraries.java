@@ -1,0 +1,208 @@
+package org.adjoint.cuda.internal;
+
+import java.io.File;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+/**
+ * Loads a CUDA library for the {@code java.lang.foreign} bindings: first by name through the
+ * dynamic linker ({@code LD_LIBRARY_PATH}, the ld.so cache), then from the folders where CUDA
+ * toolkits install it, since a toolkit's {@code lib64} is often on no search path.
+ *
+ * <p>Loading and binding native code are restricted methods: the JVM allows them with
+ * {@code --enable-native-access=ALL-UNNAMED} (the {@code adjoint} launcher and the test runs
+ * pass it) and otherwise warns once.
+ */
+@SuppressWarnings("restricted") // the point of this class; native access is granted on the command line
+public final class NativeLibraries {
+
+    /** System property with extra folders to look in, separated by {@link File#pathSeparator}. */
+    public static final String PATH_PROPERTY = "adjoint.cuda.libraryPath";
+
+    private NativeLibraries() {
+    }
+
+    /**
+     * A loaded library.
+     *
+     * @param name     the file name asked for
+     * @param location where it was found: the name (found by the dynamic linker) or a path
+     * @param symbols  its symbols
+     */
+    public record Loaded(String name, String location, SymbolLookup symbols) {
+
+        /**
+         * A method handle for one of the library's functions.
+         *
+         * @param symbol     the C name
+         * @param descriptor its signature
+         * @return the handle
+         * @throws IllegalStateException when the library does not export it
+         */
+        public MethodHandle downcall(String symbol, FunctionDescriptor descriptor) {
+            return symbols.find(symbol)
+                    .map(address -> Linker.nativeLinker().downcallHandle(address, descriptor))
+                    .orElseThrow(() -> new IllegalStateException(location + " has no symbol " + symbol));
+        }
+    }
+
+    /**
+     * The folders searched after the dynamic linker, in order: {@value #PATH_PROPERTY},
+     * {@code $CUDA_HOME} and {@code $CUDA_PATH}, {@code /usr/local/cuda}, each
+     * {@code /usr/local/cuda-*} (newest name first), the system's library folders, and last
+     * the {@code nvidia/*}{@code /lib} folders of Python environments, where NVIDIA's wheels
+     * (the ones PyTorch installs) put cuBLAS and NVRTC on machines with no CUDA toolkit.
+     *
+     * @return existing folders, without repeats
+     */
+    public static List<Path> searchDirectories() {
+        Set<Path> directories = new LinkedHashSet<>();
+        String property = System.getProperty(PATH_PROPERTY);
+        if (property != null) {
+            Arrays.stream(property.split(File.pathSeparator)).filter(s -> !s.isBlank()).map(Path::of)
+                    .forEach(directories::add);
+        }
+        List<Path> toolkits = new ArrayList<>();
+        for (String variable : List.of("CUDA_HOME", "CUDA_PATH")) {
+            String value = System.getenv(variable);
+            if (value != null && !value.isBlank()) {
+                toolkits.add(Path.of(value));
+            }
+        }
+        toolkits.add(Path.of("/usr/local/cuda"));
+        children(Path.of("/usr/local")).stream()
+                .filter(p -> p.getFileName().toString().startsWith("cuda-"))
+                .sorted(Comparator.comparing(Path::toString).reversed())
+                .forEach(toolkits::add);
+        for (Path toolkit : toolkits) {
+            directories.add(toolkit.resolve("lib64"));
+            directories.add(toolkit.resolve("targets/x86_64-linux/lib"));
+            directories.add(toolkit.resolve("lib"));
+        }
+        directories.add(Path.of("/usr/lib/x86_64-linux-gnu"));
+        directories.add(Path.of("/usr/lib64"));
+        directories.addAll(pythonWheelDirectories());
+        return directories.stream().filter(Files::isDirectory).toList();
+    }
+
+    private static List<Path> pythonWheelDirectories() {
+        List<Path> libRoots = new ArrayList<>(List.of(Path.of("/usr/local/lib"), Path.of("/usr/lib"),
+                Path.of("/opt/conda/lib")));
+        for (Path optional : children(Path.of("/opt"))) {
+            libRoots.add(optional.resolve(".venv/lib"));
+            libRoots.add(optional.resolve("lib"));
+        }
+        List<Path> found = new ArrayList<>();
+        for (Path libRoot : libRoots) {
+            for (Path python : children(libRoot)) {
+                if (!python.getFileName().toString().startsWith("python3")) {
+                    continue;
+                }
+                for (String packages : List.of("site-packages", "dist-packages")) {
+                    // Newest first: nvidia/cu13 sorts after nvidia/cu12 and nvidia/cublas.
+                    children(python.resolve(packages).resolve("nvidia")).stream()
+                            .sorted(Comparator.comparing(Path::toString).reversed())
+                            .map(p -> p.resolve("lib"))
+                            .forEach(found::add);
+                }
+            }
+        }
+        return found;
+    }
+
+    private static void loadCompanions(Path directory, String prefix) {
+        if (prefix == null) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path file : files.filter(f -> f.getFileName().toString().startsWith(prefix)).sorted().toList()) {
+                try {
+                    SymbolLookup.libraryLookup(file, Arena.global());
+                    return;
+                } catch (IllegalArgumentException | IllegalCallerException e) {
+                    // Another file may load; if none does, loading or using the library says so.
+                }
+            }
+        } catch (IOException | SecurityException e) {
+            // Nothing to preload; loading the library itself reports what is missing.
+        }
+    }
+
+    private static List<Path> children(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            return List.of();
+        }
+        try (Stream<Path> list = Files.list(directory)) {
+            return list.filter(Files::isDirectory).toList();
+        } catch (IOException | SecurityException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Loads the first of {@code names} that loads, for the life of the JVM.
+     *
+     * @param names       file names in order of preference, for example {@code libcublas.so.13}
+     * @param directories folders to look in when the dynamic linker does not find a name
+     * @return the library
+     * @throws IllegalStateException naming every name and folder tried, when none loads
+     */
+    public static Loaded load(List<String> names, List<Path> directories) {
+        return load(names, directories, name -> null);
+    }
+
+    /**
+     * Loads the first of {@code names} that loads, for the life of the JVM, with its companions.
+     * A library found in one of {@code directories} (on no search path) cannot find the
+     * libraries it needs or opens by name beside it; those already loaded are found, so the
+     * files of that folder whose names start with the companion prefix are loaded first.
+     *
+     * @param names       file names in order of preference
+     * @param directories folders to look in when the dynamic linker does not find a name
+     * @param companion   for a name, the file-name prefix of the libraries to load before it
+     *                    from the same folder (for example {@code libcublasLt.so.13}), or {@code null}
+     * @return the library
+     * @throws IllegalStateException naming every name and folder tried, when none loads
+     */
+    public static Loaded load(List<String> names, List<Path> directories, Function<String, String> companion) {
+        List<String> failures = new ArrayList<>();
+        for (String name : names) {
+            try {
+                return new Loaded(name, name, SymbolLookup.libraryLookup(name, Arena.global()));
+            } catch (IllegalArgumentException notOnSearchPath) {
+                // Look in the toolkit folders next.
+            }
+            for (Path directory : directories) {
+                Path candidate = directory.resolve(name);
+                if (Files.isRegularFile(candidate)) {
+                    loadCompanions(directory, companion.apply(name));
+                    try {
+                        return new Loaded(name, candidate.toString(), SymbolLookup.libraryLookup(candidate, Arena.global()));
+                    } catch (IllegalArgumentException | IllegalCallerException e) {
+                        failures.add(candidate + " exists but did not load (" + e.getMessage() + ")");
+                    }
+                }
+            }
+        }
+        String ldLibraryPath = System.getenv("LD_LIBRARY_PATH");
+        throw new IllegalStateException(String.join(" or ", names) + " could not be loaded: not found by the dynamic linker"
+                + " (LD_LIBRARY_PATH=" + (ldLibraryPath == null ? "(unset)" : ldLibraryPath) + ") nor in "
+                + directories.stream().map(Path::toString).toList()
+                + (failures.isEmpty() ? "" : "; " + String.join("; ", failures))
+                + "; add its folder to LD_LIBRARY_PATH or to -D" + PATH_PROPERTY);
+    }
+}

@@ -1,0 +1,16 @@
+package org.adjoint.cuda.internal;
+
+/** Why the CUDA backend cannot run here; its message becomes the backend's unavailability reason. */
+public final class UnavailableException extends RuntimeException {
+
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * Creates the exception.
+     *
+     * @param reason the whole reason, one sentence
+     */
+    public UnavailableException(String reason) {
+        super(reason, null, false, false);
+    }
+}

@@ -1,0 +1,306 @@
+package org.adjoint.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.adjoint.cuda.internal.DriverLibrary;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole backend on the CPU, over stand-ins for {@code libcuda.so.1}, cuBLAS and NVRTC (C
+ * sources under {@code src/test/resources/org/adjoint/cuda/fake}, built here with {@code gcc},
+ * once under CUDA 13's library names and once under CUDA 12's, with its symbol versions):
+ * device memory is host memory and kernels are plain C loops with the kernels' parameter
+ * lists. This runs every JCuda driver call, both bindings of cuBLAS and NVRTC (JCublas2 and
+ * JNvrtc, and {@code java.lang.foreign}) and the choice between them, the kernels' parameter
+ * layout and launch shapes, pinned staging and the allocator as a GPU would see them, and the
+ * GPU suites on top. It cannot check the real kernels, the real libraries or asynchrony (the
+ * fake runs everything at once); the {@code gpu} profile does.
+ */
+class FakeDriverTest {
+
+    private static final String FAKES = "/org/adjoint/cuda/fake/";
+
+    @TempDir
+    static Path temp;
+    /** CUDA 13's library names: JCuda's JNI libraries do not load, the java.lang.foreign bindings are used. */
+    private static Path cuda13;
+    /** CUDA 12's names and symbol versions: JCublas2 and JNvrtc load. */
+    private static Path cuda12;
+
+    @BeforeAll
+    static void buildTheFakeLibraries() throws IOException, InterruptedException {
+        assumeTrue(DriverLibrary.locate().isEmpty(), "a real CUDA driver is installed here");
+        assumeTrue(run(List.of("gcc", "--version"), Map.of()).exitCode == 0, "no gcc to build the fake libraries");
+        cuda13 = Files.createDirectory(temp.resolve("cuda13"));
+        cuda12 = Files.createDirectory(temp.resolve("cuda12"));
+        for (Path folder : List.of(cuda13, cuda12)) {
+            compile("fake_driver.c", folder, "libcuda.so.1", null);
+        }
+        compile("fake_cublas.c", cuda13, "libcublas.so.13", null);
+        compile("fake_nvrtc.c", cuda13, "libnvrtc.so.13", null);
+        // JCuda's JNI libraries ask for symbols of version libcublas.so.12 / libnvrtc.so.12.
+        compile("fake_cublas.c", cuda12, "libcublas.so.12", "libcublas.so.12");
+        compile("fake_nvrtc.c", cuda12, "libnvrtc.so.12", "libnvrtc.so.12");
+    }
+
+    private static void compile(String source, Path folder, String library, String symbolVersion)
+            throws IOException, InterruptedException {
+        Path file = temp.resolve(source);
+        try (InputStream in = FakeDriverTest.class.getResourceAsStream(FAKES + source)) {
+            Files.write(file, in.readAllBytes());
+        }
+        List<String> command = new ArrayList<>(List.of("gcc", "-O1", "-shared", "-fPIC", "-o",
+                folder.resolve(library).toString(), file.toString(), "-lm"));
+        if (symbolVersion != null) {
+            Path script = temp.resolve(symbolVersion + ".map");
+            Files.writeString(script, symbolVersion + " { global: *; };\n");
+            command.addAll(List.of("-Wl,-soname," + library, "-Wl,--version-script=" + script));
+        }
+        Result result = run(command, Map.of());
+        assertEquals(0, result.exitCode, result.output);
+    }
+
+    @Test
+    void withCuda13LibrariesTheForeignBindingsAreChosenAndTheLineSaysWhy() throws IOException, InterruptedException {
+        String line = logLine(child(cuda13, Map.of(), "probe"));
+        assertTrue(line.startsWith("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs):"
+                + " cuBLAS through java.lang.foreign (libcublas.so.13), because JCuda's binding did not load ("), line);
+        assertTrue(line.contains("libcublas.so.12: cannot open shared object file"), line);
+        assertTrue(line.contains("; NVRTC through java.lang.foreign (libnvrtc.so.13), because JCuda's binding did not load"),
+                line);
+        assertTrue(line.endsWith("; TF32 off"), line);
+    }
+
+    @Test
+    void withCuda12LibrariesJcudaIsChosen() throws IOException, InterruptedException {
+        assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs): cuBLAS through"
+                + " JCublas2 (libcublas.so.12); NVRTC through JNvrtc (libnvrtc.so.12); TF32 off",
+                logLine(child(cuda12, Map.of(), "probe")));
+        assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs): cuBLAS through"
+                + " java.lang.foreign (libcublas.so.12) (forced by -Dadjoint.cuda.bindings=ffm); NVRTC through"
+                + " java.lang.foreign (libnvrtc.so.12) (forced by -Dadjoint.cuda.bindings=ffm); TF32 off",
+                logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.bindings=ffm", "probe")));
+    }
+
+    private static String logLine(Result result) {
+        assertEquals(0, result.exitCode, result.output);
+        assertTrue(result.output.contains("reason: (available)"), result.output);
+        List<String> lines = result.output.lines().filter(l -> l.contains("Adjoint CUDA backend on")).toList();
+        assertEquals(1, lines.size(), result.output);
+        return lines.get(0);
+    }
+
+    @Test
+    void tf32IsOffUnlessAskedFor() throws IOException, InterruptedException {
+        // The fake cuBLAS refuses any math mode but the one the environment says to expect.
+        for (Path folder : List.of(cuda13, cuda12)) {
+            Result on = child(folder, Map.of("FAKE_CUBLAS_EXPECT_MODE", "3"), "-Dadjoint.cuda.tf32=true", "probe");
+            assertTrue(on.output.contains("reason: (available)") && on.output.contains("TF32 allowed"), on.output);
+            Result off = child(folder, Map.of("FAKE_CUBLAS_EXPECT_MODE", "3"), "probe");
+            assertTrue(off.output.contains("cublasSetMathMode failed: CUBLAS_STATUS_INVALID_VALUE"), off.output);
+        }
+    }
+
+    @Test
+    void forcingJcudaWithoutCuda12SaysSo() throws IOException, InterruptedException {
+        Result result = child(cuda13, Map.of(), "-Dadjoint.cuda.bindings=jcuda", "probe");
+        assertTrue(result.output.contains("reason: cuBLAS does not load through the JCuda binding that"
+                + " -Dadjoint.cuda.bindings=jcuda asks for: "), result.output);
+    }
+
+    @Test
+    void aCompilerErrorCarriesTheLog() throws IOException, InterruptedException {
+        for (Path folder : List.of(cuda13, cuda12)) {
+            Result result = child(folder, Map.of("FAKE_NVRTC_EXPECT_OPTION", "--gpu-architecture=compute_80"), "compile");
+            assertTrue(result.output.contains("cuda: NVRTC could not compile adjoint.cu with"
+                    + " [--gpu-architecture=compute_90]: NVRTC_ERROR_COMPILATION\nfake nvrtc: unexpected options"),
+                    result.output);
+        }
+    }
+
+    @Test
+    void outOfDeviceMemoryEmptiesTheCacheRetriesAndThenNamesTheSizes() throws IOException, InterruptedException {
+        Result result = child(cuda13, Map.of("FAKE_CUDA_CAPACITY", String.valueOf(64L << 20)), "memory");
+        assertEquals(0, result.exitCode, result.output);
+        assertTrue(result.output.contains("retry: ok"), result.output);
+        assertTrue(result.output.contains("oom: cuda: out of device memory allocating 67108864 bytes (a block of 67108864):"),
+                result.output);
+    }
+
+    /**
+     * Every GPU suite (the backend against the CPU, and the engine's conformance suites) on the
+     * fake device, once with each pair of bindings, with a small reflective runner: plain
+     * {@code @Test} methods and their {@code @BeforeEach}; parameterised tests are left to the
+     * real GPU run. A failure here is either the backend's or the fake kernels' arithmetic
+     * (which follows the real kernels' contracts, not their every rounding): the output names
+     * the test.
+     */
+    @Test
+    void theGpuSuitesPassOnTheFakeDevice() throws IOException, InterruptedException {
+        List<String> suites = List.of("CudaVersusCpuTest", "CudaTensorOpsTest", "CudaAutodiffTest", "CudaBackwardTest",
+                "CudaCheckpointTest", "CudaErrorTest", "CudaGradientTest", "CudaModuleTest", "CudaNnTest", "CudaOptimTest",
+                "CudaWorkedExamplesTest");
+        List<String> arguments = new ArrayList<>(List.of("suite"));
+        suites.forEach(suite -> arguments.add("org.adjoint.cuda.gpu." + suite));
+        for (Path folder : List.of(cuda13, cuda12)) {
+            Result result = child(folder, Map.of(), arguments.toArray(String[]::new));
+            assertEquals(0, result.exitCode, result.output);
+            assertEquals(suites.size(), result.output.lines().filter(l -> l.matches("passed=[1-9][0-9]* failed=0")).count(),
+                    result.output);
+        }
+    }
+
+    private static Result child(Path libraries, Map<String, String> environment, String... arguments)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("--enable-native-access=ALL-UNNAMED");
+        command.add("--add-modules=jdk.incubator.vector");
+        for (String argument : arguments) {
+            if (argument.startsWith("-D")) {
+                command.add(argument);
+            }
+        }
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(Child.class.getName());
+        for (String argument : arguments) {
+            if (!argument.startsWith("-D")) {
+                command.add(argument);
+            }
+        }
+        Map<String, String> variables = new HashMap<>(environment);
+        variables.put("LD_LIBRARY_PATH", libraries.toString());
+        return run(command, variables);
+    }
+
+    private record Result(int exitCode, String output) {
+    }
+
+    private static Result run(List<String> command, Map<String, String> environment)
+            throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process process;
+        try {
+            process = builder.start();
+        } catch (IOException e) {
+            return new Result(-1, e.toString());
+        }
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(300, TimeUnit.SECONDS), "child did not finish: " + command);
+        return new Result(process.exitValue(), output);
+    }
+
+    /** Runs in the child JVM, where the fake libraries are on LD_LIBRARY_PATH. */
+    public static final class Child {
+        private Child() {
+        }
+
+        /**
+         * Entry point of the child JVM.
+         *
+         * @param args the mode, then its arguments
+         * @throws Exception when a step fails unexpectedly
+         */
+        public static void main(String[] args) throws Exception {
+            CudaBackend cuda = new CudaBackend();
+            switch (args[0]) {
+                case "probe" -> System.out.println("reason: " + cuda.unavailableReason().orElse("(available)"));
+                case "compile" -> {
+                    try {
+                        cuda.unary(org.adjoint.backend.UnaryOp.NEG, 0, cuda.upload(new float[] {1}), cuda.allocate(1));
+                        System.out.println("compiled");
+                    } catch (IllegalStateException e) {
+                        System.out.println(e.getMessage());
+                    }
+                }
+                case "memory" -> memory(cuda);
+                case "suite" -> {
+                    boolean passed = true;
+                    for (int i = 1; i < args.length; i++) {
+                        System.out.println("== " + args[i]);
+                        passed &= suite(Class.forName(args[i]));
+                    }
+                    System.exit(passed ? 0 : 1);
+                }
+                default -> throw new IllegalArgumentException(args[0]);
+            }
+        }
+
+        private static void memory(CudaBackend cuda) {
+            int floats = 4 << 20;
+            var first = cuda.allocate(floats);
+            var second = cuda.allocate(floats);
+            cuda.release(first);
+            cuda.release(second);
+            // 32 MiB cached; 48 MiB more only fits once the cache is given back.
+            var big = cuda.allocate(12 << 20);
+            System.out.println("retry: " + (cuda.memoryStats().bytesCached() == 0 ? "ok" : cuda.memoryStats()));
+            try {
+                cuda.allocate(16 << 20);
+                System.out.println("oom: none");
+            } catch (IllegalStateException e) {
+                System.out.println("oom: " + e.getMessage());
+            }
+            cuda.release(big);
+        }
+
+        private static boolean suite(Class<?> type) throws ReflectiveOperationException {
+            List<Method> befores = new ArrayList<>();
+            List<Method> tests = new ArrayList<>();
+            for (Class<?> c = type; c != Object.class; c = c.getSuperclass()) {
+                for (Method method : c.getDeclaredMethods()) {
+                    if (Modifier.isStatic(method.getModifiers())) {
+                        continue;
+                    }
+                    method.setAccessible(true);
+                    if (method.isAnnotationPresent(BeforeEach.class)) {
+                        befores.add(0, method);
+                    } else if (method.isAnnotationPresent(Test.class) && method.getParameterCount() == 0) {
+                        tests.add(method);
+                    }
+                }
+            }
+            int passed = 0;
+            int failed = 0;
+            for (Method method : tests) {
+                var constructor = type.getDeclaredConstructor();
+                constructor.setAccessible(true);
+                Object instance = constructor.newInstance();
+                try {
+                    for (Method before : befores) {
+                        before.invoke(instance);
+                    }
+                    method.invoke(instance);
+                    passed++;
+                    System.out.println("PASS " + method.getName());
+                } catch (InvocationTargetException e) {
+                    failed++;
+                    System.out.println("FAIL " + method.getName() + ": " + e.getCause());
+                }
+            }
+            System.out.println("passed=" + passed + " failed=" + failed);
+            return failed == 0;
+        }
+    }
+}

@@ -1,0 +1,298 @@
+/*
+ * A stand-in for libcuda.so.1 on machines without a GPU: "device" memory is host memory, work
+ * runs at once, and cuLaunchKernel runs plain C versions of the kernels of adjoint.cu, with
+ * the same parameter lists. It lets FakeDriverTest check, on the CPU, everything the CUDA
+ * backend does through JCuda: the calls it makes, how it lays out kernel parameters (the
+ * Strided struct included), its launch shapes, transfers through pinned staging, and the
+ * caching allocator over cuMemAlloc. The kernels' own arithmetic is checked elsewhere
+ * (kernels module); these versions only need the same meaning.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND = 500 };
+enum { SMS = 2, THREADS = 256 };
+
+static long long live_bytes;
+
+static long long capacity(void) {
+    const char* value = getenv("FAKE_CUDA_CAPACITY");
+    return value ? atoll(value) : (1LL << 40);
+}
+
+CUresult cuInit(unsigned int flags) { (void) flags; return OK; }
+CUresult cuDeviceGetCount(int* count) { *count = 1; return OK; }
+CUresult cuDeviceGet(int* device, int ordinal) { *device = ordinal; return ordinal == 0 ? OK : INVALID_VALUE; }
+CUresult cuDeviceGetName(char* name, int length, int device) {
+    (void) device;
+    strncpy(name, "Fake GPU", (size_t) length);
+    return OK;
+}
+CUresult cuDeviceGetAttribute(int* value, int attribute, int device) {
+    (void) device;
+    *value = attribute == 75 ? 9 : attribute == 76 ? 0 : attribute == 16 ? SMS : 0;
+    return OK;
+}
+CUresult cuDevicePrimaryCtxRetain(void** context, int device) { (void) device; *context = (void*) 0x10; return OK; }
+CUresult cuCtxSetCurrent(void* context) { return context == (void*) 0x10 ? OK : INVALID_VALUE; }
+CUresult cuStreamCreate(void** stream, unsigned int flags) { *stream = (void*) 0x20; return flags == 1 ? OK : INVALID_VALUE; }
+CUresult cuStreamSynchronize(void* stream) { return stream == (void*) 0x20 ? OK : INVALID_VALUE; }
+CUresult cuEventCreate(void** event, unsigned int flags) { (void) flags; *event = malloc(1); return OK; }
+CUresult cuEventRecord(void* event, void* stream) { (void) event; return stream == (void*) 0x20 ? OK : INVALID_VALUE; }
+CUresult cuEventSynchronize(void* event) { (void) event; return OK; }
+
+CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
+    if (live_bytes + (long long) bytes > capacity()) {
+        return OUT_OF_MEMORY;
+    }
+    long long* block = malloc(bytes + 16);
+    block[0] = (long long) bytes;
+    live_bytes += (long long) bytes;
+    *pointer = (CUdeviceptr) (block + 2);
+    return OK;
+}
+CUresult cuMemFree_v2(CUdeviceptr pointer) {
+    long long* block = (long long*) pointer - 2;
+    live_bytes -= block[0];
+    free(block);
+    return OK;
+}
+CUresult cuMemAllocHost_v2(void** pointer, size_t bytes) { *pointer = aligned_alloc(64, bytes); return OK; }
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t bytes, void* stream) {
+    memcpy((void*) dst, src, bytes);
+    return stream == (void*) 0x20 ? OK : INVALID_VALUE;
+}
+CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, void* stream) {
+    memcpy(dst, (const void*) src, bytes);
+    return stream == (void*) 0x20 ? OK : INVALID_VALUE;
+}
+CUresult cuMemsetD32Async(CUdeviceptr pointer, unsigned int value, size_t count, void* stream) {
+    unsigned int* words = (unsigned int*) pointer;
+    for (size_t i = 0; i < count; i++) {
+        words[i] = value;
+    }
+    return stream == (void*) 0x20 ? OK : INVALID_VALUE;
+}
+
+CUresult cuModuleLoadData(void** module, const void* image) {
+    *module = (void*) 0x30;
+    return strncmp((const char*) image, "// fake PTX", 11) == 0 ? OK : INVALID_VALUE;
+}
+CUresult cuModuleGetFunction(void** function, void* module, const char* name) {
+    if (module != (void*) 0x30) {
+        return INVALID_VALUE;
+    }
+    *function = strdup(name);
+    return OK;
+}
+
+/* ---- the kernels, as plain loops ---- */
+
+typedef struct {
+    int rank;
+    long long shape[8];
+    long long a[8];
+    long long b[8];
+} Strided;
+
+_Static_assert(sizeof(Strided) == 200, "Strided is 200 bytes");
+
+static void offsets(const Strided* s, long long index, long long* a, long long* b) {
+    *a = 0;
+    *b = 0;
+    for (int axis = s->rank - 1; axis >= 0; axis--) {
+        long long coordinate = index % s->shape[axis];
+        index /= s->shape[axis];
+        *a += coordinate * s->a[axis];
+        *b += coordinate * s->b[axis];
+    }
+}
+
+static float binary_op(int op, float x, float y) {
+    return op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : op == 3 ? x / y : NAN;
+}
+
+/* The numerically stable form, as the real kernel and the CPU compute it. */
+static float sigmoid(float x) {
+    if (x >= 0) {
+        return 1.0f / (1.0f + expf(-x));
+    }
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+static float unary_op(int op, float p, float x) {
+    switch (op) {
+        case 0: return -x;
+        case 1: return expf(x);
+        case 2: return logf(x);
+        case 3: return sqrtf(x);
+        case 4: return tanhf(x);
+        case 5: return sigmoid(x);
+        case 6: return x > 0 ? x : 0.0f;
+        case 7: return x > 0 ? 1.0f : 0.0f;
+        case 8: return p == 2.0f ? x * x : p == -1.0f ? 1.0f / x : powf(x, p);
+        default: return NAN;
+    }
+}
+
+static float activate(int act, float v) {
+    return act == 0 ? v : act == 1 ? (v > 0 ? v : 0.0f) : act == 2 ? tanhf(v) : act == 3 ? sigmoid(v) : NAN;
+}
+
+static float activation_grad_op(int act, float y, float cotangent) {
+    return act == 0 ? cotangent : act == 1 ? (y > 0 ? cotangent : 0.0f)
+            : act == 2 ? cotangent * (1.0f - y * y) : act == 3 ? cotangent * (y * (1.0f - y)) : NAN;
+}
+
+#define ARG(type, i) (*(type*) params[i])
+
+static CUresult run(const char* name, unsigned int grid, unsigned int block, void** params) {
+    if (block != THREADS) {
+        return INVALID_VALUE;
+    }
+    if (strcmp(name, "nll") == 0) {
+        if (grid != 1) {
+            return INVALID_VALUE;
+        }
+        const float* logp = ARG(const float*, 0);
+        const float* labels = ARG(const float*, 1);
+        int rows = ARG(int, 2), cols = ARG(int, 3);
+        float* out = ARG(float*, 4);
+        double sum = 0;
+        for (int r = 0; r < rows; r++) {
+            sum += logp[(long long) r * cols + (int) labels[r]];
+        }
+        out[0] = rows == 0 ? NAN : (float) (-sum / rows);
+        return OK;
+    }
+    if (grid > 32 * SMS) {
+        return INVALID_VALUE; /* grid-stride launches are capped at 32 blocks per SM */
+    }
+    if (strcmp(name, "axpy") == 0) {
+        float alpha = ARG(float, 0);
+        const float* x = ARG(const float*, 1);
+        float* y = ARG(float*, 2);
+        long long n = ARG(long long, 3);
+        for (long long i = 0; i < n; i++) y[i] += alpha * x[i];
+    } else if (strcmp(name, "unary") == 0) {
+        int op = ARG(int, 0);
+        float p = ARG(float, 1);
+        const float* x = ARG(const float*, 2);
+        float* out = ARG(float*, 3);
+        long long n = ARG(long long, 4);
+        for (long long i = 0; i < n; i++) out[i] = unary_op(op, p, x[i]);
+    } else if (strcmp(name, "binary") == 0) {
+        int op = ARG(int, 0);
+        const float* lhs = ARG(const float*, 1);
+        const float* rhs = ARG(const float*, 2);
+        float* out = ARG(float*, 3);
+        Strided s = ARG(Strided, 4);
+        long long n = ARG(long long, 5);
+        for (long long i = 0; i < n; i++) {
+            long long a, b;
+            offsets(&s, i, &a, &b);
+            out[i] = binary_op(op, lhs[a], rhs[b]);
+        }
+    } else if (strcmp(name, "copy_strided") == 0) {
+        const float* src = ARG(const float*, 0);
+        float* out = ARG(float*, 1);
+        Strided s = ARG(Strided, 2);
+        long long n = ARG(long long, 3);
+        for (long long i = 0; i < n; i++) {
+            long long a, b;
+            offsets(&s, i, &a, &b);
+            out[i] = src[a];
+        }
+    } else if (strcmp(name, "sum_to") == 0) {
+        const float* src = ARG(const float*, 0);
+        float* out = ARG(float*, 1);
+        Strided s = ARG(Strided, 2);
+        long long outCount = ARG(long long, 3);
+        long long count = 1;
+        for (int axis = 0; axis < s.rank; axis++) count *= s.shape[axis];
+        for (long long i = 0; i < outCount; i++) out[i] = 0.0f;
+        for (long long i = 0; i < count; i++) {
+            long long a, b;
+            offsets(&s, i, &a, &b);
+            if (a >= outCount) return INVALID_VALUE;
+            out[a] += src[i];
+        }
+    } else if (strcmp(name, "max_axis") == 0) {
+        const float* x = ARG(const float*, 0);
+        float* values = ARG(float*, 1);
+        float* mask = ARG(float*, 2);
+        int outer = ARG(int, 3), length = ARG(int, 4), inner = ARG(int, 5);
+        for (long long o = 0; o < outer; o++) {
+            for (long long i = 0; i < inner; i++) {
+                long long base = o * length * inner + i;
+                int best = 0;
+                for (int l = 1; l < length; l++) {
+                    if (x[base + (long long) l * inner] > x[base + (long long) best * inner]) best = l;
+                }
+                values[o * inner + i] = x[base + (long long) best * inner];
+                if (mask) {
+                    for (int l = 0; l < length; l++) mask[base + (long long) l * inner] = l == best ? 1.0f : 0.0f;
+                }
+            }
+        }
+    } else if (strcmp(name, "softmax") == 0) {
+        const float* x = ARG(const float*, 0);
+        float* out = ARG(float*, 1);
+        int outer = ARG(int, 2), length = ARG(int, 3), inner = ARG(int, 4), logarithm = ARG(int, 5);
+        for (long long o = 0; o < outer; o++) {
+            for (long long i = 0; i < inner; i++) {
+                long long base = o * length * inner + i;
+                float top = x[base];
+                for (int l = 1; l < length; l++) top = fmaxf(top, x[base + (long long) l * inner]);
+                double sum = 0;
+                for (int l = 0; l < length; l++) sum += exp((double) (x[base + (long long) l * inner] - top));
+                for (int l = 0; l < length; l++) {
+                    double shifted = (double) (x[base + (long long) l * inner] - top);
+                    out[base + (long long) l * inner] = (float) (logarithm ? shifted - log(sum) : exp(shifted) / sum);
+                }
+            }
+        }
+    } else if (strcmp(name, "bias_activation") == 0) {
+        int act = ARG(int, 0);
+        float* y = ARG(float*, 1);
+        const float* bias = ARG(const float*, 2);
+        int rows = ARG(int, 3), cols = ARG(int, 4);
+        for (long long i = 0; i < (long long) rows * cols; i++) y[i] = activate(act, bias ? y[i] + bias[i % cols] : y[i]);
+    } else if (strcmp(name, "activation_grad") == 0) {
+        int act = ARG(int, 0);
+        const float* y = ARG(const float*, 1);
+        const float* cotangent = ARG(const float*, 2);
+        float* out = ARG(float*, 3);
+        long long n = ARG(long long, 4);
+        for (long long i = 0; i < n; i++) out[i] = activation_grad_op(act, y[i], cotangent[i]);
+    } else if (strcmp(name, "cross_entropy_grad") == 0) {
+        const float* logp = ARG(const float*, 0);
+        const float* labels = ARG(const float*, 1);
+        int rows = ARG(int, 2), cols = ARG(int, 3);
+        float scale = ARG(float, 4);
+        float* out = ARG(float*, 5);
+        for (long long r = 0; r < rows; r++) {
+            for (long long c = 0; c < cols; c++) {
+                float v = scale * expf(logp[r * cols + c]);
+                out[r * cols + c] = c == (int) labels[r] ? v - scale : v;
+            }
+        }
+    } else {
+        return NOT_FOUND;
+    }
+    return OK;
+}
+
+CUresult cuLaunchKernel(void* function, unsigned int gridX, unsigned int gridY, unsigned int gridZ,
+                        unsigned int blockX, unsigned int blockY, unsigned int blockZ, unsigned int sharedBytes,
+                        void* stream, void** params, void** extra) {
+    if (gridY != 1 || gridZ != 1 || blockY != 1 || blockZ != 1 || sharedBytes != 0 || extra != NULL
+            || stream != (void*) 0x20 || gridX == 0) {
+        return INVALID_VALUE;
+    }
+    return run((const char*) function, gridX, blockX, params);
+}
