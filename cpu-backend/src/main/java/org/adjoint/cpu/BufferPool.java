@@ -94,6 +94,19 @@ public final class BufferPool {
     }
 
     /**
+     * Drops every cached array, leaving them to the garbage collector. The backend calls this
+     * when the heap has no room for a new buffer, before it tries once more.
+     *
+     * @return the bytes the pool held
+     */
+    public synchronized long release() {
+        long released = pooledBytes;
+        free.clear();
+        pooledBytes = 0;
+        return released;
+    }
+
+    /**
      * Requests for poolable sizes served from the pool so far.
      *
      * @return the count

@@ -1,6 +1,8 @@
 package org.adjoint.cpu;
 
+import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
@@ -16,8 +18,18 @@ import org.adjoint.kernels.Strided;
 /**
  * {@link Backend} on the JVM heap: buffers are {@code float[]}, and every method is one
  * call into a {@link KernelProvider} of {@code adjoint-kernels} (Vector API or scalar).
+ *
+ * <p>A buffer that cannot be allocated — more than 2^31 − 9 floats, more than the heap's
+ * maximum, or no room on the heap even after the {@link BufferPool} released its cached
+ * arrays — fails with a {@link CpuOutOfMemoryException} that gives the size asked and the
+ * memory in use, not with a bare {@link OutOfMemoryError}.
  */
 public final class CpuBackend implements Backend {
+
+    /** The most floats one buffer holds: the longest array HotSpot allocates, less a margin. */
+    public static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
+
+    private static final long MAX_HEAP_BYTES = Runtime.getRuntime().maxMemory();
 
     private static final ElementWise.Unary[] UNARY = new ElementWise.Unary[UnaryOp.values().length];
     private static final Strided.Binary[] BINARY = new Strided.Binary[BinaryOp.values().length];
@@ -78,7 +90,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Buffer allocate(long size) {
-        return new CpuBuffer(pool.take(Math.toIntExact(size)));
+        int length = checkLength(size);
+        try {
+            return new CpuBuffer(pool.take(length));
+        } catch (OutOfMemoryError e) {
+            return new CpuBuffer(retryAfterReleasingPool(length, () -> pool.take(length)));
+        }
     }
 
     @Override
@@ -130,12 +147,71 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Buffer upload(float[] data) {
-        return new CpuBuffer(data.clone());
+        return new CpuBuffer(copy(data));
     }
 
     @Override
     public float[] download(Buffer buffer) {
-        return data(buffer).clone();
+        return copy(data(buffer));
+    }
+
+    private float[] copy(float[] data) {
+        checkLength(data.length);
+        try {
+            return data.clone();
+        } catch (OutOfMemoryError e) {
+            return retryAfterReleasingPool(data.length, data::clone);
+        }
+    }
+
+    /** The length of a new buffer, refused at once when no heap could hold it (rather than after a full GC). */
+    private int checkLength(long size) {
+        if (size < 0) {
+            throw new IllegalArgumentException("cpu backend: cannot allocate " + size + " floats");
+        }
+        if (size > MAX_ELEMENTS) {
+            throw outOfMemory(size, "a CPU buffer holds at most " + MAX_ELEMENTS + " floats (Java arrays are int-indexed)",
+                    pool.pooledBytes(), null);
+        }
+        if (size * Float.BYTES > MAX_HEAP_BYTES) {
+            throw outOfMemory(size, "more than the heap's maximum", pool.pooledBytes(), null);
+        }
+        return (int) size;
+    }
+
+    /**
+     * The second try of an allocation that ran out of heap, after dropping the pool's cache:
+     * arrays kept for reuse must not be what makes a new one fail.
+     *
+     * <p>Catching {@code OutOfMemoryError} is sound around one array allocation, and only
+     * there: the allocation either happened or left nothing behind, nothing else was half
+     * done, and the JVM throws only after a full collection failed to make room. A failure
+     * anywhere wider (inside a kernel, across several allocations) could leave state that is
+     * partly updated, and is left to propagate.
+     */
+    private float[] retryAfterReleasingPool(int length, Supplier<float[]> allocation) {
+        long released = pool.release();
+        try {
+            return allocation.get();
+        } catch (OutOfMemoryError e) {
+            throw outOfMemory(length, released > 0 ? "the heap is full, even after the buffer pool released its cache"
+                    : "the heap is full", released, e);
+        }
+    }
+
+    private static CpuOutOfMemoryException outOfMemory(long elements, String reason, long pooled, Throwable cause) {
+        Runtime runtime = Runtime.getRuntime();
+        long used = runtime.totalMemory() - runtime.freeMemory();
+        long bytes = elements > Long.MAX_VALUE / Float.BYTES ? Long.MAX_VALUE : elements * Float.BYTES;
+        return new CpuOutOfMemoryException("cpu backend: cannot allocate " + elements + " floats (" + bytes(bytes)
+                + "): " + reason + "; heap in use " + bytes(used) + " of at most " + bytes(MAX_HEAP_BYTES)
+                + ", buffer pool caching " + bytes(pooled) + " (raise -Xmx, use smaller batches, or drop references "
+                + "to tensors no longer needed)", bytes, used, MAX_HEAP_BYTES, pooled, cause);
+    }
+
+    private static String bytes(long bytes) {
+        return bytes < 1 << 20 ? bytes + " bytes"
+                : bytes + " bytes = " + String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
     }
 
     @Override

@@ -2,13 +2,11 @@ package org.adjoint.data;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
-import java.io.BufferedReader;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.regex.Pattern;
 import java.util.zip.ZipException;
 
@@ -22,12 +20,26 @@ import java.util.zip.ZipException;
  * }</pre>
  *
  * <p>Fields are trimmed of surrounding spaces; quoting is not supported; blank lines are
- * skipped. A file whose first two bytes are the gzip magic number is decompressed. Errors
- * are {@link IllegalArgumentException}s naming the file, the line and the offending field.
+ * skipped; a line may hold at most {@value #MAX_LINE_CHARS} characters. A file whose first
+ * two bytes are the gzip magic number is decompressed. Errors are
+ * {@link IllegalArgumentException}s naming the file, the line and the offending field; a
+ * table too large for the heap fails the same way, with the sizes, not with an
+ * {@link OutOfMemoryError}.
  */
 public final class Csv {
 
-    private static final Pattern NUMBER = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?");
+    /**
+     * The longest line read, in characters: room for a million columns, and a bound on the
+     * memory one line can take when a compressed file inflates to a single endless line.
+     */
+    public static final int MAX_LINE_CHARS = 1 << 24;
+
+    // Possessive quantifiers: \d+\.?\d* can split a run of digits between its two parts
+    // in as many ways as there are digits, so a long field that is not a number took time
+    // quadratic in its length to reject (100,000 digits and an 'x': over a minute).
+    private static final Pattern NUMBER =
+            Pattern.compile("[+-]?+(?:\\d++(?:\\.\\d*+)?+|\\.\\d++)(?:[eE][+-]?+\\d++)?+");
+    private static final int MAX_VALUES = Integer.MAX_VALUE - 8;
 
     private Csv() {
     }
@@ -99,8 +111,8 @@ public final class Csv {
          * @throws UncheckedIOException     when the file cannot be read
          */
         public Dataset read(Path file) {
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(Compression.open(file), UTF_8))) {
-                return new Table(file, labelColumn, header).read(lines);
+            try (java.io.Reader text = new InputStreamReader(Compression.open(file), UTF_8)) {
+                return new Table(file, labelColumn, header).read(new Lines(file, text));
             } catch (ZipException | EOFException e) {
                 throw new IllegalArgumentException(file + ": corrupt or truncated gzip data (" + e.getMessage() + ")",
                         e);
@@ -135,10 +147,10 @@ public final class Csv {
             this.header = header;
         }
 
-        Dataset read(BufferedReader lines) throws IOException {
+        Dataset read(Lines lines) throws IOException {
             int lineNumber = 0;
             String line;
-            while ((line = lines.readLine()) != null) {
+            while ((line = lines.next(lineNumber + 1)) != null) {
                 lineNumber++;
                 if (lineNumber == 1 && line.startsWith("\uFEFF")) {
                     line = line.substring(1);
@@ -161,8 +173,10 @@ public final class Csv {
             if (rows == 0) {
                 throw new IllegalArgumentException(file + ": no data lines");
             }
-            return Dataset.owning(Arrays.copyOf(features, rows * (columns - 1)), columns - 1,
-                    Arrays.copyOf(labels, rows));
+            int values = rows * (columns - 1);
+            return Dataset.owning(values == features.length ? features
+                            : HeapArrays.copyOf(file, features, values, "the table's " + values + " feature values"),
+                    columns - 1, rows == labels.length ? labels : HeapArrays.copyOf(file, labels, rows, "its labels"));
         }
 
         private void start(String[] fields) {
@@ -188,15 +202,17 @@ public final class Csv {
 
         private void addRow(int lineNumber, String[] fields) {
             int width = columns - 1;
-            if ((long) (rows + 1) * width > Integer.MAX_VALUE - 8) {
-                throw error(lineNumber, "more values than a data set can hold (" + (Integer.MAX_VALUE - 8) + ")");
+            if ((long) (rows + 1) * width > MAX_VALUES) {
+                throw error(lineNumber, "more values than a data set can hold (" + MAX_VALUES + ")");
             }
             if ((rows + 1) * width > features.length) {
-                features = Arrays.copyOf(features, (int) Math.min(Integer.MAX_VALUE - 8,
-                        Math.max(2L * features.length, (long) (rows + 1) * width)));
+                int grown = (int) Math.min(MAX_VALUES, Math.max(2L * features.length, (long) (rows + 1) * width));
+                features = HeapArrays.copyOf(file, features, grown, "line " + lineNumber + ": the table so far");
             }
             if (rows == labels.length) {
-                labels = Arrays.copyOf(labels, 2 * labels.length);
+                // In long: doubling 2^30 labels would overflow int.
+                labels = HeapArrays.copyOf(file, labels, (int) Math.min(MAX_VALUES, 2L * labels.length),
+                        "line " + lineNumber + ": the labels so far");
             }
             int at = rows * width;
             for (int column = 0; column < columns; column++) {
@@ -230,11 +246,71 @@ public final class Csv {
         }
 
         private IllegalArgumentException fieldError(int lineNumber, int column, String field, String reason) {
-            return error(lineNumber, "field " + (column + 1) + " '" + field + "' " + reason);
+            String shown = field.length() <= 64 ? "'" + field + "'"
+                    : "'" + field.substring(0, 32) + "...' (" + field.length() + " characters)";
+            return error(lineNumber, "field " + (column + 1) + " " + shown + " " + reason);
         }
 
         private IllegalArgumentException error(int lineNumber, String reason) {
             return new IllegalArgumentException(file + ": line " + lineNumber + ": " + reason);
+        }
+    }
+
+    /**
+     * The lines of a text, split as {@link java.io.BufferedReader#readLine()} splits them (at
+     * {@code \n}, {@code \r} or {@code \r\n}), refusing a line longer than
+     * {@link #MAX_LINE_CHARS} before it is held whole.
+     */
+    private static final class Lines {
+
+        private final Path file;
+        private final java.io.Reader in;
+        private final char[] buffer = new char[1 << 13];
+        private final StringBuilder line = new StringBuilder();
+        private int position;
+        private int filled;
+        private boolean skipLineFeed;
+
+        Lines(Path file, java.io.Reader in) {
+            this.file = file;
+            this.in = in;
+        }
+
+        /** The next line without its terminator, or {@code null} at the end of the text. */
+        String next(int lineNumber) throws IOException {
+            line.setLength(0);
+            boolean started = false;
+            while (true) {
+                if (position == filled) {
+                    filled = in.read(buffer, 0, buffer.length);
+                    position = 0;
+                    if (filled < 0) {
+                        filled = 0;
+                        return started ? line.toString() : null;
+                    }
+                }
+                if (skipLineFeed) {
+                    skipLineFeed = false;
+                    if (buffer[position] == '\n') {
+                        position++;
+                        continue;
+                    }
+                }
+                int start = position;
+                while (position < filled && buffer[position] != '\n' && buffer[position] != '\r') {
+                    position++;
+                }
+                if (line.length() + (position - start) > MAX_LINE_CHARS) {
+                    throw new IllegalArgumentException(file + ": line " + lineNumber + ": longer than "
+                            + MAX_LINE_CHARS + " characters (is this a table of numbers?)");
+                }
+                line.append(buffer, start, position - start);
+                started |= position > start;
+                if (position < filled) {
+                    skipLineFeed = buffer[position++] == '\r';
+                    return line.toString();
+                }
+            }
         }
     }
 }

@@ -25,7 +25,9 @@ import java.util.zip.ZipException;
  * <p>Files may be gzip-compressed or not; that is told from their first bytes, not their
  * names. A file that does not hold exactly the elements its header announces is rejected
  * with an {@link IllegalArgumentException} naming it and giving both counts; sizes are
- * checked before anything is allocated for them.
+ * checked before anything is allocated for them, and a file too large for the heap fails
+ * with an {@link IllegalArgumentException} that gives the sizes, not an
+ * {@link OutOfMemoryError}.
  */
 public final class Idx {
 
@@ -192,7 +194,7 @@ public final class Idx {
                     + TYPE_NAMES[typeIndex] + " needs " + expected + " bytes, more than this reader supports ("
                     + MAX_ELEMENTS + ")");
         }
-        byte[] data = readUpTo(in, (int) expected);
+        byte[] data = readUpTo(file, in, (int) expected);
         if (data.length < expected) {
             throw new IllegalArgumentException(file + ": shape " + Arrays.toString(shape) + " of "
                     + TYPE_NAMES[typeIndex] + " expects " + expected + " bytes of data, found " + data.length);
@@ -203,19 +205,20 @@ public final class Idx {
                     + TYPE_NAMES[typeIndex] + " expects " + expected + " bytes of data, found " + (expected + trailing)
                     + " (" + trailing + " trailing bytes)");
         }
-        return new Array(shape, convert(code, data, (int) elements));
+        return new Array(shape, convert(code, data, HeapArrays.floats(file, elements,
+                "shape " + Arrays.toString(shape) + " as float32")));
     }
 
     /**
      * Up to {@code length} bytes, grown as they arrive: a header's claim alone never decides
      * the size of an allocation, since a compressed file's real length is unknown up front.
      */
-    private static byte[] readUpTo(InputStream in, int length) throws IOException {
+    private static byte[] readUpTo(Path file, InputStream in, int length) throws IOException {
         byte[] buffer = new byte[Math.min(length, CHUNK_BYTES)];
         int filled = 0;
         while (filled < length) {
             if (filled == buffer.length) {
-                buffer = Arrays.copyOf(buffer, (int) Math.min(length, 2L * buffer.length));
+                buffer = HeapArrays.copyOf(file, buffer, (int) Math.min(length, 2L * buffer.length), "its data");
             }
             int read = in.read(buffer, filled, buffer.length - filled);
             if (read < 0) {
@@ -223,13 +226,12 @@ public final class Idx {
             }
             filled += read;
         }
-        return filled == buffer.length ? buffer : Arrays.copyOf(buffer, filled);
+        return filled == buffer.length ? buffer : HeapArrays.copyOf(file, buffer, filled, "its data");
     }
 
-    private static float[] convert(int code, byte[] data, int elements) {
-        float[] values = new float[elements];
+    private static float[] convert(int code, byte[] data, float[] values) {
         ByteBuffer buffer = ByteBuffer.wrap(data).order(ByteOrder.BIG_ENDIAN);
-        for (int i = 0; i < elements; i++) {
+        for (int i = 0; i < values.length; i++) {
             values[i] = switch (code) {
                 case 0x08 -> data[i] & 0xFF;
                 case 0x09 -> data[i];

@@ -10,6 +10,7 @@ import java.util.Map;
  * The JSON that file headers need, strict to RFC 8259. Values parse to {@link LinkedHashMap}
  * (objects, in document order), {@link List}, {@link String}, {@link BigDecimal} (every
  * number, so that integers of any size stay exact), {@link Boolean} and {@link #NULL}.
+ * A number literal may have at most {@value #MAX_NUMBER_CHARS} characters.
  */
 final class Json {
 
@@ -23,6 +24,11 @@ final class Json {
 
     // Deep enough for any real header; recursion beyond it could overflow the thread's stack.
     private static final int MAX_DEPTH = 64;
+
+    // BigDecimal parses a literal in time quadratic in its length (a million digits: 14 s), so a
+    // header of one long number could stall a reader for hours. Sizes and offsets have at most
+    // 20 digits; RFC 8259 lets a parser limit the range and precision of numbers.
+    static final int MAX_NUMBER_CHARS = 1000;
 
     private final String text;
     private int position;
@@ -307,6 +313,11 @@ final class Json {
                 throw error("expected a digit in the exponent but found " + describeNext());
             }
             digits();
+        }
+        if (position - start > MAX_NUMBER_CHARS) {
+            int length = position - start;
+            position = start;
+            throw error("number of " + length + " characters is longer than the " + MAX_NUMBER_CHARS + " allowed");
         }
         String literal = text.substring(start, position);
         try {

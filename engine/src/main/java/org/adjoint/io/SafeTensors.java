@@ -44,8 +44,9 @@ import org.adjoint.io.SafeTensorsHeader.Entry;
  * checked in full (header, and that the tensors tile the data section exactly, as the
  * reference implementation requires) before any tensor is read, so a corrupt or truncated
  * file fails with an {@link IllegalArgumentException} that names it and says what is wrong,
- * never with a partial result or an allocation sized by an unchecked number. Errors of the
- * file system itself surface as {@link UncheckedIOException}.
+ * never with a partial result or an allocation sized by an unchecked number; a valid file
+ * too large for the heap fails the same way, with the sizes. Errors of the file system itself
+ * surface as {@link UncheckedIOException}.
  */
 public final class SafeTensors {
 
@@ -254,7 +255,9 @@ public final class SafeTensors {
             ByteBuffer json = readFully(file, channel, 8, (int) headerLength);
             long dataStart = 8 + headerLength;
             header = SafeTensorsHeader.parse(file.toString(), decode(file, json), fileLength - dataStart);
-            ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            // No bigger than the data, in whole 8-byte elements: a small file needs no megabyte.
+            int chunkBytes = (int) Math.min(CHUNK_BYTES, Math.max(8, (fileLength - dataStart + 7) & ~7L));
+            ByteBuffer chunk = ByteBuffer.allocate(chunkBytes).order(ByteOrder.LITTLE_ENDIAN);
             for (Entry entry : header.entries) {
                 values.add(readTensor(file, channel, dataStart, entry, chunk));
             }
@@ -281,7 +284,7 @@ public final class SafeTensors {
 
     private static float[] readTensor(Path file, FileChannel channel, long dataStart, Entry entry, ByteBuffer chunk)
             throws IOException {
-        float[] values = new float[entry.elements()];
+        float[] values = allocate(file, entry);
         int size = entry.dtype().bytes;
         int perChunk = chunk.capacity() / size;
         long position = dataStart + entry.begin();
@@ -293,6 +296,30 @@ public final class SafeTensors {
             position += (long) count * size;
         }
         return values;
+    }
+
+    /**
+     * The array for one tensor. Its size is checked against the file, so only a genuinely large
+     * file can exceed the heap; it then fails with the sizes instead of an OutOfMemoryError.
+     * Catching that error is sound around one allocation: it either happens or leaves nothing
+     * behind, and the JVM throws only after a full collection; the tensors read before it
+     * become garbage as the exception leaves {@link #read}.
+     */
+    private static float[] allocate(Path file, Entry entry) {
+        long bytes = (long) entry.elements() * Float.BYTES;
+        Runtime runtime = Runtime.getRuntime();
+        OutOfMemoryError failure = null;
+        if (bytes <= runtime.maxMemory()) {
+            try {
+                return new float[entry.elements()];
+            } catch (OutOfMemoryError e) {
+                failure = e;
+            }
+        }
+        long used = runtime.totalMemory() - runtime.freeMemory();
+        throw new IllegalArgumentException(file + ": tensor " + entry.describe() + " needs " + bytes
+                + " bytes as float32, more than the heap can hold: " + used + " of at most " + runtime.maxMemory()
+                + " bytes in use (raise -Xmx)", failure);
     }
 
     private static ByteBuffer readFully(Path file, FileChannel channel, long position, int length)

@@ -66,6 +66,14 @@ final class AdaptiveMoments {
     }
 
     void step() {
+        // Every buffer is allocated before the first parameter changes, so that an allocation
+        // that fails leaves the model as it was instead of with half a step applied.
+        for (int i = 0; i < parameters.size(); i++) {
+            Tensor p = parameters.get(i);
+            if (p.grad() != null) {
+                allocateState(Compute.backend(name + ".step", p, p.grad()), i);
+            }
+        }
         for (int i = 0; i < parameters.size(); i++) {
             Tensor p = parameters.get(i);
             Tensor grad = p.grad();
@@ -78,12 +86,20 @@ final class AdaptiveMoments {
         }
     }
 
-    private void update(Backend backend, int index, Buffer param, Buffer gradient) {
+    private void allocateState(Backend backend, int index) {
         int[] flat = flats[index];
         if (firstMoments[index] == null) {
-            firstMoments[index] = backend.allocate(flat[0]);
+            Buffer m = backend.allocate(flat[0]);
+            // Both or neither: a first moment without its second would break the next step.
             secondMoments[index] = backend.allocate(flat[0]);
+            firstMoments[index] = m;
         }
+        inPlace.scratch(backend, flat);
+        inPlace.prepareScalar(backend);
+    }
+
+    private void update(Backend backend, int index, Buffer param, Buffer gradient) {
+        int[] flat = flats[index];
         Buffer m = firstMoments[index];
         Buffer v = secondMoments[index];
         Buffer scratch = inPlace.scratch(backend, flat);

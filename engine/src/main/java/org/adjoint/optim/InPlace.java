@@ -159,17 +159,25 @@ final class InPlace {
     }
 
     /**
-     * A contiguous copy of a flat row in new storage.
+     * Allocates the one-element buffer that {@link #withScalar} uses on this backend, if it
+     * does not exist yet, so that updates can run without allocating.
+     *
+     * @param backend the owner of the buffer
+     */
+    void prepareScalar(Backend backend) {
+        scalars.computeIfAbsent(backend, b -> b.allocate(1));
+    }
+
+    /**
+     * Copies a flat row into existing storage.
      *
      * @param backend the owner
      * @param x       the source
+     * @param out     the target, of the same size
      * @param flat    {@code [n]}
-     * @return the copy
      */
-    static Buffer copy(Backend backend, Buffer x, int[] flat) {
-        Buffer out = backend.allocate(flat[0]);
+    static void copyInto(Backend backend, Buffer x, Buffer out, int[] flat) {
         backend.copyStrided(x, CONTIGUOUS, out, flat);
-        return out;
     }
 
     /**

@@ -17,7 +17,9 @@ public interface Optimizer {
 
     /**
      * Updates every parameter that has a gradient, in place; parameters without one (not
-     * reached by the last backward pass) are left alone, state included.
+     * reached by the last backward pass) are left alone, state included. The state a step
+     * needs (moments, velocities) is allocated before any parameter changes, so a step that
+     * fails because the backend cannot allocate leaves every parameter as it was.
      */
     void step();
 

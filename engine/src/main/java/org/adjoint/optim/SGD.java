@@ -82,6 +82,25 @@ public final class SGD implements Optimizer {
 
     @Override
     public void step() {
+        // Every buffer is allocated before the first parameter changes, so that an allocation
+        // that fails leaves the model as it was instead of with half a step applied.
+        Buffer[] newVelocities = null;
+        for (int i = 0; i < parameters.size(); i++) {
+            Tensor p = parameters.get(i);
+            if (p.grad() == null) {
+                continue;
+            }
+            Backend backend = Compute.backend("SGD.step", p, p.grad());
+            if (momentum > 0f && velocities[i] == null) {
+                if (newVelocities == null) {
+                    newVelocities = new Buffer[parameters.size()];
+                }
+                newVelocities[i] = backend.allocate(flats[i][0]);
+            }
+            if (momentum > 0f || weightDecay > 0f) {
+                inPlace.prepareScalar(backend);
+            }
+        }
         for (int i = 0; i < parameters.size(); i++) {
             Tensor p = parameters.get(i);
             Tensor grad = p.grad();
@@ -95,7 +114,8 @@ public final class SGD implements Optimizer {
             if (momentum > 0f) {
                 Buffer velocity = velocities[i];
                 if (velocity == null) {
-                    velocity = InPlace.copy(backend, gradient, flat);
+                    velocity = newVelocities[i];
+                    InPlace.copyInto(backend, gradient, velocity, flat);
                     velocities[i] = velocity;
                 } else {
                     inPlace.withScalar(backend, BinaryOp.MUL, velocity, momentum, velocity, flat);

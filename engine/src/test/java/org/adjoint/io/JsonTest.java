@@ -3,6 +3,7 @@ package org.adjoint.io;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.math.BigDecimal;
 import java.util.LinkedHashMap;
@@ -115,6 +116,18 @@ class JsonTest {
     void rejectsRawControlCharactersInStrings() {
         var error = assertThrows(IllegalArgumentException.class, () -> Json.parse("\"a\nb\""));
         assertEquals("at character 2: unescaped control character U+000A in a string", error.getMessage());
+    }
+
+    @Test
+    void refusesANumberTooLongToParseQuickly() {
+        // Regression (found by fuzzing): BigDecimal parses in quadratic time, and a header of one
+        // 4-million-digit number held the reader for nearly four minutes.
+        String huge = "[1, " + "9".repeat(4_000_000) + "]";
+        var error = assertTimeoutPreemptively(FileFuzzer.CASE_TIMEOUT,
+                () -> assertThrows(IllegalArgumentException.class, () -> Json.parse(huge)));
+        assertEquals("at character 4: number of 4000000 characters is longer than the 1000 allowed", error.getMessage());
+        String longest = "1" + "0".repeat(Json.MAX_NUMBER_CHARS - 1);
+        assertEquals(new BigDecimal(longest), Json.parse(longest));
     }
 
     @Test

@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -160,6 +161,16 @@ class SafeTensorsValidationTest {
                 + "\"data_offsets\":[0,2147483648]}}", 16);
         assertEquals("tensor 'w' (BF16 [1073741824], data_offsets [0, 2147483648]) ends beyond the data section, "
                 + "which has 16 bytes (is the file truncated?)", message);
+    }
+
+    @Test
+    void aNumberTooLongToParseQuicklyIsRefused() throws IOException {
+        // Regression (found by fuzzing): a 4 MB header of one number held the reader for minutes.
+        String before = "{\"w\":{\"dtype\":\"F32\",\"shape\":[";
+        String json = before + "1".repeat(4_000_000) + "],\"data_offsets\":[0,4]}}";
+        String message = assertTimeoutPreemptively(FileFuzzer.CASE_TIMEOUT, () -> rejectHeader(json, 4));
+        assertEquals("header is not valid JSON: at character " + before.length() + ": number of 4000000 characters is "
+                + "longer than the 1000 allowed", message);
     }
 
     @Test
