@@ -65,7 +65,7 @@ public final class Anomaly {
      *
      * @return the scope to close (try-with-resources)
      */
-    public static Scope detect() {
+    public static ModeScope detect() {
         return set(true);
     }
 
@@ -75,35 +75,11 @@ public final class Anomaly {
      *
      * @return the scope to close
      */
-    public static Scope ignore() {
+    public static ModeScope ignore() {
         return set(false);
     }
 
-    private static Scope set(boolean enabled) {
-        boolean[] flag = ENABLED.get();
-        boolean previous = flag[0];
-        flag[0] = enabled;
-        return new Scope(flag, previous);
-    }
-
-    /** Restores the previous anomaly mode when closed. */
-    public static final class Scope implements AutoCloseable {
-        private final boolean[] flag;
-        private final boolean previous;
-        private boolean closed;
-
-        private Scope(boolean[] flag, boolean previous) {
-            this.flag = flag;
-            this.previous = previous;
-        }
-
-        /** Restores the mode that was active when this scope was opened. */
-        @Override
-        public void close() {
-            if (!closed) {
-                closed = true;
-                flag[0] = previous;
-            }
-        }
+    private static ModeScope set(boolean enabled) {
+        return ModeScope.set(ENABLED, enabled);
     }
 }

@@ -52,7 +52,7 @@ public final class GradMode {
      *
      * @return the scope to close (try-with-resources)
      */
-    public static Scope noGrad() {
+    public static ModeScope noGrad() {
         return set(false);
     }
 
@@ -62,35 +62,11 @@ public final class GradMode {
      *
      * @return the scope to close
      */
-    public static Scope enableGrad() {
+    public static ModeScope enableGrad() {
         return set(true);
     }
 
-    private static Scope set(boolean enabled) {
-        boolean[] flag = ENABLED.get();
-        boolean previous = flag[0];
-        flag[0] = enabled;
-        return new Scope(flag, previous);
-    }
-
-    /** Restores the previous grad mode when closed. */
-    public static final class Scope implements AutoCloseable {
-        private final boolean[] flag;
-        private final boolean previous;
-        private boolean closed;
-
-        private Scope(boolean[] flag, boolean previous) {
-            this.flag = flag;
-            this.previous = previous;
-        }
-
-        /** Restores the mode that was active when this scope was opened. */
-        @Override
-        public void close() {
-            if (!closed) {
-                closed = true;
-                flag[0] = previous;
-            }
-        }
+    private static ModeScope set(boolean enabled) {
+        return ModeScope.set(ENABLED, enabled);
     }
 }

@@ -24,7 +24,7 @@ import org.adjoint.Tensor;
  * differentiated through it. For weight decay that does not pass through the moments, use
  * {@link AdamW}.
  */
-public final class Adam implements Optimizer {
+public final class Adam extends AdaptiveMoments {
 
     /** The default decay of the first moment. */
     public static final float DEFAULT_BETA1 = 0.9f;
@@ -32,8 +32,6 @@ public final class Adam implements Optimizer {
     public static final float DEFAULT_BETA2 = 0.999f;
     /** The default term that keeps the denominator away from zero. */
     public static final float DEFAULT_EPSILON = 1e-8f;
-
-    private final AdaptiveMoments moments;
 
     /**
      * Adam with the default β1, β2 and ε, and no weight decay.
@@ -61,69 +59,12 @@ public final class Adam implements Optimizer {
      */
     public Adam(List<Tensor> parameters, float learningRate, float beta1, float beta2, float epsilon,
                 float weightDecay) {
-        this.moments = new AdaptiveMoments("Adam", false, parameters, learningRate, beta1, beta2, epsilon,
-                weightDecay);
-    }
-
-    @Override
-    public void step() {
-        moments.step();
-    }
-
-    @Override
-    public void zeroGrad() {
-        moments.zeroGrad();
-    }
-
-    @Override
-    public List<Tensor> parameters() {
-        return moments.parameters();
-    }
-
-    @Override
-    public float learningRate() {
-        return moments.learningRate();
+        super("Adam", false, parameters, learningRate, beta1, beta2, epsilon, weightDecay);
     }
 
     @Override
     public Adam learningRate(float rate) {
-        moments.learningRate(rate);
+        super.learningRate(rate);
         return this;
-    }
-
-    /**
-     * The first moment's decay.
-     *
-     * @return β1
-     */
-    public float beta1() {
-        return moments.beta1();
-    }
-
-    /**
-     * The second moment's decay.
-     *
-     * @return β2
-     */
-    public float beta2() {
-        return moments.beta2();
-    }
-
-    /**
-     * The term added to the denominator.
-     *
-     * @return ε
-     */
-    public float epsilon() {
-        return moments.epsilon();
-    }
-
-    /**
-     * The L2 coefficient added to the gradient.
-     *
-     * @return λ, 0 for none
-     */
-    public float weightDecay() {
-        return moments.weightDecay();
     }
 }

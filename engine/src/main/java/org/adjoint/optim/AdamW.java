@@ -20,12 +20,10 @@ import org.adjoint.Tensor;
  * ε 1e-8 and λ 0.01 (PyTorch's). State, allocation and versioning are
  * as for {@link Adam}.
  */
-public final class AdamW implements Optimizer {
+public final class AdamW extends AdaptiveMoments {
 
     /** PyTorch's default decoupled weight decay. */
     public static final float DEFAULT_WEIGHT_DECAY = 0.01f;
-
-    private final AdaptiveMoments moments;
 
     /**
      * AdamW with the default β1, β2, ε and weight decay.
@@ -54,69 +52,12 @@ public final class AdamW implements Optimizer {
      */
     public AdamW(List<Tensor> parameters, float learningRate, float beta1, float beta2, float epsilon,
                  float weightDecay) {
-        this.moments = new AdaptiveMoments("AdamW", true, parameters, learningRate, beta1, beta2, epsilon,
-                weightDecay);
-    }
-
-    @Override
-    public void step() {
-        moments.step();
-    }
-
-    @Override
-    public void zeroGrad() {
-        moments.zeroGrad();
-    }
-
-    @Override
-    public List<Tensor> parameters() {
-        return moments.parameters();
-    }
-
-    @Override
-    public float learningRate() {
-        return moments.learningRate();
+        super("AdamW", true, parameters, learningRate, beta1, beta2, epsilon, weightDecay);
     }
 
     @Override
     public AdamW learningRate(float rate) {
-        moments.learningRate(rate);
+        super.learningRate(rate);
         return this;
-    }
-
-    /**
-     * The first moment's decay.
-     *
-     * @return β1
-     */
-    public float beta1() {
-        return moments.beta1();
-    }
-
-    /**
-     * The second moment's decay.
-     *
-     * @return β2
-     */
-    public float beta2() {
-        return moments.beta2();
-    }
-
-    /**
-     * The term added to the denominator.
-     *
-     * @return ε
-     */
-    public float epsilon() {
-        return moments.epsilon();
-    }
-
-    /**
-     * The decoupled weight decay coefficient.
-     *
-     * @return λ
-     */
-    public float weightDecay() {
-        return moments.weightDecay();
     }
 }

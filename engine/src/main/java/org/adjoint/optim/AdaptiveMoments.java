@@ -14,7 +14,7 @@ import org.adjoint.internal.Compute;
  * enters: through the gradient (coupled, an L2 penalty) or straight on the parameter
  * (decoupled).
  */
-final class AdaptiveMoments {
+public abstract sealed class AdaptiveMoments implements Optimizer permits Adam, AdamW {
 
     private final String name;
     private final boolean decoupled;
@@ -65,7 +65,8 @@ final class AdaptiveMoments {
         }
     }
 
-    void step() {
+    @Override
+    public void step() {
         // Every buffer is allocated before the first parameter changes, so that an allocation
         // that fails leaves the model as it was instead of with half a step applied.
         for (int i = 0; i < parameters.size(); i++) {
@@ -133,36 +134,61 @@ final class AdaptiveMoments {
         backend.axpy((float) (-learningRate / correction1), scratch, param);
     }
 
-    void zeroGrad() {
+    @Override
+    public void zeroGrad() {
         InPlace.zeroGrad(parameters);
     }
 
-    List<Tensor> parameters() {
+    @Override
+    public List<Tensor> parameters() {
         return parameters;
     }
 
-    float learningRate() {
+    @Override
+    public float learningRate() {
         return learningRate;
     }
 
-    void learningRate(float rate) {
+    @Override
+    public AdaptiveMoments learningRate(float rate) {
         InPlace.checkRate(name, rate);
         learningRate = rate;
+        return this;
     }
 
-    float beta1() {
+    /**
+     * The first moment's decay.
+     *
+     * @return β1
+     */
+    public float beta1() {
         return beta1;
     }
 
-    float beta2() {
+    /**
+     * The second moment's decay.
+     *
+     * @return β2
+     */
+    public float beta2() {
         return beta2;
     }
 
-    float epsilon() {
+    /**
+     * The term added to the denominator.
+     *
+     * @return ε
+     */
+    public float epsilon() {
         return epsilon;
     }
 
-    float weightDecay() {
+    /**
+     * The weight decay coefficient (coupled for {@link Adam}, decoupled for {@link AdamW}).
+     *
+     * @return λ
+     */
+    public float weightDecay() {
         return weightDecay;
     }
 }

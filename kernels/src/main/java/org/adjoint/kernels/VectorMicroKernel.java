@@ -7,8 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
  * A 4 × (2·lanes) register tile on the Vector API: eight accumulators, two vectors of B and
  * one broadcast of A per row and step. On AVX2 (8 lanes) that is 4 × 16 and 11 of the 16
  * ymm registers; a 6 × 16 tile measured slower there because C2 spilled its accumulators.
- * With AVX-512 there are 32 vector registers, and the taller tiles {@link VectorMicroKernel8}
- * and {@link VectorMicroKernel12} keep 16 or 24 accumulators in them; see {@link #select()}.
+ * With AVX-512 there are 32 vector registers, and the taller tile {@link VectorMicroKernel12}
+ * keeps 24 accumulators in them; see {@link #select()}.
  * The species defaults to 256 bits; {@code -Dadjoint.cpu.vectorBits=128|256|512} overrides it.
  */
 final class VectorMicroKernel implements MicroKernel {
@@ -39,7 +39,7 @@ final class VectorMicroKernel implements MicroKernel {
      * chosen when the preferred species is 512 bits wide (AVX-512, 32 registers), where a
      * 12-row tile measured 1.4× the 4-row one on one Zen 4 core (94 against 66 GFLOP/s at
      * n = 1024) and about 0.95× OpenBLAS.
-     * {@code -Dadjoint.cpu.tileRows=4|8|12} overrides the choice.
+     * {@code -Dadjoint.cpu.tileRows=4|12} overrides the choice.
      */
     static MicroKernel select() {
         String rows = System.getProperty("adjoint.cpu.tileRows", "").trim();
@@ -48,9 +48,8 @@ final class VectorMicroKernel implements MicroKernel {
         }
         return switch (rows) {
             case "4" -> INSTANCE;
-            case "8" -> VectorMicroKernel8.INSTANCE;
             case "12" -> VectorMicroKernel12.INSTANCE;
-            default -> throw new IllegalArgumentException("adjoint.cpu.tileRows must be 4, 8 or 12, got '" + rows + "'");
+            default -> throw new IllegalArgumentException("adjoint.cpu.tileRows must be 4 or 12, got '" + rows + "'");
         };
     }
 

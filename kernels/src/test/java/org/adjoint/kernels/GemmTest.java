@@ -19,7 +19,7 @@ class GemmTest {
 
     private static final String[] PROVIDERS = {"scalar", "vector"};
     /** The providers, plus each vector tile by name, whichever one this machine selects. */
-    private static final String[] GEMMS = {"scalar", "vector", "tile4", "tile8", "tile12"};
+    private static final String[] GEMMS = {"scalar", "vector", "tile4", "tile12"};
 
     private static final int[] SIZES = {0, 1, 2, 3, 7, 13, 17, 31, 33, 64};
     private static final float[] ALPHAS = {1f, -0.5f};
@@ -203,7 +203,6 @@ class GemmTest {
                               float beta, float[] c, int cOffset, int ldc) {
         MicroKernel tile = switch (gemm) {
             case "tile4" -> VectorMicroKernel.INSTANCE;
-            case "tile8" -> VectorMicroKernel8.INSTANCE;
             case "tile12" -> VectorMicroKernel12.INSTANCE;
             default -> null;
         };
