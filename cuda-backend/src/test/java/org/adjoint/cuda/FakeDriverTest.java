@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +17,6 @@ import java.util.concurrent.TimeUnit;
 
 import org.adjoint.cuda.internal.DriverLibrary;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 class FakeDriverTest {
 
     private static final String FAKES = "/org/adjoint/cuda/fake/";
+    /** Random programs per binding pair: enough to reach every operation, few enough for CI. */
+    private static final int FAKE_PROGRAMS = 60;
 
     @TempDir
     static Path temp;
@@ -148,18 +146,18 @@ class FakeDriverTest {
 
     /**
      * Every GPU suite (the backend against the CPU, and the engine's conformance suites) on the
-     * fake device, once with each pair of bindings, with a small reflective runner: plain
-     * {@code @Test} methods and their {@code @BeforeEach}; parameterised tests are left to the
-     * real GPU run. A failure here is either the backend's or the fake kernels' arithmetic
-     * (which follows the real kernels' contracts, not their every rounding): the output names
-     * the test.
+     * fake device, once with each pair of bindings, with a small reflective runner
+     * ({@link SuiteRunner}: plain and parameterised tests, {@value #FAKE_PROGRAMS} random
+     * programs). A failure here is either the backend's or the fake kernels' arithmetic (which
+     * follows the real kernels' contracts, not their every rounding): the output names the test.
      */
     @Test
     void theGpuSuitesPassOnTheFakeDevice() throws IOException, InterruptedException {
         List<String> suites = List.of("CudaVersusCpuTest", "CudaTensorOpsTest", "CudaAutodiffTest", "CudaBackwardTest",
                 "CudaCheckpointTest", "CudaErrorTest", "CudaGradientTest", "CudaModuleTest", "CudaNnTest", "CudaOptimTest",
-                "CudaWorkedExamplesTest");
-        List<String> arguments = new ArrayList<>(List.of("suite"));
+                "CudaWorkedExamplesTest", "CudaAnomalyTest", "CudaThreadingTest", "CudaVersionTest",
+                "CudaRandomProgramTest");
+        List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS, "suite"));
         suites.forEach(suite -> arguments.add("org.adjoint.cuda.gpu." + suite));
         for (Path folder : List.of(cuda13, cuda12)) {
             Result result = child(folder, Map.of(), arguments.toArray(String[]::new));
@@ -239,7 +237,7 @@ class FakeDriverTest {
                     boolean passed = true;
                     for (int i = 1; i < args.length; i++) {
                         System.out.println("== " + args[i]);
-                        passed &= suite(Class.forName(args[i]));
+                        passed &= new SuiteRunner(Class.forName(args[i])).run();
                     }
                     System.exit(passed ? 0 : 1);
                 }
@@ -263,44 +261,6 @@ class FakeDriverTest {
                 System.out.println("oom: " + e.getMessage());
             }
             cuda.release(big);
-        }
-
-        private static boolean suite(Class<?> type) throws ReflectiveOperationException {
-            List<Method> befores = new ArrayList<>();
-            List<Method> tests = new ArrayList<>();
-            for (Class<?> c = type; c != Object.class; c = c.getSuperclass()) {
-                for (Method method : c.getDeclaredMethods()) {
-                    if (Modifier.isStatic(method.getModifiers())) {
-                        continue;
-                    }
-                    method.setAccessible(true);
-                    if (method.isAnnotationPresent(BeforeEach.class)) {
-                        befores.add(0, method);
-                    } else if (method.isAnnotationPresent(Test.class) && method.getParameterCount() == 0) {
-                        tests.add(method);
-                    }
-                }
-            }
-            int passed = 0;
-            int failed = 0;
-            for (Method method : tests) {
-                var constructor = type.getDeclaredConstructor();
-                constructor.setAccessible(true);
-                Object instance = constructor.newInstance();
-                try {
-                    for (Method before : befores) {
-                        before.invoke(instance);
-                    }
-                    method.invoke(instance);
-                    passed++;
-                    System.out.println("PASS " + method.getName());
-                } catch (InvocationTargetException e) {
-                    failed++;
-                    System.out.println("FAIL " + method.getName() + ": " + e.getCause());
-                }
-            }
-            System.out.println("passed=" + passed + " failed=" + failed);
-            return failed == 0;
         }
     }
 }

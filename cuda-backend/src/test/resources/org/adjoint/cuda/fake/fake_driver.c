@@ -13,7 +13,7 @@
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
-enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, NOT_FOUND = 500 };
+enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_CONTEXT = 201, NOT_FOUND = 500 };
 enum { SMS = 2, THREADS = 256 };
 
 static long long live_bytes;
@@ -36,15 +36,33 @@ CUresult cuDeviceGetAttribute(int* value, int attribute, int device) {
     *value = attribute == 75 ? 9 : attribute == 76 ? 0 : attribute == 16 ? SMS : 0;
     return OK;
 }
+
+/* As in the real driver, the current context belongs to the calling thread: every thread that
+   touches memory, streams, events, modules or launches must make it current first. */
+static __thread void* current_context;
+#define NEEDS_CONTEXT() do { if (current_context != (void*) 0x10) return INVALID_CONTEXT; } while (0)
+
 CUresult cuDevicePrimaryCtxRetain(void** context, int device) { (void) device; *context = (void*) 0x10; return OK; }
-CUresult cuCtxSetCurrent(void* context) { return context == (void*) 0x10 ? OK : INVALID_VALUE; }
-CUresult cuStreamCreate(void** stream, unsigned int flags) { *stream = (void*) 0x20; return flags == 1 ? OK : INVALID_VALUE; }
-CUresult cuStreamSynchronize(void* stream) { return stream == (void*) 0x20 ? OK : INVALID_VALUE; }
-CUresult cuEventCreate(void** event, unsigned int flags) { (void) flags; *event = malloc(1); return OK; }
-CUresult cuEventRecord(void* event, void* stream) { (void) event; return stream == (void*) 0x20 ? OK : INVALID_VALUE; }
-CUresult cuEventSynchronize(void* event) { (void) event; return OK; }
+CUresult cuCtxSetCurrent(void* context) {
+    current_context = context;
+    return context == (void*) 0x10 ? OK : INVALID_VALUE;
+}
+CUresult cuStreamCreate(void** stream, unsigned int flags) {
+    NEEDS_CONTEXT();
+    *stream = (void*) 0x20;
+    return flags == 1 ? OK : INVALID_VALUE;
+}
+CUresult cuStreamSynchronize(void* stream) { NEEDS_CONTEXT(); return stream == (void*) 0x20 ? OK : INVALID_VALUE; }
+CUresult cuEventCreate(void** event, unsigned int flags) { (void) flags; NEEDS_CONTEXT(); *event = malloc(1); return OK; }
+CUresult cuEventRecord(void* event, void* stream) {
+    (void) event;
+    NEEDS_CONTEXT();
+    return stream == (void*) 0x20 ? OK : INVALID_VALUE;
+}
+CUresult cuEventSynchronize(void* event) { (void) event; NEEDS_CONTEXT(); return OK; }
 
 CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
+    NEEDS_CONTEXT();
     if (live_bytes + (long long) bytes > capacity()) {
         return OUT_OF_MEMORY;
     }
@@ -55,21 +73,29 @@ CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
     return OK;
 }
 CUresult cuMemFree_v2(CUdeviceptr pointer) {
+    NEEDS_CONTEXT();
     long long* block = (long long*) pointer - 2;
     live_bytes -= block[0];
     free(block);
     return OK;
 }
-CUresult cuMemAllocHost_v2(void** pointer, size_t bytes) { *pointer = aligned_alloc(64, bytes); return OK; }
+CUresult cuMemAllocHost_v2(void** pointer, size_t bytes) {
+    NEEDS_CONTEXT();
+    *pointer = aligned_alloc(64, bytes);
+    return OK;
+}
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t bytes, void* stream) {
+    NEEDS_CONTEXT();
     memcpy((void*) dst, src, bytes);
     return stream == (void*) 0x20 ? OK : INVALID_VALUE;
 }
 CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, void* stream) {
+    NEEDS_CONTEXT();
     memcpy(dst, (const void*) src, bytes);
     return stream == (void*) 0x20 ? OK : INVALID_VALUE;
 }
 CUresult cuMemsetD32Async(CUdeviceptr pointer, unsigned int value, size_t count, void* stream) {
+    NEEDS_CONTEXT();
     unsigned int* words = (unsigned int*) pointer;
     for (size_t i = 0; i < count; i++) {
         words[i] = value;
@@ -78,10 +104,12 @@ CUresult cuMemsetD32Async(CUdeviceptr pointer, unsigned int value, size_t count,
 }
 
 CUresult cuModuleLoadData(void** module, const void* image) {
+    NEEDS_CONTEXT();
     *module = (void*) 0x30;
     return strncmp((const char*) image, "// fake PTX", 11) == 0 ? OK : INVALID_VALUE;
 }
 CUresult cuModuleGetFunction(void** function, void* module, const char* name) {
+    NEEDS_CONTEXT();
     if (module != (void*) 0x30) {
         return INVALID_VALUE;
     }
@@ -290,6 +318,7 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
 CUresult cuLaunchKernel(void* function, unsigned int gridX, unsigned int gridY, unsigned int gridZ,
                         unsigned int blockX, unsigned int blockY, unsigned int blockZ, unsigned int sharedBytes,
                         void* stream, void** params, void** extra) {
+    NEEDS_CONTEXT();
     if (gridY != 1 || gridZ != 1 || blockY != 1 || blockZ != 1 || sharedBytes != 0 || extra != NULL
             || stream != (void*) 0x20 || gridX == 0) {
         return INVALID_VALUE;
