@@ -1,33 +1,145 @@
 #!/usr/bin/env bash
 # Runs, on a GPU machine, everything the CUDA issue asks of one, after bench/gpu/prepare.sh
 # has filled bench/target/gpu here and that folder was carried along:
-#   1. the cuda-backend GPU tests (JUnit tag gpu: every conformance suite on the device),
-#   2. org.adjoint.bench.gpu.GpuBench (SGEMM 4096^3, MLP steps, checkpoint chain with device
-#      peak memory per policy) and bench/gpu/torch_peer.py (PyTorch eager, TF32 off),
-# writing gpu-tests.txt, adjoint.json, torch.json and nvidia-smi.txt into OUT_DIR.
+#   tests  the cuda-backend GPU tests (JUnit tag gpu: every conformance suite on the device,
+#          the random programs against the CPU backend) -> gpu-tests.txt
+#   bench  org.adjoint.bench.gpu.GpuBench (SGEMM 4096^3, MLP steps, checkpoint chain with
+#          device peak memory per policy) -> adjoint.json, adjoint.log
+#   torch  bench/gpu/torch_peer.py (PyTorch eager, TF32 off) -> torch.json, torch.log
+# then bench/gpu/compare.py sets the figures against the issue's targets -> summary.txt.
+# nvidia-smi's report goes to nvidia-smi.txt. The exit status is that of the first stage
+# that failed (0 when none did).
 #
-# Usage: bench/gpu/run.sh OUT_DIR
+# Usage: bench/gpu/run.sh OUT_DIR [STAGE...]    (STAGE: tests, bench, torch; default all three)
+#
+# Environment:
+#   ADJOINT_GPU_DRY_RUN_LIBS=DIR  a dry run on a machine without a GPU: the fake CUDA libraries
+#       that bench/gpu/fake_libs.sh built in DIR go first on LD_LIBRARY_PATH, GpuBench and the
+#       PyTorch peer use toy sizes, and the tests draw few random programs. Never set on the device.
+#   ADJOINT_GPU_PROGRAMS=N  random programs in the test run (default: CudaRandomProgramTest's).
+#   ADJOINT_GPU_TIMEOUT_TESTS, _BENCH, _TORCH  seconds per stage (330, 120, 120: under 10 minutes).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 gpu="$root/bench/target/gpu"
-out="${1:?usage: bench/gpu/run.sh OUT_DIR}"
+out="${1:?usage: bench/gpu/run.sh OUT_DIR [tests] [bench] [torch]}"
+shift
+stages=("$@")
+if [ ${#stages[@]} -eq 0 ]; then
+  stages=(tests bench torch)
+fi
 mkdir -p "$out"
+out="$(cd "$out" && pwd -P)"
 java="$gpu/jre/bin/java"
-flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
+if [ -f "$java" ] && [ ! -x "$java" ]; then
+  # A copy that dropped the file modes: the runtime's launchers must be executable again.
+  chmod +x "$gpu"/jre/bin/* "$gpu"/jre/lib/jspawnhelper
+fi
+if [ ! -x "$java" ]; then
+  echo "run.sh: $java is missing: run bench/gpu/prepare.sh first and carry bench/target/gpu" >&2
+  exit 2
+fi
 
-nvidia-smi > "$out/nvidia-smi.txt" 2>&1
-echo "== GPU tests" | tee "$out/gpu-tests.txt"
-timeout 300 "$java" "${flags[@]}" -jar "$gpu"/junit-platform-console-standalone-*.jar execute \
-  --class-path "$gpu/tests:$gpu/lib/*" --scan-class-path --include-tag gpu --details=summary \
-  --disable-banner >> "$out/gpu-tests.txt" 2>&1
-echo "exit $?" >> "$out/gpu-tests.txt"
-tail -25 "$out/gpu-tests.txt"
+java_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+bench_flags=()
+torch_flags=()
+programs="${ADJOINT_GPU_PROGRAMS:-}"
+if [ -n "${ADJOINT_GPU_DRY_RUN_LIBS:-}" ]; then
+  fakes="$(cd "$ADJOINT_GPU_DRY_RUN_LIBS" && pwd -P)" || exit 2
+  echo "DRY RUN: CUDA libraries from $fakes (fakes), toy sizes"
+  export LD_LIBRARY_PATH="$fakes${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  bench_flags+=(-Dadjoint.gpubench.small=true)
+  torch_flags+=(--small)
+  programs="${programs:-50}"
+fi
+if [ -n "$programs" ]; then
+  java_flags+=(-Dadjoint.test.programs="$programs")
+fi
 
-echo "== Adjoint"
-timeout 240 "$java" "${flags[@]}" -Xmx8g -cp "$gpu/adjoint.jar" org.adjoint.bench.gpu.GpuBench \
-  > "$out/adjoint.json" 2> "$out/adjoint.log"
-cat "$out/adjoint.json"; tail -5 "$out/adjoint.log"
-echo "== PyTorch"
-timeout 240 python3 "$root/bench/gpu/torch_peer.py" > "$out/torch.json" 2> "$out/torch.log"
-cat "$out/torch.json"; tail -5 "$out/torch.log"
+# Where PyTorch's NVIDIA wheels keep cuBLAS and NVRTC (a CUDA 13 machine may have no toolkit):
+# asked of this python3, which knows its own site-packages, wherever its environment lives.
+# The backend looks in these folders after the dynamic linker's search.
+wheels="$(python3 -c '
+import glob, os, site
+roots = list(site.getsitepackages()) + [site.getusersitepackages()]
+folders = []
+for root in roots:
+    folders += sorted(glob.glob(os.path.join(root, "nvidia", "*", "lib")), reverse=True)
+print(os.pathsep.join(folders))
+' 2>/dev/null)" || wheels=""
+if [ -n "$wheels" ]; then
+  echo "NVIDIA wheel libraries: $wheels"
+  java_flags+=(-Dadjoint.cuda.libraryPath="$wheels")
+fi
+
+nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "(nvidia-smi failed: $?)" >> "$out/nvidia-smi.txt"
+head -15 "$out/nvidia-smi.txt"
+
+status=0
+record() {
+  local stage="$1" code="$2"
+  echo "$stage: exit $code"
+  if [ "$code" -ne 0 ] && [ "$status" -eq 0 ]; then
+    status="$code"
+  fi
+}
+
+run_tests() {
+  echo "== GPU tests (JUnit tag gpu)"
+  # The launcher's main class, not -jar: -jar would drop -cp, whose lib/* only the java
+  # launcher expands. Only the tests folder is scanned: the engine's test jar in lib holds
+  # the CPU-side suites too.
+  timeout "${ADJOINT_GPU_TIMEOUT_TESTS:-330}" "$java" "${java_flags[@]}" \
+    -cp "$gpu/junit-console.jar:$gpu/tests:$gpu/lib/*" org.junit.platform.console.ConsoleLauncher execute \
+    --scan-class-path "$gpu/tests" --include-tag gpu --fail-if-no-tests \
+    --details=tree --disable-banner --disable-ansi-colors > "$out/gpu-tests.txt" 2>&1
+  local code=$?
+  echo "exit $code" >> "$out/gpu-tests.txt"
+  grep -E "^INFO: Adjoint CUDA backend|^Random programs on|tests (successful|failed|aborted|skipped)|containers failed" \
+    "$out/gpu-tests.txt"
+  if [ "$code" -ne 0 ]; then
+    # One cause (an unavailable backend) can fail every test: the tests first, then each distinct message once.
+    local failures
+    failures="$(sed -n '/^Failures (/,$p' "$out/gpu-tests.txt")"
+    echo "-- failing tests (all in gpu-tests.txt):"
+    grep -E "^  JUnit Jupiter" <<< "$failures" | head -20
+    echo "-- their messages, by count:"
+    grep -E "^ +=> " <<< "$failures" | cut -c1-400 | sort | uniq -c | sort -rn | head -10
+  fi
+  record tests "$code"
+}
+
+run_bench() {
+  echo "== Adjoint (GpuBench)"
+  timeout "${ADJOINT_GPU_TIMEOUT_BENCH:-120}" "$java" "${java_flags[@]}" "${bench_flags[@]}" -Xmx8g \
+    -cp "$gpu/adjoint-bench.jar:$gpu/lib/*" org.adjoint.bench.gpu.GpuBench > "$out/adjoint.json" 2> "$out/adjoint.log"
+  local code=$?
+  cat "$out/adjoint.json"
+  tail -5 "$out/adjoint.log"
+  record bench "$code"
+}
+
+run_torch() {
+  echo "== PyTorch (torch_peer.py)"
+  timeout "${ADJOINT_GPU_TIMEOUT_TORCH:-120}" python3 "$root/bench/gpu/torch_peer.py" "${torch_flags[@]}" \
+    > "$out/torch.json" 2> "$out/torch.log"
+  local code=$?
+  cat "$out/torch.json"
+  tail -5 "$out/torch.log"
+  record torch "$code"
+}
+
+for stage in "${stages[@]}"; do
+  case "$stage" in
+    tests) run_tests ;;
+    bench) run_bench ;;
+    torch) run_torch ;;
+    *) echo "run.sh: unknown stage '$stage' (tests, bench, torch)" >&2; exit 2 ;;
+  esac
+done
+
+if [ -s "$out/adjoint.json" ] || [ -s "$out/torch.json" ]; then
+  echo "== Summary"
+  python3 "$root/bench/gpu/compare.py" "$out/adjoint.json" "$out/torch.json" 2>&1 | tee "$out/summary.txt"
+fi
+exit "$status"

@@ -1,16 +1,28 @@
 #!/usr/bin/env python3
 """PyTorch (eager, CUDA, TF32 off) on the workloads of org.adjoint.bench.gpu.GpuBench:
-SGEMM 4096^3 and the MLP step (fused-free nn.Linear + ReLU, F.cross_entropy, SGD lr 0.01)
-at 784-1024-1024-1024-10 / batch 256 and 4096-4096-4096-4096-10 / batch 4096. Medians of
+SGEMM 4096^3 and the MLP step (nn.Linear + ReLU, F.cross_entropy, SGD lr 0.01) at
+784-1024-1024-1024-10 / batch 256 and 4096-4096-4096-4096-10 / batch 4096. Medians of
 timed repetitions after warm-up, each ended by torch.cuda.synchronize(). Prints one JSON
-object."""
+object with GpuBench's keys.
+
+Usage: torch_peer.py [--small]   (--small: GpuBench's toy sizes, -Dadjoint.gpubench.small=true)
+"""
 
 import json
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+# The same sizes as GpuBench.Sizes.ISSUE and GpuBench.Sizes.SMALL.
+SIZES = {
+    "issue": {"sgemm": 4096, "mlp_small": ([784, 1024, 1024, 1024, 10], 256),
+              "mlp_large": ([4096, 4096, 4096, 4096, 10], 4096)},
+    "small": {"sgemm": 64, "mlp_small": ([24, 32, 32, 32, 10], 16),
+              "mlp_large": ([48, 64, 64, 64, 10], 32)},
+}
 
 
 def timed(function, repetitions, warmup):
@@ -31,7 +43,7 @@ def sgemm(n):
     b = torch.rand(n, n, device="cuda") * 2 - 1
     c = torch.empty(n, n, device="cuda")
     seconds = timed(lambda: torch.matmul(a, b, out=c), 10, 3)
-    return 2.0 * n ** 3 / seconds
+    return {"n": n, "tflops": 2.0 * n ** 3 / seconds / 1e12}
 
 
 def mlp_step(widths, batch):
@@ -53,18 +65,23 @@ def mlp_step(widths, batch):
         optimizer.step()
         loss.item()
 
-    return 1000 * timed(step, 20, 5)
+    return {"widths": widths, "batch": batch, "ms": 1000 * timed(step, 20, 5)}
 
 
 def main():
+    name = "small" if "--small" in sys.argv[1:] else "issue"
+    sizes = SIZES[name]
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     result = {
         "torch": torch.__version__,
+        "cuda": torch.version.cuda,
         "device": torch.cuda.get_device_name(0),
-        "sgemm4096_tflops": sgemm(4096) / 1e12,
-        "mlp_small_ms": mlp_step([784, 1024, 1024, 1024, 10], 256),
-        "mlp_large_ms": mlp_step([4096, 4096, 4096, 4096, 10], 4096),
+        "sizes": name,
+        "tf32": torch.backends.cuda.matmul.allow_tf32,
+        "sgemm": sgemm(sizes["sgemm"]),
+        "mlp_small": mlp_step(*sizes["mlp_small"]),
+        "mlp_large": mlp_step(*sizes["mlp_large"]),
     }
     print(json.dumps(result))
 

@@ -35,7 +35,7 @@ class FakeDriverTest {
 
     private static final String FAKES = "/org/adjoint/cuda/fake/";
     /** Random programs per binding pair: enough to reach every operation, few enough for CI. */
-    private static final int FAKE_PROGRAMS = 60;
+    private static final int FAKE_PROGRAMS = 300;
 
     @TempDir
     static Path temp;

@@ -5,9 +5,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.stream.Collectors;
 
 import org.adjoint.Tensor;
-import org.adjoint.backend.Backend;
 import org.adjoint.backend.Backends;
 import org.adjoint.backend.Buffer;
 import org.adjoint.checkpoint.CheckpointMeter;
@@ -27,12 +27,58 @@ import org.adjoint.optim.SGD;
  * 4096-4096-4096-4096-10 / batch 4096 (fused layers, cross-entropy, SGD), and a 32-layer
  * tanh chain of width 2048 at batch 1024 under several checkpoint policies with the device's
  * peak memory (from the caching allocator) next to the meter's peak saved bytes.
- * {@code bench/gpu/run.sh} runs it on the device next to the PyTorch peer.
+ * {@code bench/gpu/run.sh} runs it on the device next to the PyTorch peer
+ * ({@code bench/gpu/torch_peer.py}, which prints the same keys).
+ *
+ * <p>System properties: {@value #SMALL_PROPERTY}{@code =true} swaps every size for a toy one
+ * (a dry run of the scripts on the fake driver libraries, where only the plumbing is under
+ * test); {@value #SGEMM_PROPERTY}{@code =N} sets the SGEMM size alone.
  *
  * <p>Timing: every figure is the median of timed repetitions after warm-up, each ended by a
  * device synchronisation, so it covers the work and not only its launch.
  */
 public final class GpuBench {
+
+    /** System property: {@code true} runs every workload at toy sizes. */
+    public static final String SMALL_PROPERTY = "adjoint.gpubench.small";
+    /** System property: the SGEMM's n (default 4096, or 64 with {@value #SMALL_PROPERTY}). */
+    public static final String SGEMM_PROPERTY = "adjoint.gpubench.sgemm";
+
+    private static final String[] POLICIES = {"none", "sqrt", "binomial:4", "every:8"};
+
+    /**
+     * The workloads' sizes.
+     *
+     * @param name        {@code issue} or {@code small}, echoed in the JSON
+     * @param sgemm       n of the n × n × n product
+     * @param smallMlp    layer widths of the small MLP, input first
+     * @param smallBatch  its batch
+     * @param largeMlp    layer widths of the large MLP
+     * @param largeBatch  its batch
+     * @param chainLayers layers of the checkpointed tanh chain
+     * @param chainWidth  their width
+     * @param chainBatch  the chain's batch
+     */
+    record Sizes(String name, int sgemm, int[] smallMlp, int smallBatch, int[] largeMlp, int largeBatch,
+                 int chainLayers, int chainWidth, int chainBatch) {
+
+        /** The sizes the CUDA issue names. */
+        static final Sizes ISSUE = new Sizes("issue", 4096, new int[] {784, 1024, 1024, 1024, 10}, 256,
+                new int[] {4096, 4096, 4096, 4096, 10}, 4096, 32, 2048, 1024);
+        /** Toy sizes: a run on the fake driver, whose kernels are plain C loops. */
+        static final Sizes SMALL = new Sizes("small", 64, new int[] {24, 32, 32, 32, 10}, 16,
+                new int[] {48, 64, 64, 64, 10}, 32, 16, 32, 256);
+
+        static Sizes fromProperties() {
+            Sizes base = Boolean.getBoolean(SMALL_PROPERTY) ? SMALL : ISSUE;
+            int sgemm = Integer.getInteger(SGEMM_PROPERTY, base.sgemm);
+            if (sgemm <= 0) {
+                throw new IllegalArgumentException("-D" + SGEMM_PROPERTY + "=" + sgemm + ": the size must be positive");
+            }
+            return new Sizes(base.name, sgemm, base.smallMlp, base.smallBatch, base.largeMlp, base.largeBatch,
+                    base.chainLayers, base.chainWidth, base.chainBatch);
+        }
+    }
 
     private GpuBench() {
     }
@@ -43,27 +89,28 @@ public final class GpuBench {
      * @param args ignored
      */
     public static void main(String[] args) {
+        Sizes sizes = Sizes.fromProperties();
         CudaBackend cuda = (CudaBackend) Backends.use("cuda");
         StringBuilder json = new StringBuilder("{");
-        json.append(String.format(Locale.ROOT, "\"device\": \"%s\", ", cuda.deviceName()));
-        json.append(String.format(Locale.ROOT, "\"sgemm4096_tflops\": %.3f, ", sgemm(cuda, 4096) / 1e12));
-        json.append(String.format(Locale.ROOT, "\"mlp_small_ms\": %.3f, ",
-                mlpStep(cuda, new int[] {784, 1024, 1024, 1024, 10}, 256)));
-        json.append(String.format(Locale.ROOT, "\"mlp_large_ms\": %.3f, ",
-                mlpStep(cuda, new int[] {4096, 4096, 4096, 4096, 10}, 4096)));
-        json.append("\"checkpoint\": [");
-        String[] policies = {"none", "sqrt", "binomial:4", "every:8"};
-        for (int i = 0; i < policies.length; i++) {
-            json.append(i == 0 ? "" : ", ").append(checkpoint(cuda, CheckpointPolicy.parse(policies[i]), policies[i]));
+        json.append(String.format(Locale.ROOT, "\"device\": \"%s\", \"sizes\": \"%s\", \"tf32\": %b, ",
+                cuda.deviceName(), sizes.name(), Boolean.getBoolean("adjoint.cuda.tf32")));
+        json.append(String.format(Locale.ROOT, "\"sgemm\": {\"n\": %d, \"tflops\": %.3f}, ", sizes.sgemm(),
+                sgemm(cuda, sizes.sgemm()) / 1e12));
+        json.append("\"mlp_small\": ").append(mlp(cuda, sizes.smallMlp(), sizes.smallBatch())).append(", ");
+        json.append("\"mlp_large\": ").append(mlp(cuda, sizes.largeMlp(), sizes.largeBatch())).append(", ");
+        json.append(String.format(Locale.ROOT, "\"checkpoint\": {\"layers\": %d, \"width\": %d, \"batch\": %d, "
+                + "\"policies\": [", sizes.chainLayers(), sizes.chainWidth(), sizes.chainBatch()));
+        for (int i = 0; i < POLICIES.length; i++) {
+            json.append(i == 0 ? "" : ", ").append(checkpoint(cuda, sizes, POLICIES[i]));
         }
-        json.append("]}");
+        json.append("]}}");
         System.out.println(json);
     }
 
     /** Floating-point operations per second of {@code C = A·B}, n × n × n. */
     static double sgemm(CudaBackend cuda, int n) {
         SplittableRandom random = new SplittableRandom(1);
-        float[] host = new float[n * n];
+        float[] host = new float[Math.multiplyExact(n, n)];
         for (int i = 0; i < host.length; i++) {
             host[i] = (float) random.nextDouble(-1, 1);
         }
@@ -87,8 +134,15 @@ public final class GpuBench {
         return 2.0 * n * n * n / median(seconds);
     }
 
+    /** The JSON of one MLP: its shape and the step's milliseconds. */
+    private static String mlp(CudaBackend cuda, int[] widths, int batch) {
+        double millis = mlpStep(cuda, widths, batch);
+        return String.format(Locale.ROOT, "{\"widths\": [%s], \"batch\": %d, \"ms\": %.3f}",
+                Arrays.stream(widths).mapToObj(Integer::toString).collect(Collectors.joining(", ")), batch, millis);
+    }
+
     /** Milliseconds of one forward + backward + SGD step of an MLP with ReLU hidden layers. */
-    static double mlpStep(Backend backend, int[] widths, int batch) {
+    static double mlpStep(CudaBackend cuda, int[] widths, int batch) {
         SplittableRandom random = new SplittableRandom(7);
         int classes = widths[widths.length - 1];
         int[] labels = new int[batch];
@@ -121,29 +175,29 @@ public final class GpuBench {
                 millis[r] = (System.nanoTime() - start) / 1e6;
             }
         }
-        if (backend instanceof CudaBackend cuda) {
-            cuda.emptyCache();
-        }
+        cuda.emptyCache();
         return median(millis);
     }
 
     /** One training step of a tanh chain under a policy: device peak bytes, meter peak, time. */
-    static String checkpoint(CudaBackend cuda, CheckpointPolicy policy, String name) {
-        int layersCount = 32;
-        int width = 2048;
-        int batch = 1024;
+    static String checkpoint(CudaBackend cuda, Sizes sizes, String policyName) {
+        CheckpointPolicy policy = CheckpointPolicy.parse(policyName);
         List<Layer> layers = new ArrayList<>();
-        for (int i = 0; i < layersCount; i++) {
-            layers.add(new Linear(width, width, Activation.TANH, 100 + i));
+        for (int i = 0; i < sizes.chainLayers(); i++) {
+            layers.add(new Linear(sizes.chainWidth(), sizes.chainWidth(), Activation.TANH, 100 + i));
         }
         Sequential chain = new Sequential(layers);
-        Tensor input = Tensor.randn(5, batch, width);
+        // An optimizer zeroes gradients in place (Module.zeroGrad drops them): after the warm-up
+        // their blocks stay allocated, so the measured peak is what the policy changes, the
+        // saved activations and recomputation, not the gradients every policy must hold.
+        SGD gradients = new SGD(chain.parameters(), 0.01f); // never steps
+        Tensor input = Tensor.randn(5, sizes.chainBatch(), sizes.chainWidth());
         double[] millis = new double[5];
         long devicePeak = 0;
         long meterPeak = 0;
         for (int r = -2; r < millis.length; r++) {
-            chain.zeroGrad();
-            cuda.synchronize();
+            gradients.zeroGrad();
+            settle(cuda);
             cuda.resetPeakMemoryStats();
             DeviceMemoryStats before = cuda.memoryStats();
             CheckpointMeter meter = new CheckpointMeter();
@@ -158,7 +212,22 @@ public final class GpuBench {
         }
         cuda.emptyCache();
         return String.format(Locale.ROOT, "{\"policy\": \"%s\", \"device_peak_bytes\": %d, \"meter_peak_saved_bytes\": %d, "
-                + "\"step_ms\": %.3f}", name, devicePeak, meterPeak, median(millis));
+                + "\"step_ms\": %.3f}", policyName, devicePeak, meterPeak, median(millis));
+    }
+
+    /**
+     * Lets the buffers of earlier steps that nobody released come back before a peak is
+     * measured: their blocks return only when a collection finds them, and one returning in
+     * the middle of the measured step would lower "in use" below its starting point.
+     */
+    private static void settle(CudaBackend cuda) {
+        System.gc();
+        try {
+            Thread.sleep(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        cuda.synchronize();
     }
 
     private static double median(double[] values) {

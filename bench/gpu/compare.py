@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Sets GpuBench's figures (adjoint.json) beside PyTorch's (torch.json) against the CUDA
+issue's targets: SGEMM within 10% of PyTorch, the large MLP step within 1.1x and the small
+one within 1.5x of PyTorch eager, device peak memory falling with the checkpoint policy.
+Prints a short report; a missing or broken file is reported, not raised.
+
+Usage: compare.py ADJOINT_JSON TORCH_JSON
+"""
+
+import json
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f), None
+    except (OSError, ValueError) as e:
+        return None, f"{path}: {e}"
+
+
+def main():
+    adjoint, adjoint_error = load(sys.argv[1])
+    torch, torch_error = load(sys.argv[2])
+    for error in (adjoint_error, torch_error):
+        if error:
+            print("no figures from", error)
+    if adjoint:
+        print(f"adjoint on {adjoint['device']} (sizes {adjoint['sizes']}, TF32 {adjoint['tf32']})")
+        for row in adjoint["checkpoint"]["policies"]:
+            print(f"  checkpoint {row['policy']:>10}: device peak {row['device_peak_bytes'] / 2**20:9.1f} MiB,"
+                  f" meter peak saved {row['meter_peak_saved_bytes'] / 2**20:9.1f} MiB, step {row['step_ms']:.2f} ms")
+        peaks = [row["device_peak_bytes"] for row in adjoint["checkpoint"]["policies"]]
+        print("  device peak below 'none' for every other policy:", all(p < peaks[0] for p in peaks[1:]))
+    if not (adjoint and torch):
+        return
+    print(f"torch {torch['torch']} (CUDA {torch['cuda']}) on {torch['device']} (sizes {torch['sizes']}, TF32 {torch['tf32']})")
+    if adjoint["sizes"] != torch["sizes"]:
+        print("  the two ran different sizes: no ratios")
+        return
+    ratio = adjoint["sgemm"]["tflops"] / torch["sgemm"]["tflops"]
+    print(f"  sgemm {adjoint['sgemm']['n']}^3: adjoint {adjoint['sgemm']['tflops']:.2f} TFLOP/s, torch"
+          f" {torch['sgemm']['tflops']:.2f}: adjoint/torch {ratio:.3f} (target >= 0.90)")
+    for key, target in (("mlp_large", 1.1), ("mlp_small", 1.5)):
+        ratio = adjoint[key]["ms"] / torch[key]["ms"]
+        print(f"  {key} {adjoint[key]['widths']} batch {adjoint[key]['batch']}: adjoint {adjoint[key]['ms']:.3f} ms,"
+              f" torch {torch[key]['ms']:.3f} ms: adjoint/torch {ratio:.3f} (target <= {target})")
+
+
+if __name__ == "__main__":
+    main()
