@@ -40,6 +40,24 @@ class TransferTest {
     }
 
     @Test
+    void aModuleOnAnotherBackendLoadsStateFromThisOne() {
+        org.adjoint.backend.Backend before = Backends.current();
+        org.adjoint.nn.Linear layer;
+        try {
+            Backends.use(OTHER);
+            layer = new org.adjoint.nn.Linear(2, 3, 5);
+        } finally {
+            Backends.use(before);
+        }
+        org.adjoint.nn.Linear source = new org.adjoint.nn.Linear(2, 3, 6);
+        layer.loadStateDict(source.stateDict());
+        assertArrayEquals(source.weight().toFloatArray(), layer.weight().toFloatArray());
+        assertEquals(OTHER.name(), layer.weight().backendName());
+        var error = assertThrows(IllegalArgumentException.class, () -> layer.apply(Tensor.ones(4, 2)));
+        assertEquals("linear: operands live on different backends (cpu and cpu)", error.getMessage());
+    }
+
+    @Test
     void mixingBackendsNamesBoth() {
         Tensor x = Tensor.ones(3);
         var error = assertThrows(IllegalArgumentException.class, () -> x.add(x.to(OTHER)));

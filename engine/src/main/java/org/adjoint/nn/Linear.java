@@ -85,6 +85,11 @@ public final class Linear implements Module {
             return LinearActivation.apply(x, weight, bias, activation);
         }
         int in = shape.length == 0 ? 1 : shape[shape.length - 1];
+        if (in != weight.shape()[0]) {
+            throw new IllegalArgumentException("linear: cannot apply weight " + java.util.Arrays.toString(weight.shape())
+                    + " to input " + java.util.Arrays.toString(shape) + " (its last axis must be "
+                    + weight.shape()[0] + ")");
+        }
         Tensor flat = LinearActivation.apply(x.reshape(-1, in), weight, bias, activation);
         int[] outShape = shape.length == 0 ? new int[] {weight.shape()[1]} : shape.clone();
         outShape[outShape.length - 1] = weight.shape()[1];

@@ -124,17 +124,25 @@ public interface Module extends Layer {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("loadStateDict: " + String.join("; ", problems));
         }
+        // Every value is moved to its parameter's backend before the first copy, so that a
+        // failed upload leaves the module as it was.
         TensorAccess access = TensorAccess.get();
+        Map<String, Tensor> sources = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> entry : own.entrySet()) {
+            Backend backend = access.backend(entry.getValue());
+            Tensor value = state.get(entry.getKey());
+            sources.put(entry.getKey(), access.backend(value) == backend ? value
+                    : access.wrap(backend, backend.upload(value.toFloatArray()), value.shape()));
+        }
         for (Map.Entry<String, Tensor> entry : own.entrySet()) {
             Tensor target = entry.getValue();
-            Tensor value = state.get(entry.getKey());
-            if (access.buffer(value) == access.buffer(target)) {
+            Tensor source = sources.get(entry.getKey());
+            if (access.buffer(source) == access.buffer(target)) {
                 continue;
             }
-            Backend backend = access.backend(target);
-            Tensor source = access.backend(value) == backend ? value : Tensor.of(value.toFloatArray(), value.shape());
             int[] shape = target.shape();
-            backend.copyStrided(access.buffer(source), Shapes.contiguousStrides(shape), access.buffer(target), shape);
+            access.backend(target).copyStrided(access.buffer(source), Shapes.contiguousStrides(shape),
+                    access.buffer(target), shape);
             access.version(target).increment();
         }
     }

@@ -16,8 +16,11 @@ import org.adjoint.Tensor;
 public interface Optimizer {
 
     /**
-     * Updates every parameter that has a gradient, in place; parameters without one (not
-     * reached by the last backward pass) are left alone, state included. The state a step
+     * Updates every parameter that has a gradient, in place; parameters whose gradient is
+     * {@code null} (never reached by a backward pass, or cleared with {@link Tensor#zeroGrad()})
+     * are left alone, state included. After {@link #zeroGrad()} a gradient is zero, not
+     * {@code null}, so, as in PyTorch with {@code set_to_none=False}, a parameter the last
+     * backward pass did not reach still moves by its momentum or moments. The state a step
      * needs (moments, velocities) is allocated before any parameter changes, so a step that
      * fails because the backend cannot allocate leaves every parameter as it was.
      */

@@ -32,6 +32,11 @@ public record StepDecay(float baseRate, int period, float gamma) implements Lear
         if (step < 0) {
             throw new IllegalArgumentException("StepDecay: step must be >= 0, got " + step);
         }
-        return (float) (baseRate * Math.pow(gamma, step / period));
+        float rate = (float) (baseRate * Math.pow(gamma, step / period));
+        if (!Float.isFinite(rate)) {
+            throw new IllegalStateException("StepDecay: the rate " + baseRate + " × " + gamma + "^" + (step / period)
+                    + " at step " + step + " is not a finite float");
+        }
+        return rate;
     }
 }

@@ -126,6 +126,12 @@ public abstract class ModuleConformance extends BackendConformance {
     }
 
     @Test
+    void linearNamesTheInputShapeTheCallerPassed() {
+        var error = assertThrows(IllegalArgumentException.class, () -> new Linear(4, 8, 1).apply(Tensor.zeros(2, 3, 5)));
+        assertEquals("linear: cannot apply weight [4, 8] to input [2, 3, 5] (its last axis must be 4)", error.getMessage());
+    }
+
+    @Test
     void dropoutKeepsARankZeroInputRankZero() {
         RandomState.set(1);
         assertArrayEquals(new int[0], new Dropout(0.5f).apply(Tensor.scalar(3f)).shape());

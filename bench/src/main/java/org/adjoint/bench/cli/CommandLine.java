@@ -116,6 +116,9 @@ final class CommandLine {
         }
         int equals = arg.indexOf('=');
         name = equals < 0 ? arg : arg.substring(0, equals);
+        if (flags.contains(name)) {
+            throw new UsageException("option " + name + " takes no value, got '" + arg + "'");
+        }
         if (!valued.contains(name)) {
             throw new UsageException("unknown option '" + name + "'");
         }

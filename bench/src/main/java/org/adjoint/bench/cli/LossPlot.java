@@ -3,11 +3,14 @@ package org.adjoint.bench.cli;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -71,20 +74,23 @@ final class LossPlot {
         JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         chart.setBackgroundPaint(Color.WHITE);
         Path absolute = file.toAbsolutePath();
-        Path temporary = null;
+        // A sibling named here rather than by Files.createTempFile, whose owner-only permissions
+        // the rename would carry over to the image.
+        Path temporary = absolute.resolveSibling("." + absolute.getFileName() + "."
+                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
         try {
             Files.createDirectories(absolute.getParent());
-            temporary = Files.createTempFile(absolute.getParent(), absolute.getFileName().toString(), ".tmp");
-            ChartUtils.saveChartAsPNG(temporary.toFile(), chart, WIDTH, HEIGHT);
+            try (OutputStream out = Files.newOutputStream(temporary, StandardOpenOption.CREATE_NEW)) {
+                ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT);
+            }
             Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            UncheckedIOException failure = new UncheckedIOException("--plot: cannot write " + file + ": " + e, e);
-            if (temporary != null) {
-                try {
-                    Files.deleteIfExists(temporary);
-                } catch (IOException cleanup) {
-                    failure.addSuppressed(cleanup);
-                }
+        } catch (IOException | RuntimeException e) {
+            RuntimeException failure = e instanceof IOException io
+                    ? new UncheckedIOException("--plot: cannot write " + file + ": " + io, io) : (RuntimeException) e;
+            try {
+                Files.deleteIfExists(temporary);
+            } catch (IOException cleanup) {
+                failure.addSuppressed(cleanup);
             }
             throw failure;
         }

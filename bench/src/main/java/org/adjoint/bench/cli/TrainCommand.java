@@ -269,6 +269,9 @@ public final class TrainCommand {
                 default -> throw new AssertionError(line.name());
             }
         }
+        if (dataDir != null && !data.equals("fashion-mnist")) {
+            throw new UsageException("option --data-dir needs --data fashion-mnist (the digits are bundled)");
+        }
         if (epochs == 0 && load == null) {
             throw new UsageException("option --epochs 0 only evaluates, and needs --load FILE");
         }
@@ -312,7 +315,16 @@ public final class TrainCommand {
         Sequential model = model(data.train().width(), hidden, classes, options.activation(), options.dropout(),
                 options.seed());
         if (options.load() != null) {
-            model.loadStateDict(SafeTensors.load(options.load()));
+            Map<String, Tensor> saved = SafeTensors.load(options.load());
+            try {
+                model.loadStateDict(saved);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(options.load() + " does not fit MLP " + data.train().width() + "-"
+                        + hidden.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining("-")) + "-"
+                        + classes + " (" + options.activation().name().toLowerCase(Locale.ROOT)
+                        + (options.dropout() > 0 ? ", dropout" : "") + "); pass the --model, --activation and "
+                        + "--dropout it was trained with. " + e.getMessage(), e);
+            }
         }
         Optimizer optimizer = optimizer(options, model);
         int batch = Math.min(batchSize, Math.max(1, data.train().size()));
@@ -395,18 +407,19 @@ public final class TrainCommand {
                         + "total %.1f s, backend %s%n",
                 millisPerStep, examplesPerSecond, bytes(result.peakSavedBytes()), options.checkpoint(), seconds,
                 describe(backend));
-        if (options.plot() != null) {
-            LossPlot.write(options.plot(), "Adjoint: MLP " + architecture + " on " + data.name(), results);
-            out.println("plot written to " + options.plot());
-        }
         if (options.save() != null) {
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", "adjoint");
-            metadata.put("model", "mlp " + architecture + " " + options.activation().name().toLowerCase(Locale.ROOT));
+            metadata.put("model", "mlp " + architecture + " " + options.activation().name().toLowerCase(Locale.ROOT)
+                    + (options.dropout() > 0 ? " dropout " + options.dropout() : ""));
             metadata.put("data", data.name());
             metadata.put("test_accuracy", String.format(Locale.ROOT, "%.4f", result.testAccuracy()));
             SafeTensors.save(options.save(), model.stateDict(), metadata);
             out.println("parameters saved to " + options.save());
+        }
+        if (options.plot() != null) {
+            LossPlot.write(options.plot(), "Adjoint: MLP " + architecture + " on " + data.name(), results);
+            out.println("plot written to " + options.plot());
         }
         return result;
     }

@@ -111,8 +111,9 @@ class TrainCommandTest {
 
         MainRun mismatched = run("train", "--epochs", "0", "--model", "20", "--load", file.toString());
         assertEquals(Main.FAILED, mismatched.exitCode());
-        assertTrue(mismatched.err().startsWith("adjoint train: loadStateDict: '0.weight' has shape [64, 24], the module "
-                + "needs [64, 20]"), mismatched.err());
+        assertTrue(mismatched.err().startsWith("adjoint train: " + file + " does not fit MLP 64-20-10 (relu); pass the "
+                + "--model, --activation and --dropout it was trained with. loadStateDict: '0.weight' has shape "
+                + "[64, 24], the module needs [64, 20]"), mismatched.err());
     }
 
     private static String summary(String output) {
@@ -188,6 +189,12 @@ class TrainCommandTest {
         MainRun policy = run("train", "--checkpoint", "most");
         assertEquals(Main.USAGE, policy.exitCode());
         assertTrue(policy.err().startsWith("adjoint train: option --checkpoint: "), policy.err());
+        MainRun dataDir = run("train", "--data-dir", "/tmp");
+        assertEquals(Main.USAGE, dataDir.exitCode());
+        assertTrue(dataDir.err().startsWith("adjoint train: option --data-dir needs --data fashion-mnist"), dataDir.err());
+        MainRun flag = run("train", "--quiet=yes");
+        assertEquals(Main.USAGE, flag.exitCode());
+        assertTrue(flag.err().startsWith("adjoint train: option --quiet takes no value, got '--quiet=yes'"), flag.err());
         MainRun evaluate = run("train", "--epochs", "0");
         assertEquals(Main.USAGE, evaluate.exitCode());
         assertTrue(evaluate.err().startsWith("adjoint train: option --epochs 0 only evaluates, and needs --load FILE"),
