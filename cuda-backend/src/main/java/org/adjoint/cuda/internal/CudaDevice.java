@@ -58,10 +58,10 @@ public final class CudaDevice {
     private final CachingAllocator allocator;
     private final LaunchGrid grid;
     private final HostStaging staging;
-    private final ThreadLocal<Boolean> contextCurrent = ThreadLocal.withInitial(() -> Boolean.FALSE);
     private Blas blas;
     private Nvrtc nvrtc;
     private CudaKernels kernels;
+    private RuntimeException kernelFailure;
 
     private CudaDevice(int ordinal, CUdevice device) {
         this.ordinal = ordinal;
@@ -80,7 +80,6 @@ public final class CudaDevice {
         this.context = new CUcontext();
         Driver.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
         Driver.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
-        contextCurrent.set(Boolean.TRUE);
         this.stream = new Driver.Stream();
         // Non-blocking: other libraries' work on the legacy default stream does not serialise with ours.
         Driver.check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
@@ -185,10 +184,9 @@ public final class CudaDevice {
     }
 
     private void enter() {
-        if (!contextCurrent.get()) {
-            Driver.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
-            contextCurrent.set(Boolean.TRUE);
-        }
+        // Set every time: other CUDA code on this thread may have made another context current
+        // since, and the call costs far less than the work it guards.
+        Driver.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
     }
 
     /**
@@ -272,9 +270,19 @@ public final class CudaDevice {
      */
     public synchronized void withKernels(Consumer<CudaKernels> work) {
         enter();
+        if (kernelFailure != null) {
+            // A failed compile is not retried on every operation: it would take seconds each time.
+            throw new IllegalStateException("the CUDA kernels could not be built earlier: " + kernelFailure.getMessage(),
+                    kernelFailure);
+        }
         if (kernels == null) {
             long start = System.nanoTime();
-            kernels = CudaKernels.compile(nvrtc, major, minor, stream, grid);
+            try {
+                kernels = CudaKernels.compile(nvrtc, major, minor, stream, grid);
+            } catch (RuntimeException e) {
+                kernelFailure = e;
+                throw e;
+            }
             long millis = (System.nanoTime() - start) / 1_000_000;
             LOG.fine(() -> "Adjoint CUDA kernels compiled for compute_" + major + minor + " in " + millis + " ms");
         }

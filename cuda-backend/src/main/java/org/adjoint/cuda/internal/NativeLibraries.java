@@ -106,6 +106,17 @@ public final class NativeLibraries {
             libRoots.add(optional.resolve(".venv/lib"));
             libRoots.add(optional.resolve("lib"));
         }
+        for (Path environment : children(Path.of("/opt/conda/envs"))) {
+            libRoots.add(environment.resolve("lib"));
+        }
+        // The active virtual or conda environment, and pip's per-user installs.
+        for (String variable : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
+            String prefix = System.getenv(variable);
+            if (prefix != null && !prefix.isBlank()) {
+                libRoots.add(Path.of(prefix, "lib"));
+            }
+        }
+        libRoots.add(Path.of(System.getProperty("user.home"), ".local", "lib"));
         List<Path> found = new ArrayList<>();
         for (Path libRoot : libRoots) {
             for (Path python : children(libRoot)) {
