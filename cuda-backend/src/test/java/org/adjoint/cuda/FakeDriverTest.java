@@ -14,6 +14,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import org.adjoint.cuda.internal.DriverLibrary;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,6 +46,8 @@ class FakeDriverTest {
     private static Path cuda13;
     /** CUDA 12's names and symbol versions: JCublas2 and JNvrtc load. */
     private static Path cuda12;
+    /** CUDA 13's names, with an NVRTC that lacks nvrtcGetCUBINSize and nvrtcGetCUBIN. */
+    private static Path ptxOnly;
 
     @BeforeAll
     static void buildTheFakeLibraries() throws IOException, InterruptedException {
@@ -50,17 +55,20 @@ class FakeDriverTest {
         assumeTrue(run(List.of("gcc", "--version"), Map.of()).exitCode == 0, "no gcc to build the fake libraries");
         cuda13 = Files.createDirectory(temp.resolve("cuda13"));
         cuda12 = Files.createDirectory(temp.resolve("cuda12"));
-        for (Path folder : List.of(cuda13, cuda12)) {
+        ptxOnly = Files.createDirectory(temp.resolve("ptx-only"));
+        for (Path folder : List.of(cuda13, cuda12, ptxOnly)) {
             compile("fake_driver.c", folder, "libcuda.so.1", null);
         }
         compile("fake_cublas.c", cuda13, "libcublas.so.13", null);
         compile("fake_nvrtc.c", cuda13, "libnvrtc.so.13", null);
         // JCuda's JNI libraries ask for symbols of version libcublas.so.12 / libnvrtc.so.12.
         compile("fake_cublas.c", cuda12, "libcublas.so.12", "libcublas.so.12");
-        compile("fake_nvrtc.c", cuda12, "libnvrtc.so.12", "libnvrtc.so.12");
+        compile("fake_nvrtc.c", cuda12, "libnvrtc.so.12", "libnvrtc.so.12", "-DFAKE_NVRTC_MAJOR=12");
+        compile("fake_cublas.c", ptxOnly, "libcublas.so.13", null);
+        compile("fake_nvrtc.c", ptxOnly, "libnvrtc.so.13", null, "-DFAKE_NVRTC_NO_CUBIN");
     }
 
-    private static void compile(String source, Path folder, String library, String symbolVersion)
+    private static void compile(String source, Path folder, String library, String symbolVersion, String... defines)
             throws IOException, InterruptedException {
         Path file = temp.resolve(source);
         try (InputStream in = FakeDriverTest.class.getResourceAsStream(FAKES + source)) {
@@ -68,6 +76,7 @@ class FakeDriverTest {
         }
         List<String> command = new ArrayList<>(List.of("gcc", "-O1", "-shared", "-fPIC", "-o",
                 folder.resolve(library).toString(), file.toString(), "-lm"));
+        command.addAll(List.of(defines));
         if (symbolVersion != null) {
             Path script = temp.resolve(symbolVersion + ".map");
             Files.writeString(script, symbolVersion + " { global: *; };\n");
@@ -80,8 +89,8 @@ class FakeDriverTest {
     @Test
     void withCuda13LibrariesTheForeignBindingsAreChosenAndTheLineSaysWhy() throws IOException, InterruptedException {
         String line = logLine(child(cuda13, Map.of(), "probe"));
-        assertTrue(line.startsWith("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs):"
-                + " cuBLAS through java.lang.foreign (libcublas.so.13), because JCuda's binding did not load ("), line);
+        assertTrue(line.startsWith("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs,"
+                + " driver 13.0, NVRTC 13.0): cuBLAS through java.lang.foreign (libcublas.so.13), because JCuda's binding did not load ("), line);
         assertTrue(line.contains("libcublas.so.12: cannot open shared object file"), line);
         assertTrue(line.contains("; NVRTC through java.lang.foreign (libnvrtc.so.13), because JCuda's binding did not load"),
                 line);
@@ -90,11 +99,11 @@ class FakeDriverTest {
 
     @Test
     void withCuda12LibrariesJcudaIsChosen() throws IOException, InterruptedException {
-        assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs): cuBLAS through"
-                + " JCublas2 (libcublas.so.12); NVRTC through JNvrtc (libnvrtc.so.12); TF32 off",
+        assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs, driver 13.0,"
+                + " NVRTC 12.0): cuBLAS through JCublas2 (libcublas.so.12); NVRTC through JNvrtc (libnvrtc.so.12); TF32 off",
                 logLine(child(cuda12, Map.of(), "probe")));
-        assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs): cuBLAS through"
-                + " java.lang.foreign (libcublas.so.12) (forced by -Dadjoint.cuda.bindings=ffm); NVRTC through"
+        assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs, driver 13.0,"
+                + " NVRTC 12.0): cuBLAS through java.lang.foreign (libcublas.so.12) (forced by -Dadjoint.cuda.bindings=ffm); NVRTC through"
                 + " java.lang.foreign (libnvrtc.so.12) (forced by -Dadjoint.cuda.bindings=ffm); TF32 off",
                 logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.bindings=ffm", "probe")));
     }
@@ -133,6 +142,51 @@ class FakeDriverTest {
                     + " [--gpu-architecture=compute_90]: NVRTC_ERROR_COMPILATION\nfake nvrtc: unexpected options"),
                     result.output);
         }
+    }
+
+    @Test
+    void theKernelsLoadAsACubinForTheDevicesArchitecture() throws IOException, InterruptedException {
+        // JNvrtc with CUDA 12's names, java.lang.foreign with both.
+        for (Path folder : List.of(cuda13, cuda12)) {
+            assertEquals("CUBIN for sm_90", kernelForm(child(folder, Map.of(), "kernels")));
+        }
+        assertEquals("CUBIN for sm_90", kernelForm(child(cuda12, Map.of(), "-Dadjoint.cuda.bindings=ffm", "kernels")));
+    }
+
+    @Test
+    void anNvrtcThatRejectsTheRealArchitectureFallsBackToPtx() throws IOException, InterruptedException {
+        for (Path folder : List.of(cuda13, cuda12)) {
+            assertEquals("PTX for compute_90 (CUBIN not used: cuda: NVRTC could not compile adjoint.cu with"
+                    + " [--gpu-architecture=sm_90]: NVRTC_ERROR_INVALID_OPTION)",
+                    kernelForm(child(folder, Map.of("FAKE_NVRTC_REJECT_SM", "1"), "kernels")));
+        }
+    }
+
+    @Test
+    void anNvrtcWithoutTheCubinEntryPointsFallsBackToPtx() throws IOException, InterruptedException {
+        assertEquals("PTX for compute_90 (CUBIN not used: libnvrtc.so.13 has no symbol nvrtcGetCUBINSize)",
+                kernelForm(child(ptxOnly, Map.of(), "kernels")));
+    }
+
+    @Test
+    void aDriverThatRefusesTheCubinGetsPtx() throws IOException, InterruptedException {
+        for (Path folder : List.of(cuda13, cuda12)) {
+            assertEquals("PTX for compute_90 (CUBIN not used: cuModuleLoadData refused the CUBIN:"
+                    + " CUDA_ERROR_NO_BINARY_FOR_GPU)",
+                    kernelForm(child(folder, Map.of("FAKE_CUDA_REJECT_CUBIN", "1"), "kernels")));
+        }
+    }
+
+    /** The kernels compiled and ran; the FINE line says in which form they were loaded. */
+    private static String kernelForm(Result result) {
+        assertEquals(0, result.exitCode, result.output);
+        assertTrue(result.output.contains("\ncompiled\n"), result.output);
+        List<String> lines = result.output.lines().filter(l -> l.startsWith("FINE: Adjoint CUDA kernels loaded as "))
+                .toList();
+        assertEquals(1, lines.size(), result.output);
+        String line = lines.get(0).substring("FINE: Adjoint CUDA kernels loaded as ".length());
+        assertTrue(line.matches(".*, compiled in [0-9]+ ms"), line);
+        return line.substring(0, line.lastIndexOf(", compiled in "));
     }
 
     @Test
@@ -224,7 +278,10 @@ class FakeDriverTest {
             CudaBackend cuda = new CudaBackend();
             switch (args[0]) {
                 case "probe" -> System.out.println("reason: " + cuda.unavailableReason().orElse("(available)"));
-                case "compile" -> {
+                case "compile", "kernels" -> {
+                    if (args[0].equals("kernels")) {
+                        showFineLog();
+                    }
                     try {
                         cuda.unary(org.adjoint.backend.UnaryOp.NEG, 0, cuda.upload(new float[] {1}), cuda.allocate(1));
                         System.out.println("compiled");
@@ -243,6 +300,17 @@ class FakeDriverTest {
                 }
                 default -> throw new IllegalArgumentException(args[0]);
             }
+        }
+
+        /** Strongly held: java.util.logging keeps loggers only weakly. */
+        private static final Logger BACKEND_LOG = Logger.getLogger("org.adjoint.cuda.CudaBackend");
+
+        private static void showFineLog() {
+            ConsoleHandler handler = new ConsoleHandler();
+            handler.setLevel(Level.FINE);
+            BACKEND_LOG.setUseParentHandlers(false);
+            BACKEND_LOG.addHandler(handler);
+            BACKEND_LOG.setLevel(Level.FINE);
         }
 
         private static void memory(CudaBackend cuda) {

@@ -6,6 +6,7 @@ import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static jcuda.driver.JCudaDriver.cuDeviceGetName;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
 import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
@@ -167,8 +168,12 @@ public final class CudaDevice {
                 Nvrtc::description);
         this.blas = blasChoice.binding();
         this.nvrtc = nvrtcChoice.binding();
+        int[] driverVersion = new int[1];
+        String driver = cuDriverGetVersion(driverVersion) == CUresult.CUDA_SUCCESS
+                ? ", driver " + driverVersion[0] / 1000 + "." + driverVersion[0] % 1000 / 10 : "";
+        String compiler = nvrtc.version().map(v -> ", NVRTC " + v).orElse("");
         LOG.info(() -> "Adjoint CUDA backend on device " + ordinal + ", " + name + " (compute capability " + major + "."
-                + minor + ", " + multiprocessors + " SMs): " + blasChoice.explanation() + "; "
+                + minor + ", " + multiprocessors + " SMs" + driver + compiler + "): " + blasChoice.explanation() + "; "
                 + nvrtcChoice.explanation() + "; TF32 " + (tf32 ? "allowed (-D" + TF32_PROPERTY + "=true)" : "off"));
     }
 
@@ -284,7 +289,8 @@ public final class CudaDevice {
                 throw e;
             }
             long millis = (System.nanoTime() - start) / 1_000_000;
-            LOG.fine(() -> "Adjoint CUDA kernels compiled for compute_" + major + minor + " in " + millis + " ms");
+            String form = kernels.form();
+            LOG.fine(() -> "Adjoint CUDA kernels loaded as " + form + ", compiled in " + millis + " ms");
         }
         work.accept(kernels);
     }

@@ -15,12 +15,13 @@ import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import org.adjoint.kernels.cuda.CudaKernelSource;
 
 /**
  * The kernels of {@code adjoint.cu}, compiled once per process by NVRTC for the device's
- * architecture, each behind a method that lays out its parameters and picks its grid.
+ * architecture (to a CUBIN, or to PTX when NVRTC or the driver cannot do that), each behind a method that lays out its parameters and picks its grid.
  * Callers hold the device's lock and have made its context current
  * ({@link CudaDevice#withKernels}). Addresses are device addresses; enum arguments are the
  * kernels' ordinals ({@link org.adjoint.kernels.ElementWise.Unary},
@@ -38,17 +39,43 @@ public final class CudaKernels {
     private final Map<String, CUfunction> functions;
     private final CUstream stream;
     private final LaunchGrid grid;
+    private final String form;
 
-    private CudaKernels(Map<String, CUfunction> functions, CUstream stream, LaunchGrid grid) {
+    private CudaKernels(Map<String, CUfunction> functions, CUstream stream, LaunchGrid grid, String form) {
         this.functions = functions;
         this.stream = stream;
         this.grid = grid;
+        this.form = form;
     }
 
     /**
-     * NVRTC's options for a device: PTX for its own architecture, which the driver compiles to
-     * machine code when it loads the module. Plain IEEE arithmetic: the kernels' rounding
-     * follows the CPU's, which fast-math would lose.
+     * What was loaded, for the log: {@code CUBIN for sm_90}, or {@code PTX for compute_90} and
+     * why the CUBIN was not used.
+     *
+     * @return the description
+     */
+    String form() {
+        return form;
+    }
+
+    /**
+     * NVRTC's options for machine code (a CUBIN) for a device's own architecture, the form
+     * loaded first: any driver that knows the architecture loads it, however new the NVRTC
+     * that made it. Plain IEEE arithmetic, as for {@link #compileOptions}.
+     *
+     * @param major compute capability, major
+     * @param minor compute capability, minor
+     * @return the options
+     */
+    static List<String> cubinOptions(int major, int minor) {
+        return List.of("--gpu-architecture=sm_" + major + minor);
+    }
+
+    /**
+     * NVRTC's options for the fallback: PTX for the device's own architecture, which the driver
+     * compiles to machine code when it loads the module (and refuses, with
+     * {@code CUDA_ERROR_UNSUPPORTED_PTX_VERSION}, when it is older than NVRTC). Plain IEEE
+     * arithmetic: the kernels' rounding follows the CPU's, which fast-math would lose.
      *
      * @param major compute capability, major
      * @param minor compute capability, minor
@@ -76,21 +103,52 @@ public final class CudaKernels {
             throw new IllegalStateException("cuda: the kernel source lacks " + missing + " (it defines "
                     + CudaKernelSource.kernelNames() + ")");
         }
-        String ptx = nvrtc.compileToPtx(CudaKernelSource.source(), PROGRAM, compileOptions(major, minor));
+        String source = CudaKernelSource.source();
+        String cubinNotUsed;
+        IllegalStateException cubinFailure = null;
+        try {
+            byte[] cubin = nvrtc.compileToCubin(source, PROGRAM, cubinOptions(major, minor));
+            CUmodule module = new CUmodule();
+            int loaded = cuModuleLoadData(module, cubin);
+            if (loaded == CUresult.CUDA_SUCCESS) {
+                return load(module, stream, grid, "CUBIN for sm_" + major + minor);
+            }
+            cubinNotUsed = "cuModuleLoadData refused the CUBIN: " + CUresult.stringFor(loaded);
+        } catch (UnsupportedOperationException e) {
+            cubinNotUsed = e.getMessage();
+        } catch (IllegalStateException e) {
+            // An NVRTC that does not know sm_XY yet (or any other failure): PTX may still do.
+            cubinFailure = e;
+            cubinNotUsed = e.getMessage().lines().findFirst().orElse("");
+        }
+        String ptx;
+        try {
+            ptx = nvrtc.compileToPtx(source, PROGRAM, compileOptions(major, minor));
+        } catch (IllegalStateException e) {
+            if (cubinFailure != null) {
+                e.addSuppressed(cubinFailure);
+            }
+            throw e;
+        }
         byte[] text = ptx.getBytes(StandardCharsets.UTF_8);
         CUmodule module = new CUmodule();
         int loaded = cuModuleLoadData(module, Arrays.copyOf(text, text.length + 1));
         if (loaded != 0) {
             Driver.check(loaded, "cuModuleLoadData (the driver compiling NVRTC's PTX for compute capability "
-                    + major + "." + minor + "; CUDA_ERROR_UNSUPPORTED_PTX_VERSION means the driver is older than NVRTC)");
+                    + major + "." + minor + "; CUDA_ERROR_UNSUPPORTED_PTX_VERSION means the driver is older than NVRTC;"
+                    + " the CUBIN was not used: " + cubinNotUsed + ")");
         }
+        return load(module, stream, grid, "PTX for compute_" + major + minor + " (CUBIN not used: " + cubinNotUsed + ")");
+    }
+
+    private static CudaKernels load(CUmodule module, CUstream stream, LaunchGrid grid, String form) {
         Map<String, CUfunction> functions = new HashMap<>();
         for (String name : USED) {
             CUfunction function = new CUfunction();
             Driver.check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
             functions.put(name, function);
         }
-        return new CudaKernels(functions, stream, grid);
+        return new CudaKernels(functions, stream, grid, form);
     }
 
     /**

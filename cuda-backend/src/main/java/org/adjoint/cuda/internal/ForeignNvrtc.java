@@ -1,6 +1,7 @@
 package org.adjoint.cuda.internal;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -9,10 +10,13 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
+import java.util.Optional;
 
 /**
- * {@link Nvrtc} through {@code java.lang.foreign}: a binding of exactly the seven NVRTC entry
- * points used, for CUDA 13's {@code libnvrtc.so.13}.
+ * {@link Nvrtc} through {@code java.lang.foreign}: a binding of exactly the NVRTC entry points
+ * used, for CUDA 13's {@code libnvrtc.so.13}. Seven are required; {@code nvrtcGetCUBINSize},
+ * {@code nvrtcGetCUBIN} and {@code nvrtcVersion} are optional: without the first two only PTX
+ * is produced.
  */
 public final class ForeignNvrtc implements Nvrtc {
 
@@ -27,6 +31,9 @@ public final class ForeignNvrtc implements Nvrtc {
     private final MethodHandle getProgramLogSize;
     private final MethodHandle getProgramLog;
     private final MethodHandle destroyProgram;
+    private final Optional<MethodHandle> getCubinSize;
+    private final Optional<MethodHandle> getCubin;
+    private final Optional<MethodHandle> version;
 
     private ForeignNvrtc(NativeLibraries.Loaded library) {
         this.library = library;
@@ -38,6 +45,9 @@ public final class ForeignNvrtc implements Nvrtc {
         getProgramLogSize = library.downcall("nvrtcGetProgramLogSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         getProgramLog = library.downcall("nvrtcGetProgramLog", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         destroyProgram = library.downcall("nvrtcDestroyProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        getCubinSize = library.optionalDowncall("nvrtcGetCUBINSize", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        getCubin = library.optionalDowncall("nvrtcGetCUBIN", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        version = library.optionalDowncall("nvrtcVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     }
 
     /**
@@ -70,6 +80,61 @@ public final class ForeignNvrtc implements Nvrtc {
 
     @Override
     public String compileToPtx(String source, String programName, List<String> options) {
+        return compile(source, programName, options, (arena, program) -> {
+            MemorySegment sizeOut = arena.allocate(JAVA_LONG);
+            Nvrtc.check((int) getPtxSize.invokeExact(program, sizeOut), "nvrtcGetPTXSize");
+            long size = sizeOut.get(JAVA_LONG, 0);
+            MemorySegment ptx = arena.allocate(Math.max(1, size));
+            Nvrtc.check((int) getPtx.invokeExact(program, ptx), "nvrtcGetPTX");
+            return ptx.getString(0);
+        });
+    }
+
+    @Override
+    public byte[] compileToCubin(String source, String programName, List<String> options) {
+        if (getCubinSize.isEmpty() || getCubin.isEmpty()) {
+            throw new UnsupportedOperationException(library.location() + " has no symbol "
+                    + (getCubinSize.isEmpty() ? "nvrtcGetCUBINSize" : "nvrtcGetCUBIN"));
+        }
+        MethodHandle size = getCubinSize.get();
+        MethodHandle get = getCubin.get();
+        return compile(source, programName, options, (arena, program) -> {
+            MemorySegment sizeOut = arena.allocate(JAVA_LONG);
+            Nvrtc.check((int) size.invokeExact(program, sizeOut), "nvrtcGetCUBINSize");
+            long bytes = sizeOut.get(JAVA_LONG, 0);
+            if (bytes <= 0) {
+                throw new IllegalStateException("cuda: NVRTC returned no CUBIN for " + programName);
+            }
+            MemorySegment cubin = arena.allocate(bytes);
+            Nvrtc.check((int) get.invokeExact(program, cubin), "nvrtcGetCUBIN");
+            return cubin.toArray(JAVA_BYTE);
+        });
+    }
+
+    @Override
+    public Optional<String> version() {
+        if (version.isEmpty()) {
+            return Optional.empty();
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment major = arena.allocate(JAVA_INT);
+            MemorySegment minor = arena.allocate(JAVA_INT);
+            if ((int) version.get().invokeExact(major, minor) != 0) {
+                return Optional.empty();
+            }
+            return Optional.of(major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0));
+        } catch (Throwable t) {
+            return Optional.empty();
+        }
+    }
+
+    /** Reads a compiled program's output. */
+    @FunctionalInterface
+    private interface Output<T> {
+        T read(Arena arena, MemorySegment program) throws Throwable;
+    }
+
+    private <T> T compile(String source, String programName, List<String> options, Output<T> output) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment programOut = arena.allocate(ADDRESS);
             Nvrtc.check((int) createProgram.invokeExact(programOut, arena.allocateFrom(source),
@@ -84,12 +149,7 @@ public final class ForeignNvrtc implements Nvrtc {
                 if (result != 0) {
                     throw Nvrtc.compilationFailed(programName, options, result, log(arena, program));
                 }
-                MemorySegment sizeOut = arena.allocate(JAVA_LONG);
-                Nvrtc.check((int) getPtxSize.invokeExact(program, sizeOut), "nvrtcGetPTXSize");
-                long size = sizeOut.get(JAVA_LONG, 0);
-                MemorySegment ptx = arena.allocate(Math.max(1, size));
-                Nvrtc.check((int) getPtx.invokeExact(program, ptx), "nvrtcGetPTX");
-                return ptx.getString(0);
+                return output.read(arena, program);
             } finally {
                 int ignored = (int) destroyProgram.invokeExact(programOut);
             }

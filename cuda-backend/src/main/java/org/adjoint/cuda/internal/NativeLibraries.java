@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -57,6 +58,17 @@ public final class NativeLibraries {
             return symbols.find(symbol)
                     .map(address -> Linker.nativeLinker().downcallHandle(address, descriptor))
                     .orElseThrow(() -> new IllegalStateException(location + " has no symbol " + symbol));
+        }
+
+        /**
+         * A method handle for a function the library may lack (one newer than its oldest supported version).
+         *
+         * @param symbol     the C name
+         * @param descriptor its signature
+         * @return the handle, or empty when the library does not export it
+         */
+        public Optional<MethodHandle> optionalDowncall(String symbol, FunctionDescriptor descriptor) {
+            return symbols.find(symbol).map(address -> Linker.nativeLinker().downcallHandle(address, descriptor));
         }
     }
 

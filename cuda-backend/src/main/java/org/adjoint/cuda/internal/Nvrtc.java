@@ -1,11 +1,14 @@
 package org.adjoint.cuda.internal;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
- * Run-time compilation of CUDA C to PTX ({@code nvrtcCreateProgram}, {@code nvrtcCompileProgram},
- * {@code nvrtcGetPTXSize}, {@code nvrtcGetPTX}, {@code nvrtcGetProgramLogSize},
- * {@code nvrtcGetProgramLog}, {@code nvrtcDestroyProgram}). Two implementations:
+ * Run-time compilation of CUDA C to PTX or to a CUBIN ({@code nvrtcCreateProgram},
+ * {@code nvrtcCompileProgram}, {@code nvrtcGetPTXSize}, {@code nvrtcGetPTX},
+ * {@code nvrtcGetCUBINSize}, {@code nvrtcGetCUBIN}, {@code nvrtcGetProgramLogSize},
+ * {@code nvrtcGetProgramLog}, {@code nvrtcDestroyProgram}, and {@code nvrtcVersion} for the log
+ * line). Two implementations:
  * {@link JNvrtcCompiler} (JCuda's JNvrtc, for CUDA 12's {@code libnvrtc.so.12}) and
  * {@link ForeignNvrtc} ({@code java.lang.foreign}, for CUDA 13's {@code libnvrtc.so.13}).
  */
@@ -28,6 +31,26 @@ public interface Nvrtc {
      * @throws IllegalStateException with the compiler's log when compilation fails
      */
     String compileToPtx(String source, String programName, List<String> options);
+
+    /**
+     * Compiles one translation unit to machine code (a CUBIN) for one real architecture, which
+     * any driver that knows the architecture loads, whatever PTX version it understands.
+     *
+     * @param source      CUDA C source
+     * @param programName file name shown in diagnostics
+     * @param options     compiler options, for example {@code --gpu-architecture=sm_90}
+     * @return the CUBIN image
+     * @throws UnsupportedOperationException when this NVRTC lacks {@code nvrtcGetCUBIN}
+     * @throws IllegalStateException         with the compiler's log when compilation fails
+     */
+    byte[] compileToCubin(String source, String programName, List<String> options);
+
+    /**
+     * NVRTC's own version ({@code nvrtcVersion}), for the log line.
+     *
+     * @return for example {@code 12.8}, or empty when the library does not say
+     */
+    Optional<String> version();
 
     /**
      * The name of an {@code nvrtcResult}.

@@ -31,6 +31,9 @@ class CudaKernelsTest {
         assertEquals(List.of("--gpu-architecture=compute_90"), CudaKernels.compileOptions(9, 0));
         assertEquals(List.of("--gpu-architecture=compute_86"), CudaKernels.compileOptions(8, 6));
         assertEquals(List.of("--gpu-architecture=compute_120"), CudaKernels.compileOptions(12, 0));
+        assertEquals(List.of("--gpu-architecture=sm_90"), CudaKernels.cubinOptions(9, 0));
+        assertEquals(List.of("--gpu-architecture=sm_86"), CudaKernels.cubinOptions(8, 6));
+        assertEquals(List.of("--gpu-architecture=sm_120"), CudaKernels.cubinOptions(12, 0));
     }
 
     @Test

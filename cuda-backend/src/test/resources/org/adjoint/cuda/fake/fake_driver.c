@@ -13,7 +13,7 @@
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
-enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_CONTEXT = 201, NOT_FOUND = 500 };
+enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_CONTEXT = 201, NO_BINARY_FOR_GPU = 209, NOT_FOUND = 500 };
 enum { SMS = 2, THREADS = 256 };
 
 static long long live_bytes;
@@ -24,6 +24,7 @@ static long long capacity(void) {
 }
 
 CUresult cuInit(unsigned int flags) { (void) flags; return OK; }
+CUresult cuDriverGetVersion(int* version) { *version = 13000; return OK; }
 CUresult cuDeviceGetCount(int* count) { *count = 1; return OK; }
 CUresult cuDeviceGet(int* device, int ordinal) { *device = ordinal; return ordinal == 0 ? OK : INVALID_VALUE; }
 CUresult cuDeviceGetName(char* name, int length, int device) {
@@ -103,8 +104,17 @@ CUresult cuMemsetD32Async(CUdeviceptr pointer, unsigned int value, size_t count,
     return stream == (void*) 0x20 ? OK : INVALID_VALUE;
 }
 
+/* The fake NVRTC's PTX text, or its CUBIN (ELF magic, a NUL, a tag), refused when
+   $FAKE_CUDA_REJECT_CUBIN is set as a driver that knows no such architecture would. */
 CUresult cuModuleLoadData(void** module, const void* image) {
     NEEDS_CONTEXT();
+    if (memcmp(image, "\177ELF\0fake CUBIN", 15) == 0) {
+        if (getenv("FAKE_CUDA_REJECT_CUBIN")) {
+            return NO_BINARY_FOR_GPU;
+        }
+        *module = (void*) 0x30;
+        return OK;
+    }
     *module = (void*) 0x30;
     return strncmp((const char*) image, "// fake PTX", 11) == 0 ? OK : INVALID_VALUE;
 }
