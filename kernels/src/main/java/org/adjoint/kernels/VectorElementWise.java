@@ -114,11 +114,11 @@ final class VectorElementWise {
         p = p.fma(r, FloatVector.broadcast(S, 0.5f));
         p = p.fma(r, FloatVector.broadcast(S, 1f));
         p = p.fma(r, FloatVector.broadcast(S, 1f));
-        IntVector whole = ((IntVector) shifted.reinterpretAsInts()).sub(ROUNDER_BITS);
+        IntVector whole = shifted.reinterpretAsInts().sub(ROUNDER_BITS);
         IntVector half = whole.lanewise(VectorOperators.ASHR, 1);
         IntVector rest = whole.sub(half);
-        FloatVector first = (FloatVector) half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector second = (FloatVector) rest.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector first = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector second = rest.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return p.mul(first).mul(second);
     }
 
@@ -145,8 +145,8 @@ final class VectorElementWise {
         FloatVector large = FloatVector.broadcast(S, 1f).sub(two.div(exp(a.mul(two)).add(1f)));
         FloatVector magnitude = series.blend(large, a.compare(VectorOperators.GE, TANH_SERIES_BOUND));
         // Copy the sign bit of x (−0 stays −0; NaN stays NaN through both branches).
-        IntVector sign = ((IntVector) x.reinterpretAsInts()).and(Integer.MIN_VALUE);
-        return (FloatVector) ((IntVector) magnitude.reinterpretAsInts()).or(sign).reinterpretAsFloats();
+        IntVector sign = x.reinterpretAsInts().and(Integer.MIN_VALUE);
+        return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
     }
 
     private static int pow(float p, float[] x, int xo, float[] out, int oo, int bound) {
