@@ -89,8 +89,7 @@ public final class Tensor {
             throw new IllegalArgumentException("Tensor.of: data has " + data.length + " elements but shape "
                     + Shapes.str(dims) + " needs " + Shapes.size(dims));
         }
-        Backend b = Backends.current();
-        return new Tensor(b, b.upload(data), dims);
+        return uploaded(data, dims);
     }
 
     /**
@@ -100,8 +99,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor scalar(float value) {
-        Backend b = Backends.current();
-        return new Tensor(b, b.upload(new float[] {value}), new int[0]);
+        return uploaded(new float[] {value}, new int[0]);
     }
 
     /**
@@ -145,8 +143,7 @@ public final class Tensor {
      */
     public static Tensor randn(long seed, int... shape) {
         int[] dims = Shapes.checked("Tensor.randn", shape);
-        Backend b = Backends.current();
-        return new Tensor(b, b.upload(HostData.normal(seed, (int) Shapes.size(dims))), dims);
+        return uploaded(HostData.normal(seed, (int) Shapes.size(dims)), dims);
     }
 
     /**
@@ -158,8 +155,7 @@ public final class Tensor {
      */
     public static Tensor rand(long seed, int... shape) {
         int[] dims = Shapes.checked("Tensor.rand", shape);
-        Backend b = Backends.current();
-        return new Tensor(b, b.upload(HostData.uniform(seed, (int) Shapes.size(dims))), dims);
+        return uploaded(HostData.uniform(seed, (int) Shapes.size(dims)), dims);
     }
 
     /**
@@ -525,11 +521,7 @@ public final class Tensor {
      *                               require a gradient, or its graph was freed already
      */
     public void backward() {
-        if (size() != 1) {
-            throw new IllegalStateException("backward: tensor of shape " + Shapes.str(shape) + " has " + size()
-                    + " elements; backward() without a seed needs exactly one (call backward(seed))");
-        }
-        backward(Compute.full(backend, 1f, shape), false);
+        backward(Graph.unitSeed(this), false);
     }
 
     /**
@@ -549,12 +541,7 @@ public final class Tensor {
      * @param retainGraph keep the graph so that {@code backward} can run through it again
      */
     public void backward(Tensor seed, boolean retainGraph) {
-        if (!requiresGrad) {
-            throw new IllegalStateException("backward: tensor of shape " + Shapes.str(shape)
-                    + " does not require a gradient (no input was marked with requiresGrad(true), "
-                    + "or it was computed in a no-grad scope)");
-        }
-        Graph.checkSeed(this, seed);
+        Graph.checkRoot(this, seed);
         Graph.backward(List.of(this), List.of(seed), retainGraph, false);
     }
 
@@ -582,7 +569,7 @@ public final class Tensor {
      * @throws IllegalStateException when that backend is not installed or cannot run here
      */
     public Tensor to(String backendName) {
-        return Transfer.apply(this, Backends.named(backendName));
+        return to(Backends.named(backendName));
     }
 
     /**
@@ -592,10 +579,7 @@ public final class Tensor {
      * @return the tensor on that backend
      */
     public Tensor to(Backend target) {
-        target.unavailableReason().ifPresent(reason -> {
-            throw new IllegalStateException("to: backend '" + target.name() + "' is unavailable: " + reason);
-        });
-        return Transfer.apply(this, target);
+        return Transfer.apply(this, Backends.requireAvailable(target));
     }
 
     /**
@@ -615,6 +599,11 @@ public final class Tensor {
     @Override
     public String toString() {
         return HostData.format(shape, toFloatArray(), producer == null ? null : producer.name(), requiresGrad);
+    }
+
+    private static Tensor uploaded(float[] data, int[] dims) {
+        Backend b = Backends.current();
+        return new Tensor(b, b.upload(data), dims);
     }
 
     private Tensor constant(float value) {

@@ -93,10 +93,21 @@ public final class Backends {
      * @throws IllegalStateException when it reports itself unavailable
      */
     public static Backend use(Backend backend) {
+        current = requireAvailable(backend);
+        return backend;
+    }
+
+    /**
+     * Checks that a backend can run here.
+     *
+     * @param backend a backend
+     * @return {@code backend}
+     * @throws IllegalStateException with the reason when it reports itself unavailable
+     */
+    public static Backend requireAvailable(Backend backend) {
         backend.unavailableReason().ifPresent(reason -> {
             throw new IllegalStateException("backend '" + backend.name() + "' is unavailable: " + reason);
         });
-        current = backend;
         return backend;
     }
 
@@ -121,10 +132,7 @@ public final class Backends {
         List<Backend> all = installed();
         for (Backend b : all) {
             if (b.name().equals(wanted)) {
-                b.unavailableReason().ifPresent(reason -> {
-                    throw new IllegalStateException("backend '" + wanted + "' is unavailable: " + reason);
-                });
-                return b;
+                return requireAvailable(b);
             }
         }
         throw new IllegalStateException("backend '" + wanted + "' is not on the class path (installed: "

@@ -447,12 +447,34 @@ public final class Graph {
     }
 
     /**
-     * Checks that a seed has the root's shape.
+     * The seed of {@code backward()} without one: 1 for a one-element root.
+     *
+     * @param root the tensor being differentiated
+     * @return a tensor of ones of the root's shape
+     * @throws IllegalStateException when the root has more than one element
+     */
+    public static Tensor unitSeed(Tensor root) {
+        if (root.size() != 1) {
+            throw new IllegalStateException("backward: tensor of shape " + Shapes.str(root.shape()) + " has "
+                    + root.size() + " elements; backward() without a seed needs exactly one (call backward(seed))");
+        }
+        return Compute.full(ACCESS.backend(root), 1f, root.shape());
+    }
+
+    /**
+     * Checks that a root can be differentiated and that its seed has its shape.
      *
      * @param root the tensor being differentiated
      * @param seed its cotangent
+     * @throws IllegalStateException when the root does not require a gradient
+     * @throws IllegalArgumentException when the seed's shape differs
      */
-    public static void checkSeed(Tensor root, Tensor seed) {
+    public static void checkRoot(Tensor root, Tensor seed) {
+        if (!root.requiresGrad()) {
+            throw new IllegalStateException("backward: tensor of shape " + Shapes.str(root.shape())
+                    + " does not require a gradient (no input was marked with requiresGrad(true), "
+                    + "or it was computed in a no-grad scope)");
+        }
         if (!Arrays.equals(root.shape(), seed.shape())) {
             throw new IllegalArgumentException("backward: seed of shape " + Shapes.str(seed.shape())
                     + " does not match the output's shape " + Shapes.str(root.shape()));
