@@ -14,21 +14,15 @@ import org.adjoint.internal.Compute;
  * enters: through the gradient (coupled, an L2 penalty) or straight on the parameter
  * (decoupled).
  */
-public abstract sealed class AdaptiveMoments implements Optimizer permits Adam, AdamW {
+public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Adam, AdamW {
 
-    private final String name;
     private final boolean decoupled;
-    private final List<Tensor> parameters;
-    private final int[][] flats;
     private final float beta1;
     private final float beta2;
     private final float epsilon;
-    private final float weightDecay;
     private final Buffer[] firstMoments;
     private final Buffer[] secondMoments;
     private final int[] steps;
-    private final InPlace inPlace = new InPlace();
-    private float learningRate;
 
     AdaptiveMoments(String name, boolean decoupled, List<Tensor> parameters, float learningRate,
                     float beta1, float beta2, float epsilon, float weightDecay) {
@@ -40,23 +34,15 @@ public abstract sealed class AdaptiveMoments implements Optimizer permits Adam, 
         if (!(epsilon >= 0f && epsilon < Float.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException(name + ": epsilon must be finite and >= 0, got " + epsilon);
         }
-        InPlace.checkWeightDecay(name, weightDecay);
-        this.name = name;
+        super(name, parameters, learningRate, weightDecay);
         this.decoupled = decoupled;
-        this.parameters = InPlace.checkParameters(name, parameters);
         int count = this.parameters.size();
-        this.flats = new int[count][];
-        for (int i = 0; i < count; i++) {
-            flats[i] = InPlace.flat(this.parameters.get(i));
-        }
         this.firstMoments = new Buffer[count];
         this.secondMoments = new Buffer[count];
         this.steps = new int[count];
-        this.learningRate = learningRate;
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.epsilon = epsilon;
-        this.weightDecay = weightDecay;
     }
 
     private static void checkBeta(String name, String which, float beta) {
@@ -134,28 +120,6 @@ public abstract sealed class AdaptiveMoments implements Optimizer permits Adam, 
         backend.axpy((float) (-learningRate / correction1), scratch, param);
     }
 
-    @Override
-    public void zeroGrad() {
-        InPlace.zeroGrad(parameters);
-    }
-
-    @Override
-    public List<Tensor> parameters() {
-        return parameters;
-    }
-
-    @Override
-    public float learningRate() {
-        return learningRate;
-    }
-
-    @Override
-    public AdaptiveMoments learningRate(float rate) {
-        InPlace.checkRate(name, rate);
-        learningRate = rate;
-        return this;
-    }
-
     /**
      * The first moment's decay.
      *
@@ -181,14 +145,5 @@ public abstract sealed class AdaptiveMoments implements Optimizer permits Adam, 
      */
     public float epsilon() {
         return epsilon;
-    }
-
-    /**
-     * The weight decay coefficient (coupled for {@link Adam}, decoupled for {@link AdamW}).
-     *
-     * @return λ
-     */
-    public float weightDecay() {
-        return weightDecay;
     }
 }

@@ -19,17 +19,12 @@ import org.adjoint.internal.Compute;
  * bumps the parameter's version, so a gradient computed through a graph recorded before the
  * step fails with a clear error instead of reading the new values.
  */
-public final class SGD implements Optimizer {
+public final class SGD extends InPlaceOptimizer {
 
     private static final String NAME = "SGD";
 
-    private final List<Tensor> parameters;
-    private final int[][] flats;
     private final float momentum;
-    private final float weightDecay;
     private final Buffer[] velocities;
-    private final InPlace inPlace = new InPlace();
-    private float learningRate;
 
     /**
      * Plain SGD.
@@ -68,16 +63,9 @@ public final class SGD implements Optimizer {
             throw new IllegalArgumentException("SGD: learning rate must be > 0 and momentum in [0, 1), got "
                     + learningRate + " and " + momentum);
         }
-        InPlace.checkWeightDecay(NAME, weightDecay);
-        this.parameters = InPlace.checkParameters(NAME, parameters);
-        this.flats = new int[this.parameters.size()][];
-        for (int i = 0; i < flats.length; i++) {
-            flats[i] = InPlace.flat(this.parameters.get(i));
-        }
+        super(NAME, parameters, learningRate, weightDecay);
         this.velocities = new Buffer[this.parameters.size()];
-        this.learningRate = learningRate;
         this.momentum = momentum;
-        this.weightDecay = weightDecay;
     }
 
     @Override
@@ -138,24 +126,8 @@ public final class SGD implements Optimizer {
     }
 
     @Override
-    public void zeroGrad() {
-        InPlace.zeroGrad(parameters);
-    }
-
-    @Override
-    public List<Tensor> parameters() {
-        return parameters;
-    }
-
-    @Override
-    public float learningRate() {
-        return learningRate;
-    }
-
-    @Override
     public SGD learningRate(float rate) {
-        InPlace.checkRate(NAME, rate);
-        learningRate = rate;
+        super.learningRate(rate);
         return this;
     }
 
@@ -166,14 +138,5 @@ public final class SGD implements Optimizer {
      */
     public float momentum() {
         return momentum;
-    }
-
-    /**
-     * The weight decay coefficient.
-     *
-     * @return λ, 0 for none
-     */
-    public float weightDecay() {
-        return weightDecay;
     }
 }
