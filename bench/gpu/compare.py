@@ -30,6 +30,10 @@ def main():
         for row in adjoint["checkpoint"]["policies"]:
             print(f"  checkpoint {row['policy']:>10}: device peak {row['device_peak_bytes'] / 2**20:9.1f} MiB,"
                   f" meter peak saved {row['meter_peak_saved_bytes'] / 2**20:9.1f} MiB, step {row['step_ms']:.2f} ms")
+        if "reductions" in adjoint:
+            r = adjoint["reductions"]
+            print(f"  reductions of {r['rows']}x{r['cols']}: over the rows {r['sum_rows_ms']:.3f} ms,"
+                  f" everything {r['sum_all_ms']:.3f} ms")
         peaks = [row["device_peak_bytes"] for row in adjoint["checkpoint"]["policies"]]
         print("  device peak below 'none' for every other policy:", all(p < peaks[0] for p in peaks[1:]))
     if not (adjoint and torch):
@@ -41,6 +45,9 @@ def main():
     ratio = adjoint["sgemm"]["tflops"] / torch["sgemm"]["tflops"]
     print(f"  sgemm {adjoint['sgemm']['n']}^3: adjoint {adjoint['sgemm']['tflops']:.2f} TFLOP/s, torch"
           f" {torch['sgemm']['tflops']:.2f}: adjoint/torch {ratio:.3f} (target >= 0.90)")
+    if "reductions" in adjoint and "reductions" in torch:
+        for key in ("sum_rows_ms", "sum_all_ms"):
+            print(f"  reduction {key}: adjoint {adjoint['reductions'][key]:.3f} ms, torch {torch['reductions'][key]:.3f} ms")
     for key, target in (("mlp_large", 1.1), ("mlp_small", 1.5)):
         ratio = adjoint[key]["ms"] / torch[key]["ms"]
         print(f"  {key} {adjoint[key]['widths']} batch {adjoint[key]['batch']}: adjoint {adjoint[key]['ms']:.3f} ms,"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch (eager, CUDA, TF32 off) on the workloads of org.adjoint.bench.gpu.GpuBench:
-SGEMM 4096^3 and the MLP step (nn.Linear + ReLU, F.cross_entropy, SGD lr 0.01) at
+SGEMM 4096^3, the two reductions of a step (a 4096 x 4096 matrix summed over its rows, and
+in full), and the MLP step (nn.Linear + ReLU, F.cross_entropy, SGD lr 0.01) at
 784-1024-1024-1024-10 / batch 256 and 4096-4096-4096-4096-10 / batch 4096. Medians of
 timed repetitions after warm-up, each ended by torch.cuda.synchronize(). Prints one JSON
 object with GpuBench's keys.
@@ -46,6 +47,14 @@ def sgemm(n):
     return {"n": n, "tflops": 2.0 * n ** 3 / seconds / 1e12}
 
 
+def reductions(rows, cols):
+    x = torch.rand(rows, cols, device="cuda") * 2 - 1
+    result = {"rows": rows, "cols": cols}
+    result["sum_rows_ms"] = 1000 * timed(lambda: x.sum(0), 10, 3)
+    result["sum_all_ms"] = 1000 * timed(lambda: x.sum(), 10, 3)
+    return result
+
+
 def mlp_step(widths, batch):
     torch.manual_seed(7)
     layers = []
@@ -80,6 +89,7 @@ def main():
         "sizes": name,
         "tf32": torch.backends.cuda.matmul.allow_tf32,
         "sgemm": sgemm(sizes["sgemm"]),
+        "reductions": reductions(sizes["mlp_large"][1], sizes["mlp_large"][0][1]),
         "mlp_small": mlp_step(*sizes["mlp_small"]),
         "mlp_large": mlp_step(*sizes["mlp_large"]),
     }

@@ -26,7 +26,10 @@ import org.adjoint.optim.SGD;
  * (device-resident operands), the MLP step at 784-1024-1024-1024-10 / batch 256 and at
  * 4096-4096-4096-4096-10 / batch 4096 (fused layers, cross-entropy, SGD), and a 32-layer
  * tanh chain of width 2048 at batch 1024 under several checkpoint policies with the device's
- * peak memory (from the caching allocator) next to the meter's peak saved bytes.
+ * peak memory (from the caching allocator) next to the meter's peak saved bytes. It also times
+ * the two reductions of a step (the large MLP's bias gradient, and a full sum of the same
+ * matrix), since those are the backend's own kernels rather than cuBLAS. Each figure is
+ * written to standard error as soon as it is measured.
  * {@code bench/gpu/run.sh} runs it on the device next to the PyTorch peer
  * ({@code bench/gpu/torch_peer.py}, which prints the same keys).
  *
@@ -94,17 +97,65 @@ public final class GpuBench {
         StringBuilder json = new StringBuilder("{");
         json.append(String.format(Locale.ROOT, "\"device\": \"%s\", \"sizes\": \"%s\", \"tf32\": %b, ",
                 cuda.deviceName(), sizes.name(), Boolean.getBoolean("adjoint.cuda.tf32")));
-        json.append(String.format(Locale.ROOT, "\"sgemm\": {\"n\": %d, \"tflops\": %.3f}, ", sizes.sgemm(),
-                sgemm(cuda, sizes.sgemm()) / 1e12));
-        json.append("\"mlp_small\": ").append(mlp(cuda, sizes.smallMlp(), sizes.smallBatch())).append(", ");
-        json.append("\"mlp_large\": ").append(mlp(cuda, sizes.largeMlp(), sizes.largeBatch())).append(", ");
+        String sgemm = String.format(Locale.ROOT, "{\"n\": %d, \"tflops\": %.3f}", sizes.sgemm(),
+                sgemm(cuda, sizes.sgemm()) / 1e12);
+        json.append("\"sgemm\": ").append(progress("sgemm", sgemm)).append(", ");
+        json.append("\"reductions\": ").append(progress("reductions", reductions(cuda, sizes.largeBatch(),
+                sizes.largeMlp()[1]))).append(", ");
+        json.append("\"mlp_small\": ").append(progress("mlp_small", mlp(cuda, sizes.smallMlp(), sizes.smallBatch())))
+                .append(", ");
+        json.append("\"mlp_large\": ").append(progress("mlp_large", mlp(cuda, sizes.largeMlp(), sizes.largeBatch())))
+                .append(", ");
         json.append(String.format(Locale.ROOT, "\"checkpoint\": {\"layers\": %d, \"width\": %d, \"batch\": %d, "
                 + "\"policies\": [", sizes.chainLayers(), sizes.chainWidth(), sizes.chainBatch()));
         for (int i = 0; i < POLICIES.length; i++) {
-            json.append(i == 0 ? "" : ", ").append(checkpoint(cuda, sizes, POLICIES[i]));
+            json.append(i == 0 ? "" : ", ").append(progress("checkpoint", checkpoint(cuda, sizes, POLICIES[i])));
         }
         json.append("]}}");
         System.out.println(json);
+    }
+
+    /** Writes one finished figure to the log at once, so a run cut short still shows what it measured. */
+    private static String progress(String name, String figure) {
+        System.err.println("GpuBench " + name + ": " + figure);
+        System.err.flush();
+        return figure;
+    }
+
+    /**
+     * Milliseconds of the two reductions a training step makes: the bias gradient (rows × cols
+     * summed over the rows) and a full sum of the same matrix.
+     */
+    static String reductions(CudaBackend cuda, int rows, int cols) {
+        SplittableRandom random = new SplittableRandom(3);
+        float[] host = new float[Math.multiplyExact(rows, cols)];
+        for (int i = 0; i < host.length; i++) {
+            host[i] = (float) random.nextDouble(-1, 1);
+        }
+        Buffer x = cuda.upload(host);
+        Buffer columns = cuda.allocate(cols);
+        Buffer total = cuda.allocate(1);
+        int[] shape = {rows, cols};
+        double[] columnMillis = new double[10];
+        double[] totalMillis = new double[10];
+        for (int r = -3; r < columnMillis.length; r++) {
+            cuda.synchronize();
+            long start = System.nanoTime();
+            cuda.sumTo(x, shape, columns, new int[] {0, 1});
+            cuda.synchronize();
+            long middle = System.nanoTime();
+            cuda.sumTo(x, shape, total, new int[] {0, 0});
+            cuda.synchronize();
+            if (r >= 0) {
+                columnMillis[r] = (middle - start) / 1e6;
+                totalMillis[r] = (System.nanoTime() - middle) / 1e6;
+            }
+        }
+        cuda.release(x);
+        cuda.release(columns);
+        cuda.release(total);
+        return String.format(Locale.ROOT, "{\"rows\": %d, \"cols\": %d, \"sum_rows_ms\": %.3f, \"sum_all_ms\": %.3f}",
+                rows, cols, median(columnMillis), median(totalMillis));
     }
 
     /** Floating-point operations per second of {@code C = A·B}, n × n × n. */
