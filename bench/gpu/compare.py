@@ -50,7 +50,8 @@ def main():
             print(f"  reduction {key}: adjoint {adjoint['reductions'][key]:.3f} ms, torch {torch['reductions'][key]:.3f} ms")
     for key, target in (("mlp_large", 1.1), ("mlp_small", 1.5)):
         ratio = adjoint[key]["ms"] / torch[key]["ms"]
-        print(f"  {key} {adjoint[key]['widths']} batch {adjoint[key]['batch']}: adjoint {adjoint[key]['ms']:.3f} ms,"
+        queued = f" (queued in {adjoint[key]['enqueue_ms']:.3f})" if "enqueue_ms" in adjoint[key] else ""
+        print(f"  {key} {adjoint[key]['widths']} batch {adjoint[key]['batch']}: adjoint {adjoint[key]['ms']:.3f} ms{queued},"
               f" torch {torch[key]['ms']:.3f} ms: adjoint/torch {ratio:.3f} (target <= {target})")
 
 

@@ -6,18 +6,20 @@
 #   bench  org.adjoint.bench.gpu.GpuBench (SGEMM 4096^3, MLP steps, checkpoint chain with
 #          device peak memory per policy) -> adjoint.json, adjoint.log
 #   torch  bench/gpu/torch_peer.py (PyTorch eager, TF32 off) -> torch.json, torch.log
+#   train  the main job on the GPU: './adjoint train --backend cuda' on the bundled digits, then
+#          again with '--checkpoint sqrt', whose epoch lines must match the first run's -> train.txt
 # then bench/gpu/compare.py sets the figures against the issue's targets -> summary.txt.
 # nvidia-smi's report goes to nvidia-smi.txt. The exit status is that of the first stage
 # that failed (0 when none did).
 #
-# Usage: bench/gpu/run.sh OUT_DIR [STAGE...]    (STAGE: tests, bench, torch; default all three)
+# Usage: bench/gpu/run.sh OUT_DIR [STAGE...]    (STAGE: tests, bench, torch, train; default all four)
 #
 # Environment:
 #   ADJOINT_GPU_DRY_RUN_LIBS=DIR  a dry run on a machine without a GPU: the fake CUDA libraries
 #       that bench/gpu/fake_libs.sh built in DIR go first on LD_LIBRARY_PATH, GpuBench and the
 #       PyTorch peer use toy sizes, and the tests draw few random programs. Never set on the device.
 #   ADJOINT_GPU_PROGRAMS=N  random programs in the test run (default: CudaRandomProgramTest's).
-#   ADJOINT_GPU_TIMEOUT_TESTS, _BENCH, _TORCH  seconds per stage (330, 120, 120: under 10 minutes).
+#   ADJOINT_GPU_TIMEOUT_TESTS, _BENCH, _TORCH, _TRAIN  seconds per stage (300, 120, 90, 60: under 10 minutes).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -26,7 +28,7 @@ out="${1:?usage: bench/gpu/run.sh OUT_DIR [tests] [bench] [torch]}"
 shift
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
-  stages=(tests bench torch)
+  stages=(tests bench torch train)
 fi
 mkdir -p "$out"
 out="$(cd "$out" && pwd -P)"
@@ -89,7 +91,7 @@ run_tests() {
   # The launcher's main class, not -jar: -jar would drop -cp, whose lib/* only the java
   # launcher expands. Only the tests folder is scanned: the engine's test jar in lib holds
   # the CPU-side suites too.
-  timeout "${ADJOINT_GPU_TIMEOUT_TESTS:-330}" "$java" "${java_flags[@]}" \
+  timeout "${ADJOINT_GPU_TIMEOUT_TESTS:-300}" "$java" "${java_flags[@]}" \
     -cp "$gpu/junit-console.jar:$gpu/tests:$gpu/lib/*" org.junit.platform.console.ConsoleLauncher execute \
     --scan-class-path "$gpu/tests" --include-tag gpu --fail-if-no-tests \
     --details=tree --disable-banner --disable-ansi-colors > "$out/gpu-tests.txt" 2>&1
@@ -121,7 +123,7 @@ run_bench() {
 
 run_torch() {
   echo "== PyTorch (torch_peer.py)"
-  timeout "${ADJOINT_GPU_TIMEOUT_TORCH:-120}" python3 "$root/bench/gpu/torch_peer.py" "${torch_flags[@]}" \
+  timeout "${ADJOINT_GPU_TIMEOUT_TORCH:-90}" python3 "$root/bench/gpu/torch_peer.py" "${torch_flags[@]}" \
     > "$out/torch.json" 2> "$out/torch.log"
   local code=$?
   cat "$out/torch.json"
@@ -129,12 +131,41 @@ run_torch() {
   record torch "$code"
 }
 
+run_train() {
+  echo "== ./adjoint train --backend cuda"
+  # The command line's classes are in the thin bench jar; the slim class path has everything
+  # training needs (JFreeChart only for --plot, which is not used here).
+  local train=(timeout "${ADJOINT_GPU_TIMEOUT_TRAIN:-60}" "$java" "${java_flags[@]}" -cp "$gpu/adjoint-bench.jar:$gpu/lib/*"
+    org.adjoint.bench.cli.Main train --backend cuda)
+  "${train[@]}" > "$out/train.txt" 2>&1
+  local code=$?
+  echo "-- again with --checkpoint sqrt" >> "$out/train.txt"
+  "${train[@]}" --checkpoint sqrt >> "$out/train.txt" 2>&1
+  local sqrt_code=$?
+  [ "$code" -ne 0 ] || code=$sqrt_code
+  grep -vE "^(INFO|WARNING|[A-Z][a-z]{2} [0-9]+, [0-9]{4})" "$out/train.txt" | tail -6
+  # Same seed, same kernels: the curve with recomputation must be the one without, bit for bit.
+  local curves
+  curves="$(sed -E -n 's/^(epoch +[0-9]+\/[0-9]+ +train loss +[^ ]+ +test loss +[^ ]+ +test accuracy +[^ ]+).*/\1/p' "$out/train.txt")"
+  local epochs
+  epochs="$(grep -c . <<< "$curves")"
+  if [ "$code" -eq 0 ] && [ $((epochs % 2)) -eq 0 ] && [ "$epochs" -gt 0 ] \
+      && [ "$(head -n $((epochs / 2)) <<< "$curves")" = "$(tail -n $((epochs / 2)) <<< "$curves")" ]; then
+    echo "checkpoint sqrt: the same $((epochs / 2)) epoch lines as checkpoint none" | tee -a "$out/train.txt"
+  elif [ "$code" -eq 0 ]; then
+    echo "checkpoint sqrt: the epoch lines DIFFER from checkpoint none" | tee -a "$out/train.txt"
+    code=1
+  fi
+  record train "$code"
+}
+
 for stage in "${stages[@]}"; do
   case "$stage" in
     tests) run_tests ;;
     bench) run_bench ;;
     torch) run_torch ;;
-    *) echo "run.sh: unknown stage '$stage' (tests, bench, torch)" >&2; exit 2 ;;
+    train) run_train ;;
+    *) echo "run.sh: unknown stage '$stage' (tests, bench, torch, train)" >&2; exit 2 ;;
   esac
 done
 

@@ -10,6 +10,7 @@ import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
 import org.adjoint.cuda.internal.StridedArgument;
+import org.adjoint.cuda.internal.SumSplit;
 import org.adjoint.cuda.internal.UnavailableException;
 import org.adjoint.kernels.ElementWise;
 import org.adjoint.kernels.Fused;
@@ -308,8 +309,26 @@ public final class CudaBackend implements Backend {
             device().fill(result, 0, result.size(), 0f);
             return;
         }
-        long outCount = strided.keptCount();
-        device().withKernels(kernels -> kernels.sumTo(source.address(), result.address(), strided, outCount));
+        sumInto(source, result, strided);
+    }
+
+    /** A sum over a non-empty index space, split (see {@link SumSplit}) when it is long. */
+    private void sumInto(CudaBuffer source, CudaBuffer result, StridedArgument strided) {
+        CudaDevice device = device();
+        SumSplit split = SumSplit.of(strided);
+        if (split.single()) {
+            device.withKernels(kernels -> kernels.sumTo(source.address(), result.address(), strided, split.outCount()));
+            return;
+        }
+        // One stream: the partials can go back to the allocator as soon as the last kernel that
+        // reads them is queued.
+        CudaBuffer partials = device.allocate(split.partialCount(), false);
+        try {
+            device.withKernels(kernels -> kernels.sumToParts(source.address(), partials.address(), strided, split));
+            sumInto(partials, result, split.partialsSum(strided));
+        } finally {
+            device.release(partials);
+        }
     }
 
     @Override

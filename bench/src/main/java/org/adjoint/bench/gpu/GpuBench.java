@@ -35,7 +35,9 @@ import org.adjoint.optim.SGD;
  *
  * <p>System properties: {@value #SMALL_PROPERTY}{@code =true} swaps every size for a toy one
  * (a dry run of the scripts on the fake driver libraries, where only the plumbing is under
- * test); {@value #SGEMM_PROPERTY}{@code =N} sets the SGEMM size alone.
+ * test); {@value #SGEMM_PROPERTY}{@code =N} sets the SGEMM size alone;
+ * {@code adjoint.gpubench.warmupMillis} (default 2000) is the least time each MLP warms up
+ * before it is timed.
  *
  * <p>Timing: every figure is the median of timed repetitions after warm-up, each ended by a
  * device synchronisation, so it covers the work and not only its launch.
@@ -47,6 +49,7 @@ public final class GpuBench {
     /** System property: the SGEMM's n (default 4096, or 64 with {@value #SMALL_PROPERTY}). */
     public static final String SGEMM_PROPERTY = "adjoint.gpubench.sgemm";
 
+    private static final long WARM_UP_NANOS = Long.getLong("adjoint.gpubench.warmupMillis", 2000) * 1_000_000;
     private static final String[] POLICIES = {"none", "sqrt", "binomial:4", "every:8"};
 
     /**
@@ -187,13 +190,18 @@ public final class GpuBench {
 
     /** The JSON of one MLP: its shape and the step's milliseconds. */
     private static String mlp(CudaBackend cuda, int[] widths, int batch) {
-        double millis = mlpStep(cuda, widths, batch);
-        return String.format(Locale.ROOT, "{\"widths\": [%s], \"batch\": %d, \"ms\": %.3f}",
-                Arrays.stream(widths).mapToObj(Integer::toString).collect(Collectors.joining(", ")), batch, millis);
+        double[] millis = mlpStep(cuda, widths, batch);
+        return String.format(Locale.ROOT, "{\"widths\": [%s], \"batch\": %d, \"ms\": %.3f, \"enqueue_ms\": %.3f}",
+                Arrays.stream(widths).mapToObj(Integer::toString).collect(Collectors.joining(", ")), batch, millis[0],
+                millis[1]);
     }
 
-    /** Milliseconds of one forward + backward + SGD step of an MLP with ReLU hidden layers. */
-    static double mlpStep(CudaBackend cuda, int[] widths, int batch) {
+    /**
+     * Milliseconds of one forward + backward + SGD step of an MLP with ReLU hidden layers, and
+     * of the part of it the host spends queueing the work (when the two are close, the host
+     * is what limits the step).
+     */
+    static double[] mlpStep(CudaBackend cuda, int[] widths, int batch) {
         SplittableRandom random = new SplittableRandom(7);
         int classes = widths[widths.length - 1];
         int[] labels = new int[batch];
@@ -210,24 +218,37 @@ public final class GpuBench {
             parameters.addAll(linear.parameters());
         }
         SGD sgd = new SGD(parameters, 0.01f);
+        // Warm-up by time as well as by count: the step's Java code must reach C2 before it is
+        // timed, or a small step measures the interpreter rather than the backend.
+        long warmUntil = System.nanoTime() + WARM_UP_NANOS;
+        for (int r = 0; r < 5 || System.nanoTime() < warmUntil; r++) {
+            step(layers, inputs, labels, sgd);
+        }
         double[] millis = new double[20];
-        for (int r = -5; r < millis.length; r++) {
+        double[] enqueueMillis = new double[millis.length];
+        for (int r = 0; r < millis.length; r++) {
             long start = System.nanoTime();
-            sgd.zeroGrad();
-            Tensor h = inputs;
-            for (Linear layer : layers) {
-                h = layer.apply(h);
-            }
-            Tensor loss = Losses.crossEntropy(h, labels);
-            loss.backward();
-            sgd.step();
+            Tensor loss = step(layers, inputs, labels, sgd);
+            long queued = System.nanoTime();
             loss.item(); // waits for the device
-            if (r >= 0) {
-                millis[r] = (System.nanoTime() - start) / 1e6;
-            }
+            millis[r] = (System.nanoTime() - start) / 1e6;
+            enqueueMillis[r] = (queued - start) / 1e6;
         }
         cuda.emptyCache();
-        return median(millis);
+        return new double[] {median(millis), median(enqueueMillis)};
+    }
+
+    /** One forward, backward and SGD update, queued; the loss is not read back. */
+    private static Tensor step(List<Linear> layers, Tensor inputs, int[] labels, SGD sgd) {
+        sgd.zeroGrad();
+        Tensor h = inputs;
+        for (Linear layer : layers) {
+            h = layer.apply(h);
+        }
+        Tensor loss = Losses.crossEntropy(h, labels);
+        loss.backward();
+        sgd.step();
+        return loss;
     }
 
     /** One training step of a tanh chain under a policy: device peak bytes, meter peak, time. */

@@ -33,8 +33,8 @@ public final class CudaKernels {
     static final String PROGRAM = "adjoint.cu";
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
-    static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "sum_to", "max_axis", "softmax",
-            "bias_activation", "activation_grad", "nll", "cross_entropy_grad");
+    static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "sum_to", "sum_to_parts",
+            "max_axis", "softmax", "bias_activation", "activation_grad", "nll", "cross_entropy_grad");
 
     private final Map<String, CUfunction> functions;
     private final CUstream stream;
@@ -213,6 +213,19 @@ public final class CudaKernels {
     public void sumTo(long src, long out, StridedArgument strided, long outCount) {
         launch("sum_to", grid.gridStride(outCount),
                 new Arguments().address(src).address(out).struct(strided.encode()).i64(outCount));
+    }
+
+    /**
+     * The first pass of a split sum: {@code split.parts()} partial sums per output element.
+     *
+     * @param src      source, contiguous over the shape
+     * @param partials {@code split.partialCount()} elements (overwritten), laid out as the split says
+     * @param strided  source shape, output stride per axis in {@code a} (0 where summed)
+     * @param split    the split
+     */
+    public void sumToParts(long src, long partials, StridedArgument strided, SumSplit split) {
+        launch("sum_to_parts", grid.gridStride(split.partialCount()), new Arguments().address(src).address(partials)
+                .struct(strided.encode()).i64(split.outCount()).i64(split.parts()).i32(split.partsInner() ? 1 : 0));
     }
 
     /**

@@ -49,14 +49,28 @@ public final class StridedArgument {
      * @throws IllegalArgumentException when more than {@value #MAX_RANK} axes remain after merging
      */
     public static StridedArgument of(int[] shape, int[] aStrides, int[] bStrides) {
+        return of(widen(shape), widen(aStrides), bStrides == null ? null : widen(bStrides));
+    }
+
+    /**
+     * As {@link #of(int[], int[], int[])}, for an iteration space built on the device side
+     * (a split sum's partials), whose lengths and strides may pass {@code int}.
+     *
+     * @param shape    iteration shape, any rank
+     * @param aStrides first operand's stride per axis
+     * @param bStrides second operand's stride per axis, or {@code null} for none (zeros)
+     * @return the argument; {@link #count()} is 0 when an axis is empty
+     * @throws IllegalArgumentException when more than {@value #MAX_RANK} axes remain after merging
+     */
+    public static StridedArgument of(long[] shape, long[] aStrides, long[] bStrides) {
         long[] s = new long[shape.length];
         long[] sa = new long[shape.length];
         long[] sb = new long[shape.length];
         int rank = 0;
         long count = 1;
         for (int axis = 0; axis < shape.length; axis++) {
-            int length = shape[axis];
-            count *= length;
+            long length = shape[axis];
+            count = Math.multiplyExact(count, length);
             if (length == 1) {
                 continue;
             }
@@ -86,6 +100,14 @@ public final class StridedArgument {
                     + " after merging contiguous axes");
         }
         return new StridedArgument(Arrays.copyOf(s, rank), Arrays.copyOf(sa, rank), Arrays.copyOf(sb, rank), count);
+    }
+
+    private static long[] widen(int[] values) {
+        long[] wide = new long[values.length];
+        for (int i = 0; i < values.length; i++) {
+            wide[i] = values[i];
+        }
+        return wide;
     }
 
     /**

@@ -177,6 +177,11 @@ class CudaVersusCpuTest {
         }
         sumCase(new int[] {1000, 257}, new int[] {0, 1});
         sumCase(new int[] {257, 1000}, new int[] {1, 0});
+        // Long sums with few outputs are split into partial sums, in one pass or several.
+        sumCase(new int[] {1_048_577}, new int[] {0});
+        sumCase(new int[] {4096, 512}, new int[] {0, 1});
+        sumCase(new int[] {3, 700, 5}, new int[] {5, 0, 1});
+        sumCase(new int[] {600, 7, 40}, new int[] {0, 1, 7});
         sumCase(new int[] {3, 1, 4}, new int[] {4, 0, 1});
         sumCase(new int[] {0, 3}, new int[] {0, 1});
         sumCase(new int[] {}, new int[] {});

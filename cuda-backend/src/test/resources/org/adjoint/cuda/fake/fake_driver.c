@@ -259,6 +259,34 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
             if (a >= outCount) return INVALID_VALUE;
             out[a] += src[i];
         }
+    } else if (strcmp(name, "sum_to_parts") == 0) {
+        /* Output t (row-major over the kept axes) and summed position j (row-major over the
+           summed axes) of each source element; position j goes to part j % parts. */
+        const float* src = ARG(const float*, 0);
+        float* partials = ARG(float*, 1);
+        Strided s = ARG(Strided, 2);
+        long long outCount = ARG(long long, 3), parts = ARG(long long, 4);
+        int partsInner = ARG(int, 5);
+        long long count = 1;
+        for (int axis = 0; axis < s.rank; axis++) count *= s.shape[axis];
+        for (long long u = 0; u < outCount * parts; u++) partials[u] = 0.0f;
+        for (long long i = 0; i < count; i++) {
+            long long rest = i, t = 0, j = 0, keptScale = 1, summedScale = 1;
+            for (int axis = s.rank - 1; axis >= 0; axis--) {
+                long long coordinate = rest % s.shape[axis];
+                rest /= s.shape[axis];
+                if (s.a[axis] != 0) {
+                    t += coordinate * keptScale;
+                    keptScale *= s.shape[axis];
+                } else {
+                    j += coordinate * summedScale;
+                    summedScale *= s.shape[axis];
+                }
+            }
+            if (t >= outCount) return INVALID_VALUE;
+            long long p = j % parts;
+            partials[partsInner ? t * parts + p : p * outCount + t] += src[i];
+        }
     } else if (strcmp(name, "max_axis") == 0) {
         const float* x = ARG(const float*, 0);
         float* values = ARG(float*, 1);

@@ -61,6 +61,7 @@ public final class CudaKernelSource {
             "binary",
             "copy_strided",
             "sum_to",
+            "sum_to_parts",
             "max_axis",
             "softmax",
             "bias_activation",

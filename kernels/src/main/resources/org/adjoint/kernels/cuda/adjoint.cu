@@ -30,6 +30,9 @@
  *   sum_to              output element (outCount); the thread    ceil(outCount / 256)
  *                       sums its whole reduced set itself, so
  *                       the result does not depend on the grid
+ *   sum_to_parts        (output, part) pair (outCount * parts);  ceil(outCount * parts / 256)
+ *                       the split is the host's choice, and
+ *                       the result depends on it, not the grid
  *   max_axis            lane (outer * inner)                     ceil(outer * inner / 256)
  *   softmax             lane (outer * inner), except when        ceil(outer * inner / 256)
  *                       inner == 1 && length >= 128
@@ -440,6 +443,69 @@ static __host__ __device__ float sum_positions(const float* src, int rank, const
 }
 
 /*
+ * A sum_to index space taken apart: the source's row-major strides, and the summed axes
+ * (those with s.a == 0 and a length above 1), innermost first, merged where they are
+ * adjacent in the source.
+ */
+struct SumLayout {
+    int rank;
+    long long sourceStride[ADJOINT_MAX_RANK];
+    long long sourceCount;
+    int summedRank;
+    long long summedLength[ADJOINT_MAX_RANK];
+    long long summedStride[ADJOINT_MAX_RANK];
+    long long summedCount;
+};
+
+static __host__ __device__ void sum_layout(const Strided& s, SumLayout* l) {
+    l->rank = s.rank < ADJOINT_MAX_RANK ? s.rank : ADJOINT_MAX_RANK;
+    l->sourceCount = 1;
+    #pragma unroll 1
+    for (int axis = l->rank - 1; axis >= 0; axis--) {
+        l->sourceStride[axis] = l->sourceCount;
+        l->sourceCount *= s.shape[axis];
+    }
+    l->summedRank = 0;
+    l->summedCount = 1;
+    #pragma unroll 1
+    for (int axis = l->rank - 1; axis >= 0; axis--) {
+        if (s.a[axis] != 0 || s.shape[axis] == 1) {
+            continue;
+        }
+        l->summedCount *= s.shape[axis];
+        int last = l->summedRank - 1;
+        if (last >= 0 && l->sourceStride[axis] == l->summedStride[last] * l->summedLength[last]) {
+            l->summedLength[last] *= s.shape[axis];
+        } else {
+            l->summedLength[last + 1] = s.shape[axis];
+            l->summedStride[last + 1] = l->sourceStride[axis];
+            l->summedRank = last + 2;
+        }
+    }
+}
+
+/*
+ * Output t (row-major over the kept axes, those with s.a != 0, in axis order): the source
+ * offset of its first summed position, and where it goes in the output, sum(coordinate * s.a).
+ */
+static __host__ __device__ void sum_output(const Strided& s, const SumLayout& l, long long t, bool narrow,
+                                           long long* base, long long* target) {
+    long long rest = t;
+    *base = 0;
+    *target = 0;
+    #pragma unroll 1
+    for (int axis = l.rank - 1; axis >= 0; axis--) {
+        if (s.a[axis] == 0) {
+            continue;
+        }
+        long long coordinate;
+        rest = quotient(rest, s.shape[axis], narrow, &coordinate);
+        *base += coordinate * l.sourceStride[axis];
+        *target += coordinate * s.a[axis];
+    }
+}
+
+/*
  * Strided.sumTo. src is contiguous over s.shape; s.a[axis] is the OUTPUT stride of each
  * source axis, 0 on the axes summed away (s.b is ignored). out (outCount elements, the
  * product of the kept axes' lengths) is overwritten.
@@ -451,58 +517,78 @@ static __host__ __device__ float sum_positions(const float* src, int rank, const
  * (The axis loops stay rolled: unrolled, they cost 128 registers and most of the occupancy.)
  */
 extern "C" __global__ void sum_to(const float* src, float* out, Strided s, long long outCount) {
-    int rank = s.rank < ADJOINT_MAX_RANK ? s.rank : ADJOINT_MAX_RANK;
-    long long sourceStride[ADJOINT_MAX_RANK];
-    long long sourceCount = 1;
-    #pragma unroll 1
-    for (int axis = rank - 1; axis >= 0; axis--) {
-        sourceStride[axis] = sourceCount;
-        sourceCount *= s.shape[axis];
-    }
-    /* The summed axes, innermost first, merged where they are adjacent in the source. */
-    long long summedLength[ADJOINT_MAX_RANK];
-    long long summedStride[ADJOINT_MAX_RANK];
-    int summedRank = 0;
-    long long summedCount = 1;
-    #pragma unroll 1
-    for (int axis = rank - 1; axis >= 0; axis--) {
-        if (s.a[axis] != 0 || s.shape[axis] == 1) {
-            continue;
-        }
-        summedCount *= s.shape[axis];
-        int last = summedRank - 1;
-        if (last >= 0 && sourceStride[axis] == summedStride[last] * summedLength[last]) {
-            summedLength[last] *= s.shape[axis];
-        } else {
-            summedLength[last + 1] = s.shape[axis];
-            summedStride[last + 1] = sourceStride[axis];
-            summedRank = last + 2;
-        }
-    }
+    SumLayout l;
+    sum_layout(s, &l);
     bool narrow = outCount <= 0xffffffffLL;
     for (long long t = first_index(); t < outCount; t += index_step()) {
-        long long rest = t;
-        long long base = 0;
-        long long target = 0;
-        #pragma unroll 1
-    for (int axis = rank - 1; axis >= 0; axis--) {
-            if (s.a[axis] == 0) {
-                continue;
-            }
-            long long coordinate;
-            rest = quotient(rest, s.shape[axis], narrow, &coordinate);
-            base += coordinate * sourceStride[axis];
-            target += coordinate * s.a[axis];
-        }
+        long long base;
+        long long target;
+        sum_output(s, l, t, narrow, &base, &target);
         float sum;
-        if (sourceCount == 1) {
+        if (l.sourceCount == 1) {
             sum = src[base]; /* the CPU copies a one-element source: -0 stays -0 */
-        } else if (summedCount == 0) {
+        } else if (l.summedCount == 0) {
             sum = 0.0f;
         } else {
-            sum = sum_positions(src + base, summedRank, summedLength, summedStride);
+            sum = sum_positions(src + base, l.summedRank, l.summedLength, l.summedStride);
         }
         out[target] = sum;
+    }
+}
+
+/*
+ * The first pass of a split sum, for when sum_to's one thread per output would leave most of
+ * the device idle (few outputs, long sums). Same s as sum_to; each output's summed positions
+ * (row-major over the summed axes, numbered j = 0, 1, ...) are dealt to `parts` partial sums,
+ * position j to part j % parts, and each part adds its positions in increasing j, in float,
+ * from 0. Interleaving keeps neighbouring threads on neighbouring addresses when the summed
+ * axis is the source's innermost one.
+ *
+ * Work unit u in [0, outCount * parts): with partsInner != 0, output t = u / parts and part
+ * p = u % parts (partials laid out [outCount][parts]); otherwise p = u / outCount and
+ * t = u % outCount (laid out [parts][outCount]), which suits summed axes outside the kept
+ * ones. partials[u] is overwritten. A second sum_to (or another split) over the partials,
+ * part axis summed, finishes the sum; the result depends on `parts` but not on the grid.
+ */
+extern "C" __global__ void sum_to_parts(const float* src, float* partials, Strided s, long long outCount,
+                                        long long parts, int partsInner) {
+    SumLayout l;
+    sum_layout(s, &l);
+    long long units = outCount * parts;
+    bool narrow = units <= 0xffffffffLL && l.summedCount <= 0xffffffffLL;
+    for (long long u = first_index(); u < units; u += index_step()) {
+        long long t;
+        long long p;
+        if (partsInner != 0) {
+            t = quotient(u, parts, narrow, &p);
+        } else {
+            p = quotient(u, outCount, narrow, &t);
+        }
+        long long base;
+        long long target;
+        sum_output(s, l, t, narrow, &base, &target);
+        float sum = 0.0f;
+        if (l.summedRank == 1) {
+            long long stride = l.summedStride[0];
+            #pragma unroll 4
+            for (long long j = p; j < l.summedCount; j += parts) {
+                sum = add_rn(sum, src[base + j * stride]);
+            }
+        } else {
+            #pragma unroll 1
+            for (long long j = p; j < l.summedCount; j += parts) {
+                long long rest = j;
+                long long offset = base;
+                #pragma unroll 1
+                for (int k = 0; k < l.summedRank; k++) {
+                    long long coordinate;
+                    rest = quotient(rest, l.summedLength[k], narrow, &coordinate);
+                    offset += coordinate * l.summedStride[k];
+                }
+                sum = add_rn(sum, src[offset]);
+            }
+        }
+        partials[u] = sum;
     }
 }
 

@@ -212,6 +212,76 @@ class EmulatedKernelsTest {
     }
 
     @Test
+    void sumToPartsDealsEachOutputsPositionsToItsParts() throws IOException {
+        List<Reduction> reductions = List.of(
+                new Reduction(ints(300, 3), ints(0, 1)),
+                new Reduction(ints(3, 300), ints(1, 0)),
+                new Reduction(ints(500), ints(0)),
+                new Reduction(ints(4, 5, 6), ints(0, 1, 0)),
+                new Reduction(ints(2, 3, 4, 5), ints(4, 0, 1, 0)),
+                new Reduction(ints(3, 5, 4, 2), ints(2, 0, 0, 1)),
+                new Reduction(ints(3, 1, 40), ints(0, 0, 1)),
+                new Reduction(ints(7, 1, 9), ints(0, 9, 0)));
+        for (Reduction reduction : reductions) {
+            int[] shape = reduction.shape();
+            int[] outStrides = reduction.outStrides();
+            float[] src = random(Strided.size(shape), 9, -1, 1);
+            for (int k = 0; k < src.length; k++) {
+                src[k] = (float) (src[k] * Math.pow(10, k % 7 - 3));
+            }
+            int outCount = 1;
+            for (int axis = 0; axis < shape.length; axis++) {
+                outCount *= outStrides[axis] != 0 ? shape[axis] : 1;
+            }
+            for (int parts : new int[] {1, 2, 3, 7}) {
+                for (int partsInner = 0; partsInner <= 1; partsInner++) {
+                    float[] expected = dealtSums(src, shape, outStrides, outCount, parts, partsInner == 1);
+                    float[] garbage = new float[outCount * parts];
+                    Arrays.fill(garbage, 123f);
+                    for (int[] launch : LAUNCHES) {
+                        List<float[]> result = emulator.launch("sum_to_parts", launch[0], launch[1], src, garbage,
+                                space(shape, outStrides, new int[shape.length]), (long) outCount, (long) parts,
+                                partsInner);
+                        assertBits(expected, result.get(1), "sum_to_parts " + reduction + " parts " + parts
+                                + (partsInner == 1 ? " inner" : " outer"));
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The contract of {@code sum_to_parts}, written plainly: source elements in row-major order,
+     * each added (in float, from 0) to the part of its output given by its summed position.
+     */
+    private static float[] dealtSums(float[] src, int[] shape, int[] outStrides, int outCount, int parts,
+                                     boolean partsInner) {
+        float[] partials = new float[outCount * parts];
+        for (int i = 0; i < src.length; i++) {
+            int rest = i;
+            int t = 0;
+            int j = 0;
+            int keptScale = 1;
+            int summedScale = 1;
+            for (int axis = shape.length - 1; axis >= 0; axis--) {
+                int coordinate = rest % shape[axis];
+                rest /= shape[axis];
+                if (outStrides[axis] != 0) {
+                    t += coordinate * keptScale;
+                    keptScale *= shape[axis];
+                } else {
+                    j += coordinate * summedScale;
+                    summedScale *= shape[axis];
+                }
+            }
+            int p = j % parts;
+            int index = partsInner ? t * parts + p : p * outCount + t;
+            partials[index] = partials[index] + src[i];
+        }
+        return partials;
+    }
+
+    @Test
     void maxAxisMarksTheFirstMaximumAndLetsNanWin() throws IOException {
         int[][] shapes = {{1, 1, 1}, {3, 5, 4}, {2, 7, 1}, {4, 1, 3}, {1, 10, 1}, {5, 3, 70}};
         for (int[] s : shapes) {

@@ -358,6 +358,8 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { copy_strided(P(0), P(1), S(2), L(3)); });
                 } else if (name == "sum_to") {
                     launch(grid, block, false, [&] { sum_to(P(0), P(1), S(2), L(3)); });
+                } else if (name == "sum_to_parts") {
+                    launch(grid, block, false, [&] { sum_to_parts(P(0), P(1), S(2), L(3), L(4), I(5)); });
                 } else if (name == "max_axis") {
                     launch(grid, block, false, [&] { max_axis(P(0), P(1), P(2), I(3), I(4), I(5)); });
                 } else if (name == "softmax") {
