@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Adjoint's SGEMM against OpenBLAS in one process, in short windows that take turns, so that
+# both see the same machine (org.adjoint.bench.InterleavedGemm): the steadier way to compare
+# the two on a shared machine whose speed drifts. Needs libopenblas.so.0
+# (apt-get install libopenblas0-pthread); builds bench/target/adjoint.jar when it is missing.
+#
+# Usage: bench/gemm-vs-openblas.sh [ROUNDS [MxNxK...]]   (default: 20 rounds; 512³, 1024³, 2048³)
+# Environment: OPENBLAS_NUM_THREADS and -Dadjoint.cpu.threads (through JAVA_TOOL_OPTIONS)
+#              set the two sides' threads; both default to all cores.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+jar="$root/bench/target/adjoint.jar"
+if [[ -z "${JAVA_HOME:-}" && -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
+  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+fi
+java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+if [[ ! -f "$jar" ]]; then
+  echo "gemm-vs-openblas.sh: building $jar ..." >&2
+  (cd "$root" && ./mvnw -q -B -DskipTests package -pl bench -am) >&2
+fi
+exec "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$jar" \
+  org.adjoint.bench.InterleavedGemm "$@"
