@@ -12,8 +12,12 @@
 # Environment: JAVA_HOME (default: the Temurin 25 install, else java on PATH);
 #              PYTHON (default: /usr/bin/python3, else python3 on PATH).
 #
-# Run time on the 2-core AVX2 reference machine (AMD EPYC): --quick about 2 minutes, the full
-# run about 4 to 5 minutes. The Adjoint JMH forks take most of it: one JVM per provider and
+# Last, the same SGEMM shapes in one process with Adjoint and OpenBLAS (libopenblas.so.0)
+# taking turns (org.adjoint.bench.InterleavedGemm, as bench/gemm-vs-openblas.sh), which the
+# machine's drift between the JMH and NumPy phases cannot skew; skipped without OpenBLAS.
+#
+# Run time on the 2-core reference machine (AMD EPYC): --quick about 2.5 minutes, the full
+# run about 8 minutes. The Adjoint JMH forks take most of it: one JVM per provider and
 # shape, about 5 s each, longer when one product outlasts a 1 s iteration (a 2048³ product
 # takes ~6 s on kernels at 3 GFLOP/s). Add a minute or two when the jar has to be built first.
 set -euo pipefail
@@ -79,9 +83,11 @@ if $quick; then
   gemm_iterations=(-wi 1 -w 1 -i 2 -r 1)
   # The vector MLP step settles only after 6 to 8 s of warm-up (C2 compiling the Vector API).
   mlp_iterations=(-wi 4 -w 2 -i 3 -r 2)
+  interleaved_rounds=6
 else
   gemm_iterations=()
   mlp_iterations=()
+  interleaved_rounds=12
 fi
 shapes="$("$PYTHON" -B "$root/bench/peers/peers.py" --list-shapes "${peer_args[@]}")"
 
@@ -171,10 +177,29 @@ phase_start
   || echo "compare.sh: peers.py failed; see $out/peers.log" >&2
 phase_end peers
 
+# The same SGEMM shapes once more, Adjoint and OpenBLAS taking turns in one process: JMH and
+# NumPy above run minutes apart, and this machine's speed can drift by tens of percent in
+# between; turns a few hundred milliseconds apart see the same machine.
+interleaved=""
+if "$PYTHON" -c 'import ctypes; ctypes.CDLL("libopenblas.so.0")' 2>/dev/null; then
+  echo "interleaved with OpenBLAS (log: $out/interleaved.log)" >&2
+  phase_start
+  interleaved="$("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$jar" \
+      org.adjoint.bench.InterleavedGemm "$interleaved_rounds" ${shapes//,/ } 2>"$out/interleaved.log")" \
+    || echo "compare.sh: InterleavedGemm failed; see $out/interleaved.log" >&2
+  phase_end interleaved
+fi
+
 say
 "$PYTHON" -B "$root/bench/peers/table.py" "$out/GemmBench.json" "$out/MlpStepBench.json" "$out/peers.json" \
   | tee -a "$report"
 say
+if [[ -n "$interleaved" ]]; then
+  say "SGEMM in one process, Adjoint (vector) and OpenBLAS's cblas_sgemm taking turns"
+  say "(bench/gemm-vs-openblas.sh: per-round ratios, median and quartiles):"
+  say "$interleaved"
+  say
+fi
 busy_phases=""
 for entry in "${other_cpu[@]}"; do
   read -r name percent <<<"$entry"

@@ -4,7 +4,8 @@
 # the two on a shared machine whose speed drifts. Needs libopenblas.so.0
 # (apt-get install libopenblas0-pthread); builds bench/target/adjoint.jar when it is missing.
 #
-# Usage: bench/gemm-vs-openblas.sh [ROUNDS [MxNxK...]]   (default: 20 rounds; 512³, 1024³, 2048³)
+# Usage: bench/gemm-vs-openblas.sh [ROUNDS [SHAPE...]]   (default: 20 rounds; 512, 1024, 2048)
+#        SHAPE as for GemmBench: 512 (square) or nn|tn|nt:MxKxN
 # Environment: OPENBLAS_NUM_THREADS and -Dadjoint.cpu.threads (through JAVA_TOOL_OPTIONS)
 #              set the two sides' threads; both default to all cores.
 set -euo pipefail

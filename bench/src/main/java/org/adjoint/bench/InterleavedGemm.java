@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
+import org.adjoint.bench.jmh.GemmShape;
 import org.adjoint.kernels.KernelProvider;
 
 /**
@@ -25,14 +26,16 @@ import org.adjoint.kernels.KernelProvider;
  * own thread count: {@code OPENBLAS_NUM_THREADS}); Adjoint's side is the provider the CPU
  * backend would choose, with {@code adjoint.cpu.threads}.
  *
- * <p>Usage: {@code bench/gemm-vs-openblas.sh [ROUNDS] [SHAPE...]}, a shape being
- * {@code MxNxK} for {@code C[M×N] = A[M×K]·B[K×N]} (row-major, no transposes).
+ * <p>Usage: {@code bench/gemm-vs-openblas.sh [ROUNDS] [SHAPE...]}, shapes in {@link GemmShape}'s
+ * notation ({@code 512}, {@code nn:256x784x1024}, {@code tn:...}, {@code nt:...}), as for
+ * {@code GemmBench} and the NumPy peer.
  */
 public final class InterleavedGemm {
 
     private static final String LIBRARY = "libopenblas.so.0";
     private static final int ROW_MAJOR = 101;
     private static final int NO_TRANSPOSE = 111;
+    private static final int TRANSPOSE = 112;
     private static final double WINDOW_SECONDS = 0.15;
     private static final long PAUSE_MILLIS = 150;
 
@@ -42,13 +45,13 @@ public final class InterleavedGemm {
     /**
      * Runs the comparison.
      *
-     * @param args rounds, then shapes ({@code 512x512x512} by default, and 1024³, 2048³)
+     * @param args rounds, then shapes (by default 512, 1024 and 2048)
      * @throws Throwable when OpenBLAS cannot be loaded or called
      */
     public static void main(String[] args) throws Throwable {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         String[] shapes = args.length > 1 ? Arrays.copyOfRange(args, 1, args.length)
-                : new String[] {"512x512x512", "1024x1024x1024", "2048x2048x2048"};
+                : new String[] {"512", "1024", "2048"};
         if (rounds < 1) {
             throw new IllegalArgumentException("InterleavedGemm: rounds must be at least 1, got " + rounds);
         }
@@ -63,13 +66,14 @@ public final class InterleavedGemm {
 
     private static void compare(String shape, int rounds, KernelProvider adjoint, MethodHandle openBlas)
             throws InterruptedException {
-        String[] sizes = shape.split("x");
-        if (sizes.length != 3) {
-            throw new IllegalArgumentException("InterleavedGemm: a shape is MxNxK, got '" + shape + "'");
-        }
-        int m = Integer.parseInt(sizes[0]);
-        int n = Integer.parseInt(sizes[1]);
-        int k = Integer.parseInt(sizes[2]);
+        GemmShape gemm = GemmShape.parse(shape);
+        int m = gemm.m();
+        int n = gemm.n();
+        int k = gemm.k();
+        boolean transA = gemm.transA();
+        boolean transB = gemm.transB();
+        int lda = gemm.lda();
+        int ldb = gemm.ldb();
         float[] a = random(Math.multiplyExact(m, k), 1);
         float[] b = random(Math.multiplyExact(k, n), 2);
         float[] c = new float[Math.multiplyExact(m, n)];
@@ -77,16 +81,16 @@ public final class InterleavedGemm {
             MemorySegment nativeA = arena.allocateFrom(ValueLayout.JAVA_FLOAT, a);
             MemorySegment nativeB = arena.allocateFrom(ValueLayout.JAVA_FLOAT, b);
             MemorySegment nativeC = arena.allocate(ValueLayout.JAVA_FLOAT, c.length);
-            Runnable ours = () -> adjoint.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+            Runnable ours = () -> adjoint.sgemm(transA, transB, m, n, k, 1f, a, 0, lda, b, 0, ldb, 0f, c, 0, n);
             Runnable theirs = () -> {
                 try {
-                    openBlas.invokeExact(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, m, n, k, 1f, nativeA, k, nativeB, n,
-                            0f, nativeC, n);
+                    openBlas.invokeExact(ROW_MAJOR, transA ? TRANSPOSE : NO_TRANSPOSE, transB ? TRANSPOSE : NO_TRANSPOSE,
+                            m, n, k, 1f, nativeA, lda, nativeB, ldb, 0f, nativeC, n);
                 } catch (Throwable e) {
                     throw new IllegalStateException("cblas_sgemm failed for " + shape, e);
                 }
             };
-            double flops = 2.0 * m * n * k;
+            double flops = gemm.flops();
             // Warm-up: C2 compiles the kernels, OpenBLAS starts its threads.
             rate(ours, flops, 1.0);
             rate(theirs, flops, 1.0);
