@@ -9,7 +9,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.SplittableRandom;
 
 import org.adjoint.bench.jmh.GemmShape;
 import org.adjoint.kernels.KernelProvider;
@@ -74,8 +73,8 @@ public final class InterleavedGemm {
         boolean transB = gemm.transB();
         int lda = gemm.lda();
         int ldb = gemm.ldb();
-        float[] a = random(Math.multiplyExact(m, k), 1);
-        float[] b = random(Math.multiplyExact(k, n), 2);
+        float[] a = UniformData.floats(Math.multiplyExact(m, k), 1);
+        float[] b = UniformData.floats(Math.multiplyExact(k, n), 2);
         float[] c = new float[Math.multiplyExact(m, n)];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment nativeA = arena.allocateFrom(ValueLayout.JAVA_FLOAT, a);
@@ -143,14 +142,5 @@ public final class InterleavedGemm {
             calls++;
         } while (System.nanoTime() < end);
         return flops * calls / ((System.nanoTime() - start) / 1e9);
-    }
-
-    private static float[] random(int length, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] values = new float[length];
-        for (int i = 0; i < length; i++) {
-            values[i] = (float) random.nextDouble(-0.5, 0.5);
-        }
-        return values;
     }
 }

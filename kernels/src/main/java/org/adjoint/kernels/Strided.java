@@ -1,5 +1,7 @@
 package org.adjoint.kernels;
 
+import java.util.Arrays;
+
 /**
  * Loops over an n-dimensional index space whose operands are addressed by per-axis strides.
  *
@@ -267,6 +269,49 @@ public final class Strided {
             if (axis < 0) {
                 return;
             }
+        }
+    }
+
+    /**
+     * The first pass of the CUDA backend's split sum ({@code sum_to_parts} in
+     * {@code adjoint.cu}), on the CPU: the reference that the device kernel is tested against.
+     * Output elements are numbered row-major over the kept axes (those with an output stride)
+     * and each one's summed positions row-major over the summed axes; position {@code j} goes
+     * to part {@code j % parts}, and each part adds its positions in increasing {@code j}, in
+     * float, from 0.
+     *
+     * @param src        source storage, contiguous over {@code shape}
+     * @param shape      source shape
+     * @param outStrides output stride per source axis (0 where the axis is summed)
+     * @param parts      partial sums per output element, at least 1
+     * @param partsInner lay the partials out {@code [outputs][parts]} rather than {@code [parts][outputs]}
+     * @param partials   output, outputs × {@code parts} elements (overwritten)
+     */
+    public static void sumToParts(float[] src, int[] shape, int[] outStrides, int parts, boolean partsInner,
+                                  float[] partials) {
+        int outCount = partials.length / parts;
+        Arrays.fill(partials, 0f);
+        int count = size(shape);
+        for (int i = 0; i < count; i++) {
+            int rest = i;
+            int output = 0;
+            int position = 0;
+            int keptScale = 1;
+            int summedScale = 1;
+            for (int axis = shape.length - 1; axis >= 0; axis--) {
+                int coordinate = rest % shape[axis];
+                rest /= shape[axis];
+                if (outStrides[axis] != 0) {
+                    output += coordinate * keptScale;
+                    keptScale *= shape[axis];
+                } else {
+                    position += coordinate * summedScale;
+                    summedScale *= shape[axis];
+                }
+            }
+            int part = position % parts;
+            int index = partsInner ? output * parts + part : part * outCount + output;
+            partials[index] += src[i];
         }
     }
 

@@ -4,12 +4,13 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.stream.Collectors;
 
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backends;
 import org.adjoint.backend.Buffer;
+import org.adjoint.bench.MlpWorkload;
+import org.adjoint.bench.UniformData;
 import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.checkpoint.Sequential;
@@ -18,7 +19,6 @@ import org.adjoint.cuda.DeviceMemoryStats;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.Linear;
-import org.adjoint.nn.Losses;
 import org.adjoint.optim.SGD;
 
 /**
@@ -130,12 +130,7 @@ public final class GpuBench {
      * summed over the rows) and a full sum of the same matrix.
      */
     static String reductions(CudaBackend cuda, int rows, int cols) {
-        SplittableRandom random = new SplittableRandom(3);
-        float[] host = new float[Math.multiplyExact(rows, cols)];
-        for (int i = 0; i < host.length; i++) {
-            host[i] = (float) random.nextDouble(-1, 1);
-        }
-        Buffer x = cuda.upload(host);
+        Buffer x = cuda.upload(UniformData.floats(Math.multiplyExact(rows, cols), 3));
         Buffer columns = cuda.allocate(cols);
         Buffer total = cuda.allocate(1);
         int[] shape = {rows, cols};
@@ -163,11 +158,7 @@ public final class GpuBench {
 
     /** Floating-point operations per second of {@code C = A·B}, n × n × n. */
     static double sgemm(CudaBackend cuda, int n) {
-        SplittableRandom random = new SplittableRandom(1);
-        float[] host = new float[Math.multiplyExact(n, n)];
-        for (int i = 0; i < host.length; i++) {
-            host[i] = (float) random.nextDouble(-1, 1);
-        }
+        float[] host = UniformData.floats(Math.multiplyExact(n, n), 1);
         Buffer a = cuda.upload(host);
         Buffer b = cuda.upload(host);
         Buffer c = cuda.allocate((long) n * n);
@@ -202,33 +193,19 @@ public final class GpuBench {
      * is what limits the step).
      */
     static double[] mlpStep(CudaBackend cuda, int[] widths, int batch) {
-        SplittableRandom random = new SplittableRandom(7);
-        int classes = widths[widths.length - 1];
-        int[] labels = new int[batch];
-        for (int row = 0; row < batch; row++) {
-            labels[row] = random.nextInt(classes);
-        }
-        Tensor inputs = Tensor.randn(random.nextLong(), batch, widths[0]);
-        List<Linear> layers = new ArrayList<>();
-        List<Tensor> parameters = new ArrayList<>();
-        for (int layer = 0; layer + 1 < widths.length; layer++) {
-            Activation activation = layer + 2 < widths.length ? Activation.RELU : Activation.IDENTITY;
-            Linear linear = new Linear(widths[layer], widths[layer + 1], activation, random.nextLong());
-            layers.add(linear);
-            parameters.addAll(linear.parameters());
-        }
-        SGD sgd = new SGD(parameters, 0.01f);
+        MlpWorkload mlp = MlpWorkload.create(widths, batch, 7);
+        SGD sgd = new SGD(mlp.parameters(), 0.01f);
         // Warm-up by time as well as by count: the step's Java code must reach C2 before it is
         // timed, or a small step measures the interpreter rather than the backend.
         long warmUntil = System.nanoTime() + WARM_UP_NANOS;
         for (int r = 0; r < 5 || System.nanoTime() < warmUntil; r++) {
-            step(layers, inputs, labels, sgd);
+            mlp.step(sgd);
         }
         double[] millis = new double[20];
         double[] enqueueMillis = new double[millis.length];
         for (int r = 0; r < millis.length; r++) {
             long start = System.nanoTime();
-            Tensor loss = step(layers, inputs, labels, sgd);
+            Tensor loss = mlp.step(sgd);
             long queued = System.nanoTime();
             loss.item(); // waits for the device
             millis[r] = (System.nanoTime() - start) / 1e6;
@@ -236,19 +213,6 @@ public final class GpuBench {
         }
         cuda.emptyCache();
         return new double[] {median(millis), median(enqueueMillis)};
-    }
-
-    /** One forward, backward and SGD update, queued; the loss is not read back. */
-    private static Tensor step(List<Linear> layers, Tensor inputs, int[] labels, SGD sgd) {
-        sgd.zeroGrad();
-        Tensor h = inputs;
-        for (Linear layer : layers) {
-            h = layer.apply(h);
-        }
-        Tensor loss = Losses.crossEntropy(h, labels);
-        loss.backward();
-        sgd.step();
-        return loss;
     }
 
     /** One training step of a tanh chain under a policy: device peak bytes, meter peak, time. */

@@ -1,8 +1,8 @@
 package org.adjoint.bench.jmh;
 
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
+import org.adjoint.bench.UniformData;
 import org.adjoint.kernels.KernelProvider;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -65,9 +65,8 @@ public class GemmBench {
     public void setUp() {
         kernels = KernelProvider.named(provider);
         gemm = GemmShape.parse(shape);
-        SplittableRandom random = new SplittableRandom(42);
-        a = uniform(random, gemm.m() * gemm.k());
-        b = uniform(random, gemm.k() * gemm.n());
+        a = UniformData.floats(gemm.m() * gemm.k(), 42);
+        b = UniformData.floats(gemm.k() * gemm.n(), 43);
         c = new float[gemm.m() * gemm.n()];
     }
 
@@ -83,14 +82,6 @@ public class GemmBench {
                 a, 0, gemm.lda(), b, 0, gemm.ldb(), 0f, c, 0, gemm.n());
         flops.gflop += gemm.flops() * 1e-9;
         return c;
-    }
-
-    private static float[] uniform(SplittableRandom random, int length) {
-        float[] values = new float[length];
-        for (int i = 0; i < length; i++) {
-            values[i] = (float) (2 * random.nextDouble() - 1);
-        }
-        return values;
     }
 
     /**

@@ -2,15 +2,14 @@ package org.adjoint.bench.jmh;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backends;
+import org.adjoint.bench.MlpWorkload;
 import org.adjoint.cpu.CpuBackend;
 import org.adjoint.kernels.KernelProvider;
-import org.adjoint.nn.Activation;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.Losses;
 import org.adjoint.optim.SGD;
@@ -59,10 +58,9 @@ public class MlpStepBench {
     @Param({"vector", "scalar"})
     public String provider;
 
+    private MlpWorkload workload;
     private Tensor inputs;
-    private int[] labels;
     private Tensor oneHotTargets;
-    private List<Linear> layers;
     private SGD optimizer;
     private List<Tensor> parameters;
 
@@ -74,24 +72,15 @@ public class MlpStepBench {
     @Setup(Level.Trial)
     public void setUp() {
         Backends.use(new CpuBackend(KernelProvider.named(provider)));
-        SplittableRandom random = new SplittableRandom(7);
+        workload = MlpWorkload.create(WIDTHS, BATCH, 7);
         int classes = WIDTHS[WIDTHS.length - 1];
-        labels = new int[BATCH];
         float[] oneHot = new float[BATCH * classes];
         for (int row = 0; row < BATCH; row++) {
-            labels[row] = random.nextInt(classes);
-            oneHot[row * classes + labels[row]] = 1f;
+            oneHot[row * classes + workload.labels()[row]] = 1f;
         }
-        inputs = Tensor.randn(random.nextLong(), BATCH, WIDTHS[0]);
+        inputs = workload.inputs();
         oneHotTargets = Tensor.of(oneHot, BATCH, classes);
-        layers = new ArrayList<>();
-        parameters = new ArrayList<>();
-        for (int layer = 0; layer + 1 < WIDTHS.length; layer++) {
-            Activation activation = layer + 2 < WIDTHS.length ? Activation.RELU : Activation.IDENTITY;
-            Linear linear = new Linear(WIDTHS[layer], WIDTHS[layer + 1], activation, random.nextLong());
-            layers.add(linear);
-            parameters.addAll(linear.parameters());
-        }
+        parameters = new ArrayList<>(workload.parameters());
         optimizer = new SGD(parameters, LEARNING_RATE);
     }
 
@@ -102,15 +91,7 @@ public class MlpStepBench {
      */
     @Benchmark
     public Tensor step() {
-        optimizer.zeroGrad();
-        Tensor h = inputs;
-        for (Linear layer : layers) {
-            h = layer.apply(h);
-        }
-        Tensor loss = Losses.crossEntropy(h, labels);
-        loss.backward();
-        optimizer.step();
-        return loss;
+        return workload.step(optimizer);
     }
 
     /**

@@ -9,13 +9,15 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.SplittableRandom;
+import org.adjoint.kernels.Strided;
 import org.junit.jupiter.api.Test;
 
 /**
  * The host's plan for long sums. The kernels' own arithmetic is checked in the kernels
- * module (EmulatedKernelsTest) and through the fake driver; here a plain Java model of
- * {@code sum_to_parts} and {@code sum_to} runs each plan, pass after pass, against sums in
- * double, so a wrong second-pass index space would show as a wrong output element.
+ * module (EmulatedKernelsTest) and through the fake driver; here the CPU twin of
+ * {@code sum_to_parts} ({@link Strided#sumToParts}) and a plain model of {@code sum_to} run
+ * each plan, pass after pass, against sums in double, so that a wrong second-pass index
+ * space would show as a wrong output element.
  */
 class SumSplitTest {
 
@@ -112,7 +114,8 @@ class SumSplitTest {
             return;
         }
         float[] partials = new float[Math.toIntExact(split.partialCount())];
-        sumToParts(src, strided, split, partials);
+        Strided.sumToParts(src, ints(strided.shape()), ints(strided.a()), Math.toIntExact(split.parts()),
+                split.partsInner(), partials);
         run(partials, split.partialsSum(strided), out);
     }
 
@@ -132,29 +135,11 @@ class SumSplitTest {
         }
     }
 
-    private static void sumToParts(float[] src, StridedArgument strided, SumSplit split, float[] partials) {
-        long[] shape = strided.shape();
-        long[] a = strided.a();
-        for (int i = 0; i < src.length; i++) {
-            long rest = i;
-            long t = 0;
-            long j = 0;
-            long keptScale = 1;
-            long summedScale = 1;
-            for (int axis = shape.length - 1; axis >= 0; axis--) {
-                long coordinate = rest % shape[axis];
-                rest /= shape[axis];
-                if (a[axis] != 0) {
-                    t += coordinate * keptScale;
-                    keptScale *= shape[axis];
-                } else {
-                    j += coordinate * summedScale;
-                    summedScale *= shape[axis];
-                }
-            }
-            long p = j % split.parts();
-            long index = split.partsInner() ? t * split.parts() + p : p * split.outCount() + t;
-            partials[Math.toIntExact(index)] += src[i];
+    private static int[] ints(long[] values) {
+        int[] narrow = new int[values.length];
+        for (int i = 0; i < values.length; i++) {
+            narrow[i] = Math.toIntExact(values[i]);
         }
+        return narrow;
     }
 }

@@ -235,7 +235,8 @@ class EmulatedKernelsTest {
             }
             for (int parts : new int[] {1, 2, 3, 7}) {
                 for (int partsInner = 0; partsInner <= 1; partsInner++) {
-                    float[] expected = dealtSums(src, shape, outStrides, outCount, parts, partsInner == 1);
+                    float[] expected = new float[outCount * parts];
+                    Strided.sumToParts(src, shape, outStrides, parts, partsInner == 1, expected);
                     float[] garbage = new float[outCount * parts];
                     Arrays.fill(garbage, 123f);
                     for (int[] launch : LAUNCHES) {
@@ -248,37 +249,6 @@ class EmulatedKernelsTest {
                 }
             }
         }
-    }
-
-    /**
-     * The contract of {@code sum_to_parts}, written plainly: source elements in row-major order,
-     * each added (in float, from 0) to the part of its output given by its summed position.
-     */
-    private static float[] dealtSums(float[] src, int[] shape, int[] outStrides, int outCount, int parts,
-                                     boolean partsInner) {
-        float[] partials = new float[outCount * parts];
-        for (int i = 0; i < src.length; i++) {
-            int rest = i;
-            int t = 0;
-            int j = 0;
-            int keptScale = 1;
-            int summedScale = 1;
-            for (int axis = shape.length - 1; axis >= 0; axis--) {
-                int coordinate = rest % shape[axis];
-                rest /= shape[axis];
-                if (outStrides[axis] != 0) {
-                    t += coordinate * keptScale;
-                    keptScale *= shape[axis];
-                } else {
-                    j += coordinate * summedScale;
-                    summedScale *= shape[axis];
-                }
-            }
-            int p = j % parts;
-            int index = partsInner ? t * parts + p : p * outCount + t;
-            partials[index] = partials[index] + src[i];
-        }
-        return partials;
     }
 
     @Test
