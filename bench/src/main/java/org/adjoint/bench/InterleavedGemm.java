@@ -116,6 +116,9 @@ public final class InterleavedGemm {
         }
     }
 
+    // Loading a native library and linking a downcall are restricted methods; the scripts that
+    // run this class pass --enable-native-access=ALL-UNNAMED.
+    @SuppressWarnings("restricted")
     private static MethodHandle openBlasSgemm() {
         SymbolLookup library;
         try {
