@@ -19,12 +19,13 @@
 #       that bench/gpu/fake_libs.sh built in DIR go first on LD_LIBRARY_PATH, GpuBench and the
 #       PyTorch peer use toy sizes, and the tests draw few random programs. Never set on the device.
 #   ADJOINT_GPU_PROGRAMS=N  random programs in the test run (default: CudaRandomProgramTest's).
-#   ADJOINT_GPU_TIMEOUT_TESTS, _BENCH, _TORCH, _TRAIN  seconds per stage (300, 120, 90, 60: under 10 minutes).
+#   ADJOINT_GPU_TIMEOUT_TESTS, _BENCH, _TORCH  seconds per stage (270, 120, 90), _TRAIN seconds per
+#       training run (45; the stage runs two): 570 s at most, under the device's 10 minutes.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 gpu="$root/bench/target/gpu"
-out="${1:?usage: bench/gpu/run.sh OUT_DIR [tests] [bench] [torch]}"
+out="${1:?usage: bench/gpu/run.sh OUT_DIR [tests] [bench] [torch] [train]}"
 shift
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
@@ -91,7 +92,7 @@ run_tests() {
   # The launcher's main class, not -jar: -jar would drop -cp, whose lib/* only the java
   # launcher expands. Only the tests folder is scanned: the engine's test jar in lib holds
   # the CPU-side suites too.
-  timeout "${ADJOINT_GPU_TIMEOUT_TESTS:-300}" "$java" "${java_flags[@]}" \
+  timeout "${ADJOINT_GPU_TIMEOUT_TESTS:-270}" "$java" "${java_flags[@]}" \
     -cp "$gpu/junit-console.jar:$gpu/tests:$gpu/lib/*" org.junit.platform.console.ConsoleLauncher execute \
     --scan-class-path "$gpu/tests" --include-tag gpu --fail-if-no-tests \
     --details=tree --disable-banner --disable-ansi-colors > "$out/gpu-tests.txt" 2>&1
@@ -135,7 +136,7 @@ run_train() {
   echo "== ./adjoint train --backend cuda"
   # The command line's classes are in the thin bench jar; the slim class path has everything
   # training needs (JFreeChart only for --plot, which is not used here).
-  local train=(timeout "${ADJOINT_GPU_TIMEOUT_TRAIN:-60}" "$java" "${java_flags[@]}" -cp "$gpu/adjoint-bench.jar:$gpu/lib/*"
+  local train=(timeout "${ADJOINT_GPU_TIMEOUT_TRAIN:-45}" "$java" "${java_flags[@]}" -cp "$gpu/adjoint-bench.jar:$gpu/lib/*"
     org.adjoint.bench.cli.Main train --backend cuda)
   "${train[@]}" > "$out/train.txt" 2>&1
   local code=$?

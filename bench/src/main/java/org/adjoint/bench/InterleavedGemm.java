@@ -93,6 +93,7 @@ public final class InterleavedGemm {
             // Warm-up: C2 compiles the kernels, OpenBLAS starts its threads.
             rate(ours, flops, 1.0);
             rate(theirs, flops, 1.0);
+            checkSameProduct(shape, k, c, nativeC);
             double[] ratios = new double[rounds];
             double oursSum = 0;
             double theirsSum = 0;
@@ -110,9 +111,25 @@ public final class InterleavedGemm {
                 theirsSum += theirsRate;
             }
             Arrays.sort(ratios);
+            double median = (ratios[(rounds - 1) / 2] + ratios[rounds / 2]) / 2;
             System.out.printf(Locale.ROOT, "%-16s Adjoint %6.1f  OpenBLAS %6.1f GFLOP/s (means)   Adjoint/OpenBLAS "
                     + "median %.3f, quartiles %.3f..%.3f%n", shape, oursSum / rounds / 1e9, theirsSum / rounds / 1e9,
-                    ratios[rounds / 2], ratios[rounds / 4], ratios[(3 * rounds) / 4]);
+                    median, ratios[rounds / 4], ratios[(3 * rounds) / 4]);
+        }
+    }
+
+    /**
+     * Fails unless both sides computed the same C (within float rounding, which grows with
+     * {@code k}): a comparison of two different products would be meaningless.
+     */
+    private static void checkSameProduct(String shape, int k, float[] ours, MemorySegment theirs) {
+        double tolerance = 1e-5 * Math.sqrt(k) + 1e-6;
+        for (int i = 0; i < ours.length; i++) {
+            float expected = theirs.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            if (!(Math.abs(ours[i] - expected) <= tolerance * Math.max(1, Math.abs(expected)))) {
+                throw new IllegalStateException("InterleavedGemm " + shape + ": Adjoint and OpenBLAS disagree at element "
+                        + i + " (" + ours[i] + " against " + expected + "), so they are not computing the same product");
+            }
         }
     }
 

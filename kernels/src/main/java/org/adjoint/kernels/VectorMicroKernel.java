@@ -43,7 +43,8 @@ final class VectorMicroKernel implements MicroKernel {
      * a 12 × 32 tile, which does the 12 × 16 tile's work with half the instructions and one
      * broadcast of A per 32 columns instead of 16. On one Zen 4 core (which runs a 512-bit FMA
      * as two 256-bit halves) it measured 0.95–0.97× OpenBLAS at n = 512–2048 where 12 × 16
-     * measured 0.73–0.95×, in the same process with the calls interleaved.
+     * measured 0.73–0.95×, in the same process with the calls interleaved (on two cores,
+     * 0.95× against 0.78–0.86×).
      *
      * @return the species
      */
@@ -56,9 +57,9 @@ final class VectorMicroKernel implements MicroKernel {
 
     /**
      * The tile for this machine. Tall tiles need more registers than AVX2's 16: they are
-     * chosen when the preferred species is 512 bits wide (AVX-512, 32 registers), where a
-     * 12-row tile measured 1.4× the 4-row one on one Zen 4 core (94 against 66 GFLOP/s at
-     * n = 1024) and about 0.95× OpenBLAS.
+     * chosen when the preferred species is 512 bits wide (AVX-512, 32 registers), where even
+     * the 12-row tile of 256-bit vectors measured 1.4× the 4-row one on one Zen 4 core (94
+     * against 66 GFLOP/s at n = 1024), and the 512-bit one more (see {@link #tallSpecies()}).
      * {@code -Dadjoint.cpu.tileRows=4|12} overrides the choice.
      */
     static MicroKernel select() {

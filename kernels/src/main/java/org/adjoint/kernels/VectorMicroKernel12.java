@@ -5,9 +5,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 12 × (2·lanes) register tile: 24 accumulators, for machines with 32 vector registers
- * (AVX-512), where it is 12 × 32 with 512-bit vectors ({@link VectorMicroKernel#tallSpecies()}). Same contract and order of accumulation as {@link VectorMicroKernel}; the stores
- * are written out rather than calling a helper, so that C2 never has to box an accumulator
- * that escapes into a call it did not inline.
+ * (AVX-512), where it is 12 × 32 with 512-bit vectors ({@link VectorMicroKernel#tallSpecies()}).
+ * Same contract and order of accumulation as {@link VectorMicroKernel}; the stores are written
+ * out rather than calling a helper, so that C2 never has to box an accumulator that escapes
+ * into a call it did not inline.
  */
 final class VectorMicroKernel12 implements MicroKernel {
 

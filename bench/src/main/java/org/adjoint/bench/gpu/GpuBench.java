@@ -201,6 +201,7 @@ public final class GpuBench {
         for (int r = 0; r < 5 || System.nanoTime() < warmUntil; r++) {
             mlp.step(sgd);
         }
+        cuda.synchronize(); // the first timed step must not wait for queued warm-up work
         double[] millis = new double[20];
         double[] enqueueMillis = new double[millis.length];
         for (int r = 0; r < millis.length; r++) {

@@ -53,8 +53,8 @@ public final class StridedArgument {
     }
 
     /**
-     * As {@link #of(int[], int[], int[])}, for an iteration space built on the device side
-     * (a split sum's partials), whose lengths and strides may pass {@code int}.
+     * As {@link #of(int[], int[], int[])}, for an iteration space that the backend builds
+     * itself (a split sum's partials), whose lengths and strides may pass {@code int}.
      *
      * @param shape    iteration shape, any rank
      * @param aStrides first operand's stride per axis
@@ -70,7 +70,12 @@ public final class StridedArgument {
         long count = 1;
         for (int axis = 0; axis < shape.length; axis++) {
             long length = shape[axis];
-            count = Math.multiplyExact(count, length);
+            try {
+                count = Math.multiplyExact(count, length);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("cuda backend: shape " + Arrays.toString(shape)
+                        + " has more than " + Long.MAX_VALUE + " elements", e);
+            }
             if (length == 1) {
                 continue;
             }

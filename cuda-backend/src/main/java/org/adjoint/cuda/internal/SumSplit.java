@@ -44,7 +44,7 @@ public record SumSplit(long parts, boolean partsInner, long outCount) {
             return new SumSplit(1, partsInner, outCount);
         }
         long parts = Math.min(Math.ceilDiv(TARGET_THREADS, outCount), summed / MIN_PER_PART);
-        return new SumSplit(Math.max(1, parts), partsInner, outCount);
+        return new SumSplit(parts, partsInner, outCount);
     }
 
     /**

@@ -19,6 +19,8 @@
  *     powf) are CUDA's float functions, within a few ulp of Java's double-then-float.
  *     Compile with NVRTC's default options: --use_fast_math would swap in approximate
  *     expf/logf/sqrtf and flush subnormals to zero, which Java keeps.
+ *     One exception by design: sum_to_parts (a long sum split across threads) adds in
+ *     another order than the CPU, so its sums differ from the CPU's within float rounding.
  *
  * Launch configuration (1-D; 256 threads per block unless a kernel says otherwise)
  *   kernel              work unit (one thread, grid-stride)     blocks
