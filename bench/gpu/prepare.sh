@@ -18,8 +18,9 @@ limit_mib=60
 # What the GPU tests and GpuBench use (jdeps over the jars below): java.logging (JCuda, the
 # backend's log line), java.management (the kernels' and the CPU backend's thread counts),
 # java.compiler (RandomProgramConformance names javax.tools; without jdk.compiler, its one
-# test that compiles printed programs is skipped), jdk.incubator.vector (the CPU reference).
-modules=java.base,java.logging,java.management,java.compiler,jdk.incubator.vector
+# test that compiles printed programs is skipped), jdk.incubator.vector (the CPU reference),
+# jdk.jfr (Flight Recorder, to profile the host side on the device).
+modules=java.base,java.logging,java.management,java.compiler,jdk.incubator.vector,jdk.jfr
 
 cd "$root"
 ./mvnw -q -B -DskipTests install
