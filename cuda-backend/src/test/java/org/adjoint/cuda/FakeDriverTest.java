@@ -94,18 +94,20 @@ class FakeDriverTest {
         assertTrue(line.contains("libcublas.so.12: cannot open shared object file"), line);
         assertTrue(line.contains("; NVRTC through java.lang.foreign (libnvrtc.so.13), because JCuda's binding did not load"),
                 line);
-        assertTrue(line.endsWith("; TF32 off"), line);
+        assertTrue(line.endsWith("; TF32 off; device memory from the driver's stream-ordered pool"), line);
     }
 
     @Test
     void withCuda12LibrariesJcudaIsChosen() throws IOException, InterruptedException {
         assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs, driver 13.0,"
-                + " NVRTC 12.0): cuBLAS through JCublas2 (libcublas.so.12); NVRTC through JNvrtc (libnvrtc.so.12); TF32 off",
-                logLine(child(cuda12, Map.of(), "probe")));
+                + " NVRTC 12.0): cuBLAS through JCublas2 (libcublas.so.12); NVRTC through JNvrtc (libnvrtc.so.12); TF32 off;"
+                + " device memory from cuMemAlloc",
+                logLine(child(cuda12, Map.of("FAKE_CUDA_NO_MEMORY_POOLS", "1"), "probe")));
         assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs, driver 13.0,"
                 + " NVRTC 12.0): cuBLAS through java.lang.foreign (libcublas.so.12) (forced by -Dadjoint.cuda.bindings=ffm); NVRTC through"
-                + " java.lang.foreign (libnvrtc.so.12) (forced by -Dadjoint.cuda.bindings=ffm); TF32 off",
-                logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.bindings=ffm", "probe")));
+                + " java.lang.foreign (libnvrtc.so.12) (forced by -Dadjoint.cuda.bindings=ffm); TF32 off;"
+                + " device memory from cuMemAlloc (forced by -Dadjoint.cuda.memoryPool=false)",
+                logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.bindings=ffm", "-Dadjoint.cuda.memoryPool=false", "probe")));
     }
 
     private static String logLine(Result result) {
@@ -214,7 +216,10 @@ class FakeDriverTest {
         List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS, "suite"));
         suites.forEach(suite -> arguments.add("org.adjoint.cuda.gpu." + suite));
         for (Path folder : List.of(cuda13, cuda12)) {
-            Result result = child(folder, Map.of(), arguments.toArray(String[]::new));
+            // CUDA 13's run takes device memory from stream-ordered pools, as an H100 does; the
+            // CUDA 12 one from cuMemAlloc, as a driver without pools would.
+            Map<String, String> environment = folder.equals(cuda12) ? Map.of("FAKE_CUDA_NO_MEMORY_POOLS", "1") : Map.of();
+            Result result = child(folder, environment, arguments.toArray(String[]::new));
             assertEquals(0, result.exitCode, result.output);
             assertEquals(suites.size(), result.output.lines().filter(l -> l.matches("passed=[1-9][0-9]* failed=0")).count(),
                     result.output);

@@ -186,6 +186,9 @@ public final class CachingAllocator {
         }
         cached.clear();
         bytesCached = 0;
+        // A stream-ordered free takes effect in stream order: wait for it, so that the memory
+        // is the device's again (and its pool can trim) when this returns.
+        raw.synchronize();
     }
 
     /** Starts {@link DeviceMemoryStats#peakBytesInUse()} again from the bytes in use now. */

@@ -1,8 +1,9 @@
 package org.adjoint.cuda.internal;
 
 /**
- * Device memory without caching: {@code cuMemAlloc} and {@code cuMemFree} on a GPU, a fake
- * in tests. {@link CachingAllocator} sits on top of it.
+ * Device memory without caching: {@code cuMemAllocAsync}/{@code cuMemFreeAsync} (or
+ * {@code cuMemAlloc}/{@code cuMemFree}) on a GPU, a fake in tests. {@link CachingAllocator}
+ * sits on top of it.
  */
 public interface RawAllocator {
 
@@ -23,8 +24,9 @@ public interface RawAllocator {
     void free(long address);
 
     /**
-     * Waits until queued device work can no longer touch memory that is about to be freed;
-     * called once before a batch of {@link #free} calls.
+     * Waits until queued device work is done: called once before a batch of {@link #free}
+     * calls (so that no queued kernel still uses the memory) and once after it (so that
+     * stream-ordered frees have taken effect).
      */
     default void synchronize() {
     }

@@ -34,7 +34,9 @@ CUresult cuDeviceGetName(char* name, int length, int device) {
 }
 CUresult cuDeviceGetAttribute(int* value, int attribute, int device) {
     (void) device;
-    *value = attribute == 75 ? 9 : attribute == 76 ? 0 : attribute == 16 ? SMS : 0;
+    /* 115: memory pools (cuMemAllocAsync), supported unless FAKE_CUDA_NO_MEMORY_POOLS is set */
+    *value = attribute == 75 ? 9 : attribute == 76 ? 0 : attribute == 16 ? SMS
+           : attribute == 115 ? getenv("FAKE_CUDA_NO_MEMORY_POOLS") == NULL : 0;
     return OK;
 }
 
@@ -79,6 +81,20 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
     live_bytes -= block[0];
     free(block);
     return OK;
+}
+/* Stream-ordered allocation: work here runs at once, so stream order is call order. Used only
+   where device attribute 115 says pools are supported, as the real driver would refuse it. */
+CUresult cuMemAllocAsync(CUdeviceptr* pointer, size_t bytes, void* stream) {
+    if (getenv("FAKE_CUDA_NO_MEMORY_POOLS") != NULL || stream != (void*) 0x20) {
+        return INVALID_VALUE;
+    }
+    return cuMemAlloc_v2(pointer, bytes);
+}
+CUresult cuMemFreeAsync(CUdeviceptr pointer, void* stream) {
+    if (getenv("FAKE_CUDA_NO_MEMORY_POOLS") != NULL || stream != (void*) 0x20) {
+        return INVALID_VALUE;
+    }
+    return cuMemFree_v2(pointer);
 }
 CUresult cuMemAllocHost_v2(void** pointer, size_t bytes) {
     NEEDS_CONTEXT();
