@@ -353,9 +353,9 @@ public final class CudaDevice {
         return name;
     }
 
-    /** {@code cuMemAlloc} and {@code cuMemFree}, under the device's lock with its context current. */
     /**
-     * The device memory under the caching allocator. Where the driver has stream-ordered pools,
+     * The device memory under the caching allocator, used under the device's lock with its
+     * context current. Where the driver has stream-ordered pools,
      * blocks come from the device's default pool on our stream ({@code cuMemAllocAsync}): a
      * miss of the cache then costs about a microsecond and never waits for the device, where
      * {@code cuMemAlloc} is a heavyweight call. Misses are not rare: the outputs that a step
