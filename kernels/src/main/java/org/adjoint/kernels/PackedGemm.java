@@ -27,7 +27,8 @@ final class PackedGemm {
     static final int KC = 512;
     static final int MC = 64;
     static final int NC = 2048;
-    private static final long SERIAL_BELOW = 1L << 22;
+    /** Products of fewer multiply-adds than this run on the calling thread. */
+    static final long SERIAL_BELOW = 1L << 22;
 
     private static final ThreadLocal<float[]> A_PACK = ThreadLocal.withInitial(() -> new float[MC * KC]);
     private static final ThreadLocal<float[]> B_PACK = new ThreadLocal<>();
