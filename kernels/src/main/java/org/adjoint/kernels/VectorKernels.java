@@ -1,10 +1,10 @@
 package org.adjoint.kernels;
 
 /**
- * The Vector API provider (SIMD): {@link PackedGemm} with {@link VectorMicroKernel} (and
- * {@link NarrowGemm} for products of at most 16 columns), and the loops of
- * {@link VectorElementWise}. Loaded by name only when {@code jdk.incubator.vector} is
- * readable, so that nothing else touches the incubator module.
+ * The Vector API provider (SIMD): {@link PackedGemm} with {@link VectorMicroKernel} (with
+ * {@link Gemv} for a single row or column and {@link NarrowGemm} for at most 16 columns),
+ * and the loops of {@link VectorElementWise}. Loaded by name only when
+ * {@code jdk.incubator.vector} is readable, so that nothing else touches the incubator module.
  */
 public final class VectorKernels implements KernelProvider {
 
@@ -25,9 +25,16 @@ public final class VectorKernels implements KernelProvider {
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                       float beta, float[] c, int cOffset, int ldc) {
-        if (n <= NarrowGemm.MAX_COLUMNS && n > 0 && m > 0 && k > 0 && alpha != 0f) {
-            NarrowGemm.sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
-            return;
+        if (n > 0 && m > 0 && k > 0 && alpha != 0f) {
+            if (Gemv.takes(m, n)) {
+                Gemv.sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+                return;
+            }
+            if (n <= NarrowGemm.MAX_COLUMNS) {
+                NarrowGemm.sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset,
+                        ldc);
+                return;
+            }
         }
         PackedGemm.sgemm(TILE, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
                 beta, c, cOffset, ldc);

@@ -73,6 +73,11 @@ class GemmTest {
         // Past one cache block in every direction (MC 64, KC 512, NC 2048), and big enough to run threaded.
         sizes.add(new int[] {261, 150, 523});
         sizes.add(new int[] {70, 2100, 40});
+        // The vector provider's own paths for one row or column (Gemv) and for at most 16
+        // columns (NarrowGemm), each big enough to run threaded (past 2^22 multiply-adds).
+        sizes.add(new int[] {1, 2100, 2000});
+        sizes.add(new int[] {2100, 1, 2000});
+        sizes.add(new int[] {1600, 10, 270});
         List<Arguments> cases = new ArrayList<>();
         for (String provider : GEMMS) {
             for (int[] s : sizes) {
