@@ -14,6 +14,11 @@ import jdk.incubator.vector.VectorSpecies;
  * </ul>
  * Then {@code C = alpha·sum + beta·C} ({@code beta = 0} overwrites). Threads split the
  * outputs of large products.
+ *
+ * <p>The sums run in another order than the same row in a batch of several (dots add four
+ * interleaved chains), so a single example's outputs can differ from its row in a batch in
+ * the last bits, as with other BLAS libraries. Row sums take one fused multiply-add per step
+ * in order of p, as {@link NarrowGemm} does.
  */
 final class Gemv {
 
@@ -125,8 +130,8 @@ final class Gemv {
         int blocks = (count + BLOCK - 1) / BLOCK;
         int parts = parts((long) count * k, blocks);
         Parallel.run(parts, part -> {
-            int first = (int) ((long) blocks * part / parts) * BLOCK;
-            int end = Math.min(count, (int) ((long) blocks * (part + 1) / parts) * BLOCK);
+            int first = (int) Math.min(count, (long) blocks * part / parts * BLOCK);
+            int end = (int) Math.min(count, (long) blocks * (part + 1) / parts * BLOCK);
             int j = first;
             for (; j + BLOCK <= end; j += BLOCK) {
                 FloatVector acc0 = FloatVector.zero(SPECIES);
@@ -151,7 +156,7 @@ final class Gemv {
             for (; j < end; j++) {
                 float sum = 0f;
                 for (int p = 0; p < k; p++) {
-                    sum += v[p] * x[offset + p * ldx + j];
+                    sum = Math.fma(v[p], x[offset + p * ldx + j], sum); // as the vector lanes do
                 }
                 write(out, outOffset + j * outStride, alpha, sum, beta);
             }

@@ -23,6 +23,11 @@ final class NarrowGemm {
 
     /** The widest product this path takes. */
     static final int MAX_COLUMNS = 16;
+    /**
+     * The longest k this path takes: the panel holds all of k (16 floats per step, 4 MiB at
+     * this length) and is kept for the next call; longer products go through the blocked path.
+     */
+    static final int MAX_DEPTH = 1 << 16;
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_256;
     private static final int LANES = SPECIES.length();
@@ -55,8 +60,8 @@ final class NarrowGemm {
         int chunks = (m + CHUNK - 1) / CHUNK;
         int parts = (long) m * n * k < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, chunks);
         Parallel.run(parts, part -> {
-            int first = (int) ((long) chunks * part / parts) * CHUNK;
-            int end = Math.min(m, (int) ((long) chunks * (part + 1) / parts) * CHUNK);
+            int first = (int) Math.min(m, (long) chunks * part / parts * CHUNK);
+            int end = (int) Math.min(m, (long) chunks * (part + 1) / parts * CHUNK);
             float[] tile = TILE.get();
             for (int i = first; i < end; i += ROWS) {
                 int rows = Math.min(ROWS, end - i);

@@ -30,7 +30,7 @@ public final class VectorKernels implements KernelProvider {
                 Gemv.sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
                 return;
             }
-            if (n <= NarrowGemm.MAX_COLUMNS) {
+            if (n <= NarrowGemm.MAX_COLUMNS && k <= NarrowGemm.MAX_DEPTH) {
                 NarrowGemm.sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset,
                         ldc);
                 return;

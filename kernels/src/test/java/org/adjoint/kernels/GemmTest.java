@@ -77,7 +77,7 @@ class GemmTest {
         // columns (NarrowGemm), each big enough to run threaded (past 2^22 multiply-adds).
         sizes.add(new int[] {1, 2100, 2000});
         sizes.add(new int[] {2100, 1, 2000});
-        sizes.add(new int[] {1600, 10, 270});
+        sizes.add(new int[] {1603, 10, 270});
         List<Arguments> cases = new ArrayList<>();
         for (String provider : GEMMS) {
             for (int[] s : sizes) {
