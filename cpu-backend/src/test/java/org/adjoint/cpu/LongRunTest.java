@@ -12,8 +12,6 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 import org.adjoint.Tensor;
-import org.adjoint.backend.Backend;
-import org.adjoint.backend.Backends;
 import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.checkpoint.Sequential;
@@ -24,9 +22,8 @@ import org.adjoint.nn.Losses;
 import org.adjoint.optim.Adam;
 import org.adjoint.optim.Optimizer;
 import org.adjoint.optim.SGD;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A few hundred training steps of a small MLP keep memory flat once warmed up: the heap in use
@@ -51,20 +48,8 @@ class LongRunTest {
 
     private static final MemoryMXBean MEMORY = ManagementFactory.getMemoryMXBean();
 
-    private Backend previous;
-    private CpuBackend backend;
-
-    @BeforeEach
-    void selectBackend() {
-        previous = Backends.current();
-        backend = new CpuBackend();
-        Backends.use(backend);
-    }
-
-    @AfterEach
-    void restoreBackend() {
-        Backends.use(previous);
-    }
+    @RegisterExtension
+    final OwnCpuBackend own = new OwnCpuBackend();
 
     @Test
     void trainingKeepsHeapDirectMemoryAndPoolFlat() {
@@ -95,7 +80,7 @@ class LongRunTest {
         SplittableRandom random = new SplittableRandom(9);
         Tensor inputs = Tensor.randn(random.nextLong(), BATCH, 128);
         int[] labels = random.ints(BATCH, 0, 10).toArray();
-        BufferPool pool = backend.pool();
+        BufferPool pool = own.backend().pool();
 
         long heapAfterWarmUp = 0;
         long directAfterWarmUp = 0;

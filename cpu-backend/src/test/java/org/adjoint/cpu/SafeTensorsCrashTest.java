@@ -24,9 +24,9 @@ import org.adjoint.backend.Backend;
 import org.adjoint.backend.Backends;
 import org.adjoint.io.SafeTensors;
 import org.adjoint.kernels.KernelProvider;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -40,21 +40,13 @@ class SafeTensorsCrashTest {
     @TempDir
     Path directory;
 
-    private Backend previous;
+    @RegisterExtension
+    final OwnCpuBackend backend = new OwnCpuBackend();
 
     @BeforeEach
-    void selectBackend() {
+    void onceForBothProviders() {
         assumeFalse("scalar".equals(System.getProperty("adjoint.cpu.kernels")),
                 "saving does not depend on the kernel provider");
-        previous = Backends.current();
-        Backends.use(new CpuBackend());
-    }
-
-    @AfterEach
-    void restoreBackend() {
-        if (previous != null) {
-            Backends.use(previous);
-        }
     }
 
     /** A CPU backend whose downloads run {@code action} first: how a test cuts a save short midway. */

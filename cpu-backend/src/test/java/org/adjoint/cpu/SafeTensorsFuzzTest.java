@@ -20,17 +20,15 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 import org.adjoint.Tensor;
-import org.adjoint.backend.Backend;
-import org.adjoint.backend.Backends;
 import org.adjoint.checkpoint.Sequential;
 import org.adjoint.io.FileFuzzer;
 import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.Module;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -59,21 +57,13 @@ class SafeTensorsFuzzTest {
     @TempDir
     Path directory;
 
-    private Backend previous;
+    @RegisterExtension
+    final OwnCpuBackend backend = new OwnCpuBackend();
 
     @BeforeEach
-    void selectBackend() {
+    void onceForBothProviders() {
         assumeFalse("scalar".equals(System.getProperty("adjoint.cpu.kernels")),
                 "file readers do not depend on the kernel provider");
-        previous = Backends.current();
-        Backends.use(new CpuBackend());
-    }
-
-    @AfterEach
-    void restoreBackend() {
-        if (previous != null) {
-            Backends.use(previous);
-        }
     }
 
     static void checkContents(SafeTensors.Contents contents) {
