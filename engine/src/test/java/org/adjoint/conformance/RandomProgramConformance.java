@@ -346,9 +346,15 @@ public abstract class RandomProgramConformance extends BackendConformance {
         assertTrue(missed <= caught, missed + " programs with the wrong forward rule passed, " + caught + " failed");
     }
 
-    /** {@code x²} whose VJP is {@code u·x} instead of {@code 2 u·x}. */
-    static final class WrongSquare extends CustomFunction {
-        static final CustomOp OP = new Op(WrongSquare::new, "WrongSquare");
+    /** {@code x²} with derivative rules that scale {@code u·x} (VJP) and {@code t·x} (JVP) as given: 2 is right. */
+    abstract static class Square extends CustomFunction {
+        private final float vjpScale;
+        private final float jvpScale;
+
+        Square(float vjpScale, float jvpScale) {
+            this.vjpScale = vjpScale;
+            this.jvpScale = jvpScale;
+        }
 
         @Override
         protected Tensor forward(Context ctx, List<Tensor> inputs) {
@@ -358,33 +364,34 @@ public abstract class RandomProgramConformance extends BackendConformance {
 
         @Override
         protected Tensor vjp(Context ctx, int input, Tensor cotangent) {
-            return cotangent.mul(ctx.saved(0));
+            return scaled(cotangent.mul(ctx.saved(0)), vjpScale);
         }
 
         @Override
         protected Tensor jvp(Context ctx, List<Tensor> tangents) {
-            return tangents.get(0) == null ? null : tangents.get(0).mul(ctx.inputs().get(0)).mul(2f);
+            return tangents.get(0) == null ? null : scaled(tangents.get(0).mul(ctx.inputs().get(0)), jvpScale);
+        }
+
+        private static Tensor scaled(Tensor t, float scale) {
+            return scale == 1f ? t : t.mul(scale);
+        }
+    }
+
+    /** {@code x²} whose VJP is {@code u·x} instead of {@code 2 u·x}. */
+    static final class WrongSquare extends Square {
+        static final CustomOp OP = new Op(WrongSquare::new, "WrongSquare");
+
+        WrongSquare() {
+            super(1f, 2f);
         }
     }
 
     /** {@code x²} with a correct VJP and a JVP of {@code t·x} instead of {@code 2 t·x}. */
-    static final class SquareWithWrongJvp extends CustomFunction {
+    static final class SquareWithWrongJvp extends Square {
         static final CustomOp OP = new Op(SquareWithWrongJvp::new, "SquareWithWrongJvp");
 
-        @Override
-        protected Tensor forward(Context ctx, List<Tensor> inputs) {
-            ctx.save(inputs.get(0));
-            return inputs.get(0).mul(inputs.get(0));
-        }
-
-        @Override
-        protected Tensor vjp(Context ctx, int input, Tensor cotangent) {
-            return cotangent.mul(ctx.saved(0)).mul(2f);
-        }
-
-        @Override
-        protected Tensor jvp(Context ctx, List<Tensor> tangents) {
-            return tangents.get(0) == null ? null : tangents.get(0).mul(ctx.inputs().get(0));
+        SquareWithWrongJvp() {
+            super(2f, 1f);
         }
     }
 
