@@ -2,6 +2,7 @@ package org.adjoint.data;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.function.Supplier;
 
 /**
  * The readers' large allocations, which fail with an {@link IllegalArgumentException} that
@@ -19,41 +20,31 @@ final class HeapArrays {
 
     /** A zero-filled array of {@code length} floats. */
     static float[] floats(Path file, long length, String purpose) {
-        check(file, length, Float.BYTES, purpose);
-        try {
-            return new float[(int) length];
-        } catch (OutOfMemoryError e) {
-            throw exhausted(file, length, Float.BYTES, purpose, e);
-        }
+        return allocate(file, length, Float.BYTES, purpose, () -> new float[(int) length]);
     }
 
     /** {@link Arrays#copyOf(float[], int)}. */
     static float[] copyOf(Path file, float[] array, int length, String purpose) {
-        check(file, length, Float.BYTES, purpose);
-        try {
-            return Arrays.copyOf(array, length);
-        } catch (OutOfMemoryError e) {
-            throw exhausted(file, length, Float.BYTES, purpose, e);
-        }
+        return allocate(file, length, Float.BYTES, purpose, () -> Arrays.copyOf(array, length));
     }
 
     /** {@link Arrays#copyOf(int[], int)}. */
     static int[] copyOf(Path file, int[] array, int length, String purpose) {
-        check(file, length, Integer.BYTES, purpose);
-        try {
-            return Arrays.copyOf(array, length);
-        } catch (OutOfMemoryError e) {
-            throw exhausted(file, length, Integer.BYTES, purpose, e);
-        }
+        return allocate(file, length, Integer.BYTES, purpose, () -> Arrays.copyOf(array, length));
     }
 
     /** {@link Arrays#copyOf(byte[], int)}. */
     static byte[] copyOf(Path file, byte[] array, int length, String purpose) {
-        check(file, length, 1, purpose);
+        return allocate(file, length, 1, purpose, () -> Arrays.copyOf(array, length));
+    }
+
+    /** One array allocation, {@code make}, with the checks and the message of the class description. */
+    private static <T> T allocate(Path file, long length, int elementBytes, String purpose, Supplier<T> make) {
+        check(file, length, elementBytes, purpose);
         try {
-            return Arrays.copyOf(array, length);
+            return make.get();
         } catch (OutOfMemoryError e) {
-            throw exhausted(file, length, 1, purpose, e);
+            throw exhausted(file, length, elementBytes, purpose, e);
         }
     }
 
