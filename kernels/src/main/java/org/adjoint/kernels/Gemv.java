@@ -27,6 +27,7 @@ final class Gemv {
     /** Output columns per unit of work in {@link #rowSums}: four vectors, kept in registers. */
     private static final int BLOCK = 4 * LANES;
     private static final ThreadLocal<float[]> GATHERED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> LANE_SUMS = ThreadLocal.withInitial(() -> new float[LANES]);
 
     private Gemv() {
     }
@@ -88,7 +89,7 @@ final class Gemv {
             int first = (int) ((long) count * part / parts);
             int end = (int) ((long) count * (part + 1) / parts);
             int bound = SPECIES.loopBound(k);
-            float[] lanes = new float[LANES];
+            float[] lanes = LANE_SUMS.get();
             for (int i = first; i < end; i++) {
                 int row = offset + i * ldx;
                 // Four independent chains of FMAs, so that their latency overlaps.
