@@ -38,6 +38,34 @@ class PlannerTest {
         return g;
     }
 
+    /**
+     * The plans behind the 64-layer table in docs/checkpointing.md (width 512, batch 256: a
+     * layer output is 512 KiB and the fused tanh layer's tape holds two of them), exactly as
+     * {@code ./adjoint checkpoint} plans them: forward calls and slots. (The peak saved bytes in
+     * the table are the meter's; consecutive layers share a tensor, so the meter's peak is below
+     * the plan's bound.)
+     */
+    @Test
+    void theDocumentedSixtyFourLayerPlans() {
+        long output = 4L * 256 * 512;
+        record Row(CheckpointPolicy policy, long calls, int slots) {
+        }
+        List<Row> rows = List.of(
+                new Row(CheckpointPolicy.none(), 64, 0),
+                new Row(CheckpointPolicy.sqrt(), 120, 7),
+                new Row(CheckpointPolicy.binomial(4), 236, 4),
+                new Row(CheckpointPolicy.binomial(8), 190, 8),
+                new Row(CheckpointPolicy.memoryBudget(6291456), 177, 10));
+        for (Row row : rows) {
+            Schedule schedule = Planner.plan(64, output, 2 * output, row.policy());
+            assertEquals(row.calls(), schedule.forwardCalls(), "layer forward calls of " + row.policy());
+            assertEquals(row.slots(), schedule.slots(), "slots of " + row.policy());
+        }
+        assertEquals(6291456, Planner.plan(64, output, 2 * output, CheckpointPolicy.memoryBudget(6291456))
+                .predictedPeakBytes(), "the budget plan fills its budget exactly");
+        assertEquals(179, Revolve.forwardCalls(64, 10), "binomial:10 with the budget's 10 slots");
+    }
+
     @Test
     void closedFormMatchesTheRecurrence() {
         long[][] g = recurrence();

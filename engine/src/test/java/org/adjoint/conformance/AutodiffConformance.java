@@ -303,4 +303,41 @@ public abstract class AutodiffConformance extends BackendConformance {
         Tensor p = vec(1, 2).requiresGrad(true);
         assertClose(Autodiff.hvp(u -> u.mul(u).mul(u).sum(), p, vec(1, 1)), shape(2), 1e-5f, 6, 12);
     }
+
+    @Test
+    void jvpRefusesAnInputThatRequiresAGradient() {
+        Tensor p = vec(1, 2).requiresGrad(true);
+        var error = assertThrows(UnsupportedOperationException.class, () -> Autodiff.jvp(u -> u.mul(u), p, vec(1, 1)));
+        assertTrue(error.getMessage().startsWith("jvp: input 0 requires a gradient"), error.getMessage());
+        assertTrue(error.getMessage().endsWith("or call jvp on detached inputs"), error.getMessage());
+        Autodiff.Jvp detached = Autodiff.jvp(u -> u.mul(u), p.detach(), vec(1, 1));
+        assertClose(detached.tangent(), shape(2), 0f, 2, 4);
+    }
+
+    /** A function with a VJP rule and no JVP rule: reverse mode works on it, forward mode throws. */
+    private static final class ReverseOnly extends CustomFunction {
+        @Override
+        protected Tensor forward(Context ctx, List<Tensor> inputs) {
+            ctx.save(inputs.get(0));
+            return inputs.get(0).mul(3f);
+        }
+
+        @Override
+        protected Tensor vjp(Context ctx, int input, Tensor cotangent) {
+            return cotangent.mul(3f);
+        }
+    }
+
+    @Test
+    void jacobianPicksForwardModeForFewInputsAndReverseModeForFewOutputs() {
+        ReverseOnly f = new ReverseOnly();
+        // Three inputs, one output: reverse mode (one backward pass), which the function has.
+        Tensor rowJacobian = Autodiff.jacobian(x -> f.apply(x).sum(), vec(1, 2, 3));
+        assertClose(rowJacobian, shape(3), 0f, 3, 3, 3);
+        // Two inputs, two outputs: at most as many inputs as outputs, so forward mode, which it lacks.
+        var forward = assertThrows(UnsupportedOperationException.class, () -> Autodiff.jacobian(x -> f.apply(x), vec(1, 2)));
+        assertTrue(forward.getMessage().endsWith("has no JVP rule for forward mode"), forward.getMessage());
+        Tensor square = Autodiff.jacobian(x -> f.apply(x), vec(1, 2), Autodiff.JacobianMode.REVERSE);
+        assertClose(square, shape(2, 2), 0f, 3, 0, 0, 3);
+    }
 }

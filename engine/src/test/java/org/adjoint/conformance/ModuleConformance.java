@@ -225,4 +225,34 @@ public abstract class ModuleConformance extends BackendConformance {
         }
         assertNull(Tensor.zeros(1).grad());
     }
+
+    @Test
+    void linearDrawsItsDefaultWeightForItsActivation() {
+        assertArrayEquals(Init.KAIMING_NORMAL.weight(9, 5, 4).toFloatArray(),
+                new Linear(5, 4, Activation.RELU, 9).weight().toFloatArray());
+        for (Activation activation : List.of(Activation.IDENTITY, Activation.TANH, Activation.SIGMOID)) {
+            assertArrayEquals(Init.XAVIER_NORMAL.weight(9, 5, 4).toFloatArray(),
+                    new Linear(5, 4, activation, 9).weight().toFloatArray(), activation.name());
+        }
+        assertArrayEquals(Init.XAVIER_NORMAL.weight(9, 5, 4).toFloatArray(), new Linear(5, 4, 9).weight().toFloatArray());
+        assertNotEquals(Init.KAIMING_NORMAL.weight(9, 5, 4).toFloatArray()[0], Init.XAVIER_NORMAL.weight(9, 5, 4).toFloatArray()[0]);
+    }
+
+    /** A state dict is a view of the parameters, as in PyTorch: an update shows through it. */
+    @Test
+    void aStateDictSharesStorageWithTheParameters() {
+        Sequential model = mlp();
+        Map<String, Tensor> state = model.stateDict();
+        float before = state.get("0.weight").toFloatArray()[0];
+        model.parameters().forEach(p -> p.mul(p).sum().backward());
+        new org.adjoint.optim.SGD(model.parameters(), 0.5f).step();
+        float after = model.parameters().get(0).toFloatArray()[0];
+        assertNotEquals(before, after);
+        assertEquals(after, state.get("0.weight").toFloatArray()[0]);
+        Map<String, Tensor> snapshot = new LinkedHashMap<>();
+        state.forEach((name, value) -> snapshot.put(name, Tensor.of(value.toFloatArray(), value.shape())));
+        new org.adjoint.optim.SGD(model.parameters(), 0.5f).step();
+        model.loadStateDict(snapshot);
+        assertEquals(after, model.parameters().get(0).toFloatArray()[0]);
+    }
 }
