@@ -7,7 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.List;
+
 import org.adjoint.Tensor;
+import org.adjoint.autodiff.CustomFunction;
 import org.adjoint.autodiff.GradMode;
 import org.junit.jupiter.api.Test;
 
@@ -176,5 +181,58 @@ public abstract class BackwardConformance extends BackendConformance {
         Tensor z = x.pow(0).add(x).sum();
         z.backward();
         assertTensor(x.grad(), shape(2), 1, 1);
+    }
+
+    /**
+     * Each node lets go of what it saved as soon as its rule has run: by the time the rule of
+     * the first operation runs (last in the backward pass), the tanh outputs that the later
+     * nodes saved are unreachable, though the graph as a whole is still being reversed.
+     */
+    @Test
+    void savedStateIsReleasedAsSoonAsItsRuleHasRun() {
+        assertEquals(List.of(), outputsHeldWhenTheFirstRuleRuns(false), "saved outputs still reachable when the first rule ran");
+        // The control: a retained graph keeps them, and the probe sees it.
+        assertEquals(List.of("tanh 0", "tanh 1", "tanh 2", "tanh 3"), outputsHeldWhenTheFirstRuleRuns(true));
+    }
+
+    private static List<String> outputsHeldWhenTheFirstRuleRuns(boolean retainGraph) {
+        List<WeakReference<Tensor>> saved = new ArrayList<>();
+        List<String> stillHeld = new ArrayList<>();
+        boolean[] probed = {false};
+        CustomFunction probe = new CustomFunction() {
+            @Override
+            protected Tensor forward(Context ctx, List<Tensor> inputs) {
+                return inputs.get(0).mul(1f);
+            }
+
+            @Override
+            protected Tensor vjp(Context ctx, int input, Tensor cotangent) {
+                probed[0] = true;
+                for (int attempt = 0; attempt < 5 && saved.stream().anyMatch(r -> r.get() != null); attempt++) {
+                    System.gc();
+                }
+                for (int i = 0; i < saved.size(); i++) {
+                    if (saved.get(i).get() != null) {
+                        stillHeld.add("tanh " + i);
+                    }
+                }
+                return cotangent;
+            }
+        };
+        Tensor x = Tensor.randn(3, 64, 64).requiresGrad(true);
+        Tensor loss = tanhChain(probe.apply(x), saved);
+        loss.backward(Tensor.scalar(1f), retainGraph);
+        assertTrue(probed[0], "the probe's rule ran");
+        assertEquals(4, saved.size());
+        return stillHeld;
+    }
+
+    /** Four tanh layers whose outputs only the tape holds, then a sum. */
+    private static Tensor tanhChain(Tensor h, List<WeakReference<Tensor>> outputs) {
+        for (int i = 0; i < 4; i++) {
+            h = h.tanh();
+            outputs.add(new WeakReference<>(h));
+        }
+        return h.sum();
     }
 }
