@@ -217,7 +217,7 @@ public abstract class CheckpointConformance extends BackendConformance {
         assertSameGradients(segmentOnce, snapshot(x, leaves), "a refused second backward changes no gradient");
     }
 
-    /** Without retainGraph the graph around the chain is freed too; the message still says retainGraph would not help. */
+    /** Without retainGraph the graph around the chain is freed too; the message says retainGraph would not help. */
     @Test
     void aSecondBackwardWithoutRetainGraphSaysThatRetainGraphWouldNotHelp() {
         Sequential chain = tanhChain(3, 16, 41);
