@@ -68,6 +68,7 @@ final class ChainNode extends RecomputingNode {
             }
             return h;
         }
+        refuseTangents("checkpointed chain", inputs);
         long budget = policy instanceof CheckpointPolicy.MemoryBudget b ? b.bytes() : Long.MAX_VALUE;
         ChainNode node = new ChainNode(layers, meter, budget);
         for (Tensor p : parameters) {

@@ -20,7 +20,9 @@ import org.adjoint.nn.RandomState;
  * }</pre>
  *
  * <p>Gradients reach {@code x} and the listed parameters, which must be leaves. Random draws
- * from {@link RandomState} inside the function are replayed on the re-run.
+ * from {@link RandomState} inside the function are replayed on the re-run. As with a
+ * checkpointed {@link Sequential}, a segment is reversed once per forward pass (even with
+ * {@code retainGraph}) and supports no higher derivatives.
  */
 public final class Checkpoint {
 
@@ -51,6 +53,9 @@ public final class Checkpoint {
         inputs[0] = x;
         for (int i = 0; i < parameters.size(); i++) {
             inputs[i + 1] = parameters.get(i);
+        }
+        if (Graph.recording(inputs)) {
+            RecomputingNode.refuseTangents("checkpointed segment", inputs);
         }
         long random = RandomState.get();
         Tensor y;

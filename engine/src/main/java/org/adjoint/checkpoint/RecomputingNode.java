@@ -2,6 +2,7 @@ package org.adjoint.checkpoint;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
+import org.adjoint.internal.Forward;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
 
@@ -10,7 +11,9 @@ import org.adjoint.internal.Saved;
  * it in one go, for its input and, as a side effect, for the parameters it uses: the first
  * VJP of a pass runs {@link #recompute}; the other inputs (parameters) get {@code null}, their
  * gradients having been accumulated directly. Such a node is reversed once per forward pass
- * (what it kept for the recomputation is consumed) and cannot record its backward pass.
+ * (what it kept for the recomputation is consumed, whatever {@code retainGraph} says), cannot
+ * record its backward pass (no higher derivatives) and carries no forward-mode tangents; each
+ * refusal comes before the pass changes any gradient.
  *
  * <p>The recomputation reads the inputs (and the parameters among them) again, so their
  * versions are kept when the node is recorded and checked before it runs: a parameter that an
@@ -40,16 +43,27 @@ abstract class RecomputingNode extends Node {
     }
 
     @Override
-    protected final Tensor vjp(int index, Tensor cotangent) {
+    protected final void checkReversible(boolean createGraph) {
         if (passDone) {
-            throw new IllegalStateException("backward: a " + name() + " is reversed once per forward pass (what it kept "
-                    + "for recomputing was consumed); run the forward pass again instead of retainGraph");
+            throw new IllegalStateException("backward: a " + name() + " is reversed once per forward pass, even when "
+                    + "the first backward passed retainGraph = true: its backward pass recomputes from what it "
+                    + "kept and consumes that. Run the forward pass again for each backward pass (a second "
+                    + "Autodiff.vjp pullback, and Autodiff.jacobian in reverse mode, are such passes: use "
+                    + "JacobianMode.FORWARD), or run it without checkpointing to keep the graph");
         }
+        if (createGraph) {
+            throw new UnsupportedOperationException("backward: a " + name() + " cannot be differentiated twice: "
+                    + "a backward pass that records itself (Autodiff.grad, vjp or jacobian inside another transform) "
+                    + "would have to record the recomputation, which checkpointing does not do; run it without "
+                    + "checkpointing for higher derivatives");
+        }
+    }
+
+    @Override
+    protected final Tensor vjp(int index, Tensor cotangent) {
         if (!reversed) {
-            if (GradMode.isEnabled()) {
-                throw new UnsupportedOperationException("a " + name() + " cannot be differentiated twice (createGraph); "
-                        + "run it without checkpointing for higher derivatives");
-            }
+            // Checked up front by the pass already; the grad mode is what a rule sees.
+            checkReversible(GradMode.isEnabled());
             for (Saved input : inputVersions) {
                 input.get(name());
             }
@@ -58,6 +72,23 @@ abstract class RecomputingNode extends Node {
             inputGrad = recompute(cotangent);
         }
         return index == 0 ? inputGrad : null;
+    }
+
+    /**
+     * Refuses to record a node whose inputs carry forward-mode tangents: the recomputation
+     * starts from detached copies, so the tangents would be dropped and {@code Autodiff.hvp}
+     * (forward mode over this backward pass) would return a wrong product.
+     *
+     * @param name   the node's name, for the message
+     * @param inputs the inputs about to be recorded
+     * @throws UnsupportedOperationException when any input carries a tangent
+     */
+    static void refuseTangents(String name, Tensor... inputs) {
+        if (Forward.any(inputs)) {
+            throw new UnsupportedOperationException(name + ": cannot carry forward-mode tangents while recording for "
+                    + "a backward pass (Autodiff.hvp is forward mode over reverse mode): its recomputation would drop "
+                    + "them and give a wrong result; run it without checkpointing for Hessian-vector products");
+        }
     }
 
     @Override

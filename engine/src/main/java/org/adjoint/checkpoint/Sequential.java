@@ -29,8 +29,10 @@ import org.adjoint.nn.Module;
  * apart from draws from {@link org.adjoint.nn.RandomState} (which are replayed), and the
  * planner's byte model takes the first layer as typical (for {@code memoryBudget}, a layer
  * that saves more than the first fails the pass with a clear error rather than exceeding
- * the budget silently). A checkpointed chain cannot be differentiated twice
- * ({@code createGraph}).
+ * the budget silently). A checkpointed chain is reversed once per forward pass, even with
+ * {@code retainGraph} (its backward pass consumes what it kept), and supports no higher
+ * derivatives ({@code grad} of {@code grad}, {@code hvp}); each of these fails with an error
+ * that says so before any gradient changes. Apply the layers without a policy for them.
  *
  * <p>As a {@link Module}, the chain names its children's parameters by position, as
  * PyTorch's {@code nn.Sequential} does: {@code 0.weight}, {@code 0.bias}, {@code 2.weight}; a

@@ -196,7 +196,7 @@ public final class Graph {
     private static void reverse(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph,
                                 Sink accumulator, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers,
                                 List<Node> claimed, boolean anomaly) {
-        Map<Node, Integer> pendingConsumers = countConsumers(roots, accumulator, claimed);
+        Map<Node, Integer> pendingConsumers = countConsumers(roots, accumulator, claimed, createGraph);
         Map<Node, Tensor> cotangents = new IdentityHashMap<>();
         ArrayDeque<Node> ready = new ArrayDeque<>();
         List<Compute.Allocation> outer = Compute.track(allocations);
@@ -386,6 +386,10 @@ public final class Graph {
         }
 
         private boolean allocatedHere(Buffer buffer) {
+            if (allocations == null) {
+                // Inside a forward-mode pass nothing is tracked; a copy is always safe.
+                return false;
+            }
             for (Compute.Allocation allocation : allocations) {
                 if (allocation.buffer() == buffer) {
                     return true;
@@ -397,15 +401,17 @@ public final class Graph {
 
     /**
      * Counts, for every node reachable from the roots, how many reachable nodes consume its
-     * output; refuses up front when any of them was released, so that a failing second
-     * backward pass changes no gradient. Marks every node it will reverse with this thread,
-     * adding those it marked to {@code claimed}, and refuses one that another thread's pass
-     * holds.
+     * output; refuses up front when any of them was released or refuses this pass
+     * ({@link Node#checkReversible}), so that a failing second backward pass changes no
+     * gradient. Marks every node it will reverse with this thread, adding those it marked to
+     * {@code claimed}, and refuses one that another thread's pass holds.
      */
-    private static Map<Node, Integer> countConsumers(List<Tensor> roots, Sink sink, List<Node> claimed) {
+    private static Map<Node, Integer> countConsumers(List<Tensor> roots, Sink sink, List<Node> claimed,
+                                                    boolean createGraph) {
         Thread self = Thread.currentThread();
         Map<Node, Integer> counts = new IdentityHashMap<>();
         ArrayDeque<Node> stack = new ArrayDeque<>();
+        IllegalStateException freed = null;
         for (Tensor root : roots) {
             Node node = ACCESS.producer(root);
             if (node != null && counts.putIfAbsent(node, 0) == null) {
@@ -428,8 +434,10 @@ public final class Graph {
                         + "another backward pass through it until that one returns (a graph belongs to one thread "
                         + "at a time)");
             }
-            if (node.isReleased()) {
-                throw new IllegalStateException("backward: the graph through '" + node.name()
+            node.checkReversible(createGraph);
+            if (node.isReleased() && freed == null) {
+                // Not thrown yet: a node further down that refuses says more (retainGraph would not help it).
+                freed = new IllegalStateException("backward: the graph through '" + node.name()
                         + "' was already freed by an earlier backward(); run the forward pass again, "
                         + "or pass retainGraph = true to the first backward to keep it");
             }
@@ -442,6 +450,9 @@ public final class Graph {
                     }
                 }
             }
+        }
+        if (freed != null) {
+            throw freed;
         }
         return counts;
     }

@@ -99,6 +99,17 @@ public abstract class Node {
     }
 
     /**
+     * Refuses a backward pass that cannot go through this node, by throwing. It is called for
+     * every node a pass will reverse before the pass runs any rule, so a refused pass changes
+     * no gradient. Most nodes can be reversed until released and do nothing here.
+     *
+     * @param createGraph whether the pass records itself, to be differentiated again
+     * @throws RuntimeException naming the node, when the pass cannot go through it
+     */
+    protected void checkReversible(boolean createGraph) {
+    }
+
+    /**
      * Called once the reverse pass has pulled the cotangent back to every input that needs
      * one, so that state kept between the VJPs of one pass (a shared intermediate) does not
      * outlive the pass: its buffers are recycled right after.

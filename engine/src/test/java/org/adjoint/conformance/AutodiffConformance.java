@@ -15,6 +15,7 @@ import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.CustomFunction;
 import org.adjoint.autodiff.Functions;
 import org.adjoint.autodiff.GradCheck;
+import org.adjoint.autodiff.GradMode;
 import org.junit.jupiter.api.Test;
 
 /** The functional transforms: forward mode, higher orders, Jacobians and custom rules. */
@@ -208,6 +209,20 @@ public abstract class AutodiffConformance extends BackendConformance {
         var jvp = Autodiff.jvp(t -> t.exp().sum(), x, vec(1, 1));
         assertEquals(false, jvp.value().requiresGrad());
         assertClose(jvp.tangent(), shape(), 1e-5f, (float) (Math.exp(1) + Math.exp(2)));
+    }
+
+    /** Found through a checkpoint's backward pass inside hvp, which is now refused; any backward() can get here. */
+    @Test
+    void aBackwardPassInsideAForwardModePassAccumulatesIntoLeaves() {
+        Tensor w = vec(1, 2, 3).requiresGrad(true);
+        var jvp = Autodiff.jvp(t -> {
+            try (var _ = GradMode.enableGrad()) {
+                w.mul(w).sum().backward();
+            }
+            return t.mul(t);
+        }, vec(1, 2), vec(1, 1));
+        assertTensor(w.grad(), shape(3), 2, 4, 6);
+        assertTensor(jvp.tangent(), shape(2), 2, 4);
     }
 
     @Test

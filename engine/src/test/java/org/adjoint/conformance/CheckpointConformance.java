@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.function.Function;
 
 import org.adjoint.Tensor;
+import org.adjoint.autodiff.Autodiff;
 import org.adjoint.checkpoint.Checkpoint;
 import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
@@ -174,20 +175,111 @@ public abstract class CheckpointConformance extends BackendConformance {
         assertSameGradients(plain, gradients(all, x, nested), "nested segments");
     }
 
+    private static final String ONCE_PER_PASS = " is reversed once per forward pass, even when the first backward "
+            + "passed retainGraph = true: its backward pass recomputes from what it kept and consumes that. Run the "
+            + "forward pass again for each backward pass (a second Autodiff.vjp pullback, and Autodiff.jacobian in "
+            + "reverse mode, are such passes: use JacobianMode.FORWARD), or run it without checkpointing to keep the "
+            + "graph";
+
+    /** Every parameter's and the input's gradient, copied. */
+    private static List<float[]> snapshot(Tensor x, List<Tensor> parameters) {
+        List<float[]> grads = new ArrayList<>();
+        grads.add(x.grad().toFloatArray());
+        for (Tensor p : parameters) {
+            grads.add(p.grad().toFloatArray());
+        }
+        return grads;
+    }
+
     @Test
-    void aCheckpointedChainOrSegmentIsReversedOncePerForwardPass() {
+    void aCheckpointedChainOrSegmentIsReversedOncePerForwardPassEvenWithRetainGraph() {
         Sequential chain = tanhChain(3, 64, 31);
         Tensor x = Tensor.randn(7, 64, 64).requiresGrad(true);
+        Tensor scale = Tensor.randn(9, 64, 64).requiresGrad(true);
         Tensor seed = Tensor.randn(8, 64, 64);
-        Tensor y = chain.apply(x, CheckpointPolicy.sqrt());
+        List<Tensor> leaves = new ArrayList<>(chain.parameters());
+        leaves.add(scale);
+        // An operation after the chain: its leaf would be accumulated into before the pass
+        // reached the chain, were the refusal not made up front.
+        Tensor y = chain.apply(x, CheckpointPolicy.sqrt()).mul(scale);
         y.backward(seed, true);
-        var error = assertThrows(IllegalStateException.class, () -> y.backward(seed));
-        assertTrue(error.getMessage().startsWith("backward: a checkpointed chain is reversed once per forward pass"),
-                error.getMessage());
+        List<float[]> once = snapshot(x, leaves);
+        var error = assertThrows(IllegalStateException.class, () -> y.backward(seed, true));
+        assertEquals("backward: a checkpointed chain" + ONCE_PER_PASS, error.getMessage());
+        assertSameGradients(once, snapshot(x, leaves), "a refused second backward changes no gradient");
+
         Layer first = chain.layers().get(0);
-        Tensor s = Checkpoint.segment(first, x, first.parameters());
+        Tensor s = Checkpoint.segment(first, x, first.parameters()).mul(scale);
         s.backward(seed, true);
-        assertThrows(IllegalStateException.class, () -> s.backward(seed));
+        List<float[]> segmentOnce = snapshot(x, leaves);
+        error = assertThrows(IllegalStateException.class, () -> s.backward(seed, true));
+        assertEquals("backward: a checkpointed segment" + ONCE_PER_PASS, error.getMessage());
+        assertSameGradients(segmentOnce, snapshot(x, leaves), "a refused second backward changes no gradient");
+    }
+
+    /** Without retainGraph the graph around the chain is freed too; the message says retainGraph would not help. */
+    @Test
+    void aSecondBackwardWithoutRetainGraphSaysThatRetainGraphWouldNotHelp() {
+        Sequential chain = tanhChain(3, 16, 41);
+        Tensor x = Tensor.randn(7, 4, 16).requiresGrad(true);
+        Tensor loss = chain.apply(x, CheckpointPolicy.binomial(1)).tanh().sum();
+        loss.backward();
+        var error = assertThrows(IllegalStateException.class, loss::backward);
+        assertEquals("backward: a checkpointed chain" + ONCE_PER_PASS, error.getMessage());
+    }
+
+    @Test
+    void passesThatReverseTwiceAreRefusedWithTheSameMessage() {
+        Sequential chain = tanhChain(3, 6, 43);
+        Tensor x = Tensor.randn(7, 2, 6);
+        var vjp = Autodiff.vjp(h -> chain.apply(h, CheckpointPolicy.sqrt()), x);
+        vjp.pullback().apply(Tensor.ones(2, 6));
+        var error = assertThrows(IllegalStateException.class, () -> vjp.pullback().apply(Tensor.ones(2, 6)));
+        assertEquals("backward: a checkpointed chain" + ONCE_PER_PASS, error.getMessage());
+        // A Jacobian row by row reverses the chain once per output element.
+        error = assertThrows(IllegalStateException.class, () -> Autodiff.jacobian(
+                h -> chain.apply(h, CheckpointPolicy.sqrt()), x, Autodiff.JacobianMode.REVERSE));
+        assertEquals("backward: a checkpointed chain" + ONCE_PER_PASS, error.getMessage());
+        // Column by column is forward mode, which goes through the layers as they are.
+        Tensor plain = Autodiff.jacobian(h -> chain.apply(h), x, Autodiff.JacobianMode.FORWARD);
+        Tensor checkpointed = Autodiff.jacobian(h -> chain.apply(h, CheckpointPolicy.sqrt()), x,
+                Autodiff.JacobianMode.FORWARD);
+        assertArrayEquals(plain.toFloatArray(), checkpointed.toFloatArray());
+    }
+
+    @Test
+    void higherDerivativesThroughACheckpointAreRefused() {
+        Sequential chain = tanhChain(3, 6, 47);
+        Layer first = chain.layers().get(0);
+        Tensor x = Tensor.randn(7, 2, 6);
+        var error = assertThrows(UnsupportedOperationException.class, () -> Autodiff.grad(
+                v -> Autodiff.grad(u -> chain.apply(u, CheckpointPolicy.sqrt()).sum(), v).sum(), x));
+        assertEquals("backward: a checkpointed chain cannot be differentiated twice: a backward pass that records "
+                + "itself (Autodiff.grad, vjp or jacobian inside another transform) would have to record the "
+                + "recomputation, which checkpointing does not do; run it without checkpointing for higher "
+                + "derivatives", error.getMessage());
+        error = assertThrows(UnsupportedOperationException.class, () -> Autodiff.grad(
+                v -> Autodiff.grad(u -> Checkpoint.segment(first, u).sum(), v).sum(), x));
+        assertTrue(error.getMessage().startsWith("backward: a checkpointed segment cannot be differentiated twice"),
+                error.getMessage());
+
+        String hvp = ": cannot carry forward-mode tangents while recording for a backward pass (Autodiff.hvp is "
+                + "forward mode over reverse mode): its recomputation would drop them and give a wrong result; run it "
+                + "without checkpointing for Hessian-vector products";
+        Tensor v = Tensor.randn(8, 2, 6);
+        error = assertThrows(UnsupportedOperationException.class,
+                () -> Autodiff.hvp(u -> chain.apply(u, CheckpointPolicy.sqrt()).sum(), x, v));
+        assertEquals("checkpointed chain" + hvp, error.getMessage());
+        error = assertThrows(UnsupportedOperationException.class,
+                () -> Autodiff.hvp(u -> Checkpoint.segment(first, u).sum(), x, v));
+        assertEquals("checkpointed segment" + hvp, error.getMessage());
+
+        // The same derivatives without a checkpoint, and the first derivative with one, work.
+        Tensor plain = Autodiff.grad(u -> chain.apply(u).sum(), x);
+        assertArrayEquals(plain.toFloatArray(),
+                Autodiff.grad(u -> chain.apply(u, CheckpointPolicy.sqrt()).sum(), x).toFloatArray());
+        assertEquals(12, Autodiff.grad(w -> Autodiff.grad(u -> chain.apply(u).sum(), w).sum(), x).size());
+        assertEquals(12, Autodiff.hvp(u -> chain.apply(u).sum(), x, v).size());
     }
 
     /** A last layer that passes its input through must not let the chain recycle the caller's output. */
