@@ -26,8 +26,8 @@ import java.util.zip.ZipException;
  * names. A file that does not hold exactly the elements its header announces is rejected
  * with an {@link IllegalArgumentException} naming it and giving both counts; sizes are
  * checked before anything is allocated for them, and a file too large for the heap fails
- * with an {@link IllegalArgumentException} that gives the sizes, not an
- * {@link OutOfMemoryError}.
+ * with an {@link org.adjoint.backend.OutOfMemoryException} that names it and gives the sizes,
+ * not an {@link OutOfMemoryError}.
  */
 public final class Idx {
 
