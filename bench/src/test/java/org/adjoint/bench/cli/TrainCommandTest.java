@@ -127,7 +127,7 @@ class TrainCommandTest {
      * saves its input and its output; the output layer saves only its input, the last hidden
      * output, and the logits are not saved). Under {@code sqrt} a chain of n layers runs in
      * segments of ceil(sqrt(n)) layers; while one segment is taped again, its stored input
-     * and its outputs are held.
+     * and its outputs are held, and every segment but the last runs forward twice.
      */
     @Test
     void peakSavedBytesAreTheActivationsTheTapesHold() {
@@ -135,17 +135,19 @@ class TrainCommandTest {
         // The default 64-128-64-10: segments of 2 under sqrt, so re-taping the first segment holds
         // the input and both hidden outputs, exactly what none holds. Nothing to save.
         long all = Float.BYTES * batch * (64 + 128 + 64);
-        assertEquals(all, peakSavedBytes(List.of(128, 64), CheckpointPolicy.none(), batch));
-        assertEquals(all, peakSavedBytes(List.of(128, 64), CheckpointPolicy.sqrt(), batch));
+        assertArrayEquals(new long[] {all, 3}, step(List.of(128, 64), CheckpointPolicy.none(), batch));
+        assertArrayEquals(new long[] {all, 3 + 2}, step(List.of(128, 64), CheckpointPolicy.sqrt(), batch));
         // Eight hidden layers of 128 and the output layer: 9 layers, segments of 3 under sqrt. At
         // the end of the forward pass sqrt holds the inputs of segments 2 and 3 and the two
         // hidden outputs taped in segment 3; re-taping segment 2 holds its input and 3 outputs.
         List<Integer> deep = List.of(128, 128, 128, 128, 128, 128, 128, 128);
-        assertEquals(Float.BYTES * batch * (64 + 8 * 128), peakSavedBytes(deep, CheckpointPolicy.none(), batch));
-        assertEquals(Float.BYTES * batch * (4 * 128), peakSavedBytes(deep, CheckpointPolicy.sqrt(), batch));
+        assertArrayEquals(new long[] {Float.BYTES * batch * (64 + 8 * 128), 9},
+                step(deep, CheckpointPolicy.none(), batch));
+        assertArrayEquals(new long[] {Float.BYTES * batch * (4 * 128), 9 + 6}, step(deep, CheckpointPolicy.sqrt(), batch));
     }
 
-    private static long peakSavedBytes(List<Integer> hidden, CheckpointPolicy policy, int batch) {
+    /** One training step's peak saved activation bytes and layer forward calls. */
+    private static long[] step(List<Integer> hidden, CheckpointPolicy policy, int batch) {
         var model = TrainCommand.model(64, hidden, 10, TrainCommand.HiddenActivation.RELU, 0f, 42);
         CheckpointMeter meter = new CheckpointMeter();
         Tensor features = Tensor.randn(1, batch, 64);
@@ -155,7 +157,7 @@ class TrainCommandTest {
         }
         Losses.crossEntropy(model.apply(features, policy, meter), labels).backward();
         assertEquals(0, meter.savedBytes(), "everything saved is handed back after the backward pass");
-        return meter.peakSavedBytes();
+        return new long[] {meter.peakSavedBytes(), meter.layerForwardCalls()};
     }
 
     @Test
