@@ -3,6 +3,8 @@ package org.adjoint;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import org.adjoint.internal.HostArrays;
+
 /** Host-side data for {@link Tensor}: random samples that are the same on every backend, and text. */
 final class HostData {
 
@@ -10,9 +12,9 @@ final class HostData {
     }
 
     /** Standard normal samples: {@link SplittableRandom} and the Box–Muller transform. */
-    static float[] normal(long seed, int n) {
+    static float[] normal(String operation, long seed, int n) {
+        float[] data = HostArrays.floats(operation, n);
         SplittableRandom random = new SplittableRandom(seed);
-        float[] data = new float[n];
         for (int i = 0; i < n; i += 2) {
             double u1 = 1.0 - random.nextDouble();
             double u2 = random.nextDouble();
@@ -26,9 +28,9 @@ final class HostData {
     }
 
     /** Uniform samples in [0, 1). */
-    static float[] uniform(long seed, int n) {
+    static float[] uniform(String operation, long seed, int n) {
+        float[] data = HostArrays.floats(operation, n);
         SplittableRandom random = new SplittableRandom(seed);
-        float[] data = new float[n];
         for (int i = 0; i < n; i++) {
             // 24 random bits: every float in [0, 1) with that spacing, never 1.
             data[i] = (random.nextInt() >>> 8) * 0x1.0p-24f;

@@ -7,6 +7,7 @@ import org.adjoint.backend.Backends;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
+import org.adjoint.internal.HostArrays;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
 import org.adjoint.internal.TensorAccess;
@@ -89,7 +90,7 @@ public final class Tensor {
             throw new IllegalArgumentException("Tensor.of: data has " + data.length + " elements but shape "
                     + Shapes.str(dims) + " needs " + Shapes.size(dims));
         }
-        return uploaded(data, dims);
+        return uploaded("Tensor.of", data, dims);
     }
 
     /**
@@ -99,7 +100,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor scalar(float value) {
-        return uploaded(new float[] {value}, new int[0]);
+        return uploaded("Tensor.scalar", new float[] {value}, new int[0]);
     }
 
     /**
@@ -143,7 +144,8 @@ public final class Tensor {
      */
     public static Tensor randn(long seed, int... shape) {
         int[] dims = Shapes.checked("Tensor.randn", shape);
-        return uploaded(HostData.normal(seed, (int) Shapes.size(dims)), dims);
+        return uploaded("Tensor.randn", HostData.normal("Tensor.randn " + Shapes.str(dims), seed,
+                (int) Shapes.size(dims)), dims);
     }
 
     /**
@@ -155,7 +157,8 @@ public final class Tensor {
      */
     public static Tensor rand(long seed, int... shape) {
         int[] dims = Shapes.checked("Tensor.rand", shape);
-        return uploaded(HostData.uniform(seed, (int) Shapes.size(dims)), dims);
+        return uploaded("Tensor.rand", HostData.uniform("Tensor.rand " + Shapes.str(dims), seed,
+                (int) Shapes.size(dims)), dims);
     }
 
     /**
@@ -189,9 +192,20 @@ public final class Tensor {
      * A row-major copy of the elements.
      *
      * @return a new array
+     * @throws org.adjoint.backend.OutOfMemoryException when the heap cannot hold the copy
      */
     public float[] toFloatArray() {
-        return backend.download(buffer);
+        long bytes = size() * Float.BYTES;
+        if (bytes > HostArrays.maxHeapBytes()) {
+            throw HostArrays.exhausted("toFloatArray of " + Shapes.str(shape), bytes, "more than the heap's maximum",
+                    null);
+        }
+        try {
+            return backend.download(buffer);
+        } catch (OutOfMemoryError e) {
+            // The copy is the download's one host allocation: it failed, and nothing else changed.
+            throw HostArrays.exhausted("toFloatArray of " + Shapes.str(shape), bytes, "the heap is full", e);
+        }
     }
 
     /**
@@ -601,9 +615,15 @@ public final class Tensor {
         return HostData.format(shape, toFloatArray(), producer == null ? null : producer.name(), requiresGrad);
     }
 
-    private static Tensor uploaded(float[] data, int[] dims) {
+    /** The upload of host data; a backend that copies it on the heap and runs out fails as one allocation. */
+    private static Tensor uploaded(String operation, float[] data, int[] dims) {
         Backend b = Backends.current();
-        return new Tensor(b, b.upload(data), dims);
+        try {
+            return new Tensor(b, b.upload(data), dims);
+        } catch (OutOfMemoryError e) {
+            throw HostArrays.exhausted(operation + " " + Shapes.str(dims), (long) data.length * Float.BYTES,
+                    "the heap is full", e);
+        }
     }
 
     private Tensor constant(float value) {

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import org.adjoint.backend.Backends;
+import org.adjoint.backend.OutOfMemoryException;
 import org.adjoint.data.Csv;
 import org.adjoint.data.Idx;
 import org.adjoint.io.FileFuzzer;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Valid files too large for a 32 MiB heap, most of them small on disk because they are
- * compressed: each reader fails with an {@link IllegalArgumentException} that names the file
+ * compressed: each reader fails with an {@link OutOfMemoryException} that names the file
  * and gives the sizes, whether its check saw the array could never fit or the allocation
  * itself ran out of heap, and never with an {@link OutOfMemoryError}.
  */
@@ -87,7 +88,7 @@ class ReaderHeapTest {
             try {
                 read.run();
                 System.out.println("child " + reader + ": read");
-            } catch (IllegalArgumentException e) {
+            } catch (OutOfMemoryException e) {
                 System.out.println("child " + reader + ": " + e.getMessage());
             }
         }

@@ -9,6 +9,7 @@ import java.util.function.UnaryOperator;
 import org.adjoint.Tensor;
 import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
+import org.adjoint.internal.HostArrays;
 import org.adjoint.internal.Shapes;
 
 /**
@@ -311,7 +312,8 @@ public final class Autodiff {
         if (forward) {
             for (int j = 0; j < points.size(); j++) {
                 int inSize = (int) points.get(j).size();
-                float[] matrix = new float[outSize * inSize];
+                float[] matrix = HostArrays.floats("jacobian " + Shapes.str(concat(y.shape(), points.get(j).shape())),
+                        (long) outSize * inSize);
                 List<Tensor> tangents = new ArrayList<>();
                 for (Tensor x : points) {
                     tangents.add(Tensor.zeros(x.shape()));
@@ -332,7 +334,8 @@ public final class Autodiff {
         VjpList vjp = vjp(f, points);
         List<float[]> matrices = new ArrayList<>();
         for (Tensor x : points) {
-            matrices.add(new float[(int) (outSize * x.size())]);
+            matrices.add(HostArrays.floats("jacobian " + Shapes.str(concat(y.shape(), x.shape())),
+                    outSize * x.size()));
         }
         for (int o = 0; o < outSize; o++) {
             float[] basis = new float[outSize];

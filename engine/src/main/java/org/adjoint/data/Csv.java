@@ -23,8 +23,8 @@ import java.util.zip.ZipException;
  * skipped; a line may hold at most {@value #MAX_LINE_CHARS} characters. A file whose first
  * two bytes are the gzip magic number is decompressed. Errors are
  * {@link IllegalArgumentException}s naming the file, the line and the offending field; a
- * table too large for the heap fails the same way, with the sizes, not with an
- * {@link OutOfMemoryError}.
+ * table too large for the heap fails with an {@link org.adjoint.backend.OutOfMemoryException}
+ * that names the file and the line, with the sizes, not with an {@link OutOfMemoryError}.
  */
 public final class Csv {
 

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 import org.adjoint.Tensor;
+import org.adjoint.internal.HostArrays;
 
 /**
  * A classification data set held on the host: {@code size()} examples, each a row of
@@ -44,7 +45,8 @@ public final class Dataset {
      * @throws IllegalArgumentException when the lengths disagree or a label is negative
      */
     public static Dataset of(float[] features, int width, int[] labels) {
-        return owning(features.clone(), width, labels.clone());
+        return owning(HostArrays.allocate("Dataset.of", features.length, Float.BYTES, features::clone), width,
+                HostArrays.allocate("Dataset.of", labels.length, Integer.BYTES, labels::clone));
     }
 
     /** Like {@link #of}, taking the arrays without copying them (readers hand over arrays they built). */
@@ -108,7 +110,7 @@ public final class Dataset {
      * @return a new array of {@code size() × width()} values
      */
     public float[] featureArray() {
-        return features.clone();
+        return HostArrays.allocate("Dataset.featureArray", features.length, Float.BYTES, features::clone);
     }
 
     /**
@@ -128,7 +130,7 @@ public final class Dataset {
      * @return a new data set with the same labels
      */
     public Dataset scale(float factor) {
-        float[] scaled = new float[features.length];
+        float[] scaled = HostArrays.floats("Dataset.scale", features.length);
         for (int i = 0; i < scaled.length; i++) {
             scaled[i] = features[i] * factor;
         }
@@ -167,7 +169,7 @@ public final class Dataset {
                 squares[column] += centred * centred;
             }
         }
-        float[] result = new float[features.length];
+        float[] result = HostArrays.floats("Dataset.standardize", features.length);
         for (int column = 0; column < width; column++) {
             double deviation = Math.sqrt(squares[column] / rows);
             double divisor = deviation > 0 ? deviation : 1;
@@ -225,7 +227,7 @@ public final class Dataset {
 
     /** The examples at {@code order[from..to)}, as a data set that shares nothing with this one. */
     Dataset select(int[] order, int from, int to) {
-        float[] rows = new float[(to - from) * width];
+        float[] rows = HostArrays.floats("Dataset: a selection of examples", (long) (to - from) * width);
         int[] classes = new int[to - from];
         for (int i = from; i < to; i++) {
             System.arraycopy(features, order[i] * width, rows, (i - from) * width, width);

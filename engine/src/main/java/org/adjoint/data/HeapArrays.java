@@ -4,9 +4,11 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.function.Supplier;
 
+import org.adjoint.backend.OutOfMemoryException;
+
 /**
- * The readers' large allocations, which fail with an {@link IllegalArgumentException} that
- * names the file and the memory instead of an {@link OutOfMemoryError}.
+ * The readers' large allocations, which fail with an {@link OutOfMemoryException} that names
+ * the file and the memory instead of an {@link OutOfMemoryError}.
  *
  * <p>Catching {@code OutOfMemoryError} is sound here and nowhere broader: each call is one
  * array allocation, which either happens or leaves nothing behind, and the JVM throws only
@@ -55,12 +57,14 @@ final class HeapArrays {
         }
     }
 
-    private static IllegalArgumentException exhausted(Path file, long length, int elementBytes, String purpose,
-                                                      OutOfMemoryError cause) {
+    private static OutOfMemoryException exhausted(Path file, long length, int elementBytes, String purpose,
+                                                  OutOfMemoryError cause) {
         Runtime runtime = Runtime.getRuntime();
         long used = runtime.totalMemory() - runtime.freeMemory();
-        return new IllegalArgumentException(file + ": " + purpose + " needs an array of " + length + " elements ("
-                + length * elementBytes + " bytes), more than the heap can hold: " + used + " of at most "
-                + runtime.maxMemory() + " bytes in use (raise -Xmx, or read a smaller file)", cause);
+        long bytes = length * elementBytes;
+        return new OutOfMemoryException(file + ": " + purpose + " needs an array of " + length + " elements ("
+                + bytes + " bytes), more than the heap can hold: " + used + " of at most " + runtime.maxMemory()
+                + " bytes in use (raise -Xmx, or read a smaller file)", file + ": " + purpose, bytes, used,
+                runtime.maxMemory(), cause);
     }
 }

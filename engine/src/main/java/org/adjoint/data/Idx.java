@@ -12,6 +12,8 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.zip.ZipException;
 
+import org.adjoint.internal.HostArrays;
+
 /**
  * Reads the IDX format of the MNIST family of data sets (MNIST, Fashion-MNIST, KMNIST,
  * EMNIST): two zero bytes, a type code, the number of dimensions {@code r}, {@code r}
@@ -26,8 +28,8 @@ import java.util.zip.ZipException;
  * names. A file that does not hold exactly the elements its header announces is rejected
  * with an {@link IllegalArgumentException} naming it and giving both counts; sizes are
  * checked before anything is allocated for them, and a file too large for the heap fails
- * with an {@link IllegalArgumentException} that gives the sizes, not an
- * {@link OutOfMemoryError}.
+ * with an {@link org.adjoint.backend.OutOfMemoryException} that names it and gives the sizes,
+ * not an {@link OutOfMemoryError}.
  */
 public final class Idx {
 
@@ -64,7 +66,8 @@ public final class Idx {
          * @throws IllegalArgumentException when an element is not a whole number from 0 to 2^24
          */
         public int[] labels() {
-            int[] labels = new int[values.length];
+            int[] labels = HostArrays.allocate("Idx labels", values.length, Integer.BYTES,
+                    () -> new int[values.length]);
             for (int i = 0; i < values.length; i++) {
                 float value = values[i];
                 if (!(value >= 0 && value <= 1 << 24 && value == Math.rint(value))) {

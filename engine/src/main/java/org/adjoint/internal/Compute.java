@@ -1,7 +1,5 @@
 package org.adjoint.internal;
 
-import java.util.Arrays;
-
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
@@ -237,8 +235,9 @@ public final class Compute {
         if (value == 0f) {
             return ACCESS.wrap(backend, allocate(backend, n), shape.clone());
         }
-        float[] data = new float[n];
-        Arrays.fill(data, value);
-        return ACCESS.wrap(backend, backend.upload(data), shape.clone());
+        // Filled where it lives, not uploaded: no host array as large as the tensor. Untracked, as an upload was.
+        Buffer buffer = backend.allocate(n);
+        backend.fill(buffer, value);
+        return ACCESS.wrap(backend, buffer, shape.clone());
     }
 }

@@ -1,5 +1,6 @@
 package org.adjoint.internal;
 
+import java.math.BigInteger;
 import java.util.Arrays;
 
 /** Shape arithmetic: sizes, strides, broadcasting and axis normalisation. */
@@ -199,9 +200,20 @@ public final class Shapes {
                 throw new IllegalArgumentException(op + ": negative dimension in shape " + str(shape));
             }
         }
-        if (size(shape) > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(op + ": shape " + str(shape) + " has " + size(shape)
-                    + " elements, more than one buffer can hold (" + (Integer.MAX_VALUE - 8) + ")");
+        if (Arrays.stream(shape).noneMatch(d -> d == 0)) {
+            // Stops as soon as the count passes the limit, so a product beyond a long cannot wrap round.
+            long n = 1;
+            for (int d : shape) {
+                n *= d;
+                if (n > Integer.MAX_VALUE - 8) {
+                    BigInteger count = BigInteger.ONE;
+                    for (int each : shape) {
+                        count = count.multiply(BigInteger.valueOf(each));
+                    }
+                    throw new IllegalArgumentException(op + ": shape " + str(shape) + " has " + count
+                            + " elements, more than one buffer can hold (" + (Integer.MAX_VALUE - 8) + ")");
+                }
+            }
         }
         return shape.clone();
     }

@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.adjoint.Tensor;
+import org.adjoint.backend.OutOfMemoryException;
 import org.adjoint.io.SafeTensorsHeader.Entry;
 
 /**
@@ -45,8 +46,8 @@ import org.adjoint.io.SafeTensorsHeader.Entry;
  * reference implementation requires) before any tensor is read, so a corrupt or truncated
  * file fails with an {@link IllegalArgumentException} that names it and says what is wrong,
  * never with a partial result or an allocation sized by an unchecked number; a valid file
- * too large for the heap fails the same way, with the sizes. Errors of the file system itself
- * surface as {@link UncheckedIOException}.
+ * too large for the heap fails with an {@link OutOfMemoryException} that names it, with the
+ * sizes. Errors of the file system itself surface as {@link UncheckedIOException}.
  */
 public final class SafeTensors {
 
@@ -217,6 +218,7 @@ public final class SafeTensors {
      * @return the tensors by name, in the order of the header, as float32 on the current backend
      * @throws IllegalArgumentException when the file is not a valid safetensors file, or holds a
      *                                  dtype other than F32, F64, F16 and BF16
+     * @throws OutOfMemoryException     when a tensor of a valid file does not fit in the heap
      * @throws UncheckedIOException     when the file cannot be read
      */
     public static Map<String, Tensor> load(Path file) {
@@ -230,6 +232,7 @@ public final class SafeTensors {
      * @return the tensors, in the order of the header, and the metadata
      * @throws IllegalArgumentException when the file is not a valid safetensors file, or holds a
      *                                  dtype other than F32, F64, F16 and BF16
+     * @throws OutOfMemoryException     when a tensor of a valid file does not fit in the heap
      * @throws UncheckedIOException     when the file cannot be read
      */
     public static Contents read(Path file) {
@@ -317,9 +320,10 @@ public final class SafeTensors {
             }
         }
         long used = runtime.totalMemory() - runtime.freeMemory();
-        throw new IllegalArgumentException(file + ": tensor " + entry.describe() + " needs " + bytes
+        throw new OutOfMemoryException(file + ": tensor " + entry.describe() + " needs " + bytes
                 + " bytes as float32, more than the heap can hold: " + used + " of at most " + runtime.maxMemory()
-                + " bytes in use (raise -Xmx)", failure);
+                + " bytes in use (raise -Xmx)", file + ": tensor " + entry.describe(), bytes, used,
+                runtime.maxMemory(), failure);
     }
 
     private static ByteBuffer readFully(Path file, FileChannel channel, long position, int length)

@@ -3,6 +3,7 @@ package org.adjoint.nn;
 import java.util.Map;
 
 import org.adjoint.Tensor;
+import org.adjoint.internal.HostArrays;
 
 /**
  * Inverted dropout: in training, each element is zeroed with probability {@code p} and the
@@ -42,7 +43,8 @@ public final class Dropout implements Module {
         if (!training || p == 0f) {
             return x;
         }
-        float[] mask = new float[(int) x.size()];
+        // Allocated before any draw, so that running out of heap leaves the random state as it was.
+        float[] mask = HostArrays.floats("dropout mask", x.size());
         float keep = 1f / (1f - p);
         for (int i = 0; i < mask.length; i++) {
             mask[i] = RandomState.nextFloat() < p ? 0f : keep;

@@ -54,5 +54,15 @@ class ShapesTest {
         var error = assertThrows(IllegalArgumentException.class, () -> Shapes.checked("Tensor.zeros", new int[] {65536, 65536}));
         assertEquals("Tensor.zeros: shape [65536, 65536] has 4294967296 elements, more than one buffer can hold (2147483639)",
                 error.getMessage());
+        // (2^31 - 1)^3 wraps round a long to 4611686024869838847; the check must not be fooled by that.
+        int most = Integer.MAX_VALUE;
+        var beyondLong = assertThrows(IllegalArgumentException.class,
+                () -> Shapes.checked("Tensor.randn", new int[] {most, most, most}));
+        assertEquals("Tensor.randn: shape [2147483647, 2147483647, 2147483647] has 9903520300447984150353281023 "
+                + "elements, more than one buffer can hold (2147483639)", beyondLong.getMessage());
+        // A product that wraps round to a small count: 2^32 · 2^32 = 2^64 ≡ 0.
+        assertThrows(IllegalArgumentException.class,
+                () -> Shapes.checked("Tensor.zeros", new int[] {65536, 65536, 65536, 65536}));
+        assertArrayEquals(new int[] {most, most, 0}, Shapes.checked("Tensor.zeros", new int[] {most, most, 0}));
     }
 }

@@ -137,6 +137,7 @@ public final class CheckpointCommand {
      * @param out  where the report or the JSON object goes
      * @param err  where errors go
      * @return the exit code: {@link Main#OK}, {@link Main#FAILED} or {@link Main#USAGE}
+     * @throws org.adjoint.backend.OutOfMemoryException when memory runs out; {@link Main#run} reports it
      */
     public static int run(List<String> args, PrintStream out, PrintStream err) {
         return CommandLine.run("checkpoint", USAGE_TEXT, args, out, err, CheckpointCommand::parse, Options::backend,

@@ -207,6 +207,7 @@ public final class TrainCommand {
      * @param out  where the progress goes
      * @param err  where errors go
      * @return the exit code: {@link Main#OK}, {@link Main#FAILED} or {@link Main#USAGE}
+     * @throws org.adjoint.backend.OutOfMemoryException when memory runs out; {@link Main#run} reports it
      */
     public static int run(List<String> args, PrintStream out, PrintStream err) {
         return CommandLine.run("train", USAGE_TEXT, args, out, err, TrainCommand::parse, Options::backend,

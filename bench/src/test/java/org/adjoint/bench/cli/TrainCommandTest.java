@@ -19,8 +19,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.GZIPOutputStream;
 
+import org.adjoint.Tensor;
+import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.io.SafeTensors;
+import org.adjoint.nn.Losses;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -69,10 +72,34 @@ class TrainCommandTest {
     }
 
     @Test
-    void theSameSeedGivesTheSameRun() {
-        String first = run("train", "--epochs", "2", "--model", "16", "--seed", "7", "--backend", "cpu").out();
-        String second = run("train", "--epochs", "2", "--model", "16", "--seed", "7", "--backend", "cpu").out();
-        assertEquals(withoutTimes(first), withoutTimes(second));
+    void theSameSeedGivesTheSameRunBitwise() throws IOException {
+        Path firstFile = dir.resolve("first.safetensors");
+        Path secondFile = dir.resolve("second.safetensors");
+        MainRun first = run("train", "--epochs", "2", "--model", "16", "--seed", "7", "--backend", "cpu", "--dropout",
+                "0.1", "--save", firstFile.toString());
+        MainRun second = run("train", "--epochs", "2", "--model", "16", "--seed", "7", "--backend", "cpu", "--dropout",
+                "0.1", "--save", secondFile.toString());
+        assertEquals(Main.OK, first.exitCode(), first.err());
+        assertEquals(Main.OK, second.exitCode(), second.err());
+        assertEquals(withoutTimes(first.out()).replace(firstFile.toString(), "FILE"),
+                withoutTimes(second.out()).replace(secondFile.toString(), "FILE"));
+        // The parameters after training, every bit of them (and the metadata).
+        assertArrayEquals(Files.readAllBytes(firstFile), Files.readAllBytes(secondFile));
+
+        // The losses as computed, not as printed to four decimals.
+        TrainCommand.Options options = TrainCommand.parse(List.of("--epochs", "2", "--model", "16", "--seed", "7",
+                "--dropout", "0.1"));
+        TrainCommand.Result one = TrainCommand.train(options, discard(), Progress.Mode.QUIET);
+        TrainCommand.Result other = TrainCommand.train(options, discard(), Progress.Mode.QUIET);
+        for (int e = 0; e < 2; e++) {
+            TrainCommand.EpochResult a = one.epochs().get(e);
+            TrainCommand.EpochResult b = other.epochs().get(e);
+            assertEquals(Double.doubleToRawLongBits(a.trainLoss()), Double.doubleToRawLongBits(b.trainLoss()),
+                    "train loss of epoch " + (e + 1) + ": " + a.trainLoss() + " and " + b.trainLoss());
+            assertEquals(Double.doubleToRawLongBits(a.testLoss()), Double.doubleToRawLongBits(b.testLoss()),
+                    "test loss of epoch " + (e + 1) + ": " + a.testLoss() + " and " + b.testLoss());
+            assertEquals(a.testAccuracy(), b.testAccuracy(), 0.0);
+        }
     }
 
     private static String withoutTimes(String output) {
@@ -92,6 +119,45 @@ class TrainCommandTest {
         }
         assertTrue(checkpointed.peakSavedBytes() < stored.peakSavedBytes(),
                 checkpointed.peakSavedBytes() + " against " + stored.peakSavedBytes());
+    }
+
+    /**
+     * The meter counts what the tapes hold: under {@code none} every layer's tape is live at the
+     * end of the forward pass, holding the chain input and every hidden output (a ReLU layer
+     * saves its input and its output; the output layer saves only its input, the last hidden
+     * output, and the logits are not saved). Under {@code sqrt} a chain of n layers runs in
+     * segments of ceil(sqrt(n)) layers; while one segment is taped again, its stored input
+     * and its outputs are held, and every segment but the last runs forward twice.
+     */
+    @Test
+    void peakSavedBytesAreTheActivationsTheTapesHold() {
+        int batch = 32;
+        // The default 64-128-64-10: segments of 2 under sqrt, so re-taping the first segment holds
+        // the input and both hidden outputs, exactly what none holds. Nothing to save.
+        long all = Float.BYTES * batch * (64 + 128 + 64);
+        assertArrayEquals(new long[] {all, 3}, step(List.of(128, 64), CheckpointPolicy.none(), batch));
+        assertArrayEquals(new long[] {all, 3 + 2}, step(List.of(128, 64), CheckpointPolicy.sqrt(), batch));
+        // Eight hidden layers of 128 and the output layer: 9 layers, segments of 3 under sqrt. At
+        // the end of the forward pass sqrt holds the inputs of segments 2 and 3 and the two
+        // hidden outputs taped in segment 3; re-taping segment 2 holds its input and 3 outputs.
+        List<Integer> deep = List.of(128, 128, 128, 128, 128, 128, 128, 128);
+        assertArrayEquals(new long[] {Float.BYTES * batch * (64 + 8 * 128), 9},
+                step(deep, CheckpointPolicy.none(), batch));
+        assertArrayEquals(new long[] {Float.BYTES * batch * (4 * 128), 9 + 6}, step(deep, CheckpointPolicy.sqrt(), batch));
+    }
+
+    /** One training step's peak saved activation bytes and layer forward calls. */
+    private static long[] step(List<Integer> hidden, CheckpointPolicy policy, int batch) {
+        var model = TrainCommand.model(64, hidden, 10, TrainCommand.HiddenActivation.RELU, 0f, 42);
+        CheckpointMeter meter = new CheckpointMeter();
+        Tensor features = Tensor.randn(1, batch, 64);
+        int[] labels = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            labels[i] = i % 10;
+        }
+        Losses.crossEntropy(model.apply(features, policy, meter), labels).backward();
+        assertEquals(0, meter.savedBytes(), "everything saved is handed back after the backward pass");
+        return new long[] {meter.peakSavedBytes(), meter.layerForwardCalls()};
     }
 
     @Test

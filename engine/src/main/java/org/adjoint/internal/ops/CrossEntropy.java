@@ -7,6 +7,7 @@ import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Forward;
 import org.adjoint.internal.Graph;
+import org.adjoint.internal.HostArrays;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
 import org.adjoint.internal.Shapes;
@@ -62,7 +63,7 @@ public final class CrossEntropy extends Node {
         Tensor out = Compute.wrap(backend, loss, new int[0]);
         if (Forward.any(logits)) {
             Tensor probabilities = Compute.wrap(backend, logProbabilities, shape.clone()).exp();
-            float[] oneHot = new float[rows * classes];
+            float[] oneHot = HostArrays.floats("crossEntropy one-hot labels", (long) rows * classes);
             for (int r = 0; r < rows; r++) {
                 oneHot[r * classes + labels[r]] = 1f;
             }
@@ -88,7 +89,7 @@ public final class CrossEntropy extends Node {
     protected Tensor vjp(int input, Tensor cotangent) {
         if (GradMode.isEnabled() || Forward.active()) {
             // Recording a backward pass: the same rule from differentiable operations.
-            float[] oneHot = new float[rows * classes];
+            float[] oneHot = HostArrays.floats("crossEntropy one-hot labels", (long) rows * classes);
             float[] labelValues = labels.toFloatArray();
             for (int r = 0; r < rows; r++) {
                 oneHot[r * classes + (int) labelValues[r]] = 1f;
