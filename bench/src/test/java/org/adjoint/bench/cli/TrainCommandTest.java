@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +16,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.zip.GZIPOutputStream;
 
 import org.adjoint.Tensor;
 import org.adjoint.checkpoint.CheckpointMeter;
@@ -201,8 +199,8 @@ class TrainCommandTest {
     @Test
     void anMnistFormatDirectoryTrains() throws IOException {
         SplittableRandom random = new SplittableRandom(3);
-        writeMnist(dir, "train", 120, random);
-        writeMnist(dir, "t10k", 40, random);
+        MnistFiles.write(dir, "train", 120, random);
+        MnistFiles.write(dir, "t10k", 40, random);
         MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", dir.toString(), "--epochs", "3",
                 "--model", "16", "--batch", "10", "--optimizer", "sgd", "--schedule", "cosine");
         assertEquals(Main.OK, run.exitCode(), run.err());
@@ -210,28 +208,6 @@ class TrainCommandTest {
         assertTrue(run.out().contains("sgd lr 0.1 (cosine), batch 10, 3 epochs"), run.out());
         // Images are their class plus noise, so a linear separation exists and three epochs find it.
         assertTrue(run.out().contains("test accuracy 100.00% (40 of 40)"), run.out());
-    }
-
-    /** Images of 4×4 pixels whose brightest quarter is the label (3 classes), in gzip IDX files. */
-    private static void writeMnist(Path dir, String prefix, int count, SplittableRandom random) throws IOException {
-        ByteBuffer images = ByteBuffer.allocate(16 + count * 16).putInt(0x803).putInt(count).putInt(4).putInt(4);
-        ByteBuffer labels = ByteBuffer.allocate(8 + count).putInt(0x801).putInt(count);
-        for (int i = 0; i < count; i++) {
-            int label = i % 3;
-            for (int p = 0; p < 16; p++) {
-                int value = p / 4 == label ? 200 + random.nextInt(50) : random.nextInt(60);
-                images.put((byte) value);
-            }
-            labels.put((byte) label);
-        }
-        gzip(dir.resolve(prefix + "-images-idx3-ubyte.gz"), images.array());
-        gzip(dir.resolve(prefix + "-labels-idx1-ubyte.gz"), labels.array());
-    }
-
-    private static void gzip(Path file, byte[] bytes) throws IOException {
-        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
-            out.write(bytes);
-        }
     }
 
     @Test
