@@ -78,7 +78,7 @@ public final class SGD extends InPlaceOptimizer {
             if (p.grad() == null) {
                 continue;
             }
-            Backend backend = Compute.backend("SGD.step", p, p.grad());
+            Backend backend = Compute.backend(stepName, p, p.grad());
             if (momentum > 0f && velocities[i] == null) {
                 if (newVelocities == null) {
                     newVelocities = new Buffer[parameters.size()];
@@ -95,7 +95,7 @@ public final class SGD extends InPlaceOptimizer {
             if (grad == null) {
                 continue;
             }
-            Backend backend = Compute.backend("SGD.step", p, grad);
+            Backend backend = Compute.backend(stepName, p, grad);
             Buffer param = InPlace.buffer(p);
             Buffer gradient = InPlace.buffer(grad);
             int[] flat = flats[i];
