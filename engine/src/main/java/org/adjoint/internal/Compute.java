@@ -40,11 +40,35 @@ public final class Compute {
         for (int i = 1; i < operands.length; i++) {
             Backend other = ACCESS.backend(operands[i]);
             if (other != b) {
-                throw new IllegalArgumentException(op + ": operands live on different backends ("
-                        + b.name() + " and " + other.name() + ")");
+                throw differentBackends(op, b, other);
             }
         }
         return b;
+    }
+
+    /**
+     * The backend shared by two operands, without the varargs array that
+     * {@link #backend(String, Tensor...)} allocates: optimizer steps call this and must not
+     * allocate.
+     *
+     * @param op  operation name for the error message
+     * @param lhs one tensor
+     * @param rhs the other
+     * @return their backend
+     * @throws IllegalArgumentException when they live on different backends
+     */
+    public static Backend backend(String op, Tensor lhs, Tensor rhs) {
+        Backend b = ACCESS.backend(lhs);
+        Backend other = ACCESS.backend(rhs);
+        if (other != b) {
+            throw differentBackends(op, b, other);
+        }
+        return b;
+    }
+
+    private static IllegalArgumentException differentBackends(String op, Backend first, Backend second) {
+        return new IllegalArgumentException(op + ": operands live on different backends (" + first.name() + " and "
+                + second.name() + ")");
     }
 
     /**

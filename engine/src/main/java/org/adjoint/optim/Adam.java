@@ -18,8 +18,9 @@ import org.adjoint.Tensor;
  * <p>Defaults: β1 0.9, β2 0.999, ε 1e-8, λ 0. The moments start at zero and are allocated at
  * a parameter's first step; {@code t} counts the steps at which that parameter had a gradient.
  * Updates run in place with backend kernels on the parameter's storage. The moments and one
- * scratch buffer per distinct parameter size are allocated once; later steps allocate nothing
- * of a parameter's size. Each
+ * scratch buffer per distinct parameter size are allocated at the first step; later steps
+ * allocate nothing, neither backend buffers nor, once the JIT has compiled them, heap objects.
+ * Each
  * update bumps the parameter's version, so a graph recorded before the step can no longer be
  * differentiated through it. For weight decay that does not pass through the moments, use
  * {@link AdamW}.

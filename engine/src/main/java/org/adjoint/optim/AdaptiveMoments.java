@@ -22,6 +22,8 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
     private final float epsilon;
     private final Buffer[] firstMoments;
     private final Buffer[] secondMoments;
+    /** Each parameter's scratch buffer (shared by parameters of one size), found once. */
+    private final Buffer[] scratches;
     private final int[] steps;
 
     AdaptiveMoments(String name, boolean decoupled, List<Tensor> parameters, float learningRate,
@@ -39,6 +41,7 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         int count = this.parameters.size();
         this.firstMoments = new Buffer[count];
         this.secondMoments = new Buffer[count];
+        this.scratches = new Buffer[count];
         this.steps = new int[count];
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -58,7 +61,7 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         for (int i = 0; i < parameters.size(); i++) {
             Tensor p = parameters.get(i);
             if (p.grad() != null) {
-                allocateState(Compute.backend(name + ".step", p, p.grad()), i);
+                allocateState(Compute.backend(stepName, p, p.grad()), i);
             }
         }
         for (int i = 0; i < parameters.size(); i++) {
@@ -67,29 +70,32 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
             if (grad == null) {
                 continue;
             }
-            Backend backend = Compute.backend(name + ".step", p, grad);
+            Backend backend = Compute.backend(stepName, p, grad);
             update(backend, i, InPlace.buffer(p), InPlace.buffer(grad));
             InPlace.changed(p);
         }
     }
 
     private void allocateState(Backend backend, int index) {
-        int[] flat = flats[index];
-        if (firstMoments[index] == null) {
-            Buffer m = backend.allocate(flat[0]);
-            // Both or neither: a first moment without its second would break the next step.
-            secondMoments[index] = backend.allocate(flat[0]);
-            firstMoments[index] = m;
+        if (firstMoments[index] != null) {
+            return;
         }
-        inPlace.scratch(backend, flat);
+        int[] flat = flats[index];
+        Buffer m = backend.allocate(flat[0]);
+        Buffer v = backend.allocate(flat[0]);
+        Buffer scratch = inPlace.scratch(backend, flat);
         inPlace.prepareScalar(backend);
+        // All or nothing: a first moment without its second or its scratch would break the next step.
+        firstMoments[index] = m;
+        secondMoments[index] = v;
+        scratches[index] = scratch;
     }
 
     private void update(Backend backend, int index, Buffer param, Buffer gradient) {
         int[] flat = flats[index];
         Buffer m = firstMoments[index];
         Buffer v = secondMoments[index];
-        Buffer scratch = inPlace.scratch(backend, flat);
+        Buffer scratch = scratches[index];
         int t = ++steps[index];
         // In double: 1 − β2^t subtracts nearly equal numbers while t is small.
         double correction1 = 1.0 - Math.pow(beta1, t);

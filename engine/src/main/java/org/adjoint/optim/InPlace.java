@@ -90,8 +90,10 @@ final class InPlace {
      * @param parameters the leaves
      */
     static void zeroGrad(List<Tensor> parameters) {
-        for (Tensor p : parameters) {
-            Tensor grad = p.grad();
+        // Indexed rather than for-each: the iterator is an allocation that escape analysis
+        // does not always remove.
+        for (int i = 0; i < parameters.size(); i++) {
+            Tensor grad = parameters.get(i).grad();
             if (grad != null) {
                 ACCESS.backend(grad).fill(ACCESS.buffer(grad), 0f);
                 ACCESS.version(grad).increment();
@@ -182,7 +184,8 @@ final class InPlace {
 
     /**
      * A temporary of {@code flat[0]} elements, shared by every parameter of that size: one
-     * update finishes with it before the next begins.
+     * update finishes with it before the next begins. The lookup allocates its key, so callers
+     * ask once per parameter and keep the buffer.
      *
      * @param backend the owner
      * @param flat    {@code [n]}

@@ -13,6 +13,8 @@ import org.adjoint.Tensor;
 public abstract sealed class InPlaceOptimizer implements Optimizer permits SGD, AdaptiveMoments {
 
     final String name;
+    /** The operation named in errors, built once: a step must not concatenate strings. */
+    final String stepName;
     final List<Tensor> parameters;
     final int[][] flats;
     final float weightDecay;
@@ -22,6 +24,7 @@ public abstract sealed class InPlaceOptimizer implements Optimizer permits SGD, 
     InPlaceOptimizer(String name, List<Tensor> parameters, float learningRate, float weightDecay) {
         InPlace.checkWeightDecay(name, weightDecay);
         this.name = name;
+        this.stepName = name + ".step";
         this.parameters = InPlace.checkParameters(name, parameters);
         this.flats = new int[this.parameters.size()][];
         for (int i = 0; i < flats.length; i++) {

@@ -13,7 +13,7 @@ import org.adjoint.internal.Compute;
  * {@code λ}, 0 by default), then {@code p ← p − lr · d} (plain) or, with momentum {@code μ},
  * {@code v ← μ v + d} (with {@code v = d} at the first step) and {@code p ← p − lr · v}.
  * Parameters are updated in their storage with backend kernels; once the velocities exist, a
- * step allocates nothing.
+ * step allocates nothing (no backend buffer, and no heap object once the JIT has compiled it).
  *
  * <p>In-place updates are the one place where Adjoint changes a tensor's values. Each update
  * bumps the parameter's version, so a gradient computed through a graph recorded before the
@@ -78,7 +78,7 @@ public final class SGD extends InPlaceOptimizer {
             if (p.grad() == null) {
                 continue;
             }
-            Backend backend = Compute.backend("SGD.step", p, p.grad());
+            Backend backend = Compute.backend(stepName, p, p.grad());
             if (momentum > 0f && velocities[i] == null) {
                 if (newVelocities == null) {
                     newVelocities = new Buffer[parameters.size()];
@@ -95,7 +95,7 @@ public final class SGD extends InPlaceOptimizer {
             if (grad == null) {
                 continue;
             }
-            Backend backend = Compute.backend("SGD.step", p, grad);
+            Backend backend = Compute.backend(stepName, p, grad);
             Buffer param = InPlace.buffer(p);
             Buffer gradient = InPlace.buffer(grad);
             int[] flat = flats[i];

@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradCheck;
+import org.adjoint.backend.Backends;
 import org.adjoint.nn.Losses;
 import org.adjoint.optim.Adam;
 import org.adjoint.optim.AdamW;
@@ -356,6 +358,48 @@ public abstract class OptimConformance extends BackendConformance {
         adamW.zeroGrad();
         assertSame(grad, w.grad());
         assertTensor(grad, shape(2), 0, 0);
+    }
+
+    /**
+     * After the first step, neither {@code step()} nor {@code zeroGrad()} asks the backend for
+     * a buffer: counted by a backend that forwards to the one under test. A stateful
+     * optimizer's first step does ask (its velocities or moments), which shows the count sees
+     * what an update allocates.
+     */
+    @Test
+    void onlyTheFirstStepAllocatesBackendBuffers() {
+        record Case(String name, boolean stateful, Function<List<Tensor>, Optimizer> create) {
+        }
+        List<Case> cases = List.of(
+                new Case("SGD", false, params -> new SGD(params, 0.1f)),
+                new Case("SGD with weight decay", false, params -> new SGD(params, 0.1f, 0f, 0.01f)),
+                new Case("SGD with momentum and weight decay", true, params -> new SGD(params, 0.1f, 0.9f, 0.01f)),
+                new Case("Adam with weight decay", true, params -> new Adam(params, 0.1f, 0.9f, 0.999f, 1e-8f, 0.01f)),
+                new Case("AdamW", true, params -> new AdamW(params, 0.1f)));
+        for (Case c : cases) {
+            CountingBackend counting = new CountingBackend(backend());
+            Backends.use(counting.backend());
+            try {
+                Problem problem = new Problem();
+                Optimizer optimizer = c.create().apply(problem.parameters());
+                List<Long> buffersPerStep = new ArrayList<>();
+                for (int step = 0; step < 4; step++) {
+                    problem.backward();
+                    long before = counting.buffers();
+                    optimizer.step();
+                    optimizer.zeroGrad();
+                    buffersPerStep.add(counting.buffers() - before);
+                }
+                assertEquals(List.of(0L, 0L, 0L), buffersPerStep.subList(1, 4),
+                        c.name() + ": buffers asked of the backend by each step and zeroGrad: " + buffersPerStep);
+                if (c.stateful()) {
+                    assertTrue(buffersPerStep.get(0) > 0,
+                            c.name() + ": buffers asked of the backend by the first step: " + buffersPerStep);
+                }
+            } finally {
+                Backends.use(backend());
+            }
+        }
     }
 
     private static void assertRejected(String message, Executable executable) {

@@ -94,6 +94,11 @@ public final class Strided {
         if (size(shape) == 0) {
             return;
         }
+        if (shape.length == 1) {
+            // A flat row, as every optimizer update is: nothing to merge, so nothing to allocate.
+            rows.row(function, lhs, lhsOffset, lhsStrides[0], rhs, rhsOffset, rhsStrides[0], out, outOffset, shape[0]);
+            return;
+        }
         int[][] layout = collapse(shape, lhsStrides, rhsStrides);
         shape = layout[0];
         lhsStrides = layout[1];

@@ -221,38 +221,6 @@ final class VectorElementWise {
         }
     }
 
-    static void binaryRow(Strided.Binary function, float[] lhs, int l, int ls, float[] rhs, int r, int rs,
-                          float[] out, int o, int n) {
-        int bound = S.loopBound(n);
-        int i = 0;
-        if (ls == 1 && rs == 1) {
-            for (; i < bound; i += L) {
-                apply(function, FloatVector.fromArray(S, lhs, l + i), FloatVector.fromArray(S, rhs, r + i))
-                        .intoArray(out, o + i);
-            }
-        } else if (ls == 1 && rs == 0) {
-            FloatVector b = FloatVector.broadcast(S, rhs[r]);
-            for (; i < bound; i += L) {
-                apply(function, FloatVector.fromArray(S, lhs, l + i), b).intoArray(out, o + i);
-            }
-        } else if (ls == 0 && rs == 1) {
-            FloatVector a = FloatVector.broadcast(S, lhs[l]);
-            for (; i < bound; i += L) {
-                apply(function, a, FloatVector.fromArray(S, rhs, r + i)).intoArray(out, o + i);
-            }
-        }
-        Strided.binaryRow(function, lhs, l + i * ls, ls, rhs, r + i * rs, rs, out, o + i, n - i);
-    }
-
-    private static FloatVector apply(Strided.Binary function, FloatVector a, FloatVector b) {
-        return switch (function) {
-            case ADD -> a.add(b);
-            case SUB -> a.sub(b);
-            case MUL -> a.mul(b);
-            case DIV -> a.div(b);
-        };
-    }
-
     static void sumRow(float[] src, int s, float[] out, int o, int os, int n) {
         int bound = S.loopBound(n);
         int i = 0;

@@ -3,7 +3,7 @@ package org.adjoint.kernels;
 /**
  * The Vector API provider (SIMD): {@link PackedGemm} with {@link VectorMicroKernel} (with
  * {@link Gemv} for a single row or column and {@link NarrowGemm} for at most 16 columns),
- * and the loops of {@link VectorElementWise}. Loaded by name only when
+ * and the loops of {@link VectorElementWise} and {@link VectorBinary}. Loaded by name only when
  * {@code jdk.incubator.vector} is readable, so that nothing else touches the incubator module.
  */
 public final class VectorKernels implements KernelProvider {
@@ -63,7 +63,7 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void binary(Strided.Binary function, float[] lhs, int[] lhsStrides, float[] rhs, int[] rhsStrides,
                        float[] out, int[] shape) {
-        Strided.binary(VectorElementWise::binaryRow, function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);
+        Strided.binary(VectorBinary::row, function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);
     }
 
     @Override

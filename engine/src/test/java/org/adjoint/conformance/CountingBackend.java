@@ -1,0 +1,74 @@
+package org.adjoint.conformance;
+
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+
+import org.adjoint.backend.Backend;
+
+/**
+ * A backend that forwards every call to the one under test and counts the buffers asked of
+ * it ({@code allocate} and {@code upload}), so that a suite can show which operations take
+ * backend memory on any backend. A proxy rather than a hand-written delegate, so that a method
+ * added to {@link Backend} is forwarded without changes here.
+ */
+final class CountingBackend implements InvocationHandler {
+
+    private final Backend target;
+    private final Backend backend;
+    private long buffers;
+
+    /**
+     * Wraps a backend.
+     *
+     * @param target the backend that does the work
+     */
+    CountingBackend(Backend target) {
+        this.target = target;
+        this.backend = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                this);
+    }
+
+    /**
+     * The counting backend, to make current.
+     *
+     * @return the proxy
+     */
+    Backend backend() {
+        return backend;
+    }
+
+    /**
+     * The buffers asked for so far.
+     *
+     * @return the count of {@code allocate} and {@code upload} calls
+     */
+    long buffers() {
+        return buffers;
+    }
+
+    @Override
+    public Object invoke(Object self, Method method, Object[] arguments) throws Throwable {
+        switch (method.getName()) {
+            case "allocate", "upload" -> buffers++;
+            // Identity, not the target's: tensors compare backends with == and maps key on them.
+            case "equals" -> {
+                return self == arguments[0];
+            }
+            case "hashCode" -> {
+                return System.identityHashCode(self);
+            }
+            case "toString" -> {
+                return "counting " + target;
+            }
+            default -> {
+            }
+        }
+        try {
+            return method.invoke(target, arguments);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+}
