@@ -110,7 +110,8 @@ class SafeTensorsFuzzTest {
 
     @Test
     void everyMalformedFileFailsCleanly() throws IOException {
-        FileFuzzer fuzzer = new FileFuzzer(directory, "fuzzed.safetensors", 0x5AFEL);
+        FileFuzzer fuzzer = new FileFuzzer(directory, "fuzzed.safetensors", 0x5AFEL,
+                FileFuzzer.JSON_BYTES_PER_INPUT_BYTE);
         byte[][] seeds = seeds();
         for (int i = 0; i < seeds.length; i++) {
             fuzzer.battery("seed" + i, seeds[i], true, 60, SafeTensors::read, SafeTensorsFuzzTest::checkContents);
@@ -134,7 +135,8 @@ class SafeTensorsFuzzTest {
         Map<String, Tensor> originalTensors = SafeTensors.load(saved);
         Map<String, float[]> expected = new LinkedHashMap<>(original);
 
-        FileFuzzer fuzzer = new FileFuzzer(directory, "fuzzed-model.safetensors", 0x10ADL);
+        FileFuzzer fuzzer = new FileFuzzer(directory, "fuzzed-model.safetensors", 0x10ADL,
+                FileFuzzer.JSON_BYTES_PER_INPUT_BYTE);
         fuzzer.afterEachCase(() -> {
             Map<String, float[]> now = values(model);
             for (String name : original.keySet()) {

@@ -19,6 +19,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.adjoint.cuda.internal.DriverLibrary;
+import org.adjoint.kernels.cuda.RequiredTool;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,7 +53,7 @@ class FakeDriverTest {
     @BeforeAll
     static void buildTheFakeLibraries() throws IOException, InterruptedException {
         assumeTrue(DriverLibrary.locate().isEmpty(), "a real CUDA driver is installed here");
-        assumeTrue(run(List.of("gcc", "--version"), Map.of()).exitCode == 0, "no gcc to build the fake libraries");
+        RequiredTool.assumeOnPath("gcc", "the fake CUDA driver's libraries");
         cuda13 = Files.createDirectory(temp.resolve("cuda13"));
         cuda12 = Files.createDirectory(temp.resolve("cuda12"));
         ptxOnly = Files.createDirectory(temp.resolve("ptx-only"));

@@ -37,7 +37,8 @@ public final class Idx {
     private static final int[] TYPE_BYTES = {1, 1, 0, 2, 4, 4, 8};
     private static final String[] TYPE_NAMES = {"ubyte", "byte", null, "short", "int", "float", "double"};
     private static final long MAX_ELEMENTS = Integer.MAX_VALUE - 8;
-    private static final int CHUNK_BYTES = 1 << 16;
+    /** The first data buffer, doubled as data arrives: a huge claim in a small file costs no more than this. */
+    private static final int CHUNK_BYTES = 1 << 12;
 
     private Idx() {
     }

@@ -34,6 +34,7 @@ import org.adjoint.conformance.programs.ProgramChecker;
 import org.adjoint.conformance.programs.ProgramChecker.Outcome;
 import org.adjoint.conformance.programs.ProgramChecker.Status;
 import org.adjoint.conformance.programs.ProgramGenerator;
+import org.adjoint.conformance.programs.ReferenceTolerance;
 import org.adjoint.conformance.programs.Shrinker;
 import org.adjoint.conformance.programs.Step;
 import org.adjoint.conformance.programs.Watch;
@@ -86,6 +87,15 @@ public abstract class RandomProgramConformance extends BackendConformance {
     }
 
     /**
+     * How closely the backend under test must match {@link #referenceBackend()}.
+     *
+     * @return by default {@link ReferenceTolerance#PROVIDERS}, the bound for two CPU kernel providers
+     */
+    protected ReferenceTolerance referenceTolerance() {
+        return ReferenceTolerance.PROVIDERS;
+    }
+
+    /**
      * How the summary line names the backend under test.
      *
      * @return for example {@code cpu (vector kernels)}
@@ -122,7 +132,7 @@ public abstract class RandomProgramConformance extends BackendConformance {
     }
 
     private ProgramChecker checker() {
-        return new ProgramChecker(GradCheck.Tolerance.float32(), referenceBackend());
+        return new ProgramChecker(GradCheck.Tolerance.float32(), referenceBackend(), referenceTolerance());
     }
 
     @ParameterizedTest(name = "seed {0}")

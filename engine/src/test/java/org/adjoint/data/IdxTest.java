@@ -14,10 +14,14 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.zip.GZIPOutputStream;
 
+import org.adjoint.io.FileFuzzer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class IdxTest {
+
+    /** What reading a small file with a huge claim may allocate. */
+    private static final long HUGE_CLAIM_BYTES = 16 << 10;
 
     @TempDir
     Path directory;
@@ -142,6 +146,32 @@ class IdxTest {
     void aHugeClaimInASmallCompressedFileFailsWithoutAllocatingIt() throws IOException {
         assertEquals("shape [1073741824] of ubyte expects 1073741824 bytes of data, found 10",
                 reject(gzip(idx(0x08, new int[] {1 << 30}, new byte[10]))));
+    }
+
+    /**
+     * A header that claims a gigabyte (or 2^40 bytes) in a file of about 100 bytes: reading
+     * allocates a few KiB (the first data buffer, 4 KiB, a stream buffer of at most the file's
+     * size, the message), measured on the reading thread, never the claim.
+     */
+    @Test
+    void hugeClaimsInSmallFilesAllocateAFewKibibytes() throws IOException {
+        byte[] data = new byte[100];
+        Arrays.fill(data, (byte) 7);
+        byte[][] files = {
+            idx(0x08, new int[] {1 << 30}, data),
+            gzip(idx(0x08, new int[] {1 << 30}, data)),
+            idx(0x0D, new int[] {1 << 29}, data),
+            gzip(idx(0x0E, new int[] {1 << 28}, data)),
+            idx(0x08, new int[] {1 << 20, 1 << 20}, data),
+        };
+        for (byte[] bytes : files) {
+            Path file = write("claims-" + bytes.length, bytes);
+            Runnable read = () -> assertThrows(IllegalArgumentException.class, () -> Idx.read(file));
+            read.run();
+            long allocated = FileFuzzer.allocatedBy(read);
+            assertTrue(allocated <= HUGE_CLAIM_BYTES, () -> "reading " + bytes.length + " bytes that claim more allocated "
+                    + allocated + " bytes, more than " + HUGE_CLAIM_BYTES);
+        }
     }
 
     @Test

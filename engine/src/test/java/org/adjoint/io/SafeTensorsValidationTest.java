@@ -25,6 +25,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SafeTensorsValidationTest {
 
+    /** A tensor of 2^40 float32 elements, offsets consistent with the shape. */
+    private static final String FOUR_TIB = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1048576,1048576],"
+            + "\"data_offsets\":[0,4398046511104]}}";
+    /** A tensor of 2^30 BF16 elements. */
+    private static final String TWO_GIB = "{\"w\":{\"dtype\":\"BF16\",\"shape\":[1073741824],"
+            + "\"data_offsets\":[0,2147483648]}}";
+    /** What reading a small file with a huge claim may allocate. */
+    private static final long HUGE_CLAIM_BYTES = 16 << 10;
+
     @TempDir
     Path directory;
 
@@ -154,13 +163,32 @@ class SafeTensorsValidationTest {
     void hugeClaimsFailCleanlyInsteadOfAllocating() throws IOException {
         // 2^40 elements whose offsets agree with the shape: the check against the real file
         // size, not an attempt to allocate 4 TiB, must stop it.
-        String message = rejectHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1048576,1048576],"
-                + "\"data_offsets\":[0,4398046511104]}}", 16);
+        String message = rejectHeader(FOUR_TIB, 16);
         assertEquals("tensor 'w' has 1099511627776 elements, more than one tensor can hold (2147483639)", message);
-        message = rejectHeader("{\"w\":{\"dtype\":\"BF16\",\"shape\":[1073741824],"
-                + "\"data_offsets\":[0,2147483648]}}", 16);
+        message = rejectHeader(TWO_GIB, 16);
         assertEquals("tensor 'w' (BF16 [1073741824], data_offsets [0, 2147483648]) ends beyond the data section, "
                 + "which has 16 bytes (is the file truncated?)", message);
+    }
+
+    /**
+     * The same claims, and a header length of 2^40, in files of about 100 bytes: reading
+     * allocates a few KiB (the header, its parse, the message), measured on the reading
+     * thread, never the claim.
+     */
+    @Test
+    void hugeClaimsInSmallFilesAllocateAFewKibibytes() throws IOException {
+        byte[] headerLengthClaim = new byte[100];
+        ByteBuffer.wrap(headerLengthClaim).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40);
+        byte[] pastTheEnd = headerLengthClaim.clone();
+        ByteBuffer.wrap(pastTheEnd).order(ByteOrder.LITTLE_ENDIAN).putLong(100_000_000L);
+        for (byte[] bytes : new byte[][] {file(FOUR_TIB, 16), file(TWO_GIB, 16), headerLengthClaim, pastTheEnd}) {
+            Path file = write(bytes);
+            Runnable read = () -> assertThrows(IllegalArgumentException.class, () -> SafeTensors.read(file));
+            read.run();
+            long allocated = FileFuzzer.allocatedBy(read);
+            assertTrue(allocated <= HUGE_CLAIM_BYTES, () -> "reading " + bytes.length + " bytes that claim more allocated "
+                    + allocated + " bytes, more than " + HUGE_CLAIM_BYTES);
+        }
     }
 
     @Test

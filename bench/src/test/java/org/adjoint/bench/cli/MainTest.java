@@ -3,7 +3,9 @@ package org.adjoint.bench.cli;
 import static org.adjoint.bench.cli.MainRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import org.adjoint.backend.Backends;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
@@ -46,6 +48,9 @@ class MainTest {
 
     @Test
     void anUnavailableBackendIsAUsageErrorWithItsReason() {
+        // Where a GPU, its driver and its libraries are present, cuda is available and there is nothing to refuse.
+        assumeTrue(Backends.installed().stream().noneMatch(b -> b.name().equals("cuda") && b.unavailableReason().isEmpty()),
+                "the cuda backend is available here");
         MainRun run = run("train", "--backend", "cuda", "--epochs", "1");
 
         assertEquals(Main.USAGE, run.exitCode());

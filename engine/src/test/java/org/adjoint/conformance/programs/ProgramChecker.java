@@ -27,7 +27,7 @@ import org.adjoint.backend.Backends;
  *       {@code <J v, u> = <v, Jᵀ u>} against the reverse-mode gradients (checked last, so that
  *       a wrong VJP is reported by the checks against central differences);</li>
  *   <li>{@value #REFERENCE}, when a reference backend is given: value and gradients equal the
- *       reference backend's.</li>
+ *       reference backend's, element by element within a {@link ReferenceTolerance}.</li>
  * </ol>
  *
  * A check at perturbed inputs that fails where a perturbation crossed a kink (see
@@ -96,6 +96,7 @@ public final class ProgramChecker {
 
     private final GradCheck.Tolerance tolerance;
     private final Backend reference;
+    private final ReferenceTolerance referenceTolerance;
 
     /**
      * A checker with the default float32 tolerance and no reference backend.
@@ -105,14 +106,26 @@ public final class ProgramChecker {
     }
 
     /**
-     * A checker.
+     * A checker whose reference backend, if any, is the other kernel provider ({@link ReferenceTolerance#PROVIDERS}).
      *
      * @param tolerance for the finite-difference and adjoint checks
      * @param reference a backend whose results the current one must match, or {@code null}
      */
     public ProgramChecker(GradCheck.Tolerance tolerance, Backend reference) {
+        this(tolerance, reference, ReferenceTolerance.PROVIDERS);
+    }
+
+    /**
+     * A checker.
+     *
+     * @param tolerance          for the finite-difference and adjoint checks
+     * @param reference          a backend whose results the current one must match, or {@code null}
+     * @param referenceTolerance how closely, element by element
+     */
+    public ProgramChecker(GradCheck.Tolerance tolerance, Backend reference, ReferenceTolerance referenceTolerance) {
         this.tolerance = tolerance;
         this.reference = reference;
+        this.referenceTolerance = referenceTolerance;
     }
 
     /**
@@ -345,15 +358,14 @@ public final class ProgramChecker {
         float[] value = expected.toFloatArray();
         float[] referenceValue = onReference.value();
         List<float[]> referenceGrads = onReference.grads();
-        // Kernels may round differently (fused multiply-adds, vector exp): agreement to a
-        // thousandth of each tensor's largest magnitude.
-        String wrong = compareScaled(referenceValue, value, 1e-3);
+        // Kernels may round differently (fused multiply-adds, vector exp, lane-wise sums).
+        String wrong = referenceTolerance.firstDisagreement(referenceValue, value);
         if (wrong != null) {
             return new Outcome(Status.FAILED, REFERENCE, "the output differs from " + reference.name()
                     + "'s: " + wrong);
         }
         for (int j = 0; j < grads.size(); j++) {
-            wrong = compareScaled(referenceGrads.get(j), grads.get(j), 1e-3);
+            wrong = referenceTolerance.firstDisagreement(referenceGrads.get(j), grads.get(j));
             if (wrong != null) {
                 return new Outcome(Status.FAILED, REFERENCE, "the gradient of input " + j + " differs from "
                         + reference.name() + "'s: " + wrong);
@@ -371,23 +383,6 @@ public final class ProgramChecker {
             double allowed = relative * Math.max(1, Math.abs(expected[i]));
             if (!(Math.abs(expected[i] - actual[i]) <= allowed)) {
                 return "element " + i + ": " + expected[i] + " vs " + actual[i];
-            }
-        }
-        return null;
-    }
-
-    /**
-     * Like {@link #compare} with the bound relative to the largest magnitude in {@code
-     * expected}, plus a floor for values that are rounding noise (a gradient that cancels to 0).
-     */
-    private static String compareScaled(float[] expected, float[] actual, double relative) {
-        if (expected.length != actual.length) {
-            return expected.length + " elements expected, " + actual.length + " found";
-        }
-        double allowed = relative * Ops.maxAbs(expected) + 1e-4;
-        for (int i = 0; i < expected.length; i++) {
-            if (!(Math.abs(expected[i] - actual[i]) <= allowed)) {
-                return "element " + i + ": " + expected[i] + " (reference) vs " + actual[i];
             }
         }
         return null;

@@ -3,7 +3,6 @@ package org.adjoint.kernels.cuda;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -45,7 +44,7 @@ class EmulatedKernelsTest {
 
     @BeforeAll
     static void compileEmulator() throws IOException {
-        assumeTrue(ExternalTool.onPath("g++"), "g++ not on the PATH");
+        RequiredTool.assumeOnPath("g++", "the kernel emulator");
         emulator = HostEmulator.compile(directory);
     }
 

@@ -2,7 +2,6 @@ package org.adjoint.kernels.cuda;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,7 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Runs the compilers and programs that the CUDA source tests need, when the machine has them. */
+/** Runs the compilers and programs that the CUDA source tests need ({@link RequiredTool} says whether the machine has them). */
 final class ExternalTool {
 
     /** What a finished program left: its exit status and its merged stdout and stderr. */
@@ -19,25 +18,6 @@ final class ExternalTool {
     }
 
     private ExternalTool() {
-    }
-
-    /**
-     * Whether an executable of this name is in a directory of the PATH.
-     *
-     * @param name the program
-     * @return whether it can be run by name
-     */
-    static boolean onPath(String name) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return false;
-        }
-        for (String directory : path.split(File.pathSeparator)) {
-            if (!directory.isEmpty() && Files.isExecutable(Path.of(directory, name))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

@@ -2,7 +2,6 @@ package org.adjoint.kernels.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,7 +28,7 @@ class NvccCompileTest {
 
     @BeforeAll
     static void requireNvcc() {
-        assumeTrue(ExternalTool.onPath("nvcc"), "nvcc not on the PATH");
+        RequiredTool.assumeOnPath("nvcc", "the PTX compile of the kernels");
     }
 
     /** Turing (the oldest architecture the backend targets) and Hopper. */
