@@ -15,6 +15,16 @@ import java.util.logging.Logger;
  * {@code jdk.incubator.vector} is readable and the JIT is C2, else the scalar provider with
  * one log line that says why and how to enable the vector one. The system property
  * {@code adjoint.cpu.kernels=vector|scalar} forces a choice.
+ *
+ * <p>Every kernel adds, compares and rounds in an order fixed by the shapes of its operands
+ * and, for the vector provider, by the vector width ({@code -Dadjoint.cpu.vectorBits}, 256
+ * unless set): not by the thread count (threads split outputs, never a sum), not by the
+ * register tile, and not by whether the code runs interpreted or compiled by C1 or C2. So
+ * the same inputs give the same bits on every call. The two providers, and two vector
+ * widths, round differently and give different last bits. {@link Math#exp}, {@link Math#log}
+ * and {@link Math#tanh} are HotSpot intrinsics that the interpreter calls too, so they agree
+ * between modes; they could differ on another JDK build or CPU architecture.
+ * DeterminismTest and cpu-backend's ReproducibilityTest check this.
  */
 public interface KernelProvider {
 

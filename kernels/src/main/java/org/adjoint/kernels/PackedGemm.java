@@ -17,7 +17,13 @@ import java.util.Arrays;
  * KC 512, MC 64 and NC 2048 measured best on the 2-core AVX2 machine among the sizes tried
  * (KC 256/384/512, MC 64/96/128/256): a B sliver of 32 KiB and an A block of 128 KiB.
  * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Tiles
- * at the edges go through a small buffer. With {@code beta = 0} the first block of k writes
+ * at the edges go through a small buffer.
+ *
+ * <p>Each element of C is the same chain of operations whatever the tile, the vector width and
+ * the thread count: per block of KC, fused multiply-adds in order of k from zero, then
+ * {@code alpha·acc} (the first block, {@code beta = 0}) or {@code fma(alpha, acc, C)}; threads
+ * split C, never k. So the tall tile that AVX-512 machines choose gives the same bits as the
+ * 4-row one. With {@code beta = 0} the first block of k writes
  * C without reading it, so C is touched once per block of k and never zeroed first. Products
  * under about four million multiply-adds run on the calling thread, where splitting costs
  * more than it saves.
@@ -136,13 +142,19 @@ final class PackedGemm {
                 if (rows == mr && cols == nr) {
                     kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, c, cTile, ldc, accumulate);
                 } else {
+                    // The edge tile accumulates into a copy of C with the kernel's own fused
+                    // multiply-add, as a full tile does: adding its product to C here would round
+                    // twice, and which elements sit in an edge tile depends on the tile's shape,
+                    // so results would change with the tile chosen for the machine.
                     float[] edge = edgeBuffer(mr * nr);
-                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, edge, 0, nr, false);
-                    for (int r = 0; r < rows; r++) {
-                        int cRow = cTile + r * ldc;
-                        for (int j = 0; j < cols; j++) {
-                            c[cRow + j] = accumulate ? c[cRow + j] + edge[r * nr + j] : edge[r * nr + j];
+                    if (accumulate) {
+                        for (int r = 0; r < rows; r++) {
+                            System.arraycopy(c, cTile + r * ldc, edge, r * nr, cols);
                         }
+                    }
+                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, edge, 0, nr, accumulate);
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(edge, r * nr, c, cTile + r * ldc, cols);
                     }
                 }
             }

@@ -18,11 +18,20 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code tanh} are our own ({@link #exp(FloatVector)}, {@link #tanh(FloatVector)}), plain
  * arithmetic that is the same in both, and {@code log} runs the scalar {@link Math#log},
  * which HotSpot keeps consistent. DeterminismTest checks them in an interpreted child JVM.
+ *
+ * <p>For the same reason no loop here calls {@code reduceLanes}: the order in which it adds
+ * (or compares) the lanes is left open, and the interpreter's Java fallback (lane 0 to the
+ * last) and C2's intrinsic (a tree over halves) do not agree, so a sum came out in different
+ * bits before and after C2 compiled it. Sums and maxima keep one accumulator per lane in the
+ * loop, then {@link #addLanes} and {@link #maxLanes} combine the lanes in lane order, after
+ * the vector part and before the scalar tail: an order fixed by the length and the species.
  */
 final class VectorElementWise {
 
     private static final VectorSpecies<Float> S = VectorMicroKernel.SPECIES;
     private static final int L = S.length();
+    /** Where {@link #addLanes} and {@link #maxLanes} spill a vector, one per thread. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
 
     private VectorElementWise() {
     }
@@ -225,11 +234,14 @@ final class VectorElementWise {
         int bound = S.loopBound(n);
         int i = 0;
         if (os == 0) {
-            FloatVector sum = FloatVector.zero(S);
-            for (; i < bound; i += L) {
-                sum = sum.add(FloatVector.fromArray(S, src, s + i));
+            float total = out[o];
+            if (bound > 0) {
+                FloatVector sum = FloatVector.fromArray(S, src, s);
+                for (i = L; i < bound; i += L) {
+                    sum = sum.add(FloatVector.fromArray(S, src, s + i));
+                }
+                total += addLanes(sum, LANES.get());
             }
-            float total = out[o] + sum.reduceLanes(VectorOperators.ADD);
             for (; i < n; i++) {
                 total += src[s + i];
             }
@@ -253,6 +265,7 @@ final class VectorElementWise {
             return;
         }
         int bound = S.loopBound(length);
+        float[] lanes = LANES.get();
         for (int row = 0; row < outer; row++) {
             int base = row * length;
             FloatVector maxVector = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
@@ -260,7 +273,7 @@ final class VectorElementWise {
             for (; i < bound; i += L) {
                 maxVector = maxVector.max(FloatVector.fromArray(S, x, base + i));
             }
-            float max = maxVector.reduceLanes(VectorOperators.MAX);
+            float max = maxLanes(maxVector, lanes);
             for (; i < length; i++) {
                 max = Math.max(max, x[base + i]);
             }
@@ -273,7 +286,7 @@ final class VectorElementWise {
                 }
                 sumVector = sumVector.add(e);
             }
-            double sum = sumVector.reduceLanes(VectorOperators.ADD);
+            double sum = addLanes(sumVector, lanes);
             for (; i < length; i++) {
                 float e = (float) Math.exp(x[base + i] - max);
                 if (!log) {
@@ -302,5 +315,25 @@ final class VectorElementWise {
                 }
             }
         }
+    }
+
+    /** The lanes of {@code v} added in lane order (see the class description), through {@code lanes}. */
+    private static float addLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        float sum = lanes[0];
+        for (int lane = 1; lane < L; lane++) {
+            sum += lanes[lane];
+        }
+        return sum;
+    }
+
+    /** The largest lane of {@code v} by {@link Math#max} (NaN wins, +0 above −0), in lane order. */
+    private static float maxLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        float max = lanes[0];
+        for (int lane = 1; lane < L; lane++) {
+            max = Math.max(max, lanes[lane]);
+        }
+        return max;
     }
 }

@@ -125,6 +125,45 @@ class GemmTest {
         }
     }
 
+    /**
+     * Both register tiles (on this machine the 4-row one of 256-bit vectors and the 12-row one,
+     * of 512-bit vectors where AVX-512 is there) give the same bits: each element of C is one
+     * chain of fused multiply-adds per block of k whatever the tile, also in the edge tiles,
+     * so a training run does not change with the machine's tile. The shapes leave edges in both
+     * directions, and k past one block (512) makes the later blocks accumulate into C.
+     */
+    @ParameterizedTest(name = "transA={0} transB={1}")
+    @MethodSource("transposes")
+    void bothTilesGiveTheSameBits(boolean transA, boolean transB) {
+        int[][] shapes = {{13, 37, 1100}, {261, 150, 523}, {25, 70, 40}, {7, 5, 3}};
+        for (int[] shape : shapes) {
+            int m = shape[0];
+            int n = shape[1];
+            int k = shape[2];
+            for (float beta : BETAS) {
+                SplittableRandom random = new SplittableRandom(m * 31L + n + k);
+                Stored a = transA ? Stored.random(random, k, m, 0, 0, A_SCALE, 0f) : Stored.random(random, m, k, 0, 0, A_SCALE, 0f);
+                Stored b = transB ? Stored.random(random, n, k, 0, 0, B_SCALE, 0f) : Stored.random(random, k, n, 0, 0, B_SCALE, 0f);
+                Stored c = Stored.random(random, m, n, 0, 0, C_SCALE, 0f);
+                float[] four = c.data().clone();
+                float[] twelve = c.data().clone();
+                sgemm("tile4", transA, transB, m, n, k, 0.7f, a.data(), 0, a.ld(), b.data(), 0, b.ld(), beta, four, 0, n);
+                sgemm("tile12", transA, transB, m, n, k, 0.7f, a.data(), 0, a.ld(), b.data(), 0, b.ld(), beta, twelve, 0, n);
+                for (int i = 0; i < four.length; i++) {
+                    if (Float.floatToRawIntBits(four[i]) != Float.floatToRawIntBits(twelve[i])) {
+                        fail("m=" + m + " n=" + n + " k=" + k + " beta=" + beta + ": element (" + i / n + ", " + i % n
+                                + ") is " + four[i] + " with the 4-row tile and " + twelve[i] + " with the 12-row one");
+                    }
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> transposes() {
+        return Stream.of(Arguments.of(false, false), Arguments.of(false, true), Arguments.of(true, false),
+                Arguments.of(true, true));
+    }
+
     static Stream<Arguments> batchedCases() {
         List<Arguments> cases = new ArrayList<>();
         for (String provider : PROVIDERS) {
