@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times Adjoint's two benchmark workloads in NumPy (OpenBLAS) and PyTorch (CPU).
+"""Times Adjoint's two benchmark workloads in NumPy (OpenBLAS) and PyTorch (CPU), 1.x and 2.x.
 
 The workloads mirror the JMH suites in bench/src/main/java/org/adjoint/bench/jmh:
 
@@ -12,15 +12,23 @@ The workloads mirror the JMH suites in bench/src/main/java/org/adjoint/bench/jmh
   (torch.nn.Linear, F.cross_entropy, torch.optim.SGD), reported in ms/step.
 
 Each peer runs in its own child process so that one library's thread pool cannot spin
-while the other is timed; all cores are used (os.cpu_count()). A peer whose module does
-not import is skipped with a message on standard error. Standard output is one JSON object:
+while the other is timed; all cores are used (os.cpu_count()). The peers numpy and torch run
+on this interpreter; the peer torch2 runs the same PyTorch code on a second interpreter
+(--torch2-python, e.g. a venv with PyTorch 2.x), so that two PyTorch releases, which cannot
+share one Python, are timed in one run. A peer whose module does not import is skipped with
+a message on standard error. Standard output is one JSON object:
 
-    {"threads": 2, "peers": {"numpy": {...versions...}, "torch": {...}},
+    {"threads": 2, "peers": {"numpy": {...versions...}, "torch": {...}, "torch2": {...}},
      "skipped": {"torch": "No module named 'torch'"},
      "results": {"gemm": {"512": {"numpy": {"gflops": median, "best_gflops": ..., ...}, ...}},
                  "mlp_step": {"784-1024-1024-1024-10/256": {"torch": {"ms_per_step": ...}}}}}
 
-Usage: peers.py [--quick] [--shapes S,S,...] [--peers numpy,torch] [--list-shapes]
+A PyTorch peer's entry in "peers" holds its version, its interpreter, its BLAS (BLAS_INFO)
+and what torch.__config__.show() says of its backends: the MKL and oneDNN versions, the CPU
+capability its kernels were dispatched for (AVX2, AVX512, ...) and the threading library.
+
+Usage: peers.py [--quick] [--shapes S,S,...] [--peers numpy,torch,torch2] [--torch2-python PATH]
+                [--list-shapes]
 """
 
 import argparse
@@ -44,7 +52,7 @@ MLP_WIDTHS = [784, 1024, 1024, 1024, 10]
 MLP_BATCH = 256
 MLP_KEY = "-".join(map(str, MLP_WIDTHS)) + "/" + str(MLP_BATCH)
 LEARNING_RATE = 0.01
-PEERS = ["numpy", "torch"]
+PEERS = ["numpy", "torch", "torch2"]
 
 
 def parse_shape(text):
@@ -133,7 +141,7 @@ def torch_worker(shapes, quick, threads):
             seconds, best, reps, batch = time_calls(lambda: torch.matmul(op_a, op_b, out=c), quick)
             gemm[shape] = {"gflops": flops(shape) / seconds / 1e9, "best_gflops": flops(shape) / best / 1e9,
                            "seconds": seconds, "repetitions": reps, "calls_per_repetition": batch}
-            print(f"  torch {shape}: {gemm[shape]['gflops']:.1f} GFLOP/s", file=sys.stderr)
+            print(f"  torch {torch.__version__} {shape}: {gemm[shape]['gflops']:.1f} GFLOP/s", file=sys.stderr)
 
     torch.manual_seed(7)
     layers = []
@@ -163,11 +171,25 @@ def torch_worker(shapes, quick, threads):
         samples.append(time.perf_counter() - start)
     mlp = {"ms_per_step": statistics.median(samples) * 1e3,
            "mean_ms_per_step": statistics.fmean(samples) * 1e3, "steps": steps}
-    print(f"  torch MLP step: {mlp['ms_per_step']:.1f} ms/step", file=sys.stderr)
-    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
-    info = {"version": torch.__version__, "threads": torch.get_num_threads(),
-            "blas": blas.group(1) if blas else None, "loaded_blas": loaded_blas()}
+    print(f"  torch {torch.__version__} MLP step: {mlp['ms_per_step']:.1f} ms/step", file=sys.stderr)
+    info = {"version": torch.__version__, "python": sys.executable, "threads": torch.get_num_threads(),
+            **torch_backends(torch.__config__.show()), "loaded_blas": loaded_blas()}
     return {"info": info, "gemm": gemm, "mlp_step": mlp}
+
+
+def torch_backends(config):
+    """What torch.__config__.show() says of the libraries under PyTorch's CPU kernels, as
+    {"blas", "mkl", "onednn", "cpu_capability", "parallel"}; None where it says nothing.
+    The text differs between releases (1.13 and 2.x both print these lines)."""
+    def find(pattern):
+        match = re.search(pattern, config)
+        return match.group(1) if match else None
+
+    return {"blas": find(r"BLAS_INFO=(\w+)"),
+            "mkl": find(r"Math Kernel Library Version ([\w.]+)"),
+            "onednn": find(r"(?:MKL-DNN|oneDNN) v?([\w.]+)"),
+            "cpu_capability": find(r"CPU capability usage: (\w+)"),
+            "parallel": "OpenMP" if "OpenMP" in config else None}
 
 
 def run_worker(peer, shapes, quick, threads):
@@ -186,10 +208,13 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="square sizes 512 and 1024 only, fewer repetitions")
     parser.add_argument("--shapes", help="comma-separated GEMM shapes (default: as GemmBench)")
-    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of numpy,torch")
+    parser.add_argument("--peers", help="comma-separated subset of numpy,torch,torch2 "
+                        "(default: numpy,torch, and torch2 with --torch2-python)")
+    parser.add_argument("--torch2-python", metavar="PATH",
+                        help="the Python interpreter of the peer torch2 (one with PyTorch 2.x)")
     parser.add_argument("--list-shapes", action="store_true",
                         help="print the GEMM shapes that would run, comma-separated, and exit")
-    parser.add_argument("--worker", choices=PEERS, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=PEERS[:2], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     threads = os.cpu_count() or 1
@@ -217,14 +242,25 @@ def main():
 
     output = {"threads": threads, "peers": {}, "skipped": {},
               "results": {"gemm": {shape: {} for shape in shapes}, "mlp_step": {MLP_KEY: {}}}}
-    for peer in [p.strip() for p in args.peers.split(",") if p.strip()]:
+    peers = args.peers or ",".join(PEERS if args.torch2_python else PEERS[:2])
+    for peer in [p.strip() for p in peers.split(",") if p.strip()]:
         if peer not in PEERS:
-            parser.error(f"unknown peer '{peer}' (expected numpy or torch)")
-        print(f"peers: timing {peer} ...", file=sys.stderr)
-        command = [sys.executable, os.path.abspath(__file__), "--worker", peer, "--shapes", ",".join(shapes)]
+            parser.error(f"unknown peer '{peer}' (expected {', '.join(PEERS)})")
+        if peer == "torch2" and not args.torch2_python:
+            parser.error("peer torch2 needs --torch2-python PATH")
+        python = args.torch2_python if peer == "torch2" else sys.executable
+        print(f"peers: timing {peer} ({python}) ...", file=sys.stderr)
+        # torch2's worker runs the torch code on the other interpreter.
+        worker = "torch" if peer == "torch2" else peer
+        command = [python, "-B", os.path.abspath(__file__), "--worker", worker, "--shapes", ",".join(shapes)]
         if args.quick:
             command.append("--quick")
-        child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+        except OSError as e:
+            output["skipped"][peer] = f"cannot run {python}: {e.strerror}"
+            print(f"peers: {peer}: cannot run {python} ({e.strerror}); skipping it", file=sys.stderr)
+            continue
         if child.returncode != 0:
             output["skipped"][peer] = f"worker exited with status {child.returncode}"
             print(f"peers: {peer} failed (status {child.returncode}); skipping it", file=sys.stderr)
