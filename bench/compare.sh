@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Adjoint against NumPy (OpenBLAS) and PyTorch on the same machine, back to back: runs the JMH
-# suites GemmBench and MlpStepBench for both kernel providers (vector, scalar), then
-# bench/peers/peers.py for the same SGEMM shapes and MLP step, and prints one table of
-# GFLOP/s, ms/step and ratios (bench/peers/table.py).
+# Adjoint against NumPy (OpenBLAS), PyTorch 1.x and PyTorch 2.x on the same machine, back to
+# back: prints the machine (CPU model, vector ISA, caches, JDK) and the kernel configuration
+# Adjoint chose on it, runs the JMH suites GemmBench and MlpStepBench for both kernel
+# providers (vector, scalar), then bench/peers/peers.py for the same SGEMM shapes and MLP
+# step, and prints one table of GFLOP/s, ms/step and ratios (bench/peers/table.py).
 #
 # Usage: bench/compare.sh [--quick] [--out DIR]
 #   --quick    square SGEMM sizes 512 and 1024 plus the MLP's own shapes, shorter JMH
@@ -10,7 +11,14 @@
 #   --out DIR  where the JMH JSON, the peers' JSON, the logs and the table go
 #              (default: bench/target/compare/<date-time>)
 # Environment: JAVA_HOME (default: the Temurin 25 install, else java on PATH);
-#              PYTHON (default: /usr/bin/python3, else python3 on PATH).
+#              PYTHON (default: /usr/bin/python3, else python3 on PATH): NumPy and the
+#                distribution's PyTorch (1.13 on Debian 12);
+#              TORCH2_PYTHON: a Python with PyTorch 2.x, timed as a second PyTorch peer. By
+#                default bench/target/torch2-venv, created on first use (about a minute)
+#                when a local torch-2.x wheel is found in TORCH2_WHEELS (folders separated by
+#                ':', default /opt/wheels:/opt/pypi/files; its dependencies must be there
+#                too); without one the table has no PyTorch 2 column and says so.
+#                TORCH2_PYTHON=none skips it.
 #
 # Last, the same SGEMM shapes in one process with Adjoint and OpenBLAS (libopenblas.so.0)
 # taking turns (org.adjoint.bench.InterleavedGemm, as bench/gemm-vs-openblas.sh), which the
@@ -67,6 +75,54 @@ fi
 
 out="${out:-$root/bench/target/compare/$(date '+%Y%m%d-%H%M%S')}"
 mkdir -p "$out"
+
+# PyTorch 2.x cannot share an interpreter with the distribution's PyTorch 1.13, so it runs
+# from a second one: TORCH2_PYTHON, else a venv built from a local wheel (no index needed).
+imports_torch2() {
+  "$1" -c 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)' 2>/dev/null
+}
+torch2_python=""
+torch2_note=""
+if [[ -n "${TORCH2_PYTHON+set}" ]]; then
+  if [[ "$TORCH2_PYTHON" == none || -z "$TORCH2_PYTHON" ]]; then
+    torch2_note="PyTorch 2: not run (TORCH2_PYTHON=${TORCH2_PYTHON:-''})"
+  elif imports_torch2 "$TORCH2_PYTHON"; then
+    torch2_python="$TORCH2_PYTHON"
+  else
+    echo "compare.sh: TORCH2_PYTHON=$TORCH2_PYTHON cannot import a PyTorch 2.x (torch);" \
+      "point it at a Python that can, or set TORCH2_PYTHON=none" >&2
+    exit 1
+  fi
+else
+  venv="$root/bench/target/torch2-venv"
+  if imports_torch2 "$venv/bin/python"; then
+    torch2_python="$venv/bin/python"
+  else
+    wheels=()
+    IFS=: read -r -a wheel_dirs <<<"${TORCH2_WHEELS:-/opt/wheels:/opt/pypi/files}"
+    wheel=""
+    for dir in "${wheel_dirs[@]}"; do
+      if [[ -d "$dir" ]]; then wheels+=(--find-links "$dir"); fi
+      for file in "$dir"/torch-2.*.whl; do
+        if [[ -z "$wheel" && -f "$file" ]]; then wheel="$file"; fi
+      done
+    done
+    if [[ -z "$wheel" ]]; then
+      torch2_note="PyTorch 2: not run (no TORCH2_PYTHON, no $venv, no torch-2.*.whl in ${TORCH2_WHEELS:-/opt/wheels:/opt/pypi/files})"
+    else
+      echo "compare.sh: installing ${wheel##*/} and NumPy into $venv (log: $out/torch2-venv.log) ..." >&2
+      rm -rf "$venv"
+      if "$PYTHON" -m venv "$venv" >"$out/torch2-venv.log" 2>&1 \
+          && "$venv/bin/pip" install --no-index "${wheels[@]}" torch numpy >>"$out/torch2-venv.log" 2>&1 \
+          && imports_torch2 "$venv/bin/python"; then
+        torch2_python="$venv/bin/python"
+      else
+        torch2_note="PyTorch 2: not run (installing ${wheel##*/} into $venv failed; see $out/torch2-venv.log)"
+        echo "compare.sh: $torch2_note" >&2
+      fi
+    fi
+  fi
+fi
 
 has_benchmarks() {
   [[ -f "$jar" ]] && "$PYTHON" -c 'import sys, zipfile; sys.exit("META-INF/BenchmarkList" not in zipfile.ZipFile(sys.argv[1]).namelist())' "$jar"
@@ -171,7 +227,10 @@ jmh() {
 jmh GemmBench -p shape="$shapes" "${gemm_iterations[@]}"
 jmh MlpStepBench "${mlp_iterations[@]}"
 
-echo "peers: NumPy and PyTorch (log: $out/peers.log)" >&2
+echo "peers: NumPy and PyTorch${torch2_python:+ (PyTorch 2: $torch2_python)} (log: $out/peers.log)" >&2
+if [[ -n "$torch2_python" ]]; then
+  peer_args+=(--torch2-python "$torch2_python")
+fi
 phase_start
 "$PYTHON" -B "$root/bench/peers/peers.py" --shapes "$shapes" "${peer_args[@]}" >"$out/peers.json" 2>"$out/peers.log" \
   || echo "compare.sh: peers.py failed; see $out/peers.log" >&2
@@ -193,6 +252,9 @@ fi
 say
 "$PYTHON" -B "$root/bench/peers/table.py" "$out/GemmBench.json" "$out/MlpStepBench.json" "$out/peers.json" \
   | tee -a "$report"
+if [[ -n "$torch2_note" ]]; then
+  say "$torch2_note"
+fi
 say
 if [[ -n "$interleaved" ]]; then
   say "SGEMM in one process, Adjoint (vector) and OpenBLAS's cblas_sgemm taking turns"
