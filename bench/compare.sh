@@ -77,52 +77,9 @@ out="${out:-$root/bench/target/compare/$(date '+%Y%m%d-%H%M%S')}"
 mkdir -p "$out"
 
 # PyTorch 2.x cannot share an interpreter with the distribution's PyTorch 1.13, so it runs
-# from a second one: TORCH2_PYTHON, else a venv built from a local wheel (no index needed).
-imports_torch2() {
-  "$1" -c 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)' 2>/dev/null
-}
-torch2_python=""
-torch2_note=""
-if [[ -n "${TORCH2_PYTHON+set}" ]]; then
-  if [[ "$TORCH2_PYTHON" == none || -z "$TORCH2_PYTHON" ]]; then
-    torch2_note="PyTorch 2: not run (TORCH2_PYTHON=${TORCH2_PYTHON:-''})"
-  elif imports_torch2 "$TORCH2_PYTHON"; then
-    torch2_python="$TORCH2_PYTHON"
-  else
-    echo "compare.sh: TORCH2_PYTHON=$TORCH2_PYTHON cannot import a PyTorch 2.x (torch);" \
-      "point it at a Python that can, or set TORCH2_PYTHON=none" >&2
-    exit 1
-  fi
-else
-  venv="$root/bench/target/torch2-venv"
-  if imports_torch2 "$venv/bin/python"; then
-    torch2_python="$venv/bin/python"
-  else
-    wheels=()
-    IFS=: read -r -a wheel_dirs <<<"${TORCH2_WHEELS:-/opt/wheels:/opt/pypi/files}"
-    wheel=""
-    for dir in "${wheel_dirs[@]}"; do
-      if [[ -d "$dir" ]]; then wheels+=(--find-links "$dir"); fi
-      for file in "$dir"/torch-2.*.whl; do
-        if [[ -z "$wheel" && -f "$file" ]]; then wheel="$file"; fi
-      done
-    done
-    if [[ -z "$wheel" ]]; then
-      torch2_note="PyTorch 2: not run (no TORCH2_PYTHON, no $venv, no torch-2.*.whl in ${TORCH2_WHEELS:-/opt/wheels:/opt/pypi/files})"
-    else
-      echo "compare.sh: installing ${wheel##*/} and NumPy into $venv (log: $out/torch2-venv.log) ..." >&2
-      rm -rf "$venv"
-      if "$PYTHON" -m venv "$venv" >"$out/torch2-venv.log" 2>&1 \
-          && "$venv/bin/pip" install --no-index "${wheels[@]}" torch numpy >>"$out/torch2-venv.log" 2>&1 \
-          && imports_torch2 "$venv/bin/python"; then
-        torch2_python="$venv/bin/python"
-      else
-        torch2_note="PyTorch 2: not run (installing ${wheel##*/} into $venv failed; see $out/torch2-venv.log)"
-        echo "compare.sh: $torch2_note" >&2
-      fi
-    fi
-  fi
-fi
+# from a second one: TORCH2_PYTHON, else a venv built from a local wheel (bench/peers/torch2.sh).
+source "$root/bench/peers/torch2.sh"
+find_torch2 "$PYTHON" "$root/bench/target/torch2-venv" "$out/torch2-venv.log" || exit 1
 
 has_benchmarks() {
   [[ -f "$jar" ]] && "$PYTHON" -c 'import sys, zipfile; sys.exit("META-INF/BenchmarkList" not in zipfile.ZipFile(sys.argv[1]).namelist())' "$jar"

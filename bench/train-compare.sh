@@ -2,12 +2,19 @@
 # Fashion-MNIST training, Adjoint against PyTorch on the same machine, back to back: runs
 # `./adjoint train --data fashion-mnist` (784-256-128-10 ReLU MLP, Adam lr 1e-3, batch 64,
 # 10 epochs) and bench/peers/fashion_mnist.py (the same model, optimizer, batch and epochs in
-# PyTorch), then prints one table: mean time per epoch and per step (training steps only,
-# evaluation excluded, first epoch included), final test accuracy, and the ratio.
+# PyTorch) with each PyTorch found, then prints one table: mean time per epoch and per step
+# (training steps only, evaluation excluded, first epoch included), final test accuracy,
+# and the ratio against each PyTorch.
 #
 # Usage: bench/train-compare.sh [--epochs N] [--data-dir DIR]
-# Environment: PYTHON (default: /usr/bin/python3, else python3 on PATH).
-# Run time on the 2-core reference machine: about 1 minute for Adjoint, 1 to 2 for PyTorch.
+# Environment: PYTHON (default: /usr/bin/python3, else python3 on PATH): its PyTorch, if it
+#                has one (1.13 on Debian 12; any release works);
+#              TORCH2_PYTHON: a Python with PyTorch 2.x, found or made as by
+#                bench/compare.sh (bench/peers/torch2.sh: by default the venv
+#                bench/target/torch2-venv, built from a local torch-2 wheel when there is
+#                one); TORCH2_PYTHON=none skips it. When PYTHON is that same interpreter,
+#                PyTorch runs once.
+# Run time on the 2-core reference machine: about 1 minute for Adjoint, 1 to 2 per PyTorch.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -28,20 +35,34 @@ if [[ -z "$python" ]]; then
 fi
 out="$root/bench/target/train-compare/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
+source "$root/bench/peers/torch2.sh"
+find_torch2 "$python" "$root/bench/target/torch2-venv" "$out/torch2-venv.log" || exit 1
 
 echo "adjoint: ./adjoint train --data fashion-mnist --epochs $epochs --data-dir $data_dir" >&2
 "$root/adjoint" train --data fashion-mnist --epochs "$epochs" --data-dir "$data_dir" | tee "$out/adjoint.txt" >&2
-echo "pytorch: bench/peers/fashion_mnist.py --epochs $epochs --data-dir $data_dir" >&2
-if "$python" -c "import torch" 2>/dev/null; then
-  "$python" "$root/bench/peers/fashion_mnist.py" --epochs "$epochs" --data-dir "$data_dir" > "$out/torch.json"
+notes=()
+run_torch() {
+  local name="$1" peer_python="$2"
+  echo "pytorch ($peer_python): bench/peers/fashion_mnist.py --epochs $epochs --data-dir $data_dir" >&2
+  if "$peer_python" -c "import torch" 2>/dev/null; then
+    "$peer_python" -B "$root/bench/peers/fashion_mnist.py" --epochs "$epochs" --data-dir "$data_dir" > "$out/$name.json" \
+      || { echo "pytorch ($peer_python) failed" >&2; echo '{}' > "$out/$name.json"; }
+  else
+    notes+=("PyTorch from $peer_python: not run, it cannot import torch (Debian: apt-get install python3-torch)")
+    echo '{}' > "$out/$name.json"
+  fi
+}
+run_torch torch "$python"
+if [[ -n "$torch2_python" && "$torch2_python" != "$python" ]]; then
+  run_torch torch2 "$torch2_python"
 else
-  echo "pytorch: skipped, $python cannot import torch (Debian: apt-get install python3-torch)" >&2
-  echo '{}' > "$out/torch.json"
+  echo '{}' > "$out/torch2.json"
+  if [[ -n "$torch2_note" ]]; then notes+=("$torch2_note"); fi
 fi
 
-"$python" - "$out/adjoint.txt" "$out/torch.json" "$epochs" <<'PY'
+"$python" - "$out/adjoint.txt" "$out/torch.json" "$out/torch2.json" "$epochs" "${notes[@]}" <<'PY'
 import json, re, sys, platform, datetime
-adjoint_text, torch_path, epochs = open(sys.argv[1]).read(), sys.argv[2], int(sys.argv[3])
+adjoint_text, torch_paths, epochs, notes = open(sys.argv[1]).read(), sys.argv[2:4], int(sys.argv[4]), sys.argv[5:]
 steps = (60000 + 63) // 64
 rows = [(float(ms), float(acc)) for acc, ms in
         re.findall(r"test accuracy +([\d.]+)%\s+([\d.]+) ms/step", adjoint_text)]
@@ -49,15 +70,20 @@ if not rows:
     sys.exit("no epoch lines in the Adjoint output")
 adjoint_ms = sum(ms for ms, _ in rows) / len(rows)
 adjoint_acc = rows[-1][1] / 100
-torch = json.load(open(torch_path))
+torches = [t for t in (json.load(open(path)) for path in torch_paths) if t.get("epochs")]
 print(f"Fashion-MNIST, MLP 784-256-128-10 ReLU, Adam lr 1e-3, batch 64, {epochs} epochs; "
       f"{datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
 print(f"| | s/epoch | ms/step | test accuracy |")
 print(f"| --- | --- | --- | --- |")
 print(f"| Adjoint | {adjoint_ms * steps / 1000:.2f} | {adjoint_ms:.3f} | {adjoint_acc:.4f} |")
-if torch.get("epochs"):
+ratios = []
+for torch in torches:
     torch_ms = sum(e["ms_per_step"] for e in torch["epochs"]) / len(torch["epochs"])
     print(f"| PyTorch {torch['torch']} ({torch['threads']} threads) | {torch_ms * steps / 1000:.2f} | {torch_ms:.3f} | "
           f"{torch['epochs'][-1]['test_accuracy']:.4f} |")
-    print(f"\nAdjoint / PyTorch time per epoch: {adjoint_ms / torch_ms:.2f}x")
+    ratios.append(f"Adjoint / PyTorch {torch['torch']} time per epoch: {adjoint_ms / torch_ms:.2f}x")
+if ratios or notes:
+    print()
+for line in ratios + notes:
+    print(line)
 PY

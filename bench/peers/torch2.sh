@@ -1,0 +1,63 @@
+# Sourced by bench/compare.sh and bench/train-compare.sh: finds a Python with PyTorch 2.x, the
+# peer a Python user would pick today, which cannot share an interpreter with the
+# distribution's PyTorch 1.13.
+#
+#   find_torch2 PYTHON VENV LOG
+#
+# sets torch2_python to the interpreter, or leaves it empty and sets torch2_note to why:
+#   - TORCH2_PYTHON, when set: that interpreter (TORCH2_PYTHON=none, or empty: none);
+#   - else VENV/bin/python, when it imports a PyTorch 2.x;
+#   - else VENV, created with PYTHON -m venv and filled with torch and numpy from a local
+#     torch-2.*.whl and its dependencies (pip --no-index), in the folders TORCH2_WHEELS
+#     (separated by ':', default /opt/wheels:/opt/pypi/files); about a minute, logged to LOG.
+# Returns 1, with a message on standard error, when TORCH2_PYTHON names an interpreter that
+# cannot import a PyTorch 2.x: asked for by name, it must not silently drop out.
+
+imports_torch2() {
+  "$1" -c 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)' 2>/dev/null
+}
+
+find_torch2() {
+  local python="$1" venv="$2" log="$3" wheel="" dir file
+  local default_wheels=/opt/wheels:/opt/pypi/files
+  local -a wheels=() wheel_dirs=()
+  torch2_python=""
+  torch2_note=""
+  if [[ -n "${TORCH2_PYTHON+set}" ]]; then
+    if [[ "$TORCH2_PYTHON" == none || -z "$TORCH2_PYTHON" ]]; then
+      torch2_note="PyTorch 2: not run (TORCH2_PYTHON=${TORCH2_PYTHON:-''})"
+    elif imports_torch2 "$TORCH2_PYTHON"; then
+      torch2_python="$TORCH2_PYTHON"
+    else
+      echo "${0##*/}: TORCH2_PYTHON=$TORCH2_PYTHON cannot import a PyTorch 2.x (torch);" \
+        "point it at a Python that can, or set TORCH2_PYTHON=none" >&2
+      return 1
+    fi
+    return 0
+  fi
+  if imports_torch2 "$venv/bin/python"; then
+    torch2_python="$venv/bin/python"
+    return 0
+  fi
+  IFS=: read -r -a wheel_dirs <<<"${TORCH2_WHEELS:-$default_wheels}"
+  for dir in "${wheel_dirs[@]}"; do
+    if [[ -d "$dir" ]]; then wheels+=(--find-links "$dir"); fi
+    for file in "$dir"/torch-2.*.whl; do
+      if [[ -z "$wheel" && -f "$file" ]]; then wheel="$file"; fi
+    done
+  done
+  if [[ -z "$wheel" ]]; then
+    torch2_note="PyTorch 2: not run (no TORCH2_PYTHON, no $venv, no torch-2.*.whl in ${TORCH2_WHEELS:-$default_wheels})"
+    return 0
+  fi
+  echo "${0##*/}: installing ${wheel##*/} and NumPy into $venv (log: $log) ..." >&2
+  rm -rf "$venv"
+  if "$python" -m venv "$venv" >"$log" 2>&1 \
+      && "$venv/bin/pip" install --no-index "${wheels[@]}" torch numpy >>"$log" 2>&1 \
+      && imports_torch2 "$venv/bin/python"; then
+    torch2_python="$venv/bin/python"
+  else
+    torch2_note="PyTorch 2: not run (installing ${wheel##*/} into $venv failed; see $log)"
+    echo "${0##*/}: $torch2_note" >&2
+  fi
+}
