@@ -111,15 +111,9 @@ say() {
   printf '%s\n' "$*" | tee -a "$report"
 }
 
-model="$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
-flags="$(grep -m 1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
-simd=""
-for flag in avx2 fma avx512f; do
-  if [[ " $flags " == *" $flag "* ]]; then simd+="${simd:+ }$flag"; fi
-done
 say "date:     $(date '+%Y-%m-%d %H:%M %Z')"
-say "machine:  ${model:-unknown CPU}, $(nproc) cores, $(uname -m)${simd:+ ($simd)}"
-say "java:     $("$java" -version 2>&1 | head -n 1)"
+# CPU model, vector ISA, caches, JDK and the kernel configuration the JMH runs get.
+"$root/bench/machine.sh" "$java" "$jar" | tee -a "$report"
 say "command:  $command_line"
 echo "results:  $out"
 echo

@@ -60,6 +60,18 @@ else
   if [[ -n "$torch2_note" ]]; then notes+=("$torch2_note"); fi
 fi
 
+# The machine and the kernel configuration `./adjoint train` ran with (the java it picks, and
+# the options of JAVA_OPTS and ADJOINT_JAVA_OPTS that change the kernels).
+if [[ -n "${JAVA_HOME:-}" ]]; then
+  java="$JAVA_HOME/bin/java"
+elif [[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
+  java=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
+else
+  java="$(command -v java || true)"
+fi
+read -r -a java_options <<<"${JAVA_OPTS:-} ${ADJOINT_JAVA_OPTS:-}"
+"$root/bench/machine.sh" "$java" "" "${java_options[@]}" | tee "$out/machine.txt"
+
 "$python" - "$out/adjoint.txt" "$out/torch.json" "$out/torch2.json" "$epochs" "${notes[@]}" <<'PY'
 import json, re, sys, platform, datetime
 adjoint_text, torch_paths, epochs, notes = open(sys.argv[1]).read(), sys.argv[2:4], int(sys.argv[4]), sys.argv[5:]
