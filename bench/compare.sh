@@ -18,7 +18,8 @@
 #                when a local torch-2.x wheel is found in TORCH2_WHEELS (folders separated by
 #                ':', default /opt/wheels:/opt/pypi/files; its dependencies must be there
 #                too); without one the table has no PyTorch 2 column and says so.
-#                TORCH2_PYTHON=none skips it.
+#                TORCH2_PYTHON=none skips it; when PYTHON has PyTorch 2 itself, it is
+#                the one PyTorch peer.
 #
 # Last, the same SGEMM shapes in one process with Adjoint and OpenBLAS (libopenblas.so.0)
 # taking turns (org.adjoint.bench.InterleavedGemm, as bench/gemm-vs-openblas.sh), which the
@@ -27,7 +28,9 @@
 # Run time on the 2-core reference machine (AMD EPYC): --quick about 2.5 minutes, the full
 # run about 8 minutes. The Adjoint JMH forks take most of it: one JVM per provider and
 # shape, about 5 s each, longer when one product outlasts a 1 s iteration (a 2048³ product
-# takes ~6 s on kernels at 3 GFLOP/s). Add a minute or two when the jar has to be built first.
+# takes ~6 s on kernels at 3 GFLOP/s). Add a minute or two when the jar has to be built first,
+# a minute when the PyTorch 2 venv has to be made, and for the PyTorch 2 peer's timing about
+# 15 s (--quick) or 40 s.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"

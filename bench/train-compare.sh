@@ -12,7 +12,7 @@
 #              TORCH2_PYTHON: a Python with PyTorch 2.x, found or made as by
 #                bench/compare.sh (bench/peers/torch2.sh: by default the venv
 #                bench/target/torch2-venv, built from a local torch-2 wheel when there is
-#                one); TORCH2_PYTHON=none skips it. When PYTHON is that same interpreter,
+#                one); TORCH2_PYTHON=none skips it. When PYTHON has PyTorch 2 itself,
 #                PyTorch runs once.
 # Run time on the 2-core reference machine: about 1 minute for Adjoint, 1 to 2 per PyTorch.
 set -euo pipefail
@@ -53,7 +53,7 @@ run_torch() {
   fi
 }
 run_torch torch "$python"
-if [[ -n "$torch2_python" && "$torch2_python" != "$python" ]]; then
+if [[ -n "$torch2_python" ]]; then
   run_torch torch2 "$torch2_python"
 else
   echo '{}' > "$out/torch2.json"

@@ -4,7 +4,8 @@
 #
 #   find_torch2 PYTHON VENV LOG
 #
-# sets torch2_python to the interpreter, or leaves it empty and sets torch2_note to why:
+# sets torch2_python to the interpreter, or leaves it empty and sets torch2_note to why
+# (also when it is PYTHON itself, whose PyTorch runs as the first peer already):
 #   - TORCH2_PYTHON, when set: that interpreter (TORCH2_PYTHON=none, or empty: none);
 #   - else VENV/bin/python, when it imports a PyTorch 2.x;
 #   - else VENV, created with PYTHON -m venv and filled with torch and numpy from a local
@@ -17,6 +18,12 @@ imports_torch2() {
   "$1" -c 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)' 2>/dev/null
 }
 
+# Whether two interpreters are one Python installation (a venv's python is a link to its
+# base interpreter, so the files cannot tell; the prefixes can).
+same_python() {
+  [[ "$("$1" -c 'import sys; print(sys.prefix)' 2>/dev/null)" == "$("$2" -c 'import sys; print(sys.prefix)' 2>/dev/null)" ]]
+}
+
 find_torch2() {
   local python="$1" venv="$2" log="$3" wheel="" dir file
   local default_wheels=/opt/wheels:/opt/pypi/files
@@ -26,6 +33,8 @@ find_torch2() {
   if [[ -n "${TORCH2_PYTHON+set}" ]]; then
     if [[ "$TORCH2_PYTHON" == none || -z "$TORCH2_PYTHON" ]]; then
       torch2_note="PyTorch 2: not run (TORCH2_PYTHON=${TORCH2_PYTHON:-''})"
+    elif same_python "$TORCH2_PYTHON" "$python"; then
+      torch2_note="PyTorch 2: runs as the first PyTorch peer (TORCH2_PYTHON is PYTHON, $python)"
     elif imports_torch2 "$TORCH2_PYTHON"; then
       torch2_python="$TORCH2_PYTHON"
     else
@@ -33,6 +42,10 @@ find_torch2() {
         "point it at a Python that can, or set TORCH2_PYTHON=none" >&2
       return 1
     fi
+    return 0
+  fi
+  if imports_torch2 "$python"; then
+    torch2_note="PyTorch 2: runs as the first PyTorch peer (PYTHON=$python has it)"
     return 0
   fi
   if imports_torch2 "$venv/bin/python"; then
