@@ -353,6 +353,35 @@ public abstract class RandomProgramConformance extends BackendConformance {
         assertTrue(wrong.detail().contains("extrapolated from the last two steps"), wrong::toString);
     }
 
+    /**
+     * 120 outputs near 99 that move by 0.003 of a scalar input's tanh: each is rounded to half
+     * an ulp of 99 ({@code 3.8e-6}), and a step in the scalar moves all of them, so no step
+     * resolves {@code d(Σ wᵢ·fᵢ)/dx} to the absolute bound {@code 1e-3} (as with seeds 49619,
+     * 421908 and 450577, whose outputs reach 35 to 70). Allowing for the outputs' rounding, it
+     * passes; a square whose VJP forgets the factor 2, added on another path, must still fail.
+     */
+    @Test
+    void theRoundingOfLargeOutputsIsAllowedForButAWrongDerivativeStillFails() {
+        float[] grid = new float[120];
+        for (int i = 0; i < grid.length; i++) {
+            grid[i] = -0.9f + 0.015f * i;
+        }
+        List<Program.Input> inputs = List.of(new Program.Input(new int[0], new float[] {0.3f}),
+                new Program.Input(new int[] {10, 12}, grid));
+        List<Step> steps = new ArrayList<>(List.of(
+                Step.of(Kind.ADD, 1, 0),
+                Step.of(Kind.TANH, 2),
+                Step.of(Kind.MUL_SCALAR, 3).withConstant(0.003f),
+                Step.of(Kind.ADD_SCALAR, 4).withConstant(99f)));
+        Outcome outcome = checker().check(new Program(1, inputs, steps));
+        assertEquals(Status.PASSED, outcome.status(), outcome::toString);
+
+        steps.add(Step.of(Kind.CUSTOM, 1).withCustom(WrongSquare.OP));
+        steps.add(Step.of(Kind.ADD, 5, 6));
+        Outcome wrong = checker().check(new Program(1, inputs, steps));
+        assertEquals(Status.FAILED, wrong.status(), wrong::toString);
+    }
+
     /** A program outside an operation's domain (log of a negative value) is invalid, not failed. */
     @Test
     void programsOutsideAnOperationsDomainAreInvalid() {

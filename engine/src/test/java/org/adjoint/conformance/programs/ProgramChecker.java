@@ -21,9 +21,10 @@ import org.adjoint.backend.Backends;
  *       pass, and {@code backward(u)} runs;</li>
  *   <li>{@value #VJP}: {@code Autodiff.vjp}'s pullback of {@code u} equals those gradients;</li>
  *   <li>{@value #ADJOINT}: {@link GradCheck#adjointIdentity} on the (non-scalar) output, at
- *       three steps, then extrapolated from the last two;</li>
+ *       three steps, then extrapolated from the last two ({@link CentralDifferences});</li>
  *   <li>{@value #FINITE}: {@link GradCheck#finiteDifferences} of {@code sum(output * R)} for a
- *       fixed random {@code R};</li>
+ *       fixed random {@code R}, at three steps, then allowing for the outputs' rounding and
+ *       extrapolated ({@link CentralDifferences});</li>
  *   <li>{@value #FORWARD}: {@code Autodiff.jvp} gives the same value and
  *       {@code <J v, u> = <v, Jᵀ u>} against the reverse-mode gradients, up to the rounding of
  *       the terms summed, in the two dot products or inside the derivative rules
@@ -218,7 +219,7 @@ public final class ProgramChecker {
             Outcome adjoint = confirmed(ADJOINT, t -> GradCheck.adjointIdentity(f, inputs, seed, t), adjointTolerance,
                     watch);
             if (adjoint != null && adjoint.status() == Status.FAILED) {
-                adjoint = extrapolated(adjoint, f, inputs, directions, u, terms.sum);
+                adjoint = CentralDifferences.extrapolated(adjoint, f, inputs, directions, u, terms.sum);
             }
             if (adjoint != null) {
                 return adjoint;
@@ -227,6 +228,10 @@ public final class ProgramChecker {
             Tensor weights = Tensor.randn(weightSeed(program), expected.shape());
             Outcome finite = confirmed(FINITE,
                     t -> GradCheck.finiteDifferences(in -> f.apply(in).mul(weights).sum(), inputs, t), tolerance, watch);
+            if (finite != null && finite.status() == Status.FAILED) {
+                finite = CentralDifferences.withRoundingAndExtrapolation(finite, f, inputs, expected, weights,
+                        reverse(f, program, weights).grads());
+            }
             if (finite != null) {
                 return finite;
             }
@@ -369,67 +374,6 @@ public final class ProgramChecker {
                     + "), and reverse mode agrees with central differences");
         }
         return null;
-    }
-
-    /**
-     * The last chance of an adjoint identity that failed at every step: the Richardson
-     * extrapolation of the last two steps, {@code N(h) + (N(h) − N(4h)) / 15}, which removes
-     * the {@code h²} term of the central differences' truncation error. Where a steep function
-     * (an {@code exp} of a product, raised to powers) keeps that term above the bound even at the
-     * smallest step, the errors still fall sixteen-fold per step, and the extrapolated value
-     * agrees with a right derivative; a wrong derivative stays as far from it as from the
-     * central differences themselves, since both converge to the true derivative.
-     *
-     * @param failed   the failure at every step, whose tolerance has the smallest step
-     * @param analytic {@code <v, Jᵀ u>} from reverse mode
-     * @return {@code null} when the extrapolated value agrees, else the failure with it added
-     */
-    private static Outcome extrapolated(Outcome failed, Function<List<Tensor>, Tensor> f, List<Tensor> inputs,
-                                        List<Tensor> directions, Tensor u, double analytic) {
-        GradCheck.Tolerance last = failed.tolerance();
-        double coarse = centralDifference(f, inputs, directions, u, 4 * last.step());
-        double fine = centralDifference(f, inputs, directions, u, last.step());
-        double richardson = fine + (fine - coarse) / 15;
-        double error = Math.abs(analytic - richardson);
-        double allowed = last.absolute() + last.relative() * Math.max(Math.abs(analytic), Math.abs(richardson));
-        if (Double.isFinite(richardson) && error <= allowed) {
-            return null;
-        }
-        return new Outcome(Status.FAILED, ADJOINT, failed.detail() + "; extrapolated from the last two steps: "
-                + richardson + ", error " + error + " (allowed " + allowed + ")", last);
-    }
-
-    /**
-     * {@code <J v, u>} by central differences, computed as {@link GradCheck#adjointIdentity} does
-     * (the perturbed points rounded to float32, the dot product in double).
-     */
-    private static double centralDifference(Function<List<Tensor>, Tensor> f, List<Tensor> inputs,
-                                            List<Tensor> directions, Tensor u, double step) {
-        List<Tensor> plus = new ArrayList<>();
-        List<Tensor> minus = new ArrayList<>();
-        for (int j = 0; j < inputs.size(); j++) {
-            float[] x = inputs.get(j).toFloatArray();
-            float[] v = directions.get(j).toFloatArray();
-            float[] high = new float[x.length];
-            float[] low = new float[x.length];
-            for (int e = 0; e < x.length; e++) {
-                high[e] = (float) (x[e] + step * v[e]);
-                low[e] = (float) (x[e] - step * v[e]);
-            }
-            int[] shape = inputs.get(j).shape();
-            plus.add(shape.length == 0 ? Tensor.scalar(high[0]) : Tensor.of(high, shape));
-            minus.add(shape.length == 0 ? Tensor.scalar(low[0]) : Tensor.of(low, shape));
-        }
-        float[] cotangent = u.toFloatArray();
-        try (var _ = GradMode.noGrad()) {
-            float[] high = f.apply(plus).toFloatArray();
-            float[] low = f.apply(minus).toFloatArray();
-            double dot = 0;
-            for (int i = 0; i < cotangent.length; i++) {
-                dot += ((double) high[i] - low[i]) * cotangent[i];
-            }
-            return dot / (2 * step);
-        }
     }
 
     private Outcome againstReference(Program program, Tensor expected, List<float[]> grads, long seed) {
