@@ -357,8 +357,9 @@ public abstract class RandomProgramConformance extends BackendConformance {
      * 120 outputs near 99 that move by 0.003 of a scalar input's tanh: each is rounded to half
      * an ulp of 99 ({@code 3.8e-6}), and a step in the scalar moves all of them, so no step
      * resolves {@code d(Σ wᵢ·fᵢ)/dx} to the absolute bound {@code 1e-3} (as with seeds 49619,
-     * 421908 and 450577, whose outputs reach 35 to 70). Allowing for the outputs' rounding, it
-     * passes; a square whose VJP forgets the factor 2, added on another path, must still fail.
+     * 421908 and 450577, whose outputs reach 35 to 70 and whose values before them weigh 10 to
+     * 40 times as much). Allowing for the values' rounding,
+     * it passes; a square whose VJP forgets the factor 2, added on another path, must still fail.
      */
     @Test
     void theRoundingOfLargeOutputsIsAllowedForButAWrongDerivativeStillFails() {

@@ -59,33 +59,32 @@ final class CentralDifferences {
     /**
      * The last chance of an element-wise check that failed at every step: the same central
      * differences of {@code L = Σ wᵢ·fᵢ} (summed in double), each element allowed, besides the
-     * tolerance, the rounding of the outputs themselves, and their Richardson extrapolation
-     * from the last two steps. The outputs are float32: each is within half an ulp,
-     * {@code 2⁻²⁴·|fᵢ|}, of a value that varies smoothly, so {@code L} at either point is within
-     * {@code 2⁻²⁴·Σ|wᵢ·fᵢ|} of one, and their difference over {@code 2h} within
-     * {@code 2⁻²⁴·Σ|wᵢ·fᵢ| / h}: no step can resolve a derivative more finely. For 24 outputs
-     * near 70 (seed 49619) that is {@code 0.011} at the first step ({@code h = 0.01}), ten times
-     * the absolute bound, and it grows as the step shrinks. Every element must pass with one
-     * estimate (one step, or the extrapolation), as in {@link GradCheck#finiteDifferences}. The
-     * adjoint identity, which ran before with no such allowance, has checked the same
-     * gradients in a random direction.
+     * tolerance, the rounding of the program's values, and their Richardson extrapolation
+     * from the last two steps. Every value {@code z} of the program is float32, rounded to
+     * within {@code 2⁻²⁴·|z|} of what its operands give exactly, and that error moves {@code L}
+     * by the value's adjoint times it: to first order {@code L} at either point is within
+     * {@code ε = 2⁻²⁴·Σ|z̄·z|} ({@link DerivativeTerms#ofValues}) of a smooth function, and the
+     * difference over {@code 2h} within {@code ε / h}; no step resolves a derivative more
+     * finely. (A step that rounds several times inside, or sums terms that cancel, can exceed
+     * its share; the bound is a worst case that the scatter seen stays well inside.) Seed
+     * 450577 (16 outputs up to 52, 25 steps) has {@code Σ|z̄·z| = 17,000}, 42 times the
+     * outputs' share {@code Σ|wᵢ·fᵢ|}, so {@code ε / h = 0.1} at {@code h = 0.01}; its
+     * differences scatter by 0.01 there and by 0.12 at {@code h/16}. Every element must pass
+     * with one estimate (one step, or the extrapolation), as in
+     * {@link GradCheck#finiteDifferences}. The adjoint identity, which ran before with no such
+     * allowance, has checked the same gradients in a random direction.
      *
      * @param failed   the failure at every step, whose tolerance has the smallest step
-     * @param expected the outputs {@code f}
      * @param weights  the weights {@code w}
      * @param analytic the gradients of {@code L} from reverse mode, one per input
+     * @param values   {@link DerivativeTerms#ofValues} for the weights
      * @return {@code null} when an estimate agrees on every element, else the failure with the closest miss added
      */
     static Outcome withRoundingAndExtrapolation(Outcome failed, Function<List<Tensor>, Tensor> f, List<Tensor> inputs,
-                                                Tensor expected, Tensor weights, List<float[]> analytic) {
+                                                Tensor weights, List<float[]> analytic, double values) {
         GradCheck.Tolerance tolerance = failed.tolerance();
         float[] w = weights.toFloatArray();
-        float[] value = expected.toFloatArray();
-        double magnitude = 0;
-        for (int i = 0; i < w.length; i++) {
-            magnitude += Math.abs((double) w[i] * value[i]);
-        }
-        double outputRounding = 0x1p-24 * magnitude;
+        double rounding = 0x1p-24 * values;
         double[] steps = {16 * tolerance.step(), 4 * tolerance.step(), tolerance.step()};
         List<List<double[]>> numeric = new ArrayList<>();
         for (double h : steps) {
@@ -110,7 +109,7 @@ final class CentralDifferences {
         double closestRatio = Double.POSITIVE_INFINITY;
         for (int estimate = 0; estimate <= steps.length; estimate++) {
             boolean extrapolated = estimate == steps.length;
-            double noise = extrapolated ? 17.0 / 15 * outputRounding / steps[2] : outputRounding / steps[estimate];
+            double noise = extrapolated ? 17.0 / 15 * rounding / steps[2] : rounding / steps[estimate];
             double worstRatio = 0;
             String worst = null;
             for (int j = 0; j < inputs.size(); j++) {
@@ -126,7 +125,7 @@ final class CentralDifferences {
                         worstRatio = ratio;
                         worst = (extrapolated ? "extrapolated" : "step " + steps[estimate]) + ", input " + j
                                 + ", element " + e + ": analytic " + a + ", numeric " + n + " (allowed " + allowed
-                                + " with " + noise + " for the outputs' rounding)";
+                                + " with " + noise + " for the values' rounding)";
                     }
                 }
             }
@@ -139,7 +138,7 @@ final class CentralDifferences {
             }
         }
         return new Outcome(Status.FAILED, ProgramChecker.FINITE, failed.detail()
-                + "; allowing for the outputs' rounding and extrapolating, the closest was " + closest, tolerance);
+                + "; allowing for the values' rounding and extrapolating, the closest was " + closest, tolerance);
     }
 
     /**

@@ -86,6 +86,36 @@ final class DerivativeTerms {
     }
 
     /**
+     * Sums {@code |z̄[i]·z[i]|} over every element of every value (inputs and steps), with
+     * {@code z̄} the adjoint of {@code <u, f>}: rounding each value to within {@code 2⁻²⁴} of
+     * itself moves {@code <u, f>} by at most {@code 2⁻²⁴} of this, to first order. For the
+     * output alone it is {@code Σ|uᵢ·fᵢ|}; the values before count where the output is a
+     * small difference of large ones.
+     *
+     * @param program the program
+     * @param inputs  its inputs (without history)
+     * @param u       the weights of the outputs
+     * @param watch   the watch of the unperturbed evaluation, comparing
+     * @return the magnitude
+     */
+    static double ofValues(Program program, List<Tensor> inputs, Tensor u, Watch watch) {
+        Tensor[] values;
+        try (var _ = GradMode.noGrad()) {
+            values = program.evaluate(inputs, watch);
+        }
+        List<float[]> adjoints = adjoints(program, values, inputs, u, watch);
+        double magnitude = 0;
+        for (int value = 0; value < values.length; value++) {
+            float[] z = values[value].toFloatArray();
+            float[] adjoint = adjoints.get(value);
+            for (int i = 0; i < z.length; i++) {
+                magnitude += Math.abs((double) adjoint[i] * z[i]);
+            }
+        }
+        return magnitude;
+    }
+
+    /**
      * The adjoint of every value: the program with a zero added to each step's value, whose
      * gradient is that value's adjoint (adding zero leaves every value unchanged).
      */

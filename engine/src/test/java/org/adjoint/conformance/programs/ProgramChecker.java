@@ -23,7 +23,7 @@ import org.adjoint.backend.Backends;
  *   <li>{@value #ADJOINT}: {@link GradCheck#adjointIdentity} on the (non-scalar) output, at
  *       three steps, then extrapolated from the last two ({@link CentralDifferences});</li>
  *   <li>{@value #FINITE}: {@link GradCheck#finiteDifferences} of {@code sum(output * R)} for a
- *       fixed random {@code R}, at three steps, then allowing for the outputs' rounding and
+ *       fixed random {@code R}, at three steps, then allowing for the values' rounding and
  *       extrapolated ({@link CentralDifferences});</li>
  *   <li>{@value #FORWARD}: {@code Autodiff.jvp} gives the same value and
  *       {@code <J v, u> = <v, Jᵀ u>} against the reverse-mode gradients, up to the rounding of
@@ -229,8 +229,8 @@ public final class ProgramChecker {
             Outcome finite = confirmed(FINITE,
                     t -> GradCheck.finiteDifferences(in -> f.apply(in).mul(weights).sum(), inputs, t), tolerance, watch);
             if (finite != null && finite.status() == Status.FAILED) {
-                finite = CentralDifferences.withRoundingAndExtrapolation(finite, f, inputs, expected, weights,
-                        reverse(f, program, weights).grads());
+                finite = CentralDifferences.withRoundingAndExtrapolation(finite, f, inputs, weights,
+                        reverse(f, program, weights).grads(), DerivativeTerms.ofValues(program, inputs, weights, watch));
             }
             if (finite != null) {
                 return finite;
