@@ -9,8 +9,10 @@ import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.GradMode;
 
 /**
- * The scale of the rounding in {@code <J v, u>} (forward mode) and {@code <v, Jᵀ u>} (reverse
- * mode): the magnitude of every term that a step's derivative rule sums.
+ * First-order scales of rounding in a program, each a sum of magnitudes weighted by adjoints:
+ * {@link #magnitude} for {@code <J v, u>} (forward mode) and {@code <v, Jᵀ u>} (reverse mode),
+ * the magnitude of every term that a step's derivative rule sums; {@link #ofValues} for
+ * {@code <u, f>} itself, every value weighted by its adjoint.
  *
  * <p>A step {@code z = g(a, b, …)} with local Jacobian {@code A = ∂z/∂a} computes the tangent
  * {@code ż = Σ_b A[i][b]·ȧ[b] + …} in forward mode and the adjoint
@@ -23,9 +25,9 @@ import org.adjoint.autodiff.GradMode;
  * {@code s·(z̄ − <s, z̄>)} subtracts terms of order {@code |z̄|} and leaves an ulp of them,
  * which the steps before multiply by their own derivatives.
  *
- * <p>Costs one forward-mode pass per value and one Jacobian per step (the values have at most
- * {@value ProgramGenerator#MAX_VALUE_ELEMENTS} elements): for a check that needs it only when a
- * cheaper bound fails.
+ * <p>{@link #magnitude} costs one forward-mode pass per value and one Jacobian per step (the
+ * values have at most {@value ProgramGenerator#MAX_VALUE_ELEMENTS} elements), {@link #ofValues}
+ * one reverse pass: for checks that need them only when a cheaper bound fails.
  */
 final class DerivativeTerms {
 
