@@ -278,6 +278,111 @@ public abstract class RandomProgramConformance extends BackendConformance {
         assertTrue(outcome.detail().contains("across a kink"), outcome::toString);
     }
 
+    /**
+     * Seed 13870, shrunk: a softmax along an axis whose values, and whose tangents, are all
+     * equal (every one comes from the same scalars), so {@code <J v, u>} is 0 exactly. Forward
+     * mode gives 0; reverse mode leaves an ulp of {@code s·(ū − <s, ū>)}, which the steps before
+     * multiply by derivatives near 100, and reached {@code -7.4e-5}: the two dot products'
+     * own terms are of order {@code 1e-5}, the terms inside the softmax's rule of order 100.
+     * Adding {@code x²} with a wrong forward rule on another path must still fail.
+     */
+    @Test
+    void aDerivativeThatCancelsInsideASoftmaxIsRoundingNotAForwardModeFailure() {
+        List<Program.Input> inputs = List.of(new Program.Input(new int[] {2, 1}, new float[] {0f, 0f}),
+                new Program.Input(new int[0], new float[] {0.4f}), new Program.Input(new int[0], new float[] {-0.6f}));
+        List<Step> steps = new ArrayList<>(List.of(
+                Step.of(Kind.NEG, 2),
+                Step.of(Kind.TRANSPOSE, 0),
+                Step.of(Kind.POW, 4).withConstant(2f).withPrefix(Step.Prefix.SQUARE_PLUS_ONE),
+                Step.of(Kind.DIV, 5, 5),
+                Step.of(Kind.ADD_SCALAR, 1).withConstant(0.8f),
+                Step.of(Kind.DIV, 7, 3),
+                Step.of(Kind.ADD, 7, 8),
+                Step.of(Kind.SUB, 9, 6),
+                Step.of(Kind.EXP, 10),
+                Step.of(Kind.SUB, 11, 8),
+                Step.of(Kind.POW, 12).withConstant(2f),
+                Step.of(Kind.DIV_SCALAR, 13).withConstant(8f),
+                Step.of(Kind.MUL, 14, 14),
+                Step.of(Kind.SOFTMAX, 15).withAxis(1)));
+        Outcome outcome = checker().check(new Program(13870, inputs, steps));
+        assertEquals(Status.PASSED, outcome.status(), outcome::toString);
+
+        steps.add(Step.of(Kind.CUSTOM, 12).withCustom(SquareWithWrongJvp.OP));
+        steps.add(Step.of(Kind.ADD, 16, 17));
+        Outcome wrong = checker().check(new Program(13870, inputs, steps));
+        assertEquals(Status.FAILED, wrong.status(), wrong::toString);
+        assertEquals(ProgramChecker.FORWARD, wrong.check(), wrong::toString);
+    }
+
+    /**
+     * Seed 418390: {@code exp} of a product of sums over the input, raised to cubes, is so steep
+     * that central differences still miss by {@code 0.137} at the smallest step (allowed
+     * {@code 0.041}), although their error falls sixteen-fold per step (31.6, 2.18, 0.137):
+     * extrapolated, they give 1.5397 against the gradients' 1.5407. The same program with a
+     * square whose VJP forgets the factor 2 must still fail, after the extrapolation too.
+     */
+    @Test
+    void aSteepProgramPassesTheAdjointIdentityOnceTheTruncationErrorIsExtrapolatedAway() {
+        List<Program.Input> inputs = List.of(new Program.Input(new int[] {4}, new float[] {-1.03f, 0.42f, -1.68f, 0.83f}));
+        List<Step> steps = new ArrayList<>(List.of(
+                Step.of(Kind.TANH, 0),
+                Step.of(Kind.RELU, 0),
+                Step.of(Kind.MATMUL, 0, 1),
+                Step.of(Kind.MATMUL, 2, 2),
+                Step.of(Kind.MUL, 4, 3),
+                Step.of(Kind.EXP, 5),
+                Step.of(Kind.DIV_SCALAR, 6).withConstant(8f),
+                Step.of(Kind.NEG, 7),
+                Step.of(Kind.ADD, 8, 2),
+                Step.of(Kind.SUB, 9, 1),
+                Step.of(Kind.MUL, 10, 0),
+                Step.of(Kind.POW, 11).withConstant(1.5f).withPrefix(Step.Prefix.SQUARE_PLUS_ONE),
+                Step.of(Kind.SUB, 12, 11),
+                Step.of(Kind.DIV_SCALAR, 13).withConstant(4f),
+                Step.of(Kind.SUB, 14, 4),
+                Step.of(Kind.SQRT, 15).withPrefix(Step.Prefix.SQUARE_PLUS_ONE)));
+        Outcome outcome = checker().check(new Program(418390, inputs, steps));
+        assertEquals(Status.PASSED, outcome.status(), outcome::toString);
+
+        steps.add(Step.of(Kind.CUSTOM, 1).withCustom(WrongSquare.OP));
+        steps.add(Step.of(Kind.ADD, 16, 17));
+        Outcome wrong = checker().check(new Program(418390, inputs, steps));
+        assertEquals(Status.FAILED, wrong.status(), wrong::toString);
+        assertEquals(ProgramChecker.ADJOINT, wrong.check(), wrong::toString);
+        assertTrue(wrong.detail().contains("extrapolated from the last two steps"), wrong::toString);
+    }
+
+    /**
+     * 120 outputs near 99 that move by 0.003 of a scalar input's tanh: each is rounded to half
+     * an ulp of 99 ({@code 3.8e-6}), and a step in the scalar moves all of them, so no step
+     * resolves {@code d(Σ wᵢ·fᵢ)/dx} to the absolute bound {@code 1e-3} (as with seeds 49619,
+     * 421908 and 450577, whose outputs reach 35 to 70 and whose values before them weigh 10 to
+     * 40 times as much). Allowing for the values' rounding,
+     * it passes; a square whose VJP forgets the factor 2, added on another path, must still fail.
+     */
+    @Test
+    void theRoundingOfLargeOutputsIsAllowedForButAWrongDerivativeStillFails() {
+        float[] grid = new float[120];
+        for (int i = 0; i < grid.length; i++) {
+            grid[i] = -0.9f + 0.015f * i;
+        }
+        List<Program.Input> inputs = List.of(new Program.Input(new int[0], new float[] {0.3f}),
+                new Program.Input(new int[] {10, 12}, grid));
+        List<Step> steps = new ArrayList<>(List.of(
+                Step.of(Kind.ADD, 1, 0),
+                Step.of(Kind.TANH, 2),
+                Step.of(Kind.MUL_SCALAR, 3).withConstant(0.003f),
+                Step.of(Kind.ADD_SCALAR, 4).withConstant(99f)));
+        Outcome outcome = checker().check(new Program(1, inputs, steps));
+        assertEquals(Status.PASSED, outcome.status(), outcome::toString);
+
+        steps.add(Step.of(Kind.CUSTOM, 1).withCustom(WrongSquare.OP));
+        steps.add(Step.of(Kind.ADD, 5, 6));
+        Outcome wrong = checker().check(new Program(1, inputs, steps));
+        assertEquals(Status.FAILED, wrong.status(), wrong::toString);
+    }
+
     /** A program outside an operation's domain (log of a negative value) is invalid, not failed. */
     @Test
     void programsOutsideAnOperationsDomainAreInvalid() {
