@@ -5,10 +5,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 4 × (2·lanes) register tile on the Vector API: eight accumulators, two vectors of B and
- * one broadcast of A per row and step. On AVX2 (8 lanes) that is 4 × 16 and 11 of the 16
- * ymm registers; a 6 × 16 tile measured slower there because C2 spilled its accumulators.
- * With AVX-512 there are 32 vector registers, and the taller tile {@link VectorMicroKernel12}
- * keeps 24 accumulators in them; see {@link #select()}.
+ * one broadcast of A per row and step. It is the reference shape the taller tiles are tested
+ * against: {@link VectorMicroKernel6} (12 accumulators, for 16 vector registers) and
+ * {@link VectorMicroKernel12} (24, for AVX-512's 32); see {@link #select()}.
  * The species defaults to 256 bits; {@code -Dadjoint.cpu.vectorBits=128|256|512} overrides it
  * (for the tall tile too, see {@link #tallSpecies()}).
  */
@@ -16,6 +15,8 @@ final class VectorMicroKernel implements MicroKernel {
 
     /** System property: the vector width in bits, {@code 128}, {@code 256}, {@code 512} or {@code preferred}. */
     static final String BITS_PROPERTY = "adjoint.cpu.vectorBits";
+    /** System property: the rows of the register tile, {@code 4}, {@code 6} or {@code 12}. */
+    static final String TILE_ROWS_PROPERTY = "adjoint.cpu.tileRows";
     static final VectorSpecies<Float> SPECIES = species();
     static final VectorMicroKernel INSTANCE = new VectorMicroKernel();
     private static final int MR = 4;
@@ -56,22 +57,36 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     /**
-     * The tile for this machine. Tall tiles need more registers than AVX2's 16: they are
-     * chosen when the preferred species is 512 bits wide (AVX-512, 32 registers), where even
-     * the 12-row tile of 256-bit vectors measured 1.4× the 4-row one on one Zen 4 core (94
-     * against 66 GFLOP/s at n = 1024), and the 512-bit one more (see {@link #tallSpecies()}).
-     * {@code -Dadjoint.cpu.tileRows=4|12} overrides the choice.
+     * The tile for this machine, from its vector registers: a tile of R rows and two vectors
+     * of columns holds 2R accumulators, two vectors of B and one broadcast of A. With 32
+     * registers (AVX-512: the preferred species is 512 bits wide) that is the 12-row tile,
+     * which measured 1.4× the 4-row one on one Zen 4 core even with 256-bit vectors (94 against
+     * 66 GFLOP/s at n = 1024), and more with 512-bit ones (see {@link #tallSpecies()}). With 16
+     * (AVX2, and everything else) it is the 6-row tile, 15 of the 16.
+     * {@code -Dadjoint.cpu.tileRows=4|6|12} overrides the choice.
      */
     static MicroKernel select() {
-        String rows = System.getProperty("adjoint.cpu.tileRows", "").trim();
+        String rows = System.getProperty(TILE_ROWS_PROPERTY, "").trim();
         if (rows.isEmpty()) {
-            rows = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? "12" : "4";
+            rows = vectorRegisters() >= 32 ? "12" : "6";
         }
         return switch (rows) {
             case "4" -> INSTANCE;
+            case "6" -> VectorMicroKernel6.INSTANCE;
             case "12" -> VectorMicroKernel12.INSTANCE;
-            default -> throw new IllegalArgumentException("adjoint.cpu.tileRows must be 4 or 12, got '" + rows + "'");
+            default -> throw new IllegalArgumentException(TILE_ROWS_PROPERTY + " must be 4, 6 or 12, got '" + rows + "'");
         };
+    }
+
+    /**
+     * Vector registers the JIT can use here: 32 where the preferred species is 512 bits wide
+     * (AVX-512, also when {@code -XX:UseAVX} is left at its default), else 16 (AVX2; NEON has
+     * 32, but its 128-bit vectors make the 6-row tile the right size there too).
+     *
+     * @return 16 or 32
+     */
+    static int vectorRegisters() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 32 : 16;
     }
 
     @Override
