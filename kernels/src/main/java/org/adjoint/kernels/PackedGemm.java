@@ -5,34 +5,30 @@ import java.util.Arrays;
 /**
  * Blocked SGEMM in the style of GotoBLAS/BLIS, shared by both providers:
  * <pre>
- * for jc in n by NC:                 B panel (KC × NC) packed once, shared by all threads
+ * for jc in n by NC:                                  one phase per (jc, pc)
  *   for pc in k by KC:
- *     pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers          (threads split the slivers)
- *     barrier
- *     for ic in m by MC, jr in NC by NR-groups:   (each thread one run of rows; columns too if few rows)
+ *     pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers          (threads claim slivers)
+ *     for ic in m by MC (and runs of slivers when rows are few): (threads claim blocks)
  *       pack A[ic:ic+MC, pc:pc+KC] into MR-tall slivers        (per thread, stays in L2)
  *       for jr, ir: micro-kernel on one MR × NR tile of C      (B sliver in L1)
- *     barrier
  * </pre>
- * KC 512, MC 64 and NC 2048 measured best on the 2-core AVX2 machine among the sizes tried
- * (KC 256/384/512, MC 64/96/128/256): a B sliver of 32 KiB and an A block of 128 KiB.
+ * KC, MC and NC come from the CPU's cache sizes and the tile ({@link GemmBlocking}). Threads
+ * share the work through a {@link PanelSchedule}: no barrier, a thread waits only for units
+ * that another one is running, and the next panel of B is packed while this one is used.
  * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Tiles
  * at the edges go through a small buffer.
  *
  * <p>Each element of C is the same chain of operations whatever the tile, the vector width and
  * the thread count: per block of KC, fused multiply-adds in order of k from zero, then
  * {@code alpha·acc} (the first block, {@code beta = 0}) or {@code fma(alpha, acc, C)}; threads
- * split C, never k. So the tall tile that AVX-512 machines choose gives the same bits as the
- * 4-row one. With {@code beta = 0} the first block of k writes
+ * split C, never k. So the 6-row tile of AVX2 machines, the 12-row one of AVX-512 machines and
+ * the 4-row one give the same bits. With {@code beta = 0} the first block of k writes
  * C without reading it, so C is touched once per block of k and never zeroed first. Products
  * under about four million multiply-adds run on the calling thread, where splitting costs
  * more than it saves.
  */
 final class PackedGemm {
 
-    static final int KC = 512;
-    static final int MC = 64;
-    static final int NC = 2048;
     /** Products of fewer multiply-adds than this run on the calling thread. */
     static final long SERIAL_BELOW = 1L << 22;
 
@@ -75,6 +71,8 @@ final class PackedGemm {
         final int m;
         final int n;
         final int k;
+        final int kc;
+        final int nc;
         final int mcBlock;
         final int rowBlocks;
         final int slivers;
@@ -84,22 +82,26 @@ final class PackedGemm {
         final int panelSize;
 
         Plan(int mr, int nr, int m, int n, int k, int threads) {
+            GemmBlocking blocking = GemmBlocking.forTile(mr, nr);
+            kc = blocking.kc();
+            nc = blocking.nc();
+            int mc = blocking.mc();
             this.m = m;
             this.n = n;
             this.k = k;
-            int tilesPerBlock = Math.max(1, MC / mr);
+            int tilesPerBlock = Math.max(1, mc / mr);
             if (threads > 1) {
                 int rowsPerUnit = (m + 2 * threads - 1) / (2 * threads);
                 tilesPerBlock = Math.min(tilesPerBlock, Math.max(1, (rowsPerUnit + mr - 1) / mr));
             }
             mcBlock = tilesPerBlock * mr;
             rowBlocks = (m + mcBlock - 1) / mcBlock;
-            slivers = (Math.min(NC, n) + nr - 1) / nr;
+            slivers = (Math.min(nc, n) + nr - 1) / nr;
             groups = threads > 1 && rowBlocks < 2 * threads
                     ? Math.max(1, Math.min(slivers, (2 * threads + rowBlocks - 1) / rowBlocks)) : 1;
-            phases = ((n + NC - 1) / NC) * ((k + KC - 1) / KC);
+            phases = ((n + nc - 1) / nc) * ((k + kc - 1) / kc);
             panels = threads > 1 && phases > 1 ? 2 : 1;
-            panelSize = slivers * nr * Math.min(KC, k);
+            panelSize = slivers * nr * Math.min(kc, k);
         }
     }
 
@@ -114,14 +116,16 @@ final class PackedGemm {
                                 float[] panels) {
         int mr = kernel.rows();
         int nr = kernel.columns();
-        float[] aPack = aPackBuffer(plan.mcBlock * Math.min(KC, plan.k));
+        float[] aPack = aPackBuffer(plan.mcBlock * Math.min(plan.kc, plan.k));
+        int kcBlock = plan.kc;
+        int ncBlock = plan.nc;
         int m = plan.m;
         int phase = 0;
-        for (int jc = 0; jc < plan.n; jc += NC) {
-            int nc = Math.min(NC, plan.n - jc);
+        for (int jc = 0; jc < plan.n; jc += ncBlock) {
+            int nc = Math.min(ncBlock, plan.n - jc);
             int slivers = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < plan.k; pc += KC, phase++) {
-                int kc = Math.min(KC, plan.k - pc);
+            for (int pc = 0; pc < plan.k; pc += kcBlock, phase++) {
+                int kc = Math.min(kcBlock, plan.k - pc);
                 boolean add = accumulate || pc > 0;
                 int panel = (phase % plan.panels) * plan.panelSize;
                 boolean free = false;
