@@ -62,13 +62,16 @@ final class VectorMicroKernel implements MicroKernel {
      * registers (AVX-512: the preferred species is 512 bits wide) that is the 12-row tile,
      * which measured 1.4× the 4-row one on one Zen 4 core even with 256-bit vectors (94 against
      * 66 GFLOP/s at n = 1024), and more with 512-bit ones (see {@link #tallSpecies()}). With 16
-     * (AVX2, and everything else) it is the 6-row tile, 15 of the 16.
+     * (AVX2, and everything else) it is this 4-row tile: the 6-row one
+     * ({@link VectorMicroKernel6}, 15 of the 16 registers) measured 0.38–0.42× OpenBLAS on one
+     * core under {@code -XX:UseAVX=2} where this one measured 0.64–0.65× (n = 512 and 1024,
+     * interleaved), as C2 does not keep its accumulators in registers.
      * {@code -Dadjoint.cpu.tileRows=4|6|12} overrides the choice.
      */
     static MicroKernel select() {
         String rows = System.getProperty(TILE_ROWS_PROPERTY, "").trim();
         if (rows.isEmpty()) {
-            rows = vectorRegisters() >= 32 ? "12" : "6";
+            rows = vectorRegisters() >= 32 ? "12" : "4";
         }
         return switch (rows) {
             case "4" -> INSTANCE;
@@ -80,8 +83,7 @@ final class VectorMicroKernel implements MicroKernel {
 
     /**
      * Vector registers the JIT can use here: 32 where the preferred species is 512 bits wide
-     * (AVX-512, also when {@code -XX:UseAVX} is left at its default), else 16 (AVX2; NEON has
-     * 32, but its 128-bit vectors make the 6-row tile the right size there too).
+     * (AVX-512), else 16 (AVX2; NEON has 32, which this does not tell apart yet).
      *
      * @return 16 or 32
      */
@@ -161,20 +163,26 @@ final class VectorMicroKernel implements MicroKernel {
             c31 = a3.fma(b1, c31);
         }
         FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
-        store(c00, c01, scale, c, cOffset, accumulate);
-        store(c10, c11, scale, c, cOffset + ldc, accumulate);
-        store(c20, c21, scale, c, cOffset + 2 * ldc, accumulate);
-        store(c30, c31, scale, c, cOffset + 3 * ldc, accumulate);
-    }
-
-    private static void store(FloatVector left, FloatVector right, FloatVector alpha, float[] c, int offset,
-                              boolean accumulate) {
+        // Written out, not a helper: an accumulator passed to a call C2 did not inline is boxed,
+        // and the allocations made this tile three times slower in some compilations.
         if (accumulate) {
-            left.fma(alpha, FloatVector.fromArray(SPECIES, c, offset)).intoArray(c, offset);
-            right.fma(alpha, FloatVector.fromArray(SPECIES, c, offset + LANES)).intoArray(c, offset + LANES);
+            c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
         } else {
-            left.mul(alpha).intoArray(c, offset);
-            right.mul(alpha).intoArray(c, offset + LANES);
+            c00.mul(scale).intoArray(c, cOffset + 0 * ldc);
+            c01.mul(scale).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.mul(scale).intoArray(c, cOffset + 1 * ldc);
+            c11.mul(scale).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
         }
     }
 }

@@ -4,14 +4,14 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A 6 × (2·lanes) register tile for machines with 16 vector registers (AVX2, and any CPU
- * without AVX-512): twelve accumulators, two vectors of B and one broadcast of A take 15 of
- * the 16, the shape BLIS and OpenBLAS use on Haswell and Zen. Twelve independent chains of
- * fused multiply-adds cover the FMA latency (4 cycles, two units: eight in flight) where the
- * 4-row tile's eight did not quite, and each B vector loaded serves six rows instead of four.
- * Same contract and order of accumulation as {@link VectorMicroKernel}; one step of k per
- * iteration and written-out stores, as in {@link VectorMicroKernel12}, so that C2 keeps every
- * accumulator in a register.
+ * A 6 × (2·lanes) register tile: twelve accumulators, two vectors of B and one broadcast of A,
+ * 15 of 16 vector registers, the shape BLIS and OpenBLAS use on Haswell and Zen. Chosen only
+ * with {@code -Dadjoint.cpu.tileRows=6}: under {@code -XX:UseAVX=2} it measured 0.38–0.42×
+ * OpenBLAS on one core against the 4-row tile's 0.64–0.65× (a 5-row variant 0.38–0.39×), so C2
+ * does not keep this many accumulators in 16 registers. It stays for machines and JITs where it
+ * may win, and as a third shape for the bit-identity test. Same contract and order of
+ * accumulation as {@link VectorMicroKernel}; written-out stores, as in {@link VectorMicroKernel12},
+ * so that C2 never boxes an accumulator.
  */
 final class VectorMicroKernel6 implements MicroKernel {
 
