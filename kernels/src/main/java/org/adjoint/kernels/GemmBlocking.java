@@ -66,7 +66,7 @@ record GemmBlocking(int kc, int mc, int nc) {
      *
      * @param mr rows of the tile
      * @param nr columns of the tile
-     * @return e.g. {@code tile 6x16, KC 512, MC 120, NC 2048 (L1d 32 KiB, L2 512 KiB, L3 32768 KiB)}
+     * @return e.g. {@code tile 4x16, KC 512, MC 128, NC 2048 (L1d 32 KiB, L2 512 KiB, L3 32768 KiB, read from /sys)}
      */
     static String describe(int mr, int nr) {
         GemmBlocking blocking = forTile(mr, nr);

@@ -44,7 +44,7 @@ public interface KernelProvider {
      * {@code -Dadjoint.cpu.vectorBits}, {@code adjoint.cpu.tileRows} and
      * {@code adjoint.cpu.gemm.kc|mc|nc}); for both, the thread count.
      *
-     * @return e.g. {@code vector: 256-bit, tile 6x16, KC 512, MC 126, NC 2048 (L1d 32 KiB, ...), 2 threads}
+     * @return e.g. {@code vector: 256-bit, tile 4x16, KC 512, MC 128, NC 2048 (L1d 32 KiB, ...), 2 threads}
      */
     default String description() {
         return name() + ": " + Parallel.THREADS + " threads";
