@@ -39,6 +39,28 @@ public interface KernelProvider {
     String name();
 
     /**
+     * One line that says how this provider runs here: for {@code vector}, the vector width,
+     * the register tile and the SGEMM block sizes chosen from the CPU's caches (see
+     * {@code -Dadjoint.cpu.vectorBits}, {@code adjoint.cpu.tileRows} and
+     * {@code adjoint.cpu.gemm.kc|mc|nc}); for both, the thread count.
+     *
+     * @return e.g. {@code vector: 256-bit, tile 4x16, KC 512, MC 128, NC 2048 (L1d 32 KiB, ...), 2 threads}
+     */
+    default String description() {
+        return name() + ": " + Parallel.THREADS + " threads";
+    }
+
+    /**
+     * {@link #description()} of the provider this JVM chose, for benchmark reports
+     * ({@code bench/compare.sh} prints it).
+     *
+     * @return the description
+     */
+    static String configuration() {
+        return lookup().description();
+    }
+
+    /**
      * {@code C = alpha·op(A)·op(B) + beta·C} on row-major matrices with explicit leading
      * dimensions. {@code op(A)} is {@code m × k}: stored {@code m × k} with row stride
      * {@code lda}, or {@code k × m} when {@code transA}; likewise {@code op(B)} is
@@ -227,7 +249,9 @@ public interface KernelProvider {
             }
             String reason = vectorUnavailableReason();
             if (reason == null) {
-                return loadVector();
+                KernelProvider provider = loadVector();
+                LOG.fine(() -> "Adjoint CPU kernels: " + provider.description());
+                return provider;
             }
             LOG.warning("Adjoint CPU kernels: scalar, because " + reason
                     + "; for SIMD kernels run java with --add-modules jdk.incubator.vector and the C2 JIT");

@@ -5,38 +5,34 @@ import java.util.Arrays;
 /**
  * Blocked SGEMM in the style of GotoBLAS/BLIS, shared by both providers:
  * <pre>
- * for jc in n by NC:                 B panel (KC × NC) packed once, shared by all threads
+ * for jc in n by NC:                                  one phase per (jc, pc)
  *   for pc in k by KC:
- *     pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers          (threads split the slivers)
- *     barrier
- *     for ic in m by MC, jr in NC by NR-groups:   (each thread one run of rows; columns too if few rows)
+ *     pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers          (threads claim slivers)
+ *     for ic in m by MC (and runs of slivers when rows are few): (threads claim blocks)
  *       pack A[ic:ic+MC, pc:pc+KC] into MR-tall slivers        (per thread, stays in L2)
  *       for jr, ir: micro-kernel on one MR × NR tile of C      (B sliver in L1)
- *     barrier
  * </pre>
- * KC 512, MC 64 and NC 2048 measured best on the 2-core AVX2 machine among the sizes tried
- * (KC 256/384/512, MC 64/96/128/256): a B sliver of 32 KiB and an A block of 128 KiB.
+ * KC, MC and NC come from the CPU's cache sizes and the tile ({@link GemmBlocking}). Threads
+ * share the work through a {@link PanelSchedule}: no barrier, a thread waits only for units
+ * that another one is running, and the next panel of B is packed while this one is used.
  * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Tiles
  * at the edges go through a small buffer.
  *
  * <p>Each element of C is the same chain of operations whatever the tile, the vector width and
  * the thread count: per block of KC, fused multiply-adds in order of k from zero, then
  * {@code alpha·acc} (the first block, {@code beta = 0}) or {@code fma(alpha, acc, C)}; threads
- * split C, never k. So the tall tile that AVX-512 machines choose gives the same bits as the
- * 4-row one. With {@code beta = 0} the first block of k writes
- * C without reading it, so C is touched once per block of k and never zeroed first. Products
- * under about four million multiply-adds run on the calling thread, where splitting costs
- * more than it saves.
+ * split C, never k. So the 4-row tile of AVX2 machines, the 12-row one of AVX-512 machines and
+ * the 6-row one give the same bits, whatever MC and NC, which only cut C into blocks. With
+ * {@code beta = 0} the first block of k writes C without reading it, so C is touched once per
+ * block of k and never zeroed first. Products under about four million multiply-adds run on
+ * the calling thread, where splitting costs more than it saves.
  */
 final class PackedGemm {
 
-    static final int KC = 512;
-    static final int MC = 64;
-    static final int NC = 2048;
     /** Products of fewer multiply-adds than this run on the calling thread. */
     static final long SERIAL_BELOW = 1L << 22;
 
-    private static final ThreadLocal<float[]> A_PACK = ThreadLocal.withInitial(() -> new float[MC * KC]);
+    private static final ThreadLocal<float[]> A_PACK = new ThreadLocal<>();
     private static final ThreadLocal<float[]> B_PACK = new ThreadLocal<>();
     private static final ThreadLocal<float[]> EDGE = new ThreadLocal<>();
 
@@ -56,70 +52,130 @@ final class PackedGemm {
             scale(beta, c, cOffset, ldc, m, n);
         }
         int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
-        float[] bPack = bPackBuffer(kernel.columns());
-        // One parallel region per call: the threads meet at a barrier after packing each B
-        // panel and after using it, instead of forking and joining twice per panel.
         Parallel.together(wanted, threads -> {
-            SpinBarrier barrier = threads == 1 ? null : new SpinBarrier(threads);
-            return part -> blocked(kernel, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb,
-                    beta != 0f, c, cOffset, ldc, bPack, part, threads, barrier);
+            Plan plan = new Plan(kernel.rows(), kernel.columns(), m, n, k, threads);
+            float[] panels = panelBuffer(plan.panels * plan.panelSize);
+            PanelSchedule schedule = new PanelSchedule(plan.phases, plan.slivers, plan.rowBlocks * plan.groups, threads);
+            return part -> blocked(kernel, plan, schedule, part, transA, transB, alpha, a, aOffset, lda, b, bOffset,
+                    ldb, beta != 0f, c, cOffset, ldc, panels);
         });
     }
 
     /**
-     * The loop nest run by thread {@code part} of {@code threads}; see the class description.
-     * The rows of C are cut into one contiguous run of whole tiles per thread (equal work,
-     * where blocks of MC rows dealt round-robin left one thread a block more); when C has
-     * fewer tiles of rows than there are threads, the columns are split too.
+     * How one call is cut: blocks of rows of C ({@code mcBlock}, whole tiles, smaller than MC
+     * when that leaves each thread two blocks to claim), each split into {@code groups} runs of
+     * slivers when there are too few blocks of rows to go round; panels of B of at most
+     * {@code KC × NC}, two of them alternating when several threads share the work.
      */
-    private static void blocked(MicroKernel kernel, boolean transA, boolean transB, int m, int n, int k, float alpha,
-                                float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb, boolean accumulate,
-                                float[] c, int cOffset, int ldc, float[] bPack, int part, int threads,
-                                SpinBarrier barrier) {
+    private static final class Plan {
+        final int m;
+        final int n;
+        final int k;
+        final int kc;
+        final int nc;
+        final int mcBlock;
+        final int rowBlocks;
+        final int slivers;
+        final int groups;
+        final int phases;
+        final int panels;
+        final int panelSize;
+
+        Plan(int mr, int nr, int m, int n, int k, int threads) {
+            GemmBlocking blocking = GemmBlocking.forTile(mr, nr);
+            kc = blocking.kc();
+            nc = blocking.nc();
+            int mc = blocking.mc();
+            this.m = m;
+            this.n = n;
+            this.k = k;
+            int tilesPerBlock = Math.max(1, mc / mr);
+            if (threads > 1) {
+                int rowsPerUnit = (m + 2 * threads - 1) / (2 * threads);
+                tilesPerBlock = Math.min(tilesPerBlock, Math.max(1, (rowsPerUnit + mr - 1) / mr));
+            }
+            mcBlock = tilesPerBlock * mr;
+            rowBlocks = (m + mcBlock - 1) / mcBlock;
+            slivers = (Math.min(nc, n) + nr - 1) / nr;
+            groups = threads > 1 && rowBlocks < 2 * threads
+                    ? Math.max(1, Math.min(slivers, (2 * threads + rowBlocks - 1) / rowBlocks)) : 1;
+            phases = ((n + nc - 1) / nc) * ((k + kc - 1) / kc);
+            panels = threads > 1 && phases > 1 ? 2 : 1;
+            panelSize = slivers * nr * Math.min(kc, k);
+        }
+    }
+
+    /**
+     * The loop nest run by thread {@code part}; see the class description. Every thread walks
+     * the phases in order and claims what is left of each: slivers of B to pack into the
+     * phase's panel, then blocks of C to compute from it.
+     */
+    private static void blocked(MicroKernel kernel, Plan plan, PanelSchedule schedule, int part,
+                                boolean transA, boolean transB, float alpha, float[] a, int aOffset, int lda,
+                                float[] b, int bOffset, int ldb, boolean accumulate, float[] c, int cOffset, int ldc,
+                                float[] panels) {
         int mr = kernel.rows();
         int nr = kernel.columns();
-        float[] aPack = A_PACK.get();
-        // A block of whole slivers: MC rounded down to a multiple of the tile's rows.
-        int mcBlock = mr * Math.max(1, MC / mr);
-        int rowTiles = (m + mr - 1) / mr;
-        int rowRuns = Math.min(threads, rowTiles);
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
+        float[] aPack = aPackBuffer(plan.mcBlock * Math.min(plan.kc, plan.k));
+        int kcBlock = plan.kc;
+        int ncBlock = plan.nc;
+        int m = plan.m;
+        int phase = 0;
+        for (int jc = 0; jc < plan.n; jc += ncBlock) {
+            int nc = Math.min(ncBlock, plan.n - jc);
             int slivers = (nc + nr - 1) / nr;
-            int groupsN = rowRuns >= threads ? 1 : Math.min(slivers, (threads + rowRuns - 1) / rowRuns);
-            int units = rowRuns * groupsN;
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+            for (int pc = 0; pc < plan.k; pc += kcBlock, phase++) {
+                int kc = Math.min(kcBlock, plan.k - pc);
                 boolean add = accumulate || pc > 0;
-                for (int s = part; s < slivers; s += threads) {
-                    packB(transB, b, bOffset, ldb, pc, kc, jc + s * nr, Math.min(nr, nc - s * nr), nr, bPack, s * nr * kc);
+                int panel = (phase % plan.panels) * plan.panelSize;
+                boolean free = false;
+                for (int s = schedule.claimPack(phase); s >= 0; s = schedule.claimPack(phase)) {
+                    if (!free) {
+                        // This buffer last held the panel of two phases ago.
+                        schedule.awaitComputed(phase - plan.panels, part);
+                        free = true;
+                    }
+                    if (s < slivers) {
+                        packB(transB, b, bOffset, ldb, pc, kc, jc + s * nr, Math.min(nr, nc - s * nr), nr,
+                                panels, panel + s * nr * kc);
+                    }
+                    schedule.packed(phase);
                 }
-                if (barrier != null) {
-                    barrier.await();
-                }
-                for (int unit = part; unit < units; unit += threads) {
-                    int run = unit / groupsN;
-                    int group = unit % groupsN;
-                    int rowStart = Math.min(m, (int) ((long) rowTiles * run / rowRuns) * mr);
-                    int rowEnd = Math.min(m, (int) ((long) rowTiles * (run + 1) / rowRuns) * mr);
-                    int firstSliver = (int) ((long) slivers * group / groupsN);
-                    int endSliver = (int) ((long) slivers * (group + 1) / groupsN);
-                    for (int ic = rowStart; ic < rowEnd; ic += mcBlock) {
-                        int mc = Math.min(mcBlock, rowEnd - ic);
+                boolean packed = false;
+                for (int unit = schedule.claimCompute(phase); unit >= 0; unit = schedule.claimCompute(phase)) {
+                    if (!packed) {
+                        schedule.awaitPacked(phase, part);
+                        packed = true;
+                    }
+                    if (pc > 0) {
+                        schedule.awaitUnit(phase, unit, part);
+                    }
+                    int ic = (unit / plan.groups) * plan.mcBlock;
+                    int group = unit % plan.groups;
+                    int mc = Math.min(plan.mcBlock, m - ic);
+                    int firstSliver = (int) ((long) slivers * group / plan.groups);
+                    int endSliver = (int) ((long) slivers * (group + 1) / plan.groups);
+                    if (firstSliver < endSliver) {
                         packA(transA, a, aOffset, lda, ic, mc, pc, kc, mr, aPack);
-                        macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aPack, bPack, c,
+                        macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aPack, panels, panel, c,
                                 cOffset + ic * ldc + jc, ldc);
                     }
-                }
-                if (barrier != null) {
-                    barrier.await();
+                    schedule.computed(phase, unit);
                 }
             }
         }
     }
 
-    private static float[] bPackBuffer(int nr) {
-        int needed = ((NC + nr - 1) / nr) * nr * KC;
+    private static float[] aPackBuffer(int needed) {
+        float[] buffer = A_PACK.get();
+        if (buffer == null || buffer.length < needed) {
+            buffer = new float[needed];
+            A_PACK.set(buffer);
+        }
+        return buffer;
+    }
+
+    private static float[] panelBuffer(int needed) {
         float[] buffer = B_PACK.get();
         if (buffer == null || buffer.length < needed) {
             buffer = new float[needed];
@@ -129,8 +185,8 @@ final class PackedGemm {
     }
 
     private static void macroKernel(MicroKernel kernel, int mc, int nc, int kc, int firstSliver, int endSliver,
-                                    float alpha, boolean accumulate, float[] aPack, float[] bPack, float[] c,
-                                    int cOffset, int ldc) {
+                                    float alpha, boolean accumulate, float[] aPack, float[] bPack, int bBase,
+                                    float[] c, int cOffset, int ldc) {
         int mr = kernel.rows();
         int nr = kernel.columns();
         for (int s = firstSliver; s < endSliver; s++) {
@@ -140,7 +196,7 @@ final class PackedGemm {
                 int rows = Math.min(mr, mc - ir);
                 int cTile = cOffset + ir * ldc + jr;
                 if (rows == mr && cols == nr) {
-                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, c, cTile, ldc, accumulate);
+                    kernel.tile(kc, aPack, ir * kc, bPack, bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
                 } else {
                     // The edge tile accumulates into a copy of C with the kernel's own fused
                     // multiply-add, as a full tile does: adding its product to C here would round
@@ -152,7 +208,7 @@ final class PackedGemm {
                             System.arraycopy(c, cTile + r * ldc, edge, r * nr, cols);
                         }
                     }
-                    kernel.tile(kc, aPack, ir * kc, bPack, jr * kc, alpha, edge, 0, nr, accumulate);
+                    kernel.tile(kc, aPack, ir * kc, bPack, bBase + jr * kc, alpha, edge, 0, nr, accumulate);
                     for (int r = 0; r < rows; r++) {
                         System.arraycopy(edge, r * nr, c, cTile + r * ldc, cols);
                     }

@@ -30,12 +30,12 @@ final class Parallel {
     }
 
     /**
-     * Runs a region whose parts wait for each other at barriers, so all of them must run at
-     * the same time: on {@code parts} threads when the pool is free for it, else as a single
-     * part on the calling thread. Two such regions sharing the pool would each hold workers
-     * at a barrier waiting for parts the other's occupy, and a pool thread running the parts
-     * one after the other would wait forever for the next; so only one region at a time gets
-     * the pool, and callers already inside it run alone.
+     * Runs a region whose parts share one piece of work (a GEMM's packed panels): on
+     * {@code parts} threads when the pool is free for it, else as a single part on the calling
+     * thread. Only one region at a time gets the pool, so two products do not split the cores
+     * between them and interleave their panels in the caches; callers already inside it run
+     * alone. The parts must not depend on running at the same time (see {@link PanelSchedule}):
+     * a pool thread may start its part after the others have finished the work.
      *
      * @param parts  the parts wanted (at most {@link #THREADS})
      * @param region given the number of parts that will run at once, the work of one part

@@ -1,7 +1,7 @@
 package org.adjoint.kernels;
 
 /**
- * The Vector API provider (SIMD): {@link PackedGemm} with {@link VectorMicroKernel} (with
+ * The Vector API provider (SIMD): {@link PackedGemm} with the tile of {@link VectorMicroKernel#select()} (with
  * {@link Gemv} for a single row or column and {@link NarrowGemm} for at most 16 columns),
  * and the loops of {@link VectorElementWise} and {@link VectorBinary}. Loaded by name only when
  * {@code jdk.incubator.vector} is readable, so that nothing else touches the incubator module.
@@ -19,6 +19,13 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public String name() {
         return "vector";
+    }
+
+    @Override
+    public String description() {
+        // Two vectors per row of the tile: its columns give the width it runs at.
+        return "vector: " + TILE.columns() / 2 * Float.SIZE + "-bit, "
+                + GemmBlocking.describe(TILE.rows(), TILE.columns()) + ", " + Parallel.THREADS + " threads";
     }
 
     @Override

@@ -5,10 +5,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 4 × (2·lanes) register tile on the Vector API: eight accumulators, two vectors of B and
- * one broadcast of A per row and step. On AVX2 (8 lanes) that is 4 × 16 and 11 of the 16
- * ymm registers; a 6 × 16 tile measured slower there because C2 spilled its accumulators.
- * With AVX-512 there are 32 vector registers, and the taller tile {@link VectorMicroKernel12}
- * keeps 24 accumulators in them; see {@link #select()}.
+ * one broadcast of A per row and step. It is the reference shape the taller tiles are tested
+ * against: {@link VectorMicroKernel6} (12 accumulators, for 16 vector registers) and
+ * {@link VectorMicroKernel12} (24, for AVX-512's 32); see {@link #select()}.
  * The species defaults to 256 bits; {@code -Dadjoint.cpu.vectorBits=128|256|512} overrides it
  * (for the tall tile too, see {@link #tallSpecies()}).
  */
@@ -16,6 +15,8 @@ final class VectorMicroKernel implements MicroKernel {
 
     /** System property: the vector width in bits, {@code 128}, {@code 256}, {@code 512} or {@code preferred}. */
     static final String BITS_PROPERTY = "adjoint.cpu.vectorBits";
+    /** System property: the rows of the register tile, {@code 4}, {@code 6} or {@code 12}. */
+    static final String TILE_ROWS_PROPERTY = "adjoint.cpu.tileRows";
     static final VectorSpecies<Float> SPECIES = species();
     static final VectorMicroKernel INSTANCE = new VectorMicroKernel();
     private static final int MR = 4;
@@ -56,22 +57,38 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     /**
-     * The tile for this machine. Tall tiles need more registers than AVX2's 16: they are
-     * chosen when the preferred species is 512 bits wide (AVX-512, 32 registers), where even
-     * the 12-row tile of 256-bit vectors measured 1.4× the 4-row one on one Zen 4 core (94
-     * against 66 GFLOP/s at n = 1024), and the 512-bit one more (see {@link #tallSpecies()}).
-     * {@code -Dadjoint.cpu.tileRows=4|12} overrides the choice.
+     * The tile for this machine, from its vector registers: a tile of R rows and two vectors
+     * of columns holds 2R accumulators, two vectors of B and one broadcast of A. With 32
+     * registers (AVX-512: the preferred species is 512 bits wide) that is the 12-row tile,
+     * which measured 1.4× the 4-row one on one Zen 4 core even with 256-bit vectors (94 against
+     * 66 GFLOP/s at n = 1024), and more with 512-bit ones (see {@link #tallSpecies()}). With 16
+     * (AVX2, and everything else) it is this 4-row tile: the 6-row one
+     * ({@link VectorMicroKernel6}, 15 of the 16 registers) measured 0.38–0.42× OpenBLAS on one
+     * core under {@code -XX:UseAVX=2} where this one measured 0.64–0.65× (n = 512 and 1024,
+     * interleaved), as C2 does not keep its accumulators in registers.
+     * {@code -Dadjoint.cpu.tileRows=4|6|12} overrides the choice.
      */
     static MicroKernel select() {
-        String rows = System.getProperty("adjoint.cpu.tileRows", "").trim();
+        String rows = System.getProperty(TILE_ROWS_PROPERTY, "").trim();
         if (rows.isEmpty()) {
-            rows = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? "12" : "4";
+            rows = vectorRegisters() >= 32 ? "12" : "4";
         }
         return switch (rows) {
             case "4" -> INSTANCE;
+            case "6" -> VectorMicroKernel6.INSTANCE;
             case "12" -> VectorMicroKernel12.INSTANCE;
-            default -> throw new IllegalArgumentException("adjoint.cpu.tileRows must be 4 or 12, got '" + rows + "'");
+            default -> throw new IllegalArgumentException(TILE_ROWS_PROPERTY + " must be 4, 6 or 12, got '" + rows + "'");
         };
+    }
+
+    /**
+     * Vector registers the JIT can use here: 32 where the preferred species is 512 bits wide
+     * (AVX-512), else 16 (AVX2; NEON has 32, which this does not tell apart yet).
+     *
+     * @return 16 or 32
+     */
+    static int vectorRegisters() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 32 : 16;
     }
 
     @Override
@@ -146,20 +163,26 @@ final class VectorMicroKernel implements MicroKernel {
             c31 = a3.fma(b1, c31);
         }
         FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
-        store(c00, c01, scale, c, cOffset, accumulate);
-        store(c10, c11, scale, c, cOffset + ldc, accumulate);
-        store(c20, c21, scale, c, cOffset + 2 * ldc, accumulate);
-        store(c30, c31, scale, c, cOffset + 3 * ldc, accumulate);
-    }
-
-    private static void store(FloatVector left, FloatVector right, FloatVector alpha, float[] c, int offset,
-                              boolean accumulate) {
+        // Written out, not a helper: an accumulator passed to a call C2 did not inline is boxed,
+        // and the allocations made this tile three times slower in some compilations.
         if (accumulate) {
-            left.fma(alpha, FloatVector.fromArray(SPECIES, c, offset)).intoArray(c, offset);
-            right.fma(alpha, FloatVector.fromArray(SPECIES, c, offset + LANES)).intoArray(c, offset + LANES);
+            c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
         } else {
-            left.mul(alpha).intoArray(c, offset);
-            right.mul(alpha).intoArray(c, offset + LANES);
+            c00.mul(scale).intoArray(c, cOffset + 0 * ldc);
+            c01.mul(scale).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.mul(scale).intoArray(c, cOffset + 1 * ldc);
+            c11.mul(scale).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
         }
     }
 }

@@ -19,7 +19,7 @@ class GemmTest {
 
     private static final String[] PROVIDERS = {"scalar", "vector"};
     /** The providers, plus each vector tile by name, whichever one this machine selects. */
-    private static final String[] GEMMS = {"scalar", "vector", "tile4", "tile12"};
+    private static final String[] GEMMS = {"scalar", "vector", "tile4", "tile6", "tile12"};
 
     private static final int[] SIZES = {0, 1, 2, 3, 7, 13, 17, 31, 33, 64};
     private static final float[] ALPHAS = {1f, -0.5f};
@@ -126,15 +126,15 @@ class GemmTest {
     }
 
     /**
-     * Both register tiles (on this machine the 4-row one of 256-bit vectors and the 12-row one,
-     * of 512-bit vectors where AVX-512 is there) give the same bits: each element of C is one
+     * All register tiles (the 4-row and 6-row ones of 256-bit vectors and the 12-row one, of
+     * 512-bit vectors where AVX-512 is there) give the same bits: each element of C is one
      * chain of fused multiply-adds per block of k whatever the tile, also in the edge tiles,
      * so a training run does not change with the machine's tile. The shapes leave edges in both
      * directions, and k past one block (512) makes the later blocks accumulate into C.
      */
     @ParameterizedTest(name = "transA={0} transB={1}")
     @MethodSource("transposes")
-    void bothTilesGiveTheSameBits(boolean transA, boolean transB) {
+    void allTilesGiveTheSameBits(boolean transA, boolean transB) {
         int[][] shapes = {{13, 37, 1100}, {261, 150, 523}, {25, 70, 40}, {7, 5, 3}};
         for (int[] shape : shapes) {
             int m = shape[0];
@@ -146,13 +146,15 @@ class GemmTest {
                 Stored b = transB ? Stored.random(random, n, k, 0, 0, B_SCALE, 0f) : Stored.random(random, k, n, 0, 0, B_SCALE, 0f);
                 Stored c = Stored.random(random, m, n, 0, 0, C_SCALE, 0f);
                 float[] four = c.data().clone();
-                float[] twelve = c.data().clone();
                 sgemm("tile4", transA, transB, m, n, k, 0.7f, a.data(), 0, a.ld(), b.data(), 0, b.ld(), beta, four, 0, n);
-                sgemm("tile12", transA, transB, m, n, k, 0.7f, a.data(), 0, a.ld(), b.data(), 0, b.ld(), beta, twelve, 0, n);
-                for (int i = 0; i < four.length; i++) {
-                    if (Float.floatToRawIntBits(four[i]) != Float.floatToRawIntBits(twelve[i])) {
-                        fail("m=" + m + " n=" + n + " k=" + k + " beta=" + beta + ": element (" + i / n + ", " + i % n
-                                + ") is " + four[i] + " with the 4-row tile and " + twelve[i] + " with the 12-row one");
+                for (String tile : new String[] {"tile6", "tile12"}) {
+                    float[] other = c.data().clone();
+                    sgemm(tile, transA, transB, m, n, k, 0.7f, a.data(), 0, a.ld(), b.data(), 0, b.ld(), beta, other, 0, n);
+                    for (int i = 0; i < four.length; i++) {
+                        if (Float.floatToRawIntBits(four[i]) != Float.floatToRawIntBits(other[i])) {
+                            fail("m=" + m + " n=" + n + " k=" + k + " beta=" + beta + ": element (" + i / n + ", " + i % n
+                                    + ") is " + four[i] + " with the 4-row tile and " + other[i] + " with " + tile);
+                        }
                     }
                 }
             }
@@ -247,6 +249,7 @@ class GemmTest {
                               float beta, float[] c, int cOffset, int ldc) {
         MicroKernel tile = switch (gemm) {
             case "tile4" -> VectorMicroKernel.INSTANCE;
+            case "tile6" -> VectorMicroKernel6.INSTANCE;
             case "tile12" -> VectorMicroKernel12.INSTANCE;
             default -> null;
         };

@@ -1,0 +1,125 @@
+package org.adjoint.kernels;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Who does what in one multi-threaded {@link PackedGemm} call. The call is a sequence of
+ * phases, one per packed panel of B (a block of k times a block of columns); each phase has
+ * packing units (slivers of B) and compute units (blocks of C), and threads claim units of
+ * either kind from counters instead of owning a fixed share.
+ *
+ * <p>A party barrier made every thread wait for the slowest one twice per phase; on a machine
+ * where other processes take turns on the cores, the slowest one is whichever was just
+ * descheduled, and the waiter spinning beside it took the CPU it needed, so two threads ran
+ * slower than one. Here a thread waits only for units that another thread has claimed and is
+ * running: a thread that arrives late (or never, when its part runs after the others) finds
+ * the units done and blocks nobody. Two panel buffers alternate, so packing phase {@code p + 1}
+ * waits only for phase {@code p − 1}'s products, and overlaps phase {@code p}'s. Waiters spin
+ * briefly, then park until the unit's finisher unparks them.
+ */
+final class PanelSchedule {
+
+    private static final int PACK_CLAIMED = 0;
+    private static final int PACK_DONE = 1;
+    private static final int COMPUTE_CLAIMED = 2;
+    private static final int COMPUTE_DONE = 3;
+    /** About 10–40 µs of {@code pause}: longer than a unit's tail on an idle machine, far shorter than a time slice. */
+    private static final int SPINS = 1 << 10;
+
+    private final int packUnits;
+    private final int computeUnits;
+    private final AtomicIntegerArray counters;
+    /** Per compute unit: how many phases of it are done (its block of C takes them in order). */
+    private final AtomicIntegerArray unitPhases;
+    private final AtomicReferenceArray<Thread> waiting;
+
+    PanelSchedule(int phases, int packUnits, int computeUnits, int threads) {
+        this.packUnits = packUnits;
+        this.computeUnits = computeUnits;
+        this.counters = new AtomicIntegerArray(4 * phases);
+        this.unitPhases = new AtomicIntegerArray(computeUnits);
+        this.waiting = new AtomicReferenceArray<>(threads);
+    }
+
+    /** The next packing unit of {@code phase} for the caller, or −1 when all are claimed. */
+    int claimPack(int phase) {
+        return claim(phase, PACK_CLAIMED, packUnits);
+    }
+
+    void packed(int phase) {
+        finish(phase, PACK_DONE);
+    }
+
+    /** The next compute unit of {@code phase} for the caller, or −1 when all are claimed. */
+    int claimCompute(int phase) {
+        return claim(phase, COMPUTE_CLAIMED, computeUnits);
+    }
+
+    /** Returns once {@code unit} is done for every phase before {@code phase}: it accumulates into the same C. */
+    void awaitUnit(int phase, int unit, int part) {
+        await(unitPhases, unit, phase, part);
+    }
+
+    void computed(int phase, int unit) {
+        // A block of the next panel of columns need not wait for this one, so it may finish first.
+        unitPhases.accumulateAndGet(unit, phase + 1, Math::max);
+        finish(phase, COMPUTE_DONE);
+    }
+
+    /** Returns once every packing unit of {@code phase} is done. */
+    void awaitPacked(int phase, int part) {
+        await(phase, PACK_DONE, packUnits, part);
+    }
+
+    /** Returns once every compute unit of {@code phase} is done ({@code phase < 0}: at once). */
+    void awaitComputed(int phase, int part) {
+        if (phase >= 0) {
+            await(phase, COMPUTE_DONE, computeUnits, part);
+        }
+    }
+
+    private int claim(int phase, int kind, int units) {
+        int index = 4 * phase + kind;
+        if (counters.get(index) >= units) {
+            return -1;
+        }
+        int unit = counters.getAndIncrement(index);
+        return unit < units ? unit : -1;
+    }
+
+    /** Counts a finished unit and wakes the parked threads, which look again at what they wait for. */
+    private void finish(int phase, int kind) {
+        counters.incrementAndGet(4 * phase + kind);
+        for (int i = 0; i < waiting.length(); i++) {
+            Thread thread = waiting.get(i);
+            if (thread != null) {
+                LockSupport.unpark(thread);
+            }
+        }
+    }
+
+    private void await(int phase, int kind, int units, int part) {
+        await(counters, 4 * phase + kind, units, part);
+    }
+
+    private void await(AtomicIntegerArray values, int index, int target, int part) {
+        for (int spins = 0; spins < SPINS; spins++) {
+            if (values.get(index) >= target) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        // Registered before the last check, so a finisher that completes the phase after it
+        // sees this thread and unparks it.
+        waiting.set(part, Thread.currentThread());
+        try {
+            while (values.get(index) < target) {
+                LockSupport.park(this);
+            }
+        } finally {
+            waiting.set(part, null);
+        }
+    }
+}
