@@ -195,17 +195,9 @@ public final class Tensor {
      * @throws org.adjoint.backend.OutOfMemoryException when the heap cannot hold the copy
      */
     public float[] toFloatArray() {
-        long bytes = size() * Float.BYTES;
-        if (bytes > HostArrays.maxHeapBytes()) {
-            throw HostArrays.exhausted("toFloatArray of " + Shapes.str(shape), bytes, "more than the heap's maximum",
-                    null);
-        }
-        try {
-            return backend.download(buffer);
-        } catch (OutOfMemoryError e) {
-            // The copy is the download's one host allocation: it failed, and nothing else changed.
-            throw HostArrays.exhausted("toFloatArray of " + Shapes.str(shape), bytes, "the heap is full", e);
-        }
+        // The copy is the download's one host allocation: if it fails, nothing else changed.
+        return HostArrays.allocate("toFloatArray of " + Shapes.str(shape), size(), Float.BYTES,
+                () -> backend.download(buffer));
     }
 
     /**
@@ -618,12 +610,8 @@ public final class Tensor {
     /** The upload of host data; a backend that copies it on the heap and runs out fails as one allocation. */
     private static Tensor uploaded(String operation, float[] data, int[] dims) {
         Backend b = Backends.current();
-        try {
-            return new Tensor(b, b.upload(data), dims);
-        } catch (OutOfMemoryError e) {
-            throw HostArrays.exhausted(operation + " " + Shapes.str(dims), (long) data.length * Float.BYTES,
-                    "the heap is full", e);
-        }
+        return HostArrays.allocate(operation + " " + Shapes.str(dims), data.length, Float.BYTES,
+                () -> new Tensor(b, b.upload(data), dims));
     }
 
     private Tensor constant(float value) {

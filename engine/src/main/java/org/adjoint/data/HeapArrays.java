@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.function.Supplier;
 
 import org.adjoint.backend.OutOfMemoryException;
+import org.adjoint.internal.HostArrays;
 
 /**
  * The readers' large allocations, which fail with an {@link OutOfMemoryException} that names
@@ -40,31 +41,8 @@ final class HeapArrays {
         return allocate(file, length, 1, purpose, () -> Arrays.copyOf(array, length));
     }
 
-    /** One array allocation, {@code make}, with the checks and the message of the class description. */
+    /** One array allocation, {@code make}, with the checks and the error of {@link HostArrays#allocate}. */
     private static <T> T allocate(Path file, long length, int elementBytes, String purpose, Supplier<T> make) {
-        check(file, length, elementBytes, purpose);
-        try {
-            return make.get();
-        } catch (OutOfMemoryError e) {
-            throw exhausted(file, length, elementBytes, purpose, e);
-        }
-    }
-
-    /** Refuses at once what no collection could make room for, rather than after a full GC. */
-    private static void check(Path file, long length, int elementBytes, String purpose) {
-        if (length * elementBytes > Runtime.getRuntime().maxMemory()) {
-            throw exhausted(file, length, elementBytes, purpose, null);
-        }
-    }
-
-    private static OutOfMemoryException exhausted(Path file, long length, int elementBytes, String purpose,
-                                                  OutOfMemoryError cause) {
-        Runtime runtime = Runtime.getRuntime();
-        long used = runtime.totalMemory() - runtime.freeMemory();
-        long bytes = length * elementBytes;
-        return new OutOfMemoryException(file + ": " + purpose + " needs an array of " + length + " elements ("
-                + bytes + " bytes), more than the heap can hold: " + used + " of at most " + runtime.maxMemory()
-                + " bytes in use (raise -Xmx, or read a smaller file)", file + ": " + purpose, bytes, used,
-                runtime.maxMemory(), cause);
+        return HostArrays.allocate(() -> file + ": " + purpose, length, elementBytes, make);
     }
 }

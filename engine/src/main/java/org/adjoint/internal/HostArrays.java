@@ -33,12 +33,7 @@ public final class HostArrays {
      * @throws OutOfMemoryException when the heap cannot hold it
      */
     public static float[] floats(String operation, long length) {
-        long bytes = checked(operation, length, Float.BYTES);
-        try {
-            return new float[(int) length];
-        } catch (OutOfMemoryError e) {
-            throw exhausted(operation, bytes, "the heap is full", e);
-        }
+        return allocate(operation, length, Float.BYTES, () -> new float[(int) length]);
     }
 
     /**
@@ -53,35 +48,48 @@ public final class HostArrays {
      * @throws OutOfMemoryException when no Java array or no heap can hold it
      */
     public static <T> T allocate(String operation, long length, int elementBytes, Supplier<T> make) {
+        return allocate(() -> operation, length, elementBytes, make);
+    }
+
+    /**
+     * {@link #allocate(String, long, int, Supplier)} with the operation's name built only when
+     * the allocation fails: readers name a tensor by its whole header entry, which costs more
+     * than a small array.
+     *
+     * @param <T>          the array type
+     * @param operation    builds the name of what asks for it
+     * @param length       element count
+     * @param elementBytes bytes of one element
+     * @param make         allocates the array of {@code length} elements (it may also copy into it)
+     * @return what {@code make} returned
+     * @throws OutOfMemoryException when no Java array or no heap can hold it
+     */
+    public static <T> T allocate(Supplier<String> operation, long length, int elementBytes, Supplier<T> make) {
         long bytes = checked(operation, length, elementBytes);
         try {
             return make.get();
         } catch (OutOfMemoryError e) {
-            throw exhausted(operation, bytes, "the heap is full", e);
+            throw exhausted(operation.get(), bytes, "the heap is full", e);
         }
     }
 
     /** The bytes of the array; refuses at once what no collection could make room for, rather than after a full GC. */
-    private static long checked(String operation, long length, int elementBytes) {
+    private static long checked(Supplier<String> operation, long length, int elementBytes) {
         if (length < 0) {
-            throw new IllegalArgumentException(operation + ": cannot allocate " + length + " elements");
+            throw new IllegalArgumentException(operation.get() + ": cannot allocate " + length + " elements");
         }
         long bytes = length > Long.MAX_VALUE / elementBytes ? Long.MAX_VALUE : length * elementBytes;
         if (length > MAX_LENGTH) {
-            throw exhausted(operation, bytes, "a Java array holds at most " + MAX_LENGTH + " elements", null);
+            throw exhausted(operation.get(), bytes, "a Java array holds at most " + MAX_LENGTH + " elements", null);
         }
         if (bytes > maxHeapBytes()) {
-            throw exhausted(operation, bytes, "more than the heap's maximum", null);
+            throw exhausted(operation.get(), bytes, "more than the heap's maximum", null);
         }
         return bytes;
     }
 
-    /**
-     * The most heap the JVM may use ({@code -Xmx}).
-     *
-     * @return bytes
-     */
-    public static long maxHeapBytes() {
+    /** The most heap the JVM may use ({@code -Xmx}). */
+    private static long maxHeapBytes() {
         return Runtime.getRuntime().maxMemory();
     }
 

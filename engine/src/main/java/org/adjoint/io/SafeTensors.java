@@ -23,6 +23,7 @@ import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.adjoint.Tensor;
+import org.adjoint.internal.HostArrays;
 import org.adjoint.backend.OutOfMemoryException;
 import org.adjoint.io.SafeTensorsHeader.Entry;
 
@@ -309,21 +310,8 @@ public final class SafeTensors {
      * become garbage as the exception leaves {@link #read}.
      */
     private static float[] allocate(Path file, Entry entry) {
-        long bytes = (long) entry.elements() * Float.BYTES;
-        Runtime runtime = Runtime.getRuntime();
-        OutOfMemoryError failure = null;
-        if (bytes <= runtime.maxMemory()) {
-            try {
-                return new float[entry.elements()];
-            } catch (OutOfMemoryError e) {
-                failure = e;
-            }
-        }
-        long used = runtime.totalMemory() - runtime.freeMemory();
-        throw new OutOfMemoryException(file + ": tensor " + entry.describe() + " needs " + bytes
-                + " bytes as float32, more than the heap can hold: " + used + " of at most " + runtime.maxMemory()
-                + " bytes in use (raise -Xmx)", file + ": tensor " + entry.describe(), bytes, used,
-                runtime.maxMemory(), failure);
+        return HostArrays.allocate(() -> file + ": tensor " + entry.describe() + " as float32", entry.elements(),
+                Float.BYTES, () -> new float[entry.elements()]);
     }
 
     private static ByteBuffer readFully(Path file, FileChannel channel, long position, int length)
