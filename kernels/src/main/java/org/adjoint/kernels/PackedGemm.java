@@ -22,7 +22,7 @@ import java.util.Arrays;
  * the thread count: per block of KC, fused multiply-adds in order of k from zero, then
  * {@code alpha·acc} (the first block, {@code beta = 0}) or {@code fma(alpha, acc, C)}; threads
  * split C, never k. So the 4-row tile of AVX2 machines, the 12-row one of AVX-512 machines and
- * the 6-row one give the same bits, whatever MC and NC, which only cut C into blocks. With
+ * the 3-row one give the same bits, whatever MC and NC, which only cut C into blocks. With
  * {@code beta = 0} the first block of k writes C without reading it, so C is touched once per
  * block of k and never zeroed first. Products under about four million multiply-adds run on
  * the calling thread, where splitting costs more than it saves.

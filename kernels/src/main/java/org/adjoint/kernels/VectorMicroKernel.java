@@ -5,9 +5,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A 4 × (2·lanes) register tile on the Vector API: eight accumulators, two vectors of B and
- * one broadcast of A per row and step. It is the reference shape the taller tiles are tested
- * against: {@link VectorMicroKernel6} (12 accumulators, for 16 vector registers) and
- * {@link VectorMicroKernel12} (24, for AVX-512's 32); see {@link #select()}.
+ * one broadcast of A per row and step, the tile for 16 vector registers (AVX2). It is the
+ * reference shape the other tiles are tested against: {@link VectorMicroKernel3} (3 × 24, nine
+ * accumulators) and {@link VectorMicroKernel12} (24 accumulators, for AVX-512's 32); see
+ * {@link #select()}.
  * The species defaults to 256 bits; {@code -Dadjoint.cpu.vectorBits=128|256|512} overrides it
  * (for the tall tile too, see {@link #tallSpecies()}).
  */
@@ -15,7 +16,7 @@ final class VectorMicroKernel implements MicroKernel {
 
     /** System property: the vector width in bits, {@code 128}, {@code 256}, {@code 512} or {@code preferred}. */
     static final String BITS_PROPERTY = "adjoint.cpu.vectorBits";
-    /** System property: the rows of the register tile, {@code 4}, {@code 6} or {@code 12}. */
+    /** System property: the rows of the register tile, {@code 3}, {@code 4} or {@code 12}. */
     static final String TILE_ROWS_PROPERTY = "adjoint.cpu.tileRows";
     static final VectorSpecies<Float> SPECIES = species();
     static final VectorMicroKernel INSTANCE = new VectorMicroKernel();
@@ -57,16 +58,18 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     /**
-     * The tile for this machine, from its vector registers: a tile of R rows and two vectors
-     * of columns holds 2R accumulators, two vectors of B and one broadcast of A. With 32
-     * registers (AVX-512: the preferred species is 512 bits wide) that is the 12-row tile,
-     * which measured 1.4× the 4-row one on one Zen 4 core even with 256-bit vectors (94 against
-     * 66 GFLOP/s at n = 1024), and more with 512-bit ones (see {@link #tallSpecies()}). With 16
-     * (AVX2, and everything else) it is this 4-row tile: the 6-row one
-     * ({@link VectorMicroKernel6}, 15 of the 16 registers) measured 0.38–0.42× OpenBLAS on one
-     * core under {@code -XX:UseAVX=2} where this one measured 0.64–0.65× (n = 512 and 1024,
-     * interleaved), as C2 does not keep its accumulators in registers.
-     * {@code -Dadjoint.cpu.tileRows=4|6|12} overrides the choice.
+     * The tile for this machine, from its vector registers. C2 issues every load of a step of k
+     * before its first FMA, so a tile of R rows and V vectors of columns needs R broadcasts, V
+     * vectors of B and R·V accumulators live at once: R + V + R·V registers. With 32 (AVX-512:
+     * the preferred species is 512 bits wide) that allows the 12 × 2 tile, which measured 1.4×
+     * the 4-row one on one Zen 4 core even with 256-bit vectors, and more with 512-bit ones
+     * (see {@link #tallSpecies()}). With 16 (AVX2, and everything else) it allows 4 × 2 (14
+     * registers, eight accumulators: just enough for two FMA pipes of latency 4) and 3 × 3
+     * (15, nine); 6 × 2, BLIS's Haswell shape, needs 20 and spilled an accumulator to the stack
+     * on every step (0.57× the 4-row tile). The 4-row tile is the default: on one Zen 4 core
+     * under {@code -XX:UseAVX=2} the two measured 80–85 GFLOP/s alone, and in the whole SGEMM
+     * the 4-row one 0.76–0.79× OpenBLAS's Haswell kernels where the 3-row one gave 0.69–0.75×.
+     * {@code -Dadjoint.cpu.tileRows=3|4|12} overrides the choice; every tile gives the same bits.
      */
     static MicroKernel select() {
         String rows = System.getProperty(TILE_ROWS_PROPERTY, "").trim();
@@ -75,9 +78,9 @@ final class VectorMicroKernel implements MicroKernel {
         }
         return switch (rows) {
             case "4" -> INSTANCE;
-            case "6" -> VectorMicroKernel6.INSTANCE;
+            case "3" -> VectorMicroKernel3.INSTANCE;
             case "12" -> VectorMicroKernel12.INSTANCE;
-            default -> throw new IllegalArgumentException(TILE_ROWS_PROPERTY + " must be 4, 6 or 12, got '" + rows + "'");
+            default -> throw new IllegalArgumentException(TILE_ROWS_PROPERTY + " must be 3, 4 or 12, got '" + rows + "'");
         };
     }
 
@@ -112,41 +115,14 @@ final class VectorMicroKernel implements MicroKernel {
         FloatVector c21 = c00;
         FloatVector c30 = c00;
         FloatVector c31 = c00;
-        int ap = aOffset;
-        int bp = bOffset;
-        int p = 0;
-        // Two steps of k per iteration: half the loop overhead, same order of accumulation.
-        for (; p + 1 < kc; p += 2, ap += 2 * MR, bp += 2 * NR) {
-            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
-            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + LANES);
-            FloatVector a0 = FloatVector.broadcast(SPECIES, a[ap]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(SPECIES, a[ap + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(SPECIES, a[ap + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(SPECIES, a[ap + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            b0 = FloatVector.fromArray(SPECIES, b, bp + NR);
-            b1 = FloatVector.fromArray(SPECIES, b, bp + NR + LANES);
-            a0 = FloatVector.broadcast(SPECIES, a[ap + MR]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            a1 = FloatVector.broadcast(SPECIES, a[ap + MR + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            a2 = FloatVector.broadcast(SPECIES, a[ap + MR + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            a3 = FloatVector.broadcast(SPECIES, a[ap + MR + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-        }
-        for (; p < kc; p++, ap += MR, bp += NR) {
+        // The loop counter is A's index itself and B's index a multiple of it: C2 then proves
+        // every access in range once, before the loop, instead of checking each one on every
+        // step (with a pointer advanced beside the counter it could not: those checks cost a
+        // quarter of the time on AVX2), and one add serves both indices.
+        int aEnd = aOffset + kc * MR;
+        int bBase = bOffset - aOffset * (NR / MR);
+        for (int ap = aOffset; ap < aEnd; ap += MR) {
+            int bp = bBase + ap * (NR / MR);
             FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
             FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + LANES);
             FloatVector a0 = FloatVector.broadcast(SPECIES, a[ap]);

@@ -58,9 +58,10 @@ final class VectorMicroKernel12 implements MicroKernel {
         FloatVector c101 = c00;
         FloatVector c110 = c00;
         FloatVector c111 = c00;
-        int ap = aOffset;
-        int bp = bOffset;
-        for (int p = 0; p < kc; p++, ap += MR, bp += NR) {
+        // Indices from the loop counter, so that C2 checks ranges once before the loop.
+        for (int p = 0; p < kc; p++) {
+            int ap = aOffset + p * MR;
+            int bp = bOffset + p * NR;
             FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
             FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + LANES);
             FloatVector a0 = FloatVector.broadcast(SPECIES, a[ap + 0]);
