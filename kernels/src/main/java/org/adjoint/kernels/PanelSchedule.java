@@ -34,6 +34,12 @@ final class PanelSchedule {
     /** Per compute unit: how many phases of it are done (its block of C takes them in order). */
     private final AtomicIntegerArray unitPhases;
     private final AtomicReferenceArray<Thread> waiting;
+    /**
+     * Per part: what its parked thread waits for, the index into {@link #counters}, or
+     * {@code -1 - unit} for a unit of {@link #unitPhases}; and the value it waits to reach.
+     */
+    private final AtomicIntegerArray waitIndex;
+    private final AtomicIntegerArray waitTarget;
 
     PanelSchedule(int phases, int packUnits, int computeUnits, int threads) {
         this.packUnits = packUnits;
@@ -41,6 +47,8 @@ final class PanelSchedule {
         this.counters = new AtomicIntegerArray(4 * phases);
         this.unitPhases = new AtomicIntegerArray(computeUnits);
         this.waiting = new AtomicReferenceArray<>(threads);
+        this.waitIndex = new AtomicIntegerArray(threads);
+        this.waitTarget = new AtomicIntegerArray(threads);
     }
 
     /** The next packing unit of {@code phase} for the caller, or −1 when all are claimed. */
@@ -59,13 +67,14 @@ final class PanelSchedule {
 
     /** Returns once {@code unit} is done for every phase before {@code phase}: it accumulates into the same C. */
     void awaitUnit(int phase, int unit, int part) {
-        await(unitPhases, unit, phase, part);
+        await(unitPhases, unit, -1 - unit, phase, part);
     }
 
     void computed(int phase, int unit) {
         // A block of the next panel of columns need not wait for this one, so it may finish first.
         unitPhases.accumulateAndGet(unit, phase + 1, Math::max);
-        finish(phase, COMPUTE_DONE);
+        counters.incrementAndGet(4 * phase + COMPUTE_DONE);
+        wake();
     }
 
     /** Returns once every packing unit of {@code phase} is done. */
@@ -89,30 +98,47 @@ final class PanelSchedule {
         return unit < units ? unit : -1;
     }
 
-    /** Counts a finished unit and wakes the parked threads, which look again at what they wait for. */
+    /** Counts a finished unit and wakes the parked threads it may have released. */
     private void finish(int phase, int kind) {
         counters.incrementAndGet(4 * phase + kind);
+        wake();
+    }
+
+    /**
+     * Unparks each parked thread whose condition now holds. Waking every parked thread on every
+     * finished unit cost a system call each time, and threads woken too early parked again:
+     * {@code unpark} was a tenth of the MLP step's samples. The count is raised before this
+     * reads the registrations, and a waiter registers before it looks at the count, so the
+     * finisher that completes a condition always sees the thread waiting for it.
+     */
+    private void wake() {
         for (int i = 0; i < waiting.length(); i++) {
             Thread thread = waiting.get(i);
             if (thread != null) {
-                LockSupport.unpark(thread);
+                int index = waitIndex.get(i);
+                int value = index >= 0 ? counters.get(index) : unitPhases.get(-1 - index);
+                if (value >= waitTarget.get(i)) {
+                    LockSupport.unpark(thread);
+                }
             }
         }
     }
 
     private void await(int phase, int kind, int units, int part) {
-        await(counters, 4 * phase + kind, units, part);
+        await(counters, 4 * phase + kind, 4 * phase + kind, units, part);
     }
 
-    private void await(AtomicIntegerArray values, int index, int target, int part) {
+    private void await(AtomicIntegerArray values, int index, int code, int target, int part) {
         for (int spins = 0; spins < SPINS; spins++) {
             if (values.get(index) >= target) {
                 return;
             }
             Thread.onSpinWait();
         }
-        // Registered before the last check, so a finisher that completes the phase after it
-        // sees this thread and unparks it.
+        // Registered (condition first) before the last check, so a finisher that completes the
+        // condition after it sees this thread and unparks it.
+        waitIndex.set(part, code);
+        waitTarget.set(part, target);
         waiting.set(part, Thread.currentThread());
         try {
             while (values.get(index) < target) {
