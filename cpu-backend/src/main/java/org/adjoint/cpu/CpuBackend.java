@@ -7,6 +7,7 @@ import java.util.function.Supplier;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
+import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.nn.Activation;
 import org.adjoint.kernels.AxisReductions;
@@ -24,7 +25,7 @@ import org.adjoint.kernels.Strided;
  * arrays — fails with a {@link CpuOutOfMemoryException} that gives the size asked and the
  * memory in use, not with a bare {@link OutOfMemoryError}.
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend implements Backend, FusedAdam {
 
     /** The most floats one buffer holds: the longest array HotSpot allocates, less a margin. */
     public static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
@@ -143,6 +144,14 @@ public final class CpuBackend implements Backend {
     public void axpy(float alpha, Buffer x, Buffer y) {
         float[] in = data(x);
         kernels.axpy(alpha, in, data(y), in.length);
+    }
+
+    @Override
+    public void adam(Buffer param, Buffer grad, Buffer m, Buffer v, float beta1, float beta2, float sqrtCorrection2,
+                     float epsilon, float step, float decay, float shrink) {
+        float[] p = data(param);
+        kernels.adam(p, data(grad), data(m), data(v), p.length, beta1, beta2, sqrtCorrection2, epsilon, step, decay,
+                shrink);
     }
 
     @Override

@@ -6,6 +6,7 @@ import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
+import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 
@@ -101,6 +102,15 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         double correction1 = 1.0 - Math.pow(beta1, t);
         double correction2 = 1.0 - Math.pow(beta2, t);
 
+        float root2 = (float) Math.sqrt(correction2);
+        float step = (float) (-learningRate / correction1);
+        if (backend instanceof FusedAdam fused) {
+            // The same operations as below, in one pass (FusedAdam promises the same bits).
+            float decay = weightDecay > 0f && !decoupled ? weightDecay : 0f;
+            float shrink = weightDecay > 0f && decoupled ? (float) (1.0 - (double) learningRate * weightDecay) : 1f;
+            fused.adam(param, gradient, m, v, beta1, beta2, root2, epsilon, step, decay, shrink);
+            return;
+        }
         Buffer direction = gradient;
         if (weightDecay > 0f) {
             if (decoupled) {
@@ -120,10 +130,10 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         // p ← p − (lr / c1) · m / (√v / √c2 + ε): the corrections stay scalars, as in PyTorch,
         // so m̂ and v̂ never need buffers of their own.
         backend.unary(UnaryOp.SQRT, 0f, v, scratch);
-        inPlace.withScalar(backend, BinaryOp.DIV, scratch, (float) Math.sqrt(correction2), scratch, flat);
+        inPlace.withScalar(backend, BinaryOp.DIV, scratch, root2, scratch, flat);
         inPlace.withScalar(backend, BinaryOp.ADD, scratch, epsilon, scratch, flat);
         InPlace.elementWise(backend, BinaryOp.DIV, m, scratch, scratch, flat);
-        backend.axpy((float) (-learningRate / correction1), scratch, param);
+        backend.axpy(step, scratch, param);
     }
 
     /**

@@ -139,6 +139,69 @@ public final class ElementWise {
     }
 
     /**
+     * One Adam (or AdamW) update of {@code n} parameters in one pass, in place: the same
+     * operations, in the same order and with the same roundings, as the update composed from
+     * this provider's {@link #axpy} and element-wise products and quotients (see
+     * {@code org.adjoint.optim.AdaptiveMoments}), so the fused and the composed update give the
+     * same bits; ten passes over the arrays become one.
+     * <pre>
+     *   p ← p·shrink                            (decoupled decay; shrink = 1: none)
+     *   d ← g, or p·decay + g                   (coupled decay; decay = 0: none)
+     *   m ← m·β1 + (1−β1)·d      v ← v·β2 + (1−β2)·d²
+     *   p ← p + step · m / (√v / √c2 + ε)       (step = −lr / c1)
+     * </pre>
+     *
+     * @param p               parameters, updated
+     * @param g               gradient
+     * @param m               first moments, updated
+     * @param v               second moments, updated
+     * @param n               element count
+     * @param beta1           β1
+     * @param beta2           β2
+     * @param sqrtCorrection2 √(1 − β2^t)
+     * @param epsilon         ε
+     * @param step            −lr / (1 − β1^t)
+     * @param decay           coupled weight decay, 0 for none
+     * @param shrink          decoupled factor 1 − lr·λ, 1 for none
+     */
+    public static void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
+                            float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
+        adamRange(p, g, m, v, 0, n, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
+    }
+
+    /** {@link #adam} over {@code [from, to)}: the vector provider's tail. */
+    static void adamRange(float[] p, float[] g, float[] m, float[] v, int from, int to, float beta1, float beta2,
+                          float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
+        float keep1 = 1f - beta1;
+        float keep2 = 1f - beta2;
+        for (int i = from; i < to; i++) {
+            float param = p[i];
+            if (shrink != 1f) {
+                param *= shrink;
+            }
+            float d = g[i];
+            if (decay != 0f) {
+                float decayed = param * decay;
+                decayed += 1f * d;
+                d = decayed;
+            }
+            float mi = m[i] * beta1;
+            mi += keep1 * d;
+            float vi = v[i] * beta2;
+            float square = d * d;
+            vi += keep2 * square;
+            float denominator = (float) Math.sqrt(vi);
+            denominator = denominator / sqrtCorrection2;
+            denominator = denominator + epsilon;
+            float direction = mi / denominator;
+            param += step * direction;
+            m[i] = mi;
+            v[i] = vi;
+            p[i] = param;
+        }
+    }
+
+    /**
      * Sets {@code n} elements to {@code value}.
      *
      * @param out       storage

@@ -152,6 +152,26 @@ public interface KernelProvider {
     void axpy(float alpha, float[] x, float[] y, int n);
 
     /**
+     * One Adam update in one pass, as {@link ElementWise#adam}, with this provider's roundings:
+     * the same bits as the update composed from its {@link #axpy} and element-wise operations.
+     *
+     * @param p               parameters, updated
+     * @param g               gradient
+     * @param m               first moments, updated
+     * @param v               second moments, updated
+     * @param n               element count
+     * @param beta1           β1
+     * @param beta2           β2
+     * @param sqrtCorrection2 √(1 − β2^t)
+     * @param epsilon         ε
+     * @param step            −lr / (1 − β1^t)
+     * @param decay           coupled weight decay, 0 for none
+     * @param shrink          decoupled factor 1 − lr·λ, 1 for none
+     */
+    void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
+              float sqrtCorrection2, float epsilon, float step, float decay, float shrink);
+
+    /**
      * Element-wise function of a contiguous range, as {@link ElementWise#apply}.
      *
      * @param function  which function

@@ -38,6 +38,12 @@ public final class ScalarKernels implements KernelProvider {
     }
 
     @Override
+    public void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
+                     float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
+        ElementWise.adam(p, g, m, v, n, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
+    }
+
+    @Override
     public void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n) {
         ElementWise.apply(function, parameter, x, xOffset, out, outOffset, n);
     }

@@ -218,6 +218,61 @@ final class VectorElementWise {
         Fused.activationGrad(activation, y, cotangent, out, i, n);
     }
 
+    /**
+     * {@link ElementWise#adam} with vectors: the operations of the composed update on this
+     * provider ({@link #axpy}'s fused multiply-adds, exact products, quotients and square
+     * roots), element by element, so that fused and composed give the same bits.
+     */
+    static void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
+                     float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
+        int bound = S.loopBound(n);
+        FloatVector b1 = FloatVector.broadcast(S, beta1);
+        FloatVector b2 = FloatVector.broadcast(S, beta2);
+        FloatVector keep1 = FloatVector.broadcast(S, 1f - beta1);
+        FloatVector keep2 = FloatVector.broadcast(S, 1f - beta2);
+        FloatVector root2 = FloatVector.broadcast(S, sqrtCorrection2);
+        FloatVector eps = FloatVector.broadcast(S, epsilon);
+        FloatVector scale = FloatVector.broadcast(S, step);
+        FloatVector decayBy = FloatVector.broadcast(S, decay);
+        FloatVector shrinkBy = FloatVector.broadcast(S, shrink);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        boolean shrinks = shrink != 1f;
+        boolean decays = decay != 0f;
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector param = FloatVector.fromArray(S, p, i);
+            if (shrinks) {
+                param = param.mul(shrinkBy);
+            }
+            FloatVector d = FloatVector.fromArray(S, g, i);
+            if (decays) {
+                d = d.fma(one, param.mul(decayBy));
+            }
+            FloatVector mi = d.fma(keep1, FloatVector.fromArray(S, m, i).mul(b1));
+            FloatVector vi = d.mul(d).fma(keep2, FloatVector.fromArray(S, v, i).mul(b2));
+            FloatVector direction = mi.div(vi.sqrt().div(root2).add(eps));
+            direction.fma(scale, param).intoArray(p, i);
+            mi.intoArray(m, i);
+            vi.intoArray(v, i);
+        }
+        for (; i < n; i++) {
+            float param = p[i];
+            if (shrinks) {
+                param *= shrink;
+            }
+            float d = g[i];
+            if (decays) {
+                d = Math.fma(d, 1f, param * decay);
+            }
+            float mi = Math.fma(d, 1f - beta1, m[i] * beta1);
+            float vi = Math.fma(d * d, 1f - beta2, v[i] * beta2);
+            float direction = mi / ((float) Math.sqrt(vi) / sqrtCorrection2 + epsilon);
+            p[i] = Math.fma(direction, step, param);
+            m[i] = mi;
+            v[i] = vi;
+        }
+    }
+
     static void axpy(float alpha, float[] x, float[] y, int n) {
         int bound = S.loopBound(n);
         FloatVector a = FloatVector.broadcast(S, alpha);
