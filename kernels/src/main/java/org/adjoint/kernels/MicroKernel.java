@@ -23,6 +23,20 @@ interface MicroKernel {
     int columns();
 
     /**
+     * Copies {@code columns()} values from {@code src} to {@code dst}: one step of k of a
+     * packed B sliver. A kernel copies with its own vectors; {@code System.arraycopy} and a
+     * plain loop both cost more than the copy itself at 16 or 32 values.
+     *
+     * @param src       source
+     * @param srcOffset first value read
+     * @param dst       destination
+     * @param dstOffset first value written
+     */
+    default void copyRow(float[] src, int srcOffset, float[] dst, int dstOffset) {
+        System.arraycopy(src, srcOffset, dst, dstOffset, columns());
+    }
+
+    /**
      * {@code C[0:rows, 0:columns] += alpha · Σ_p A[p] ⊗ B[p]} for a full tile, or {@code =}
      * when not accumulating (C is then only written, never read).
      *

@@ -147,8 +147,8 @@ final class PackedGemm {
                     }
                     int first = run * SLIVERS_PER_PACK;
                     if (first < slivers) {
-                        packB(transB, b, bOffset, ldb, pc, kc, jc, nc, first, Math.min(slivers, first + SLIVERS_PER_PACK),
-                                nr, panels, panel);
+                        packB(kernel, transB, b, bOffset, ldb, pc, kc, jc, nc, first,
+                                Math.min(slivers, first + SLIVERS_PER_PACK), panels, panel);
                     }
                     schedule.packed(phase);
                 }
@@ -272,8 +272,9 @@ final class PackedGemm {
      * [jc, jc+nc): sliver s holds columns jc + s·NR onwards, NR wide, zero-padded, at
      * {@code base + s·NR·kc}.
      */
-    private static void packB(boolean transB, float[] b, int bOffset, int ldb, int pc, int kc, int jc, int nc,
-                              int first, int end, int nr, float[] pack, int base) {
+    private static void packB(MicroKernel kernel, boolean transB, float[] b, int bOffset, int ldb, int pc, int kc,
+                              int jc, int nc, int first, int end, float[] pack, int base) {
+        int nr = kernel.columns();
         if (!transB) {
             for (int p = 0; p < kc; p++) {
                 int row = bOffset + (pc + p) * ldb + jc;
@@ -281,11 +282,11 @@ final class PackedGemm {
                     int cols = Math.min(nr, nc - s * nr);
                     int src = row + s * nr;
                     int dst = base + s * nr * kc + p * nr;
-                    for (int j = 0; j < cols; j++) {
-                        pack[dst + j] = b[src + j];
-                    }
-                    for (int j = cols; j < nr; j++) {
-                        pack[dst + j] = 0f;
+                    if (cols == nr) {
+                        kernel.copyRow(b, src, pack, dst);
+                    } else {
+                        System.arraycopy(b, src, pack, dst, cols);
+                        Arrays.fill(pack, dst + cols, dst + nr, 0f);
                     }
                 }
             }

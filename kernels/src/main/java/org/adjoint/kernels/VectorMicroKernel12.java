@@ -32,6 +32,12 @@ final class VectorMicroKernel12 implements MicroKernel {
     }
 
     @Override
+    public void copyRow(float[] src, int srcOffset, float[] dst, int dstOffset) {
+        FloatVector.fromArray(SPECIES, src, srcOffset).intoArray(dst, dstOffset);
+        FloatVector.fromArray(SPECIES, src, srcOffset + 1 * LANES).intoArray(dst, dstOffset + 1 * LANES);
+    }
+
+    @Override
     public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
                      boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);

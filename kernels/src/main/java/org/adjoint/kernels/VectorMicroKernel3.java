@@ -33,6 +33,13 @@ final class VectorMicroKernel3 implements MicroKernel {
     }
 
     @Override
+    public void copyRow(float[] src, int srcOffset, float[] dst, int dstOffset) {
+        FloatVector.fromArray(SPECIES, src, srcOffset).intoArray(dst, dstOffset);
+        FloatVector.fromArray(SPECIES, src, srcOffset + 1 * LANES).intoArray(dst, dstOffset + 1 * LANES);
+        FloatVector.fromArray(SPECIES, src, srcOffset + 2 * LANES).intoArray(dst, dstOffset + 2 * LANES);
+    }
+
+    @Override
     public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
                      boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
