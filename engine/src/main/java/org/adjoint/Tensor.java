@@ -13,20 +13,14 @@ import org.adjoint.internal.Shapes;
 import org.adjoint.internal.TensorAccess;
 import org.adjoint.internal.Version;
 import org.adjoint.internal.ops.Add;
-import org.adjoint.internal.ops.Exp;
-import org.adjoint.internal.ops.Log;
 import org.adjoint.internal.ops.MatMul;
 import org.adjoint.internal.ops.Max;
 import org.adjoint.internal.ops.Mul;
 import org.adjoint.internal.ops.Neg;
-import org.adjoint.internal.ops.Pow;
-import org.adjoint.internal.ops.Relu;
+import org.adjoint.internal.ops.Pointwise;
 import org.adjoint.internal.ops.Reshape;
-import org.adjoint.internal.ops.Sigmoid;
 import org.adjoint.internal.ops.Softmax;
-import org.adjoint.internal.ops.Sqrt;
 import org.adjoint.internal.ops.SumTo;
-import org.adjoint.internal.ops.Tanh;
 import org.adjoint.internal.ops.Transfer;
 import org.adjoint.internal.ops.Transpose;
 
@@ -319,7 +313,7 @@ public final class Tensor {
      * @return {@code this^exponent}
      */
     public Tensor pow(float exponent) {
-        return Pow.apply(this, exponent);
+        return Pointwise.POW.apply(this, exponent);
     }
 
     /**
@@ -328,7 +322,7 @@ public final class Tensor {
      * @return {@code e^this}
      */
     public Tensor exp() {
-        return Exp.apply(this);
+        return Pointwise.EXP.apply(this);
     }
 
     /**
@@ -337,7 +331,7 @@ public final class Tensor {
      * @return {@code ln(this)}
      */
     public Tensor log() {
-        return Log.apply(this);
+        return Pointwise.LOG.apply(this);
     }
 
     /**
@@ -346,7 +340,7 @@ public final class Tensor {
      * @return {@code sqrt(this)}
      */
     public Tensor sqrt() {
-        return Sqrt.apply(this);
+        return Pointwise.SQRT.apply(this);
     }
 
     /**
@@ -355,7 +349,7 @@ public final class Tensor {
      * @return {@code tanh(this)}
      */
     public Tensor tanh() {
-        return Tanh.apply(this);
+        return Pointwise.TANH.apply(this);
     }
 
     /**
@@ -364,7 +358,7 @@ public final class Tensor {
      * @return {@code 1 / (1 + e^-this)}
      */
     public Tensor sigmoid() {
-        return Sigmoid.apply(this);
+        return Pointwise.SIGMOID.apply(this);
     }
 
     /**
@@ -373,7 +367,7 @@ public final class Tensor {
      * @return {@code max(this, 0)}
      */
     public Tensor relu() {
-        return Relu.apply(this);
+        return Pointwise.RELU.apply(this);
     }
 
     /**

@@ -1,21 +1,23 @@
 package org.adjoint.autodiff;
 
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
-import org.adjoint.internal.Saved;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
  * A new differentiable operation with rules of its own, like {@code torch.autograd.Function}
  * or {@code jax.custom_vjp}: a forward computation (run without recording), a VJP per input,
  * and optionally a JVP for forward mode. Write the rules with {@link Tensor} operations: they
- * then run on every backend and can be differentiated again.
+ * then run on every backend and can be differentiated again. It is applied by the same
+ * driver as the built-in operations: what it saves is checked against in-place changes, and
+ * anomaly mode checks its output and gradients.
  *
  * <pre>{@code
  * final class Square extends CustomFunction {
@@ -32,19 +34,34 @@ import org.adjoint.internal.Shapes;
  */
 public abstract class CustomFunction {
 
+    private static final Rules RULES = new Rules();
+
     /** Creates the function. */
     protected CustomFunction() {
     }
 
-    /** What a forward computation keeps for its rules; checked against in-place changes. */
+    /**
+     * What a forward computation keeps for its rules; checked against in-place changes. A
+     * saved input is read back as the input itself, with its history; any other saved tensor
+     * is a residual of the forward computation.
+     */
     public static final class Context {
-        private final List<Saved> saved = new ArrayList<>();
+        private final CustomFunction function;
         private final String name;
-        private List<Tensor> inputs = List.of();
-        private Tensor[] originals = new Tensor[0];
+        private final boolean[] savedInputs;
+        private final List<Integer> slots = new ArrayList<>();
+        private int residuals;
+        // While forward runs: the inputs' values, what it saved, and where residuals go.
+        private List<Tensor> forwardInputs;
+        private List<Tensor> kept;
+        private Primitive.Residuals sink;
+        // While a rule runs: what it reads.
+        private Primitive.Values values;
 
-        private Context(String name) {
-            this.name = name;
+        private Context(CustomFunction function, int inputs) {
+            this.function = function;
+            this.name = function.displayName();
+            this.savedInputs = new boolean[inputs];
         }
 
         /**
@@ -52,16 +69,27 @@ public abstract class CustomFunction {
          * that read it can be differentiated again; anything else is kept as a constant.
          *
          * @param tensors the tensors
+         * @throws IllegalStateException outside {@link #forward}
          */
         public void save(Tensor... tensors) {
+            if (forwardInputs == null) {
+                throw new IllegalStateException(name + ": ctx.save is for the forward computation");
+            }
             for (Tensor t : tensors) {
-                Tensor kept = t;
-                for (int i = 0; i < originals.length; i++) {
-                    if (inputs.get(i) == t) {
-                        kept = originals[i];
+                int slot = -1;
+                for (int i = 0; i < forwardInputs.size(); i++) {
+                    if (forwardInputs.get(i) == t) {
+                        slot = i;
                     }
                 }
-                saved.add(Saved.of(kept));
+                if (slot >= 0) {
+                    savedInputs[slot] = true;
+                } else {
+                    slot = -1 - residuals++;
+                    sink.keep(t);
+                }
+                slots.add(slot);
+                kept.add(t);
             }
         }
 
@@ -73,16 +101,42 @@ public abstract class CustomFunction {
          * @throws IllegalStateException when it was modified in place since
          */
         public Tensor saved(int index) {
-            return saved.get(index).get(name);
+            if (values == null) {
+                if (kept == null) {
+                    throw new IllegalStateException(name + ": ctx.saved is for the forward computation and the rules");
+                }
+                return kept.get(index);
+            }
+            int slot = slots.get(index);
+            return slot >= 0 ? values.input(slot) : values.residual(-1 - slot);
         }
 
         /**
-         * The operation's inputs, for a JVP that needs their values.
+         * The operation's inputs, for a JVP that needs their values; a VJP reads those it
+         * saved.
          *
          * @return the inputs (values only, no tangents or history)
+         * @throws IllegalStateException outside the forward computation and the rules
          */
         public List<Tensor> inputs() {
-            return inputs;
+            if (forwardInputs != null) {
+                return forwardInputs;
+            }
+            Primitive.Values reading = values;
+            if (reading == null) {
+                throw new IllegalStateException(name + ": ctx.inputs is for the forward computation and the rules");
+            }
+            return new AbstractList<>() {
+                @Override
+                public Tensor get(int index) {
+                    return reading.input(index);
+                }
+
+                @Override
+                public int size() {
+                    return savedInputs.length;
+                }
+            };
         }
     }
 
@@ -133,75 +187,78 @@ public abstract class CustomFunction {
      * @return the output, recorded for reverse mode and carrying a tangent in forward mode
      */
     public final Tensor apply(Tensor... inputs) {
-        Context ctx = new Context(displayName());
-        List<Tensor> values = new ArrayList<>();
-        for (Tensor t : inputs) {
-            values.add(Forward.primal(t));
-        }
-        ctx.inputs = List.copyOf(values);
-        ctx.originals = inputs.clone();
-        Tensor out;
-        try (var _ = GradMode.noGrad()) {
-            out = forward(ctx, values);
-        }
-        out = Forward.primal(out);
-        if (Forward.any(inputs)) {
-            List<Tensor> tangents = new ArrayList<>();
-            for (Tensor t : inputs) {
-                tangents.add(Forward.tangent(t));
-            }
-            Tensor tangent = jvp(ctx, tangents);
-            if (tangent != null && !Arrays.equals(tangent.shape(), out.shape())) {
-                throw new IllegalStateException(displayName() + ".jvp returned shape "
-                        + Shapes.str(tangent.shape()) + " for an output of shape " + Shapes.str(out.shape()));
-            }
-            Forward.attach(out, tangent);
-        }
-        if (!Graph.recording(inputs)) {
-            return out;
-        }
-        int[][] shapes = new int[inputs.length][];
-        for (int i = 0; i < inputs.length; i++) {
-            shapes[i] = inputs[i].shape();
-        }
-        return Graph.record(new CustomNode(this, ctx, shapes), out, inputs);
+        return Ops.apply(RULES, new Context(this, inputs.length), inputs);
     }
 
-    /** The recorded application. */
-    private static final class CustomNode extends Node {
-        private final CustomFunction function;
-        private final int[][] shapes;
-        private Context ctx;
+    /** A custom function as a primitive: its context is the attributes of one application. */
+    private static final class Rules extends Primitive<Context> {
 
-        CustomNode(CustomFunction function, Context ctx, int[][] shapes) {
-            this.function = function;
-            this.ctx = ctx;
-            this.shapes = shapes;
+        Rules() {
+            super("custom");
         }
 
         @Override
-        public String name() {
-            return function.displayName();
+        public String name(Context ctx) {
+            return ctx.name;
         }
 
         @Override
-        public List<Tensor> saved() {
-            return ctx == null ? List.of() : Saved.tensors(ctx.saved.toArray(Saved[]::new));
+        protected Tensor forward(Context ctx, Tensor[] inputs, Residuals residuals) {
+            List<Tensor> values = new ArrayList<>(inputs.length);
+            for (Tensor t : inputs) {
+                values.add(Forward.primal(t));
+            }
+            ctx.forwardInputs = List.copyOf(values);
+            ctx.kept = new ArrayList<>();
+            ctx.sink = residuals;
+            Tensor out;
+            try (var _ = GradMode.noGrad()) {
+                out = ctx.function.forward(ctx, ctx.forwardInputs);
+            } finally {
+                ctx.forwardInputs = null;
+                ctx.kept = null;
+                ctx.sink = null;
+            }
+            return Forward.primal(out);
         }
 
         @Override
-        protected Tensor vjp(int input, Tensor cotangent) {
-            Tensor result = function.vjp(ctx, input, cotangent);
-            if (result != null && !Arrays.equals(result.shape(), shapes[input])) {
-                throw new IllegalStateException(name() + ".vjp returned shape " + Shapes.str(result.shape())
-                        + " for input " + input + " of shape " + Shapes.str(shapes[input]));
+        protected boolean savesInput(Context ctx, int index, Tensor[] inputs) {
+            return ctx.savedInputs[index];
+        }
+
+        @Override
+        protected Tensor vjp(Context ctx, Values saved, int input, Tensor cotangent) {
+            Tensor result;
+            ctx.values = saved;
+            try {
+                result = ctx.function.vjp(ctx, input, cotangent);
+            } finally {
+                ctx.values = null;
+            }
+            int[] shape = saved.inputShape(input);
+            if (result != null && !Arrays.equals(result.shape(), shape)) {
+                throw new IllegalStateException(ctx.name + ".vjp returned shape " + Shapes.str(result.shape())
+                        + " for input " + input + " of shape " + Shapes.str(shape));
             }
             return result;
         }
 
         @Override
-        protected void releaseSaved() {
-            ctx = null;
+        protected Tensor jvp(Context ctx, Values primals, Tensor[] tangents) {
+            Tensor tangent;
+            ctx.values = primals;
+            try {
+                tangent = ctx.function.jvp(ctx, Arrays.asList(tangents));
+            } finally {
+                ctx.values = null;
+            }
+            Tensor out = primals.output();
+            if (tangent != null && !Arrays.equals(tangent.shape(), out.shape())) {
+                throw new IllegalStateException(ctx.name + ".jvp returned shape "
+                        + Shapes.str(tangent.shape()) + " for an output of shape " + Shapes.str(out.shape()));
+            }
+            return tangent;
         }
     }
 }

@@ -87,7 +87,7 @@ public final class Graph {
                 Anomalies.checkForward(node.name(), output, inputs, origin);
             }
         }
-        node.connect(producers, leaves);
+        node.connect(producers, leaves, ACCESS.shapeView(output));
         node.recorded(inputs);
         ACCESS.attach(output, node);
         return output;

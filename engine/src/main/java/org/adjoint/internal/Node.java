@@ -32,6 +32,7 @@ public abstract class Node {
 
     private Node[] producers;
     private Tensor[] leaves;
+    private int[] outputShape;
     private boolean released;
     private Anomalies.Origin origin;
     private Thread reversedBy; // read and written through REVERSED_BY only
@@ -117,9 +118,28 @@ public abstract class Node {
     protected void pullbackDone() {
     }
 
-    final void connect(Node[] producers, Tensor[] leaves) {
+    final void connect(Node[] producers, Tensor[] leaves, int[] outputShape) {
         this.producers = producers;
         this.leaves = leaves;
+        this.outputShape = outputShape;
+    }
+
+    /**
+     * The shape of an input that receives a gradient, read from its edge (the leaf, or the
+     * output shape its producer recorded), so that a node keeps no shapes of its own.
+     *
+     * @param input index of the input
+     * @return its shape (do not modify)
+     * @throws IllegalStateException when no gradient flows to that input
+     */
+    protected final int[] edgeShape(int input) {
+        if (leaves[input] != null) {
+            return Compute.shape(leaves[input]);
+        }
+        if (producers[input] != null) {
+            return producers[input].outputShape;
+        }
+        throw new IllegalStateException(name() + ": input " + input + " receives no gradient, and its shape was not kept");
     }
 
     final Tensor leaf(int input) {

@@ -7,10 +7,23 @@ import org.adjoint.Tensor;
  * at that moment; reading it after an in-place change is an error rather than a wrong
  * gradient.
  *
- * @param tensor  the saved tensor
- * @param version its buffer's version when saved
+ * <p>The entries a node saves form a short list through {@link #next}, each tagged with the
+ * slot it fills (an input, the output or a residual): a node then needs no array next to its
+ * entries, so recording costs no more objects than one per saved tensor.
  */
-public record Saved(Tensor tensor, int version) {
+public final class Saved {
+
+    private final Tensor tensor;
+    private final int version;
+    final int slot;
+    final Saved next;
+
+    private Saved(Tensor tensor, int slot, Saved next) {
+        this.tensor = tensor;
+        this.version = TensorAccess.get().version(tensor).get();
+        this.slot = slot;
+        this.next = next;
+    }
 
     /**
      * Saves a tensor with its current version.
@@ -19,7 +32,21 @@ public record Saved(Tensor tensor, int version) {
      * @return the record, or {@code null} for a {@code null} tensor
      */
     public static Saved of(Tensor tensor) {
-        return tensor == null ? null : new Saved(tensor, TensorAccess.get().version(tensor).get());
+        return tensor == null ? null : new Saved(tensor, 0, null);
+    }
+
+    /** Saves {@code tensor} for {@code slot} in front of the entries {@code next}. */
+    static Saved prepend(Tensor tensor, int slot, Saved next) {
+        return new Saved(tensor, slot, next);
+    }
+
+    /**
+     * The tensor as saved, unchecked: for memory accounting only.
+     *
+     * @return the tensor
+     */
+    public Tensor tensor() {
+        return tensor;
     }
 
     /**
@@ -37,21 +64,5 @@ public record Saved(Tensor tensor, int version) {
                     + version + " then " + now + "); run backward() before the optimizer step");
         }
         return tensor;
-    }
-
-    /**
-     * The tensors of some saved records, skipping {@code null}s (released or never saved).
-     *
-     * @param saved the records
-     * @return their tensors
-     */
-    public static java.util.List<Tensor> tensors(Saved... saved) {
-        java.util.List<Tensor> list = new java.util.ArrayList<>(saved.length);
-        for (Saved s : saved) {
-            if (s != null) {
-                list.add(s.tensor());
-            }
-        }
-        return list;
     }
 }

@@ -3,20 +3,20 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
-/** {@code lhs + rhs} with broadcasting; each cotangent is summed back to its operand's shape. */
-public final class Add extends Node {
+/**
+ * {@code lhs + rhs} with broadcasting (the attribute is the broadcast shape); each cotangent is
+ * summed back to its operand's shape.
+ */
+public final class Add extends Primitive<int[]> {
 
-    private final int[] lhsShape;
-    private final int[] rhsShape;
+    private static final Add ADD = new Add();
 
-    private Add(int[] lhsShape, int[] rhsShape) {
-        this.lhsShape = lhsShape;
-        this.rhsShape = rhsShape;
+    private Add() {
+        super("add");
     }
 
     /**
@@ -27,19 +27,7 @@ public final class Add extends Node {
      * @return the broadcast sum
      */
     public static Tensor apply(Tensor lhs, Tensor rhs) {
-        int[] shape = Shapes.broadcast("add", Compute.shape(lhs), Compute.shape(rhs));
-        Tensor out = Compute.binary("add", BinaryOp.ADD, lhs, rhs, shape);
-        if (Forward.any(lhs, rhs)) {
-            Forward.attach(out, sum(broadcast(Forward.tangent(lhs), shape), broadcast(Forward.tangent(rhs), shape)));
-        }
-        if (!Graph.recording(lhs, rhs)) {
-            return out;
-        }
-        return Graph.record(new Add(Compute.shape(lhs), Compute.shape(rhs)), out, lhs, rhs);
-    }
-
-    private static Tensor broadcast(Tensor tangent, int[] shape) {
-        return tangent == null ? null : BroadcastTo.apply(tangent, shape);
+        return Ops.apply(ADD, Shapes.broadcast("add", Compute.shape(lhs), Compute.shape(rhs)), lhs, rhs);
     }
 
     /**
@@ -53,13 +41,22 @@ public final class Add extends Node {
         return a == null ? b : b == null ? a : a.add(b);
     }
 
-    @Override
-    public String name() {
-        return "add";
+    private static Tensor broadcast(Tensor tangent, int[] shape) {
+        return tangent == null ? null : BroadcastTo.apply(tangent, shape);
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        return SumTo.apply(cotangent, input == 0 ? lhsShape : rhsShape);
+    protected Tensor forward(int[] shape, Tensor[] inputs, Residuals residuals) {
+        return Compute.binary("add", BinaryOp.ADD, inputs[0], inputs[1], shape);
+    }
+
+    @Override
+    protected Tensor vjp(int[] shape, Values saved, int input, Tensor cotangent) {
+        return SumTo.apply(cotangent, saved.inputShape(input));
+    }
+
+    @Override
+    protected Tensor jvp(int[] shape, Values primals, Tensor[] tangents) {
+        return sum(broadcast(tangents[0], shape), broadcast(tangents[1], shape));
     }
 }

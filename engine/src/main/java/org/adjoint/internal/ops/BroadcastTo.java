@@ -4,18 +4,17 @@ import java.util.Arrays;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
-/** Repeats a tensor along broadcast axes; the VJP sums them back. */
-public final class BroadcastTo extends Node {
+/** Repeats a tensor along broadcast axes (the attribute is the target shape); the VJP sums them back. */
+public final class BroadcastTo extends Primitive<int[]> {
 
-    private final int[] inputShape;
+    private static final BroadcastTo BROADCAST_TO = new BroadcastTo();
 
-    private BroadcastTo(int[] inputShape) {
-        this.inputShape = inputShape;
+    private BroadcastTo() {
+        super("broadcastTo");
     }
 
     /**
@@ -34,20 +33,21 @@ public final class BroadcastTo extends Node {
             throw new IllegalArgumentException("broadcastTo: cannot broadcast " + Shapes.str(xShape)
                     + " to " + Shapes.str(shape));
         }
-        Tensor out = Compute.broadcastTo(x, shape);
-        if (Forward.any(x)) {
-            Forward.attach(out, apply(Forward.tangent(x), shape));
-        }
-        return Graph.recording(x) ? Graph.record(new BroadcastTo(xShape), out, x) : out;
+        return Ops.apply(BROADCAST_TO, shape, x);
     }
 
     @Override
-    public String name() {
-        return "broadcastTo";
+    protected Tensor forward(int[] shape, Tensor[] inputs, Residuals residuals) {
+        return Compute.broadcastTo(inputs[0], shape);
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        return SumTo.apply(cotangent, inputShape);
+    protected Tensor vjp(int[] shape, Values saved, int input, Tensor cotangent) {
+        return SumTo.apply(cotangent, saved.inputShape(0));
+    }
+
+    @Override
+    protected Tensor jvp(int[] shape, Values primals, Tensor[] tangents) {
+        return apply(tangents[0], shape);
     }
 }

@@ -1,34 +1,32 @@
 package org.adjoint.internal.ops;
 
 import org.adjoint.Tensor;
-import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
 import org.adjoint.internal.HostArrays;
-import org.adjoint.internal.Node;
-import org.adjoint.internal.Saved;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
- * Softmax cross-entropy of logits against class labels, averaged over rows, as one
- * primitive: log-softmax and the negative log-likelihood forward, and one pass
+ * Softmax cross-entropy of logits against class labels (the attribute), averaged over rows,
+ * as one primitive: log-softmax and the negative log-likelihood forward, and one pass
  * {@code (softmax − onehot) · dL / rows} backward, instead of the five passes the naive
  * composition {@code logSoftmax}, one-hot product, sum, mean makes.
+ *
+ * <p>The forward keeps two residuals for the fused VJP: the log-probabilities and the labels
+ * as the device reads them. The recorded VJP reads the saved logits instead, so that it can
+ * be differentiated again.
  */
-public final class CrossEntropy extends Node {
+public final class CrossEntropy extends Primitive<int[]> {
 
-    private final int rows;
-    private final int classes;
-    private Saved logits;
-    private Tensor logProbabilities;
-    private Tensor labels;
+    private static final CrossEntropy CROSS_ENTROPY = new CrossEntropy();
+    private static final int LOG_PROBABILITIES = 0;
+    private static final int LABELS = 1;
 
-    private CrossEntropy(int rows, int classes) {
-        this.rows = rows;
-        this.classes = classes;
+    private CrossEntropy() {
+        super("crossEntropy");
     }
 
     /**
@@ -44,81 +42,76 @@ public final class CrossEntropy extends Node {
             throw new IllegalArgumentException("crossEntropy: logits " + Shapes.str(shape) + " do not match "
                     + labels.length + " labels (expected logits [" + labels.length + ", classes])");
         }
+        for (int r = 0; r < labels.length; r++) {
+            if (labels[r] < 0 || labels[r] >= shape[1]) {
+                throw new IllegalArgumentException("crossEntropy: label " + labels[r] + " of row " + r
+                        + " is outside [0, " + shape[1] + ")");
+            }
+        }
+        return Ops.apply(CROSS_ENTROPY, labels, logits);
+    }
+
+    @Override
+    protected Tensor forward(int[] labels, Tensor[] inputs, Residuals residuals) {
+        Tensor logits = inputs[0];
+        int[] shape = Compute.shape(logits);
         int rows = shape[0];
         int classes = shape[1];
         float[] labelValues = new float[rows];
         for (int r = 0; r < rows; r++) {
-            if (labels[r] < 0 || labels[r] >= classes) {
-                throw new IllegalArgumentException("crossEntropy: label " + labels[r] + " of row " + r
-                        + " is outside [0, " + classes + ")");
-            }
             labelValues[r] = labels[r];
         }
-        Backend backend = Compute.backend("crossEntropy", logits);
+        Backend backend = Compute.backend(name(labels), logits);
         Buffer logProbabilities = Compute.allocate(backend, logits.size());
         backend.softmax(Compute.buffer(logits), rows, classes, 1, true, logProbabilities);
         Buffer labelBuffer = backend.upload(labelValues);
         Buffer loss = Compute.allocate(backend, 1);
         backend.negativeLogLikelihood(logProbabilities, labelBuffer, rows, classes, loss);
-        Tensor out = Compute.wrap(backend, loss, new int[0]);
-        if (Forward.any(logits)) {
-            Tensor probabilities = Compute.wrap(backend, logProbabilities, shape.clone()).exp();
-            float[] oneHot = HostArrays.floats("crossEntropy one-hot labels", (long) rows * classes);
-            for (int r = 0; r < rows; r++) {
-                oneHot[r * classes + labels[r]] = 1f;
-            }
-            Tensor target = Compute.wrap(backend, backend.upload(oneHot), shape.clone());
-            Forward.attach(out, probabilities.sub(target).mul(Forward.tangent(logits)).sum().div(rows));
-        }
-        if (!Graph.recording(logits)) {
-            return out;
-        }
-        CrossEntropy node = new CrossEntropy(rows, classes);
-        node.logits = Saved.of(logits);
-        node.logProbabilities = Compute.wrap(backend, logProbabilities, shape.clone());
-        node.labels = Compute.wrap(backend, labelBuffer, new int[] {rows});
-        return Graph.record(node, out, logits);
+        residuals.keep(Compute.wrap(backend, logProbabilities, shape));
+        residuals.keep(Compute.wrap(backend, labelBuffer, new int[] {rows}));
+        return Compute.wrap(backend, loss, new int[0]);
     }
 
     @Override
-    public String name() {
-        return "crossEntropy";
+    protected boolean savesInput(int[] labels, int index, Tensor[] inputs) {
+        return true;
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        if (GradMode.isEnabled() || Forward.active()) {
-            // Recording a backward pass: the same rule from differentiable operations.
-            float[] oneHot = HostArrays.floats("crossEntropy one-hot labels", (long) rows * classes);
-            float[] labelValues = labels.toFloatArray();
-            for (int r = 0; r < rows; r++) {
-                oneHot[r * classes + (int) labelValues[r]] = 1f;
-            }
-            Tensor target = Compute.wrap(Compute.backend("crossEntropy", cotangent),
-                    Compute.backend("crossEntropy", cotangent).upload(oneHot), new int[] {rows, classes});
-            return logits.get(name()).softmax(1).sub(target).mul(cotangent.div(rows));
+    protected Tensor vjp(int[] labels, Values saved, int input, Tensor cotangent) {
+        Tensor logits = saved.input(0);
+        int[] shape = Compute.shape(logits);
+        // The labels as the forward uploaded them: the caller's array may have been reused since.
+        return logits.softmax(1).sub(oneHot(saved.residual(LABELS).toFloatArray(), shape, cotangent))
+                .mul(cotangent.div(shape[0]));
+    }
+
+    @Override
+    protected Tensor fusedVjp(int[] labels, Values saved, int input, Tensor cotangent) {
+        Tensor logProbabilities = saved.residual(LOG_PROBABILITIES);
+        int[] shape = Compute.shape(logProbabilities);
+        Backend backend = Compute.backend(name(labels), cotangent);
+        Buffer out = Compute.allocate(backend, logProbabilities.size());
+        backend.crossEntropyGrad(Compute.buffer(logProbabilities), Compute.buffer(saved.residual(LABELS)), shape[0],
+                shape[1], cotangent.item() / shape[0], out);
+        return Compute.wrap(backend, out, shape);
+    }
+
+    @Override
+    protected Tensor jvp(int[] labels, Values primals, Tensor[] tangents) {
+        Tensor logProbabilities = primals.residual(LOG_PROBABILITIES);
+        int[] shape = Compute.shape(logProbabilities);
+        Tensor target = oneHot(primals.residual(LABELS).toFloatArray(), shape, logProbabilities);
+        return logProbabilities.exp().sub(target).mul(tangents[0]).sum().div(shape[0]);
+    }
+
+    /** The one-hot matrix of the labels, on the backend of {@code like}. */
+    private Tensor oneHot(float[] labels, int[] shape, Tensor like) {
+        float[] oneHot = HostArrays.floats("crossEntropy one-hot labels", (long) shape[0] * shape[1]);
+        for (int r = 0; r < shape[0]; r++) {
+            oneHot[r * shape[1] + (int) labels[r]] = 1f;
         }
-        Backend backend = Compute.backend("crossEntropy", cotangent);
-        Buffer out = Compute.allocate(backend, (long) rows * classes);
-        backend.crossEntropyGrad(Compute.buffer(logProbabilities), Compute.buffer(labels), rows, classes,
-                cotangent.item() / rows, out);
-        return Compute.wrap(backend, out, new int[] {rows, classes});
-    }
-
-    @Override
-    protected void releaseSaved() {
-        logits = null;
-        logProbabilities = null;
-        labels = null;
-    }
-
-    @Override
-    public java.util.List<Tensor> saved() {
-        java.util.List<Tensor> list = new java.util.ArrayList<>(Saved.tensors(logits));
-        if (logProbabilities != null) {
-            list.add(logProbabilities);
-            list.add(labels);
-        }
-        return list;
+        Backend backend = Compute.backend("crossEntropy", like);
+        return Compute.wrap(backend, backend.upload(oneHot), shape.clone());
     }
 }

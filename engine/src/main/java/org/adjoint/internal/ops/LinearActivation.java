@@ -1,36 +1,29 @@
 package org.adjoint.internal.ops;
 
 import org.adjoint.Tensor;
-import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
-import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
-import org.adjoint.internal.Saved;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 import org.adjoint.nn.Activation;
 
 /**
- * {@code y = activation(x·W + b)} as one primitive: one GEMM, then bias and activation in
- * place on its result (no intermediate tensors), and backward one pass for
- * {@code g = dy · activation'} shared by the three VJPs: {@code dx = g·Wᵀ},
- * {@code dW = xᵀ·g}, {@code db = Σ_rows g}. Saves x only when W needs a gradient, W only
- * when x does, and y unless the activation is the identity.
+ * {@code y = activation(x·W + b)} as one primitive (the attribute is the activation): one GEMM,
+ * then bias and activation in place on its result (no intermediate tensors), and backward
+ * {@code g = dy · activation'(y)} once, shared by the three VJPs: {@code dx = g·Wᵀ},
+ * {@code dW = xᵀ·g}, {@code db = Σ_rows g}. The activation's derivative is its
+ * {@link Pointwise} row's; a backward pass that is not recorded computes {@code g} with one
+ * kernel instead. Saves x only when W needs a gradient, W only when x does, and y unless the
+ * activation is the identity.
  */
-public final class LinearActivation extends Node {
+public final class LinearActivation extends Primitive<Activation> {
 
-    private final Activation activation;
-    private Saved x;
-    private Saved w;
-    private Saved y;
-    private Tensor lastCotangent;
-    private Tensor lastGrad;
+    private static final LinearActivation LINEAR = new LinearActivation();
 
-    private LinearActivation(Activation activation) {
-        this.activation = activation;
+    private LinearActivation() {
+        super("linear");
     }
 
     /**
@@ -51,117 +44,72 @@ public final class LinearActivation extends Node {
                     + (bias == null ? "" : " and bias " + Shapes.str(Compute.shape(bias))) + " to input " + Shapes.str(xs)
                     + " (expected input [rows, " + (ws.length == 2 ? ws[0] : "in") + "], weight [in, out], bias [out])");
         }
+        return bias == null ? Ops.apply(LINEAR, activation, x, w) : Ops.apply(LINEAR, activation, x, w, bias);
+    }
+
+    @Override
+    protected Tensor forward(Activation activation, Tensor[] inputs, Residuals residuals) {
+        Tensor x = inputs[0];
+        Tensor w = inputs[1];
+        Tensor bias = inputs.length > 2 ? inputs[2] : null;
         Backend backend = bias == null ? Compute.backend("linear", x, w) : Compute.backend("linear", x, w, bias);
-        int rows = xs[0];
-        int in = xs[1];
-        int out = ws[1];
+        int rows = Compute.shape(x)[0];
+        int in = Compute.shape(x)[1];
+        int out = Compute.shape(w)[1];
         Buffer result = Compute.allocate(backend, (long) rows * out);
         backend.gemm(false, false, 1, rows, out, in, 1f, Compute.buffer(x), 0, Compute.buffer(w), 0, 0f, result, 0);
         backend.biasActivation(activation, result, bias == null ? null : Compute.buffer(bias), rows, out);
-        Tensor y = Compute.wrap(backend, result, new int[] {rows, out});
-        if (Forward.any(x, w, bias)) {
-            Forward.attach(y, tangent(x, w, bias, Forward.primal(y), activation));
-        }
-        Tensor[] inputs = bias == null ? new Tensor[] {x, w} : new Tensor[] {x, w, bias};
-        if (!Graph.recording(inputs)) {
-            return y;
-        }
-        LinearActivation node = new LinearActivation(activation);
-        if (w.requiresGrad()) {
-            node.x = Saved.of(x);
-        }
-        if (x.requiresGrad()) {
-            node.w = Saved.of(w);
-        }
-        Graph.record(node, y, inputs);
-        if (activation != Activation.IDENTITY) {
-            node.y = Saved.of(y);
-        }
-        return y;
+        return Compute.wrap(backend, result, new int[] {rows, out});
     }
 
-    /** JVP: {@code activation'(y) · (dx·W + x·dW + db)}. */
-    private static Tensor tangent(Tensor x, Tensor w, Tensor bias, Tensor y, Activation activation) {
-        Tensor dx = Forward.tangent(x);
-        Tensor dw = Forward.tangent(w);
-        Tensor db = bias == null ? null : Forward.tangent(bias);
-        Tensor pre = Add.sum(dx == null ? null : dx.matmul(Forward.primal(w)), dw == null ? null : Forward.primal(x).matmul(dw));
+    @Override
+    protected boolean savesInput(Activation activation, int index, Tensor[] inputs) {
+        return Mul.readByOther(index, inputs);
+    }
+
+    @Override
+    protected boolean savesOutput(Activation activation) {
+        return activation != Activation.IDENTITY;
+    }
+
+    @Override
+    protected Tensor shared(Activation activation, Values saved, Tensor cotangent, boolean fused) {
+        if (activation == Activation.IDENTITY) {
+            return cotangent;
+        }
+        Tensor y = saved.output();
+        if (!fused) {
+            return cotangent.mul(Pointwise.of(activation).factor(y, 0f));
+        }
+        Backend backend = Compute.backend("linear", y, cotangent);
+        Buffer result = Compute.allocate(backend, y.size());
+        backend.activationGrad(activation, Compute.buffer(y), Compute.buffer(cotangent), result);
+        return Compute.wrap(backend, result, y.shape());
+    }
+
+    @Override
+    protected Tensor vjp(Activation activation, Values saved, int input, Tensor g) {
+        return switch (input) {
+            case 0 -> MatMul.apply(g, saved.input(1), false, true);
+            case 1 -> MatMul.apply(saved.input(0), g, true, false);
+            default -> g.sum(0, false);
+        };
+    }
+
+    /** {@code activation'(y) · (dx·W + x·dW + db)}. */
+    @Override
+    protected Tensor jvp(Activation activation, Values primals, Tensor[] tangents) {
+        Tensor dx = tangents[0];
+        Tensor dw = tangents[1];
+        Tensor db = tangents.length > 2 ? tangents[2] : null;
+        Tensor y = primals.output();
+        Tensor pre = Add.sum(dx == null ? null : dx.matmul(primals.input(1)),
+                dw == null ? null : primals.input(0).matmul(dw));
         pre = Add.sum(pre, db == null ? null : BroadcastTo.apply(db, y.shape()));
         if (pre == null) {
             return null;
         }
         pre = BroadcastTo.apply(pre, y.shape());
-        return switch (activation) {
-            case IDENTITY -> pre;
-            case RELU -> pre.mul(Compute.unary(UnaryOp.STEP, 0f, y));
-            case TANH -> pre.mul(y.mul(y).neg().add(1f));
-            case SIGMOID -> pre.mul(y.mul(y.neg().add(1f)));
-        };
-    }
-
-    @Override
-    public String name() {
-        return "linear";
-    }
-
-    @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        Tensor g = activationGrad(cotangent);
-        return switch (input) {
-            case 0 -> MatMul.apply(g, w.get(name()), false, true);
-            case 1 -> MatMul.apply(x.get(name()), g, true, false);
-            default -> g.sum(0, false);
-        };
-    }
-
-    /** {@code dy · activation'}, computed once per cotangent for the three VJPs. */
-    private Tensor activationGrad(Tensor cotangent) {
-        if (cotangent == lastCotangent) {
-            return lastGrad;
-        }
-        Tensor g;
-        if (activation == Activation.IDENTITY) {
-            g = cotangent;
-        } else if (GradMode.isEnabled() || Forward.active()) {
-            // Recording a backward pass, or pushing tangents through it: compose the derivative
-            // from operations that record and propagate.
-            Tensor out = y.get(name());
-            g = switch (activation) {
-                case RELU -> cotangent.mul(Compute.unary(UnaryOp.STEP, 0f, out));
-                case TANH -> cotangent.mul(out.mul(out).neg().add(1f));
-                case SIGMOID -> cotangent.mul(out.mul(out.neg().add(1f)));
-                case IDENTITY -> cotangent;
-            };
-        } else {
-            Tensor out = y.get(name());
-            Backend backend = Compute.backend("linear", out, cotangent);
-            Buffer result = Compute.allocate(backend, out.size());
-            backend.activationGrad(activation, Compute.buffer(out), Compute.buffer(cotangent), result);
-            g = Compute.wrap(backend, result, out.shape());
-        }
-        lastCotangent = cotangent;
-        lastGrad = g;
-        return g;
-    }
-
-    @Override
-    protected void pullbackDone() {
-        // The shared derivative belongs to this pass: its buffer is recycled after it.
-        lastCotangent = null;
-        lastGrad = null;
-    }
-
-    @Override
-    protected void releaseSaved() {
-        x = null;
-        w = null;
-        y = null;
-        lastCotangent = null;
-        lastGrad = null;
-    }
-
-    @Override
-    public java.util.List<Tensor> saved() {
-        return Saved.tensors(x, w, y);
+        return activation == Activation.IDENTITY ? pre : pre.mul(Pointwise.of(activation).factor(y, 0f));
     }
 }

@@ -6,10 +6,8 @@ import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
-import org.adjoint.internal.Saved;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
@@ -21,18 +19,31 @@ import org.adjoint.internal.Shapes;
  *   <li>{@code C = A·Bᵀ}: {@code dA = dC·B}, {@code dB = dCᵀ·A}</li>
  *   <li>{@code C = Aᵀ·Bᵀ}: {@code dA = Bᵀ·dCᵀ}, {@code dB = dCᵀ·Aᵀ}</li>
  * </ul>
- * Saves A only when B needs a gradient and B only when A does.
+ * Saves A only when B needs a gradient and B only when A does. The attributes are the
+ * transpose flags, one constant for each of the four combinations.
  */
-public final class MatMul extends Node {
+public final class MatMul extends Primitive<MatMul.Transposes> {
 
-    private final boolean transA;
-    private final boolean transB;
-    private Saved savedA;
-    private Saved savedB;
+    private static final MatMul MATMUL = new MatMul();
 
-    private MatMul(boolean transA, boolean transB) {
-        this.transA = transA;
-        this.transB = transB;
+    /**
+     * Which operands are transposed.
+     *
+     * @param a whether A is
+     * @param b whether B is
+     */
+    public record Transposes(boolean a, boolean b) {
+        private static final Transposes[] ALL = {
+            new Transposes(false, false), new Transposes(false, true),
+            new Transposes(true, false), new Transposes(true, true)};
+
+        static Transposes of(boolean a, boolean b) {
+            return ALL[(a ? 2 : 0) + (b ? 1 : 0)];
+        }
+    }
+
+    private MatMul() {
+        super("matmul");
     }
 
     /**
@@ -115,65 +126,56 @@ public final class MatMul extends Node {
             throw new IllegalArgumentException("matmul: batch axes of " + Shapes.str(as) + " and " + Shapes.str(bs)
                     + " differ");
         }
-        int m = transA ? as[rank - 1] : as[rank - 2];
         int k = transA ? as[rank - 2] : as[rank - 1];
         int kb = transB ? bs[rank - 1] : bs[rank - 2];
-        int n = transB ? bs[rank - 2] : bs[rank - 1];
         if (k != kb) {
             throw new IllegalArgumentException("matmul: cannot multiply " + Shapes.str(as) + (transA ? "ᵀ" : "")
                     + " by " + Shapes.str(bs) + (transB ? "ᵀ" : "") + " (inner dimensions " + k + " and " + kb + " differ)");
         }
+        return Ops.apply(MATMUL, Transposes.of(transA, transB), a, b);
+    }
+
+    @Override
+    protected Tensor forward(Transposes t, Tensor[] inputs, Residuals residuals) {
+        Tensor a = inputs[0];
+        Tensor b = inputs[1];
+        int[] as = Compute.shape(a);
+        int[] bs = Compute.shape(b);
+        int rank = as.length;
+        int m = t.a() ? as[rank - 1] : as[rank - 2];
+        int k = t.a() ? as[rank - 2] : as[rank - 1];
+        int n = t.b() ? bs[rank - 2] : bs[rank - 1];
         Backend backend = Compute.backend("matmul", a, b);
         int batch = (int) Shapes.size(Arrays.copyOf(as, rank - 2));
         int[] outShape = as.clone();
         outShape[rank - 2] = m;
         outShape[rank - 1] = n;
         Buffer out = Compute.allocate(backend, Shapes.size(outShape));
-        backend.gemm(transA, transB, batch, m, n, k, 1f, Compute.buffer(a), (long) m * k,
+        backend.gemm(t.a(), t.b(), batch, m, n, k, 1f, Compute.buffer(a), (long) m * k,
                 Compute.buffer(b), (long) k * n, 0f, out, (long) m * n);
-        Tensor result = Compute.wrap(backend, out, outShape);
-        if (Forward.any(a, b)) {
-            Tensor ta = Forward.tangent(a);
-            Tensor tb = Forward.tangent(b);
-            Forward.attach(result, Add.sum(ta == null ? null : apply(ta, Forward.primal(b), transA, transB),
-                    tb == null ? null : apply(Forward.primal(a), tb, transA, transB)));
-        }
-        if (!Graph.recording(a, b)) {
-            return result;
-        }
-        MatMul node = new MatMul(transA, transB);
-        if (b.requiresGrad()) {
-            node.savedA = Saved.of(a);
-        }
-        if (a.requiresGrad()) {
-            node.savedB = Saved.of(b);
-        }
-        return Graph.record(node, result, a, b);
+        return Compute.wrap(backend, out, outShape);
     }
 
     @Override
-    public String name() {
-        return "matmul";
+    protected boolean savesInput(Transposes t, int index, Tensor[] inputs) {
+        return Mul.readByOther(index, inputs);
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
+    protected Tensor vjp(Transposes t, Values saved, int input, Tensor cotangent) {
         if (input == 0) {
-            Tensor b = savedB.get(name());
-            return transA ? apply(b, cotangent, transB, true) : apply(cotangent, b, false, !transB);
+            Tensor b = saved.input(1);
+            return t.a() ? apply(b, cotangent, t.b(), true) : apply(cotangent, b, false, !t.b());
         }
-        Tensor a = savedA.get(name());
-        return transB ? apply(cotangent, a, true, transA) : apply(a, cotangent, !transA, false);
+        Tensor a = saved.input(0);
+        return t.b() ? apply(cotangent, a, true, t.a()) : apply(a, cotangent, !t.a(), false);
     }
 
     @Override
-    protected void releaseSaved() {
-        savedA = null;
-        savedB = null;
-    }
-
-    @Override
-    public java.util.List<Tensor> saved() {
-        return Saved.tensors(savedA, savedB);
+    protected Tensor jvp(Transposes t, Values primals, Tensor[] tangents) {
+        Tensor ta = tangents[0];
+        Tensor tb = tangents[1];
+        return Add.sum(ta == null ? null : apply(ta, primals.input(1), t.a(), t.b()),
+                tb == null ? null : apply(primals.input(0), tb, t.a(), t.b()));
     }
 }

@@ -4,24 +4,22 @@ import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
- * Maximum along one axis (kept with length 1). The gradient flows to the first maximal
- * element of each lane, as in PyTorch's {@code max(dim)}; the VJP multiplies the broadcast
- * cotangent by the saved one-hot mask.
+ * Maximum along one axis (the attribute), kept with length 1. The gradient flows to the first
+ * maximal element of each lane, as in PyTorch's {@code max(dim)}: the forward keeps the
+ * one-hot mask of those elements as a residual, and the VJP multiplies the broadcast
+ * cotangent by it.
  */
-public final class Max extends Node {
+public final class Max extends Primitive<Integer> {
 
-    private final int[] inputShape;
-    private Tensor mask;
+    private static final Max MAX = new Max();
 
-    private Max(int[] inputShape, Tensor mask) {
-        this.inputShape = inputShape;
-        this.mask = mask;
+    private Max() {
+        super("max");
     }
 
     /**
@@ -37,38 +35,29 @@ public final class Max extends Node {
             throw new IllegalArgumentException("max: axis " + axis + " of shape " + Shapes.str(shape)
                     + " is empty, and an empty lane has no maximum");
         }
+        return Ops.apply(MAX, axis, x);
+    }
+
+    @Override
+    protected Tensor forward(Integer axis, Tensor[] inputs, Residuals residuals) {
+        Tensor x = inputs[0];
+        int[] shape = Compute.shape(x);
         Backend backend = Compute.backend("max", x);
         int[] outShape = Shapes.keepDim(shape, axis);
         Buffer values = Compute.allocate(backend, Shapes.size(outShape));
         Buffer mask = Compute.allocate(backend, x.size());
         backend.max(Compute.buffer(x), Shapes.outer(shape, axis), shape[axis], Shapes.inner(shape, axis), values, mask);
-        Tensor out = Compute.wrap(backend, values, outShape);
-        if (Forward.any(x)) {
-            Forward.attach(out, SumTo.apply(Forward.tangent(x).mul(Compute.wrap(backend, mask, shape)), outShape));
-        }
-        if (!Graph.recording(x)) {
-            return out;
-        }
-        return Graph.record(new Max(shape, Compute.wrap(backend, mask, shape)), out, x);
+        residuals.keep(Compute.wrap(backend, mask, shape));
+        return Compute.wrap(backend, values, outShape);
     }
 
     @Override
-    public String name() {
-        return "max";
+    protected Tensor vjp(Integer axis, Values saved, int input, Tensor cotangent) {
+        return BroadcastTo.apply(cotangent, saved.inputShape(0)).mul(saved.residual(0));
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        return BroadcastTo.apply(cotangent, inputShape).mul(mask);
-    }
-
-    @Override
-    protected void releaseSaved() {
-        mask = null;
-    }
-
-    @Override
-    public java.util.List<Tensor> saved() {
-        return mask == null ? java.util.List.of() : java.util.List.of(mask);
+    protected Tensor jvp(Integer axis, Values primals, Tensor[] tangents) {
+        return SumTo.apply(tangents[0].mul(primals.residual(0)), Compute.shape(primals.output()));
     }
 }

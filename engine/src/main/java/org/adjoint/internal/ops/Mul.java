@@ -3,26 +3,21 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
-import org.adjoint.internal.Saved;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
- * {@code lhs * rhs} with broadcasting. Saves each operand only when the other one needs a
- * gradient, since each VJP reads only the other operand.
+ * {@code lhs * rhs} with broadcasting (the attribute is the broadcast shape). Saves each
+ * operand only when the other one needs a gradient, since each VJP reads only the other
+ * operand.
  */
-public final class Mul extends Node {
+public final class Mul extends Primitive<int[]> {
 
-    private final int[] lhsShape;
-    private final int[] rhsShape;
-    private Saved savedLhs;
-    private Saved savedRhs;
+    private static final Mul MUL = new Mul();
 
-    private Mul(int[] lhsShape, int[] rhsShape) {
-        this.lhsShape = lhsShape;
-        this.rhsShape = rhsShape;
+    private Mul() {
+        super("mul");
     }
 
     /**
@@ -33,47 +28,34 @@ public final class Mul extends Node {
      * @return the broadcast product
      */
     public static Tensor apply(Tensor lhs, Tensor rhs) {
-        int[] shape = Shapes.broadcast("mul", Compute.shape(lhs), Compute.shape(rhs));
-        Tensor out = Compute.binary("mul", BinaryOp.MUL, lhs, rhs, shape);
-        if (Forward.any(lhs, rhs)) {
-            Tensor dl = Forward.tangent(lhs);
-            Tensor dr = Forward.tangent(rhs);
-            Tensor t = Add.sum(dl == null ? null : dl.mul(Forward.primal(rhs)), dr == null ? null : Forward.primal(lhs).mul(dr));
-            Forward.attach(out, BroadcastTo.apply(t, shape));
-        }
-        if (!Graph.recording(lhs, rhs)) {
-            return out;
-        }
-        Mul node = new Mul(Compute.shape(lhs), Compute.shape(rhs));
-        if (rhs.requiresGrad()) {
-            node.savedLhs = Saved.of(lhs);
-        }
-        if (lhs.requiresGrad()) {
-            node.savedRhs = Saved.of(rhs);
-        }
-        return Graph.record(node, out, lhs, rhs);
+        return Ops.apply(MUL, Shapes.broadcast("mul", Compute.shape(lhs), Compute.shape(rhs)), lhs, rhs);
+    }
+
+    /** Whether input {@code index} (0 or 1) is read by the VJP of the other one, which needs a gradient. */
+    static boolean readByOther(int index, Tensor[] inputs) {
+        return index < 2 && inputs[1 - index].requiresGrad();
     }
 
     @Override
-    public String name() {
-        return "mul";
+    protected Tensor forward(int[] shape, Tensor[] inputs, Residuals residuals) {
+        return Compute.binary("mul", BinaryOp.MUL, inputs[0], inputs[1], shape);
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        return input == 0
-                ? SumTo.apply(cotangent.mul(savedRhs.get(name())), lhsShape)
-                : SumTo.apply(cotangent.mul(savedLhs.get(name())), rhsShape);
+    protected boolean savesInput(int[] shape, int index, Tensor[] inputs) {
+        return readByOther(index, inputs);
     }
 
     @Override
-    protected void releaseSaved() {
-        savedLhs = null;
-        savedRhs = null;
+    protected Tensor vjp(int[] shape, Values saved, int input, Tensor cotangent) {
+        return SumTo.apply(cotangent.mul(saved.input(1 - input)), saved.inputShape(input));
     }
 
     @Override
-    public java.util.List<Tensor> saved() {
-        return Saved.tensors(savedLhs, savedRhs);
+    protected Tensor jvp(int[] shape, Values primals, Tensor[] tangents) {
+        Tensor dl = tangents[0];
+        Tensor dr = tangents[1];
+        Tensor t = Add.sum(dl == null ? null : dl.mul(primals.input(1)), dr == null ? null : primals.input(0).mul(dr));
+        return BroadcastTo.apply(t, shape);
     }
 }

@@ -3,14 +3,16 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 
-/** {@code -x}; saves nothing. */
-public final class Neg extends Node {
+/** {@code -x}: linear, so both rules negate; saves nothing. */
+public final class Neg extends Primitive<Void> {
+
+    private static final Neg NEG = new Neg();
 
     private Neg() {
+        super("neg");
     }
 
     /**
@@ -20,20 +22,21 @@ public final class Neg extends Node {
      * @return {@code -x}
      */
     public static Tensor apply(Tensor x) {
-        Tensor out = Compute.unary(UnaryOp.NEG, 0f, x);
-        if (Forward.any(x)) {
-            Forward.attach(out, Forward.tangent(x).neg());
-        }
-        return Graph.recording(x) ? Graph.record(new Neg(), out, x) : out;
+        return Ops.apply(NEG, null, x);
     }
 
     @Override
-    public String name() {
-        return "neg";
+    protected Tensor forward(Void none, Tensor[] inputs, Residuals residuals) {
+        return Compute.unary(UnaryOp.NEG, 0f, inputs[0]);
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
+    protected Tensor vjp(Void none, Values saved, int input, Tensor cotangent) {
         return cotangent.neg();
+    }
+
+    @Override
+    protected Tensor jvp(Void none, Values primals, Tensor[] tangents) {
+        return tangents[0].neg();
     }
 }

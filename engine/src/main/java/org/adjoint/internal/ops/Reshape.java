@@ -2,18 +2,20 @@ package org.adjoint.internal.ops;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
-/** A new shape over the same storage (tensors are contiguous, so no copy is needed). */
-public final class Reshape extends Node {
+/**
+ * A new shape over the same storage (tensors are contiguous, so no copy is needed); the
+ * attribute is the resolved shape.
+ */
+public final class Reshape extends Primitive<int[]> {
 
-    private final int[] inputShape;
+    private static final Reshape RESHAPE = new Reshape();
 
-    private Reshape(int[] inputShape) {
-        this.inputShape = inputShape;
+    private Reshape() {
+        super("reshape");
     }
 
     /**
@@ -24,13 +26,7 @@ public final class Reshape extends Node {
      * @return a tensor sharing {@code x}'s storage
      */
     public static Tensor apply(Tensor x, int... shape) {
-        int[] xShape = Compute.shape(x);
-        int[] target = resolve(xShape, shape);
-        Tensor out = Compute.view(x, target);
-        if (Forward.any(x)) {
-            Forward.attach(out, Forward.tangent(x).reshape(target));
-        }
-        return Graph.recording(x) ? Graph.record(new Reshape(xShape), out, x) : out;
+        return Ops.apply(RESHAPE, resolve(Compute.shape(x), shape), x);
     }
 
     private static int[] resolve(int[] from, int[] shape) {
@@ -66,12 +62,17 @@ public final class Reshape extends Node {
     }
 
     @Override
-    public String name() {
-        return "reshape";
+    protected Tensor forward(int[] shape, Tensor[] inputs, Residuals residuals) {
+        return Compute.view(inputs[0], shape);
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        return cotangent.reshape(inputShape);
+    protected Tensor vjp(int[] shape, Values saved, int input, Tensor cotangent) {
+        return cotangent.reshape(saved.inputShape(0));
+    }
+
+    @Override
+    protected Tensor jvp(int[] shape, Values primals, Tensor[] tangents) {
+        return tangents[0].reshape(shape);
     }
 }

@@ -4,26 +4,25 @@ import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
-import org.adjoint.internal.Saved;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
+import org.adjoint.internal.Shapes;
 
 /**
- * Softmax or log-softmax along one axis. Both VJPs read only the saved output {@code y}:
- * softmax {@code dx = y ⊙ (dy − Σ dy ⊙ y)}, log-softmax {@code dx = dy − e^y ⊙ Σ dy}, the
- * sums taken along the axis.
+ * Softmax or log-softmax along one axis (the attribute). Both VJPs read only the saved output
+ * {@code y}: softmax {@code dx = y ⊙ (dy − Σ dy ⊙ y)}, log-softmax {@code dx = dy − e^y ⊙ Σ dy},
+ * the sums taken along the axis.
  */
-public final class Softmax extends Node {
+public final class Softmax extends Primitive<Integer> {
 
-    private final int axis;
+    private static final Softmax SOFTMAX = new Softmax(false);
+    private static final Softmax LOG_SOFTMAX = new Softmax(true);
+
     private final boolean log;
-    private Saved output;
 
-    private Softmax(int axis, boolean log, Tensor output) {
-        this.axis = axis;
+    private Softmax(boolean log) {
+        super(log ? "logSoftmax" : "softmax");
         this.log = log;
-        this.output = Saved.of(output);
     }
 
     /**
@@ -35,42 +34,39 @@ public final class Softmax extends Node {
      * @return a tensor of {@code x}'s shape
      */
     public static Tensor apply(Tensor x, int axis, boolean log) {
+        return Ops.apply(log ? LOG_SOFTMAX : SOFTMAX, axis, x);
+    }
+
+    @Override
+    protected Tensor forward(Integer axis, Tensor[] inputs, Residuals residuals) {
+        Tensor x = inputs[0];
         int[] shape = Compute.shape(x);
-        Backend backend = Compute.backend(log ? "logSoftmax" : "softmax", x);
+        Backend backend = Compute.backend(name(axis), x);
         Buffer out = Compute.allocate(backend, x.size());
-        int outer = org.adjoint.internal.Shapes.outer(shape, axis);
-        int inner = org.adjoint.internal.Shapes.inner(shape, axis);
-        backend.softmax(Compute.buffer(x), outer, shape[axis], inner, log, out);
-        Tensor y = Compute.wrap(backend, out, shape);
-        if (Forward.any(x)) {
-            Tensor t = Forward.tangent(x);
-            Tensor p = Forward.primal(y);
-            Forward.attach(y, log ? t.sub(p.exp().mul(t).sum(axis, true)) : p.mul(t.sub(t.mul(p).sum(axis, true))));
-        }
-        return Graph.recording(x) ? Graph.record(new Softmax(axis, log, y), y, x) : y;
+        backend.softmax(Compute.buffer(x), Shapes.outer(shape, axis), shape[axis], Shapes.inner(shape, axis), log, out);
+        return Compute.wrap(backend, out, shape);
     }
 
     @Override
-    public String name() {
-        return log ? "logSoftmax" : "softmax";
+    protected boolean savesOutput(Integer axis) {
+        return true;
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        Tensor output = this.output.get(name());
-        if (log) {
-            return cotangent.sub(output.exp().mul(cotangent.sum(axis, true)));
-        }
-        return output.mul(cotangent.sub(cotangent.mul(output).sum(axis, true)));
+    protected Tensor vjp(Integer axis, Values saved, int input, Tensor cotangent) {
+        Tensor y = saved.output();
+        return log ? cotangent.sub(y.exp().mul(cotangent.sum(axis, true))) : softmaxProduct(axis, y, cotangent);
     }
 
     @Override
-    protected void releaseSaved() {
-        output = null;
+    protected Tensor jvp(Integer axis, Values primals, Tensor[] tangents) {
+        Tensor y = primals.output();
+        Tensor t = tangents[0];
+        return log ? t.sub(y.exp().mul(t).sum(axis, true)) : softmaxProduct(axis, y, t);
     }
 
-    @Override
-    public java.util.List<Tensor> saved() {
-        return Saved.tensors(output);
+    /** Softmax's Jacobian {@code diag(y) − y yᵀ} is symmetric: one product serves both modes. */
+    private static Tensor softmaxProduct(int axis, Tensor y, Tensor v) {
+        return y.mul(v.sub(v.mul(y).sum(axis, true)));
     }
 }

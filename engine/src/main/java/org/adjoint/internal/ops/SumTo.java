@@ -4,18 +4,17 @@ import java.util.Arrays;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
-/** Sums a tensor down to a shape that broadcasts to it; the VJP broadcasts back. */
-public final class SumTo extends Node {
+/** Sums a tensor down to a shape that broadcasts to it (the attribute); the VJP broadcasts back. */
+public final class SumTo extends Primitive<int[]> {
 
-    private final int[] inputShape;
+    private static final SumTo SUM_TO = new SumTo();
 
-    private SumTo(int[] inputShape) {
-        this.inputShape = inputShape;
+    private SumTo() {
+        super("sum");
     }
 
     /**
@@ -33,20 +32,21 @@ public final class SumTo extends Node {
         if (!Shapes.broadcastsTo(shape, xShape)) {
             throw new IllegalArgumentException("sum: cannot reduce " + Shapes.str(xShape) + " to " + Shapes.str(shape));
         }
-        Tensor out = Compute.sumTo(x, shape);
-        if (Forward.any(x)) {
-            Forward.attach(out, apply(Forward.tangent(x), shape));
-        }
-        return Graph.recording(x) ? Graph.record(new SumTo(xShape), out, x) : out;
+        return Ops.apply(SUM_TO, shape, x);
     }
 
     @Override
-    public String name() {
-        return "sum";
+    protected Tensor forward(int[] shape, Tensor[] inputs, Residuals residuals) {
+        return Compute.sumTo(inputs[0], shape);
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        return BroadcastTo.apply(cotangent, inputShape);
+    protected Tensor vjp(int[] shape, Values saved, int input, Tensor cotangent) {
+        return BroadcastTo.apply(cotangent, saved.inputShape(0));
+    }
+
+    @Override
+    protected Tensor jvp(int[] shape, Values primals, Tensor[] tangents) {
+        return apply(tangents[0], shape);
     }
 }

@@ -3,23 +3,30 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.TensorAccess;
 
 /**
  * A copy to another backend, through the host; differentiable like PyTorch's {@code to}: the
- * cotangent travels back to the source backend. Saves nothing but the source backend.
+ * cotangent travels back to the source backend. The attributes are both backends.
  */
-public final class Transfer extends Node {
+public final class Transfer extends Primitive<Transfer.Route> {
 
     private static final TensorAccess ACCESS = TensorAccess.get();
+    private static final Transfer TRANSFER = new Transfer();
 
-    private final Backend source;
+    /**
+     * Where a copy goes.
+     *
+     * @param source the input's backend
+     * @param target the output's backend
+     */
+    public record Route(Backend source, Backend target) {
+    }
 
-    private Transfer(Backend source) {
-        this.source = source;
+    private Transfer() {
+        super("to");
     }
 
     /**
@@ -34,21 +41,23 @@ public final class Transfer extends Node {
         if (from == target) {
             return x;
         }
-        int[] shape = x.shape();
-        Tensor out = Compute.wrap(target, target.upload(from.download(ACCESS.buffer(x))), shape);
-        if (Forward.any(x)) {
-            Forward.attach(out, apply(Forward.tangent(x), target));
-        }
-        return Graph.recording(x) ? Graph.record(new Transfer(from), out, x) : out;
+        return Ops.apply(TRANSFER, new Route(from, target), x);
     }
 
     @Override
-    public String name() {
-        return "to";
+    protected Tensor forward(Route route, Tensor[] inputs, Residuals residuals) {
+        Tensor x = inputs[0];
+        Backend target = route.target();
+        return Compute.wrap(target, target.upload(route.source().download(ACCESS.buffer(x))), x.shape());
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
-        return apply(cotangent, source);
+    protected Tensor vjp(Route route, Values saved, int input, Tensor cotangent) {
+        return apply(cotangent, route.source());
+    }
+
+    @Override
+    protected Tensor jvp(Route route, Values primals, Tensor[] tangents) {
+        return apply(tangents[0], route.target());
     }
 }

@@ -2,15 +2,17 @@ package org.adjoint.internal.ops;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.Forward;
-import org.adjoint.internal.Graph;
-import org.adjoint.internal.Node;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
-/** Swaps the last two axes; its own VJP. */
-public final class Transpose extends Node {
+/** Swaps the last two axes: linear, and its own VJP and JVP. */
+public final class Transpose extends Primitive<Void> {
+
+    private static final Transpose TRANSPOSE = new Transpose();
 
     private Transpose() {
+        super("transpose");
     }
 
     /**
@@ -24,20 +26,21 @@ public final class Transpose extends Node {
         if (shape.length < 2) {
             throw new IllegalArgumentException("transpose: needs rank at least 2, got shape " + Shapes.str(shape));
         }
-        Tensor out = Compute.transpose(x);
-        if (Forward.any(x)) {
-            Forward.attach(out, apply(Forward.tangent(x)));
-        }
-        return Graph.recording(x) ? Graph.record(new Transpose(), out, x) : out;
+        return Ops.apply(TRANSPOSE, null, x);
     }
 
     @Override
-    public String name() {
-        return "transpose";
+    protected Tensor forward(Void none, Tensor[] inputs, Residuals residuals) {
+        return Compute.transpose(inputs[0]);
     }
 
     @Override
-    protected Tensor vjp(int input, Tensor cotangent) {
+    protected Tensor vjp(Void none, Values saved, int input, Tensor cotangent) {
         return apply(cotangent);
+    }
+
+    @Override
+    protected Tensor jvp(Void none, Values primals, Tensor[] tangents) {
+        return apply(tangents[0]);
     }
 }
