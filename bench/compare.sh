@@ -5,9 +5,13 @@
 # providers (vector, scalar), then bench/peers/peers.py for the same SGEMM shapes and MLP
 # step, and prints one table of GFLOP/s, ms/step and ratios (bench/peers/table.py).
 #
-# Usage: bench/compare.sh [--quick] [--out DIR]
+# Usage: bench/compare.sh [--quick] [--isa avx2] [--out DIR]
 #   --quick    square SGEMM sizes 512 and 1024 plus the MLP's own shapes, shorter JMH
 #              iterations and fewer peer repetitions
+#   --isa avx2 on an AVX-512 CPU, what an AVX2-only one gets (bench/isa.sh): Adjoint's JVMs
+#              run with -XX:UseAVX=2, OpenBLAS with its Haswell kernels, PyTorch with
+#              ATEN_CPU_CAPABILITY=avx2 and MKL and oneDNN held to AVX2. The caches stay
+#              this CPU's, so a real AVX2-only machine must confirm the figures.
 #   --out DIR  where the JMH JSON, the peers' JSON, the logs and the table go
 #              (default: bench/target/compare/<date-time>)
 # Environment: JAVA_HOME (default: the Temurin 25 install, else java on PATH);
@@ -40,9 +44,15 @@ started=$SECONDS
 
 quick=false
 out=""
+isa=""
 while (($#)); do
   case "$1" in
     --quick) quick=true ;;
+    --isa)
+      (($# >= 2)) || { echo "compare.sh: --isa needs an instruction set (avx2)" >&2; exit 2; }
+      isa="$2"
+      shift
+      ;;
     --out)
       (($# >= 2)) || { echo "compare.sh: --out needs a directory" >&2; exit 2; }
       out="$2"
@@ -53,7 +63,7 @@ while (($#)); do
       exit 0
       ;;
     *)
-      echo "compare.sh: unknown option '$1' (expected --quick, --out DIR or --help)" >&2
+      echo "compare.sh: unknown option '$1' (expected --quick, --isa avx2, --out DIR or --help)" >&2
       exit 2
       ;;
   esac
@@ -75,6 +85,10 @@ if [[ -z "${PYTHON:-}" ]]; then
   if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON="$(command -v python3 || true)"; fi
 fi
 [[ -n "$PYTHON" ]] || { echo "compare.sh: no python3 found; set PYTHON" >&2; exit 1; }
+
+# Sets jvm_isa (the JVM options) and exports the peers' variables for --isa.
+source "$root/bench/isa.sh"
+restrict_isa compare.sh "$isa" || exit 2
 
 out="${out:-$root/bench/target/compare/$(date '+%Y%m%d-%H%M%S')}"
 mkdir -p "$out"
@@ -116,7 +130,10 @@ say() {
 
 say "date:     $(date '+%Y-%m-%d %H:%M %Z')"
 # CPU model, vector ISA, caches, JDK and the kernel configuration the JMH runs get.
-"$root/bench/machine.sh" "$java" "$jar" | tee -a "$report"
+"$root/bench/machine.sh" "$java" "$jar" "${jvm_isa[@]}" | tee -a "$report"
+if [[ -n "$isa" ]]; then
+  say "isa mode: $isa_note"
+fi
 say "command:  $command_line"
 echo "results:  $out"
 echo
@@ -173,7 +190,8 @@ jmh() {
   : >"$out/$name.log"
   phase_start
   "$java" --add-modules jdk.incubator.vector --sun-misc-unsafe-memory-access=allow -cp "$jar" \
-      org.openjdk.jmh.Main "$name" -p provider=vector,scalar -rf json -rff "$out/$name.json" "$@" 2>&1 \
+      org.openjdk.jmh.Main "$name" -p provider=vector,scalar -rf json -rff "$out/$name.json" \
+      ${jvm_isa:+-jvmArgsAppend "${jvm_isa[*]}"} "$@" 2>&1 \
     | progress "$out/$name.log" || echo "compare.sh: JMH $name failed; see $out/$name.log" >&2
   phase_end "$name"
 }
@@ -197,7 +215,7 @@ interleaved=""
 if "$PYTHON" -c 'import ctypes; ctypes.CDLL("libopenblas.so.0")' 2>/dev/null; then
   echo "interleaved with OpenBLAS (log: $out/interleaved.log)" >&2
   phase_start
-  interleaved="$("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$jar" \
+  interleaved="$("$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED "${jvm_isa[@]}" -cp "$jar" \
       org.adjoint.bench.InterleavedGemm "$interleaved_rounds" ${shapes//,/ } 2>"$out/interleaved.log")" \
     || echo "compare.sh: InterleavedGemm failed; see $out/interleaved.log" >&2
   phase_end interleaved

@@ -6,7 +6,9 @@
 # (training steps only, evaluation excluded, first epoch included), final test accuracy,
 # and the ratio against each PyTorch.
 #
-# Usage: bench/train-compare.sh [--epochs N] [--data-dir DIR]
+# Usage: bench/train-compare.sh [--epochs N] [--data-dir DIR] [--isa avx2]
+#   --isa avx2  on an AVX-512 CPU, what an AVX2-only one gets, for Adjoint and PyTorch
+#               alike (bench/isa.sh, as for bench/compare.sh)
 # Environment: PYTHON (default: /usr/bin/python3, else python3 on PATH): its PyTorch, if it
 #                has one (1.13 on Debian 12; any release works);
 #              TORCH2_PYTHON: a Python with PyTorch 2.x, found or made as by
@@ -20,8 +22,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 epochs=10
 data_dir=/usr/share/datasets/fashion-mnist
+isa=""
 while (($#)); do
   case "$1" in
+    --isa) isa="$2"; shift ;;
     --epochs) epochs="$2"; shift ;;
     --data-dir) data_dir="$2"; shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
@@ -32,6 +36,11 @@ done
 python="${PYTHON:-}"
 if [[ -z "$python" ]]; then
   if [[ -x /usr/bin/python3 ]]; then python=/usr/bin/python3; else python="$(command -v python3)"; fi
+fi
+source "$root/bench/isa.sh"
+restrict_isa train-compare.sh "$isa" || exit 2
+if ((${#jvm_isa[@]})); then
+  export ADJOINT_JAVA_OPTS="${ADJOINT_JAVA_OPTS:+$ADJOINT_JAVA_OPTS }${jvm_isa[*]}"
 fi
 out="$root/bench/target/train-compare/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
@@ -71,6 +80,9 @@ else
 fi
 read -r -a java_options <<<"${JAVA_OPTS:-} ${ADJOINT_JAVA_OPTS:-}"
 "$root/bench/machine.sh" "$java" "" "${java_options[@]}" | tee "$out/machine.txt"
+if [[ -n "$isa" ]]; then
+  echo "isa mode: $isa_note" | tee -a "$out/machine.txt"
+fi
 
 "$python" - "$out/adjoint.txt" "$out/torch.json" "$out/torch2.json" "$epochs" "${notes[@]}" <<'PY'
 import json, re, sys, platform, datetime
