@@ -9,8 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
  * reference shape the other tiles are tested against: {@link VectorMicroKernel3} (3 × 24, nine
  * accumulators) and {@link VectorMicroKernel12} (24 accumulators, for AVX-512's 32); see
  * {@link #select()}.
- * The species defaults to 256 bits; {@code -Dadjoint.cpu.vectorBits=128|256|512} overrides it
- * (for the tall tile too, see {@link #tallSpecies()}).
+ * The species defaults to 256 bits, or the CPU's width where that is narrower
+ * ({@link #defaultBits}); {@code -Dadjoint.cpu.vectorBits=128|256|512} overrides it (for the
+ * tall tile too, see {@link #tallSpecies()}).
  */
 final class VectorMicroKernel implements MicroKernel {
 
@@ -28,7 +29,8 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     private static VectorSpecies<Float> species() {
-        String bits = System.getProperty(BITS_PROPERTY, "256");
+        String bits = System.getProperty(BITS_PROPERTY,
+                Integer.toString(defaultBits(FloatVector.SPECIES_PREFERRED.vectorBitSize())));
         return switch (bits.trim()) {
             case "128" -> FloatVector.SPECIES_128;
             case "256" -> FloatVector.SPECIES_256;
@@ -37,6 +39,23 @@ final class VectorMicroKernel implements MicroKernel {
             default -> throw new IllegalArgumentException("adjoint.cpu.vectorBits must be 128, 256, 512 or preferred, got '"
                     + bits + "'");
         };
+    }
+
+    /**
+     * The width the kernels use unless {@value #BITS_PROPERTY} says otherwise: 256 bits, or the
+     * CPU's own width where that is narrower. A species wider than the hardware's vectors is
+     * not compiled to vector instructions but run by the Vector API's Java fallback, many times
+     * slower than scalar code: on a 128-bit machine (NEON, or x86 with only SSE) 256 bits would
+     * make the vector provider the slow one. 256 rather than 512 on AVX-512 machines because
+     * the bits of sums follow the width: at 256 bits on both, an AVX2 and an AVX-512 machine
+     * sum in the same order (the tall SGEMM tile chooses its own width, {@link #tallSpecies()},
+     * and every tile gives the same bits).
+     *
+     * @param preferredBits {@code FloatVector.SPECIES_PREFERRED}'s width on this CPU
+     * @return the default width in bits
+     */
+    static int defaultBits(int preferredBits) {
+        return Math.min(256, preferredBits);
     }
 
     /**
