@@ -77,9 +77,7 @@ public final class CpuBackend implements Backend, FusedAdam {
 
     @Override
     public Buffer allocate(DType dtype, long count) {
-        if (dtype != DType.F32) {
-            throw MemoryOps.unsupported(name(), "allocate", dtype);
-        }
+        MemoryOps.requireSupported(name(), "allocate", dtype);
         return allocate(count);
     }
 
@@ -115,9 +113,8 @@ public final class CpuBackend implements Backend, FusedAdam {
 
     @Override
     public void cast(Buffer src, Buffer out) {
-        if (src.dtype() != out.dtype()) {
-            throw MemoryOps.unsupported(name(), "cast from " + src.dtype() + " to", out.dtype());
-        }
+        MemoryOps.requireSupported(name(), "cast", src.dtype());
+        MemoryOps.requireSupported(name(), "cast", out.dtype());
         float[] from = data(src);
         System.arraycopy(from, 0, data(out), 0, from.length);
     }

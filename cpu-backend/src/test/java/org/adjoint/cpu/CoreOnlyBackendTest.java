@@ -22,6 +22,7 @@ import org.adjoint.backend.Backends;
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.UnaryOp;
+import org.adjoint.conformance.CoreOnlyBackend;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.Losses;
@@ -40,7 +41,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class CoreOnlyBackendTest {
 
     private static final CpuBackend CPU = new CpuBackend();
-    private static final CoreOnlyBackend CORE = new CoreOnlyBackend();
+    private static final CoreOnlyBackend CORE = new CoreOnlyBackend(new CpuBackend());
 
     @Test
     void theTestBackendImplementsTheCoreAndNothingMore() {

@@ -1,12 +1,13 @@
 package org.adjoint.cpu;
 
 import org.adjoint.backend.Backend;
+import org.adjoint.conformance.CoreOnlyBackend;
 import org.adjoint.conformance.BackwardConformance;
 
-/** The Backward conformance suite on a backend that implements only the core (see {@link CoreOnlyBackend}). */
+/** The Backward conformance suite on a backend that implements only the core (see {@link CoreOnlyBackend} over the CPU backend). */
 class CoreOnlyBackwardTest extends BackwardConformance {
 
-    private static final Backend CORE = new CoreOnlyBackend();
+    private static final Backend CORE = new CoreOnlyBackend(new CpuBackend());
 
     @Override
     protected Backend backend() {

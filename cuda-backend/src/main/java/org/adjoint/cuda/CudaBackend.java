@@ -168,9 +168,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public Buffer allocate(DType dtype, long count) {
-        if (dtype != DType.F32) {
-            throw MemoryOps.unsupported(name(), "allocate", dtype);
-        }
+        MemoryOps.requireSupported(name(), "allocate", dtype);
         return allocate(count);
     }
 
@@ -242,9 +240,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void cast(Buffer src, Buffer out) {
-        if (src.dtype() != out.dtype()) {
-            throw MemoryOps.unsupported(name(), "cast from " + src.dtype() + " to", out.dtype());
-        }
+        MemoryOps.requireSupported(name(), "cast", src.dtype());
+        MemoryOps.requireSupported(name(), "cast", out.dtype());
         CudaBuffer source = cuda(src);
         copyStrided(source, new int[] {1}, out, new int[] {Math.toIntExact(source.size())});
     }

@@ -15,7 +15,7 @@ public interface MemoryOps {
      * @param count element count
      * @return a new buffer
      * @throws UnsupportedOperationException when the backend does not store {@code dtype}
-     *                                       (see {@link #unsupported})
+     *                                       (see {@link #requireSupported})
      */
     Buffer allocate(DType dtype, long count);
 
@@ -86,15 +86,18 @@ public interface MemoryOps {
     void copyStrided(Buffer src, int[] srcStrides, Buffer out, int[] shape);
 
     /**
-     * The exception a backend throws for an element type it does not handle.
+     * Refuses an element type the engine does not compute on yet (all but {@link DType#F32}),
+     * with the exception every backend throws for it.
      *
      * @param backend   the backend's name
      * @param operation the operation asked for, such as {@code allocate}
-     * @param dtype     the type refused
-     * @return the exception to throw
+     * @param dtype     the type asked for
+     * @throws UnsupportedOperationException naming the backend, the operation and the type
      */
-    static UnsupportedOperationException unsupported(String backend, String operation, DType dtype) {
-        return new UnsupportedOperationException(backend + " backend: " + operation + ": element type " + dtype
-                + " is not supported (only " + DType.F32 + " is computed on so far)");
+    static void requireSupported(String backend, String operation, DType dtype) {
+        if (dtype != DType.F32) {
+            throw new UnsupportedOperationException(backend + " backend: " + operation + ": element type " + dtype
+                    + " is not supported (only " + DType.F32 + " is computed on so far)");
+        }
     }
 }

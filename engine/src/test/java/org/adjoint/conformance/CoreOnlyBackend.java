@@ -1,4 +1,4 @@
-package org.adjoint.cpu;
+package org.adjoint.conformance;
 
 import java.util.Optional;
 
@@ -11,16 +11,25 @@ import org.adjoint.backend.UnaryOp;
 
 /**
  * A new backend as it starts: it implements the abstract methods of {@link BackendCore} and
- * nothing else (here by handing each to a {@link CpuBackend}), so every composed operation
- * (softmax, the fused linear tail, cross-entropy, axpy) runs its default body.
+ * nothing else (by handing each to a complete backend), so every composed operation (softmax,
+ * the fused linear tail, cross-entropy, axpy) runs its default body on that backend's core.
  */
-final class CoreOnlyBackend implements Backend {
+public final class CoreOnlyBackend implements Backend {
 
-    private final CpuBackend core = new CpuBackend();
+    private final Backend core;
+
+    /**
+     * Wraps a backend's core.
+     *
+     * @param core the backend whose required methods do the work
+     */
+    public CoreOnlyBackend(Backend core) {
+        this.core = core;
+    }
 
     @Override
     public String name() {
-        return "core-only";
+        return "core-only " + core.name();
     }
 
     @Override
