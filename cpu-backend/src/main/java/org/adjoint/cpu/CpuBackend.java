@@ -4,15 +4,17 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Supplier;
 
+import org.adjoint.DType;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.FusedAdam;
+import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
-import org.adjoint.nn.Activation;
 import org.adjoint.kernels.AxisReductions;
 import org.adjoint.kernels.ElementWise;
 import org.adjoint.kernels.Fused;
+import org.adjoint.kernels.Indexing;
 import org.adjoint.kernels.KernelProvider;
 import org.adjoint.kernels.Strided;
 
@@ -31,22 +33,6 @@ public final class CpuBackend implements Backend, FusedAdam {
     public static final int MAX_ELEMENTS = Integer.MAX_VALUE - 8;
 
     private static final long MAX_HEAP_BYTES = Runtime.getRuntime().maxMemory();
-
-    private static final ElementWise.Unary[] UNARY = new ElementWise.Unary[UnaryOp.values().length];
-    private static final Strided.Binary[] BINARY = new Strided.Binary[BinaryOp.values().length];
-    private static final Fused.Activation[] ACTIVATION = new Fused.Activation[Activation.values().length];
-
-    static {
-        for (UnaryOp op : UnaryOp.values()) {
-            UNARY[op.ordinal()] = ElementWise.Unary.valueOf(op.name());
-        }
-        for (BinaryOp op : BinaryOp.values()) {
-            BINARY[op.ordinal()] = Strided.Binary.valueOf(op.name());
-        }
-        for (Activation activation : Activation.values()) {
-            ACTIVATION[activation.ordinal()] = Fused.Activation.valueOf(activation.name());
-        }
-    }
 
     private final KernelProvider kernels;
     private final BufferPool pool = new BufferPool(BufferPool.defaultCapacityBytes());
@@ -90,6 +76,12 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
+    public Buffer allocate(DType dtype, long count) {
+        MemoryOps.requireSupported(name(), "allocate", dtype);
+        return allocate(count);
+    }
+
+    @Override
     public Buffer allocate(long size) {
         int length = checkLength(size);
         try {
@@ -120,14 +112,32 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
-    public void biasActivation(Activation activation, Buffer y, Buffer bias, int rows, int cols) {
-        kernels.biasActivation(ACTIVATION[activation.ordinal()], data(y), bias == null ? null : data(bias), rows, cols);
+    public void cast(Buffer src, Buffer out) {
+        MemoryOps.requireSupported(name(), "cast", src.dtype());
+        MemoryOps.requireSupported(name(), "cast", out.dtype());
+        float[] from = data(src);
+        System.arraycopy(from, 0, data(out), 0, from.length);
     }
 
     @Override
-    public void activationGrad(Activation activation, Buffer y, Buffer cotangent, Buffer out) {
+    public void gather(Buffer src, int outer, int length, int inner, Buffer indices, int count, Buffer out) {
+        Indexing.gather(data(src), outer, length, inner, data(indices), count, data(out));
+    }
+
+    @Override
+    public void scatterAdd(Buffer values, int outer, int count, int inner, Buffer indices, Buffer out, int length) {
+        Indexing.scatterAdd(data(values), outer, count, inner, data(indices), data(out), length);
+    }
+
+    @Override
+    public void biasActivation(UnaryOp activation, Buffer y, Buffer bias, int rows, int cols) {
+        kernels.biasActivation(KernelTable.activation(activation), data(y), bias == null ? null : data(bias), rows, cols);
+    }
+
+    @Override
+    public void activationGrad(UnaryOp activation, Buffer y, Buffer cotangent, Buffer out) {
         float[] o = data(out);
-        kernels.activationGrad(ACTIVATION[activation.ordinal()], data(y), data(cotangent), o, o.length);
+        kernels.activationGrad(KernelTable.activation(activation), data(y), data(cotangent), o, o.length);
     }
 
     @Override
@@ -235,12 +245,12 @@ public final class CpuBackend implements Backend, FusedAdam {
     @Override
     public void unary(UnaryOp op, float parameter, Buffer x, Buffer out) {
         float[] in = data(x);
-        kernels.unary(UNARY[op.ordinal()], parameter, in, 0, data(out), 0, in.length);
+        kernels.unary(KernelTable.unary(op), parameter, in, 0, data(out), 0, in.length);
     }
 
     @Override
     public void binary(BinaryOp op, Buffer lhs, int[] lhsStrides, Buffer rhs, int[] rhsStrides, Buffer out, int[] shape) {
-        kernels.binary(BINARY[op.ordinal()], data(lhs), lhsStrides, data(rhs), rhsStrides, data(out), shape);
+        kernels.binary(KernelTable.binary(op), data(lhs), lhsStrides, data(rhs), rhsStrides, data(out), shape);
     }
 
     @Override

@@ -2,20 +2,20 @@ package org.adjoint.cuda;
 
 import java.util.Optional;
 
+import org.adjoint.DType;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
+import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
+import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.StridedArgument;
 import org.adjoint.cuda.internal.SumSplit;
 import org.adjoint.cuda.internal.UnavailableException;
-import org.adjoint.kernels.ElementWise;
-import org.adjoint.kernels.Fused;
-import org.adjoint.kernels.Strided;
-import org.adjoint.nn.Activation;
+import org.adjoint.kernels.Indexing;
 
 /**
  * {@link Backend} on an NVIDIA GPU: buffers in device memory, GEMM through cuBLAS, everything
@@ -36,6 +36,10 @@ import org.adjoint.nn.Activation;
  * log line saying which and why. When anything is missing, {@link #unavailableReason()} says
  * what, and every other method throws {@link UnsupportedOperationException} with that reason.
  *
+ * <p>One instance per device: {@link #onDevice(int)} makes a backend on a given GPU; the
+ * instance {@link java.util.ServiceLoader} makes uses the device {@code adjoint.cuda.device}
+ * names.
+ *
  * <p>System properties: {@code adjoint.cuda.device} (ordinal, default 0),
  * {@code adjoint.cuda.tf32=true} (let cuBLAS use TF32 tensor cores; off by default, so
  * products are full float32), {@code adjoint.cuda.bindings=jcuda|ffm} (force a binding),
@@ -44,30 +48,44 @@ import org.adjoint.nn.Activation;
  */
 public final class CudaBackend implements Backend {
 
-    private static final int[] UNARY = new int[UnaryOp.values().length];
-    private static final int[] BINARY = new int[BinaryOp.values().length];
-    private static final int[] ACTIVATION = new int[Activation.values().length];
+    private final int ordinal;
 
-    static {
-        // The kernels take the kernels module's ordinals; map by name so the two enums may differ in order.
-        for (UnaryOp op : UnaryOp.values()) {
-            UNARY[op.ordinal()] = ElementWise.Unary.valueOf(op.name()).ordinal();
-        }
-        for (BinaryOp op : BinaryOp.values()) {
-            BINARY[op.ordinal()] = Strided.Binary.valueOf(op.name()).ordinal();
-        }
-        for (Activation activation : Activation.values()) {
-            ACTIVATION[activation.ordinal()] = Fused.Activation.valueOf(activation.name()).ordinal();
-        }
+    /**
+     * Creates the backend on the device {@code -Dadjoint.cuda.device} names (default 0);
+     * {@link java.util.ServiceLoader} calls this.
+     */
+    public CudaBackend() {
+        this(-1);
     }
 
-    /** Creates the backend; {@link java.util.ServiceLoader} calls this. Every instance shares the JVM's one device. */
-    public CudaBackend() {
+    /**
+     * Creates a backend on one device, so that several GPUs can be used in one process: each
+     * instance holds its own buffers, and tensors on one cannot be mixed with tensors on another
+     * without {@code Tensor.to}. Instances on the same ordinal share that device's context,
+     * stream and memory cache.
+     *
+     * @param ordinal the CUDA device ordinal, from 0
+     * @throws IllegalArgumentException when the ordinal is negative
+     */
+    public static CudaBackend onDevice(int ordinal) {
+        if (ordinal < 0) {
+            throw new IllegalArgumentException("cuda backend: device ordinal " + ordinal + " is negative");
+        }
+        return new CudaBackend(ordinal);
+    }
+
+    private CudaBackend(int ordinal) {
+        this.ordinal = ordinal;
     }
 
     @Override
     public String name() {
         return "cuda";
+    }
+
+    @Override
+    public String device() {
+        return "cuda:" + (ordinal < 0 ? CudaDevice.propertyOrdinal() : ordinal);
     }
 
     @Override
@@ -78,7 +96,7 @@ public final class CudaBackend implements Backend {
     @Override
     public Optional<String> unavailableReason() {
         try {
-            CudaDevice.shared();
+            open();
             return Optional.empty();
         } catch (UnavailableException e) {
             return Optional.of(e.getMessage());
@@ -87,9 +105,13 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private static CudaDevice device() {
+    private CudaDevice open() {
+        return ordinal < 0 ? CudaDevice.shared() : CudaDevice.of(ordinal);
+    }
+
+    private CudaDevice gpu() {
         try {
-            return CudaDevice.shared();
+            return open();
         } catch (UnavailableException e) {
             throw new UnsupportedOperationException("cuda backend unavailable: " + e.getMessage(), e);
         }
@@ -102,7 +124,7 @@ public final class CudaBackend implements Backend {
      * @throws UnsupportedOperationException when the backend is unavailable
      */
     public DeviceMemoryStats memoryStats() {
-        return device().memoryStats();
+        return gpu().memoryStats();
     }
 
     /**
@@ -112,7 +134,7 @@ public final class CudaBackend implements Backend {
      * @throws UnsupportedOperationException when the backend is unavailable
      */
     public void resetPeakMemoryStats() {
-        device().resetPeakMemoryStats();
+        gpu().resetPeakMemoryStats();
     }
 
     /**
@@ -121,7 +143,7 @@ public final class CudaBackend implements Backend {
      * @throws UnsupportedOperationException when the backend is unavailable
      */
     public void emptyCache() {
-        device().emptyCache();
+        gpu().emptyCache();
     }
 
     /**
@@ -131,7 +153,7 @@ public final class CudaBackend implements Backend {
      * @throws UnsupportedOperationException when the backend is unavailable
      */
     public void synchronize() {
-        device().synchronize();
+        gpu().synchronize();
     }
 
     /**
@@ -141,23 +163,29 @@ public final class CudaBackend implements Backend {
      * @throws UnsupportedOperationException when the backend is unavailable
      */
     public String deviceName() {
-        return device().name();
+        return gpu().name();
+    }
+
+    @Override
+    public Buffer allocate(DType dtype, long count) {
+        MemoryOps.requireSupported(name(), "allocate", dtype);
+        return allocate(count);
     }
 
     @Override
     public Buffer allocate(long size) {
-        return device().allocate(size, true);
+        return gpu().allocate(size, true);
     }
 
     @Override
     public void release(Buffer buffer) {
         CudaBuffer block = cuda(buffer);
-        device().release(block);
+        gpu().release(block);
     }
 
     @Override
     public Buffer upload(float[] data) {
-        CudaDevice device = device();
+        CudaDevice device = gpu();
         CudaBuffer buffer = device.allocate(data.length, false);
         device.upload(data, buffer);
         return buffer;
@@ -166,14 +194,14 @@ public final class CudaBackend implements Backend {
     @Override
     public float[] download(Buffer buffer) {
         CudaBuffer source = cuda(buffer);
-        return device().download(source);
+        return gpu().download(source);
     }
 
     @Override
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                      float alpha, Buffer a, long aStride, Buffer b, long bStride,
                      float beta, Buffer c, long cStride) {
-        CudaDevice device = device();
+        CudaDevice device = gpu();
         if (batch == 0 || m == 0 || n == 0) {
             return;
         }
@@ -207,29 +235,60 @@ public final class CudaBackend implements Backend {
     @Override
     public void fill(Buffer buffer, float value) {
         CudaBuffer target = cuda(buffer);
-        device().fill(target, 0, target.size(), value);
+        gpu().fill(target, 0, target.size(), value);
     }
 
     @Override
-    public void biasActivation(Activation activation, Buffer y, Buffer bias, int rows, int cols) {
+    public void cast(Buffer src, Buffer out) {
+        MemoryOps.requireSupported(name(), "cast", src.dtype());
+        MemoryOps.requireSupported(name(), "cast", out.dtype());
+        CudaBuffer source = cuda(src);
+        copyStrided(source, new int[] {1}, out, new int[] {Math.toIntExact(source.size())});
+    }
+
+    // No device kernels for gather and scatter-add yet: the composed operations that use them
+    // (cross-entropy) are overridden below with their own kernels, so only a direct caller pays
+    // this round trip through the host.
+
+    @Override
+    public void gather(Buffer src, int outer, int length, int inner, Buffer indices, int count, Buffer out) {
+        CudaDevice device = gpu();
+        float[] picked = new float[Math.multiplyExact(Math.multiplyExact(outer, count), inner)];
+        Indexing.gather(device.download(cuda(src)), outer, length, inner, device.download(cuda(indices)), count,
+                picked);
+        device.upload(picked, cuda(out));
+    }
+
+    @Override
+    public void scatterAdd(Buffer values, int outer, int count, int inner, Buffer indices, Buffer out, int length) {
+        CudaDevice device = gpu();
+        CudaBuffer target = cuda(out);
+        float[] sums = device.download(target);
+        Indexing.scatterAdd(device.download(cuda(values)), outer, count, inner, device.download(cuda(indices)), sums,
+                length);
+        device.upload(sums, target);
+    }
+
+    @Override
+    public void biasActivation(UnaryOp activation, Buffer y, Buffer bias, int rows, int cols) {
         CudaBuffer matrix = cuda(y);
         CudaBuffer offsets = bias == null ? null : cuda(bias);
         if ((long) rows * cols == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.biasActivation(ACTIVATION[activation.ordinal()], matrix.address(),
+        gpu().withKernels(kernels -> kernels.biasActivation(KernelCodes.activation(activation), matrix.address(),
                 offsets == null ? 0 : offsets.address(), rows, cols));
     }
 
     @Override
-    public void activationGrad(Activation activation, Buffer y, Buffer cotangent, Buffer out) {
+    public void activationGrad(UnaryOp activation, Buffer y, Buffer cotangent, Buffer out) {
         CudaBuffer outputs = cuda(y);
         CudaBuffer incoming = cuda(cotangent);
         CudaBuffer result = cuda(out);
         if (result.size() == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.activationGrad(ACTIVATION[activation.ordinal()], outputs.address(),
+        gpu().withKernels(kernels -> kernels.activationGrad(KernelCodes.activation(activation), outputs.address(),
                 incoming.address(), result.address(), result.size()));
     }
 
@@ -238,7 +297,7 @@ public final class CudaBackend implements Backend {
         CudaBuffer logp = cuda(logProbabilities);
         CudaBuffer classes = cuda(labels);
         CudaBuffer result = cuda(out);
-        device().withKernels(kernels -> kernels.negativeLogLikelihood(logp.address(), classes.address(), rows, cols,
+        gpu().withKernels(kernels -> kernels.negativeLogLikelihood(logp.address(), classes.address(), rows, cols,
                 result.address()));
     }
 
@@ -250,7 +309,7 @@ public final class CudaBackend implements Backend {
         if ((long) rows * cols == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.crossEntropyGrad(logp.address(), classes.address(), rows, cols, scale,
+        gpu().withKernels(kernels -> kernels.crossEntropyGrad(logp.address(), classes.address(), rows, cols, scale,
                 result.address()));
     }
 
@@ -261,7 +320,7 @@ public final class CudaBackend implements Backend {
         if (addend.size() == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.axpy(alpha, addend.address(), target.address(), addend.size()));
+        gpu().withKernels(kernels -> kernels.axpy(alpha, addend.address(), target.address(), addend.size()));
     }
 
     @Override
@@ -271,7 +330,7 @@ public final class CudaBackend implements Backend {
         if (input.size() == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.unary(UNARY[op.ordinal()], parameter, input.address(), result.address(),
+        gpu().withKernels(kernels -> kernels.unary(KernelCodes.unary(op), parameter, input.address(), result.address(),
                 input.size()));
     }
 
@@ -284,7 +343,7 @@ public final class CudaBackend implements Backend {
         if (strided.count() == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.binary(BINARY[op.ordinal()], left.address(), right.address(),
+        gpu().withKernels(kernels -> kernels.binary(KernelCodes.binary(op), left.address(), right.address(),
                 result.address(), strided));
     }
 
@@ -296,7 +355,7 @@ public final class CudaBackend implements Backend {
         if (strided.count() == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.copyStrided(source.address(), result.address(), strided));
+        gpu().withKernels(kernels -> kernels.copyStrided(source.address(), result.address(), strided));
     }
 
     @Override
@@ -306,7 +365,7 @@ public final class CudaBackend implements Backend {
         StridedArgument strided = StridedArgument.of(shape, outStrides, null);
         if (strided.count() == 0) {
             // A sum over nothing: every output element is 0.
-            device().fill(result, 0, result.size(), 0f);
+            gpu().fill(result, 0, result.size(), 0f);
             return;
         }
         sumInto(source, result, strided);
@@ -314,7 +373,7 @@ public final class CudaBackend implements Backend {
 
     /** A sum over a non-empty index space, split (see {@link SumSplit}) when it is long. */
     private void sumInto(CudaBuffer source, CudaBuffer result, StridedArgument strided) {
-        CudaDevice device = device();
+        CudaDevice device = gpu();
         SumSplit split = SumSplit.of(strided);
         if (split.single()) {
             device.withKernels(kernels -> kernels.sumTo(source.address(), result.address(), strided, split.outCount()));
@@ -339,7 +398,7 @@ public final class CudaBackend implements Backend {
         if ((long) outer * inner == 0 || length == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.maxAxis(input.address(), maxima.address(),
+        gpu().withKernels(kernels -> kernels.maxAxis(input.address(), maxima.address(),
                 oneHot == null ? 0 : oneHot.address(), outer, length, inner));
     }
 
@@ -350,7 +409,7 @@ public final class CudaBackend implements Backend {
         if ((long) outer * inner == 0 || length == 0) {
             return;
         }
-        device().withKernels(kernels -> kernels.softmax(input.address(), result.address(), outer, length, inner, log));
+        gpu().withKernels(kernels -> kernels.softmax(input.address(), result.address(), outer, length, inner, log));
     }
 
     private static CudaBuffer cuda(Buffer buffer) {

@@ -15,6 +15,11 @@ import java.util.logging.Logger;
  * available backend with the highest {@link Backend#priority()} (CUDA when a device and its
  * libraries load, else the CPU). Asking for a backend that is missing or unavailable is an
  * error that says why; it never silently falls back.
+ *
+ * <p>The current backend only decides where new tensors are created: an operation runs on the
+ * backend its operands live on, so several backend instances (two GPUs, or two CPU backends
+ * with their own buffer pools) can be used in one process, moving tensors between them with
+ * {@code Tensor.to}.
  */
 public final class Backends {
 

@@ -1,6 +1,9 @@
 package org.adjoint.backend;
 
-/** Element-wise functions of two operands, see {@link Backend#binary}. */
+/**
+ * Element-wise functions of two operands, see {@link ArithmeticOps#binary}: the vocabulary the
+ * engine and every backend share.
+ */
 public enum BinaryOp {
     /** {@code lhs + rhs}. */
     ADD,

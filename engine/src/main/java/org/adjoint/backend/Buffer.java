@@ -1,15 +1,26 @@
 package org.adjoint.backend;
 
+import org.adjoint.DType;
+
 /**
- * Storage of float32 elements owned by one {@link Backend}. Backends define their own
- * implementations and accept only their own buffers.
+ * Storage owned by one {@link Backend}. Backends define their own implementations and accept
+ * only their own buffers.
  */
 public interface Buffer {
 
     /**
-     * Number of float elements.
+     * Number of elements.
      *
      * @return the element count
      */
     long size();
+
+    /**
+     * The element type.
+     *
+     * @return {@link DType#F32} unless the backend allocated another type
+     */
+    default DType dtype() {
+        return DType.F32;
+    }
 }

@@ -3,7 +3,7 @@ package org.adjoint.backend;
 /**
  * An optional part of the backend SPI: the whole Adam (or AdamW) update of one parameter in
  * one pass. A backend without it is still complete: the optimizer then composes the update
- * from {@link Backend#axpy}, {@link Backend#binary} and {@link Backend#unary}, ten passes over
+ * from {@link UpdateOps#axpy}, {@link ArithmeticOps#binary} and {@link ArithmeticOps#unary}, ten passes over
  * the parameter's arrays. A backend that implements it must give the bits of that composition
  * on itself (the same operations in the same order, each rounded as its own kernels round
  * it), so that choosing the fused form never changes a result.

@@ -1,6 +1,11 @@
 package org.adjoint.backend;
 
-/** Element-wise functions of one operand, see {@link Backend#unary}. */
+/**
+ * Element-wise functions of one operand, see {@link ArithmeticOps#unary}: the one vocabulary
+ * the engine, the fused linear tail ({@link LinearTailOps}: {@code RELU}, {@code TANH},
+ * {@code SIGMOID}) and every backend use. A backend maps these names to its kernels in one
+ * table of its own.
+ */
 public enum UnaryOp {
     /** {@code -x}. */
     NEG,

@@ -67,8 +67,10 @@ public final class Compute {
     }
 
     private static IllegalArgumentException differentBackends(String op, Backend first, Backend second) {
-        return new IllegalArgumentException(op + ": operands live on different backends (" + first.name() + " and "
-                + second.name() + ")");
+        String where = first.device().equals(second.device())
+                ? "two instances of " + first.device() + ", each with its own buffers"
+                : first.device() + " and " + second.device();
+        return new IllegalArgumentException(op + ": operands live on different backends (" + where + ")");
     }
 
     /**

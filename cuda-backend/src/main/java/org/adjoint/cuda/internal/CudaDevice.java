@@ -17,6 +17,8 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
@@ -29,10 +31,10 @@ import jcuda.driver.JCudaDriver;
 import org.adjoint.cuda.DeviceMemoryStats;
 
 /**
- * The GPU of this JVM: CUDA context, the one stream every operation is queued on, device
- * memory, pinned staging for transfers, cuBLAS and the compiled kernels. Opened once per
- * process (the first time anyone asks whether CUDA is available) and shared by every
- * {@link org.adjoint.cuda.CudaBackend}.
+ * One GPU: CUDA context, the one stream every operation on it is queued on, device memory,
+ * pinned staging for transfers, cuBLAS and the compiled kernels. Opened once per process and
+ * ordinal (the first time anyone asks whether it is available) and shared by every
+ * {@link org.adjoint.cuda.CudaBackend} on that ordinal.
  *
  * <p>Every public method takes this object's lock and makes the context current on the
  * calling thread. The lock also keeps buffers safe from their cleaners: a buffer found
@@ -53,7 +55,10 @@ public final class CudaDevice {
     public static final String POOL_PROPERTY = "adjoint.cuda.memoryPool";
 
     private static final Logger LOG = Logger.getLogger("org.adjoint.cuda.CudaBackend");
-    private static Object opened;
+    /** Per ordinal: the opened device, or the {@link UnavailableException} that says why it cannot be. */
+    private static final Map<Integer, Object> OPENED = new HashMap<>();
+    /** The device count once the driver initialised, or the {@link UnavailableException} that says why not. */
+    private static Object driverState;
 
     private final int ordinal;
     private final String name;
@@ -108,28 +113,72 @@ public final class CudaDevice {
     }
 
     /**
-     * The device of this JVM, opened on the first call.
+     * The device {@code -Dadjoint.cuda.device} names (default 0), opened on the first call.
      *
      * @return the device
      * @throws UnavailableException why there is none, the same reason on every call
      */
     public static synchronized CudaDevice shared() {
-        if (opened == null) {
-            try {
-                opened = open();
-            } catch (UnavailableException e) {
-                opened = e;
-            } catch (RuntimeException | LinkageError e) {
-                opened = new UnavailableException("opening the CUDA device failed: " + NativeErrors.summary(e));
-            }
-        }
-        if (opened instanceof UnavailableException unavailable) {
-            throw unavailable;
-        }
-        return (CudaDevice) opened;
+        return open(propertyOrdinal(), true);
     }
 
-    private static CudaDevice open() {
+    /**
+     * The device of an ordinal, opened on the first call; every caller asking for one ordinal
+     * gets the same device (one context, stream and memory cache per GPU).
+     *
+     * @param ordinal the CUDA device ordinal
+     * @return the device
+     * @throws UnavailableException why it cannot be used, the same reason on every call
+     */
+    public static synchronized CudaDevice of(int ordinal) {
+        return open(ordinal, false);
+    }
+
+    /**
+     * The ordinal {@code -Dadjoint.cuda.device} names.
+     *
+     * @return the ordinal, 0 when the property is not set
+     */
+    public static int propertyOrdinal() {
+        return Integer.getInteger(DEVICE_PROPERTY, 0);
+    }
+
+    private static CudaDevice open(int ordinal, boolean fromProperty) {
+        Object state = OPENED.get(ordinal);
+        if (state == null) {
+            try {
+                state = openDevice(ordinal, fromProperty);
+            } catch (UnavailableException e) {
+                state = e;
+            } catch (RuntimeException | LinkageError e) {
+                state = new UnavailableException("opening the CUDA device failed: " + NativeErrors.summary(e));
+            }
+            OPENED.put(ordinal, state);
+        }
+        if (state instanceof UnavailableException unavailable) {
+            throw unavailable;
+        }
+        return (CudaDevice) state;
+    }
+
+    /** The driver, initialised once per process: the device count, or why there is no driver. */
+    private static int deviceCount() {
+        if (driverState == null) {
+            try {
+                driverState = initialiseDriver();
+            } catch (UnavailableException e) {
+                driverState = e;
+            } catch (RuntimeException | LinkageError e) {
+                driverState = new UnavailableException("opening the CUDA device failed: " + NativeErrors.summary(e));
+            }
+        }
+        if (driverState instanceof UnavailableException unavailable) {
+            throw unavailable;
+        }
+        return (Integer) driverState;
+    }
+
+    private static int initialiseDriver() {
         var driver = DriverLibrary.locate();
         if (driver.isEmpty()) {
             throw new UnavailableException(DriverLibrary.notFoundReason());
@@ -159,10 +208,15 @@ public final class CudaDevice {
         if (count[0] == 0) {
             throw new UnavailableException("no CUDA device: the driver is installed, but cuDeviceGetCount found none");
         }
-        int ordinal = Integer.getInteger(DEVICE_PROPERTY, 0);
-        if (ordinal < 0 || ordinal >= count[0]) {
-            throw new UnavailableException("-D" + DEVICE_PROPERTY + "=" + ordinal + " names no device: there "
-                    + (count[0] == 1 ? "is 1 device (ordinal 0)" : "are " + count[0] + " (ordinals 0 to " + (count[0] - 1) + ")"));
+        return count[0];
+    }
+
+    private static CudaDevice openDevice(int ordinal, boolean fromProperty) {
+        int count = deviceCount();
+        if (ordinal < 0 || ordinal >= count) {
+            throw new UnavailableException((fromProperty ? "-D" + DEVICE_PROPERTY + "=" + ordinal
+                    : "device ordinal " + ordinal) + " names no device: there "
+                    + (count == 1 ? "is 1 device (ordinal 0)" : "are " + count + " (ordinals 0 to " + (count - 1) + ")"));
         }
         CUdevice device = new CUdevice();
         Driver.check(cuDeviceGet(device, ordinal), "cuDeviceGet");

@@ -1,6 +1,7 @@
 package org.adjoint.cuda.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -11,7 +12,6 @@ import org.adjoint.kernels.ElementWise;
 import org.adjoint.kernels.Fused;
 import org.adjoint.kernels.Strided;
 import org.adjoint.kernels.cuda.CudaKernelSource;
-import org.adjoint.nn.Activation;
 import org.junit.jupiter.api.Test;
 
 /** What the backend assumes of the kernel source, checked without a GPU. */
@@ -37,16 +37,20 @@ class CudaKernelsTest {
     }
 
     @Test
-    void everyBackendEnumHasAKernelOrdinalOfTheSameName() {
+    void everySpiNameMapsToTheKernelOfTheSameName() {
         for (UnaryOp op : UnaryOp.values()) {
-            assertEquals(op.name(), ElementWise.Unary.valueOf(op.name()).name());
+            assertEquals(op.name(), ElementWise.Unary.values()[KernelCodes.unary(op)].name());
         }
         for (BinaryOp op : BinaryOp.values()) {
-            assertEquals(op.name(), Strided.Binary.valueOf(op.name()).name());
+            assertEquals(op.name(), Strided.Binary.values()[KernelCodes.binary(op)].name());
         }
-        for (Activation activation : Activation.values()) {
-            assertEquals(activation.name(), Fused.Activation.valueOf(activation.name()).name());
+        assertEquals(Fused.Activation.IDENTITY.ordinal(), KernelCodes.activation(null));
+        for (UnaryOp op : new UnaryOp[] {UnaryOp.RELU, UnaryOp.TANH, UnaryOp.SIGMOID}) {
+            assertEquals(op.name(), Fused.Activation.values()[KernelCodes.activation(op)].name());
         }
+        var error = assertThrows(IllegalArgumentException.class, () -> KernelCodes.activation(UnaryOp.EXP));
+        assertEquals("linear tail: EXP is not a fused activation (RELU, TANH, SIGMOID, or null for none)",
+                error.getMessage());
     }
 
     @Test

@@ -3,6 +3,7 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
+import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Ops;
 import org.adjoint.internal.Primitive;
@@ -58,8 +59,14 @@ public final class LinearActivation extends Primitive<Activation> {
         int out = Compute.shape(w)[1];
         Buffer result = Compute.allocate(backend, (long) rows * out);
         backend.gemm(false, false, 1, rows, out, in, 1f, Compute.buffer(x), 0, Compute.buffer(w), 0, 0f, result, 0);
-        backend.biasActivation(activation, result, bias == null ? null : Compute.buffer(bias), rows, out);
+        backend.biasActivation(kernel(activation), result, bias == null ? null : Compute.buffer(bias), rows, out);
         return Compute.wrap(backend, result, new int[] {rows, out});
+    }
+
+    /** The backend's name of the activation: its {@link Pointwise} row's function, {@code null} for none. */
+    private static UnaryOp kernel(Activation activation) {
+        Pointwise row = Pointwise.of(activation);
+        return row == null ? null : row.op();
     }
 
     @Override
@@ -83,7 +90,7 @@ public final class LinearActivation extends Primitive<Activation> {
         }
         Backend backend = Compute.backend("linear", y, cotangent);
         Buffer result = Compute.allocate(backend, y.size());
-        backend.activationGrad(activation, Compute.buffer(y), Compute.buffer(cotangent), result);
+        backend.activationGrad(kernel(activation), Compute.buffer(y), Compute.buffer(cotangent), result);
         return Compute.wrap(backend, result, y.shape());
     }
 

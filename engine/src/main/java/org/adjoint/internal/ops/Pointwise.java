@@ -79,6 +79,15 @@ public final class Pointwise extends Primitive<Float> {
     }
 
     /**
+     * The kernel function, in the backend's vocabulary.
+     *
+     * @return the unary function
+     */
+    UnaryOp op() {
+        return op;
+    }
+
+    /**
      * Whether the derivative is written in the output (else in the input).
      *
      * @return true for the output

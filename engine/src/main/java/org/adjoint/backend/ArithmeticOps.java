@@ -1,0 +1,60 @@
+package org.adjoint.backend;
+
+/**
+ * The arithmetic part of the required core: GEMM and element-wise functions of one and of
+ * two operands.
+ */
+public interface ArithmeticOps {
+
+    /**
+     * Batched general matrix multiply {@code C = alpha·op(A)·op(B) + beta·C} on contiguous
+     * row-major matrices. {@code op(A)} is {@code m × k} (stored {@code k × m} when
+     * {@code transA}); {@code op(B)} is {@code k × n} (stored {@code n × k} when
+     * {@code transB}). Entry {@code p} of the batch starts at {@code p * stride} in each
+     * buffer; a stride of 0 reuses one matrix for the whole batch.
+     *
+     * @param transA  whether A is stored transposed
+     * @param transB  whether B is stored transposed
+     * @param batch   number of products
+     * @param m       rows of the result
+     * @param n       columns of the result
+     * @param k       inner dimension
+     * @param alpha   scale of the product
+     * @param a       left matrices
+     * @param aStride elements between consecutive A
+     * @param b       right matrices
+     * @param bStride elements between consecutive B
+     * @param beta    scale of C's previous contents (0 overwrites)
+     * @param c       result matrices
+     * @param cStride elements between consecutive C
+     */
+    void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
+              float alpha, Buffer a, long aStride, Buffer b, long bStride,
+              float beta, Buffer c, long cStride);
+
+    /**
+     * {@code out[i] = op(x[i])} for every element.
+     *
+     * @param op        the function
+     * @param parameter its parameter (the exponent of {@link UnaryOp#POW}; ignored otherwise)
+     * @param x         input
+     * @param out       output of the same size (may be {@code x})
+     */
+    void unary(UnaryOp op, float parameter, Buffer x, Buffer out);
+
+    /**
+     * Element-wise {@code out = op(lhs, rhs)} over {@code shape}, each operand addressed by
+     * its strides (0 on broadcast axes); {@code out} is contiguous. An operand that is itself
+     * contiguous over {@code shape} may be {@code out} (each element is read before it is
+     * written).
+     *
+     * @param op         the function
+     * @param lhs        left operand
+     * @param lhsStrides its stride per axis of {@code shape}
+     * @param rhs        right operand
+     * @param rhsStrides its stride per axis of {@code shape}
+     * @param out        output, contiguous over {@code shape}
+     * @param shape      iteration shape
+     */
+    void binary(BinaryOp op, Buffer lhs, int[] lhsStrides, Buffer rhs, int[] rhsStrides, Buffer out, int[] shape);
+}

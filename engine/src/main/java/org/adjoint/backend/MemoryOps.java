@@ -1,0 +1,103 @@
+package org.adjoint.backend;
+
+import org.adjoint.DType;
+
+/**
+ * The memory part of the required core: allocation by element type and count, transfers,
+ * fill, cast and strided copy.
+ */
+public interface MemoryOps {
+
+    /**
+     * Allocates zero-filled storage.
+     *
+     * @param dtype the element type
+     * @param count element count
+     * @return a new buffer
+     * @throws UnsupportedOperationException when the backend does not store {@code dtype}
+     *                                       (see {@link #requireSupported})
+     */
+    Buffer allocate(DType dtype, long count);
+
+    /**
+     * Allocates zero-filled float32 storage.
+     *
+     * @param count element count
+     * @return a new buffer
+     */
+    default Buffer allocate(long count) {
+        return allocate(DType.F32, count);
+    }
+
+    /**
+     * Hands back a buffer that no tensor uses any more, so that the backend can reuse it for
+     * a later {@link #allocate}. The engine calls this only for buffers it allocated and
+     * never exposed (cotangents and temporaries of a backward pass); a backend that does not
+     * pool ignores it. The buffer must not be used afterwards.
+     *
+     * @param buffer a buffer of this backend
+     */
+    default void release(Buffer buffer) {
+    }
+
+    /**
+     * Copies host data into a new float32 buffer.
+     *
+     * @param data elements in order
+     * @return a new buffer holding a copy of {@code data}
+     */
+    Buffer upload(float[] data);
+
+    /**
+     * Copies a float32 buffer to the host.
+     *
+     * @param buffer storage of this backend
+     * @return a new array with every element
+     */
+    float[] download(Buffer buffer);
+
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param buffer updated in place
+     * @param value  the value
+     */
+    void fill(Buffer buffer, float value);
+
+    /**
+     * Converts every element of {@code src} to {@code out}'s element type (same count). With
+     * equal types it is a copy.
+     *
+     * @param src source
+     * @param out destination of the same size
+     * @throws UnsupportedOperationException when the backend cannot convert between the two types
+     */
+    void cast(Buffer src, Buffer out);
+
+    /**
+     * Gathers a strided view of {@code src} into contiguous {@code out} (broadcast with
+     * stride 0, transpose with swapped strides).
+     *
+     * @param src        source
+     * @param srcStrides stride per axis of {@code shape}
+     * @param out        output, contiguous over {@code shape}
+     * @param shape      iteration shape
+     */
+    void copyStrided(Buffer src, int[] srcStrides, Buffer out, int[] shape);
+
+    /**
+     * Refuses an element type the engine does not compute on yet (all but {@link DType#F32}),
+     * with the exception every backend throws for it.
+     *
+     * @param backend   the backend's name
+     * @param operation the operation asked for, such as {@code allocate}
+     * @param dtype     the type asked for
+     * @throws UnsupportedOperationException naming the backend, the operation and the type
+     */
+    static void requireSupported(String backend, String operation, DType dtype) {
+        if (dtype != DType.F32) {
+            throw new UnsupportedOperationException(backend + " backend: " + operation + ": element type " + dtype
+                    + " is not supported (only " + DType.F32 + " is computed on so far)");
+        }
+    }
+}
