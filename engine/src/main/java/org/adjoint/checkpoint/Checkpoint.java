@@ -7,6 +7,7 @@ import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
+import org.adjoint.nn.Layer;
 import org.adjoint.nn.RandomState;
 
 /**
@@ -21,7 +22,7 @@ import org.adjoint.nn.RandomState;
  *
  * <p>Gradients reach {@code x} and the listed parameters, which must be leaves. Random draws
  * from {@link RandomState} inside the function are replayed on the re-run. As with a
- * checkpointed {@link Sequential}, a segment is reversed once per forward pass (even with
+ * checkpointed {@link org.adjoint.nn.Sequential}, a segment is reversed once per forward pass (even with
  * {@code retainGraph}) and supports no higher derivatives.
  */
 public final class Checkpoint {
@@ -66,6 +67,22 @@ public final class Checkpoint {
             return y;
         }
         return Graph.record(new Segment(function, x, random), Compute.view(y, y.shape()), inputs);
+    }
+
+    /**
+     * A chain of layers run under a policy as one node of the outer tape: what
+     * {@link org.adjoint.nn.Sequential#apply(Tensor, CheckpointPolicy, CheckpointMeter)} calls.
+     *
+     * @param layers     the layers, in order
+     * @param parameters the layers' distinct trainable leaves
+     * @param x          the chain input
+     * @param policy     what to keep and what to recompute
+     * @param meter      where to count forward calls and saved bytes
+     * @return the chain output
+     */
+    public static Tensor chain(List<? extends Layer> layers, List<Tensor> parameters, Tensor x, CheckpointPolicy policy,
+                               CheckpointMeter meter) {
+        return ChainNode.apply(List.<Layer>copyOf(layers), parameters, x, policy, meter);
     }
 
     /** The node of one segment: holds only the segment's input. */
