@@ -1,5 +1,6 @@
 package org.adjoint.internal;
 
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -7,19 +8,34 @@ import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 
 /**
- * The node {@link Ops#apply} records for one application of a primitive: the primitive, its
- * attributes, and the tensors it saved, each read back through the version check.
+ * The node {@link Ops#apply} records for one application of a primitive, and the recipe of
+ * its output: the primitive, its attributes (a random operation's key among them), the edges
+ * to its inputs, and the tensors it saved, each read back through the version check.
+ *
+ * <p>The driver saves residuals first (while the forward computation runs), then inputs in
+ * ascending order, then the output; each entry is put in front of the list, so the list reads
+ * output, inputs descending, residuals descending, and {@link #savedSlots} (bit {@code i} for
+ * input {@code i}, the top bit for the output) says where each one is without a tag per entry.
+ *
+ * <p>A saved entry can be dropped and is then recomputed when a rule reads it: an input from
+ * its producer ({@link Node#recompute()}), the output and residuals by running this node's
+ * forward computation again. Recomputation reads inputs from what is saved (recomputing those
+ * dropped, recursively), from producers, or from leaves and constants as they are now; a leaf
+ * that the rules saved is checked against in-place changes, one they did not is read as is.
  *
  * @param <A> the type of the primitive's attributes
  */
 final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive.Residuals {
 
-    /** The slot of the output; inputs fill slots 0, 1, …; residuals fill -2, -3, …. */
+    /** The slot of the output; inputs fill slots 0, 1, …. */
     static final int OUTPUT = -1;
+
+    private static final int OUTPUT_BIT = 1 << 31;
 
     private final Primitive<A> primitive;
     private final A attributes;
     private Saved saved;
+    private int savedSlots;
     private Tensor lastCotangent;
     private Tensor lastShared;
 
@@ -28,17 +44,28 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         this.attributes = attributes;
     }
 
+    /** Saves input {@code slot} (in ascending order, after the residuals) or the {@link #OUTPUT} (last). */
     void save(int slot, Tensor tensor) {
-        saved = Saved.prepend(tensor, slot, saved);
+        if (slot > Primitive.MAX_SAVED_INPUT) {
+            throw new IllegalArgumentException(name() + ": input " + slot + " cannot be saved by index (at most "
+                    + (Primitive.MAX_SAVED_INPUT + 1) + " inputs can); keep it as a residual");
+        }
+        savedSlots |= slot == OUTPUT ? OUTPUT_BIT : 1 << slot;
+        saved = Saved.prepend(tensor, saved);
     }
 
     @Override
     public void keep(Tensor residual) {
-        int kept = 0;
-        for (Saved s = saved; s != null; s = s.next) {
-            kept += s.slot <= -2 ? 1 : 0;
+        saved = Saved.prepend(residual, saved);
+    }
+
+    /** Refers weakly to every input that receives no gradient and was not saved, so that a re-run can find it. */
+    void referToUnsavedConstants(Tensor[] inputs) {
+        for (int i = 0; i < inputs.length; i++) {
+            if (edge(i) == null && !savesInput(i)) {
+                referToConstant(i, inputs[i]);
+            }
         }
-        save(-2 - kept, residual);
     }
 
     @Override
@@ -78,22 +105,156 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         return edgeShape(index);
     }
 
+    private boolean savesInput(int index) {
+        return index <= Primitive.MAX_SAVED_INPUT && (savedSlots & 1 << index) != 0;
+    }
+
+    /** The entry of a slot (inputs 0, 1, …, {@link #OUTPUT}, residuals -2, -3, …), or {@code null}. */
+    private Saved entry(int slot) {
+        int outputs = savedSlots < 0 ? 1 : 0;
+        int inputs = Integer.bitCount(savedSlots & ~OUTPUT_BIT);
+        int position;
+        if (slot == OUTPUT) {
+            if (outputs == 0) {
+                return null;
+            }
+            position = 0;
+        } else if (slot >= 0) {
+            if (!savesInput(slot)) {
+                return null;
+            }
+            position = outputs + Integer.bitCount((savedSlots & ~OUTPUT_BIT) >>> slot >>> 1);
+        } else {
+            int residuals = -outputs - inputs;
+            for (Saved s = saved; s != null; s = s.next) {
+                residuals++;
+            }
+            int index = -2 - slot;
+            if (index >= residuals) {
+                return null;
+            }
+            position = outputs + inputs + residuals - 1 - index;
+        }
+        Saved s = saved;
+        for (int i = 0; i < position && s != null; i++) {
+            s = s.next;
+        }
+        return s;
+    }
+
     private Tensor read(int slot) {
-        for (Saved s = saved; s != null; s = s.next) {
-            if (s.slot == slot) {
-                return s.get(name());
+        Saved entry = entry(slot);
+        if (entry == null) {
+            String what = slot >= 0 ? "input " + slot : slot == OUTPUT ? "output" : "residual " + (-2 - slot);
+            throw new IllegalStateException(name() + ": its rule read its " + what + ", which "
+                    + (isReleased() ? "was freed by an earlier backward()" : "was not saved for the backward pass"));
+        }
+        if (entry.dropped()) {
+            entry.refill(rematerialize(slot));
+        }
+        return entry.get(name());
+    }
+
+    /** Computes a dropped slot again: an input from its producer, the output and residuals by re-running. */
+    private Tensor rematerialize(int slot) {
+        if (slot >= 0) {
+            return ((Node) edge(slot)).recompute();
+        }
+        List<Tensor> residuals = new ArrayList<>(2);
+        Tensor output = rerun(residuals::add);
+        return slot == OUTPUT ? output : residuals.get(-2 - slot);
+    }
+
+    @Override
+    public Tensor recompute() {
+        return rerun(Ops.DISCARD);
+    }
+
+    private Tensor rerun(Primitive.Residuals residuals) {
+        if (isReleased()) {
+            throw new IllegalStateException(name() + ": cannot re-run its forward computation: what it saved was "
+                    + "freed by an earlier backward()");
+        }
+        Tensor[] inputs = new Tensor[inputs()];
+        for (int i = 0; i < inputs.length; i++) {
+            inputs[i] = inputValue(i);
+        }
+        try (var _ = GradMode.noGrad()) {
+            return primitive.forward(attributes, inputs, residuals);
+        }
+    }
+
+    private Tensor inputValue(int index) {
+        if (savesInput(index)) {
+            return read(index);
+        }
+        Object edge = edge(index);
+        if (edge instanceof Node producer) {
+            return producer.recompute();
+        }
+        if (edge instanceof Tensor leaf) {
+            return leaf;
+        }
+        Tensor constant = edge instanceof WeakReference<?> reference ? (Tensor) reference.get() : null;
+        if (constant == null) {
+            throw new IllegalStateException(name() + ": cannot re-run its forward computation: input " + index
+                    + " receives no gradient, was not saved, and is no longer referenced anywhere");
+        }
+        return constant;
+    }
+
+    @Override
+    protected boolean recomputable() {
+        if (isReleased()) {
+            return false;
+        }
+        for (int i = 0; i < inputs(); i++) {
+            Object edge = edge(i);
+            boolean available = savesInput(i) || edge instanceof Tensor
+                    || edge instanceof Node producer && producer.recomputable()
+                    || edge instanceof WeakReference<?> reference && reference.get() != null;
+            if (!available) {
+                return false;
             }
         }
-        String what = slot >= 0 ? "input " + slot : slot == OUTPUT ? "output" : "residual " + (-2 - slot);
-        throw new IllegalStateException(name() + ": its rule read its " + what + ", which "
-                + (isReleased() ? "was freed by an earlier backward()" : "was not saved for the backward pass"));
+        return true;
+    }
+
+    @Override
+    public int dropSaved() {
+        boolean rerunnable = recomputable();
+        int dropped = 0;
+        int inputs = Integer.bitCount(savedSlots & ~OUTPUT_BIT);
+        int position = 0;
+        int nextInput = inputs();
+        for (Saved s = saved; s != null; s = s.next, position++) {
+            boolean droppable;
+            if (position == 0 && savedSlots < 0) {
+                droppable = rerunnable;
+            } else if (position < (savedSlots < 0 ? 1 : 0) + inputs) {
+                // Inputs come in descending order: find the next saved one below the last.
+                do {
+                    nextInput--;
+                } while (!savesInput(nextInput));
+                droppable = edge(nextInput) instanceof Node producer && producer.recomputable();
+            } else {
+                droppable = rerunnable;
+            }
+            if (droppable && !s.dropped()) {
+                s.drop();
+                dropped++;
+            }
+        }
+        return dropped;
     }
 
     @Override
     public List<Tensor> saved() {
         List<Tensor> list = new ArrayList<>(2);
         for (Saved s = saved; s != null; s = s.next) {
-            list.add(s.tensor());
+            if (!s.dropped()) {
+                list.add(s.tensor());
+            }
         }
         return list;
     }
@@ -108,6 +269,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
     @Override
     protected void releaseSaved() {
         saved = null;
+        savedSlots = 0;
         pullbackDone();
     }
 }
