@@ -11,9 +11,11 @@ import org.adjoint.Tensor;
  *
  * <p>A node refers to its inputs without keeping more of them alive than its rules save. For
  * each input it holds one edge: the node that produced it (a node is the recipe of its one
- * output), or the leaf tensor itself when the leaf requires a gradient, or, for an input that
- * receives no gradient, nothing when the rules saved it (the saved entry holds it) and a weak
- * reference otherwise. What a rule needs from the forward pass it saves explicitly, and
+ * output, and pins no value), or the leaf tensor itself when the leaf requires a gradient,
+ * or, for a constant (an input that receives no gradient), nothing when the rules saved it
+ * (the saved entry holds it) and the constant otherwise. A recipe needs all its ingredients:
+ * a weak reference would lose the scalars that {@code x.add(2f)} and its kin make, which
+ * nothing else holds once the operation returns. What a rule needs from the forward pass it saves explicitly, and
  * {@link #releaseSaved()} drops it after the backward pass has used it. A node that can
  * {@link #recompute()} its output can also {@link #dropSaved() drop} what it saved and
  * recompute it when a rule reads it.
@@ -161,14 +163,18 @@ public abstract class Node {
         this.outputShape = outputShape;
     }
 
-    /** The edge of one input: a producer {@code Node}, a leaf {@code Tensor}, a weak reference or {@code null}. */
+    /** An input that receives no gradient and that the rules did not save. */
+    record Constant(Tensor value) {
+    }
+
+    /** The edge of one input: a producer {@code Node}, a leaf {@code Tensor}, a {@link Constant} or {@code null}. */
     final Object edge(int input) {
         return edges[input];
     }
 
-    /** Refers to an input that receives no gradient and that the rules did not save, without keeping it alive. */
+    /** Refers to an input that receives no gradient and that the rules did not save. */
     final void referToConstant(int input, Tensor constant) {
-        edges[input] = new java.lang.ref.WeakReference<>(constant);
+        edges[input] = new Constant(constant);
     }
 
     /**

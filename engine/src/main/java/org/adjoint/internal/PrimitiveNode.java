@@ -1,6 +1,5 @@
 package org.adjoint.internal;
 
-import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -59,7 +58,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         saved = Saved.prepend(residual, saved);
     }
 
-    /** Refers weakly to every input that receives no gradient and was not saved, so that a re-run can find it. */
+    /** Refers to every input that receives no gradient and was not saved, so that a re-run can find it. */
     void referToUnsavedConstants(Tensor[] inputs) {
         for (int i = 0; i < inputs.length; i++) {
             if (edge(i) == null && !savesInput(i)) {
@@ -195,12 +194,11 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         if (edge instanceof Tensor leaf) {
             return leaf;
         }
-        Tensor constant = edge instanceof WeakReference<?> reference ? (Tensor) reference.get() : null;
-        if (constant == null) {
-            throw new IllegalStateException(name() + ": cannot re-run its forward computation: input " + index
-                    + " receives no gradient, was not saved, and is no longer referenced anywhere");
+        if (edge instanceof Constant constant) {
+            return constant.value();
         }
-        return constant;
+        throw new IllegalStateException(name() + ": cannot re-run its forward computation: input " + index
+                + " was neither saved nor referred to");
     }
 
     @Override
@@ -212,7 +210,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
             Object edge = edge(i);
             boolean available = savesInput(i) || edge instanceof Tensor
                     || edge instanceof Node producer && producer.recomputable()
-                    || edge instanceof WeakReference<?> reference && reference.get() != null;
+                    || edge instanceof Constant;
             if (!available) {
                 return false;
             }
