@@ -66,7 +66,7 @@ public final class Checkpoint {
         if (!Graph.recording(inputs)) {
             return y;
         }
-        return Graph.record(new Segment(function, x, random), Compute.view(y, y.shape()), inputs);
+        return Graph.record(new Segment(function, random), Compute.view(y, y.shape()), inputs);
     }
 
     /**
@@ -85,15 +85,13 @@ public final class Checkpoint {
         return ChainNode.apply(List.<Layer>copyOf(layers), parameters, x, policy, meter);
     }
 
-    /** The node of one segment: holds only the segment's input. */
+    /** The node of one segment: holds only the segment's input, as saved. */
     private static final class Segment extends RecomputingNode {
         private final UnaryOperator<Tensor> function;
         private final long random;
-        private Tensor input;
 
-        Segment(UnaryOperator<Tensor> function, Tensor input, long random) {
+        Segment(UnaryOperator<Tensor> function, long random) {
             this.function = function;
-            this.input = input;
             this.random = random;
         }
 
@@ -104,7 +102,8 @@ public final class Checkpoint {
 
         @Override
         public List<Tensor> saved() {
-            return input == null ? List.of() : List.of(input);
+            Tensor held = heldInput();
+            return held == null ? List.of() : List.of(held);
         }
 
         @Override
@@ -112,7 +111,7 @@ public final class Checkpoint {
             long outer = RandomState.get();
             RandomState.set(random);
             try (var _ = GradMode.enableGrad()) {
-                Tensor leaf = input.detach().requiresGrad(true);
+                Tensor leaf = input().detach().requiresGrad(true);
                 Tensor y = function.apply(leaf);
                 if (y.requiresGrad()) {
                     y.backward(cotangent);
@@ -121,11 +120,6 @@ public final class Checkpoint {
             } finally {
                 RandomState.set(outer);
             }
-        }
-
-        @Override
-        protected void releaseSaved() {
-            input = null;
         }
     }
 }

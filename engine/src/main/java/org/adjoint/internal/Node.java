@@ -110,7 +110,7 @@ public abstract class Node {
      *
      * @return true when it can
      */
-    protected boolean recomputable() {
+    public boolean recomputable() {
         return false;
     }
 

@@ -202,7 +202,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
     }
 
     @Override
-    protected boolean recomputable() {
+    public boolean recomputable() {
         if (isReleased()) {
             return false;
         }

@@ -66,17 +66,26 @@ public final class Saved {
         return tensor;
     }
 
-    boolean dropped() {
+    /**
+     * Whether the tensor was dropped and not yet recomputed.
+     *
+     * @return true while dropped
+     */
+    public boolean dropped() {
         return tensor == null;
     }
 
     /** Lets go of the tensor; the owner recomputes it when a rule reads it. */
-    void drop() {
+    public void drop() {
         tensor = null;
     }
 
-    /** Holds a recomputed value, checked from now on against its own buffer's version. */
-    void refill(Tensor value) {
+    /**
+     * Holds a recomputed value, checked from now on against its own buffer's version.
+     *
+     * @param value the value computed again
+     */
+    public void refill(Tensor value) {
         tensor = value;
         version = TensorAccess.get().version(value).get();
     }

@@ -13,15 +13,21 @@ import java.util.List;
 import java.util.Set;
 
 import org.adjoint.Tensor;
+import org.adjoint.checkpoint.Checkpoint;
+import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.conformance.programs.JavaPrinter;
 import org.adjoint.conformance.programs.Program;
 import org.adjoint.conformance.programs.ProgramGenerator;
 import org.adjoint.conformance.programs.Watch;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.TensorAccess;
+import org.adjoint.nn.Activation;
 import org.adjoint.nn.Dropout;
+import org.adjoint.nn.Layer;
+import org.adjoint.nn.Linear;
 import org.adjoint.nn.Losses;
 import org.adjoint.nn.RandomState;
+import org.adjoint.nn.Sequential;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -154,6 +160,53 @@ public abstract class RecipeConformance extends BackendConformance {
         labels[0] = 3;
         labels[2] = 3;
         assertBitwise(loss, ACCESS.producer(loss).recompute(), "crossEntropy re-run", null);
+    }
+
+    /**
+     * A checkpointed chain and a checkpointed segment keep their input as a saved tensor like a
+     * rule's: dropped with the rest, it is recomputed by its producer when the chain's backward
+     * pass starts from it, and the gradients (dropout included) do not change by one bit.
+     */
+    @Test
+    void checkpointedChainsAndSegmentsRecomputeTheirDroppedInput() {
+        List<float[]> kept = checkpointedGradients(false);
+        List<float[]> dropped = checkpointedGradients(true);
+        for (int i = 0; i < kept.size(); i++) {
+            assertBitwise(Tensor.of(kept.get(i)), Tensor.of(dropped.get(i)), "gradient " + i, null);
+        }
+    }
+
+    private static List<float[]> checkpointedGradients(boolean drop) {
+        List<Layer> layers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            layers.add(new Linear(6, 6, Activation.TANH, 40 + i));
+            layers.add(new Dropout(0.25f));
+        }
+        Sequential chain = new Sequential(layers);
+        Linear block = new Linear(6, 6, Activation.SIGMOID, 50);
+        Tensor w = Tensor.randn(51, 3, 6).requiresGrad(true);
+        RandomState.set(52);
+        Tensor h = w.mul(w).tanh();
+        Tensor y = chain.apply(h, CheckpointPolicy.binomial(1));
+        Tensor z = Checkpoint.segment(block, h.exp(), block.parameters());
+        Tensor loss = y.sum().add(z.sum());
+        int count = 0;
+        if (drop) {
+            for (Node node : reachable(List.of(loss))) {
+                count += node.dropSaved();
+            }
+            // tanh's output (the chain's input) twice, exp's output (the segment's input) twice.
+            assertTrue(count >= 4, "dropped " + count);
+        }
+        loss.backward();
+        List<float[]> gradients = new ArrayList<>(List.of(w.grad().toFloatArray()));
+        for (Tensor p : chain.parameters()) {
+            gradients.add(p.grad().toFloatArray());
+        }
+        for (Tensor p : block.parameters()) {
+            gradients.add(p.grad().toFloatArray());
+        }
+        return gradients;
     }
 
     /** A saved tensor whose producer cannot re-run (a leaf, here) is kept; the rest is dropped and recomputed. */
