@@ -1,5 +1,7 @@
 package org.adjoint.nn;
 
+import org.adjoint.internal.ops.DropoutMask;
+
 /**
  * Where random operations ({@link Dropout}) take their keys, one stream per thread, as the
  * tape is one per thread. Each application of a random operation takes one key, and every
@@ -44,10 +46,7 @@ public final class RandomState {
      * @return the key
      */
     public static long peekKey() {
-        long z = STATE.get()[0] + GAMMA;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+        return DropoutMask.bits(STATE.get()[0], 0);
     }
 
     /** Moves past the key {@link #peekKey()} gives. */

@@ -47,18 +47,18 @@ public final class DropoutMask extends Primitive<DropoutMask.Draw> {
     }
 
     /**
-     * The uniform number in {@code [0, 1)}, with 24 random bits, that a key gives at a counter.
+     * The 64 random bits a key gives at a counter: the SplitMix64 finaliser of
+     * {@code key + (counter + 1)·γ}, so that a key and a counter alone say what is drawn.
      *
      * @param key     the key
      * @param counter the element's index
-     * @return the number
+     * @return the bits
      */
-    public static float uniform(long key, long counter) {
+    public static long bits(long key, long counter) {
         long z = key + (counter + 1) * GAMMA;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        z ^= z >>> 31;
-        return (z >>> 40) * 0x1.0p-24f;
+        return z ^ (z >>> 31);
     }
 
     @Override
@@ -69,7 +69,8 @@ public final class DropoutMask extends Primitive<DropoutMask.Draw> {
         float[] values = HostArrays.floats("dropout mask", x.size());
         float keep = 1f / (1f - draw.p());
         for (int i = 0; i < values.length; i++) {
-            values[i] = uniform(draw.key(), i) < draw.p() ? 0f : keep;
+            // 24 bits: a float in [0, 1) with every value equally likely.
+            values[i] = (bits(draw.key(), i) >>> 40) * 0x1.0p-24f < draw.p() ? 0f : keep;
         }
         Tensor mask = Compute.wrap(backend, backend.upload(values), shape);
         residuals.keep(mask);
