@@ -65,7 +65,7 @@ public final class Ops {
         if (primitive.savesOutput(attributes)) {
             node.save(PrimitiveNode.OUTPUT, output);
         }
-        node.referToUnsavedConstants(inputs);
+        node.connectInputs(inputs);
         return output;
     }
 

@@ -35,6 +35,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
     private final A attributes;
     private Saved saved;
     private int savedSlots;
+    private boolean rerunnable;
     private Tensor lastCotangent;
     private Tensor lastShared;
 
@@ -58,13 +59,22 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         saved = Saved.prepend(residual, saved);
     }
 
-    /** Refers to every input that receives no gradient and was not saved, so that a re-run can find it. */
-    void referToUnsavedConstants(Tensor[] inputs) {
+    /**
+     * Called once everything is saved: refers to every constant input the rules did not save,
+     * so that a re-run finds it, and notes whether this node can re-run, which its consumers
+     * then read in one step instead of walking the graph.
+     */
+    void connectInputs(Tensor[] inputs) {
+        boolean available = true;
         for (int i = 0; i < inputs.length; i++) {
-            if (edge(i) == null && !savesInput(i)) {
+            Object edge = edge(i);
+            if (edge == null && !savesInput(i)) {
                 referToConstant(i, inputs[i]);
+            } else if (edge instanceof Node producer && !savesInput(i)) {
+                available &= producer.recomputable();
             }
         }
+        rerunnable = available;
     }
 
     @Override
@@ -203,19 +213,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
 
     @Override
     public boolean recomputable() {
-        if (isReleased()) {
-            return false;
-        }
-        for (int i = 0; i < inputs(); i++) {
-            Object edge = edge(i);
-            boolean available = savesInput(i) || edge instanceof Tensor
-                    || edge instanceof Node producer && producer.recomputable()
-                    || edge instanceof Constant;
-            if (!available) {
-                return false;
-            }
-        }
-        return true;
+        return rerunnable && !isReleased();
     }
 
     @Override
