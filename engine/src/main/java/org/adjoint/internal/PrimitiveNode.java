@@ -1,7 +1,10 @@
 package org.adjoint.internal;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
@@ -179,36 +182,89 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         return rerun(Ops.DISCARD);
     }
 
+    /**
+     * Runs the forward computation again. The producers it needs (of inputs not saved, or
+     * saved and dropped) run first, deepest first, each once however many paths reach it, and
+     * without recursion, so that a long chain cannot overflow the stack.
+     */
     private Tensor rerun(Primitive.Residuals residuals) {
+        checkNotReleased();
+        Map<Node, Tensor> values = new IdentityHashMap<>();
+        ArrayDeque<PrimitiveNode<?>> pending = new ArrayDeque<>();
+        pending.push(this);
+        while (!pending.isEmpty()) {
+            PrimitiveNode<?> node = pending.peek();
+            if (values.containsKey(node)) {
+                pending.pop();
+                continue;
+            }
+            boolean ready = true;
+            for (int i = 0; i < node.inputs(); i++) {
+                Node producer = node.neededProducer(i);
+                if (producer != null && !values.containsKey(producer)) {
+                    if (!(producer instanceof PrimitiveNode<?> primitiveNode)) {
+                        throw new IllegalStateException(node.name() + ": cannot re-run its forward computation: input "
+                                + i + " comes from '" + producer.name() + "', which cannot compute it again");
+                    }
+                    pending.push(primitiveNode);
+                    ready = false;
+                }
+            }
+            if (ready) {
+                pending.pop();
+                if (node != this) {
+                    values.put(node, node.forward(values, Ops.DISCARD));
+                }
+            }
+        }
+        return forward(values, residuals);
+    }
+
+    /** The producer whose output a re-run must compute first for input {@code index}, or {@code null}. */
+    private Node neededProducer(int index) {
+        Object edge = edge(index);
+        if (!(edge instanceof Node producer)) {
+            return null;
+        }
+        if (savesInput(index)) {
+            Saved entry = entry(index);
+            return entry != null && entry.dropped() ? producer : null;
+        }
+        return producer;
+    }
+
+    private void checkNotReleased() {
         if (isReleased()) {
             throw new IllegalStateException(name() + ": cannot re-run its forward computation: what it saved was "
                     + "freed by an earlier backward()");
         }
+    }
+
+    private Tensor forward(Map<Node, Tensor> computed, Primitive.Residuals residuals) {
+        checkNotReleased();
         Tensor[] inputs = new Tensor[inputs()];
         for (int i = 0; i < inputs.length; i++) {
-            inputs[i] = inputValue(i);
+            Object edge = edge(i);
+            if (savesInput(i)) {
+                Saved entry = entry(i);
+                if (entry != null && entry.dropped()) {
+                    entry.refill(computed.get((Node) edge));
+                }
+                inputs[i] = read(i);
+            } else if (edge instanceof Node producer) {
+                inputs[i] = computed.get(producer);
+            } else if (edge instanceof Tensor leaf) {
+                inputs[i] = leaf;
+            } else if (edge instanceof Constant constant) {
+                inputs[i] = constant.value();
+            } else {
+                throw new IllegalStateException(name() + ": cannot re-run its forward computation: input " + i
+                        + " was neither saved nor referred to");
+            }
         }
         try (var _ = GradMode.noGrad()) {
             return primitive.forward(attributes, inputs, residuals);
         }
-    }
-
-    private Tensor inputValue(int index) {
-        if (savesInput(index)) {
-            return read(index);
-        }
-        Object edge = edge(index);
-        if (edge instanceof Node producer) {
-            return producer.recompute();
-        }
-        if (edge instanceof Tensor leaf) {
-            return leaf;
-        }
-        if (edge instanceof Constant constant) {
-            return constant.value();
-        }
-        throw new IllegalStateException(name() + ": cannot re-run its forward computation: input " + index
-                + " was neither saved nor referred to");
     }
 
     @Override

@@ -209,6 +209,30 @@ public abstract class RecipeConformance extends BackendConformance {
         return gradients;
     }
 
+    /**
+     * Recomputation runs without recursion and computes each producer once: a chain of 20000
+     * additions, whose nodes save nothing, under an exponential whose output was dropped; and
+     * 60 levels of {@code h/2 + h/2}, where every level reaches the one below by two paths.
+     */
+    @Test
+    void longChainsAndDiamondsRecomputeWithoutRecursion() {
+        Tensor w = Tensor.of(new float[] {0.25f, -0.5f}).requiresGrad(true);
+        Tensor h = w;
+        for (int i = 0; i < 20_000; i++) {
+            h = h.add(1e-5f);
+        }
+        for (int i = 0; i < 60; i++) {
+            h = h.mul(0.5f).add(h.mul(0.5f));
+        }
+        Tensor y = h.exp();
+        Tensor expected = y.detach();
+        Node exp = ACCESS.producer(y);
+        assertEquals(1, exp.dropSaved());
+        assertBitwise(expected, exp.recompute(), "exp re-run", null);
+        y.sum().backward();
+        assertBitwise(expected, w.grad(), "gradient of exp(h) with dh/dw = 1", null);
+    }
+
     /** A saved tensor whose producer cannot re-run (a leaf, here) is kept; the rest is dropped and recomputed. */
     @Test
     void leavesAreNeverDroppedAndAChainRecomputesRecursively() {
