@@ -108,11 +108,10 @@ abstract class RecomputingNode extends Node {
         if (!reversed) {
             // Checked up front by the pass already; the grad mode is what a rule sees.
             checkReversible(GradMode.isEnabled());
+            // Input 0 first, recomputed if it was dropped; then every version.
             input();
             for (Saved version : inputVersions) {
-                if (!version.dropped()) {
-                    version.get(name());
-                }
+                version.get(name());
             }
             inputVersions = null;
             reversed = true;
