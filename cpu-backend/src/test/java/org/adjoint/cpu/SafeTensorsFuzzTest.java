@@ -20,12 +20,12 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 import org.adjoint.Tensor;
-import org.adjoint.checkpoint.Sequential;
 import org.adjoint.io.FileFuzzer;
 import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.Module;
+import org.adjoint.nn.Sequential;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;

@@ -27,10 +27,10 @@ import java.util.function.IntToDoubleFunction;
 
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backends;
-import org.adjoint.checkpoint.Sequential;
 import org.adjoint.cpu.CpuBackend;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.ReLU;
+import org.adjoint.nn.Sequential;
 import org.adjoint.nn.Tanh;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;

@@ -82,7 +82,8 @@ public abstract class CustomFunction {
                         slot = i;
                     }
                 }
-                if (slot >= 0) {
+                // The node saves inputs by index only so far; one beyond is kept as a constant.
+                if (slot >= 0 && slot <= Primitive.MAX_SAVED_INPUT) {
                     savedInputs[slot] = true;
                 } else {
                     slot = -1 - residuals++;
@@ -208,6 +209,10 @@ public abstract class CustomFunction {
             for (Tensor t : inputs) {
                 values.add(Forward.primal(t));
             }
+            // A re-run (a recomputation of what the node saved) makes the same choices again.
+            ctx.slots.clear();
+            ctx.residuals = 0;
+            Arrays.fill(ctx.savedInputs, false);
             ctx.forwardInputs = List.copyOf(values);
             ctx.kept = new ArrayList<>();
             ctx.sink = residuals;

@@ -107,6 +107,8 @@ final class ChainNode extends RecomputingNode {
 
     @Override
     protected Tensor recompute(Tensor cotangent) {
+        // The chain input is a saved tensor like any rule's: recomputed by its producer if it was dropped.
+        input = input();
         Tensor flowing = cotangent;
         List<Action> actions = schedule.actions();
         for (int i = schedule.backwardStart(); i < actions.size(); i++) {
@@ -295,7 +297,13 @@ final class ChainNode extends RecomputingNode {
     }
 
     @Override
+    protected void inputDropped() {
+        input = null;
+    }
+
+    @Override
     protected void releaseSaved() {
+        super.releaseSaved();
         slots.clear();
         tapes.clear();
         owned.clear();

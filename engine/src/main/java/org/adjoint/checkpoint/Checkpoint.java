@@ -7,6 +7,7 @@ import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
+import org.adjoint.nn.Layer;
 import org.adjoint.nn.RandomState;
 
 /**
@@ -21,7 +22,7 @@ import org.adjoint.nn.RandomState;
  *
  * <p>Gradients reach {@code x} and the listed parameters, which must be leaves. Random draws
  * from {@link RandomState} inside the function are replayed on the re-run. As with a
- * checkpointed {@link Sequential}, a segment is reversed once per forward pass (even with
+ * checkpointed {@link org.adjoint.nn.Sequential}, a segment is reversed once per forward pass (even with
  * {@code retainGraph}) and supports no higher derivatives.
  */
 public final class Checkpoint {
@@ -65,18 +66,32 @@ public final class Checkpoint {
         if (!Graph.recording(inputs)) {
             return y;
         }
-        return Graph.record(new Segment(function, x, random), Compute.view(y, y.shape()), inputs);
+        return Graph.record(new Segment(function, random), Compute.view(y, y.shape()), inputs);
     }
 
-    /** The node of one segment: holds only the segment's input. */
+    /**
+     * A chain of layers run under a policy as one node of the outer tape: what
+     * {@link org.adjoint.nn.Sequential#apply(Tensor, CheckpointPolicy, CheckpointMeter)} calls.
+     *
+     * @param layers     the layers, in order
+     * @param parameters the layers' distinct trainable leaves
+     * @param x          the chain input
+     * @param policy     what to keep and what to recompute
+     * @param meter      where to count forward calls and saved bytes
+     * @return the chain output
+     */
+    public static Tensor chain(List<? extends Layer> layers, List<Tensor> parameters, Tensor x, CheckpointPolicy policy,
+                               CheckpointMeter meter) {
+        return ChainNode.apply(List.<Layer>copyOf(layers), parameters, x, policy, meter);
+    }
+
+    /** The node of one segment: holds only the segment's input, as saved. */
     private static final class Segment extends RecomputingNode {
         private final UnaryOperator<Tensor> function;
         private final long random;
-        private Tensor input;
 
-        Segment(UnaryOperator<Tensor> function, Tensor input, long random) {
+        Segment(UnaryOperator<Tensor> function, long random) {
             this.function = function;
-            this.input = input;
             this.random = random;
         }
 
@@ -87,7 +102,8 @@ public final class Checkpoint {
 
         @Override
         public List<Tensor> saved() {
-            return input == null ? List.of() : List.of(input);
+            Tensor held = heldInput();
+            return held == null ? List.of() : List.of(held);
         }
 
         @Override
@@ -95,7 +111,7 @@ public final class Checkpoint {
             long outer = RandomState.get();
             RandomState.set(random);
             try (var _ = GradMode.enableGrad()) {
-                Tensor leaf = input.detach().requiresGrad(true);
+                Tensor leaf = input().detach().requiresGrad(true);
                 Tensor y = function.apply(leaf);
                 if (y.requiresGrad()) {
                     y.backward(cotangent);
@@ -104,11 +120,6 @@ public final class Checkpoint {
             } finally {
                 RandomState.set(outer);
             }
-        }
-
-        @Override
-        protected void releaseSaved() {
-            input = null;
         }
     }
 }

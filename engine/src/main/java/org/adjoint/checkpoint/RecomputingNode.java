@@ -18,10 +18,15 @@ import org.adjoint.internal.Saved;
  * <p>The recomputation reads the inputs (and the parameters among them) again, so their
  * versions are kept when the node is recorded and checked before it runs: a parameter that an
  * optimizer step changed in between is an error, not a gradient of different values.
+ *
+ * <p>Input 0, the state the recomputation starts from, is a saved tensor like any rule's:
+ * {@link #dropSaved()} lets go of it when its producer can compute it again, and
+ * {@link #input()} recomputes it then, as a primitive's node recomputes what it saved.
  */
 abstract class RecomputingNode extends Node {
 
     private Saved[] inputVersions;
+    private Saved input;
     private Tensor inputGrad;
     private boolean reversed;
     private boolean passDone;
@@ -40,6 +45,45 @@ abstract class RecomputingNode extends Node {
         for (int i = 0; i < inputs.length; i++) {
             inputVersions[i] = Saved.of(inputs[i]);
         }
+        input = inputVersions[0];
+    }
+
+    /**
+     * Input 0 as saved, recomputed by its producer when it was dropped.
+     *
+     * @return the input
+     */
+    protected final Tensor input() {
+        if (input.dropped()) {
+            input.refill(inputProducer(0).recompute());
+        }
+        return input.get(name());
+    }
+
+    /**
+     * Input 0 as held now, without recomputing it: for memory accounting.
+     *
+     * @return the input, or {@code null} when dropped or released
+     */
+    protected final Tensor heldInput() {
+        return input == null ? null : input.tensor();
+    }
+
+    /**
+     * Called when input 0 was dropped, so that a subclass lets go of its own references.
+     */
+    protected void inputDropped() {
+    }
+
+    @Override
+    public final int dropSaved() {
+        Node producer = inputProducer(0);
+        if (input == null || input.dropped() || producer == null || !producer.recomputable()) {
+            return 0;
+        }
+        input.drop();
+        inputDropped();
+        return 1;
     }
 
     @Override
@@ -64,8 +108,10 @@ abstract class RecomputingNode extends Node {
         if (!reversed) {
             // Checked up front by the pass already; the grad mode is what a rule sees.
             checkReversible(GradMode.isEnabled());
-            for (Saved input : inputVersions) {
-                input.get(name());
+            // Input 0 first, recomputed if it was dropped; then every version.
+            input();
+            for (Saved version : inputVersions) {
+                version.get(name());
             }
             inputVersions = null;
             reversed = true;
@@ -95,5 +141,10 @@ abstract class RecomputingNode extends Node {
     protected void pullbackDone() {
         passDone = true;
         inputGrad = null;
+    }
+
+    @Override
+    protected void releaseSaved() {
+        input = null;
     }
 }

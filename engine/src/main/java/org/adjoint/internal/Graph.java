@@ -66,17 +66,16 @@ public final class Graph {
      * @throws org.adjoint.autodiff.AnomalyException in anomaly mode, at a NaN or an infinity
      */
     public static Tensor record(Node node, Tensor output, Tensor... inputs) {
-        Node[] producers = new Node[inputs.length];
-        Tensor[] leaves = new Tensor[inputs.length];
+        Object[] edges = new Object[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             Tensor in = inputs[i];
             if (in.requiresGrad()) {
                 Node p = ACCESS.producer(in);
                 if (p != null) {
                     checkNotReversedElsewhere(node, i, in, p);
-                    producers[i] = p;
+                    edges[i] = p;
                 } else {
-                    leaves[i] = in;
+                    edges[i] = in;
                 }
             }
         }
@@ -87,7 +86,7 @@ public final class Graph {
                 Anomalies.checkForward(node.name(), output, inputs, origin);
             }
         }
-        node.connect(producers, leaves, ACCESS.shapeView(output));
+        node.connect(edges, ACCESS.shapeView(output));
         node.recorded(inputs);
         ACCESS.attach(output, node);
         return output;

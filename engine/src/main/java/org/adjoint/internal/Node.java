@@ -9,10 +9,16 @@ import org.adjoint.Tensor;
  * One recorded application of a primitive: where each input's gradient goes, the state its
  * derivative rules saved, and those rules.
  *
- * <p>A node does not hold its inputs. For each input it holds an edge: the node that
- * produced it, or the leaf tensor itself when the leaf requires a gradient, or nothing when
- * no gradient flows there. What a rule needs from the forward pass it saves explicitly, and
- * {@link #releaseSaved()} drops it after the backward pass has used it.
+ * <p>A node refers to its inputs without keeping more of them alive than its rules save. For
+ * each input it holds one edge: the node that produced it (a node is the recipe of its one
+ * output, and pins no value), or the leaf tensor itself when the leaf requires a gradient,
+ * or, for a constant (an input that receives no gradient), nothing when the rules saved it
+ * (the saved entry holds it) and the constant otherwise. A recipe needs all its ingredients:
+ * a weak reference would lose the scalars that {@code x.add(2f)} and its kin make, which
+ * nothing else holds once the operation returns. What a rule needs from the forward pass it saves explicitly, and
+ * {@link #releaseSaved()} drops it after the backward pass has used it. A node that can
+ * {@link #recompute()} its output can also {@link #dropSaved() drop} what it saved and
+ * recompute it when a rule reads it.
  *
  * <p>A node is used by one thread at a time. While a backward pass runs through it, it is
  * marked with that pass's thread, so that another thread that reaches it (a second backward
@@ -30,8 +36,7 @@ public abstract class Node {
         }
     }
 
-    private Node[] producers;
-    private Tensor[] leaves;
+    private Object[] edges;
     private int[] outputShape;
     private boolean released;
     private Anomalies.Origin origin;
@@ -73,7 +78,7 @@ public abstract class Node {
      * @return its producer
      */
     public final Node inputProducer(int input) {
-        return producers[input];
+        return edges[input] instanceof Node producer ? producer : null;
     }
 
     /**
@@ -82,7 +87,42 @@ public abstract class Node {
      * @return the count
      */
     public final int inputs() {
-        return producers.length;
+        return edges.length;
+    }
+
+    /**
+     * The output's value computed again from the inputs' values, recording nothing: each input
+     * is read from what the rules saved, or recomputed by its producer, or is a leaf or a
+     * constant the node refers to. The same inputs give the same bits, random operations
+     * included (their key is one of the attributes).
+     *
+     * @return a new tensor
+     * @throws UnsupportedOperationException when this kind of node cannot re-run its forward computation
+     * @throws IllegalStateException when an input is no longer available
+     */
+    public Tensor recompute() {
+        throw new UnsupportedOperationException(name() + ": this node cannot re-run its forward computation");
+    }
+
+    /**
+     * Whether {@link #recompute()} can run now: its inputs are saved, leaves, constants still
+     * referenced, or outputs of nodes that can recompute them.
+     *
+     * @return true when it can
+     */
+    public boolean recomputable() {
+        return false;
+    }
+
+    /**
+     * Lets go of every saved tensor that can be recomputed (an intermediate result of another
+     * node, this node's output or residuals, but not a leaf or a constant); a rule that reads
+     * one later gets it recomputed, bit for bit. The default drops nothing.
+     *
+     * @return how many saved tensors were dropped
+     */
+    public int dropSaved() {
+        return 0;
     }
 
     /** Drops saved tensors; the node then refuses another backward pass. */
@@ -118,10 +158,23 @@ public abstract class Node {
     protected void pullbackDone() {
     }
 
-    final void connect(Node[] producers, Tensor[] leaves, int[] outputShape) {
-        this.producers = producers;
-        this.leaves = leaves;
+    final void connect(Object[] edges, int[] outputShape) {
+        this.edges = edges;
         this.outputShape = outputShape;
+    }
+
+    /** An input that receives no gradient and that the rules did not save. */
+    record Constant(Tensor value) {
+    }
+
+    /** The edge of one input: a producer {@code Node}, a leaf {@code Tensor}, a {@link Constant} or {@code null}. */
+    final Object edge(int input) {
+        return edges[input];
+    }
+
+    /** Refers to an input that receives no gradient and that the rules did not save. */
+    final void referToConstant(int input, Tensor constant) {
+        edges[input] = new Constant(constant);
     }
 
     /**
@@ -133,21 +186,23 @@ public abstract class Node {
      * @throws IllegalStateException when no gradient flows to that input
      */
     protected final int[] edgeShape(int input) {
-        if (leaves[input] != null) {
-            return Compute.shape(leaves[input]);
+        Object edge = edges[input];
+        if (edge instanceof Tensor leaf) {
+            return Compute.shape(leaf);
         }
-        if (producers[input] != null) {
-            return producers[input].outputShape;
+        if (edge instanceof Node producer) {
+            return producer.outputShape;
         }
         throw new IllegalStateException(name() + ": input " + input + " receives no gradient, and its shape was not kept");
     }
 
     final Tensor leaf(int input) {
-        return leaves[input];
+        return edges[input] instanceof Tensor leaf ? leaf : null;
     }
 
     final boolean needsGrad(int input) {
-        return producers[input] != null || leaves[input] != null;
+        Object edge = edges[input];
+        return edge instanceof Node || edge instanceof Tensor;
     }
 
     final boolean isReleased() {

@@ -12,7 +12,7 @@ import org.adjoint.Tensor;
  */
 public final class Ops {
 
-    private static final Primitive.Residuals DISCARD = residual -> { };
+    static final Primitive.Residuals DISCARD = residual -> { };
 
     private Ops() {
     }
@@ -65,6 +65,7 @@ public final class Ops {
         if (primitive.savesOutput(attributes)) {
             node.save(PrimitiveNode.OUTPUT, output);
         }
+        node.connectInputs(inputs);
         return output;
     }
 

@@ -67,6 +67,9 @@ public abstract class Primitive<A> {
         void keep(Tensor residual);
     }
 
+    /** The highest input index that can be saved by index; a primitive keeps an input beyond it as a residual. */
+    public static final int MAX_SAVED_INPUT = 30;
+
     private final String name;
 
     /**

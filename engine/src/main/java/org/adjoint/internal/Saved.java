@@ -7,21 +7,21 @@ import org.adjoint.Tensor;
  * at that moment; reading it after an in-place change is an error rather than a wrong
  * gradient.
  *
- * <p>The entries a node saves form a short list through {@link #next}, each tagged with the
- * slot it fills (an input, the output or a residual): a node then needs no array next to its
- * entries, so recording costs no more objects than one per saved tensor.
+ * <p>The entries a node saves form a short list through {@link #next}, in the order the
+ * driver saves them, so that an entry's place says which slot (an input, the output or a
+ * residual) it fills: a node then needs neither an array next to its entries nor a tag in
+ * each. An entry can be dropped ({@link #drop()}) and filled again with a recomputed value
+ * ({@link #refill}): the node that owns it knows how to recompute it.
  */
 public final class Saved {
 
-    private final Tensor tensor;
-    private final int version;
-    final int slot;
+    private Tensor tensor;
+    private int version;
     final Saved next;
 
-    private Saved(Tensor tensor, int slot, Saved next) {
+    private Saved(Tensor tensor, Saved next) {
         this.tensor = tensor;
         this.version = TensorAccess.get().version(tensor).get();
-        this.slot = slot;
         this.next = next;
     }
 
@@ -32,18 +32,18 @@ public final class Saved {
      * @return the record, or {@code null} for a {@code null} tensor
      */
     public static Saved of(Tensor tensor) {
-        return tensor == null ? null : new Saved(tensor, 0, null);
+        return tensor == null ? null : new Saved(tensor, null);
     }
 
-    /** Saves {@code tensor} for {@code slot} in front of the entries {@code next}. */
-    static Saved prepend(Tensor tensor, int slot, Saved next) {
-        return new Saved(tensor, slot, next);
+    /** Saves {@code tensor} in front of the entries {@code next}. */
+    static Saved prepend(Tensor tensor, Saved next) {
+        return new Saved(tensor, next);
     }
 
     /**
      * The tensor as saved, unchecked: for memory accounting only.
      *
-     * @return the tensor
+     * @return the tensor, or {@code null} while dropped
      */
     public Tensor tensor() {
         return tensor;
@@ -64,5 +64,29 @@ public final class Saved {
                     + version + " then " + now + "); run backward() before the optimizer step");
         }
         return tensor;
+    }
+
+    /**
+     * Whether the tensor was dropped and not yet recomputed.
+     *
+     * @return true while dropped
+     */
+    public boolean dropped() {
+        return tensor == null;
+    }
+
+    /** Lets go of the tensor; the owner recomputes it when a rule reads it. */
+    public void drop() {
+        tensor = null;
+    }
+
+    /**
+     * Holds a recomputed value, checked from now on against its own buffer's version.
+     *
+     * @param value the value computed again
+     */
+    public void refill(Tensor value) {
+        tensor = value;
+        version = TensorAccess.get().version(value).get();
     }
 }

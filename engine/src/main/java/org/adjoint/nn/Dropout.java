@@ -3,12 +3,14 @@ package org.adjoint.nn;
 import java.util.Map;
 
 import org.adjoint.Tensor;
-import org.adjoint.internal.HostArrays;
+import org.adjoint.internal.ops.DropoutMask;
 
 /**
  * Inverted dropout: in training, each element is zeroed with probability {@code p} and the
- * rest scaled by {@code 1 / (1 − p)}; in evaluation it is the identity. The mask comes from
- * {@link RandomState}, so a checkpointed chain that re-runs the layer replays the same mask.
+ * rest scaled by {@code 1 / (1 − p)}; in evaluation it is the identity. Each call takes one
+ * key from {@link RandomState} and the mask is a hash of that key and each element's index:
+ * the recorded node keeps the key, so re-running it draws the same mask, and a checkpointed
+ * chain that re-runs the layer replays the same key.
  */
 public final class Dropout implements Module {
 
@@ -43,14 +45,10 @@ public final class Dropout implements Module {
         if (!training || p == 0f) {
             return x;
         }
-        // Allocated before any draw, so that running out of heap leaves the random state as it was.
-        float[] mask = HostArrays.floats("dropout mask", x.size());
-        float keep = 1f / (1f - p);
-        for (int i = 0; i < mask.length; i++) {
-            mask[i] = RandomState.nextFloat() < p ? 0f : keep;
-        }
-        // Tensor.of with no shape means 1-D, so a rank-0 input takes a rank-0 mask explicitly.
-        return x.mul(x.rank() == 0 ? Tensor.scalar(mask[0]) : Tensor.of(mask, x.shape()));
+        // The key is taken only once the mask exists, so that running out of memory leaves the stream as it was.
+        Tensor y = DropoutMask.apply(x, p, RandomState.peekKey());
+        RandomState.advance();
+        return y;
     }
 
     @Override

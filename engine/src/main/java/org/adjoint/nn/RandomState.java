@@ -1,13 +1,20 @@
 package org.adjoint.nn;
 
+import org.adjoint.internal.ops.DropoutMask;
+
 /**
- * The random stream that stochastic layers ({@link Dropout}) draw from, one per thread. Its
- * whole state is one {@code long}, so a checkpointed chain can note it before a layer runs
- * and set it back before running that layer again: a recomputed layer draws exactly the same
- * numbers as the first time. The generator is SplitMix64.
+ * Where random operations ({@link Dropout}) take their keys, one stream per thread, as the
+ * tape is one per thread. Each application of a random operation takes one key, and every
+ * number it uses is a hash of that key and the element's index (counter-based, as JAX's and
+ * Philox's are): the key is one of the attributes of the recorded node, so re-running the
+ * node, or recomputing what it saved, draws the same numbers without this stream. The
+ * stream's whole state is one {@code long} (SplitMix64), so a checkpointed chain that runs a
+ * layer again from scratch notes the state before the layer and sets it back: the layer then
+ * takes the same keys.
  */
 public final class RandomState {
 
+    private static final long GAMMA = 0x9E3779B97F4A7C15L;
     private static final ThreadLocal<long[]> STATE = ThreadLocal.withInitial(() -> new long[] {0x5DEECE66DL});
 
     private RandomState() {
@@ -32,16 +39,18 @@ public final class RandomState {
     }
 
     /**
-     * The next uniform number in {@code [0, 1)}.
+     * The key the next random operation takes, without taking it: a random operation peeks,
+     * runs, and {@link #advance() advances} once it succeeded, so that a failure (no memory
+     * for the mask) leaves the stream as it was.
      *
-     * @return the number, with 24 random bits
+     * @return the key
      */
-    public static float nextFloat() {
-        long[] state = STATE.get();
-        long z = state[0] += 0x9E3779B97F4A7C15L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        z ^= z >>> 31;
-        return (z >>> 40) * 0x1.0p-24f;
+    public static long peekKey() {
+        return DropoutMask.bits(STATE.get()[0], 0);
+    }
+
+    /** Moves past the key {@link #peekKey()} gives. */
+    public static void advance() {
+        STATE.get()[0] += GAMMA;
     }
 }

@@ -15,12 +15,12 @@ import org.adjoint.checkpoint.Checkpoint;
 import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.checkpoint.Revolve;
-import org.adjoint.checkpoint.Sequential;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Dropout;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.RandomState;
+import org.adjoint.nn.Sequential;
 import org.junit.jupiter.api.Test;
 
 /** Checkpointed chains and segments: the same gradients as storing everything, to the bit. */

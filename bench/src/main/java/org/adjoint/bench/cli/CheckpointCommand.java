@@ -11,10 +11,10 @@ import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.checkpoint.Planner;
 import org.adjoint.checkpoint.Schedule;
-import org.adjoint.checkpoint.Sequential;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.Linear;
+import org.adjoint.nn.Sequential;
 import org.adjoint.optim.SGD;
 
 /**

@@ -13,12 +13,12 @@ import org.adjoint.bench.MlpWorkload;
 import org.adjoint.bench.UniformData;
 import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
-import org.adjoint.checkpoint.Sequential;
 import org.adjoint.cuda.CudaBackend;
 import org.adjoint.cuda.DeviceMemoryStats;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.Linear;
+import org.adjoint.nn.Sequential;
 import org.adjoint.optim.SGD;
 
 /**

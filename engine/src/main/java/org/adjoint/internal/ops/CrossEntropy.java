@@ -10,16 +10,17 @@ import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
- * Softmax cross-entropy of logits against class labels (the attribute), averaged over rows,
+ * Softmax cross-entropy of logits against class labels, averaged over rows,
  * as one primitive: log-softmax and the negative log-likelihood forward, and one pass
  * {@code (softmax − onehot) · dL / rows} backward, instead of the five passes the naive
  * composition {@code logSoftmax}, one-hot product, sum, mean makes.
  *
- * <p>The forward keeps two residuals for the fused VJP: the log-probabilities and the labels
- * as the device reads them. The recorded VJP reads the saved logits instead, so that it can
- * be differentiated again.
+ * <p>The labels are the second input, uploaded once as the device reads them and saved, so
+ * that the node re-runs from its own copy. The forward keeps the log-probabilities as a
+ * residual for the fused VJP; the recorded VJP reads the saved logits instead, so that it
+ * can be differentiated again.
  */
-public final class CrossEntropy extends Primitive<int[]> {
+public final class CrossEntropy extends Primitive<Void> {
 
     private static final CrossEntropy CROSS_ENTROPY = new CrossEntropy();
     private static final int LOG_PROBABILITIES = 0;
@@ -48,60 +49,61 @@ public final class CrossEntropy extends Primitive<int[]> {
                         + " is outside [0, " + shape[1] + ")");
             }
         }
-        return Ops.apply(CROSS_ENTROPY, labels, logits);
+        // The labels are an input the node saves, uploaded once here: a re-run reads them as they
+        // were, whatever the caller does with its array afterwards.
+        float[] labelValues = new float[labels.length];
+        for (int r = 0; r < labels.length; r++) {
+            labelValues[r] = labels[r];
+        }
+        Backend backend = Compute.backend("crossEntropy", logits);
+        Tensor uploaded = Compute.wrap(backend, backend.upload(labelValues), new int[] {labels.length});
+        return Ops.apply(CROSS_ENTROPY, null, logits, uploaded);
     }
 
     @Override
-    protected Tensor forward(int[] labels, Tensor[] inputs, Residuals residuals) {
+    protected Tensor forward(Void none, Tensor[] inputs, Residuals residuals) {
         Tensor logits = inputs[0];
         int[] shape = Compute.shape(logits);
         int rows = shape[0];
         int classes = shape[1];
-        float[] labelValues = new float[rows];
-        for (int r = 0; r < rows; r++) {
-            labelValues[r] = labels[r];
-        }
-        Backend backend = Compute.backend(name(labels), logits);
+        Backend backend = Compute.backend(name(none), logits);
         Buffer logProbabilities = Compute.allocate(backend, logits.size());
         backend.softmax(Compute.buffer(logits), rows, classes, 1, true, logProbabilities);
-        Buffer labelBuffer = backend.upload(labelValues);
         Buffer loss = Compute.allocate(backend, 1);
-        backend.negativeLogLikelihood(logProbabilities, labelBuffer, rows, classes, loss);
+        backend.negativeLogLikelihood(logProbabilities, Compute.buffer(inputs[LABELS]), rows, classes, loss);
         residuals.keep(Compute.wrap(backend, logProbabilities, shape));
-        residuals.keep(Compute.wrap(backend, labelBuffer, new int[] {rows}));
         return Compute.wrap(backend, loss, new int[0]);
     }
 
     @Override
-    protected boolean savesInput(int[] labels, int index, Tensor[] inputs) {
+    protected boolean savesInput(Void none, int index, Tensor[] inputs) {
         return true;
     }
 
     @Override
-    protected Tensor vjp(int[] labels, Values saved, int input, Tensor cotangent) {
+    protected Tensor vjp(Void none, Values saved, int input, Tensor cotangent) {
         Tensor logits = saved.input(0);
         int[] shape = Compute.shape(logits);
-        // The labels as the forward uploaded them: the caller's array may have been reused since.
-        return logits.softmax(1).sub(oneHot(saved.residual(LABELS).toFloatArray(), shape, cotangent))
+        return logits.softmax(1).sub(oneHot(saved.input(LABELS).toFloatArray(), shape, cotangent))
                 .mul(cotangent.div(shape[0]));
     }
 
     @Override
-    protected Tensor fusedVjp(int[] labels, Values saved, int input, Tensor cotangent) {
+    protected Tensor fusedVjp(Void none, Values saved, int input, Tensor cotangent) {
         Tensor logProbabilities = saved.residual(LOG_PROBABILITIES);
         int[] shape = Compute.shape(logProbabilities);
-        Backend backend = Compute.backend(name(labels), cotangent);
+        Backend backend = Compute.backend(name(none), cotangent);
         Buffer out = Compute.allocate(backend, logProbabilities.size());
-        backend.crossEntropyGrad(Compute.buffer(logProbabilities), Compute.buffer(saved.residual(LABELS)), shape[0],
+        backend.crossEntropyGrad(Compute.buffer(logProbabilities), Compute.buffer(saved.input(LABELS)), shape[0],
                 shape[1], cotangent.item() / shape[0], out);
         return Compute.wrap(backend, out, shape);
     }
 
     @Override
-    protected Tensor jvp(int[] labels, Values primals, Tensor[] tangents) {
+    protected Tensor jvp(Void none, Values primals, Tensor[] tangents) {
         Tensor logProbabilities = primals.residual(LOG_PROBABILITIES);
         int[] shape = Compute.shape(logProbabilities);
-        Tensor target = oneHot(primals.residual(LABELS).toFloatArray(), shape, logProbabilities);
+        Tensor target = oneHot(primals.input(LABELS).toFloatArray(), shape, logProbabilities);
         return logProbabilities.exp().sub(target).mul(tangents[0]).sum().div(shape[0]);
     }
 

@@ -1,4 +1,4 @@
-package org.adjoint.checkpoint;
+package org.adjoint.nn;
 
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -8,15 +8,16 @@ import java.util.Map;
 import java.util.Set;
 
 import org.adjoint.Tensor;
-import org.adjoint.nn.Layer;
-import org.adjoint.nn.Module;
+import org.adjoint.checkpoint.Checkpoint;
+import org.adjoint.checkpoint.CheckpointMeter;
+import org.adjoint.checkpoint.CheckpointPolicy;
 
 /**
  * A chain of layers, {@code x_i = layer_i(x_{i−1})}, that can run under a
  * {@link CheckpointPolicy}: the whole chain is then one node on the outer tape, so it
  * composes with anything before and after it, and its backward pass executes the planned
- * {@link Schedule} — restore a checkpoint, re-run layers (recording their tapes), reverse
- * them, free.
+ * {@link org.adjoint.checkpoint.Schedule} — restore a checkpoint, re-run layers (recording
+ * their tapes), reverse them, free.
  *
  * <pre>{@code
  * Sequential chain = new Sequential(layers);
@@ -26,7 +27,7 @@ import org.adjoint.nn.Module;
  *
  * <p>Requirements of a checkpointed chain: the layers' trainable tensors are leaves (their
  * gradients are accumulated directly when each layer is reversed), layers are deterministic
- * apart from draws from {@link org.adjoint.nn.RandomState} (which are replayed), and the
+ * apart from draws from {@link RandomState} (which are replayed), and the
  * planner's byte model takes the first layer as typical (for {@code memoryBudget}, a layer
  * that saves more than the first fails the pass with a clear error rather than exceeding
  * the budget silently). A checkpointed chain is reversed once per forward pass, even with
@@ -101,7 +102,7 @@ public final class Sequential implements Module {
      * @return the chain output
      */
     public Tensor apply(Tensor x, CheckpointPolicy policy, CheckpointMeter meter) {
-        return ChainNode.apply(layers, parameters(), x, policy, meter);
+        return Checkpoint.chain(layers, parameters(), x, policy, meter);
     }
 
     /**
