@@ -104,23 +104,22 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
 
         float root2 = (float) Math.sqrt(correction2);
         float step = (float) (-learningRate / correction1);
+        // Coupled decay enters the gradient (an L2 penalty); decoupled decay shrinks the parameter.
+        float decay = weightDecay > 0f && !decoupled ? weightDecay : 0f;
+        float shrink = weightDecay > 0f && decoupled ? (float) (1.0 - (double) learningRate * weightDecay) : 1f;
         if (backend instanceof FusedAdam fused) {
             // The same operations as below, in one pass (FusedAdam promises the same bits).
-            float decay = weightDecay > 0f && !decoupled ? weightDecay : 0f;
-            float shrink = weightDecay > 0f && decoupled ? (float) (1.0 - (double) learningRate * weightDecay) : 1f;
             fused.adam(param, gradient, m, v, beta1, beta2, root2, epsilon, step, decay, shrink);
             return;
         }
         Buffer direction = gradient;
-        if (weightDecay > 0f) {
-            if (decoupled) {
-                float shrink = (float) (1.0 - (double) learningRate * weightDecay);
-                inPlace.withScalar(backend, BinaryOp.MUL, param, shrink, param, flat);
-            } else {
-                inPlace.withScalar(backend, BinaryOp.MUL, param, weightDecay, scratch, flat);
-                backend.axpy(1f, gradient, scratch);
-                direction = scratch;
-            }
+        if (shrink != 1f) {
+            inPlace.withScalar(backend, BinaryOp.MUL, param, shrink, param, flat);
+        }
+        if (decay != 0f) {
+            inPlace.withScalar(backend, BinaryOp.MUL, param, decay, scratch, flat);
+            backend.axpy(1f, gradient, scratch);
+            direction = scratch;
         }
         inPlace.withScalar(backend, BinaryOp.MUL, m, beta1, m, flat);
         backend.axpy(1f - beta1, direction, m);

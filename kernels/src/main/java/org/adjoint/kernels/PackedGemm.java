@@ -62,7 +62,7 @@ final class PackedGemm {
         int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
         Parallel.together(wanted, threads -> {
             Plan plan = new Plan(kernel.rows(), kernel.columns(), m, n, k, threads);
-            float[] panels = panelBuffer(plan.panels * plan.panelSize);
+            float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
             PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
             return part -> blocked(kernel, plan, schedule, part, transA, transB, alpha, a, aOffset, lda, b, bOffset,
                     ldb, beta != 0f, c, cOffset, ldc, panels);
@@ -126,7 +126,7 @@ final class PackedGemm {
                                 float[] panels) {
         int mr = kernel.rows();
         int nr = kernel.columns();
-        float[] aPack = aPackBuffer(plan.mcBlock * Math.min(plan.kc, plan.k));
+        float[] aPack = buffer(A_PACK, plan.mcBlock * Math.min(plan.kc, plan.k));
         int kcBlock = plan.kc;
         int ncBlock = plan.nc;
         int m = plan.m;
@@ -177,24 +177,6 @@ final class PackedGemm {
         }
     }
 
-    private static float[] aPackBuffer(int needed) {
-        float[] buffer = A_PACK.get();
-        if (buffer == null || buffer.length < needed) {
-            buffer = new float[needed];
-            A_PACK.set(buffer);
-        }
-        return buffer;
-    }
-
-    private static float[] panelBuffer(int needed) {
-        float[] buffer = B_PACK.get();
-        if (buffer == null || buffer.length < needed) {
-            buffer = new float[needed];
-            B_PACK.set(buffer);
-        }
-        return buffer;
-    }
-
     private static void macroKernel(MicroKernel kernel, int mc, int nc, int kc, int firstSliver, int endSliver,
                                     float alpha, boolean accumulate, float[] aPack, float[] bPack, int bBase,
                                     float[] c, int cOffset, int ldc) {
@@ -213,7 +195,7 @@ final class PackedGemm {
                     // multiply-add, as a full tile does: adding its product to C here would round
                     // twice, and which elements sit in an edge tile depends on the tile's shape,
                     // so results would change with the tile chosen for the machine.
-                    float[] edge = edgeBuffer(mr * nr);
+                    float[] edge = buffer(EDGE, mr * nr);
                     if (accumulate) {
                         for (int r = 0; r < rows; r++) {
                             System.arraycopy(c, cTile + r * ldc, edge, r * nr, cols);
@@ -228,11 +210,12 @@ final class PackedGemm {
         }
     }
 
-    private static float[] edgeBuffer(int size) {
-        float[] buffer = EDGE.get();
-        if (buffer == null || buffer.length < size) {
-            buffer = new float[size];
-            EDGE.set(buffer);
+    /** This thread's buffer in {@code slot}, grown to at least {@code needed} values; reused across calls. */
+    private static float[] buffer(ThreadLocal<float[]> slot, int needed) {
+        float[] buffer = slot.get();
+        if (buffer == null || buffer.length < needed) {
+            buffer = new float[needed];
+            slot.set(buffer);
         }
         return buffer;
     }

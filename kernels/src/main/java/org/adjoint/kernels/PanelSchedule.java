@@ -73,8 +73,7 @@ final class PanelSchedule {
     void computed(int phase, int unit) {
         // A block of the next panel of columns need not wait for this one, so it may finish first.
         unitPhases.accumulateAndGet(unit, phase + 1, Math::max);
-        counters.incrementAndGet(4 * phase + COMPUTE_DONE);
-        wake();
+        finish(phase, COMPUTE_DONE);
     }
 
     /** Returns once every packing unit of {@code phase} is done. */
