@@ -4,14 +4,12 @@ import java.util.List;
 
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Backends;
-import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.HostArrays;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
-import org.adjoint.internal.TensorAccess;
-import org.adjoint.internal.Version;
+import org.adjoint.internal.TensorImpl;
 import org.adjoint.internal.ops.Add;
 import org.adjoint.internal.ops.MatMul;
 import org.adjoint.internal.ops.Max;
@@ -25,9 +23,14 @@ import org.adjoint.internal.ops.Transfer;
 import org.adjoint.internal.ops.Transpose;
 
 /**
- * A float32 n-dimensional array in row-major order, of any rank from 0 up, stored on one
+ * An n-dimensional array of float32 elements, of any rank from 0 up, stored on one
  * {@link Backend}, that records the operations applied to it for reverse-mode automatic
  * differentiation.
+ *
+ * <p>Several tensors may share storage: {@link #reshape(int...)} of a contiguous tensor and
+ * {@link #transpose()} are views that copy nothing (a product reads a transposed operand in
+ * place); operations that need row-major input make one contiguous copy of a view.
+ * {@link #toFloatArray()} is always row-major.
  *
  * <p>Values are immutable: every operation returns a new tensor. Binary operations
  * broadcast with NumPy's rules, and their gradients are summed back over broadcast axes.
@@ -46,28 +49,12 @@ import org.adjoint.internal.ops.Transpose;
  */
 public final class Tensor {
 
-    static {
-        TensorAccess.Holder.install(new TensorInternals());
-    }
+    // Everything a tensor is lives in its implementation; this class is the user's surface.
+    private final TensorImpl impl;
 
-    final Backend backend;
-    final Buffer buffer;
-    final int[] shape;
-    final Version version;
-    boolean requiresGrad;
-    Node producer;
-    Tensor grad;
-    Tensor tangent;
-
-    private Tensor(Backend backend, Buffer buffer, int[] shape) {
-        this(backend, buffer, shape, new Version());
-    }
-
-    Tensor(Backend backend, Buffer buffer, int[] shape, Version version) {
-        this.backend = backend;
-        this.buffer = buffer;
-        this.shape = shape;
-        this.version = version;
+    /** Called only by {@link TensorImpl}, which creates each tensor with its implementation. */
+    private Tensor(TensorImpl impl) {
+        this.impl = impl;
     }
 
     /**
@@ -161,7 +148,7 @@ public final class Tensor {
      * @return a copy of the shape
      */
     public int[] shape() {
-        return shape.clone();
+        return impl.shape().clone();
     }
 
     /**
@@ -170,7 +157,7 @@ public final class Tensor {
      * @return the rank (0 for a scalar)
      */
     public int rank() {
-        return shape.length;
+        return impl.layout().rank();
     }
 
     /**
@@ -179,7 +166,7 @@ public final class Tensor {
      * @return the product of the dimensions
      */
     public long size() {
-        return Shapes.size(shape);
+        return impl.layout().size();
     }
 
     /**
@@ -190,8 +177,8 @@ public final class Tensor {
      */
     public float[] toFloatArray() {
         // The copy is the download's one host allocation: if it fails, nothing else changed.
-        return HostArrays.allocate("toFloatArray of " + Shapes.str(shape), size(), Float.BYTES,
-                () -> backend.download(buffer));
+        return HostArrays.allocate("toFloatArray of " + Shapes.str(impl.shape()), size(), Float.BYTES,
+                () -> impl.backend().download(Compute.buffer(this)));
     }
 
     /**
@@ -202,7 +189,7 @@ public final class Tensor {
      */
     public float item() {
         if (size() != 1) {
-            throw new IllegalStateException("item: tensor of shape " + Shapes.str(shape) + " has " + size()
+            throw new IllegalStateException("item: tensor of shape " + Shapes.str(impl.shape()) + " has " + size()
                     + " elements; item() needs exactly one");
         }
         return toFloatArray()[0];
@@ -214,7 +201,16 @@ public final class Tensor {
      * @return its backend's name, such as {@code cpu}
      */
     public String backendName() {
-        return backend.name();
+        return impl.backend().name();
+    }
+
+    /**
+     * The element type; every tensor computes in {@link DType#F32} today.
+     *
+     * @return the dtype of the storage
+     */
+    public DType dtype() {
+        return impl.dtype();
     }
 
     /**
@@ -429,6 +425,7 @@ public final class Tensor {
      * @return the sums
      */
     public Tensor sum(int axis, boolean keepDim) {
+        int[] shape = impl.shape();
         int a = Shapes.axis("sum", axis, shape);
         Tensor kept = SumTo.apply(this, Shapes.keepDim(shape, a));
         return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
@@ -442,8 +439,8 @@ public final class Tensor {
      * @return the means
      */
     public Tensor mean(int axis, boolean keepDim) {
-        int a = Shapes.axis("mean", axis, shape);
-        return sum(a, keepDim).mul(1f / shape[a]);
+        int a = Shapes.axis("mean", axis, impl.shape());
+        return sum(a, keepDim).mul(1f / impl.shape()[a]);
     }
 
     /**
@@ -454,6 +451,7 @@ public final class Tensor {
      * @return the maxima
      */
     public Tensor max(int axis, boolean keepDim) {
+        int[] shape = impl.shape();
         int a = Shapes.axis("max", axis, shape);
         Tensor kept = Max.apply(this, a);
         return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
@@ -466,7 +464,7 @@ public final class Tensor {
      * @return probabilities that sum to 1 along {@code axis}
      */
     public Tensor softmax(int axis) {
-        return Softmax.apply(this, Shapes.axis("softmax", axis, shape), false);
+        return Softmax.apply(this, Shapes.axis("softmax", axis, impl.shape()), false);
     }
 
     /**
@@ -476,7 +474,7 @@ public final class Tensor {
      * @return log-probabilities along {@code axis}
      */
     public Tensor logSoftmax(int axis) {
-        return Softmax.apply(this, Shapes.axis("logSoftmax", axis, shape), true);
+        return Softmax.apply(this, Shapes.axis("logSoftmax", axis, impl.shape()), true);
     }
 
     /**
@@ -487,11 +485,12 @@ public final class Tensor {
      * @throws IllegalStateException when called on a tensor computed from others
      */
     public Tensor requiresGrad(boolean requires) {
+        Node producer = impl.producer();
         if (producer != null) {
             throw new IllegalStateException("requiresGrad: only a leaf's flag can be set; this tensor of shape "
-                    + Shapes.str(shape) + " was computed by '" + producer.name() + "' (use detach() for a new leaf)");
+                    + Shapes.str(impl.shape()) + " was computed by '" + producer.name() + "' (use detach() for a new leaf)");
         }
-        requiresGrad = requires;
+        impl.setRequiresGrad(requires);
         return this;
     }
 
@@ -501,7 +500,7 @@ public final class Tensor {
      * @return true for a marked leaf or a result computed from one with grad mode on
      */
     public boolean requiresGrad() {
-        return requiresGrad;
+        return impl.requiresGrad();
     }
 
     /**
@@ -510,7 +509,7 @@ public final class Tensor {
      * @return true for a leaf
      */
     public boolean isLeaf() {
-        return producer == null;
+        return impl.producer() == null;
     }
 
     /**
@@ -551,12 +550,12 @@ public final class Tensor {
      * @return the gradient, of this tensor's shape, or {@code null} when none has been computed
      */
     public Tensor grad() {
-        return grad;
+        return impl.grad();
     }
 
     /** Clears the accumulated gradient. */
     public void zeroGrad() {
-        grad = null;
+        impl.setGrad(null);
     }
 
     /**
@@ -588,7 +587,7 @@ public final class Tensor {
      * @return a tensor sharing this one's storage
      */
     public Tensor detach() {
-        return new Tensor(backend, buffer, shape, version);
+        return impl.view(impl.layout());
     }
 
     /**
@@ -598,17 +597,19 @@ public final class Tensor {
      */
     @Override
     public String toString() {
-        return HostData.format(shape, toFloatArray(), producer == null ? null : producer.name(), requiresGrad);
+        Node producer = impl.producer();
+        return HostData.format(impl.shape(), toFloatArray(), producer == null ? null : producer.name(),
+                impl.requiresGrad());
     }
 
     /** The upload of host data; a backend that copies it on the heap and runs out fails as one allocation. */
     private static Tensor uploaded(String operation, float[] data, int[] dims) {
         Backend b = Backends.current();
         return HostArrays.allocate(operation + " " + Shapes.str(dims), data.length, Float.BYTES,
-                () -> new Tensor(b, b.upload(data), dims));
+                () -> TensorImpl.wrap(b, b.upload(data), dims));
     }
 
     private Tensor constant(float value) {
-        return Compute.full(backend, value, new int[0]);
+        return Compute.full(impl.backend(), value, new int[0]);
     }
 }

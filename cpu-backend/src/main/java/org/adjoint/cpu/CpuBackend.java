@@ -254,8 +254,8 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
-    public void copyStrided(Buffer src, int[] srcStrides, Buffer out, int[] shape) {
-        Strided.copy(data(src), 0, srcStrides, data(out), 0, shape);
+    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, int[] shape) {
+        Strided.copy(data(src), Math.toIntExact(srcOffset), srcStrides, data(out), 0, shape);
     }
 
     @Override

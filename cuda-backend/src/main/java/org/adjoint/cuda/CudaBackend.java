@@ -348,14 +348,19 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void copyStrided(Buffer src, int[] srcStrides, Buffer out, int[] shape) {
+    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, int[] shape) {
         CudaBuffer source = cuda(src);
         CudaBuffer result = cuda(out);
         StridedArgument strided = StridedArgument.of(shape, srcStrides, null);
         if (strided.count() == 0) {
             return;
         }
-        gpu().withKernels(kernels -> kernels.copyStrided(source.address(), result.address(), strided));
+        if (srcOffset < 0 || srcOffset >= source.size()) {
+            throw new IllegalArgumentException("cuda copyStrided: offset " + srcOffset + " outside a buffer of "
+                    + source.size() + " elements");
+        }
+        long first = srcOffset * Float.BYTES;
+        gpu().withKernels(kernels -> kernels.copyStrided(source.address() + first, result.address(), strided));
     }
 
     @Override

@@ -75,15 +75,29 @@ public interface MemoryOps {
     void cast(Buffer src, Buffer out);
 
     /**
-     * Gathers a strided view of {@code src} into contiguous {@code out} (broadcast with
-     * stride 0, transpose with swapped strides).
+     * Gathers a strided view of {@code src} into contiguous {@code out}: element
+     * {@code (i0, i1, ...)} of {@code out} is {@code src[srcOffset + i0·srcStrides[0] + ...]}
+     * (broadcast with stride 0, transpose with swapped strides, a slice with an offset).
+     *
+     * @param src        source
+     * @param srcOffset  position of the view's first element in {@code src}
+     * @param srcStrides stride per axis of {@code shape}
+     * @param out        output, contiguous over {@code shape}
+     * @param shape      iteration shape
+     */
+    void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, int[] shape);
+
+    /**
+     * {@link #copyStrided(Buffer, long, int[], Buffer, int[])} from offset 0.
      *
      * @param src        source
      * @param srcStrides stride per axis of {@code shape}
      * @param out        output, contiguous over {@code shape}
      * @param shape      iteration shape
      */
-    void copyStrided(Buffer src, int[] srcStrides, Buffer out, int[] shape);
+    default void copyStrided(Buffer src, int[] srcStrides, Buffer out, int[] shape) {
+        copyStrided(src, 0, srcStrides, out, shape);
+    }
 
     /**
      * Refuses an element type the engine does not compute on yet (all but {@link DType#F32}),

@@ -72,7 +72,7 @@ final class ChainNode extends RecomputingNode {
         long budget = policy instanceof CheckpointPolicy.MemoryBudget b ? b.bytes() : Long.MAX_VALUE;
         ChainNode node = new ChainNode(layers, meter, budget);
         for (Tensor p : parameters) {
-            node.parameterBuffers.add(Compute.buffer(p));
+            node.parameterBuffers.add(Compute.storage(p));
         }
         node.input = x;
         node.current = x;
@@ -95,7 +95,7 @@ final class ChainNode extends RecomputingNode {
             node.execute(node.schedule.actions().get(i));
         }
         Tensor last = node.tapes.get(layers.size()).output();
-        node.chainOutput = Compute.buffer(last);
+        node.chainOutput = Compute.storage(last);
         Tensor out = Compute.view(last.detach(), last.shape());
         return Graph.record(node, out, inputs);
     }
@@ -188,7 +188,7 @@ final class ChainNode extends RecomputingNode {
             }
             try (var _ = GradMode.noGrad()) {
                 Tensor out = layer.apply(in);
-                Buffer kept = Compute.buffer(out);
+                Buffer kept = Compute.storage(out);
                 for (Compute.Allocation allocation : allocations) {
                     if (allocation.buffer() == kept) {
                         owned.put(kept, allocation);
@@ -208,7 +208,7 @@ final class ChainNode extends RecomputingNode {
 
     /** The probe's output becomes a plain state; the rest of its tape is released. */
     private void dropTapeKeepOutput(Tape tape) {
-        Buffer kept = Compute.buffer(tape.output());
+        Buffer kept = Compute.storage(tape.output());
         for (Compute.Allocation allocation : tape.allocations()) {
             if (allocation.buffer() == kept) {
                 owned.put(kept, allocation);
@@ -232,7 +232,7 @@ final class ChainNode extends RecomputingNode {
         if (state == null || state == input) {
             return;
         }
-        Buffer buffer = Compute.buffer(state);
+        Buffer buffer = Compute.storage(state);
         if (isHeld(buffer)) {
             return;
         }
@@ -247,16 +247,16 @@ final class ChainNode extends RecomputingNode {
         if (buffer == chainOutput) {
             return true;
         }
-        if (current != null && Compute.buffer(current) == buffer) {
+        if (current != null && Compute.storage(current) == buffer) {
             return true;
         }
         for (Tensor slot : slots.values()) {
-            if (Compute.buffer(slot) == buffer) {
+            if (Compute.storage(slot) == buffer) {
                 return true;
             }
         }
         for (Tape tape : tapes.values()) {
-            if (Compute.buffer(tape.output()) == buffer || Compute.buffer(tape.input()) == buffer) {
+            if (Compute.storage(tape.output()) == buffer || Compute.storage(tape.input()) == buffer) {
                 return true;
             }
         }
@@ -265,20 +265,20 @@ final class ChainNode extends RecomputingNode {
 
     private void releaseBuffer(Tensor cotangent) {
         // Cotangents between layers are the gradients of private leaves: nothing else sees them.
-        Compute.backend("checkpointed chain", cotangent).release(Compute.buffer(cotangent));
+        Compute.backend("checkpointed chain", cotangent).release(Compute.storage(cotangent));
     }
 
     private long bytesOf(Iterable<Tape> live) {
         Set<Buffer> counted = Collections.newSetFromMap(new IdentityHashMap<>());
         long bytes = 0;
         for (Tensor slot : slots.values()) {
-            if (counted.add(Compute.buffer(slot))) {
+            if (counted.add(Compute.storage(slot))) {
                 bytes += 4L * slot.size();
             }
         }
         for (Tape tape : live) {
             for (Tensor saved : Graph.savedBy(tape.output())) {
-                Buffer buffer = Compute.buffer(saved);
+                Buffer buffer = Compute.storage(saved);
                 if (!parameterBuffers.contains(buffer) && counted.add(buffer)) {
                     bytes += 4L * saved.size();
                 }

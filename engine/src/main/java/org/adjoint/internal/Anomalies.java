@@ -28,7 +28,6 @@ final class Anomalies {
     record Origin(StackTraceElement createdAt, int[][] inputShapes) {
     }
 
-    private static final TensorAccess ACCESS = TensorAccess.get();
     private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
     private static final List<String> ENGINE_PACKAGES = List.of("org.adjoint", "org.adjoint.autodiff",
             "org.adjoint.backend", "org.adjoint.checkpoint", "org.adjoint.data", "org.adjoint.internal",
@@ -96,10 +95,10 @@ final class Anomalies {
      */
     static void checkForward(String op, Tensor output, Tensor[] inputs, Origin origin) {
         for (int i = 0; i < inputs.length; i++) {
-            if (ACCESS.producer(inputs[i]) == null) {
+            if (TensorImpl.of(inputs[i]).producer() == null) {
                 long index = firstNonFinite(inputs[i]);
                 if (index >= 0) {
-                    throw anomaly(op, Stage.FORWARD, "input " + i + " " + Shapes.str(ACCESS.shapeView(inputs[i])),
+                    throw anomaly(op, Stage.FORWARD, "input " + i + " " + Shapes.str(TensorImpl.of(inputs[i]).shape()),
                             inputs[i], index, origin, ", and no recorded operation computed it (a parameter, a "
                                     + "constant, or a value computed with recording off)");
                 }
@@ -107,7 +106,7 @@ final class Anomalies {
         }
         long index = firstNonFinite(output);
         if (index >= 0) {
-            throw anomaly(op, Stage.FORWARD, "output " + Shapes.str(ACCESS.shapeView(output)), output, index, origin,
+            throw anomaly(op, Stage.FORWARD, "output " + Shapes.str(TensorImpl.of(output).shape()), output, index, origin,
                     "");
         }
     }
@@ -124,7 +123,7 @@ final class Anomalies {
         long index = firstNonFinite(grad);
         if (index >= 0) {
             throw anomaly(node.name(), Stage.BACKWARD, "gradient for input " + input + " "
-                    + Shapes.str(ACCESS.shapeView(grad)), grad, index, node.origin(), "");
+                    + Shapes.str(TensorImpl.of(grad).shape()), grad, index, node.origin(), "");
         }
     }
 
@@ -149,8 +148,8 @@ final class Anomalies {
 
     private static AnomalyException anomaly(String op, Stage stage, String what, Tensor holder, long index,
                                             Origin origin, String detail) {
-        float value = ACCESS.backend(holder).download(ACCESS.buffer(holder))[(int) index];
-        int[] shape = ACCESS.shapeView(holder);
+        float value = TensorImpl.of(holder).backend().download(Compute.buffer(holder))[(int) index];
+        int[] shape = TensorImpl.of(holder).shape();
         String element = shape.length > 1 ? " " + Shapes.str(coordinates(index, shape)) : "";
         StringBuilder message = new StringBuilder(op).append(": ").append(what).append(" has ")
                 .append(value).append(" at index ").append(index).append(element).append(detail);
@@ -200,13 +199,13 @@ final class Anomalies {
         if (size == 0) {
             return -1;
         }
-        Backend backend = ACCESS.backend(t);
+        Backend backend = TensorImpl.of(t).backend();
         Buffer zero = backend.upload(new float[] {0f});
         Buffer scaled = backend.allocate(size);
         Buffer sum = backend.allocate(1);
         float total;
         try {
-            backend.binary(BinaryOp.MUL, ACCESS.buffer(t), FLAT, zero, BROADCAST, scaled, new int[] {(int) size});
+            backend.binary(BinaryOp.MUL, Compute.buffer(t), FLAT, zero, BROADCAST, scaled, new int[] {(int) size});
             backend.sumTo(scaled, new int[] {(int) size}, sum, BROADCAST);
             total = backend.download(sum)[0];
         } finally {
@@ -217,7 +216,7 @@ final class Anomalies {
         if (!Float.isNaN(total)) {
             return -1;
         }
-        float[] values = backend.download(ACCESS.buffer(t));
+        float[] values = backend.download(Compute.buffer(t));
         for (int i = 0; i < values.length; i++) {
             if (!Float.isFinite(values[i])) {
                 return i;

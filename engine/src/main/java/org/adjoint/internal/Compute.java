@@ -9,10 +9,13 @@ import org.adjoint.backend.UnaryOp;
 /**
  * Forward computations on tensors with no recording: allocate the result on the operands'
  * backend and call one backend kernel. Primitives build on these.
+ *
+ * <p>Kernels that take strides (binary operations, strided copies) read a view in place;
+ * the rest get {@link #buffer(Tensor)}, which is the storage of a contiguous tensor and one
+ * contiguous copy of a view.
  */
 public final class Compute {
 
-    private static final TensorAccess ACCESS = TensorAccess.get();
     private static final ThreadLocal<java.util.List<Allocation>> TRACKED = new ThreadLocal<>();
 
     /**
@@ -36,9 +39,9 @@ public final class Compute {
      * @throws IllegalArgumentException when they live on different backends
      */
     public static Backend backend(String op, Tensor... operands) {
-        Backend b = ACCESS.backend(operands[0]);
+        Backend b = TensorImpl.of(operands[0]).backend();
         for (int i = 1; i < operands.length; i++) {
-            Backend other = ACCESS.backend(operands[i]);
+            Backend other = TensorImpl.of(operands[i]).backend();
             if (other != b) {
                 throw differentBackends(op, b, other);
             }
@@ -58,8 +61,8 @@ public final class Compute {
      * @throws IllegalArgumentException when they live on different backends
      */
     public static Backend backend(String op, Tensor lhs, Tensor rhs) {
-        Backend b = ACCESS.backend(lhs);
-        Backend other = ACCESS.backend(rhs);
+        Backend b = TensorImpl.of(lhs).backend();
+        Backend other = TensorImpl.of(rhs).backend();
         if (other != b) {
             throw differentBackends(op, b, other);
         }
@@ -114,22 +117,52 @@ public final class Compute {
      * @return the copy
      */
     public static Tensor copy(Tensor x) {
-        Backend b = ACCESS.backend(x);
-        int[] shape = ACCESS.shapeView(x);
-        Buffer out = allocate(b, x.size());
-        b.copyStrided(ACCESS.buffer(x), Shapes.contiguousStrides(shape), out, shape);
-        return ACCESS.wrap(b, out, shape);
+        TensorImpl impl = TensorImpl.of(x);
+        return TensorImpl.wrap(impl.backend(), contiguousCopy(impl), impl.shape());
+    }
+
+    private static Buffer contiguousCopy(TensorImpl impl) {
+        Layout layout = impl.layout();
+        Buffer out = allocate(impl.backend(), layout.size());
+        impl.backend().copyStrided(impl.storage(), layout.offset(), layout.strides(), out, layout.shape());
+        return out;
     }
 
     /**
-     * A tensor of a new shape over {@code base}'s buffer (same element count).
+     * {@code base}'s elements with a new shape (same element count): a view of the storage when
+     * {@code base} is contiguous, else a contiguous copy.
      *
      * @param base  the tensor
-     * @param shape the new dimensions
-     * @return the view
+     * @param shape the new dimensions (not copied)
+     * @return the reshaped tensor, without history
      */
     public static Tensor view(Tensor base, int[] shape) {
-        return ACCESS.view(base, shape);
+        TensorImpl impl = TensorImpl.of(base);
+        if (impl.layout().isContiguous()) {
+            return impl.view(Layout.contiguous(shape));
+        }
+        return TensorImpl.wrap(impl.backend(), contiguousCopy(impl), shape);
+    }
+
+    /**
+     * {@code x} with its last two axes swapped: a view of the same storage.
+     *
+     * @param x a tensor of rank at least 2
+     * @return the transposed view, without history
+     */
+    public static Tensor transpose(Tensor x) {
+        TensorImpl impl = TensorImpl.of(x);
+        return impl.view(impl.layout().transposed());
+    }
+
+    /**
+     * Where a tensor's elements lie.
+     *
+     * @param t a tensor
+     * @return its layout
+     */
+    public static Layout layout(Tensor t) {
+        return TensorImpl.of(t).layout();
     }
 
     /**
@@ -139,17 +172,56 @@ public final class Compute {
      * @return its shape (do not modify)
      */
     public static int[] shape(Tensor t) {
-        return ACCESS.shapeView(t);
+        return TensorImpl.of(t).shape();
     }
 
     /**
-     * Buffer of a tensor.
+     * A tensor's elements row-major in one buffer, for kernels that read a flat array: the
+     * storage itself when the tensor is contiguous, else a new contiguous copy (allocated
+     * like a result, so the backward pass recycles it). Never write into it.
+     *
+     * @param t a tensor
+     * @return a buffer of {@code t.size()} elements in row-major order
+     */
+    public static Buffer buffer(Tensor t) {
+        TensorImpl impl = TensorImpl.of(t);
+        return impl.layout().isContiguous() ? impl.storage() : contiguousCopy(impl);
+    }
+
+    /**
+     * Whether a matrix product reads {@code t} through {@link #matrixBuffer(Tensor)} as the
+     * transpose of its storage: true when {@code t} is a transposed view of a contiguous tensor.
+     *
+     * @param t an operand of rank at least 2
+     * @return whether to flip the product's transpose flag for it
+     */
+    public static boolean readsTransposed(Tensor t) {
+        return TensorImpl.of(t).layout().isTransposedContiguous();
+    }
+
+    /**
+     * An operand of a matrix product: the storage itself when {@code t} is contiguous or the
+     * transpose of a contiguous tensor ({@link #readsTransposed(Tensor)} says which), else a
+     * contiguous copy.
+     *
+     * @param t an operand of rank at least 2
+     * @return its elements, row-major or row-major transposed
+     */
+    public static Buffer matrixBuffer(Tensor t) {
+        TensorImpl impl = TensorImpl.of(t);
+        Layout layout = impl.layout();
+        return layout.isContiguous() || layout.isTransposedContiguous() ? impl.storage() : contiguousCopy(impl);
+    }
+
+    /**
+     * The storage a tensor's elements lie in, shared by its views: for identity (which buffer a
+     * result is, whether it may be recycled), not for reading as a flat array.
      *
      * @param t a tensor
      * @return its storage
      */
-    public static Buffer buffer(Tensor t) {
-        return ACCESS.buffer(t);
+    public static Buffer storage(Tensor t) {
+        return TensorImpl.of(t).storage();
     }
 
     /**
@@ -161,7 +233,7 @@ public final class Compute {
      * @return a tensor without history
      */
     public static Tensor wrap(Backend backend, Buffer buffer, int[] shape) {
-        return ACCESS.wrap(backend, buffer, shape);
+        return TensorImpl.wrap(backend, buffer, shape);
     }
 
     /**
@@ -173,10 +245,12 @@ public final class Compute {
      * @return a new tensor of {@code x}'s shape
      */
     public static Tensor unary(UnaryOp op, float parameter, Tensor x) {
-        Backend b = ACCESS.backend(x);
-        Buffer out = allocate(b, x.size());
-        b.unary(op, parameter, ACCESS.buffer(x), out);
-        return ACCESS.wrap(b, out, ACCESS.shapeView(x));
+        TensorImpl impl = TensorImpl.of(x);
+        Backend b = impl.backend();
+        Buffer in = buffer(x);
+        Buffer out = allocate(b, impl.layout().size());
+        b.unary(op, parameter, in, out);
+        return TensorImpl.wrap(b, out, impl.shape());
     }
 
     /**
@@ -191,10 +265,18 @@ public final class Compute {
      */
     public static Tensor binary(String opName, BinaryOp op, Tensor lhs, Tensor rhs, int[] shape) {
         Backend b = backend(opName, lhs, rhs);
+        TensorImpl left = atOffsetZero(lhs);
+        TensorImpl right = atOffsetZero(rhs);
         Buffer out = allocate(b, Shapes.size(shape));
-        b.binary(op, ACCESS.buffer(lhs), Shapes.broadcastStrides(ACCESS.shapeView(lhs), shape),
-                ACCESS.buffer(rhs), Shapes.broadcastStrides(ACCESS.shapeView(rhs), shape), out, shape);
-        return ACCESS.wrap(b, out, shape);
+        b.binary(op, left.storage(), left.layout().broadcastStrides(shape),
+                right.storage(), right.layout().broadcastStrides(shape), out, shape);
+        return TensorImpl.wrap(b, out, shape);
+    }
+
+    /** The binary kernel reads strides but not an offset: a view that starts later is copied. */
+    private static TensorImpl atOffsetZero(Tensor t) {
+        TensorImpl impl = TensorImpl.of(t);
+        return impl.layout().offset() == 0 ? impl : TensorImpl.of(copy(t));
     }
 
     /**
@@ -205,10 +287,11 @@ public final class Compute {
      * @return a new contiguous tensor
      */
     public static Tensor broadcastTo(Tensor x, int[] shape) {
-        Backend b = ACCESS.backend(x);
+        TensorImpl impl = TensorImpl.of(x);
+        Backend b = impl.backend();
         Buffer out = allocate(b, Shapes.size(shape));
-        b.copyStrided(ACCESS.buffer(x), Shapes.broadcastStrides(ACCESS.shapeView(x), shape), out, shape);
-        return ACCESS.wrap(b, out, shape.clone());
+        b.copyStrided(impl.storage(), impl.layout().offset(), impl.layout().broadcastStrides(shape), out, shape);
+        return TensorImpl.wrap(b, out, shape.clone());
     }
 
     /**
@@ -219,33 +302,13 @@ public final class Compute {
      * @return a new tensor of {@code shape}
      */
     public static Tensor sumTo(Tensor x, int[] shape) {
-        Backend b = ACCESS.backend(x);
-        int[] xShape = ACCESS.shapeView(x);
+        TensorImpl impl = TensorImpl.of(x);
+        Backend b = impl.backend();
+        int[] xShape = impl.shape();
+        Buffer in = buffer(x);
         Buffer out = allocate(b, Shapes.size(shape));
-        b.sumTo(ACCESS.buffer(x), xShape, out, Shapes.broadcastStrides(shape, xShape));
-        return ACCESS.wrap(b, out, shape.clone());
-    }
-
-    /**
-     * Swaps the last two axes into a new contiguous tensor.
-     *
-     * @param x a tensor of rank at least 2
-     * @return the transposed copy
-     */
-    public static Tensor transpose(Tensor x) {
-        Backend b = ACCESS.backend(x);
-        int[] shape = ACCESS.shapeView(x);
-        int rank = shape.length;
-        int[] strides = Shapes.contiguousStrides(shape);
-        int[] outShape = shape.clone();
-        outShape[rank - 2] = shape[rank - 1];
-        outShape[rank - 1] = shape[rank - 2];
-        int[] srcStrides = strides.clone();
-        srcStrides[rank - 2] = strides[rank - 1];
-        srcStrides[rank - 1] = strides[rank - 2];
-        Buffer out = allocate(b, x.size());
-        b.copyStrided(ACCESS.buffer(x), srcStrides, out, outShape);
-        return ACCESS.wrap(b, out, outShape);
+        b.sumTo(in, xShape, out, Shapes.broadcastStrides(shape, xShape));
+        return TensorImpl.wrap(b, out, shape.clone());
     }
 
     /**
@@ -259,11 +322,11 @@ public final class Compute {
     public static Tensor full(Backend backend, float value, int[] shape) {
         int n = (int) Shapes.size(shape);
         if (value == 0f) {
-            return ACCESS.wrap(backend, allocate(backend, n), shape.clone());
+            return TensorImpl.wrap(backend, allocate(backend, n), shape.clone());
         }
         // Filled where it lives, not uploaded: no host array as large as the tensor. Untracked, as an upload was.
         Buffer buffer = backend.allocate(n);
         backend.fill(buffer, value);
-        return ACCESS.wrap(backend, buffer, shape.clone());
+        return TensorImpl.wrap(backend, buffer, shape.clone());
     }
 }

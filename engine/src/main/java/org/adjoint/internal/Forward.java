@@ -11,7 +11,6 @@ import org.adjoint.Tensor;
  */
 public final class Forward {
 
-    private static final TensorAccess ACCESS = TensorAccess.get();
     private static final ThreadLocal<int[]> DEPTH = ThreadLocal.withInitial(() -> new int[1]);
 
     private Forward() {
@@ -48,7 +47,7 @@ public final class Forward {
             return false;
         }
         for (Tensor t : inputs) {
-            if (t != null && ACCESS.tangent(t) != null) {
+            if (t != null && TensorImpl.of(t).tangent() != null) {
                 return true;
             }
         }
@@ -62,7 +61,7 @@ public final class Forward {
      * @return its tangent
      */
     public static Tensor tangent(Tensor t) {
-        return ACCESS.tangent(t);
+        return TensorImpl.of(t).tangent();
     }
 
     /**
@@ -73,7 +72,7 @@ public final class Forward {
      * @return {@code out}
      */
     public static Tensor attach(Tensor out, Tensor tangent) {
-        ACCESS.setTangent(out, tangent == null ? null : primal(tangent));
+        TensorImpl.of(out).setTangent(tangent == null ? null : primal(tangent));
         return out;
     }
 

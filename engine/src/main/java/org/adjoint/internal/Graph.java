@@ -27,7 +27,6 @@ import org.adjoint.backend.Buffer;
  */
 public final class Graph {
 
-    private static final TensorAccess ACCESS = TensorAccess.get();
 
     private Graph() {
     }
@@ -70,7 +69,7 @@ public final class Graph {
         for (int i = 0; i < inputs.length; i++) {
             Tensor in = inputs[i];
             if (in.requiresGrad()) {
-                Node p = ACCESS.producer(in);
+                Node p = TensorImpl.of(in).producer();
                 if (p != null) {
                     checkNotReversedElsewhere(node, i, in, p);
                     edges[i] = p;
@@ -86,9 +85,9 @@ public final class Graph {
                 Anomalies.checkForward(node.name(), output, inputs, origin);
             }
         }
-        node.connect(edges, ACCESS.shapeView(output));
+        node.connect(edges, TensorImpl.of(output).shape());
         node.recorded(inputs);
-        ACCESS.attach(output, node);
+        TensorImpl.of(output).attach(node);
         return output;
     }
 
@@ -96,7 +95,7 @@ public final class Graph {
         Thread owner = producer.reversedBy();
         Thread self = Thread.currentThread();
         if (owner != null && owner != self) {
-            throw new IllegalStateException(node.name() + ": input " + index + " " + Shapes.str(ACCESS.shapeView(input))
+            throw new IllegalStateException(node.name() + ": input " + index + " " + Shapes.str(TensorImpl.of(input).shape())
                     + " was computed by '" + producer.name() + "', whose graph thread '" + owner.getName()
                     + "' is reversing right now; thread '" + self.getName() + "' cannot record an operation on it "
                     + "until that backward pass returns (a graph belongs to one thread at a time)");
@@ -203,7 +202,7 @@ public final class Graph {
             for (int i = 0; i < roots.size(); i++) {
                 Tensor root = roots.get(i);
                 Tensor seed = seeds.get(i);
-                Node node = ACCESS.producer(root);
+                Node node = TensorImpl.of(root).producer();
                 if (node == null || accumulator.stopsAt(node) && isOutputOf(root, accumulator)) {
                     accumulator.leaf(root, seed, seed);
                 } else {
@@ -211,7 +210,7 @@ public final class Graph {
                 }
             }
             for (Tensor root : roots) {
-                Node node = ACCESS.producer(root);
+                Node node = TensorImpl.of(root).producer();
                 if (node != null && pendingConsumers.get(node) == 0 && !ready.contains(node)) {
                     ready.add(node);
                 }
@@ -278,7 +277,7 @@ public final class Graph {
         }
         Set<Buffer> alive = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Tensor t : pending) {
-            alive.add(ACCESS.buffer(t));
+            alive.add(TensorImpl.of(t).storage());
         }
         for (Iterator<Compute.Allocation> it = allocations.iterator(); it.hasNext(); ) {
             Compute.Allocation allocation = it.next();
@@ -303,7 +302,7 @@ public final class Graph {
             this.inputs = inputs;
             this.results = new Tensor[inputs.size()];
             for (int i = 0; i < inputs.size(); i++) {
-                Node producer = ACCESS.producer(inputs.get(i));
+                Node producer = TensorImpl.of(inputs.get(i)).producer();
                 if (producer != null) {
                     stops.putIfAbsent(producer, i);
                 }
@@ -336,7 +335,7 @@ public final class Graph {
         @Override
         public void stopped(Node node, Tensor cotangent) {
             for (int i = 0; i < inputs.size(); i++) {
-                if (ACCESS.producer(inputs.get(i)) == node && cotangent != null) {
+                if (TensorImpl.of(inputs.get(i)).producer() == node && cotangent != null) {
                     results[i] = results[i] == null ? cotangent : results[i].add(cotangent);
                 }
             }
@@ -363,13 +362,14 @@ public final class Graph {
         public void leaf(Tensor leaf, Tensor contribution, Tensor incoming) {
             Tensor existing = leaf.grad();
             if (createGraph) {
-                ACCESS.setGrad(leaf, existing == null ? contribution : existing.add(contribution));
+                TensorImpl.of(leaf).setGrad(existing == null ? contribution : existing.add(contribution));
                 return;
             }
             if (existing != null) {
-                Buffer target = ACCESS.buffer(existing);
-                ACCESS.backend(existing).axpy(1f, ACCESS.buffer(contribution), target);
-                ACCESS.version(existing).increment();
+                // A gradient is always contiguous: it is a fresh result, or a copy made below.
+                Buffer target = TensorImpl.of(existing).storage();
+                TensorImpl.of(existing).backend().axpy(1f, Compute.buffer(contribution), target);
+                TensorImpl.of(existing).version().increment();
                 gradBuffers.add(target);
                 return;
             }
@@ -377,11 +377,14 @@ public final class Graph {
             // this pass; one passed through unchanged (add, reshape) may also be another input's
             // cotangent, and is copied, so that accumulating in place later never writes into a
             // tensor that something else still reads.
-            Buffer buffer = ACCESS.buffer(contribution);
-            boolean own = buffer != ACCESS.buffer(incoming) && !gradBuffers.contains(buffer) && allocatedHere(buffer);
+            // A view (a transpose's cotangent) is copied too: optimizers read gradients as flat arrays.
+            TensorImpl candidate = TensorImpl.of(contribution);
+            Buffer buffer = candidate.storage();
+            boolean own = candidate.layout().isContiguous() && buffer != TensorImpl.of(incoming).storage()
+                    && !gradBuffers.contains(buffer) && allocatedHere(buffer);
             Tensor grad = own ? contribution.detach() : Compute.copy(contribution);
-            gradBuffers.add(ACCESS.buffer(grad));
-            ACCESS.setGrad(leaf, grad);
+            gradBuffers.add(TensorImpl.of(grad).storage());
+            TensorImpl.of(leaf).setGrad(grad);
         }
 
         private boolean allocatedHere(Buffer buffer) {
@@ -412,7 +415,7 @@ public final class Graph {
         ArrayDeque<Node> stack = new ArrayDeque<>();
         IllegalStateException freed = null;
         for (Tensor root : roots) {
-            Node node = ACCESS.producer(root);
+            Node node = TensorImpl.of(root).producer();
             if (node != null && counts.putIfAbsent(node, 0) == null) {
                 stack.push(node);
             }
@@ -468,7 +471,7 @@ public final class Graph {
             throw new IllegalStateException("backward: tensor of shape " + Shapes.str(root.shape()) + " has "
                     + root.size() + " elements; backward() without a seed needs exactly one (call backward(seed))");
         }
-        return Compute.full(ACCESS.backend(root), 1f, root.shape());
+        return Compute.full(TensorImpl.of(root).backend(), 1f, root.shape());
     }
 
     /**
@@ -502,7 +505,7 @@ public final class Graph {
         List<Tensor> saved = new ArrayList<>();
         Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         ArrayDeque<Node> stack = new ArrayDeque<>();
-        Node root = ACCESS.producer(output);
+        Node root = TensorImpl.of(output).producer();
         if (root != null) {
             stack.push(root);
             seen.add(root);

@@ -21,7 +21,7 @@ public final class Saved {
 
     private Saved(Tensor tensor, Saved next) {
         this.tensor = tensor;
-        this.version = TensorAccess.get().version(tensor).get();
+        this.version = TensorImpl.of(tensor).version().get();
         this.next = next;
     }
 
@@ -57,7 +57,7 @@ public final class Saved {
      * @throws IllegalStateException when the buffer was modified since it was saved
      */
     public Tensor get(String op) {
-        int now = TensorAccess.get().version(tensor).get();
+        int now = TensorImpl.of(tensor).version().get();
         if (now != version) {
             throw new IllegalStateException("backward: a tensor of shape " + Shapes.str(tensor.shape())
                     + " that '" + op + "' saved for its gradient was modified in place afterwards (version "
@@ -87,6 +87,6 @@ public final class Saved {
      */
     public void refill(Tensor value) {
         tensor = value;
-        version = TensorAccess.get().version(value).get();
+        version = TensorImpl.of(value).version().get();
     }
 }

@@ -9,6 +9,20 @@ public final class Version {
 
     private int value;
 
+    /** A counter at 0, for new storage. */
+    public Version() {
+    }
+
+    /**
+     * A counter that starts at {@code start}, for a tensor given storage of its own that
+     * other references already compared against.
+     *
+     * @param start the first value
+     */
+    public Version(int start) {
+        value = start;
+    }
+
     /**
      * The number of in-place modifications so far.
      *

@@ -7,8 +7,10 @@ import java.util.Map;
 
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Layout;
 import org.adjoint.internal.Shapes;
-import org.adjoint.internal.TensorAccess;
+import org.adjoint.internal.TensorImpl;
 
 /**
  * A {@link Layer} whose parameters have names, in the style of PyTorch's {@code nn.Module}:
@@ -124,26 +126,32 @@ public interface Module extends Layer {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("loadStateDict: " + String.join("; ", problems));
         }
-        // Every value is moved to its parameter's backend before the first copy, so that a
-        // failed upload leaves the module as it was.
-        TensorAccess access = TensorAccess.get();
-        Map<String, Tensor> sources = new java.util.LinkedHashMap<>();
+        // Every value is moved to its parameter's backend, and a parameter that is a view given
+        // storage of its own (its values unchanged), before the first copy, so that a failed
+        // allocation leaves the module as it was.
+        Map<String, Tensor> sources = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> entry : own.entrySet()) {
-            Backend backend = access.backend(entry.getValue());
+            TensorImpl target = TensorImpl.of(entry.getValue());
+            Backend backend = target.backend();
             Tensor value = state.get(entry.getKey());
-            sources.put(entry.getKey(), access.backend(value) == backend ? value
-                    : access.wrap(backend, backend.upload(value.toFloatArray()), value.shape()));
+            target.makeContiguous();
+            TensorImpl source = TensorImpl.of(value);
+            if (source.backend() != backend) {
+                value = TensorImpl.wrap(backend, backend.upload(value.toFloatArray()), value.shape());
+            } else if (source.storage() == target.storage() && !source.layout().isContiguous()) {
+                value = Compute.copy(value); // read from the storage it is about to overwrite
+            }
+            sources.put(entry.getKey(), value);
         }
         for (Map.Entry<String, Tensor> entry : own.entrySet()) {
-            Tensor target = entry.getValue();
-            Tensor source = sources.get(entry.getKey());
-            if (access.buffer(source) == access.buffer(target)) {
-                continue;
+            TensorImpl target = TensorImpl.of(entry.getValue());
+            TensorImpl source = TensorImpl.of(sources.get(entry.getKey()));
+            if (source.storage() == target.storage()) {
+                continue; // the parameter itself, or a reshape of it
             }
-            int[] shape = target.shape();
-            access.backend(target).copyStrided(access.buffer(source), Shapes.contiguousStrides(shape),
-                    access.buffer(target), shape);
-            access.version(target).increment();
+            Layout from = source.layout();
+            target.backend().copyStrided(source.storage(), from.offset(), from.strides(), target.storage(), from.shape());
+            target.version().increment();
         }
     }
 }

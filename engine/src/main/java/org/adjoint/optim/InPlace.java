@@ -10,7 +10,7 @@ import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Shapes;
-import org.adjoint.internal.TensorAccess;
+import org.adjoint.internal.TensorImpl;
 
 /**
  * What the optimizers share: checks of their arguments, zeroing gradients, and element-wise
@@ -22,7 +22,6 @@ import org.adjoint.internal.TensorAccess;
  */
 final class InPlace {
 
-    private static final TensorAccess ACCESS = TensorAccess.get();
     private static final int[] CONTIGUOUS = {1};
     private static final int[] BROADCAST = {0};
 
@@ -95,8 +94,8 @@ final class InPlace {
         for (int i = 0; i < parameters.size(); i++) {
             Tensor grad = parameters.get(i).grad();
             if (grad != null) {
-                ACCESS.backend(grad).fill(ACCESS.buffer(grad), 0f);
-                ACCESS.version(grad).increment();
+                TensorImpl.of(grad).backend().fill(buffer(grad), 0f);
+                TensorImpl.of(grad).version().increment();
             }
         }
     }
@@ -107,17 +106,20 @@ final class InPlace {
      * @param parameter the updated tensor
      */
     static void changed(Tensor parameter) {
-        ACCESS.version(parameter).increment();
+        TensorImpl.of(parameter).version().increment();
     }
 
     /**
-     * The storage of a tensor.
+     * The storage of a tensor as one flat row, to read or write in place: a view (a parameter
+     * that is a transpose) is first given contiguous storage of its own.
      *
      * @param tensor a tensor
      * @return its buffer
      */
     static Buffer buffer(Tensor tensor) {
-        return ACCESS.buffer(tensor);
+        TensorImpl impl = TensorImpl.of(tensor);
+        impl.makeContiguous();
+        return impl.storage();
     }
 
     /**

@@ -68,8 +68,8 @@ public final class CoreOnlyBackend implements Backend {
     }
 
     @Override
-    public void copyStrided(Buffer src, int[] srcStrides, Buffer out, int[] shape) {
-        core.copyStrided(src, srcStrides, out, shape);
+    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, int[] shape) {
+        core.copyStrided(src, srcOffset, srcStrides, out, shape);
     }
 
     @Override

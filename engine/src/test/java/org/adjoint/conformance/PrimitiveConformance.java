@@ -15,7 +15,7 @@ import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.CustomFunction;
 import org.adjoint.autodiff.GradCheck;
 import org.adjoint.internal.Graph;
-import org.adjoint.internal.TensorAccess;
+import org.adjoint.internal.TensorImpl;
 import org.adjoint.internal.ops.Pointwise;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -92,7 +92,7 @@ public abstract class PrimitiveConformance extends BackendConformance {
                 break;
             }
             Tensor target = saved.get(index);
-            TensorAccess.get().version(target).increment();
+            TensorImpl.of(target).version().increment();
             var error = assertThrows(IllegalStateException.class, loss::backward, op + " saved tensor " + index);
             String shape = java.util.Arrays.toString(target.shape());
             assertEquals("backward: a tensor of shape " + shape + " that '" + op + "' saved for its gradient was "
@@ -201,7 +201,7 @@ public abstract class PrimitiveConformance extends BackendConformance {
     void aCustomFunctionAppliedWithoutGradientsRecordsNothing() {
         Tensor x = vec(1f, 2f);
         Tensor y = new SquarePlus().apply(x);
-        assertNull(TensorAccess.get().producer(y));
+        assertNull(TensorImpl.of(y).producer());
         assertTensor(y, shape(2), 2f, 6f);
     }
 }

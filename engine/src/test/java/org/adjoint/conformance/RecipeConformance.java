@@ -20,7 +20,7 @@ import org.adjoint.conformance.programs.Program;
 import org.adjoint.conformance.programs.ProgramGenerator;
 import org.adjoint.conformance.programs.Watch;
 import org.adjoint.internal.Node;
-import org.adjoint.internal.TensorAccess;
+import org.adjoint.internal.TensorImpl;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Dropout;
 import org.adjoint.nn.Layer;
@@ -46,7 +46,6 @@ public abstract class RecipeConformance extends BackendConformance {
 
     private static final int PROGRAMS = Integer.getInteger("adjoint.test.recipes", DEFAULT_PROGRAMS);
     private static final ProgramGenerator GENERATOR = new ProgramGenerator();
-    private static final TensorAccess ACCESS = TensorAccess.get();
 
     static List<Long> seeds() {
         List<Long> seeds = new ArrayList<>();
@@ -83,7 +82,7 @@ public abstract class RecipeConformance extends BackendConformance {
         List<Tensor> values = values(program, leaves(program));
         Set<Node> checked = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Tensor value : values) {
-            Node node = ACCESS.producer(value);
+            Node node = TensorImpl.of(value).producer();
             if (node != null && checked.add(node)) {
                 long random = RandomState.get();
                 Tensor again = node.recompute();
@@ -136,7 +135,7 @@ public abstract class RecipeConformance extends BackendConformance {
         RandomState.set(11);
         Tensor x = Tensor.ones(4, 50).requiresGrad(true);
         Tensor y = new Dropout(0.5f).apply(x);
-        Node node = ACCESS.producer(y);
+        Node node = TensorImpl.of(y).producer();
         RandomState.set(12);
         new Dropout(0.5f).apply(x);
         Tensor[] again = new Tensor[1];
@@ -159,7 +158,7 @@ public abstract class RecipeConformance extends BackendConformance {
         Tensor loss = Losses.crossEntropy(logits, labels);
         labels[0] = 3;
         labels[2] = 3;
-        assertBitwise(loss, ACCESS.producer(loss).recompute(), "crossEntropy re-run", null);
+        assertBitwise(loss, TensorImpl.of(loss).producer().recompute(), "crossEntropy re-run", null);
     }
 
     /**
@@ -226,7 +225,7 @@ public abstract class RecipeConformance extends BackendConformance {
         }
         Tensor y = h.exp();
         Tensor expected = y.detach();
-        Node exp = ACCESS.producer(y);
+        Node exp = TensorImpl.of(y).producer();
         assertEquals(1, exp.dropSaved());
         assertBitwise(expected, exp.recompute(), "exp re-run", null);
         y.sum().backward();
@@ -255,7 +254,7 @@ public abstract class RecipeConformance extends BackendConformance {
         Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         ArrayDeque<Node> stack = new ArrayDeque<>();
         for (Tensor root : roots) {
-            Node node = ACCESS.producer(root);
+            Node node = TensorImpl.of(root).producer();
             if (node != null && seen.add(node)) {
                 stack.push(node);
             }

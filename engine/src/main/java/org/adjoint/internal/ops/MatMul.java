@@ -20,7 +20,9 @@ import org.adjoint.internal.Shapes;
  *   <li>{@code C = Aᵀ·Bᵀ}: {@code dA = Bᵀ·dCᵀ}, {@code dB = dCᵀ·Aᵀ}</li>
  * </ul>
  * Saves A only when B needs a gradient and B only when A does. The attributes are the
- * transpose flags, one constant for each of the four combinations.
+ * transpose flags, one constant for each of the four combinations. An operand that is a
+ * transposed view ({@code x.transpose()}) is read in place: its flag is flipped instead of
+ * copying it.
  */
 public final class MatMul extends Primitive<MatMul.Transposes> {
 
@@ -151,8 +153,11 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
         outShape[rank - 2] = m;
         outShape[rank - 1] = n;
         Buffer out = Compute.allocate(backend, Shapes.size(outShape));
-        backend.gemm(t.a(), t.b(), batch, m, n, k, 1f, Compute.buffer(a), (long) m * k,
-                Compute.buffer(b), (long) k * n, 0f, out, (long) m * n);
+        // A transposed view is read in place, by flipping its flag.
+        boolean transA = t.a() != Compute.readsTransposed(a);
+        boolean transB = t.b() != Compute.readsTransposed(b);
+        backend.gemm(transA, transB, batch, m, n, k, 1f, Compute.matrixBuffer(a), (long) m * k,
+                Compute.matrixBuffer(b), (long) k * n, 0f, out, (long) m * n);
         return Compute.wrap(backend, out, outShape);
     }
 

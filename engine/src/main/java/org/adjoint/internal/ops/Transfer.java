@@ -5,7 +5,7 @@ import org.adjoint.backend.Backend;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Ops;
 import org.adjoint.internal.Primitive;
-import org.adjoint.internal.TensorAccess;
+import org.adjoint.internal.TensorImpl;
 
 /**
  * A copy to another backend, through the host; differentiable like PyTorch's {@code to}: the
@@ -13,7 +13,6 @@ import org.adjoint.internal.TensorAccess;
  */
 public final class Transfer extends Primitive<Transfer.Route> {
 
-    private static final TensorAccess ACCESS = TensorAccess.get();
     private static final Transfer TRANSFER = new Transfer();
 
     /**
@@ -37,7 +36,7 @@ public final class Transfer extends Primitive<Transfer.Route> {
      * @return a tensor on {@code target} with the same shape and values
      */
     public static Tensor apply(Tensor x, Backend target) {
-        Backend from = ACCESS.backend(x);
+        Backend from = TensorImpl.of(x).backend();
         if (from == target) {
             return x;
         }
@@ -48,7 +47,7 @@ public final class Transfer extends Primitive<Transfer.Route> {
     protected Tensor forward(Route route, Tensor[] inputs, Residuals residuals) {
         Tensor x = inputs[0];
         Backend target = route.target();
-        return Compute.wrap(target, target.upload(route.source().download(ACCESS.buffer(x))), x.shape());
+        return Compute.wrap(target, target.upload(route.source().download(Compute.buffer(x))), x.shape());
     }
 
     @Override

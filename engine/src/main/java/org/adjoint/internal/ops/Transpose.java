@@ -6,7 +6,10 @@ import org.adjoint.internal.Ops;
 import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
-/** Swaps the last two axes: linear, and its own VJP and JVP. */
+/**
+ * Swaps the last two axes: a view of the same storage, with the last two strides swapped (no
+ * copy). Linear, and its own VJP and JVP.
+ */
 public final class Transpose extends Primitive<Void> {
 
     private static final Transpose TRANSPOSE = new Transpose();
@@ -19,7 +22,7 @@ public final class Transpose extends Primitive<Void> {
      * Transposes the last two axes of {@code x}.
      *
      * @param x a tensor of rank at least 2
-     * @return a contiguous transposed copy
+     * @return the transposed view
      */
     public static Tensor apply(Tensor x) {
         int[] shape = Compute.shape(x);
