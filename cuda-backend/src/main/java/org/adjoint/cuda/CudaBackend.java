@@ -15,7 +15,6 @@ import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.StridedArgument;
 import org.adjoint.cuda.internal.SumSplit;
 import org.adjoint.cuda.internal.UnavailableException;
-import org.adjoint.kernels.Indexing;
 
 /**
  * {@link Backend} on an NVIDIA GPU: buffers in device memory, GEMM through cuBLAS, everything
@@ -246,27 +245,28 @@ public final class CudaBackend implements Backend {
         copyStrided(source, new int[] {1}, out, new int[] {Math.toIntExact(source.size())});
     }
 
-    // No device kernels for gather and scatter-add yet: the composed operations that use them
-    // (cross-entropy) are overridden below with their own kernels, so only a direct caller pays
-    // this round trip through the host.
-
     @Override
     public void gather(Buffer src, int outer, int length, int inner, Buffer indices, int count, Buffer out) {
-        CudaDevice device = gpu();
-        float[] picked = new float[Math.multiplyExact(Math.multiplyExact(outer, count), inner)];
-        Indexing.gather(device.download(cuda(src)), outer, length, inner, device.download(cuda(indices)), count,
-                picked);
-        device.upload(picked, cuda(out));
+        CudaBuffer source = cuda(src);
+        CudaBuffer positions = cuda(indices);
+        CudaBuffer result = cuda(out);
+        if ((long) outer * count * inner == 0) {
+            return;
+        }
+        gpu().withKernels(kernels -> kernels.gather(source.address(), outer, length, inner, positions.address(), count,
+                result.address()));
     }
 
     @Override
     public void scatterAdd(Buffer values, int outer, int count, int inner, Buffer indices, Buffer out, int length) {
-        CudaDevice device = gpu();
+        CudaBuffer addends = cuda(values);
+        CudaBuffer positions = cuda(indices);
         CudaBuffer target = cuda(out);
-        float[] sums = device.download(target);
-        Indexing.scatterAdd(device.download(cuda(values)), outer, count, inner, device.download(cuda(indices)), sums,
-                length);
-        device.upload(sums, target);
+        if ((long) outer * count * inner == 0) {
+            return;
+        }
+        gpu().withKernels(kernels -> kernels.scatterAdd(addends.address(), outer, count, inner, positions.address(),
+                target.address(), length));
     }
 
     @Override

@@ -34,7 +34,8 @@ public final class CudaKernels {
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
     static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "sum_to", "sum_to_parts",
-            "max_axis", "softmax", "bias_activation", "activation_grad", "nll", "cross_entropy_grad");
+            "max_axis", "softmax", "gather", "scatter_add", "bias_activation", "activation_grad", "nll",
+            "cross_entropy_grad");
 
     private final Map<String, CUfunction> functions;
     private final CUstream stream;
@@ -256,6 +257,39 @@ public final class CudaKernels {
     public void softmax(long x, long out, int outer, int length, int inner, boolean log) {
         launch("softmax", grid.softmax(outer, length, inner),
                 new Arguments().address(x).address(out).i32(outer).i32(length).i32(inner).i32(log ? 1 : 0));
+    }
+
+    /**
+     * {@code out[o, j, i] = src[o, indices[o, j, i], i]}, one thread per output element.
+     *
+     * @param src     {@code [outer, length, inner]}
+     * @param outer   outer count
+     * @param length  indexed axis length of {@code src}
+     * @param inner   inner count
+     * @param indices {@code [outer, count, inner]} whole numbers as floats
+     * @param count   indexed axis length of {@code out}
+     * @param out     {@code [outer, count, inner]}
+     */
+    public void gather(long src, int outer, int length, int inner, long indices, int count, long out) {
+        launch("gather", grid.gridStride((long) outer * count * inner), new Arguments().address(src).i32(outer)
+                .i32(length).i32(inner).address(indices).i32(count).address(out));
+    }
+
+    /**
+     * {@code out[o, indices[o, j, i], i] += values[o, j, i]}, one thread per {@code (o, i)} lane adding
+     * in increasing {@code j}, so the sums do not depend on the grid.
+     *
+     * @param values  {@code [outer, count, inner]}
+     * @param outer   outer count
+     * @param count   indexed axis length of {@code values}
+     * @param inner   inner count
+     * @param indices {@code [outer, count, inner]} whole numbers as floats
+     * @param out     {@code [outer, length, inner]}, updated in place
+     * @param length  indexed axis length of {@code out}
+     */
+    public void scatterAdd(long values, int outer, int count, int inner, long indices, long out, int length) {
+        launch("scatter_add", grid.gridStride((long) outer * inner), new Arguments().address(values).i32(outer)
+                .i32(count).i32(inner).address(indices).address(out).i32(length));
     }
 
     /**

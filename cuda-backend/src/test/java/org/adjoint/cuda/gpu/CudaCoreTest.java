@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.util.Arrays;
 import java.util.Random;
 
 import org.adjoint.backend.Backend;
@@ -16,9 +17,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The parts of the backend SPI that the CUDA backend meets without kernels of its own: gather,
- * scatter-add and cast against the CPU; the composed operations' default bodies on the GPU's
- * core against the CUDA backend's own kernels; backends per device ordinal.
+ * Gather and scatter-add against the CPU bit for bit, and cast; the composed operations' default
+ * bodies on the GPU's core against the CUDA backend's own kernels; backends per device ordinal.
  */
 @Tag("gpu")
 class CudaCoreTest {
@@ -30,31 +30,57 @@ class CudaCoreTest {
 
     @Test
     void gatherAndScatterAddAlongTheMiddleAxis() {
-        int outer = 3;
-        int length = 5;
-        int inner = 4;
-        int count = 6;
-        float[] src = values(outer * length * inner, -2, 2);
-        float[] indices = new float[outer * count * inner];
-        for (int i = 0; i < indices.length; i++) {
-            indices[i] = random.nextInt(length);
+        // {outer, length, inner, count}: repeated indices, rows, lanes, empty axes, more lanes than a block.
+        int[][] shapes = {{3, 5, 4, 6}, {1, 4, 1, 50}, {40, 7, 1, 3}, {2, 3, 300, 5}, {2, 4, 3, 0}, {0, 3, 2, 4}};
+        for (int[] shape : shapes) {
+            int outer = shape[0];
+            int length = shape[1];
+            int inner = shape[2];
+            int count = shape[3];
+            String what = " [outer, length, inner, count] = " + Arrays.toString(shape);
+            float[] src = values(outer * length * inner, -2, 2);
+            float[] indices = new float[outer * count * inner];
+            for (int i = 0; i < indices.length; i++) {
+                indices[i] = random.nextInt(length);
+            }
+            Buffer expected = cpu.upload(values(indices.length, 5, 6));
+            cpu.gather(cpu.upload(src), outer, length, inner, cpu.upload(indices), count, expected);
+            Buffer actual = gpu.upload(cpu.download(expected));
+            gpu.gather(gpu.upload(src), outer, length, inner, gpu.upload(indices), count, actual);
+            assertBits(cpu.download(expected), gpu.download(actual), "gather" + what);
+
+            // Magnitudes over many binades: a sum in another order than the CPU's would show.
+            float[] values = values(indices.length, -1, 1);
+            for (int i = 0; i < values.length; i++) {
+                values[i] *= (float) Math.pow(10, i % 7 - 3);
+            }
+            Buffer expectedSums = cpu.upload(src);
+            cpu.scatterAdd(cpu.upload(values), outer, count, inner, cpu.upload(indices), expectedSums, length);
+            for (int run = 0; run < 2; run++) {
+                Buffer actualSums = gpu.upload(src);
+                gpu.scatterAdd(gpu.upload(values), outer, count, inner, gpu.upload(indices), actualSums, length);
+                assertBits(cpu.download(expectedSums), gpu.download(actualSums), "scatterAdd run " + run + what);
+            }
         }
-        Buffer expected = cpu.allocate(indices.length);
-        cpu.gather(cpu.upload(src), outer, length, inner, cpu.upload(indices), count, expected);
-        Buffer actual = gpu.allocate(indices.length);
-        gpu.gather(gpu.upload(src), outer, length, inner, gpu.upload(indices), count, actual);
-        assertClose(cpu.download(expected), gpu.download(actual), 0, "gather");
 
-        float[] values = values(indices.length, -1, 1);
-        Buffer expectedSums = cpu.upload(src);
-        cpu.scatterAdd(cpu.upload(values), outer, count, inner, cpu.upload(indices), expectedSums, length);
-        Buffer actualSums = gpu.upload(src);
-        gpu.scatterAdd(gpu.upload(values), outer, count, inner, gpu.upload(indices), actualSums, length);
-        assertClose(cpu.download(expectedSums), gpu.download(actualSums), 0, "scatterAdd");
-
+        float[] src = values(12, -2, 2);
         Buffer copy = gpu.allocate(src.length);
         gpu.cast(gpu.upload(src), copy);
         assertClose(src, gpu.download(copy), 0, "cast");
+    }
+
+    @Test
+    void anIndexTheCpuRefusesGivesNanInsteadOfAStrayAccess() {
+        float[] indices = {2f, 3f, -1f, 0.5f};
+        Buffer picked = gpu.allocate(indices.length);
+        gpu.gather(gpu.upload(new float[] {10f, 11f, 12f}), 1, 3, 1, gpu.upload(indices), indices.length, picked);
+        assertBits(new float[] {12f, Float.NaN, Float.NaN, Float.NaN}, gpu.download(picked), "gather");
+        // Lane 0 of two (inner 2) meets the index 3 in a length of 3; lane 1 adds 1 and 2 at 0 and 2.
+        Buffer sums = gpu.allocate(6);
+        gpu.fill(sums, 0f);
+        gpu.scatterAdd(gpu.upload(new float[] {5f, 1f, 6f, 2f}), 1, 2, 2, gpu.upload(new float[] {3f, 0f, 1f, 2f}),
+                sums, 3);
+        assertBits(new float[] {Float.NaN, 1f, Float.NaN, 0f, Float.NaN, 2f}, gpu.download(sums), "scatterAdd");
     }
 
     @Test
@@ -135,6 +161,16 @@ class CudaCoreTest {
             values[i] = low + (high - low) * random.nextFloat();
         }
         return values;
+    }
+
+    /** The same bits, except that any NaN equals any NaN. */
+    private static void assertBits(float[] expected, float[] actual, String label) {
+        assertEquals(expected.length, actual.length, label + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToIntBits(expected[i]) != Float.floatToIntBits(actual[i])) {
+                fail(label + ": element " + i + " expected " + expected[i] + ", got " + actual[i]);
+            }
+        }
     }
 
     private static void assertClose(float[] expected, float[] actual, double tolerance, String label) {

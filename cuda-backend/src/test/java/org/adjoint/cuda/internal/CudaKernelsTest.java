@@ -27,6 +27,14 @@ class CudaKernelsTest {
     }
 
     @Test
+    void everyKernelButFillIsLaunched() {
+        // fill is a 32-bit memset on the device (CudaDevice.fill), not a launch.
+        List<String> expected = CudaKernelSource.kernelNames().stream().filter(name -> !name.equals("fill")).toList();
+        assertEquals(expected, CudaKernels.USED);
+        assertTrue(CudaKernels.USED.containsAll(List.of("gather", "scatter_add")), "the indexing kernels");
+    }
+
+    @Test
     void compiledForTheDevicesOwnArchitecture() {
         assertEquals(List.of("--gpu-architecture=compute_90"), CudaKernels.compileOptions(9, 0));
         assertEquals(List.of("--gpu-architecture=compute_86"), CudaKernels.compileOptions(8, 6));

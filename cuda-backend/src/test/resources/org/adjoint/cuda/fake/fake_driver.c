@@ -202,6 +202,15 @@ static float activation_grad_op(int act, float y, float cotangent) {
             : act == 2 ? cotangent * (1.0f - y * y) : act == 3 ? cotangent * (y * (1.0f - y)) : NAN;
 }
 
+/* The whole number in [0, length) that a float index holds, else -1 (a NaN result, as the real kernels give). */
+static long long fake_index(float value, int length) {
+    if (!(value >= 0 && value < length)) {
+        return -1;
+    }
+    long long index = (long long) value;
+    return (float) index == value ? index : -1;
+}
+
 #define ARG(type, i) (*(type*) params[i])
 
 static CUresult run(const char* name, unsigned int grid, unsigned int block, void** params) {
@@ -335,6 +344,40 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
                 for (int l = 0; l < length; l++) {
                     double shifted = (double) (x[base + (long long) l * inner] - top);
                     out[base + (long long) l * inner] = (float) (logarithm ? shifted - log(sum) : exp(shifted) / sum);
+                }
+            }
+        }
+    } else if (strcmp(name, "gather") == 0) {
+        const float* src = ARG(const float*, 0);
+        int outer = ARG(int, 1), length = ARG(int, 2), inner = ARG(int, 3);
+        const float* indices = ARG(const float*, 4);
+        int count = ARG(int, 5);
+        float* out = ARG(float*, 6);
+        for (long long o = 0; o < outer; o++) {
+            for (long long j = 0; j < count; j++) {
+                for (long long i = 0; i < inner; i++) {
+                    long long at = (o * count + j) * inner + i;
+                    long long index = fake_index(indices[at], length);
+                    out[at] = index < 0 ? NAN : src[(o * length + index) * inner + i];
+                }
+            }
+        }
+    } else if (strcmp(name, "scatter_add") == 0) {
+        const float* values = ARG(const float*, 0);
+        int outer = ARG(int, 1), count = ARG(int, 2), inner = ARG(int, 3);
+        const float* indices = ARG(const float*, 4);
+        float* out = ARG(float*, 5);
+        int length = ARG(int, 6);
+        for (long long o = 0; o < outer; o++) {
+            for (long long j = 0; j < count; j++) {
+                for (long long i = 0; i < inner; i++) {
+                    long long at = (o * count + j) * inner + i;
+                    long long index = fake_index(indices[at], length);
+                    if (index < 0) {
+                        for (long long l = 0; l < length; l++) out[(o * length + l) * inner + i] = NAN;
+                    } else {
+                        out[(o * length + index) * inner + i] += values[at];
+                    }
                 }
             }
         }

@@ -64,6 +64,8 @@ public final class CudaKernelSource {
             "sum_to_parts",
             "max_axis",
             "softmax",
+            "gather",
+            "scatter_add",
             "bias_activation",
             "activation_grad",
             "nll",

@@ -1,6 +1,6 @@
 /*
  * Adjoint device kernels: the CUDA twins of the CPU kernels in org.adjoint.kernels
- * (ElementWise, Strided, AxisReductions, Fused). The Java class
+ * (ElementWise, Strided, AxisReductions, Indexing, Fused). The Java class
  * org.adjoint.kernels.cuda.CudaKernelSource loads this text; the CUDA backend compiles it
  * with NVRTC at run time, and the kernels module's tests compile it with `nvcc -ptx`.
  *
@@ -40,6 +40,10 @@
  *                       inner == 1 && length >= 128
  *                       (ADJOINT_SOFTMAX_ROW_BLOCK_MIN_LENGTH):  or, in that case, outer
  *                       then a whole block shares a row          (one block per row)
+ *   gather              output element (outer * count * inner)   ceil(outer * count * inner / 256)
+ *   scatter_add         lane (outer * inner); the thread adds    ceil(outer * inner / 256)
+ *                       its lane's count values in order, so
+ *                       the result does not depend on the grid
  *   bias_activation     element (rows * cols)                    ceil(rows * cols / 256)
  *   activation_grad     element (n)                              ceil(n / 256)
  *   nll                 ONE block of 256 threads (any count up   exactly 1 (blocks other
@@ -702,6 +706,78 @@ extern "C" __global__ void softmax(const float* x, float* out, int outer, int le
             for (int l = 0; l < length; l++) {
                 long long at = (long long) l * inner;
                 result[at] = (float) ((double) expf(sub_rn(in[at], laneMax)) / sum);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Gather along the middle axis of [outer, length, inner] and its adjoint (Indexing).    */
+/* ------------------------------------------------------------------------------------ */
+
+/*
+ * The whole number that a float index holds if it lies in [0, length), else -1: where the CPU
+ * (Indexing) throws. Negative numbers, NaN and fractions are out; -0 is index 0, as in Java.
+ */
+static __host__ __device__ __forceinline__ long long whole_index(float value, int length) {
+    if (!(value >= 0.0f && value < 2147483648.0f)) {
+        return -1;
+    }
+    int index = (int) value;
+    return (float) index == value && index < length ? index : -1;
+}
+
+/*
+ * Indexing.gather: out[o, j, i] = src[o, indices[o, j, i], i] for j < count; indices and out
+ * are contiguous [outer, count, inner], src is [outer, length, inner]. An index that is not a
+ * whole number in [0, length) (where the CPU throws) gives NaN instead of reading out of bounds.
+ */
+extern "C" __global__ void gather(const float* src, int outer, int length, int inner, const float* indices, int count,
+                                  float* out) {
+    long long n = (long long) outer * count * inner;
+    bool narrow = n <= 0xffffffffLL;
+    for (long long t = first_index(); t < n; t += index_step()) {
+        long long i;
+        long long row = quotient(t, inner, narrow, &i);
+        long long unused;
+        long long o = quotient(row, count, narrow, &unused);
+        long long index = whole_index(indices[t], length);
+        out[t] = index < 0 ? quiet_nan() : src[(o * length + index) * inner + i];
+    }
+}
+
+/*
+ * Indexing.scatterAdd: out[o, indices[o, j, i], i] += values[o, j, i]; values and indices are
+ * contiguous [outer, count, inner], out is [outer, length, inner], updated in place.
+ *
+ * One thread per (outer, inner) lane, no atomics: the entries of lane (o, i) only ever add
+ * into out[o, :, i], so the thread owns those elements and adds its values in increasing j,
+ * each rounded in float, which is the CPU's order: repeated indices sum to the same bits on
+ * every run and on the CPU. An index that is not a whole number in [0, length) (where the CPU
+ * throws) makes its whole lane out[o, :, i] NaN instead of writing out of bounds.
+ */
+extern "C" __global__ void scatter_add(const float* values, int outer, int count, int inner, const float* indices,
+                                       float* out, int length) {
+    long long lanes = (long long) outer * inner;
+    bool narrow = lanes <= 0xffffffffLL;
+    for (long long lane = first_index(); lane < lanes; lane += index_step()) {
+        long long i;
+        long long o = quotient(lane, inner, narrow, &i);
+        long long from = o * count * inner + i;
+        float* target = out + o * length * inner + i;
+        bool valid = true;
+        for (int j = 0; j < count && valid; j++) {
+            long long at = from + (long long) j * inner;
+            long long index = whole_index(indices[at], length);
+            if (index < 0) {
+                valid = false;
+            } else {
+                target[index * inner] = add_rn(target[index * inner], values[at]);
+            }
+        }
+        if (!valid) {
+            for (int l = 0; l < length; l++) {
+                target[(long long) l * inner] = quiet_nan();
             }
         }
     }

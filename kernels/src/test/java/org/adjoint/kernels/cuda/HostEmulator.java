@@ -364,6 +364,10 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { max_axis(P(0), P(1), P(2), I(3), I(4), I(5)); });
                 } else if (name == "softmax") {
                     launch(grid, block, true, [&] { softmax(P(0), P(1), I(2), I(3), I(4), I(5)); });
+                } else if (name == "gather") {
+                    launch(grid, block, false, [&] { gather(P(0), I(1), I(2), I(3), P(4), I(5), P(6)); });
+                } else if (name == "scatter_add") {
+                    launch(grid, block, false, [&] { scatter_add(P(0), I(1), I(2), I(3), P(4), P(5), I(6)); });
                 } else if (name == "bias_activation") {
                     launch(grid, block, false, [&] { bias_activation(I(0), P(1), P(2), I(3), I(4)); });
                 } else if (name == "activation_grad") {
