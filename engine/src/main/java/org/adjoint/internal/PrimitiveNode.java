@@ -22,8 +22,10 @@ import org.adjoint.autodiff.GradMode;
  * <p>A saved entry can be dropped and is then recomputed when a rule reads it: an input from
  * its producer ({@link Node#recompute()}), the output and residuals by running this node's
  * forward computation again. Recomputation reads inputs from what is saved (recomputing those
- * dropped, recursively), from producers, or from leaves and constants as they are now; a leaf
- * that the rules saved is checked against in-place changes, one they did not is read as is.
+ * dropped, recursively), from producers, or from leaves and constants; every one of them is
+ * checked against in-place changes since the forward pass (saved ones through their entry, the
+ * others against the version noted when the node was connected), so a re-run never computes
+ * from values the original did not see.
  *
  * @param <A> the type of the primitive's attributes
  */
@@ -39,6 +41,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
     private Saved saved;
     private int savedSlots;
     private boolean rerunnable;
+    private int[] edgeVersions; // versions of the leaves and constants not saved, by input; null when none
     private Tensor lastCotangent;
     private Tensor lastShared;
 
@@ -71,11 +74,20 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         boolean available = true;
         for (int i = 0; i < inputs.length; i++) {
             Object edge = edge(i);
-            if (edge == null && !savesInput(i)) {
-                referToConstant(i, inputs[i]);
-            } else if (edge instanceof Node producer && !savesInput(i)) {
-                available &= producer.recomputable();
+            if (savesInput(i)) {
+                continue;
             }
+            if (edge instanceof Node producer) {
+                available &= producer.recomputable();
+                continue;
+            }
+            if (edge == null) {
+                referToConstant(i, inputs[i]);
+            }
+            if (edgeVersions == null) {
+                edgeVersions = new int[inputs.length];
+            }
+            edgeVersions[i] = TensorImpl.of(inputs[i]).version().get();
         }
         rerunnable = available;
     }
@@ -254,9 +266,9 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
             } else if (edge instanceof Node producer) {
                 inputs[i] = computed.get(producer);
             } else if (edge instanceof Tensor leaf) {
-                inputs[i] = leaf;
+                inputs[i] = unchanged(i, leaf);
             } else if (edge instanceof Constant constant) {
-                inputs[i] = constant.value();
+                inputs[i] = unchanged(i, constant.value());
             } else {
                 throw new IllegalStateException(name() + ": cannot re-run its forward computation: input " + i
                         + " was neither saved nor referred to");
@@ -265,6 +277,18 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         try (var _ = GradMode.noGrad()) {
             return primitive.forward(attributes, inputs, residuals);
         }
+    }
+
+    /** An input the node refers to without saving it, refused when it was changed in place since. */
+    private Tensor unchanged(int input, Tensor value) {
+        int then = edgeVersions[input];
+        int now = TensorImpl.of(value).version().get();
+        if (now != then) {
+            throw new IllegalStateException(name() + ": cannot re-run its forward computation: input " + input
+                    + " of shape " + Shapes.str(value.shape()) + " was modified in place after the forward pass (version "
+                    + then + " then " + now + ")");
+        }
+        return value;
     }
 
     @Override
@@ -292,7 +316,8 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
             } else {
                 droppable = rerunnable;
             }
-            if (droppable && !s.dropped()) {
+            // A value computed again would come without the tangent a forward-over-reverse pass attached.
+            if (droppable && !s.dropped() && TensorImpl.of(s.tensor()).tangent() == null) {
                 s.drop();
                 dropped++;
             }

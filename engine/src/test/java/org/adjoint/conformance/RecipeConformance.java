@@ -2,6 +2,7 @@ package org.adjoint.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -11,8 +12,10 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 import org.adjoint.Tensor;
+import org.adjoint.autodiff.Autodiff;
 import org.adjoint.checkpoint.Checkpoint;
 import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.conformance.programs.JavaPrinter;
@@ -28,6 +31,7 @@ import org.adjoint.nn.Linear;
 import org.adjoint.nn.Losses;
 import org.adjoint.nn.RandomState;
 import org.adjoint.nn.Sequential;
+import org.adjoint.optim.SGD;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -247,6 +251,42 @@ public abstract class RecipeConformance extends BackendConformance {
         Tensor expected = Tensor.of(new float[] {0.5f, -1f, 2f}).requiresGrad(true);
         expected.mul(expected).exp().mul(expected).sigmoid().sum().backward();
         assertBitwise(expected.grad(), w.grad(), "gradient through a chain of dropped tensors", null);
+    }
+
+    @Test
+    void aReRunRefusesALeafOrConstantChangedInPlaceSinceTheForwardPass() {
+        Tensor w = Tensor.of(new float[] {0.5f, -1f, 2f}).requiresGrad(true);
+        Tensor y = w.exp();                                   // saves its output, not w: w is a leaf edge
+        Tensor u = Tensor.of(new float[] {4f, 5f, 6f}).requiresGrad(true);
+        Tensor c = Tensor.of(new float[] {1f, 2f, 3f});
+        Tensor z = u.mul(3f).add(c);                          // c: a constant add refers to without saving
+        w.sum().backward();
+        new SGD(List.of(w), 0.1f).step();                     // w changes in place
+        var error = assertThrows(IllegalStateException.class, () -> TensorImpl.of(y).producer().recompute());
+        assertEquals("exp: cannot re-run its forward computation: input 0 of shape [3] was modified in place after "
+                + "the forward pass (version 0 then 1)", error.getMessage());
+        assertBitwise(z, TensorImpl.of(z).producer().recompute(), "add of an unchanged constant", null);
+        TensorImpl.of(c).version().increment();               // as an in-place write to c would
+        error = assertThrows(IllegalStateException.class, () -> TensorImpl.of(z).producer().recompute());
+        assertTrue(error.getMessage().startsWith("add: cannot re-run its forward computation: input 1 of shape [3]"),
+                error.getMessage());
+    }
+
+    @Test
+    void savedTensorsThatCarryATangentAreNotDropped() {
+        Tensor x = Tensor.of(new float[] {0.3f, -0.7f, 1.1f});
+        Tensor v = Tensor.of(new float[] {1f, 2f, -1f});
+        Function<Tensor, Tensor> f = t -> t.tanh().mul(t.sigmoid()).exp().sum();
+        Tensor expected = Autodiff.hvp(f, x, v);
+        // Inside forward over reverse, the saved values carry tangents; a recomputed one would not.
+        Tensor actual = Autodiff.hvp(t -> {
+            Tensor y = f.apply(t);
+            for (Node node : reachable(List.of(y))) {
+                node.dropSaved();
+            }
+            return y;
+        }, x, v);
+        assertBitwise(expected, actual, "hvp with dropSaved inside", null);
     }
 
     private static List<Node> reachable(List<Tensor> roots) {
