@@ -3,9 +3,9 @@ package org.adjoint.internal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.IdentityHashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,6 +27,8 @@ import org.adjoint.backend.Buffer;
  */
 public final class Graph {
 
+    /** Up to this many pending cotangents, recycling scans them instead of building a set. */
+    private static final int FEW_PENDING = 8;
 
     private Graph() {
     }
@@ -270,22 +272,42 @@ public final class Graph {
         return grad;
     }
 
-    /** Hands back every recorded buffer that neither a pending cotangent nor a gradient uses. */
-    private static void recycle(List<Compute.Allocation> allocations, Iterable<Tensor> pending, Set<Buffer> gradBuffers) {
+    /**
+     * Hands back every recorded buffer that neither a pending cotangent nor a gradient uses. It
+     * runs after every node, so it allocates nothing when few cotangents are pending (the usual
+     * case: a scan beats a set); with many it builds one identity set.
+     */
+    private static void recycle(List<Compute.Allocation> allocations, Collection<Tensor> pending, Set<Buffer> gradBuffers) {
         if (allocations.isEmpty()) {
             return;
         }
-        Set<Buffer> alive = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (Tensor t : pending) {
-            alive.add(TensorImpl.of(t).storage());
-        }
-        for (Iterator<Compute.Allocation> it = allocations.iterator(); it.hasNext(); ) {
-            Compute.Allocation allocation = it.next();
-            if (!alive.contains(allocation.buffer()) && !gradBuffers.contains(allocation.buffer())) {
-                allocation.backend().release(allocation.buffer());
-                it.remove();
+        Set<Buffer> alive = null;
+        if (pending.size() > FEW_PENDING) {
+            alive = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (Tensor t : pending) {
+                alive.add(TensorImpl.of(t).storage());
             }
         }
+        for (int i = allocations.size() - 1; i >= 0; i--) {
+            Compute.Allocation allocation = allocations.get(i);
+            Buffer buffer = allocation.buffer();
+            boolean used = alive != null ? alive.contains(buffer) : holds(pending, buffer);
+            if (!used && !gradBuffers.contains(buffer)) {
+                allocation.backend().release(buffer);
+                int last = allocations.size() - 1;
+                allocations.set(i, allocations.get(last));
+                allocations.remove(last);
+            }
+        }
+    }
+
+    private static boolean holds(Collection<Tensor> pending, Buffer buffer) {
+        for (Tensor t : pending) {
+            if (TensorImpl.of(t).storage() == buffer) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isOutputOf(Tensor root, Sink sink) {
