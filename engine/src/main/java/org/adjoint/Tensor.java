@@ -49,6 +49,20 @@ import org.adjoint.internal.ops.Transpose;
  */
 public final class Tensor {
 
+    static {
+        TensorImpl.install(new TensorImpl.Front() {
+            @Override
+            public Tensor create(TensorImpl impl) {
+                return new Tensor(impl);
+            }
+
+            @Override
+            public TensorImpl impl(Tensor tensor) {
+                return tensor.impl;
+            }
+        });
+    }
+
     // Everything a tensor is lives in its implementation; this class is the user's surface.
     private final TensorImpl impl;
 

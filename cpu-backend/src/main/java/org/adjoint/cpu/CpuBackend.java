@@ -234,12 +234,13 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
-    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
-                     float alpha, Buffer a, long aStride, Buffer b, long bStride,
-                     float beta, Buffer c, long cStride) {
+    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+                     Buffer a, long aOffset, long aStride, Buffer b, long bOffset, long bStride,
+                     float beta, Buffer c, long cOffset, long cStride) {
         kernels.sgemmBatched(transA, transB, batch, m, n, k, alpha,
-                data(a), 0, Math.toIntExact(aStride), data(b), 0, Math.toIntExact(bStride),
-                beta, data(c), 0, Math.toIntExact(cStride));
+                data(a), Math.toIntExact(aOffset), Math.toIntExact(aStride),
+                data(b), Math.toIntExact(bOffset), Math.toIntExact(bStride),
+                beta, data(c), Math.toIntExact(cOffset), Math.toIntExact(cStride));
     }
 
     @Override
@@ -254,8 +255,8 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
-    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, int[] shape) {
-        Strided.copy(data(src), Math.toIntExact(srcOffset), srcStrides, data(out), 0, shape);
+    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] shape) {
+        Strided.copy(data(src), Math.toIntExact(srcOffset), srcStrides, data(out), Math.toIntExact(outOffset), shape);
     }
 
     @Override

@@ -197,30 +197,31 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
-                     float alpha, Buffer a, long aStride, Buffer b, long bStride,
-                     float beta, Buffer c, long cStride) {
+    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+                     Buffer a, long aOffset, long aStride, Buffer b, long bOffset, long bStride,
+                     float beta, Buffer c, long cOffset, long cStride) {
         CudaDevice device = gpu();
         if (batch == 0 || m == 0 || n == 0) {
             return;
         }
         if (k == 0) {
-            scaleEmptyProduct(device, beta, cuda(c), (long) m * n, batch, cStride);
+            scaleEmptyProduct(device, beta, cuda(c), cOffset, (long) m * n, batch, cStride);
             return;
         }
         ColumnMajorGemm call = ColumnMajorGemm.forRowMajor(transA, transB, batch, m, n, k, aStride, bStride, cStride);
         // Column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLAS's first operand is our B.
-        device.sgemm(call, alpha, cuda(b), cuda(a), beta, cuda(c));
+        device.sgemm(call, alpha, cuda(b), bOffset, cuda(a), aOffset, beta, cuda(c), cOffset);
     }
 
     /** An empty inner dimension leaves {@code C = beta·C}; cuBLAS's handling of k = 0 is not documented. */
-    private static void scaleEmptyProduct(CudaDevice device, float beta, CudaBuffer c, long size, int batch, long stride) {
+    private static void scaleEmptyProduct(CudaDevice device, float beta, CudaBuffer c, long first, long size, int batch,
+                                          long stride) {
         if (beta == 1) {
             return;
         }
         int distinct = stride == 0 ? 1 : batch;
         for (int p = 0; p < distinct; p++) {
-            long offset = p * stride;
+            long offset = first + p * stride;
             if (beta == 0) {
                 device.fill(c, offset, size, 0f);
             } else {
@@ -348,7 +349,7 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, int[] shape) {
+    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] shape) {
         CudaBuffer source = cuda(src);
         CudaBuffer result = cuda(out);
         StridedArgument strided = StridedArgument.of(shape, srcStrides, null);
@@ -359,8 +360,13 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("cuda copyStrided: offset " + srcOffset + " outside a buffer of "
                     + source.size() + " elements");
         }
+        if (outOffset < 0 || outOffset + strided.count() > result.size()) {
+            throw new IllegalArgumentException("cuda copyStrided: " + strided.count() + " elements at offset " + outOffset
+                    + " do not fit a buffer of " + result.size() + " elements");
+        }
         long first = srcOffset * Float.BYTES;
-        gpu().withKernels(kernels -> kernels.copyStrided(source.address() + first, result.address(), strided));
+        long target = outOffset * Float.BYTES;
+        gpu().withKernels(kernels -> kernels.copyStrided(source.address() + first, result.address() + target, strided));
     }
 
     @Override

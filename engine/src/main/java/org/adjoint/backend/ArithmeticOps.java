@@ -10,8 +10,34 @@ public interface ArithmeticOps {
      * Batched general matrix multiply {@code C = alpha·op(A)·op(B) + beta·C} on contiguous
      * row-major matrices. {@code op(A)} is {@code m × k} (stored {@code k × m} when
      * {@code transA}); {@code op(B)} is {@code k × n} (stored {@code n × k} when
-     * {@code transB}). Entry {@code p} of the batch starts at {@code p * stride} in each
-     * buffer; a stride of 0 reuses one matrix for the whole batch.
+     * {@code transB}). Entry {@code p} of the batch starts at {@code offset + p * stride} in
+     * each buffer; a stride of 0 reuses one matrix for the whole batch.
+     *
+     * @param transA  whether A is stored transposed
+     * @param transB  whether B is stored transposed
+     * @param batch   number of products
+     * @param m       rows of the result
+     * @param n       columns of the result
+     * @param k       inner dimension
+     * @param alpha   scale of the product
+     * @param a       left matrices
+     * @param aOffset where the first A starts
+     * @param aStride elements between consecutive A
+     * @param b       right matrices
+     * @param bOffset where the first B starts
+     * @param bStride elements between consecutive B
+     * @param beta    scale of C's previous contents (0 overwrites)
+     * @param c       result matrices
+     * @param cOffset where the first C starts
+     * @param cStride elements between consecutive C
+     */
+    void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+              Buffer a, long aOffset, long aStride, Buffer b, long bOffset, long bStride,
+              float beta, Buffer c, long cOffset, long cStride);
+
+    /**
+     * {@link #gemm(boolean, boolean, int, int, int, int, float, Buffer, long, long, Buffer, long, long,
+     * float, Buffer, long, long) gemm} with every matrix starting at offset 0.
      *
      * @param transA  whether A is stored transposed
      * @param transB  whether B is stored transposed
@@ -28,9 +54,11 @@ public interface ArithmeticOps {
      * @param c       result matrices
      * @param cStride elements between consecutive C
      */
-    void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
-              float alpha, Buffer a, long aStride, Buffer b, long bStride,
-              float beta, Buffer c, long cStride);
+    default void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
+                      float alpha, Buffer a, long aStride, Buffer b, long bStride,
+                      float beta, Buffer c, long cStride) {
+        gemm(transA, transB, batch, m, n, k, alpha, a, 0, aStride, b, 0, bStride, beta, c, 0, cStride);
+    }
 
     /**
      * {@code out[i] = op(x[i])} for every element.

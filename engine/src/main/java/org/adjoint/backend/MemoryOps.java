@@ -75,20 +75,22 @@ public interface MemoryOps {
     void cast(Buffer src, Buffer out);
 
     /**
-     * Gathers a strided view of {@code src} into contiguous {@code out}: element
-     * {@code (i0, i1, ...)} of {@code out} is {@code src[srcOffset + i0·srcStrides[0] + ...]}
-     * (broadcast with stride 0, transpose with swapped strides, a slice with an offset).
+     * Gathers a strided view of {@code src} into a contiguous run of {@code out}: element
+     * {@code (i0, i1, ...)} of the run, at {@code out[outOffset + row-major index]}, is
+     * {@code src[srcOffset + i0·srcStrides[0] + ...]} (broadcast with stride 0, transpose with
+     * swapped strides, a slice with an offset); the rest of {@code out} is left as it is.
      *
      * @param src        source
      * @param srcOffset  position of the view's first element in {@code src}
      * @param srcStrides stride per axis of {@code shape}
-     * @param out        output, contiguous over {@code shape}
+     * @param out        output
+     * @param outOffset  where in {@code out} the contiguous run of {@code shape} starts
      * @param shape      iteration shape
      */
-    void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, int[] shape);
+    void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] shape);
 
     /**
-     * {@link #copyStrided(Buffer, long, int[], Buffer, int[])} from offset 0.
+     * {@link #copyStrided(Buffer, long, int[], Buffer, long, int[])} from offset 0 into offset 0.
      *
      * @param src        source
      * @param srcStrides stride per axis of {@code shape}
@@ -96,7 +98,7 @@ public interface MemoryOps {
      * @param shape      iteration shape
      */
     default void copyStrided(Buffer src, int[] srcStrides, Buffer out, int[] shape) {
-        copyStrided(src, 0, srcStrides, out, shape);
+        copyStrided(src, 0, srcStrides, out, 0, shape);
     }
 
     /**

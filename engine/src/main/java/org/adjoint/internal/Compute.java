@@ -124,7 +124,7 @@ public final class Compute {
     private static Buffer contiguousCopy(TensorImpl impl) {
         Layout layout = impl.layout();
         Buffer out = allocate(impl.backend(), layout.size());
-        impl.backend().copyStrided(impl.storage(), layout.offset(), layout.strides(), out, layout.shape());
+        impl.backend().copyStrided(impl.storage(), layout.offset(), layout.strides(), out, 0, layout.shape());
         return out;
     }
 
@@ -290,7 +290,7 @@ public final class Compute {
         TensorImpl impl = TensorImpl.of(x);
         Backend b = impl.backend();
         Buffer out = allocate(b, Shapes.size(shape));
-        b.copyStrided(impl.storage(), impl.layout().offset(), impl.layout().broadcastStrides(shape), out, shape);
+        b.copyStrided(impl.storage(), impl.layout().offset(), impl.layout().broadcastStrides(shape), out, 0, shape);
         return TensorImpl.wrap(b, out, shape.clone());
     }
 

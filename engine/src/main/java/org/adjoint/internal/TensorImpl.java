@@ -1,10 +1,5 @@
 package org.adjoint.internal;
 
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
-import java.lang.invoke.VarHandle;
-
 import org.adjoint.DType;
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
@@ -16,26 +11,65 @@ import org.adjoint.backend.Buffer;
  * the autodiff state (the producing node, the gradient of a leaf, a forward-mode tangent).
  *
  * <p>Each implementation has exactly one public {@code Tensor} in front of it, which holds
- * nothing else: {@link #of(Tensor)} and {@link #tensor()} go from one to the other. The
- * engine works with this class; users see only {@code Tensor}, and the module does not
- * export this package.
+ * nothing else: {@link #of(Tensor)} and {@link #tensor()} go from one to the other (through
+ * {@link Front}, which {@code Tensor} installs). The engine works with this class; users see
+ * only {@code Tensor}, and the module does not export this package.
  *
  * <p>Storage and layout change only through {@link #makeContiguous()}, which gives a view
  * that is about to be written in place storage of its own.
  */
 public final class TensorImpl {
 
-    private static final VarHandle IMPL;
-    private static final MethodHandle FRONT;
+    /**
+     * The two things only {@code Tensor} can do: make the tensor in front of an implementation,
+     * and give back a tensor's implementation. {@code Tensor}'s class initialiser installs the
+     * one instance (a plain interface call costs nothing once compiled and little before, where
+     * a method handle would slow the short runs that tests and the first steps are).
+     */
+    public interface Front {
+        /**
+         * The tensor in front of {@code impl}.
+         *
+         * @param impl a new implementation
+         * @return its tensor
+         */
+        Tensor create(TensorImpl impl);
 
-    static {
-        try {
-            MethodHandles.Lookup inTensor = MethodHandles.privateLookupIn(Tensor.class, MethodHandles.lookup());
-            IMPL = inTensor.findVarHandle(Tensor.class, "impl", TensorImpl.class);
-            FRONT = inTensor.findConstructor(Tensor.class, MethodType.methodType(void.class, TensorImpl.class));
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
+        /**
+         * A tensor's implementation.
+         *
+         * @param tensor a tensor
+         * @return its implementation
+         */
+        TensorImpl impl(Tensor tensor);
+    }
+
+    private static Front front;
+
+    /**
+     * Called once, by {@code Tensor}'s class initialiser.
+     *
+     * @param installed the front
+     * @throws IllegalStateException when called again
+     */
+    public static void install(Front installed) {
+        if (front != null) {
+            throw new IllegalStateException("TensorImpl: the tensor front is installed already");
         }
+        front = installed;
+    }
+
+    private static Front front() {
+        Front f = front;
+        if (f == null) {
+            try {
+                Class.forName(Tensor.class.getName(), true, Tensor.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("cannot initialise org.adjoint.Tensor", e);
+            }
+            f = front;
+        }
+        return f;
     }
 
     private final Backend backend;
@@ -53,11 +87,7 @@ public final class TensorImpl {
         this.storage = storage;
         this.layout = layout;
         this.version = version;
-        try {
-            this.tensor = (Tensor) FRONT.invokeExact(this);
-        } catch (Throwable e) {
-            throw new IllegalStateException("cannot create a Tensor", e);
-        }
+        this.tensor = front().create(this);
     }
 
     /**
@@ -79,7 +109,7 @@ public final class TensorImpl {
      * @return its implementation
      */
     public static TensorImpl of(Tensor tensor) {
-        return (TensorImpl) IMPL.get(tensor);
+        return front.impl(tensor);
     }
 
     /**
@@ -241,7 +271,7 @@ public final class TensorImpl {
         }
         int[] shape = layout.shape();
         Buffer own = backend.allocate(layout.size());
-        backend.copyStrided(storage, layout.offset(), layout.strides(), own, shape);
+        backend.copyStrided(storage, layout.offset(), layout.strides(), own, 0, shape);
         storage = own;
         layout = Layout.contiguous(shape);
         // Saved references to this tensor compare against the counter's value, so the new

@@ -150,7 +150,8 @@ public interface Module extends Layer {
                 continue; // the parameter itself, or a reshape of it
             }
             Layout from = source.layout();
-            target.backend().copyStrided(source.storage(), from.offset(), from.strides(), target.storage(), from.shape());
+            target.backend().copyStrided(source.storage(), from.offset(), from.strides(), target.storage(), 0,
+                    from.shape());
             target.version().increment();
         }
     }

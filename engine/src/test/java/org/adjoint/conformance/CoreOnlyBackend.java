@@ -68,14 +68,16 @@ public final class CoreOnlyBackend implements Backend {
     }
 
     @Override
-    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, int[] shape) {
-        core.copyStrided(src, srcOffset, srcStrides, out, shape);
+    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] shape) {
+        core.copyStrided(src, srcOffset, srcStrides, out, outOffset, shape);
     }
 
     @Override
-    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha, Buffer a,
-                     long aStride, Buffer b, long bStride, float beta, Buffer c, long cStride) {
-        core.gemm(transA, transB, batch, m, n, k, alpha, a, aStride, b, bStride, beta, c, cStride);
+    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+                     Buffer a, long aOffset, long aStride, Buffer b, long bOffset, long bStride,
+                     float beta, Buffer c, long cOffset, long cStride) {
+        core.gemm(transA, transB, batch, m, n, k, alpha, a, aOffset, aStride, b, bOffset, bStride, beta, c, cOffset,
+                cStride);
     }
 
     @Override

@@ -231,8 +231,24 @@ public abstract class LayoutConformance extends BackendConformance {
         Backend b = backend();
         Buffer src = b.upload(new float[] {9, 9, 1, 2, 3, 4, 5, 6});
         Buffer out = b.allocate(6);
-        b.copyStrided(src, 2, new int[] {1, 3}, out, new int[] {3, 2});   // a transposed view from element 2
+        b.copyStrided(src, 2, new int[] {1, 3}, out, 0, new int[] {3, 2});   // a transposed view from element 2
         assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6}, b.download(out));
+        Buffer wide = b.upload(new float[] {7, 7, 7, 7, 7, 7, 7, 7});
+        b.copyStrided(src, 2, new int[] {2}, wide, 5, new int[] {3});         // every other element, into 5..7
+        assertArrayEquals(new float[] {7, 7, 7, 7, 7, 1, 3, 5}, b.download(wide));
+    }
+
+    @Test
+    void gemmStartsEachMatrixAtItsOffset() {
+        Backend b = backend();
+        // Two 2x2 · 2x1 products, A from element 1 (stride 4), B from element 2 (stride 0: one B for both).
+        Buffer a = b.upload(new float[] {9, 1, 2, 3, 4, 5, 6, 7, 8});
+        Buffer x = b.upload(new float[] {9, 9, 1, -1});
+        Buffer c = b.upload(new float[] {5, 5, 5, 5, 5});
+        b.gemm(false, false, 2, 2, 1, 2, 1f, a, 1, 4, x, 2, 0, 0f, c, 1, 2);
+        assertArrayEquals(new float[] {5, -1, -1, -1, -1}, b.download(c));
+        b.gemm(true, false, 1, 2, 1, 2, 2f, a, 5, 0, x, 2, 0, 1f, c, 3, 0);   // c[3..4] += 2·[[5,7],[6,8]]·[1,-1]
+        assertArrayEquals(new float[] {5, -1, -1, -5, -5}, b.download(c));
     }
 
     @Test

@@ -330,10 +330,10 @@ public final class CudaDevice {
      * @param beta  scale of C
      * @param c     C
      */
-    public synchronized void sgemm(ColumnMajorGemm call, float alpha, CudaBuffer a, CudaBuffer b, float beta,
-                                   CudaBuffer c) {
+    public synchronized void sgemm(ColumnMajorGemm call, float alpha, CudaBuffer a, long aOffset, CudaBuffer b,
+                                   long bOffset, float beta, CudaBuffer c, long cOffset) {
         enter();
-        blas.sgemm(call, alpha, a.address(), b.address(), beta, c.address());
+        blas.sgemm(call, alpha, a.address(aOffset), b.address(bOffset), beta, c.address(cOffset));
     }
 
     /**
