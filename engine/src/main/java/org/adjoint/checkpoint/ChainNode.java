@@ -13,6 +13,7 @@ import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
+import org.adjoint.internal.Recomputation;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.RandomState;
 
@@ -179,6 +180,8 @@ final class ChainNode extends RecomputingNode {
         meter.countForwardCall();
         List<Compute.Allocation> allocations = new ArrayList<>();
         List<Compute.Allocation> outer = Compute.track(allocations);
+        // A re-run computes what the first run computed; side effects (running statistics) happened then.
+        Recomputation.Scope rerun = replay ? Recomputation.enter() : null;
         try {
             if (record) {
                 try (var _ = GradMode.enableGrad()) {
@@ -201,6 +204,7 @@ final class ChainNode extends RecomputingNode {
         } finally {
             Compute.track(outer);
             if (replay) {
+                rerun.close();
                 RandomState.set(outerRandom);
             }
         }

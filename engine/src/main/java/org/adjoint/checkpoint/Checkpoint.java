@@ -7,6 +7,7 @@ import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
+import org.adjoint.internal.Recomputation;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.RandomState;
 
@@ -110,7 +111,7 @@ public final class Checkpoint {
         protected Tensor recompute(Tensor cotangent) {
             long outer = RandomState.get();
             RandomState.set(random);
-            try (var _ = GradMode.enableGrad()) {
+            try (var _ = GradMode.enableGrad(); var _ = Recomputation.enter()) {
                 Tensor leaf = input().detach().requiresGrad(true);
                 Tensor y = function.apply(leaf);
                 if (y.requiresGrad()) {

@@ -35,6 +35,18 @@ public interface Module extends Layer {
     Map<String, Tensor> namedParameters();
 
     /**
+     * The state that is not trained but belongs in a saved model, by name, as PyTorch's
+     * buffers: the running statistics of {@link BatchNorm2d}, for instance. Buffers are not in
+     * {@link #parameters()} (no optimizer updates them) but are in {@link #stateDict()} and
+     * loaded by {@link #loadStateDict(Map)}.
+     *
+     * @return an unmodifiable, ordered map (empty by default)
+     */
+    default Map<String, Tensor> namedBuffers() {
+        return Map.of();
+    }
+
+    /**
      * The trainable tensors, in the order of {@link #namedParameters()}.
      *
      * @return the parameters
@@ -85,21 +97,24 @@ public interface Module extends Layer {
     }
 
     /**
-     * The parameters' current values by name, detached: what {@code SafeTensors.save}
-     * writes. The tensors share storage with the parameters, so an optimizer step changes
-     * them too; copy them ({@code toFloatArray}) to keep a snapshot.
+     * The parameters' and then the buffers' current values by name, detached: what
+     * {@code SafeTensors.save} writes. The tensors share storage with the parameters and
+     * buffers, so an optimizer step or a training call changes them too; copy them
+     * ({@code toFloatArray}) to keep a snapshot.
      *
      * @return an ordered map from name to value
      */
     default Map<String, Tensor> stateDict() {
         Map<String, Tensor> state = new LinkedHashMap<>();
         namedParameters().forEach((name, p) -> state.put(name, p.detach()));
+        namedBuffers().forEach((name, b) -> state.put(name, b.detach()));
         return state;
     }
 
     /**
-     * Copies values into the parameters, in place, by name. Strict, as PyTorch's default:
-     * every parameter must be present with its exact shape and no other name may appear.
+     * Copies values into the parameters and buffers, in place, by name. Strict, as PyTorch's
+     * default: every parameter and buffer must be present with its exact shape and no other
+     * name may appear.
      * Everything is checked before anything is copied, so a bad state leaves the module as
      * it was.
      *
@@ -107,7 +122,8 @@ public interface Module extends Layer {
      * @throws IllegalArgumentException naming every missing, unexpected or mis-shaped entry
      */
     default void loadStateDict(Map<String, Tensor> state) {
-        Map<String, Tensor> own = namedParameters();
+        Map<String, Tensor> own = new LinkedHashMap<>(namedParameters());
+        own.putAll(namedBuffers());
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, Tensor> entry : own.entrySet()) {
             Tensor value = state.get(entry.getKey());

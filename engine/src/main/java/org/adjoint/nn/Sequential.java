@@ -144,6 +144,29 @@ public final class Sequential implements Module {
         return Collections.unmodifiableMap(all);
     }
 
+    /**
+     * The buffers of the child modules by name, prefixed with their position as
+     * {@link #namedParameters()} does ({@code 1.running_mean}); a tensor shared by two layers
+     * appears once.
+     *
+     * @return an unmodifiable, ordered map
+     */
+    @Override
+    public Map<String, Tensor> namedBuffers() {
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        Map<String, Tensor> all = new LinkedHashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i) instanceof Module module) {
+                for (Map.Entry<String, Tensor> entry : module.namedBuffers().entrySet()) {
+                    if (seen.add(entry.getValue())) {
+                        all.put(i + "." + entry.getKey(), entry.getValue());
+                    }
+                }
+            }
+        }
+        return Collections.unmodifiableMap(all);
+    }
+
     @Override
     public Sequential train(boolean training) {
         for (Layer layer : layers) {

@@ -1,0 +1,160 @@
+package org.adjoint.nn;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.adjoint.Tensor;
+import org.adjoint.autodiff.GradMode;
+import org.adjoint.backend.Buffer;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Recomputation;
+import org.adjoint.internal.Shapes;
+import org.adjoint.internal.TensorImpl;
+import org.adjoint.internal.ops.SumTo;
+
+/**
+ * Stateless building blocks of convolutional nets and transformers, with the semantics of
+ * PyTorch's {@code torch.nn.functional}; images are NCHW. Every operation is differentiable in
+ * reverse and forward mode. Modules ({@link BatchNorm2d}, ...) hold the parameters and call
+ * these.
+ */
+public final class Functional {
+
+    private Functional() {
+    }
+
+    /**
+     * Batch normalisation over every axis but axis 1 (the channels), as PyTorch's
+     * {@code F.batch_norm}: {@code y = (x − mean) / √(var + eps) · weight + bias}, per channel.
+     *
+     * <p>In training the mean and the biased variance are the batch's, and the running
+     * statistics, when given, are updated in place without being recorded:
+     * {@code r = (1 − momentum)·r + momentum·batch}, with the unbiased variance for
+     * {@code runningVar}. The update is skipped while a checkpointed chain or segment re-runs
+     * the layer in its backward pass, so a batch is counted once whatever the checkpoint
+     * policy. In evaluation the running statistics are used and left unchanged.
+     *
+     * <p>Built from differentiable tensor operations (reductions, broadcasting arithmetic and a
+     * power), so gradients reach the input, the weight and the bias, forward mode and higher
+     * derivatives work, and in evaluation gradients also reach running statistics that require
+     * them.
+     *
+     * @param input       {@code [N, C, ...]}, rank at least 2
+     * @param runningMean {@code [C]}, or {@code null} (then {@code runningVar} too) to keep no
+     *                    running statistics, which is allowed in training only
+     * @param runningVar  {@code [C]}, or {@code null}
+     * @param weight      {@code [C]}, or {@code null} for 1
+     * @param bias        {@code [C]}, or {@code null} for 0
+     * @param training    whether to normalise with the batch's statistics and update the running ones
+     * @param momentum    weight of the batch in the running statistics, in {@code [0, 1]}
+     * @param eps         added to the variance, finite and {@code >= 0}
+     * @return the normalised input, of the input's shape
+     * @throws IllegalArgumentException on a rank below 2, a statistic, weight or bias that is not
+     *                                  {@code [C]}, only one running statistic, a bad {@code eps}
+     *                                  or {@code momentum}, evaluation without running statistics,
+     *                                  or training with a single value per channel; nothing is
+     *                                  changed then
+     */
+    public static Tensor batchNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
+                                   boolean training, float momentum, float eps) {
+        int[] shape = input.shape();
+        if (shape.length < 2) {
+            throw new IllegalArgumentException("batchNorm: input must have rank at least 2 ([N, C, ...]), got "
+                    + Shapes.str(shape));
+        }
+        int channels = shape[1];
+        checkPerChannel("running mean", runningMean, channels, shape);
+        checkPerChannel("running variance", runningVar, channels, shape);
+        checkPerChannel("weight", weight, channels, shape);
+        checkPerChannel("bias", bias, channels, shape);
+        if ((runningMean == null) != (runningVar == null)) {
+            throw new IllegalArgumentException("batchNorm: running mean and running variance must both be given or "
+                    + "both be null, got " + (runningMean == null ? "only the variance" : "only the mean"));
+        }
+        if (!(eps >= 0f && eps < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("batchNorm: eps must be finite and >= 0, got " + eps);
+        }
+        if (!(momentum >= 0f && momentum <= 1f)) {
+            throw new IllegalArgumentException("batchNorm: momentum must be in [0, 1], got " + momentum);
+        }
+        long count = input.size() / Math.max(channels, 1);
+        if (training && count <= 1) {
+            throw new IllegalArgumentException("batchNorm: Expected more than 1 value per channel when training, "
+                    + "got input size " + Shapes.str(shape));
+        }
+        if (!training && runningMean == null) {
+            throw new IllegalArgumentException("batchNorm: running mean and variance must be given in evaluation mode");
+        }
+        List<Tensor> operands = new ArrayList<>(List.of(input));
+        for (Tensor t : new Tensor[] {runningMean, runningVar, weight, bias}) {
+            if (t != null) {
+                operands.add(t);
+            }
+        }
+        Compute.backend("batchNorm", operands.toArray(Tensor[]::new));
+
+        int batch = shape[0];
+        int[] perChannel = {1, channels, 1};
+        Tensor x = input.reshape(batch, channels, channels == 0 || batch == 0 ? 0 : (int) (count / batch));
+        Tensor mean;
+        Tensor variance;
+        Tensor centered;
+        if (training) {
+            mean = SumTo.apply(x, perChannel).mul(1f / count);
+            centered = x.sub(mean);
+            variance = SumTo.apply(centered.mul(centered), perChannel).mul(1f / count);
+        } else {
+            mean = runningMean.reshape(perChannel);
+            variance = runningVar.reshape(perChannel);
+            centered = x.sub(mean);
+        }
+        Tensor y = centered.mul(variance.add(eps).pow(-0.5f));
+        if (weight != null) {
+            y = y.mul(weight.reshape(perChannel));
+        }
+        if (bias != null) {
+            y = y.add(bias.reshape(perChannel));
+        }
+        y = y.reshape(shape);
+        // A checkpointed re-run computes the same batch statistics; the first run already counted them.
+        if (training && runningMean != null && !Recomputation.active()) {
+            updateRunningStatistics(runningMean, runningVar, mean, variance, count, momentum);
+        }
+        return y;
+    }
+
+    private static void checkPerChannel(String what, Tensor t, int channels, int[] inputShape) {
+        if (t != null && (t.rank() != 1 || t.shape()[0] != channels)) {
+            throw new IllegalArgumentException("batchNorm: " + what + " has shape " + Shapes.str(t.shape())
+                    + ", expected [" + channels + "] for the " + channels + " channels of input "
+                    + Shapes.str(inputShape));
+        }
+    }
+
+    /** Both new values are computed, and both targets given storage of their own, before either is written. */
+    private static void updateRunningStatistics(Tensor runningMean, Tensor runningVar, Tensor batchMean,
+                                                Tensor batchVariance, long count, float momentum) {
+        int channels = runningMean.shape()[0];
+        Tensor newMean;
+        Tensor newVar;
+        try (var _ = GradMode.noGrad()) {
+            Tensor unbiased = batchVariance.detach().reshape(channels).mul((float) ((double) count / (count - 1)));
+            newMean = runningMean.detach().mul(1f - momentum).add(batchMean.detach().reshape(channels).mul(momentum));
+            newVar = runningVar.detach().mul(1f - momentum).add(unbiased.mul(momentum));
+        }
+        Buffer meanValues = Compute.buffer(newMean);
+        Buffer varValues = Compute.buffer(newVar);
+        TensorImpl meanTarget = TensorImpl.of(runningMean);
+        TensorImpl varTarget = TensorImpl.of(runningVar);
+        meanTarget.makeContiguous();
+        varTarget.makeContiguous();
+        overwrite(meanTarget, meanValues, channels);
+        overwrite(varTarget, varValues, channels);
+    }
+
+    private static void overwrite(TensorImpl target, Buffer values, int channels) {
+        target.backend().copyStrided(values, 0, new int[] {1}, target.storage(), target.layout().offset(),
+                new int[] {channels});
+        target.version().increment();
+    }
+}
