@@ -180,6 +180,18 @@ public abstract class BatchNormConformance extends BackendConformance {
     }
 
     @Test
+    void hessianVectorProductsAgreeWithReverseOverReverse() {
+        Tensor x = Tensor.randn(23, 3, 2, 4);
+        Tensor v = Tensor.randn(24, 3, 2, 4);
+        Tensor u = Tensor.randn(25, 3, 2, 4);
+        Function<Tensor, Tensor> loss = h -> Functional.batchNorm(h, null, null, null, null, true, 0.1f, 1e-5f)
+                .mul(u).pow(2f).sum();
+        Tensor forwardOverReverse = Autodiff.hvp(loss, x, v);
+        Tensor reverseOverReverse = Autodiff.grad(h -> Autodiff.grad(loss, h).mul(v).sum(), x);
+        assertNear(reverseOverReverse, forwardOverReverse, 1e-4, "H v");
+    }
+
+    @Test
     void trainingUpdatesTheRunningStatisticsWithTheUnbiasedVariance() {
         Tensor x = Tensor.of(new float[] {1, 10, 3, 20}, 2, 2);
         Tensor mean = Tensor.of(new float[] {1, 2}, 2);
@@ -247,7 +259,59 @@ public abstract class BatchNormConformance extends BackendConformance {
         assertEquals(1f, layer.numBatchesTracked().item());
     }
 
+    @Test
+    void aSegmentInsideACheckpointedChainUpdatesOnce() {
+        BatchNorm2d plainInner = new BatchNorm2d(3);
+        Sequential plain = new Sequential(new BatchNorm2d(3), plainInner);
+        List<float[]> expected = step(plain, plain::apply);
+        BatchNorm2d inner = new BatchNorm2d(3);
+        Layer segmented = new Layer() {
+            @Override
+            public Tensor apply(Tensor h) {
+                return Checkpoint.segment(inner::apply, h, inner.parameters());
+            }
+
+            @Override
+            public List<Tensor> parameters() {
+                return inner.parameters();
+            }
+        };
+        BatchNorm2d outer = new BatchNorm2d(3);
+        Sequential chain = new Sequential(outer, segmented);
+        List<float[]> actual = step(chain, h -> chain.apply(h, CheckpointPolicy.parse("every:1")));
+        // The plain chain's buffers are both layers'; the nested chain lists only the outer layer's.
+        for (int i = 0; i < actual.size(); i++) {
+            assertArrayEquals(expected.get(i), actual.get(i), "gradient or buffer " + i);
+        }
+        assertArrayEquals(plainInner.runningMean().toFloatArray(), inner.runningMean().toFloatArray());
+        assertArrayEquals(plainInner.runningVar().toFloatArray(), inner.runningVar().toFloatArray());
+        assertEquals(1f, inner.numBatchesTracked().item(), "the inner layer counted one batch");
+        assertEquals(1f, outer.numBatchesTracked().item(), "the outer layer counted one batch");
+    }
+
     // ---- the module
+
+    @Test
+    void aStateDictSurvivesSafeTensors() throws IOException {
+        BatchNorm2d layer = new BatchNorm2d(3, 1e-3f, 0.2f);
+        layer.apply(Tensor.randn(71, 2, 3, 2, 2));
+        Path file = Files.createTempFile("batchnorm", ".safetensors");
+        try {
+            SafeTensors.save(file, layer.stateDict());
+            BatchNorm2d loaded = new BatchNorm2d(3, 1e-3f, 0.2f);
+            loaded.loadStateDict(SafeTensors.load(file));
+            for (Map.Entry<String, Tensor> entry : layer.stateDict().entrySet()) {
+                assertArrayEquals(entry.getValue().toFloatArray(), loaded.stateDict().get(entry.getKey()).toFloatArray(),
+                        entry.getKey());
+            }
+            layer.eval();
+            loaded.eval();
+            Tensor x = Tensor.randn(72, 2, 3, 2, 2);
+            assertArrayEquals(layer.apply(x).toFloatArray(), loaded.apply(x).toFloatArray());
+        } finally {
+            Files.delete(file);
+        }
+    }
 
     @Test
     void theStateDictHasPyTorchsNamesAndTheBuffersAreNotParameters() {

@@ -1,0 +1,31 @@
+package org.adjoint.internal;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.junit.jupiter.api.Test;
+
+class RecomputationTest {
+
+    @Test
+    void scopesNestAndRestoreWhatTheyFound() throws InterruptedException {
+        assertFalse(Recomputation.active());
+        try (var outer = Recomputation.enter()) {
+            assertTrue(Recomputation.active());
+            try (var _ = Recomputation.enter()) {
+                assertTrue(Recomputation.active());
+            }
+            assertTrue(Recomputation.active(), "closing the inner scope keeps the outer one");
+            AtomicBoolean elsewhere = new AtomicBoolean(true);
+            Thread other = new Thread(() -> elsewhere.set(Recomputation.active()));
+            other.start();
+            other.join();
+            assertFalse(elsewhere.get(), "another thread is not re-running");
+            outer.close();
+            assertFalse(Recomputation.active());
+        }
+        assertFalse(Recomputation.active(), "closing twice changes nothing");
+    }
+}
