@@ -1,0 +1,61 @@
+package org.adjoint.internal.ops;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.Buffer;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
+import org.adjoint.internal.Shapes;
+
+/**
+ * 2-D max pooling over NCHW images. Padding reads −∞, so it never wins. The forward keeps, as
+ * a residual, the one-hot mask of the first maximal tap of each window in the columns' layout
+ * ({@link PoolWindow#maskShape()}); the VJP spreads the cotangent through it
+ * ({@link PoolTranspose}), and the JVP picks the tangent at those taps ({@link PoolGather}).
+ */
+public final class MaxPool2d extends Primitive<PoolWindow> {
+
+    private static final MaxPool2d MAX_POOL = new MaxPool2d();
+
+    private MaxPool2d() {
+        super("maxPool2d");
+    }
+
+    /**
+     * Max pooling with a square window.
+     *
+     * @param x       input {@code [N, C, H, W]}
+     * @param kernel  window side
+     * @param stride  step between windows
+     * @param padding rows and columns added on every side
+     * @return {@code [N, C, H', W']}
+     * @throws IllegalArgumentException see {@link PoolWindow#of}
+     */
+    public static Tensor apply(Tensor x, int kernel, int stride, int padding) {
+        return Ops.apply(MAX_POOL, PoolWindow.of(true, Compute.shape(x), kernel, stride, padding), x);
+    }
+
+    @Override
+    protected Tensor forward(PoolWindow window, Tensor[] inputs, Residuals residuals) {
+        Tensor x = inputs[0];
+        Backend backend = Compute.backend(window.name(), x);
+        int[] outShape = window.outputShape();
+        int[] maskShape = window.maskShape();
+        Buffer values = Compute.allocate(backend, Shapes.size(outShape));
+        Buffer mask = Compute.allocate(backend, Shapes.size(maskShape));
+        window.max(backend, Compute.buffer(x), values, mask);
+        residuals.keep(Compute.wrap(backend, mask, maskShape));
+        return Compute.wrap(backend, values, outShape);
+    }
+
+    @Override
+    protected Tensor vjp(PoolWindow window, Values saved, int input, Tensor cotangent) {
+        return PoolTranspose.apply(window, cotangent, saved.residual(0));
+    }
+
+    @Override
+    protected Tensor jvp(PoolWindow window, Values primals, Tensor[] tangents) {
+        return tangents[0] == null ? null : PoolGather.apply(window, tangents[0], primals.residual(0));
+    }
+}
