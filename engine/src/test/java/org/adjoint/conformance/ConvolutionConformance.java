@@ -234,6 +234,21 @@ public abstract class ConvolutionConformance extends BackendConformance {
         }
     }
 
+    @Test
+    void theDefaultWorkspaceSplitsALargeBatchIntoTiles() {
+        // 3·3·3 rows × 64·64 positions = 110,592 floats per image: the default 4 Mi floats hold 37 images, so 2 tiles.
+        Tensor x = Tensor.randn(410, 40, 3, 64, 64);
+        Tensor w = Tensor.randn(411, 1, 3, 3, 3);
+        Tensor b = Tensor.randn(412, 1);
+        Tensor u = Tensor.randn(413, 40, 1, 64, 64);
+        List<Tensor> tiled = convolveAndPull(x, w, b, u, 1, 1, 1);
+        List<Tensor> whole = withTile(Long.MAX_VALUE, () -> convolveAndPull(x, w, b, u, 1, 1, 1));
+        String[] names = {"output", "input gradient", "weight gradient", "bias gradient"};
+        for (int i = 0; i < names.length; i++) {
+            assertNear(whole.get(i), tiled.get(i), names[i] + " in default tiles");
+        }
+    }
+
     private static List<Tensor> convolveAndPull(Tensor x, Tensor w, Tensor b, Tensor u, int stride, int padding,
                                                 int dilation) {
         Tensor xl = leaf(x);

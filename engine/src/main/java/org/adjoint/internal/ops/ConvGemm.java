@@ -32,6 +32,9 @@ final class ConvGemm {
     /** 16 MiB of float32 columns: large enough that GEMMs stay big, small next to the activations. */
     static final long DEFAULT_TILE_FLOATS = 4L << 20;
 
+    /** Whole numbers that float32 holds exactly: the default window kernels' indices stay below. */
+    private static final long EXACT_FLOAT_INDICES = 1L << 24;
+
     private ConvGemm() {
     }
 
@@ -78,7 +81,10 @@ final class ConvGemm {
         int tileImages() {
             long perImage = Math.max(1, rows() * positions());
             long budget = Long.getLong(TILE_PROPERTY, DEFAULT_TILE_FLOATS);
-            return (int) Math.max(1, Math.min(images, budget / perImage));
+            // The SPI's default im2col/col2im address a tile's images with float32 whole numbers, exact
+            // below 2^24: a strided window can have far fewer columns than images, so bound the images too.
+            long byIndex = (EXACT_FLOAT_INDICES - 1) / Math.max(1, geometry.imageSize());
+            return (int) Math.max(1, Math.min(images, Math.min(budget / perImage, byIndex)));
         }
     }
 
