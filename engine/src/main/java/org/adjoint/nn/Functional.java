@@ -11,8 +11,6 @@ import org.adjoint.internal.Compute;
 import org.adjoint.internal.Recomputation;
 import org.adjoint.internal.Shapes;
 import org.adjoint.internal.TensorImpl;
-import org.adjoint.internal.ops.AvgPool2d;
-import org.adjoint.internal.ops.MaxPool2d;
 import org.adjoint.internal.ops.SumTo;
 
 /**
@@ -23,7 +21,40 @@ import org.adjoint.internal.ops.SumTo;
  */
 public final class Functional {
 
+    // The primitives in internal.ops share their names with this package's modules (Conv2d,
+    // MaxPool2d, AvgPool2d), so they are named in full below.
+
     private Functional() {
+    }
+
+    /**
+     * 2-D convolution (cross-correlation, as in PyTorch). With {@code K = dilation·(k − 1) + 1}
+     * the span of a kernel side {@code k}, the output has {@code H' = (H + 2·padding − K_H) / stride + 1}
+     * rows and likewise columns. Input channels are split into {@code groups} consecutive
+     * groups, each convolved with its own {@code O/groups} filters ({@code groups = C} is a
+     * depthwise convolution).
+     *
+     * <p>Computed as im2col and one GEMM per group on the current backend, unfolding a tile of
+     * images at a time so that the columns workspace stays at most 4 Mi floats (one image at
+     * least); a 1×1 kernel with stride 1 and no padding unfolds nothing.
+     *
+     * @param input    {@code [N, C, H, W]}
+     * @param weight   {@code [O, C/groups, kH, kW]}
+     * @param bias     {@code [O]}, or {@code null} for none
+     * @param stride   step between windows, at least 1
+     * @param padding  zeros added on every side, at least 0
+     * @param dilation step between kernel taps, at least 1
+     * @param groups   channel groups, at least 1, dividing {@code C} and {@code O}
+     * @return {@code [N, O, H', W']}
+     * @throws IllegalArgumentException naming {@code conv2d} and the shapes: a rank other than 4,
+     *                                  {@code C} other than the weight's {@code C/groups · groups},
+     *                                  {@code groups} not dividing {@code C} or {@code O}, a kernel
+     *                                  larger than the padded input, a stride or dilation below 1,
+     *                                  a negative padding, a bias not {@code [O]}
+     */
+    public static Tensor conv2d(Tensor input, Tensor weight, Tensor bias, int stride, int padding, int dilation,
+                                int groups) {
+        return org.adjoint.internal.ops.Conv2d.apply(input, weight, bias, stride, padding, dilation, groups);
     }
 
     /**
@@ -42,7 +73,8 @@ public final class Functional {
      *                                  range, or the window is larger than the padded input
      */
     public static Tensor maxPool2d(Tensor input, int kernel, int stride, int padding) {
-        return MaxPool2d.apply(Objects.requireNonNull(input, "maxPool2d: input"), kernel, stride, padding);
+        return org.adjoint.internal.ops.MaxPool2d.apply(Objects.requireNonNull(input, "maxPool2d: input"), kernel, stride,
+                padding);
     }
 
     /**
@@ -59,7 +91,8 @@ public final class Functional {
      *                                  range, or the window is larger than the padded input
      */
     public static Tensor avgPool2d(Tensor input, int kernel, int stride, int padding) {
-        return AvgPool2d.apply(Objects.requireNonNull(input, "avgPool2d: input"), kernel, stride, padding);
+        return org.adjoint.internal.ops.AvgPool2d.apply(Objects.requireNonNull(input, "avgPool2d: input"), kernel, stride,
+                padding);
     }
 
     /**
