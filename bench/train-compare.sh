@@ -6,7 +6,9 @@
 # (training steps only, evaluation excluded, first epoch included), final test accuracy,
 # and the ratio against each PyTorch.
 #
-# Usage: bench/train-compare.sh [--epochs N] [--data-dir DIR] [--isa avx2]
+# Usage: bench/train-compare.sh [--model mlp|cnn|resnet] [--epochs N] [--data-dir DIR] [--isa avx2]
+#   --model     the network: the MLP above (default), or the CNN or residual net that
+#               `./adjoint train --model cnn|resnet` documents, built alike in PyTorch
 #   --isa avx2  on an AVX-512 CPU, what an AVX2-only one gets, for Adjoint and PyTorch
 #               alike (bench/isa.sh, as for bench/compare.sh)
 # Environment: PYTHON (default: /usr/bin/python3, else python3 on PATH): its PyTorch, if it
@@ -21,12 +23,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 epochs=10
+model=mlp
 data_dir=/usr/share/datasets/fashion-mnist
 isa=""
 while (($#)); do
   case "$1" in
     --isa) isa="$2"; shift ;;
     --epochs) epochs="$2"; shift ;;
+    --model) model="$2"; shift ;;
     --data-dir) data_dir="$2"; shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "train-compare.sh: unknown option '$1'" >&2; exit 2 ;;
@@ -47,14 +51,21 @@ mkdir -p "$out"
 source "$root/bench/peers/torch2.sh"
 find_torch2 "$python" "$root/bench/target/torch2-venv" "$out/torch2-venv.log" || exit 1
 
-echo "adjoint: ./adjoint train --data fashion-mnist --epochs $epochs --data-dir $data_dir" >&2
-"$root/adjoint" train --data fashion-mnist --epochs "$epochs" --data-dir "$data_dir" | tee "$out/adjoint.txt" >&2
+case "$model" in
+  mlp) adjoint_model=() ;;
+  cnn | resnet) adjoint_model=(--model "$model") ;;
+  *) echo "train-compare.sh: --model must be mlp, cnn or resnet, got '$model'" >&2; exit 2 ;;
+esac
+echo "adjoint: ./adjoint train --data fashion-mnist ${adjoint_model[*]} --epochs $epochs --data-dir $data_dir" >&2
+"$root/adjoint" train --data fashion-mnist "${adjoint_model[@]}" --epochs "$epochs" --data-dir "$data_dir" \
+  | tee "$out/adjoint.txt" >&2
 notes=()
 run_torch() {
   local name="$1" peer_python="$2"
-  echo "pytorch ($peer_python): bench/peers/fashion_mnist.py --epochs $epochs --data-dir $data_dir" >&2
+  echo "pytorch ($peer_python): bench/peers/fashion_mnist.py --model $model --epochs $epochs --data-dir $data_dir" >&2
   if "$peer_python" -c "import torch" 2>/dev/null; then
-    "$peer_python" -B "$root/bench/peers/fashion_mnist.py" --epochs "$epochs" --data-dir "$data_dir" > "$out/$name.json" \
+    "$peer_python" -B "$root/bench/peers/fashion_mnist.py" --model "$model" --epochs "$epochs" --data-dir "$data_dir" \
+      > "$out/$name.json" \
       || { echo "pytorch ($peer_python) failed" >&2; echo '{}' > "$out/$name.json"; }
   else
     notes+=("PyTorch from $peer_python: not run, it cannot import torch (Debian: apt-get install python3-torch)")
@@ -84,9 +95,12 @@ if [[ -n "$isa" ]]; then
   echo "isa mode: $isa_note" | tee -a "$out/machine.txt"
 fi
 
-"$python" - "$out/adjoint.txt" "$out/torch.json" "$out/torch2.json" "$epochs" "${notes[@]}" <<'PY'
+"$python" - "$out/adjoint.txt" "$out/torch.json" "$out/torch2.json" "$epochs" "$model" "${notes[@]}" <<'PY'
 import json, re, sys, platform, datetime
-adjoint_text, torch_paths, epochs, notes = open(sys.argv[1]).read(), sys.argv[2:4], int(sys.argv[4]), sys.argv[5:]
+adjoint_text, torch_paths, epochs, model = open(sys.argv[1]).read(), sys.argv[2:4], int(sys.argv[4]), sys.argv[5]
+notes = sys.argv[6:]
+networks = {"mlp": "MLP 784-256-128-10 ReLU", "cnn": "CNN conv32-pool-conv64-pool-128 (adjoint train --model cnn)",
+            "resnet": "residual net with batch norm (adjoint train --model resnet)"}
 steps = (60000 + 63) // 64
 rows = [(float(ms), float(acc)) for acc, ms in
         re.findall(r"test accuracy +([\d.]+)%\s+([\d.]+) ms/step", adjoint_text)]
@@ -95,7 +109,7 @@ if not rows:
 adjoint_ms = sum(ms for ms, _ in rows) / len(rows)
 adjoint_acc = rows[-1][1] / 100
 torches = [t for t in (json.load(open(path)) for path in torch_paths) if t.get("epochs")]
-print(f"Fashion-MNIST, MLP 784-256-128-10 ReLU, Adam lr 1e-3, batch 64, {epochs} epochs; "
+print(f"Fashion-MNIST, {networks[model]}, Adam lr 1e-3, batch 64, {epochs} epochs; "
       f"{datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
 print(f"| | s/epoch | ms/step | test accuracy |")
 print(f"| --- | --- | --- | --- |")

@@ -4,7 +4,7 @@ import java.util.Map;
 
 import org.adjoint.Tensor;
 
-/** A module without parameters or modes: an element-wise function. */
+/** A module without parameters or modes: an element-wise function, a pooling, a reshape. */
 abstract class Stateless implements Module {
 
     @Override

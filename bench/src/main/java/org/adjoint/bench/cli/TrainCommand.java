@@ -47,7 +47,7 @@ public final class TrainCommand {
     static final String USAGE_TEXT = """
             usage: adjoint train [options]
 
-            Trains an MLP classifier (softmax cross-entropy) and evaluates it on the test set
+            Trains a classifier (softmax cross-entropy) and evaluates it on the test set
             after every epoch. Default: the bundled 8x8 handwritten digits (1,797 images,
             80/20 split), MLP 64-128-64-10 with ReLU, Adam.
 
@@ -56,10 +56,14 @@ public final class TrainCommand {
               --data-dir DIR    an MNIST-format directory (train-/t10k- images and labels,
                                 .gz or not) instead of /usr/share/datasets/fashion-mnist
             model:
-              --model W,W,...   hidden layer widths (default 128,64 for digits,
-                                256,128 for fashion-mnist); input and output come from the data
-              --activation A    relu (default), tanh, sigmoid or gelu
-              --dropout P       dropout after each hidden layer (default 0)
+              --model M         an MLP's hidden widths W,W,... (default 128,64 for digits,
+                                256,128 for fashion-mnist; input and output come from the data),
+                                cnn (two 3x3 convolutions, 32 and 64 channels, each with ReLU
+                                and 2x2 max pooling, then 128 hidden units) or resnet (a
+                                32-channel stem, three residual blocks with batch norm, 64
+                                channels at the end, global average pooling)
+              --activation A    relu (default), tanh, sigmoid or gelu (MLP only)
+              --dropout P       dropout after each hidden layer (default 0; cnn: before the last)
             training:
               --epochs N        passes over the training set (default 30 for digits, 10 for
                                 fashion-mnist; 0 only evaluates, with --load)
@@ -99,6 +103,7 @@ public final class TrainCommand {
      * @param data         {@code digits} or {@code fashion-mnist}
      * @param dataDir      an MNIST-format directory, or {@code null}
      * @param hidden       hidden widths, or {@code null} for the data set's default
+     * @param network      {@code mlp}, {@code cnn} or {@code resnet}
      * @param activation   hidden activation
      * @param dropout      dropout probability after each hidden layer
      * @param epochs       passes over the training set, or -1 for the data set's default
@@ -116,7 +121,8 @@ public final class TrainCommand {
      * @param load         file to load the parameters from, or {@code null}
      * @param quiet        print only the summary
      */
-    public record Options(String data, Path dataDir, List<Integer> hidden, HiddenActivation activation, float dropout,
+    public record Options(String data, Path dataDir, List<Integer> hidden, String network, HiddenActivation activation,
+                          float dropout,
                           int epochs, int batch, String optimizer, float learningRate, float momentum,
                           float weightDecay, String schedule, CheckpointPolicy checkpoint, long seed, String backend,
                           Path plot, Path save, Path load, boolean quiet) {
@@ -127,7 +133,7 @@ public final class TrainCommand {
          * @return digits, data-set defaults for the model, epochs and batch, ReLU, Adam
          */
         public static Options defaults() {
-            return new Options("digits", null, null, HiddenActivation.RELU, 0f, -1, -1, "adam", Float.NaN, 0.9f,
+            return new Options("digits", null, null, "mlp", HiddenActivation.RELU, 0f, -1, -1, "adam", Float.NaN, 0.9f,
                     Float.NaN, "constant", CheckpointPolicy.none(), 42, null, null, null, null, false);
         }
 
@@ -138,7 +144,7 @@ public final class TrainCommand {
          * @return the changed options
          */
         public Options withEpochs(int count) {
-            return new Options(data, dataDir, hidden, activation, dropout, count, batch, optimizer, learningRate,
+            return new Options(data, dataDir, hidden, network, activation, dropout, count, batch, optimizer, learningRate,
                     momentum, weightDecay, schedule, checkpoint, seed, backend, plot, save, load, quiet);
         }
 
@@ -149,7 +155,7 @@ public final class TrainCommand {
          * @return the changed options
          */
         public Options withCheckpoint(CheckpointPolicy policy) {
-            return new Options(data, dataDir, hidden, activation, dropout, epochs, batch, optimizer, learningRate,
+            return new Options(data, dataDir, hidden, network, activation, dropout, epochs, batch, optimizer, learningRate,
                     momentum, weightDecay, schedule, policy, seed, backend, plot, save, load, quiet);
         }
     }
@@ -226,6 +232,7 @@ public final class TrainCommand {
         String data = d.data();
         Path dataDir = d.dataDir();
         List<Integer> hidden = d.hidden();
+        String network = d.network();
         HiddenActivation activation = d.activation();
         float dropout = d.dropout();
         int epochs = d.epochs();
@@ -249,7 +256,11 @@ public final class TrainCommand {
             switch (line.name()) {
                 case "--data" -> data = line.choice("digits", "fashion-mnist");
                 case "--data-dir" -> dataDir = Path.of(line.value());
-                case "--model" -> hidden = widths(line.value());
+                case "--model" -> {
+                    String value = line.value();
+                    network = value.equals("cnn") || value.equals("resnet") ? value : "mlp";
+                    hidden = network.equals("mlp") ? widths(value) : null;
+                }
                 case "--activation" -> activation = HiddenActivation.valueOf(
                         line.choice("relu", "tanh", "sigmoid", "gelu").toUpperCase(Locale.ROOT));
                 case "--dropout" -> dropout = line.floatIn(0f, 1f, false);
@@ -273,10 +284,16 @@ public final class TrainCommand {
         if (dataDir != null && !data.equals("fashion-mnist")) {
             throw new UsageException("option --data-dir needs --data fashion-mnist (the digits are bundled)");
         }
+        if (!network.equals("mlp") && activation != HiddenActivation.RELU) {
+            throw new UsageException("option --activation is for MLPs; --model " + network + " uses ReLU");
+        }
+        if (network.equals("resnet") && dropout > 0) {
+            throw new UsageException("option --dropout is for --model mlp and cnn; resnet has batch norm instead");
+        }
         if (epochs == 0 && load == null) {
             throw new UsageException("option --epochs 0 only evaluates, and needs --load FILE");
         }
-        return new Options(data, dataDir, hidden, activation, dropout, epochs, batch, optimizer, learningRate,
+        return new Options(data, dataDir, hidden, network, activation, dropout, epochs, batch, optimizer, learningRate,
                 momentum, weightDecay, schedule, checkpoint, seed, backend, plot, save, load, quiet);
     }
 
@@ -292,7 +309,8 @@ public final class TrainCommand {
             } catch (NumberFormatException e) {
                 // reported below with the whole value
             }
-            throw new UsageException("option --model needs hidden widths like 256,128 (each >= 1), got '" + value + "'");
+            throw new UsageException("option --model needs cnn, resnet or hidden widths like 256,128 (each >= 1), got '"
+                    + value + "'");
         }
         return List.copyOf(widths);
     }
@@ -313,16 +331,29 @@ public final class TrainCommand {
         int epochs = options.epochs() >= 0 ? options.epochs() : digits ? 30 : 10;
         int batchSize = options.batch() > 0 ? options.batch() : digits ? 32 : 64;
         int classes = data.classes();
-        Sequential model = model(data.train().width(), hidden, classes, options.activation(), options.dropout(),
-                options.seed());
+        int side = (int) Math.round(Math.sqrt(data.train().width()));
+        if (!options.network().equals("mlp") && side * side != data.train().width()) {
+            throw new IllegalArgumentException("--model " + options.network() + " needs square images, but the data has "
+                    + data.train().width() + " features per example");
+        }
+        Sequential model = switch (options.network()) {
+            case "cnn" -> Networks.cnn(side, classes, options.dropout(), options.seed());
+            case "resnet" -> Networks.resnet(side, classes, options.seed());
+            default -> model(data.train().width(), hidden, classes, options.activation(), options.dropout(),
+                    options.seed());
+        };
+        String architecture = options.network().equals("mlp")
+                ? "MLP " + data.train().width() + "-" + String.join("-", hidden.stream().map(String::valueOf).toList())
+                        + "-" + classes
+                : options.network().toUpperCase(Locale.ROOT).replace("RESNET", "ResNet") + " on " + side + "x" + side
+                        + " images";
         if (options.load() != null) {
             Map<String, Tensor> saved = SafeTensors.load(options.load());
             try {
                 model.loadStateDict(saved);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(options.load() + " does not fit MLP " + data.train().width() + "-"
-                        + hidden.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining("-")) + "-"
-                        + classes + " (" + options.activation().name().toLowerCase(Locale.ROOT)
+                throw new IllegalArgumentException(options.load() + " does not fit " + architecture
+                        + " (" + options.activation().name().toLowerCase(Locale.ROOT)
                         + (options.dropout() > 0 ? ", dropout" : "") + "); pass the --model, --activation and "
                         + "--dropout it was trained with. " + e.getMessage(), e);
             }
@@ -336,11 +367,9 @@ public final class TrainCommand {
             default -> null;
         };
         Backend backend = Backends.current();
-        String architecture = data.train().width() + "-" + String.join("-", hidden.stream().map(String::valueOf).toList())
-                + "-" + classes;
         Progress display = new Progress(out, progress);
         if (progress != Progress.Mode.QUIET) {
-            out.printf(Locale.ROOT, "training MLP %s (%s%s, %,d parameters) on %s%n", architecture,
+            out.printf(Locale.ROOT, "training %s (%s%s, %,d parameters) on %s%n", architecture,
                     options.activation().name().toLowerCase(Locale.ROOT),
                     options.dropout() > 0 ? ", dropout " + options.dropout() : "", model.parameterCount(),
                     data.description());
@@ -411,7 +440,7 @@ public final class TrainCommand {
         if (options.save() != null) {
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", "adjoint");
-            metadata.put("model", "mlp " + architecture + " " + options.activation().name().toLowerCase(Locale.ROOT)
+            metadata.put("model", architecture.toLowerCase(Locale.ROOT) + " " + options.activation().name().toLowerCase(Locale.ROOT)
                     + (options.dropout() > 0 ? " dropout " + options.dropout() : ""));
             metadata.put("data", data.name());
             metadata.put("test_accuracy", String.format(Locale.ROOT, "%.4f", result.testAccuracy()));
@@ -419,7 +448,7 @@ public final class TrainCommand {
             out.println("parameters saved to " + options.save());
         }
         if (options.plot() != null) {
-            LossPlot.write(options.plot(), "Adjoint: MLP " + architecture + " on " + data.name(), results);
+            LossPlot.write(options.plot(), "Adjoint: " + architecture + " on " + data.name(), results);
             out.println("plot written to " + options.plot());
         }
         return result;

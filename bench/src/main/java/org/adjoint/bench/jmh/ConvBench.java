@@ -1,0 +1,96 @@
+package org.adjoint.bench.jmh;
+
+import java.util.concurrent.TimeUnit;
+
+import org.adjoint.Tensor;
+import org.adjoint.autodiff.GradMode;
+import org.adjoint.backend.Backends;
+import org.adjoint.cpu.CpuBackend;
+import org.adjoint.kernels.KernelProvider;
+import org.adjoint.nn.Functional;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * {@code Functional.conv2d} forward, and forward with the backward pass to the input, the
+ * weight and the bias, at the shapes of {@code adjoint train --model cnn} at batch 64 and of
+ * a ResNet block (64→64 channels, 3×3, 32×32 images, batch 32). Shapes are named
+ * {@code N×C×H×W→O}, all 3×3 with padding 1 and stride 1. {@code bench/peers/conv.py} times
+ * the same in PyTorch.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 4, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--sun-misc-unsafe-memory-access=allow",
+        "-Xms2g", "-Xmx2g"})
+public class ConvBench {
+
+    /** Kernel provider of the CPU backend. */
+    @Param({"vector"})
+    public String provider;
+
+    /** The convolution: the CNN's first and second layer at batch 64, a ResNet block's at batch 32. */
+    @Param({"64x1x28x28-32", "64x32x14x14-64", "32x64x32x32-64"})
+    public String shape;
+
+    private Tensor input;
+    private Tensor weight;
+    private Tensor bias;
+
+    /** Creates the benchmark state; JMH calls this. */
+    public ConvBench() {
+    }
+
+    /** Makes the CPU backend current and draws the input and parameters. */
+    @Setup
+    public void setUp() {
+        Backends.use(new CpuBackend(KernelProvider.named(provider)));
+        String[] parts = shape.split("[x-]");
+        int n = Integer.parseInt(parts[0]);
+        int c = Integer.parseInt(parts[1]);
+        int h = Integer.parseInt(parts[2]);
+        int w = Integer.parseInt(parts[3]);
+        int o = Integer.parseInt(parts[4]);
+        input = Tensor.randn(1, n, c, h, w).requiresGrad(true);
+        weight = Tensor.randn(2, o, c, 3, 3).mul((float) Math.sqrt(2.0 / (c * 9))).detach().requiresGrad(true);
+        bias = Tensor.zeros(o).requiresGrad(true);
+    }
+
+    /**
+     * The forward convolution, without a tape.
+     *
+     * @return the output
+     */
+    @Benchmark
+    public Tensor forward() {
+        try (var _ = GradMode.noGrad()) {
+            return Functional.conv2d(input, weight, bias, 1, 1, 1, 1);
+        }
+    }
+
+    /**
+     * Forward, then backward from the sum of the output: the gradients of the input, the
+     * weight and the bias.
+     *
+     * @return the weight's gradient
+     */
+    @Benchmark
+    public Tensor forwardBackward() {
+        input.zeroGrad();
+        weight.zeroGrad();
+        bias.zeroGrad();
+        Functional.conv2d(input, weight, bias, 1, 1, 1, 1).sum().backward();
+        return weight.grad();
+    }
+}

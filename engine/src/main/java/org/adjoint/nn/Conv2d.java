@@ -1,0 +1,158 @@
+package org.adjoint.nn;
+
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.adjoint.Tensor;
+
+/**
+ * A 2-D convolution over NCHW images, {@link Functional#conv2d}, with its parameters: a weight
+ * {@code [out, in/groups, kernel, kernel]} and an optional bias {@code [out]}, named
+ * {@code weight} and {@code bias} and shaped as PyTorch's {@code nn.Conv2d}, so state dicts move
+ * between the two through safetensors unchanged.
+ *
+ * <p>Both start as PyTorch's defaults do: uniform in {@code ±1/√fanIn} with
+ * {@code fanIn = in/groups · kernel²} (its Kaiming-uniform with {@code a = √5}), from the seed.
+ */
+public final class Conv2d implements Module {
+
+    private final Tensor weight;
+    private final Tensor bias;
+    private final int stride;
+    private final int padding;
+    private final int dilation;
+    private final int groups;
+
+    /**
+     * A convolution with stride 1, no padding, no dilation, one group and a bias.
+     *
+     * @param in     input channels
+     * @param out    output channels
+     * @param kernel the window's side
+     * @param seed   seed of the initial parameters
+     */
+    public Conv2d(int in, int out, int kernel, long seed) {
+        this(in, out, kernel, 1, 0, 1, 1, true, seed);
+    }
+
+    /**
+     * A convolution with stride 1, {@code padding}, and a bias: {@code padding = kernel / 2}
+     * keeps an odd kernel's output the size of its input.
+     *
+     * @param in      input channels
+     * @param out     output channels
+     * @param kernel  the window's side
+     * @param padding zeros added on every side
+     * @param seed    seed of the initial parameters
+     */
+    public Conv2d(int in, int out, int kernel, int padding, long seed) {
+        this(in, out, kernel, 1, padding, 1, 1, true, seed);
+    }
+
+    /**
+     * A convolution with every option.
+     *
+     * @param in       input channels
+     * @param out      output channels
+     * @param kernel   the window's side
+     * @param stride   step between windows
+     * @param padding  zeros added on every side
+     * @param dilation step between taps of a window
+     * @param groups   channel groups ({@code in} and {@code out} must be multiples of it; {@code in} for depthwise)
+     * @param bias     whether to add a learned bias
+     * @param seed     seed of the initial parameters
+     * @throws IllegalArgumentException when a size is not positive or the groups do not divide the channels
+     */
+    public Conv2d(int in, int out, int kernel, int stride, int padding, int dilation, int groups, boolean bias,
+                  long seed) {
+        if (in < 1 || out < 1 || kernel < 1 || groups < 1 || in % groups != 0 || out % groups != 0 || stride < 1
+                || padding < 0 || dilation < 1) {
+            throw new IllegalArgumentException("Conv2d: cannot make a convolution from " + in + " to " + out
+                    + " channels with a " + kernel + "x" + kernel + " kernel in " + groups + " groups, stride " + stride
+                    + ", padding " + padding + ", dilation " + dilation + " (channels, kernel, stride and dilation must "
+                    + "be positive, padding not negative, the groups must divide both channel counts)");
+        }
+        int fanIn = in / groups * kernel * kernel;
+        float bound = (float) (1 / Math.sqrt(fanIn));
+        this.weight = uniform(seed, bound, out, in / groups, kernel, kernel);
+        this.bias = bias ? uniform(seed + 1, bound, out) : null;
+        this.stride = stride;
+        this.padding = padding;
+        this.dilation = dilation;
+        this.groups = groups;
+    }
+
+    /**
+     * A convolution on given parameters (shared between modules when the same tensors are passed).
+     *
+     * @param weight   {@code [out, in/groups, kernelHeight, kernelWidth]}
+     * @param bias     {@code [out]}, or {@code null}
+     * @param stride   step between windows
+     * @param padding  zeros added on every side
+     * @param dilation step between taps of a window
+     * @param groups   channel groups
+     * @throws IllegalArgumentException when the shapes do not form a convolution
+     */
+    public Conv2d(Tensor weight, Tensor bias, int stride, int padding, int dilation, int groups) {
+        int[] w = weight.shape();
+        if (w.length != 4 || bias != null && (bias.rank() != 1 || bias.shape()[0] != w[0])) {
+            throw new IllegalArgumentException("Conv2d: weight " + Arrays.toString(w)
+                    + (bias == null ? "" : " and bias " + Arrays.toString(bias.shape()))
+                    + " do not form a convolution (expected weight [out, in/groups, kH, kW] and bias [out])");
+        }
+        this.weight = weight;
+        this.bias = bias;
+        this.stride = stride;
+        this.padding = padding;
+        this.dilation = dilation;
+        this.groups = groups;
+    }
+
+    private static Tensor uniform(long seed, float bound, int... shape) {
+        return Tensor.rand(seed, shape).mul(2 * bound).sub(bound).detach().requiresGrad(true);
+    }
+
+    @Override
+    public Tensor apply(Tensor x) {
+        return Functional.conv2d(x, weight, bias, stride, padding, dilation, groups);
+    }
+
+    @Override
+    public Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> named = new LinkedHashMap<>();
+        named.put("weight", weight);
+        if (bias != null) {
+            named.put("bias", bias);
+        }
+        return Collections.unmodifiableMap(named);
+    }
+
+    /**
+     * The weight.
+     *
+     * @return {@code [out, in/groups, kH, kW]}
+     */
+    public Tensor weight() {
+        return weight;
+    }
+
+    /**
+     * The bias.
+     *
+     * @return {@code [out]}, or {@code null}
+     */
+    public Tensor bias() {
+        return bias;
+    }
+
+    @Override
+    public String toString() {
+        int[] w = weight.shape();
+        return "Conv2d(" + w[1] * groups + ", " + w[0] + ", kernel " + w[2] + "x" + w[3]
+                + (stride == 1 ? "" : ", stride " + stride) + (padding == 0 ? "" : ", padding " + padding)
+                + (dilation == 1 ? "" : ", dilation " + dilation) + (groups == 1 ? "" : ", groups " + groups)
+                + (bias == null ? ", no bias" : "") + ")";
+    }
+}

@@ -1,0 +1,27 @@
+package org.adjoint.nn;
+
+import org.adjoint.Tensor;
+
+/**
+ * Joins every axis after the first into one, {@code [N, C, H, W] → [N, C·H·W]}: between the
+ * convolutional part of a network and its fully connected head (PyTorch's {@code nn.Flatten()}).
+ */
+public final class Flatten extends Stateless {
+
+    /** Creates the module. */
+    public Flatten() {
+    }
+
+    @Override
+    public Tensor apply(Tensor x) {
+        if (x.rank() < 1) {
+            throw new IllegalArgumentException("Flatten: needs rank at least 1, got a scalar");
+        }
+        int[] shape = x.shape();
+        int rest = 1;
+        for (int i = 1; i < shape.length; i++) {
+            rest = Math.multiplyExact(rest, shape[i]);
+        }
+        return x.reshape(shape[0], rest);
+    }
+}

@@ -1,0 +1,44 @@
+package org.adjoint.nn;
+
+import org.adjoint.Tensor;
+
+/** Max pooling over NCHW images, {@link Functional#maxPool2d}, as a module. */
+public final class MaxPool2d extends Stateless {
+
+    private final int kernel;
+    private final int stride;
+    private final int padding;
+
+    /**
+     * Non-overlapping windows: stride equal to the kernel, no padding (PyTorch's default).
+     *
+     * @param kernel the window's side
+     */
+    public MaxPool2d(int kernel) {
+        this(kernel, kernel, 0);
+    }
+
+    /**
+     * Pooling with every option.
+     *
+     * @param kernel  the window's side
+     * @param stride  step between windows
+     * @param padding padding on every side, which never wins
+     */
+    public MaxPool2d(int kernel, int stride, int padding) {
+        this.kernel = kernel;
+        this.stride = stride;
+        this.padding = padding;
+    }
+
+    @Override
+    public Tensor apply(Tensor x) {
+        return Functional.maxPool2d(x, kernel, stride, padding);
+    }
+
+    @Override
+    public String toString() {
+        return "MaxPool2d(" + kernel + (stride == kernel ? "" : ", stride " + stride)
+                + (padding == 0 ? "" : ", padding " + padding) + ")";
+    }
+}
