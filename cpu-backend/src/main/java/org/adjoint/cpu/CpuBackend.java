@@ -8,12 +8,14 @@ import org.adjoint.DType;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
+import org.adjoint.backend.ConvGeometry;
 import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.kernels.AxisReductions;
 import org.adjoint.kernels.ElementWise;
 import org.adjoint.kernels.Fused;
+import org.adjoint.kernels.Im2col;
 import org.adjoint.kernels.Indexing;
 import org.adjoint.kernels.KernelProvider;
 import org.adjoint.kernels.Strided;
@@ -127,6 +129,31 @@ public final class CpuBackend implements Backend, FusedAdam {
     @Override
     public void scatterAdd(Buffer values, int outer, int count, int inner, Buffer indices, Buffer out, int length) {
         Indexing.scatterAdd(data(values), outer, count, inner, data(indices), data(out), length);
+    }
+
+    @Override
+    public void im2col(Buffer input, ConvGeometry geometry, int firstImage, int images, float padValue,
+                       Buffer columns) {
+        Im2col.im2col(data(input), imageOffset("im2col", geometry, firstImage), geometry.channels(), geometry.height(),
+                geometry.width(), geometry.kernelHeight(), geometry.kernelWidth(), geometry.stride(), geometry.padding(),
+                geometry.dilation(), images, padValue, data(columns), 0);
+    }
+
+    @Override
+    public void col2im(Buffer columns, ConvGeometry geometry, int firstImage, int images, Buffer input) {
+        Im2col.col2im(data(columns), 0, geometry.channels(), geometry.height(), geometry.width(),
+                geometry.kernelHeight(), geometry.kernelWidth(), geometry.stride(), geometry.padding(),
+                geometry.dilation(), images, data(input), imageOffset("col2im", geometry, firstImage));
+    }
+
+    /** Where image {@code firstImage} starts; the kernels check that the images fit the buffer. */
+    private static int imageOffset(String operation, ConvGeometry geometry, int firstImage) {
+        long offset = firstImage * geometry.imageSize();
+        if (firstImage < 0 || offset > MAX_ELEMENTS) {
+            throw new IllegalArgumentException("cpu " + operation + ": image " + firstImage + " of " + geometry.imageSize()
+                    + " elements does not start inside a CPU buffer");
+        }
+        return (int) offset;
     }
 
     @Override

@@ -6,6 +6,7 @@ import org.adjoint.DType;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
+import org.adjoint.backend.ConvGeometry;
 import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
@@ -268,6 +269,58 @@ public final class CudaBackend implements Backend {
         }
         gpu().withKernels(kernels -> kernels.scatterAdd(addends.address(), outer, count, inner, positions.address(),
                 target.address(), length));
+    }
+
+    @Override
+    public void im2col(Buffer input, ConvGeometry geometry, int firstImage, int images, float padValue,
+                       Buffer columns) {
+        CudaBuffer source = cuda(input);
+        CudaBuffer result = cuda(columns);
+        long count = checkWindows("im2col", geometry, firstImage, images, source, result);
+        if (count == 0) {
+            return;
+        }
+        long first = firstImage * geometry.imageSize() * Float.BYTES;
+        ConvGeometry g = geometry;
+        gpu().withKernels(kernels -> kernels.im2col(source.address() + first, g.channels(), g.height(), g.width(),
+                g.kernelHeight(), g.kernelWidth(), g.stride(), g.padding(), g.dilation(), images, padValue,
+                result.address()));
+    }
+
+    @Override
+    public void col2im(Buffer columns, ConvGeometry geometry, int firstImage, int images, Buffer input) {
+        CudaBuffer source = cuda(columns);
+        CudaBuffer result = cuda(input);
+        checkWindows("col2im", geometry, firstImage, images, result, source);
+        if (images * geometry.imageSize() == 0) {
+            return;
+        }
+        long first = firstImage * geometry.imageSize() * Float.BYTES;
+        ConvGeometry g = geometry;
+        gpu().withKernels(kernels -> kernels.col2im(source.address(), g.channels(), g.height(), g.width(),
+                g.kernelHeight(), g.kernelWidth(), g.stride(), g.padding(), g.dilation(), images,
+                result.address() + first));
+    }
+
+    /** The column elements of the call, after checking that its images and columns lie inside the buffers. */
+    private static long checkWindows(String operation, ConvGeometry geometry, int firstImage, int images,
+                                     CudaBuffer imageBuffer, CudaBuffer columnBuffer) {
+        if (firstImage < 0 || images < 0) {
+            throw new IllegalArgumentException("cuda " + operation + ": images [" + firstImage + ", "
+                    + ((long) firstImage + images) + ") is not a range of images");
+        }
+        long end = (firstImage + (long) images) * geometry.imageSize();
+        if (images > 0 && end > imageBuffer.size()) {
+            throw new IllegalArgumentException("cuda " + operation + ": images [" + firstImage + ", "
+                    + (firstImage + images) + ") of " + geometry.imageSize() + " elements do not fit a buffer of "
+                    + imageBuffer.size() + " elements");
+        }
+        long count = images * geometry.columnRows() * geometry.columnCols();
+        if (count > columnBuffer.size()) {
+            throw new IllegalArgumentException("cuda " + operation + ": " + count + " column elements do not fit a buffer of "
+                    + columnBuffer.size() + " elements");
+        }
+        return count;
     }
 
     @Override

@@ -34,7 +34,7 @@ public final class CudaKernels {
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
     static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "sum_to", "sum_to_parts",
-            "max_axis", "softmax", "gather", "scatter_add", "bias_activation", "activation_grad", "nll",
+            "max_axis", "softmax", "gather", "scatter_add", "im2col", "col2im", "bias_activation", "activation_grad", "nll",
             "cross_entropy_grad");
 
     private final Map<String, CUfunction> functions;
@@ -290,6 +290,60 @@ public final class CudaKernels {
     public void scatterAdd(long values, int outer, int count, int inner, long indices, long out, int length) {
         launch("scatter_add", grid.gridStride((long) outer * inner), new Arguments().address(values).i32(outer)
                 .i32(count).i32(inner).address(indices).address(out).i32(length));
+    }
+
+    /**
+     * Unfolds {@code images} contiguous {@code [channels, height, width]} images into columns
+     * {@code [images, channels·kh·kw, outH·outW]}, one thread per column element; a tap on
+     * padding reads {@code padValue}. The geometry has been checked (the window fits).
+     *
+     * @param input    the first image
+     * @param channels channels of one image
+     * @param height   rows of one image
+     * @param width    columns of one image
+     * @param kh       rows of the window
+     * @param kw       columns of the window
+     * @param stride   step between windows
+     * @param padding  rows and columns added on every side
+     * @param dilation step between taps
+     * @param images   how many images
+     * @param padValue what padding reads
+     * @param columns  output
+     */
+    public void im2col(long input, int channels, int height, int width, int kh, int kw, int stride, int padding,
+                       int dilation, int images, float padValue, long columns) {
+        long count = (long) images * channels * kh * kw * windows(height, kh, stride, padding, dilation)
+                * windows(width, kw, stride, padding, dilation);
+        launch("im2col", grid.gridStride(count), new Arguments().address(input).i32(channels).i32(height).i32(width)
+                .i32(kh).i32(kw).i32(stride).i32(padding).i32(dilation).i32(images).f32(padValue).address(columns));
+    }
+
+    /**
+     * The adjoint of {@link #im2col}: overwrites the images with, for each element, the sum of the
+     * column entries that read it, one thread per image element adding in column order, so the
+     * sums do not depend on the grid.
+     *
+     * @param columns  {@code [images, channels·kh·kw, outH·outW]}
+     * @param channels channels of one image
+     * @param height   rows of one image
+     * @param width    columns of one image
+     * @param kh       rows of the window
+     * @param kw       columns of the window
+     * @param stride   step between windows
+     * @param padding  rows and columns added on every side
+     * @param dilation step between taps
+     * @param images   how many images
+     * @param input    the first image, overwritten
+     */
+    public void col2im(long columns, int channels, int height, int width, int kh, int kw, int stride, int padding,
+                       int dilation, int images, long input) {
+        launch("col2im", grid.gridStride((long) images * channels * height * width), new Arguments().address(columns)
+                .i32(channels).i32(height).i32(width).i32(kh).i32(kw).i32(stride).i32(padding).i32(dilation)
+                .i32(images).address(input));
+    }
+
+    private static long windows(int size, int taps, int stride, int padding, int dilation) {
+        return (size + 2L * padding - (long) dilation * (taps - 1) - 1) / stride + 1;
     }
 
     /**

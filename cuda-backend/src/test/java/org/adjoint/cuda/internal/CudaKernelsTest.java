@@ -32,6 +32,7 @@ class CudaKernelsTest {
         List<String> expected = CudaKernelSource.kernelNames().stream().filter(name -> !name.equals("fill")).toList();
         assertEquals(expected, CudaKernels.USED);
         assertTrue(CudaKernels.USED.containsAll(List.of("gather", "scatter_add")), "the indexing kernels");
+        assertTrue(CudaKernels.USED.containsAll(List.of("im2col", "col2im")), "the sliding-window kernels");
     }
 
     @Test

@@ -381,6 +381,39 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
                 }
             }
         }
+    } else if (strcmp(name, "im2col") == 0 || strcmp(name, "col2im") == 0) {
+        /* The columns' element order, one naive loop for both; col2im zeroes, then adds in that order. */
+        int unfold = strcmp(name, "im2col") == 0;
+        const float* src = ARG(const float*, 0);
+        int channels = ARG(int, 1), height = ARG(int, 2), width = ARG(int, 3), kh = ARG(int, 4), kw = ARG(int, 5);
+        int stride = ARG(int, 6), padding = ARG(int, 7), dilation = ARG(int, 8), images = ARG(int, 9);
+        float pad = unfold ? ARG(float, 10) : 0.0f;
+        float* out = unfold ? ARG(float*, 11) : ARG(float*, 10);
+        long long outH = (height + 2 * padding - dilation * (kh - 1) - 1) / stride + 1;
+        long long outW = (width + 2 * padding - dilation * (kw - 1) - 1) / stride + 1;
+        if (!unfold) {
+            for (long long e = 0; e < (long long) images * channels * height * width; e++) out[e] = 0.0f;
+        }
+        long long at = 0;
+        for (long long plane = 0; plane < (long long) images * channels; plane++) {
+            for (int ki = 0; ki < kh; ki++) {
+                for (int kj = 0; kj < kw; kj++) {
+                    for (long long oh = 0; oh < outH; oh++) {
+                        for (long long ow = 0; ow < outW; ow++, at++) {
+                            long long h = oh * stride - padding + (long long) ki * dilation;
+                            long long w = ow * stride - padding + (long long) kj * dilation;
+                            int inside = h >= 0 && h < height && w >= 0 && w < width;
+                            long long element = (plane * height + h) * width + w;
+                            if (unfold) {
+                                out[at] = inside ? src[element] : pad;
+                            } else if (inside) {
+                                out[element] += src[at];
+                            }
+                        }
+                    }
+                }
+            }
+        }
     } else if (strcmp(name, "bias_activation") == 0) {
         int act = ARG(int, 0);
         float* y = ARG(float*, 1);

@@ -66,6 +66,8 @@ public final class CudaKernelSource {
             "softmax",
             "gather",
             "scatter_add",
+            "im2col",
+            "col2im",
             "bias_activation",
             "activation_grad",
             "nll",

@@ -1,6 +1,6 @@
 /*
  * Adjoint device kernels: the CUDA twins of the CPU kernels in org.adjoint.kernels
- * (ElementWise, Strided, AxisReductions, Indexing, Fused). The Java class
+ * (ElementWise, Strided, AxisReductions, Indexing, Im2col, Fused). The Java class
  * org.adjoint.kernels.cuda.CudaKernelSource loads this text; the CUDA backend compiles it
  * with NVRTC at run time, and the kernels module's tests compile it with `nvcc -ptx`.
  *
@@ -44,6 +44,12 @@
  *   scatter_add         lane (outer * inner); the thread adds    ceil(outer * inner / 256)
  *                       its lane's count values in order, so
  *                       the result does not depend on the grid
+ *   im2col              column element (images * C * kh * kw     ceil(that / 256)
+ *                       * outH * outW)
+ *   col2im              image element (images * C * H * W); the  ceil(images * C * H * W / 256)
+ *                       thread sums the entries that read it in
+ *                       column order, so the result does not
+ *                       depend on the grid
  *   bias_activation     element (rows * cols)                    ceil(rows * cols / 256)
  *   activation_grad     element (n)                              ceil(n / 256)
  *   nll                 ONE block of 256 threads (any count up   exactly 1 (blocks other
@@ -780,6 +786,85 @@ extern "C" __global__ void scatter_add(const float* values, int outer, int count
                 target[(long long) l * inner] = quiet_nan();
             }
         }
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Sliding windows over NCHW images and their adjoint (Im2col).                          */
+/* ------------------------------------------------------------------------------------ */
+
+/* Output rows (or columns) of a window of `taps` taps over `size` elements padded on both sides. */
+static __host__ __device__ __forceinline__ int window_count(int size, int taps, int stride, int padding, int dilation) {
+    return (size + 2 * padding - dilation * (taps - 1) - 1) / stride + 1;
+}
+
+/*
+ * Im2col.im2col: cols, contiguous [images, channels * kh * kw, outH * outW] (rows: channel,
+ * tap row, tap column; columns: output row, output column), from `images` contiguous
+ * [channels, height, width] images at `in`; a tap on padding reads padValue. The host has
+ * checked the geometry (the window fits the padded image).
+ */
+extern "C" __global__ void im2col(const float* in, int channels, int height, int width, int kh, int kw, int stride,
+                                  int padding, int dilation, int images, float padValue, float* cols) {
+    int outH = window_count(height, kh, stride, padding, dilation);
+    int outW = window_count(width, kw, stride, padding, dilation);
+    long long n = (long long) images * channels * kh * kw * outH * outW;
+    bool narrow = n <= 0xffffffffLL;
+    for (long long t = first_index(); t < n; t += index_step()) {
+        long long ow;
+        long long rest = quotient(t, outW, narrow, &ow);
+        long long oh;
+        rest = quotient(rest, outH, narrow, &oh);
+        long long kj;
+        rest = quotient(rest, kw, narrow, &kj);
+        long long ki;
+        long long plane = quotient(rest, kh, narrow, &ki);
+        long long h = oh * stride - padding + ki * dilation;
+        long long w = ow * stride - padding + kj * dilation;
+        bool inside = h >= 0 && h < height && w >= 0 && w < width;
+        cols[t] = inside ? in[(plane * height + h) * width + w] : padValue;
+    }
+}
+
+/*
+ * Im2col.col2im: overwrites `images` contiguous [channels, height, width] images at `in` with,
+ * for each element, the sum of the entries of cols (laid out as im2col writes them) that read
+ * it; entries on padding are dropped.
+ *
+ * One thread per image element, no atomics: the thread visits the taps (ki, kj) in increasing
+ * order (at most one output position per tap reads the element) and adds their entries to +0,
+ * each rounded in float, which is the CPU's order: the same bits on every run and on the CPU.
+ */
+extern "C" __global__ void col2im(const float* cols, int channels, int height, int width, int kh, int kw, int stride,
+                                  int padding, int dilation, int images, float* in) {
+    int outH = window_count(height, kh, stride, padding, dilation);
+    int outW = window_count(width, kw, stride, padding, dilation);
+    long long n = (long long) images * channels * height * width;
+    bool narrow = n <= 0xffffffffLL;
+    long long positions = (long long) outH * outW;
+    for (long long t = first_index(); t < n; t += index_step()) {
+        long long w;
+        long long rest = quotient(t, width, narrow, &w);
+        long long h;
+        long long plane = quotient(rest, height, narrow, &h);
+        float sum = 0.0f;
+        for (int ki = 0; ki < kh; ki++) {
+            long long rowFromTop = h + padding - (long long) ki * dilation;
+            if (rowFromTop < 0 || rowFromTop % stride != 0 || rowFromTop / stride >= outH) {
+                continue;
+            }
+            long long oh = rowFromTop / stride;
+            for (int kj = 0; kj < kw; kj++) {
+                long long columnFromLeft = w + padding - (long long) kj * dilation;
+                if (columnFromLeft < 0 || columnFromLeft % stride != 0 || columnFromLeft / stride >= outW) {
+                    continue;
+                }
+                long long ow = columnFromLeft / stride;
+                long long row = (plane * kh + ki) * kw + kj;
+                sum = add_rn(sum, cols[row * positions + oh * outW + ow]);
+            }
+        }
+        in[t] = sum;
     }
 }
 

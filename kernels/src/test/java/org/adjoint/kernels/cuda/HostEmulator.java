@@ -368,6 +368,14 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { gather(P(0), I(1), I(2), I(3), P(4), I(5), P(6)); });
                 } else if (name == "scatter_add") {
                     launch(grid, block, false, [&] { scatter_add(P(0), I(1), I(2), I(3), P(4), P(5), I(6)); });
+                } else if (name == "im2col") {
+                    launch(grid, block, false, [&] {
+                        im2col(P(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), I(8), I(9), F(10), P(11));
+                    });
+                } else if (name == "col2im") {
+                    launch(grid, block, false, [&] {
+                        col2im(P(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), I(8), I(9), P(10));
+                    });
                 } else if (name == "bias_activation") {
                     launch(grid, block, false, [&] { bias_activation(I(0), P(1), P(2), I(3), I(4)); });
                 } else if (name == "activation_grad") {

@@ -1,0 +1,231 @@
+package org.adjoint.kernels;
+
+import java.util.Arrays;
+
+/**
+ * Sliding windows over images in NCHW order: unfolding every window into columns (im2col),
+ * so that a convolution is one GEMM, and its adjoint, folding columns back (col2im).
+ *
+ * <p>One image's columns are a row-major matrix of {@code channels · kernelHeight · kernelWidth}
+ * rows (channel, then tap row, then tap column) and {@code outHeight · outWidth} columns
+ * (output row, then output column); the images' matrices follow each other. A window of
+ * {@code kernelHeight × kernelWidth} taps, {@code dilation} apart, moves by {@code stride} over
+ * the image padded by {@code padding} on every side, so
+ * {@code outHeight = (height + 2·padding − dilation·(kernelHeight − 1) − 1) / stride + 1}.
+ *
+ * <p>Both walk one column row at a time: for each output row, the taps that land inside the
+ * image form one run of input elements {@code stride} apart (contiguous for stride 1), and the
+ * padded ends of the row are filled apart from that run. One version serves every
+ * {@link KernelProvider}: this is data movement, which {@link System#arraycopy} and loops that
+ * the JIT vectorises already do at memory speed. Threads split the (image, channel) planes, which
+ * read and write disjoint elements, so results do not depend on the thread count.
+ */
+public final class Im2col {
+
+    /**
+     * Column elements below which one thread does the work: a fork costs tens of microseconds,
+     * about what copying this many floats takes.
+     */
+    static final long SERIAL_BELOW = 1L << 18;
+
+    private Im2col() {
+    }
+
+    /**
+     * Unfolds {@code images} images of {@code in}, from {@code inOffset}, into {@code cols}
+     * from {@code colsOffset}, overwriting {@code images · channels · kernelHeight ·
+     * kernelWidth · outHeight · outWidth} elements; a tap on padding reads {@code padValue}.
+     *
+     * @param in           images, {@code [images, channels, height, width]} from {@code inOffset}
+     * @param inOffset     where the first image starts
+     * @param channels     channels of one image
+     * @param height       rows of one image
+     * @param width        columns of one image
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows, in both directions
+     * @param padding      rows and columns added on every side
+     * @param dilation     step between taps of a window
+     * @param images       how many images
+     * @param padValue     what padding reads (0 for a convolution, −∞ for max pooling)
+     * @param cols         output, {@code [images, channels·kernelHeight·kernelWidth, outHeight·outWidth]}
+     *                     from {@code colsOffset}
+     * @param colsOffset   where the first image's columns start
+     * @throws IllegalArgumentException when a size is invalid, the window does not fit the
+     *                                  padded image, or an array is too short for its region
+     */
+    public static void im2col(float[] in, int inOffset, int channels, int height, int width, int kernelHeight,
+                              int kernelWidth, int stride, int padding, int dilation, int images, float padValue,
+                              float[] cols, int colsOffset) {
+        Plan plan = Plan.of("im2col", in, inOffset, channels, height, width, kernelHeight, kernelWidth, stride, padding,
+                dilation, images, cols, colsOffset);
+        plan.run((first, end) -> {
+            for (int plane = first; plane < end; plane++) {
+                plan.unfold(in, inOffset, plane, padValue, cols, colsOffset);
+            }
+        });
+    }
+
+    /**
+     * The adjoint of {@link #im2col}: overwrites the {@code images} images of {@code in} from
+     * {@code inOffset} with, for each element, the sum of the column entries that read it
+     * (entries on padding are dropped). Each element adds its entries in the order of the
+     * columns (tap row, then tap column) to +0, so results are the same bits on every run.
+     *
+     * @param cols         {@code [images, channels·kernelHeight·kernelWidth, outHeight·outWidth]}
+     *                     from {@code colsOffset}
+     * @param colsOffset   where the first image's columns start
+     * @param channels     channels of one image
+     * @param height       rows of one image
+     * @param width        columns of one image
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows, in both directions
+     * @param padding      rows and columns added on every side
+     * @param dilation     step between taps of a window
+     * @param images       how many images
+     * @param in           images, {@code [images, channels, height, width]} from {@code inOffset},
+     *                     overwritten
+     * @param inOffset     where the first image starts
+     * @throws IllegalArgumentException when a size is invalid, the window does not fit the
+     *                                  padded image, or an array is too short for its region
+     */
+    public static void col2im(float[] cols, int colsOffset, int channels, int height, int width, int kernelHeight,
+                              int kernelWidth, int stride, int padding, int dilation, int images, float[] in,
+                              int inOffset) {
+        Plan plan = Plan.of("col2im", in, inOffset, channels, height, width, kernelHeight, kernelWidth, stride, padding,
+                dilation, images, cols, colsOffset);
+        plan.run((first, end) -> {
+            for (int plane = first; plane < end; plane++) {
+                plan.fold(cols, colsOffset, plane, in, inOffset);
+            }
+        });
+    }
+
+    @FunctionalInterface
+    private interface Planes {
+        void run(int first, int end);
+    }
+
+    /** Checked sizes of one call; a plane is one channel of one image, numbered from 0. */
+    private record Plan(int channels, int height, int width, int kernelHeight, int kernelWidth, int stride, int padding,
+                        int dilation, int planes, int outHeight, int outWidth) {
+
+        static Plan of(String operation, float[] in, int inOffset, int channels, int height, int width,
+                       int kernelHeight, int kernelWidth, int stride, int padding, int dilation, int images,
+                       float[] cols, int colsOffset) {
+            String sizes = "image " + channels + "x" + height + "x" + width + ", window " + kernelHeight + "x"
+                    + kernelWidth + ", stride " + stride + ", padding " + padding + ", dilation " + dilation
+                    + ", images " + images;
+            if (channels < 0 || height < 0 || width < 0 || kernelHeight < 1 || kernelWidth < 1 || stride < 1
+                    || padding < 0 || dilation < 1 || images < 0) {
+                throw new IllegalArgumentException(operation + ": invalid sizes " + sizes);
+            }
+            long spanHeight = (long) dilation * (kernelHeight - 1) + 1;
+            long spanWidth = (long) dilation * (kernelWidth - 1) + 1;
+            if (spanHeight > height + 2L * padding || spanWidth > width + 2L * padding) {
+                throw new IllegalArgumentException(operation + ": the window does not fit the padded image: " + sizes);
+            }
+            long outHeight = (height + 2L * padding - spanHeight) / stride + 1;
+            long outWidth = (width + 2L * padding - spanWidth) / stride + 1;
+            long imageElements = (long) images * channels * height * width;
+            long columnElements = (long) images * channels * kernelHeight * kernelWidth * outHeight * outWidth;
+            if (inOffset < 0 || inOffset + imageElements > in.length) {
+                throw new IllegalArgumentException(operation + ": " + imageElements + " image elements from offset "
+                        + inOffset + " do not fit an array of " + in.length + " (" + sizes + ")");
+            }
+            if (colsOffset < 0 || colsOffset + columnElements > cols.length) {
+                throw new IllegalArgumentException(operation + ": " + columnElements + " column elements from offset "
+                        + colsOffset + " do not fit an array of " + cols.length + " (" + sizes + ")");
+            }
+            return new Plan(channels, height, width, kernelHeight, kernelWidth, stride, padding, dilation,
+                    images * channels, (int) outHeight, (int) outWidth);
+        }
+
+        void run(Planes body) {
+            long work = (long) planes * kernelHeight * kernelWidth * outHeight * outWidth + (long) planes * height * width;
+            int parts = work < SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, planes);
+            if (parts <= 1) {
+                body.run(0, planes);
+                return;
+            }
+            Parallel.run(parts, part -> body.run((int) ((long) planes * part / parts),
+                    (int) ((long) planes * (part + 1) / parts)));
+        }
+
+        /** The first output column whose tap {@code kj} lands inside the image (at most outWidth). */
+        int firstInside(int kj) {
+            int before = padding - kj * dilation;
+            return before <= 0 ? 0 : Math.min(outWidth, (before + stride - 1) / stride);
+        }
+
+        /** One past the last output column whose tap {@code kj} lands inside the image (at least firstInside). */
+        int endInside(int kj, int first) {
+            long last = Math.floorDiv((long) width - 1 + padding - (long) kj * dilation, stride);
+            return (int) Math.max(first, Math.min(outWidth, last + 1));
+        }
+
+        void unfold(float[] in, int inOffset, int plane, float padValue, float[] cols, int colsOffset) {
+            int source = inOffset + plane * height * width;
+            int row = colsOffset + plane * kernelHeight * kernelWidth * outHeight * outWidth;
+            for (int ki = 0; ki < kernelHeight; ki++) {
+                for (int kj = 0; kj < kernelWidth; kj++) {
+                    int first = firstInside(kj);
+                    int end = endInside(kj, first);
+                    int shift = kj * dilation - padding;
+                    for (int oh = 0; oh < outHeight; oh++, row += outWidth) {
+                        int h = oh * stride - padding + ki * dilation;
+                        if (h < 0 || h >= height || first == end) {
+                            Arrays.fill(cols, row, row + outWidth, padValue);
+                            continue;
+                        }
+                        Arrays.fill(cols, row, row + first, padValue);
+                        int from = source + h * width + first * stride + shift;
+                        if (stride == 1) {
+                            System.arraycopy(in, from, cols, row + first, end - first);
+                        } else {
+                            for (int ow = first; ow < end; ow++, from += stride) {
+                                cols[row + ow] = in[from];
+                            }
+                        }
+                        Arrays.fill(cols, row + end, row + outWidth, padValue);
+                    }
+                }
+            }
+        }
+
+        void fold(float[] cols, int colsOffset, int plane, float[] in, int inOffset) {
+            int target = inOffset + plane * height * width;
+            Arrays.fill(in, target, target + height * width, 0f);
+            int row = colsOffset + plane * kernelHeight * kernelWidth * outHeight * outWidth;
+            for (int ki = 0; ki < kernelHeight; ki++) {
+                for (int kj = 0; kj < kernelWidth; kj++) {
+                    int first = firstInside(kj);
+                    int end = endInside(kj, first);
+                    int shift = kj * dilation - padding;
+                    for (int oh = 0; oh < outHeight; oh++, row += outWidth) {
+                        int h = oh * stride - padding + ki * dilation;
+                        if (h < 0 || h >= height) {
+                            continue;
+                        }
+                        int to = target + h * width + first * stride + shift;
+                        if (stride == 1) {
+                            addRun(cols, row + first, in, to, end - first);
+                        } else {
+                            for (int ow = first; ow < end; ow++, to += stride) {
+                                in[to] += cols[row + ow];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /** A separate method, so that the JIT compiles the contiguous add as one vectorised loop. */
+        private static void addRun(float[] values, int from, float[] out, int to, int length) {
+            for (int i = 0; i < length; i++) {
+                out[to + i] += values[from + i];
+            }
+        }
+    }
+}
