@@ -122,9 +122,9 @@ def main():
         model.eval()
         with torch.no_grad():
             logits = torch.cat([model(test_x[i:i + 1000]) for i in range(0, len(test_x), 1000)])
-        model.train()
             test_loss = F.cross_entropy(logits, test_y).item()
             accuracy = (logits.argmax(1) == test_y).float().mean().item()
+        model.train()
         epochs.append({"epoch": epoch, "seconds": seconds, "ms_per_step": 1000 * seconds / steps,
                        "train_loss": loss_sum / n, "test_loss": test_loss, "test_accuracy": accuracy})
         print(f"epoch {epoch}/{args.epochs}  train loss {loss_sum / n:.4f}  test loss {test_loss:.4f}  "

@@ -12,7 +12,6 @@ import org.adjoint.backend.ConvGeometry;
 import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
-import org.adjoint.kernels.AxisReductions;
 import org.adjoint.kernels.ElementWise;
 import org.adjoint.kernels.Fused;
 import org.adjoint.kernels.Im2col;
@@ -293,7 +292,7 @@ public final class CpuBackend implements Backend, FusedAdam {
 
     @Override
     public void max(Buffer x, int outer, int length, int inner, Buffer values, Buffer mask) {
-        AxisReductions.max(data(x), outer, length, inner, data(values), mask == null ? null : data(mask));
+        kernels.max(data(x), outer, length, inner, data(values), mask == null ? null : data(mask));
     }
 
     @Override

@@ -221,6 +221,21 @@ public interface KernelProvider {
     void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out);
 
     /**
+     * The maximum along an axis and the one-hot mask of each lane's first maximum (a NaN wins),
+     * as {@link AxisReductions#max}; the same bits from every provider.
+     *
+     * @param x      input {@code [outer, length, inner]}
+     * @param outer  product of the axes before the axis
+     * @param length the axis length
+     * @param inner  product of the axes after it
+     * @param values output {@code [outer, inner]}
+     * @param mask   output of the input's size, or {@code null}
+     */
+    default void max(float[] x, int outer, int length, int inner, float[] values, float[] mask) {
+        AxisReductions.max(x, outer, length, inner, values, mask);
+    }
+
+    /**
      * The provider for this JVM, chosen on first use (see the class description).
      *
      * @return the shared provider

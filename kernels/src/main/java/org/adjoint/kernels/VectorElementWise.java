@@ -313,6 +313,63 @@ final class VectorElementWise {
         }
     }
 
+    /**
+     * {@link AxisReductions#max} with the lanes in vectors, for many lanes (pooling windows: a
+     * short axis, long rows): one pass per row of the axis updates each lane's maximum and the
+     * position of its first maximum with masked blends, so neither a branch nor its
+     * misprediction is paid per element. The same bits as the scalar kernel: the first
+     * maximum wins ties, a NaN wins and stays.
+     */
+    static void max(float[] x, int outer, int length, int inner, float[] values, float[] mask) {
+        if (inner < S.length() || length < 2) {
+            AxisReductions.max(x, outer, length, inner, values, mask);
+            return;
+        }
+        if (mask != null) {
+            java.util.Arrays.fill(mask, 0, outer * length * inner, 0f);
+        }
+        float[] best = mask == null ? null : new float[inner];
+        int bound = S.loopBound(inner);
+        for (int o = 0; o < outer; o++) {
+            int plane = o * length * inner;
+            int row = o * inner;
+            System.arraycopy(x, plane, values, row, inner);
+            if (best != null) {
+                java.util.Arrays.fill(best, 0f);
+            }
+            for (int l = 1; l < length; l++) {
+                int from = plane + l * inner;
+                FloatVector position = FloatVector.broadcast(S, l);
+                int i = 0;
+                for (; i < bound; i += S.length()) {
+                    FloatVector current = FloatVector.fromArray(S, values, row + i);
+                    FloatVector v = FloatVector.fromArray(S, x, from + i);
+                    VectorMask<Float> take = v.compare(VectorOperators.GT, current).or(v.test(VectorOperators.IS_NAN))
+                            .andNot(current.test(VectorOperators.IS_NAN));
+                    current.blend(v, take).intoArray(values, row + i);
+                    if (best != null) {
+                        FloatVector.fromArray(S, best, i).blend(position, take).intoArray(best, i);
+                    }
+                }
+                for (; i < inner; i++) {
+                    float current = values[row + i];
+                    float v = x[from + i];
+                    if (current == current && (v > current || v != v)) {
+                        values[row + i] = v;
+                        if (best != null) {
+                            best[i] = l;
+                        }
+                    }
+                }
+            }
+            if (mask != null) {
+                for (int i = 0; i < inner; i++) {
+                    mask[plane + (int) best[i] * inner + i] = 1f;
+                }
+            }
+        }
+    }
+
     /** Softmax along a contiguous last axis ({@code inner == 1}); other layouts use the scalar kernel. */
     static void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
         if (inner != 1) {

@@ -88,4 +88,9 @@ public final class VectorKernels implements KernelProvider {
     public void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
         VectorElementWise.softmax(x, outer, length, inner, log, out);
     }
+
+    @Override
+    public void max(float[] x, int outer, int length, int inner, float[] values, float[] mask) {
+        VectorElementWise.max(x, outer, length, inner, values, mask);
+    }
 }

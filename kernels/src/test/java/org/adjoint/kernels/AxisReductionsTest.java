@@ -26,8 +26,53 @@ class AxisReductionsTest {
         return (o * length + l) * inner + i;
     }
 
+    @Test
+    void onManyLanesANanWinsAndStaysAndTheFirstMaximumIsMarked() {
+        int inner = 20;
+        float[] x = new float[3 * inner];
+        Arrays.fill(x, 0, inner, 1f);
+        Arrays.fill(x, inner, 2 * inner, 1f);          // ties with row 0: row 0 keeps it
+        Arrays.fill(x, 2 * inner, 3 * inner, 5f);
+        x[inner + 4] = Float.NaN;                       // lane 4: NaN at row 1 beats the 5 of row 2
+        float[] values = new float[inner];
+        float[] mask = new float[x.length];
+        VectorKernels.INSTANCE.max(x, 1, 3, inner, values, mask);
+        for (int i = 0; i < inner; i++) {
+            int row = i == 4 ? 1 : 2;
+            assertEquals(i == 4 ? Float.NaN : 5f, values[i], "lane " + i);
+            for (int l = 0; l < 3; l++) {
+                assertEquals(l == row ? 1f : 0f, mask[l * inner + i], "mask of lane " + i + " row " + l);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "vector max, outer={0} length={1} inner={2}")
+    @CsvSource({"1, 1, 40", "2, 4, 16", "3, 9, 33", "1, 2, 100", "4, 4, 196", "2, 3, 7", "5, 25, 8"})
+    void theVectorMaxGivesTheScalarBits(int outer, int length, int inner) {
+        float[] x = random(outer * 7L + length * 3L + inner, outer * length * inner, 3);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = i % 37 == 5 ? Float.NaN : i % 11 == 3 ? -0f : Math.round(x[i]);   // ties, NaN, signed zeros
+        }
+        float[] expectedValues = new float[outer * inner];
+        float[] expectedMask = new float[x.length];
+        AxisReductions.max(x, outer, length, inner, expectedValues, expectedMask);
+        float[] values = new float[outer * inner];
+        float[] mask = new float[x.length];
+        Arrays.fill(mask, 7f);
+        VectorKernels.INSTANCE.max(x, outer, length, inner, values, mask);
+        for (int i = 0; i < values.length; i++) {
+            assertEquals(Float.floatToRawIntBits(expectedValues[i]), Float.floatToRawIntBits(values[i]), "value " + i);
+        }
+        assertArrayEquals(expectedMask, mask, "mask");
+        float[] withoutMask = new float[outer * inner];
+        VectorKernels.INSTANCE.max(x, outer, length, inner, withoutMask, null);
+        assertArrayEquals(values, withoutMask, "values without a mask");
+    }
+
     @ParameterizedTest(name = "outer={0} length={1} inner={2}")
-    @CsvSource({"1, 1, 1", "1, 9, 1", "3, 5, 4", "2, 1, 3", "4, 7, 1", "1, 6, 5", "3, 17, 2"})
+    @CsvSource({"1, 1, 1", "1, 9, 1", "3, 5, 4", "2, 1, 3", "4, 7, 1", "1, 6, 5", "3, 17, 2",
+            // Many lanes (pooling windows)
+            "2, 4, 16", "3, 9, 33", "1, 2, 100", "5, 1, 20"})
     void maxMatchesReferenceWithGarbagePrefilledOutputs(int outer, int length, int inner) {
         // Rounding to a coarse grid forces ties between lanes' elements.
         float[] x = random(outer * 100L + length * 10L + inner, outer * length * inner, 4);
