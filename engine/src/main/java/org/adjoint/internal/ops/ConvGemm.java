@@ -102,14 +102,8 @@ final class ConvGemm {
         Buffer w = Compute.buffer(weight);
         int[] outShape = sizes.outputShape();
         Buffer y = Compute.allocate(backend, (long) sizes.images() * sizes.outputs() * sizes.positions());
-        if (sizes.pointwise()) {
-            forwardTile(backend, sizes, w, x, 0, sizes.images(), y);
-            return Compute.wrap(backend, y, outShape);
-        }
-        forEachTile(backend, sizes, (first, count, columns) -> {
-            backend.im2col(x, sizes.geometry(), first, count, 0f, columns);
-            forwardTile(backend, sizes, w, columns, first, count, y);
-        });
+        overColumns(backend, sizes, x,
+                (first, count, columns) -> forwardTile(backend, sizes, w, columns, first, count, y));
         return Compute.wrap(backend, y, outShape);
     }
 
@@ -186,14 +180,8 @@ final class ConvGemm {
         Buffer dy = Compute.buffer(outputGrad);
         int[] weightShape = sizes.weightShape();
         Buffer dw = Compute.allocate(backend, (long) sizes.outputs() * sizes.rows() / sizes.groups());
-        if (sizes.pointwise()) {
-            weightGradTile(backend, sizes, dy, x, 0, sizes.images(), dw);
-            return Compute.wrap(backend, dw, weightShape);
-        }
-        forEachTile(backend, sizes, (first, count, columns) -> {
-            backend.im2col(x, sizes.geometry(), first, count, 0f, columns);
-            weightGradTile(backend, sizes, dy, columns, first, count, dw);
-        });
+        overColumns(backend, sizes, x,
+                (first, count, columns) -> weightGradTile(backend, sizes, dy, columns, first, count, dw));
         return Compute.wrap(backend, dw, weightShape);
     }
 
@@ -222,6 +210,21 @@ final class ConvGemm {
     @FunctionalInterface
     private interface Tile {
         void run(int first, int count, Buffer columns);
+    }
+
+    /**
+     * Runs {@code body} over the images unfolded into columns, tile by tile; a pointwise
+     * convolution's images are their own columns, handed over whole in one call.
+     */
+    private static void overColumns(Backend backend, Sizes sizes, Buffer x, Tile body) {
+        if (sizes.pointwise()) {
+            body.run(0, sizes.images(), x);
+            return;
+        }
+        forEachTile(backend, sizes, (first, count, columns) -> {
+            backend.im2col(x, sizes.geometry(), first, count, 0f, columns);
+            body.run(first, count, columns);
+        });
     }
 
     /** Runs {@code tile} over consecutive tiles of images with one columns workspace, released at the end. */
