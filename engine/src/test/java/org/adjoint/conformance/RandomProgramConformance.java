@@ -409,6 +409,34 @@ public abstract class RandomProgramConformance extends BackendConformance {
         assertEquals("log of a value below " + Watch.POSITIVE_MARGIN, outcome.detail());
     }
 
+    /**
+     * A max-pooling window whose top two elements tie, and a batch whose channel has no
+     * variance, are where finite differences lose their meaning: such programs are invalid.
+     * Off the tie, and with the variance, the same programs pass.
+     */
+    @Test
+    void tiesInAPoolingWindowAndConstantChannelsAreInvalid() {
+        Step pool = Step.of(Kind.MAX_POOL2D, 0).withGeometry(2, 2, 0);
+        Program tie = new Program(0, List.of(new Program.Input(new int[] {1, 1, 2, 2}, new float[] {0.5f, -1f, 0.5f, 0.2f})),
+                List.of(pool));
+        Outcome outcome = checker().check(tie);
+        assertEquals(Status.INVALID, outcome.status(), outcome::toString);
+        assertTrue(outcome.detail().startsWith("max-pooling window"), outcome::toString);
+        Program offTie = new Program(0, List.of(new Program.Input(new int[] {1, 1, 2, 2}, new float[] {0.5f, -1f, 0.4f,
+            0.2f})), List.of(pool));
+        assertEquals(Status.PASSED, checker().check(offTie).status());
+
+        Step norm = Step.of(Kind.BATCH_NORM, 0, Step.ABSENT, Step.ABSENT).withConstant(1e-5f);
+        Program constant = new Program(0, List.of(new Program.Input(new int[] {2, 2}, new float[] {0.3f, 1f, 0.3f, -1f})),
+                List.of(norm));
+        outcome = checker().check(constant);
+        assertEquals(Status.INVALID, outcome.status(), outcome::toString);
+        assertTrue(outcome.detail().startsWith("batch norm of a channel"), outcome::toString);
+        Program varying = new Program(0, List.of(new Program.Input(new int[] {2, 2}, new float[] {0.3f, 1f, -0.7f, -1f})),
+                List.of(norm));
+        assertEquals(Status.PASSED, checker().check(varying).status());
+    }
+
     /** The same seed gives the same program. */
     @Test
     void generationIsReproducible() {

@@ -205,9 +205,7 @@ final class Ops {
             return Functional.batchNorm(x, mean, variance, weight, bias, false, 0.1f, eps);
         }
         // The batch's variance is under a power of -1/2: kept away from 0 like sqrt's operand.
-        int[] shape = x.shape();
-        float[] v = x.toFloatArray();
-        watch.require(() -> minChannelVariance(v, shape) + eps >= Watch.POSITIVE_MARGIN,
+        watch.require(() -> minChannelVariance(x.toFloatArray(), x.shape()) + eps >= Watch.POSITIVE_MARGIN,
                 () -> "batch norm of a channel whose variance plus eps is below " + Watch.POSITIVE_MARGIN);
         return Functional.batchNorm(x, null, null, weight, bias, true, 0.1f, eps);
     }
