@@ -71,6 +71,48 @@ public final class Coverage {
                         feature("linear on rank " + shapes[op[0]].length);
                     }
                 }
+                case CONV2D -> {
+                    int[] g = step.geometry();
+                    feature(op[1] >= 0 ? "conv2d weight from a value" : "conv2d constant weight");
+                    feature(op[2] >= 0 ? "conv2d bias from a value" : op[2] == Step.CONSTANT ? "conv2d constant bias"
+                            : "conv2d without bias");
+                    if (g[3] > 1) {
+                        feature("conv2d stride 2");
+                    }
+                    if (g[4] > 0) {
+                        feature("conv2d padding");
+                    }
+                    if (g[5] > 1) {
+                        feature("conv2d dilation 2");
+                    }
+                    if (g[6] > 1) {
+                        feature("conv2d groups");
+                    }
+                    if (g[1] != g[2]) {
+                        feature("conv2d rectangular kernel");
+                    }
+                    imageFeatures(step);
+                }
+                case MAX_POOL2D, AVG_POOL2D -> {
+                    int[] g = step.geometry();
+                    String name = step.kind().name().toLowerCase();
+                    if (g[2] > 0) {
+                        feature(name + " padding");
+                    }
+                    if (g[1] < g[0]) {
+                        feature(name + " overlapping windows");
+                    }
+                    imageFeatures(step);
+                }
+                case BATCH_NORM -> {
+                    feature(step.flag() ? "batch_norm evaluation" : "batch_norm training");
+                    feature(op[1] >= 0 ? "batch_norm weight from a value" : op[1] == Step.CONSTANT
+                            ? "batch_norm constant weight" : "batch_norm without weight");
+                    feature(op[2] >= 0 ? "batch_norm bias from a value" : op[2] == Step.CONSTANT
+                            ? "batch_norm constant bias" : "batch_norm without bias");
+                    int rank = (step.shape().length == 0 ? shapes[op[0]] : step.shape()).length;
+                    feature("batch_norm on rank " + rank);
+                }
                 default -> {
                 }
             }
@@ -78,6 +120,11 @@ public final class Coverage {
                 feature("prefix " + step.prefix().name().toLowerCase());
             }
         }
+    }
+
+    /** Whether an image operation's input was an image already or a value reshaped to one. */
+    private void imageFeatures(Step step) {
+        feature(step.shape().length == 0 ? "image operand as it is" : "image operand reshaped");
     }
 
     private void feature(String name) {

@@ -129,8 +129,7 @@ public final class JavaPrinter {
             case DIV -> a + ".div(" + step.prefix().java(b) + ")";
             case MATMUL -> a + ".matmul(" + b + (step.flag() ? ".transpose()" : "") + ")";
             case TRANSPOSE -> a + ".transpose()";
-            case RESHAPE -> a + ".reshape(" + Arrays.stream(step.shape()).mapToObj(Integer::toString)
-                    .collect(Collectors.joining(", ")) + ")";
+            case RESHAPE -> a + ".reshape(" + list(step.shape()) + ")";
             case SUM -> a + ".sum()";
             case MEAN -> a + ".mean()";
             case SUM_AXIS -> a + ".sum(" + step.axis() + ", " + step.flag() + ")";
@@ -144,8 +143,65 @@ public final class JavaPrinter {
                 yield "Losses.crossEntropy(" + a + ", new int[] {" + Arrays.stream(Ops.labels(step.seed(), shape[0],
                         shape[1])).mapToObj(Integer::toString).collect(Collectors.joining(", ")) + "})";
             }
+            case CONV2D -> conv2d(p, step, shapes);
+            case MAX_POOL2D, AVG_POOL2D -> {
+                int[] g = step.geometry();
+                yield "Functional." + (step.kind() == Kind.MAX_POOL2D ? "maxPool2d(" : "avgPool2d(") + image(a, step)
+                        + ", " + g[0] + ", " + g[1] + ", " + g[2] + ")";
+            }
+            case BATCH_NORM -> batchNorm(p, step, shapes);
             case CUSTOM -> step.custom().java(a);
         };
+    }
+
+    /** An image operation's first operand, with the reshape the step names. */
+    private static String image(String a, Step step) {
+        return step.shape().length == 0 ? a : a + ".reshape(" + list(step.shape()) + ")";
+    }
+
+    private static String list(int[] values) {
+        return Arrays.stream(values).mapToObj(Integer::toString).collect(Collectors.joining(", "));
+    }
+
+    /** A parameter read from value {@code v}, reshaped as {@code Ops} reshapes it. */
+    private static String parameter(Program p, int v, int[][] shapes, int... shape) {
+        return Arrays.equals(shapes[v], shape) ? name(p, v) : name(p, v) + ".reshape(" + list(shape) + ")";
+    }
+
+    private static String conv2d(Program p, Step step, int[][] shapes) {
+        int[] op = step.operands();
+        int[] g = step.geometry();
+        int[] image = step.shape().length == 0 ? shapes[op[0]] : step.shape();
+        int[] weightShape = Ops.convWeightShape(step, image[1]);
+        String weight = op[1] >= 0 ? parameter(p, op[1], shapes, weightShape)
+                : "Tensor.randn(" + step.seed() + "L, " + list(weightShape) + ").mul(" + literal(step.constant()) + ")";
+        String bias = switch (op[2]) {
+            case Step.ABSENT -> "null";
+            case Step.CONSTANT -> "Tensor.randn(" + (step.seed() + 1) + "L, " + g[0] + ").mul(0.5f)";
+            default -> parameter(p, op[2], shapes, g[0]);
+        };
+        return "Functional.conv2d(" + image(name(p, op[0]), step) + ", " + weight + ", " + bias + ", " + g[3] + ", "
+                + g[4] + ", " + g[5] + ", " + g[6] + ")";
+    }
+
+    private static String batchNorm(Program p, Step step, int[][] shapes) {
+        int[] op = step.operands();
+        int channels = (step.shape().length == 0 ? shapes[op[0]] : step.shape())[1];
+        String weight = switch (op[1]) {
+            case Step.ABSENT -> "null";
+            case Step.CONSTANT -> "Tensor.randn(" + (step.seed() + 2) + "L, " + channels + ").mul(0.5f).add(1f)";
+            default -> parameter(p, op[1], shapes, channels);
+        };
+        String bias = switch (op[2]) {
+            case Step.ABSENT -> "null";
+            case Step.CONSTANT -> "Tensor.randn(" + (step.seed() + 3) + "L, " + channels + ").mul(0.5f)";
+            default -> parameter(p, op[2], shapes, channels);
+        };
+        String statistics = !step.flag() ? "null, null"
+                : "Tensor.randn(" + step.seed() + "L, " + channels + ").mul(0.5f), Tensor.randn(" + (step.seed() + 1)
+                        + "L, " + channels + ").sigmoid().add(0.5f)";
+        return "Functional.batchNorm(" + image(name(p, op[0]), step) + ", " + statistics + ", " + weight + ", " + bias
+                + ", " + !step.flag() + ", 0.1f, " + literal(step.constant()) + ")";
     }
 
     private static String linear(Program p, Step step, int[][] shapes) {
@@ -171,6 +227,7 @@ public final class JavaPrinter {
     public static List<String> imports() {
         return List.of("import java.util.List;", "import java.util.function.Function;", "import org.adjoint.Tensor;",
                 "import org.adjoint.autodiff.Autodiff;", "import org.adjoint.autodiff.GradCheck;",
-                "import org.adjoint.nn.Activation;", "import org.adjoint.nn.Linear;", "import org.adjoint.nn.Losses;");
+                "import org.adjoint.nn.Activation;", "import org.adjoint.nn.Functional;", "import org.adjoint.nn.Linear;",
+                "import org.adjoint.nn.Losses;");
     }
 }

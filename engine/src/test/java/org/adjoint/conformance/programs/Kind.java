@@ -2,8 +2,9 @@ package org.adjoint.conformance.programs;
 
 /**
  * The operations a random program draws from: every differentiable call of the public
- * {@code Tensor} API, the fused {@code nn.Linear} layer and {@code Losses.crossEntropy}, and a
- * slot for a user-supplied {@link CustomOp}.
+ * {@code Tensor} API, the fused {@code nn.Linear} layer, {@code Losses.crossEntropy}, the
+ * convolutional-net operations of {@code nn.Functional}, and a slot for a user-supplied
+ * {@link CustomOp}.
  */
 public enum Kind {
     /** {@code a.neg()}. */
@@ -62,6 +63,21 @@ public enum Kind {
     LINEAR(3),
     /** {@code Losses.crossEntropy(a, labels)}. */
     CROSS_ENTROPY(1),
+    /**
+     * {@code Functional.conv2d(a, w, b, stride, padding, dilation, groups)}, {@code a} reshaped to an
+     * image where it is not one: operands a, then w and b as for {@link #LINEAR}.
+     */
+    CONV2D(3),
+    /** {@code Functional.maxPool2d(a, kernel, stride, padding)}, off ties within every window. */
+    MAX_POOL2D(1),
+    /** {@code Functional.avgPool2d(a, kernel, stride, padding)}. */
+    AVG_POOL2D(1),
+    /**
+     * {@code Functional.batchNorm(a, ...)}: in training without running statistics (each channel's
+     * variance kept away from 0), or in evaluation with constant ones; operands a, then the weight
+     * and the bias, each a value, a constant or absent.
+     */
+    BATCH_NORM(3),
     /** A {@link CustomOp} applied element-wise. */
     CUSTOM(1);
 

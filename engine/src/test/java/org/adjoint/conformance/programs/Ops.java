@@ -1,10 +1,14 @@
 package org.adjoint.conformance.programs;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.nn.Activation;
+import org.adjoint.nn.Functional;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.Losses;
 
@@ -85,6 +89,22 @@ final class Ops {
             case LOG_SOFTMAX -> a.logSoftmax(step.axis());
             case LINEAR -> linear(step, index, values, watch);
             case CROSS_ENTROPY -> Losses.crossEntropy(a, labels(step.seed(), a.shape()[0], a.shape()[1]));
+            case CONV2D -> conv2d(step, values);
+            case MAX_POOL2D -> {
+                Tensor x = image(step, a);
+                int[] g = step.geometry();
+                int[] shape = x.shape();
+                float[] v = x.toFloatArray();
+                watch.require(() -> windowGap(v, shape, g) >= Watch.KINK_MARGIN,
+                        () -> "max-pooling window with its top two values within " + Watch.KINK_MARGIN);
+                watch.sides(index, windowArgmax(v, shape, g));
+                yield Functional.maxPool2d(x, g[0], g[1], g[2]);
+            }
+            case AVG_POOL2D -> {
+                int[] g = step.geometry();
+                yield Functional.avgPool2d(image(step, a), g[0], g[1], g[2]);
+            }
+            case BATCH_NORM -> batchNorm(step, values, watch);
             case CUSTOM -> step.custom().apply(a);
         };
         watch.require(() -> finiteAndBounded(result.toFloatArray()),
@@ -118,6 +138,163 @@ final class Ops {
             watch.sides(index, signs(y.toFloatArray()));
         }
         return y;
+    }
+
+    /** The first operand of an image operation, reshaped when the step names a shape. */
+    static Tensor image(Step step, Tensor a) {
+        return step.shape().length == 0 ? a : a.reshape(step.shape());
+    }
+
+    /** A parameter read from a value, reshaped to {@code shape} where its own differs (a value of another size is rejected). */
+    private static Tensor parameter(Tensor value, int... shape) {
+        return Arrays.equals(value.shape(), shape) ? value : value.reshape(shape);
+    }
+
+    /** Channels of an image operation's input, or an exception naming the step when it has none. */
+    private static int channels(Step step, Tensor x, int rank) {
+        int[] shape = x.shape();
+        if (rank == 4 ? shape.length != 4 : shape.length < rank) {
+            throw new IllegalArgumentException(step.kind() + " step: input of shape " + Arrays.toString(shape)
+                    + " has no channel axis");
+        }
+        return shape[1];
+    }
+
+    /**
+     * The weight shape of a {@code conv2d} step on an image of {@code channels} channels:
+     * {@code [O, C/groups, kH, kW]}.
+     */
+    static int[] convWeightShape(Step step, int channels) {
+        int[] g = step.geometry();
+        return new int[] {g[0], channels / g[6], g[1], g[2]};
+    }
+
+    private static Tensor conv2d(Step step, Tensor[] values) {
+        int[] op = step.operands();
+        int[] g = step.geometry();
+        Tensor x = image(step, values[op[0]]);
+        int[] weightShape = convWeightShape(step, channels(step, x, 4));
+        Tensor weight = op[1] >= 0 ? parameter(values[op[1]], weightShape)
+                : Tensor.randn(step.seed(), weightShape).mul(step.constant());
+        Tensor bias = switch (op[2]) {
+            case Step.ABSENT -> null;
+            case Step.CONSTANT -> Tensor.randn(step.seed() + 1, g[0]).mul(0.5f);
+            default -> parameter(values[op[2]], g[0]);
+        };
+        return Functional.conv2d(x, weight, bias, g[3], g[4], g[5], g[6]);
+    }
+
+    private static Tensor batchNorm(Step step, Tensor[] values, Watch watch) {
+        int[] op = step.operands();
+        Tensor x = image(step, values[op[0]]);
+        int channels = channels(step, x, 2);
+        Tensor weight = switch (op[1]) {
+            case Step.ABSENT -> null;
+            case Step.CONSTANT -> Tensor.randn(step.seed() + 2, channels).mul(0.5f).add(1f);
+            default -> parameter(values[op[1]], channels);
+        };
+        Tensor bias = switch (op[2]) {
+            case Step.ABSENT -> null;
+            case Step.CONSTANT -> Tensor.randn(step.seed() + 3, channels).mul(0.5f);
+            default -> parameter(values[op[2]], channels);
+        };
+        float eps = step.constant();
+        if (step.flag()) {
+            Tensor mean = Tensor.randn(step.seed(), channels).mul(0.5f);
+            Tensor variance = Tensor.randn(step.seed() + 1, channels).sigmoid().add(0.5f);
+            return Functional.batchNorm(x, mean, variance, weight, bias, false, 0.1f, eps);
+        }
+        // The batch's variance is under a power of -1/2: kept away from 0 like sqrt's operand.
+        watch.require(() -> minChannelVariance(x.toFloatArray(), x.shape()) + eps >= Watch.POSITIVE_MARGIN,
+                () -> "batch norm of a channel whose variance plus eps is below " + Watch.POSITIVE_MARGIN);
+        return Functional.batchNorm(x, null, null, weight, bias, true, 0.1f, eps);
+    }
+
+    /** Smallest biased variance over the channels (axis 1) of {@code [N, C, ...]} elements, in double. */
+    static double minChannelVariance(float[] v, int[] shape) {
+        if (shape.length < 2 || v.length == 0) {
+            return Double.POSITIVE_INFINITY;
+        }
+        int channels = shape[1];
+        int inner = v.length / (shape[0] * channels);
+        double least = Double.POSITIVE_INFINITY;
+        for (int c = 0; c < channels; c++) {
+            double sum = 0;
+            double squares = 0;
+            for (int n = 0; n < shape[0]; n++) {
+                for (int i = 0; i < inner; i++) {
+                    double x = v[(n * channels + c) * inner + i];
+                    sum += x;
+                    squares += x * x;
+                }
+            }
+            double count = (double) shape[0] * inner;
+            double mean = sum / count;
+            least = Math.min(least, squares / count - mean * mean);
+        }
+        return least;
+    }
+
+    /**
+     * Smallest difference between the largest and second-largest element of any max-pooling
+     * window ({@code geometry = {kernel, stride, padding}}, padding never counted).
+     */
+    static double windowGap(float[] v, int[] shape, int[] geometry) {
+        double[] gap = {Double.POSITIVE_INFINITY};
+        forEachWindow(v, shape, geometry, (top, second, argmax) -> gap[0] = Math.min(gap[0], top - second));
+        return gap[0];
+    }
+
+    /** The position of each max-pooling window's maximum within the image, window by window. */
+    private static int[] windowArgmax(float[] v, int[] shape, int[] geometry) {
+        List<Integer> sides = new ArrayList<>();
+        forEachWindow(v, shape, geometry, (top, second, argmax) -> sides.add(argmax));
+        return sides.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** What a window holds: its largest and second-largest element and where the largest is. */
+    private interface WindowVisitor {
+        void visit(double top, double second, int argmax);
+    }
+
+    private static void forEachWindow(float[] v, int[] shape, int[] geometry, WindowVisitor visitor) {
+        int[] out = ShapeRules.pool2d(shape, geometry);
+        if (out == null) {
+            return;
+        }
+        int kernel = geometry[0];
+        int stride = geometry[1];
+        int padding = geometry[2];
+        int height = shape[2];
+        int width = shape[3];
+        for (int plane = 0; plane < shape[0] * shape[1]; plane++) {
+            for (int oh = 0; oh < out[2]; oh++) {
+                for (int ow = 0; ow < out[3]; ow++) {
+                    double top = Double.NEGATIVE_INFINITY;
+                    double second = Double.NEGATIVE_INFINITY;
+                    int argmax = -1;
+                    for (int kh = 0; kh < kernel; kh++) {
+                        int h = oh * stride - padding + kh;
+                        for (int kw = 0; kw < kernel; kw++) {
+                            int w = ow * stride - padding + kw;
+                            if (h < 0 || h >= height || w < 0 || w >= width) {
+                                continue;
+                            }
+                            int at = (plane * height + h) * width + w;
+                            double x = v[at];
+                            if (x > top) {
+                                second = top;
+                                top = x;
+                                argmax = at;
+                            } else if (x > second) {
+                                second = x;
+                            }
+                        }
+                    }
+                    visitor.visit(top, second, argmax);
+                }
+            }
+        }
     }
 
     /** The weight a {@code Linear} step uses: a value, or {@code randn(seed, in, out) * constant}. */

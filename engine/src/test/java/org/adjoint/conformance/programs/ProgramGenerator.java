@@ -16,7 +16,7 @@ import org.adjoint.nn.Activation;
 
 /**
  * Draws random programs of 1 to {@value #MAX_STEPS} steps over 1 to 3 inputs whose shapes
- * broadcast against each other (or multiply, or feed a layer) by construction.
+ * broadcast against each other (or multiply, or feed a layer or a convolution) by construction.
  *
  * <p>Each step is tried on the values computed so far and kept only when its preconditions
  * hold there (see {@link Watch}); a value that grows beyond {@value #RESCALE_ABOVE} in
@@ -36,6 +36,9 @@ public final class ProgramGenerator {
     /** Most elements of any value. */
     static final int MAX_VALUE_ELEMENTS = 120;
 
+    /** Most elements of an image input (each costs two evaluations per finite-difference check). */
+    static final int MAX_IMAGE_ELEMENTS = 24;
+
     /** Magnitude beyond which a value is rescaled. */
     static final double RESCALE_ABOVE = 6;
 
@@ -48,8 +51,12 @@ public final class ProgramGenerator {
             1.5, 1.5, 2, 1.5,       // ADD_SCALAR SUB_SCALAR MUL_SCALAR DIV_SCALAR
             5, 4, 5, 4, 6,          // ADD SUB MUL DIV MATMUL
             3, 3, 1, 1, 3, 3, 3,    // TRANSPOSE RESHAPE SUM MEAN SUM_AXIS MEAN_AXIS MAX_AXIS
-            3, 3, 4, 2, 0,          // SOFTMAX LOG_SOFTMAX LINEAR CROSS_ENTROPY CUSTOM
+            3, 3, 4, 2,             // SOFTMAX LOG_SOFTMAX LINEAR CROSS_ENTROPY
+            2, 1.5, 1, 2, 0,        // CONV2D MAX_POOL2D AVG_POOL2D BATCH_NORM CUSTOM
         };
+        // The image operations weigh little: each costs several element-wise steps (im2col and a
+        // GEMM; batch norm's dozen operations). At nearly twice these weights the checks took over
+        // 40 % longer than without them (one run on a loaded machine, 2026-12-02).
         for (Kind kind : Kind.values()) {
             WEIGHTS.put(kind, weights[kind.ordinal()]);
         }
@@ -148,11 +155,14 @@ public final class ProgramGenerator {
         }
     }
 
-    /** Shapes that work together: broadcasting against a base, a matmul pair, or a layer's input, weight and bias. */
+    /**
+     * Shapes that work together: broadcasting against a base, a matmul pair, a layer's input,
+     * weight and bias, or a convolution's.
+     */
     private static List<int[]> shapes(RandomGenerator random) {
         int count = 1 + random.nextInt(3);
         List<int[]> shapes = new ArrayList<>();
-        int theme = random.nextInt(10);
+        int theme = random.nextInt(11);
         if (theme < 5) {
             int[] base = dims(random, random.nextInt(5));
             shapes.add(base);
@@ -167,6 +177,18 @@ public final class ProgramGenerator {
             shapes.add(random.nextInt(5) == 0 ? new int[] {k} : concat(batch, m, k));
             shapes.add(random.nextInt(5) == 0 ? new int[] {k} : concat(derive(random, batch), k, n));
             shapes.add(derive(random, concat(batch, m, n)));
+        } else if (theme == 10) {
+            // An image with the weight and bias of a convolution over it.
+            int[] image;
+            do {
+                image = new int[] {1 + random.nextInt(2), 1 + random.nextInt(3), 2 + random.nextInt(3), 2 + random.nextInt(3)};
+            } while (ShapeRules.size(image) > MAX_IMAGE_ELEMENTS);
+            int groups = random.nextBoolean() ? 1 : image[1];
+            int out = groups * (1 + random.nextInt(Math.max(1, 3 / groups)));
+            int kernel = 1 + random.nextInt(Math.min(image[2], 2));
+            shapes.add(image);
+            shapes.add(new int[] {out, image[1] / groups, kernel, kernel});
+            shapes.add(new int[] {out});
         } else {
             int in = 1 + random.nextInt(4);
             int out = 1 + random.nextInt(4);
@@ -252,6 +274,9 @@ public final class ProgramGenerator {
                 int a = draft.pick(random, v -> draft.rank(v) == 2);
                 yield a < 0 ? null : Step.of(kind, a).withSeed(random.nextInt(1000));
             }
+            case CONV2D -> conv2d(random, draft);
+            case MAX_POOL2D, AVG_POOL2D -> pool2d(kind, random, draft);
+            case BATCH_NORM -> batchNorm(random, draft);
         };
     }
 
@@ -386,6 +411,139 @@ public final class ProgramGenerator {
         Activation activation = Activation.values()[random.nextInt(Activation.values().length)];
         return Step.of(Kind.LINEAR, x, weight, bias).withConstant(scale).withShape(out).withActivation(activation)
                 .withSeed(random.nextInt(1000));
+    }
+
+    /**
+     * The shape an image operation reshapes value {@code a} to: none (an empty array) when it
+     * is an image already and mostly keeps it, else one of the small images of its size;
+     * {@code null} when there is none.
+     */
+    private static int[] imageShape(RandomGenerator random, Draft draft, int a) {
+        List<int[]> images = ShapeRules.images(ShapeRules.size(draft.shapes.get(a)));
+        if (draft.rank(a) == 4 && (images.isEmpty() || random.nextInt(10) < 7)) {
+            return new int[0];
+        }
+        return images.isEmpty() ? null : images.get(random.nextInt(images.size()));
+    }
+
+    /** The shape an image operation sees: the reshape target, or the value's own. */
+    private static int[] seen(Draft draft, int a, int[] reshape) {
+        return reshape.length == 0 ? draft.shapes.get(a) : reshape;
+    }
+
+    /** A value that is an image or can be reshaped to one. */
+    private static boolean imageLike(Draft draft, int v) {
+        return draft.rank(v) == 4 || !ShapeRules.images(ShapeRules.size(draft.shapes.get(v))).isEmpty();
+    }
+
+    private static Step conv2d(RandomGenerator random, Draft draft) {
+        int a = draft.pick(random, v -> imageLike(draft, v));
+        if (a < 0) {
+            return null;
+        }
+        int[] reshape = imageShape(random, draft, a);
+        if (reshape == null) {
+            return null;
+        }
+        int[] image = seen(draft, a, reshape);
+        int channels = image[1];
+        // Mostly the filters of a weight-shaped value, so that gradients reach a real weight.
+        List<int[]> fromWeights = new ArrayList<>();
+        for (int v = 0; v < draft.values.size(); v++) {
+            int[] w = draft.shapes.get(v);
+            if (w.length == 4 && w[1] >= 1 && channels % w[1] == 0 && w[0] % (channels / w[1]) == 0 && w[2] <= 3
+                    && w[3] <= 3) {
+                fromWeights.add(new int[] {w[0], w[2], w[3], channels / w[1]});
+            }
+        }
+        for (int attempt = 0; attempt < 10; attempt++) {
+            int[] filters;
+            if (!fromWeights.isEmpty() && random.nextBoolean()) {
+                filters = fromWeights.get(random.nextInt(fromWeights.size()));
+            } else {
+                int groups = random.nextBoolean() ? 1 : channels;
+                int out = groups * (1 + random.nextInt(Math.max(1, 3 / groups)));
+                filters = new int[] {out, 1 + random.nextInt(3), 1 + random.nextInt(3), groups};
+            }
+            int[] geometry = {filters[0], filters[1], filters[2], 1 + random.nextInt(2), random.nextInt(2),
+                1 + random.nextInt(2), filters[3]};
+            int[] out = ShapeRules.conv2d(image, geometry);
+            if (out == null || ShapeRules.size(out) > MAX_VALUE_ELEMENTS) {
+                continue;
+            }
+            int[] weightShape = {geometry[0], channels / geometry[6], geometry[1], geometry[2]};
+            long weightSize = ShapeRules.size(weightShape);
+            int weight = draft.partner(random, -1, v -> ShapeRules.size(draft.shapes.get(v)) == weightSize);
+            float scale = 0;
+            if (weight < 0 || random.nextInt(10) < 3) {
+                weight = Step.CONSTANT;
+                scale = round2(1 / Math.sqrt(weightSize / geometry[0]));
+            }
+            int bias = draft.partner(random, -1, v -> ShapeRules.size(draft.shapes.get(v)) == geometry[0]);
+            if (bias < 0 || random.nextInt(10) < 3) {
+                bias = random.nextInt(10) < 6 ? Step.CONSTANT : Step.ABSENT;
+            }
+            return Step.of(Kind.CONV2D, a, weight, bias).withShape(reshape).withGeometry(geometry).withConstant(scale)
+                    .withSeed(random.nextInt(1000));
+        }
+        return null;
+    }
+
+    private static Step pool2d(Kind kind, RandomGenerator random, Draft draft) {
+        int a = draft.pick(random, v -> imageLike(draft, v));
+        if (a < 0) {
+            return null;
+        }
+        int[] reshape = imageShape(random, draft, a);
+        if (reshape == null) {
+            return null;
+        }
+        int[] image = seen(draft, a, reshape);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            int kernel = 1 + random.nextInt(3);
+            int[] geometry = {kernel, 1 + random.nextInt(2), random.nextInt(kernel / 2 + 1)};
+            if (ShapeRules.pool2d(image, geometry) == null) {
+                continue;
+            }
+            // A max's derivative jumps where two elements of a window tie: windows stay off ties.
+            if (kind == Kind.MAX_POOL2D
+                    && Ops.windowGap(draft.data.get(a), image, geometry) < 2 * Watch.KINK_MARGIN) {
+                continue;
+            }
+            return Step.of(kind, a).withShape(reshape).withGeometry(geometry);
+        }
+        return null;
+    }
+
+    private static Step batchNorm(RandomGenerator random, Draft draft) {
+        int a = draft.pick(random, v -> draft.rank(v) >= 2 || imageLike(draft, v));
+        if (a < 0) {
+            return null;
+        }
+        int[] reshape = draft.rank(a) >= 2 && random.nextInt(10) < 7 ? new int[0] : imageShape(random, draft, a);
+        if (reshape == null) {
+            if (draft.rank(a) < 2) {
+                return null;
+            }
+            reshape = new int[0];
+        }
+        int[] shape = seen(draft, a, reshape);
+        int channels = shape[1];
+        boolean evaluation = random.nextInt(10) < 3;
+        float[] epsilons = {1e-5f, 1e-3f, 0.1f};
+        float eps = epsilons[random.nextInt(epsilons.length)];
+        if (!evaluation && (ShapeRules.size(shape) / channels < 2
+                || Ops.minChannelVariance(draft.data.get(a), shape) + eps < 1.5 * Watch.POSITIVE_MARGIN)) {
+            return null;
+        }
+        int[] parameters = new int[2];
+        for (int k = 0; k < 2; k++) {
+            int value = draft.partner(random, -1, v -> ShapeRules.size(draft.shapes.get(v)) == channels);
+            int roll = random.nextInt(10);
+            parameters[k] = value >= 0 && roll < 5 ? value : roll < 8 ? Step.CONSTANT : Step.ABSENT;
+        }
+        return Step.of(Kind.BATCH_NORM, a, parameters[0], parameters[1]).withShape(reshape).withFlag(evaluation)
+                .withConstant(eps).withSeed(random.nextInt(1000));
     }
 
     /** The values of a program being drawn, with their shapes and elements at hand. */

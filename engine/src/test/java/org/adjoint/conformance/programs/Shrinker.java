@@ -253,6 +253,38 @@ public final class Shrinker {
                     out.add(step.withActivation(Activation.IDENTITY));
                 }
             }
+            case CONV2D -> {
+                if (step.operands()[2] != Step.ABSENT) {
+                    out.add(step.withOperands(step.operands()[0], step.operands()[1], Step.ABSENT));
+                }
+                // stride, padding and dilation toward 1, 0 and 1, one at a time
+                int[] plain = {0, 0, 0, 1, 0, 1, 0};
+                for (int k = 3; k <= 5; k++) {
+                    if (step.geometry()[k] != plain[k]) {
+                        int[] simpler = step.geometry().clone();
+                        simpler[k] = plain[k];
+                        out.add(step.withGeometry(simpler));
+                    }
+                }
+            }
+            case MAX_POOL2D, AVG_POOL2D -> {
+                int[] g = step.geometry();
+                if (g[2] != 0) {
+                    out.add(step.withGeometry(g[0], g[1], 0));
+                }
+                if (g[1] != 1) {
+                    out.add(step.withGeometry(g[0], 1, g[2]));
+                }
+            }
+            case BATCH_NORM -> {
+                for (int k = 1; k <= 2; k++) {
+                    if (step.operands()[k] != Step.ABSENT) {
+                        int[] operands = step.operands().clone();
+                        operands[k] = Step.ABSENT;
+                        out.add(step.withOperands(operands));
+                    }
+                }
+            }
             case SUM_AXIS, MEAN_AXIS, MAX_AXIS -> {
                 if (step.flag()) {
                     out.add(step.withFlag(false));

@@ -11,25 +11,31 @@ import org.adjoint.nn.Activation;
  * does not use keep their defaults.
  *
  * @param kind       the operation
- * @param operands   value indices; for {@link Kind#LINEAR} the input, then the weight and the
- *                   bias, each a value index, {@link #CONSTANT} or (bias only) {@link #ABSENT}
+ * @param operands   value indices; for {@link Kind#LINEAR}, {@link Kind#CONV2D} and
+ *                   {@link Kind#BATCH_NORM} the input, then the weight and the bias, each a value
+ *                   index, {@link #CONSTANT} or {@link #ABSENT} (the bias only, except for batch norm)
  * @param constant   the scalar of {@code add/sub/mul/div(float)}, the exponent of {@code pow},
- *                   the scale of a constant {@code Linear} weight
+ *                   the scale of a constant {@code Linear} or {@code conv2d} weight, batch norm's {@code eps}
  * @param axis       the axis of axis reductions and the softmax family
- * @param flag       {@code keepDim} of axis reductions; for {@code matmul}, transpose the right operand
- * @param shape      the target of {@code reshape}; {@code {out}} for a constant {@code Linear} weight
+ * @param flag       {@code keepDim} of axis reductions; for {@code matmul}, transpose the right operand;
+ *                   for batch norm, evaluation mode with constant running statistics
+ * @param shape      the target of {@code reshape}; {@code {out}} for a constant {@code Linear} weight; for
+ *                   the image operations the shape the first operand is reshaped to, or empty for none
+ * @param geometry   for {@link Kind#CONV2D} {@code {outChannels, kernelHeight, kernelWidth, stride, padding,
+ *                   dilation, groups}}; for the pools {@code {kernel, stride, padding}}; else empty
  * @param prefix     what makes an operand safe for the operation (the divisor for {@code div})
  * @param activation the activation of {@code Linear}
- * @param seed       the seed of constant {@code Linear} parameters and of cross-entropy labels
+ * @param seed       the seed of constant {@code Linear}, {@code conv2d} and batch-norm parameters and
+ *                   statistics, and of cross-entropy labels
  * @param custom     the operation of {@link Kind#CUSTOM}
  */
-public record Step(Kind kind, int[] operands, float constant, int axis, boolean flag, int[] shape, Prefix prefix,
-                   Activation activation, long seed, CustomOp custom) {
+public record Step(Kind kind, int[] operands, float constant, int axis, boolean flag, int[] shape, int[] geometry,
+                   Prefix prefix, Activation activation, long seed, CustomOp custom) {
 
-    /** A {@code Linear} weight or bias drawn from {@link #seed} instead of read from a value. */
+    /** A weight or bias drawn from {@link #seed} instead of read from a value. */
     public static final int CONSTANT = -1;
 
-    /** A {@code Linear} without bias. */
+    /** A layer without bias (for batch norm, also without weight). */
     public static final int ABSENT = -2;
 
     /** Transformations that keep an operand inside an operation's domain, printed as part of the call. */
@@ -70,17 +76,17 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the step
      */
     public static Step of(Kind kind, int... operands) {
-        return new Step(kind, operands, 0f, 0, false, new int[0], Prefix.NONE, Activation.IDENTITY, 0L, null);
+        return new Step(kind, operands, 0f, 0, false, new int[0], new int[0], Prefix.NONE, Activation.IDENTITY, 0L, null);
     }
 
     /**
      * This step reading other values.
      *
-     * @param newOperands value indices (markers kept for {@code Linear})
+     * @param newOperands value indices (markers kept for {@code Linear}, {@code conv2d} and batch norm)
      * @return the changed step
      */
     public Step withOperands(int... newOperands) {
-        return new Step(kind, newOperands, constant, axis, flag, shape, prefix, activation, seed, custom);
+        return new Step(kind, newOperands, constant, axis, flag, shape, geometry, prefix, activation, seed, custom);
     }
 
     /**
@@ -90,7 +96,7 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the changed step
      */
     public Step withConstant(float value) {
-        return new Step(kind, operands, value, axis, flag, shape, prefix, activation, seed, custom);
+        return new Step(kind, operands, value, axis, flag, shape, geometry, prefix, activation, seed, custom);
     }
 
     /**
@@ -100,7 +106,7 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the changed step
      */
     public Step withAxis(int value) {
-        return new Step(kind, operands, constant, value, flag, shape, prefix, activation, seed, custom);
+        return new Step(kind, operands, constant, value, flag, shape, geometry, prefix, activation, seed, custom);
     }
 
     /**
@@ -110,7 +116,7 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the changed step
      */
     public Step withFlag(boolean value) {
-        return new Step(kind, operands, constant, axis, value, shape, prefix, activation, seed, custom);
+        return new Step(kind, operands, constant, axis, value, shape, geometry, prefix, activation, seed, custom);
     }
 
     /**
@@ -120,7 +126,17 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the changed step
      */
     public Step withShape(int... value) {
-        return new Step(kind, operands, constant, axis, flag, value, prefix, activation, seed, custom);
+        return new Step(kind, operands, constant, axis, flag, value, geometry, prefix, activation, seed, custom);
+    }
+
+    /**
+     * This step with another geometry.
+     *
+     * @param value the sizes of a convolution or pooling window
+     * @return the changed step
+     */
+    public Step withGeometry(int... value) {
+        return new Step(kind, operands, constant, axis, flag, shape, value, prefix, activation, seed, custom);
     }
 
     /**
@@ -130,7 +146,7 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the changed step
      */
     public Step withPrefix(Prefix value) {
-        return new Step(kind, operands, constant, axis, flag, shape, value, activation, seed, custom);
+        return new Step(kind, operands, constant, axis, flag, shape, geometry, value, activation, seed, custom);
     }
 
     /**
@@ -140,7 +156,7 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the changed step
      */
     public Step withActivation(Activation value) {
-        return new Step(kind, operands, constant, axis, flag, shape, prefix, value, seed, custom);
+        return new Step(kind, operands, constant, axis, flag, shape, geometry, prefix, value, seed, custom);
     }
 
     /**
@@ -150,7 +166,7 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the changed step
      */
     public Step withSeed(long value) {
-        return new Step(kind, operands, constant, axis, flag, shape, prefix, activation, value, custom);
+        return new Step(kind, operands, constant, axis, flag, shape, geometry, prefix, activation, value, custom);
     }
 
     /**
@@ -160,11 +176,11 @@ public record Step(Kind kind, int[] operands, float constant, int axis, boolean 
      * @return the changed step
      */
     public Step withCustom(CustomOp value) {
-        return new Step(kind, operands, constant, axis, flag, shape, prefix, activation, seed, value);
+        return new Step(kind, operands, constant, axis, flag, shape, geometry, prefix, activation, seed, value);
     }
 
     /**
-     * The value indices this step reads, without {@code Linear}'s markers.
+     * The value indices this step reads, without the markers of constant and absent parameters.
      *
      * @return indices, possibly repeated
      */
