@@ -211,6 +211,21 @@ class TrainCommandTest {
     }
 
     @Test
+    void theConvolutionalNetworksTrainOnTheDigits() {
+        MainRun cnn = run("train", "--model", "cnn", "--epochs", "2", "--batch", "64");
+        assertEquals(Main.OK, cnn.exitCode(), cnn.err());
+        assertTrue(cnn.out().contains("training CNN on 8x8 images (relu, 53,002 parameters) on digits"), cnn.out());
+        MainRun resnet = run("train", "--model", "resnet", "--epochs", "1", "--batch", "128", "--checkpoint", "sqrt");
+        assertEquals(Main.OK, resnet.exitCode(), resnet.err());
+        assertTrue(resnet.out().contains("training ResNet on 8x8 images"), resnet.out());
+        assertTrue(resnet.out().contains("checkpoint sqrt"), resnet.out());
+        TrainCommand.Options options = TrainCommand.parse(List.of("--model", "resnet"));
+        assertEquals("resnet", options.network());
+        assertEquals(null, options.hidden());
+        assertEquals("mlp", TrainCommand.parse(List.of("--model", "32,16")).network());
+    }
+
+    @Test
     void aMissingDataSetNamesTheInstallHint() {
         MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", dir.resolve("absent").toString());
         assertEquals(Main.FAILED, run.exitCode());
@@ -227,7 +242,16 @@ class TrainCommandTest {
                 optimizer.err());
         MainRun model = run("train", "--model", "64,,8");
         assertEquals(Main.USAGE, model.exitCode());
-        assertTrue(model.err().startsWith("adjoint train: option --model needs hidden widths like 256,128"), model.err());
+        assertTrue(model.err().startsWith("adjoint train: option --model needs cnn, resnet or hidden widths like 256,128"),
+                model.err());
+        MainRun cnnActivation = run("train", "--model", "cnn", "--activation", "tanh");
+        assertEquals(Main.USAGE, cnnActivation.exitCode());
+        assertTrue(cnnActivation.err().startsWith("adjoint train: option --activation is for MLPs; --model cnn uses ReLU"),
+                cnnActivation.err());
+        MainRun resnetDropout = run("train", "--model", "resnet", "--dropout", "0.2");
+        assertEquals(Main.USAGE, resnetDropout.exitCode());
+        assertTrue(resnetDropout.err().startsWith("adjoint train: option --dropout is for --model mlp and cnn"),
+                resnetDropout.err());
         MainRun policy = run("train", "--checkpoint", "most");
         assertEquals(Main.USAGE, policy.exitCode());
         assertTrue(policy.err().startsWith("adjoint train: option --checkpoint: "), policy.err());
