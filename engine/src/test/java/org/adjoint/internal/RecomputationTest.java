@@ -12,7 +12,9 @@ class RecomputationTest {
     @Test
     void scopesNestAndRestoreWhatTheyFound() throws InterruptedException {
         assertFalse(Recomputation.active());
-        try (var outer = Recomputation.enter()) {
+        // Closed by hand inside its try, to check that the try's own close then changes nothing.
+        Recomputation.Scope outer = Recomputation.enter();
+        try {
             assertTrue(Recomputation.active());
             try (var _ = Recomputation.enter()) {
                 assertTrue(Recomputation.active());
@@ -25,6 +27,8 @@ class RecomputationTest {
             assertFalse(elsewhere.get(), "another thread is not re-running");
             outer.close();
             assertFalse(Recomputation.active());
+        } finally {
+            outer.close();
         }
         assertFalse(Recomputation.active(), "closing twice changes nothing");
     }
