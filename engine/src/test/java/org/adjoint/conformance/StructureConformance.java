@@ -157,6 +157,25 @@ public abstract class StructureConformance extends BackendConformance {
     }
 
     @Test
+    void emptySlicesScalarsAndEmptySelectionsWork() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3).requiresGrad(true);
+        Tensor none = x.narrow(1, 3, 0);
+        assertArrayEquals(new int[] {2, 0}, none.shape());
+        Tensor joined = Tensor.cat(List.of(none, x, x.narrow(0, 0, 0).reshape(2, 0)), 1);
+        assertTensor(joined, shape(2, 3), 1, 2, 3, 4, 5, 6);
+        Tensor.cat(List.of(none, x.indexSelect(0, new int[0]).reshape(2, 0)), 1).sum().add(joined.sum()).backward();
+        assertTensor(x.grad(), shape(2, 3), 1, 1, 1, 1, 1, 1);
+        Tensor a = Tensor.scalar(2f).requiresGrad(true);
+        Tensor b = Tensor.scalar(-3f);
+        Tensor stacked = Tensor.stack(List.of(a, b, a), 0);
+        assertTensor(stacked, shape(3), 2, -3, 2);
+        stacked.mul(Tensor.of(new float[] {1, 10, 100})).sum().backward();
+        assertTensor(a.grad(), shape(), 101);
+        assertTensor(Tensor.scalar(5f).permute(), shape(), 5);
+        assertTensor(Tensor.stack(List.of(Tensor.scalar(1f)), -1), shape(1), 1);
+    }
+
+    @Test
     void transposeOfTheLastTwoAxesIsTheOldTranspose() {
         Tensor x = Tensor.randn(2, 2, 3, 4);
         assertArrayEquals(x.transpose().toFloatArray(), x.transpose(-2, -1).toFloatArray());
