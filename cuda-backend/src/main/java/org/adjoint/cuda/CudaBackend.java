@@ -493,6 +493,24 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void binary(BinaryOp op, Buffer lhs, long lhsOffset, int[] lhsStrides, Buffer rhs, long rhsOffset,
+                       int[] rhsStrides, Buffer out, int[] shape) {
+        CudaBuffer left = cuda(lhs);
+        CudaBuffer right = cuda(rhs);
+        CudaBuffer result = cuda(out);
+        StridedArgument strided = StridedArgument.of(shape, lhsStrides, rhsStrides);
+        if (strided.count() == 0) {
+            return;
+        }
+        checkReach("binary", "left operand", left, lhsOffset, lhsStrides, shape);
+        checkReach("binary", "right operand", right, rhsOffset, rhsStrides, shape);
+        long leftFirst = lhsOffset * Float.BYTES;
+        long rightFirst = rhsOffset * Float.BYTES;
+        gpu().withKernels(kernels -> kernels.binary(KernelCodes.binary(op), left.address() + leftFirst,
+                right.address() + rightFirst, result.address(), strided));
+    }
+
+    @Override
     public void maskedFill(Buffer x, long xOffset, int[] xStrides, Buffer mask, long maskOffset, int[] maskStrides,
                            float value, Buffer out, int[] shape) {
         CudaBuffer input = cuda(x);
