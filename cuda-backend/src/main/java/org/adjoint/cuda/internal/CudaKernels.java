@@ -33,9 +33,9 @@ public final class CudaKernels {
     static final String PROGRAM = "adjoint.cu";
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
-    static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "sum_to", "sum_to_parts",
-            "max_axis", "softmax", "gather", "scatter_add", "im2col", "col2im", "bias_activation", "activation_grad", "nll",
-            "cross_entropy_grad", "copy_strided_to", "masked_fill");
+    static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
+            "sum_to", "sum_to_parts", "max_axis", "softmax", "gather", "scatter_add", "im2col", "col2im", "bias_activation",
+            "activation_grad", "nll", "cross_entropy_grad");
 
     private final Map<String, CUfunction> functions;
     private final CUstream stream;
