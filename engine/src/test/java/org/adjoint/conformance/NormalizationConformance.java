@@ -149,7 +149,8 @@ public abstract class NormalizationConformance extends BackendConformance {
             assertNear(ref.get(name + ".y"), y, tolerance, tolerance, name + " output");
             assertNear(ref.get(name + ".grad_x"), x.grad(), tolerance, tolerance, name + " input gradient");
             if (c.weight()) {
-                assertNear(ref.get(name + ".grad_weight"), weight.grad(), tolerance, tolerance, name + " weight gradient");
+                assertNear(ref.get(name + ".grad_weight"), weight.grad(), tolerance, tolerance,
+                        name + " weight gradient");
             }
             if (c.bias()) {
                 assertNear(ref.get(name + ".grad_bias"), bias.grad(), tolerance, tolerance, name + " bias gradient");
@@ -252,8 +253,8 @@ public abstract class NormalizationConformance extends BackendConformance {
 
     @Test
     void rowsOfOneElementAndEmptyInputs() {
-        Tensor y = Functional.layerNorm(Tensor.of(new float[] {3f, -2f, 7f}, 3, 1), 1, null, Tensor.of(new float[] {0.5f}),
-                1e-5f);
+        Tensor column = Tensor.of(new float[] {3f, -2f, 7f}, 3, 1);
+        Tensor y = Functional.layerNorm(column, 1, null, Tensor.of(new float[] {0.5f}), 1e-5f);
         assertTensor(y, shape(3, 1), 0.5f, 0.5f, 0.5f);
         Tensor empty = Functional.layerNorm(Tensor.zeros(0, 4), 1, Tensor.ones(4), Tensor.zeros(4), 1e-5f);
         assertArrayEquals(new int[] {0, 4}, empty.shape());
@@ -303,7 +304,8 @@ public abstract class NormalizationConformance extends BackendConformance {
         assertEquals("layerNorm: eps must be finite and >= 0, got -1.0", eps.getMessage());
         var nan = assertThrows(IllegalArgumentException.class, () -> Functional.layerNorm(x, 1, null, null, Float.NaN));
         assertEquals("layerNorm: eps must be finite and >= 0, got NaN", nan.getMessage());
-        var input = assertThrows(IllegalArgumentException.class, () -> Functional.layerNorm(null, 1, null, null, 1e-5f));
+        var input = assertThrows(IllegalArgumentException.class,
+                () -> Functional.layerNorm(null, 1, null, null, 1e-5f));
         assertEquals("layerNorm: input is null", input.getMessage());
     }
 }

@@ -149,13 +149,15 @@ class DeterminismTest {
             kernels.layerNorm(normInput, normWeight, data(13, size, -1, 1), rows, size, 1e-5f, result, mean, rstd);
             float[] dx = new float[rows * size];
             float[] dweight = new float[size];
-            kernels.layerNormGrad(normInput, normWeight, mean, rstd, data(14, rows * size, -1, 1), rows, size, dx, dweight);
+            float[] dy = data(14, rows * size, -1, 1);
+            kernels.layerNormGrad(normInput, normWeight, mean, rstd, dy, rows, size, dx, dweight);
             System.arraycopy(dx, 0, result, rows * size, dx.length);
             System.arraycopy(dweight, 0, result, 2 * rows * size, size);
             return result;
         });
         for (ElementWise.Unary function : new ElementWise.Unary[] {ElementWise.Unary.EXP, ElementWise.Unary.LOG,
-                ElementWise.Unary.TANH, ElementWise.Unary.SIGMOID, ElementWise.Unary.GELU, ElementWise.Unary.GELU_GRAD}) {
+                ElementWise.Unary.TANH, ElementWise.Unary.SIGMOID, ElementWise.Unary.GELU,
+                ElementWise.Unary.GELU_GRAD}) {
             float[] inputs = function == ElementWise.Unary.LOG ? data(10, N, 1e-3, 30) : data(10, N, -20, 20);
             cases.put(function.name().toLowerCase(java.util.Locale.ROOT), () -> {
                 float[] result = new float[N];

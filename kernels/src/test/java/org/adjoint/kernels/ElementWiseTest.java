@@ -151,7 +151,8 @@ class ElementWiseTest {
         assertEquals(1f, ElementWise.geluGrad(20f));
         assertEquals(0f, ElementWise.geluGrad(-20f));
         assertEquals(-0f, ElementWise.gelu(-20f));
-        assertTrue(ElementWise.gelu(-5f) < -1.4e-6f && ElementWise.gelu(-5f) > -1.45e-6f, "gelu(-5) = x·Φ(x) ≈ -1.433e-6");
+        assertTrue(ElementWise.gelu(-5f) < -1.4e-6f && ElementWise.gelu(-5f) > -1.45e-6f,
+                "gelu(-5) = x·Φ(x) ≈ -1.433e-6");
     }
 
     @ParameterizedTest

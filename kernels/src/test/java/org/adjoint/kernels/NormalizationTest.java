@@ -10,7 +10,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Each provider's layer norm ({@link Normalization}, {@link VectorNormalization}) and its gradients against a double-precision
+ * Each provider's layer norm ({@link Normalization}, {@link VectorNormalization}) and its
+ * gradients against a double-precision
  * definition written independently (one row at a time, from the formulas), over odd row
  * lengths, with and without the weight and the bias, and rows far from zero mean.
  */

@@ -66,8 +66,9 @@ public enum Kind {
     /** {@code a.gelu()}, exact. */
     GELU(1),
     /**
-     * {@code Functional.layerNorm(a, axes, weight, bias, eps)} over the last 1 to 3 axes, each row's
-     * variance kept away from 0: operands a, then the weight and the bias, each a value, a constant or absent.
+     * {@code Functional.layerNorm(a, axes, weight, bias, eps)} over the last 1 to 3 axes (more where those
+     * hold one element), each row's variance kept away from 0: operands a, then the weight and the bias, each
+     * a value, a constant or absent.
      */
     LAYER_NORM(3),
     /**

@@ -12,9 +12,10 @@ import org.adjoint.nn.Functional;
 /**
  * {@link Kind#LAYER_NORM} in random programs: drawing the step ({@link ProgramGenerator}),
  * computing it ({@link Ops}) and printing it ({@link JavaPrinter}). It normalises a value over
- * its last 1 to 3 axes ({@link Step#axis()} is the count), with a weight and a bias each read
- * from a value of the normalised size (reshaped to the normalised shape), drawn from the
- * step's seed, or absent; {@link Step#constant()} is eps. Rows stay away from zero variance,
+ * its last 1 to 3 axes, or more where those hold one element ({@link Step#axis()} is the
+ * count), with a weight and a bias each read from a value of the normalised size (reshaped
+ * to the normalised shape), drawn from the step's seed, or absent; {@link Step#constant()}
+ * is eps. Rows stay away from zero variance,
  * where the derivative of {@code (var + eps)^(-1/2)} blows up.
  */
 final class NormSteps {
