@@ -177,6 +177,20 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
+    public void layerNorm(Buffer x, Buffer weight, Buffer bias, int rows, int size, float eps, Buffer out, Buffer mean,
+                          Buffer rstd) {
+        kernels.layerNorm(data(x), weight == null ? null : data(weight), bias == null ? null : data(bias), rows,
+                size, eps, data(out), data(mean), data(rstd));
+    }
+
+    @Override
+    public void layerNormGrad(Buffer x, Buffer weight, Buffer mean, Buffer rstd, Buffer cotangent, int rows, int size,
+                              Buffer dx, Buffer dweight) {
+        kernels.layerNormGrad(data(x), weight == null ? null : data(weight), data(mean), data(rstd),
+                data(cotangent), rows, size, dx == null ? null : data(dx), dweight == null ? null : data(dweight));
+    }
+
+    @Override
     public void axpy(float alpha, Buffer x, Buffer y) {
         float[] in = data(x);
         kernels.axpy(alpha, in, data(y), in.length);

@@ -178,6 +178,16 @@ static float sigmoid(float x) {
     return e / (1.0f + e);
 }
 
+/* Exact GELU x·Φ(x) and its derivative Φ(x) + x·φ(x), from C's erfc in double (the real kernel has its own formula). */
+static float gelu(float x, int grad) {
+    double v = x;
+    double cdf = 0.5 * erfc(-v / sqrt(2.0));
+    if (grad) {
+        return (float) (cdf + v * exp(-0.5 * v * v) / sqrt(2.0 * 3.14159265358979323846));
+    }
+    return (float) (v * cdf);
+}
+
 static float unary_op(int op, float p, float x) {
     switch (op) {
         case 0: return -x;
@@ -189,6 +199,8 @@ static float unary_op(int op, float p, float x) {
         case 6: return x > 0 ? x : 0.0f;
         case 7: return x > 0 ? 1.0f : 0.0f;
         case 8: return p == 2.0f ? x * x : p == -1.0f ? 1.0f / x : powf(x, p);
+        case 9: return gelu(x, 0);
+        case 10: return gelu(x, 1);
         default: return NAN;
     }
 }

@@ -113,6 +113,13 @@ public final class Coverage {
                     int rank = (step.shape().length == 0 ? shapes[op[0]] : step.shape()).length;
                     feature("batch_norm on rank " + rank);
                 }
+                case LAYER_NORM -> {
+                    feature("layer_norm over " + step.axis() + " axes");
+                    feature(op[1] >= 0 ? "layer_norm weight from a value" : op[1] == Step.CONSTANT
+                            ? "layer_norm constant weight" : "layer_norm without weight");
+                    feature(op[2] >= 0 ? "layer_norm bias from a value" : op[2] == Step.CONSTANT
+                            ? "layer_norm constant bias" : "layer_norm without bias");
+                }
                 default -> {
                 }
             }
