@@ -236,6 +236,55 @@ public interface KernelProvider {
     }
 
     /**
+     * Scaled dot-product attention, blocked with an online softmax ({@link AttentionKernels}):
+     * {@code out = softmax(scale · q·kᵀ + mask)·v} per batch item and each query row's
+     * log-sum-exp, without the {@code t × s} scores. The default runs plain loops.
+     *
+     * @param q         {@code [batch, t, d]}
+     * @param k         {@code [batch, s, d]}
+     * @param v         {@code [batch, s, dv]}
+     * @param batch     batch items
+     * @param t         queries
+     * @param s         keys, at least 1
+     * @param d         query and key width
+     * @param dv        value width
+     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale     factor of the scores
+     * @param out       {@code [batch, t, dv]}
+     * @param logSumExp {@code [batch, t]}
+     */
+    default void attention(float[] q, float[] k, float[] v, int batch, int t, int s, int d, int dv, boolean causal,
+                           float scale, float[] out, float[] logSumExp) {
+        AttentionKernels.forward(AttentionKernels.SCALAR, q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp);
+    }
+
+    /**
+     * Attention's gradients from the output's cotangent, recomputing the probabilities from the
+     * log-sum-exp one query row at a time: {@code dq}, {@code dk}, {@code dv} one after another
+     * in {@code grads}. The default runs plain loops.
+     *
+     * @param q         {@code [batch, t, d]}
+     * @param k         {@code [batch, s, d]}
+     * @param v         {@code [batch, s, dv]}
+     * @param out       the forward output, {@code [batch, t, dv]}
+     * @param logSumExp what the forward wrote, {@code [batch, t]}
+     * @param dOut      the output's cotangent, {@code [batch, t, dv]}
+     * @param batch     batch items
+     * @param t         queries
+     * @param s         keys, at least 1
+     * @param d         query and key width
+     * @param dv        value width
+     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale     factor of the scores
+     * @param grads     {@code dq}, {@code dk}, {@code dv} one after another
+     */
+    default void attentionGrad(float[] q, float[] k, float[] v, float[] out, float[] logSumExp, float[] dOut,
+                               int batch, int t, int s, int d, int dv, boolean causal, float scale, float[] grads) {
+        AttentionKernels.backward(AttentionKernels.SCALAR, q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal,
+                scale, grads);
+    }
+
+    /**
      * The provider for this JVM, chosen on first use (see the class description).
      *
      * @return the shared provider
