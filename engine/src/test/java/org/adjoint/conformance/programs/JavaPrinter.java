@@ -150,6 +150,8 @@ public final class JavaPrinter {
                         + ", " + g[0] + ", " + g[1] + ", " + g[2] + ")";
             }
             case BATCH_NORM -> batchNorm(p, step, shapes);
+            case ATTENTION -> "Functional.scaledDotProductAttention(" + a + ", " + b + ", " + name(p, op[2]) + ", "
+                    + step.flag() + ")";
             case CUSTOM -> step.custom().java(a);
         };
     }

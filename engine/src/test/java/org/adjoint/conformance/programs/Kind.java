@@ -63,6 +63,8 @@ public enum Kind {
     LINEAR(3),
     /** {@code Losses.crossEntropy(a, labels)}. */
     CROSS_ENTROPY(1),
+    /** {@code Functional.scaledDotProductAttention} of a query, a key and a value; the flag is causal. */
+    ATTENTION(3),
     /**
      * {@code Functional.conv2d(a, w, b, stride, padding, dilation, groups)}, {@code a} reshaped to an
      * image where it is not one: operands a, then w and b as for {@link #LINEAR}.

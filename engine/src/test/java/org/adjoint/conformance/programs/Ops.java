@@ -105,6 +105,7 @@ final class Ops {
                 yield Functional.avgPool2d(image(step, a), g[0], g[1], g[2]);
             }
             case BATCH_NORM -> batchNorm(step, values, watch);
+            case ATTENTION -> Functional.scaledDotProductAttention(a, values[op[1]], values[op[2]], step.flag());
             case CUSTOM -> step.custom().apply(a);
         };
         watch.require(() -> finiteAndBounded(result.toFloatArray()),

@@ -52,6 +52,7 @@ public final class ProgramGenerator {
             5, 4, 5, 4, 6,          // ADD SUB MUL DIV MATMUL
             3, 3, 1, 1, 3, 3, 3,    // TRANSPOSE RESHAPE SUM MEAN SUM_AXIS MEAN_AXIS MAX_AXIS
             3, 3, 4, 2,             // SOFTMAX LOG_SOFTMAX LINEAR CROSS_ENTROPY
+            2,                      // ATTENTION
             2, 1.5, 1, 2, 0,        // CONV2D MAX_POOL2D AVG_POOL2D BATCH_NORM CUSTOM
         };
         // The image operations weigh little: each costs several element-wise steps (im2col and a
@@ -277,6 +278,7 @@ public final class ProgramGenerator {
             case CONV2D -> ImageSteps.conv2d(random, draft);
             case MAX_POOL2D, AVG_POOL2D -> ImageSteps.pool2d(kind, random, draft);
             case BATCH_NORM -> ImageSteps.batchNorm(random, draft);
+            case ATTENTION -> AttentionSteps.attention(random, draft);
         };
     }
 
