@@ -19,6 +19,8 @@ import java.util.function.Function;
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.GradCheck;
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.Backends;
 import org.adjoint.internal.ops.Attention;
 import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Functional;
@@ -258,6 +260,59 @@ public abstract class AttentionConformance extends BackendConformance {
         for (int i = 0; i < 3; i++) {
             assertNear(recorded.get(i), operands[i].grad(), 1e-5, "input " + i);
         }
+    }
+
+    /** Records the largest buffer asked of a backend through it (not what the backend allocates inside its own calls). */
+    private static final class LargestAllocation implements java.lang.reflect.InvocationHandler {
+        private final Backend target;
+        private long largest;
+
+        LargestAllocation(Backend target) {
+            this.target = target;
+        }
+
+        Backend proxy() {
+            return (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                    new Class<?>[] {Backend.class}, this);
+        }
+
+        @Override
+        public Object invoke(Object self, java.lang.reflect.Method method, Object[] arguments) throws Throwable {
+            switch (method.getName()) {
+                case "allocate" -> largest = Math.max(largest, (long) arguments[arguments.length - 1]);
+                case "upload" -> largest = Math.max(largest, ((float[]) arguments[0]).length);
+                case "equals" -> {
+                    return self == arguments[0];
+                }
+                case "hashCode" -> {
+                    return System.identityHashCode(self);
+                }
+                default -> {
+                }
+            }
+            try {
+                return method.invoke(target, arguments);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                throw e.getCause();
+            }
+        }
+    }
+
+    @Test
+    void neitherPassAllocatesTheScoresOfEveryHead() {
+        LargestAllocation recorder = new LargestAllocation(backend());
+        Backends.use(recorder.proxy());
+        int batch = 6;
+        int t = 48;
+        int d = 4;
+        Tensor q = Tensor.randn(1, batch, t, d).requiresGrad(true);
+        Tensor k = Tensor.randn(2, batch, t, d).requiresGrad(true);
+        Tensor v = Tensor.randn(3, batch, t, d).requiresGrad(true);
+        recorder.largest = 0;
+        Functional.scaledDotProductAttention(q, k, v, true).sum().backward();
+        assertTrue(recorder.largest < (long) batch * t * t,
+                "a buffer of " + recorder.largest + " elements: the scores of every head are " + batch * t * t);
+        assertTrue(recorder.largest >= 3L * batch * t * d, "the three gradients, one after another");
     }
 
     private static void assertRefused(String expected, int[] q, int[] k, int[] v) {
