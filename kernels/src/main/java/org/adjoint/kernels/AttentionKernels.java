@@ -8,17 +8,19 @@ import java.util.Arrays;
  * probabilities one query row at a time from the saved log-sum-exp.
  *
  * <p>Operands are contiguous: {@code q [batch, t, d]}, {@code k [batch, s, d]},
- * {@code v [batch, s, dv]}. The keys (and, backward, the values) are first transposed per batch
- * item so that one query's scores against a block of keys are {@code d} AXPYs along the keys,
- * which vectorise without a horizontal sum. The loops are written once over {@link Lanes};
+ * {@code v [batch, s, dv]}. The keys and values are first transposed per batch item, so that
+ * every row operation runs along the keys: one query's scores against a block of keys are
+ * {@code d} AXPYs, its share of {@code P·v} is {@code dv} dot products, and backward its
+ * contributions to {@code dq}, {@code dkᵀ} and {@code dvᵀ} are one dot product or AXPY per
+ * column; the number of calls per query row grows with the widths, not with {@code s}. The loops are written once over {@link Lanes};
  * the scalar provider runs {@link #SCALAR}, the vector provider its own {@code Lanes}.
  *
  * <p>Forward: threads over (batch item, block of {@link #QUERY_BLOCK} queries); per query row
  * a running maximum, a running sum and an output accumulator, updated once per block of
  * {@link #KEY_BLOCK} keys. Backward: threads over batch items (each owns its rows of
  * {@code dk} and {@code dv}); per query row {@code P = exp(scores − lse)},
- * {@code dS = P ⊙ (dO·vᵀ − dO·o)}, then {@code dq += scale·dS·k}, {@code dk += scale·dSᵀ·q},
- * {@code dv += Pᵀ·dO}. Each output element is computed by one thread in a fixed order, so
+ * {@code dS = P ⊙ (dO·vᵀ − dO·o)}, then {@code dq = scale·dS·k}, {@code dk += scale·dSᵀ·q},
+ * {@code dv += Pᵀ·dO} (the last two accumulated transposed, then transposed into place). Each output element is computed by one thread in a fixed order, so
  * results do not depend on the thread count.
  */
 public final class AttentionKernels {
@@ -138,10 +140,12 @@ public final class AttentionKernels {
             return;
         }
         float[] keysT = new float[Math.multiplyExact(batch, s * d)];
+        float[] valuesT = new float[Math.multiplyExact(batch, s * dv)];
         int transposeParts = Math.min(Parallel.THREADS, batch);
         Parallel.run(transposeParts, part -> {
             for (int b = part; b < batch; b += transposeParts) {
                 transpose(k, b * s * d, s, d, keysT, b * s * d);
+                transpose(v, b * s * dv, s, dv, valuesT, b * s * dv);
             }
         });
         int blocks = (t + QUERY_BLOCK - 1) / QUERY_BLOCK;
@@ -157,20 +161,20 @@ public final class AttentionKernels {
                 int b = task / blocks;
                 int first = task % blocks * QUERY_BLOCK;
                 int rows = Math.min(QUERY_BLOCK, t - first);
-                forwardBlock(lanes, q, keysT, v, b, first, rows, t, s, d, dv, causal, scale, out, logSumExp,
+                forwardBlock(lanes, q, keysT, valuesT, b, first, rows, t, s, d, dv, causal, scale, out, logSumExp,
                         max, sum, acc, row);
             }
         });
     }
 
-    private static void forwardBlock(Lanes lanes, float[] q, float[] keysT, float[] v, int b, int first, int rows,
-                                     int t, int s, int d, int dv, boolean causal, float scale, float[] out,
+    private static void forwardBlock(Lanes lanes, float[] q, float[] keysT, float[] valuesT, int b, int first,
+                                     int rows, int t, int s, int d, int dv, boolean causal, float scale, float[] out,
                                      float[] logSumExp, float[] max, float[] sum, float[] acc, float[] row) {
         Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
         Arrays.fill(sum, 0, rows, 0f);
         Arrays.fill(acc, 0, rows * dv, 0f);
         int kt = b * s * d;
-        int vb = b * s * dv;
+        int vt = b * s * dv;
         int keyEnd = causal ? Math.min(s, first + rows) : s;
         for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
             for (int r = 0; r < rows; r++) {
@@ -188,11 +192,9 @@ public final class AttentionKernels {
                 float rescale = (float) Math.exp(max[r] - newMax);
                 float blockSum = lanes.expShifted(row, 0, n, newMax);
                 sum[r] = sum[r] * rescale + blockSum;
-                if (rescale != 1f) {
-                    lanes.scale(acc, r * dv, dv, rescale);
-                }
-                for (int j = 0; j < n; j++) {
-                    lanes.axpy(row[j], v, vb + (j0 + j) * dv, acc, r * dv, dv);
+                int a = r * dv;
+                for (int c = 0; c < dv; c++) {
+                    acc[a + c] = acc[a + c] * rescale + lanes.dot(row, 0, valuesT, vt + c * s + j0, n);
                 }
                 max[r] = newMax;
             }
@@ -239,34 +241,41 @@ public final class AttentionKernels {
         Parallel.run(parts, part -> {
             float[] keysT = new float[s * d];
             float[] valuesT = new float[s * dv];
+            float[] keyGradT = new float[s * d];
+            float[] valueGradT = new float[s * dv];
             float[] p = new float[s];
-            float[] dp = new float[s];
+            float[] ds = new float[s];
             for (int b = part; b < batch; b += parts) {
                 transpose(k, b * s * d, s, d, keysT, 0);
                 transpose(v, b * s * dv, s, dv, valuesT, 0);
+                Arrays.fill(keyGradT, 0f);
+                Arrays.fill(valueGradT, 0f);
                 for (int i = 0; i < t; i++) {
                     int n = causal ? Math.min(s, i + 1) : s;
                     int qi = (b * t + i) * d;
                     int oi = (b * t + i) * dv;
                     float rowDot = lanes.dot(dOut, oi, out, oi, dv);
                     Arrays.fill(p, 0, n, 0f);
-                    Arrays.fill(dp, 0, n, 0f);
+                    Arrays.fill(ds, 0, n, 0f);
                     for (int c = 0; c < d; c++) {
                         lanes.axpy(q[qi + c] * scale, keysT, c * s, p, 0, n);
                     }
                     lanes.expShifted(p, 0, n, logSumExp[b * t + i]);
                     for (int c = 0; c < dv; c++) {
-                        lanes.axpy(dOut[oi + c], valuesT, c * s, dp, 0, n);
+                        lanes.axpy(dOut[oi + c], valuesT, c * s, ds, 0, n);
                     }
-                    lanes.softmaxGrad(p, dp, n, rowDot);
-                    for (int j = 0; j < n; j++) {
-                        float ds = dp[j] * scale;
-                        int kj = (b * s + j) * d;
-                        lanes.axpy(ds, k, kj, grads, qi, d);
-                        lanes.axpy(ds, q, qi, grads, dkAt + kj, d);
-                        lanes.axpy(p[j], dOut, oi, grads, dvAt + (b * s + j) * dv, dv);
+                    lanes.softmaxGrad(p, ds, n, rowDot);
+                    // Along the keys, one row operation per column: dq = scale·dS·k, dkᵀ += scale·q ⊗ dS, dvᵀ += dO ⊗ P.
+                    for (int c = 0; c < d; c++) {
+                        grads[qi + c] = scale * lanes.dot(ds, 0, keysT, c * s, n);
+                        lanes.axpy(scale * q[qi + c], ds, 0, keyGradT, c * s, n);
+                    }
+                    for (int c = 0; c < dv; c++) {
+                        lanes.axpy(dOut[oi + c], p, 0, valueGradT, c * s, n);
                     }
                 }
+                transpose(keyGradT, 0, d, s, grads, dkAt + b * s * d);
+                transpose(valueGradT, 0, dv, s, grads, dvAt + b * s * dv);
             }
         });
     }
