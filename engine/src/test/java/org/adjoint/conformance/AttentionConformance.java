@@ -262,6 +262,29 @@ public abstract class AttentionConformance extends BackendConformance {
         }
     }
 
+    @Test
+    void aCheckpointedSelfAttentionGivesTheSameGradients() {
+        // x [2, 5, 6] projected to q, k, v by three weights, causal attention, then a product with u.
+        Tensor u = Tensor.randn(2250, 2, 5, 6);
+        float[][] results = new float[2][];
+        for (int run = 0; run < 2; run++) {
+            Tensor x = Tensor.randn(2200, 2, 5, 6).requiresGrad(true);
+            List<Tensor> weights = List.of(Tensor.randn(2201, 6, 6).requiresGrad(true),
+                    Tensor.randn(2202, 6, 6).requiresGrad(true), Tensor.randn(2203, 6, 6).requiresGrad(true));
+            java.util.function.UnaryOperator<Tensor> block = h -> Functional.scaledDotProductAttention(
+                    h.matmul(weights.get(0)), h.matmul(weights.get(1)), h.matmul(weights.get(2)), true).tanh();
+            Tensor y = run == 0 ? block.apply(x) : org.adjoint.checkpoint.Checkpoint.segment(block, x, weights);
+            y.mul(u).sum().backward();
+            float[] all = new float[(int) x.size() + 3 * 36];
+            System.arraycopy(x.grad().toFloatArray(), 0, all, 0, (int) x.size());
+            for (int w = 0; w < 3; w++) {
+                System.arraycopy(weights.get(w).grad().toFloatArray(), 0, all, (int) x.size() + 36 * w, 36);
+            }
+            results[run] = all;
+        }
+        assertArrayEquals(results[0], results[1], "the re-run computes the same forward, bit for bit");
+    }
+
     /** Records the largest buffer asked of a backend through it (not what the backend allocates inside its own calls). */
     private static final class LargestAllocation implements java.lang.reflect.InvocationHandler {
         private final Backend target;
