@@ -50,7 +50,8 @@ public interface AttentionOps extends SoftmaxOps {
                 scores(q, k, first, items, t, s, d, scale, mask, scores);
                 softmax(scores, items * t, s, 1, true, logProbabilities);
                 // log Σ exp(scores) = scores − log-probability, read at key 0, which every row sees.
-                binary(BinaryOp.SUB, scores, new int[] {s}, logProbabilities, new int[] {s}, rows, new int[] {items * t});
+                binary(BinaryOp.SUB, scores, new int[] {s}, logProbabilities, new int[] {s}, rows,
+                        new int[] {items * t});
                 copyStrided(rows, 0, new int[] {1}, logSumExp, (long) first * t, new int[] {items * t});
                 unary(UnaryOp.EXP, 0f, logProbabilities, logProbabilities);
                 gemm(false, false, items, t, dv, s, 1f, logProbabilities, 0, (long) t * s, v, (long) first * s * dv,

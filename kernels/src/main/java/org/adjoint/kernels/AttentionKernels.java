@@ -3,32 +3,29 @@ package org.adjoint.kernels;
 import java.util.Arrays;
 
 /**
- * Scaled dot-product attention on the CPU without the {@code T × S} scores: the forward is
- * blocked with an online softmax in the style of FlashAttention, the backward recomputes the
- * probabilities one query row at a time from the saved log-sum-exp.
+ * Scaled dot-product attention on the CPU without the {@code T × S} scores, in the style of
+ * FlashAttention: blocks of {@link #QUERY_BLOCK} queries against blocks of {@link #KEY_BLOCK}
+ * keys, each block product a small GEMM of the provider (serial at these sizes), the softmax
+ * online across key blocks. Only one {@code QUERY_BLOCK × KEY_BLOCK} block of scores per
+ * thread exists at a time.
  *
  * <p>Operands are contiguous: {@code q [batch, t, d]}, {@code k [batch, s, d]},
- * {@code v [batch, s, dv]}. The keys and values are first transposed per batch item, so that
- * every row operation runs along the keys: one query's scores against a block of keys are
- * {@code d} AXPYs, its share of {@code P·v} is {@code dv} dot products, and backward its
- * contributions to {@code dq}, {@code dkᵀ} and {@code dvᵀ} are one dot product or AXPY per
- * column; the number of calls per query row grows with the widths, not with {@code s}. The loops are written once over {@link Lanes};
- * the scalar provider runs {@link #SCALAR}, the vector provider its own {@code Lanes}.
- *
- * <p>Forward: threads over (batch item, block of {@link #QUERY_BLOCK} queries); per query row
- * a running maximum, a running sum and an output accumulator, updated once per block of
- * {@link #KEY_BLOCK} keys. Backward: threads over batch items (each owns its rows of
- * {@code dk} and {@code dv}); per query row {@code P = exp(scores − lse)},
- * {@code dS = P ⊙ (dO·vᵀ − dO·o)}, then {@code dq = scale·dS·k}, {@code dk += scale·dSᵀ·q},
- * {@code dv += Pᵀ·dO} (the last two accumulated transposed, then transposed into place). Each output element is computed by one thread in a fixed order, so
- * results do not depend on the thread count.
+ * {@code v [batch, s, dv]}. Forward: threads over (batch item, query block); per query row a
+ * running maximum, a running sum and an output accumulator, rescaled when the maximum grows;
+ * the output and each row's log-sum-exp are written. Backward: threads over batch items (each
+ * owns its rows of {@code dq}, {@code dk} and {@code dv}); per block pair
+ * {@code P = exp(scores − lse)}, {@code dv += Pᵀ·dO}, {@code dP = dO·vᵀ},
+ * {@code dS = P ⊙ (dP − rowsum(dO ⊙ o))}, {@code dq += scale·dS·k}, {@code dk += scale·dSᵀ·q}.
+ * Each output element is computed by one thread in a fixed order, so results do not depend
+ * on the thread count. The row operations are written once over {@link Lanes}: plain loops
+ * for the scalar provider ({@link #SCALAR}), the Vector API for the vector one.
  */
 public final class AttentionKernels {
 
-    /** Queries per forward task. */
-    static final int QUERY_BLOCK = 32;
-    /** Keys per online-softmax step. */
-    static final int KEY_BLOCK = 128;
+    /** Queries per block. */
+    static final int QUERY_BLOCK = 64;
+    /** Keys per block (per online-softmax step). */
+    static final int KEY_BLOCK = 64;
 
     /** The row operations the loops are written in; a provider supplies them. */
     interface Lanes {
@@ -47,8 +44,8 @@ public final class AttentionKernels {
         /** {@code y[o + i] *= a}. */
         void scale(float[] y, int o, int n, float a);
 
-        /** {@code dp[i] = p[i] · (dp[i] − d)}: the softmax's VJP on one row. */
-        void softmaxGrad(float[] p, float[] dp, int n, float d);
+        /** {@code dp[o + i] = p[o + i] · (dp[o + i] − d)}: the softmax's VJP on one row. */
+        void softmaxGrad(float[] p, float[] dp, int o, int n, float d);
     }
 
     /** Plain loops. */
@@ -97,8 +94,8 @@ public final class AttentionKernels {
         }
 
         @Override
-        public void softmaxGrad(float[] p, float[] dp, int n, float d) {
-            for (int i = 0; i < n; i++) {
+        public void softmaxGrad(float[] p, float[] dp, int o, int n, float d) {
+            for (int i = o; i < o + n; i++) {
                 dp[i] = p[i] * (dp[i] - d);
             }
         }
@@ -107,12 +104,15 @@ public final class AttentionKernels {
     private AttentionKernels() {
     }
 
-    /** One {@code rows × cols} matrix of {@code in} written transposed ({@code cols × rows}) into {@code out}. */
-    private static void transpose(float[] in, int inOffset, int rows, int cols, float[] out, int outOffset) {
+    /** With {@code causal}, masks the block's scores of keys after each query with −∞. */
+    private static void mask(float[] scores, int first, int rows, int j0, int n, boolean causal) {
+        if (!causal) {
+            return;
+        }
         for (int r = 0; r < rows; r++) {
-            int from = inOffset + r * cols;
-            for (int c = 0; c < cols; c++) {
-                out[outOffset + c * rows + r] = in[from + c];
+            int visible = Math.max(0, first + r + 1 - j0);
+            if (visible < n) {
+                Arrays.fill(scores, r * n + visible, r * n + n, Float.NEGATIVE_INFINITY);
             }
         }
     }
@@ -120,6 +120,7 @@ public final class AttentionKernels {
     /**
      * The forward pass: {@code out} and the per-row log-sum-exp.
      *
+     * @param gemm      the provider whose GEMM multiplies the blocks
      * @param lanes     the row operations
      * @param q         {@code [batch, t, d]}
      * @param k         {@code [batch, s, d]}
@@ -134,20 +135,11 @@ public final class AttentionKernels {
      * @param out       {@code [batch, t, dv]}
      * @param logSumExp {@code [batch, t]}
      */
-    static void forward(Lanes lanes, float[] q, float[] k, float[] v, int batch, int t, int s, int d, int dv,
-                        boolean causal, float scale, float[] out, float[] logSumExp) {
+    static void forward(KernelProvider gemm, Lanes lanes, float[] q, float[] k, float[] v, int batch, int t, int s,
+                        int d, int dv, boolean causal, float scale, float[] out, float[] logSumExp) {
         if ((long) batch * t == 0) {
             return;
         }
-        float[] keysT = new float[Math.multiplyExact(batch, s * d)];
-        float[] valuesT = new float[Math.multiplyExact(batch, s * dv)];
-        int transposeParts = Math.min(Parallel.THREADS, batch);
-        Parallel.run(transposeParts, part -> {
-            for (int b = part; b < batch; b += transposeParts) {
-                transpose(k, b * s * d, s, d, keysT, b * s * d);
-                transpose(v, b * s * dv, s, dv, valuesT, b * s * dv);
-            }
-        });
         int blocks = (t + QUERY_BLOCK - 1) / QUERY_BLOCK;
         int tasks = batch * blocks;
         int parts = Math.min(Parallel.THREADS, tasks);
@@ -155,64 +147,51 @@ public final class AttentionKernels {
             float[] max = new float[QUERY_BLOCK];
             float[] sum = new float[QUERY_BLOCK];
             float[] acc = new float[QUERY_BLOCK * dv];
-            float[] row = new float[KEY_BLOCK];
+            float[] scores = new float[QUERY_BLOCK * KEY_BLOCK];
             // Causal blocks near the end cost more: hand tasks out round-robin.
             for (int task = part; task < tasks; task += parts) {
                 int b = task / blocks;
                 int first = task % blocks * QUERY_BLOCK;
                 int rows = Math.min(QUERY_BLOCK, t - first);
-                forwardBlock(lanes, q, keysT, valuesT, b, first, rows, t, s, d, dv, causal, scale, out, logSumExp,
-                        max, sum, acc, row);
+                Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
+                Arrays.fill(sum, 0, rows, 0f);
+                Arrays.fill(acc, 0, rows * dv, 0f);
+                int qOffset = (b * t + first) * d;
+                int keyEnd = causal ? Math.min(s, first + rows) : s;
+                for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
+                    int n = Math.min(KEY_BLOCK, keyEnd - j0);
+                    gemm.sgemm(false, true, rows, n, d, scale, q, qOffset, d, k, (b * s + j0) * d, d, 0f, scores, 0, n);
+                    mask(scores, first, rows, j0, n, causal);
+                    for (int r = 0; r < rows; r++) {
+                        float blockMax = lanes.max(scores, r * n, n);
+                        if (blockMax == Float.NEGATIVE_INFINITY) {
+                            Arrays.fill(scores, r * n, r * n + n, 0f); // no key of this block is visible
+                            continue;
+                        }
+                        float newMax = Math.max(max[r], blockMax);
+                        float rescale = (float) Math.exp(max[r] - newMax);
+                        sum[r] = sum[r] * rescale + lanes.expShifted(scores, r * n, n, newMax);
+                        if (rescale != 1f) {
+                            lanes.scale(acc, r * dv, dv, rescale);
+                        }
+                        max[r] = newMax;
+                    }
+                    gemm.sgemm(false, false, rows, dv, n, 1f, scores, 0, n, v, (b * s + j0) * dv, dv, 1f, acc, 0, dv);
+                }
+                for (int r = 0; r < rows; r++) {
+                    int i = b * t + first + r;
+                    lanes.scale(acc, r * dv, dv, 1f / sum[r]);
+                    System.arraycopy(acc, r * dv, out, i * dv, dv);
+                    logSumExp[i] = max[r] + (float) Math.log(sum[r]);
+                }
             }
         });
-    }
-
-    private static void forwardBlock(Lanes lanes, float[] q, float[] keysT, float[] valuesT, int b, int first,
-                                     int rows, int t, int s, int d, int dv, boolean causal, float scale, float[] out,
-                                     float[] logSumExp, float[] max, float[] sum, float[] acc, float[] row) {
-        Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
-        Arrays.fill(sum, 0, rows, 0f);
-        Arrays.fill(acc, 0, rows * dv, 0f);
-        int kt = b * s * d;
-        int vt = b * s * dv;
-        int keyEnd = causal ? Math.min(s, first + rows) : s;
-        for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
-            for (int r = 0; r < rows; r++) {
-                int i = first + r;
-                int n = Math.min(KEY_BLOCK, (causal ? Math.min(s, i + 1) : s) - j0);
-                if (n <= 0) {
-                    continue;
-                }
-                Arrays.fill(row, 0, n, 0f);
-                int qi = (b * t + i) * d;
-                for (int c = 0; c < d; c++) {
-                    lanes.axpy(q[qi + c] * scale, keysT, kt + c * s + j0, row, 0, n);
-                }
-                float newMax = Math.max(max[r], lanes.max(row, 0, n));
-                float rescale = (float) Math.exp(max[r] - newMax);
-                float blockSum = lanes.expShifted(row, 0, n, newMax);
-                sum[r] = sum[r] * rescale + blockSum;
-                int a = r * dv;
-                for (int c = 0; c < dv; c++) {
-                    acc[a + c] = acc[a + c] * rescale + lanes.dot(row, 0, valuesT, vt + c * s + j0, n);
-                }
-                max[r] = newMax;
-            }
-        }
-        for (int r = 0; r < rows; r++) {
-            int i = first + r;
-            int o = (b * t + i) * dv;
-            float inverse = 1f / sum[r];
-            for (int c = 0; c < dv; c++) {
-                out[o + c] = acc[r * dv + c] * inverse;
-            }
-            logSumExp[b * t + i] = max[r] + (float) Math.log(sum[r]);
-        }
     }
 
     /**
      * The backward pass: {@code dq}, {@code dk}, {@code dv} one after another in {@code grads}.
      *
+     * @param gemm      the provider whose GEMM multiplies the blocks
      * @param lanes     the row operations
      * @param q         {@code [batch, t, d]}
      * @param k         {@code [batch, s, d]}
@@ -229,8 +208,9 @@ public final class AttentionKernels {
      * @param scale     factor of the scores
      * @param grads     {@code dq [batch, t, d]}, {@code dk [batch, s, d]}, {@code dv [batch, s, dv]}
      */
-    static void backward(Lanes lanes, float[] q, float[] k, float[] v, float[] out, float[] logSumExp, float[] dOut,
-                         int batch, int t, int s, int d, int dv, boolean causal, float scale, float[] grads) {
+    static void backward(KernelProvider gemm, Lanes lanes, float[] q, float[] k, float[] v, float[] out,
+                         float[] logSumExp, float[] dOut, int batch, int t, int s, int d, int dv, boolean causal,
+                         float scale, float[] grads) {
         int dkAt = batch * t * d;
         int dvAt = dkAt + batch * s * d;
         Arrays.fill(grads, 0, dvAt + batch * s * dv, 0f);
@@ -239,43 +219,38 @@ public final class AttentionKernels {
         }
         int parts = Math.min(Parallel.THREADS, batch);
         Parallel.run(parts, part -> {
-            float[] keysT = new float[s * d];
-            float[] valuesT = new float[s * dv];
-            float[] keyGradT = new float[s * d];
-            float[] valueGradT = new float[s * dv];
-            float[] p = new float[s];
-            float[] ds = new float[s];
+            float[] p = new float[QUERY_BLOCK * KEY_BLOCK];
+            float[] ds = new float[QUERY_BLOCK * KEY_BLOCK];
+            float[] rowDot = new float[QUERY_BLOCK];
             for (int b = part; b < batch; b += parts) {
-                transpose(k, b * s * d, s, d, keysT, 0);
-                transpose(v, b * s * dv, s, dv, valuesT, 0);
-                Arrays.fill(keyGradT, 0f);
-                Arrays.fill(valueGradT, 0f);
-                for (int i = 0; i < t; i++) {
-                    int n = causal ? Math.min(s, i + 1) : s;
-                    int qi = (b * t + i) * d;
-                    int oi = (b * t + i) * dv;
-                    float rowDot = lanes.dot(dOut, oi, out, oi, dv);
-                    Arrays.fill(p, 0, n, 0f);
-                    Arrays.fill(ds, 0, n, 0f);
-                    for (int c = 0; c < d; c++) {
-                        lanes.axpy(q[qi + c] * scale, keysT, c * s, p, 0, n);
+                for (int first = 0; first < t; first += QUERY_BLOCK) {
+                    int rows = Math.min(QUERY_BLOCK, t - first);
+                    int qOffset = (b * t + first) * d;
+                    int oOffset = (b * t + first) * dv;
+                    for (int r = 0; r < rows; r++) {
+                        rowDot[r] = lanes.dot(dOut, oOffset + r * dv, out, oOffset + r * dv, dv);
                     }
-                    lanes.expShifted(p, 0, n, logSumExp[b * t + i]);
-                    for (int c = 0; c < dv; c++) {
-                        lanes.axpy(dOut[oi + c], valuesT, c * s, ds, 0, n);
-                    }
-                    lanes.softmaxGrad(p, ds, n, rowDot);
-                    // Along the keys, one row operation per column: dq = scale·dS·k, dkᵀ += scale·q ⊗ dS, dvᵀ += dO ⊗ P.
-                    for (int c = 0; c < d; c++) {
-                        grads[qi + c] = scale * lanes.dot(ds, 0, keysT, c * s, n);
-                        lanes.axpy(scale * q[qi + c], ds, 0, keyGradT, c * s, n);
-                    }
-                    for (int c = 0; c < dv; c++) {
-                        lanes.axpy(dOut[oi + c], p, 0, valueGradT, c * s, n);
+                    int keyEnd = causal ? Math.min(s, first + rows) : s;
+                    for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
+                        int n = Math.min(KEY_BLOCK, keyEnd - j0);
+                        int kOffset = (b * s + j0) * d;
+                        int vOffset = (b * s + j0) * dv;
+                        gemm.sgemm(false, true, rows, n, d, scale, q, qOffset, d, k, kOffset, d, 0f, p, 0, n);
+                        mask(p, first, rows, j0, n, causal);
+                        for (int r = 0; r < rows; r++) {
+                            lanes.expShifted(p, r * n, n, logSumExp[b * t + first + r]);
+                        }
+                        gemm.sgemm(true, false, n, dv, rows, 1f, p, 0, n, dOut, oOffset, dv, 1f, grads, dvAt + vOffset,
+                                dv);
+                        gemm.sgemm(false, true, rows, n, dv, 1f, dOut, oOffset, dv, v, vOffset, dv, 0f, ds, 0, n);
+                        for (int r = 0; r < rows; r++) {
+                            lanes.softmaxGrad(p, ds, r * n, n, rowDot[r]);
+                        }
+                        gemm.sgemm(false, false, rows, d, n, scale, ds, 0, n, k, kOffset, d, 1f, grads, qOffset, d);
+                        gemm.sgemm(true, false, n, d, rows, scale, ds, 0, n, q, qOffset, d, 1f, grads, dkAt + kOffset,
+                                d);
                     }
                 }
-                transpose(keyGradT, 0, d, s, grads, dkAt + b * s * d);
-                transpose(valueGradT, 0, dv, s, grads, dvAt + b * s * dv);
             }
         });
     }

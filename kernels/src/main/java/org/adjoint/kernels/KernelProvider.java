@@ -238,7 +238,8 @@ public interface KernelProvider {
     /**
      * Scaled dot-product attention, blocked with an online softmax ({@link AttentionKernels}):
      * {@code out = softmax(scale · q·kᵀ + mask)·v} per batch item and each query row's
-     * log-sum-exp, without the {@code t × s} scores. The default runs plain loops.
+     * log-sum-exp, without the {@code t × s} scores. The default multiplies the blocks with
+     * this provider's {@link #sgemm} and runs plain loops on the rows.
      *
      * @param q         {@code [batch, t, d]}
      * @param k         {@code [batch, s, d]}
@@ -255,13 +256,15 @@ public interface KernelProvider {
      */
     default void attention(float[] q, float[] k, float[] v, int batch, int t, int s, int d, int dv, boolean causal,
                            float scale, float[] out, float[] logSumExp) {
-        AttentionKernels.forward(AttentionKernels.SCALAR, q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp);
+        AttentionKernels.forward(this, AttentionKernels.SCALAR, q, k, v, batch, t, s, d, dv, causal, scale, out,
+                logSumExp);
     }
 
     /**
      * Attention's gradients from the output's cotangent, recomputing the probabilities from the
-     * log-sum-exp one query row at a time: {@code dq}, {@code dk}, {@code dv} one after another
-     * in {@code grads}. The default runs plain loops.
+     * log-sum-exp block by block: {@code dq}, {@code dk}, {@code dv} one after another
+     * in {@code grads}. The default multiplies the blocks with this provider's {@link #sgemm}
+     * and runs plain loops on the rows.
      *
      * @param q         {@code [batch, t, d]}
      * @param k         {@code [batch, s, d]}
@@ -280,8 +283,8 @@ public interface KernelProvider {
      */
     default void attentionGrad(float[] q, float[] k, float[] v, float[] out, float[] logSumExp, float[] dOut,
                                int batch, int t, int s, int d, int dv, boolean causal, float scale, float[] grads) {
-        AttentionKernels.backward(AttentionKernels.SCALAR, q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal,
-                scale, grads);
+        AttentionKernels.backward(this, AttentionKernels.SCALAR, q, k, v, out, logSumExp, dOut, batch, t, s, d, dv,
+                causal, scale, grads);
     }
 
     /**

@@ -103,15 +103,15 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
     }
 
     @Override
-    public void softmaxGrad(float[] p, float[] dp, int n, float d) {
+    public void softmaxGrad(float[] p, float[] dp, int o, int n, float d) {
         int bound = S.loopBound(n);
         FloatVector by = FloatVector.broadcast(S, d);
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector.fromArray(S, dp, i).sub(by).mul(FloatVector.fromArray(S, p, i)).intoArray(dp, i);
+            FloatVector.fromArray(S, dp, o + i).sub(by).mul(FloatVector.fromArray(S, p, o + i)).intoArray(dp, o + i);
         }
         for (; i < n; i++) {
-            dp[i] = p[i] * (dp[i] - d);
+            dp[o + i] = p[o + i] * (dp[o + i] - d);
         }
     }
 
