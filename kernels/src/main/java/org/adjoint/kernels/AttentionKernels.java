@@ -29,9 +29,6 @@ public final class AttentionKernels {
 
     /** The row operations the loops are written in; a provider supplies them. */
     interface Lanes {
-        /** {@code y[yo + i] += a · x[xo + i]} for {@code i < n}. */
-        void axpy(float a, float[] x, int xo, float[] y, int yo, int n);
-
         /** {@code Σ x[xo + i] · y[yo + i]}. */
         float dot(float[] x, int xo, float[] y, int yo, int n);
 
@@ -50,13 +47,6 @@ public final class AttentionKernels {
 
     /** Plain loops. */
     static final Lanes SCALAR = new Lanes() {
-        @Override
-        public void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
-            for (int i = 0; i < n; i++) {
-                y[yo + i] += a * x[xo + i];
-            }
-        }
-
         @Override
         public float dot(float[] x, int xo, float[] y, int yo, int n) {
             float sum = 0f;

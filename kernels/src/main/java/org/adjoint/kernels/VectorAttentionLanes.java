@@ -21,19 +21,6 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
     }
 
     @Override
-    public void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
-        int bound = S.loopBound(n);
-        FloatVector factor = FloatVector.broadcast(S, a);
-        int i = 0;
-        for (; i < bound; i += L) {
-            FloatVector.fromArray(S, x, xo + i).fma(factor, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
-        }
-        for (; i < n; i++) {
-            y[yo + i] += a * x[xo + i];
-        }
-    }
-
-    @Override
     public float dot(float[] x, int xo, float[] y, int yo, int n) {
         int bound = S.loopBound(n);
         FloatVector acc = FloatVector.zero(S);
