@@ -335,6 +335,19 @@ public final class CpuBackend implements Backend, FusedAdam {
         kernels.softmax(data(x), outer, length, inner, log, data(out));
     }
 
+    @Override
+    public void attention(Buffer q, Buffer k, Buffer v, int batch, int t, int s, int d, int dv, boolean causal,
+                          float scale, Buffer out, Buffer logSumExp) {
+        kernels.attention(data(q), data(k), data(v), batch, t, s, d, dv, causal, scale, data(out), data(logSumExp));
+    }
+
+    @Override
+    public void attentionGrad(Buffer q, Buffer k, Buffer v, Buffer out, Buffer logSumExp, Buffer dOut, int batch,
+                              int t, int s, int d, int dv, boolean causal, float scale, Buffer grads) {
+        kernels.attentionGrad(data(q), data(k), data(v), data(out), data(logSumExp), data(dOut), batch, t, s, d, dv,
+                causal, scale, data(grads));
+    }
+
     private static float[] data(Buffer buffer) {
         if (buffer instanceof CpuBuffer cpu) {
             return cpu.data();

@@ -16,6 +16,7 @@ import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.StridedArgument;
 import org.adjoint.cuda.internal.SumSplit;
 import org.adjoint.cuda.internal.UnavailableException;
+import org.adjoint.kernels.cuda.CudaKernelSource;
 
 /**
  * {@link Backend} on an NVIDIA GPU: buffers in device memory, GEMM through cuBLAS, everything
@@ -542,6 +543,49 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("cuda " + op + ": the " + what + " view at offset " + offset + " with strides "
                     + java.util.Arrays.toString(strides) + " over " + java.util.Arrays.toString(shape)
                     + " reaches outside a buffer of " + buffer.size() + " elements");
+    /** The fused kernels for rows up to {@link CudaKernelSource#ATTENTION_MAX_DIM} wide; the composed default beyond. */
+    @Override
+    public void attention(Buffer q, Buffer k, Buffer v, int batch, int t, int s, int d, int dv, boolean causal,
+                          float scale, Buffer out, Buffer logSumExp) {
+        if (d > CudaKernelSource.ATTENTION_MAX_DIM || dv > CudaKernelSource.ATTENTION_MAX_DIM) {
+            Backend.super.attention(q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp);
+            return;
+        }
+        CudaBuffer queries = cuda(q);
+        CudaBuffer keys = cuda(k);
+        CudaBuffer values = cuda(v);
+        CudaBuffer result = cuda(out);
+        CudaBuffer rows = cuda(logSumExp);
+        if ((long) batch * t == 0) {
+            return;
+        }
+        gpu().withKernels(kernels -> kernels.attention(queries.address(), keys.address(), values.address(),
+                result.address(), rows.address(), batch, t, s, d, dv, causal, scale));
+    }
+
+    @Override
+    public void attentionGrad(Buffer q, Buffer k, Buffer v, Buffer out, Buffer logSumExp, Buffer dOut, int batch,
+                              int t, int s, int d, int dv, boolean causal, float scale, Buffer grads) {
+        if (d > CudaKernelSource.ATTENTION_MAX_DIM || dv > CudaKernelSource.ATTENTION_MAX_DIM || (long) batch * t == 0) {
+            Backend.super.attentionGrad(q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal, scale, grads);
+            return;
+        }
+        CudaBuffer queries = cuda(q);
+        CudaBuffer keys = cuda(k);
+        CudaBuffer values = cuda(v);
+        CudaBuffer output = cuda(out);
+        CudaBuffer rows = cuda(logSumExp);
+        CudaBuffer cotangent = cuda(dOut);
+        CudaBuffer result = cuda(grads);
+        CudaBuffer rowDot = cuda(allocate((long) batch * t));
+        long dkAt = (long) batch * t * d;
+        long dvAt = dkAt + (long) batch * s * d;
+        try {
+            gpu().withKernels(kernels -> kernels.attentionGrad(queries.address(), keys.address(), values.address(),
+                    output.address(), rows.address(), cotangent.address(), rowDot.address(), result.address(),
+                    result.address(dkAt), result.address(dvAt), batch, t, s, d, dv, causal, scale));
+        } finally {
+            release(rowDot);
         }
     }
 

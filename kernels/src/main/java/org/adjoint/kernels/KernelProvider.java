@@ -289,6 +289,55 @@ public interface KernelProvider {
     default void layerNormGrad(float[] x, float[] weight, float[] mean, float[] rstd, float[] dy, int rows, int size,
                                float[] dx, float[] dweight) {
         Normalization.layerNormGrad(x, weight, mean, rstd, dy, rows, size, dx, dweight);
+     * Scaled dot-product attention, blocked with an online softmax ({@link AttentionKernels}):
+     * {@code out = softmax(scale · q·kᵀ + mask)·v} per batch item and each query row's
+     * log-sum-exp, without the {@code t × s} scores. The default multiplies the blocks with
+     * this provider's {@link #sgemm} and runs plain loops on the rows.
+     *
+     * @param q         {@code [batch, t, d]}
+     * @param k         {@code [batch, s, d]}
+     * @param v         {@code [batch, s, dv]}
+     * @param batch     batch items
+     * @param t         queries
+     * @param s         keys, at least 1
+     * @param d         query and key width
+     * @param dv        value width
+     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale     factor of the scores
+     * @param out       {@code [batch, t, dv]}
+     * @param logSumExp {@code [batch, t]}
+     */
+    default void attention(float[] q, float[] k, float[] v, int batch, int t, int s, int d, int dv, boolean causal,
+                           float scale, float[] out, float[] logSumExp) {
+        AttentionKernels.forward(this, AttentionKernels.SCALAR, q, k, v, batch, t, s, d, dv, causal, scale, out,
+                logSumExp);
+    }
+
+    /**
+     * Attention's gradients from the output's cotangent, recomputing the probabilities from the
+     * log-sum-exp block by block: {@code dq}, {@code dk}, {@code dv} one after another
+     * in {@code grads}. The default multiplies the blocks with this provider's {@link #sgemm}
+     * and runs plain loops on the rows.
+     *
+     * @param q         {@code [batch, t, d]}
+     * @param k         {@code [batch, s, d]}
+     * @param v         {@code [batch, s, dv]}
+     * @param out       the forward output, {@code [batch, t, dv]}
+     * @param logSumExp what the forward wrote, {@code [batch, t]}
+     * @param dOut      the output's cotangent, {@code [batch, t, dv]}
+     * @param batch     batch items
+     * @param t         queries
+     * @param s         keys, at least 1
+     * @param d         query and key width
+     * @param dv        value width
+     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale     factor of the scores
+     * @param grads     {@code dq}, {@code dk}, {@code dv} one after another
+     */
+    default void attentionGrad(float[] q, float[] k, float[] v, float[] out, float[] logSumExp, float[] dOut,
+                               int batch, int t, int s, int d, int dv, boolean causal, float scale, float[] grads) {
+        AttentionKernels.backward(this, AttentionKernels.SCALAR, q, k, v, out, logSumExp, dOut, batch, t, s, d, dv,
+                causal, scale, grads);
     }
 
     /**

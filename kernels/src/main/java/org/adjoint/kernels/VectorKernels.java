@@ -111,4 +111,18 @@ public final class VectorKernels implements KernelProvider {
     public void max(float[] x, int outer, int length, int inner, float[] values, float[] mask) {
         VectorElementWise.max(x, outer, length, inner, values, mask);
     }
+
+    @Override
+    public void attention(float[] q, float[] k, float[] v, int batch, int t, int s, int d, int dv, boolean causal,
+                          float scale, float[] out, float[] logSumExp) {
+        AttentionKernels.forward(this, VectorAttentionLanes.INSTANCE, q, k, v, batch, t, s, d, dv, causal, scale, out,
+                logSumExp);
+    }
+
+    @Override
+    public void attentionGrad(float[] q, float[] k, float[] v, float[] out, float[] logSumExp, float[] dOut,
+                              int batch, int t, int s, int d, int dv, boolean causal, float scale, float[] grads) {
+        AttentionKernels.backward(this, VectorAttentionLanes.INSTANCE, q, k, v, out, logSumExp, dOut, batch, t, s, d,
+                dv, causal, scale, grads);
+    }
 }

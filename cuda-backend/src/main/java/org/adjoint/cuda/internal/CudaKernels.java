@@ -35,7 +35,8 @@ public final class CudaKernels {
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
     static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
             "sum_to", "sum_to_parts", "max_axis", "softmax", "gather", "scatter_add", "im2col", "col2im", "bias_activation",
-            "activation_grad", "nll", "cross_entropy_grad");
+            "activation_grad", "nll", "cross_entropy_grad", "attention_forward", "attention_backward_query",
+            "attention_backward_key");
 
     private final Map<String, CUfunction> functions;
     private final CUstream stream;
@@ -427,6 +428,66 @@ public final class CudaKernels {
     public void crossEntropyGrad(long logProbabilities, long labels, int rows, int cols, float scale, long out) {
         launch("cross_entropy_grad", grid.gridStride((long) rows * cols), new Arguments().address(logProbabilities)
                 .address(labels).i32(rows).i32(cols).f32(scale).address(out));
+    }
+
+    /**
+     * Attention forward ({@code attention_forward}): a block per (batch item, tile of
+     * {@link LaunchGrid#THREADS} queries), grid-stride over tiles.
+     *
+     * @param q         {@code [batch, t, d]}
+     * @param k         {@code [batch, s, d]}
+     * @param v         {@code [batch, s, dv]}
+     * @param out       {@code [batch, t, dv]}
+     * @param logSumExp {@code [batch, t]}
+     * @param batch     batch items
+     * @param t         queries
+     * @param s         keys, at least 1
+     * @param d         query and key width, at most {@link CudaKernelSource#ATTENTION_MAX_DIM}
+     * @param dv        value width, at most {@link CudaKernelSource#ATTENTION_MAX_DIM}
+     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale     factor of the scores
+     */
+    public void attention(long q, long k, long v, long out, long logSumExp, int batch, int t, int s, int d, int dv,
+                          boolean causal, float scale) {
+        launch("attention_forward", grid.gridStride((long) batch * Math.ceilDiv(t, LaunchGrid.THREADS) * LaunchGrid.THREADS),
+                new Arguments().address(q).address(k).address(v).address(out).address(logSumExp).i32(batch).i32(t)
+                        .i32(s).i32(d).i32(dv).i32(causal ? 1 : 0).f32(scale));
+    }
+
+    /**
+     * Attention backward: {@code attention_backward_query} (dq and the row dots, tiles of
+     * queries), then {@code attention_backward_key} (dk and dv, tiles of keys).
+     *
+     * @param q         {@code [batch, t, d]}
+     * @param k         {@code [batch, s, d]}
+     * @param v         {@code [batch, s, dv]}
+     * @param out       the forward output
+     * @param logSumExp what the forward wrote
+     * @param dOut      the output's cotangent
+     * @param rowDot    scratch, {@code [batch, t]}
+     * @param dq        {@code [batch, t, d]}
+     * @param dk        {@code [batch, s, d]}
+     * @param dv        {@code [batch, s, dv]}
+     * @param batch     batch items
+     * @param t         queries
+     * @param s         keys, at least 1
+     * @param d         query and key width
+     * @param valueWidth value width
+     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale     factor of the scores
+     */
+    public void attentionGrad(long q, long k, long v, long out, long logSumExp, long dOut, long rowDot, long dq, long dk,
+                              long dv, int batch, int t, int s, int d, int valueWidth, boolean causal, float scale) {
+        launch("attention_backward_query",
+                grid.gridStride((long) batch * Math.ceilDiv(t, LaunchGrid.THREADS) * LaunchGrid.THREADS),
+                new Arguments().address(q).address(k).address(v).address(out).address(logSumExp).address(dOut)
+                        .address(dq).address(rowDot).i32(batch).i32(t).i32(s).i32(d).i32(valueWidth)
+                        .i32(causal ? 1 : 0).f32(scale));
+        launch("attention_backward_key",
+                grid.gridStride((long) batch * Math.ceilDiv(s, LaunchGrid.THREADS) * LaunchGrid.THREADS),
+                new Arguments().address(q).address(k).address(v).address(logSumExp).address(dOut).address(rowDot)
+                        .address(dk).address(dv).i32(batch).i32(t).i32(s).i32(d).i32(valueWidth)
+                        .i32(causal ? 1 : 0).f32(scale));
     }
 
     private void launch(String name, int blocks, Arguments arguments) {

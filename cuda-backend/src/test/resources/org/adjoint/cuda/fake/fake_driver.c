@@ -473,6 +473,87 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
                 out[r * cols + c] = c == (int) labels[r] ? v - scale : v;
             }
         }
+    } else if (strcmp(name, "attention_forward") == 0 || strcmp(name, "attention_backward_query") == 0
+               || strcmp(name, "attention_backward_key") == 0) {
+        /* Naive attention in double: scores, softmax, products; the three kernels' parameter lists. */
+        int forward = strcmp(name, "attention_forward") == 0;
+        int queryGrad = strcmp(name, "attention_backward_query") == 0;
+        const float* q = ARG(const float*, 0);
+        const float* k = ARG(const float*, 1);
+        const float* v = ARG(const float*, 2);
+        int first = forward ? 5 : 8;
+        int batch = ARG(int, first), t = ARG(int, first + 1), s = ARG(int, first + 2), d = ARG(int, first + 3);
+        int dv = ARG(int, first + 4), causal = ARG(int, first + 5);
+        float scale = ARG(float, first + 6);
+        const float* lse = forward ? NULL : ARG(const float*, queryGrad ? 4 : 3);
+        const float* dOut = forward ? NULL : ARG(const float*, queryGrad ? 5 : 4);
+        if (queryGrad) {
+            const float* out = ARG(const float*, 3);
+            float* dq = ARG(float*, 6);
+            float* rowDot = ARG(float*, 7);
+            for (long long e = 0; e < (long long) batch * t * d; e++) dq[e] = 0.0f;
+            for (long long r = 0; r < (long long) batch * t; r++) {
+                double dot = 0;
+                for (int c = 0; c < dv; c++) dot += (double) dOut[r * dv + c] * out[r * dv + c];
+                rowDot[r] = (float) dot;
+            }
+        } else if (!forward) {
+            float* dk = ARG(float*, 6);
+            float* dvOut = ARG(float*, 7);
+            for (long long e = 0; e < (long long) batch * s * d; e++) dk[e] = 0.0f;
+            for (long long e = 0; e < (long long) batch * s * dv; e++) dvOut[e] = 0.0f;
+        }
+        for (long long b = 0; b < batch; b++) {
+            for (long long i = 0; i < t; i++) {
+                long long n = causal && i + 1 < s ? i + 1 : s;
+                double top = -1e300, sum = 0;
+                for (long long j = 0; j < n; j++) {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) dot += (double) q[(b * t + i) * d + c] * k[(b * s + j) * d + c];
+                    if (dot * scale > top) top = dot * scale;
+                }
+                for (long long j = 0; j < n; j++) {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) dot += (double) q[(b * t + i) * d + c] * k[(b * s + j) * d + c];
+                    sum += exp(dot * scale - top);
+                }
+                double logSum = forward ? top + log(sum) : (double) lse[b * t + i];
+                double rowD = 0;
+                if (!forward) {
+                    const float* rowDots = queryGrad ? ARG(const float*, 7) : ARG(const float*, 5);
+                    rowD = rowDots[b * t + i];
+                }
+                for (long long j = 0; j < n; j++) {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) dot += (double) q[(b * t + i) * d + c] * k[(b * s + j) * d + c];
+                    double p = exp(dot * scale - logSum);
+                    if (forward) {
+                        float* out = ARG(float*, 3);
+                        if (j == 0) for (int c = 0; c < dv; c++) out[(b * t + i) * dv + c] = 0.0f;
+                        for (int c = 0; c < dv; c++) out[(b * t + i) * dv + c] += (float) (p * v[(b * s + j) * dv + c]);
+                        continue;
+                    }
+                    double dp = 0;
+                    for (int c = 0; c < dv; c++) dp += (double) dOut[(b * t + i) * dv + c] * v[(b * s + j) * dv + c];
+                    double ds = p * (dp - rowD) * scale;
+                    if (queryGrad) {
+                        float* dq = ARG(float*, 6);
+                        for (int c = 0; c < d; c++) dq[(b * t + i) * d + c] += (float) (ds * k[(b * s + j) * d + c]);
+                    } else {
+                        float* dk = ARG(float*, 6);
+                        float* dvOut = ARG(float*, 7);
+                        for (int c = 0; c < d; c++) dk[(b * s + j) * d + c] += (float) (ds * q[(b * t + i) * d + c]);
+                        for (int c = 0; c < dv; c++) {
+                            dvOut[(b * s + j) * dv + c] += (float) (p * dOut[(b * t + i) * dv + c]);
+                        }
+                    }
+                }
+                if (forward) {
+                    float* lseOut = ARG(float*, 4);
+                    lseOut[b * t + i] = (float) logSum;
+                }
+            }
+        }
     } else {
         return NOT_FOUND;
     }

@@ -152,6 +152,8 @@ public final class JavaPrinter {
             case BATCH_NORM -> batchNorm(p, step, shapes);
             case GELU -> a + ".gelu()";
             case LAYER_NORM -> NormSteps.java(step, shapes, v -> name(p, v));
+            case ATTENTION -> "Functional.scaledDotProductAttention(" + a + ", " + b + ", " + name(p, op[2]) + ", "
+                    + step.flag() + ")";
             case CUSTOM -> step.custom().java(a);
             case PERMUTE -> a + ".permute(" + list(step.shape()) + ")";
             case TRANSPOSE_AXES -> a + ".transpose(" + step.geometry()[0] + ", " + step.geometry()[1] + ")";

@@ -71,6 +71,8 @@ public enum Kind {
      * a value, a constant or absent.
      */
     LAYER_NORM(3),
+    /** {@code Functional.scaledDotProductAttention} of a query, a key and a value; the flag is causal. */
+    ATTENTION(3),
     /**
      * {@code Functional.conv2d(a, w, b, stride, padding, dilation, groups)}, {@code a} reshaped to an
      * image where it is not one: operands a, then w and b as for {@link #LINEAR}.

@@ -107,6 +107,7 @@ final class Ops {
             case BATCH_NORM -> batchNorm(step, values, watch);
             case GELU -> a.gelu();
             case LAYER_NORM -> NormSteps.layerNorm(step, values, watch);
+            case ATTENTION -> Functional.scaledDotProductAttention(a, values[op[1]], values[op[2]], step.flag());
             case CUSTOM -> step.custom().apply(a);
             case PERMUTE -> a.permute(step.shape());
             case TRANSPOSE_AXES -> a.transpose(step.geometry()[0], step.geometry()[1]);

@@ -53,6 +53,7 @@ public final class ProgramGenerator {
             3, 3, 1, 1, 3, 3, 3,    // TRANSPOSE RESHAPE SUM MEAN SUM_AXIS MEAN_AXIS MAX_AXIS
             3, 3, 4, 2,             // SOFTMAX LOG_SOFTMAX LINEAR CROSS_ENTROPY
             2, 2,                   // GELU LAYER_NORM
+            2,                      // ATTENTION
             2, 1.5, 1, 2, 0,        // CONV2D MAX_POOL2D AVG_POOL2D BATCH_NORM CUSTOM
             2, 1.5, 2, 1, 2, 1.5,   // PERMUTE TRANSPOSE_AXES NARROW SPLIT CAT STACK
             2, 2,                   // INDEX_SELECT MASKED_FILL
@@ -290,6 +291,7 @@ public final class ProgramGenerator {
             case MASKED_FILL -> StructureSteps.maskedFill(random, draft);
             case GELU -> unary(kind, draft.pick(random, v -> true));
             case LAYER_NORM -> NormSteps.layerNorm(random, draft);
+            case ATTENTION -> AttentionSteps.attention(random, draft);
         };
     }
 

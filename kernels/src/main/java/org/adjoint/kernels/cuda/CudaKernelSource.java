@@ -54,6 +54,9 @@ public final class CudaKernelSource {
      */
     public static final int SOFTMAX_ROW_BLOCK_MIN_LENGTH = 128;
 
+    /** Widest query, key or value rows the attention kernels take; wider ones run the composed default. */
+    public static final int ATTENTION_MAX_DIM = 128;
+
     private static final List<String> KERNEL_NAMES = List.of(
             "fill",
             "axpy",
@@ -73,7 +76,10 @@ public final class CudaKernelSource {
             "bias_activation",
             "activation_grad",
             "nll",
-            "cross_entropy_grad");
+            "cross_entropy_grad",
+            "attention_forward",
+            "attention_backward_query",
+            "attention_backward_key");
 
     private static String cached;
 

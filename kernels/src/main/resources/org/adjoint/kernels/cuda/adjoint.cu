@@ -1,6 +1,6 @@
 /*
  * Adjoint device kernels: the CUDA twins of the CPU kernels in org.adjoint.kernels
- * (ElementWise, Strided, AxisReductions, Indexing, Im2col, Fused). The Java class
+ * (ElementWise, Strided, AxisReductions, Indexing, Im2col, Fused, AttentionKernels). The Java class
  * org.adjoint.kernels.cuda.CudaKernelSource loads this text; the CUDA backend compiles it
  * with NVRTC at run time, and the kernels module's tests compile it with `nvcc -ptx`.
  *
@@ -57,6 +57,14 @@
  *   nll                 ONE block of 256 threads (any count up   exactly 1 (blocks other
  *                       to 1024 works): deterministic tree sum   than 0 return at once)
  *   cross_entropy_grad  element (rows * cols)                    ceil(rows * cols / 256)
+ *   attention_forward   tile of blockDim.x query rows of one     batch * ceil(t / 256)
+ *                       batch item (a thread per row); keys
+ *                       staged in shared memory 32 at a time
+ *   attention_backward_query  as attention_forward               batch * ceil(t / 256)
+ *   attention_backward_key    tile of blockDim.x key rows of     batch * ceil(s / 256)
+ *                       one batch item; queries staged 32 at a
+ *                       time. Each output element is summed by
+ *                       one thread in a fixed order.
  * The block counts are what makes each thread do about one unit of work; any count from 1
  * up gives the same results (a capped grid is fine). Only nll and the row path of softmax
  * reduce across threads, and both do it in a fixed order that depends on the block size
@@ -1016,5 +1024,231 @@ extern "C" __global__ void cross_entropy_grad(const float* logp, const float* la
             v = sub_rn(v, scale);
         }
         out[i] = v;
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Scaled dot-product attention (AttentionKernels): forward with an online softmax, and  */
+/* the backward in two kernels that recompute the probabilities from the log-sum-exp.    */
+/* ------------------------------------------------------------------------------------ */
+
+/* Widest query, key or value rows the attention kernels hold (the backend composes wider ones). */
+#define ADJOINT_ATTENTION_MAX_DIM 128
+
+/* Keys (forward, backward_query) or queries (backward_key) staged in shared memory at a time. */
+#define ADJOINT_ATTENTION_TILE 32
+
+static __host__ __device__ __forceinline__ float negative_infinity() {
+#ifdef __CUDA_ARCH__
+    return __int_as_float(0xff800000);
+#else
+    return -__builtin_inff();
+#endif
+}
+
+/*
+ * AttentionKernels.forward: out[b, i] = sum_j p_ij v[b, j] with p_ij = softmax_j(scale * q[b, i] . k[b, j])
+ * over the keys j that query i sees (j <= i when causal), and lse[b, i] = log sum_j exp(scale * q.k).
+ * q [batch, t, d], k [batch, s, d], v [batch, s, dv], out [batch, t, dv], lse [batch, t]; d and dv at
+ * most ADJOINT_ATTENTION_MAX_DIM, s at least 1.
+ *
+ * Work unit: a tile of blockDim.x queries of one batch item (one thread per query row; tiles
+ * grid-stride over blocks). The block stages ADJOINT_ATTENTION_TILE keys and values at a time
+ * in shared memory; each thread keeps its row's running maximum, running sum and output
+ * accumulator in registers and rescales them when the maximum grows (online softmax), so the
+ * t x s scores never exist. Results are compared with the CPU within float rounding, not bit
+ * for bit (the CPU adds a key block's terms in another order).
+ */
+extern "C" __global__ void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse,
+                                             int batch, int t, int s, int d, int dv, int causal, float scale) {
+    __shared__ float keys[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
+    __shared__ float values[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
+    long long rowsPerTile = blockDim.x;
+    long long tilesPerItem = (t + rowsPerTile - 1) / rowsPerTile;
+    long long tiles = (long long) batch * tilesPerItem;
+    /* The tile loop and the key loop are uniform over the block, so every thread reaches each barrier. */
+    for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        long long b = tile / tilesPerItem;
+        long long first = tile % tilesPerItem * rowsPerTile;
+        long long i = first + threadIdx.x;
+        bool active = i < t;
+        float query[ADJOINT_ATTENTION_MAX_DIM];
+        float acc[ADJOINT_ATTENTION_MAX_DIM];
+        float scores[ADJOINT_ATTENTION_TILE];
+        float runningMax = negative_infinity();
+        float runningSum = 0.0f;
+        if (active) {
+            for (int c = 0; c < d; c++) query[c] = q[(b * t + i) * d + c];
+            for (int c = 0; c < dv; c++) acc[c] = 0.0f;
+        }
+        long long lastRow = first + rowsPerTile < t ? first + rowsPerTile - 1 : t - 1;
+        long long keyEnd = causal && lastRow + 1 < s ? lastRow + 1 : s;
+        for (long long j0 = 0; j0 < keyEnd; j0 += ADJOINT_ATTENTION_TILE) {
+            int n = (int) (keyEnd - j0 < ADJOINT_ATTENTION_TILE ? keyEnd - j0 : ADJOINT_ATTENTION_TILE);
+            __syncthreads();
+            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) keys[e] = k[(b * s + j0) * d + e];
+            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) values[e] = v[(b * s + j0) * dv + e];
+            __syncthreads();
+            int limit = !causal ? n : (i + 1 - j0 < n ? (int) (i + 1 - j0) : n);
+            if (!active || limit <= 0) {
+                continue;
+            }
+            float tileMax = negative_infinity();
+            for (int j = 0; j < limit; j++) {
+                float dot = 0.0f;
+                for (int c = 0; c < d; c++) dot += query[c] * keys[j * d + c];
+                scores[j] = dot * scale;
+                tileMax = java_max(tileMax, scores[j]);
+            }
+            float newMax = java_max(runningMax, tileMax);
+            float rescale = expf(runningMax - newMax);
+            runningSum *= rescale;
+            for (int c = 0; c < dv; c++) acc[c] *= rescale;
+            for (int j = 0; j < limit; j++) {
+                float p = expf(scores[j] - newMax);
+                runningSum += p;
+                for (int c = 0; c < dv; c++) acc[c] += p * values[j * dv + c];
+            }
+            runningMax = newMax;
+        }
+        if (active) {
+            for (int c = 0; c < dv; c++) out[(b * t + i) * dv + c] = acc[c] / runningSum;
+            lse[b * t + i] = runningMax + logf(runningSum);
+        }
+    }
+}
+
+/*
+ * The query side of AttentionKernels.backward: dq[b, i] = scale * sum_j ds_ij k[b, j] with
+ * p_ij = exp(scale * q.k - lse[b, i]), ds_ij = p_ij * (dOut[b, i] . v[b, j] - rowDot[b, i]), and
+ * rowDot[b, i] = dOut[b, i] . out[b, i], which it also writes for attention_backward_key.
+ * Same work unit and staging as attention_forward.
+ */
+extern "C" __global__ void attention_backward_query(const float* q, const float* k, const float* v, const float* out,
+                                                    const float* lse, const float* dOut, float* dq, float* rowDot,
+                                                    int batch, int t, int s, int d, int dv, int causal, float scale) {
+    __shared__ float keys[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
+    __shared__ float values[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
+    long long rowsPerTile = blockDim.x;
+    long long tilesPerItem = (t + rowsPerTile - 1) / rowsPerTile;
+    long long tiles = (long long) batch * tilesPerItem;
+    for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        long long b = tile / tilesPerItem;
+        long long first = tile % tilesPerItem * rowsPerTile;
+        long long i = first + threadIdx.x;
+        bool active = i < t;
+        float query[ADJOINT_ATTENTION_MAX_DIM];
+        float cotangent[ADJOINT_ATTENTION_MAX_DIM];
+        float grad[ADJOINT_ATTENTION_MAX_DIM];
+        float logSumExp = 0.0f;
+        float D = 0.0f;
+        if (active) {
+            for (int c = 0; c < d; c++) {
+                query[c] = q[(b * t + i) * d + c];
+                grad[c] = 0.0f;
+            }
+            for (int c = 0; c < dv; c++) {
+                cotangent[c] = dOut[(b * t + i) * dv + c];
+                D += cotangent[c] * out[(b * t + i) * dv + c];
+            }
+            rowDot[b * t + i] = D;
+            logSumExp = lse[b * t + i];
+        }
+        long long lastRow = first + rowsPerTile < t ? first + rowsPerTile - 1 : t - 1;
+        long long keyEnd = causal && lastRow + 1 < s ? lastRow + 1 : s;
+        for (long long j0 = 0; j0 < keyEnd; j0 += ADJOINT_ATTENTION_TILE) {
+            int n = (int) (keyEnd - j0 < ADJOINT_ATTENTION_TILE ? keyEnd - j0 : ADJOINT_ATTENTION_TILE);
+            __syncthreads();
+            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) keys[e] = k[(b * s + j0) * d + e];
+            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) values[e] = v[(b * s + j0) * dv + e];
+            __syncthreads();
+            int limit = !causal ? n : (i + 1 - j0 < n ? (int) (i + 1 - j0) : n);
+            if (!active) {
+                continue;
+            }
+            for (int j = 0; j < limit; j++) {
+                float dot = 0.0f;
+                for (int c = 0; c < d; c++) dot += query[c] * keys[j * d + c];
+                float p = expf(dot * scale - logSumExp);
+                float dp = 0.0f;
+                for (int c = 0; c < dv; c++) dp += cotangent[c] * values[j * dv + c];
+                float ds = p * (dp - D) * scale;
+                for (int c = 0; c < d; c++) grad[c] += ds * keys[j * d + c];
+            }
+        }
+        if (active) {
+            for (int c = 0; c < d; c++) dq[(b * t + i) * d + c] = grad[c];
+        }
+    }
+}
+
+/*
+ * The key side of AttentionKernels.backward: dk[b, j] = scale * sum_i ds_ij q[b, i] and
+ * dv[b, j] = sum_i p_ij dOut[b, i] over the queries i that see key j (i >= j when causal), with
+ * rowDot from attention_backward_query. Work unit: a tile of blockDim.x keys of one batch item
+ * (one thread per key row); the block stages ADJOINT_ATTENTION_TILE queries, their cotangents,
+ * log-sum-exps and row dots at a time in shared memory.
+ */
+extern "C" __global__ void attention_backward_key(const float* q, const float* k, const float* v, const float* lse,
+                                                  const float* dOut, const float* rowDot, float* dk, float* dvOut,
+                                                  int batch, int t, int s, int d, int dv, int causal, float scale) {
+    __shared__ float queries[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
+    __shared__ float cotangents[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
+    __shared__ float rowLse[ADJOINT_ATTENTION_TILE];
+    __shared__ float rowD[ADJOINT_ATTENTION_TILE];
+    long long keysPerTile = blockDim.x;
+    long long tilesPerItem = (s + keysPerTile - 1) / keysPerTile;
+    long long tiles = (long long) batch * tilesPerItem;
+    for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        long long b = tile / tilesPerItem;
+        long long first = tile % tilesPerItem * keysPerTile;
+        long long j = first + threadIdx.x;
+        bool active = j < s;
+        float key[ADJOINT_ATTENTION_MAX_DIM];
+        float value[ADJOINT_ATTENTION_MAX_DIM];
+        float gradKey[ADJOINT_ATTENTION_MAX_DIM];
+        float gradValue[ADJOINT_ATTENTION_MAX_DIM];
+        if (active) {
+            for (int c = 0; c < d; c++) {
+                key[c] = k[(b * s + j) * d + c];
+                gradKey[c] = 0.0f;
+            }
+            for (int c = 0; c < dv; c++) {
+                value[c] = v[(b * s + j) * dv + c];
+                gradValue[c] = 0.0f;
+            }
+        }
+        /* Causal: no query before the tile's first key sees any of its keys. */
+        long long queryStart = causal ? first : 0;
+        for (long long i0 = queryStart; i0 < t; i0 += ADJOINT_ATTENTION_TILE) {
+            int n = (int) (t - i0 < ADJOINT_ATTENTION_TILE ? t - i0 : ADJOINT_ATTENTION_TILE);
+            __syncthreads();
+            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) queries[e] = q[(b * t + i0) * d + e];
+            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) {
+                cotangents[e] = dOut[(b * t + i0) * dv + e];
+            }
+            for (int e = (int) threadIdx.x; e < n; e += (int) blockDim.x) {
+                rowLse[e] = lse[b * t + i0 + e];
+                rowD[e] = rowDot[b * t + i0 + e];
+            }
+            __syncthreads();
+            if (!active) {
+                continue;
+            }
+            for (int r = causal && j > i0 ? (int) (j - i0) : 0; r < n; r++) {
+                float dot = 0.0f;
+                for (int c = 0; c < d; c++) dot += queries[r * d + c] * key[c];
+                float p = expf(dot * scale - rowLse[r]);
+                float dp = 0.0f;
+                for (int c = 0; c < dv; c++) dp += cotangents[r * dv + c] * value[c];
+                float ds = p * (dp - rowD[r]) * scale;
+                for (int c = 0; c < d; c++) gradKey[c] += ds * queries[r * d + c];
+                for (int c = 0; c < dv; c++) gradValue[c] += p * cotangents[r * dv + c];
+            }
+        }
+        if (active) {
+            for (int c = 0; c < d; c++) dk[(b * s + j) * d + c] = gradKey[c];
+            for (int c = 0; c < dv; c++) dvOut[(b * s + j) * dv + c] = gradValue[c];
+        }
     }
 }

@@ -388,6 +388,20 @@ final class HostEmulator {
                     launch(grid, block, true, [&] { nll(P(0), P(1), I(2), I(3), P(4)); });
                 } else if (name == "cross_entropy_grad") {
                     launch(grid, block, false, [&] { cross_entropy_grad(P(0), P(1), I(2), I(3), F(4), P(5)); });
+                } else if (name == "attention_forward") {
+                    launch(grid, block, true, [&] {
+                        attention_forward(P(0), P(1), P(2), P(3), P(4), I(5), I(6), I(7), I(8), I(9), I(10), F(11));
+                    });
+                } else if (name == "attention_backward_query") {
+                    launch(grid, block, true, [&] {
+                        attention_backward_query(P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), I(8), I(9), I(10),
+                                                 I(11), I(12), I(13), F(14));
+                    });
+                } else if (name == "attention_backward_key") {
+                    launch(grid, block, true, [&] {
+                        attention_backward_key(P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), I(8), I(9), I(10),
+                                               I(11), I(12), I(13), F(14));
+                    });
                 } else {
                     std::fprintf(stderr, "emulator: unknown kernel %s%c", name.c_str(), 10);
                     return 2;
