@@ -229,4 +229,30 @@ public final class Functional {
                 new int[] {channels});
         target.version().increment();
     }
+
+    /**
+     * Scaled dot-product attention {@code softmax(q·kᵀ/√d)·v} over operands {@code [..., T, d]}:
+     * the batch axes (all but the last two) broadcast, the keys and values may have a length
+     * {@code S} other than the queries' {@code T}, and the values a width {@code dv} other than
+     * {@code d}. With {@code causal}, query {@code i} sees keys {@code j ≤ i} only (PyTorch's
+     * {@code is_causal}, aligned at the top left).
+     *
+     * <p>One fused primitive: the backend computes it block by block with an online softmax
+     * (on the CPU and CUDA backends), keeping only the output and one log-sum-exp per query
+     * row, never the {@code T × S} scores of every head at once; the backward pass recomputes
+     * the probabilities from them. Forward mode and higher derivatives run through the plain
+     * composition of matmul and softmax.
+     *
+     * @param query  {@code [..., T, d]}
+     * @param key    {@code [..., S, d]}
+     * @param value  {@code [..., S, dv]}
+     * @param causal whether query {@code i} sees only keys {@code j ≤ i}
+     * @return {@code [..., T, dv]}, with the broadcast batch axes
+     * @throws IllegalArgumentException naming {@code scaledDotProductAttention} and the shapes: a rank
+     *                                  below 2, query and key widths that differ, key and value
+     *                                  lengths that differ, no keys, batch axes that do not broadcast
+     */
+    public static Tensor scaledDotProductAttention(Tensor query, Tensor key, Tensor value, boolean causal) {
+        return org.adjoint.internal.ops.Attention.apply(query, key, value, causal);
+    }
 }

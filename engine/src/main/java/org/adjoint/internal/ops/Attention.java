@@ -1,0 +1,276 @@
+package org.adjoint.internal.ops;
+
+import java.util.Arrays;
+
+import org.adjoint.Tensor;
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.Buffer;
+import org.adjoint.internal.Compute;
+import org.adjoint.internal.Ops;
+import org.adjoint.internal.Primitive;
+import org.adjoint.internal.Shapes;
+
+/**
+ * Scaled dot-product attention {@code softmax(q·kᵀ/√d + mask)·v} as one primitive (the
+ * attribute is whether it is causal), over operands {@code q [..., T, d]}, {@code k [..., S, d]},
+ * {@code v [..., S, dv]} whose batch axes are equal (the public entry broadcasts them first).
+ *
+ * <p>The forward runs the backend's {@code attention}, which on a fused backend never holds
+ * the {@code T × S} scores of every batch item at once; it keeps the per-row log-sum-exp as a
+ * residual and the primitive saves {@code q}, {@code k}, {@code v} and the output, nothing of
+ * size {@code T × S}. An unrecorded backward runs the backend's {@code attentionGrad} once for
+ * all three gradients ({@link #shared}), recomputing the probabilities block by block from the
+ * log-sum-exp. A recorded backward (for higher derivatives) and the JVP are compositions of
+ * matmul, softmax and element-wise operations ({@link #reference} is the whole composition):
+ * with {@code P} the probabilities, {@code dv = Pᵀ·dO}, {@code dS = P ⊙ (dO·vᵀ − rowsum(P ⊙ dO·vᵀ))},
+ * {@code dq = dS·k/√d}, {@code dk = dSᵀ·q/√d}.
+ */
+public final class Attention extends Primitive<Boolean> {
+
+    private static final Attention ATTENTION = new Attention();
+    private static final String NAME = "scaledDotProductAttention";
+    private static final int LOG_SUM_EXP = 0;
+
+    private Attention() {
+        super(NAME);
+    }
+
+    /**
+     * The fused attention.
+     *
+     * @param query  {@code [..., T, d]}
+     * @param key    {@code [..., S, d]}
+     * @param value  {@code [..., S, dv]}
+     * @param causal whether query {@code i} sees only keys {@code j ≤ i}
+     * @return {@code [..., T, dv]} over the broadcast batch axes
+     * @throws IllegalArgumentException naming the shapes, for a rank below 2, different widths of
+     *                                  query and key, different lengths of key and value, an empty
+     *                                  key, or batch axes that do not broadcast
+     */
+    public static Tensor apply(Tensor query, Tensor key, Tensor value, boolean causal) {
+        Tensor[] operands = broadcast(query, key, value);
+        return Ops.apply(ATTENTION, causal, operands[0], operands[1], operands[2]);
+    }
+
+    /**
+     * The plain composition the fused primitive is tested against:
+     * {@code softmax(q·kᵀ·(1/√d) + mask)·v} with matmul, transpose, mul, a constant additive
+     * {@code −∞} mask above the diagonal when causal, and softmax.
+     *
+     * @param query  {@code [..., T, d]}
+     * @param key    {@code [..., S, d]}
+     * @param value  {@code [..., S, dv]}
+     * @param causal whether query {@code i} sees only keys {@code j ≤ i}
+     * @return {@code [..., T, dv]}
+     * @throws IllegalArgumentException as {@link #apply}
+     */
+    public static Tensor reference(Tensor query, Tensor key, Tensor value, boolean causal) {
+        Tensor[] operands = broadcast(query, key, value);
+        return probabilities(operands[0], operands[1], causal).matmul(operands[2]);
+    }
+
+    /** Checks the shapes and broadcasts the batch axes of the three operands to one shape. */
+    private static Tensor[] broadcast(Tensor query, Tensor key, Tensor value) {
+        int[] qs = Compute.shape(query);
+        int[] ks = Compute.shape(key);
+        int[] vs = Compute.shape(value);
+        String shapes = " (query " + Shapes.str(qs) + ", key " + Shapes.str(ks) + ", value " + Shapes.str(vs) + ")";
+        if (qs.length < 2 || ks.length < 2 || vs.length < 2) {
+            throw new IllegalArgumentException(NAME + ": operands must have rank at least 2, [..., length, width]"
+                    + shapes);
+        }
+        if (qs[qs.length - 1] != ks[ks.length - 1]) {
+            throw new IllegalArgumentException(NAME + ": query width " + qs[qs.length - 1] + " and key width "
+                    + ks[ks.length - 1] + " differ" + shapes);
+        }
+        if (ks[ks.length - 2] != vs[vs.length - 2]) {
+            throw new IllegalArgumentException(NAME + ": key length " + ks[ks.length - 2] + " and value length "
+                    + vs[vs.length - 2] + " differ" + shapes);
+        }
+        if (ks[ks.length - 2] == 0) {
+            throw new IllegalArgumentException(NAME + ": no keys to attend to" + shapes);
+        }
+        int[] batch;
+        try {
+            batch = Shapes.broadcast(NAME, batchAxes(qs), Shapes.broadcast(NAME, batchAxes(ks), batchAxes(vs)));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(NAME + ": batch axes do not broadcast" + shapes, e);
+        }
+        Compute.backend(NAME, query, key, value);
+        return new Tensor[] {
+            BroadcastTo.apply(query, withLastTwo(batch, qs)),
+            BroadcastTo.apply(key, withLastTwo(batch, ks)),
+            BroadcastTo.apply(value, withLastTwo(batch, vs))};
+    }
+
+    private static int[] batchAxes(int[] shape) {
+        return Arrays.copyOf(shape, shape.length - 2);
+    }
+
+    private static int[] withLastTwo(int[] batch, int[] shape) {
+        int[] out = Arrays.copyOf(batch, batch.length + 2);
+        out[batch.length] = shape[shape.length - 2];
+        out[batch.length + 1] = shape[shape.length - 1];
+        return out;
+    }
+
+    /** {@code 1/√d} for operands of width {@code d}. */
+    private static float scale(int d) {
+        return (float) (1 / Math.sqrt(d));
+    }
+
+    /** {@code softmax(q·kᵀ/√d + mask)} along the keys, composed (differentiable). */
+    private static Tensor probabilities(Tensor q, Tensor k, boolean causal) {
+        int[] qs = Compute.shape(q);
+        int[] ks = Compute.shape(k);
+        Tensor scores = q.matmul(k.transpose()).mul(scale(qs[qs.length - 1]));
+        if (causal) {
+            int t = qs[qs.length - 2];
+            int s = ks[ks.length - 2];
+            float[] mask = new float[t * s];
+            for (int i = 0; i < t; i++) {
+                for (int j = i + 1; j < s; j++) {
+                    mask[i * s + j] = Float.NEGATIVE_INFINITY;
+                }
+            }
+            Backend backend = Compute.backend(NAME, q);
+            scores = scores.add(Compute.wrap(backend, backend.upload(mask), new int[] {t, s}));
+        }
+        return scores.softmax(-1);
+    }
+
+    /** The sizes of one application: batch items, lengths and widths. */
+    private record Dims(int batch, int t, int s, int d, int dv) {
+        static Dims of(Tensor q, Tensor k, Tensor v) {
+            int[] qs = Compute.shape(q);
+            int[] ks = Compute.shape(k);
+            int[] vs = Compute.shape(v);
+            int r = qs.length;
+            int batch = 1;
+            for (int i = 0; i < r - 2; i++) {
+                batch *= qs[i];
+            }
+            return new Dims(batch, qs[r - 2], ks[r - 2], qs[r - 1], vs[r - 1]);
+        }
+
+        long qSize() {
+            return (long) batch * t * d;
+        }
+
+        long kSize() {
+            return (long) batch * s * d;
+        }
+
+        long vSize() {
+            return (long) batch * s * dv;
+        }
+    }
+
+    @Override
+    protected Tensor forward(Boolean causal, Tensor[] inputs, Residuals residuals) {
+        Tensor q = inputs[0];
+        Tensor k = inputs[1];
+        Tensor v = inputs[2];
+        Dims n = Dims.of(q, k, v);
+        Backend backend = Compute.backend(NAME, q, k, v);
+        int[] qs = Compute.shape(q);
+        int[] outShape = qs.clone();
+        outShape[outShape.length - 1] = n.dv();
+        Buffer out = Compute.allocate(backend, (long) n.batch() * n.t() * n.dv());
+        Buffer logSumExp = Compute.allocate(backend, (long) n.batch() * n.t());
+        backend.attention(Compute.buffer(q), Compute.buffer(k), Compute.buffer(v), n.batch(), n.t(), n.s(), n.d(),
+                n.dv(), causal, scale(n.d()), out, logSumExp);
+        residuals.keep(Compute.wrap(backend, logSumExp, Arrays.copyOf(qs, qs.length - 1)));
+        return Compute.wrap(backend, out, outShape);
+    }
+
+    @Override
+    protected boolean savesInput(Boolean causal, int index, Tensor[] inputs) {
+        return true;
+    }
+
+    @Override
+    protected boolean savesOutput(Boolean causal) {
+        return true;
+    }
+
+    /** Unrecorded: the three gradients from one backend call, one after another in a flat tensor. */
+    @Override
+    protected Tensor shared(Boolean causal, Values saved, Tensor cotangent, boolean fused) {
+        if (!fused) {
+            return cotangent;
+        }
+        Tensor q = saved.input(0);
+        Tensor k = saved.input(1);
+        Tensor v = saved.input(2);
+        Dims n = Dims.of(q, k, v);
+        Backend backend = Compute.backend(NAME, q, cotangent);
+        long total = n.qSize() + n.kSize() + n.vSize();
+        Buffer grads = Compute.allocate(backend, total);
+        backend.attentionGrad(Compute.buffer(q), Compute.buffer(k), Compute.buffer(v), Compute.buffer(saved.output()),
+                Compute.buffer(saved.residual(LOG_SUM_EXP)), Compute.buffer(cotangent), n.batch(), n.t(), n.s(),
+                n.d(), n.dv(), causal, scale(n.d()), grads);
+        return Compute.wrap(backend, grads, new int[] {(int) total});
+    }
+
+    @Override
+    protected Tensor fusedVjp(Boolean causal, Values saved, int input, Tensor grads) {
+        Tensor q = saved.input(0);
+        Dims n = Dims.of(q, saved.input(1), saved.input(2));
+        long offset = switch (input) {
+            case 0 -> 0;
+            case 1 -> n.qSize();
+            default -> n.qSize() + n.kSize();
+        };
+        long size = switch (input) {
+            case 0 -> n.qSize();
+            case 1 -> n.kSize();
+            default -> n.vSize();
+        };
+        Backend backend = Compute.backend(NAME, grads);
+        Buffer out = Compute.allocate(backend, size);
+        backend.copyStrided(Compute.buffer(grads), offset, new int[] {1}, out, 0, new int[] {(int) size});
+        return Compute.wrap(backend, out, saved.input(input).shape());
+    }
+
+    @Override
+    protected Tensor vjp(Boolean causal, Values saved, int input, Tensor cotangent) {
+        Tensor q = saved.input(0);
+        Tensor k = saved.input(1);
+        Tensor v = saved.input(2);
+        Tensor p = probabilities(q, k, causal);
+        if (input == 2) {
+            return p.transpose().matmul(cotangent);
+        }
+        Tensor dp = cotangent.matmul(v.transpose());
+        Tensor ds = p.mul(dp.sub(dp.mul(p).sum(-1, true))).mul(scale(Compute.shape(q)[q.rank() - 1]));
+        return input == 0 ? ds.matmul(k) : ds.transpose().matmul(q);
+    }
+
+    @Override
+    protected Tensor jvp(Boolean causal, Values primals, Tensor[] tangents) {
+        Tensor q = primals.input(0);
+        Tensor k = primals.input(1);
+        Tensor v = primals.input(2);
+        Tensor p = probabilities(q, k, causal);
+        float scale = scale(Compute.shape(q)[q.rank() - 1]);
+        Tensor ds = null;
+        if (tangents[0] != null) {
+            ds = tangents[0].matmul(k.transpose());
+        }
+        if (tangents[1] != null) {
+            Tensor term = q.matmul(tangents[1].transpose());
+            ds = ds == null ? term : ds.add(term);
+        }
+        Tensor result = null;
+        if (ds != null) {
+            ds = ds.mul(scale);
+            result = p.mul(ds.sub(p.mul(ds).sum(-1, true))).matmul(v);
+        }
+        if (tangents[2] != null) {
+            Tensor term = p.matmul(tangents[2]);
+            result = result == null ? term : result.add(term);
+        }
+        return result;
+    }
+}
