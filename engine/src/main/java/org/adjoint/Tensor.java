@@ -11,10 +11,15 @@ import org.adjoint.internal.Node;
 import org.adjoint.internal.Shapes;
 import org.adjoint.internal.TensorImpl;
 import org.adjoint.internal.ops.Add;
+import org.adjoint.internal.ops.Cat;
+import org.adjoint.internal.ops.IndexSelect;
 import org.adjoint.internal.ops.MatMul;
+import org.adjoint.internal.ops.MaskedFill;
 import org.adjoint.internal.ops.Max;
 import org.adjoint.internal.ops.Mul;
+import org.adjoint.internal.ops.Narrow;
 import org.adjoint.internal.ops.Neg;
+import org.adjoint.internal.ops.Permute;
 import org.adjoint.internal.ops.Pointwise;
 import org.adjoint.internal.ops.Reshape;
 import org.adjoint.internal.ops.Softmax;
@@ -401,6 +406,118 @@ public final class Tensor {
      */
     public Tensor transpose() {
         return Transpose.apply(this);
+    }
+
+    /**
+     * Reorders the axes: axis {@code i} of the result is axis {@code axes[i]} of this tensor.
+     * A view of the same storage (no copy).
+     *
+     * @param axes a permutation of the axes, negative counting from the end
+     * @return the permuted view
+     * @throws IllegalArgumentException when {@code axes} is not a permutation of this tensor's axes
+     */
+    public Tensor permute(int... axes) {
+        return Permute.apply(this, axes);
+    }
+
+    /**
+     * Swaps two axes: a view of the same storage (no copy).
+     *
+     * @param axis0 one axis, negative counting from the end
+     * @param axis1 the other
+     * @return the view with the two axes swapped
+     * @throws IllegalArgumentException when an axis is out of range
+     */
+    public Tensor transpose(int axis0, int axis1) {
+        return Permute.swap(this, axis0, axis1);
+    }
+
+    /**
+     * The slice {@code [start, start + length)} along one axis: a view of the same storage
+     * (no copy).
+     *
+     * @param axis   the axis, negative counting from the end
+     * @param start  the first index kept
+     * @param length how many are kept
+     * @return the narrowed view
+     * @throws IllegalArgumentException when the axis is out of range or {@code start + length} exceeds it
+     */
+    public Tensor narrow(int axis, int start, int length) {
+        return Narrow.apply(this, axis, start, length);
+    }
+
+    /**
+     * Consecutive pieces of {@code size} along one axis, the last one shorter when
+     * {@code size} does not divide the axis; each a view ({@link #narrow}).
+     *
+     * @param size the length of each piece, positive
+     * @param axis the axis, negative counting from the end
+     * @return the pieces in order (none for an axis of length 0)
+     * @throws IllegalArgumentException when the axis is out of range or {@code size} is not positive
+     */
+    public List<Tensor> split(int size, int axis) {
+        int[] shape = impl.shape();
+        int a = Shapes.axis("split", axis, shape);
+        if (size <= 0) {
+            throw new IllegalArgumentException("split: size " + size + " must be positive (shape " + Shapes.str(shape) + ")");
+        }
+        List<Tensor> pieces = new java.util.ArrayList<>();
+        for (int start = 0; start < shape[a]; start += size) {
+            pieces.add(Narrow.apply(this, a, start, Math.min(size, shape[a] - start)));
+        }
+        return pieces;
+    }
+
+    /**
+     * Joins tensors along an existing axis, copying each into its place in one pass (parts
+     * may be views).
+     *
+     * @param parts tensors of one rank and backend whose shapes agree except along {@code axis}
+     * @param axis  the axis, negative counting from the end
+     * @return a new tensor whose {@code axis} is the sum of the parts'
+     * @throws IllegalArgumentException for an empty list, an axis out of range or shapes that differ elsewhere
+     */
+    public static Tensor cat(List<Tensor> parts, int axis) {
+        return Cat.cat(parts, axis);
+    }
+
+    /**
+     * Joins tensors of one shape along a new axis.
+     *
+     * @param parts tensors of one shape and backend
+     * @param axis  the new axis' place in the result, in {@code [-(rank+1), rank]} for parts of rank {@code rank}
+     * @return a new tensor of rank one more, the new axis of length {@code parts.size()}
+     * @throws IllegalArgumentException for an empty list, an axis out of range or shapes that differ
+     */
+    public static Tensor stack(List<Tensor> parts, int axis) {
+        return Cat.stack(parts, axis);
+    }
+
+    /**
+     * The entries at {@code indices} along one axis, repeats allowed; the gradient adds up
+     * over repeats, so an embedding lookup is {@code weight.indexSelect(0, ids)}.
+     *
+     * @param axis    the axis, negative counting from the end
+     * @param indices indices into that axis
+     * @return a tensor of this shape with that axis of length {@code indices.length}
+     * @throws IllegalArgumentException when the axis or an index is out of range (the message names both)
+     */
+    public Tensor indexSelect(int axis, int[] indices) {
+        return IndexSelect.apply(this, axis, indices);
+    }
+
+    /**
+     * {@code value} where the broadcast {@code mask} is non-zero, this tensor's element
+     * elsewhere: exactly {@code value} even where this tensor is infinite or NaN. No gradient
+     * reaches the filled positions; the mask is not differentiated.
+     *
+     * @param mask  a tensor whose shape broadcasts with this one's (a NaN in it counts as zero)
+     * @param value the fill value
+     * @return a new tensor of the broadcast shape
+     * @throws IllegalArgumentException when the shapes do not broadcast
+     */
+    public Tensor maskedFill(Tensor mask, float value) {
+        return MaskedFill.apply(this, mask, value);
     }
 
     /**

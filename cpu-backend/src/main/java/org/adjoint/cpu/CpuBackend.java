@@ -286,6 +286,20 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
+    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] outStrides,
+                            int[] shape) {
+        Strided.copy(data(src), Math.toIntExact(srcOffset), srcStrides, data(out), Math.toIntExact(outOffset),
+                outStrides, shape);
+    }
+
+    @Override
+    public void maskedFill(Buffer x, long xOffset, int[] xStrides, Buffer mask, long maskOffset, int[] maskStrides,
+                           float value, Buffer out, int[] shape) {
+        Strided.maskedFill(data(x), Math.toIntExact(xOffset), xStrides, data(mask), Math.toIntExact(maskOffset),
+                maskStrides, value, data(out), 0, shape);
+    }
+
+    @Override
     public void sumTo(Buffer src, int[] shape, Buffer out, int[] outStrides) {
         kernels.sumTo(data(src), shape, data(out), outStrides);
     }

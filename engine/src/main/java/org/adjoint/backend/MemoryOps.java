@@ -90,6 +90,66 @@ public interface MemoryOps {
     void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] shape);
 
     /**
+     * Copies a strided view of {@code src} into a strided view of {@code out}: element
+     * {@code (i0, i1, ...)} of {@code shape} goes from {@code src[srcOffset + Σ ik·srcStrides[k]]}
+     * to {@code out[outOffset + Σ ik·outStrides[k]]} (a slice of a larger tensor, as
+     * concatenation and the adjoint of narrowing write); the rest of {@code out} is left as it
+     * is. The output strides must not make two elements land on one place. The default copies
+     * the longest trailing block that is contiguous in {@code out} with one
+     * {@link #copyStrided(Buffer, long, int[], Buffer, long, int[])} per block.
+     *
+     * @param src        source
+     * @param srcOffset  position of the first element in {@code src}
+     * @param srcStrides stride per axis of {@code shape} in {@code src}
+     * @param out        output
+     * @param outOffset  position of the first element in {@code out}
+     * @param outStrides stride per axis of {@code shape} in {@code out}
+     * @param shape      iteration shape
+     */
+    default void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset,
+                             int[] outStrides, int[] shape) {
+        int rank = shape.length;
+        long count = 1;
+        for (int d : shape) {
+            count *= d;
+        }
+        if (count == 0) {
+            return;
+        }
+        // Axes from `block` on are contiguous in out, so one call copies them.
+        int block = rank;
+        long run = 1;
+        while (block > 0 && (shape[block - 1] == 1 || outStrides[block - 1] == run)) {
+            run *= shape[block - 1];
+            block--;
+        }
+        int[] blockShape = java.util.Arrays.copyOfRange(shape, block, rank);
+        int[] blockStrides = java.util.Arrays.copyOfRange(srcStrides, block, rank);
+        int[] index = new int[block];
+        long from = srcOffset;
+        long to = outOffset;
+        while (true) {
+            copyStrided(src, from, blockStrides, out, to, blockShape);
+            int axis = block - 1;
+            while (axis >= 0) {
+                index[axis]++;
+                from += srcStrides[axis];
+                to += outStrides[axis];
+                if (index[axis] < shape[axis]) {
+                    break;
+                }
+                from -= (long) srcStrides[axis] * shape[axis];
+                to -= (long) outStrides[axis] * shape[axis];
+                index[axis] = 0;
+                axis--;
+            }
+            if (axis < 0) {
+                return;
+            }
+        }
+    }
+
+    /**
      * {@link #copyStrided(Buffer, long, int[], Buffer, long, int[])} from offset 0 into offset 0.
      *
      * @param src        source

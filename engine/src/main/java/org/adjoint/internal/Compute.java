@@ -214,6 +214,43 @@ public final class Compute {
     }
 
     /**
+     * How a matrix product reads an operand: the storage, where the first matrix starts, the
+     * distance between consecutive matrices of the batch, and whether they are stored
+     * transposed.
+     *
+     * @param buffer      the elements
+     * @param offset      the first matrix's first element
+     * @param batchStride elements between consecutive matrices (0 repeats one)
+     * @param transposed  whether each matrix is stored column-major
+     */
+    public record Matrices(Buffer buffer, long offset, long batchStride, boolean transposed) {
+    }
+
+    /**
+     * An operand of a batched matrix product, read in place when its last two axes are packed
+     * matrices (row-major, or column-major as a transposed view is) and its batch axes walk
+     * them with one stride (a contiguous tensor, a transpose, a narrow along a batch or row
+     * axis, a permutation of batch axes that keeps them in order); else one contiguous copy.
+     *
+     * @param t an operand of rank at least 2
+     * @return how to read it
+     */
+    public static Matrices matrices(Tensor t) {
+        TensorImpl impl = TensorImpl.of(t);
+        Layout layout = impl.layout();
+        int[] shape = layout.shape();
+        long packed = (long) shape[shape.length - 2] * shape[shape.length - 1];
+        if (layout.isContiguous()) {
+            return new Matrices(impl.storage(), 0, packed, false);
+        }
+        long batchStride = layout.matrixBatchStride();
+        if (batchStride >= 0) {
+            return new Matrices(impl.storage(), layout.offset(), batchStride, layout.matrixTransposed());
+        }
+        return new Matrices(contiguousCopy(impl), 0, packed, false);
+    }
+
+    /**
      * The storage a tensor's elements lie in, shared by its views: for identity (which buffer a
      * result is, whether it may be recycled), not for reading as a flat array.
      *

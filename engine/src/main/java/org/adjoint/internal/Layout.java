@@ -8,7 +8,7 @@ import java.util.Arrays;
  *
  * <p>A layout made by {@link #contiguous(int[])} is row-major from offset 0 and keeps no
  * strides array until one is asked for, so the common case allocates nothing beyond the
- * shape. Views ({@link #transposed()}, later permute, narrow and expand) keep explicit
+ * shape. Views ({@link #transposed()}, {@link #permuted(int[])}, {@link #narrowed}) keep explicit
  * strides. Layouts are immutable; {@link #shape()} and {@link #strides()} return the arrays
  * themselves, which callers must not modify.
  */
@@ -17,11 +17,13 @@ public final class Layout {
     private final int[] shape;
     private final int[] strides; // null: row-major from offset 0
     private final long offset;
+    private final boolean partial; // reaches only part of its storage: never read as the whole flat array
 
-    private Layout(int[] shape, int[] strides, long offset) {
+    private Layout(int[] shape, int[] strides, long offset, boolean partial) {
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
+        this.partial = partial;
     }
 
     /**
@@ -31,7 +33,7 @@ public final class Layout {
      * @return the layout
      */
     public static Layout contiguous(int[] shape) {
-        return new Layout(shape, null, 0);
+        return new Layout(shape, null, 0, false);
     }
 
     /**
@@ -56,8 +58,13 @@ public final class Layout {
                 throw new IllegalArgumentException("layout: negative stride in " + Arrays.toString(strides));
             }
         }
-        boolean rowMajor = offset == 0 && Arrays.equals(strides, Shapes.contiguousStrides(shape));
-        return new Layout(shape, rowMajor ? null : strides, offset);
+        return derived(shape, strides, offset, false);
+    }
+
+    /** A layout derived from another: row-major from offset 0 reads as contiguous only when it reaches all of its storage. */
+    private static Layout derived(int[] shape, int[] strides, long offset, boolean partial) {
+        boolean rowMajor = !partial && offset == 0 && Arrays.equals(strides, Shapes.contiguousStrides(shape));
+        return new Layout(shape, rowMajor ? null : strides, offset, partial);
     }
 
     /**
@@ -106,8 +113,9 @@ public final class Layout {
     }
 
     /**
-     * Whether the elements are row-major from offset 0, so that kernels may read the storage
-     * as a flat array of {@link #size()} elements.
+     * Whether the elements are row-major from offset 0 and fill the storage, so that kernels
+     * may read the storage as a flat array of {@link #size()} elements. A narrowed view is
+     * never contiguous, even when its elements are the storage's first ones in order.
      *
      * @return true for a contiguous layout
      */
@@ -130,7 +138,108 @@ public final class Layout {
         int[] newStrides = strides().clone();
         swap(newShape, rank - 2, rank - 1);
         swap(newStrides, rank - 2, rank - 1);
-        return strided(newShape, newStrides, offset);
+        return derived(newShape, newStrides, offset, partial);
+    }
+
+    /**
+     * The layout with its axes reordered, over the same storage: axis {@code i} of the result
+     * is axis {@code axes[i]} of this one.
+     *
+     * @param axes a permutation of {@code 0 .. rank-1}, already checked
+     * @return the permuted view's layout
+     */
+    public Layout permuted(int[] axes) {
+        int[] own = strides();
+        int[] newShape = new int[axes.length];
+        int[] newStrides = new int[axes.length];
+        for (int i = 0; i < axes.length; i++) {
+            newShape[i] = shape[axes[i]];
+            newStrides[i] = own[axes[i]];
+        }
+        return derived(newShape, newStrides, offset, partial);
+    }
+
+    /**
+     * The slice {@code [start, start + length)} of one axis, over the same storage: the offset
+     * moves by {@code start} strides of that axis and the axis shortens; with {@code drop}
+     * (and length 1) the axis is removed.
+     *
+     * @param axis   a normalised axis
+     * @param start  first index kept, already checked
+     * @param length number of indices kept, already checked
+     * @param drop   remove the axis (length must be 1)
+     * @return the narrowed view's layout
+     */
+    public Layout narrowed(int axis, int start, int length, boolean drop) {
+        int[] own = strides();
+        long newOffset = length == 0 ? offset : offset + (long) start * own[axis];
+        boolean part = partial || length < shape[axis];
+        if (drop) {
+            int[] newShape = new int[shape.length - 1];
+            int[] newStrides = new int[shape.length - 1];
+            for (int i = 0, j = 0; i < shape.length; i++) {
+                if (i != axis) {
+                    newShape[j] = shape[i];
+                    newStrides[j++] = own[i];
+                }
+            }
+            return derived(newShape, newStrides, newOffset, part);
+        }
+        int[] newShape = shape.clone();
+        newShape[axis] = length;
+        return derived(newShape, own.clone(), newOffset, part);
+    }
+
+    /**
+     * Whether the last two axes are a packed matrix, row-major ({@code [rows, cols]} strides
+     * {@code [cols, 1]}) or column-major ({@code [1, rows]}), and the axes before them walk
+     * matrices with one uniform stride: what a batched matrix product reads in place, from an
+     * offset and with a batch stride. Axes of length 1 do not count.
+     *
+     * @return the batch stride in elements, or -1 when the layout is not such a batch
+     */
+    public long matrixBatchStride() {
+        int rank = shape.length;
+        if (rank < 2) {
+            return -1;
+        }
+        int[] own = strides();
+        int rows = shape[rank - 2];
+        int cols = shape[rank - 1];
+        boolean rowMajor = (cols == 1 || own[rank - 1] == 1) && (rows == 1 || own[rank - 2] == cols);
+        boolean colMajor = (rows == 1 || own[rank - 2] == 1) && (cols == 1 || own[rank - 1] == rows);
+        if (!rowMajor && !colMajor) {
+            return -1;
+        }
+        long batchStride = (long) rows * cols;
+        long expected = -1; // the stride the next outer batch axis must have
+        for (int i = rank - 3; i >= 0; i--) {
+            if (shape[i] == 1) {
+                continue;
+            }
+            if (expected < 0) {
+                batchStride = own[i];
+            } else if (own[i] != expected) {
+                return -1;
+            }
+            expected = (long) own[i] * shape[i];
+        }
+        return batchStride;
+    }
+
+    /**
+     * Whether {@link #matrixBatchStride()} reads the last two axes column-major, that is as
+     * the transpose of a row-major matrix.
+     *
+     * @return true when the matrices are stored transposed
+     */
+    public boolean matrixTransposed() {
+        int rank = shape.length;
+        int[] own = strides();
+        int rows = shape[rank - 2];
+        int cols = shape[rank - 1];
+        boolean rowMajor = (cols == 1 || own[rank - 1] == 1) && (rows == 1 || own[rank - 2] == cols);
+        return !rowMajor;
     }
 
     /**

@@ -226,6 +226,120 @@ public final class Strided {
     }
 
     /**
+     * {@code out[i] = mask[...] != 0 ? value : x[...]} over {@code shape}, with {@code out}
+     * contiguous; a NaN in the mask counts as zero.
+     *
+     * @param x           operand storage
+     * @param xOffset     its first element
+     * @param xStrides    its stride per axis (0 broadcasts)
+     * @param mask        mask storage
+     * @param maskOffset  its first element
+     * @param maskStrides its stride per axis (0 broadcasts)
+     * @param value       the fill value
+     * @param out         output storage, contiguous over {@code shape}
+     * @param outOffset   first output element
+     * @param shape       iteration shape
+     */
+    public static void maskedFill(float[] x, int xOffset, int[] xStrides, float[] mask, int maskOffset,
+                                  int[] maskStrides, float value, float[] out, int outOffset, int[] shape) {
+        int rank = shape.length;
+        if (rank == 0) {
+            float m = mask[maskOffset];
+            out[outOffset] = m > 0 || m < 0 ? value : x[xOffset];
+            return;
+        }
+        if (size(shape) == 0) {
+            return;
+        }
+        int inner = shape[rank - 1];
+        int xs = xStrides[rank - 1];
+        int ms = maskStrides[rank - 1];
+        int[] index = new int[rank];
+        int xPos = xOffset;
+        int mPos = maskOffset;
+        int outPos = outOffset;
+        while (true) {
+            for (int i = 0; i < inner; i++) {
+                float m = mask[mPos + i * ms];
+                out[outPos + i] = m > 0 || m < 0 ? value : x[xPos + i * xs];
+            }
+            outPos += inner;
+            int axis = rank - 2;
+            while (axis >= 0) {
+                index[axis]++;
+                xPos += xStrides[axis];
+                mPos += maskStrides[axis];
+                if (index[axis] < shape[axis]) {
+                    break;
+                }
+                xPos -= xStrides[axis] * shape[axis];
+                mPos -= maskStrides[axis] * shape[axis];
+                index[axis] = 0;
+                axis--;
+            }
+            if (axis < 0) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Copies a strided view into a strided view: element {@code (i0, ...)} of {@code shape}
+     * goes from {@code src[srcOffset + Σ ik·srcStrides[k]]} to
+     * {@code out[outOffset + Σ ik·outStrides[k]]}; the rest of {@code out} is untouched.
+     *
+     * @param src        source storage
+     * @param srcOffset  first source element
+     * @param srcStrides source stride per axis
+     * @param out        output storage
+     * @param outOffset  first output element
+     * @param outStrides output stride per axis
+     * @param shape      iteration shape
+     */
+    public static void copy(float[] src, int srcOffset, int[] srcStrides, float[] out, int outOffset, int[] outStrides,
+                            int[] shape) {
+        int rank = shape.length;
+        if (rank == 0) {
+            out[outOffset] = src[srcOffset];
+            return;
+        }
+        if (size(shape) == 0) {
+            return;
+        }
+        int inner = shape[rank - 1];
+        int innerStride = srcStrides[rank - 1];
+        int outStride = outStrides[rank - 1];
+        int[] index = new int[rank];
+        int srcPos = srcOffset;
+        int outPos = outOffset;
+        while (true) {
+            if (innerStride == 1 && outStride == 1) {
+                System.arraycopy(src, srcPos, out, outPos, inner);
+            } else {
+                for (int i = 0; i < inner; i++) {
+                    out[outPos + i * outStride] = src[srcPos + i * innerStride];
+                }
+            }
+            int axis = rank - 2;
+            while (axis >= 0) {
+                index[axis]++;
+                srcPos += srcStrides[axis];
+                outPos += outStrides[axis];
+                if (index[axis] < shape[axis]) {
+                    break;
+                }
+                srcPos -= srcStrides[axis] * shape[axis];
+                outPos -= outStrides[axis] * shape[axis];
+                index[axis] = 0;
+                axis--;
+            }
+            if (axis < 0) {
+                return;
+            }
+        }
+    }
+
+    /**
      * Gathers a strided view into contiguous storage: {@code out[i] = src[offset + Σ index·stride]}.
      *
      * @param src        source storage

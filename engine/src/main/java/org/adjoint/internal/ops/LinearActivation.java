@@ -58,8 +58,10 @@ public final class LinearActivation extends Primitive<Activation> {
         int in = Compute.shape(x)[1];
         int out = Compute.shape(w)[1];
         Buffer result = Compute.allocate(backend, (long) rows * out);
-        backend.gemm(Compute.readsTransposed(x), Compute.readsTransposed(w), 1, rows, out, in, 1f,
-                Compute.matrixBuffer(x), 0, Compute.matrixBuffer(w), 0, 0f, result, 0);
+        Compute.Matrices mx = Compute.matrices(x);
+        Compute.Matrices mw = Compute.matrices(w);
+        backend.gemm(mx.transposed(), mw.transposed(), 1, rows, out, in, 1f,
+                mx.buffer(), mx.offset(), 0, mw.buffer(), mw.offset(), 0, 0f, result, 0, 0);
         backend.biasActivation(kernel(activation), result, bias == null ? null : Compute.buffer(bias), rows, out);
         return Compute.wrap(backend, result, new int[] {rows, out});
     }

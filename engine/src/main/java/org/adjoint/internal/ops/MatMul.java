@@ -22,7 +22,8 @@ import org.adjoint.internal.Shapes;
  * Saves A only when B needs a gradient and B only when A does. The attributes are the
  * transpose flags, one constant for each of the four combinations. An operand that is a
  * transposed view ({@code x.transpose()}) is read in place: its flag is flipped instead of
- * copying it.
+ * copying it, and so is any view of packed matrices with a uniform batch stride
+ * ({@link Compute#matrices}).
  */
 public final class MatMul extends Primitive<MatMul.Transposes> {
 
@@ -153,11 +154,12 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
         outShape[rank - 2] = m;
         outShape[rank - 1] = n;
         Buffer out = Compute.allocate(backend, Shapes.size(outShape));
-        // A transposed view is read in place, by flipping its flag.
-        boolean transA = t.a() != Compute.readsTransposed(a);
-        boolean transB = t.b() != Compute.readsTransposed(b);
-        backend.gemm(transA, transB, batch, m, n, k, 1f, Compute.matrixBuffer(a), (long) m * k,
-                Compute.matrixBuffer(b), (long) k * n, 0f, out, (long) m * n);
+        // A view of packed matrices (a transpose, a narrow, ...) is read in place: a transposed one by flipping its flag.
+        Compute.Matrices ma = Compute.matrices(a);
+        Compute.Matrices mb = Compute.matrices(b);
+        backend.gemm(t.a() != ma.transposed(), t.b() != mb.transposed(), batch, m, n, k, 1f,
+                ma.buffer(), ma.offset(), ma.batchStride(), mb.buffer(), mb.offset(), mb.batchStride(),
+                0f, out, 0, (long) m * n);
         return Compute.wrap(backend, out, outShape);
     }
 
