@@ -143,7 +143,8 @@ class LmCommandTest {
         assertUsage("option --dropout needs a number in [0.0, 1.0), got '1'", "lm", "--dropout", "1");
         assertUsage("option --min-lr 0.01 is above --lr 0.001", "lm", "--min-lr", "0.01");
         assertUsage("unknown option '--epochs'", "lm", "--epochs", "3");
-        assertUsage("option --checkpoint: ", "lm", "--checkpoint", "often");
+        assertUsage("option --checkpoint: checkpoint policy 'often' is not one of none, every:K, sqrt, binomial:C, "
+                + "budget:BYTES", "lm", "--checkpoint", "often");
         MainRun help = run("lm", "--help");
         assertEquals(Main.OK, help.exitCode());
         assertTrue(help.out().startsWith("usage: adjoint lm [options]"), help.out());
