@@ -368,6 +368,18 @@ public final class Tensor {
     }
 
     /**
+     * Exact GELU (Gaussian error linear unit), {@code x·Φ(x)} with Φ the standard normal
+     * distribution function: PyTorch's default {@code gelu} (the erf form, not its tanh
+     * approximation). Accurate to a few float ulps everywhere, also far into the negative
+     * side, where {@code 0.5·x·(1 + erf(x/√2))} in float cancels to 0.
+     *
+     * @return {@code this·Φ(this)}
+     */
+    public Tensor gelu() {
+        return Pointwise.GELU.apply(this);
+    }
+
+    /**
      * Logistic sigmoid.
      *
      * @return {@code 1 / (1 + e^-this)}

@@ -33,6 +33,8 @@ public final class KernelTable {
             case RELU -> ElementWise.Unary.RELU;
             case STEP -> ElementWise.Unary.STEP;
             case POW -> ElementWise.Unary.POW;
+            case GELU -> ElementWise.Unary.GELU;
+            case GELU_GRAD -> ElementWise.Unary.GELU_GRAD;
         };
     }
 

@@ -24,5 +24,9 @@ public enum UnaryOp {
     /** 1 where {@code x > 0}, else 0. */
     STEP,
     /** {@code x^p} with the parameter {@code p}. */
-    POW
+    POW,
+    /** Exact GELU {@code x·Φ(x)}, Φ the standard normal distribution function (the erf form). */
+    GELU,
+    /** The derivative of {@code GELU}: {@code Φ(x) + x·φ(x)}, φ the standard normal density. */
+    GELU_GRAD
 }

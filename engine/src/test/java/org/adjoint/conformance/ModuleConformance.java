@@ -165,17 +165,24 @@ public abstract class ModuleConformance extends BackendConformance {
     }
 
     @Test
-    void geluIsCloseToTheExactFunctionAndDifferentiable() {
+    void geluIsExactByDefaultAndItsTanhFormIsClose() {
         float[] points = {-4f, -2f, -1f, -0.5f, 0f, 0.5f, 1f, 2f, 4f};
-        float[] y = new GELU().apply(Tensor.of(points)).toFloatArray();
+        float[] exact = new GELU().apply(Tensor.of(points)).toFloatArray();
+        float[] tanh = GELU.tanh().apply(Tensor.of(points)).toFloatArray();
+        assertArrayEquals(Tensor.of(points).gelu().toFloatArray(), exact);
         for (int i = 0; i < points.length; i++) {
-            double exact = 0.5 * points[i] * (1 + erf(points[i] / Math.sqrt(2)));
-            assertEquals(exact, y[i], 1e-3, "GELU(" + points[i] + ")");
+            double reference = 0.5 * points[i] * (1 + erf(points[i] / Math.sqrt(2)));
+            assertEquals(reference, exact[i], 1e-6, "GELU(" + points[i] + ")");
+            assertEquals(reference, tanh[i], 1e-3, "GELU.tanh()(" + points[i] + ")");
         }
+        assertTrue(Math.abs(exact[2] - tanh[2]) > 1e-5, "the two forms differ");
+        assertEquals("GELU()", new GELU().toString());
+        assertEquals("GELU(approximate=tanh)", GELU.tanh().toString());
         GradCheck.finiteDifferences(in -> new GELU().apply(in.get(0)), List.of(Tensor.randn(4, 3, 4))).assertPassed();
+        GradCheck.finiteDifferences(in -> GELU.tanh().apply(in.get(0)), List.of(Tensor.randn(4, 3, 4))).assertPassed();
     }
 
-    /** Abramowitz and Stegun 7.1.26, error below 1.5e-7: enough to check a 1e-3 approximation. */
+    /** Abramowitz and Stegun 7.1.26, error below 1.5e-7: enough to check both forms at these points. */
     private static double erf(double x) {
         double t = 1 / (1 + 0.3275911 * Math.abs(x));
         double poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));

@@ -28,7 +28,11 @@ public final class ElementWise {
         /** Heaviside step: 1 where {@code x > 0}, else 0 (the derivative of ReLU). */
         STEP,
         /** {@code x^p} for the parameter {@code p}. */
-        POW
+        POW,
+        /** Exact GELU {@code x·Φ(x)}, Φ the standard normal distribution function (see {@link #gelu}). */
+        GELU,
+        /** The derivative of {@link #GELU}: {@code Φ(x) + x·φ(x)}, φ the standard normal density. */
+        GELU_GRAD
     }
 
     /**
@@ -85,7 +89,92 @@ public final class ElementWise {
                 }
             }
             case POW -> pow(parameter, x, xOffset, out, outOffset, n);
+            case GELU -> {
+                for (int i = 0; i < n; i++) {
+                    out[outOffset + i] = gelu(x[xOffset + i]);
+                }
+            }
+            case GELU_GRAD -> {
+                for (int i = 0; i < n; i++) {
+                    out[outOffset + i] = geluGrad(x[xOffset + i]);
+                }
+            }
         }
+    }
+
+    /**
+     * Coefficients of {@code P} in {@code Φ(−a) = e^(−a²/2) · τ · P(τ)} with {@code τ = 1 / (1 + 0.4·a)},
+     * lowest power first: a weighted minimax fit of relative error 1.6e-8 over {@code 0 ≤ a ≤ 25}
+     * (printed by {@code normal_tail_fit.py} in the kernels module's test resources).
+     * The same numbers in the same order drive the vector and CUDA kernels.
+     */
+    static final float[] NORMAL_TAIL = {
+        0.15957508981227875f, 0.1596454381942749f, 0.13297130167484283f, 0.09221293032169342f,
+        -0.029660237953066826f, 0.12531836330890656f, -0.3818834125995636f, 0.3890836834907532f,
+        -0.18037502467632294f, 0.03322402015328407f, -0.00011215779522899538f};
+    /** The scale of {@code a} in {@code τ}. */
+    static final float NORMAL_TAIL_SCALE = 0.4f;
+    /**
+     * Where the tail is clamped: {@code Φ(−15)} (4e-51) is 0 in float, and the clamp keeps
+     * {@code a²} finite (an infinite {@code a} would make the exact-square correction NaN).
+     */
+    static final float NORMAL_TAIL_CLAMP = 15f;
+    /** {@code 1 / √(2π)}. */
+    static final float INV_SQRT_2PI = 0.3989422804014327f;
+
+    /**
+     * {@code e^(−a²/2)} for {@code 0 ≤ a ≤ 15}: {@code a²} rounded plus its exact remainder
+     * {@code fma(a, a, −a²)}, which enters as the first-order factor {@code 1 − remainder/2}
+     * (so the large exponent does not magnify the rounding of {@code a²}).
+     */
+    private static float gaussian(float a) {
+        float square = a * a;
+        float remainder = Math.fma(a, a, -square);
+        float g = (float) Math.exp(-0.5f * square);
+        return Math.fma(g, -0.5f * remainder, g);
+    }
+
+    /** {@code Φ(−a) = g · τ · P(τ)} for {@code 0 ≤ a ≤ 15}, {@code g = e^(−a²/2)}. */
+    private static float normalTail(float a, float g) {
+        float tau = 1f / Math.fma(a, NORMAL_TAIL_SCALE, 1f);
+        float p = NORMAL_TAIL[NORMAL_TAIL.length - 1];
+        for (int c = NORMAL_TAIL.length - 2; c >= 0; c--) {
+            p = Math.fma(p, tau, NORMAL_TAIL[c]);
+        }
+        return p * tau * g;
+    }
+
+    /**
+     * Exact GELU {@code x·Φ(x)} in float (PyTorch's default, the erf form). Φ comes from its
+     * tail: {@code Φ(x) = t} below 0 and {@code 1 − t} above, {@code t = Φ(−|x|)}, computed
+     * from {@code e^(−x²/2)} and a polynomial in {@code 1 / (1 + 0.4|x|)}; so the result keeps
+     * its relative accuracy for large negative {@code x} too (within 6 ulps of the exact value
+     * everywhere; PyTorch's float {@code 0.5·x·(1 + erf(x/√2))} cancels there). NaN gives NaN,
+     * {@code +∞} gives {@code +∞} and {@code −∞} NaN ({@code −∞ · 0}), as PyTorch does.
+     *
+     * @param x the argument
+     * @return {@code x·Φ(x)}
+     */
+    public static float gelu(float x) {
+        float a = Math.min(Math.abs(x), NORMAL_TAIL_CLAMP);
+        float t = normalTail(a, gaussian(a));
+        float cdf = x < 0f ? t : 1f - t;
+        return x * cdf;
+    }
+
+    /**
+     * The derivative of {@link #gelu}: {@code Φ(x) + x·φ(x)}, from the same tail and Gaussian;
+     * NaN at {@code ±∞} ({@code ∞ · 0}), as PyTorch's.
+     *
+     * @param x the argument
+     * @return {@code Φ(x) + x·φ(x)}
+     */
+    public static float geluGrad(float x) {
+        float a = Math.min(Math.abs(x), NORMAL_TAIL_CLAMP);
+        float g = gaussian(a);
+        float t = normalTail(a, g);
+        float cdf = x < 0f ? t : 1f - t;
+        return cdf + x * (g * INV_SQRT_2PI);
     }
 
     private static void pow(float p, float[] x, int xOffset, float[] out, int outOffset, int n) {

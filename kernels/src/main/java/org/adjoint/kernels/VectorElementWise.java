@@ -83,6 +83,16 @@ final class VectorElementWise {
                 }
             }
             case POW -> i = pow(parameter, x, xo, out, oo, bound);
+            case GELU -> {
+                for (; i < bound; i += L) {
+                    gelu(FloatVector.fromArray(S, x, xo + i), false).intoArray(out, oo + i);
+                }
+            }
+            case GELU_GRAD -> {
+                for (; i < bound; i += L) {
+                    gelu(FloatVector.fromArray(S, x, xo + i), true).intoArray(out, oo + i);
+                }
+            }
         }
         ElementWise.apply(function, parameter, x, xo + i, out, oo + i, n - i);
     }
@@ -156,6 +166,30 @@ final class VectorElementWise {
         // Copy the sign bit of x (−0 stays −0; NaN stays NaN through both branches).
         IntVector sign = x.reinterpretAsInts().and(Integer.MIN_VALUE);
         return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
+    }
+
+    /**
+     * {@link ElementWise#gelu} (or, with {@code grad}, {@link ElementWise#geluGrad}) lane by
+     * lane: the scalar kernel's operations in its order, with {@link #exp} in place of
+     * {@link Math#exp}, so the two agree within the exponential's 2 ulps (and a rounding or
+     * two where that difference passes through {@code 1 − t}).
+     */
+    static FloatVector gelu(FloatVector x, boolean grad) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector a = x.abs().min(ElementWise.NORMAL_TAIL_CLAMP);
+        FloatVector square = a.mul(a);
+        FloatVector remainder = a.fma(a, square.neg());
+        FloatVector g = exp(square.mul(-0.5f));
+        g = g.fma(remainder.mul(-0.5f), g);
+        FloatVector tau = one.div(a.fma(FloatVector.broadcast(S, ElementWise.NORMAL_TAIL_SCALE), one));
+        float[] c = ElementWise.NORMAL_TAIL;
+        FloatVector p = FloatVector.broadcast(S, c[c.length - 1]);
+        for (int k = c.length - 2; k >= 0; k--) {
+            p = p.fma(tau, FloatVector.broadcast(S, c[k]));
+        }
+        FloatVector t = p.mul(tau).mul(g);
+        FloatVector cdf = one.sub(t).blend(t, x.compare(VectorOperators.LT, 0f));
+        return grad ? cdf.add(x.mul(g.mul(ElementWise.INV_SQRT_2PI))) : x.mul(cdf);
     }
 
     private static int pow(float p, float[] x, int xo, float[] out, int oo, int bound) {

@@ -139,7 +139,7 @@ class DeterminismTest {
             return result;
         });
         for (ElementWise.Unary function : new ElementWise.Unary[] {ElementWise.Unary.EXP, ElementWise.Unary.LOG,
-                ElementWise.Unary.TANH, ElementWise.Unary.SIGMOID}) {
+                ElementWise.Unary.TANH, ElementWise.Unary.SIGMOID, ElementWise.Unary.GELU, ElementWise.Unary.GELU_GRAD}) {
             float[] inputs = function == ElementWise.Unary.LOG ? data(10, N, 1e-3, 30) : data(10, N, -20, 20);
             cases.put(function.name().toLowerCase(java.util.Locale.ROOT), () -> {
                 float[] result = new float[N];

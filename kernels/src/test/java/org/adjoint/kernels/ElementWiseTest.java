@@ -47,11 +47,115 @@ class ElementWiseTest {
             case RELU -> v -> Double.isNaN(v) ? v : v > 0 ? v : 0.0;
             case STEP -> v -> v > 0 ? 1.0 : 0.0;
             case POW -> v -> Math.pow(v, parameter);
+            case GELU -> v -> v * normalCdf(v);
+            case GELU_GRAD -> v -> normalCdf(v) + v * normalDensity(v);
         };
     }
 
+    /** The standard normal density in double. */
+    static double normalDensity(double x) {
+        return Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+    }
+
+    /**
+     * The standard normal distribution function in double, to about 1e-10 relative: below
+     * 0 from erfc(z), z = −x/√2, by its Taylor series for z below 2.5 and its continued fraction
+     * above; above 0 as {@code 1 − Φ(−x)}.
+     */
+    static double normalCdf(double x) {
+        if (Double.isNaN(x)) {
+            return x;
+        }
+        if (x > 0) {
+            return 1 - normalCdf(-x);
+        }
+        double z = -x / Math.sqrt(2);
+        if (z < 2.5) {
+            double term = z;
+            double sum = z;
+            for (int n = 1; n < 200 && Math.abs(term) > 1e-20 * Math.abs(sum); n++) {
+                term *= -z * z / n;
+                sum += term / (2 * n + 1);
+            }
+            return 0.5 * (1 - 2 / Math.sqrt(Math.PI) * sum);
+        }
+        if (Double.isInfinite(z)) {
+            return 0;
+        }
+        double fraction = z;
+        for (int k = 400; k >= 1; k--) {
+            fraction = z + k / 2.0 / fraction;
+        }
+        return 0.5 * Math.exp(-z * z) / Math.sqrt(Math.PI) / fraction;
+    }
+
+    @Test
+    void normalCdfReferenceMatchesKnownValues() {
+        assertEquals(0.5, normalCdf(0), 1e-16);
+        assertEquals(0.15865525393145707, normalCdf(-1), 1e-15);
+        assertEquals(0.0013498980316301035, normalCdf(-3), 1e-12 * 0.00135);
+        assertEquals(0.0062096653257761331, normalCdf(-2.5), 1e-12 * 0.0062);
+        assertEquals(2.866515718791939e-07, normalCdf(-5), 1e-12 * 2.9e-7);
+        assertEquals(7.619853024160527e-24, normalCdf(-10), 1e-11 * 7.6e-24);
+        assertEquals(0.9986501019683699, normalCdf(3), 1e-15);
+    }
+
+    /**
+     * GELU and its derivative over a fine grid and the edge values: within {@value #GELU_ULPS}
+     * ulps of the double definition (the derivative, which crosses 0 near −0.75, within that
+     * many ulps of its larger term), including far into the negative tail where
+     * {@code 1 + erf} would cancel.
+     */
     @ParameterizedTest
-    @EnumSource(value = Unary.class, names = "POW", mode = EnumSource.Mode.EXCLUDE)
+    @EnumSource(value = Unary.class, names = {"GELU", "GELU_GRAD"})
+    void geluMatchesDoubleReference(Unary function) {
+        int n = 1 << 16;
+        float[] x = Arrays.copyOf(inputs(function.ordinal()), SPECIAL.length + 64 + n);
+        for (int i = 0; i < n; i++) {
+            x[SPECIAL.length + 64 + i] = -16f + 24f * i / n;
+        }
+        float[] out = new float[x.length];
+        ElementWise.apply(function, 0f, x, 0, out, 0, x.length);
+        double worst = 0;
+        for (int i = 0; i < x.length; i++) {
+            double v = x[i];
+            String label = function + "(" + x[i] + ")";
+            if (Double.isInfinite(v) || Double.isNaN(v)) {
+                boolean positiveGelu = function == Unary.GELU && v > 0;
+                assertEquals(positiveGelu ? v : Double.NaN, out[i], label);
+                continue;
+            }
+            double cdf = normalCdf(v);
+            double expected = function == Unary.GELU ? v * cdf : cdf + v * normalDensity(v);
+            double scale = function == Unary.GELU ? Math.abs(expected) : Math.max(cdf, Math.abs(v * normalDensity(v)));
+            // Subnormal results lose relative precision: there the unit is 2^-136 (2^-10 of the smallest normal).
+            double ulp = Math.max(Math.ulp((float) scale), Math.scalb(Float.MIN_NORMAL, -10));
+            double error = Math.abs(out[i] - expected) / ulp;
+            worst = Math.max(worst, error);
+            if (!(error <= GELU_ULPS)) {
+                fail(label + ": expected " + expected + " but was " + out[i] + " (" + error + " ulps)");
+            }
+        }
+        assertTrue(worst > 0.5, "the check can fail: worst error " + worst + " ulps");
+    }
+
+    /** GELU's accuracy, in float ulps: see ElementWise.gelu. */
+    private static final double GELU_ULPS = 6;
+
+    @Test
+    void geluLimits() {
+        assertEquals(0f, ElementWise.gelu(0f));
+        assertEquals(Float.floatToIntBits(-0f), Float.floatToIntBits(ElementWise.gelu(-0f)));
+        assertEquals(0.5f, ElementWise.geluGrad(0f));
+        assertEquals(1e4f, ElementWise.gelu(1e4f));
+        assertEquals(1f, ElementWise.geluGrad(20f));
+        assertEquals(0f, ElementWise.geluGrad(-20f));
+        assertEquals(-0f, ElementWise.gelu(-20f));
+        assertTrue(ElementWise.gelu(-5f) < -1.4e-6f && ElementWise.gelu(-5f) > -1.45e-6f, "gelu(-5) = x·Φ(x) ≈ -1.433e-6");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Unary.class, names = {"POW", "GELU", "GELU_GRAD"}, mode = EnumSource.Mode.EXCLUDE)
     void matchesDoubleReference(Unary function) {
         check(function, 0f, inputs(function.ordinal()));
     }

@@ -2,6 +2,7 @@ package org.adjoint.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.Arrays;
@@ -53,7 +54,7 @@ class ProviderDifferentialTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ElementWise.Unary.class)
+    @EnumSource(value = ElementWise.Unary.class, names = {"GELU", "GELU_GRAD"}, mode = EnumSource.Mode.EXCLUDE)
     void unaryFunctionsAgree(ElementWise.Unary function) {
         for (float parameter : function == ElementWise.Unary.POW ? new float[] {2f, -1f, 0.5f, 3f} : new float[] {0f}) {
             for (int n : SIZES) {
@@ -106,6 +107,56 @@ class ProviderDifferentialTest {
         VECTOR.unary(ElementWise.Unary.TANH, 0f, x, 0, actual, 0, x.length);
         assertUlps(expected, actual, 2, "tanh");
     }
+
+    /**
+     * GELU and its derivative, whose vector and scalar kernels run the same operations but for
+     * the exponential: within {@value #GELU_ULPS} ulps of the larger of the terms the result
+     * adds ({@code |x·φ(x)|} besides the result itself, since the derivative crosses 0 near
+     * −0.75), over a fine grid from the underflow of Φ to where it is 1, odd sizes and edge values.
+     */
+    @ParameterizedTest
+    @EnumSource(value = ElementWise.Unary.class, names = {"GELU", "GELU_GRAD"})
+    void geluAgreesEverywhere(ElementWise.Unary function) {
+        int n = 1 << 18;
+        float[] x = new float[n + SPECIAL.length];
+        for (int i = 0; i < n; i++) {
+            x[i] = -16f + 24f * i / n;
+        }
+        System.arraycopy(SPECIAL, 0, x, n, SPECIAL.length);
+        assertTrue(assertGeluAgrees(function, x, function.toString()) > 0.5, "the check can fail");
+        for (int size : SIZES) {
+            assertGeluAgrees(function, data(size * 7L, size, -8, 8, true), function + " n=" + size);
+        }
+    }
+
+    /** Scalar against vector on {@code x}; returns the largest difference in ulps of the larger term. */
+    private static double assertGeluAgrees(ElementWise.Unary function, float[] x, String label) {
+        float[] expected = new float[x.length];
+        float[] actual = new float[x.length];
+        SCALAR.unary(function, 0f, x, 0, expected, 0, x.length);
+        VECTOR.unary(function, 0f, x, 0, actual, 0, x.length);
+        double worst = 0;
+        for (int i = 0; i < x.length; i++) {
+            float e = expected[i];
+            float a = actual[i];
+            if (Float.isNaN(e) || Float.isInfinite(e) || Float.isNaN(a) || Float.isInfinite(a)) {
+                assertEquals(e, a, label + ": x = " + x[i]);
+                continue;
+            }
+            double density = Math.exp(-0.5 * x[i] * x[i]) / Math.sqrt(2 * Math.PI);
+            double scale = Math.max(Math.abs(e), Math.abs(x[i] * density));
+            double ulp = Math.max(Math.ulp((float) scale), Math.scalb(Float.MIN_NORMAL, -10));
+            double error = Math.abs(e - a) / ulp;
+            worst = Math.max(worst, error);
+            if (!(error <= GELU_ULPS)) {
+                fail(label + ": x = " + x[i] + ": scalar " + e + ", vector " + a + " (" + error + " ulps)");
+            }
+        }
+        return worst;
+    }
+
+    /** How far apart the GELU kernels may be, in ulps of the larger term (see {@link #geluAgreesEverywhere}). */
+    private static final double GELU_ULPS = 4;
 
     @Test
     void unaryInPlaceAgrees() {

@@ -93,7 +93,7 @@ public final class TrainCommand {
         TANH,
         /** The logistic function, fused into the layer. */
         SIGMOID,
-        /** GELU (tanh form), as a module after the layer. */
+        /** Exact GELU ({@code x·Φ(x)}, PyTorch's {@code nn.GELU()}), as a module after the layer. */
         GELU
     }
 

@@ -49,8 +49,23 @@ public final class Pointwise extends Primitive<Float> {
     public static final Pointwise POW = new Pointwise("pow", UnaryOp.POW, false,
             (x, p) -> p == 0f ? null : p == 2f ? x.mul(2f) : x.pow(p - 1f).mul(p));
 
+    /** {@code 1 / √(2π)}, the standard normal density at 0. */
+    private static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
+    /**
+     * The derivative of exact GELU, {@code Φ(x) + x·φ(x)} (a kernel of its own, since Φ is not
+     * a composition of the others); its own derivative {@code φ(x)·(2 − x²)} is composed, so
+     * every order differentiates.
+     */
+    public static final Pointwise GELU_GRAD = new Pointwise("gelu_grad", UnaryOp.GELU_GRAD, false,
+            (x, p) -> {
+                Tensor square = x.mul(x);
+                return square.mul(-0.5f).exp().mul(square.neg().add(2f)).mul(INV_SQRT_2PI);
+            });
+    /** Exact GELU {@code x·Φ(x)} (the erf form): {@code d gelu = (Φ(x) + x·φ(x)) dx}, the row above. */
+    public static final Pointwise GELU = new Pointwise("gelu", UnaryOp.GELU, false, (x, p) -> GELU_GRAD.apply(x));
+
     /** Every row, for tests that cover the table. */
-    public static final List<Pointwise> ROWS = List.of(EXP, LOG, SQRT, TANH, SIGMOID, RELU, POW);
+    public static final List<Pointwise> ROWS = List.of(EXP, LOG, SQRT, TANH, SIGMOID, RELU, POW, GELU, GELU_GRAD);
 
     private final UnaryOp op;
     private final boolean fromOutput;

@@ -209,8 +209,39 @@ static __host__ __device__ __forceinline__ float java_pow(float x, float p) {
 /* ElementWise.Unary ordinals. */
 enum UnaryOp {
     UNARY_NEG = 0, UNARY_EXP = 1, UNARY_LOG = 2, UNARY_SQRT = 3, UNARY_TANH = 4,
-    UNARY_SIGMOID = 5, UNARY_RELU = 6, UNARY_STEP = 7, UNARY_POW = 8
+    UNARY_SIGMOID = 5, UNARY_RELU = 6, UNARY_STEP = 7, UNARY_POW = 8, UNARY_GELU = 9,
+    UNARY_GELU_GRAD = 10
 };
+
+/*
+ * ElementWise.gelu and geluGrad, operation by operation (ElementWise.NORMAL_TAIL and its
+ * neighbours hold the same constants): Phi(-a) = e^(-a^2/2) * tau * P(tau) with
+ * tau = 1 / (1 + 0.4 a), a = min(|x|, 15); e^(-a^2/2) from a^2 and its exact remainder.
+ * fmaf where Java calls Math.fma, the _rn helpers elsewhere; expf is the one difference.
+ */
+static __host__ __device__ __forceinline__ float gelu_op(float x, bool grad) {
+    const float tail[11] = {
+        0.15957508981227875f, 0.1596454381942749f, 0.13297130167484283f, 0.09221293032169342f,
+        -0.029660237953066826f, 0.12531836330890656f, -0.3818834125995636f, 0.3890836834907532f,
+        -0.18037502467632294f, 0.03322402015328407f, -0.00011215779522899538f};
+    float a = x < 0.0f ? -x : x;
+    a = is_nan(x) ? x : (a < 15.0f ? a : 15.0f);
+    float square = mul_rn(a, a);
+    float remainder = fmaf(a, a, -square);
+    float g = expf(mul_rn(-0.5f, square));
+    g = fmaf(g, mul_rn(-0.5f, remainder), g);
+    float tau = div_rn(1.0f, fmaf(a, 0.4f, 1.0f));
+    float p = tail[10];
+    for (int c = 9; c >= 0; c--) {
+        p = fmaf(p, tau, tail[c]);
+    }
+    float t = mul_rn(mul_rn(p, tau), g);
+    float cdf = x < 0.0f ? t : sub_rn(1.0f, t);
+    if (grad) {
+        return add_rn(cdf, mul_rn(x, mul_rn(g, 0.3989422804014327f)));
+    }
+    return mul_rn(x, cdf);
+}
 
 static __host__ __device__ __forceinline__ float unary_op(int op, float p, float x) {
     switch (op) {
@@ -223,6 +254,8 @@ static __host__ __device__ __forceinline__ float unary_op(int op, float p, float
         case UNARY_RELU: return java_max(x, 0.0f);
         case UNARY_STEP: return x > 0.0f ? 1.0f : 0.0f;
         case UNARY_POW: return java_pow(x, p);
+        case UNARY_GELU: return gelu_op(x, false);
+        case UNARY_GELU_GRAD: return gelu_op(x, true);
         default: return quiet_nan();
     }
 }
