@@ -35,7 +35,7 @@ public final class TransformerBlock extends Composite {
 
         @Override
         public Tensor apply(Tensor x) {
-            return dropout.apply(project.apply(new GELU().apply(expand.apply(x))));
+            return dropout.apply(project.apply(expand.apply(x).gelu()));
         }
     }
 
