@@ -11,6 +11,7 @@ import org.adjoint.internal.Compute;
 import org.adjoint.internal.Recomputation;
 import org.adjoint.internal.Shapes;
 import org.adjoint.internal.TensorImpl;
+import org.adjoint.internal.ops.LayerNorm;
 import org.adjoint.internal.ops.SumTo;
 
 /**
@@ -193,6 +194,30 @@ public final class Functional {
             updateRunningStatistics(runningMean, runningVar, mean, variance, count, momentum);
         }
         return y;
+    }
+
+    /**
+     * Layer normalisation over the last {@code normalizedAxes} axes ({@code torch.nn.functional.layer_norm}
+     * with {@code normalized_shape} those axes' lengths): each slice over them is shifted to
+     * mean 0 and scaled to variance 1 (the biased variance, plus {@code eps}), then multiplied
+     * by {@code weight} and shifted by {@code bias} element by element.
+     *
+     * <p>One primitive: one pass per row forward (on the CPU), keeping each row's mean and
+     * reciprocal standard deviation, and one pass per gradient backward; forward mode and
+     * higher derivatives work.
+     *
+     * @param input          {@code [..., normalized axes]}
+     * @param normalizedAxes how many trailing axes to normalise over, in {@code [1, rank]}
+     * @param weight         of the normalised axes' shape, or {@code null} for 1
+     * @param bias           of the normalised axes' shape, or {@code null} for 0
+     * @param eps            added to the variance, finite and {@code >= 0} (PyTorch's default is 1e-5)
+     * @return the normalised input, of the input's shape
+     * @throws IllegalArgumentException on {@code normalizedAxes} out of range, a weight or bias
+     *                                  of another shape than the normalised axes', or a bad
+     *                                  {@code eps}; the message names the shapes
+     */
+    public static Tensor layerNorm(Tensor input, int normalizedAxes, Tensor weight, Tensor bias, float eps) {
+        return LayerNorm.apply(input, normalizedAxes, weight, bias, eps);
     }
 
     private static void checkPerChannel(String what, Tensor t, int channels, int[] inputShape) {
