@@ -296,6 +296,13 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
+    public void binary(BinaryOp op, Buffer lhs, long lhsOffset, int[] lhsStrides, Buffer rhs, long rhsOffset,
+                       int[] rhsStrides, Buffer out, int[] shape) {
+        kernels.binary(KernelTable.binary(op), data(lhs), Math.toIntExact(lhsOffset), lhsStrides, data(rhs),
+                Math.toIntExact(rhsOffset), rhsStrides, data(out), shape);
+    }
+
+    @Override
     public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] shape) {
         Strided.copy(data(src), Math.toIntExact(srcOffset), srcStrides, data(out), Math.toIntExact(outOffset), shape);
     }

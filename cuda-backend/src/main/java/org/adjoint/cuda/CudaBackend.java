@@ -476,6 +476,75 @@ public final class CudaBackend implements Backend {
         gpu().withKernels(kernels -> kernels.softmax(input.address(), result.address(), outer, length, inner, log));
     }
 
+    @Override
+    public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] outStrides,
+                            int[] shape) {
+        CudaBuffer source = cuda(src);
+        CudaBuffer result = cuda(out);
+        StridedArgument strided = StridedArgument.of(shape, srcStrides, outStrides);
+        if (strided.count() == 0) {
+            return;
+        }
+        checkReach("copyStrided", "source", source, srcOffset, srcStrides, shape);
+        checkReach("copyStrided", "output", result, outOffset, outStrides, shape);
+        long first = srcOffset * Float.BYTES;
+        long target = outOffset * Float.BYTES;
+        gpu().withKernels(kernels -> kernels.copyStridedTo(source.address() + first, result.address() + target, strided));
+    }
+
+    @Override
+    public void binary(BinaryOp op, Buffer lhs, long lhsOffset, int[] lhsStrides, Buffer rhs, long rhsOffset,
+                       int[] rhsStrides, Buffer out, int[] shape) {
+        CudaBuffer left = cuda(lhs);
+        CudaBuffer right = cuda(rhs);
+        CudaBuffer result = cuda(out);
+        StridedArgument strided = StridedArgument.of(shape, lhsStrides, rhsStrides);
+        if (strided.count() == 0) {
+            return;
+        }
+        checkReach("binary", "left operand", left, lhsOffset, lhsStrides, shape);
+        checkReach("binary", "right operand", right, rhsOffset, rhsStrides, shape);
+        long leftFirst = lhsOffset * Float.BYTES;
+        long rightFirst = rhsOffset * Float.BYTES;
+        gpu().withKernels(kernels -> kernels.binary(KernelCodes.binary(op), left.address() + leftFirst,
+                right.address() + rightFirst, result.address(), strided));
+    }
+
+    @Override
+    public void maskedFill(Buffer x, long xOffset, int[] xStrides, Buffer mask, long maskOffset, int[] maskStrides,
+                           float value, Buffer out, int[] shape) {
+        CudaBuffer input = cuda(x);
+        CudaBuffer masks = cuda(mask);
+        CudaBuffer result = cuda(out);
+        StridedArgument strided = StridedArgument.of(shape, xStrides, maskStrides);
+        if (strided.count() == 0) {
+            return;
+        }
+        checkReach("maskedFill", "operand", input, xOffset, xStrides, shape);
+        checkReach("maskedFill", "mask", masks, maskOffset, maskStrides, shape);
+        if (strided.count() > result.size()) {
+            throw new IllegalArgumentException("cuda maskedFill: " + strided.count() + " elements do not fit a buffer of "
+                    + result.size() + " elements");
+        }
+        long xFirst = xOffset * Float.BYTES;
+        long maskFirst = maskOffset * Float.BYTES;
+        gpu().withKernels(kernels -> kernels.maskedFill(input.address() + xFirst, masks.address() + maskFirst, value,
+                result.address(), strided));
+    }
+
+    /** Refuses a strided view (not empty) that reaches outside its buffer. */
+    private static void checkReach(String op, String what, CudaBuffer buffer, long offset, int[] strides, int[] shape) {
+        long last = offset;
+        for (int axis = 0; axis < shape.length; axis++) {
+            last += (long) (shape[axis] - 1) * strides[axis];
+        }
+        if (offset < 0 || last >= buffer.size()) {
+            throw new IllegalArgumentException("cuda " + op + ": the " + what + " view at offset " + offset + " with strides "
+                    + java.util.Arrays.toString(strides) + " over " + java.util.Arrays.toString(shape)
+                    + " reaches outside a buffer of " + buffer.size() + " elements");
+        }
+    }
+
     private static CudaBuffer cuda(Buffer buffer) {
         if (buffer instanceof CudaBuffer cuda) {
             return cuda;

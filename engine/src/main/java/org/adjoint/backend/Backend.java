@@ -4,7 +4,7 @@ package org.adjoint.backend;
  * A device that stores buffers and runs the engine's kernels on them: the required
  * {@link BackendCore} and the composed operations, each group with default bodies written
  * only with the core ({@link SoftmaxOps}, {@link LinearTailOps}, {@link CrossEntropyOps},
- * {@link UpdateOps}, {@link ConvolutionOps}, {@link AttentionOps}, {@link MaskOps},
+ * {@link UpdateOps}, {@link ConvolutionOps}, {@link AttentionOps}, {@link StridedOps},
  * {@link NormalizationOps}). A backend overrides a composed operation where it has something faster;
  * it may also implement optional parts such as {@link FusedAdam}.
  *
@@ -15,5 +15,5 @@ package org.adjoint.backend;
  * instance that holds them.
  */
 public interface Backend extends SoftmaxOps, LinearTailOps, CrossEntropyOps, UpdateOps, ConvolutionOps,
-        AttentionOps, MaskOps, NormalizationOps {
+        AttentionOps, StridedOps, NormalizationOps {
 }

@@ -302,18 +302,19 @@ public final class Compute {
      */
     public static Tensor binary(String opName, BinaryOp op, Tensor lhs, Tensor rhs, int[] shape) {
         Backend b = backend(opName, lhs, rhs);
-        TensorImpl left = atOffsetZero(lhs);
-        TensorImpl right = atOffsetZero(rhs);
+        TensorImpl left = TensorImpl.of(lhs);
+        TensorImpl right = TensorImpl.of(rhs);
         Buffer out = allocate(b, Shapes.size(shape));
-        b.binary(op, left.storage(), left.layout().broadcastStrides(shape),
-                right.storage(), right.layout().broadcastStrides(shape), out, shape);
+        // Views are read in place, from their offset and with their strides.
+        Layout l = left.layout();
+        Layout r = right.layout();
+        if (l.offset() == 0 && r.offset() == 0) {
+            b.binary(op, left.storage(), l.broadcastStrides(shape), right.storage(), r.broadcastStrides(shape), out, shape);
+        } else {
+            b.binary(op, left.storage(), l.offset(), l.broadcastStrides(shape), right.storage(), r.offset(),
+                    r.broadcastStrides(shape), out, shape);
+        }
         return TensorImpl.wrap(b, out, shape);
-    }
-
-    /** The binary kernel reads strides but not an offset: a view that starts later is copied. */
-    private static TensorImpl atOffsetZero(Tensor t) {
-        TensorImpl impl = TensorImpl.of(t);
-        return impl.layout().offset() == 0 ? impl : TensorImpl.of(copy(t));
     }
 
     /**

@@ -445,6 +445,9 @@ public abstract class RandomProgramConformance extends BackendConformance {
         }
     }
 
+    /** How many programs with a wrong rule the two tests below catch before weighing them against those missed. */
+    private static final int CAUGHT_SAMPLE = 12;
+
     /**
      * The harness must catch a wrong derivative: a square whose VJP forgets the factor 2,
      * hidden in long random programs, fails the checks and shrinks to the one call on one
@@ -456,7 +459,9 @@ public abstract class RandomProgramConformance extends BackendConformance {
         ProgramChecker checker = checker();
         int caught = 0;
         int missed = 0;
-        for (long seed = 1; seed <= 400 && caught < 3; seed++) {
+        // Three caught programs are shrunk; the rest of the sample (up to CAUGHT_SAMPLE) weighs caught against missed,
+        // which over only three catches would turn on the luck of the draw whenever the mix of operations changes.
+        for (long seed = 1; seed <= 400 && caught < CAUGHT_SAMPLE; seed++) {
             Program p = generator.generate(seed);
             if (p.steps().size() < 10 || p.steps().stream().noneMatch(s -> s.kind() == Kind.CUSTOM)) {
                 continue;
@@ -476,6 +481,10 @@ public abstract class RandomProgramConformance extends BackendConformance {
             }
             assertTrue(outcome.check().equals(ProgramChecker.ADJOINT) || outcome.check().equals(ProgramChecker.FINITE),
                     outcome::toString);
+            if (caught >= 3) {
+                caught++;
+                continue;
+            }
             String report = report(p, outcome, checker);
             assertTrue(report.contains("Tensor x0 = in.get(0);\n    Tensor t1 = new WrongSquare().apply(x0);\n"
                     + "    return t1;\n"), report);
@@ -483,7 +492,7 @@ public abstract class RandomProgramConformance extends BackendConformance {
             assertTrue(report.contains("-Dadjoint.test.seed=" + seed + " "), report);
             caught++;
         }
-        assertEquals(3, caught, "too few long programs with the wrong derivative were drawn");
+        assertTrue(caught >= 3, "too few long programs with the wrong derivative were drawn: " + caught);
         assertTrue(missed <= caught, missed + " programs with the wrong derivative passed, " + caught + " failed");
     }
 
@@ -494,7 +503,7 @@ public abstract class RandomProgramConformance extends BackendConformance {
         ProgramChecker checker = checker();
         int caught = 0;
         int missed = 0;
-        for (long seed = 1; seed <= 200 && caught < 3; seed++) {
+        for (long seed = 1; seed <= 200 && caught < CAUGHT_SAMPLE; seed++) {
             Program p = generator.generate(seed);
             if (p.steps().stream().noneMatch(s -> s.kind() == Kind.CUSTOM)) {
                 continue;
@@ -507,7 +516,7 @@ public abstract class RandomProgramConformance extends BackendConformance {
             assertEquals(ProgramChecker.FORWARD, outcome.check(), () -> outcome + " for\n" + JavaPrinter.program(p));
             caught++;
         }
-        assertEquals(3, caught);
+        assertTrue(caught >= 3, "too few programs with the wrong forward rule were drawn: " + caught);
         assertTrue(missed <= caught, missed + " programs with the wrong forward rule passed, " + caught + " failed");
     }
 

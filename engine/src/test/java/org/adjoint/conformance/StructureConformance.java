@@ -22,6 +22,7 @@ import java.util.function.Function;
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.GradCheck;
+import org.adjoint.backend.Backends;
 import org.adjoint.internal.Compute;
 import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Activation;
@@ -157,6 +158,25 @@ public abstract class StructureConformance extends BackendConformance {
     }
 
     @Test
+    void emptySlicesScalarsAndEmptySelectionsWork() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3).requiresGrad(true);
+        Tensor none = x.narrow(1, 3, 0);
+        assertArrayEquals(new int[] {2, 0}, none.shape());
+        Tensor joined = Tensor.cat(List.of(none, x, x.narrow(0, 0, 0).reshape(2, 0)), 1);
+        assertTensor(joined, shape(2, 3), 1, 2, 3, 4, 5, 6);
+        Tensor.cat(List.of(none, x.indexSelect(0, new int[0]).reshape(2, 0)), 1).sum().add(joined.sum()).backward();
+        assertTensor(x.grad(), shape(2, 3), 1, 1, 1, 1, 1, 1);
+        Tensor a = Tensor.scalar(2f).requiresGrad(true);
+        Tensor b = Tensor.scalar(-3f);
+        Tensor stacked = Tensor.stack(List.of(a, b, a), 0);
+        assertTensor(stacked, shape(3), 2, -3, 2);
+        stacked.mul(Tensor.of(new float[] {1, 10, 100})).sum().backward();
+        assertTensor(a.grad(), shape(), 101);
+        assertTensor(Tensor.scalar(5f).permute(), shape(), 5);
+        assertTensor(Tensor.stack(List.of(Tensor.scalar(1f)), -1), shape(1), 1);
+    }
+
+    @Test
     void transposeOfTheLastTwoAxesIsTheOldTranspose() {
         Tensor x = Tensor.randn(2, 2, 3, 4);
         assertArrayEquals(x.transpose().toFloatArray(), x.transpose(-2, -1).toFloatArray());
@@ -224,6 +244,30 @@ public abstract class StructureConformance extends BackendConformance {
                 new Linear(weight, bias, Activation.RELU).apply(rows).toFloatArray());
         assertArrayEquals(new Linear(weightCopy.transpose(), null, Activation.IDENTITY).apply(rowsCopy).toFloatArray(),
                 new Linear(weight.transpose(), null, Activation.IDENTITY).apply(rows).toFloatArray());
+    }
+
+    @Test
+    void elementWiseOperationsProductsAndJoinsReadViewsInPlace() {
+        CountingBackend counting = new CountingBackend(backend());
+        Backends.use(counting.backend());
+        Tensor x = Tensor.randn(20, 4, 6, 5);
+        Tensor y = Tensor.randn(21, 6, 5);
+        Tensor mask = Tensor.of(new float[] {1, 0, 0, 1, 0}, 5);
+        Tensor xc = Tensor.of(x.narrow(0, 1, 2).toFloatArray(), 2, 6, 5);
+        Tensor yc = Tensor.of(y.narrow(0, 2, 1).toFloatArray(), 1, 5);
+        long before = counting.buffers();
+        // Each makes its output and nothing else: the views (offsets, permuted strides) are read where they lie.
+        Tensor sum = x.narrow(0, 1, 2).add(y.narrow(0, 2, 1));
+        Tensor product = x.permute(0, 2, 1).narrow(2, 1, 4).mul(y.transpose(0, 1).narrow(1, 0, 4));
+        Tensor matrices = x.narrow(0, 1, 2).matmul(x.narrow(0, 0, 2).transpose(-1, -2));
+        Tensor joined = Tensor.cat(List.of(x.narrow(1, 3, 3), x.narrow(1, 0, 3).permute(0, 1, 2)), 2);
+        Tensor filled = x.narrow(2, 1, 4).maskedFill(mask.narrow(0, 1, 4), 9f);
+        assertEquals(before + 5, counting.buffers(), "buffers asked of the backend");
+        assertArrayEquals(xc.add(yc).toFloatArray(), sum.toFloatArray());
+        assertArrayEquals(new int[] {4, 5, 4}, product.shape());
+        assertArrayEquals(new int[] {2, 6, 6}, matrices.shape());
+        assertArrayEquals(new int[] {4, 3, 10}, joined.shape());
+        assertArrayEquals(new int[] {4, 6, 4}, filled.shape());
     }
 
     @Test

@@ -199,6 +199,26 @@ public interface KernelProvider {
                 float[] out, int[] shape);
 
     /**
+     * {@link #binary(Strided.Binary, float[], int[], float[], int[], float[], int[])} with
+     * operands that start at an offset (views of a larger storage); the default runs scalar
+     * rows, providers override it with their own.
+     *
+     * @param function   which function
+     * @param lhs        left operand
+     * @param lhsOffset  its first element
+     * @param lhsStrides its strides (0 broadcasts)
+     * @param rhs        right operand
+     * @param rhsOffset  its first element
+     * @param rhsStrides its strides (0 broadcasts)
+     * @param out        contiguous output
+     * @param shape      iteration shape
+     */
+    default void binary(Strided.Binary function, float[] lhs, int lhsOffset, int[] lhsStrides, float[] rhs,
+                        int rhsOffset, int[] rhsStrides, float[] out, int[] shape) {
+        Strided.binary(function, lhs, lhsOffset, lhsStrides, rhs, rhsOffset, rhsStrides, out, 0, shape);
+    }
+
+    /**
      * Sum of a contiguous array into a smaller one, as {@link Strided#sumTo}.
      *
      * @param src        source, contiguous over {@code shape}

@@ -35,7 +35,7 @@ public final class CudaKernels {
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
     static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "sum_to", "sum_to_parts",
             "max_axis", "softmax", "gather", "scatter_add", "im2col", "col2im", "bias_activation", "activation_grad", "nll",
-            "cross_entropy_grad");
+            "cross_entropy_grad", "copy_strided_to", "masked_fill");
 
     private final Map<String, CUfunction> functions;
     private final CUstream stream;
@@ -201,6 +201,32 @@ public final class CudaKernels {
     public void copyStrided(long src, long out, StridedArgument strided) {
         launch("copy_strided", grid.gridStride(strided.count()),
                 new Arguments().address(src).address(out).struct(strided.encode()).i64(strided.count()));
+    }
+
+    /**
+     * Copies a strided view into a strided view.
+     *
+     * @param src     source (strides {@code a})
+     * @param out     output (strides {@code b}); elements outside the view are left as they are
+     * @param strided the index space, not empty
+     */
+    public void copyStridedTo(long src, long out, StridedArgument strided) {
+        launch("copy_strided_to", grid.gridStride(strided.count()),
+                new Arguments().address(src).address(out).struct(strided.encode()).i64(strided.count()));
+    }
+
+    /**
+     * {@code out = mask != 0 ? value : x}, both operands strided, {@code out} contiguous.
+     *
+     * @param x       the operand (strides {@code a})
+     * @param mask    the mask (strides {@code b})
+     * @param value   the fill value
+     * @param out     contiguous output
+     * @param strided the index space, not empty
+     */
+    public void maskedFill(long x, long mask, float value, long out, StridedArgument strided) {
+        launch("masked_fill", grid.gridStride(strided.count()), new Arguments().address(x).address(mask).f32(value)
+                .address(out).struct(strided.encode()).i64(strided.count()));
     }
 
     /**

@@ -270,6 +270,28 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
             offsets(&s, i, &a, &b);
             out[i] = src[a];
         }
+    } else if (strcmp(name, "copy_strided_to") == 0) {
+        const float* src = ARG(const float*, 0);
+        float* out = ARG(float*, 1);
+        Strided s = ARG(Strided, 2);
+        long long n = ARG(long long, 3);
+        for (long long i = 0; i < n; i++) {
+            long long a, b;
+            offsets(&s, i, &a, &b);
+            out[b] = src[a];
+        }
+    } else if (strcmp(name, "masked_fill") == 0) {
+        const float* x = ARG(const float*, 0);
+        const float* mask = ARG(const float*, 1);
+        float value = ARG(float, 2);
+        float* out = ARG(float*, 3);
+        Strided s = ARG(Strided, 4);
+        long long n = ARG(long long, 5);
+        for (long long i = 0; i < n; i++) {
+            long long a, b;
+            offsets(&s, i, &a, &b);
+            out[i] = mask[b] > 0.0f || mask[b] < 0.0f ? value : x[a];
+        }
     } else if (strcmp(name, "sum_to") == 0) {
         const float* src = ARG(const float*, 0);
         float* out = ARG(float*, 1);

@@ -11,7 +11,7 @@ import org.adjoint.internal.Shapes;
 
 /**
  * {@code (x, mask) → mask != 0 ? value : x} with broadcasting, through the backend's
- * {@link org.adjoint.backend.MaskOps#maskedFill} (exactly the value where the mask is set,
+ * {@link org.adjoint.backend.StridedOps#maskedFill} (exactly the value where the mask is set,
  * whatever {@code x} holds there); both operands are read in place, views included. The
  * attribute is the value. Only {@code x} is differentiated: its VJP is the cotangent with
  * zeros where the mask is set (summed back over broadcast axes), its JVP the tangent with

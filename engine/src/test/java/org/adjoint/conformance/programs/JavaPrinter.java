@@ -151,6 +151,14 @@ public final class JavaPrinter {
             }
             case BATCH_NORM -> batchNorm(p, step, shapes);
             case CUSTOM -> step.custom().java(a);
+            case PERMUTE -> a + ".permute(" + list(step.shape()) + ")";
+            case TRANSPOSE_AXES -> a + ".transpose(" + step.geometry()[0] + ", " + step.geometry()[1] + ")";
+            case NARROW -> a + ".narrow(" + step.axis() + ", " + step.geometry()[0] + ", " + step.geometry()[1] + ")";
+            case SPLIT -> a + ".split(" + step.geometry()[0] + ", " + step.axis() + ").get(" + step.geometry()[1] + ")";
+            case CAT -> "Tensor.cat(List.of(" + a + ", " + b + "), " + step.axis() + ")";
+            case STACK -> "Tensor.stack(List.of(" + a + ", " + b + "), " + step.axis() + ")";
+            case INDEX_SELECT -> a + ".indexSelect(" + step.axis() + ", new int[] {" + list(step.geometry()) + "})";
+            case MASKED_FILL -> a + ".maskedFill(" + StructureSteps.maskJava(step) + ", " + c + ")";
         };
     }
 

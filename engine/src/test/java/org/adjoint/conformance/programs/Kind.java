@@ -79,7 +79,23 @@ public enum Kind {
      */
     BATCH_NORM(3),
     /** A {@link CustomOp} applied element-wise. */
-    CUSTOM(1);
+    CUSTOM(1),
+    /** {@code a.permute(axes)}: a view. */
+    PERMUTE(1),
+    /** {@code a.transpose(axis0, axis1)}: a view. */
+    TRANSPOSE_AXES(1),
+    /** {@code a.narrow(axis, start, length)}: a view. */
+    NARROW(1),
+    /** {@code a.split(size, axis).get(piece)}. */
+    SPLIT(1),
+    /** {@code Tensor.cat(List.of(a, b), axis)}, {@code b} possibly {@code a}. */
+    CAT(2),
+    /** {@code Tensor.stack(List.of(a, b), axis)}, {@code b} possibly {@code a}. */
+    STACK(2),
+    /** {@code a.indexSelect(axis, indices)}, repeats allowed. */
+    INDEX_SELECT(1),
+    /** {@code a.maskedFill(mask, value)} with a constant random mask that broadcasts. */
+    MASKED_FILL(1);
 
     private final int operands;
 

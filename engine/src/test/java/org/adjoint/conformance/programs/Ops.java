@@ -106,6 +106,14 @@ final class Ops {
             }
             case BATCH_NORM -> batchNorm(step, values, watch);
             case CUSTOM -> step.custom().apply(a);
+            case PERMUTE -> a.permute(step.shape());
+            case TRANSPOSE_AXES -> a.transpose(step.geometry()[0], step.geometry()[1]);
+            case NARROW -> a.narrow(step.axis(), step.geometry()[0], step.geometry()[1]);
+            case SPLIT -> StructureSteps.piece(a, step);
+            case CAT -> Tensor.cat(List.of(a, values[op[1]]), step.axis());
+            case STACK -> Tensor.stack(List.of(a, values[op[1]]), step.axis());
+            case INDEX_SELECT -> a.indexSelect(step.axis(), step.geometry());
+            case MASKED_FILL -> a.maskedFill(StructureSteps.mask(step), step.constant());
         };
         watch.require(() -> finiteAndBounded(result.toFloatArray()),
                 () -> "value t" + index + " not finite or beyond " + Watch.MAGNITUDE_LIMIT);

@@ -53,6 +53,8 @@ public final class ProgramGenerator {
             3, 3, 1, 1, 3, 3, 3,    // TRANSPOSE RESHAPE SUM MEAN SUM_AXIS MEAN_AXIS MAX_AXIS
             3, 3, 4, 2,             // SOFTMAX LOG_SOFTMAX LINEAR CROSS_ENTROPY
             2, 1.5, 1, 2, 0,        // CONV2D MAX_POOL2D AVG_POOL2D BATCH_NORM CUSTOM
+            2, 1.5, 2, 1, 2, 1.5,   // PERMUTE TRANSPOSE_AXES NARROW SPLIT CAT STACK
+            2, 2,                   // INDEX_SELECT MASKED_FILL
         };
         // The image operations weigh little: each costs several element-wise steps (im2col and a
         // GEMM; batch norm's dozen operations). At nearly twice these weights the checks took over
@@ -277,6 +279,14 @@ public final class ProgramGenerator {
             case CONV2D -> ImageSteps.conv2d(random, draft);
             case MAX_POOL2D, AVG_POOL2D -> ImageSteps.pool2d(kind, random, draft);
             case BATCH_NORM -> ImageSteps.batchNorm(random, draft);
+            case PERMUTE -> StructureSteps.permute(random, draft);
+            case TRANSPOSE_AXES -> StructureSteps.transpose(random, draft);
+            case NARROW -> StructureSteps.narrow(random, draft);
+            case SPLIT -> StructureSteps.split(random, draft);
+            case CAT -> StructureSteps.cat(random, draft);
+            case STACK -> StructureSteps.stack(random, draft);
+            case INDEX_SELECT -> StructureSteps.indexSelect(random, draft);
+            case MASKED_FILL -> StructureSteps.maskedFill(random, draft);
         };
     }
 

@@ -290,6 +290,39 @@ public final class Shrinker {
                     out.add(step.withFlag(false));
                 }
             }
+            case NARROW -> {
+                // start 0 and length 1, so that shrinking the input's axis toward 1 keeps the step valid
+                int[] g = step.geometry();
+                if (g[0] != 0) {
+                    out.add(step.withGeometry(0, g[1]));
+                }
+                if (g[1] != 1) {
+                    out.add(step.withGeometry(g[0], 1));
+                }
+            }
+            case SPLIT -> {
+                int[] g = step.geometry();
+                if (g[1] != 0) {
+                    out.add(step.withGeometry(g[0], 0));
+                }
+                if (g[0] != 1) {
+                    out.add(step.withGeometry(1, g[1]));
+                }
+            }
+            case INDEX_SELECT -> {
+                int[] indices = step.geometry();
+                if (indices.length > 1) {
+                    out.add(step.withGeometry(indices[0]));
+                }
+                if (Arrays.stream(indices).anyMatch(i -> i != 0)) {
+                    out.add(step.withGeometry(new int[indices.length]));
+                }
+            }
+            case MASKED_FILL -> {
+                if (step.shape().length > 0) {
+                    out.add(step.withShape());
+                }
+            }
             default -> {
             }
         }

@@ -60,6 +60,8 @@ public final class CudaKernelSource {
             "unary",
             "binary",
             "copy_strided",
+            "copy_strided_to",
+            "masked_fill",
             "sum_to",
             "sum_to_parts",
             "max_axis",

@@ -29,6 +29,8 @@
  *   unary               element (n)                              ceil(n / 256)
  *   binary              output element (n)                       ceil(n / 256)
  *   copy_strided        output element (n)                       ceil(n / 256)
+ *   copy_strided_to     element (n)                              ceil(n / 256)
+ *   masked_fill         output element (n)                       ceil(n / 256)
  *   sum_to              output element (outCount); the thread    ceil(outCount / 256)
  *                       sums its whole reduced set itself, so
  *                       the result does not depend on the grid
@@ -449,6 +451,40 @@ extern "C" __global__ void copy_strided(const float* src, float* out, Strided s,
         long long unused;
         offsets(layout, i, narrow, &from, &unused);
         out[i] = src[from];
+    }
+}
+
+/*
+ * Copies a strided view into a strided view: element i of s.shape (n elements) goes from
+ * src[offset by s.a] to out[offset by s.b]; the rest of out is left as it is.
+ */
+extern "C" __global__ void copy_strided_to(const float* src, float* out, Strided s, long long n) {
+    Layout layout;
+    collapse(s, true, &layout);
+    bool narrow = n <= 0xffffffffLL;
+    for (long long i = first_index(); i < n; i += index_step()) {
+        long long from;
+        long long to;
+        offsets(layout, i, narrow, &from, &to);
+        out[to] = src[from];
+    }
+}
+
+/*
+ * out[i] = mask != 0 ? value : x over s.shape (n elements), x addressed by s.a and the mask by
+ * s.b; a NaN in the mask counts as zero.
+ */
+extern "C" __global__ void masked_fill(const float* x, const float* mask, float value, float* out, Strided s,
+                                       long long n) {
+    Layout layout;
+    collapse(s, true, &layout);
+    bool narrow = n <= 0xffffffffLL;
+    for (long long i = first_index(); i < n; i += index_step()) {
+        long long at;
+        long long maskAt;
+        offsets(layout, i, narrow, &at, &maskAt);
+        float m = mask[maskAt];
+        out[i] = m > 0.0f || m < 0.0f ? value : x[at];
     }
 }
 

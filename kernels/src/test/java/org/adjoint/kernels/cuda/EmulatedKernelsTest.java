@@ -158,6 +158,71 @@ class EmulatedKernelsTest {
         }
     }
 
+    /** Whether strides over a shape reach each position at most once (an output view may use them). */
+    private static boolean injective(int[] shape, int[] strides) {
+        int n = Strided.size(shape);
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        for (int i = 0; i < n; i++) {
+            long at = 0;
+            int rest = i;
+            for (int axis = shape.length - 1; axis >= 0; axis--) {
+                at += (long) (rest % shape[axis]) * strides[axis];
+                rest /= shape[axis];
+            }
+            if (!seen.add(at)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Test
+    void copyStridedToMatchesStrided() throws IOException {
+        int checked = 0;
+        for (Layout layout : LAYOUTS) {
+            if (!injective(layout.shape(), layout.b())) {
+                continue;
+            }
+            float[] src = random(extent(layout.shape(), layout.a()), 7, -3, 3);
+            float[] before = random(extent(layout.shape(), layout.b()), 8, -3, 3);
+            float[] expected = before.clone();
+            Strided.copy(src, 0, layout.a(), expected, 0, layout.b(), layout.shape());
+            for (int[] launch : LAUNCHES) {
+                List<float[]> result = emulator.launch("copy_strided_to", launch[0], launch[1], src, before.clone(),
+                        space(layout.shape(), layout.a(), layout.b()), (long) Strided.size(layout.shape()));
+                assertBits(expected, result.get(1), "copy_strided_to " + layout.name());
+            }
+            checked++;
+        }
+        assertTrue(checked >= 6, checked + " layouts");
+    }
+
+    @Test
+    void maskedFillMatchesStrided() throws IOException {
+        for (Layout layout : LAYOUTS) {
+            float[] x = random(extent(layout.shape(), layout.a()), 9, -3, 3);
+            float[] mask = random(extent(layout.shape(), layout.b()), 10, -1, 1);
+            for (int i = 0; i < mask.length; i += 2) {
+                mask[i] = 0f;
+            }
+            if (x.length > 2) {
+                x[1] = Float.NaN;
+                x[2] = Float.NEGATIVE_INFINITY;
+            }
+            if (mask.length > 3) {
+                mask[3] = Float.NaN;
+            }
+            int n = Strided.size(layout.shape());
+            float[] expected = new float[n];
+            Strided.maskedFill(x, 0, layout.a(), mask, 0, layout.b(), -1.5f, expected, 0, layout.shape());
+            for (int[] launch : LAUNCHES) {
+                List<float[]> result = emulator.launch("masked_fill", launch[0], launch[1], x, mask, -1.5f, new float[n],
+                        space(layout.shape(), layout.a(), layout.b()), (long) n);
+                assertBits(expected, result.get(2), "masked_fill " + layout.name());
+            }
+        }
+    }
+
     /** A source shape and the output stride of each of its axes (0 where summed away). */
     private record Reduction(int[] shape, int[] outStrides) {
         @Override

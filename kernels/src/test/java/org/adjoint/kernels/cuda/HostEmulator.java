@@ -356,6 +356,10 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { binary(I(0), P(1), P(2), P(3), S(4), L(5)); });
                 } else if (name == "copy_strided") {
                     launch(grid, block, false, [&] { copy_strided(P(0), P(1), S(2), L(3)); });
+                } else if (name == "copy_strided_to") {
+                    launch(grid, block, false, [&] { copy_strided_to(P(0), P(1), S(2), L(3)); });
+                } else if (name == "masked_fill") {
+                    launch(grid, block, false, [&] { masked_fill(P(0), P(1), F(2), P(3), S(4), L(5)); });
                 } else if (name == "sum_to") {
                     launch(grid, block, false, [&] { sum_to(P(0), P(1), S(2), L(3)); });
                 } else if (name == "sum_to_parts") {
