@@ -17,7 +17,6 @@ import org.adjoint.kernels.Fused;
 import org.adjoint.kernels.Im2col;
 import org.adjoint.kernels.Indexing;
 import org.adjoint.kernels.KernelProvider;
-import org.adjoint.kernels.Normalization;
 import org.adjoint.kernels.Strided;
 
 /**
@@ -180,14 +179,14 @@ public final class CpuBackend implements Backend, FusedAdam {
     @Override
     public void layerNorm(Buffer x, Buffer weight, Buffer bias, int rows, int size, float eps, Buffer out, Buffer mean,
                           Buffer rstd) {
-        Normalization.layerNorm(data(x), weight == null ? null : data(weight), bias == null ? null : data(bias), rows,
+        kernels.layerNorm(data(x), weight == null ? null : data(weight), bias == null ? null : data(bias), rows,
                 size, eps, data(out), data(mean), data(rstd));
     }
 
     @Override
     public void layerNormGrad(Buffer x, Buffer weight, Buffer mean, Buffer rstd, Buffer cotangent, int rows, int size,
                               Buffer dx, Buffer dweight) {
-        Normalization.layerNormGrad(data(x), weight == null ? null : data(weight), data(mean), data(rstd),
+        kernels.layerNormGrad(data(x), weight == null ? null : data(weight), data(mean), data(rstd),
                 data(cotangent), rows, size, dx == null ? null : data(dx), dweight == null ? null : data(dweight));
     }
 

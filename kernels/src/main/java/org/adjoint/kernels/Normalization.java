@@ -5,7 +5,8 @@ package org.adjoint.kernels;
  * normalised by its mean and biased variance, then scaled and shifted per column; and its
  * gradients. Row statistics are accumulated in double (two passes: the mean, then the
  * squares of the deviations), so they do not depend on the order of a long row's values
- * beyond double rounding.
+ * beyond double rounding; the forward normalises in double too. The saved mean and
+ * reciprocal standard deviation are floats, which the gradients read.
  */
 public final class Normalization {
 
@@ -34,17 +35,19 @@ public final class Normalization {
             for (int i = 0; i < size; i++) {
                 sum += x[base + i];
             }
-            float m = (float) (sum / size);
+            double m = sum / size;
             double squares = 0;
             for (int i = 0; i < size; i++) {
                 double d = x[base + i] - m;
                 squares += d * d;
             }
-            float s = (float) (1 / Math.sqrt(squares / size + eps));
-            mean[r] = m;
-            rstd[r] = s;
+            double s = 1 / Math.sqrt(squares / size + eps);
+            mean[r] = (float) m;
+            rstd[r] = (float) s;
             for (int i = 0; i < size; i++) {
-                float v = (x[base + i] - m) * s;
+                // In double up to the scale: a row far from 0 (a mean of 40 has float ulps of 4e-6)
+                // keeps the digits of its deviations.
+                float v = (float) ((x[base + i] - m) * s);
                 if (weight != null) {
                     v *= weight[i];
                 }

@@ -91,6 +91,18 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void layerNorm(float[] x, float[] weight, float[] bias, int rows, int size, float eps, float[] out,
+                          float[] mean, float[] rstd) {
+        VectorNormalization.layerNorm(x, weight, bias, rows, size, eps, out, mean, rstd);
+    }
+
+    @Override
+    public void layerNormGrad(float[] x, float[] weight, float[] mean, float[] rstd, float[] dy, int rows, int size,
+                              float[] dx, float[] dweight) {
+        VectorNormalization.layerNormGrad(x, weight, mean, rstd, dy, rows, size, dx, dweight);
+    }
+
+    @Override
     public void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
         VectorElementWise.softmax(x, outer, length, inner, log, out);
     }

@@ -138,6 +138,22 @@ class DeterminismTest {
             System.arraycopy(grad, 0, result, 1, grad.length);
             return result;
         });
+        cases.put("layer norm and its gradients", () -> {
+            int rows = 12;
+            int size = 37;
+            float[] normInput = data(11, rows * size, -3, 3);
+            float[] normWeight = data(12, size, 0.5, 1.5);
+            float[] mean = new float[rows];
+            float[] rstd = new float[rows];
+            float[] result = new float[2 * rows * size + size];
+            kernels.layerNorm(normInput, normWeight, data(13, size, -1, 1), rows, size, 1e-5f, result, mean, rstd);
+            float[] dx = new float[rows * size];
+            float[] dweight = new float[size];
+            kernels.layerNormGrad(normInput, normWeight, mean, rstd, data(14, rows * size, -1, 1), rows, size, dx, dweight);
+            System.arraycopy(dx, 0, result, rows * size, dx.length);
+            System.arraycopy(dweight, 0, result, 2 * rows * size, size);
+            return result;
+        });
         for (ElementWise.Unary function : new ElementWise.Unary[] {ElementWise.Unary.EXP, ElementWise.Unary.LOG,
                 ElementWise.Unary.TANH, ElementWise.Unary.SIGMOID, ElementWise.Unary.GELU, ElementWise.Unary.GELU_GRAD}) {
             float[] inputs = function == ElementWise.Unary.LOG ? data(10, N, 1e-3, 30) : data(10, N, -20, 20);

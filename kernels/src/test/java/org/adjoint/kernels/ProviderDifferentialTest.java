@@ -158,6 +158,46 @@ class ProviderDifferentialTest {
     /** How far apart the GELU kernels may be, in ulps of the larger term (see {@link #geluAgreesEverywhere}). */
     private static final double GELU_ULPS = 4;
 
+    /** Layer norm and its gradients: within float rounding of the scalar kernel, over sizes around the lane count. */
+    @Test
+    void layerNormAgrees() {
+        for (int size : SIZES) {
+            if (size == 0) {
+                continue;
+            }
+            int rows = 5;
+            float[] x = data(size * 3L, rows * size, -3, 5, false);
+            float[] weight = data(size * 3L + 1, size, 0.5, 1.5, false);
+            float[] bias = data(size * 3L + 2, size, -1, 1, false);
+            float[] dy = data(size * 3L + 3, rows * size, -1, 1, false);
+            float[][] outs = new float[2][rows * size];
+            float[][] means = new float[2][rows];
+            float[][] rstds = new float[2][rows];
+            float[][] dxs = new float[2][rows * size];
+            float[][] dweights = new float[2][size];
+            KernelProvider[] providers = {SCALAR, VECTOR};
+            for (int p = 0; p < 2; p++) {
+                providers[p].layerNorm(x, weight, bias, rows, size, 1e-5f, outs[p], means[p], rstds[p]);
+                providers[p].layerNormGrad(x, weight, means[0], rstds[0], dy, rows, size, dxs[p], dweights[p]);
+            }
+            String label = "layerNorm " + rows + "x" + size;
+            assertClose(outs[0], outs[1], 1e-6, label + " output");
+            assertClose(means[0], means[1], 1e-6, label + " mean");
+            assertClose(rstds[0], rstds[1], 1e-6, label + " rstd");
+            assertClose(dxs[0], dxs[1], 1e-5, label + " input gradient");
+            assertClose(dweights[0], dweights[1], 1e-5, label + " weight gradient");
+        }
+    }
+
+    /** Within {@code tolerance · max(1, |expected|)}, element by element. */
+    private static void assertClose(float[] expected, float[] actual, double tolerance, String label) {
+        for (int i = 0; i < expected.length; i++) {
+            if (!(Math.abs(expected[i] - actual[i]) <= tolerance * Math.max(1, Math.abs(expected[i])))) {
+                fail(label + ", element " + i + ": scalar " + expected[i] + ", vector " + actual[i]);
+            }
+        }
+    }
+
     @Test
     void unaryInPlaceAgrees() {
         float[] x = data(3, 100, -5, 5, false);

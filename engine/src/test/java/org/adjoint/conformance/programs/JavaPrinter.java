@@ -150,6 +150,8 @@ public final class JavaPrinter {
                         + ", " + g[0] + ", " + g[1] + ", " + g[2] + ")";
             }
             case BATCH_NORM -> batchNorm(p, step, shapes);
+            case GELU -> a + ".gelu()";
+            case LAYER_NORM -> NormSteps.java(step, shapes, v -> name(p, v));
             case CUSTOM -> step.custom().java(a);
             case PERMUTE -> a + ".permute(" + list(step.shape()) + ")";
             case TRANSPOSE_AXES -> a + ".transpose(" + step.geometry()[0] + ", " + step.geometry()[1] + ")";

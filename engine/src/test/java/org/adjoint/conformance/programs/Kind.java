@@ -63,6 +63,13 @@ public enum Kind {
     LINEAR(3),
     /** {@code Losses.crossEntropy(a, labels)}. */
     CROSS_ENTROPY(1),
+    /** {@code a.gelu()}, exact. */
+    GELU(1),
+    /**
+     * {@code Functional.layerNorm(a, axes, weight, bias, eps)} over the last 1 to 3 axes, each row's
+     * variance kept away from 0: operands a, then the weight and the bias, each a value, a constant or absent.
+     */
+    LAYER_NORM(3),
     /**
      * {@code Functional.conv2d(a, w, b, stride, padding, dilation, groups)}, {@code a} reshaped to an
      * image where it is not one: operands a, then w and b as for {@link #LINEAR}.

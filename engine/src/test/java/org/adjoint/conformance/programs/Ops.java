@@ -105,6 +105,8 @@ final class Ops {
                 yield Functional.avgPool2d(image(step, a), g[0], g[1], g[2]);
             }
             case BATCH_NORM -> batchNorm(step, values, watch);
+            case GELU -> a.gelu();
+            case LAYER_NORM -> NormSteps.layerNorm(step, values, watch);
             case CUSTOM -> step.custom().apply(a);
             case PERMUTE -> a.permute(step.shape());
             case TRANSPOSE_AXES -> a.transpose(step.geometry()[0], step.geometry()[1]);

@@ -52,6 +52,7 @@ public final class ProgramGenerator {
             5, 4, 5, 4, 6,          // ADD SUB MUL DIV MATMUL
             3, 3, 1, 1, 3, 3, 3,    // TRANSPOSE RESHAPE SUM MEAN SUM_AXIS MEAN_AXIS MAX_AXIS
             3, 3, 4, 2,             // SOFTMAX LOG_SOFTMAX LINEAR CROSS_ENTROPY
+            2, 2,                   // GELU LAYER_NORM
             2, 1.5, 1, 2, 0,        // CONV2D MAX_POOL2D AVG_POOL2D BATCH_NORM CUSTOM
             2, 1.5, 2, 1, 2, 1.5,   // PERMUTE TRANSPOSE_AXES NARROW SPLIT CAT STACK
             2, 2,                   // INDEX_SELECT MASKED_FILL
@@ -279,6 +280,8 @@ public final class ProgramGenerator {
             case CONV2D -> ImageSteps.conv2d(random, draft);
             case MAX_POOL2D, AVG_POOL2D -> ImageSteps.pool2d(kind, random, draft);
             case BATCH_NORM -> ImageSteps.batchNorm(random, draft);
+            case GELU -> unary(kind, draft.pick(random, v -> true));
+            case LAYER_NORM -> NormSteps.layerNorm(random, draft);
             case PERMUTE -> StructureSteps.permute(random, draft);
             case TRANSPOSE_AXES -> StructureSteps.transpose(random, draft);
             case NARROW -> StructureSteps.narrow(random, draft);
