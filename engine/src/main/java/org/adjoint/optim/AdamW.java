@@ -55,6 +55,62 @@ public final class AdamW extends AdaptiveMoments {
         super("AdamW", true, parameters, learningRate, beta1, beta2, epsilon, weightDecay);
     }
 
+    private AdamW(List<Tensor> parameters, float learningRate, float beta1, float beta2, float epsilon,
+                  float weightDecay, float[] decays) {
+        super("AdamW", true, parameters, learningRate, beta1, beta2, epsilon, weightDecay, decays);
+    }
+
+    /**
+     * AdamW over parameter groups with the default β1, β2 and ε: each group's parameters
+     * decay by the group's coefficient.
+     *
+     * @param groups       the groups; every parameter in one of them only
+     * @param learningRate the step size, {@code > 0}
+     * @return the optimizer; its {@link #parameters()} are the groups' in order, its
+     *         {@link #weightDecay()} the largest group decay
+     * @throws IllegalArgumentException for a bad rate, a bad decay (naming the group) or a
+     *                                  parameter that is not a distinct leaf requiring a gradient
+     */
+    public static AdamW grouped(List<ParameterGroup> groups, float learningRate) {
+        return grouped(groups, learningRate, Adam.DEFAULT_BETA1, Adam.DEFAULT_BETA2, Adam.DEFAULT_EPSILON);
+    }
+
+    /**
+     * AdamW over parameter groups with every hyper-parameter given.
+     *
+     * @param groups       the groups; every parameter in one of them only
+     * @param learningRate the step size, {@code > 0}
+     * @param beta1        the first moment's decay, in {@code [0, 1)}
+     * @param beta2        the second moment's decay, in {@code [0, 1)}
+     * @param epsilon      added to {@code √v̂}, finite and {@code >= 0}
+     * @return the optimizer
+     * @throws IllegalArgumentException for a value out of range or a parameter that is not a
+     *                                  distinct leaf requiring a gradient
+     */
+    public static AdamW grouped(List<ParameterGroup> groups, float learningRate, float beta1, float beta2,
+                                float epsilon) {
+        List<Tensor> all = new java.util.ArrayList<>();
+        List<Float> decays = new java.util.ArrayList<>();
+        float largest = 0f;
+        for (int g = 0; g < groups.size(); g++) {
+            float decay = groups.get(g).weightDecay();
+            if (!(decay >= 0f && decay < Float.POSITIVE_INFINITY)) {
+                throw new IllegalArgumentException("AdamW: weight decay of group " + g + " must be finite and >= 0, got "
+                        + decay);
+            }
+            largest = Math.max(largest, decay);
+            for (Tensor p : groups.get(g).parameters()) {
+                all.add(p);
+                decays.add(decay);
+            }
+        }
+        float[] each = new float[decays.size()];
+        for (int i = 0; i < each.length; i++) {
+            each[i] = decays.get(i);
+        }
+        return new AdamW(all, learningRate, beta1, beta2, epsilon, largest, each);
+    }
+
     @Override
     public AdamW learningRate(float rate) {
         super.learningRate(rate);

@@ -26,9 +26,22 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
     /** Each parameter's scratch buffer (shared by parameters of one size), found once. */
     private final Buffer[] scratches;
     private final int[] steps;
+    /** Each parameter's weight decay: {@link #weightDecay} for all, unless groups gave their own. */
+    private final float[] decays;
 
     AdaptiveMoments(String name, boolean decoupled, List<Tensor> parameters, float learningRate,
                     float beta1, float beta2, float epsilon, float weightDecay) {
+        this(name, decoupled, parameters, learningRate, beta1, beta2, epsilon, weightDecay, null);
+    }
+
+    /**
+     * The optimizer with a weight decay per parameter.
+     *
+     * @param decays each parameter's decay, checked by the caller, or {@code null} for
+     *               {@code weightDecay} on every parameter
+     */
+    AdaptiveMoments(String name, boolean decoupled, List<Tensor> parameters, float learningRate,
+                    float beta1, float beta2, float epsilon, float weightDecay, float[] decays) {
         if (!(learningRate > 0f && learningRate < Float.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException(name + ": learning rate must be finite and > 0, got " + learningRate);
         }
@@ -44,6 +57,10 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         this.secondMoments = new Buffer[count];
         this.scratches = new Buffer[count];
         this.steps = new int[count];
+        this.decays = new float[count];
+        for (int i = 0; i < count; i++) {
+            this.decays[i] = decays == null ? weightDecay : decays[i];
+        }
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.epsilon = epsilon;
@@ -105,8 +122,9 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         float root2 = (float) Math.sqrt(correction2);
         float step = (float) (-learningRate / correction1);
         // Coupled decay enters the gradient (an L2 penalty); decoupled decay shrinks the parameter.
-        float decay = weightDecay > 0f && !decoupled ? weightDecay : 0f;
-        float shrink = weightDecay > 0f && decoupled ? (float) (1.0 - (double) learningRate * weightDecay) : 1f;
+        float lambda = decays[index];
+        float decay = lambda > 0f && !decoupled ? lambda : 0f;
+        float shrink = lambda > 0f && decoupled ? (float) (1.0 - (double) learningRate * lambda) : 1f;
         if (backend instanceof FusedAdam fused) {
             // The same operations as below, in one pass (FusedAdam promises the same bits).
             fused.adam(param, gradient, m, v, beta1, beta2, root2, epsilon, step, decay, shrink);
@@ -133,6 +151,24 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         inPlace.withScalar(backend, BinaryOp.ADD, scratch, epsilon, scratch, flat);
         InPlace.elementWise(backend, BinaryOp.DIV, m, scratch, scratch, flat);
         backend.axpy(step, scratch, param);
+    }
+
+    /**
+     * The weight decay applied to one parameter: {@link #weightDecay()} unless the optimizer
+     * was made from groups with their own.
+     *
+     * @param parameter one of {@link #parameters()}
+     * @return its λ
+     * @throws IllegalArgumentException when the optimizer does not update that tensor
+     */
+    public float weightDecay(Tensor parameter) {
+        for (int i = 0; i < parameters.size(); i++) {
+            if (parameters.get(i) == parameter) {
+                return decays[i];
+            }
+        }
+        throw new IllegalArgumentException(name + ": the tensor " + java.util.Arrays.toString(parameter.shape())
+                + " is not one of its parameters");
     }
 
     /**

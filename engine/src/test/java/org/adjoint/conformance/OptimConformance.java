@@ -1,5 +1,6 @@
 package org.adjoint.conformance;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -17,8 +18,10 @@ import org.adjoint.nn.Losses;
 import org.adjoint.optim.Adam;
 import org.adjoint.optim.AdamW;
 import org.adjoint.optim.CosineDecay;
+import org.adjoint.optim.GradientClipping;
 import org.adjoint.optim.LearningRateSchedule;
 import org.adjoint.optim.Optimizer;
+import org.adjoint.optim.ParameterGroup;
 import org.adjoint.optim.SGD;
 import org.adjoint.optim.StepDecay;
 import org.junit.jupiter.api.Test;
@@ -470,5 +473,69 @@ public abstract class OptimConformance extends BackendConformance {
                 () -> Losses.meanSquaredError(Tensor.zeros(3), Tensor.zeros(1)));
         assertRejected("meanSquaredError: prediction [4, 1] and target [4] must have the same shape (no broadcasting)",
                 () -> Losses.meanSquaredError(Tensor.zeros(4, 1), Tensor.zeros(4)));
+    }
+
+    @Test
+    void adamWGroupsDecayEachGroupByItsOwnCoefficient() {
+        // Each group must move exactly as a plain AdamW with its coefficient moves it.
+        Tensor matrix = Tensor.of(new float[] {0.5f, -1f, 2f, 0.25f}, 2, 2).requiresGrad(true);
+        Tensor bias = vec(1f, -2f).requiresGrad(true);
+        Tensor matrixAlone = Tensor.of(new float[] {0.5f, -1f, 2f, 0.25f}, 2, 2).requiresGrad(true);
+        Tensor biasAlone = vec(1f, -2f).requiresGrad(true);
+        List<ParameterGroup> groups = ParameterGroup.byRank(List.of(bias, matrix), 0.5f);
+        assertEquals(List.of(matrix), groups.get(0).parameters());
+        assertEquals(List.of(bias), groups.get(1).parameters());
+        AdamW grouped = AdamW.grouped(groups, 0.1f, 0.9f, 0.99f, 1e-8f);
+        AdamW decayed = new AdamW(List.of(matrixAlone), 0.1f, 0.9f, 0.99f, 1e-8f, 0.5f);
+        AdamW plain = new AdamW(List.of(biasAlone), 0.1f, 0.9f, 0.99f, 1e-8f, 0f);
+        assertEquals(List.of(matrix, bias), grouped.parameters());
+        assertEquals(0.5f, grouped.weightDecay());
+        assertEquals(0.5f, grouped.weightDecay(matrix));
+        assertEquals(0f, grouped.weightDecay(bias));
+        for (int step = 0; step < 3; step++) {
+            for (Tensor[] pair : new Tensor[][] {{matrix, bias}, {matrixAlone, biasAlone}}) {
+                pair[0].zeroGrad();
+                pair[1].zeroGrad();
+                pair[0].mul(pair[0]).sum().add(pair[1].mul(3f).sum()).backward();
+            }
+            grouped.step();
+            decayed.step();
+            plain.step();
+        }
+        assertArrayEquals(matrixAlone.toFloatArray(), matrix.toFloatArray());
+        assertArrayEquals(biasAlone.toFloatArray(), bias.toFloatArray());
+        // The bias is not decayed: after three steps of a constant gradient 3, Adam moves it by 3·lr.
+        assertEquals(1f - 0.3f, bias.toFloatArray()[0], 1e-5f);
+        assertRejected("AdamW: weight decay of group 1 must be finite and >= 0, got -1.0",
+                () -> AdamW.grouped(List.of(new ParameterGroup(List.of(matrixAlone), 0.1f),
+                        new ParameterGroup(List.of(biasAlone), -1f)), 0.1f));
+        assertRejected("AdamW: the tensor [3] is not one of its parameters",
+                () -> grouped.weightDecay(vec(1f, 2f, 3f)));
+    }
+
+    @Test
+    void clipGradNormScalesEveryGradientByTheGlobalNorm() {
+        Tensor a = vec(1f, 2f).requiresGrad(true);
+        Tensor b = Tensor.of(new float[] {1f, 1f, 1f, 1f}, 2, 2).requiresGrad(true);
+        Tensor unused = vec(5f).requiresGrad(true);
+        // Gradients 3a and 2b: (3, 6) and four 2s, norm sqrt(9 + 36 + 16) = sqrt(61).
+        a.mul(a).mul(1.5f).sum().add(b.mul(b).sum()).backward();
+        Tensor kept = a.grad();
+        float norm = GradientClipping.clipGradNorm(List.of(a, b, unused), 2f);
+        assertEquals(Math.sqrt(61), norm, 1e-5);
+        float scale = (float) (2 / (Math.sqrt(61) + 1e-6));
+        float[] ga = a.grad().toFloatArray();
+        assertEquals(3 * scale, ga[0], 1e-6f);
+        assertEquals(6 * scale, ga[1], 1e-6f);
+        assertEquals(2 * scale, b.grad().toFloatArray()[3], 1e-6f);
+        assertSame(kept, a.grad());
+        assertEquals(6 * scale, kept.toFloatArray()[1], 1e-6f);
+        // Now the norm is 2 (to rounding): a norm under the limit changes nothing.
+        float[] before = b.grad().toFloatArray();
+        assertEquals(2f, GradientClipping.clipGradNorm(List.of(a, b), 3f), 1e-5f);
+        assertArrayEquals(before, b.grad().toFloatArray());
+        assertEquals(0f, GradientClipping.clipGradNorm(List.of(unused), 1f));
+        assertRejected("clipGradNorm: the maximal norm must be finite and > 0, got 0.0",
+                () -> GradientClipping.clipGradNorm(List.of(a), 0f));
     }
 }

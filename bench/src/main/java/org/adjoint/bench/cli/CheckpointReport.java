@@ -64,11 +64,11 @@ final class CheckpointReport {
     }
 
     /** JSON has no infinity or NaN: a difference that is not finite is written as null. */
-    private static String jsonNumber(double value) {
+    static String jsonNumber(double value) {
         return Double.isFinite(value) ? Double.toString(value) : "null";
     }
 
-    private static String jsonString(String text) {
+    static String jsonString(String text) {
         StringBuilder b = new StringBuilder("\"");
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);

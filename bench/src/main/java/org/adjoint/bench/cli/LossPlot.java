@@ -73,6 +73,42 @@ final class LossPlot {
         }
         JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         chart.setBackgroundPaint(Color.WHITE);
+        save(file, chart);
+    }
+
+    /**
+     * Writes a chart of training and validation loss against the iteration (for {@code adjoint lm}).
+     *
+     * @param file   the PNG to write (replaced if it exists)
+     * @param title  the chart's title
+     * @param points {@code {iteration, training loss, validation loss}} in order
+     */
+    static void writeLosses(Path file, String title, List<double[]> points) {
+        System.setProperty("java.awt.headless", "true");
+        XYSeries trainLoss = new XYSeries("training loss");
+        XYSeries validationLoss = new XYSeries("validation loss");
+        for (double[] point : points) {
+            trainLoss.add(point[0], point[1]);
+            validationLoss.add(point[0], point[2]);
+        }
+        XYSeriesCollection losses = new XYSeriesCollection();
+        losses.addSeries(trainLoss);
+        losses.addSeries(validationLoss);
+        NumberAxis lossAxis = new NumberAxis("cross-entropy (nats per character)");
+        lossAxis.setAutoRangeIncludesZero(false);
+        NumberAxis iterationAxis = new NumberAxis("iteration");
+        iterationAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+        XYPlot plot = new XYPlot(losses, iterationAxis, lossAxis, renderer(new Color(0x1f77b4), new Color(0xff7f0e)));
+        plot.setBackgroundPaint(Color.WHITE);
+        plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+        plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
+        chart.setBackgroundPaint(Color.WHITE);
+        save(file, chart);
+    }
+
+    /** Renders the chart to a sibling temporary file and renames it over {@code file}. */
+    private static void save(Path file, JFreeChart chart) {
         Path absolute = file.toAbsolutePath();
         // A sibling named here rather than by Files.createTempFile, whose owner-only permissions
         // the rename would carry over to the image.

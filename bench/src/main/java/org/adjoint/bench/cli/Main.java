@@ -31,6 +31,8 @@ public final class Main {
 
             commands:
               train         train an MLP classifier on the bundled digits or Fashion-MNIST
+              lm            train a character-level GPT on the bundled Shakespeare and
+                            write a sample
               checkpoint    time one training step of a tanh chain under a checkpoint policy
                             against storing everything: memory, forward calls, step time
               help          print this help
@@ -87,6 +89,7 @@ public final class Main {
                 yield OK;
             }
             case "train" -> TrainCommand.run(rest, out, err);
+            case "lm" -> LmCommand.run(rest, out, err);
             case "checkpoint" -> CheckpointCommand.run(rest, out, err);
             default -> {
                 err.println("adjoint: unknown command '" + command + "'");

@@ -26,6 +26,7 @@ final class Progress {
 
     private final PrintStream out;
     private final Mode mode;
+    private final String unit;
     private int epoch;
     private int epochs;
     private int steps;
@@ -34,8 +35,20 @@ final class Progress {
     private int lastLength;
 
     Progress(PrintStream out, Mode mode) {
+        this(out, mode, "epoch");
+    }
+
+    /**
+     * A display whose bar names its parts other than epochs.
+     *
+     * @param out  where it draws
+     * @param mode how
+     * @param unit what one bar covers, such as {@code epoch} (the bar reads {@code epoch 2/10})
+     */
+    Progress(PrintStream out, Mode mode, String unit) {
         this.out = out;
         this.mode = mode;
+        this.unit = unit;
     }
 
     /**
@@ -85,7 +98,7 @@ final class Progress {
         int filled = (int) ((long) BAR_WIDTH * done / Math.max(steps, 1));
         String bar = "=".repeat(filled) + (filled < BAR_WIDTH ? ">" + " ".repeat(BAR_WIDTH - filled - 1) : "");
         String eta = done < steps ? "ETA " + duration((steps - done) / Math.max(rate, 1e-9)) : duration(seconds);
-        String line = String.format(Locale.ROOT, "epoch %d/%d [%s] %d/%d  %.0f steps/s  loss %.4f  %s",
+        String line = String.format(Locale.ROOT, "%s %d/%d [%s] %d/%d  %.0f steps/s  loss %.4f  %s", unit,
                 epoch, epochs, bar, done, steps, rate, runningLoss, eta);
         out.print("\r" + line + " ".repeat(Math.max(0, lastLength - line.length())));
         lastLength = line.length();

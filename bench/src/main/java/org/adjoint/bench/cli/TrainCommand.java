@@ -518,7 +518,7 @@ public final class TrainCommand {
         return new double[] {lossSum / n, (double) correct / n};
     }
 
-    private static String describe(Backend backend) {
+    static String describe(Backend backend) {
         return backend instanceof CpuBackend cpu ? backend.name() + " (" + cpu.kernels().name() + " kernels)"
                 : backend.name();
     }

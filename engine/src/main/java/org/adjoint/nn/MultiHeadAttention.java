@@ -1,0 +1,89 @@
+package org.adjoint.nn;
+
+import org.adjoint.Tensor;
+
+/**
+ * Causal multi-head self-attention over {@code [batch, time, width]}, as in GPT-2: one fused
+ * linear layer makes queries, keys and values ({@code c_attn}, width to three widths), each
+ * is split into {@code heads} heads of {@code width / heads} by a reshape and a transpose,
+ * {@link Functional#scaledDotProductAttention} with the causal mask runs on every head at
+ * once, the heads are joined again and projected back ({@code c_proj}), then dropout.
+ *
+ * <p>Parameters: {@code c_attn.weight} {@code [width, 3·width]}, {@code c_attn.bias},
+ * {@code c_proj.weight} {@code [width, width]}, {@code c_proj.bias} (PyTorch's and nanoGPT's
+ * names; weights here are {@code [in, out]}, the transpose of PyTorch's). The columns of
+ * {@code c_attn} are the queries', then the keys', then the values'.
+ */
+public final class MultiHeadAttention extends Composite {
+
+    private final int width;
+    private final int heads;
+    private final Linear attention;
+    private final Linear projection;
+    private final Dropout dropout;
+
+    /**
+     * Creates the layer with GPT-2's initialization: weights from {@code N(0, 0.02²)}, the
+     * output projection's from {@code N(0, (0.02 / √(2·layers))²)}, biases zero.
+     *
+     * @param width   the model width
+     * @param heads   the head count, dividing {@code width}
+     * @param layers  the depth of the model, which scales the output projection's initial weights
+     * @param dropout probability of the dropout after the projection, in {@code [0, 1)}
+     * @param seed    seed of the initial weights
+     * @throws IllegalArgumentException when {@code heads} does not divide {@code width}
+     */
+    public MultiHeadAttention(int width, int heads, int layers, float dropout, long seed) {
+        if (width < 1 || heads < 1 || width % heads != 0) {
+            throw new IllegalArgumentException("MultiHeadAttention: " + heads + " heads do not divide the width " + width
+                    + " (the head count must divide the width)");
+        }
+        this.width = width;
+        this.heads = heads;
+        this.attention = child("c_attn", new Linear(GptInit.normal(seed, 0.02f, width, 3 * width),
+                Tensor.zeros(3 * width).requiresGrad(true), Activation.IDENTITY));
+        this.projection = child("c_proj", new Linear(
+                GptInit.normal(seed + 1, (float) (0.02 / Math.sqrt(2.0 * Math.max(layers, 1))), width, width),
+                Tensor.zeros(width).requiresGrad(true), Activation.IDENTITY));
+        this.dropout = child("resid_dropout", new Dropout(dropout));
+    }
+
+    /**
+     * Attends.
+     *
+     * @param x {@code [batch, time, width]}
+     * @return the same shape
+     * @throws IllegalArgumentException when {@code x} is not of rank 3 with this width
+     */
+    @Override
+    public Tensor apply(Tensor x) {
+        int[] shape = x.shape();
+        if (shape.length != 3 || shape[2] != width) {
+            throw new IllegalArgumentException("MultiHeadAttention: the input must be [batch, time, " + width + "], got "
+                    + java.util.Arrays.toString(shape));
+        }
+        int batch = shape[0];
+        int time = shape[1];
+        int headWidth = width / heads;
+        Tensor qkv = attention.apply(x);
+        Tensor q = qkv.narrow(-1, 0, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
+        Tensor k = qkv.narrow(-1, width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
+        Tensor v = qkv.narrow(-1, 2 * width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
+        Tensor y = Functional.scaledDotProductAttention(q, k, v, true);
+        return dropout.apply(projection.apply(y.transpose(1, 2).reshape(batch, time, width)));
+    }
+
+    /**
+     * The head count.
+     *
+     * @return heads
+     */
+    public int heads() {
+        return heads;
+    }
+
+    @Override
+    public String toString() {
+        return "MultiHeadAttention(" + width + ", heads=" + heads + ")";
+    }
+}
