@@ -113,6 +113,21 @@ public interface KernelProvider {
     default void sgemmBatched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                               float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
                               float beta, float[] c, int cOffset, int cStride) {
+        // Products too small to split (a convolution's per-image GEMMs) run side by side, whole
+        // entries per thread, when their Cs do not overlap: each entry is still one serial sgemm,
+        // so the bits do not depend on the thread count. Larger ones split themselves.
+        boolean sideBySide = batch > 1 && (long) m * n * k < PackedGemm.SERIAL_BELOW
+                && Math.abs((long) cStride) >= (long) m * n;
+        if (sideBySide) {
+            Parallel.together(Math.min(batch, Parallel.THREADS), threads -> part -> {
+                int end = (int) ((long) batch * (part + 1) / threads);
+                for (int p = (int) ((long) batch * part / threads); p < end; p++) {
+                    sgemm(transA, transB, m, n, k, alpha, a, aOffset + p * aStride, transA ? m : k,
+                            b, bOffset + p * bStride, transB ? k : n, beta, c, cOffset + p * cStride, n);
+                }
+            });
+            return;
+        }
         for (int p = 0; p < batch; p++) {
             sgemm(transA, transB, m, n, k, alpha, a, aOffset + p * aStride, transA ? m : k,
                     b, bOffset + p * bStride, transB ? k : n, beta, c, cOffset + p * cStride, n);
