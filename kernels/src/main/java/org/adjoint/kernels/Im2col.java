@@ -173,6 +173,11 @@ public final class Im2col {
                     int first = firstInside(kj);
                     int end = endInside(kj, first);
                     int shift = kj * dilation - padding;
+                    if (stride == 1 && outWidth == width && first < end) {
+                        unfoldBlock(in, source, ki, first, end, shift, padValue, cols, row);
+                        row += outHeight * outWidth;
+                        continue;
+                    }
                     for (int oh = 0; oh < outHeight; oh++, row += outWidth) {
                         int h = oh * stride - padding + ki * dilation;
                         if (h < 0 || h >= height || first == end) {
@@ -192,6 +197,35 @@ public final class Im2col {
                     }
                 }
             }
+        }
+
+        /**
+         * One column row (tap {@code ki}, tap column with inside columns {@code [first, end)})
+         * when the stride is 1 and the output is as wide as the image (a "same" convolution):
+         * the inside rows then read one contiguous run of the image, copied at once, and only
+         * the padded ends, where that run wraps from one image row to the next, are filled
+         * after it — the same values as row by row.
+         */
+        private void unfoldBlock(float[] in, int source, int ki, int first, int end, int shift, float padValue,
+                                 float[] cols, int row) {
+            int lift = ki * dilation - padding;
+            int low = Math.max(0, -lift);
+            int high = Math.min(outHeight, height - lift);
+            int block = outHeight * outWidth;
+            if (low >= high) {
+                Arrays.fill(cols, row, row + block, padValue);
+                return;
+            }
+            int start = row + low * outWidth + first;
+            Arrays.fill(cols, row, start, padValue);
+            int last = row + (high - 1) * outWidth + end;
+            System.arraycopy(in, source + (low + lift) * width + first + shift, cols, start, last - start);
+            if (first > 0 || end < outWidth) {
+                for (int oh = low; oh < high - 1; oh++) {
+                    Arrays.fill(cols, row + oh * outWidth + end, row + (oh + 1) * outWidth + first, padValue);
+                }
+            }
+            Arrays.fill(cols, last, row + block, padValue);
         }
 
         void fold(float[] cols, int colsOffset, int plane, float[] in, int inOffset) {
