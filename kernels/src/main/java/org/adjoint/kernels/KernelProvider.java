@@ -3,6 +3,7 @@ package org.adjoint.kernels;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 /**
@@ -114,14 +115,15 @@ public interface KernelProvider {
                               float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
                               float beta, float[] c, int cOffset, int cStride) {
         // Products too small to split (a convolution's per-image GEMMs) run side by side, whole
-        // entries per thread, when their Cs do not overlap: each entry is still one serial sgemm,
-        // so the bits do not depend on the thread count. Larger ones split themselves.
+        // entries claimed one at a time by each thread, when their Cs do not overlap: each entry
+        // is still one serial sgemm, so the bits do not depend on the thread count, and a thread
+        // that starts late only takes fewer entries. Larger products split themselves.
         boolean sideBySide = batch > 1 && (long) m * n * k < PackedGemm.SERIAL_BELOW
                 && Math.abs((long) cStride) >= (long) m * n;
         if (sideBySide) {
+            AtomicInteger next = new AtomicInteger();
             Parallel.together(Math.min(batch, Parallel.THREADS), threads -> part -> {
-                int end = (int) ((long) batch * (part + 1) / threads);
-                for (int p = (int) ((long) batch * part / threads); p < end; p++) {
+                for (int p = next.getAndIncrement(); p < batch; p = next.getAndIncrement()) {
                     sgemm(transA, transB, m, n, k, alpha, a, aOffset + p * aStride, transA ? m : k,
                             b, bOffset + p * bStride, transB ? k : n, beta, c, cOffset + p * cStride, n);
                 }

@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Blocked SGEMM in the style of GotoBLAS/BLIS, shared by both providers:
@@ -74,18 +75,19 @@ final class PackedGemm {
      * A batch of products small enough to run serially ({@link #SERIAL_BELOW}) that share one
      * A: entry {@code p} is {@code C_p = alpha·op(A)·op(B_p) + beta·C_p} with {@code B_p} and
      * {@code C_p} {@code p · stride} elements after their offsets. The entries run side by side,
-     * whole entries per thread, and each thread packs A once for all its entries instead of once
-     * per entry (a convolution's weight, shared by every image). Each entry is computed exactly
+     * whole entries claimed one at a time by each thread, and each thread packs A once for all
+     * its entries instead of once per entry (a convolution's weight, shared by every image); a
+     * thread that starts late only takes fewer entries. Each entry is computed exactly
      * as {@link #sgemm} computes it alone, so the bits are those of the entry-by-entry loop.
      * The Cs must not overlap.
      */
     static void sgemmSharedA(MicroKernel kernel, boolean transA, boolean transB, int batch, int m, int n, int k,
                              float alpha, float[] a, int aOffset, int lda, float[] b, int bOffset, int bStride, int ldb,
                              float beta, float[] c, int cOffset, int cStride, int ldc) {
+        AtomicInteger next = new AtomicInteger();
         Parallel.together(Math.min(batch, Parallel.THREADS), threads -> part -> {
-            int first = (int) ((long) batch * part / threads);
-            int end = (int) ((long) batch * (part + 1) / threads);
-            if (first >= end) {
+            int first = next.getAndIncrement();
+            if (first >= batch) {
                 return;
             }
             Plan plan = new Plan(kernel.rows(), kernel.columns(), m, n, k, 1);
@@ -102,7 +104,7 @@ final class PackedGemm {
                 }
             }
             float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
-            for (int p = first; p < end; p++) {
+            for (int p = first; p < batch; p = next.getAndIncrement()) {
                 int cAt = cOffset + p * cStride;
                 if (beta != 0f) {
                     scale(beta, c, cAt, ldc, m, n);
