@@ -96,11 +96,13 @@ class Im2colTest {
         }
         float[] expected = images(s, 3);
         naiveCol2im(s, cols, expected);
+        float[] given = cols.clone();
         for (int run = 0; run < 2; run++) {
             float[] actual = images(s, 3);
             Im2col.col2im(cols, 0, s.channels(), s.height(), s.width(), s.kernelHeight(), s.kernelWidth(), s.stride(),
                     s.padding(), s.dilation(), s.images(), actual, s.first() * s.imageSize());
             assertBits(expected, actual, "col2im " + s + " run " + run);
+            assertBits(given, cols, "col2im " + s + " leaves its columns as they were");
         }
     }
 
