@@ -55,24 +55,42 @@ public final class BufferPool {
      * @return the array
      */
     public float[] take(int length) {
-        if (length >= MIN_LENGTH) {
-            float[] reused;
-            synchronized (this) {
-                ArrayDeque<float[]> queue = free.get(length);
-                reused = queue == null ? null : queue.pollLast();
-                if (reused != null) {
-                    pooledBytes -= 4L * length;
-                    hits++;
-                } else {
-                    misses++;
-                }
-            }
-            if (reused != null) {
-                Arrays.fill(reused, 0f);
-                return reused;
-            }
+        float[] reused = reuse(length);
+        if (reused == null) {
+            return new float[length];
         }
-        return new float[length];
+        Arrays.fill(reused, 0f);
+        return reused;
+    }
+
+    /**
+     * An array whose contents are unspecified (what its previous user left in it), reused
+     * when one of that length was given back: for a caller that overwrites every element.
+     *
+     * @param length element count
+     * @return the array
+     */
+    public float[] takeUninitialized(int length) {
+        float[] reused = reuse(length);
+        return reused == null ? new float[length] : reused;
+    }
+
+    /** A given-back array of that length, or {@code null} (counted as a miss when poolable). */
+    private float[] reuse(int length) {
+        if (length < MIN_LENGTH) {
+            return null;
+        }
+        synchronized (this) {
+            ArrayDeque<float[]> queue = free.get(length);
+            float[] reused = queue == null ? null : queue.pollLast();
+            if (reused != null) {
+                pooledBytes -= 4L * length;
+                hits++;
+            } else {
+                misses++;
+            }
+            return reused;
+        }
     }
 
     /**

@@ -93,6 +93,16 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
+    public Buffer allocateUninitialized(long size) {
+        int length = checkLength(size);
+        try {
+            return new CpuBuffer(pool.takeUninitialized(length));
+        } catch (OutOfMemoryError e) {
+            return new CpuBuffer(retryAfterReleasingPool(length, () -> pool.takeUninitialized(length)));
+        }
+    }
+
+    @Override
     public void release(Buffer buffer) {
         pool.give(data(buffer));
     }

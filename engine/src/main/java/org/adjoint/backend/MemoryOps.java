@@ -30,6 +30,18 @@ public interface MemoryOps {
     }
 
     /**
+     * Allocates float32 storage whose contents are unspecified, for a caller that overwrites
+     * every element before reading any (a GEMM with {@code beta = 0}, an im2col workspace). A
+     * backend may skip the zero fill; the default allocates zero-filled storage.
+     *
+     * @param count element count
+     * @return a new buffer
+     */
+    default Buffer allocateUninitialized(long count) {
+        return allocate(count);
+    }
+
+    /**
      * Hands back a buffer that no tensor uses any more, so that the backend can reuse it for
      * a later {@link #allocate}. The engine calls this only for buffers it allocated and
      * never exposed (cotangents and temporaries of a backward pass); a backend that does not

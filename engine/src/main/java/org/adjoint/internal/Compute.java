@@ -85,7 +85,22 @@ public final class Compute {
      * @return the buffer
      */
     public static Buffer allocate(Backend backend, long size) {
-        Buffer buffer = backend.allocate(size);
+        return tracked(backend, backend.allocate(size));
+    }
+
+    /**
+     * {@link #allocate(Backend, long)} without the zero fill ({@link Backend#allocateUninitialized}):
+     * for a result whose every element the caller writes before anything reads it.
+     *
+     * @param backend where
+     * @param size    element count
+     * @return the buffer, contents unspecified
+     */
+    public static Buffer allocateUninitialized(Backend backend, long size) {
+        return tracked(backend, backend.allocateUninitialized(size));
+    }
+
+    private static Buffer tracked(Backend backend, Buffer buffer) {
         java.util.List<Allocation> tracked = TRACKED.get();
         if (tracked != null) {
             tracked.add(new Allocation(backend, buffer));

@@ -12,7 +12,16 @@ import org.adjoint.Tensor;
  */
 public final class Ops {
 
-    static final Primitive.Residuals DISCARD = residual -> { };
+    static final Primitive.Residuals DISCARD = new Primitive.Residuals() {
+        @Override
+        public void keep(Tensor residual) {
+        }
+
+        @Override
+        public boolean wanted() {
+            return false;
+        }
+    };
 
     private Ops() {
     }

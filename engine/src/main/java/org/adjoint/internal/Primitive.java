@@ -65,6 +65,17 @@ public abstract class Primitive<A> {
          * @param residual a tensor the forward computed
          */
         void keep(Tensor residual);
+
+        /**
+         * Whether anything will read the residuals: {@code false} when the forward runs with
+         * neither a tape nor tangents (inference, a re-run for a value alone), so that a
+         * forward can skip computing them.
+         *
+         * @return whether {@link #keep} calls are used
+         */
+        default boolean wanted() {
+            return true;
+        }
     }
 
     /** The highest input index that can be saved by index; a primitive keeps an input beyond it as a residual. */

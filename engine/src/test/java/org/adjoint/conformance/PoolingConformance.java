@@ -24,6 +24,7 @@ import java.util.function.Supplier;
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.GradCheck;
+import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Backends;
 import org.adjoint.internal.ops.PoolWindow;
@@ -102,6 +103,19 @@ public abstract class PoolingConformance extends BackendConformance {
         assertTensor(padded, shape(1, 1, 3, 3), -3, -1, -1, -2, -1, -1, -2, -2, -4);
         padded.sum().backward();
         assertTensor(negative.grad(), shape(1, 1, 2, 2), 1, 4, 3, 1);
+    }
+
+    @Test
+    void withoutATapeMaxPoolingGivesTheSameValues() {
+        // Nothing records: the forward skips the mask, and must still give the recorded forward's bits.
+        Tensor x = Tensor.randn(41, 3, 4, 9, 8);
+        Tensor recorded = Functional.maxPool2d(x.detach().requiresGrad(true), 3, 2, 1);
+        Tensor plain = Functional.maxPool2d(x, 3, 2, 1);
+        try (var _ = GradMode.noGrad()) {
+            Tensor inference = Functional.maxPool2d(x.detach().requiresGrad(true), 3, 2, 1);
+            assertArrayEquals(recorded.toFloatArray(), inference.toFloatArray(), "no-grad max pooling");
+        }
+        assertArrayEquals(recorded.toFloatArray(), plain.toFloatArray(), "max pooling of a constant");
     }
 
     @Test

@@ -96,8 +96,9 @@ public final class Im2col {
         Plan plan = Plan.of("col2im", in, inOffset, channels, height, width, kernelHeight, kernelWidth, stride, padding,
                 dilation, images, cols, colsOffset);
         plan.run((first, end) -> {
+            float[] spare = plan.sameWidth() ? new float[plan.outHeight() * plan.outWidth()] : null;
             for (int plane = first; plane < end; plane++) {
-                plan.fold(cols, colsOffset, plane, in, inOffset);
+                plan.fold(cols, colsOffset, plane, in, inOffset, spare);
             }
         });
     }
@@ -173,6 +174,11 @@ public final class Im2col {
                     int first = firstInside(kj);
                     int end = endInside(kj, first);
                     int shift = kj * dilation - padding;
+                    if (stride == 1 && outWidth == width && first < end) {
+                        unfoldBlock(in, source, ki, first, end, shift, padValue, cols, row);
+                        row += outHeight * outWidth;
+                        continue;
+                    }
                     for (int oh = 0; oh < outHeight; oh++, row += outWidth) {
                         int h = oh * stride - padding + ki * dilation;
                         if (h < 0 || h >= height || first == end) {
@@ -194,7 +200,41 @@ public final class Im2col {
             }
         }
 
-        void fold(float[] cols, int colsOffset, int plane, float[] in, int inOffset) {
+        /**
+         * One column row (tap {@code ki}, tap column with inside columns {@code [first, end)})
+         * when the stride is 1 and the output is as wide as the image (a "same" convolution):
+         * the inside rows then read one contiguous run of the image, copied at once, and only
+         * the padded ends, where that run wraps from one image row to the next, are filled
+         * after it — the same values as row by row.
+         */
+        private void unfoldBlock(float[] in, int source, int ki, int first, int end, int shift, float padValue,
+                                 float[] cols, int row) {
+            int lift = ki * dilation - padding;
+            int low = Math.max(0, -lift);
+            int high = Math.min(outHeight, height - lift);
+            int block = outHeight * outWidth;
+            if (low >= high) {
+                Arrays.fill(cols, row, row + block, padValue);
+                return;
+            }
+            int start = row + low * outWidth + first;
+            Arrays.fill(cols, row, start, padValue);
+            int last = row + (high - 1) * outWidth + end;
+            System.arraycopy(in, source + (low + lift) * width + first + shift, cols, start, last - start);
+            if (first > 0 || end < outWidth) {
+                for (int oh = low; oh < high - 1; oh++) {
+                    Arrays.fill(cols, row + oh * outWidth + end, row + (oh + 1) * outWidth + first, padValue);
+                }
+            }
+            Arrays.fill(cols, last, row + block, padValue);
+        }
+
+        /** Stride 1 and an output as wide as the image: a column row's inside rows are one contiguous run. */
+        boolean sameWidth() {
+            return stride == 1 && outWidth == width;
+        }
+
+        void fold(float[] cols, int colsOffset, int plane, float[] in, int inOffset, float[] spare) {
             int target = inOffset + plane * height * width;
             Arrays.fill(in, target, target + height * width, 0f);
             int row = colsOffset + plane * kernelHeight * kernelWidth * outHeight * outWidth;
@@ -203,6 +243,11 @@ public final class Im2col {
                     int first = firstInside(kj);
                     int end = endInside(kj, first);
                     int shift = kj * dilation - padding;
+                    if (spare != null && first < end) {
+                        foldBlock(cols, row, ki, first, end, shift, in, target, spare);
+                        row += outHeight * outWidth;
+                        continue;
+                    }
                     for (int oh = 0; oh < outHeight; oh++, row += outWidth) {
                         int h = oh * stride - padding + ki * dilation;
                         if (h < 0 || h >= height) {
@@ -217,6 +262,40 @@ public final class Im2col {
                             }
                         }
                     }
+                }
+            }
+        }
+
+        /**
+         * {@link #unfoldBlock}'s adjoint: the inside rows of a column row added to the image as one
+         * contiguous run. The entries of that run that wrap from one image row to the next
+         * (padding taps) are set to +0 for the add and put back after it, in {@code spare}: every
+         * image element is a sum begun at +0, so never −0, and adding +0 leaves its bits as they
+         * are — the same bits as adding row by row.
+         */
+        private void foldBlock(float[] cols, int row, int ki, int first, int end, int shift, float[] in, int target,
+                               float[] spare) {
+            int lift = ki * dilation - padding;
+            int low = Math.max(0, -lift);
+            int high = Math.min(outHeight, height - lift);
+            if (low >= high) {
+                return;
+            }
+            int start = row + low * outWidth + first;
+            int last = row + (high - 1) * outWidth + end;
+            int to = target + (low + lift) * width + first + shift;
+            int saved = 0;
+            for (int oh = low; oh < high - 1; oh++) {
+                for (int at = row + oh * outWidth + end; at < row + (oh + 1) * outWidth + first; at++) {
+                    spare[saved++] = cols[at];
+                    cols[at] = 0f;
+                }
+            }
+            addRun(cols, start, in, to, last - start);
+            saved = 0;
+            for (int oh = low; oh < high - 1; oh++) {
+                for (int at = row + oh * outWidth + end; at < row + (oh + 1) * outWidth + first; at++) {
+                    cols[at] = spare[saved++];
                 }
             }
         }

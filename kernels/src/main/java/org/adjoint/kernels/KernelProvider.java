@@ -3,6 +3,7 @@ package org.adjoint.kernels;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Logger;
 
 /**
@@ -113,6 +114,22 @@ public interface KernelProvider {
     default void sgemmBatched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                               float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
                               float beta, float[] c, int cOffset, int cStride) {
+        // Products too small to split (a convolution's per-image GEMMs) run side by side, whole
+        // entries claimed one at a time by each thread, when their Cs do not overlap: each entry
+        // is still one serial sgemm, so the bits do not depend on the thread count, and a thread
+        // that starts late only takes fewer entries. Larger products split themselves.
+        boolean sideBySide = batch > 1 && (long) m * n * k < PackedGemm.SERIAL_BELOW
+                && Math.abs((long) cStride) >= (long) m * n;
+        if (sideBySide) {
+            AtomicInteger next = new AtomicInteger();
+            Parallel.together(Math.min(batch, Parallel.THREADS), threads -> part -> {
+                for (int p = next.getAndIncrement(); p < batch; p = next.getAndIncrement()) {
+                    sgemm(transA, transB, m, n, k, alpha, a, aOffset + p * aStride, transA ? m : k,
+                            b, bOffset + p * bStride, transB ? k : n, beta, c, cOffset + p * cStride, n);
+                }
+            });
+            return;
+        }
         for (int p = 0; p < batch; p++) {
             sgemm(transA, transB, m, n, k, alpha, a, aOffset + p * aStride, transA ? m : k,
                     b, bOffset + p * bStride, transB ? k : n, beta, c, cOffset + p * cStride, n);

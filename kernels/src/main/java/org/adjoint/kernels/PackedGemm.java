@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Blocked SGEMM in the style of GotoBLAS/BLIS, shared by both providers:
@@ -43,6 +44,7 @@ final class PackedGemm {
     private static final ThreadLocal<float[]> A_PACK = new ThreadLocal<>();
     private static final ThreadLocal<float[]> B_PACK = new ThreadLocal<>();
     private static final ThreadLocal<float[]> EDGE = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> A_SHARED = new ThreadLocal<>();
 
     private PackedGemm() {
     }
@@ -65,7 +67,52 @@ final class PackedGemm {
             float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
             PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
             return part -> blocked(kernel, plan, schedule, part, transA, transB, alpha, a, aOffset, lda, b, bOffset,
-                    ldb, beta != 0f, c, cOffset, ldc, panels);
+                    ldb, beta != 0f, c, cOffset, ldc, panels, null);
+        });
+    }
+
+    /**
+     * A batch of products small enough to run serially ({@link #SERIAL_BELOW}) that share one
+     * A: entry {@code p} is {@code C_p = alpha·op(A)·op(B_p) + beta·C_p} with {@code B_p} and
+     * {@code C_p} {@code p · stride} elements after their offsets. The entries run side by side,
+     * whole entries claimed one at a time by each thread, and each thread packs A once for all
+     * its entries instead of once per entry (a convolution's weight, shared by every image); a
+     * thread that starts late only takes fewer entries. Each entry is computed exactly
+     * as {@link #sgemm} computes it alone, so the bits are those of the entry-by-entry loop.
+     * The Cs must not overlap.
+     */
+    static void sgemmSharedA(MicroKernel kernel, boolean transA, boolean transB, int batch, int m, int n, int k,
+                             float alpha, float[] a, int aOffset, int lda, float[] b, int bOffset, int bStride, int ldb,
+                             float beta, float[] c, int cOffset, int cStride, int ldc) {
+        AtomicInteger next = new AtomicInteger();
+        Parallel.together(Math.min(batch, Parallel.THREADS), threads -> part -> {
+            int first = next.getAndIncrement();
+            if (first >= batch) {
+                return;
+            }
+            Plan plan = new Plan(kernel.rows(), kernel.columns(), m, n, k, 1);
+            int kBlocks = (k + plan.kc - 1) / plan.kc;
+            int blockSize = plan.mcBlock * Math.min(plan.kc, k);
+            float[] shared = buffer(A_SHARED, kBlocks * plan.rowBlocks * blockSize);
+            for (int pc = 0, block = 0; pc < k; pc += plan.kc) {
+                int kc = Math.min(plan.kc, k - pc);
+                for (int ic = 0; ic < m; ic += plan.mcBlock, block++) {
+                    float[] pack = buffer(A_PACK, plan.mcBlock * Math.min(plan.kc, k));
+                    int mc = Math.min(plan.mcBlock, m - ic);
+                    packA(transA, a, aOffset, lda, ic, mc, pc, kc, kernel.rows(), pack);
+                    System.arraycopy(pack, 0, shared, block * blockSize, blockSize);
+                }
+            }
+            float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
+            for (int p = first; p < batch; p = next.getAndIncrement()) {
+                int cAt = cOffset + p * cStride;
+                if (beta != 0f) {
+                    scale(beta, c, cAt, ldc, m, n);
+                }
+                PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, 1);
+                blocked(kernel, plan, schedule, 0, transA, transB, alpha, a, aOffset, lda, b, bOffset + p * bStride, ldb,
+                        beta != 0f, c, cAt, ldc, panels, shared);
+            }
         });
     }
 
@@ -123,7 +170,7 @@ final class PackedGemm {
     private static void blocked(MicroKernel kernel, Plan plan, PanelSchedule schedule, int part,
                                 boolean transA, boolean transB, float alpha, float[] a, int aOffset, int lda,
                                 float[] b, int bOffset, int ldb, boolean accumulate, float[] c, int cOffset, int ldc,
-                                float[] panels) {
+                                float[] panels, float[] packedA) {
         int mr = kernel.rows();
         int nr = kernel.columns();
         float[] aPack = buffer(A_PACK, plan.mcBlock * Math.min(plan.kc, plan.k));
@@ -167,9 +214,18 @@ final class PackedGemm {
                     int firstSliver = (int) ((long) slivers * group / plan.groups);
                     int endSliver = (int) ((long) slivers * (group + 1) / plan.groups);
                     if (firstSliver < endSliver) {
-                        packA(transA, a, aOffset, lda, ic, mc, pc, kc, mr, aPack);
-                        macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aPack, panels, panel, c,
-                                cOffset + ic * ldc + jc, ldc);
+                        float[] aBlock = aPack;
+                        int aBase = 0;
+                        if (packedA != null) {
+                            // Packed once for every entry of a batch: block (pc, ic) in k-block-major order.
+                            aBlock = packedA;
+                            aBase = ((pc / kcBlock) * plan.rowBlocks + ic / plan.mcBlock)
+                                    * plan.mcBlock * Math.min(plan.kc, plan.k);
+                        } else {
+                            packA(transA, a, aOffset, lda, ic, mc, pc, kc, mr, aPack);
+                        }
+                        macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aBlock, aBase, panels,
+                                panel, c, cOffset + ic * ldc + jc, ldc);
                     }
                     schedule.computed(phase, unit);
                 }
@@ -178,7 +234,7 @@ final class PackedGemm {
     }
 
     private static void macroKernel(MicroKernel kernel, int mc, int nc, int kc, int firstSliver, int endSliver,
-                                    float alpha, boolean accumulate, float[] aPack, float[] bPack, int bBase,
+                                    float alpha, boolean accumulate, float[] aPack, int aBase, float[] bPack, int bBase,
                                     float[] c, int cOffset, int ldc) {
         int mr = kernel.rows();
         int nr = kernel.columns();
@@ -189,7 +245,7 @@ final class PackedGemm {
                 int rows = Math.min(mr, mc - ir);
                 int cTile = cOffset + ir * ldc + jr;
                 if (rows == mr && cols == nr) {
-                    kernel.tile(kc, aPack, ir * kc, bPack, bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
+                    kernel.tile(kc, aPack, aBase + ir * kc, bPack, bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
                 } else {
                     // The edge tile accumulates into a copy of C with the kernel's own fused
                     // multiply-add, as a full tile does: adding its product to C here would round
@@ -201,7 +257,7 @@ final class PackedGemm {
                             System.arraycopy(c, cTile + r * ldc, edge, r * nr, cols);
                         }
                     }
-                    kernel.tile(kc, aPack, ir * kc, bPack, bBase + jr * kc, alpha, edge, 0, nr, accumulate);
+                    kernel.tile(kc, aPack, aBase + ir * kc, bPack, bBase + jr * kc, alpha, edge, 0, nr, accumulate);
                     for (int r = 0; r < rows; r++) {
                         System.arraycopy(edge, r * nr, c, cTile + r * ldc, cols);
                     }

@@ -48,6 +48,24 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void sgemmBatched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+                             float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,
+                             float beta, float[] c, int cOffset, int cStride) {
+        // A shared A (a convolution's weight) is packed once per thread, not once per entry,
+        // when every entry would take the packed path on one thread anyway.
+        boolean packedPath = m > 0 && n > 0 && k > 0 && alpha != 0f && !Gemv.takes(m, n)
+                && !(n <= NarrowGemm.MAX_COLUMNS && k <= NarrowGemm.MAX_DEPTH);
+        if (aStride == 0 && batch > 1 && packedPath && (long) m * n * k < PackedGemm.SERIAL_BELOW
+                && Math.abs((long) cStride) >= (long) m * n) {
+            PackedGemm.sgemmSharedA(TILE, transA, transB, batch, m, n, k, alpha, a, aOffset, transA ? m : k,
+                    b, bOffset, bStride, transB ? k : n, beta, c, cOffset, cStride, n);
+            return;
+        }
+        KernelProvider.super.sgemmBatched(transA, transB, batch, m, n, k, alpha, a, aOffset, aStride, b, bOffset,
+                bStride, beta, c, cOffset, cStride);
+    }
+
+    @Override
     public void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
         VectorElementWise.biasActivation(activation, y, bias, rows, cols);
     }

@@ -180,6 +180,52 @@ class GemmTest {
         return cases.stream();
     }
 
+    /**
+     * A batch sharing one A at sizes that take the packed path (several row blocks, several
+     * blocks of k, edge tiles: a convolution's per-image products) gives every entry the bits
+     * of {@code sgemm} on that entry alone, whoever runs it.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("providers")
+    void sgemmBatchedWithASharedAGivesEachEntryItsOwnBits(String provider) {
+        KernelProvider kernels = KernelProvider.named(provider);
+        int[][] sizes = {{64, 196, 288}, {20, 40, 600}, {260, 33, 40}, {13, 17, 5}};
+        SplittableRandom random = new SplittableRandom(11);
+        int batch = 5;
+        for (int[] s : sizes) {
+            int m = s[0];
+            int n = s[1];
+            int k = s[2];
+            for (boolean transA : new boolean[] {false, true}) {
+                for (boolean transB : new boolean[] {false, true}) {
+                    for (float beta : BETAS) {
+                        float[] a = new float[3 + m * k];
+                        float[] b = new float[1 + batch * k * n];
+                        float[] c = new float[2 + batch * (m * n + 1)];
+                        fillRandom(random, a, A_SCALE);
+                        fillRandom(random, b, B_SCALE);
+                        fillRandom(random, c, C_SCALE);
+                        float[] expected = c.clone();
+                        for (int p = 0; p < batch; p++) {
+                            kernels.sgemm(transA, transB, m, n, k, 0.75f, a, 3, transA ? m : k, b, 1 + p * k * n,
+                                    transB ? k : n, beta, expected, 2 + p * (m * n + 1), n);
+                        }
+                        kernels.sgemmBatched(transA, transB, batch, m, n, k, 0.75f, a, 3, 0, b, 1, k * n, beta, c, 2,
+                                m * n + 1);
+                        assertArrayEquals(expected, c, provider + " m=" + m + " n=" + n + " k=" + k + " transA="
+                                + transA + " transB=" + transB + " beta=" + beta);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void fillRandom(SplittableRandom random, float[] values, float scale) {
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) (random.nextDouble(-1, 1) * scale);
+        }
+    }
+
     @ParameterizedTest(name = "{0} transA={1} transB={2} shared={3}")
     @MethodSource("batchedCases")
     void sgemmBatchedMatchesPerEntryReference(String provider, boolean transA, boolean transB, String shared) {

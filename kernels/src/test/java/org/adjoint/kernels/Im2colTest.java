@@ -62,6 +62,8 @@ class Im2colTest {
                 new Shape(1, 0, 3, 1, 1, 1, 1, 1, 0, 2, 0),
                 new Shape(0, 4, 4, 3, 3, 1, 1, 1, 0, 2, 0),
                 new Shape(2, 5, 5, 3, 3, 1, 1, 1, 1, 0, 1),
+                // As wide as the image but not as tall: the contiguous-run path with rows cut at both ends.
+                new Shape(2, 6, 5, 5, 3, 1, 1, 1, 1, 2, 1),
                 // Above SERIAL_BELOW column elements: planes split over the threads.
                 new Shape(16, 40, 40, 3, 3, 1, 1, 1, 1, 8, 0),
                 new Shape(8, 61, 45, 3, 5, 2, 2, 2, 0, 9, 1));
@@ -94,11 +96,13 @@ class Im2colTest {
         }
         float[] expected = images(s, 3);
         naiveCol2im(s, cols, expected);
+        float[] given = cols.clone();
         for (int run = 0; run < 2; run++) {
             float[] actual = images(s, 3);
             Im2col.col2im(cols, 0, s.channels(), s.height(), s.width(), s.kernelHeight(), s.kernelWidth(), s.stride(),
                     s.padding(), s.dilation(), s.images(), actual, s.first() * s.imageSize());
             assertBits(expected, actual, "col2im " + s + " run " + run);
+            assertBits(given, cols, "col2im " + s + " leaves its columns as they were");
         }
     }
 

@@ -29,8 +29,13 @@ final class ConvGemm {
      */
     static final String TILE_PROPERTY = "adjoint.conv.tileFloats";
 
-    /** 16 MiB of float32 columns: large enough that GEMMs stay big, small next to the activations. */
-    static final long DEFAULT_TILE_FLOATS = 4L << 20;
+    /**
+     * 4 MiB of float32 columns: a tile's columns are still in the last-level cache when its
+     * GEMMs read them (16 MiB, the whole batch of the Fashion-MNIST CNN's second layer, made
+     * a ResNet block's forward and backward about half as fast again in ConvBench), and a tile
+     * still holds many images of a small layer for the GEMMs to run side by side.
+     */
+    static final long DEFAULT_TILE_FLOATS = 1L << 20;
 
     /** Whole numbers that float32 holds exactly: the default window kernels' indices stay below. */
     private static final long EXACT_FLOAT_INDICES = 1L << 24;
@@ -78,9 +83,13 @@ final class ConvGemm {
                     && geometry.padding() == 0;
         }
 
+        long tileFloats() {
+            return Long.getLong(TILE_PROPERTY, DEFAULT_TILE_FLOATS);
+        }
+
         int tileImages() {
             long perImage = Math.max(1, rows() * positions());
-            long budget = Long.getLong(TILE_PROPERTY, DEFAULT_TILE_FLOATS);
+            long budget = tileFloats();
             // The SPI's default im2col/col2im address a tile's images with float32 whole numbers, exact
             // below 2^24: a strided window can have far fewer columns than images, so bound the images too.
             long byIndex = (EXACT_FLOAT_INDICES - 1) / Math.max(1, geometry.imageSize());
@@ -101,8 +110,9 @@ final class ConvGemm {
         Buffer x = Compute.buffer(input);
         Buffer w = Compute.buffer(weight);
         int[] outShape = sizes.outputShape();
-        Buffer y = Compute.allocate(backend, (long) sizes.images() * sizes.outputs() * sizes.positions());
-        overColumns(backend, sizes, x,
+        // Every element is written by a GEMM with beta 0.
+        Buffer y = Compute.allocateUninitialized(backend, (long) sizes.images() * sizes.outputs() * sizes.positions());
+        overColumns(backend, sizes, x, sizes.tileImages(),
                 (first, count, columns) -> forwardTile(backend, sizes, w, columns, first, count, y));
         return Compute.wrap(backend, y, outShape);
     }
@@ -116,9 +126,11 @@ final class ConvGemm {
         int n = Math.toIntExact(sizes.positions());
         long columnStride = sizes.rows() * n;
         long outStride = (long) sizes.outputs() * n;
+        // In the pointwise case the columns are x itself, so they start at image `first`.
+        long columnStart = sizes.pointwise() ? first * columnStride : 0;
         for (int g = 0; g < groups; g++) {
             backend.gemm(false, false, count, m, n, k, 1f, w, (long) g * m * k, 0,
-                    columns, (long) g * k * n, columnStride,
+                    columns, columnStart + (long) g * k * n, columnStride,
                     0f, y, first * outStride + (long) g * m * n, outStride);
         }
     }
@@ -136,12 +148,13 @@ final class ConvGemm {
         Buffer dy = Compute.buffer(outputGrad);
         Buffer w = Compute.buffer(weight);
         int[] inShape = sizes.inputShape();
-        Buffer dx = Compute.allocate(backend, (long) sizes.images() * sizes.geometry().imageSize());
+        // Every element is written by col2im (or, pointwise, by a GEMM with beta 0).
+        Buffer dx = Compute.allocateUninitialized(backend, (long) sizes.images() * sizes.geometry().imageSize());
         if (sizes.pointwise()) {
             inputGradTile(backend, sizes, w, dy, 0, sizes.images(), dx);
             return Compute.wrap(backend, dx, inShape);
         }
-        forEachTile(backend, sizes, (first, count, columns) -> {
+        forEachTile(backend, sizes, sizes.tileImages(), (first, count, columns) -> {
             inputGradTile(backend, sizes, w, dy, first, count, columns);
             backend.col2im(columns, sizes.geometry(), first, count, dx);
         });
@@ -169,6 +182,11 @@ final class ConvGemm {
     /**
      * {@code dw}, the adjoint of {@link #forward} in {@code w}: {@code Σ_images dy_g · columns_gᵀ}.
      *
+     * <p>Each image's product is one GEMM into a slot of its own (so a backend may run a
+     * tile's GEMMs side by side), and the slots are summed in image order after a carry slot
+     * holding the sum of the earlier tiles: {@code (((0 + p_0) + p_1) + …)}, the same bits
+     * whatever the tiling and the thread count.
+     *
      * @param sizes      the sizes
      * @param input      {@code [N, C, H, W]}
      * @param outputGrad {@code [N, O, H', W']}
@@ -179,15 +197,36 @@ final class ConvGemm {
         Buffer x = Compute.buffer(input);
         Buffer dy = Compute.buffer(outputGrad);
         int[] weightShape = sizes.weightShape();
-        Buffer dw = Compute.allocate(backend, (long) sizes.outputs() * sizes.rows() / sizes.groups());
-        overColumns(backend, sizes, x,
-                (first, count, columns) -> weightGradTile(backend, sizes, dy, columns, first, count, dw));
+        long weightSize = (long) sizes.outputs() * sizes.rows() / sizes.groups();
+        Buffer dw = Compute.allocate(backend, weightSize);
+        if (sizes.images() == 0 || weightSize == 0) {
+            return Compute.wrap(backend, dw, weightShape);
+        }
+        int perTile = Math.max(1, Math.min(sizes.tileImages(),
+                (int) Math.min(Integer.MAX_VALUE, sizes.tileFloats() / weightSize - 1)));
+        Buffer products = backend.allocateUninitialized((perTile + 1) * weightSize);
+        try {
+            int[] stack = {0, Math.toIntExact(weightSize)};
+            int[] sumStrides = {0, 1};
+            overColumns(backend, sizes, x, perTile, (first, count, columns) -> {
+                if (first == 0) {
+                    backend.fill(products, 0f);
+                } else {
+                    backend.copyStrided(dw, 0, new int[] {1}, products, 0, new int[] {stack[1]});
+                }
+                weightGradTile(backend, sizes, dy, columns, first, count, products, weightSize);
+                stack[0] = count + 1;
+                backend.sumTo(products, stack, dw, sumStrides);
+            });
+        } finally {
+            backend.release(products);
+        }
         return Compute.wrap(backend, dw, weightShape);
     }
 
-    /** {@code dw_g += Σ_i dy[first + i, group g] · columns[i, group g]ᵀ}, overwriting at image 0. */
+    /** {@code products[1 + i, group g] = dy[first + i, group g] · columns[i, group g]ᵀ} for the tile's images. */
     private static void weightGradTile(Backend backend, Sizes sizes, Buffer dy, Buffer columns, int first, int count,
-                                       Buffer dw) {
+                                       Buffer products, long weightSize) {
         int groups = sizes.groups();
         int m = sizes.outputs() / groups;
         int n = Math.toIntExact(sizes.rows() / groups);
@@ -195,15 +234,10 @@ final class ConvGemm {
         long columnStride = sizes.rows() * k;
         long outStride = (long) sizes.outputs() * k;
         long columnStart = sizes.pointwise() ? first * columnStride : 0;
-        // One GEMM per image: a batch writing one C (stride 0) would race on backends that run a batch in parallel.
-        for (int i = 0; i < count; i++) {
-            int image = first + i;
-            float beta = image == 0 ? 0f : 1f;
-            for (int g = 0; g < groups; g++) {
-                backend.gemm(false, true, 1, m, n, k, 1f, dy, image * outStride + (long) g * m * k, 0,
-                        columns, columnStart + i * columnStride + (long) g * n * k, 0,
-                        beta, dw, (long) g * m * n, 0);
-            }
+        for (int g = 0; g < groups; g++) {
+            backend.gemm(false, true, count, m, n, k, 1f, dy, first * outStride + (long) g * m * k, outStride,
+                    columns, columnStart + (long) g * n * k, columnStride,
+                    0f, products, weightSize + (long) g * m * n, weightSize);
         }
     }
 
@@ -213,28 +247,34 @@ final class ConvGemm {
     }
 
     /**
-     * Runs {@code body} over the images unfolded into columns, tile by tile; a pointwise
-     * convolution's images are their own columns, handed over whole in one call.
+     * Runs {@code body} over the images unfolded into columns, at most {@code perTile} images
+     * at a time; a pointwise convolution's images are their own columns, handed over a tile
+     * at a time too.
      */
-    private static void overColumns(Backend backend, Sizes sizes, Buffer x, Tile body) {
+    private static void overColumns(Backend backend, Sizes sizes, Buffer x, int perTile, Tile body) {
         if (sizes.pointwise()) {
-            body.run(0, sizes.images(), x);
+            for (int first = 0; first < sizes.images(); first += perTile) {
+                body.run(first, Math.min(perTile, sizes.images() - first), x);
+            }
             return;
         }
-        forEachTile(backend, sizes, (first, count, columns) -> {
+        forEachTile(backend, sizes, perTile, (first, count, columns) -> {
             backend.im2col(x, sizes.geometry(), first, count, 0f, columns);
             body.run(first, count, columns);
         });
     }
 
-    /** Runs {@code tile} over consecutive tiles of images with one columns workspace, released at the end. */
-    private static void forEachTile(Backend backend, Sizes sizes, Tile tile) {
+    /**
+     * Runs {@code tile} over consecutive tiles of at most {@code perTile} images with one
+     * columns workspace (never zero-filled: im2col or a GEMM with beta 0 overwrites it),
+     * released at the end.
+     */
+    private static void forEachTile(Backend backend, Sizes sizes, int perTile, Tile tile) {
         int images = sizes.images();
         if (images == 0) {
             return;
         }
-        int perTile = sizes.tileImages();
-        Buffer columns = backend.allocate(perTile * sizes.rows() * sizes.positions());
+        Buffer columns = backend.allocateUninitialized(perTile * sizes.rows() * sizes.positions());
         try {
             for (int first = 0; first < images; first += perTile) {
                 tile.run(first, Math.min(perTile, images - first), columns);

@@ -42,8 +42,14 @@ public final class MaxPool2d extends Primitive<PoolWindow> {
         Backend backend = Compute.backend(window.name(), x);
         int[] outShape = window.outputShape();
         int[] maskShape = window.maskShape();
-        Buffer values = Compute.allocate(backend, Shapes.size(outShape));
-        Buffer mask = Compute.allocate(backend, Shapes.size(maskShape));
+        // Both are written whole by the window max.
+        Buffer values = Compute.allocateUninitialized(backend, Shapes.size(outShape));
+        if (!residuals.wanted()) {
+            // Nothing records (inference): the mask would be computed and dropped.
+            window.max(backend, Compute.buffer(x), values, null);
+            return Compute.wrap(backend, values, outShape);
+        }
+        Buffer mask = Compute.allocateUninitialized(backend, Shapes.size(maskShape));
         window.max(backend, Compute.buffer(x), values, mask);
         residuals.keep(Compute.wrap(backend, mask, maskShape));
         return Compute.wrap(backend, values, outShape);

@@ -163,7 +163,7 @@ public record PoolWindow(boolean max, int images, ConvGeometry geometry) {
      * @param backend where
      * @param input   contiguous input
      * @param values  output, {@code [N, C, H', W']}
-     * @param mask    output, {@link #maskShape()}
+     * @param mask    output, {@link #maskShape()}, or {@code null} when only the values are wanted
      */
     void max(Backend backend, Buffer input, Buffer values, Buffer mask) {
         new Tiles(backend) {
@@ -171,11 +171,13 @@ public record PoolWindow(boolean max, int images, ConvGeometry geometry) {
             void tile(int first, int count) {
                 backend.im2col(input, geometry, first, count, Float.NEGATIVE_INFINITY, columns);
                 Buffer tileValues = whole ? values : scratch(1, count * (long) positions() * geometry.channels());
-                Buffer tileMask = whole ? mask : scratch(2, count * columnsPerImage());
+                Buffer tileMask = whole || mask == null ? mask : scratch(2, count * columnsPerImage());
                 backend.max(columns, count * geometry.channels(), taps(), positions(), tileValues, tileMask);
                 if (!whole) {
                     copyInto(tileValues, values, first * outputPerImage(), count * outputPerImage());
-                    copyInto(tileMask, mask, first * columnsPerImage(), count * columnsPerImage());
+                    if (mask != null) {
+                        copyInto(tileMask, mask, first * columnsPerImage(), count * columnsPerImage());
+                    }
                 }
             }
         }.run();
@@ -270,7 +272,8 @@ public record PoolWindow(boolean max, int images, ConvGeometry geometry) {
                 return;
             }
             try {
-                columns = backend.allocate(tile * columnsPerImage());
+                // Overwritten by im2col or by the transpose's first write before any read.
+                columns = backend.allocateUninitialized(tile * columnsPerImage());
                 for (int first = 0; first < images; first += tile) {
                     tile(first, Math.min(tile, images - first));
                 }
