@@ -543,6 +543,9 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("cuda " + op + ": the " + what + " view at offset " + offset + " with strides "
                     + java.util.Arrays.toString(strides) + " over " + java.util.Arrays.toString(shape)
                     + " reaches outside a buffer of " + buffer.size() + " elements");
+        }
+    }
+
     /** The fused kernels for rows up to {@link CudaKernelSource#ATTENTION_MAX_DIM} wide; the composed default beyond. */
     @Override
     public void attention(Buffer q, Buffer k, Buffer v, int batch, int t, int s, int d, int dv, boolean causal,

@@ -306,6 +306,9 @@ public interface KernelProvider {
     default void layerNormGrad(float[] x, float[] weight, float[] mean, float[] rstd, float[] dy, int rows, int size,
                                float[] dx, float[] dweight) {
         Normalization.layerNormGrad(x, weight, mean, rstd, dy, rows, size, dx, dweight);
+    }
+
+    /**
      * Scaled dot-product attention, blocked with an online softmax ({@link AttentionKernels}):
      * {@code out = softmax(scale · q·kᵀ + mask)·v} per batch item and each query row's
      * log-sum-exp, without the {@code t × s} scores. The default multiplies the blocks with
