@@ -493,7 +493,10 @@ public abstract class RandomProgramConformance extends BackendConformance {
             caught++;
         }
         assertTrue(caught >= 3, "too few long programs with the wrong derivative were drawn: " + caught);
-        assertTrue(missed <= caught, missed + " programs with the wrong derivative passed, " + caught + " failed");
+        // Since the structure kinds (narrow, a split piece, indexSelect, maskedFill) a program more often drops
+        // the values the square reached: about as many long programs pass harmlessly as fail (12 caught against
+        // 11 to 13 passed, CPU and fake GPU, 2026-12-02). A harness that stopped catching it would fail here.
+        assertTrue(missed <= 2 * caught, missed + " programs with the wrong derivative passed, " + caught + " failed");
     }
 
     /** A correct VJP with a wrong JVP passes the reverse-mode checks and fails forward mode. */
