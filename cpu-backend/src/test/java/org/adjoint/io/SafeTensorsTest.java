@@ -91,6 +91,39 @@ class SafeTensorsTest {
         assertEquals(0, headerLength % 8, "the header is padded to a multiple of 8 bytes");
     }
 
+    /** A file with one JSON header (padded to 8 bytes) and the given data section. */
+    private Path fileWith(String json, ByteBuffer data) throws IOException {
+        byte[] header = json.getBytes(UTF_8);
+        int padded = header.length + (8 - header.length % 8) % 8;
+        ByteBuffer file = littleEndian(8 + padded + data.capacity());
+        file.putLong(padded).put(header);
+        while (file.position() < 8 + padded) {
+            file.put((byte) ' ');
+        }
+        file.put(data.array());
+        return Files.write(directory.resolve("integers.safetensors"), file.array());
+    }
+
+    @Test
+    void integersThatFloat32HoldsExactlyAreRead() throws IOException {
+        // PyTorch's BatchNorm2d keeps num_batches_tracked as int64; position ids are integers too.
+        ByteBuffer data = littleEndian(20).putLong(938L).putInt(-7).putInt(0).putInt(1 << 24);
+        Path path = fileWith("{\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},"
+                + "\"ids\":{\"dtype\":\"I32\",\"shape\":[3],\"data_offsets\":[8,20]}}", data);
+        Map<String, Tensor> read = SafeTensors.load(path);
+        assertEquals(938f, read.get("bn.num_batches_tracked").item());
+        assertArrayEquals(new float[] {-7f, 0f, 16777216f}, read.get("ids").toFloatArray());
+    }
+
+    @Test
+    void anIntegerThatFloat32WouldRoundIsRefusedWithItsTensor() throws IOException {
+        ByteBuffer data = littleEndian(16).putLong(3L).putLong((1L << 24) + 1);
+        Path path = fileWith("{\"steps\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]}}", data);
+        var error = assertThrows(IllegalArgumentException.class, () -> SafeTensors.load(path));
+        assertEquals(path + ": tensor 'steps' (I64 [2], data_offsets [0, 16]): element 1 is 16777217, which float32 "
+                + "cannot hold exactly", error.getMessage());
+    }
+
     @Test
     void readsAFileLaidOutAsPyTorchWritesIt() throws IOException {
         // What safetensors.torch.save_file({"w": torch.tensor([[1., 2.], [3., 4.]])}, path) writes.

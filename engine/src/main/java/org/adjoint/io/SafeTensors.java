@@ -42,7 +42,9 @@ import org.adjoint.io.SafeTensorsHeader.Entry;
  * }</pre>
  *
  * <p>Writing produces {@code F32} and replaces the file atomically. Reading accepts
- * {@code F32}, and converts {@code F64}, {@code F16} and {@code BF16} to float32. A file is
+ * {@code F32}, and converts {@code F64}, {@code F16} and {@code BF16} to float32, and
+ * {@code I64} and {@code I32} where float32 holds every value exactly (PyTorch's
+ * {@code num_batches_tracked}; a larger integer is refused, naming the tensor). A file is
  * checked in full (header, and that the tensors tile the data section exactly, as the
  * reference implementation requires) before any tensor is read, so a corrupt or truncated
  * file fails with an {@link IllegalArgumentException} that names it and says what is wrong,
@@ -218,7 +220,7 @@ public final class SafeTensors {
      * @param file a safetensors file
      * @return the tensors by name, in the order of the header, as float32 on the current backend
      * @throws IllegalArgumentException when the file is not a valid safetensors file, or holds a
-     *                                  dtype other than F32, F64, F16 and BF16
+     *                                  dtype other than F32, F64, F16, BF16, I64 and I32, or an integer float32 cannot hold exactly
      * @throws OutOfMemoryException     when a tensor of a valid file does not fit in the heap
      * @throws UncheckedIOException     when the file cannot be read
      */
@@ -232,7 +234,7 @@ public final class SafeTensors {
      * @param file a safetensors file
      * @return the tensors, in the order of the header, and the metadata
      * @throws IllegalArgumentException when the file is not a valid safetensors file, or holds a
-     *                                  dtype other than F32, F64, F16 and BF16
+     *                                  dtype other than F32, F64, F16, BF16, I64 and I32, or an integer float32 cannot hold exactly
      * @throws OutOfMemoryException     when a tensor of a valid file does not fit in the heap
      * @throws UncheckedIOException     when the file cannot be read
      */
@@ -296,7 +298,11 @@ public final class SafeTensors {
             int count = Math.min(perChunk, values.length - start);
             chunk.clear().limit(count * size);
             readInto(file, channel, position, chunk);
-            entry.dtype().convert(chunk.flip(), values, start, count);
+            try {
+                entry.dtype().convert(chunk.flip(), values, start, count);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": tensor " + entry.describe() + ": " + e.getMessage(), e);
+            }
             position += (long) count * size;
         }
         return values;

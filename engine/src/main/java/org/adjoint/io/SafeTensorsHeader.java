@@ -58,7 +58,37 @@ final class SafeTensorsHeader {
                     target[offset + i] = Float.intBitsToFloat((halves.get(i) & 0xFFFF) << 16);
                 }
             }
+        },
+        /** Integers (PyTorch's {@code num_batches_tracked}, position ids) that float32 holds exactly. */
+        I64(8) {
+            @Override
+            void convert(ByteBuffer source, float[] target, int offset, int count) {
+                var longs = source.asLongBuffer();
+                for (int i = 0; i < count; i++) {
+                    target[offset + i] = exactly(longs.get(i), offset + i);
+                }
+            }
+        },
+        /** As {@link #I64}. */
+        I32(4) {
+            @Override
+            void convert(ByteBuffer source, float[] target, int offset, int count) {
+                var ints = source.asIntBuffer();
+                for (int i = 0; i < count; i++) {
+                    target[offset + i] = exactly(ints.get(i), offset + i);
+                }
+            }
         };
+
+        /** The integer as a float32, refused where float32 would round it. */
+        private static float exactly(long value, int element) {
+            float converted = (float) value;
+            if (Math.abs(value) > 1L << 62 || (long) converted != value) {
+                throw new IllegalArgumentException("element " + element + " is " + value
+                        + ", which float32 cannot hold exactly");
+            }
+            return converted;
+        }
 
         final int bytes;
 
@@ -189,7 +219,7 @@ final class SafeTensorsHeader {
             }
         }
         throw error("tensor '" + name + "' has dtype " + dtypeName
-                + ", which cannot be read as float32 (supported: F32, F64, F16, BF16)");
+                + ", which cannot be read as float32 (supported: F32, F64, F16, BF16, I64, I32)");
     }
 
     private Object required(String name, Map<?, ?> fields, String key) {

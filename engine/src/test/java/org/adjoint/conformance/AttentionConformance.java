@@ -5,12 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -22,7 +17,6 @@ import org.adjoint.autodiff.GradCheck;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Backends;
 import org.adjoint.internal.ops.Attention;
-import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Functional;
 import org.junit.jupiter.api.Test;
 
@@ -38,20 +32,7 @@ public abstract class AttentionConformance extends BackendConformance {
     private static final String REFERENCE = "/org/adjoint/conformance/reference/attention_reference.safetensors";
 
     private static Map<String, Tensor> reference() {
-        try (InputStream in = AttentionConformance.class.getResourceAsStream(REFERENCE)) {
-            if (in == null) {
-                throw new IllegalStateException("test resource " + REFERENCE + " is missing");
-            }
-            Path copy = Files.createTempFile("attention_reference", ".safetensors");
-            try {
-                Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
-                return SafeTensors.load(copy);
-            } finally {
-                Files.delete(copy);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ReferenceFiles.load(REFERENCE);
     }
 
     private static Tensor copyOf(Tensor t) {

@@ -8,11 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,20 +41,7 @@ public abstract class BatchNormConformance extends BackendConformance {
     private static final String REFERENCE = "/org/adjoint/conformance/reference/batchnorm_reference.safetensors";
     /** The PyTorch values, read once per backend (tensors are created on the current one). */
     private static Map<String, Tensor> reference() {
-        try (InputStream in = BatchNormConformance.class.getResourceAsStream(REFERENCE)) {
-            if (in == null) {
-                throw new IllegalStateException("test resource " + REFERENCE + " is missing");
-            }
-            Path copy = Files.createTempFile("batchnorm_reference", ".safetensors");
-            try {
-                Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
-                return SafeTensors.load(copy);
-            } finally {
-                Files.delete(copy);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ReferenceFiles.load(REFERENCE);
     }
 
     private static Tensor copyOf(Tensor t) {

@@ -1,17 +1,12 @@
 package org.adjoint.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -41,18 +36,7 @@ public abstract class ConvolutionConformance extends BackendConformance {
 
     /** The reference file's tensors and its metadata (case name to "stride,padding,dilation,groups"). */
     private static SafeTensors.Contents reference() {
-        try (InputStream in = ConvolutionConformance.class.getResourceAsStream(REFERENCE)) {
-            assertNotNull(in, "missing resource " + REFERENCE);
-            Path file = Files.createTempFile("conv2d_reference", ".safetensors");
-            try {
-                Files.write(file, in.readAllBytes());
-                return SafeTensors.read(file);
-            } finally {
-                Files.delete(file);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ReferenceFiles.read(REFERENCE);
     }
 
     /** Runs {@code body} with the columns workspace limited to {@code floats} (one image per tile for tiny values). */

@@ -7,12 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +17,6 @@ import java.util.SplittableRandom;
 import org.adjoint.Tensor;
 import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
-import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Embedding;
 import org.adjoint.nn.GPT;
 import org.adjoint.nn.MultiHeadAttention;
@@ -47,20 +41,7 @@ public abstract class GptConformance extends BackendConformance {
     private static final GPT.Config TINY = new GPT.Config(11, 8, 16, 2, 4, 0f);
 
     private static Map<String, Tensor> reference() {
-        try (InputStream in = GptConformance.class.getResourceAsStream(REFERENCE)) {
-            if (in == null) {
-                throw new IllegalStateException("test resource " + REFERENCE + " is missing");
-            }
-            Path copy = Files.createTempFile("gpt_reference", ".safetensors");
-            try {
-                Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
-                return SafeTensors.load(copy);
-            } finally {
-                Files.delete(copy);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ReferenceFiles.load(REFERENCE);
     }
 
     /** PyTorch's linear weights are {@code [out, in]}, ours {@code [in, out]}. */

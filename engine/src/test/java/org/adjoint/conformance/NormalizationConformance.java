@@ -7,12 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +16,6 @@ import java.util.function.Function;
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.GradCheck;
-import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Functional;
 import org.adjoint.nn.GELU;
 import org.adjoint.nn.LayerNorm;
@@ -40,20 +34,7 @@ public abstract class NormalizationConformance extends BackendConformance {
 
     /** The PyTorch values, read once per test (tensors are created on the current backend). */
     private static Map<String, Tensor> reference() {
-        try (InputStream in = NormalizationConformance.class.getResourceAsStream(REFERENCE)) {
-            if (in == null) {
-                throw new IllegalStateException("test resource " + REFERENCE + " is missing");
-            }
-            Path copy = Files.createTempFile("normalization_reference", ".safetensors");
-            try {
-                Files.copy(in, copy, StandardCopyOption.REPLACE_EXISTING);
-                return SafeTensors.load(copy);
-            } finally {
-                Files.delete(copy);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ReferenceFiles.load(REFERENCE);
     }
 
     private static Tensor copyOf(Tensor t) {

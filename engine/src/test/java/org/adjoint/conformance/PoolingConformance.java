@@ -2,18 +2,12 @@ package org.adjoint.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -28,7 +22,6 @@ import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Backends;
 import org.adjoint.internal.ops.PoolWindow;
-import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Functional;
 import org.junit.jupiter.api.Test;
 
@@ -49,18 +42,7 @@ public abstract class PoolingConformance extends BackendConformance {
             new Case("ties", 3, 1, 1));
 
     private static Map<String, Tensor> reference() {
-        try (InputStream in = PoolingConformance.class.getResourceAsStream("reference/pooling.safetensors")) {
-            assertNotNull(in, "reference/pooling.safetensors is on the test class path");
-            Path file = Files.createTempFile("pooling", ".safetensors");
-            try {
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-                return SafeTensors.load(file);
-            } finally {
-                Files.delete(file);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ReferenceFiles.load("reference/pooling.safetensors");
     }
 
     private static Tensor pool(boolean max, Tensor x, int kernel, int stride, int padding) {

@@ -2,18 +2,13 @@ package org.adjoint.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +19,6 @@ import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.GradCheck;
 import org.adjoint.backend.Backends;
 import org.adjoint.internal.Compute;
-import org.adjoint.io.SafeTensors;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Linear;
 import org.junit.jupiter.api.Test;
@@ -43,18 +37,7 @@ public abstract class StructureConformance extends BackendConformance {
     private static final String REFERENCE = "reference/structure.safetensors";
 
     private static Map<String, Tensor> reference() {
-        try (InputStream in = StructureConformance.class.getResourceAsStream(REFERENCE)) {
-            assertNotNull(in, "missing resource " + REFERENCE);
-            Path file = Files.createTempFile("structure_reference", ".safetensors");
-            try {
-                Files.write(file, in.readAllBytes());
-                return SafeTensors.read(file).tensors();
-            } finally {
-                Files.delete(file);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ReferenceFiles.load(REFERENCE);
     }
 
     /** Element-wise closeness with a tolerance that scales with the expected magnitudes; infinities must match exactly. */

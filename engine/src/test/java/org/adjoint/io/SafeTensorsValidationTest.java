@@ -127,10 +127,11 @@ class SafeTensorsValidationTest {
 
     @Test
     void dtypesThatCannotBeConvertedAreNamed() throws IOException {
-        assertEquals("tensor 'position_ids' has dtype I64, which cannot be read as float32 "
-                + "(supported: F32, F64, F16, BF16)",
-                rejectHeader("{\"position_ids\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[0,16]}}", 16));
-        assertEquals("tensor 'q' has dtype I8, which cannot be read as float32 (supported: F32, F64, F16, BF16)",
+        assertEquals("tensor 'mask' has dtype U8, which cannot be read as float32 "
+                + "(supported: F32, F64, F16, BF16, I64, I32)",
+                rejectHeader("{\"mask\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2));
+        assertEquals("tensor 'q' has dtype I8, which cannot be read as float32 "
+                + "(supported: F32, F64, F16, BF16, I64, I32)",
                 rejectHeader("{\"q\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2));
     }
 
