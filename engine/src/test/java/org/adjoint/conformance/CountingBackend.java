@@ -9,8 +9,8 @@ import org.adjoint.backend.Backend;
 
 /**
  * A backend that forwards every call to the one under test and counts the buffers asked of
- * it ({@code allocate} and {@code upload}), so that a suite can show which operations take
- * backend memory on any backend. A proxy rather than a hand-written delegate, so that a method
+ * it ({@code allocate}, {@code allocateUninitialized} and {@code upload}), so that a suite can
+ * show which operations take backend memory on any backend. A proxy rather than a hand-written delegate, so that a method
  * added to {@link Backend} is forwarded without changes here.
  */
 final class CountingBackend implements InvocationHandler {
@@ -42,7 +42,7 @@ final class CountingBackend implements InvocationHandler {
     /**
      * The buffers asked for so far.
      *
-     * @return the count of {@code allocate} and {@code upload} calls
+     * @return the count of {@code allocate}, {@code allocateUninitialized} and {@code upload} calls
      */
     long buffers() {
         return buffers;
@@ -51,7 +51,7 @@ final class CountingBackend implements InvocationHandler {
     @Override
     public Object invoke(Object self, Method method, Object[] arguments) throws Throwable {
         switch (method.getName()) {
-            case "allocate", "upload" -> buffers++;
+            case "allocate", "allocateUninitialized", "upload" -> buffers++;
             // Identity, not the target's: tensors compare backends with == and maps key on them.
             case "equals" -> {
                 return self == arguments[0];
