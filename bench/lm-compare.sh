@@ -46,34 +46,8 @@ find_torch2 "$python" "$root/bench/target/torch2-venv" "$out/torch2-venv.log" ||
 echo "adjoint: ./adjoint lm --json --iters $iters --backend $device ${shared[*]}" >&2
 "$root/adjoint" lm --json --iters "$iters" --backend "$device" ${shared[@]+"${shared[@]}"} > "$out/adjoint.json"
 notes=()
-run_torch() {
-  local name="$1" peer_python="$2"
-  echo "pytorch ($peer_python): bench/peers/gpt.py --iters $iters --device $device ${shared[*]}" >&2
-  if "$peer_python" -c "import torch" 2>/dev/null; then
-    "$peer_python" -B "$root/bench/peers/gpt.py" --iters "$iters" --device "$device" ${shared[@]+"${shared[@]}"} \
-      > "$out/$name.json" || { echo "pytorch ($peer_python) failed" >&2; echo '{}' > "$out/$name.json"; }
-  else
-    notes+=("PyTorch from $peer_python: not run, it cannot import torch (Debian: apt-get install python3-torch)")
-    echo '{}' > "$out/$name.json"
-  fi
-}
-run_torch torch "$python"
-if [[ -n "$torch2_python" ]]; then
-  run_torch torch2 "$torch2_python"
-else
-  echo '{}' > "$out/torch2.json"
-  if [[ -n "$torch2_note" ]]; then notes+=("$torch2_note"); fi
-fi
-
-if [[ -n "${JAVA_HOME:-}" ]]; then
-  java="$JAVA_HOME/bin/java"
-elif [[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
-  java=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
-else
-  java="$(command -v java || true)"
-fi
-read -r -a java_options <<<"${JAVA_OPTS:-} ${ADJOINT_JAVA_OPTS:-}"
-"$root/bench/machine.sh" "$java" "" "${java_options[@]}" | tee "$out/machine.txt"
+run_peers gpt.py --iters "$iters" --device "$device" ${shared[@]+"${shared[@]}"}
+print_machine
 
 "$python" - "$out/adjoint.json" "$out/torch.json" "$out/torch2.json" "$device" ${notes[@]+"${notes[@]}"} <<'PY'
 import json, sys, platform, datetime

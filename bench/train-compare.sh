@@ -60,37 +60,8 @@ echo "adjoint: ./adjoint train --data fashion-mnist ${adjoint_model[*]} --epochs
 "$root/adjoint" train --data fashion-mnist "${adjoint_model[@]}" --epochs "$epochs" --data-dir "$data_dir" \
   | tee "$out/adjoint.txt" >&2
 notes=()
-run_torch() {
-  local name="$1" peer_python="$2"
-  echo "pytorch ($peer_python): bench/peers/fashion_mnist.py --model $model --epochs $epochs --data-dir $data_dir" >&2
-  if "$peer_python" -c "import torch" 2>/dev/null; then
-    "$peer_python" -B "$root/bench/peers/fashion_mnist.py" --model "$model" --epochs "$epochs" --data-dir "$data_dir" \
-      > "$out/$name.json" \
-      || { echo "pytorch ($peer_python) failed" >&2; echo '{}' > "$out/$name.json"; }
-  else
-    notes+=("PyTorch from $peer_python: not run, it cannot import torch (Debian: apt-get install python3-torch)")
-    echo '{}' > "$out/$name.json"
-  fi
-}
-run_torch torch "$python"
-if [[ -n "$torch2_python" ]]; then
-  run_torch torch2 "$torch2_python"
-else
-  echo '{}' > "$out/torch2.json"
-  if [[ -n "$torch2_note" ]]; then notes+=("$torch2_note"); fi
-fi
-
-# The machine and the kernel configuration `./adjoint train` ran with (the java it picks, and
-# the options of JAVA_OPTS and ADJOINT_JAVA_OPTS that change the kernels).
-if [[ -n "${JAVA_HOME:-}" ]]; then
-  java="$JAVA_HOME/bin/java"
-elif [[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
-  java=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
-else
-  java="$(command -v java || true)"
-fi
-read -r -a java_options <<<"${JAVA_OPTS:-} ${ADJOINT_JAVA_OPTS:-}"
-"$root/bench/machine.sh" "$java" "" "${java_options[@]}" | tee "$out/machine.txt"
+run_peers fashion_mnist.py --model "$model" --epochs "$epochs" --data-dir "$data_dir"
+print_machine
 if [[ -n "$isa" ]]; then
   echo "isa mode: $isa_note" | tee -a "$out/machine.txt"
 fi

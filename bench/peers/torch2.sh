@@ -1,6 +1,7 @@
-# Sourced by bench/compare.sh and bench/train-compare.sh: finds a Python with PyTorch 2.x, the
-# peer a Python user would pick today, which cannot share an interpreter with the
-# distribution's PyTorch 1.13.
+# Sourced by bench/compare.sh, bench/train-compare.sh and bench/lm-compare.sh: finds a Python
+# with PyTorch 2.x, the peer a Python user would pick today, which cannot share an interpreter
+# with the distribution's PyTorch 1.13; run_peers and print_machine (at the end) are the
+# steps the training comparisons share.
 #
 #   find_torch2 PYTHON VENV LOG
 #
@@ -73,4 +74,46 @@ find_torch2() {
     torch2_note="PyTorch 2: not run (installing ${wheel##*/} into $venv failed; see $log)"
     echo "${0##*/}: $torch2_note" >&2
   fi
+}
+
+# Runs a peer script with each PyTorch found: $python into $out/torch.json and, when
+# find_torch2 found one, $torch2_python into $out/torch2.json. A PyTorch that cannot run
+# leaves {} and a line in the caller's `notes` array. Needs root, out, python, notes.
+# Usage: run_peers SCRIPT [ARG...]   (SCRIPT in bench/peers)
+run_peers() {
+  local script="$1" name peer_python
+  shift
+  for name in torch torch2; do
+    if [[ "$name" == torch ]]; then peer_python="$python"; else peer_python="$torch2_python"; fi
+    if [[ -z "$peer_python" ]]; then
+      echo '{}' > "$out/$name.json"
+      if [[ -n "$torch2_note" ]]; then notes+=("$torch2_note"); fi
+      continue
+    fi
+    echo "pytorch ($peer_python): bench/peers/$script $*" >&2
+    if "$peer_python" -c "import torch" 2>/dev/null; then
+      "$peer_python" -B "$root/bench/peers/$script" "$@" > "$out/$name.json" \
+        || { echo "pytorch ($peer_python) failed" >&2; echo '{}' > "$out/$name.json"; }
+    else
+      notes+=("PyTorch from $peer_python: not run, it cannot import torch (Debian: apt-get install python3-torch)")
+      echo '{}' > "$out/$name.json"
+    fi
+  done
+}
+
+# The machine and the kernel configuration `./adjoint` runs with (the java it picks, and the
+# options of JAVA_OPTS and ADJOINT_JAVA_OPTS that change the kernels), printed and kept in
+# $out/machine.txt. Needs root and out.
+print_machine() {
+  local java
+  if [[ -n "${JAVA_HOME:-}" ]]; then
+    java="$JAVA_HOME/bin/java"
+  elif [[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
+    java=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
+  else
+    java="$(command -v java || true)"
+  fi
+  local -a java_options
+  read -r -a java_options <<<"${JAVA_OPTS:-} ${ADJOINT_JAVA_OPTS:-}"
+  "$root/bench/machine.sh" "$java" "" "${java_options[@]}" | tee "$out/machine.txt"
 }
