@@ -505,6 +505,10 @@ public final class CudaBackend implements Backend {
         }
         checkReach("binary", "left operand", left, lhsOffset, lhsStrides, shape);
         checkReach("binary", "right operand", right, rhsOffset, rhsStrides, shape);
+        if (strided.count() > result.size()) {
+            throw new IllegalArgumentException("cuda binary: " + strided.count() + " elements do not fit a buffer of "
+                    + result.size() + " elements");
+        }
         long leftFirst = lhsOffset * Float.BYTES;
         long rightFirst = rhsOffset * Float.BYTES;
         gpu().withKernels(kernels -> kernels.binary(KernelCodes.binary(op), left.address() + leftFirst,

@@ -204,31 +204,6 @@ public final class Compute {
     }
 
     /**
-     * Whether a matrix product reads {@code t} through {@link #matrixBuffer(Tensor)} as the
-     * transpose of its storage: true when {@code t} is a transposed view of a contiguous tensor.
-     *
-     * @param t an operand of rank at least 2
-     * @return whether to flip the product's transpose flag for it
-     */
-    public static boolean readsTransposed(Tensor t) {
-        return TensorImpl.of(t).layout().isTransposedContiguous();
-    }
-
-    /**
-     * An operand of a matrix product: the storage itself when {@code t} is contiguous or the
-     * transpose of a contiguous tensor ({@link #readsTransposed(Tensor)} says which), else a
-     * contiguous copy.
-     *
-     * @param t an operand of rank at least 2
-     * @return its elements, row-major or row-major transposed
-     */
-    public static Buffer matrixBuffer(Tensor t) {
-        TensorImpl impl = TensorImpl.of(t);
-        Layout layout = impl.layout();
-        return layout.isContiguous() || layout.isTransposedContiguous() ? impl.storage() : contiguousCopy(impl);
-    }
-
-    /**
      * How a matrix product reads an operand: the storage, where the first matrix starts, the
      * distance between consecutive matrices of the batch, and whether they are stored
      * transposed.

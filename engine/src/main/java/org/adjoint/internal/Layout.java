@@ -250,7 +250,7 @@ public final class Layout {
      */
     public boolean isTransposedContiguous() {
         int rank = shape.length;
-        if (strides == null || rank < 2 || offset != 0) {
+        if (strides == null || rank < 2 || offset != 0 || partial) {
             return false;
         }
         int[] swapped = strides.clone();

@@ -246,10 +246,21 @@ public final class GPT extends Composite {
      * @param topK        draw only among the {@code topK} likeliest, or {@code 0} for all
      * @param seed        seed of the draws: the same seed gives the same tokens
      * @return the {@code count} new ids
+     * @throws IllegalArgumentException for an empty prompt, a prompt id outside the vocabulary,
+     *                                  a negative count, or a bad temperature or top-k
      */
     public int[] generate(int[] prompt, int count, float temperature, int topK, long seed) {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("GPT.generate: the prompt needs at least one token");
+        }
+        if (count < 0) {
+            throw new IllegalArgumentException("GPT.generate: count must be at least 0, got " + count);
+        }
+        for (int i = 0; i < prompt.length; i++) {
+            if (prompt[i] < 0 || prompt[i] >= config.vocabulary()) {
+                throw new IllegalArgumentException("GPT.generate: prompt token " + prompt[i] + " (position " + i
+                        + ") is out of range for a vocabulary of " + config.vocabulary());
+            }
         }
         Sampling.check(temperature, topK);
         boolean wasTraining = training;

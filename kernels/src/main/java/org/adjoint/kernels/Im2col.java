@@ -71,6 +71,9 @@ public final class Im2col {
      * {@code inOffset} with, for each element, the sum of the column entries that read it
      * (entries on padding are dropped). Each element adds its entries in the order of the
      * columns (tap row, then tap column) to +0, so results are the same bits on every run.
+     * {@code cols} is a workspace: a "same" stride-1 window sets the entries that wrap around a
+     * row's padding to +0 while it adds and puts them back afterwards, so no other thread may
+     * read it meanwhile.
      *
      * @param cols         {@code [images, channels·kernelHeight·kernelWidth, outHeight·outWidth]}
      *                     from {@code colsOffset}

@@ -147,7 +147,7 @@ class AttentionKernelsTest {
             if (run == 0) {
                 body.run();
             } else {
-                // Inside the kernels' own pool, Parallel.run runs every part on the calling thread.
+                // Inside any fork-join pool (here the common one), Parallel.run runs every part on the calling thread.
                 java.util.concurrent.ForkJoinPool.commonPool().submit(body).join();
             }
             float[] all = new float[out.length + grads.length];

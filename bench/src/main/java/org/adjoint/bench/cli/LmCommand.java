@@ -409,8 +409,8 @@ public final class LmCommand {
         Result result = new Result(options, model.parameterCount(), curve, trainLoss, valLoss, msPerIteration,
                 meter.peakSavedBytes(), sample, (System.nanoTime() - start) / 1e9, backend);
         if (!options.json()) {
-            out.printf(Locale.ROOT, "validation loss %.4f nats/char over all %,d held-out characters after %d "
-                    + "iteration%s (last training estimate %.4f)%n", valLoss, data.validation().length,
+            out.printf(Locale.ROOT, "validation loss %.4f nats/char over all %,d predicted held-out characters after %d "
+                    + "iteration%s (last training estimate %.4f)%n", valLoss, data.validation().length - 1,
                     options.iterations(), options.iterations() == 1 ? "" : "s", trainLoss);
             out.printf(Locale.ROOT, "%.1f ms/iteration, peak saved activations %s (checkpoint %s), total %.1f s, "
                     + "backend %s%n", msPerIteration, TrainCommand.bytes(result.peakSavedBytes()), options.checkpoint(),

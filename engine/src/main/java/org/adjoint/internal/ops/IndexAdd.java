@@ -33,8 +33,13 @@ final class IndexAdd extends Primitive<IndexSelect.Selection> {
         int[] shape = selection.inputShape().clone();
         Buffer out = Compute.allocate(backend, Shapes.size(shape));
         if (Compute.layout(values).size() > 0) {
-            backend.scatterAdd(Compute.buffer(values), selection.outer(), selection.indices().length, selection.inner(),
-                    selection.expanded(backend), out, shape[selection.axis()]);
+            Buffer indices = selection.expanded(backend);
+            try {
+                backend.scatterAdd(Compute.buffer(values), selection.outer(), selection.indices().length,
+                        selection.inner(), indices, out, shape[selection.axis()]);
+            } finally {
+                backend.release(indices);
+            }
         }
         return Compute.wrap(backend, out, shape);
     }

@@ -43,7 +43,10 @@ public final class IndexSelect extends Primitive<IndexSelect.Selection> {
             return shape;
         }
 
-        /** The indices as the gather and scatter kernels read them: {@code [outer, count, inner]} floats. */
+        /**
+         * The indices as the gather and scatter kernels read them, {@code [outer, count, inner]}
+         * floats, in a buffer the caller releases.
+         */
         Buffer expanded(Backend backend) {
             float[] values = new float[indices.length];
             for (int i = 0; i < values.length; i++) {
@@ -56,9 +59,13 @@ public final class IndexSelect extends Primitive<IndexSelect.Selection> {
                 return row;
             }
             int[] shape = {outer, indices.length, inner};
-            Buffer full = Compute.allocate(backend, Shapes.size(shape));
-            backend.copyStrided(row, new int[] {0, 1, 0}, full, shape);
-            return full;
+            try {
+                Buffer full = backend.allocate(Shapes.size(shape));
+                backend.copyStrided(row, new int[] {0, 1, 0}, full, shape);
+                return full;
+            } finally {
+                backend.release(row);
+            }
         }
     }
 
@@ -103,8 +110,13 @@ public final class IndexSelect extends Primitive<IndexSelect.Selection> {
         int[] outShape = selection.outputShape();
         Buffer out = Compute.allocate(backend, Shapes.size(outShape));
         if (Shapes.size(outShape) > 0) {
-            backend.gather(Compute.buffer(x), selection.outer(), selection.inputShape()[selection.axis()],
-                    selection.inner(), selection.expanded(backend), selection.indices().length, out);
+            Buffer indices = selection.expanded(backend);
+            try {
+                backend.gather(Compute.buffer(x), selection.outer(), selection.inputShape()[selection.axis()],
+                        selection.inner(), indices, selection.indices().length, out);
+            } finally {
+                backend.release(indices);
+            }
         }
         return Compute.wrap(backend, out, outShape);
     }
