@@ -9,8 +9,8 @@ random context windows per batch. Works with PyTorch 1.13 (attention composed of
 mask and softmax) and 2.x (F.scaled_dot_product_attention).
 
 Times the training iterations only (batch, forward, backward, clipping, update), as
-`adjoint lm`'s msPerIteration does, on all cores (or --threads N). Progress goes to standard
-error; standard output gets one JSON object: {"torch", "threads", "device", "iterations",
+`adjoint lm`'s msPerIteration does, on PyTorch's default thread count (or --threads N).
+Progress goes to standard error; standard output gets one JSON object: {"torch", "threads", "device", "iterations",
 "parameters", "msPerIteration", "trainLoss", "valLoss", "curve": [...]}, valLoss over every
 held-out character as `adjoint lm` computes it.
 
@@ -181,9 +181,11 @@ def main():
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--data", default=DEFAULT_DATA)
     args = parser.parse_args()
-    # All cores unless told otherwise, as fashion_mnist.py and conv.py: Debian's PyTorch 1.13
-    # otherwise starts with one intra-op thread.
-    torch.set_num_threads(args.threads if args.threads > 0 else os.cpu_count())
+    # PyTorch's own thread count unless told otherwise: Debian's PyTorch 1.13 starts with one
+    # intra-op thread, and on the 2-core EPYC of 2026-12-02 two made its iteration 2.5x slower
+    # (170 against 67 ms), so its default is the fair peer here.
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     chars, train, val = load_text(args.data)
