@@ -486,11 +486,9 @@ public final class CudaBackend implements Backend {
         if (strided.count() == 0) {
             return;
         }
-        checkReach("copyStrided", "source", source, srcOffset, srcStrides, shape);
-        checkReach("copyStrided", "output", result, outOffset, outStrides, shape);
-        long first = srcOffset * Float.BYTES;
-        long target = outOffset * Float.BYTES;
-        gpu().withKernels(kernels -> kernels.copyStridedTo(source.address() + first, result.address() + target, strided));
+        long from = address("copyStrided", "source", source, srcOffset, srcStrides, shape);
+        long to = address("copyStrided", "output", result, outOffset, outStrides, shape);
+        gpu().withKernels(kernels -> kernels.copyStridedTo(from, to, strided));
     }
 
     @Override
@@ -503,16 +501,10 @@ public final class CudaBackend implements Backend {
         if (strided.count() == 0) {
             return;
         }
-        checkReach("binary", "left operand", left, lhsOffset, lhsStrides, shape);
-        checkReach("binary", "right operand", right, rhsOffset, rhsStrides, shape);
-        if (strided.count() > result.size()) {
-            throw new IllegalArgumentException("cuda binary: " + strided.count() + " elements do not fit a buffer of "
-                    + result.size() + " elements");
-        }
-        long leftFirst = lhsOffset * Float.BYTES;
-        long rightFirst = rhsOffset * Float.BYTES;
-        gpu().withKernels(kernels -> kernels.binary(KernelCodes.binary(op), left.address() + leftFirst,
-                right.address() + rightFirst, result.address(), strided));
+        long l = address("binary", "left operand", left, lhsOffset, lhsStrides, shape);
+        long r = address("binary", "right operand", right, rhsOffset, rhsStrides, shape);
+        checkFits("binary", strided.count(), result);
+        gpu().withKernels(kernels -> kernels.binary(KernelCodes.binary(op), l, r, result.address(), strided));
     }
 
     @Override
@@ -525,20 +517,17 @@ public final class CudaBackend implements Backend {
         if (strided.count() == 0) {
             return;
         }
-        checkReach("maskedFill", "operand", input, xOffset, xStrides, shape);
-        checkReach("maskedFill", "mask", masks, maskOffset, maskStrides, shape);
-        if (strided.count() > result.size()) {
-            throw new IllegalArgumentException("cuda maskedFill: " + strided.count() + " elements do not fit a buffer of "
-                    + result.size() + " elements");
-        }
-        long xFirst = xOffset * Float.BYTES;
-        long maskFirst = maskOffset * Float.BYTES;
-        gpu().withKernels(kernels -> kernels.maskedFill(input.address() + xFirst, masks.address() + maskFirst, value,
-                result.address(), strided));
+        long from = address("maskedFill", "operand", input, xOffset, xStrides, shape);
+        long where = address("maskedFill", "mask", masks, maskOffset, maskStrides, shape);
+        checkFits("maskedFill", strided.count(), result);
+        gpu().withKernels(kernels -> kernels.maskedFill(from, where, value, result.address(), strided));
     }
 
-    /** Refuses a strided view (not empty) that reaches outside its buffer. */
-    private static void checkReach(String op, String what, CudaBuffer buffer, long offset, int[] strides, int[] shape) {
+    /**
+     * The device address of a strided view's first element, after refusing a view (not empty)
+     * that reaches outside its buffer.
+     */
+    private static long address(String op, String what, CudaBuffer buffer, long offset, int[] strides, int[] shape) {
         long last = offset;
         for (int axis = 0; axis < shape.length; axis++) {
             last += (long) (shape[axis] - 1) * strides[axis];
@@ -547,6 +536,15 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("cuda " + op + ": the " + what + " view at offset " + offset + " with strides "
                     + java.util.Arrays.toString(strides) + " over " + java.util.Arrays.toString(shape)
                     + " reaches outside a buffer of " + buffer.size() + " elements");
+        }
+        return buffer.address(offset);
+    }
+
+    /** Refuses a contiguous output of {@code count} elements that does not fit {@code result}. */
+    private static void checkFits(String op, long count, CudaBuffer result) {
+        if (count > result.size()) {
+            throw new IllegalArgumentException("cuda " + op + ": " + count + " elements do not fit a buffer of "
+                    + result.size() + " elements");
         }
     }
 

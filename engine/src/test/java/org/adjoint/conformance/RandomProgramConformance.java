@@ -23,12 +23,10 @@ import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 
 import org.adjoint.Tensor;
-import org.adjoint.autodiff.CustomFunction;
 import org.adjoint.autodiff.GradCheck;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backend;
 import org.adjoint.conformance.programs.Coverage;
-import org.adjoint.conformance.programs.CustomOp;
 import org.adjoint.conformance.programs.JavaPrinter;
 import org.adjoint.conformance.programs.Kind;
 import org.adjoint.conformance.programs.Program;
@@ -324,7 +322,7 @@ public abstract class RandomProgramConformance extends BackendConformance {
         Outcome outcome = checker().check(new Program(13870, inputs, steps));
         assertEquals(Status.PASSED, outcome.status(), outcome::toString);
 
-        steps.add(Step.of(Kind.CUSTOM, 12).withCustom(SquareWithWrongJvp.OP));
+        steps.add(Step.of(Kind.CUSTOM, 12).withCustom(Squares.SquareWithWrongJvp.OP));
         steps.add(Step.of(Kind.ADD, 16, 17));
         Outcome wrong = checker().check(new Program(13870, inputs, steps));
         assertEquals(Status.FAILED, wrong.status(), wrong::toString);
@@ -361,7 +359,7 @@ public abstract class RandomProgramConformance extends BackendConformance {
         Outcome outcome = checker().check(new Program(418390, inputs, steps));
         assertEquals(Status.PASSED, outcome.status(), outcome::toString);
 
-        steps.add(Step.of(Kind.CUSTOM, 1).withCustom(WrongSquare.OP));
+        steps.add(Step.of(Kind.CUSTOM, 1).withCustom(Squares.WrongSquare.OP));
         steps.add(Step.of(Kind.ADD, 16, 17));
         Outcome wrong = checker().check(new Program(418390, inputs, steps));
         assertEquals(Status.FAILED, wrong.status(), wrong::toString);
@@ -393,7 +391,7 @@ public abstract class RandomProgramConformance extends BackendConformance {
         Outcome outcome = checker().check(new Program(1, inputs, steps));
         assertEquals(Status.PASSED, outcome.status(), outcome::toString);
 
-        steps.add(Step.of(Kind.CUSTOM, 1).withCustom(WrongSquare.OP));
+        steps.add(Step.of(Kind.CUSTOM, 1).withCustom(Squares.WrongSquare.OP));
         steps.add(Step.of(Kind.ADD, 5, 6));
         Outcome wrong = checker().check(new Program(1, inputs, steps));
         assertEquals(Status.FAILED, wrong.status(), wrong::toString);
@@ -455,7 +453,7 @@ public abstract class RandomProgramConformance extends BackendConformance {
      */
     @Test
     void aWrongDerivativeIsCaughtAndShrunkToOneCall() {
-        ProgramGenerator generator = new ProgramGenerator(List.of(WrongSquare.OP), 10);
+        ProgramGenerator generator = new ProgramGenerator(List.of(Squares.WrongSquare.OP), 10);
         ProgramChecker checker = checker();
         int caught = 0;
         int missed = 0;
@@ -471,7 +469,8 @@ public abstract class RandomProgramConformance extends BackendConformance {
                 // The wrong rule can be harmless: a later step may ignore the value (a product with 0,
                 // cross-entropy over one class, a narrow or a mask that drops it). Only a program whose
                 // gradients change when the rule is right counts as missed.
-                if (outcome.status() == Status.PASSED && !sameGradients(p, withCustom(p, RightSquare.OP))) {
+                if (outcome.status() == Status.PASSED
+                        && !Squares.sameGradients(p, Squares.withCustom(p, Squares.RightSquare.OP))) {
                     missed++;
                 }
                 continue;
@@ -502,56 +501,9 @@ public abstract class RandomProgramConformance extends BackendConformance {
                 + caught + " failed");
     }
 
-    /** The program with every custom step running {@code op}. */
-    private static Program withCustom(Program p, CustomOp op) {
-        return new Program(p.seed(), p.inputs(),
-                p.steps().stream().map(s -> s.kind() == Kind.CUSTOM ? s.withCustom(op) : s).toList());
-    }
-
-    /** Whether two programs of the same shapes give their inputs the same gradients of a random weighting of the output. */
-    private static boolean sameGradients(Program a, Program b) {
-        float[] left = gradients(a);
-        float[] right = gradients(b);
-        float scale = 0;
-        for (float v : right) {
-            scale = Math.max(scale, Math.abs(v));
-        }
-        for (int i = 0; i < left.length; i++) {
-            if (!(Math.abs(left[i] - right[i]) <= 1e-4f * Math.max(1f, scale))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** The inputs' gradients of {@code Σ w ⊙ output} for weights drawn from the program's seed, one after another. */
-    private static float[] gradients(Program p) {
-        List<Tensor> inputs = p.inputTensors().stream().map(t -> t.detach().requiresGrad(true)).toList();
-        Tensor out = p.run(inputs, new Watch());
-        out.mul(Tensor.randn(p.seed(), out.shape())).sum().backward();
-        List<Float> all = new ArrayList<>();
-        for (Tensor x : inputs) {
-            if (x.grad() != null) {
-                for (float v : x.grad().toFloatArray()) {
-                    all.add(v);
-                }
-            } else {
-                for (int i = 0; i < x.size(); i++) {
-                    all.add(0f);
-                }
-            }
-        }
-        float[] flat = new float[all.size()];
-        for (int i = 0; i < flat.length; i++) {
-            flat[i] = all.get(i);
-        }
-        return flat;
-    }
-
-    /** A correct VJP with a wrong JVP passes the reverse-mode checks and fails forward mode. */
     @Test
     void aWrongForwardRuleIsCaughtByTheForwardModeCheck() {
-        ProgramGenerator generator = new ProgramGenerator(List.of(SquareWithWrongJvp.OP), 10);
+        ProgramGenerator generator = new ProgramGenerator(List.of(Squares.SquareWithWrongJvp.OP), 10);
         ProgramChecker checker = checker();
         int caught = 0;
         int missed = 0;
@@ -570,76 +522,5 @@ public abstract class RandomProgramConformance extends BackendConformance {
         }
         assertTrue(caught >= 3, "too few programs with the wrong forward rule were drawn: " + caught);
         assertTrue(missed <= caught, missed + " programs with the wrong forward rule passed, " + caught + " failed");
-    }
-
-    /** {@code x²} with derivative rules that scale {@code u·x} (VJP) and {@code t·x} (JVP) as given: 2 is right. */
-    abstract static class Square extends CustomFunction {
-        private final float vjpScale;
-        private final float jvpScale;
-
-        Square(float vjpScale, float jvpScale) {
-            this.vjpScale = vjpScale;
-            this.jvpScale = jvpScale;
-        }
-
-        @Override
-        protected Tensor forward(Context ctx, List<Tensor> inputs) {
-            ctx.save(inputs.get(0));
-            return inputs.get(0).mul(inputs.get(0));
-        }
-
-        @Override
-        protected Tensor vjp(Context ctx, int input, Tensor cotangent) {
-            return scaled(cotangent.mul(ctx.saved(0)), vjpScale);
-        }
-
-        @Override
-        protected Tensor jvp(Context ctx, List<Tensor> tangents) {
-            return tangents.get(0) == null ? null : scaled(tangents.get(0).mul(ctx.inputs().get(0)), jvpScale);
-        }
-
-        private static Tensor scaled(Tensor t, float scale) {
-            return scale == 1f ? t : t.mul(scale);
-        }
-    }
-
-    /** {@code x²} whose VJP is {@code u·x} instead of {@code 2 u·x}. */
-    static final class WrongSquare extends Square {
-        static final CustomOp OP = new Op(WrongSquare::new, "WrongSquare");
-
-        WrongSquare() {
-            super(1f, 2f);
-        }
-    }
-
-    /** {@code x²} with correct rules: what a program with {@link WrongSquare} should have computed. */
-    static final class RightSquare extends Square {
-        static final CustomOp OP = new Op(RightSquare::new, "RightSquare");
-
-        RightSquare() {
-            super(2f, 2f);
-        }
-    }
-
-    /** {@code x²} with a correct VJP and a JVP of {@code t·x} instead of {@code 2 t·x}. */
-    static final class SquareWithWrongJvp extends Square {
-        static final CustomOp OP = new Op(SquareWithWrongJvp::new, "SquareWithWrongJvp");
-
-        SquareWithWrongJvp() {
-            super(2f, 1f);
-        }
-    }
-
-    /** A custom function as a generator operation. */
-    private record Op(java.util.function.Supplier<CustomFunction> function, String name) implements CustomOp {
-        @Override
-        public Tensor apply(Tensor x) {
-            return function.get().apply(x);
-        }
-
-        @Override
-        public String java(String operand) {
-            return "new " + name + "().apply(" + operand + ")";
-        }
     }
 }
