@@ -242,45 +242,13 @@ public final class Strided {
      */
     public static void maskedFill(float[] x, int xOffset, int[] xStrides, float[] mask, int maskOffset,
                                   int[] maskStrides, float value, float[] out, int outOffset, int[] shape) {
-        int rank = shape.length;
-        if (rank == 0) {
-            float m = mask[maskOffset];
-            out[outOffset] = m > 0 || m < 0 ? value : x[xOffset];
-            return;
-        }
-        if (size(shape) == 0) {
-            return;
-        }
-        int inner = shape[rank - 1];
-        int xs = xStrides[rank - 1];
-        int ms = maskStrides[rank - 1];
-        int[] index = new int[rank];
-        int xPos = xOffset;
-        int mPos = maskOffset;
-        int outPos = outOffset;
-        while (true) {
-            for (int i = 0; i < inner; i++) {
-                float m = mask[mPos + i * ms];
-                out[outPos + i] = m > 0 || m < 0 ? value : x[xPos + i * xs];
+        // The binary walk (axes merged, rows as long as the layout allows) with a row that selects.
+        binary((unused, lhs, l, ls, rhs, r, rs, o, at, n) -> {
+            for (int i = 0; i < n; i++) {
+                float m = rhs[r + i * rs];
+                o[at + i] = m > 0 || m < 0 ? value : lhs[l + i * ls];
             }
-            outPos += inner;
-            int axis = rank - 2;
-            while (axis >= 0) {
-                index[axis]++;
-                xPos += xStrides[axis];
-                mPos += maskStrides[axis];
-                if (index[axis] < shape[axis]) {
-                    break;
-                }
-                xPos -= xStrides[axis] * shape[axis];
-                mPos -= maskStrides[axis] * shape[axis];
-                index[axis] = 0;
-                axis--;
-            }
-            if (axis < 0) {
-                return;
-            }
-        }
+        }, null, x, xOffset, xStrides, mask, maskOffset, maskStrides, out, outOffset, shape);
     }
 
     /**
