@@ -36,65 +36,93 @@ final class VectorElementWise {
     private VectorElementWise() {
     }
 
+    /**
+     * {@code out = f(x)} over {@code n} elements. Each function's loop is a method of its own:
+     * compiled inside one method holding every case, the same loops ran four to six times
+     * slower (EXP at 2.2–3.6 ns an element against 0.53 alone, on a Zen 4), so the switch only
+     * picks the loop.
+     */
     static void unary(ElementWise.Unary function, float parameter, float[] x, int xo, float[] out, int oo, int n) {
         int bound = S.loopBound(n);
-        int i = 0;
-        switch (function) {
-            case NEG -> {
-                for (; i < bound; i += L) {
-                    FloatVector.fromArray(S, x, xo + i).neg().intoArray(out, oo + i);
-                }
-            }
-            case EXP -> {
-                for (; i < bound; i += L) {
-                    exp(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
-                }
-            }
-            case LOG -> {
-                // All elements go to the scalar loop; see the class description.
-            }
-            case SQRT -> {
-                for (; i < bound; i += L) {
-                    FloatVector.fromArray(S, x, xo + i).sqrt().intoArray(out, oo + i);
-                }
-            }
-            case TANH -> {
-                for (; i < bound; i += L) {
-                    tanh(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
-                }
-            }
-            case SIGMOID -> {
-                for (; i < bound; i += L) {
-                    sigmoid(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
-                }
-            }
-            case RELU -> {
-                FloatVector zero = FloatVector.zero(S);
-                for (; i < bound; i += L) {
-                    FloatVector.fromArray(S, x, xo + i).max(zero).intoArray(out, oo + i);
-                }
-            }
-            case STEP -> {
-                FloatVector zero = FloatVector.zero(S);
-                FloatVector one = FloatVector.broadcast(S, 1f);
-                for (; i < bound; i += L) {
-                    VectorMask<Float> positive = FloatVector.fromArray(S, x, xo + i).compare(VectorOperators.GT, 0f);
-                    zero.blend(one, positive).intoArray(out, oo + i);
-                }
-            }
-            case POW -> i = pow(parameter, x, xo, out, oo, bound);
-            case GELU -> {
-                for (; i < bound; i += L) {
-                    gelu(FloatVector.fromArray(S, x, xo + i), false).intoArray(out, oo + i);
-                }
-            }
-            case GELU_GRAD -> {
-                for (; i < bound; i += L) {
-                    gelu(FloatVector.fromArray(S, x, xo + i), true).intoArray(out, oo + i);
-                }
-            }
-        }
+        int i = switch (function) {
+            case NEG -> negLoop(x, xo, out, oo, bound);
+            case EXP -> expLoop(x, xo, out, oo, bound);
+            // LOG: every element goes to the scalar loop; see the class description.
+            case LOG -> 0;
+            case SQRT -> sqrtLoop(x, xo, out, oo, bound);
+            case TANH -> tanhLoop(x, xo, out, oo, bound);
+            case SIGMOID -> sigmoidLoop(x, xo, out, oo, bound);
+            case RELU -> reluLoop(x, xo, out, oo, bound);
+            case STEP -> stepLoop(x, xo, out, oo, bound);
+            case POW -> pow(parameter, x, xo, out, oo, bound);
+            case GELU -> geluLoop(x, xo, out, oo, bound);
+            case GELU_GRAD -> geluGradLoop(x, xo, out, oo, bound);
+        };
         ElementWise.apply(function, parameter, x, xo + i, out, oo + i, n - i);
+    }
+
+    private static int negLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            FloatVector.fromArray(S, x, xo + i).neg().intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int expLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            exp(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int sqrtLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            FloatVector.fromArray(S, x, xo + i).sqrt().intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int tanhLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            tanh(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int sigmoidLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            sigmoid(FloatVector.fromArray(S, x, xo + i)).intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int reluLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            FloatVector.fromArray(S, x, xo + i).max(0f).intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int stepLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            VectorMask<Float> positive = FloatVector.fromArray(S, x, xo + i).compare(VectorOperators.GT, 0f);
+            FloatVector.zero(S).blend(FloatVector.broadcast(S, 1f), positive).intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int geluLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            gelu(FloatVector.fromArray(S, x, xo + i), false).intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int geluGradLoop(float[] x, int xo, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            gelu(FloatVector.fromArray(S, x, xo + i), true).intoArray(out, oo + i);
+        }
+        return bound;
     }
 
     /** σ(x) = 1 / (1 + e^−|x|) for x ≥ 0 and e^−|x| / (1 + e^−|x|) below: no overflow either way. */
