@@ -22,6 +22,7 @@ public final class BufferPool {
     public static final int MIN_LENGTH = 4096;
 
     private final long capacityBytes;
+    /** Queues by {@link #key} of the length. */
     private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
     private long pooledBytes;
     private long hits;
@@ -75,13 +76,22 @@ public final class BufferPool {
         return reused == null ? new float[length] : reused;
     }
 
+    /**
+     * The map key of a length: the length times an odd constant, a one-to-one map of the ints.
+     * Buffer lengths are mostly multiples of large powers of two, which an {@code Integer}'s
+     * own hash sends to a few buckets of the map (turned into trees, 0.6 % of a GPT step).
+     */
+    private static int key(int length) {
+        return length * 0x9E3779B9;
+    }
+
     /** A given-back array of that length, or {@code null} (counted as a miss when poolable). */
     private float[] reuse(int length) {
         if (length < MIN_LENGTH) {
             return null;
         }
         synchronized (this) {
-            ArrayDeque<float[]> queue = free.get(length);
+            ArrayDeque<float[]> queue = free.get(key(length));
             float[] reused = queue == null ? null : queue.pollLast();
             if (reused != null) {
                 pooledBytes -= 4L * length;
@@ -106,7 +116,7 @@ public final class BufferPool {
             if (pooledBytes + 4L * array.length > capacityBytes) {
                 return;
             }
-            free.computeIfAbsent(array.length, length -> new ArrayDeque<>()).addLast(array);
+            free.computeIfAbsent(key(array.length), length -> new ArrayDeque<>()).addLast(array);
             pooledBytes += 4L * array.length;
         }
     }

@@ -203,7 +203,8 @@ class AllocationFailureTest {
         int failAt = -1;
         final Backend proxy = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                     (self, method, arguments) -> {
-                        if (method.getName().equals("allocate") || method.getName().equals("upload")) {
+                        if (method.getName().equals("allocate") || method.getName().equals("allocateUninitialized")
+                                || method.getName().equals("upload")) {
                             if (++calls == failAt) {
                                 cpu.allocate(CpuBackend.MAX_ELEMENTS + 1L);
                             }

@@ -138,7 +138,7 @@ public final class Compute {
 
     private static Buffer contiguousCopy(TensorImpl impl) {
         Layout layout = impl.layout();
-        Buffer out = allocate(impl.backend(), layout.size());
+        Buffer out = allocateUninitialized(impl.backend(), layout.size());
         impl.backend().copyStrided(impl.storage(), layout.offset(), layout.strides(), out, 0, layout.shape());
         return out;
     }
@@ -275,7 +275,7 @@ public final class Compute {
         TensorImpl impl = TensorImpl.of(x);
         Backend b = impl.backend();
         Buffer in = buffer(x);
-        Buffer out = allocate(b, impl.layout().size());
+        Buffer out = allocateUninitialized(b, impl.layout().size());
         b.unary(op, parameter, in, out);
         return TensorImpl.wrap(b, out, impl.shape());
     }
@@ -294,7 +294,7 @@ public final class Compute {
         Backend b = backend(opName, lhs, rhs);
         TensorImpl left = TensorImpl.of(lhs);
         TensorImpl right = TensorImpl.of(rhs);
-        Buffer out = allocate(b, Shapes.size(shape));
+        Buffer out = allocateUninitialized(b, Shapes.size(shape));
         // Views are read in place, from their offset and with their strides.
         Layout l = left.layout();
         Layout r = right.layout();
@@ -317,7 +317,7 @@ public final class Compute {
     public static Tensor broadcastTo(Tensor x, int[] shape) {
         TensorImpl impl = TensorImpl.of(x);
         Backend b = impl.backend();
-        Buffer out = allocate(b, Shapes.size(shape));
+        Buffer out = allocateUninitialized(b, Shapes.size(shape));
         b.copyStrided(impl.storage(), impl.layout().offset(), impl.layout().broadcastStrides(shape), out, 0, shape);
         return TensorImpl.wrap(b, out, shape.clone());
     }

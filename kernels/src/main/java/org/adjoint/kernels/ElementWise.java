@@ -36,6 +36,23 @@ public final class ElementWise {
     }
 
     /**
+     * The fewest elements of {@code function} worth a thread of their own ({@link Parallel#ranges}):
+     * about 20–50 µs of work, more than handing a range to another thread costs.
+     *
+     * @param function the function
+     * @return elements per range
+     */
+    static int grain(Unary function) {
+        return switch (function) {
+            case NEG, SQRT, RELU, STEP -> 1 << 16;
+            case EXP, LOG, TANH, SIGMOID, POW, GELU, GELU_GRAD -> 1 << 14;
+        };
+    }
+
+    /** The fewest elements of a memory-bound pass (a copy, a sum, a product) worth a thread of their own. */
+    static final int MEMORY_GRAIN = 1 << 15;
+
+    /**
      * Applies {@code function} to {@code n} elements.
      *
      * @param function  which function

@@ -32,7 +32,12 @@ public final class Fused {
      * @param cols       column count
      */
     public static void biasActivation(Activation activation, float[] y, float[] bias, int rows, int cols) {
-        for (int r = 0; r < rows; r++) {
+        biasActivation(activation, y, bias, 0, rows, cols);
+    }
+
+    /** {@link #biasActivation(Activation, float[], float[], int, int)} on rows {@code [first, end)}. */
+    static void biasActivation(Activation activation, float[] y, float[] bias, int first, int end, int cols) {
+        for (int r = first; r < end; r++) {
             biasActivationRow(activation, y, r * cols, bias, 0, cols);
         }
     }

@@ -23,6 +23,13 @@ final class Parallel {
             }, null, false)
             : null;
 
+    /**
+     * Element boundaries of {@link #ranges}: a multiple of every vector length (up to 16 floats)
+     * and of a cache line, so a vector loop's body and its scalar tail cover the same elements
+     * whatever the split.
+     */
+    static final int ALIGN = 64;
+
     /** Held by the one region of parts that wait for each other (see {@link #together}). */
     private static final AtomicBoolean TOGETHER = new AtomicBoolean();
 
@@ -50,6 +57,61 @@ final class Parallel {
         } finally {
             TOGETHER.set(false);
         }
+    }
+
+    /** The body of one part of {@link #ranges}: elements {@code [from, to)}. */
+    interface Range {
+        /**
+         * Does elements {@code [from, to)}.
+         *
+         * @param from first element
+         * @param to   one past the last
+         */
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, n)}, split into up to {@link #THREADS} ranges of at least
+     * {@code minimum} elements whose boundaries are multiples of {@link #ALIGN}; on the calling
+     * thread alone when {@code n} is under two such ranges. Every element is done by the same
+     * code whatever the split, so results do not depend on the thread count.
+     *
+     * @param n       elements
+     * @param minimum the fewest elements worth a range of their own (more work than waking a thread)
+     * @param body    the work of one range
+     */
+    static void ranges(int n, int minimum, Range body) {
+        split(n, minimum, ALIGN, body);
+    }
+
+    /**
+     * Runs {@code body} over rows {@code [0, n)}, split as {@link #ranges} splits elements but at
+     * any row: for work whose rows are independent of each other and done the same way wherever
+     * they fall.
+     *
+     * @param n       rows
+     * @param minimum the fewest rows worth a range of their own
+     * @param body    the work of one range of rows
+     */
+    static void rows(int n, int minimum, Range body) {
+        split(n, minimum, 1, body);
+    }
+
+    private static void split(int n, int minimum, int align, Range body) {
+        int parts = (int) Math.min(THREADS, n / Math.max(1L, minimum));
+        if (parts <= 1) {
+            body.run(0, n);
+            return;
+        }
+        long perPart = ((long) n + parts - 1) / parts;
+        int chunk = (int) Math.min(n, (perPart + align - 1) / align * align);
+        run(parts, part -> {
+            int from = (int) Math.min(n, (long) part * chunk);
+            int to = (int) Math.min(n, (long) from + chunk);
+            if (from < to) {
+                body.run(from, to);
+            }
+        });
     }
 
     private static int threads() {

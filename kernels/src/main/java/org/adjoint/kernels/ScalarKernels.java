@@ -24,7 +24,8 @@ public final class ScalarKernels implements KernelProvider {
 
     @Override
     public void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
-        Fused.biasActivation(activation, y, bias, rows, cols);
+        Parallel.rows(rows, Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, cols)),
+                (first, end) -> Fused.biasActivation(activation, y, bias, first, end, cols));
     }
 
     @Override
@@ -45,7 +46,8 @@ public final class ScalarKernels implements KernelProvider {
 
     @Override
     public void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n) {
-        ElementWise.apply(function, parameter, x, xOffset, out, outOffset, n);
+        Parallel.ranges(n, ElementWise.grain(function), (from, to) ->
+                ElementWise.apply(function, parameter, x, xOffset + from, out, outOffset + from, to - from));
     }
 
     @Override

@@ -96,18 +96,42 @@ public final class Strided {
         }
         if (shape.length == 1) {
             // A flat row, as every optimizer update is: nothing to merge, so nothing to allocate.
-            rows.row(function, lhs, lhsOffset, lhsStrides[0], rhs, rhsOffset, rhsStrides[0], out, outOffset, shape[0]);
+            int ls = lhsStrides[0];
+            int rs = rhsStrides[0];
+            Parallel.ranges(shape[0], ElementWise.MEMORY_GRAIN, (from, to) -> rows.row(function, lhs,
+                    lhsOffset + from * ls, ls, rhs, rhsOffset + from * rs, rs, out, outOffset + from, to - from));
             return;
         }
         int[][] layout = collapse(shape, lhsStrides, rhsStrides);
-        shape = layout[0];
-        lhsStrides = layout[1];
-        rhsStrides = layout[2];
-        int rank = shape.length;
-        if (rank == 0) {
+        int[] merged = layout[0];
+        int[] lhsMerged = layout[1];
+        int[] rhsMerged = layout[2];
+        if (merged.length == 0) {
             rows.row(function, lhs, lhsOffset, 0, rhs, rhsOffset, 0, out, outOffset, 1);
             return;
         }
+        if (merged.length == 1) {
+            int ls = lhsMerged[0];
+            int rs = rhsMerged[0];
+            Parallel.ranges(merged[0], ElementWise.MEMORY_GRAIN, (from, to) -> rows.row(function, lhs,
+                    lhsOffset + from * ls, ls, rhs, rhsOffset + from * rs, rs, out, outOffset + from, to - from));
+            return;
+        }
+        // Threads take runs of the outer axis, each walking its own part of the output.
+        int inner = size(merged) / merged[0];
+        Parallel.rows(merged[0], Math.max(1, ElementWise.MEMORY_GRAIN / inner), (first, end) -> {
+            int[] part = merged.clone();
+            part[0] = end - first;
+            binaryWalk(rows, function, lhs, lhsOffset + first * lhsMerged[0], lhsMerged, rhs,
+                    rhsOffset + first * rhsMerged[0], rhsMerged, out, outOffset + first * inner, part);
+        });
+    }
+
+    /** The walk of {@link #binary(BinaryRow, Binary, float[], int, int[], float[], int, int[], float[], int, int[])} over merged axes (rank at least 1). */
+    private static void binaryWalk(BinaryRow rows, Binary function, float[] lhs, int lhsOffset, int[] lhsStrides,
+                                   float[] rhs, int rhsOffset, int[] rhsStrides, float[] out, int outOffset,
+                                   int[] shape) {
+        int rank = shape.length;
         int inner = shape[rank - 1];
         int lhsInner = lhsStrides[rank - 1];
         int rhsInner = rhsStrides[rank - 1];
@@ -271,9 +295,23 @@ public final class Strided {
             out[outOffset] = src[srcOffset];
             return;
         }
-        if (size(shape) == 0) {
+        int total = size(shape);
+        if (total == 0) {
             return;
         }
+        // Threads take runs of the outer axis (or of the only one).
+        int unit = total / shape[0];
+        Parallel.rows(shape[0], Math.max(1, ElementWise.MEMORY_GRAIN / unit), (first, end) -> {
+            int[] part = shape.clone();
+            part[0] = end - first;
+            copyWalk(src, srcOffset + first * srcStrides[0], srcStrides, out, outOffset + first * outStrides[0],
+                    outStrides, part);
+        });
+    }
+
+    private static void copyWalk(float[] src, int srcOffset, int[] srcStrides, float[] out, int outOffset,
+                                 int[] outStrides, int[] shape) {
+        int rank = shape.length;
         int inner = shape[rank - 1];
         int innerStride = srcStrides[rank - 1];
         int outStride = outStrides[rank - 1];
@@ -323,9 +361,21 @@ public final class Strided {
             out[outOffset] = src[srcOffset];
             return;
         }
-        if (size(shape) == 0) {
+        int total = size(shape);
+        if (total == 0) {
             return;
         }
+        int unit = total / shape[0];
+        Parallel.rows(shape[0], Math.max(1, ElementWise.MEMORY_GRAIN / unit), (first, end) -> {
+            int[] part = shape.clone();
+            part[0] = end - first;
+            gatherWalk(src, srcOffset + first * srcStrides[0], srcStrides, out, outOffset + first * unit, part);
+        });
+    }
+
+    private static void gatherWalk(float[] src, int srcOffset, int[] srcStrides, float[] out, int outOffset,
+                                   int[] shape) {
+        int rank = shape.length;
         int inner = shape[rank - 1];
         int innerStride = srcStrides[rank - 1];
         int[] index = new int[rank];
@@ -463,6 +513,19 @@ public final class Strided {
         int rank = shape.length;
         if (rank == 0) {
             out[outOffset] = src[srcOffset];
+            return;
+        }
+        if (rank == 2 && outStrides[0] == 0 && outStrides[1] == 1) {
+            // Rows summed into one (a bias gradient): threads take runs of columns, each adding
+            // every row into its columns in row order, as the whole walk would.
+            int height = shape[0];
+            int width = shape[1];
+            Parallel.ranges(width, Math.max(ElementWise.MEMORY_GRAIN / Math.max(1, height), Parallel.ALIGN),
+                    (from, to) -> {
+                        for (int r = 0; r < height; r++) {
+                            rows.row(src, srcOffset + r * width + from, out, outOffset + from, 1, to - from);
+                        }
+                    });
             return;
         }
         int inner = shape[rank - 1];

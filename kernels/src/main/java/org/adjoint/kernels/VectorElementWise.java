@@ -238,10 +238,11 @@ final class VectorElementWise {
         return i;
     }
 
-    static void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
+    /** {@link Fused#biasActivation} on rows {@code [first, end)} with vectors. */
+    static void biasActivation(Fused.Activation activation, float[] y, float[] bias, int first, int end, int cols) {
         int bound = S.loopBound(cols);
         FloatVector zero = FloatVector.zero(S);
-        for (int r = 0; r < rows; r++) {
+        for (int r = first; r < end; r++) {
             int base = r * cols;
             int c = 0;
             for (; c < bound; c += L) {

@@ -67,7 +67,8 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
-        VectorElementWise.biasActivation(activation, y, bias, rows, cols);
+        Parallel.rows(rows, Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, cols)),
+                (first, end) -> VectorElementWise.biasActivation(activation, y, bias, first, end, cols));
     }
 
     @Override
@@ -88,7 +89,8 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n) {
-        VectorElementWise.unary(function, parameter, x, xOffset, out, outOffset, n);
+        Parallel.ranges(n, ElementWise.grain(function), (from, to) ->
+                VectorElementWise.unary(function, parameter, x, xOffset + from, out, outOffset + from, to - from));
     }
 
     @Override
@@ -111,7 +113,8 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void layerNorm(float[] x, float[] weight, float[] bias, int rows, int size, float eps, float[] out,
                           float[] mean, float[] rstd) {
-        VectorNormalization.layerNorm(x, weight, bias, rows, size, eps, out, mean, rstd);
+        Parallel.rows(rows, Math.max(1, ElementWise.MEMORY_GRAIN / 4 / Math.max(1, size)),
+                (first, end) -> VectorNormalization.layerNorm(x, weight, bias, first, end, size, eps, out, mean, rstd));
     }
 
     @Override

@@ -33,11 +33,12 @@ final class VectorNormalization {
         return sum;
     }
 
-    static void layerNorm(float[] x, float[] weight, float[] bias, int rows, int size, float eps, float[] out,
-                          float[] mean, float[] rstd) {
+    /** {@link Normalization#layerNorm} on rows {@code [first, end)} with vectors. */
+    static void layerNorm(float[] x, float[] weight, float[] bias, int first, int end, int size, float eps,
+                          float[] out, float[] mean, float[] rstd) {
         int bound = S.loopBound(size);
         float[] lanes = LANES.get();
-        for (int r = 0; r < rows; r++) {
+        for (int r = first; r < end; r++) {
             int base = r * size;
             FloatVector acc = FloatVector.zero(S);
             int i = 0;

@@ -134,7 +134,7 @@ public final class Cat extends Primitive<Cat.Joint> {
     protected Tensor forward(Joint joint, Tensor[] inputs, Residuals residuals) {
         Backend backend = Compute.backend(name(joint), inputs);
         int[] outShape = joint.outShape().clone();
-        Buffer out = Compute.allocate(backend, Shapes.size(outShape));
+        Buffer out = Compute.allocateUninitialized(backend, Shapes.size(outShape));
         Layout whole = Layout.contiguous(outShape);
         for (int i = 0; i < inputs.length; i++) {
             Narrow.Slice slice = joint.slice(i);

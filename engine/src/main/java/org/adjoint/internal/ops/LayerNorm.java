@@ -123,7 +123,7 @@ public final class LayerNorm extends Primitive<LayerNorm.Attributes> {
         int size = size(shape, a.axes());
         int rows = rows(shape, a.axes());
         Backend backend = Compute.backend(name(a), inputs);
-        Buffer out = Compute.allocate(backend, x.size());
+        Buffer out = Compute.allocateUninitialized(backend, x.size());
         Buffer mean = Compute.allocate(backend, rows);
         Buffer rstd = Compute.allocate(backend, rows);
         if (size > 0) {

@@ -57,7 +57,7 @@ public final class LinearActivation extends Primitive<Activation> {
         int rows = Compute.shape(x)[0];
         int in = Compute.shape(x)[1];
         int out = Compute.shape(w)[1];
-        Buffer result = Compute.allocate(backend, (long) rows * out);
+        Buffer result = Compute.allocateUninitialized(backend, (long) rows * out);
         Compute.Matrices mx = Compute.matrices(x);
         Compute.Matrices mw = Compute.matrices(w);
         backend.gemm(mx.transposed(), mw.transposed(), 1, rows, out, in, 1f,

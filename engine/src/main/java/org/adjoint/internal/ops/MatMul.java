@@ -153,7 +153,7 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
         int[] outShape = as.clone();
         outShape[rank - 2] = m;
         outShape[rank - 1] = n;
-        Buffer out = Compute.allocate(backend, Shapes.size(outShape));
+        Buffer out = Compute.allocateUninitialized(backend, Shapes.size(outShape));
         // A view of packed matrices (a transpose, a narrow, ...) is read in place: a transposed one by flipping its flag.
         Compute.Matrices ma = Compute.matrices(a);
         Compute.Matrices mb = Compute.matrices(b);

@@ -42,7 +42,7 @@ public final class Softmax extends Primitive<Integer> {
         Tensor x = inputs[0];
         int[] shape = Compute.shape(x);
         Backend backend = Compute.backend(name(axis), x);
-        Buffer out = Compute.allocate(backend, x.size());
+        Buffer out = Compute.allocateUninitialized(backend, x.size());
         backend.softmax(Compute.buffer(x), Shapes.outer(shape, axis), shape[axis], Shapes.inner(shape, axis), log, out);
         return Compute.wrap(backend, out, shape);
     }
