@@ -52,6 +52,9 @@ public final class ElementWise {
     /** The fewest elements of a memory-bound pass (a copy, a sum, a product) worth a thread of their own. */
     static final int MEMORY_GRAIN = 1 << 15;
 
+    /** The fewest parameters of an Adam update (four arrays, a square root and a quotient each) worth a thread of their own. */
+    static final int ADAM_GRAIN = 1 << 14;
+
     /**
      * Applies {@code function} to {@code n} elements.
      *

@@ -41,7 +41,8 @@ public final class ScalarKernels implements KernelProvider {
     @Override
     public void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
                      float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
-        ElementWise.adam(p, g, m, v, n, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
+        Parallel.ranges(n, ElementWise.ADAM_GRAIN, (from, to) -> ElementWise.adamRange(p, g, m, v, from, to, beta1,
+                beta2, sqrtCorrection2, epsilon, step, decay, shrink));
     }
 
     @Override

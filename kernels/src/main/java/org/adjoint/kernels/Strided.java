@@ -508,26 +508,47 @@ public final class Strided {
             return;
         }
         int[][] layout = collapse(shape, contiguous(shape), outStrides);
-        shape = layout[0];
-        outStrides = layout[2];
-        int rank = shape.length;
+        int[] merged = layout[0];
+        int[] srcMerged = layout[1];
+        int[] outMerged = layout[2];
+        int rank = merged.length;
         if (rank == 0) {
             out[outOffset] = src[srcOffset];
             return;
         }
-        if (rank == 2 && outStrides[0] == 0 && outStrides[1] == 1) {
-            // Rows summed into one (a bias gradient): threads take runs of columns, each adding
-            // every row into its columns in row order, as the whole walk would.
-            int height = shape[0];
-            int width = shape[1];
-            Parallel.ranges(width, Math.max(ElementWise.MEMORY_GRAIN / Math.max(1, height), Parallel.ALIGN),
-                    (from, to) -> {
-                        for (int r = 0; r < height; r++) {
-                            rows.row(src, srcOffset + r * width + from, out, outOffset + from, 1, to - from);
-                        }
-                    });
+        // Threads take runs of the longest kept axis: each output element is then summed by one
+        // thread, over the other axes in the order of the whole walk (the inner axis is split
+        // only when it is kept, where its row adds element by element).
+        int split = -1;
+        for (int axis = 0; axis < rank; axis++) {
+            if (outMerged[axis] != 0 && (split < 0 || merged[axis] > merged[split])) {
+                split = axis;
+            }
+        }
+        if (split < 0) {
+            sumToWalk(rows, src, srcOffset, srcMerged, out, outOffset, outMerged, merged);
             return;
         }
+        int axis = split;
+        int unit = size(merged) / merged[axis];
+        Parallel.Range part = (from, to) -> {
+            int[] narrowed = merged.clone();
+            narrowed[axis] = to - from;
+            sumToWalk(rows, src, srcOffset + from * srcMerged[axis], srcMerged, out,
+                    outOffset + from * outMerged[axis], outMerged, narrowed);
+        };
+        int minimum = Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, unit));
+        if (axis == rank - 1) {
+            Parallel.ranges(merged[axis], Math.max(minimum, Parallel.ALIGN), part);
+        } else {
+            Parallel.rows(merged[axis], minimum, part);
+        }
+    }
+
+    /** The walk of {@link #sumTo(SumRow, float[], int, int[], float[], int, int[], int)} over merged axes (rank at least 1). */
+    private static void sumToWalk(SumRow rows, float[] src, int srcOffset, int[] srcStrides, float[] out, int outOffset,
+                                  int[] outStrides, int[] shape) {
+        int rank = shape.length;
         int inner = shape[rank - 1];
         int innerStride = outStrides[rank - 1];
         int[] index = new int[rank];
@@ -535,14 +556,15 @@ public final class Strided {
         int outPos = outOffset;
         while (true) {
             rows.row(src, srcPos, out, outPos, innerStride, inner);
-            srcPos += inner;
             int axis = rank - 2;
             while (axis >= 0) {
                 index[axis]++;
+                srcPos += srcStrides[axis];
                 outPos += outStrides[axis];
                 if (index[axis] < shape[axis]) {
                     break;
                 }
+                srcPos -= srcStrides[axis] * shape[axis];
                 outPos -= outStrides[axis] * shape[axis];
                 index[axis] = 0;
                 axis--;

@@ -286,9 +286,9 @@ final class VectorElementWise {
      * provider ({@link #axpy}'s fused multiply-adds, exact products, quotients and square
      * roots), element by element, so that fused and composed give the same bits.
      */
-    static void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
+    static void adam(float[] p, float[] g, float[] m, float[] v, int from, int to, float beta1, float beta2,
                      float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
-        int bound = S.loopBound(n);
+        int bound = from + S.loopBound(to - from);
         FloatVector b1 = FloatVector.broadcast(S, beta1);
         FloatVector b2 = FloatVector.broadcast(S, beta2);
         FloatVector keep1 = FloatVector.broadcast(S, 1f - beta1);
@@ -301,7 +301,7 @@ final class VectorElementWise {
         FloatVector one = FloatVector.broadcast(S, 1f);
         boolean shrinks = shrink != 1f;
         boolean decays = decay != 0f;
-        int i = 0;
+        int i = from;
         for (; i < bound; i += L) {
             FloatVector param = FloatVector.fromArray(S, p, i);
             if (shrinks) {
@@ -318,7 +318,7 @@ final class VectorElementWise {
             mi.intoArray(m, i);
             vi.intoArray(v, i);
         }
-        for (; i < n; i++) {
+        for (; i < to; i++) {
             float param = p[i];
             if (shrinks) {
                 param *= shrink;
@@ -336,14 +336,14 @@ final class VectorElementWise {
         }
     }
 
-    static void axpy(float alpha, float[] x, float[] y, int n) {
-        int bound = S.loopBound(n);
+    static void axpy(float alpha, float[] x, float[] y, int from, int to) {
+        int bound = from + S.loopBound(to - from);
         FloatVector a = FloatVector.broadcast(S, alpha);
-        int i = 0;
+        int i = from;
         for (; i < bound; i += L) {
             FloatVector.fromArray(S, x, i).fma(a, FloatVector.fromArray(S, y, i)).intoArray(y, i);
         }
-        for (; i < n; i++) {
+        for (; i < to; i++) {
             y[i] = Math.fma(x[i], alpha, y[i]);
         }
     }

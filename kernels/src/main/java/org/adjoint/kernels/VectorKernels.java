@@ -78,13 +78,14 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void axpy(float alpha, float[] x, float[] y, int n) {
-        VectorElementWise.axpy(alpha, x, y, n);
+        Parallel.ranges(n, ElementWise.MEMORY_GRAIN, (from, to) -> VectorElementWise.axpy(alpha, x, y, from, to));
     }
 
     @Override
     public void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
                      float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
-        VectorElementWise.adam(p, g, m, v, n, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
+        Parallel.ranges(n, ElementWise.ADAM_GRAIN, (from, to) -> VectorElementWise.adam(p, g, m, v, from, to, beta1,
+                beta2, sqrtCorrection2, epsilon, step, decay, shrink));
     }
 
     @Override

@@ -93,6 +93,34 @@ class ParallelSplitTest {
                 provider.sumTo(x, new int[] {rows, cols}, out, new int[] {0, 1});
                 return out;
             });
+            compare(provider.name() + " sumTo, images and pixels into channels", () -> {
+                float[] out = new float[32];
+                provider.sumTo(x, new int[] {40, 32, 100}, out, new int[] {0, 1, 0});
+                return out;
+            });
+            compare(provider.name() + " sumTo, each row into one", () -> {
+                float[] out = new float[rows];
+                provider.sumTo(x, new int[] {rows, cols}, out, new int[] {1, 0});
+                return out;
+            });
+            compare(provider.name() + " adam", () -> {
+                float[] state = new float[3 * N];
+                System.arraycopy(x, 0, state, 0, N);
+                System.arraycopy(y, 0, state, N, N);
+                float[] p = java.util.Arrays.copyOfRange(state, 0, N);
+                float[] m = java.util.Arrays.copyOfRange(state, N, 2 * N);
+                float[] v = new float[N];
+                provider.adam(p, y, m, v, N, 0.9f, 0.999f, 0.03f, 1e-8f, -0.01f, 0.001f, 0.999f);
+                System.arraycopy(p, 0, state, 0, N);
+                System.arraycopy(m, 0, state, N, N);
+                System.arraycopy(v, 0, state, 2 * N, N);
+                return state;
+            });
+            compare(provider.name() + " axpy", () -> {
+                float[] out = x.clone();
+                provider.axpy(-0.37f, y, out, N);
+                return out;
+            });
             compare(provider.name() + " biasActivation", () -> {
                 float[] out = java.util.Arrays.copyOf(x, rows * cols);
                 provider.biasActivation(Fused.Activation.TANH, out, bias, rows, cols);
