@@ -121,7 +121,17 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void layerNormGrad(float[] x, float[] weight, float[] mean, float[] rstd, float[] dy, int rows, int size,
                               float[] dx, float[] dweight) {
-        VectorNormalization.layerNormGrad(x, weight, mean, rstd, dy, rows, size, dx, dweight);
+        // Two passes that split differently: the weight's sums over rows by columns, the input's rows by rows.
+        if (dweight != null) {
+            Parallel.ranges(size, Math.max(Parallel.ALIGN, ElementWise.MEMORY_GRAIN / Math.max(1, rows)),
+                    (first, end) -> VectorNormalization.layerNormWeightGrad(x, mean, rstd, dy, rows, size, first, end,
+                            dweight));
+        }
+        if (dx != null) {
+            Parallel.rows(rows, Math.max(1, ElementWise.MEMORY_GRAIN / 4 / Math.max(1, size)),
+                    (first, end) -> VectorNormalization.layerNormInputGrad(x, weight, mean, rstd, dy, first, end, size,
+                            dx));
+        }
     }
 
     @Override

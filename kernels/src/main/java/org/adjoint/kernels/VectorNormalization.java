@@ -98,31 +98,41 @@ final class VectorNormalization {
         }
     }
 
-    static void layerNormGrad(float[] x, float[] weight, float[] mean, float[] rstd, float[] dy, int rows, int size,
-                              float[] dx, float[] dweight) {
-        int bound = S.loopBound(size);
-        float[] lanes = LANES.get();
-        if (dweight != null) {
-            java.util.Arrays.fill(dweight, 0, size, 0f);
-        }
+    /**
+     * The weight gradient of {@link Normalization#layerNormGrad} on columns {@code [first, end)}
+     * with vectors: {@code dweight[c] = Σ_r dy[r, c]·x̂[r, c]}, rows in order. {@code first} is a
+     * multiple of every vector length and {@code end} is one too or {@code size}, so each column
+     * is done by the same instructions however the columns are split.
+     */
+    static void layerNormWeightGrad(float[] x, float[] mean, float[] rstd, float[] dy, int rows, int size, int first,
+                                    int end, float[] dweight) {
+        int bound = first + S.loopBound(end - first);
+        java.util.Arrays.fill(dweight, first, end, 0f);
         for (int r = 0; r < rows; r++) {
             int base = r * size;
             float m = mean[r];
             float s = rstd[r];
-            if (dweight != null) {
-                int i = 0;
-                for (; i < bound; i += L) {
-                    FloatVector normalized = FloatVector.fromArray(S, x, base + i).sub(m).mul(s);
-                    FloatVector.fromArray(S, dy, base + i).fma(normalized, FloatVector.fromArray(S, dweight, i))
-                            .intoArray(dweight, i);
-                }
-                for (; i < size; i++) {
-                    dweight[i] += dy[base + i] * ((x[base + i] - m) * s);
-                }
+            int i = first;
+            for (; i < bound; i += L) {
+                FloatVector normalized = FloatVector.fromArray(S, x, base + i).sub(m).mul(s);
+                FloatVector.fromArray(S, dy, base + i).fma(normalized, FloatVector.fromArray(S, dweight, i))
+                        .intoArray(dweight, i);
             }
-            if (dx == null) {
-                continue;
+            for (; i < end; i++) {
+                dweight[i] += dy[base + i] * ((x[base + i] - m) * s);
             }
+        }
+    }
+
+    /** The input gradient of {@link Normalization#layerNormGrad} on rows {@code [first, end)} with vectors. */
+    static void layerNormInputGrad(float[] x, float[] weight, float[] mean, float[] rstd, float[] dy, int first,
+                                   int end, int size, float[] dx) {
+        int bound = S.loopBound(size);
+        float[] lanes = LANES.get();
+        for (int r = first; r < end; r++) {
+            int base = r * size;
+            float m = mean[r];
+            float s = rstd[r];
             FloatVector sumG = FloatVector.zero(S);
             FloatVector sumGx = FloatVector.zero(S);
             int i = 0;

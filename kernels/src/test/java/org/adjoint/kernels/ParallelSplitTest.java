@@ -121,6 +121,18 @@ class ParallelSplitTest {
                 provider.axpy(-0.37f, y, out, N);
                 return out;
             });
+            compare(provider.name() + " layerNormGrad", () -> {
+                float[] mean = java.util.Arrays.copyOf(y, rows);
+                float[] rstd = new float[rows];
+                java.util.Arrays.fill(rstd, 1.3f);
+                float[] out = new float[rows * cols + cols];
+                float[] dx = new float[rows * cols];
+                float[] dweight = new float[cols];
+                provider.layerNormGrad(x, bias, mean, rstd, y, rows, cols, dx, dweight);
+                System.arraycopy(dx, 0, out, 0, dx.length);
+                System.arraycopy(dweight, 0, out, dx.length, cols);
+                return out;
+            });
             compare(provider.name() + " biasActivation", () -> {
                 float[] out = java.util.Arrays.copyOf(x, rows * cols);
                 provider.biasActivation(Fused.Activation.TANH, out, bias, rows, cols);
