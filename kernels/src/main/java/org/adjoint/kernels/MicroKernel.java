@@ -37,6 +37,20 @@ interface MicroKernel {
     }
 
     /**
+     * Copies {@code rows()} values from {@code src} to {@code dst}: one step of k of a packed A
+     * sliver from a transposed A, where the sliver's rows lie side by side. As for
+     * {@link #copyRow}, a kernel copies with its own vectors.
+     *
+     * @param src       source
+     * @param srcOffset first value read
+     * @param dst       destination
+     * @param dstOffset first value written
+     */
+    default void copyColumn(float[] src, int srcOffset, float[] dst, int dstOffset) {
+        System.arraycopy(src, srcOffset, dst, dstOffset, rows());
+    }
+
+    /**
      * {@code C[0:rows, 0:columns] += alpha · Σ_p A[p] ⊗ B[p]} for a full tile, or {@code =}
      * when not accumulating (C is then only written, never read).
      *
@@ -53,4 +67,36 @@ interface MicroKernel {
      */
     void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
               boolean accumulate);
+    /**
+     * Whether {@link #tileRows} reads A in place. {@link PackedGemm} then leaves a
+     * non-transposed A unpacked, except for a last block of fewer than {@code rows()} rows.
+     *
+     * @return true when {@link #tileRows} is implemented
+     */
+    default boolean readsRows() {
+        return false;
+    }
+
+    /**
+     * {@link #tile} with A read where it lies instead of from a packed sliver: row {@code r} of
+     * the tile is the {@code kc} consecutive values from {@code aOffset + r·lda}. The same
+     * fused multiply-adds in the same order as {@link #tile}, so the same bits; only for
+     * kernels whose {@link #readsRows()} is true.
+     *
+     * @param kc         steps of k
+     * @param a          A, row-major
+     * @param aOffset    the tile's first value of A
+     * @param lda        elements between rows of A
+     * @param b          packed B: {@code columns()} values per step
+     * @param bOffset    first value
+     * @param alpha      scale of the product
+     * @param c          output
+     * @param cOffset    top-left element of the tile
+     * @param ldc        elements between rows of C
+     * @param accumulate whether to add to C's contents instead of overwriting them
+     */
+    default void tileRows(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha, float[] c,
+                          int cOffset, int ldc, boolean accumulate) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " reads only packed slivers of A");
+    }
 }

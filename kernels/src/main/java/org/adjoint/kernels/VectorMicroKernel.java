@@ -130,6 +130,12 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     @Override
+    public void copyColumn(float[] src, int srcOffset, float[] dst, int dstOffset) {
+        // 128 bits, which every vector machine has.
+        FloatVector.fromArray(FloatVector.SPECIES_128, src, srcOffset).intoArray(dst, dstOffset);
+    }
+
+    @Override
     public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
                      boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
@@ -166,6 +172,66 @@ final class VectorMicroKernel implements MicroKernel {
         FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
         // Written out, not a helper: an accumulator passed to a call C2 did not inline is boxed,
         // and the allocations made this tile three times slower in some compilations.
+        if (accumulate) {
+            c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
+        } else {
+            c00.mul(scale).intoArray(c, cOffset + 0 * ldc);
+            c01.mul(scale).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.mul(scale).intoArray(c, cOffset + 1 * ldc);
+            c11.mul(scale).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
+        }
+    }
+
+    @Override
+    public boolean readsRows() {
+        return true;
+    }
+
+    @Override
+    public void tileRows(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha, float[] c,
+                         int cOffset, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        // One start per row of A, the step p added to each: C2 checks every row's range once.
+        int a0 = aOffset + 0 * lda;
+        int a1 = aOffset + 1 * lda;
+        int a2 = aOffset + 2 * lda;
+        int a3 = aOffset + 3 * lda;
+        for (int p = 0; p < kc; p++) {
+            int bp = bOffset + p * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + 1 * LANES);
+            FloatVector x0 = FloatVector.broadcast(SPECIES, a[a0 + p]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            FloatVector x1 = FloatVector.broadcast(SPECIES, a[a1 + p]);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            FloatVector x2 = FloatVector.broadcast(SPECIES, a[a2 + p]);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            FloatVector x3 = FloatVector.broadcast(SPECIES, a[a3 + p]);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+        }
+        FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
         if (accumulate) {
             c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
             c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);

@@ -38,6 +38,14 @@ final class VectorMicroKernel12 implements MicroKernel {
     }
 
     @Override
+    public void copyColumn(float[] src, int srcOffset, float[] dst, int dstOffset) {
+        // Pieces of 128 bits, which every vector machine has.
+        FloatVector.fromArray(FloatVector.SPECIES_128, src, srcOffset).intoArray(dst, dstOffset);
+        FloatVector.fromArray(FloatVector.SPECIES_128, src, srcOffset + 4).intoArray(dst, dstOffset + 4);
+        FloatVector.fromArray(FloatVector.SPECIES_128, src, srcOffset + 8).intoArray(dst, dstOffset + 8);
+    }
+
+    @Override
     public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
                      boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);
@@ -106,6 +114,147 @@ final class VectorMicroKernel12 implements MicroKernel {
             FloatVector a11 = FloatVector.broadcast(SPECIES, a[ap + 11]);
             c110 = a11.fma(b0, c110);
             c111 = a11.fma(b1, c111);
+        }
+        FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
+        if (accumulate) {
+            c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc)).intoArray(c, cOffset + 4 * ldc);
+            c41.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc + LANES)).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc)).intoArray(c, cOffset + 5 * ldc);
+            c51.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc + LANES)).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc)).intoArray(c, cOffset + 6 * ldc);
+            c61.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc + LANES)).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc)).intoArray(c, cOffset + 7 * ldc);
+            c71.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc + LANES)).intoArray(c, cOffset + 7 * ldc + LANES);
+            c80.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc)).intoArray(c, cOffset + 8 * ldc);
+            c81.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc + LANES)).intoArray(c, cOffset + 8 * ldc + LANES);
+            c90.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc)).intoArray(c, cOffset + 9 * ldc);
+            c91.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc + LANES)).intoArray(c, cOffset + 9 * ldc + LANES);
+            c100.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc)).intoArray(c, cOffset + 10 * ldc);
+            c101.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc + LANES)).intoArray(c, cOffset + 10 * ldc + LANES);
+            c110.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc)).intoArray(c, cOffset + 11 * ldc);
+            c111.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc + LANES)).intoArray(c, cOffset + 11 * ldc + LANES);
+        } else {
+            c00.mul(scale).intoArray(c, cOffset + 0 * ldc);
+            c01.mul(scale).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.mul(scale).intoArray(c, cOffset + 1 * ldc);
+            c11.mul(scale).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.mul(scale).intoArray(c, cOffset + 4 * ldc);
+            c41.mul(scale).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.mul(scale).intoArray(c, cOffset + 5 * ldc);
+            c51.mul(scale).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.mul(scale).intoArray(c, cOffset + 6 * ldc);
+            c61.mul(scale).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.mul(scale).intoArray(c, cOffset + 7 * ldc);
+            c71.mul(scale).intoArray(c, cOffset + 7 * ldc + LANES);
+            c80.mul(scale).intoArray(c, cOffset + 8 * ldc);
+            c81.mul(scale).intoArray(c, cOffset + 8 * ldc + LANES);
+            c90.mul(scale).intoArray(c, cOffset + 9 * ldc);
+            c91.mul(scale).intoArray(c, cOffset + 9 * ldc + LANES);
+            c100.mul(scale).intoArray(c, cOffset + 10 * ldc);
+            c101.mul(scale).intoArray(c, cOffset + 10 * ldc + LANES);
+            c110.mul(scale).intoArray(c, cOffset + 11 * ldc);
+            c111.mul(scale).intoArray(c, cOffset + 11 * ldc + LANES);
+        }
+    }
+
+    @Override
+    public boolean readsRows() {
+        return true;
+    }
+
+    @Override
+    public void tileRows(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha, float[] c,
+                         int cOffset, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
+        FloatVector c80 = c00;
+        FloatVector c81 = c00;
+        FloatVector c90 = c00;
+        FloatVector c91 = c00;
+        FloatVector c100 = c00;
+        FloatVector c101 = c00;
+        FloatVector c110 = c00;
+        FloatVector c111 = c00;
+        // One start per row of A, the step p added to each: C2 checks every row's range once,
+        // before the loop, as for the packed sliver.
+        int a0 = aOffset + 0 * lda;
+        int a1 = aOffset + 1 * lda;
+        int a2 = aOffset + 2 * lda;
+        int a3 = aOffset + 3 * lda;
+        int a4 = aOffset + 4 * lda;
+        int a5 = aOffset + 5 * lda;
+        int a6 = aOffset + 6 * lda;
+        int a7 = aOffset + 7 * lda;
+        int a8 = aOffset + 8 * lda;
+        int a9 = aOffset + 9 * lda;
+        int a10 = aOffset + 10 * lda;
+        int a11 = aOffset + 11 * lda;
+        for (int p = 0; p < kc; p++) {
+            int bp = bOffset + p * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + LANES);
+            FloatVector x0 = FloatVector.broadcast(SPECIES, a[a0 + p]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            FloatVector x1 = FloatVector.broadcast(SPECIES, a[a1 + p]);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            FloatVector x2 = FloatVector.broadcast(SPECIES, a[a2 + p]);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            FloatVector x3 = FloatVector.broadcast(SPECIES, a[a3 + p]);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+            FloatVector x4 = FloatVector.broadcast(SPECIES, a[a4 + p]);
+            c40 = x4.fma(b0, c40);
+            c41 = x4.fma(b1, c41);
+            FloatVector x5 = FloatVector.broadcast(SPECIES, a[a5 + p]);
+            c50 = x5.fma(b0, c50);
+            c51 = x5.fma(b1, c51);
+            FloatVector x6 = FloatVector.broadcast(SPECIES, a[a6 + p]);
+            c60 = x6.fma(b0, c60);
+            c61 = x6.fma(b1, c61);
+            FloatVector x7 = FloatVector.broadcast(SPECIES, a[a7 + p]);
+            c70 = x7.fma(b0, c70);
+            c71 = x7.fma(b1, c71);
+            FloatVector x8 = FloatVector.broadcast(SPECIES, a[a8 + p]);
+            c80 = x8.fma(b0, c80);
+            c81 = x8.fma(b1, c81);
+            FloatVector x9 = FloatVector.broadcast(SPECIES, a[a9 + p]);
+            c90 = x9.fma(b0, c90);
+            c91 = x9.fma(b1, c91);
+            FloatVector x10 = FloatVector.broadcast(SPECIES, a[a10 + p]);
+            c100 = x10.fma(b0, c100);
+            c101 = x10.fma(b1, c101);
+            FloatVector x11 = FloatVector.broadcast(SPECIES, a[a11 + p]);
+            c110 = x11.fma(b0, c110);
+            c111 = x11.fma(b1, c111);
         }
         FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
         if (accumulate) {
