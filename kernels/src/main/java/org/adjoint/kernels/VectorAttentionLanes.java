@@ -102,6 +102,108 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
         }
     }
 
+    @Override
+    public int padding() {
+        return L;
+    }
+
+    /**
+     * Groups of four rows, two vectors of columns at a time while more than one is left (eight
+     * independent sums), then one; the rows left over one at a time.
+     */
+    @Override
+    public void product(int rows, int cols, int k0, int k1, float alpha, float[] a, int ao, int ars, int acs, float[] b,
+                        int bo, int ldb, float[] c, int co, int ldc) {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int x = 0;
+            for (; x + L < cols; x += 2 * L) {
+                four2(k0, k1, alpha, a, ao + r * ars, ars, acs, b, bo + x, ldb, c, co + r * ldc + x, ldc);
+            }
+            if (x < cols) {
+                four1(k0, k1, alpha, a, ao + r * ars, ars, acs, b, bo + x, ldb, c, co + r * ldc + x, ldc);
+            }
+        }
+        for (; r < rows; r++) {
+            for (int x = 0; x < cols; x += L) {
+                one(k0, k1, alpha, a, ao + r * ars, acs, b, bo + x, ldb, c, co + r * ldc + x);
+            }
+        }
+    }
+
+    private static void four2(int k0, int k1, float alpha, float[] a, int ao, int ars, int acs, float[] b, int bo,
+                              int ldb, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S);
+        FloatVector c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S);
+        FloatVector c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S);
+        FloatVector c31 = FloatVector.zero(S);
+        int a1 = ao + ars;
+        int a2 = a1 + ars;
+        int a3 = a2 + ars;
+        for (int y = k0; y < k1; y++) {
+            int at = bo + y * ldb;
+            FloatVector b0 = FloatVector.fromArray(S, b, at);
+            FloatVector b1 = FloatVector.fromArray(S, b, at + L);
+            int ay = y * acs;
+            FloatVector x0 = FloatVector.broadcast(S, a[ao + ay]);
+            FloatVector x1 = FloatVector.broadcast(S, a[a1 + ay]);
+            FloatVector x2 = FloatVector.broadcast(S, a[a2 + ay]);
+            FloatVector x3 = FloatVector.broadcast(S, a[a3 + ay]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+        }
+        c00.mul(alpha).intoArray(c, co);
+        c01.mul(alpha).intoArray(c, co + L);
+        c10.mul(alpha).intoArray(c, co + ldc);
+        c11.mul(alpha).intoArray(c, co + ldc + L);
+        c20.mul(alpha).intoArray(c, co + 2 * ldc);
+        c21.mul(alpha).intoArray(c, co + 2 * ldc + L);
+        c30.mul(alpha).intoArray(c, co + 3 * ldc);
+        c31.mul(alpha).intoArray(c, co + 3 * ldc + L);
+    }
+
+    private static void four1(int k0, int k1, float alpha, float[] a, int ao, int ars, int acs, float[] b, int bo,
+                              int ldb, float[] c, int co, int ldc) {
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = FloatVector.zero(S);
+        FloatVector c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S);
+        int a1 = ao + ars;
+        int a2 = a1 + ars;
+        int a3 = a2 + ars;
+        for (int y = k0; y < k1; y++) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bo + y * ldb);
+            int ay = y * acs;
+            c0 = FloatVector.broadcast(S, a[ao + ay]).fma(b0, c0);
+            c1 = FloatVector.broadcast(S, a[a1 + ay]).fma(b0, c1);
+            c2 = FloatVector.broadcast(S, a[a2 + ay]).fma(b0, c2);
+            c3 = FloatVector.broadcast(S, a[a3 + ay]).fma(b0, c3);
+        }
+        c0.mul(alpha).intoArray(c, co);
+        c1.mul(alpha).intoArray(c, co + ldc);
+        c2.mul(alpha).intoArray(c, co + 2 * ldc);
+        c3.mul(alpha).intoArray(c, co + 3 * ldc);
+    }
+
+    private static void one(int k0, int k1, float alpha, float[] a, int ao, int acs, float[] b, int bo, int ldb,
+                            float[] c, int co) {
+        FloatVector c0 = FloatVector.zero(S);
+        for (int y = k0; y < k1; y++) {
+            c0 = FloatVector.broadcast(S, a[ao + y * acs]).fma(FloatVector.fromArray(S, b, bo + y * ldb), c0);
+        }
+        c0.mul(alpha).intoArray(c, co);
+    }
+
     /** The lanes' sum, added in lane order. */
     private static float addLanes(FloatVector v) {
         float[] lanes = SPILL.get();
