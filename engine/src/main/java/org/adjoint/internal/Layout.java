@@ -61,6 +61,22 @@ public final class Layout {
         return derived(shape, strides, offset, false);
     }
 
+    /**
+     * A layout with explicit strides over part of a larger storage (one of several results a
+     * kernel wrote into one buffer): like {@link #strided}, but never contiguous, so the storage
+     * is never read as this tensor's flat array.
+     *
+     * @param shape   dimensions (not copied)
+     * @param strides one stride per axis, in elements (not copied)
+     * @param offset  position of the first element in the storage
+     * @return the layout
+     * @throws IllegalArgumentException as {@link #strided}
+     */
+    public static Layout part(int[] shape, int[] strides, long offset) {
+        strided(shape, strides, offset);
+        return derived(shape, strides, offset, true);
+    }
+
     /** A layout derived from another: row-major from offset 0 reads as contiguous only when it reaches all of its storage. */
     private static Layout derived(int[] shape, int[] strides, long offset, boolean partial) {
         boolean rowMajor = !partial && offset == 0 && Arrays.equals(strides, Shapes.contiguousStrides(shape));
