@@ -207,6 +207,51 @@ public final class Layout {
     }
 
     /**
+     * The same elements seen with another shape of the same size, over the same storage, when
+     * strides can express it (each run of axes merged into one was itself walked with one
+     * stride, as splitting an axis or merging the contiguous last axes of a slice): the rule of
+     * PyTorch's {@code view}.
+     *
+     * @param to the new shape, of this one's size (not copied)
+     * @return the view's layout, or {@code null} when the elements need a copy
+     */
+    public Layout reshaped(int[] to) {
+        if (size() == 0 || shape.length == 0) {
+            return null;
+        }
+        int[] own = strides();
+        int[] newStrides = new int[to.length];
+        int viewAxis = to.length - 1;
+        long chunkStride = own[shape.length - 1];
+        long tensorCount = 1;
+        long viewCount = 1;
+        for (int axis = shape.length - 1; axis >= 0; axis--) {
+            tensorCount *= shape[axis];
+            // A chunk of axes walked with one stride ends here.
+            if (axis == 0 || shape[axis - 1] != 1 && own[axis - 1] != tensorCount * chunkStride) {
+                while (viewAxis >= 0 && (viewCount < tensorCount || to[viewAxis] == 1)) {
+                    long stride = viewCount * chunkStride;
+                    if (stride > Integer.MAX_VALUE) {
+                        return null;
+                    }
+                    newStrides[viewAxis] = (int) stride;
+                    viewCount *= to[viewAxis];
+                    viewAxis--;
+                }
+                if (viewCount != tensorCount) {
+                    return null;
+                }
+                if (axis > 0) {
+                    chunkStride = own[axis - 1];
+                    tensorCount = 1;
+                    viewCount = 1;
+                }
+            }
+        }
+        return viewAxis == -1 ? derived(to, newStrides, offset, partial) : null;
+    }
+
+    /**
      * Whether the last two axes are a packed matrix, row-major ({@code [rows, cols]} strides
      * {@code [cols, 1]}) or column-major ({@code [1, rows]}), and the axes before them walk
      * matrices with one uniform stride: what a batched matrix product reads in place, from an

@@ -5,9 +5,8 @@ import org.adjoint.Tensor;
 /**
  * Causal multi-head self-attention over {@code [batch, time, width]}, as in GPT-2: one fused
  * linear layer makes queries, keys and values ({@code c_attn}, width to three widths), each
- * is split into {@code heads} heads of {@code width / heads} by a reshape, a transpose and a
- * narrow (views: the attention reads the heads in place),
- * {@link Functional#scaledDotProductAttention} with the causal mask runs on every head at
+ * is split into {@code heads} heads of {@code width / heads} by a reshape and a transpose (views,
+ * read in place), {@link Functional#scaledDotProductAttention} with the causal mask runs on every head at
  * once, the heads are joined again and projected back ({@code c_proj}), then dropout.
  *
  * <p>Parameters: {@code c_attn.weight} {@code [width, 3·width]}, {@code c_attn.bias},
@@ -66,13 +65,13 @@ public final class MultiHeadAttention extends Composite {
         int batch = shape[0];
         int time = shape[1];
         int headWidth = width / heads;
-        // Views all the way: [batch, 3·heads, time, headWidth] over the projection's output, whose
-        // heads the attention reads in place; its output is a [batch, heads, time, headWidth] view
-        // of [batch, time, width] storage, so the transpose and reshape back copy nothing either.
-        Tensor heads3 = attention.apply(x).reshape(batch, time, 3 * heads, headWidth).transpose(1, 2);
-        Tensor q = heads3.narrow(1, 0, heads);
-        Tensor k = heads3.narrow(1, heads, heads);
-        Tensor v = heads3.narrow(1, 2 * heads, heads);
+        // Views all the way: the narrows and reshapes of the projection's output are views, the
+        // attention reads the heads in place, and its output is a [batch, heads, time, headWidth]
+        // view of [batch, time, width] storage, so joining the heads copies nothing either.
+        Tensor qkv = attention.apply(x);
+        Tensor q = qkv.narrow(-1, 0, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
+        Tensor k = qkv.narrow(-1, width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
+        Tensor v = qkv.narrow(-1, 2 * width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
         Tensor y = Functional.scaledDotProductAttention(q, k, v, true);
         return dropout.apply(projection.apply(y.transpose(1, 2).reshape(batch, time, width)));
     }

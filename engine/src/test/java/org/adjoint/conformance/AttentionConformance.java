@@ -305,7 +305,8 @@ public abstract class AttentionConformance extends BackendConformance {
 
     /**
      * The heads of a fused projection {@code [batch, time, 3·heads·width]}, split by a reshape, a
-     * transpose and a narrow (views, read in place), give the output and the projection's
+     * transpose and a narrow, or as {@code MultiHeadAttention} does by a narrow, a reshape and a
+     * transpose (views, read in place), give the output and the projection's
      * gradient of contiguous copies of the heads, to the bit; the output is laid out so that
      * joining the heads again needs no copy. A small GPT's shape and one off every block and
      * lane count, causal and not.
@@ -321,21 +322,23 @@ public abstract class AttentionConformance extends BackendConformance {
                 String label = java.util.Arrays.toString(shape) + (causal ? " causal" : "");
                 Tensor projected = Tensor.randn(seed++, batch, time, 3 * all);
                 Tensor weight = Tensor.randn(seed++, batch, time, all);
-                Tensor[] qkv = new Tensor[2];
-                Tensor[] outputs = new Tensor[2];
-                for (int run = 0; run < 2; run++) {
+                Tensor[] qkv = new Tensor[3];
+                Tensor[] outputs = new Tensor[3];
+                for (int run = 0; run < 3; run++) {
                     qkv[run] = copyOf(projected).requiresGrad(true);
                     Tensor split = qkv[run].reshape(batch, time, 3 * heads, width).transpose(1, 2);
                     Tensor[] operands = new Tensor[3];
                     for (int i = 0; i < 3; i++) {
-                        operands[i] = split.narrow(1, i * heads, heads);
-                        if (run == 1) {
-                            operands[i] = operands[i].mul(1f); // a contiguous copy of the heads
-                        }
+                        operands[i] = switch (run) {
+                            case 0 -> split.narrow(1, i * heads, heads);
+                            case 1 -> split.narrow(1, i * heads, heads).mul(1f); // a contiguous copy of the heads
+                            default -> qkv[run].narrow(-1, i * all, all).reshape(batch, time, heads, width)
+                                    .transpose(1, 2); // as MultiHeadAttention splits them
+                        };
                     }
                     Tensor y = Functional.scaledDotProductAttention(operands[0], operands[1], operands[2], causal);
                     outputs[run] = y.transpose(1, 2).reshape(batch, time, all);
-                    if (run == 0) {
+                    if (run != 1) {
                         assertTrue(org.adjoint.internal.Compute.storage(outputs[run])
                                 == org.adjoint.internal.Compute.storage(y), label + ": the heads joined without a copy");
                     }
@@ -343,6 +346,9 @@ public abstract class AttentionConformance extends BackendConformance {
                 }
                 assertArrayEquals(outputs[1].toFloatArray(), outputs[0].toFloatArray(), label + " output");
                 assertArrayEquals(qkv[1].grad().toFloatArray(), qkv[0].grad().toFloatArray(), label + " gradient");
+                assertArrayEquals(outputs[1].toFloatArray(), outputs[2].toFloatArray(), label + " output, split late");
+                assertArrayEquals(qkv[1].grad().toFloatArray(), qkv[2].grad().toFloatArray(),
+                        label + " gradient, split late");
                 Tensor reference = Attention.reference(
                         qkv[0].reshape(batch, time, 3 * heads, width).transpose(1, 2).narrow(1, 0, heads),
                         qkv[0].reshape(batch, time, 3 * heads, width).transpose(1, 2).narrow(1, heads, heads),
