@@ -52,6 +52,12 @@ public final class AttentionKernels {
         /** {@code x[o + i] = exp(x[o + i] − shift)} in place; returns their sum. */
         float expShifted(float[] x, int o, int n, float shift);
 
+        /**
+         * {@link #expShifted}, but {@code x} has room up to the next multiple of
+         * {@link #padding()}, which may be written (with zeros).
+         */
+        float expShiftedPadded(float[] x, int o, int n, float shift);
+
         /** {@code y[o + i] *= a}. */
         void scale(float[] y, int o, int n, float a);
 
@@ -102,6 +108,11 @@ public final class AttentionKernels {
                 sum += e;
             }
             return sum;
+        }
+
+        @Override
+        public float expShiftedPadded(float[] x, int o, int n, float shift) {
+            return expShifted(x, o, n, shift);
         }
 
         @Override
@@ -330,7 +341,7 @@ public final class AttentionKernels {
                 for (int r = 0; r < rows; r++) {
                     int n = visible(i0 + r, s, causal);
                     float max = lanes.max(scores, r * sp, n);
-                    sum[r] = lanes.expShifted(scores, r * sp, n, max);
+                    sum[r] = lanes.expShiftedPadded(scores, r * sp, n, max);
                     Arrays.fill(scores, r * sp + n, r * sp + cols, 0f);
                     logSumExp[lseAt + i0 + r] = max + (float) Math.log(sum[r]);
                 }
@@ -513,7 +524,7 @@ public final class AttentionKernels {
                     int n = visible(i, s, causal);
                     int row = i * sp;
                     float rowDot = lanes.dot(dOut.data(), doAt + i * dos, out.data(), oAt + i * out.rowStride(), dv);
-                    lanes.expShifted(p, row, n, logSumExp[lseAt + i]);
+                    lanes.expShiftedPadded(p, row, n, logSumExp[lseAt + i]);
                     lanes.softmaxGrad(p, ds, row, n, rowDot);
                     Arrays.fill(p, row + n, row + sp, 0f);
                     Arrays.fill(ds, row + n, row + sp, 0f);
