@@ -5,6 +5,7 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 import org.adjoint.DType;
+import org.adjoint.backend.AttentionOps.Rows;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
@@ -17,6 +18,7 @@ import org.adjoint.kernels.Fused;
 import org.adjoint.kernels.Im2col;
 import org.adjoint.kernels.Indexing;
 import org.adjoint.kernels.KernelProvider;
+import org.adjoint.kernels.MatrixRows;
 import org.adjoint.kernels.Strided;
 
 /**
@@ -352,10 +354,33 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
+    public void attention(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, int[] batchShape, int t,
+                          int s, int d, int dv, boolean causal, float scale, Buffer out, Rows outRows,
+                          Buffer logSumExp) {
+        kernels.attention(rows(q, qRows), rows(k, kRows), rows(v, vRows), batchShape, t, s, d, dv, causal, scale,
+                rows(out, outRows), data(logSumExp));
+    }
+
+    @Override
     public void attentionGrad(Buffer q, Buffer k, Buffer v, Buffer out, Buffer logSumExp, Buffer dOut, int batch,
                               int t, int s, int d, int dv, boolean causal, float scale, Buffer grads) {
         kernels.attentionGrad(data(q), data(k), data(v), data(out), data(logSumExp), data(dOut), batch, t, s, d, dv,
                 causal, scale, data(grads));
+    }
+
+    @Override
+    public void attentionGrad(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, Buffer out,
+                              Rows outRows, Buffer logSumExp, Buffer dOut, Rows dOutRows, int[] batchShape, int t,
+                              int s, int d, int dv, boolean causal, float scale, Buffer grads, Rows dqRows,
+                              Rows dkRows, Rows dvRows) {
+        kernels.attentionGrad(rows(q, qRows), rows(k, kRows), rows(v, vRows), rows(out, outRows), data(logSumExp),
+                rows(dOut, dOutRows), batchShape, t, s, d, dv, causal, scale, rows(grads, dqRows),
+                rows(grads, dkRows), rows(grads, dvRows));
+    }
+
+    /** A buffer's rows as the kernels take them (offsets within an array fit an int). */
+    private static MatrixRows rows(Buffer buffer, Rows rows) {
+        return new MatrixRows(data(buffer), Math.toIntExact(rows.offset()), rows.batchStrides(), rows.rowStride());
     }
 
     private static float[] data(Buffer buffer) {

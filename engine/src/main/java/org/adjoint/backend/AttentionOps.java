@@ -9,11 +9,181 @@ package org.adjoint.backend;
  * its own forward wrote): it need never hold the {@code T × S} scores of all batch items at
  * once. The defaults hold the scores of at most {@link #CHUNK_ELEMENTS} elements (at least one
  * batch item) at a time.
+ *
+ * <p>The engine calls the forms that take each operand's {@link Rows} (the heads of a
+ * {@code [batch, time, heads, width]} tensor read as {@code [batch, heads, time, width]} without
+ * a copy); their defaults gather operands that are not packed into packed copies, run the
+ * packed forms and scatter the results, so a backend may override either.
  */
 public interface AttentionOps extends SoftmaxOps {
 
     /** The most score elements the composed defaults hold at a time (one batch item at least). */
     int CHUNK_ELEMENTS = 1 << 22;
+
+    /**
+     * Where the rows of a batch of matrices lie in a buffer: element {@code c} of row {@code r}
+     * of batch item {@code (i0, i1, ...)} is at
+     * {@code offset + Σ ia·batchStrides[a] + r·rowStride + c}; each row is contiguous.
+     *
+     * @param offset       where item 0's row 0 starts
+     * @param batchStrides one stride per batch axis (0 repeats an item)
+     * @param rowStride    elements between consecutive rows of an item
+     */
+    record Rows(long offset, int[] batchStrides, int rowStride) {
+
+        /**
+         * Items of {@code rows × width} packed one after another from {@code offset}.
+         *
+         * @param offset     where the first row starts
+         * @param batchShape the batch axes
+         * @param rows       rows per item
+         * @param width      elements per row
+         * @return the layout
+         */
+        public static Rows packed(long offset, int[] batchShape, int rows, int width) {
+            int[] strides = new int[batchShape.length];
+            int stride = rows * width;
+            for (int a = batchShape.length - 1; a >= 0; a--) {
+                strides[a] = stride;
+                stride *= batchShape[a];
+            }
+            return new Rows(offset, strides, width);
+        }
+
+        /**
+         * The strides of the whole operand, {@code [batch..., rows, width]}, for a strided copy.
+         *
+         * @return batch strides, the row stride, then 1
+         */
+        public int[] strides() {
+            int[] strides = java.util.Arrays.copyOf(batchStrides, batchStrides.length + 2);
+            strides[batchStrides.length] = rowStride;
+            strides[batchStrides.length + 1] = 1;
+            return strides;
+        }
+
+        /** Whether the items are packed from {@code at}, as the packed forms read them. */
+        boolean packedAt(long at, int[] batchShape, int rows, int width) {
+            Rows packed = packed(at, batchShape, rows, width);
+            if (offset != at || (rows > 1 && rowStride != width)) {
+                return false;
+            }
+            for (int a = 0; a < batchShape.length; a++) {
+                if (batchShape[a] > 1 && batchStrides[a] != packed.batchStrides[a]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
+     * {@link #attention(Buffer, Buffer, Buffer, int, int, int, int, int, boolean, float, Buffer, Buffer)}
+     * on operands that lie where their {@link Rows} say, over the batch axes {@code batchShape}
+     * (the log-sum-exp packed {@code [batch..., t]}). The default gathers each operand that is
+     * not packed from offset 0 into a packed copy, runs the packed form and scatters the output.
+     *
+     * @param q          queries, {@code t} rows of {@code d} per item
+     * @param qRows      where they lie
+     * @param k          keys, {@code s} rows of {@code d}
+     * @param kRows      where they lie
+     * @param v          values, {@code s} rows of {@code dv}
+     * @param vRows      where they lie
+     * @param batchShape the batch axes
+     * @param t          query length
+     * @param s          key length, at least 1
+     * @param d          query and key width
+     * @param dv         value width
+     * @param causal     whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale      the factor of the scores
+     * @param out        output, {@code t} rows of {@code dv}
+     * @param outRows    where they go
+     * @param logSumExp  per query row, {@code [batch..., t]}
+     */
+    default void attention(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, int[] batchShape, int t,
+                           int s, int d, int dv, boolean causal, float scale, Buffer out, Rows outRows,
+                           Buffer logSumExp) {
+        int batch = batchItems(batchShape);
+        java.util.List<Buffer> temporary = new java.util.ArrayList<>();
+        try {
+            Buffer packedQ = gather(this, q, qRows, batchShape, t, d, temporary);
+            Buffer packedK = gather(this, k, kRows, batchShape, s, d, temporary);
+            Buffer packedV = gather(this, v, vRows, batchShape, s, dv, temporary);
+            boolean direct = outRows.packedAt(0, batchShape, t, dv);
+            Buffer packedOut = direct ? out : allocate((long) batch * t * dv);
+            if (!direct) {
+                temporary.add(packedOut);
+            }
+            attention(packedQ, packedK, packedV, batch, t, s, d, dv, causal, scale, packedOut, logSumExp);
+            if (!direct) {
+                scatter(this, packedOut, out, outRows, batchShape, t, dv);
+            }
+        } finally {
+            temporary.forEach(this::release);
+        }
+    }
+
+    /**
+     * {@link #attentionGrad(Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, int, int, int, int, int, boolean, float, Buffer)}
+     * on operands that lie where their {@link Rows} say, writing {@code dq}, {@code dk} and
+     * {@code dv} into {@code grads} where theirs say (every element of their rows). The
+     * default gathers, runs the packed form and scatters.
+     *
+     * @param q          queries, {@code t} rows of {@code d} per item
+     * @param qRows      where they lie
+     * @param k          keys, {@code s} rows of {@code d}
+     * @param kRows      where they lie
+     * @param v          values, {@code s} rows of {@code dv}
+     * @param vRows      where they lie
+     * @param out        the forward output, {@code t} rows of {@code dv}
+     * @param outRows    where it lies
+     * @param logSumExp  what the forward wrote, {@code [batch..., t]}
+     * @param dOut       the output's cotangent, {@code t} rows of {@code dv}
+     * @param dOutRows   where it lies
+     * @param batchShape the batch axes
+     * @param t          query length
+     * @param s          key length, at least 1
+     * @param d          query and key width
+     * @param dv         value width
+     * @param causal     whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale      the factor of the scores
+     * @param grads      where the three gradients go
+     * @param dqRows     {@code dq}'s rows in {@code grads}, {@code t} of {@code d}
+     * @param dkRows     {@code dk}'s rows, {@code s} of {@code d}
+     * @param dvRows     {@code dv}'s rows, {@code s} of {@code dv}
+     */
+    default void attentionGrad(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, Buffer out,
+                               Rows outRows, Buffer logSumExp, Buffer dOut, Rows dOutRows, int[] batchShape, int t,
+                               int s, int d, int dv, boolean causal, float scale, Buffer grads, Rows dqRows,
+                               Rows dkRows, Rows dvRows) {
+        int batch = batchItems(batchShape);
+        long dkAt = (long) batch * t * d;
+        long dvAt = dkAt + (long) batch * s * d;
+        java.util.List<Buffer> temporary = new java.util.ArrayList<>();
+        try {
+            Buffer packedQ = gather(this, q, qRows, batchShape, t, d, temporary);
+            Buffer packedK = gather(this, k, kRows, batchShape, s, d, temporary);
+            Buffer packedV = gather(this, v, vRows, batchShape, s, dv, temporary);
+            Buffer packedOut = gather(this, out, outRows, batchShape, t, dv, temporary);
+            Buffer packedDOut = gather(this, dOut, dOutRows, batchShape, t, dv, temporary);
+            boolean direct = dqRows.packedAt(0, batchShape, t, d)
+                    && dkRows.packedAt(dkAt, batchShape, s, d)
+                    && dvRows.packedAt(dvAt, batchShape, s, dv);
+            Buffer packedGrads = direct ? grads : allocate(dvAt + (long) batch * s * dv);
+            if (!direct) {
+                temporary.add(packedGrads);
+            }
+            attentionGrad(packedQ, packedK, packedV, packedOut, logSumExp, packedDOut, batch, t, s, d, dv, causal,
+                    scale, packedGrads);
+            if (!direct) {
+                scatter(this, packedGrads, 0, grads, dqRows, batchShape, t, d);
+                scatter(this, packedGrads, dkAt, grads, dkRows, batchShape, s, d);
+                scatter(this, packedGrads, dvAt, grads, dvRows, batchShape, s, dv);
+            }
+        } finally {
+            temporary.forEach(this::release);
+        }
+    }
 
     /**
      * {@code out = softmax(scale · q·kᵀ + mask)·v} for each batch item, and each query row's
@@ -152,6 +322,45 @@ public interface AttentionOps extends SoftmaxOps {
             binary(BinaryOp.ADD, scores, new int[] {t * s, s, 1}, mask, new int[] {0, s, 1}, scores,
                     new int[] {items, t, s});
         }
+    }
+
+    private static int batchItems(int[] batchShape) {
+        int batch = 1;
+        for (int n : batchShape) {
+            batch *= n;
+        }
+        return batch;
+    }
+
+    private static int[] operandShape(int[] batchShape, int rows, int width) {
+        int[] shape = java.util.Arrays.copyOf(batchShape, batchShape.length + 2);
+        shape[batchShape.length] = rows;
+        shape[batchShape.length + 1] = width;
+        return shape;
+    }
+
+    /** The operand itself when packed from offset 0, else a packed copy (added to {@code temporary}). */
+    private static Buffer gather(AttentionOps backend, Buffer x, Rows rows, int[] batchShape, int length, int width,
+                                 java.util.List<Buffer> temporary) {
+        if (rows.packedAt(0, batchShape, length, width)) {
+            return x;
+        }
+        Buffer packed = backend.allocate((long) batchItems(batchShape) * length * width);
+        temporary.add(packed);
+        backend.copyStrided(x, rows.offset(), rows.strides(), packed, 0, operandShape(batchShape, length, width));
+        return packed;
+    }
+
+    private static void scatter(AttentionOps backend, Buffer packed, Buffer into, Rows rows, int[] batchShape,
+                                int length, int width) {
+        scatter(backend, packed, 0, into, rows, batchShape, length, width);
+    }
+
+    /** Packed items from {@code at} in {@code packed} copied to where {@code rows} say in {@code into}. */
+    private static void scatter(AttentionOps backend, Buffer packed, long at, Buffer into, Rows rows, int[] batchShape,
+                                int length, int width) {
+        backend.copyStrided(packed, at, Rows.packed(0, batchShape, length, width).strides(), into, rows.offset(),
+                rows.strides(), operandShape(batchShape, length, width));
     }
 
     /** How many batch items the defaults handle at a time. */

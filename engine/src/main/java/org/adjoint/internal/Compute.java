@@ -145,7 +145,8 @@ public final class Compute {
 
     /**
      * {@code base}'s elements with a new shape (same element count): a view of the storage when
-     * {@code base} is contiguous, else a contiguous copy.
+     * strides can express it ({@link Layout#reshaped}: always for a contiguous tensor; for a
+     * view when the axes merged were walked with one stride), else a contiguous copy.
      *
      * @param base  the tensor
      * @param shape the new dimensions (not copied)
@@ -155,6 +156,10 @@ public final class Compute {
         TensorImpl impl = TensorImpl.of(base);
         if (impl.layout().isContiguous()) {
             return impl.view(Layout.contiguous(shape));
+        }
+        Layout reshaped = impl.layout().reshaped(shape);
+        if (reshaped != null) {
+            return impl.view(reshaped);
         }
         return TensorImpl.wrap(impl.backend(), contiguousCopy(impl), shape);
     }

@@ -61,6 +61,22 @@ public final class Layout {
         return derived(shape, strides, offset, false);
     }
 
+    /**
+     * A layout with explicit strides over part of a larger storage (one of several results a
+     * kernel wrote into one buffer): like {@link #strided}, but never contiguous, so the storage
+     * is never read as this tensor's flat array.
+     *
+     * @param shape   dimensions (not copied)
+     * @param strides one stride per axis, in elements (not copied)
+     * @param offset  position of the first element in the storage
+     * @return the layout
+     * @throws IllegalArgumentException as {@link #strided}
+     */
+    public static Layout part(int[] shape, int[] strides, long offset) {
+        strided(shape, strides, offset);
+        return derived(shape, strides, offset, true);
+    }
+
     /** A layout derived from another: row-major from offset 0 reads as contiguous only when it reaches all of its storage. */
     private static Layout derived(int[] shape, int[] strides, long offset, boolean partial) {
         boolean rowMajor = !partial && offset == 0 && Arrays.equals(strides, Shapes.contiguousStrides(shape));
@@ -188,6 +204,51 @@ public final class Layout {
         int[] newShape = shape.clone();
         newShape[axis] = length;
         return derived(newShape, own.clone(), newOffset, part);
+    }
+
+    /**
+     * The same elements seen with another shape of the same size, over the same storage, when
+     * strides can express it (each run of axes merged into one was itself walked with one
+     * stride, as splitting an axis or merging the contiguous last axes of a slice): the rule of
+     * PyTorch's {@code view}.
+     *
+     * @param to the new shape, of this one's size (not copied)
+     * @return the view's layout, or {@code null} when the elements need a copy
+     */
+    public Layout reshaped(int[] to) {
+        if (size() == 0 || shape.length == 0) {
+            return null;
+        }
+        int[] own = strides();
+        int[] newStrides = new int[to.length];
+        int viewAxis = to.length - 1;
+        long chunkStride = own[shape.length - 1];
+        long tensorCount = 1;
+        long viewCount = 1;
+        for (int axis = shape.length - 1; axis >= 0; axis--) {
+            tensorCount *= shape[axis];
+            // A chunk of axes walked with one stride ends here.
+            if (axis == 0 || shape[axis - 1] != 1 && own[axis - 1] != tensorCount * chunkStride) {
+                while (viewAxis >= 0 && (viewCount < tensorCount || to[viewAxis] == 1)) {
+                    long stride = viewCount * chunkStride;
+                    if (stride > Integer.MAX_VALUE) {
+                        return null;
+                    }
+                    newStrides[viewAxis] = (int) stride;
+                    viewCount *= to[viewAxis];
+                    viewAxis--;
+                }
+                if (viewCount != tensorCount) {
+                    return null;
+                }
+                if (axis > 0) {
+                    chunkStride = own[axis - 1];
+                    tensorCount = 1;
+                    viewCount = 1;
+                }
+            }
+        }
+        return viewAxis == -1 ? derived(to, newStrides, offset, partial) : null;
     }
 
     /**

@@ -5,8 +5,8 @@ import org.adjoint.Tensor;
 /**
  * Causal multi-head self-attention over {@code [batch, time, width]}, as in GPT-2: one fused
  * linear layer makes queries, keys and values ({@code c_attn}, width to three widths), each
- * is split into {@code heads} heads of {@code width / heads} by a reshape and a transpose,
- * {@link Functional#scaledDotProductAttention} with the causal mask runs on every head at
+ * is split into {@code heads} heads of {@code width / heads} by a reshape and a transpose (views,
+ * read in place), {@link Functional#scaledDotProductAttention} with the causal mask runs on every head at
  * once, the heads are joined again and projected back ({@code c_proj}), then dropout.
  *
  * <p>Parameters: {@code c_attn.weight} {@code [width, 3·width]}, {@code c_attn.bias},
@@ -65,6 +65,9 @@ public final class MultiHeadAttention extends Composite {
         int batch = shape[0];
         int time = shape[1];
         int headWidth = width / heads;
+        // Views all the way: the narrows and reshapes of the projection's output are views, the
+        // attention reads the heads in place, and its output is a [batch, heads, time, headWidth]
+        // view of [batch, time, width] storage, so joining the heads copies nothing either.
         Tensor qkv = attention.apply(x);
         Tensor q = qkv.narrow(-1, 0, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
         Tensor k = qkv.narrow(-1, width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);

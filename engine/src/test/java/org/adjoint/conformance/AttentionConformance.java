@@ -283,7 +283,8 @@ public abstract class AttentionConformance extends BackendConformance {
         @Override
         public Object invoke(Object self, java.lang.reflect.Method method, Object[] arguments) throws Throwable {
             switch (method.getName()) {
-                case "allocate" -> largest = Math.max(largest, (long) arguments[arguments.length - 1]);
+                case "allocate", "allocateUninitialized" ->
+                        largest = Math.max(largest, (long) arguments[arguments.length - 1]);
                 case "upload" -> largest = Math.max(largest, ((float[]) arguments[0]).length);
                 case "equals" -> {
                     return self == arguments[0];
@@ -298,6 +299,62 @@ public abstract class AttentionConformance extends BackendConformance {
                 return method.invoke(target, arguments);
             } catch (java.lang.reflect.InvocationTargetException e) {
                 throw e.getCause();
+            }
+        }
+    }
+
+    /**
+     * The heads of a fused projection {@code [batch, time, 3·heads·width]}, split by a reshape, a
+     * transpose and a narrow, or as {@code MultiHeadAttention} does by a narrow, a reshape and a
+     * transpose (views, read in place), give the output and the projection's
+     * gradient of contiguous copies of the heads, to the bit; the output is laid out so that
+     * joining the heads again needs no copy. A small GPT's shape and one off every block and
+     * lane count, causal and not.
+     */
+    @Test
+    void headsReadInPlaceGiveTheBitsOfContiguousHeads() {
+        int[][] shapes = {{2, 64, 4, 32}, {3, 7, 3, 5}}; // {batch, time, heads, width}
+        long seed = 41;
+        for (int[] shape : shapes) {
+            for (boolean causal : new boolean[] {false, true}) {
+                int batch = shape[0], time = shape[1], heads = shape[2], width = shape[3];
+                int all = heads * width;
+                String label = java.util.Arrays.toString(shape) + (causal ? " causal" : "");
+                Tensor projected = Tensor.randn(seed++, batch, time, 3 * all);
+                Tensor weight = Tensor.randn(seed++, batch, time, all);
+                Tensor[] qkv = new Tensor[3];
+                Tensor[] outputs = new Tensor[3];
+                for (int run = 0; run < 3; run++) {
+                    qkv[run] = copyOf(projected).requiresGrad(true);
+                    Tensor split = qkv[run].reshape(batch, time, 3 * heads, width).transpose(1, 2);
+                    Tensor[] operands = new Tensor[3];
+                    for (int i = 0; i < 3; i++) {
+                        operands[i] = switch (run) {
+                            case 0 -> split.narrow(1, i * heads, heads);
+                            case 1 -> split.narrow(1, i * heads, heads).mul(1f); // a contiguous copy of the heads
+                            default -> qkv[run].narrow(-1, i * all, all).reshape(batch, time, heads, width)
+                                    .transpose(1, 2); // as MultiHeadAttention splits them
+                        };
+                    }
+                    Tensor y = Functional.scaledDotProductAttention(operands[0], operands[1], operands[2], causal);
+                    outputs[run] = y.transpose(1, 2).reshape(batch, time, all);
+                    if (run != 1) {
+                        assertTrue(org.adjoint.internal.Compute.storage(outputs[run])
+                                == org.adjoint.internal.Compute.storage(y), label + ": the heads joined without a copy");
+                    }
+                    outputs[run].mul(weight).sum().backward();
+                }
+                assertArrayEquals(outputs[1].toFloatArray(), outputs[0].toFloatArray(), label + " output");
+                assertArrayEquals(qkv[1].grad().toFloatArray(), qkv[0].grad().toFloatArray(), label + " gradient");
+                assertArrayEquals(outputs[1].toFloatArray(), outputs[2].toFloatArray(), label + " output, split late");
+                assertArrayEquals(qkv[1].grad().toFloatArray(), qkv[2].grad().toFloatArray(),
+                        label + " gradient, split late");
+                Tensor reference = Attention.reference(
+                        qkv[0].reshape(batch, time, 3 * heads, width).transpose(1, 2).narrow(1, 0, heads),
+                        qkv[0].reshape(batch, time, 3 * heads, width).transpose(1, 2).narrow(1, heads, heads),
+                        qkv[0].reshape(batch, time, 3 * heads, width).transpose(1, 2).narrow(1, 2 * heads, heads),
+                        causal).transpose(1, 2).reshape(batch, time, all);
+                assertNear(reference, outputs[0], 1e-5 * (1 + Math.sqrt(time)), label + " against the composition");
             }
         }
     }

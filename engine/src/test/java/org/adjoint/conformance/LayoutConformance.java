@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -267,5 +268,39 @@ public abstract class LayoutConformance extends BackendConformance {
         var error = assertThrows(IllegalArgumentException.class, () -> Tensor.of(new float[] {1, 2}).transpose());
         assertEquals("transpose: needs rank at least 2, got shape [2]", error.getMessage());
         assertNotSame(t, t.transposed());
+    }
+
+    /**
+     * A reshape is a view when strides can express it (splitting an axis of a slice, merging the
+     * row-major axes of a transpose's batch) and a copy otherwise (merging transposed axes), with
+     * the values of a contiguous copy either way.
+     */
+    private static float[] range(int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = i;
+        }
+        return x;
+    }
+
+    @Test
+    void aReshapeIsAViewWhereStridesCanExpressIt() {
+        Tensor x = Tensor.of(range(24), 2, 12);
+        Tensor split = x.narrow(-1, 4, 8).reshape(2, 2, 4); // the heads of one third of a fused projection
+        assertSame(TensorImpl.of(x).storage(), TensorImpl.of(split).storage());
+        assertArrayEquals(new int[] {12, 4, 1}, TensorImpl.of(split).layout().strides());
+        assertEquals(4, TensorImpl.of(split).layout().offset());
+        assertTensor(split, shape(2, 2, 4), 4, 5, 6, 7, 8, 9, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23);
+        Tensor merged = split.reshape(2, 8);
+        assertSame(TensorImpl.of(x).storage(), TensorImpl.of(merged).storage());
+        assertArrayEquals(x.narrow(-1, 4, 8).toFloatArray(), merged.toFloatArray());
+        Tensor transposed = Tensor.of(range(120), 2, 3, 4, 5).transpose();
+        Tensor batch = transposed.reshape(6, 5, 4);
+        assertArrayEquals(new int[] {20, 1, 5}, TensorImpl.of(batch).layout().strides(), "batch axes merged: a view");
+        assertArrayEquals(transposed.toFloatArray(), batch.toFloatArray());
+        Tensor copied = Tensor.of(range(6), 2, 3).transpose().reshape(6);
+        assertTrue(TensorImpl.of(copied).layout().isContiguous(), "transposed axes merged: a copy");
+        assertTensor(copied, shape(6), 0, 3, 1, 4, 2, 5);
+        assertNull(Layout.contiguous(new int[] {2, 3}).transposed().reshaped(new int[] {6}));
     }
 }

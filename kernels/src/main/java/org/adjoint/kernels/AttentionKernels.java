@@ -3,22 +3,32 @@ package org.adjoint.kernels;
 import java.util.Arrays;
 
 /**
- * Scaled dot-product attention on the CPU without the {@code T × S} scores, in the style of
- * FlashAttention: blocks of {@link #QUERY_BLOCK} queries against blocks of {@link #KEY_BLOCK}
- * keys, each block product a small GEMM of the provider (serial at these sizes), the softmax
- * online across key blocks. Only one {@code QUERY_BLOCK × KEY_BLOCK} block of scores per
- * thread exists at a time.
+ * Scaled dot-product attention on the CPU without the {@code T × S} scores of all batch items,
+ * in two forms. Operands are read and written where they lie ({@link MatrixRows}: any strides
+ * between batch items and rows, each row contiguous), so a caller can hand over the heads of a
+ * {@code [batch, time, heads, width]} tensor without copying them out.
  *
- * <p>Operands are contiguous: {@code q [batch, t, d]}, {@code k [batch, s, d]},
- * {@code v [batch, s, dv]}. Forward: threads over (batch item, query block); per query row a
- * running maximum, a running sum and an output accumulator, rescaled when the maximum grows;
- * the output and each row's log-sum-exp are written. Backward: threads over batch items (each
- * owns its rows of {@code dq}, {@code dk} and {@code dv}); per block pair
- * {@code P = exp(scores − lse)}, {@code dv += Pᵀ·dO}, {@code dP = dO·vᵀ},
- * {@code dS = P ⊙ (dP − rowsum(dO ⊙ o))}, {@code dq += scale·dS·k}, {@code dk += scale·dSᵀ·q}.
- * Each output element is computed by one thread in a fixed order, so results do not depend
- * on the thread count. The row operations are written once over {@link Lanes}: plain loops
- * for the scalar provider ({@link #SCALAR}), the Vector API for the vector one.
+ * <p><b>Small heads</b> (at most {@link #QUERY_BLOCK} queries, {@link #KEY_BLOCK} keys and
+ * {@link #SMALL_WIDTH} columns, as in a small GPT): threads over batch items; each item's keys
+ * and values are first copied into padded per-thread scratch (the keys also transposed), then
+ * every product is a loop of broadcast multiply-adds over groups of {@link #GROUP} rows
+ * ({@link Lanes#product}), and a causal item skips the keys after each group's last query (and,
+ * backward, the queries before each group's first key). Forward per group: scores, a plain
+ * softmax per row, the probabilities times the values. Backward: per query group
+ * {@code P = exp(scores − lse)}, {@code dP = dO·vᵀ}, {@code dS = P ⊙ (dP − rowsum(dO ⊙ o))},
+ * {@code dq = scale·dS·k}; then per key group {@code dv = Pᵀ·dO}, {@code dk = scale·dSᵀ·q}
+ * from the item's {@code P} and {@code dS} kept in scratch.
+ *
+ * <p><b>Otherwise</b>, in the style of FlashAttention: blocks of {@link #QUERY_BLOCK} queries
+ * against blocks of {@link #KEY_BLOCK} keys, each block product a small GEMM of the provider
+ * (serial at these sizes), the softmax online across key blocks. Forward: threads over (batch
+ * item, query block); per query row a running maximum, a running sum and an output
+ * accumulator, rescaled when the maximum grows. Backward: threads over batch items (each owns
+ * its rows of {@code dq}, {@code dk} and {@code dv}); per block pair the same formulas.
+ *
+ * <p>Each output element is computed by one thread in a fixed order, so results do not depend
+ * on the thread count. The row operations are written once over {@link Lanes}: plain loops for
+ * the scalar provider ({@link #SCALAR}), the Vector API for the vector one.
  */
 public final class AttentionKernels {
 
@@ -26,6 +36,10 @@ public final class AttentionKernels {
     static final int QUERY_BLOCK = 64;
     /** Keys per block (per online-softmax step). */
     static final int KEY_BLOCK = 64;
+    /** The widest rows of query, key and value the small-head form takes. */
+    static final int SMALL_WIDTH = 128;
+    /** Rows per product of the small-head form. */
+    static final int GROUP = 4;
 
     /** The row operations the loops are written in; a provider supplies them. */
     interface Lanes {
@@ -38,11 +52,31 @@ public final class AttentionKernels {
         /** {@code x[o + i] = exp(x[o + i] − shift)} in place; returns their sum. */
         float expShifted(float[] x, int o, int n, float shift);
 
+        /**
+         * {@link #expShifted}, but {@code x} has room up to the next multiple of
+         * {@link #padding()}, which may be written (with zeros).
+         */
+        float expShiftedPadded(float[] x, int o, int n, float shift);
+
         /** {@code y[o + i] *= a}. */
         void scale(float[] y, int o, int n, float a);
 
         /** {@code dp[o + i] = p[o + i] · (dp[o + i] − d)}: the softmax's VJP on one row. */
         void softmaxGrad(float[] p, float[] dp, int o, int n, float d);
+
+        /**
+         * The unit rows of scratch are padded to: {@link #product} may write up to the next
+         * multiple of it, and read {@code b}'s rows that far.
+         */
+        int padding();
+
+        /**
+         * {@code c[co + r·ldc + x] = alpha · Σ_{y ∈ [k0, k1)} a[ao + r·ars + y·acs] · b[bo + y·ldb + x]}
+         * for {@code r < rows}, {@code x < cols}, the sum in the order of {@code y}; columns up
+         * to the next multiple of {@link #padding()} may be written too.
+         */
+        void product(int rows, int cols, int k0, int k1, float alpha, float[] a, int ao, int ars, int acs, float[] b,
+                     int bo, int ldb, float[] c, int co, int ldc);
     }
 
     /** Plain loops. */
@@ -77,6 +111,11 @@ public final class AttentionKernels {
         }
 
         @Override
+        public float expShiftedPadded(float[] x, int o, int n, float shift) {
+            return expShifted(x, o, n, shift);
+        }
+
+        @Override
         public void scale(float[] y, int o, int n, float a) {
             for (int i = 0; i < n; i++) {
                 y[o + i] *= a;
@@ -89,9 +128,42 @@ public final class AttentionKernels {
                 dp[i] = p[i] * (dp[i] - d);
             }
         }
+
+        @Override
+        public int padding() {
+            return 1;
+        }
+
+        @Override
+        public void product(int rows, int cols, int k0, int k1, float alpha, float[] a, int ao, int ars, int acs,
+                            float[] b, int bo, int ldb, float[] c, int co, int ldc) {
+            for (int r = 0; r < rows; r++) {
+                for (int x = 0; x < cols; x++) {
+                    float sum = 0f;
+                    for (int y = k0; y < k1; y++) {
+                        sum += a[ao + r * ars + y * acs] * b[bo + y * ldb + x];
+                    }
+                    c[co + r * ldc + x] = alpha * sum;
+                }
+            }
+        }
     };
 
     private AttentionKernels() {
+    }
+
+    /** Whether the small-head form takes these sizes. */
+    static boolean small(int t, int s, int d, int dv) {
+        return t <= QUERY_BLOCK && s <= KEY_BLOCK && d <= SMALL_WIDTH && dv <= SMALL_WIDTH;
+    }
+
+    private static int padded(int n, int unit) {
+        return (n + unit - 1) / unit * unit;
+    }
+
+    /** How many keys query {@code i} sees. */
+    private static int visible(int i, int s, boolean causal) {
+        return causal ? Math.min(s, i + 1) : s;
     }
 
     /** With {@code causal}, masks the block's scores of keys after each query with −∞. */
@@ -107,27 +179,76 @@ public final class AttentionKernels {
         }
     }
 
+    /** {@code rows} rows of {@code width} from {@code at}, {@code stride} apart, set to 0. */
+    private static void zeroRows(float[] x, int at, int rows, int stride, int width) {
+        for (int r = 0; r < rows; r++) {
+            Arrays.fill(x, at + r * stride, at + r * stride + width, 0f);
+        }
+    }
+
+    /** Rows {@code [0, rows)} of width {@code width} copied from {@code src} into {@code dst}, rows {@code ld} apart. */
+    private static void packRows(float[] src, int at, int stride, int rows, int width, float[] dst, int ld) {
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(src, at + r * stride, dst, r * ld, width);
+        }
+    }
+
+    /** The same rows transposed: {@code dst[c·ld + r] = src[at + r·stride + c]}. */
+    private static void packColumns(float[] src, int at, int stride, int rows, int width, float[] dst, int ld) {
+        for (int r = 0; r < rows; r++) {
+            int from = at + r * stride;
+            for (int c = 0; c < width; c++) {
+                dst[c * ld + r] = src[from + c];
+            }
+        }
+    }
+
+    /** The batch items of {@code batchShape}. */
+    private static int items(int[] batchShape) {
+        int batch = 1;
+        for (int n : batchShape) {
+            batch *= n;
+        }
+        return batch;
+    }
+
     /**
      * The forward pass: {@code out} and the per-row log-sum-exp.
      *
-     * @param gemm      the provider whose GEMM multiplies the blocks
-     * @param lanes     the row operations
-     * @param q         {@code [batch, t, d]}
-     * @param k         {@code [batch, s, d]}
-     * @param v         {@code [batch, s, dv]}
-     * @param batch     batch items
-     * @param t         queries
-     * @param s         keys, at least 1
-     * @param d         query and key width
-     * @param dv        value width
-     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
-     * @param scale     factor of the scores
-     * @param out       {@code [batch, t, dv]}
-     * @param logSumExp {@code [batch, t]}
+     * @param gemm       the provider whose GEMM multiplies the blocks of long sequences
+     * @param lanes      the row operations
+     * @param q          queries, {@code t} rows of {@code d} per item
+     * @param k          keys, {@code s} rows of {@code d}
+     * @param v          values, {@code s} rows of {@code dv}
+     * @param batchShape the batch axes the operands' strides walk
+     * @param t          queries
+     * @param s          keys, at least 1
+     * @param d          query and key width
+     * @param dv         value width
+     * @param causal     whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale      factor of the scores
+     * @param out        output, {@code t} rows of {@code dv}
+     * @param logSumExp  {@code [batch, t]}, packed
      */
-    static void forward(KernelProvider gemm, Lanes lanes, float[] q, float[] k, float[] v, int batch, int t, int s,
-                        int d, int dv, boolean causal, float scale, float[] out, float[] logSumExp) {
+    static void forward(KernelProvider gemm, Lanes lanes, MatrixRows q, MatrixRows k, MatrixRows v, int[] batchShape,
+                        int t, int s, int d, int dv, boolean causal, float scale, MatrixRows out, float[] logSumExp) {
+        int batch = items(batchShape);
         if ((long) batch * t == 0) {
+            return;
+        }
+        int[] qAt = q.starts(batchShape, batch);
+        int[] kAt = k.starts(batchShape, batch);
+        int[] vAt = v.starts(batchShape, batch);
+        int[] outAt = out.starts(batchShape, batch);
+        if (small(t, s, d, dv)) {
+            int parts = Math.min(Parallel.THREADS, batch);
+            Parallel.run(parts, part -> {
+                SmallForward scratch = new SmallForward(lanes, t, s, d, dv);
+                for (int b = part; b < batch; b += parts) {
+                    scratch.item(q.data(), qAt[b], q.rowStride(), k.data(), kAt[b], k.rowStride(), v.data(), vAt[b],
+                            v.rowStride(), causal, scale, out.data(), outAt[b], out.rowStride(), logSumExp, b * t);
+                }
+            });
             return;
         }
         int blocks = (t + QUERY_BLOCK - 1) / QUERY_BLOCK;
@@ -146,11 +267,12 @@ public final class AttentionKernels {
                 Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
                 Arrays.fill(sum, 0, rows, 0f);
                 Arrays.fill(acc, 0, rows * dv, 0f);
-                int qOffset = (b * t + first) * d;
+                int qOffset = qAt[b] + first * q.rowStride();
                 int keyEnd = causal ? Math.min(s, first + rows) : s;
                 for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
                     int n = Math.min(KEY_BLOCK, keyEnd - j0);
-                    gemm.sgemm(false, true, rows, n, d, scale, q, qOffset, d, k, (b * s + j0) * d, d, 0f, scores, 0, n);
+                    gemm.sgemm(false, true, rows, n, d, scale, q.data(), qOffset, q.rowStride(), k.data(),
+                            kAt[b] + j0 * k.rowStride(), k.rowStride(), 0f, scores, 0, n);
                     mask(scores, first, rows, j0, n, causal);
                     for (int r = 0; r < rows; r++) {
                         float blockMax = lanes.max(scores, r * n, n);
@@ -166,82 +288,265 @@ public final class AttentionKernels {
                         }
                         max[r] = newMax;
                     }
-                    gemm.sgemm(false, false, rows, dv, n, 1f, scores, 0, n, v, (b * s + j0) * dv, dv, 1f, acc, 0, dv);
+                    gemm.sgemm(false, false, rows, dv, n, 1f, scores, 0, n, v.data(), vAt[b] + j0 * v.rowStride(),
+                            v.rowStride(), 1f, acc, 0, dv);
                 }
                 for (int r = 0; r < rows; r++) {
-                    int i = b * t + first + r;
                     lanes.scale(acc, r * dv, dv, 1f / sum[r]);
-                    System.arraycopy(acc, r * dv, out, i * dv, dv);
-                    logSumExp[i] = max[r] + (float) Math.log(sum[r]);
+                    System.arraycopy(acc, r * dv, out.data(), outAt[b] + (first + r) * out.rowStride(), dv);
+                    logSumExp[b * t + first + r] = max[r] + (float) Math.log(sum[r]);
                 }
             }
         });
     }
 
+    /** One thread's scratch for the small-head forward pass, reused across its batch items. */
+    private static final class SmallForward {
+        private final Lanes lanes;
+        private final int t;
+        private final int s;
+        private final int d;
+        private final int dv;
+        private final int sp;
+        private final int dvp;
+        private final float[] keysT;
+        private final float[] values;
+        private final float[] scores;
+        private final float[] acc;
+        private final float[] sum = new float[GROUP];
+
+        SmallForward(Lanes lanes, int t, int s, int d, int dv) {
+            this.lanes = lanes;
+            this.t = t;
+            this.s = s;
+            this.d = d;
+            this.dv = dv;
+            int unit = lanes.padding();
+            this.sp = padded(s, unit);
+            this.dvp = padded(dv, unit);
+            this.keysT = new float[d * sp];
+            this.values = new float[s * dvp];
+            this.scores = new float[GROUP * sp];
+            this.acc = new float[GROUP * dvp];
+        }
+
+        void item(float[] q, int qAt, int qs, float[] k, int kAt, int ks, float[] v, int vAt, int vs, boolean causal,
+                  float scale, float[] out, int outAt, int os, float[] logSumExp, int lseAt) {
+            packColumns(k, kAt, ks, s, d, keysT, sp);
+            packRows(v, vAt, vs, s, dv, values, dvp);
+            for (int i0 = 0; i0 < t; i0 += GROUP) {
+                int rows = Math.min(GROUP, t - i0);
+                int cols = causal ? Math.min(s, i0 + rows) : s;
+                lanes.product(rows, cols, 0, d, scale, q, qAt + i0 * qs, qs, 1, keysT, 0, sp, scores, 0, sp);
+                for (int r = 0; r < rows; r++) {
+                    int n = visible(i0 + r, s, causal);
+                    float max = lanes.max(scores, r * sp, n);
+                    sum[r] = lanes.expShiftedPadded(scores, r * sp, n, max);
+                    Arrays.fill(scores, r * sp + n, r * sp + cols, 0f);
+                    logSumExp[lseAt + i0 + r] = max + (float) Math.log(sum[r]);
+                }
+                lanes.product(rows, dv, 0, cols, 1f, scores, 0, sp, 1, values, 0, dvp, acc, 0, dvp);
+                for (int r = 0; r < rows; r++) {
+                    lanes.scale(acc, r * dvp, dv, 1f / sum[r]);
+                    System.arraycopy(acc, r * dvp, out, outAt + (i0 + r) * os, dv);
+                }
+            }
+        }
+    }
+
     /**
-     * The backward pass: {@code dq}, {@code dk}, {@code dv} one after another in {@code grads}.
+     * The backward pass: {@code dq}, {@code dk} and {@code dv}, each written where its
+     * {@link MatrixRows} say (they may share one array).
      *
-     * @param gemm      the provider whose GEMM multiplies the blocks
-     * @param lanes     the row operations
-     * @param q         {@code [batch, t, d]}
-     * @param k         {@code [batch, s, d]}
-     * @param v         {@code [batch, s, dv]}
-     * @param out       the forward output, {@code [batch, t, dv]}
-     * @param logSumExp what the forward wrote, {@code [batch, t]}
-     * @param dOut      the output's cotangent, {@code [batch, t, dv]}
-     * @param batch     batch items
-     * @param t         queries
-     * @param s         keys, at least 1
-     * @param d         query and key width
-     * @param dv        value width
-     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
-     * @param scale     factor of the scores
-     * @param grads     {@code dq [batch, t, d]}, {@code dk [batch, s, d]}, {@code dv [batch, s, dv]}
+     * @param gemm       the provider whose GEMM multiplies the blocks of long sequences
+     * @param lanes      the row operations
+     * @param q          queries, {@code t} rows of {@code d} per item
+     * @param k          keys, {@code s} rows of {@code d}
+     * @param v          values, {@code s} rows of {@code dv}
+     * @param out        the forward output, {@code t} rows of {@code dv}
+     * @param logSumExp  what the forward wrote, {@code [batch, t]} packed
+     * @param dOut       the output's cotangent, {@code t} rows of {@code dv}
+     * @param batchShape the batch axes the operands' strides walk
+     * @param t          queries
+     * @param s          keys, at least 1
+     * @param d          query and key width
+     * @param dv         value width
+     * @param causal     whether query {@code i} sees only keys {@code j ≤ i}
+     * @param scale      factor of the scores
+     * @param dQuery     output, {@code t} rows of {@code d}
+     * @param dKey       output, {@code s} rows of {@code d}
+     * @param dValue     output, {@code s} rows of {@code dv}
      */
-    static void backward(KernelProvider gemm, Lanes lanes, float[] q, float[] k, float[] v, float[] out,
-                         float[] logSumExp, float[] dOut, int batch, int t, int s, int d, int dv, boolean causal,
-                         float scale, float[] grads) {
-        int dkAt = batch * t * d;
-        int dvAt = dkAt + batch * s * d;
-        Arrays.fill(grads, 0, dvAt + batch * s * dv, 0f);
-        if ((long) batch * t == 0) {
+    static void backward(KernelProvider gemm, Lanes lanes, MatrixRows q, MatrixRows k, MatrixRows v, MatrixRows out,
+                         float[] logSumExp, MatrixRows dOut, int[] batchShape, int t, int s, int d, int dv,
+                         boolean causal, float scale, MatrixRows dQuery, MatrixRows dKey, MatrixRows dValue) {
+        int batch = items(batchShape);
+        if (batch == 0) {
             return;
         }
+        int[] qAt = q.starts(batchShape, batch);
+        int[] kAt = k.starts(batchShape, batch);
+        int[] vAt = v.starts(batchShape, batch);
+        int[] oAt = out.starts(batchShape, batch);
+        int[] doAt = dOut.starts(batchShape, batch);
+        int[] dqAt = dQuery.starts(batchShape, batch);
+        int[] dkAt = dKey.starts(batchShape, batch);
+        int[] dvAt = dValue.starts(batchShape, batch);
         int parts = Math.min(Parallel.THREADS, batch);
+        if (t == 0) {
+            for (int b = 0; b < batch; b++) {
+                zeroRows(dKey.data(), dkAt[b], s, dKey.rowStride(), d);
+                zeroRows(dValue.data(), dvAt[b], s, dValue.rowStride(), dv);
+            }
+            return;
+        }
+        if (small(t, s, d, dv)) {
+            Parallel.run(parts, part -> {
+                SmallBackward scratch = new SmallBackward(lanes, t, s, d, dv);
+                for (int b = part; b < batch; b += parts) {
+                    scratch.item(q, qAt[b], k, kAt[b], v, vAt[b], out, oAt[b], logSumExp, b * t, dOut, doAt[b],
+                            causal, scale, dQuery, dqAt[b], dKey, dkAt[b], dValue, dvAt[b]);
+                }
+            });
+            return;
+        }
         Parallel.run(parts, part -> {
             float[] p = new float[QUERY_BLOCK * KEY_BLOCK];
             float[] ds = new float[QUERY_BLOCK * KEY_BLOCK];
             float[] rowDot = new float[QUERY_BLOCK];
+            int qs = q.rowStride();
+            int ks = k.rowStride();
+            int vs = v.rowStride();
+            int os = out.rowStride();
+            int dos = dOut.rowStride();
+            int dqs = dQuery.rowStride();
+            int dks = dKey.rowStride();
+            int dvs = dValue.rowStride();
             for (int b = part; b < batch; b += parts) {
+                zeroRows(dQuery.data(), dqAt[b], t, dqs, d);
+                zeroRows(dKey.data(), dkAt[b], s, dks, d);
+                zeroRows(dValue.data(), dvAt[b], s, dvs, dv);
                 for (int first = 0; first < t; first += QUERY_BLOCK) {
                     int rows = Math.min(QUERY_BLOCK, t - first);
-                    int qOffset = (b * t + first) * d;
-                    int oOffset = (b * t + first) * dv;
+                    int qOffset = qAt[b] + first * qs;
+                    int doOffset = doAt[b] + first * dos;
                     for (int r = 0; r < rows; r++) {
-                        rowDot[r] = lanes.dot(dOut, oOffset + r * dv, out, oOffset + r * dv, dv);
+                        rowDot[r] = lanes.dot(dOut.data(), doOffset + r * dos, out.data(),
+                                oAt[b] + (first + r) * os, dv);
                     }
                     int keyEnd = causal ? Math.min(s, first + rows) : s;
                     for (int j0 = 0; j0 < keyEnd; j0 += KEY_BLOCK) {
                         int n = Math.min(KEY_BLOCK, keyEnd - j0);
-                        int kOffset = (b * s + j0) * d;
-                        int vOffset = (b * s + j0) * dv;
-                        gemm.sgemm(false, true, rows, n, d, scale, q, qOffset, d, k, kOffset, d, 0f, p, 0, n);
+                        int kOffset = kAt[b] + j0 * ks;
+                        int vOffset = vAt[b] + j0 * vs;
+                        gemm.sgemm(false, true, rows, n, d, scale, q.data(), qOffset, qs, k.data(), kOffset, ks, 0f,
+                                p, 0, n);
                         mask(p, first, rows, j0, n, causal);
                         for (int r = 0; r < rows; r++) {
                             lanes.expShifted(p, r * n, n, logSumExp[b * t + first + r]);
                         }
-                        gemm.sgemm(true, false, n, dv, rows, 1f, p, 0, n, dOut, oOffset, dv, 1f, grads, dvAt + vOffset,
-                                dv);
-                        gemm.sgemm(false, true, rows, n, dv, 1f, dOut, oOffset, dv, v, vOffset, dv, 0f, ds, 0, n);
+                        gemm.sgemm(true, false, n, dv, rows, 1f, p, 0, n, dOut.data(), doOffset, dos, 1f,
+                                dValue.data(), dvAt[b] + j0 * dvs, dvs);
+                        gemm.sgemm(false, true, rows, n, dv, 1f, dOut.data(), doOffset, dos, v.data(), vOffset, vs, 0f,
+                                ds, 0, n);
                         for (int r = 0; r < rows; r++) {
                             lanes.softmaxGrad(p, ds, r * n, n, rowDot[r]);
                         }
-                        gemm.sgemm(false, false, rows, d, n, scale, ds, 0, n, k, kOffset, d, 1f, grads, qOffset, d);
-                        gemm.sgemm(true, false, n, d, rows, scale, ds, 0, n, q, qOffset, d, 1f, grads, dkAt + kOffset,
-                                d);
+                        gemm.sgemm(false, false, rows, d, n, scale, ds, 0, n, k.data(), kOffset, ks, 1f,
+                                dQuery.data(), dqAt[b] + first * dqs, dqs);
+                        gemm.sgemm(true, false, n, d, rows, scale, ds, 0, n, q.data(), qOffset, qs, 1f, dKey.data(),
+                                dkAt[b] + j0 * dks, dks);
                     }
                 }
             }
         });
+    }
+
+    /** One thread's scratch for the small-head backward pass, reused across its batch items. */
+    private static final class SmallBackward {
+        private final Lanes lanes;
+        private final int t;
+        private final int s;
+        private final int d;
+        private final int dv;
+        private final int sp;
+        private final int dp;
+        private final int dvp;
+        private final float[] keysT;
+        private final float[] keys;
+        private final float[] valuesT;
+        private final float[] queries;
+        private final float[] cotangents;
+        private final float[] p;
+        private final float[] ds;
+        private final float[] rows;
+
+        SmallBackward(Lanes lanes, int t, int s, int d, int dv) {
+            this.lanes = lanes;
+            this.t = t;
+            this.s = s;
+            this.d = d;
+            this.dv = dv;
+            int unit = lanes.padding();
+            this.sp = padded(s, unit);
+            this.dp = padded(d, unit);
+            this.dvp = padded(dv, unit);
+            this.keysT = new float[d * sp];
+            this.keys = new float[s * dp];
+            this.valuesT = new float[dv * sp];
+            this.queries = new float[t * dp];
+            this.cotangents = new float[t * dvp];
+            this.p = new float[t * sp];
+            this.ds = new float[t * sp];
+            this.rows = new float[GROUP * Math.max(dp, dvp)];
+        }
+
+        void item(MatrixRows q, int qAt, MatrixRows k, int kAt, MatrixRows v, int vAt, MatrixRows out, int oAt,
+                  float[] logSumExp, int lseAt, MatrixRows dOut, int doAt, boolean causal, float scale,
+                  MatrixRows dQuery, int dqAt, MatrixRows dKey, int dkAt, MatrixRows dValue, int dvAt) {
+            int qs = q.rowStride();
+            int dos = dOut.rowStride();
+            packColumns(k.data(), kAt, k.rowStride(), s, d, keysT, sp);
+            packRows(k.data(), kAt, k.rowStride(), s, d, keys, dp);
+            packColumns(v.data(), vAt, v.rowStride(), s, dv, valuesT, sp);
+            packRows(q.data(), qAt, qs, t, d, queries, dp);
+            packRows(dOut.data(), doAt, dos, t, dv, cotangents, dvp);
+            // Per query group: P, dS and dq.
+            for (int i0 = 0; i0 < t; i0 += GROUP) {
+                int count = Math.min(GROUP, t - i0);
+                int cols = causal ? Math.min(s, i0 + count) : s;
+                int at = i0 * sp;
+                lanes.product(count, cols, 0, d, scale, q.data(), qAt + i0 * qs, qs, 1, keysT, 0, sp, p, at, sp);
+                lanes.product(count, cols, 0, dv, 1f, dOut.data(), doAt + i0 * dos, dos, 1, valuesT, 0, sp, ds, at,
+                        sp);
+                for (int r = 0; r < count; r++) {
+                    int i = i0 + r;
+                    int n = visible(i, s, causal);
+                    int row = i * sp;
+                    float rowDot = lanes.dot(dOut.data(), doAt + i * dos, out.data(), oAt + i * out.rowStride(), dv);
+                    lanes.expShiftedPadded(p, row, n, logSumExp[lseAt + i]);
+                    lanes.softmaxGrad(p, ds, row, n, rowDot);
+                    Arrays.fill(p, row + n, row + sp, 0f);
+                    Arrays.fill(ds, row + n, row + sp, 0f);
+                }
+                lanes.product(count, d, 0, cols, scale, ds, at, sp, 1, keys, 0, dp, rows, 0, dp);
+                for (int r = 0; r < count; r++) {
+                    System.arraycopy(rows, r * dp, dQuery.data(), dqAt + (i0 + r) * dQuery.rowStride(), d);
+                }
+            }
+            // Per key group: dv and dk from the queries that see it.
+            for (int j0 = 0; j0 < s; j0 += GROUP) {
+                int count = Math.min(GROUP, s - j0);
+                int from = causal ? Math.min(t, j0) : 0;
+                lanes.product(count, dv, from, t, 1f, p, j0, 1, sp, cotangents, 0, dvp, rows, 0, dvp);
+                for (int r = 0; r < count; r++) {
+                    System.arraycopy(rows, r * dvp, dValue.data(), dvAt + (j0 + r) * dValue.rowStride(), dv);
+                }
+                lanes.product(count, d, from, t, scale, ds, j0, 1, sp, queries, 0, dp, rows, 0, dp);
+                for (int r = 0; r < count; r++) {
+                    System.arraycopy(rows, r * dp, dKey.data(), dkAt + (j0 + r) * dKey.rowStride(), d);
+                }
+            }
+        }
     }
 }

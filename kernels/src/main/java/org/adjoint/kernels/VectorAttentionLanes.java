@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,6 +16,13 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
 
     private static final VectorSpecies<Float> S = VectorMicroKernel.SPECIES;
     private static final int L = S.length();
+    /**
+     * The products' width: {@link VectorMicroKernel#tallSpecies()}, 512 bits on AVX-512 (half
+     * the instructions of 256). Each output lane sums its own terms in order, so the width
+     * does not change the bits.
+     */
+    private static final VectorSpecies<Float> P = VectorMicroKernel.tallSpecies();
+    private static final int PL = P.length();
     private static final ThreadLocal<float[]> SPILL = ThreadLocal.withInitial(() -> new float[L]);
 
     private VectorAttentionLanes() {
@@ -77,12 +85,35 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
         return sum;
     }
 
+    /** Whole vectors only: the last one's lanes from {@code n} on are set to 0 (no scalar {@code exp} for the tail). */
     @Override
-    public void scale(float[] y, int o, int n, float a) {
+    public float expShiftedPadded(float[] x, int o, int n, float shift) {
+        FloatVector by = FloatVector.broadcast(S, shift);
+        FloatVector acc = FloatVector.zero(S);
         int bound = S.loopBound(n);
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector.fromArray(S, y, o + i).mul(a).intoArray(y, o + i);
+            FloatVector e = VectorElementWise.exp(FloatVector.fromArray(S, x, o + i).sub(by));
+            e.intoArray(x, o + i);
+            acc = acc.add(e);
+        }
+        if (i < n) {
+            VectorMask<Float> inside = S.indexInRange(i, n);
+            FloatVector e = VectorElementWise.exp(FloatVector.fromArray(S, x, o + i).sub(by))
+                    .blend(FloatVector.zero(S), inside.not());
+            e.intoArray(x, o + i);
+            acc = acc.add(e);
+        }
+        return n == 0 ? 0f : addLanes(acc);
+    }
+
+    @Override
+    public void scale(float[] y, int o, int n, float a) {
+        int bound = S.loopBound(n);
+        FloatVector by = FloatVector.broadcast(S, a);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, y, o + i).mul(by).intoArray(y, o + i);
         }
         for (; i < n; i++) {
             y[o + i] *= a;
@@ -100,6 +131,110 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
         for (; i < n; i++) {
             dp[o + i] = p[o + i] * (dp[o + i] - d);
         }
+    }
+
+    @Override
+    public int padding() {
+        return PL;
+    }
+
+    /**
+     * Groups of four rows, two vectors of columns at a time while more than one is left (eight
+     * independent sums), then one; the rows left over one at a time.
+     */
+    @Override
+    public void product(int rows, int cols, int k0, int k1, float alpha, float[] a, int ao, int ars, int acs, float[] b,
+                        int bo, int ldb, float[] c, int co, int ldc) {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            int x = 0;
+            for (; x + PL < cols; x += 2 * PL) {
+                four2(k0, k1, alpha, a, ao + r * ars, ars, acs, b, bo + x, ldb, c, co + r * ldc + x, ldc);
+            }
+            if (x < cols) {
+                four1(k0, k1, alpha, a, ao + r * ars, ars, acs, b, bo + x, ldb, c, co + r * ldc + x, ldc);
+            }
+        }
+        for (; r < rows; r++) {
+            for (int x = 0; x < cols; x += PL) {
+                one(k0, k1, alpha, a, ao + r * ars, acs, b, bo + x, ldb, c, co + r * ldc + x);
+            }
+        }
+    }
+
+    private static void four2(int k0, int k1, float alpha, float[] a, int ao, int ars, int acs, float[] b, int bo,
+                              int ldb, float[] c, int co, int ldc) {
+        FloatVector c00 = FloatVector.zero(P);
+        FloatVector c01 = FloatVector.zero(P);
+        FloatVector c10 = FloatVector.zero(P);
+        FloatVector c11 = FloatVector.zero(P);
+        FloatVector c20 = FloatVector.zero(P);
+        FloatVector c21 = FloatVector.zero(P);
+        FloatVector c30 = FloatVector.zero(P);
+        FloatVector c31 = FloatVector.zero(P);
+        int a1 = ao + ars;
+        int a2 = a1 + ars;
+        int a3 = a2 + ars;
+        for (int y = k0; y < k1; y++) {
+            int at = bo + y * ldb;
+            FloatVector b0 = FloatVector.fromArray(P, b, at);
+            FloatVector b1 = FloatVector.fromArray(P, b, at + PL);
+            int ay = y * acs;
+            FloatVector x0 = FloatVector.broadcast(P, a[ao + ay]);
+            FloatVector x1 = FloatVector.broadcast(P, a[a1 + ay]);
+            FloatVector x2 = FloatVector.broadcast(P, a[a2 + ay]);
+            FloatVector x3 = FloatVector.broadcast(P, a[a3 + ay]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+        }
+        FloatVector by = FloatVector.broadcast(P, alpha);
+        c00.mul(by).intoArray(c, co);
+        c01.mul(by).intoArray(c, co + PL);
+        c10.mul(by).intoArray(c, co + ldc);
+        c11.mul(by).intoArray(c, co + ldc + PL);
+        c20.mul(by).intoArray(c, co + 2 * ldc);
+        c21.mul(by).intoArray(c, co + 2 * ldc + PL);
+        c30.mul(by).intoArray(c, co + 3 * ldc);
+        c31.mul(by).intoArray(c, co + 3 * ldc + PL);
+    }
+
+    private static void four1(int k0, int k1, float alpha, float[] a, int ao, int ars, int acs, float[] b, int bo,
+                              int ldb, float[] c, int co, int ldc) {
+        FloatVector c0 = FloatVector.zero(P);
+        FloatVector c1 = FloatVector.zero(P);
+        FloatVector c2 = FloatVector.zero(P);
+        FloatVector c3 = FloatVector.zero(P);
+        int a1 = ao + ars;
+        int a2 = a1 + ars;
+        int a3 = a2 + ars;
+        for (int y = k0; y < k1; y++) {
+            FloatVector b0 = FloatVector.fromArray(P, b, bo + y * ldb);
+            int ay = y * acs;
+            c0 = FloatVector.broadcast(P, a[ao + ay]).fma(b0, c0);
+            c1 = FloatVector.broadcast(P, a[a1 + ay]).fma(b0, c1);
+            c2 = FloatVector.broadcast(P, a[a2 + ay]).fma(b0, c2);
+            c3 = FloatVector.broadcast(P, a[a3 + ay]).fma(b0, c3);
+        }
+        FloatVector by = FloatVector.broadcast(P, alpha);
+        c0.mul(by).intoArray(c, co);
+        c1.mul(by).intoArray(c, co + ldc);
+        c2.mul(by).intoArray(c, co + 2 * ldc);
+        c3.mul(by).intoArray(c, co + 3 * ldc);
+    }
+
+    private static void one(int k0, int k1, float alpha, float[] a, int ao, int acs, float[] b, int bo, int ldb,
+                            float[] c, int co) {
+        FloatVector c0 = FloatVector.zero(P);
+        for (int y = k0; y < k1; y++) {
+            c0 = FloatVector.broadcast(P, a[ao + y * acs]).fma(FloatVector.fromArray(P, b, bo + y * ldb), c0);
+        }
+        c0.mul(FloatVector.broadcast(P, alpha)).intoArray(c, co);
     }
 
     /** The lanes' sum, added in lane order. */

@@ -145,16 +145,17 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
-    public void attention(float[] q, float[] k, float[] v, int batch, int t, int s, int d, int dv, boolean causal,
-                          float scale, float[] out, float[] logSumExp) {
-        AttentionKernels.forward(this, VectorAttentionLanes.INSTANCE, q, k, v, batch, t, s, d, dv, causal, scale, out,
-                logSumExp);
+    public void attention(MatrixRows q, MatrixRows k, MatrixRows v, int[] batchShape, int t, int s, int d, int dv,
+                          boolean causal, float scale, MatrixRows out, float[] logSumExp) {
+        AttentionKernels.forward(this, VectorAttentionLanes.INSTANCE, q, k, v, batchShape, t, s, d, dv, causal, scale,
+                out, logSumExp);
     }
 
     @Override
-    public void attentionGrad(float[] q, float[] k, float[] v, float[] out, float[] logSumExp, float[] dOut,
-                              int batch, int t, int s, int d, int dv, boolean causal, float scale, float[] grads) {
-        AttentionKernels.backward(this, VectorAttentionLanes.INSTANCE, q, k, v, out, logSumExp, dOut, batch, t, s, d,
-                dv, causal, scale, grads);
+    public void attentionGrad(MatrixRows q, MatrixRows k, MatrixRows v, MatrixRows out, float[] logSumExp,
+                              MatrixRows dOut, int[] batchShape, int t, int s, int d, int dv, boolean causal,
+                              float scale, MatrixRows dQuery, MatrixRows dKey, MatrixRows dValue) {
+        AttentionKernels.backward(this, VectorAttentionLanes.INSTANCE, q, k, v, out, logSumExp, dOut, batchShape, t, s,
+                d, dv, causal, scale, dQuery, dKey, dValue);
     }
 }

@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.SplittableRandom;
@@ -20,7 +21,8 @@ class AttentionKernelsTest {
     /** {batch, t, s, d, dv}. */
     private static final int[][] SHAPES = {
         {1, 1, 1, 1, 1}, {2, 3, 5, 4, 4}, {3, 33, 33, 7, 9}, {1, 70, 300, 16, 8}, {2, 300, 129, 32, 32},
-        {1, 5, 260, 3, 1}, {4, 64, 64, 32, 32},
+        {1, 5, 260, 3, 1}, {4, 64, 64, 32, 32}, {2, 10, 40, 20, 24}, {2, 50, 7, 33, 17}, {1, 9, 12, 128, 128},
+        {1, 9, 12, 129, 3},
     };
 
     private static float[] random(SplittableRandom random, int n) {
@@ -129,7 +131,92 @@ class AttentionKernelsTest {
 
     @Test
     void theVectorKernelsGiveTheSameBitsOnOneThreadAsOnMany() {
-        int batch = 6, t = 100, s = 100, d = 16, dv = 16;
+        sameBitsOnOneThreadAsOnMany(6, 100, 100, 16, 16);
+        sameBitsOnOneThreadAsOnMany(7, 64, 64, 32, 32); // the small-head form
+    }
+
+    /**
+     * Heads read and written in place in {@code [batch, time, heads, width]} arrays (queries,
+     * keys and values side by side in one array as a fused projection makes them, the output
+     * and its cotangent in another, the three gradients side by side in a third) give the same
+     * bits as packed copies of the heads.
+     */
+    @Test
+    void headsReadInPlaceGiveTheBitsOfPackedCopies() {
+        int[][] shapes = {{2, 3, 64, 32}, {2, 2, 5, 3}, {1, 2, 70, 8}}; // {batch, heads, time, width}
+        for (KernelProvider provider : PROVIDERS) {
+            for (int[] shape : shapes) {
+                for (boolean causal : new boolean[] {false, true}) {
+                    int batch = shape[0], heads = shape[1], t = shape[2], w = shape[3];
+                    int width = heads * w;
+                    String label = provider.name() + " " + java.util.Arrays.toString(shape) + (causal ? " causal" : "");
+                    SplittableRandom random = new SplittableRandom(31);
+                    float[] qkv = random(random, batch * t * 3 * width);
+                    float[] dOut = random(random, batch * t * width);
+                    // [batch, time, 3, heads, w] seen as [batch, heads] items of t rows 3·width apart.
+                    int[] batchShape = {batch, heads};
+                    int[] strides = {t * 3 * width, w};
+                    MatrixRows q = new MatrixRows(qkv, 0, strides, 3 * width);
+                    MatrixRows k = new MatrixRows(qkv, width, strides, 3 * width);
+                    MatrixRows v = new MatrixRows(qkv, 2 * width, strides, 3 * width);
+                    float[] out = new float[batch * t * width];
+                    MatrixRows outRows = new MatrixRows(out, 0, new int[] {t * width, w}, width);
+                    MatrixRows dOutRows = new MatrixRows(dOut, 0, new int[] {t * width, w}, width);
+                    float[] lse = new float[batch * heads * t];
+                    float scale = (float) (1 / Math.sqrt(w));
+                    provider.attention(q, k, v, batchShape, t, t, w, w, causal, scale, outRows, lse);
+                    float[] grads = new float[qkv.length];
+                    java.util.Arrays.fill(grads, Float.NaN);
+                    provider.attentionGrad(q, k, v, outRows, lse, dOutRows, batchShape, t, t, w, w, causal, scale,
+                            new MatrixRows(grads, 0, strides, 3 * width), new MatrixRows(grads, width, strides, 3 * width),
+                            new MatrixRows(grads, 2 * width, strides, 3 * width));
+                    // The same heads packed [batch·heads, t, w].
+                    int items = batch * heads;
+                    float[][] packed = new float[4][items * t * w];
+                    for (int b = 0; b < batch; b++) {
+                        for (int h = 0; h < heads; h++) {
+                            for (int i = 0; i < t; i++) {
+                                for (int c = 0; c < w; c++) {
+                                    int to = ((b * heads + h) * t + i) * w + c;
+                                    int from = (b * t + i) * 3 * width + h * w + c;
+                                    packed[0][to] = qkv[from];
+                                    packed[1][to] = qkv[from + width];
+                                    packed[2][to] = qkv[from + 2 * width];
+                                    packed[3][to] = dOut[(b * t + i) * width + h * w + c];
+                                }
+                            }
+                        }
+                    }
+                    float[] packedOut = new float[items * t * w];
+                    float[] packedLse = new float[items * t];
+                    provider.attention(packed[0], packed[1], packed[2], items, t, t, w, w, causal, scale, packedOut,
+                            packedLse);
+                    float[] packedGrads = new float[3 * items * t * w];
+                    provider.attentionGrad(packed[0], packed[1], packed[2], packedOut, packedLse, packed[3], items, t, t,
+                            w, w, causal, scale, packedGrads);
+                    assertArrayEquals(packedLse, lse, label + " log-sum-exp");
+                    for (int b = 0; b < batch; b++) {
+                        for (int h = 0; h < heads; h++) {
+                            for (int i = 0; i < t; i++) {
+                                for (int c = 0; c < w; c++) {
+                                    int at = ((b * heads + h) * t + i) * w + c;
+                                    int row = (b * t + i) * 3 * width + h * w + c;
+                                    String where = label + " at " + b + "," + h + "," + i + "," + c;
+                                    assertEquals(packedOut[at], out[(b * t + i) * width + h * w + c], where + " out");
+                                    assertEquals(packedGrads[at], grads[row], where + " dq");
+                                    assertEquals(packedGrads[items * t * w + at], grads[row + width], where + " dk");
+                                    assertEquals(packedGrads[2 * items * t * w + at], grads[row + 2 * width],
+                                            where + " dv");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void sameBitsOnOneThreadAsOnMany(int batch, int t, int s, int d, int dv) {
         SplittableRandom random = new SplittableRandom(5);
         float[] q = random(random, batch * t * d);
         float[] k = random(random, batch * s * d);

@@ -3,12 +3,15 @@ package org.adjoint.internal.ops;
 import java.util.Arrays;
 
 import org.adjoint.Tensor;
+import org.adjoint.backend.AttentionOps.Rows;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Layout;
 import org.adjoint.internal.Ops;
 import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
+import org.adjoint.internal.TensorImpl;
 
 /**
  * Scaled dot-product attention {@code softmax(q·kᵀ/√d + mask)·v} as one primitive (the
@@ -24,6 +27,14 @@ import org.adjoint.internal.Shapes;
  * matmul, softmax and element-wise operations ({@link #reference} is the whole composition):
  * with {@code P} the probabilities, {@code dv = Pᵀ·dO}, {@code dS = P ⊙ (dO·vᵀ − rowsum(P ⊙ dO·vᵀ))},
  * {@code dq = dS·k/√d}, {@code dk = dSᵀ·q/√d}.
+ *
+ * <p>Operands are read where they lie when each of their rows is contiguous (the heads of a
+ * {@code [batch, time, heads, width]} tensor transposed to {@code [batch, heads, time, width]}
+ * are read in place, not copied), and the output and the three gradients are laid out with
+ * their batch and row axes in the order of the corresponding operand's strides: for such heads
+ * the output is a {@code [batch, heads, time, width]} view of {@code [batch, time, heads, width]}
+ * storage, which transposes and reshapes back to {@code [batch, time, heads·width]} without a
+ * copy.
  */
 public final class Attention extends Primitive<Boolean> {
 
@@ -166,6 +177,63 @@ public final class Attention extends Primitive<Boolean> {
         }
     }
 
+    /** An operand as the backend reads it: its storage in place when its rows are contiguous, else a packed copy. */
+    private record Operand(Buffer buffer, Rows rows) {
+        static Operand of(Tensor x) {
+            Layout layout = Compute.layout(x);
+            int[] shape = layout.shape();
+            int r = shape.length;
+            int[] strides = layout.strides();
+            if (shape[r - 1] <= 1 || strides[r - 1] == 1) {
+                return new Operand(Compute.storage(x), new Rows(layout.offset(), Arrays.copyOf(strides, r - 2),
+                        strides[r - 2]));
+            }
+            return new Operand(Compute.buffer(x), Rows.packed(0, batchAxes(shape), shape[r - 2], shape[r - 1]));
+        }
+    }
+
+    /**
+     * The strides of a new result shaped like {@code operand} but {@code width} wide, packed
+     * with the batch and row axes in the order of the operand's strides (largest outermost;
+     * axes of length 1 or stride 0 stay outermost in their order), the width innermost.
+     */
+    private static int[] orderedStrides(Tensor operand, int width) {
+        Layout layout = Compute.layout(operand);
+        int[] shape = layout.shape();
+        int[] own = layout.strides();
+        int r = shape.length;
+        Integer[] order = new Integer[r - 1];
+        for (int a = 0; a < r - 1; a++) {
+            order[a] = a;
+        }
+        Arrays.sort(order, (x, y) -> Long.compare(key(shape, own, y), key(shape, own, x)));
+        int[] strides = new int[r];
+        strides[r - 1] = 1;
+        long stride = width;
+        for (int m = r - 2; m >= 0; m--) {
+            strides[order[m]] = (int) stride;
+            stride *= shape[order[m]];
+        }
+        return strides;
+    }
+
+    private static long key(int[] shape, int[] strides, int axis) {
+        return shape[axis] <= 1 || strides[axis] == 0 ? Long.MAX_VALUE : strides[axis];
+    }
+
+    /** The rows of a result with these strides, from {@code offset}. */
+    private static Rows rows(int[] strides, long offset) {
+        int r = strides.length;
+        return new Rows(offset, Arrays.copyOf(strides, r - 2), strides[r - 2]);
+    }
+
+    /** The shape of {@code operand} with the last axis {@code width} long. */
+    private static int[] widthShape(Tensor operand, int width) {
+        int[] shape = Compute.shape(operand).clone();
+        shape[shape.length - 1] = width;
+        return shape;
+    }
+
     @Override
     protected Tensor forward(Boolean causal, Tensor[] inputs, Residuals residuals) {
         Tensor q = inputs[0];
@@ -174,14 +242,22 @@ public final class Attention extends Primitive<Boolean> {
         Dims n = Dims.of(q, k, v);
         Backend backend = Compute.backend(NAME, q, k, v);
         int[] qs = Compute.shape(q);
-        int[] outShape = qs.clone();
-        outShape[outShape.length - 1] = n.dv();
-        Buffer out = Compute.allocate(backend, (long) n.batch() * n.t() * n.dv());
+        int[] outShape = widthShape(q, n.dv());
+        int[] outStrides = orderedStrides(q, n.dv());
+        Buffer out = Compute.allocateUninitialized(backend, (long) n.batch() * n.t() * n.dv());
         Buffer logSumExp = Compute.allocate(backend, (long) n.batch() * n.t());
-        backend.attention(Compute.buffer(q), Compute.buffer(k), Compute.buffer(v), n.batch(), n.t(), n.s(), n.d(),
-                n.dv(), causal, scale(n.d()), out, logSumExp);
+        Operand query = Operand.of(q);
+        Operand key = Operand.of(k);
+        Operand value = Operand.of(v);
+        backend.attention(query.buffer(), query.rows(), key.buffer(), key.rows(), value.buffer(), value.rows(),
+                batchAxes(qs), n.t(), n.s(), n.d(), n.dv(), causal, scale(n.d()), out, rows(outStrides, 0),
+                logSumExp);
         residuals.keep(Compute.wrap(backend, logSumExp, Arrays.copyOf(qs, qs.length - 1)));
-        return Compute.wrap(backend, out, outShape);
+        Tensor result = Compute.wrap(backend, out, outShape);
+        if (Arrays.equals(outStrides, Shapes.contiguousStrides(outShape))) {
+            return result;
+        }
+        return TensorImpl.of(result).view(Layout.strided(outShape, outStrides, 0));
     }
 
     @Override
@@ -206,31 +282,33 @@ public final class Attention extends Primitive<Boolean> {
         Dims n = Dims.of(q, k, v);
         Backend backend = Compute.backend(NAME, q, cotangent);
         long total = n.qSize() + n.kSize() + n.vSize();
-        Buffer grads = Compute.allocate(backend, total);
-        backend.attentionGrad(Compute.buffer(q), Compute.buffer(k), Compute.buffer(v), Compute.buffer(saved.output()),
-                Compute.buffer(saved.residual(LOG_SUM_EXP)), Compute.buffer(cotangent), n.batch(), n.t(), n.s(),
-                n.d(), n.dv(), causal, scale(n.d()), grads);
+        Buffer grads = Compute.allocateUninitialized(backend, total);
+        Operand query = Operand.of(q);
+        Operand key = Operand.of(k);
+        Operand value = Operand.of(v);
+        Operand out = Operand.of(saved.output());
+        Operand dOut = Operand.of(cotangent);
+        backend.attentionGrad(query.buffer(), query.rows(), key.buffer(), key.rows(), value.buffer(), value.rows(),
+                out.buffer(), out.rows(), Compute.buffer(saved.residual(LOG_SUM_EXP)), dOut.buffer(), dOut.rows(),
+                batchAxes(Compute.shape(q)), n.t(), n.s(), n.d(), n.dv(), causal, scale(n.d()), grads,
+                rows(orderedStrides(q, n.d()), 0), rows(orderedStrides(k, n.d()), n.qSize()),
+                rows(orderedStrides(v, n.dv()), n.qSize() + n.kSize()));
         return Compute.wrap(backend, grads, new int[] {(int) total});
     }
 
+    /** Each input's gradient is a view of the shared buffer, laid out as {@link #shared} wrote it. */
     @Override
     protected Tensor fusedVjp(Boolean causal, Values saved, int input, Tensor grads) {
-        Tensor q = saved.input(0);
-        Dims n = Dims.of(q, saved.input(1), saved.input(2));
+        Tensor operand = saved.input(input);
+        Dims n = Dims.of(saved.input(0), saved.input(1), saved.input(2));
         long offset = switch (input) {
             case 0 -> 0;
             case 1 -> n.qSize();
             default -> n.qSize() + n.kSize();
         };
-        long size = switch (input) {
-            case 0 -> n.qSize();
-            case 1 -> n.kSize();
-            default -> n.vSize();
-        };
-        Backend backend = Compute.backend(NAME, grads);
-        Buffer out = Compute.allocate(backend, size);
-        backend.copyStrided(Compute.buffer(grads), offset, new int[] {1}, out, 0, new int[] {(int) size});
-        return Compute.wrap(backend, out, saved.input(input).shape());
+        int width = Compute.shape(operand)[operand.rank() - 1];
+        return TensorImpl.of(grads).view(Layout.part(widthShape(operand, width), orderedStrides(operand, width),
+                offset));
     }
 
     @Override

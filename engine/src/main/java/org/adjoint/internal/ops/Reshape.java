@@ -7,8 +7,9 @@ import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
- * A new shape over the same storage (tensors are contiguous, so no copy is needed); the
- * attribute is the resolved shape.
+ * A new shape over the same storage when strides can express it (always for a contiguous
+ * tensor, see {@link Compute#view}), else over a contiguous copy; the attribute is the
+ * resolved shape.
  */
 public final class Reshape extends Primitive<int[]> {
 
