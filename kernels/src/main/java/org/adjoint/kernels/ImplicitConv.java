@@ -44,9 +44,9 @@ final class ImplicitConv {
 
         /**
          * Writes entries {@code [q0, q0 + length)} of columns row {@code r} of the image at
-         * {@code plane0} to {@code dst[at + i·step]}.
+         * {@code plane0} to {@code dst[at, at + length)}.
          */
-        void gather(float[] x, int plane0, int r, int q0, int length, float[] dst, int at, int step) {
+        void row(float[] x, int plane0, int r, int q0, int length, float[] dst, int at) {
             int taps = kernelHeight * kernelWidth;
             int channel = r / taps;
             int tap = r - channel * taps;
@@ -55,37 +55,41 @@ final class ImplicitConv {
             int plane = plane0 + channel * height * width;
             int dh = ki * dilation - padTop;
             int dw = kj * dilation - padLeft;
-            // Output columns whose tap lands inside the image: [low, high).
+            // Output columns whose tap lands inside the image: [low, high); likewise rows.
             int low = dw >= 0 ? 0 : Math.min(outWidth, (-dw + stride - 1) / stride);
-            int high = width - dw <= 0 ? 0 : Math.min(outWidth, (width - dw + stride - 1) / stride);
-            high = Math.max(low, high);
+            int high = Math.max(low, width - dw <= 0 ? 0 : Math.min(outWidth, (width - dw + stride - 1) / stride));
+            int top = dh >= 0 ? 0 : Math.min(outHeight, (-dh + stride - 1) / stride);
+            int bottom = Math.max(top, height - dh <= 0 ? 0 : Math.min(outHeight, (height - dh + stride - 1) / stride));
+            if (stride == 1 && outWidth == width) {
+                sameRow(x, plane + dh * width + dw, q0, length, dst, at, low, high, top, bottom);
+                return;
+            }
             int oh = q0 / outWidth;
             int ow = q0 - oh * outWidth;
             int done = 0;
             while (done < length) {
                 int run = Math.min(outWidth - ow, length - done);
                 int end = ow + run;
-                int to = at + done * step;
-                int h = oh * stride + dh;
-                if (h < 0 || h >= height) {
-                    zero(dst, to, run, step);
+                int to = at + done;
+                if (oh < top || oh >= bottom) {
+                    Arrays.fill(dst, to, to + run, 0f);
                 } else {
                     int from = Math.min(end, Math.max(ow, low));
                     int until = Math.max(from, Math.min(end, high));
-                    zero(dst, to, from - ow, step);
-                    int src = plane + h * width + from * stride + dw;
-                    int dstAt = to + (from - ow) * step;
+                    Arrays.fill(dst, to, to + from - ow, 0f);
+                    int src = plane + (oh * stride + dh) * width + from * stride + dw;
+                    int dstAt = to + from - ow;
                     int count = until - from;
-                    if (count <= 0) {
-                        // Every tap of this run lands on padding.
-                    } else if (step == 1 && stride == 1) {
-                        System.arraycopy(x, src, dst, dstAt, count);
-                    } else {
-                        for (int i = 0; i < count; i++) {
-                            dst[dstAt + i * step] = x[src + i * stride];
+                    if (count > 0) {
+                        if (stride == 1) {
+                            System.arraycopy(x, src, dst, dstAt, count);
+                        } else {
+                            for (int i = 0; i < count; i++) {
+                                dst[dstAt + i] = x[src + i * stride];
+                            }
                         }
                     }
-                    zero(dst, to + (until - ow) * step, end - until, step);
+                    Arrays.fill(dst, to + until - ow, to + run, 0f);
                 }
                 done += run;
                 ow = 0;
@@ -93,47 +97,88 @@ final class ImplicitConv {
             }
         }
 
-        private static void zero(float[] dst, int at, int count, int step) {
-            if (step == 1) {
-                Arrays.fill(dst, at, at + count, 0f);
-            } else {
-                for (int i = 0; i < count; i++) {
-                    dst[at + i * step] = 0f;
+        /**
+         * {@link #row} for stride 1 and an output as wide as the image: entry {@code q} is
+         * {@code x[start + q]} where the tap lands inside (output rows {@code [top, bottom)},
+         * columns {@code [low, high)}), so the inside entries are one contiguous run of the
+         * image, copied at once, and the entries where it wraps past a row's edge are zeroed after.
+         */
+        private void sameRow(float[] x, int start, int q0, int length, float[] dst, int at, int low, int high,
+                             int top, int bottom) {
+            int q1 = q0 + length;
+            int first = Math.max(q0, top * outWidth + low);
+            int last = Math.min(q1, (bottom - 1) * outWidth + high);
+            if (low >= high || top >= bottom || first >= last) {
+                Arrays.fill(dst, at, at + length, 0f);
+                return;
+            }
+            Arrays.fill(dst, at, at + first - q0, 0f);
+            System.arraycopy(x, start + first, dst, at + first - q0, last - first);
+            Arrays.fill(dst, at + last - q0, at + length, 0f);
+            if (low > 0 || high < outWidth) {
+                // Between output rows oh and oh + 1: columns [high, outWidth) of one, [0, low) of the next.
+                for (int oh = Math.max(top, first / outWidth - 1); oh < bottom - 1 && oh * outWidth + high < last; oh++) {
+                    int from = Math.max(first, oh * outWidth + high);
+                    int to = Math.min(last, (oh + 1) * outWidth + low);
+                    if (from < to) {
+                        Arrays.fill(dst, at + from - q0, at + to - q0, 0f);
+                    }
                 }
             }
         }
 
         /** B = the columns {@code [rows, positions]} of the image at {@code plane0}. */
-        PackedGemm.BSource columns(int nr, float[] x, int plane0) {
+        PackedGemm.BSource columns(MicroKernel kernel, float[] x, int plane0) {
+            int nr = kernel.columns();
             return (pc, kc, jc, nc, first, end, pack, base) -> {
+                int q0 = jc + first * nr;
+                int length = Math.min(nc, end * nr) - first * nr;
+                int padded = (end - first) * nr;
+                float[] line = buffer(padded);
+                Arrays.fill(line, length, padded, 0f);
                 for (int p = 0; p < kc; p++) {
+                    row(x, plane0, pc + p, q0, length, line, 0);
                     for (int s = first; s < end; s++) {
-                        int cols = Math.min(nr, nc - s * nr);
-                        int dst = base + s * nr * kc + p * nr;
-                        gather(x, plane0, pc + p, jc + s * nr, cols, pack, dst, 1);
-                        if (cols < nr) {
-                            Arrays.fill(pack, dst + cols, dst + nr, 0f);
-                        }
+                        kernel.copyRow(line, (s - first) * nr, pack, base + s * nr * kc + p * nr);
                     }
                 }
             };
         }
 
         /** B = the columns' transpose {@code [positions, rows]} of the image at {@code plane0}, from column {@code j0}. */
-        PackedGemm.BSource transposed(int nr, float[] x, int plane0, int j0) {
+        PackedGemm.BSource transposed(MicroKernel kernel, float[] x, int plane0, int j0) {
+            int nr = kernel.columns();
             return (pc, kc, jc, nc, first, end, pack, base) -> {
+                float[] line = buffer(kc);
                 for (int s = first; s < end; s++) {
                     int cols = Math.min(nr, nc - s * nr);
                     int sliver = base + s * nr * kc;
                     for (int j = 0; j < cols; j++) {
-                        gather(x, plane0, j0 + jc + s * nr + j, pc, kc, pack, sliver + j, nr);
+                        row(x, plane0, j0 + jc + s * nr + j, pc, kc, line, 0);
+                        for (int p = 0; p < kc; p++) {
+                            pack[sliver + p * nr + j] = line[p];
+                        }
                     }
                     for (int j = cols; j < nr; j++) {
-                        zero(pack, sliver + j, kc, nr);
+                        for (int p = 0; p < kc; p++) {
+                            pack[sliver + p * nr + j] = 0f;
+                        }
                     }
                 }
             };
         }
+    }
+
+    private static final ThreadLocal<float[]> LINE = new ThreadLocal<>();
+
+    /** This thread's row buffer, at least {@code needed} long. */
+    private static float[] buffer(int needed) {
+        float[] line = LINE.get();
+        if (line == null || line.length < needed) {
+            line = new float[needed];
+            LINE.set(line);
+        }
+        return line;
     }
 
     /**
@@ -192,19 +237,18 @@ final class ImplicitConv {
         if (images == 0 || m == 0 || n == 0) {
             return;
         }
-        int nr = kernel.columns();
         for (int g = 0; g < groups; g++) {
             int aOffset = g * m * k;
             int outGroup = g * m * n;
             int group = g;
             if (images > 1 && (long) m * n * k < PackedGemm.SERIAL_BELOW) {
                 PackedGemm.sgemmSharedA(kernel, false, images, m, n, k, 1f, a, aOffset, k,
-                        p -> window.columns(nr, in, Math.toIntExact(p * inImage + group * inGroup)),
+                        p -> window.columns(kernel, in, Math.toIntExact(p * inImage + group * inGroup)),
                         0f, out, outGroup, Math.toIntExact(outImage), n);
             } else {
                 for (int p = 0; p < images; p++) {
                     PackedGemm.sgemm(kernel, false, m, n, k, 1f, a, aOffset, k,
-                            window.columns(nr, in, Math.toIntExact(p * inImage + g * inGroup)),
+                            window.columns(kernel, in, Math.toIntExact(p * inImage + g * inGroup)),
                             0f, out, Math.toIntExact(p * outImage + outGroup), n);
                 }
             }
@@ -245,7 +289,7 @@ final class ImplicitConv {
                 for (int p = 0; p < images; p++) {
                     PackedGemm.sgemmSerial(kernel, false, m, j1 - j0, k, 1f, dy,
                             Math.toIntExact(p * dyImage + (long) g * m * k), k,
-                            window.transposed(nr, x, Math.toIntExact(p * xImage + g * xGroup), j0),
+                            window.transposed(kernel, x, Math.toIntExact(p * xImage + g * xGroup), j0),
                             p == 0 ? 0f : 1f, dw, g * m * n + j0, n);
                 }
             }
