@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * 2-D convolution as implicit GEMMs on {@link PackedGemm}: the columns matrix of a window
@@ -278,21 +279,26 @@ final class ImplicitConv {
         int slivers = (n + nr - 1) / nr;
         long work = (long) images * m * n * k;
         int wanted = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, slivers);
-        Parallel.together(wanted, threads -> part -> {
-            // Threads split dw's columns, whole slivers each: every element's chain stays the same.
-            int j0 = (int) ((long) slivers * part / threads) * nr;
-            int j1 = Math.min(n, (int) ((long) slivers * (part + 1) / threads) * nr);
-            if (j0 >= j1) {
-                return;
-            }
-            for (int g = 0; g < groups; g++) {
-                for (int p = 0; p < images; p++) {
-                    PackedGemm.sgemmSerial(kernel, false, m, j1 - j0, k, 1f, dy,
-                            Math.toIntExact(p * dyImage + (long) g * m * k), k,
-                            window.transposed(kernel, x, Math.toIntExact(p * xImage + g * xGroup), j0),
-                            p == 0 ? 0f : 1f, dw, g * m * n + j0, n);
+        Parallel.together(wanted, threads -> {
+            // Threads claim runs of whole slivers of dw's columns, each run taking every image in
+            // order: every element's chain stays the same. Two runs a thread, so that one held up
+            // does not keep the others waiting.
+            int runs = threads == 1 ? 1 : Math.min(slivers, 2 * threads);
+            AtomicInteger next = new AtomicInteger();
+            return part -> {
+                for (int run = next.getAndIncrement(); run < runs; run = next.getAndIncrement()) {
+                    int j0 = (int) ((long) slivers * run / runs) * nr;
+                    int j1 = Math.min(n, (int) ((long) slivers * (run + 1) / runs) * nr);
+                    for (int g = 0; g < groups && j0 < j1; g++) {
+                        for (int p = 0; p < images; p++) {
+                            PackedGemm.sgemmSerial(kernel, false, m, j1 - j0, k, 1f, dy,
+                                    Math.toIntExact(p * dyImage + (long) g * m * k), k,
+                                    window.transposed(kernel, x, Math.toIntExact(p * xImage + g * xGroup), j0),
+                                    p == 0 ? 0f : 1f, dw, g * m * n + j0, n);
+                        }
+                    }
                 }
-            }
+            };
         });
     }
 
