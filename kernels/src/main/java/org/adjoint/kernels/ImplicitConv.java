@@ -281,9 +281,9 @@ final class ImplicitConv {
         int wanted = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, slivers);
         Parallel.together(wanted, threads -> {
             // Threads claim runs of whole slivers of dw's columns, each run taking every image in
-            // order: every element's chain stays the same. Two runs a thread, so that one held up
-            // does not keep the others waiting.
-            int runs = threads == 1 ? 1 : Math.min(slivers, 2 * threads);
+            // order: every element's chain stays the same. One run a thread: each run packs every
+            // image's dy again, which cost more than the balance that smaller runs gave.
+            int runs = Math.min(slivers, threads);
             AtomicInteger next = new AtomicInteger();
             return part -> {
                 for (int run = next.getAndIncrement(); run < runs; run = next.getAndIncrement()) {
