@@ -3,8 +3,16 @@ package org.adjoint.backend;
 /**
  * Sliding windows over images, what convolution and pooling are built on: unfolding windows
  * into columns (im2col), so that a convolution is one GEMM, and folding columns back (col2im),
- * its adjoint. The defaults are written with the core (a strided copy, a gather through an
- * index table made on the host, a scatter-add); a backend overrides them with direct kernels.
+ * its adjoint; and the three computations of a 2-D convolution, which by default are written
+ * with those and {@link #gemm}. The window defaults are written with the core (a strided copy,
+ * a gather through an index table made on the host, a scatter-add); a backend overrides them
+ * with direct kernels, and the convolution's with kernels that need no columns at all.
+ *
+ * <p>In the three convolution methods, {@code geometry} is the window over one input image of
+ * {@code C} channels, the input is {@code [images, C, H, W]}, the weight
+ * {@code [outputs, C/groups, kH, kW]} and the output {@code [images, outputs, H', W']}, all
+ * contiguous; the callers have checked that the sizes fit. Each element of a result sums its
+ * products in an order that the shapes fix, never the thread count.
  */
 public interface ConvolutionOps extends BackendCore {
 
@@ -79,5 +87,67 @@ public interface ConvolutionOps extends BackendCore {
             }
             release(indices);
         }
+    }
+
+    /**
+     * {@code y = conv(x, w)}, a cross-correlation as in PyTorch, without the bias; every
+     * element of {@code output} is written.
+     *
+     * <p>The default unfolds a tile of images at a time ({@link #im2col}, at most
+     * {@code adjoint.conv.tileFloats} floats of columns, 2^20 unless set) and runs one
+     * {@link #gemm} per group over the tile's images.
+     *
+     * @param input    {@code [images, C, H, W]}
+     * @param weight   {@code [outputs, C/groups, kH, kW]}
+     * @param geometry the window over one input image
+     * @param images   N
+     * @param outputs  output channels
+     * @param groups   channel groups, dividing {@code C} and {@code outputs}
+     * @param output   {@code [images, outputs, H', W']}, overwritten
+     */
+    default void conv2d(Buffer input, Buffer weight, ConvGeometry geometry, int images, int outputs, int groups,
+                        Buffer output) {
+        new ComposedConvolution(this, geometry, images, outputs, groups).forward(input, weight, output);
+    }
+
+    /**
+     * The input gradient of {@link #conv2d} (a transposed convolution): {@code dx} from
+     * {@code dy} and {@code w}; every element of {@code inputGrad} is written.
+     *
+     * <p>The default multiplies {@code W_gᵀ · dy_g} into columns a tile of images at a time
+     * and folds them back with {@link #col2im}.
+     *
+     * @param outputGrad {@code [images, outputs, H', W']}
+     * @param weight     {@code [outputs, C/groups, kH, kW]}
+     * @param geometry   the window over one input image
+     * @param images     N
+     * @param outputs    output channels
+     * @param groups     channel groups
+     * @param inputGrad  {@code [images, C, H, W]}, overwritten
+     */
+    default void conv2dInputGrad(Buffer outputGrad, Buffer weight, ConvGeometry geometry, int images, int outputs,
+                                 int groups, Buffer inputGrad) {
+        new ComposedConvolution(this, geometry, images, outputs, groups).inputGrad(outputGrad, weight, inputGrad);
+    }
+
+    /**
+     * The weight gradient of {@link #conv2d}: {@code dw = Σ_images dy_g · columns_g(x)ᵀ}, the
+     * images summed in order; every element of {@code weightGrad} is written (zeros when
+     * there are no images).
+     *
+     * <p>The default unfolds a tile of images at a time, multiplies each image's product into
+     * a slot of its own and sums the slots in image order after the sum of the earlier tiles.
+     *
+     * @param input      {@code [images, C, H, W]}
+     * @param outputGrad {@code [images, outputs, H', W']}
+     * @param geometry   the window over one input image
+     * @param images     N
+     * @param outputs    output channels
+     * @param groups     channel groups
+     * @param weightGrad {@code [outputs, C/groups, kH, kW]}, overwritten
+     */
+    default void conv2dWeightGrad(Buffer input, Buffer outputGrad, ConvGeometry geometry, int images, int outputs,
+                                  int groups, Buffer weightGrad) {
+        new ComposedConvolution(this, geometry, images, outputs, groups).weightGrad(input, outputGrad, weightGrad);
     }
 }

@@ -114,6 +114,9 @@ public abstract class ConvolutionConformance extends BackendConformance {
         {1, 1, 1, 3, 1, 3, 4, 4, 6, 3, 3, 1},
         {1, 0, 1, 1, 2, 3, 3, 4, 2, 1, 1, 1},
         {3, 2, 1, 1, 1, 2, 5, 5, 2, 3, 2, 0},
+        // Groups of at least 4 channels in and out (the CPU backend's implicit GEMMs), padding past the span.
+        {1, 1, 1, 1, 2, 4, 4, 5, 4, 3, 3, 1},
+        {1, 3, 1, 2, 1, 8, 3, 4, 8, 2, 2, 0},
     };
 
     private record Case(int stride, int padding, int dilation, int groups, List<Tensor> inputs) {

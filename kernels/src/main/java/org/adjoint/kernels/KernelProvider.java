@@ -137,6 +137,102 @@ public interface KernelProvider {
     }
 
     /**
+     * Whether {@link #conv2d}, {@link #conv2dInputGrad} and {@link #conv2dWeightGrad} run here,
+     * as implicit GEMMs that pack the columns of the windows straight from the images instead
+     * of unfolding them (im2col) first. When {@code false} those methods throw, and callers
+     * unfold columns and multiply with {@link #sgemmBatched} themselves.
+     *
+     * @return {@code true} for the vector provider
+     */
+    default boolean implicitConvolution() {
+        return false;
+    }
+
+    /**
+     * A 2-D convolution (cross-correlation, as in PyTorch) of contiguous NCHW images:
+     * {@code y [images, outputs, outHeight, outWidth] = conv(x [images, channels, height, width],
+     * w [outputs, channels/groups, kernelHeight, kernelWidth])}, overwriting {@code y}. Each
+     * element of {@code y} sums its products in the order of the weight's elements (channel,
+     * tap row, tap column) with this provider's GEMM roundings, whatever the thread count.
+     * Arguments are trusted: the caller has checked that they fit.
+     *
+     * @param x            images
+     * @param w            weight
+     * @param y            output, overwritten
+     * @param images       N
+     * @param channels     C, a multiple of {@code groups}
+     * @param height       H
+     * @param width        W
+     * @param outputs      O, a multiple of {@code groups}
+     * @param groups       channel groups
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows
+     * @param padding      zeros on every side
+     * @param dilation     step between taps
+     * @throws UnsupportedOperationException when {@link #implicitConvolution()} is {@code false}
+     */
+    default void conv2d(float[] x, float[] w, float[] y, int images, int channels, int height, int width, int outputs,
+                        int groups, int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        throw new UnsupportedOperationException(name() + " kernels: no implicit convolution");
+    }
+
+    /**
+     * The input gradient of {@link #conv2d} for stride 1, overwriting
+     * {@code dx [images, channels, height, width]} from {@code dy [images, outputs, outHeight, outWidth]}:
+     * the convolution of {@code dy} with the weight flipped and transposed, so each element sums
+     * in the order (output channel, tap row, tap column) of the flipped weight.
+     *
+     * @param dy           the output's cotangent
+     * @param w            weight {@code [outputs, channels/groups, kernelHeight, kernelWidth]}
+     * @param dx           output, overwritten
+     * @param images       N
+     * @param channels     C
+     * @param height       H
+     * @param width        W
+     * @param outputs      O
+     * @param groups       channel groups
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param padding      zeros on every side of the forward input
+     * @param dilation     step between taps
+     * @throws UnsupportedOperationException when {@link #implicitConvolution()} is {@code false}
+     */
+    default void conv2dInputGrad(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
+                                 int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
+                                 int dilation) {
+        throw new UnsupportedOperationException(name() + " kernels: no implicit convolution");
+    }
+
+    /**
+     * The weight gradient of {@link #conv2d}, overwriting
+     * {@code dw [outputs, channels/groups, kernelHeight, kernelWidth]} with
+     * {@code Σ_images dy_g · columns_g(x)ᵀ}: images in order, each adding its positions'
+     * products in order, whatever the thread count.
+     *
+     * @param x            images {@code [images, channels, height, width]}
+     * @param dy           the output's cotangent {@code [images, outputs, outHeight, outWidth]}
+     * @param dw           output, overwritten
+     * @param images       N
+     * @param channels     C
+     * @param height       H
+     * @param width        W
+     * @param outputs      O
+     * @param groups       channel groups
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows
+     * @param padding      zeros on every side
+     * @param dilation     step between taps
+     * @throws UnsupportedOperationException when {@link #implicitConvolution()} is {@code false}
+     */
+    default void conv2dWeightGrad(float[] x, float[] dy, float[] dw, int images, int channels, int height, int width,
+                                  int outputs, int groups, int kernelHeight, int kernelWidth, int stride, int padding,
+                                  int dilation) {
+        throw new UnsupportedOperationException(name() + " kernels: no implicit convolution");
+    }
+
+    /**
      * Bias and activation in place on a GEMM result, as {@link Fused#biasActivation}.
      *
      * @param activation the function

@@ -2,6 +2,7 @@ package org.adjoint.kernels;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 
 /**
  * Blocked SGEMM in the style of GotoBLAS/BLIS, shared by both providers:
@@ -80,9 +81,83 @@ final class PackedGemm {
             Plan plan = new Plan(kernel.rows(), kernel.columns(), m, n, k, threads);
             float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
             PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
-            return part -> blocked(kernel, plan, schedule, part, transA, transB, alpha, a, aOffset, lda, b, bOffset,
-                    ldb, beta != 0f, c, cOffset, ldc, panels, null);
+            return part -> blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda,
+                    dense(kernel, transB, b, bOffset, ldb), beta != 0f, c, cOffset, ldc, panels, null);
         });
+    }
+
+    /**
+     * Where the packing reads B from: a panel's slivers are filled by {@link #pack}, so B need
+     * not exist as a matrix (a convolution's columns are read straight from the images).
+     */
+    @FunctionalInterface
+    interface BSource {
+
+        /**
+         * Packs rows {@code [pc, pc+kc)} of {@code op(B)} into slivers {@code [first, end)} of the
+         * panel of columns {@code [jc, jc+nc)}: sliver {@code s} holds columns {@code jc + s·NR}
+         * onwards, NR wide (the kernel's columns), zero-padded past {@code nc}, at
+         * {@code base + s·NR·kc}, {@code NR} values per step of k.
+         *
+         * @param pc    first row of op(B)
+         * @param kc    rows
+         * @param jc    first column of the panel
+         * @param nc    columns of the panel
+         * @param first first sliver to pack
+         * @param end   one past the last sliver
+         * @param pack  the panel buffer
+         * @param base  where the panel starts in it
+         */
+        void pack(int pc, int kc, int jc, int nc, int first, int end, float[] pack, int base);
+    }
+
+    /** B as a dense row-major matrix, stored transposed when {@code transB}. */
+    static BSource dense(MicroKernel kernel, boolean transB, float[] b, int bOffset, int ldb) {
+        return (pc, kc, jc, nc, first, end, pack, base) ->
+                packB(kernel, transB, b, bOffset, ldb, pc, kc, jc, nc, first, end, pack, base);
+    }
+
+    /**
+     * {@link #sgemm} with B packed from {@code b}: {@code C = alpha·op(A)·B + beta·C}, B being
+     * {@code k × n}; the bits are those {@link #sgemm} gives for the same matrix B.
+     */
+    static void sgemm(MicroKernel kernel, boolean transA, int m, int n, int k, float alpha,
+                      float[] a, int aOffset, int lda, BSource b, float beta, float[] c, int cOffset, int ldc) {
+        if (m == 0 || n == 0 || k == 0 || alpha == 0f) {
+            scale(beta, c, cOffset, ldc, m, n);
+            return;
+        }
+        if (beta != 0f) {
+            scale(beta, c, cOffset, ldc, m, n);
+        }
+        int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
+        Parallel.together(wanted, threads -> {
+            Plan plan = new Plan(kernel.rows(), kernel.columns(), m, n, k, threads);
+            float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
+            PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
+            return part -> blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, beta != 0f,
+                    c, cOffset, ldc, panels, null);
+        });
+    }
+
+    /**
+     * {@link #sgemm} on the calling thread only, with B packed from {@code b} (a caller that
+     * runs products side by side on its own threads).
+     */
+    static void sgemmSerial(MicroKernel kernel, boolean transA, int m, int n, int k, float alpha,
+                            float[] a, int aOffset, int lda, BSource b, float beta, float[] c, int cOffset, int ldc) {
+        if (m == 0 || n == 0 || k == 0 || alpha == 0f) {
+            scale(beta, c, cOffset, ldc, m, n);
+            return;
+        }
+        if (beta != 0f) {
+            scale(beta, c, cOffset, ldc, m, n);
+        }
+        Plan plan = new Plan(kernel.rows(), kernel.columns(), m, n, k, 1);
+        float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
+        PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, 1);
+        blocked(kernel, plan, schedule, 0, transA, alpha, a, aOffset, lda, b, beta != 0f, c, cOffset, ldc, panels,
+                null);
     }
 
     /**
@@ -97,6 +172,17 @@ final class PackedGemm {
      */
     static void sgemmSharedA(MicroKernel kernel, boolean transA, boolean transB, int batch, int m, int n, int k,
                              float alpha, float[] a, int aOffset, int lda, float[] b, int bOffset, int bStride, int ldb,
+                             float beta, float[] c, int cOffset, int cStride, int ldc) {
+        sgemmSharedA(kernel, transA, batch, m, n, k, alpha, a, aOffset, lda,
+                p -> dense(kernel, transB, b, bOffset + p * bStride, ldb), beta, c, cOffset, cStride, ldc);
+    }
+
+    /**
+     * {@link #sgemmSharedA(MicroKernel, boolean, boolean, int, int, int, int, float, float[], int, int, float[], int,
+     * int, int, float, float[], int, int, int)} with entry {@code p}'s B packed from {@code bs.apply(p)}.
+     */
+    static void sgemmSharedA(MicroKernel kernel, boolean transA, int batch, int m, int n, int k,
+                             float alpha, float[] a, int aOffset, int lda, IntFunction<BSource> bs,
                              float beta, float[] c, int cOffset, int cStride, int ldc) {
         AtomicInteger next = new AtomicInteger();
         Parallel.together(Math.min(batch, Parallel.THREADS), threads -> part -> {
@@ -124,8 +210,8 @@ final class PackedGemm {
                     scale(beta, c, cAt, ldc, m, n);
                 }
                 PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, 1);
-                blocked(kernel, plan, schedule, 0, transA, transB, alpha, a, aOffset, lda, b, bOffset + p * bStride, ldb,
-                        beta != 0f, c, cAt, ldc, panels, shared);
+                blocked(kernel, plan, schedule, 0, transA, alpha, a, aOffset, lda, bs.apply(p), beta != 0f, c, cAt, ldc,
+                        panels, shared);
             }
         });
     }
@@ -182,8 +268,8 @@ final class PackedGemm {
      * phase's panel, then blocks of C to compute from it.
      */
     private static void blocked(MicroKernel kernel, Plan plan, PanelSchedule schedule, int part,
-                                boolean transA, boolean transB, float alpha, float[] a, int aOffset, int lda,
-                                float[] b, int bOffset, int ldb, boolean accumulate, float[] c, int cOffset, int ldc,
+                                boolean transA, float alpha, float[] a, int aOffset, int lda,
+                                BSource b, boolean accumulate, float[] c, int cOffset, int ldc,
                                 float[] panels, float[] packedA) {
         int mr = kernel.rows();
         int nr = kernel.columns();
@@ -208,8 +294,7 @@ final class PackedGemm {
                     }
                     int first = run * SLIVERS_PER_PACK;
                     if (first < slivers) {
-                        packB(kernel, transB, b, bOffset, ldb, pc, kc, jc, nc, first,
-                                Math.min(slivers, first + SLIVERS_PER_PACK), panels, panel);
+                        b.pack(pc, kc, jc, nc, first, Math.min(slivers, first + SLIVERS_PER_PACK), panels, panel);
                     }
                     schedule.packed(phase);
                 }

@@ -66,6 +66,33 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public boolean implicitConvolution() {
+        return true;
+    }
+
+    @Override
+    public void conv2d(float[] x, float[] w, float[] y, int images, int channels, int height, int width, int outputs,
+                       int groups, int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        ImplicitConv.forward(TILE, x, w, y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
+                stride, padding, dilation);
+    }
+
+    @Override
+    public void conv2dInputGrad(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
+                                int outputs, int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
+        ImplicitConv.inputGrad(TILE, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, padding, dilation);
+    }
+
+    @Override
+    public void conv2dWeightGrad(float[] x, float[] dy, float[] dw, int images, int channels, int height, int width,
+                                 int outputs, int groups, int kernelHeight, int kernelWidth, int stride, int padding,
+                                 int dilation) {
+        ImplicitConv.weightGrad(TILE, x, dy, dw, images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, stride, padding, dilation);
+    }
+
+    @Override
     public void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
         Parallel.rows(rows, Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, cols)),
                 (first, end) -> VectorElementWise.biasActivation(activation, y, bias, first, end, cols));

@@ -8,8 +8,8 @@ import org.adjoint.internal.Shapes;
 
 /**
  * 2-D convolution (cross-correlation, as in PyTorch) of images {@code x [N, C, H, W]} with a
- * weight {@code w [O, C/G, kH, kW]}: {@code y [N, O, H', W']}, computed as im2col and one GEMM
- * per group ({@link ConvGemm}). It is bilinear, and each of its VJPs is again one of three
+ * weight {@code w [O, C/G, kH, kW]}: {@code y [N, O, H', W']}, computed by the backend
+ * ({@link ConvGemm}): by default im2col and one GEMM per group. It is bilinear, and each of its VJPs is again one of three
  * bilinear primitives, as JAX writes its convolution: {@code dx = }{@link ConvInputGrad}{@code (dy, w)}
  * (a transposed convolution) and {@code dw = }{@link ConvWeightGrad}{@code (x, dy)}; the VJPs of
  * those two are written with the other two and this one, so derivatives of any order exist.

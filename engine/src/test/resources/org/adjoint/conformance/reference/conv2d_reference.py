@@ -26,6 +26,12 @@ CASES = {
     "pointwise_groups3": ((2, 6, 3, 5), (3, 1, 1), 1, 0, 1, 3, False),
     "pointwise_stride2_padding1": ((1, 3, 5, 4), (2, 1, 1), 2, 1, 1, 1, True),
     "mixed": ((3, 4, 9, 8), (4, 2, 3), 2, 2, 2, 2, True),
+    # Groups of at least 4 channels in and out, which the CPU backend convolves as implicit GEMMs
+    # (its stride-1 input gradient as a convolution with the flipped weight).
+    "implicit_same": ((2, 5, 8, 7), (6, 3, 3), 1, 1, 1, 1, True),
+    "implicit_groups_dilation": ((2, 8, 9, 8), (8, 3, 2), 1, 2, 2, 2, False),
+    "implicit_padding_past_span": ((2, 5, 5, 6), (5, 2, 2), 1, 3, 1, 1, True),
+    "implicit_stride2": ((2, 6, 9, 9), (8, 3, 3), 2, 1, 1, 1, False),
 }
 
 

@@ -1,0 +1,312 @@
+package org.adjoint.kernels;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * 2-D convolution as implicit GEMMs on {@link PackedGemm}: the columns matrix of a window
+ * ({@link Im2col}'s output, row {@code r = (channel, tap row, tap column)}, column
+ * {@code q = (output row, output column)}) is never written; each panel of B is packed straight
+ * from the images ({@link PackedGemm.BSource}), padding read as zero.
+ * <ul>
+ *   <li>forward: {@code y_g = W_g · cols_g(x)} per image and group;</li>
+ *   <li>input gradient, stride 1 only: {@code dx} is the convolution of {@code dy} with the
+ *       weight flipped in both taps and transposed in its two channel axes, padded by
+ *       {@code dilation·(k − 1) − padding} (negative padding crops), so no col2im;</li>
+ *   <li>weight gradient: {@code dw_g = Σ_images dy_g · cols_g(x)ᵀ}, accumulated image after
+ *       image into {@code dw} ({@code beta = 1} after the first), threads splitting the
+ *       columns of {@code dw}, never the images.</li>
+ * </ul>
+ * Every element of a result is the chain of {@link PackedGemm} in a fixed order of k (row
+ * {@code r}, or image then position for the weight gradient), whatever the thread count.
+ */
+final class ImplicitConv {
+
+    private ImplicitConv() {
+    }
+
+    /**
+     * The window over one group's channels of one image, as read through a columns matrix:
+     * row {@code r} reads channel {@code r / (kh·kw)} at tap {@code (ki, kj)}, column {@code q}
+     * output position {@code (q / outWidth, q % outWidth)}, the element at row
+     * {@code oh·stride + ki·dilation − padTop}, column {@code ow·stride + kj·dilation − padLeft},
+     * or zero outside the image.
+     */
+    record Window(int channels, int height, int width, int kernelHeight, int kernelWidth, int stride, int padTop,
+                  int padLeft, int dilation, int outHeight, int outWidth) {
+
+        int rows() {
+            return channels * kernelHeight * kernelWidth;
+        }
+
+        int positions() {
+            return outHeight * outWidth;
+        }
+
+        /**
+         * Writes entries {@code [q0, q0 + length)} of columns row {@code r} of the image at
+         * {@code plane0} to {@code dst[at, at + length)}.
+         */
+        void row(float[] x, int plane0, int r, int q0, int length, float[] dst, int at) {
+            int taps = kernelHeight * kernelWidth;
+            int channel = r / taps;
+            int tap = r - channel * taps;
+            int ki = tap / kernelWidth;
+            int kj = tap - ki * kernelWidth;
+            int plane = plane0 + channel * height * width;
+            int dh = ki * dilation - padTop;
+            int dw = kj * dilation - padLeft;
+            // Output columns whose tap lands inside the image: [low, high); likewise rows.
+            int low = dw >= 0 ? 0 : Math.min(outWidth, (-dw + stride - 1) / stride);
+            int high = Math.max(low, width - dw <= 0 ? 0 : Math.min(outWidth, (width - dw + stride - 1) / stride));
+            int top = dh >= 0 ? 0 : Math.min(outHeight, (-dh + stride - 1) / stride);
+            int bottom = Math.max(top, height - dh <= 0 ? 0 : Math.min(outHeight, (height - dh + stride - 1) / stride));
+            if (stride == 1 && outWidth == width) {
+                sameRow(x, plane + dh * width + dw, q0, length, dst, at, low, high, top, bottom);
+                return;
+            }
+            int oh = q0 / outWidth;
+            int ow = q0 - oh * outWidth;
+            int done = 0;
+            while (done < length) {
+                int run = Math.min(outWidth - ow, length - done);
+                int end = ow + run;
+                int to = at + done;
+                if (oh < top || oh >= bottom) {
+                    Arrays.fill(dst, to, to + run, 0f);
+                } else {
+                    int from = Math.min(end, Math.max(ow, low));
+                    int until = Math.max(from, Math.min(end, high));
+                    Arrays.fill(dst, to, to + from - ow, 0f);
+                    int src = plane + (oh * stride + dh) * width + from * stride + dw;
+                    int dstAt = to + from - ow;
+                    int count = until - from;
+                    if (count > 0) {
+                        if (stride == 1) {
+                            System.arraycopy(x, src, dst, dstAt, count);
+                        } else {
+                            for (int i = 0; i < count; i++) {
+                                dst[dstAt + i] = x[src + i * stride];
+                            }
+                        }
+                    }
+                    Arrays.fill(dst, to + until - ow, to + run, 0f);
+                }
+                done += run;
+                ow = 0;
+                oh++;
+            }
+        }
+
+        /**
+         * {@link #row} for stride 1 and an output as wide as the image: entry {@code q} is
+         * {@code x[start + q]} where the tap lands inside (output rows {@code [top, bottom)},
+         * columns {@code [low, high)}), so the inside entries are one contiguous run of the
+         * image, copied at once, and the entries where it wraps past a row's edge are zeroed after.
+         */
+        private void sameRow(float[] x, int start, int q0, int length, float[] dst, int at, int low, int high,
+                             int top, int bottom) {
+            int q1 = q0 + length;
+            int first = Math.max(q0, top * outWidth + low);
+            int last = Math.min(q1, (bottom - 1) * outWidth + high);
+            if (low >= high || top >= bottom || first >= last) {
+                Arrays.fill(dst, at, at + length, 0f);
+                return;
+            }
+            Arrays.fill(dst, at, at + first - q0, 0f);
+            System.arraycopy(x, start + first, dst, at + first - q0, last - first);
+            Arrays.fill(dst, at + last - q0, at + length, 0f);
+            if (low > 0 || high < outWidth) {
+                // Between output rows oh and oh + 1: columns [high, outWidth) of one, [0, low) of the next.
+                for (int oh = Math.max(top, first / outWidth - 1); oh < bottom - 1 && oh * outWidth + high < last; oh++) {
+                    int from = Math.max(first, oh * outWidth + high);
+                    int to = Math.min(last, (oh + 1) * outWidth + low);
+                    if (from < to) {
+                        Arrays.fill(dst, at + from - q0, at + to - q0, 0f);
+                    }
+                }
+            }
+        }
+
+        /** B = the columns {@code [rows, positions]} of the image at {@code plane0}. */
+        PackedGemm.BSource columns(MicroKernel kernel, float[] x, int plane0) {
+            int nr = kernel.columns();
+            return (pc, kc, jc, nc, first, end, pack, base) -> {
+                int q0 = jc + first * nr;
+                int length = Math.min(nc, end * nr) - first * nr;
+                int padded = (end - first) * nr;
+                float[] line = buffer(padded);
+                Arrays.fill(line, length, padded, 0f);
+                for (int p = 0; p < kc; p++) {
+                    row(x, plane0, pc + p, q0, length, line, 0);
+                    for (int s = first; s < end; s++) {
+                        kernel.copyRow(line, (s - first) * nr, pack, base + s * nr * kc + p * nr);
+                    }
+                }
+            };
+        }
+
+        /** B = the columns' transpose {@code [positions, rows]} of the image at {@code plane0}, from column {@code j0}. */
+        PackedGemm.BSource transposed(MicroKernel kernel, float[] x, int plane0, int j0) {
+            int nr = kernel.columns();
+            return (pc, kc, jc, nc, first, end, pack, base) -> {
+                float[] line = buffer(kc);
+                for (int s = first; s < end; s++) {
+                    int cols = Math.min(nr, nc - s * nr);
+                    int sliver = base + s * nr * kc;
+                    for (int j = 0; j < cols; j++) {
+                        row(x, plane0, j0 + jc + s * nr + j, pc, kc, line, 0);
+                        for (int p = 0; p < kc; p++) {
+                            pack[sliver + p * nr + j] = line[p];
+                        }
+                    }
+                    for (int j = cols; j < nr; j++) {
+                        for (int p = 0; p < kc; p++) {
+                            pack[sliver + p * nr + j] = 0f;
+                        }
+                    }
+                }
+            };
+        }
+    }
+
+    private static final ThreadLocal<float[]> LINE = new ThreadLocal<>();
+
+    /** This thread's row buffer, at least {@code needed} long. */
+    private static float[] buffer(int needed) {
+        float[] line = LINE.get();
+        if (line == null || line.length < needed) {
+            line = new float[needed];
+            LINE.set(line);
+        }
+        return line;
+    }
+
+    /**
+     * {@code y [images, outputs, outHeight, outWidth] = conv(x [images, channels, height, width],
+     * w [outputs, channels/groups, kh, kw])}, overwriting {@code y}.
+     */
+    static void forward(MicroKernel kernel, float[] x, float[] w, float[] y, int images, int channels, int height,
+                        int width, int outputs, int groups, int kernelHeight, int kernelWidth, int stride, int padding,
+                        int dilation) {
+        Window window = window(channels / groups, height, width, kernelHeight, kernelWidth, stride, padding, padding,
+                dilation);
+        product(kernel, w, window, x, (long) channels * height * width, y, images, outputs / groups, groups);
+    }
+
+    /**
+     * {@code dx [images, channels, height, width]} from {@code dy [images, outputs, outHeight, outWidth]}
+     * and {@code w [outputs, channels/groups, kh, kw]} for a convolution of stride 1, overwriting {@code dx}.
+     */
+    static void inputGrad(MicroKernel kernel, float[] dy, float[] w, float[] dx, int images, int channels,
+                          int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth,
+                          int padding, int dilation) {
+        int outPerGroup = outputs / groups;
+        int inPerGroup = channels / groups;
+        int taps = kernelHeight * kernelWidth;
+        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
+        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
+        // The flipped, transposed weight: [groups, channels/groups, outputs/groups · kh · kw].
+        int depth = outPerGroup * taps;
+        float[] flipped = new float[groups * inPerGroup * depth];
+        for (int g = 0; g < groups; g++) {
+            for (int c = 0; c < inPerGroup; c++) {
+                for (int o = 0; o < outPerGroup; o++) {
+                    int src = ((g * outPerGroup + o) * inPerGroup + c) * taps;
+                    int dst = (g * inPerGroup + c) * depth + o * taps;
+                    for (int t = 0; t < taps; t++) {
+                        flipped[dst + t] = w[src + taps - 1 - t];
+                    }
+                }
+            }
+        }
+        Window window = new Window(outPerGroup, outHeight, outWidth, kernelHeight, kernelWidth, 1,
+                dilation * (kernelHeight - 1) - padding, dilation * (kernelWidth - 1) - padding, dilation, height, width);
+        product(kernel, flipped, window, dy, (long) outputs * outHeight * outWidth, dx, images, inPerGroup, groups);
+    }
+
+    /**
+     * {@code out[image, group g] = a_g · cols(in[image, group g])} for every image and group:
+     * {@code a} is {@code [groups, m, window.rows()]}, {@code out} {@code [images, groups·m, window.positions()]}.
+     */
+    private static void product(MicroKernel kernel, float[] a, Window window, float[] in, long inImage, float[] out,
+                                int images, int m, int groups) {
+        int k = window.rows();
+        int n = window.positions();
+        long inGroup = (long) window.channels() * window.height() * window.width();
+        long outImage = (long) groups * m * n;
+        if (images == 0 || m == 0 || n == 0) {
+            return;
+        }
+        for (int g = 0; g < groups; g++) {
+            int aOffset = g * m * k;
+            int outGroup = g * m * n;
+            int group = g;
+            if (images > 1 && (long) m * n * k < PackedGemm.SERIAL_BELOW) {
+                PackedGemm.sgemmSharedA(kernel, false, images, m, n, k, 1f, a, aOffset, k,
+                        p -> window.columns(kernel, in, Math.toIntExact(p * inImage + group * inGroup)),
+                        0f, out, outGroup, Math.toIntExact(outImage), n);
+            } else {
+                for (int p = 0; p < images; p++) {
+                    PackedGemm.sgemm(kernel, false, m, n, k, 1f, a, aOffset, k,
+                            window.columns(kernel, in, Math.toIntExact(p * inImage + g * inGroup)),
+                            0f, out, Math.toIntExact(p * outImage + outGroup), n);
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code dw [outputs, channels/groups, kh, kw] = Σ_images dy_g · cols_g(x)ᵀ} per group,
+     * overwriting {@code dw} (zeros when there are no images).
+     */
+    static void weightGrad(MicroKernel kernel, float[] x, float[] dy, float[] dw, int images, int channels, int height,
+                           int width, int outputs, int groups, int kernelHeight, int kernelWidth, int stride,
+                           int padding, int dilation) {
+        Window window = window(channels / groups, height, width, kernelHeight, kernelWidth, stride, padding, padding,
+                dilation);
+        int m = outputs / groups;
+        int n = window.rows();
+        int k = window.positions();
+        if (images == 0 || k == 0) {
+            Arrays.fill(dw, 0, outputs * n, 0f);
+            return;
+        }
+        long xImage = (long) channels * height * width;
+        long xGroup = (long) window.channels() * height * width;
+        long dyImage = (long) outputs * k;
+        int nr = kernel.columns();
+        int slivers = (n + nr - 1) / nr;
+        long work = (long) images * m * n * k;
+        int wanted = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, slivers);
+        Parallel.together(wanted, threads -> {
+            // Threads claim runs of whole slivers of dw's columns, each run taking every image in
+            // order: every element's chain stays the same. One run a thread: each run packs every
+            // image's dy again, which cost more than the balance that smaller runs gave.
+            int runs = Math.min(slivers, threads);
+            AtomicInteger next = new AtomicInteger();
+            return part -> {
+                for (int run = next.getAndIncrement(); run < runs; run = next.getAndIncrement()) {
+                    int j0 = (int) ((long) slivers * run / runs) * nr;
+                    int j1 = Math.min(n, (int) ((long) slivers * (run + 1) / runs) * nr);
+                    for (int g = 0; g < groups && j0 < j1; g++) {
+                        for (int p = 0; p < images; p++) {
+                            PackedGemm.sgemmSerial(kernel, false, m, j1 - j0, k, 1f, dy,
+                                    Math.toIntExact(p * dyImage + (long) g * m * k), k,
+                                    window.transposed(kernel, x, Math.toIntExact(p * xImage + g * xGroup), j0),
+                                    p == 0 ? 0f : 1f, dw, g * m * n + j0, n);
+                        }
+                    }
+                }
+            };
+        });
+    }
+
+    private static Window window(int channels, int height, int width, int kernelHeight, int kernelWidth, int stride,
+                                 int padTop, int padLeft, int dilation) {
+        int outHeight = (height + 2 * padTop - dilation * (kernelHeight - 1) - 1) / stride + 1;
+        int outWidth = (width + 2 * padLeft - dilation * (kernelWidth - 1) - 1) / stride + 1;
+        return new Window(channels, height, width, kernelHeight, kernelWidth, stride, padTop, padLeft, dilation,
+                outHeight, outWidth);
+    }
+}

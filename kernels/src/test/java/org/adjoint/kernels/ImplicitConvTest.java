@@ -1,0 +1,166 @@
+package org.adjoint.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link ImplicitConv} against the explicit columns of {@link Im2col}: the forward and the weight
+ * gradient bit for bit against {@link PackedGemm} on the unfolded columns with the same tile
+ * (the same chain of roundings), the input gradient against a double-precision col2im.
+ */
+class ImplicitConvTest {
+
+    /** One convolution; the arrays are NCHW. */
+    record Shape(int images, int channels, int height, int width, int outputs, int groups, int kernelHeight,
+                 int kernelWidth, int stride, int padding, int dilation) {
+
+        int outHeight() {
+            return (height + 2 * padding - dilation * (kernelHeight - 1) - 1) / stride + 1;
+        }
+
+        int outWidth() {
+            return (width + 2 * padding - dilation * (kernelWidth - 1) - 1) / stride + 1;
+        }
+
+        int rowsPerGroup() {
+            return channels / groups * kernelHeight * kernelWidth;
+        }
+
+        int positions() {
+            return outHeight() * outWidth();
+        }
+
+        @Override
+        public String toString() {
+            return images + "x" + channels + "x" + height + "x" + width + "->" + outputs + " g" + groups + " k"
+                    + kernelHeight + "x" + kernelWidth + " s" + stride + " p" + padding + " d" + dilation;
+        }
+    }
+
+    static List<Shape> shapes() {
+        return List.of(
+                new Shape(3, 1, 28, 28, 32, 1, 3, 3, 1, 1, 1),
+                new Shape(4, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1),
+                new Shape(2, 6, 9, 11, 8, 2, 3, 2, 1, 2, 2),
+                new Shape(2, 4, 10, 9, 4, 4, 3, 3, 1, 1, 1),
+                new Shape(3, 5, 12, 13, 7, 1, 3, 3, 2, 1, 1),
+                new Shape(2, 3, 11, 10, 6, 3, 5, 3, 3, 2, 1),
+                new Shape(2, 4, 7, 8, 5, 1, 1, 1, 1, 1, 1),
+                new Shape(1, 3, 5, 6, 40, 1, 2, 2, 1, 3, 2),
+                new Shape(1, 17, 30, 33, 70, 1, 3, 3, 1, 1, 1),
+                new Shape(2, 2, 1, 1, 3, 1, 3, 3, 1, 1, 1));
+    }
+
+    private static final MicroKernel KERNEL = VectorMicroKernel.select();
+
+    private static float[] random(long seed, int n) {
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) random.nextDouble(-1, 1);
+        }
+        return out;
+    }
+
+    private static float[] columns(Shape s, float[] x) {
+        float[] cols = new float[s.images() * s.channels() * s.kernelHeight() * s.kernelWidth() * s.positions()];
+        Im2col.im2col(x, 0, s.channels(), s.height(), s.width(), s.kernelHeight(), s.kernelWidth(), s.stride(),
+                s.padding(), s.dilation(), s.images(), 0f, cols, 0);
+        return cols;
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void forwardIsTheGemmOfTheColumns(Shape s) {
+        float[] x = random(1, s.images() * s.channels() * s.height() * s.width());
+        float[] w = random(2, s.outputs() * s.rowsPerGroup());
+        int n = s.positions();
+        int k = s.rowsPerGroup();
+        int m = s.outputs() / s.groups();
+        float[] y = random(3, s.images() * s.outputs() * n);
+        ImplicitConv.forward(KERNEL, x, w, y, s.images(), s.channels(), s.height(), s.width(), s.outputs(), s.groups(),
+                s.kernelHeight(), s.kernelWidth(), s.stride(), s.padding(), s.dilation());
+        float[] cols = columns(s, x);
+        float[] expected = new float[y.length];
+        for (int p = 0; p < s.images(); p++) {
+            for (int g = 0; g < s.groups(); g++) {
+                PackedGemm.sgemm(KERNEL, false, false, m, n, k, 1f, w, g * m * k, k,
+                        cols, (p * s.groups() + g) * k * n, n, 0f, expected, (p * s.groups() + g) * m * n, n);
+            }
+        }
+        assertArrayEquals(expected, y, s.toString());
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void weightGradientSumsTheImagesInOrder(Shape s) {
+        float[] x = random(4, s.images() * s.channels() * s.height() * s.width());
+        int n = s.rowsPerGroup();
+        int k = s.positions();
+        int m = s.outputs() / s.groups();
+        float[] dy = random(5, s.images() * s.outputs() * k);
+        float[] dw = random(6, s.outputs() * n);
+        ImplicitConv.weightGrad(KERNEL, x, dy, dw, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                s.groups(), s.kernelHeight(), s.kernelWidth(), s.stride(), s.padding(), s.dilation());
+        float[] cols = columns(s, x);
+        float[] expected = new float[dw.length];
+        for (int g = 0; g < s.groups(); g++) {
+            for (int p = 0; p < s.images(); p++) {
+                PackedGemm.sgemm(KERNEL, false, true, m, n, k, 1f, dy, (p * s.groups() + g) * m * k, k,
+                        cols, (p * s.groups() + g) * n * k, k, p == 0 ? 0f : 1f, expected, g * m * n, n);
+            }
+        }
+        assertArrayEquals(expected, dw, s.toString());
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void inputGradientIsTheAdjointOfTheForward(Shape s) {
+        if (s.stride() != 1) {
+            return;
+        }
+        int k = s.positions();
+        int m = s.outputs() / s.groups();
+        int rows = s.rowsPerGroup();
+        float[] dy = random(7, s.images() * s.outputs() * k);
+        float[] w = random(8, s.outputs() * rows);
+        int imageSize = s.channels() * s.height() * s.width();
+        float[] dx = random(9, s.images() * imageSize);
+        ImplicitConv.inputGrad(KERNEL, dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+        // col2im(W_gᵀ · dy_g) in double precision.
+        int taps = s.kernelHeight() * s.kernelWidth();
+        int perGroup = s.channels() / s.groups();
+        double[] expected = new double[dx.length];
+        for (int p = 0; p < s.images(); p++) {
+            for (int o = 0; o < s.outputs(); o++) {
+                int g = o / m;
+                for (int c = 0; c < perGroup; c++) {
+                    for (int t = 0; t < taps; t++) {
+                        int ki = t / s.kernelWidth();
+                        int kj = t % s.kernelWidth();
+                        double weight = w[(o * perGroup + c) * taps + t];
+                        for (int oh = 0; oh < s.outHeight(); oh++) {
+                            int h = oh * s.stride() - s.padding() + ki * s.dilation();
+                            for (int ow = 0; ow < s.outWidth(); ow++) {
+                                int wc = ow * s.stride() - s.padding() + kj * s.dilation();
+                                if (h >= 0 && h < s.height() && wc >= 0 && wc < s.width()) {
+                                    expected[p * imageSize + ((g * perGroup + c) * s.height() + h) * s.width() + wc]
+                                            += weight * dy[(p * s.outputs() + o) * k + oh * s.outWidth() + ow];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < dx.length; i++) {
+            assertEquals(expected[i], dx[i], 1e-5 * (1 + m * taps), s + " at " + i);
+        }
+    }
+}
