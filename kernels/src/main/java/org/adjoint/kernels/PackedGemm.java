@@ -67,23 +67,8 @@ final class PackedGemm {
     static void sgemm(MicroKernel kernel, boolean transA, boolean transB, int m, int n, int k, float alpha,
                       float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                       float beta, float[] c, int cOffset, int ldc) {
-        if (m == 0 || n == 0 || k == 0 || alpha == 0f) {
-            scale(beta, c, cOffset, ldc, m, n);
-            return;
-        }
-        // beta 0 needs no pass over C: the first block of k overwrites it (so NaNs in C do not
-        // survive); any other beta scales C first and every block accumulates.
-        if (beta != 0f) {
-            scale(beta, c, cOffset, ldc, m, n);
-        }
-        int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
-        Parallel.together(wanted, threads -> {
-            Plan plan = new Plan(kernel.rows(), kernel.columns(), m, n, k, threads);
-            float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
-            PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
-            return part -> blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda,
-                    dense(kernel, transB, b, bOffset, ldb), beta != 0f, c, cOffset, ldc, panels, null);
-        });
+        sgemm(kernel, transA, m, n, k, alpha, a, aOffset, lda, dense(kernel, transB, b, bOffset, ldb), beta, c,
+                cOffset, ldc);
     }
 
     /**
@@ -127,6 +112,8 @@ final class PackedGemm {
             scale(beta, c, cOffset, ldc, m, n);
             return;
         }
+        // beta 0 needs no pass over C: the first block of k overwrites it (so NaNs in C do not
+        // survive); any other beta scales C first and every block accumulates.
         if (beta != 0f) {
             scale(beta, c, cOffset, ldc, m, n);
         }
