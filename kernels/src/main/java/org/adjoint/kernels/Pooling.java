@@ -180,6 +180,14 @@ public final class Pooling {
 
     /** {@link #maxPool} on planes {@code [first, end)}, one window at a time. */
     static void maxPlanes(float[] in, Window window, float[] values, float[] argmax, int first, int end) {
+        if (window.halving()) {
+            int width = window.width();
+            int outWidth = window.outWidth();
+            for (int row = first * window.outHeight(); row < end * window.outHeight(); row++) {
+                maxHalvingRow(in, halvingRowStart(window, row), width, values, argmax, row * outWidth, 0, outWidth);
+            }
+            return;
+        }
         int height = window.height();
         int width = window.width();
         int outHeight = window.outHeight();
@@ -212,6 +220,105 @@ public final class Pooling {
                         argmax[out] = bestTap;
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * Where the windows of output row {@code row} (counted over all planes) start reading, for
+     * a {@linkplain Window#halving() halving} window: input row {@code 2·(row mod outHeight)} of
+     * its plane.
+     *
+     * @param window a halving window
+     * @param row    output row, over all planes
+     * @return the index of the window's top-left tap in the input
+     */
+    static int halvingRowStart(Window window, int row) {
+        int outHeight = window.outHeight();
+        int plane = row / outHeight;
+        return (plane * window.height() + 2 * (row - plane * outHeight)) * window.width();
+    }
+
+    /**
+     * {@link #maxPool} of outputs {@code [from, to)} of one row of a {@linkplain Window#halving()
+     * halving} window: taps {@code a b} on the top row and {@code c d} below, combined as
+     * {@code (a b)(c d)}, which picks the same tap as the scan from {@code a} to {@code d}
+     * (the first NaN, else the first maximum).
+     *
+     * @param in      input
+     * @param top     index of the row's first window's top-left tap
+     * @param width   columns of a plane (the row below starts {@code width} after)
+     * @param values  output
+     * @param argmax  output, or {@code null}
+     * @param outRow  index of the row's first output
+     * @param from    first output of the row to write
+     * @param to      end of the outputs to write
+     */
+    static void maxHalvingRow(float[] in, int top, int width, float[] values, float[] argmax, int outRow, int from,
+                              int to) {
+        for (int ow = from; ow < to; ow++) {
+            int p = top + 2 * ow;
+            float a = in[p];
+            float b = in[p + 1];
+            float c = in[p + width];
+            float d = in[p + width + 1];
+            boolean takeB = a == a && (b > a || b != b);
+            float ab = takeB ? b : a;
+            boolean takeD = c == c && (d > c || d != d);
+            float cd = takeD ? d : c;
+            boolean takeCd = ab == ab && (cd > ab || cd != cd);
+            values[outRow + ow] = takeCd ? cd : ab;
+            if (argmax != null) {
+                argmax[outRow + ow] = takeCd ? (takeD ? 3f : 2f) : (takeB ? 1f : 0f);
+            }
+        }
+    }
+
+    /**
+     * {@link #maxPoolScatter} of outputs {@code [from, to)} of one row of a
+     * {@linkplain Window#halving() halving} window: each writes its four input elements, the
+     * cotangent (added to +0) on its argmax tap and +0 on the others.
+     *
+     * @param grad   cotangent
+     * @param argmax argmax
+     * @param outRow index of the row's first output
+     * @param top    index of the row's first window's top-left tap in {@code out}
+     * @param width  columns of a plane
+     * @param out    output
+     * @param from   first output of the row
+     * @param to     end of the outputs
+     */
+    static void maxScatterHalvingRow(float[] grad, float[] argmax, int outRow, int top, int width, float[] out,
+                                     int from, int to) {
+        for (int ow = from; ow < to; ow++) {
+            int o = outRow + ow;
+            int t = tap("maxPoolScatter", argmax, o, 4);
+            float g = 0f + grad[o];
+            int p = top + 2 * ow;
+            out[p] = t == 0 ? g : 0f;
+            out[p + 1] = t == 1 ? g : 0f;
+            out[p + width] = t == 2 ? g : 0f;
+            out[p + width + 1] = t == 3 ? g : 0f;
+        }
+    }
+
+    /**
+     * Zeroes what the windows of a {@linkplain Window#halving() halving} window do not cover
+     * in planes {@code [first, end)} of {@code out}: the last column of an odd width and the
+     * last row of an odd height.
+     */
+    static void zeroHalvingEdges(Window window, float[] out, int first, int end) {
+        int height = window.height();
+        int width = window.width();
+        for (int plane = first; plane < end; plane++) {
+            int base = plane * height * width;
+            if (width % 2 != 0) {
+                for (int h = 0; h < height; h++) {
+                    out[base + h * width + width - 1] = 0f;
+                }
+            }
+            if (height % 2 != 0) {
+                Arrays.fill(out, base + (height - 1) * width, base + height * width, 0f);
             }
         }
     }
@@ -279,6 +386,15 @@ public final class Pooling {
 
     /** {@link #maxPoolScatter} on planes {@code [first, end)}. */
     static void maxScatterPlanes(float[] grad, float[] argmax, Window window, float[] out, int first, int end) {
+        if (window.halving()) {
+            int outWidth = window.outWidth();
+            for (int row = first * window.outHeight(); row < end * window.outHeight(); row++) {
+                maxScatterHalvingRow(grad, argmax, row * outWidth, halvingRowStart(window, row), window.width(), out,
+                        0, outWidth);
+            }
+            zeroHalvingEdges(window, out, first, end);
+            return;
+        }
         int height = window.height();
         int width = window.width();
         int outHeight = window.outHeight();

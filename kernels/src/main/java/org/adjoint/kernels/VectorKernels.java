@@ -131,6 +131,16 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void maxPool(float[] in, Pooling.Window window, float[] values, float[] argmax) {
+        VectorPooling.maxPool(in, window, values, argmax);
+    }
+
+    @Override
+    public void maxPoolScatter(float[] grad, float[] argmax, Pooling.Window window, float[] out) {
+        VectorPooling.maxPoolScatter(grad, argmax, window, out);
+    }
+
+    @Override
     public void attention(float[] q, float[] k, float[] v, int batch, int t, int s, int d, int dv, boolean causal,
                           float scale, float[] out, float[] logSumExp) {
         AttentionKernels.forward(this, VectorAttentionLanes.INSTANCE, q, k, v, batch, t, s, d, dv, causal, scale, out,
