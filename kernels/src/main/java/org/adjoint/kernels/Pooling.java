@@ -210,10 +210,9 @@ public final class Pooling {
                         int w = left + tapColumns[t];
                         float v = h >= 0 && h < height && w >= 0 && w < width
                                 ? in[base + h * width + w] : Float.NEGATIVE_INFINITY;
-                        if (best == best && (v > best || v != v)) {
-                            best = v;
-                            bestTap = t;
-                        }
+                        boolean take = best == best & (v > best | v != v);
+                        best = take ? v : best;
+                        bestTap = take ? t : bestTap;
                     }
                     values[out] = best;
                     if (argmax != null) {
@@ -262,11 +261,12 @@ public final class Pooling {
             float b = in[p + 1];
             float c = in[p + width];
             float d = in[p + width + 1];
-            boolean takeB = a == a && (b > a || b != b);
+            // Non-short-circuit & and |: flags and conditional moves, no branch to mispredict.
+            boolean takeB = a == a & (b > a | b != b);
             float ab = takeB ? b : a;
-            boolean takeD = c == c && (d > c || d != d);
+            boolean takeD = c == c & (d > c | d != d);
             float cd = takeD ? d : c;
-            boolean takeCd = ab == ab && (cd > ab || cd != cd);
+            boolean takeCd = ab == ab & (cd > ab | cd != cd);
             values[outRow + ow] = takeCd ? cd : ab;
             if (argmax != null) {
                 argmax[outRow + ow] = takeCd ? (takeD ? 3f : 2f) : (takeB ? 1f : 0f);
