@@ -79,37 +79,42 @@ final class VectorPooling {
                                 int endRow) {
         int width = window.width();
         int outWidth = window.outWidth();
-        FloatVector zero = FloatVector.zero(S);
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        FloatVector two = FloatVector.broadcast(S, 2f);
-        FloatVector three = FloatVector.broadcast(S, 3f);
         for (int row = firstRow; row < endRow; row++) {
             int top = Pooling.halvingRowStart(window, row);
             int outRow = row * outWidth;
             for (int ow = 0; ow < outWidth; ow += L) {
-                int p = top + 2 * ow;
-                int span = 2 * (outWidth - ow);
-                VectorMask<Float> left = S.indexInRange(0, span);
-                VectorMask<Float> right = S.indexInRange(L, span);
-                VectorMask<Float> store = S.indexInRange(ow, outWidth);
-                FloatVector up0 = FloatVector.fromArray(S, in, p, left);
-                FloatVector up1 = FloatVector.fromArray(S, in, p + L, right);
-                FloatVector down0 = FloatVector.fromArray(S, in, p + width, left);
-                FloatVector down1 = FloatVector.fromArray(S, in, p + width + L, right);
-                FloatVector a = EVEN.selectFrom(up0, up1);
-                FloatVector b = ODD.selectFrom(up0, up1);
-                FloatVector c = EVEN.selectFrom(down0, down1);
-                FloatVector d = ODD.selectFrom(down0, down1);
-                VectorMask<Float> takeB = takes(a, b);
-                VectorMask<Float> takeD = takes(c, d);
-                FloatVector ab = a.blend(b, takeB);
-                FloatVector cd = c.blend(d, takeD);
-                VectorMask<Float> takeCd = takes(ab, cd);
-                ab.blend(cd, takeCd).intoArray(values, outRow + ow, store);
-                if (argmax != null) {
-                    zero.blend(one, takeB).blend(two.blend(three, takeD), takeCd).intoArray(argmax, outRow + ow, store);
-                }
+                maxVector(in, top + 2 * ow, width, 2 * (outWidth - ow), values, argmax, outRow + ow,
+                        S.indexInRange(ow, outWidth));
             }
+        }
+    }
+
+    /**
+     * {@code L} windows (fewer where {@code store} says so) from input {@code p}: each a method
+     * call of its own, small enough for C1 to compile while C2 has not yet.
+     */
+    private static void maxVector(float[] in, int p, int width, int span, float[] values, float[] argmax, int o,
+                                  VectorMask<Float> store) {
+        VectorMask<Float> left = S.indexInRange(0, span);
+        VectorMask<Float> right = S.indexInRange(L, span);
+        FloatVector up0 = FloatVector.fromArray(S, in, p, left);
+        FloatVector up1 = FloatVector.fromArray(S, in, p + L, right);
+        FloatVector down0 = FloatVector.fromArray(S, in, p + width, left);
+        FloatVector down1 = FloatVector.fromArray(S, in, p + width + L, right);
+        FloatVector a = EVEN.selectFrom(up0, up1);
+        FloatVector b = ODD.selectFrom(up0, up1);
+        FloatVector c = EVEN.selectFrom(down0, down1);
+        FloatVector d = ODD.selectFrom(down0, down1);
+        VectorMask<Float> takeB = takes(a, b);
+        VectorMask<Float> takeD = takes(c, d);
+        FloatVector ab = a.blend(b, takeB);
+        FloatVector cd = c.blend(d, takeD);
+        VectorMask<Float> takeCd = takes(ab, cd);
+        ab.blend(cd, takeCd).intoArray(values, o, store);
+        if (argmax != null) {
+            FloatVector tap = FloatVector.zero(S).blend(1f, takeB).blend(FloatVector.broadcast(S, 2f).blend(3f, takeD),
+                    takeCd);
+            tap.intoArray(argmax, o, store);
         }
     }
 
@@ -145,36 +150,42 @@ final class VectorPooling {
                                     int endRow) {
         int width = window.width();
         int outWidth = window.outWidth();
-        FloatVector zero = FloatVector.zero(S);
         for (int row = firstRow; row < endRow; row++) {
             int top = Pooling.halvingRowStart(window, row);
             int outRow = row * outWidth;
             for (int ow = 0; ow < outWidth; ow += L) {
-                int span = 2 * (outWidth - ow);
-                VectorMask<Float> load = S.indexInRange(ow, outWidth);
-                FloatVector g = zero.add(FloatVector.fromArray(S, grad, outRow + ow, load));
-                FloatVector t = FloatVector.fromArray(S, argmax, outRow + ow, load);
-                VectorMask<Float> is0 = t.eq(0f);
-                VectorMask<Float> is1 = t.eq(1f);
-                VectorMask<Float> is2 = t.eq(2f);
-                VectorMask<Float> is3 = t.eq(3f);
-                if (!is0.or(is1).or(is2).or(is3).or(load.not()).allTrue()) {
+                if (!scatterVector(grad, argmax, outRow + ow, S.indexInRange(ow, outWidth), out, top + 2 * ow, width,
+                        2 * (outWidth - ow))) {
                     // Not tap numbers: the scalar row names the first bad entry.
                     Pooling.maxScatterHalvingRow(grad, argmax, outRow, top, width, out, ow, outWidth);
-                    return;
                 }
-                int p = top + 2 * ow;
-                VectorMask<Float> left = S.indexInRange(0, span);
-                VectorMask<Float> right = S.indexInRange(L, span);
-                FloatVector a = zero.blend(g, is0);
-                FloatVector b = zero.blend(g, is1);
-                FloatVector c = zero.blend(g, is2);
-                FloatVector d = zero.blend(g, is3);
-                LOW.selectFrom(a, b).intoArray(out, p, left);
-                HIGH.selectFrom(a, b).intoArray(out, p + L, right);
-                LOW.selectFrom(c, d).intoArray(out, p + width, left);
-                HIGH.selectFrom(c, d).intoArray(out, p + width + L, right);
             }
         }
+    }
+
+    /** The scatter of {@code L} windows (fewer where {@code load} says so); false, writing nothing, on an argmax entry that is no tap number. */
+    private static boolean scatterVector(float[] grad, float[] argmax, int o, VectorMask<Float> load, float[] out, int p,
+                                         int width, int span) {
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector g = zero.add(FloatVector.fromArray(S, grad, o, load));
+        FloatVector t = FloatVector.fromArray(S, argmax, o, load);
+        VectorMask<Float> is0 = t.eq(0f);
+        VectorMask<Float> is1 = t.eq(1f);
+        VectorMask<Float> is2 = t.eq(2f);
+        VectorMask<Float> is3 = t.eq(3f);
+        if (!is0.or(is1).or(is2).or(is3).or(load.not()).allTrue()) {
+            return false;
+        }
+        VectorMask<Float> left = S.indexInRange(0, span);
+        VectorMask<Float> right = S.indexInRange(L, span);
+        FloatVector a = zero.blend(g, is0);
+        FloatVector b = zero.blend(g, is1);
+        FloatVector c = zero.blend(g, is2);
+        FloatVector d = zero.blend(g, is3);
+        LOW.selectFrom(a, b).intoArray(out, p, left);
+        HIGH.selectFrom(a, b).intoArray(out, p + L, right);
+        LOW.selectFrom(c, d).intoArray(out, p + width, left);
+        HIGH.selectFrom(c, d).intoArray(out, p + width + L, right);
+        return true;
     }
 }
