@@ -71,9 +71,9 @@ final class VectorPooling {
 
     /**
      * Output rows {@code [firstRow, endRow)} (counted over all planes), {@code L} windows at a
-     * time; the last vector of a row is masked. One loop nest in a small method, so that C2
-     * compiles it on its own (a method of these vector loops that C2 does not inline runs
-     * boxed in C1's code).
+     * time; the last vector of a row is masked. The vector body is a method of its own: inlined
+     * here, the method was too large for C1 ("out of virtual registers"), so it ran in the
+     * interpreter until C2 compiled it, several seconds at a CNN's first poolings.
      */
     private static void maxRows(float[] in, Pooling.Window window, float[] values, float[] argmax, int firstRow,
                                 int endRow) {
@@ -89,10 +89,7 @@ final class VectorPooling {
         }
     }
 
-    /**
-     * {@code L} windows (fewer where {@code store} says so) from input {@code p}: each a method
-     * call of its own, small enough for C1 to compile while C2 has not yet.
-     */
+    /** {@code L} windows (fewer where {@code store} says so) whose top-left taps start at input {@code p}. */
     private static void maxVector(float[] in, int p, int width, int span, float[] values, float[] argmax, int o,
                                   VectorMask<Float> store) {
         VectorMask<Float> left = S.indexInRange(0, span);
