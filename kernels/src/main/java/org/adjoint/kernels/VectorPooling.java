@@ -79,21 +79,25 @@ final class VectorPooling {
                                 int endRow) {
         int width = window.width();
         int outWidth = window.outWidth();
+        float[] spill = new float[L];
         for (int row = firstRow; row < endRow; row++) {
             int top = Pooling.halvingRowStart(window, row);
             int outRow = row * outWidth;
             for (int ow = 0; ow < outWidth; ow += L) {
-                maxVector(in, top + 2 * ow, width, 2 * (outWidth - ow), values, argmax, outRow + ow,
-                        S.indexInRange(ow, outWidth));
+                maxVector(in, top + 2 * ow, width, Math.min(L, outWidth - ow), values, argmax, outRow + ow, spill);
             }
         }
     }
 
-    /** {@code L} windows (fewer where {@code store} says so) whose top-left taps start at input {@code p}. */
-    private static void maxVector(float[] in, int p, int width, int span, float[] values, float[] argmax, int o,
-                                  VectorMask<Float> store) {
-        VectorMask<Float> left = S.indexInRange(0, span);
-        VectorMask<Float> right = S.indexInRange(L, span);
+    /**
+     * {@code count ≤ L} windows whose top-left taps start at input {@code p}. Fewer than
+     * {@code L} are stored through {@code spill}: a masked store checks its lanes one by one in
+     * Java (no intrinsic), which cost more than the pooling.
+     */
+    private static void maxVector(float[] in, int p, int width, int count, float[] values, float[] argmax, int o,
+                                  float[] spill) {
+        VectorMask<Float> left = S.indexInRange(0, 2 * count);
+        VectorMask<Float> right = S.indexInRange(L, 2 * count);
         FloatVector up0 = FloatVector.fromArray(S, in, p, left);
         FloatVector up1 = FloatVector.fromArray(S, in, p + L, right);
         FloatVector down0 = FloatVector.fromArray(S, in, p + width, left);
@@ -107,11 +111,21 @@ final class VectorPooling {
         FloatVector ab = a.blend(b, takeB);
         FloatVector cd = c.blend(d, takeD);
         VectorMask<Float> takeCd = takes(ab, cd);
-        ab.blend(cd, takeCd).intoArray(values, o, store);
+        store(ab.blend(cd, takeCd), values, o, count, spill);
         if (argmax != null) {
             FloatVector tap = FloatVector.zero(S).blend(1f, takeB).blend(FloatVector.broadcast(S, 2f).blend(3f, takeD),
                     takeCd);
-            tap.intoArray(argmax, o, store);
+            store(tap, argmax, o, count, spill);
+        }
+    }
+
+    /** Stores the first {@code count} lanes of {@code v} at {@code out[at]}: a whole vector, or through {@code spill}. */
+    private static void store(FloatVector v, float[] out, int at, int count, float[] spill) {
+        if (count == L) {
+            v.intoArray(out, at);
+        } else if (count > 0) {
+            v.intoArray(spill, 0);
+            System.arraycopy(spill, 0, out, at, count);
         }
     }
 
@@ -147,12 +161,13 @@ final class VectorPooling {
                                     int endRow) {
         int width = window.width();
         int outWidth = window.outWidth();
+        float[] spill = new float[L];
         for (int row = firstRow; row < endRow; row++) {
             int top = Pooling.halvingRowStart(window, row);
             int outRow = row * outWidth;
             for (int ow = 0; ow < outWidth; ow += L) {
-                if (!scatterVector(grad, argmax, outRow + ow, S.indexInRange(ow, outWidth), out, top + 2 * ow, width,
-                        2 * (outWidth - ow))) {
+                if (!scatterVector(grad, argmax, outRow + ow, Math.min(L, outWidth - ow), out, top + 2 * ow, width,
+                        spill)) {
                     // Not tap numbers: the scalar row names the first bad entry.
                     Pooling.maxScatterHalvingRow(grad, argmax, outRow, top, width, out, ow, outWidth);
                 }
@@ -160,10 +175,14 @@ final class VectorPooling {
         }
     }
 
-    /** The scatter of {@code L} windows (fewer where {@code load} says so); false, writing nothing, on an argmax entry that is no tap number. */
-    private static boolean scatterVector(float[] grad, float[] argmax, int o, VectorMask<Float> load, float[] out, int p,
-                                         int width, int span) {
+    /**
+     * The scatter of {@code count ≤ L} windows, stored as {@link #maxVector} does; false, writing
+     * nothing, on an argmax entry that is no tap number.
+     */
+    private static boolean scatterVector(float[] grad, float[] argmax, int o, int count, float[] out, int p,
+                                         int width, float[] spill) {
         FloatVector zero = FloatVector.zero(S);
+        VectorMask<Float> load = S.indexInRange(0, count);
         FloatVector g = zero.add(FloatVector.fromArray(S, grad, o, load));
         FloatVector t = FloatVector.fromArray(S, argmax, o, load);
         VectorMask<Float> is0 = t.eq(0f);
@@ -173,16 +192,15 @@ final class VectorPooling {
         if (!is0.or(is1).or(is2).or(is3).or(load.not()).allTrue()) {
             return false;
         }
-        VectorMask<Float> left = S.indexInRange(0, span);
-        VectorMask<Float> right = S.indexInRange(L, span);
         FloatVector a = zero.blend(g, is0);
         FloatVector b = zero.blend(g, is1);
         FloatVector c = zero.blend(g, is2);
         FloatVector d = zero.blend(g, is3);
-        LOW.selectFrom(a, b).intoArray(out, p, left);
-        HIGH.selectFrom(a, b).intoArray(out, p + L, right);
-        LOW.selectFrom(c, d).intoArray(out, p + width, left);
-        HIGH.selectFrom(c, d).intoArray(out, p + width + L, right);
+        int span = 2 * count;
+        store(LOW.selectFrom(a, b), out, p, Math.min(L, span), spill);
+        store(HIGH.selectFrom(a, b), out, p + L, span - L, spill);
+        store(LOW.selectFrom(c, d), out, p + width, Math.min(L, span), spill);
+        store(HIGH.selectFrom(c, d), out, p + width + L, span - L, spill);
         return true;
     }
 }
