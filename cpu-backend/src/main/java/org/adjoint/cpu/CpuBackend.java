@@ -19,6 +19,7 @@ import org.adjoint.kernels.Im2col;
 import org.adjoint.kernels.Indexing;
 import org.adjoint.kernels.KernelProvider;
 import org.adjoint.kernels.MatrixRows;
+import org.adjoint.kernels.Pooling;
 import org.adjoint.kernels.Strided;
 
 /**
@@ -218,6 +219,43 @@ public final class CpuBackend implements Backend, FusedAdam {
         kernels.conv2dWeightGrad(data(input), data(outputGrad), data(weightGrad), images, geometry.channels(),
                 geometry.height(), geometry.width(), outputs, groups, geometry.kernelHeight(), geometry.kernelWidth(),
                 geometry.stride(), geometry.padding(), geometry.dilation());
+    }
+
+    @Override
+    public void maxPool(Buffer input, ConvGeometry geometry, int images, Buffer values, Buffer argmax) {
+        kernels.maxPool(data(input), window("maxPool", geometry, images), data(values),
+                argmax == null ? null : data(argmax));
+    }
+
+    @Override
+    public void maxPoolGather(Buffer input, Buffer argmax, ConvGeometry geometry, int images, Buffer out) {
+        kernels.maxPoolGather(data(input), data(argmax), window("maxPoolGather", geometry, images), data(out));
+    }
+
+    @Override
+    public void maxPoolScatter(Buffer grad, Buffer argmax, ConvGeometry geometry, int images, Buffer out) {
+        kernels.maxPoolScatter(data(grad), data(argmax), window("maxPoolScatter", geometry, images), data(out));
+    }
+
+    @Override
+    public void avgPool(Buffer input, ConvGeometry geometry, int images, Buffer out) {
+        kernels.avgPool(data(input), window("avgPool", geometry, images), data(out));
+    }
+
+    @Override
+    public void avgPoolScatter(Buffer grad, ConvGeometry geometry, int images, Buffer out) {
+        kernels.avgPoolScatter(data(grad), window("avgPoolScatter", geometry, images), data(out));
+    }
+
+    /** The pooling kernels' sizes: the images' channels as planes. */
+    private static Pooling.Window window(String operation, ConvGeometry geometry, int images) {
+        long planes = (long) images * geometry.channels();
+        if (images < 0 || planes * geometry.height() * geometry.width() > MAX_ELEMENTS) {
+            throw new IllegalArgumentException("cpu " + operation + ": " + images + " images of " + geometry.imageSize()
+                    + " elements do not fit a CPU buffer");
+        }
+        return new Pooling.Window((int) planes, geometry.height(), geometry.width(), geometry.kernelHeight(),
+                geometry.kernelWidth(), geometry.stride(), geometry.padding(), geometry.dilation());
     }
 
     /** Where image {@code firstImage} starts; the kernels check that the images fit the buffer. */

@@ -214,7 +214,7 @@ class FakeDriverTest {
                 "CudaCheckpointTest", "CudaErrorTest", "CudaGradientTest", "CudaModuleTest", "CudaNnTest", "CudaOptimTest",
                 "CudaWorkedExamplesTest", "CudaAnomalyTest", "CudaThreadingTest", "CudaVersionTest",
                 "CudaRandomProgramTest", "CudaCoreTest", "CudaCoreOnlyNnTest", "CudaConvolutionOpsTest",
-                "CudaStructureTest", "CudaAttentionTest", "CudaNormalizationTest", "CudaGptTest");
+                "CudaStructureTest", "CudaAttentionTest", "CudaNormalizationTest", "CudaGptTest", "CudaPoolingTest");
         List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS, "suite"));
         suites.forEach(suite -> arguments.add("org.adjoint.cuda.gpu." + suite));
         for (Path folder : List.of(cuda13, cuda12)) {

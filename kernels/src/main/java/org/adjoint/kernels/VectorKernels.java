@@ -172,6 +172,16 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void maxPool(float[] in, Pooling.Window window, float[] values, float[] argmax) {
+        VectorPooling.maxPool(in, window, values, argmax);
+    }
+
+    @Override
+    public void maxPoolScatter(float[] grad, float[] argmax, Pooling.Window window, float[] out) {
+        VectorPooling.maxPoolScatter(grad, argmax, window, out);
+    }
+
+    @Override
     public void attention(MatrixRows q, MatrixRows k, MatrixRows v, int[] batchShape, int t, int s, int d, int dv,
                           boolean causal, float scale, MatrixRows out, float[] logSumExp) {
         AttentionKernels.forward(this, VectorAttentionLanes.INSTANCE, q, k, v, batchShape, t, s, d, dv, causal, scale,

@@ -11,7 +11,7 @@ import org.adjoint.internal.Shapes;
 /**
  * 2-D average pooling over NCHW images; padded zeros count in the average (PyTorch's
  * {@code count_include_pad=True}), so every window is divided by {@code k·k}. It is linear:
- * the VJP is its transpose ({@link PoolTranspose} without a mask) and the JVP is the pooling
+ * the VJP is its transpose ({@link PoolTranspose} without an argmax) and the JVP is the pooling
  * of the tangent.
  */
 public final class AvgPool2d extends Primitive<PoolWindow> {
@@ -53,8 +53,8 @@ public final class AvgPool2d extends Primitive<PoolWindow> {
         Tensor x = inputs[0];
         Backend backend = Compute.backend(window.name(), x);
         int[] outShape = window.outputShape();
-        Buffer out = Compute.allocate(backend, Shapes.size(outShape));
-        window.average(backend, Compute.buffer(x), out);
+        Buffer out = Compute.allocateUninitialized(backend, Shapes.size(outShape));
+        backend.avgPool(Compute.buffer(x), window.geometry(), window.images(), out);
         return Compute.wrap(backend, out, outShape);
     }
 

@@ -10,9 +10,10 @@ import org.adjoint.internal.Shapes;
 
 /**
  * 2-D max pooling over NCHW images. Padding reads −∞, so it never wins. The forward keeps, as
- * a residual, the one-hot mask of the first maximal tap of each window in the columns' layout
- * ({@link PoolWindow#maskShape()}); the VJP spreads the cotangent through it
- * ({@link PoolTranspose}), and the JVP picks the tangent at those taps ({@link PoolGather}).
+ * a residual, the argmax: the window position of the first maximal tap of each window, in the
+ * output's shape ({@link org.adjoint.backend.PoolingOps#maxPool}); the VJP spreads the
+ * cotangent through it ({@link PoolTranspose}), and the JVP picks the tangent at those taps
+ * ({@link PoolGather}).
  */
 public final class MaxPool2d extends Primitive<PoolWindow> {
 
@@ -41,17 +42,16 @@ public final class MaxPool2d extends Primitive<PoolWindow> {
         Tensor x = inputs[0];
         Backend backend = Compute.backend(window.name(), x);
         int[] outShape = window.outputShape();
-        int[] maskShape = window.maskShape();
-        // Both are written whole by the window max.
+        // Both are written whole by the pooling.
         Buffer values = Compute.allocateUninitialized(backend, Shapes.size(outShape));
         if (!residuals.wanted()) {
-            // Nothing records (inference): the mask would be computed and dropped.
-            window.max(backend, Compute.buffer(x), values, null);
+            // Nothing records (inference): the argmax would be computed and dropped.
+            backend.maxPool(Compute.buffer(x), window.geometry(), window.images(), values, null);
             return Compute.wrap(backend, values, outShape);
         }
-        Buffer mask = Compute.allocateUninitialized(backend, Shapes.size(maskShape));
-        window.max(backend, Compute.buffer(x), values, mask);
-        residuals.keep(Compute.wrap(backend, mask, maskShape));
+        Buffer argmax = Compute.allocateUninitialized(backend, Shapes.size(outShape));
+        backend.maxPool(Compute.buffer(x), window.geometry(), window.images(), values, argmax);
+        residuals.keep(Compute.wrap(backend, argmax, outShape));
         return Compute.wrap(backend, values, outShape);
     }
 

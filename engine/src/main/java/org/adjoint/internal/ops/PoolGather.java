@@ -9,10 +9,10 @@ import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
- * The window gather of max pooling, {@code (x, mask) → y}: the taps of {@code x} that the mask
- * marks, one per window (the sum over each window of {@code x}'s columns times the mask). It
+ * The window gather of max pooling, {@code (x, argmax) → y}: the tap of each window of
+ * {@code x} that the argmax names ({@link org.adjoint.backend.PoolingOps#maxPoolGather}). It
  * is the JVP of {@link MaxPool2d} and the VJP of {@link PoolTranspose}; linear in {@code x},
- * so its VJP is {@link PoolTranspose} and its JVP itself. The mask is a constant.
+ * so its VJP is {@link PoolTranspose} and its JVP itself. The argmax is a constant.
  */
 public final class PoolGather extends Primitive<PoolWindow> {
 
@@ -23,33 +23,33 @@ public final class PoolGather extends Primitive<PoolWindow> {
     }
 
     /**
-     * The masked tap of each window of {@code x}.
+     * The tap of each window of {@code x} that {@code argmax} names.
      *
      * @param window a max pooling's window
      * @param x      {@link PoolWindow#inputShape()}
-     * @param mask   {@link PoolWindow#maskShape()}
+     * @param argmax the argmax, {@link PoolWindow#outputShape()}
      * @return {@link PoolWindow#outputShape()}
-     * @throws IllegalArgumentException when a shape does not match the window, or the mask requires a gradient
+     * @throws IllegalArgumentException when a shape does not match the window, or the argmax requires a gradient
      */
-    static Tensor apply(PoolWindow window, Tensor x, Tensor mask) {
+    static Tensor apply(PoolWindow window, Tensor x, Tensor argmax) {
         window.requireShape("the input", Compute.shape(x), window.inputShape());
-        requireConstantMask(window, mask);
-        return Ops.apply(GATHER, window, x, mask);
+        requireConstantArgmax(window, argmax);
+        return Ops.apply(GATHER, window, x, argmax);
     }
 
-    static void requireConstantMask(PoolWindow window, Tensor mask) {
-        if (mask == null) {
-            throw new IllegalArgumentException(window.name() + ": max pooling's rules need its mask");
+    static void requireConstantArgmax(PoolWindow window, Tensor argmax) {
+        if (argmax == null) {
+            throw new IllegalArgumentException(window.name() + ": max pooling's rules need its argmax");
         }
-        window.requireShape("the mask", Compute.shape(mask), window.maskShape());
-        if (mask.requiresGrad()) {
-            throw new IllegalArgumentException(window.name() + ": the mask is a constant and must not require a gradient");
+        window.requireShape("the argmax", Compute.shape(argmax), window.outputShape());
+        if (argmax.requiresGrad()) {
+            throw new IllegalArgumentException(window.name() + ": the argmax is a constant and must not require a gradient");
         }
     }
 
-    static void requireNoMaskTangent(Primitive<PoolWindow> primitive, PoolWindow window, Tensor[] tangents) {
+    static void requireNoArgmaxTangent(Primitive<PoolWindow> primitive, PoolWindow window, Tensor[] tangents) {
         if (tangents.length > 1 && tangents[1] != null) {
-            throw new IllegalStateException(primitive.name(window) + ": the mask is a constant and has no tangent");
+            throw new IllegalStateException(primitive.name(window) + ": the argmax is a constant and has no tangent");
         }
     }
 
@@ -57,8 +57,9 @@ public final class PoolGather extends Primitive<PoolWindow> {
     protected Tensor forward(PoolWindow window, Tensor[] inputs, Residuals residuals) {
         Backend backend = Compute.backend(name(window), inputs);
         int[] shape = window.outputShape();
-        Buffer out = Compute.allocate(backend, Shapes.size(shape));
-        window.gather(backend, Compute.buffer(inputs[0]), Compute.buffer(inputs[1]), out);
+        Buffer out = Compute.allocateUninitialized(backend, Shapes.size(shape));
+        backend.maxPoolGather(Compute.buffer(inputs[0]), Compute.buffer(inputs[1]), window.geometry(), window.images(),
+                out);
         return Compute.wrap(backend, out, shape);
     }
 
@@ -70,14 +71,14 @@ public final class PoolGather extends Primitive<PoolWindow> {
     @Override
     protected Tensor vjp(PoolWindow window, Values saved, int input, Tensor cotangent) {
         if (input != 0) {
-            throw new IllegalStateException(name(window) + ": the mask is a constant and has no gradient");
+            throw new IllegalStateException(name(window) + ": the argmax is a constant and has no gradient");
         }
         return PoolTranspose.apply(window, cotangent, saved.input(1));
     }
 
     @Override
     protected Tensor jvp(PoolWindow window, Values primals, Tensor[] tangents) {
-        requireNoMaskTangent(this, window, tangents);
+        requireNoArgmaxTangent(this, window, tangents);
         return tangents[0] == null ? null : apply(window, tangents[0], primals.input(1));
     }
 }

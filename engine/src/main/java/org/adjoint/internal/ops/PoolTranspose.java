@@ -9,12 +9,12 @@ import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
 
 /**
- * The transpose of a pooling, {@code (g[, mask]) → dx}: each output element's value spread
- * over its window, by the max mask or by {@code 1/(k·k)} for average pooling, summed where
- * windows overlap. The VJP of both poolings; linear in {@code g}, so its own VJP is the
- * adjoint gather ({@link PoolGather} with the mask, {@link AvgPool2d} without) and its JVP is
- * itself applied to the tangent. The mask is a constant (a max pooling's residual) and gets no
- * derivative.
+ * The transpose of a pooling, {@code (g[, argmax]) → dx}: each output element's value spread
+ * over its window, to the tap the max pooling's argmax names or by {@code 1/(k·k)} to every tap
+ * for average pooling, summed where windows overlap. The VJP of both poolings; linear in
+ * {@code g}, so its own VJP is the adjoint gather ({@link PoolGather} with the argmax,
+ * {@link AvgPool2d} without) and its JVP is itself applied to the tangent. The argmax is a
+ * constant (a max pooling's residual) and gets no derivative.
  */
 public final class PoolTranspose extends Primitive<PoolWindow> {
 
@@ -29,17 +29,17 @@ public final class PoolTranspose extends Primitive<PoolWindow> {
      *
      * @param window the pooling's window
      * @param grad   {@link PoolWindow#outputShape()}
-     * @param mask   {@link PoolWindow#maskShape()} for max pooling, {@code null} for average pooling
+     * @param argmax the argmax, {@link PoolWindow#outputShape()}, for max pooling; {@code null} for average pooling
      * @return {@link PoolWindow#inputShape()}
-     * @throws IllegalArgumentException when a shape does not match the window, or the mask requires a gradient
+     * @throws IllegalArgumentException when a shape does not match the window, or the argmax requires a gradient
      */
-    static Tensor apply(PoolWindow window, Tensor grad, Tensor mask) {
+    static Tensor apply(PoolWindow window, Tensor grad, Tensor argmax) {
         window.requireShape("the cotangent", Compute.shape(grad), window.outputShape());
         if (!window.max()) {
             return Ops.apply(TRANSPOSE, window, grad);
         }
-        PoolGather.requireConstantMask(window, mask);
-        return Ops.apply(TRANSPOSE, window, grad, mask);
+        PoolGather.requireConstantArgmax(window, argmax);
+        return Ops.apply(TRANSPOSE, window, grad, argmax);
     }
 
     @Override
@@ -51,8 +51,14 @@ public final class PoolTranspose extends Primitive<PoolWindow> {
     protected Tensor forward(PoolWindow window, Tensor[] inputs, Residuals residuals) {
         Backend backend = Compute.backend(name(window), inputs);
         int[] shape = window.inputShape();
-        Buffer out = Compute.allocate(backend, Shapes.size(shape));
-        window.scatter(backend, Compute.buffer(inputs[0]), window.max() ? Compute.buffer(inputs[1]) : null, out);
+        // Overwritten whole by the scatter.
+        Buffer out = Compute.allocateUninitialized(backend, Shapes.size(shape));
+        if (window.max()) {
+            backend.maxPoolScatter(Compute.buffer(inputs[0]), Compute.buffer(inputs[1]), window.geometry(),
+                    window.images(), out);
+        } else {
+            backend.avgPoolScatter(Compute.buffer(inputs[0]), window.geometry(), window.images(), out);
+        }
         return Compute.wrap(backend, out, shape);
     }
 
@@ -64,14 +70,14 @@ public final class PoolTranspose extends Primitive<PoolWindow> {
     @Override
     protected Tensor vjp(PoolWindow window, Values saved, int input, Tensor cotangent) {
         if (input != 0) {
-            throw new IllegalStateException(name(window) + ": the mask is a constant and has no gradient");
+            throw new IllegalStateException(name(window) + ": the argmax is a constant and has no gradient");
         }
         return window.max() ? PoolGather.apply(window, cotangent, saved.input(1)) : AvgPool2d.apply(window, cotangent);
     }
 
     @Override
     protected Tensor jvp(PoolWindow window, Values primals, Tensor[] tangents) {
-        PoolGather.requireNoMaskTangent(this, window, tangents);
+        PoolGather.requireNoArgmaxTangent(this, window, tangents);
         return tangents[0] == null ? null : apply(window, tangents[0], window.max() ? primals.input(1) : null);
     }
 }

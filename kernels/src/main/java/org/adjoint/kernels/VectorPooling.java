@@ -1,0 +1,206 @@
+package org.adjoint.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API versions of {@link Pooling}'s max pooling and its scatter for a
+ * {@linkplain Pooling.Window#halving() halving} window (2×2, stride 2, no padding), the
+ * pooling of most CNNs; other windows run the scalar kernels. Each output row runs
+ * vectors of {@code L} outputs, the last one masked, so short rows (7 or 14 outputs) stay in
+ * vectors too. An argmax entry that is not a tap number sends its row to the scalar
+ * loop, which names it.
+ *
+ * <p>The forward splits the even and odd columns of two input rows into the four taps
+ * {@code a b / c d} of {@code L} windows and combines them as {@code (a b)(c d)}, the order of
+ * {@link Pooling#maxHalvingRow}: selections only, so both providers give the same bits, argmax
+ * included. The scatter interleaves each window's four values back, the cotangent (added to +0)
+ * on the argmax tap and +0 elsewhere, as {@link Pooling#maxScatterHalvingRow} does.
+ */
+final class VectorPooling {
+
+    private static final VectorSpecies<Float> S = VectorMicroKernel.SPECIES;
+    private static final int L = S.length();
+    /** The even lanes of two vectors: {@code 0, 2, 4, …}. */
+    private static final FloatVector EVEN = everyOther(0);
+    /** The odd lanes of two vectors: {@code 1, 3, 5, …}. */
+    private static final FloatVector ODD = everyOther(1);
+    /** Interleaves the first halves of two vectors: {@code 0, L, 1, L+1, …}. */
+    private static final FloatVector LOW = interleave(0);
+    /** Interleaves the second halves: {@code L/2, L + L/2, …}. */
+    private static final FloatVector HIGH = interleave(L / 2);
+
+    private VectorPooling() {
+    }
+
+    private static FloatVector everyOther(int start) {
+        float[] indices = new float[L];
+        for (int i = 0; i < L; i++) {
+            indices[i] = start + 2 * i;
+        }
+        return FloatVector.fromArray(S, indices, 0);
+    }
+
+    private static FloatVector interleave(int from) {
+        float[] indices = new float[L];
+        for (int i = 0; i < L; i++) {
+            indices[i] = i % 2 == 0 ? from + i / 2 : L + from + i / 2;
+        }
+        return FloatVector.fromArray(S, indices, 0);
+    }
+
+    /**
+     * {@link Pooling#maxPool}, with vectors for a halving window.
+     *
+     * @param in     {@code [planes, height, width]}
+     * @param window the sizes
+     * @param values output
+     * @param argmax output, or {@code null}
+     */
+    static void maxPool(float[] in, Pooling.Window window, float[] values, float[] argmax) {
+        if (!window.halving() || L < 2) {
+            Pooling.maxPool(in, window, values, argmax);
+            return;
+        }
+        Pooling.checkMax(in, window, values, argmax);
+        window.run((first, end) -> maxRows(in, window, values, argmax, first * window.outHeight(),
+                end * window.outHeight()));
+    }
+
+    /**
+     * Output rows {@code [firstRow, endRow)} (counted over all planes), {@code L} windows at a
+     * time; the last vector of a row is masked. The vector body is a method of its own: inlined
+     * here, the method was too large for C1 ("out of virtual registers"), so it ran in the
+     * interpreter until C2 compiled it, several seconds at a CNN's first poolings.
+     */
+    private static void maxRows(float[] in, Pooling.Window window, float[] values, float[] argmax, int firstRow,
+                                int endRow) {
+        int width = window.width();
+        int outWidth = window.outWidth();
+        float[] spill = new float[L];
+        for (int row = firstRow; row < endRow; row++) {
+            int top = Pooling.halvingRowStart(window, row);
+            int outRow = row * outWidth;
+            for (int ow = 0; ow < outWidth; ow += L) {
+                maxVector(in, top + 2 * ow, width, Math.min(L, outWidth - ow), values, argmax, outRow + ow, spill);
+            }
+        }
+    }
+
+    /**
+     * {@code count ≤ L} windows whose top-left taps start at input {@code p}. Fewer than
+     * {@code L} are stored through {@code spill}: a masked store checks its lanes one by one in
+     * Java (no intrinsic), which cost more than the pooling.
+     */
+    private static void maxVector(float[] in, int p, int width, int count, float[] values, float[] argmax, int o,
+                                  float[] spill) {
+        VectorMask<Float> left = S.indexInRange(0, 2 * count);
+        VectorMask<Float> right = S.indexInRange(L, 2 * count);
+        FloatVector up0 = FloatVector.fromArray(S, in, p, left);
+        FloatVector up1 = FloatVector.fromArray(S, in, p + L, right);
+        FloatVector down0 = FloatVector.fromArray(S, in, p + width, left);
+        FloatVector down1 = FloatVector.fromArray(S, in, p + width + L, right);
+        FloatVector a = EVEN.selectFrom(up0, up1);
+        FloatVector b = ODD.selectFrom(up0, up1);
+        FloatVector c = EVEN.selectFrom(down0, down1);
+        FloatVector d = ODD.selectFrom(down0, down1);
+        VectorMask<Float> takeB = takes(a, b);
+        VectorMask<Float> takeD = takes(c, d);
+        FloatVector ab = a.blend(b, takeB);
+        FloatVector cd = c.blend(d, takeD);
+        VectorMask<Float> takeCd = takes(ab, cd);
+        store(ab.blend(cd, takeCd), values, o, count, spill);
+        if (argmax != null) {
+            FloatVector tap = FloatVector.zero(S).blend(1f, takeB).blend(FloatVector.broadcast(S, 2f).blend(3f, takeD),
+                    takeCd);
+            store(tap, argmax, o, count, spill);
+        }
+    }
+
+    /** Stores the first {@code count} lanes of {@code v} at {@code out[at]}: a whole vector, or through {@code spill}. */
+    private static void store(FloatVector v, float[] out, int at, int count, float[] spill) {
+        if (count == L) {
+            v.intoArray(out, at);
+        } else if (count > 0) {
+            v.intoArray(spill, 0);
+            System.arraycopy(spill, 0, out, at, count);
+        }
+    }
+
+    /** Where the later tap {@code next} takes over from {@code best}: larger or NaN, unless {@code best} is NaN. */
+    private static VectorMask<Float> takes(FloatVector best, FloatVector next) {
+        // x ≠ x is x's NaN test, in one compare.
+        return next.compare(VectorOperators.GT, best).or(next.compare(VectorOperators.NE, next))
+                .andNot(best.compare(VectorOperators.NE, best));
+    }
+
+    /**
+     * {@link Pooling#maxPoolScatter}, with vectors for a halving window.
+     *
+     * @param grad   {@code [planes, outHeight, outWidth]}
+     * @param argmax {@code [planes, outHeight, outWidth]}
+     * @param window the sizes
+     * @param out    output, {@code [planes, height, width]}
+     */
+    static void maxPoolScatter(float[] grad, float[] argmax, Pooling.Window window, float[] out) {
+        if (!window.halving() || L < 2) {
+            Pooling.maxPoolScatter(grad, argmax, window, out);
+            return;
+        }
+        Pooling.checkScatter("maxPoolScatter", grad, argmax, window, out);
+        window.run((first, end) -> {
+            scatterRows(grad, argmax, window, out, first * window.outHeight(), end * window.outHeight());
+            Pooling.zeroHalvingEdges(window, out, first, end);
+        });
+    }
+
+    /** Output rows {@code [firstRow, endRow)} of the scatter, {@code L} windows at a time, as {@link #maxRows}. */
+    private static void scatterRows(float[] grad, float[] argmax, Pooling.Window window, float[] out, int firstRow,
+                                    int endRow) {
+        int width = window.width();
+        int outWidth = window.outWidth();
+        float[] spill = new float[L];
+        for (int row = firstRow; row < endRow; row++) {
+            int top = Pooling.halvingRowStart(window, row);
+            int outRow = row * outWidth;
+            for (int ow = 0; ow < outWidth; ow += L) {
+                if (!scatterVector(grad, argmax, outRow + ow, Math.min(L, outWidth - ow), out, top + 2 * ow, width,
+                        spill)) {
+                    // Not tap numbers: the scalar row names the first bad entry.
+                    Pooling.maxScatterHalvingRow(grad, argmax, outRow, top, width, out, ow, outWidth);
+                }
+            }
+        }
+    }
+
+    /**
+     * The scatter of {@code count ≤ L} windows, stored as {@link #maxVector} does; false, writing
+     * nothing, on an argmax entry that is no tap number.
+     */
+    private static boolean scatterVector(float[] grad, float[] argmax, int o, int count, float[] out, int p,
+                                         int width, float[] spill) {
+        FloatVector zero = FloatVector.zero(S);
+        VectorMask<Float> load = S.indexInRange(0, count);
+        FloatVector g = zero.add(FloatVector.fromArray(S, grad, o, load));
+        FloatVector t = FloatVector.fromArray(S, argmax, o, load);
+        VectorMask<Float> is0 = t.eq(0f);
+        VectorMask<Float> is1 = t.eq(1f);
+        VectorMask<Float> is2 = t.eq(2f);
+        VectorMask<Float> is3 = t.eq(3f);
+        if (!is0.or(is1).or(is2).or(is3).or(load.not()).allTrue()) {
+            return false;
+        }
+        FloatVector a = zero.blend(g, is0);
+        FloatVector b = zero.blend(g, is1);
+        FloatVector c = zero.blend(g, is2);
+        FloatVector d = zero.blend(g, is3);
+        int span = 2 * count;
+        store(LOW.selectFrom(a, b), out, p, Math.min(L, span), spill);
+        store(HIGH.selectFrom(a, b), out, p + L, span - L, spill);
+        store(LOW.selectFrom(c, d), out, p + width, Math.min(L, span), spill);
+        store(HIGH.selectFrom(c, d), out, p + width + L, span - L, spill);
+        return true;
+    }
+}
