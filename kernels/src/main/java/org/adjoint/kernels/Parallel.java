@@ -1,27 +1,36 @@
 package org.adjoint.kernels;
 
-import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
- * The one thread pool the kernels share. The calling thread always runs part 0 itself, so
- * a pool of {@code threads − 1} workers keeps every core busy without oversubscription.
+ * The threads the kernels share: {@code threads − 1} workers of our own and the calling thread,
+ * which always runs part 0 itself, so every core is busy without oversubscription.
  * {@code -Dadjoint.cpu.threads=N} sets the thread count (default: available processors).
+ *
+ * <p>A worker that finishes a part waits for the next region spinning for a while
+ * ({@value #DEFAULT_SPIN_MICROS} µs, or {@code -Dadjoint.cpu.spinMicros}) before it parks, as
+ * OpenMP runtimes do, and so does the caller waiting for the workers' parts: a training step
+ * runs hundreds of parallel regions with little serial work between them, and handing a region
+ * to a parked thread of a fork-join pool cost 40–50 µs back to back and 75–125 µs after a pause
+ * on a quiet 2-core Zen 4 virtual machine, as much as a small region's whole work. After the
+ * first 20 µs the spinning thread calls {@link Thread#yield()}, which is free while nothing else
+ * wants the core and gives it up when something does.
+ *
+ * <p>One region runs at a time. A region asked for while another runs (another thread's), or
+ * from inside a region (a worker, or any fork-join pool's task), runs all its parts on the
+ * calling thread, in order.
  */
 final class Parallel {
 
     static final int THREADS = threads();
-    private static final ForkJoinPool POOL = THREADS > 1
-            ? new ForkJoinPool(THREADS - 1, pool -> {
-                var thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-                thread.setName("adjoint-kernels-" + thread.getPoolIndex());
-                thread.setDaemon(true);
-                return thread;
-            }, null, false)
-            : null;
+
+    /** How long an idle thread spins before it parks, unless {@code adjoint.cpu.spinMicros} says otherwise. */
+    static final int DEFAULT_SPIN_MICROS = 1000;
 
     /**
      * Element boundaries of {@link #ranges}: a multiple of every vector length (up to 16 floats)
@@ -30,32 +39,68 @@ final class Parallel {
      */
     static final int ALIGN = 64;
 
-    /** Held by the one region of parts that wait for each other (see {@link #together}). */
-    private static final AtomicBoolean TOGETHER = new AtomicBoolean();
+    private static final long SPIN_NANOS = spinMicros() * 1000L;
+    /** The first part of a wait, spent in {@link Thread#onSpinWait()} alone. */
+    private static final long PAUSE_NANOS = Math.min(SPIN_NANOS, 20_000L);
+    private static final Worker[] WORKERS = workers();
+
+    /** Held by the one region that has the workers. */
+    private static final AtomicBoolean BUSY = new AtomicBoolean();
 
     private Parallel() {
     }
 
     /**
      * Runs a region whose parts share one piece of work (a GEMM's packed panels): on
-     * {@code parts} threads when the pool is free for it, else as a single part on the calling
-     * thread. Only one region at a time gets the pool, so two products do not split the cores
-     * between them and interleave their panels in the caches; callers already inside it run
-     * alone. The parts must not depend on running at the same time (see {@link PanelSchedule}):
-     * a pool thread may start its part after the others have finished the work.
+     * {@code parts} threads when the workers are free for it, else as a single part on the
+     * calling thread. The parts must not depend on running at the same time (see
+     * {@link PanelSchedule}): a worker may start its part after the others have finished.
      *
      * @param parts  the parts wanted (at most {@link #THREADS})
      * @param region given the number of parts that will run at once, the work of one part
      */
     static void together(int parts, IntFunction<IntConsumer> region) {
-        if (parts <= 1 || POOL == null || ForkJoinTask.inForkJoinPool() || !TOGETHER.compareAndSet(false, true)) {
+        int wanted = Math.min(parts, THREADS);
+        if (wanted <= 1 || nested() || !BUSY.compareAndSet(false, true)) {
             region.apply(1).accept(0);
             return;
         }
         try {
-            run(parts, region.apply(parts));
+            dispatch(wanted, region.apply(wanted));
         } finally {
-            TOGETHER.set(false);
+            BUSY.set(false);
+        }
+    }
+
+    /**
+     * Runs {@code body.accept(part)} for every part in {@code [0, parts)} and returns when all
+     * are done: on the workers too when they are free (parts beyond {@link #THREADS} are shared
+     * out among the threads), else every part on the calling thread. An exception in any part is
+     * rethrown after every part has ended.
+     *
+     * @param parts number of parts
+     * @param body  the work of one part
+     */
+    static void run(int parts, IntConsumer body) {
+        if (parts <= 1 || THREADS <= 1 || nested() || !BUSY.compareAndSet(false, true)) {
+            for (int part = 0; part < parts; part++) {
+                body.accept(part);
+            }
+            return;
+        }
+        try {
+            if (parts <= THREADS) {
+                dispatch(parts, body);
+            } else {
+                AtomicInteger next = new AtomicInteger();
+                dispatch(THREADS, thread -> {
+                    for (int part = next.getAndIncrement(); part < parts; part = next.getAndIncrement()) {
+                        body.accept(part);
+                    }
+                });
+            }
+        } finally {
+            BUSY.set(false);
         }
     }
 
@@ -114,40 +159,34 @@ final class Parallel {
         });
     }
 
-    private static int threads() {
-        String value = System.getProperty("adjoint.cpu.threads");
-        if (value == null || value.isBlank()) {
-            return Runtime.getRuntime().availableProcessors();
-        }
-        try {
-            int n = Integer.parseInt(value.trim());
-            if (n >= 1) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below with the value
-        }
-        throw new IllegalArgumentException("adjoint.cpu.threads must be a positive integer, got '" + value + "'");
+    /** Whether the calling thread is already inside a region (ours, or any fork-join pool's task). */
+    private static boolean nested() {
+        return Thread.currentThread() instanceof Worker || ForkJoinTask.inForkJoinPool();
     }
 
     /**
-     * Runs {@code body.accept(part)} for every part in {@code [0, parts)} and returns when all
-     * are done; parts beyond the first run on the pool. An exception in any part is rethrown.
+     * One step of a wait that started at {@code start}: a pause while the wait is short, then
+     * {@link Thread#yield()} until the spin time is over.
      *
-     * @param parts number of parts (at most {@link #THREADS} for full overlap)
-     * @param body  the work of one part
+     * @return whether to go on spinning; {@code false} once the spin time is over (park then)
      */
-    static void run(int parts, IntConsumer body) {
-        if (parts <= 1 || POOL == null || ForkJoinTask.inForkJoinPool()) {
-            for (int part = 0; part < parts; part++) {
-                body.accept(part);
-            }
-            return;
+    private static boolean spin(long start) {
+        long waited = System.nanoTime() - start;
+        if (waited < PAUSE_NANOS) {
+            Thread.onSpinWait();
+            return true;
         }
-        ForkJoinTask<?>[] others = new ForkJoinTask<?>[parts - 1];
-        for (int part = 1; part < parts; part++) {
-            int index = part;
-            others[part - 1] = POOL.submit(() -> body.accept(index));
+        if (waited < SPIN_NANOS) {
+            Thread.yield();
+            return true;
+        }
+        return false;
+    }
+
+    private static void dispatch(int parts, IntConsumer body) {
+        Region region = new Region(body, parts);
+        for (int w = 0; w < parts - 1; w++) {
+            WORKERS[w].give(region);
         }
         Throwable failure = null;
         try {
@@ -155,16 +194,12 @@ final class Parallel {
         } catch (RuntimeException | Error e) {
             failure = e;
         }
-        for (ForkJoinTask<?> task : others) {
-            try {
-                task.join();
-            } catch (RuntimeException | Error e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
+        region.awaitWorkers();
+        Throwable theirs = region.failure;
+        if (failure == null) {
+            failure = theirs;
+        } else if (theirs != null) {
+            failure.addSuppressed(theirs);
         }
         if (failure instanceof RuntimeException e) {
             throw e;
@@ -172,5 +207,137 @@ final class Parallel {
         if (failure instanceof Error e) {
             throw e;
         }
+    }
+
+    /** One region's parts on the workers: what they run, how many are still running, the first failure. */
+    private static final class Region {
+        final IntConsumer body;
+        final AtomicInteger running;
+        final Thread caller = Thread.currentThread();
+        volatile boolean callerParked;
+        volatile Throwable failure;
+
+        Region(IntConsumer body, int parts) {
+            this.body = body;
+            this.running = new AtomicInteger(parts - 1);
+        }
+
+        void finished(Throwable thrown) {
+            if (thrown != null) {
+                synchronized (this) {
+                    if (failure == null) {
+                        failure = thrown;
+                    } else {
+                        failure.addSuppressed(thrown);
+                    }
+                }
+            }
+            if (running.decrementAndGet() == 0 && callerParked) {
+                LockSupport.unpark(caller);
+            }
+        }
+
+        /** Spins while the workers' parts run (about as long as the caller's), then parks. */
+        void awaitWorkers() {
+            long start = System.nanoTime();
+            while (running.get() > 0) {
+                if (spin(start)) {
+                    continue;
+                }
+                callerParked = true;
+                if (running.get() > 0) {
+                    LockSupport.parkNanos(this, 1_000_000L);
+                }
+            }
+        }
+    }
+
+    /** A worker: runs part {@code index + 1} of each region it is given, spinning between regions before it parks. */
+    private static final class Worker extends Thread {
+        private final int index;
+        private volatile Region next;
+        private volatile boolean parked;
+
+        Worker(int index) {
+            super("adjoint-kernels-" + index);
+            this.index = index;
+            setDaemon(true);
+        }
+
+        void give(Region region) {
+            next = region;
+            if (parked) {
+                LockSupport.unpark(this);
+            }
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                Region region = await();
+                next = null;
+                Throwable thrown = null;
+                try {
+                    region.body.accept(index + 1);
+                } catch (Throwable t) {
+                    thrown = t;
+                }
+                region.finished(thrown);
+            }
+        }
+
+        private Region await() {
+            long start = System.nanoTime();
+            while (true) {
+                Region region = next;
+                if (region != null) {
+                    return region;
+                }
+                if (spin(start)) {
+                    continue;
+                }
+                parked = true;
+                // Read again after announcing the park: a region given in between is seen here, or its giver unparks us.
+                if (next == null) {
+                    LockSupport.park(this);
+                }
+                parked = false;
+                start = System.nanoTime();
+            }
+        }
+    }
+
+    private static Worker[] workers() {
+        Worker[] workers = new Worker[Math.max(0, THREADS - 1)];
+        for (int w = 0; w < workers.length; w++) {
+            workers[w] = new Worker(w);
+            workers[w].start();
+        }
+        return workers;
+    }
+
+    private static int threads() {
+        return atLeast("adjoint.cpu.threads", Runtime.getRuntime().availableProcessors(), 1);
+    }
+
+    private static int spinMicros() {
+        return atLeast("adjoint.cpu.spinMicros", DEFAULT_SPIN_MICROS, 0);
+    }
+
+    private static int atLeast(String property, int fallback, int least) {
+        String value = System.getProperty(property);
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= least) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the value
+        }
+        throw new IllegalArgumentException(property + " must be an integer of at least " + least + ", got '" + value
+                + "'");
     }
 }
