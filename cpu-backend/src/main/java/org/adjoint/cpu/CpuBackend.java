@@ -176,6 +176,7 @@ public final class CpuBackend implements Backend, FusedAdam {
             Backend.super.conv2d(input, weight, geometry, images, outputs, groups, output);
             return;
         }
+        checkConv("conv2d", geometry, images, outputs, groups, "input", input, "weight", weight, "output", output);
         kernels.conv2d(data(input), data(weight), data(output), images, geometry.channels(), geometry.height(),
                 geometry.width(), outputs, groups, geometry.kernelHeight(), geometry.kernelWidth(), geometry.stride(),
                 geometry.padding(), geometry.dilation());
@@ -197,6 +198,8 @@ public final class CpuBackend implements Backend, FusedAdam {
             Backend.super.conv2dInputGrad(outputGrad, weight, geometry, images, outputs, groups, inputGrad);
             return;
         }
+        checkConv("conv2dInputGrad", geometry, images, outputs, groups, "input gradient", inputGrad, "weight", weight,
+                "output gradient", outputGrad);
         kernels.conv2dInputGrad(data(outputGrad), data(weight), data(inputGrad), images, geometry.channels(),
                 geometry.height(), geometry.width(), outputs, groups, geometry.kernelHeight(), geometry.kernelWidth(),
                 geometry.padding(), geometry.dilation());
@@ -216,9 +219,33 @@ public final class CpuBackend implements Backend, FusedAdam {
             Backend.super.conv2dWeightGrad(input, outputGrad, geometry, images, outputs, groups, weightGrad);
             return;
         }
+        checkConv("conv2dWeightGrad", geometry, images, outputs, groups, "input", input, "weight gradient", weightGrad,
+                "output gradient", outputGrad);
         kernels.conv2dWeightGrad(data(input), data(outputGrad), data(weightGrad), images, geometry.channels(),
                 geometry.height(), geometry.width(), outputs, groups, geometry.kernelHeight(), geometry.kernelWidth(),
                 geometry.stride(), geometry.padding(), geometry.dilation());
+    }
+
+    /**
+     * Checks that a convolution's three buffers hold their sizes (the implicit kernels trust
+     * their arguments): the images, the weight {@code [outputs, C/groups, kH, kW]} and the
+     * outputs {@code [images, outputs, H', W']}.
+     */
+    private static void checkConv(String operation, ConvGeometry geometry, int images, int outputs, int groups,
+                                  String imageName, Buffer image, String weightName, Buffer weight, String outName,
+                                  Buffer out) {
+        long[] needed = {(long) images * geometry.imageSize(), (long) outputs * (geometry.columnRows() / groups),
+            (long) images * outputs * geometry.columnCols()};
+        String[] names = {imageName, weightName, outName};
+        Buffer[] buffers = {image, weight, out};
+        for (int i = 0; i < 3; i++) {
+            int length = data(buffers[i]).length;
+            if (images < 0 || length < needed[i]) {
+                throw new IllegalArgumentException("cpu " + operation + ": the " + names[i] + " holds " + length
+                        + " elements, fewer than the " + needed[i] + " of " + images + " images, " + outputs
+                        + " outputs in " + groups + " groups, geometry " + geometry);
+            }
+        }
     }
 
     @Override
@@ -254,8 +281,12 @@ public final class CpuBackend implements Backend, FusedAdam {
             throw new IllegalArgumentException("cpu " + operation + ": " + images + " images of " + geometry.imageSize()
                     + " elements do not fit a CPU buffer");
         }
-        return new Pooling.Window((int) planes, geometry.height(), geometry.width(), geometry.kernelHeight(),
-                geometry.kernelWidth(), geometry.stride(), geometry.padding(), geometry.dilation());
+        try {
+            return new Pooling.Window((int) planes, geometry.height(), geometry.width(), geometry.kernelHeight(),
+                    geometry.kernelWidth(), geometry.stride(), geometry.padding(), geometry.dilation());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("cpu " + operation + ": " + e.getMessage(), e);
+        }
     }
 
     /** Where image {@code firstImage} starts; the kernels check that the images fit the buffer. */
@@ -458,8 +489,10 @@ public final class CpuBackend implements Backend, FusedAdam {
     public void attention(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, int[] batchShape, int t,
                           int s, int d, int dv, boolean causal, float scale, Buffer out, Rows outRows,
                           Buffer logSumExp) {
-        kernels.attention(rows(q, qRows), rows(k, kRows), rows(v, vRows), batchShape, t, s, d, dv, causal, scale,
-                rows(out, outRows), data(logSumExp));
+        String op = "cpu attention";
+        kernels.attention(rows(op, "q", q, qRows, batchShape, t, d), rows(op, "k", k, kRows, batchShape, s, d),
+                rows(op, "v", v, vRows, batchShape, s, dv), batchShape, t, s, d, dv, causal, scale,
+                rows(op, "out", out, outRows, batchShape, t, dv), data(logSumExp));
     }
 
     @Override
@@ -474,14 +507,46 @@ public final class CpuBackend implements Backend, FusedAdam {
                               Rows outRows, Buffer logSumExp, Buffer dOut, Rows dOutRows, int[] batchShape, int t,
                               int s, int d, int dv, boolean causal, float scale, Buffer grads, Rows dqRows,
                               Rows dkRows, Rows dvRows) {
-        kernels.attentionGrad(rows(q, qRows), rows(k, kRows), rows(v, vRows), rows(out, outRows), data(logSumExp),
-                rows(dOut, dOutRows), batchShape, t, s, d, dv, causal, scale, rows(grads, dqRows),
-                rows(grads, dkRows), rows(grads, dvRows));
+        String op = "cpu attentionGrad";
+        kernels.attentionGrad(rows(op, "q", q, qRows, batchShape, t, d), rows(op, "k", k, kRows, batchShape, s, d),
+                rows(op, "v", v, vRows, batchShape, s, dv), rows(op, "out", out, outRows, batchShape, t, dv),
+                data(logSumExp), rows(op, "dOut", dOut, dOutRows, batchShape, t, dv), batchShape, t, s, d, dv, causal,
+                scale, rows(op, "dq", grads, dqRows, batchShape, t, d), rows(op, "dk", grads, dkRows, batchShape, s, d),
+                rows(op, "dv", grads, dvRows, batchShape, s, dv));
     }
 
-    /** A buffer's rows as the kernels take them (offsets within an array fit an int). */
-    private static MatrixRows rows(Buffer buffer, Rows rows) {
-        return new MatrixRows(data(buffer), Math.toIntExact(rows.offset()), rows.batchStrides(), rows.rowStride());
+    /**
+     * A buffer's rows as the kernels take them, after checking that every one of the
+     * {@code batchShape} items' {@code count} rows of {@code width} lies inside the buffer (the
+     * kernels trust their arguments).
+     */
+    private static MatrixRows rows(String operation, String name, Buffer buffer, Rows rows, int[] batchShape, int count,
+                                   int width) {
+        float[] data = data(buffer);
+        int[] strides = rows.batchStrides();
+        if (strides.length != batchShape.length) {
+            throw new IllegalArgumentException(operation + ": " + name + " has " + strides.length
+                    + " batch strides for the batch shape " + java.util.Arrays.toString(batchShape));
+        }
+        long low = rows.offset();
+        long high = rows.offset();
+        boolean empty = count == 0 || width == 0;
+        for (int axis = 0; axis < strides.length; axis++) {
+            empty |= batchShape[axis] == 0;
+            long reach = (long) (batchShape[axis] - 1) * strides[axis];
+            low += Math.min(0, reach);
+            high += Math.max(0, reach);
+        }
+        long rowReach = (long) (count - 1) * rows.rowStride();
+        low += Math.min(0, rowReach);
+        high += Math.max(0, rowReach) + width;
+        if (!empty && (low < 0 || high > data.length)) {
+            throw new IllegalArgumentException(operation + ": " + name + " (offset " + rows.offset() + ", batch strides "
+                    + java.util.Arrays.toString(strides) + ", row stride " + rows.rowStride() + ", " + count
+                    + " rows of " + width + " per item, batch shape " + java.util.Arrays.toString(batchShape)
+                    + ") reaches elements " + low + " to " + high + ", outside its buffer of " + data.length);
+        }
+        return new MatrixRows(data, (int) Math.min(Integer.MAX_VALUE, rows.offset()), strides, rows.rowStride());
     }
 
     private static float[] data(Buffer buffer) {

@@ -191,22 +191,26 @@ final class Parallel {
         Throwable failure = null;
         try {
             body.accept(0);
-        } catch (RuntimeException | Error e) {
-            failure = e;
+        } catch (Throwable t) {
+            failure = t;
         }
+        // Whatever part 0 did, the workers' parts end before the workers are free again.
         region.awaitWorkers();
         Throwable theirs = region.failure;
         if (failure == null) {
             failure = theirs;
-        } else if (theirs != null) {
+        } else if (theirs != null && theirs != failure) {
             failure.addSuppressed(theirs);
         }
-        if (failure instanceof RuntimeException e) {
-            throw e;
+        if (failure != null) {
+            throw Parallel.<RuntimeException>rethrow(failure);
         }
-        if (failure instanceof Error e) {
-            throw e;
-        }
+    }
+
+    /** Throws {@code failure} as it is (an unchecked exception, an error, or a checked one thrown past the compiler). */
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> T rethrow(Throwable failure) throws T {
+        throw (T) failure;
     }
 
     /** One region's parts on the workers: what they run, how many are still running, the first failure. */
@@ -222,18 +226,24 @@ final class Parallel {
             this.running = new AtomicInteger(parts - 1);
         }
 
+        /** A worker's part has ended, by returning or by {@code thrown}; counted even if recording fails. */
         void finished(Throwable thrown) {
-            if (thrown != null) {
-                synchronized (this) {
-                    if (failure == null) {
-                        failure = thrown;
-                    } else {
-                        failure.addSuppressed(thrown);
-                    }
+            try {
+                if (thrown != null) {
+                    record(thrown);
+                }
+            } finally {
+                if (running.decrementAndGet() == 0 && callerParked) {
+                    LockSupport.unpark(caller);
                 }
             }
-            if (running.decrementAndGet() == 0 && callerParked) {
-                LockSupport.unpark(caller);
+        }
+
+        private synchronized void record(Throwable thrown) {
+            if (failure == null) {
+                failure = thrown;
+            } else if (failure != thrown) {
+                failure.addSuppressed(thrown);
             }
         }
 
@@ -246,6 +256,7 @@ final class Parallel {
                 }
                 callerParked = true;
                 if (running.get() > 0) {
+                    // Bounded, and re-checked: an interrupt only makes this loop spin until the parts end.
                     LockSupport.parkNanos(this, 1_000_000L);
                 }
             }
@@ -282,7 +293,14 @@ final class Parallel {
                 } catch (Throwable t) {
                     thrown = t;
                 }
-                region.finished(thrown);
+                try {
+                    region.finished(thrown);
+                } catch (Throwable t) {
+                    // Recording the part's failure failed (out of memory): the part is counted
+                    // as ended all the same and the caller rethrows what it has; this worker
+                    // stays for the next region.
+                    continue;
+                }
             }
         }
 

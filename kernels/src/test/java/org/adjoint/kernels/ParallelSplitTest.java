@@ -98,6 +98,12 @@ class ParallelSplitTest {
                 provider.sumTo(x, new int[] {40, 32, 100}, out, new int[] {0, 1, 0});
                 return out;
             });
+            compare(provider.name() + " sumTo, into a transposed output", () -> {
+                // [40, 32, 100] summed over images into [100, 32]: the kept inner axis has stride 32.
+                float[] out = new float[32 * 100];
+                provider.sumTo(x, new int[] {40, 32, 100}, out, new int[] {0, 1, 32});
+                return out;
+            });
             compare(provider.name() + " sumTo, each row into one", () -> {
                 float[] out = new float[rows];
                 provider.sumTo(x, new int[] {rows, cols}, out, new int[] {1, 0});
