@@ -142,6 +142,18 @@ final class Parallel {
         split(n, minimum, 1, body);
     }
 
+    /**
+     * Whether {@link #ranges} or {@link #rows} would split {@code n} at {@code minimum}: callers on
+     * a path that must not allocate check first, and call the loop directly when not.
+     *
+     * @param n       elements or rows
+     * @param minimum the fewest worth a range of their own
+     * @return whether there would be more than one range
+     */
+    static boolean splits(int n, int minimum) {
+        return THREADS > 1 && n / Math.max(1L, minimum) >= 2;
+    }
+
     private static void split(int n, int minimum, int align, Range body) {
         int parts = (int) Math.min(THREADS, n / Math.max(1L, minimum));
         if (parts <= 1) {

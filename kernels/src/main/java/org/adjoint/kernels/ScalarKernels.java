@@ -41,6 +41,11 @@ public final class ScalarKernels implements KernelProvider {
     @Override
     public void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
                      float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
+        if (!Parallel.splits(n, ElementWise.ADAM_GRAIN)) {
+            // No ranges object: a warm optimizer step allocates nothing (OptimizerAllocationTest).
+            ElementWise.adamRange(p, g, m, v, 0, n, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
+            return;
+        }
         Parallel.ranges(n, ElementWise.ADAM_GRAIN, (from, to) -> ElementWise.adamRange(p, g, m, v, from, to, beta1,
                 beta2, sqrtCorrection2, epsilon, step, decay, shrink));
     }

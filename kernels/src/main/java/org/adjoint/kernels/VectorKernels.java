@@ -105,12 +105,21 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void axpy(float alpha, float[] x, float[] y, int n) {
+        if (!Parallel.splits(n, ElementWise.MEMORY_GRAIN)) {
+            VectorElementWise.axpy(alpha, x, y, 0, n);
+            return;
+        }
         Parallel.ranges(n, ElementWise.MEMORY_GRAIN, (from, to) -> VectorElementWise.axpy(alpha, x, y, from, to));
     }
 
     @Override
     public void adam(float[] p, float[] g, float[] m, float[] v, int n, float beta1, float beta2,
                      float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
+        if (!Parallel.splits(n, ElementWise.ADAM_GRAIN)) {
+            // No ranges object: a warm optimizer step allocates nothing (OptimizerAllocationTest).
+            VectorElementWise.adam(p, g, m, v, 0, n, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
+            return;
+        }
         Parallel.ranges(n, ElementWise.ADAM_GRAIN, (from, to) -> VectorElementWise.adam(p, g, m, v, from, to, beta1,
                 beta2, sqrtCorrection2, epsilon, step, decay, shrink));
     }
