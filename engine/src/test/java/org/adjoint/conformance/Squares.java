@@ -58,7 +58,6 @@ final class Squares {
         return flat;
     }
 
-    /** A correct VJP with a wrong JVP passes the reverse-mode checks and fails forward mode. */
     /** {@code x²} with derivative rules that scale {@code u·x} (VJP) and {@code t·x} (JVP) as given: 2 is right. */
     abstract static class Square extends CustomFunction {
         private final float vjpScale;
