@@ -117,13 +117,26 @@ public final class Strided {
                     lhsOffset + from * ls, ls, rhs, rhsOffset + from * rs, rs, out, outOffset + from, to - from));
             return;
         }
-        // Threads take runs of the outer axis, each walking its own part of the output.
         int inner = size(merged) / merged[0];
-        Parallel.rows(merged[0], Math.max(1, ElementWise.MEMORY_GRAIN / inner), (first, end) -> {
-            int[] part = merged.clone();
+        overOuterAxis(merged, (first, part) -> binaryWalk(rows, function, lhs, lhsOffset + first * lhsMerged[0],
+                lhsMerged, rhs, rhsOffset + first * rhsMerged[0], rhsMerged, out, outOffset + first * inner, part));
+    }
+
+    /** A walk over part of a shape: its outer axis narrowed to the run that starts at index {@code first}. */
+    private interface OuterRun {
+        void walk(int first, int[] part);
+    }
+
+    /**
+     * Runs {@code run} over runs of {@code shape}'s outer axis on the kernel threads (one run when
+     * the shape is small), each walking its own part of the operands.
+     */
+    private static void overOuterAxis(int[] shape, OuterRun run) {
+        int unit = size(shape) / shape[0];
+        Parallel.rows(shape[0], Math.max(1, ElementWise.MEMORY_GRAIN / unit), (first, end) -> {
+            int[] part = shape.clone();
             part[0] = end - first;
-            binaryWalk(rows, function, lhs, lhsOffset + first * lhsMerged[0], lhsMerged, rhs,
-                    rhsOffset + first * rhsMerged[0], rhsMerged, out, outOffset + first * inner, part);
+            run.walk(first, part);
         });
     }
 
@@ -295,18 +308,11 @@ public final class Strided {
             out[outOffset] = src[srcOffset];
             return;
         }
-        int total = size(shape);
-        if (total == 0) {
+        if (size(shape) == 0) {
             return;
         }
-        // Threads take runs of the outer axis (or of the only one).
-        int unit = total / shape[0];
-        Parallel.rows(shape[0], Math.max(1, ElementWise.MEMORY_GRAIN / unit), (first, end) -> {
-            int[] part = shape.clone();
-            part[0] = end - first;
-            copyWalk(src, srcOffset + first * srcStrides[0], srcStrides, out, outOffset + first * outStrides[0],
-                    outStrides, part);
-        });
+        overOuterAxis(shape, (first, part) -> copyWalk(src, srcOffset + first * srcStrides[0], srcStrides, out,
+                outOffset + first * outStrides[0], outStrides, part));
     }
 
     private static void copyWalk(float[] src, int srcOffset, int[] srcStrides, float[] out, int outOffset,
@@ -366,11 +372,8 @@ public final class Strided {
             return;
         }
         int unit = total / shape[0];
-        Parallel.rows(shape[0], Math.max(1, ElementWise.MEMORY_GRAIN / unit), (first, end) -> {
-            int[] part = shape.clone();
-            part[0] = end - first;
-            gatherWalk(src, srcOffset + first * srcStrides[0], srcStrides, out, outOffset + first * unit, part);
-        });
+        overOuterAxis(shape, (first, part) -> gatherWalk(src, srcOffset + first * srcStrides[0], srcStrides, out,
+                outOffset + first * unit, part));
     }
 
     private static void gatherWalk(float[] src, int srcOffset, int[] srcStrides, float[] out, int outOffset,
