@@ -12,6 +12,7 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
+import org.adjoint.cuda.internal.ForeignCudnn;
 import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.StridedArgument;
 import org.adjoint.cuda.internal.SumSplit;
@@ -19,9 +20,10 @@ import org.adjoint.cuda.internal.UnavailableException;
 import org.adjoint.kernels.cuda.CudaKernelSource;
 
 /**
- * {@link Backend} on an NVIDIA GPU: buffers in device memory, GEMM through cuBLAS, everything
- * else through the CUDA C kernels of {@code adjoint-kernels}, compiled by NVRTC for the device
- * on first use. All work is queued on one stream; only {@link #download} (and so
+ * {@link Backend} on an NVIDIA GPU: buffers in device memory, GEMM through cuBLAS, convolutions
+ * through cuDNN where {@code libcudnn.so.9} loads (else im2col and cuBLAS), everything else
+ * through the CUDA C kernels of {@code adjoint-kernels}, compiled by NVRTC for the device on
+ * first use. All work is queued on one stream; only {@link #download} (and so
  * {@code Tensor.toFloatArray()} or {@code item()}) waits for it.
  *
  * <p>Device memory goes through a caching allocator: requests are rounded up to a size class
@@ -44,12 +46,16 @@ import org.adjoint.kernels.cuda.CudaKernelSource;
  * <p>System properties: {@code adjoint.cuda.device} (ordinal, default 0),
  * {@code adjoint.cuda.tf32=true} (let cuBLAS use TF32 tensor cores; off by default, so
  * products are full float32), {@code adjoint.cuda.bindings=jcuda|ffm} (force a binding),
- * {@code adjoint.cuda.libraryPath} (extra folders to find {@code libcublas.so.13} and
- * {@code libnvrtc.so.13} in).
+ * {@code adjoint.cuda.libraryPath} (extra folders to find {@code libcublas.so.13},
+ * {@code libnvrtc.so.13} and {@code libcudnn.so.9} in), {@code adjoint.cuda.cudnn=false} (keep
+ * the im2col path for convolutions even where cuDNN loads). The log line's last part says
+ * which convolution path runs, and why not cuDNN when it does not.
  */
 public final class CudaBackend implements Backend {
 
     private final int ordinal;
+    /** False for {@link #im2colOnly}: the convolutions keep the composed path even where cuDNN loaded. */
+    private final boolean cudnn;
 
     /**
      * Creates the backend on the device {@code -Dadjoint.cuda.device} names (default 0);
@@ -76,7 +82,23 @@ public final class CudaBackend implements Backend {
     }
 
     private CudaBackend(int ordinal) {
+        this(ordinal, true);
+    }
+
+    private CudaBackend(int ordinal, boolean cudnn) {
         this.ordinal = ordinal;
+        this.cudnn = cudnn;
+    }
+
+    /**
+     * A backend on the device {@code -Dadjoint.cuda.device} names whose convolutions take the
+     * im2col path whether or not cuDNN loaded, sharing the device with the other instances:
+     * for tests and benchmarks that set the two paths side by side in one process.
+     *
+     * @return the backend
+     */
+    static CudaBackend im2colOnly() {
+        return new CudaBackend(-1, false);
     }
 
     @Override
@@ -301,6 +323,77 @@ public final class CudaBackend implements Backend {
         gpu().withKernels(kernels -> kernels.col2im(source.address(), g.channels(), g.height(), g.width(),
                 g.kernelHeight(), g.kernelWidth(), g.stride(), g.padding(), g.dilation(), images,
                 result.address() + first));
+    }
+
+    /**
+     * Through cuDNN when it loaded (see {@link #convolution}); else, and for shapes cuDNN cannot
+     * take, the default's im2col and cuBLAS GEMMs.
+     */
+    @Override
+    public void conv2d(Buffer input, Buffer weight, ConvGeometry geometry, int images, int outputs, int groups,
+                       Buffer output) {
+        if (!convolution(ForeignCudnn.Direction.FORWARD, "conv2d", geometry, images, outputs, groups,
+                "input", input, "weight", weight, "output", output)) {
+            Backend.super.conv2d(input, weight, geometry, images, outputs, groups, output);
+        }
+    }
+
+    /** Through cuDNN when it loaded; else the default's GEMMs and col2im. */
+    @Override
+    public void conv2dInputGrad(Buffer outputGrad, Buffer weight, ConvGeometry geometry, int images, int outputs,
+                                int groups, Buffer inputGrad) {
+        if (!convolution(ForeignCudnn.Direction.BACKWARD_DATA, "conv2dInputGrad", geometry, images, outputs, groups,
+                "output gradient", outputGrad, "weight", weight, "input gradient", inputGrad)) {
+            Backend.super.conv2dInputGrad(outputGrad, weight, geometry, images, outputs, groups, inputGrad);
+        }
+    }
+
+    /** Through cuDNN when it loaded; else the default's im2col and GEMMs. */
+    @Override
+    public void conv2dWeightGrad(Buffer input, Buffer outputGrad, ConvGeometry geometry, int images, int outputs,
+                                 int groups, Buffer weightGrad) {
+        if (!convolution(ForeignCudnn.Direction.BACKWARD_FILTER, "conv2dWeightGrad", geometry, images, outputs, groups,
+                "input", input, "output gradient", outputGrad, "weight gradient", weightGrad)) {
+            Backend.super.conv2dWeightGrad(input, outputGrad, geometry, images, outputs, groups, weightGrad);
+        }
+    }
+
+    /**
+     * One convolution through cuDNN, after checking that the three buffers hold their sizes
+     * (cuDNN trusts its pointers); false, with nothing done, when this backend does not use
+     * cuDNN, cuDNN cannot take the shape (an empty size, 2³¹ elements or more) or has no
+     * deterministic algorithm for it. The buffers come in the call's order: for the forward
+     * pass x, w, y; for the input gradient dy, w, dx; for the weight gradient x, dy, dw.
+     */
+    private boolean convolution(ForeignCudnn.Direction direction, String operation, ConvGeometry geometry, int images,
+                                int outputs, int groups, String firstName, Buffer first, String secondName,
+                                Buffer second, String resultName, Buffer result) {
+        CudaDevice device = gpu();
+        if (!cudnn || !device.hasCudnn()) {
+            return false;
+        }
+        ForeignCudnn.Shape shape = ForeignCudnn.Shape.of(geometry, images, outputs, groups);
+        if (shape == null) {
+            return false;
+        }
+        long imageElements = (long) images * geometry.imageSize();
+        long weightElements = (long) outputs * (geometry.columnRows() / groups);
+        long outputElements = (long) images * outputs * geometry.columnCols();
+        long[] needed = switch (direction) {
+            case FORWARD -> new long[] {imageElements, weightElements, outputElements};
+            case BACKWARD_DATA -> new long[] {outputElements, weightElements, imageElements};
+            case BACKWARD_FILTER -> new long[] {imageElements, outputElements, weightElements};
+        };
+        String[] names = {firstName, secondName, resultName};
+        CudaBuffer[] buffers = {cuda(first), cuda(second), cuda(result)};
+        for (int i = 0; i < 3; i++) {
+            if (buffers[i].size() < needed[i]) {
+                throw new IllegalArgumentException("cuda " + operation + ": the " + names[i] + " holds "
+                        + buffers[i].size() + " elements, fewer than the " + needed[i] + " of " + images + " images, "
+                        + outputs + " outputs in " + groups + " groups, geometry " + geometry);
+            }
+        }
+        return device.convolve(direction, shape, buffers[0], buffers[1], buffers[2]);
     }
 
     /** The column elements of the call, after checking that its images and columns lie inside the buffers. */

@@ -75,6 +75,9 @@ public final class CudaDevice {
     private final HostStaging staging;
     private Blas blas;
     private Nvrtc nvrtc;
+    /** cuDNN's convolutions, or {@code null}: the im2col path. */
+    private ForeignCudnn cudnn;
+    private String convolution;
     private CudaKernels kernels;
     private RuntimeException kernelFailure;
 
@@ -234,6 +237,7 @@ public final class CudaDevice {
                 Nvrtc::description);
         this.blas = blasChoice.binding();
         this.nvrtc = nvrtcChoice.binding();
+        this.convolution = loadCudnn();
         int[] driverVersion = new int[1];
         String driver = cuDriverGetVersion(driverVersion) == CUresult.CUDA_SUCCESS
                 ? ", driver " + driverVersion[0] / 1000 + "." + driverVersion[0] % 1000 / 10 : "";
@@ -242,7 +246,35 @@ public final class CudaDevice {
                 + minor + ", " + multiprocessors + " SMs" + driver + compiler + "): " + blasChoice.explanation() + "; "
                 + nvrtcChoice.explanation() + "; TF32 " + (tf32 ? "allowed (-D" + TF32_PROPERTY + "=true)" : "off")
                 + "; device memory from " + (streamOrdered ? "the driver's stream-ordered pool"
-                        : "cuMemAlloc" + (poolRefused ? " (forced by -D" + POOL_PROPERTY + "=false)" : "")));
+                        : "cuMemAlloc" + (poolRefused ? " (forced by -D" + POOL_PROPERTY + "=false)" : ""))
+                + "; convolution: " + convolution);
+    }
+
+    /**
+     * Opens cuDNN unless {@code -Dadjoint.cuda.cudnn=false}; never fails: without it the
+     * convolutions take the im2col path.
+     *
+     * @return the convolution path, for the log line
+     */
+    private String loadCudnn() {
+        String fallback = "im2col + cuBLAS (cuDNN: ";
+        if ("false".equalsIgnoreCase(System.getProperty(ForeignCudnn.PROPERTY, "").strip())) {
+            return fallback + "off, -D" + ForeignCudnn.PROPERTY + "=false)";
+        }
+        try {
+            ForeignCudnn opened = ForeignCudnn.open(ForeignCudnn.load(), stream.address(), tf32);
+            String description;
+            try {
+                description = opened.description();
+            } catch (RuntimeException e) {
+                opened.close();
+                throw e;
+            }
+            this.cudnn = opened;
+            return description;
+        } catch (RuntimeException | LinkageError e) {
+            return fallback + NativeErrors.summary(e) + ")";
+        }
     }
 
     /** Lets the cleaners of unreachable buffers run, so that their blocks come back before the cache is emptied. */
@@ -335,6 +367,48 @@ public final class CudaDevice {
         enter();
         blas.sgemm(call, alpha, a.address(aOffset), b.address(bOffset), beta, c.address(cOffset));
     }
+
+    /**
+     * Whether convolutions can go through cuDNN (it loaded, and was not turned off).
+     *
+     * @return true when {@link #convolve} may be called
+     */
+    public boolean hasCudnn() {
+        return cudnn != null;
+    }
+
+    /**
+     * Queues one cuDNN convolution (see {@link ForeignCudnn#run}), with its workspace from the
+     * caching allocator.
+     *
+     * @param direction which computation
+     * @param shape     the sizes
+     * @param first     the first operand (x, or dy for the input gradient)
+     * @param second    the second operand (w, or dy for the weight gradient)
+     * @param result    the result, overwritten
+     * @return false, with nothing queued, when cuDNN has no deterministic algorithm for the shape
+     * @throws IllegalStateException when cuDNN is not loaded, or a cuDNN call fails (naming it)
+     */
+    public synchronized boolean convolve(ForeignCudnn.Direction direction, ForeignCudnn.Shape shape, CudaBuffer first,
+                                         CudaBuffer second, CudaBuffer result) {
+        if (cudnn == null) {
+            throw new IllegalStateException("cuda: cuDNN is not loaded: " + convolution);
+        }
+        enter();
+        return cudnn.run(direction, shape, first.address(), second.address(), result.address(), workspace);
+    }
+
+    private final ForeignCudnn.Workspace workspace = new ForeignCudnn.Workspace() {
+        @Override
+        public long allocate(long bytes) {
+            return allocator.allocate(bytes);
+        }
+
+        @Override
+        public void free(long address) {
+            allocator.free(address);
+        }
+    };
 
     /**
      * Runs {@code work} with the compiled kernels, compiling them on first use; holds the lock.

@@ -165,6 +165,33 @@ public final class NativeLibraries {
         }
     }
 
+    private static void loadEveryCompanion(Path directory, String prefix) {
+        if (prefix == null) {
+            return;
+        }
+        List<Path> pending;
+        try (Stream<Path> files = Files.list(directory)) {
+            pending = new ArrayList<>(files.filter(f -> f.getFileName().toString().startsWith(prefix)).sorted().toList());
+        } catch (IOException | SecurityException e) {
+            // Nothing to preload; loading the library itself reports what is missing.
+            return;
+        }
+        boolean progress = true;
+        while (progress && !pending.isEmpty()) {
+            progress = false;
+            for (var iterator = pending.iterator(); iterator.hasNext(); ) {
+                try {
+                    SymbolLookup.libraryLookup(iterator.next(), Arena.global());
+                    iterator.remove();
+                    progress = true;
+                } catch (IllegalArgumentException | IllegalCallerException e) {
+                    // It may need a part not loaded yet (the next round tries again), or not load at all:
+                    // the library loads its parts itself when it needs them, and says so if it cannot.
+                }
+            }
+        }
+    }
+
     private static List<Path> children(Path directory) {
         if (!Files.isDirectory(directory)) {
             return List.of();
@@ -202,6 +229,29 @@ public final class NativeLibraries {
      * @throws IllegalStateException naming every name and folder tried, when none loads
      */
     public static Loaded load(List<String> names, List<Path> directories, Function<String, String> companion) {
+        return load(names, directories, companion, false);
+    }
+
+    /**
+     * Loads the first of {@code names} that loads, for the life of the JVM, after every file of
+     * its folder whose name starts with the companion prefix: for a library split into parts that
+     * it opens by name at run time (cuDNN 9's {@code libcudnn.so.9} opens {@code libcudnn_ops.so.9},
+     * {@code libcudnn_cnn.so.9}, its engines and so on), which need one another, so the files are
+     * loaded in rounds until a round loads none more.
+     *
+     * @param names       file names in order of preference
+     * @param directories folders to look in when the dynamic linker does not find a name
+     * @param companion   for a name, the file-name prefix of the libraries to load before it, or {@code null}
+     * @return the library
+     * @throws IllegalStateException naming every name and folder tried, when none loads
+     */
+    public static Loaded loadWithEveryCompanion(List<String> names, List<Path> directories,
+                                                Function<String, String> companion) {
+        return load(names, directories, companion, true);
+    }
+
+    private static Loaded load(List<String> names, List<Path> directories, Function<String, String> companion,
+                               boolean every) {
         List<String> failures = new ArrayList<>();
         for (String name : names) {
             try {
@@ -212,7 +262,11 @@ public final class NativeLibraries {
             for (Path directory : directories) {
                 Path candidate = directory.resolve(name);
                 if (Files.isRegularFile(candidate)) {
-                    loadCompanions(directory, companion.apply(name));
+                    if (every) {
+                        loadEveryCompanion(directory, companion.apply(name));
+                    } else {
+                        loadCompanions(directory, companion.apply(name));
+                    }
                     try {
                         return new Loaded(name, candidate.toString(), SymbolLookup.libraryLookup(candidate, Arena.global()));
                     } catch (IllegalArgumentException | IllegalCallerException e) {
