@@ -101,6 +101,16 @@ public final class CudaBackend implements Backend {
         return new CudaBackend(-1, false);
     }
 
+    /**
+     * The convolution path of this instance, as the log line says it.
+     *
+     * @return {@code cuDNN ...} or {@code im2col + cuBLAS (...)}
+     * @throws UnsupportedOperationException when the backend is unavailable
+     */
+    String convolutionPath() {
+        return cudnn ? gpu().convolutionPath() : "im2col + cuBLAS (this instance does not use cuDNN)";
+    }
+
     @Override
     public String name() {
         return "cuda";
@@ -343,7 +353,7 @@ public final class CudaBackend implements Backend {
     public void conv2dInputGrad(Buffer outputGrad, Buffer weight, ConvGeometry geometry, int images, int outputs,
                                 int groups, Buffer inputGrad) {
         if (!convolution(ForeignCudnn.Direction.BACKWARD_DATA, "conv2dInputGrad", geometry, images, outputs, groups,
-                "output gradient", outputGrad, "weight", weight, "input gradient", inputGrad)) {
+                "weight", weight, "output gradient", outputGrad, "input gradient", inputGrad)) {
             Backend.super.conv2dInputGrad(outputGrad, weight, geometry, images, outputs, groups, inputGrad);
         }
     }
@@ -362,8 +372,8 @@ public final class CudaBackend implements Backend {
      * One convolution through cuDNN, after checking that the three buffers hold their sizes
      * (cuDNN trusts its pointers); false, with nothing done, when this backend does not use
      * cuDNN, cuDNN cannot take the shape (an empty size, 2³¹ elements or more) or has no
-     * deterministic algorithm for it. The buffers come in the call's order: for the forward
-     * pass x, w, y; for the input gradient dy, w, dx; for the weight gradient x, dy, dw.
+     * deterministic algorithm for it. The buffers come in cuDNN's order: for the forward pass
+     * x, w, y; for the input gradient w, dy, dx; for the weight gradient x, dy, dw.
      */
     private boolean convolution(ForeignCudnn.Direction direction, String operation, ConvGeometry geometry, int images,
                                 int outputs, int groups, String firstName, Buffer first, String secondName,
@@ -381,7 +391,7 @@ public final class CudaBackend implements Backend {
         long outputElements = (long) images * outputs * geometry.columnCols();
         long[] needed = switch (direction) {
             case FORWARD -> new long[] {imageElements, weightElements, outputElements};
-            case BACKWARD_DATA -> new long[] {outputElements, weightElements, imageElements};
+            case BACKWARD_DATA -> new long[] {weightElements, outputElements, imageElements};
             case BACKWARD_FILTER -> new long[] {imageElements, outputElements, weightElements};
         };
         String[] names = {firstName, secondName, resultName};

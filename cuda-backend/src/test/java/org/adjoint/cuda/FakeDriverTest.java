@@ -6,6 +6,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,16 +24,20 @@ import java.util.logging.ConsoleHandler;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import org.adjoint.backend.Buffer;
+import org.adjoint.backend.ConvGeometry;
 import org.adjoint.cuda.internal.DriverLibrary;
+import org.adjoint.cuda.internal.ForeignCudnn;
 import org.adjoint.kernels.cuda.RequiredTool;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The whole backend on the CPU, over stand-ins for {@code libcuda.so.1}, cuBLAS and NVRTC (C
- * sources under {@code src/test/resources/org/adjoint/cuda/fake}, built here with {@code gcc},
- * once under CUDA 13's library names and once under CUDA 12's, with its symbol versions):
+ * The whole backend on the CPU, over stand-ins for {@code libcuda.so.1}, cuBLAS, NVRTC and
+ * cuDNN (C sources under {@code src/test/resources/org/adjoint/cuda/fake}, built here with
+ * {@code gcc}, once under CUDA 13's library names, with cuDNN 9 beside them, and once under
+ * CUDA 12's, with its symbol versions and without cuDNN, so that convolutions take each path):
  * device memory is host memory and kernels are plain C loops with the kernels' parameter
  * lists. This runs every JCuda driver call, both bindings of cuBLAS and NVRTC (JCublas2 and
  * JNvrtc, and {@code java.lang.foreign}) and the choice between them, the kernels' parameter
@@ -49,6 +59,8 @@ class FakeDriverTest {
     private static Path cuda12;
     /** CUDA 13's names, with an NVRTC that lacks nvrtcGetCUBINSize and nvrtcGetCUBIN. */
     private static Path ptxOnly;
+    /** cuDNN alone, in a folder on no search path (as PyTorch's wheels keep it), with a part beside it. */
+    private static Path cudnnFolder;
 
     @BeforeAll
     static void buildTheFakeLibraries() throws IOException, InterruptedException {
@@ -67,6 +79,10 @@ class FakeDriverTest {
         compile("fake_nvrtc.c", cuda12, "libnvrtc.so.12", "libnvrtc.so.12", "-DFAKE_NVRTC_MAJOR=12");
         compile("fake_cublas.c", ptxOnly, "libcublas.so.13", null);
         compile("fake_nvrtc.c", ptxOnly, "libnvrtc.so.13", null, "-DFAKE_NVRTC_NO_CUBIN");
+        // cuDNN 9 beside CUDA 13's libraries; the CUDA 12 folder has none (the im2col path).
+        compile("fake_cudnn.c", cuda13, "libcudnn.so.9", null);
+        cudnnFolder = Files.createDirectory(temp.resolve("site-packages-nvidia-cudnn-lib"));
+        compile("fake_cudnn.c", cudnnFolder, "libcudnn.so.9", null);
     }
 
     private static void compile(String source, Path folder, String library, String symbolVersion, String... defines)
@@ -95,20 +111,77 @@ class FakeDriverTest {
         assertTrue(line.contains("libcublas.so.12: cannot open shared object file"), line);
         assertTrue(line.contains("; NVRTC through java.lang.foreign (libnvrtc.so.13), because JCuda's binding did not load"),
                 line);
-        assertTrue(line.endsWith("; TF32 off; device memory from the driver's stream-ordered pool"), line);
+        assertTrue(line.endsWith("; TF32 off; device memory from the driver's stream-ordered pool; convolution: cuDNN"
+                + " 9.1.0 (libcudnn.so.9, found by the dynamic linker)"), line);
+    }
+
+    @Test
+    void theLogLineNamesTheConvolutionPathAndWhyNotCudnn() throws IOException, InterruptedException {
+        String off = logLine(child(cuda13, Map.of(), "-Dadjoint.cuda.cudnn=false", "probe"));
+        assertTrue(off.endsWith("; convolution: im2col + cuBLAS (cuDNN: off, -Dadjoint.cuda.cudnn=false)"), off);
+        String missing = logLine(child(cuda12, Map.of(), "probe"));
+        assertTrue(missing.contains("; convolution: im2col + cuBLAS (cuDNN: libcudnn.so.9 could not be loaded: not found by"
+                + " the dynamic linker (LD_LIBRARY_PATH=" + cuda12 + ") nor in ["), missing);
+        String elsewhere = logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.libraryPath=" + cudnnFolder, "probe"));
+        assertTrue(elsewhere.endsWith("; convolution: cuDNN 9.1.0 (libcudnn.so.9 at " + cudnnFolder.resolve("libcudnn.so.9")
+                + ")"), elsewhere);
+        String refused = logLine(child(cuda13, Map.of("FAKE_CUDNN_FAIL", "cudnnCreate"), "probe"));
+        assertTrue(refused.endsWith("; convolution: im2col + cuBLAS (cuDNN: cuda: cudnnCreate failed:"
+                + " CUDNN_STATUS_NOT_INITIALIZED (1001))"), refused);
+    }
+
+    @Test
+    void cudnnConvolutionsRepeatTheirBitsAndUseNoTf32UnlessAskedFor() throws IOException, InterruptedException {
+        // The fake's non-deterministic backward algorithms add in another order every other call.
+        Result off = child(cuda13, Map.of(), "conv");
+        assertTrue(off.output.contains("convolution: cuDNN 9.1.0") && off.output.contains("\nrepeatable: true\n"),
+                off.output);
+        // Its math-type check refuses CUDNN_FMA_MATH when it expects TF32, and tensor-op math when it does not.
+        Result expectingTf32 = child(cuda13, Map.of("FAKE_CUDNN_TF32", "1"), "conv");
+        assertTrue(expectingTf32.output.contains("error: cuda: cudnnSetConvolutionMathType failed: CUDNN_STATUS_BAD_PARAM"
+                + " (2000)"), expectingTf32.output);
+        Result on = child(cuda13, Map.of("FAKE_CUDNN_TF32", "1", "FAKE_CUBLAS_EXPECT_MODE", "3"), "-Dadjoint.cuda.tf32=true",
+                "conv");
+        assertTrue(on.output.contains("\nrepeatable: true\n"), on.output);
+    }
+
+    @Test
+    void aFailingCudnnCallNamesItselfAndItsStatus() throws IOException, InterruptedException {
+        Result result = child(cuda13, Map.of("FAKE_CUDNN_FAIL", "cudnnConvolutionBackwardFilter"), "conv");
+        assertTrue(result.output.contains("error: cuda: cudnnConvolutionBackwardFilter failed:"
+                + " CUDNN_STATUS_EXECUTION_FAILED (5000)"), result.output);
+    }
+
+    @Test
+    void cudnnDescriptorsAreCachedPerShapeAndTheOldestDestroyed() throws IOException, InterruptedException {
+        Result result = child(cuda13, Map.of(), "cache");
+        assertEquals(0, result.exitCode, result.output);
+        // Per shape a tensor, a filter and an output descriptor, and one convolution descriptor per direction used.
+        assertTrue(result.output.contains("after 3 shapes, twice: 15 live descriptors\n"), result.output);
+        assertTrue(result.output.contains("after 80 shapes: " + 4 * ForeignCudnn.CACHE_CAPACITY + " live descriptors\n"),
+                result.output);
     }
 
     @Test
     void withCuda12LibrariesJcudaIsChosen() throws IOException, InterruptedException {
+        // No cuDNN in that folder: the convolution part, which names the folders searched, is checked elsewhere.
+        String cudnnAbsent = "; convolution: im2col + cuBLAS (cuDNN: libcudnn.so.9 could not be loaded";
         assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs, driver 13.0,"
                 + " NVRTC 12.0): cuBLAS through JCublas2 (libcublas.so.12); NVRTC through JNvrtc (libnvrtc.so.12); TF32 off;"
-                + " device memory from cuMemAlloc",
-                logLine(child(cuda12, Map.of("FAKE_CUDA_NO_MEMORY_POOLS", "1"), "probe")));
+                + " device memory from cuMemAlloc" + cudnnAbsent,
+                beforeItsEnd(logLine(child(cuda12, Map.of("FAKE_CUDA_NO_MEMORY_POOLS", "1"), "probe")), cudnnAbsent));
         assertEquals("INFO: Adjoint CUDA backend on device 0, Fake GPU (compute capability 9.0, 2 SMs, driver 13.0,"
                 + " NVRTC 12.0): cuBLAS through java.lang.foreign (libcublas.so.12) (forced by -Dadjoint.cuda.bindings=ffm); NVRTC through"
                 + " java.lang.foreign (libnvrtc.so.12) (forced by -Dadjoint.cuda.bindings=ffm); TF32 off;"
-                + " device memory from cuMemAlloc (forced by -Dadjoint.cuda.memoryPool=false)",
-                logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.bindings=ffm", "-Dadjoint.cuda.memoryPool=false", "probe")));
+                + " device memory from cuMemAlloc (forced by -Dadjoint.cuda.memoryPool=false)" + cudnnAbsent,
+                beforeItsEnd(logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.bindings=ffm", "-Dadjoint.cuda.memoryPool=false",
+                        "probe")), cudnnAbsent));
+    }
+
+    /** The line up to and with {@code marker}, or the whole line when it lacks the marker. */
+    private static String beforeItsEnd(String line, String marker) {
+        int at = line.indexOf(marker);
+        return at < 0 ? line : line.substring(0, at + marker.length());
     }
 
     private static String logLine(Result result) {
@@ -214,12 +287,15 @@ class FakeDriverTest {
                 "CudaCheckpointTest", "CudaErrorTest", "CudaGradientTest", "CudaModuleTest", "CudaNnTest", "CudaOptimTest",
                 "CudaWorkedExamplesTest", "CudaAnomalyTest", "CudaThreadingTest", "CudaVersionTest",
                 "CudaRandomProgramTest", "CudaCoreTest", "CudaCoreOnlyNnTest", "CudaConvolutionOpsTest",
-                "CudaStructureTest", "CudaAttentionTest", "CudaNormalizationTest", "CudaGptTest", "CudaPoolingTest");
+                "CudaStructureTest", "CudaAttentionTest", "CudaNormalizationTest", "CudaGptTest", "CudaPoolingTest",
+                "CudaConvolutionTest", "CudaCnnModuleTest", "CudnnVersusIm2colTest");
         List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS, "suite"));
-        suites.forEach(suite -> arguments.add("org.adjoint.cuda.gpu." + suite));
+        suites.forEach(suite -> arguments.add((suite.startsWith("Cudnn") ? "org.adjoint.cuda." : "org.adjoint.cuda.gpu.")
+                + suite));
         for (Path folder : List.of(cuda13, cuda12)) {
-            // CUDA 13's run takes device memory from stream-ordered pools, as an H100 does; the
-            // CUDA 12 one from cuMemAlloc, as a driver without pools would.
+            // CUDA 13's run takes device memory from stream-ordered pools, as an H100 does, and
+            // convolves through cuDNN; the CUDA 12 one takes it from cuMemAlloc, as a driver without
+            // pools would, and has no cuDNN: its convolutions take the im2col path.
             Map<String, String> environment = folder.equals(cuda12) ? Map.of("FAKE_CUDA_NO_MEMORY_POOLS", "1") : Map.of();
             Result result = child(folder, environment, arguments.toArray(String[]::new));
             assertEquals(0, result.exitCode, result.output);
@@ -279,9 +355,9 @@ class FakeDriverTest {
          * Entry point of the child JVM.
          *
          * @param args the mode, then its arguments
-         * @throws Exception when a step fails unexpectedly
+         * @throws Throwable when a step fails unexpectedly
          */
-        public static void main(String[] args) throws Exception {
+        public static void main(String[] args) throws Throwable {
             CudaBackend cuda = new CudaBackend();
             switch (args[0]) {
                 case "probe" -> System.out.println("reason: " + cuda.unavailableReason().orElse("(available)"));
@@ -297,6 +373,8 @@ class FakeDriverTest {
                     }
                 }
                 case "memory" -> memory(cuda);
+                case "conv" -> convolutions(cuda);
+                case "cache" -> descriptorCache(cuda);
                 case "suite" -> {
                     boolean passed = true;
                     for (int i = 1; i < args.length; i++) {
@@ -318,6 +396,77 @@ class FakeDriverTest {
             BACKEND_LOG.setUseParentHandlers(false);
             BACKEND_LOG.addHandler(handler);
             BACKEND_LOG.setLevel(Level.FINE);
+        }
+
+        /** One small grouped, strided, dilated convolution in each direction, twice: are the bits the same? */
+        private static void convolutions(CudaBackend cuda) {
+            System.out.println("convolution: " + cuda.convolutionPath());
+            ConvGeometry geometry = new ConvGeometry(4, 9, 8, 3, 2, 2, 2, 2);
+            int images = 5;
+            int outputs = 6;
+            int groups = 2;
+            float[] x = ramp(images * (int) geometry.imageSize(), 0.37f);
+            float[] w = ramp(outputs * (int) (geometry.columnRows() / groups), 0.11f);
+            float[] dy = ramp(images * outputs * (int) geometry.columnCols(), 0.23f);
+            try {
+                boolean repeatable = true;
+                for (int direction = 0; direction < 3; direction++) {
+                    float[] first = convolve(cuda, direction, geometry, images, outputs, groups, x, w, dy);
+                    float[] again = convolve(cuda, direction, geometry, images, outputs, groups, x, w, dy);
+                    repeatable &= java.util.Arrays.equals(first, again);
+                }
+                System.out.println("repeatable: " + repeatable);
+            } catch (IllegalStateException e) {
+                System.out.println("error: " + e.getMessage());
+            }
+        }
+
+        /** Values over several binades, so that adding them in another order shows in the bits. */
+        private static float[] ramp(int n, float step) {
+            float[] values = new float[n];
+            for (int i = 0; i < n; i++) {
+                values[i] = (float) (Math.sin(i * step) * Math.pow(10, i % 5 - 2));
+            }
+            return values;
+        }
+
+        private static float[] convolve(CudaBackend cuda, int direction, ConvGeometry geometry, int images, int outputs,
+                                        int groups, float[] x, float[] w, float[] dy) {
+            Buffer result = cuda.allocate(direction == 0 ? dy.length : direction == 1 ? x.length : w.length);
+            switch (direction) {
+                case 0 -> cuda.conv2d(cuda.upload(x), cuda.upload(w), geometry, images, outputs, groups, result);
+                case 1 -> cuda.conv2dInputGrad(cuda.upload(dy), cuda.upload(w), geometry, images, outputs, groups, result);
+                default -> cuda.conv2dWeightGrad(cuda.upload(x), cuda.upload(dy), geometry, images, outputs, groups, result);
+            }
+            return cuda.download(result);
+        }
+
+        /**
+         * Forward and input gradient over 3 shapes twice (cached: 3 descriptors each, and one
+         * convolution descriptor per direction), then the forward pass over 80 more: only the
+         * newest {@link ForeignCudnn#CACHE_CAPACITY} shapes keep descriptors. The count is the
+         * fake library's own.
+         */
+        @SuppressWarnings("restricted") // the fake library's counter; the child runs with native access granted
+        private static void descriptorCache(CudaBackend cuda) throws Throwable {
+            MethodHandle live = Linker.nativeLinker().downcallHandle(
+                    SymbolLookup.libraryLookup("libcudnn.so.9", Arena.global()).find("fakeCudnnLiveDescriptors").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG));
+            for (int round = 0; round < 2; round++) {
+                for (int images = 1; images <= 3; images++) {
+                    ConvGeometry geometry = new ConvGeometry(2, 5, 5, 3, 3, 1, 1, 1);
+                    float[] x = new float[images * 50];
+                    float[] dy = new float[images * 3 * 25];
+                    convolve(cuda, 0, geometry, images, 3, 1, x, new float[54], dy);
+                    convolve(cuda, 1, geometry, images, 3, 1, x, new float[54], dy);
+                }
+            }
+            System.out.println("after 3 shapes, twice: " + (long) live.invokeExact() + " live descriptors");
+            for (int images = 1; images <= 80; images++) {
+                ConvGeometry geometry = new ConvGeometry(1, 4, 4, 2, 2, 1, 0, 1);
+                convolve(cuda, 0, geometry, images, 1, 1, new float[images * 16], new float[4], new float[images * 9]);
+            }
+            System.out.println("after 80 shapes: " + (long) live.invokeExact() + " live descriptors");
         }
 
         private static void memory(CudaBackend cuda) {

@@ -23,14 +23,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.NullEnum;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Runs a JUnit Jupiter test class without JUnit's launcher, in the child JVM of
  * {@link FakeDriverTest}, where the launcher's class-path scanning and reports would add
  * nothing: {@code @BeforeAll} and {@code @AfterAll}, {@code @BeforeEach}, {@code @Test}
  * methods (with {@code @TempDir Path} parameters), and {@code @ParameterizedTest} methods fed
- * by a {@code @MethodSource} of a simple method name or by every constant of an
- * {@code @EnumSource}. A test of any other shape is not run; the summary counts it as left
+ * by a {@code @MethodSource} of a simple method name, by every constant of an
+ * {@code @EnumSource} or by a {@code @ValueSource} of numbers or strings. A test of any other shape is not run; the summary counts it as left
  * out rather than passing it silently.
  */
 final class SuiteRunner {
@@ -131,6 +132,15 @@ final class SuiteRunner {
             Class<?> enumType = enums.value() == NullEnum.class
                     ? method.getParameterTypes()[0] : enums.value();
             return Arrays.stream(enumType.getEnumConstants()).map(constant -> new Object[] {constant}).toList();
+        }
+        ValueSource literals = method.getAnnotation(ValueSource.class);
+        if (literals != null && method.getParameterCount() == 1) {
+            List<Object> values = new ArrayList<>();
+            Arrays.stream(literals.ints()).forEach(values::add);
+            Arrays.stream(literals.longs()).forEach(values::add);
+            Arrays.stream(literals.doubles()).forEach(values::add);
+            values.addAll(List.of(literals.strings()));
+            return values.stream().map(value -> new Object[] {value}).toList();
         }
         MethodSource source = method.getAnnotation(MethodSource.class);
         if (source == null || source.value().length != 1 || source.value()[0].contains("#")) {

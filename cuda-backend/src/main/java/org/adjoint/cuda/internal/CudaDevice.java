@@ -369,6 +369,15 @@ public final class CudaDevice {
     }
 
     /**
+     * The convolution path, as the log line says it.
+     *
+     * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/...)} or {@code im2col + cuBLAS (cuDNN: ...)}
+     */
+    public String convolutionPath() {
+        return convolution;
+    }
+
+    /**
      * Whether convolutions can go through cuDNN (it loaded, and was not turned off).
      *
      * @return true when {@link #convolve} may be called
@@ -383,8 +392,8 @@ public final class CudaDevice {
      *
      * @param direction which computation
      * @param shape     the sizes
-     * @param first     the first operand (x, or dy for the input gradient)
-     * @param second    the second operand (w, or dy for the weight gradient)
+     * @param first     the first operand in cuDNN's order (x, or w for the input gradient)
+     * @param second    the second operand (w, or dy for either gradient)
      * @param result    the result, overwritten
      * @return false, with nothing queued, when cuDNN has no deterministic algorithm for the shape
      * @throws IllegalStateException when cuDNN is not loaded, or a cuDNN call fails (naming it)
@@ -395,20 +404,23 @@ public final class CudaDevice {
             throw new IllegalStateException("cuda: cuDNN is not loaded: " + convolution);
         }
         enter();
-        return cudnn.run(direction, shape, first.address(), second.address(), result.address(), workspace);
+        ForeignCudnn.Call call = cudnn.prepare(direction, shape);
+        if (call == null) {
+            return false;
+        }
+        // The workspace first: taking it may hand back blocks that cleaners freed, and the
+        // operands' addresses are read after, so none of them can be such a block.
+        long workspace = call.workspaceBytes() == 0 ? 0 : allocator.allocate(call.workspaceBytes());
+        try {
+            cudnn.run(call, first.address(), second.address(), result.address(), workspace);
+        } finally {
+            // One stream: whoever takes the block next queues behind this convolution.
+            if (workspace != 0) {
+                allocator.free(workspace);
+            }
+        }
+        return true;
     }
-
-    private final ForeignCudnn.Workspace workspace = new ForeignCudnn.Workspace() {
-        @Override
-        public long allocate(long bytes) {
-            return allocator.allocate(bytes);
-        }
-
-        @Override
-        public void free(long address) {
-            allocator.free(address);
-        }
-    };
 
     /**
      * Runs {@code work} with the compiled kernels, compiling them on first use; holds the lock.

@@ -31,7 +31,9 @@ import org.adjoint.backend.ConvGeometry;
  * suites demand gradients equal to the bit between runs, and cuDNN's backward algorithms that
  * add with atomics are not), uses no TF32 unless the backend's TF32 switch is on, and needs
  * at most {@value #WORKSPACE_LIMIT} bytes of workspace. A shape no algorithm passes for is
- * left to the caller's im2col path. Workspaces come from the backend's caching allocator.
+ * left to the caller's im2col path. The caller brings the workspace (the backend takes it from
+ * its caching allocator before it reads the operands' addresses, so that no block freed by a
+ * cleaner in between can be one of them).
  *
  * <p>Not thread-safe: the device calls it under its lock, with its context current.
  */
@@ -106,24 +108,6 @@ public final class ForeignCudnn implements AutoCloseable {
             this.heuristic = heuristic;
             this.workspace = workspace;
         }
-    }
-
-    /** Device memory for workspaces, from the backend's caching allocator. */
-    public interface Workspace {
-        /**
-         * A block of at least {@code bytes}.
-         *
-         * @param bytes more than 0
-         * @return its device address
-         */
-        long allocate(long bytes);
-
-        /**
-         * Hands a block back once the call that uses it is queued (one stream: later users queue behind it).
-         *
-         * @param address what {@link #allocate} returned
-         */
-        void free(long address);
     }
 
     /**
@@ -378,49 +362,78 @@ public final class ForeignCudnn implements AutoCloseable {
     }
 
     /**
-     * Queues one convolution on the stream. The three addresses are, per direction:
-     * {@code FORWARD} x, w, y; {@code BACKWARD_DATA} dy, w, dx; {@code BACKWARD_FILTER} x, dy, dw.
-     * The result is overwritten (beta 0).
+     * One direction of one shape, ready to run: its descriptors, algorithm and workspace size.
+     * Valid until the next {@link #prepare} (which may destroy the descriptors of the least
+     * recently used shape) or {@link #close}.
+     */
+    public static final class Call {
+        private final Direction direction;
+        private final MemorySegment[] operands;
+        private final Plan plan;
+
+        private Call(Direction direction, MemorySegment[] operands, Plan plan) {
+            this.direction = direction;
+            this.operands = operands;
+            this.plan = plan;
+        }
+
+        /**
+         * Workspace the algorithm needs.
+         *
+         * @return bytes, 0 for none
+         */
+        public long workspaceBytes() {
+            return plan.workspaceBytes;
+        }
+    }
+
+    /**
+     * The descriptors and algorithm of a convolution, made and chosen on the shape's first
+     * call in this direction and cached.
      *
      * @param direction which computation
      * @param shape     the sizes
-     * @param first     device address of the first operand
-     * @param second    device address of the second operand
-     * @param result    device address of the result
-     * @param workspace where workspaces come from
-     * @return false, with nothing queued, when no algorithm qualifies for the shape (the caller
+     * @return the call, or {@code null} when no algorithm qualifies for the shape (the caller
      *         takes another path)
      * @throws IllegalStateException naming the cuDNN call and its status when one fails
      */
-    public boolean run(Direction direction, Shape shape, long first, long second, long result, Workspace workspace) {
+    public Call prepare(Direction direction, Shape shape) {
         Descriptors descriptors = cache.get(shape);
         if (descriptors == null) {
             descriptors = new Descriptors(shape);
             cache.put(shape, descriptors);
         }
         Plan plan = descriptors.plan(direction);
-        if (plan.algorithm < 0) {
-            return false;
-        }
-        MemorySegment[] d = descriptors.operands(direction);
-        long block = plan.workspaceBytes == 0 ? 0 : workspace.allocate(plan.workspaceBytes);
+        return plan.algorithm < 0 ? null : new Call(direction, descriptors.operands(direction), plan);
+    }
+
+    /**
+     * Queues a prepared convolution on the stream. The three addresses come in cuDNN's order:
+     * {@code FORWARD} x, w, y; {@code BACKWARD_DATA} w, dy, dx; {@code BACKWARD_FILTER} x, dy, dw.
+     * The result is overwritten (beta 0).
+     *
+     * @param call      from {@link #prepare}
+     * @param first     device address of the first operand
+     * @param second    device address of the second operand
+     * @param result    device address of the result
+     * @param workspace device address of at least {@link Call#workspaceBytes()} bytes (0 when none are needed)
+     * @throws IllegalStateException naming the cuDNN call and its status when it fails
+     */
+    public void run(Call call, long first, long second, long result, long workspace) {
+        MemorySegment[] d = call.operands;
+        Plan plan = call.plan;
         int status;
         try {
-            status = (int) functions.run[direction.ordinal()].invokeExact(handle, one, d[0],
+            status = (int) functions.run[call.direction.ordinal()].invokeExact(handle, one, d[0],
                     MemorySegment.ofAddress(first), d[1], MemorySegment.ofAddress(second), plan.convolution,
-                    plan.algorithm, MemorySegment.ofAddress(block), plan.workspaceBytes, zero, d[2],
+                    plan.algorithm, MemorySegment.ofAddress(workspace), plan.workspaceBytes, zero, d[2],
                     MemorySegment.ofAddress(result));
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException("cuda: " + direction.call + " failed: " + t, t);
-        } finally {
-            if (block != 0) {
-                workspace.free(block);
-            }
+            throw new IllegalStateException("cuda: " + call.direction.call + " failed: " + t, t);
         }
-        functions.check(status, direction.call);
-        return true;
+        functions.check(status, call.direction.call);
     }
 
     /**

@@ -71,6 +71,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
     }
     long long* block = malloc(bytes + 16);
     block[0] = (long long) bytes;
+    block[1] = 0x61646a6f696e74LL; /* "adjoint": fake_cudnn.c checks its operands' blocks by it */
     live_bytes += (long long) bytes;
     *pointer = (CUdeviceptr) (block + 2);
     return OK;
@@ -79,6 +80,7 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
     NEEDS_CONTEXT();
     long long* block = (long long*) pointer - 2;
     live_bytes -= block[0];
+    block[1] = 0;
     free(block);
     return OK;
 }
