@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Sets GpuBench's figures (adjoint.json) beside PyTorch's (torch.json) against the CUDA
 issue's targets: SGEMM within 10% of PyTorch, the large MLP step within 1.1x and the small
-one within 1.5x of PyTorch eager, device peak memory falling with the checkpoint policy.
-Prints a short report; a missing or broken file is reported, not raised.
+one within 1.5x of PyTorch eager, device peak memory falling with the checkpoint policy, the
+CNN step within 1.5x of PyTorch eager with cuDNN (and, from a third file, GpuBench's CNN step
+on the im2col path, -Dadjoint.cuda.cudnn=false, beside it). A workload missing from a file
+(GpuBench -Dadjoint.gpubench.only, torch_peer.py --only) is left out. Prints a short report;
+a missing or broken file is reported, not raised.
 
-Usage: compare.py ADJOINT_JSON TORCH_JSON
+Usage: compare.py ADJOINT_JSON TORCH_JSON [ADJOINT_IM2COL_JSON]
 """
 
 import json
@@ -22,37 +25,56 @@ def load(path):
 def main():
     adjoint, adjoint_error = load(sys.argv[1])
     torch, torch_error = load(sys.argv[2])
-    for error in (adjoint_error, torch_error):
+    im2col, im2col_error = load(sys.argv[3]) if len(sys.argv) > 3 else (None, None)
+    for error in (adjoint_error, torch_error, im2col_error):
         if error:
             print("no figures from", error)
     if adjoint:
         print(f"adjoint on {adjoint['device']} (sizes {adjoint['sizes']}, TF32 {adjoint['tf32']})")
+    if adjoint and "checkpoint" in adjoint:
         for row in adjoint["checkpoint"]["policies"]:
             print(f"  checkpoint {row['policy']:>10}: device peak {row['device_peak_bytes'] / 2**20:9.1f} MiB,"
                   f" meter peak saved {row['meter_peak_saved_bytes'] / 2**20:9.1f} MiB, step {row['step_ms']:.2f} ms")
-        if "reductions" in adjoint:
-            r = adjoint["reductions"]
-            print(f"  reductions of {r['rows']}x{r['cols']}: over the rows {r['sum_rows_ms']:.3f} ms,"
-                  f" everything {r['sum_all_ms']:.3f} ms")
         peaks = [row["device_peak_bytes"] for row in adjoint["checkpoint"]["policies"]]
         print("  device peak below 'none' for every other policy:", all(p < peaks[0] for p in peaks[1:]))
+    if adjoint and "reductions" in adjoint:
+        r = adjoint["reductions"]
+        print(f"  reductions of {r['rows']}x{r['cols']}: over the rows {r['sum_rows_ms']:.3f} ms,"
+              f" everything {r['sum_all_ms']:.3f} ms")
     if not (adjoint and torch):
         return
     print(f"torch {torch['torch']} (CUDA {torch['cuda']}) on {torch['device']} (sizes {torch['sizes']}, TF32 {torch['tf32']})")
     if adjoint["sizes"] != torch["sizes"]:
         print("  the two ran different sizes: no ratios")
         return
-    ratio = adjoint["sgemm"]["tflops"] / torch["sgemm"]["tflops"]
-    print(f"  sgemm {adjoint['sgemm']['n']}^3: adjoint {adjoint['sgemm']['tflops']:.2f} TFLOP/s, torch"
-          f" {torch['sgemm']['tflops']:.2f}: adjoint/torch {ratio:.3f} (target >= 0.90)")
+    if "sgemm" in adjoint and "sgemm" in torch:
+        ratio = adjoint["sgemm"]["tflops"] / torch["sgemm"]["tflops"]
+        print(f"  sgemm {adjoint['sgemm']['n']}^3: adjoint {adjoint['sgemm']['tflops']:.2f} TFLOP/s, torch"
+              f" {torch['sgemm']['tflops']:.2f}: adjoint/torch {ratio:.3f} (target >= 0.90)")
     if "reductions" in adjoint and "reductions" in torch:
         for key in ("sum_rows_ms", "sum_all_ms"):
             print(f"  reduction {key}: adjoint {adjoint['reductions'][key]:.3f} ms, torch {torch['reductions'][key]:.3f} ms")
     for key, target in (("mlp_large", 1.1), ("mlp_small", 1.5)):
+        if key not in adjoint or key not in torch:
+            continue
         ratio = adjoint[key]["ms"] / torch[key]["ms"]
         queued = f" (queued in {adjoint[key]['enqueue_ms']:.3f})" if "enqueue_ms" in adjoint[key] else ""
         print(f"  {key} {adjoint[key]['widths']} batch {adjoint[key]['batch']}: adjoint {adjoint[key]['ms']:.3f} ms{queued},"
               f" torch {torch[key]['ms']:.3f} ms: adjoint/torch {ratio:.3f} (target <= {target})")
+
+    if "cnn" in torch:
+        rows = [adjoint] + ([im2col] if im2col else [])
+        for figures in rows:
+            if "cnn" not in figures:
+                continue
+            path = "cuDNN" if figures.get("convolution", "").startswith("cuDNN") else "im2col"
+            print(f"  convolution path: {figures.get('convolution')}")
+            cnn = figures["cnn"]
+            ratio = cnn["ms"] / torch["cnn"]["ms"]
+            target = " (target <= 1.5 with cuDNN)" if path == "cuDNN" else ""
+            print(f"  cnn step batch {cnn['batch']}, adjoint convolutions {path}: adjoint {cnn['ms']:.3f} ms"
+                  f" (queued in {cnn['enqueue_ms']:.3f}), torch {torch['cnn']['ms']:.3f} ms"
+                  f" (cuDNN {torch['cnn'].get('cudnn_version')}): adjoint/torch {ratio:.3f}{target}")
 
 
 if __name__ == "__main__":

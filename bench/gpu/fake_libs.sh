@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds, with gcc, the CPU stand-ins for libcuda.so.1, cuBLAS and NVRTC that the cuda-backend
+# Builds, with gcc, the CPU stand-ins for libcuda.so.1, cuBLAS, NVRTC and cuDNN that the cuda-backend
 # tests use (FakeDriverTest; sources in cuda-backend/src/test/resources/org/adjoint/cuda/fake)
 # into DIR, for a dry run of bench/gpu/run.sh on a machine without a GPU. CUDA 13's names by
 # default (the java.lang.foreign bindings are chosen, as on the device); with "12", CUDA 12's
@@ -30,4 +30,6 @@ for library in cublas nvrtc; do
   fi
   gcc -O1 -shared -fPIC -o "$dir/$name" "$sources/fake_$library.c" -lm "${versioning[@]}"
 done
+# cuDNN 9 (the backend's convolutions go through it; without it, the im2col path).
+gcc -O1 -shared -fPIC -o "$dir/libcudnn.so.9" "$sources/fake_cudnn.c" -lm
 echo "fake CUDA $version libraries in $dir: $(cd "$dir" && ls -- *.so.*)"

@@ -8,11 +8,17 @@
 #   torch  bench/gpu/torch_peer.py (PyTorch eager, TF32 off) -> torch.json, torch.log
 #   train  the main job on the GPU: './adjoint train --backend cuda' on the bundled digits, then
 #          again with '--checkpoint sqrt', whose epoch lines must match the first run's -> train.txt
-# then bench/gpu/compare.py sets the figures against the issue's targets -> summary.txt.
+#   cnn    (not in the default four; about a minute) the CNN step alone, the 'adjoint train --model
+#          cnn' network at batch 64: GpuBench with cuDNN -> cnn-cudnn.json, again with
+#          -Dadjoint.cuda.cudnn=false (the im2col path) -> cnn-im2col.json, PyTorch eager ->
+#          torch-cnn.json; logs beside them
+# then bench/gpu/compare.py sets the figures against the issue's targets -> summary.txt (the
+# CNN step against PyTorch's with cuDNN, target <= 1.5x, the im2col path's figure beside it).
 # nvidia-smi's report goes to nvidia-smi.txt. The exit status is that of the first stage
 # that failed (0 when none did).
 #
-# Usage: bench/gpu/run.sh OUT_DIR [STAGE...]    (STAGE: tests, bench, torch, train; default all four)
+# Usage: bench/gpu/run.sh OUT_DIR [STAGE...]    (STAGE: tests, bench, torch, train, cnn; default the first four)
+#        bench/gpu/run.sh OUT_DIR cnn           (only the CNN step, both convolution paths and PyTorch)
 #
 # Environment:
 #   ADJOINT_GPU_DRY_RUN_LIBS=DIR  a dry run on a machine without a GPU: the fake CUDA libraries
@@ -21,11 +27,12 @@
 #   ADJOINT_GPU_PROGRAMS=N  random programs in the test run (default: CudaRandomProgramTest's).
 #   ADJOINT_GPU_TIMEOUT_TESTS, _BENCH, _TORCH  seconds per stage (270, 120, 90), _TRAIN seconds per
 #       training run (45; the stage runs two): 570 s at most, under the device's 10 minutes.
+#       _CNN seconds per run of the cnn stage (60; it runs three).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 gpu="$root/bench/target/gpu"
-out="${1:?usage: bench/gpu/run.sh OUT_DIR [tests] [bench] [torch] [train]}"
+out="${1:?usage: bench/gpu/run.sh OUT_DIR [tests] [bench] [torch] [train] [cnn]}"
 shift
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
@@ -160,18 +167,47 @@ run_train() {
   record train "$code"
 }
 
+run_cnn() {
+  echo "== The CNN step: cuDNN, im2col, PyTorch"
+  local code=0 run_code
+  local gpubench=("$java" "${java_flags[@]}" "${bench_flags[@]}" -Xmx8g -Dadjoint.gpubench.only=cnn)
+  timeout "${ADJOINT_GPU_TIMEOUT_CNN:-60}" "${gpubench[@]}" -cp "$gpu/adjoint-bench.jar:$gpu/lib/*" \
+    org.adjoint.bench.gpu.GpuBench > "$out/cnn-cudnn.json" 2> "$out/cnn-cudnn.log"
+  run_code=$?
+  [ "$code" -ne 0 ] || code=$run_code
+  cat "$out/cnn-cudnn.json"
+  timeout "${ADJOINT_GPU_TIMEOUT_CNN:-60}" "${gpubench[@]}" -Dadjoint.cuda.cudnn=false \
+    -cp "$gpu/adjoint-bench.jar:$gpu/lib/*" org.adjoint.bench.gpu.GpuBench > "$out/cnn-im2col.json" 2> "$out/cnn-im2col.log"
+  run_code=$?
+  [ "$code" -ne 0 ] || code=$run_code
+  cat "$out/cnn-im2col.json"
+  timeout "${ADJOINT_GPU_TIMEOUT_CNN:-60}" python3 "$root/bench/gpu/torch_peer.py" "${torch_flags[@]}" --only cnn \
+    > "$out/torch-cnn.json" 2> "$out/torch-cnn.log"
+  run_code=$?
+  [ "$code" -ne 0 ] || code=$run_code
+  cat "$out/torch-cnn.json"
+  tail -n 3 "$out/cnn-cudnn.log" "$out/cnn-im2col.log" "$out/torch-cnn.log"
+  record cnn "$code"
+}
+
 for stage in "${stages[@]}"; do
   case "$stage" in
     tests) run_tests ;;
     bench) run_bench ;;
     torch) run_torch ;;
     train) run_train ;;
-    *) echo "run.sh: unknown stage '$stage' (tests, bench, torch, train)" >&2; exit 2 ;;
+    cnn) run_cnn ;;
+    *) echo "run.sh: unknown stage '$stage' (tests, bench, torch, train, cnn)" >&2; exit 2 ;;
   esac
 done
 
 if [ -s "$out/adjoint.json" ] || [ -s "$out/torch.json" ]; then
   echo "== Summary"
   python3 "$root/bench/gpu/compare.py" "$out/adjoint.json" "$out/torch.json" 2>&1 | tee "$out/summary.txt"
+fi
+if [ -s "$out/cnn-cudnn.json" ] || [ -s "$out/torch-cnn.json" ]; then
+  echo "== The CNN step"
+  python3 "$root/bench/gpu/compare.py" "$out/cnn-cudnn.json" "$out/torch-cnn.json" "$out/cnn-im2col.json" 2>&1 \
+    | tee -a "$out/summary.txt"
 fi
 exit "$status"

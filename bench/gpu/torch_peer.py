@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch (eager, CUDA, TF32 off) on the workloads of org.adjoint.bench.gpu.GpuBench:
 SGEMM 4096^3, the two reductions of a step (a 4096 x 4096 matrix summed over its rows, and
-in full), and the MLP step (nn.Linear + ReLU, F.cross_entropy, SGD lr 0.01) at
-784-1024-1024-1024-10 / batch 256 and 4096-4096-4096-4096-10 / batch 4096. Medians of
-timed repetitions after warm-up, each ended by torch.cuda.synchronize(). Prints one JSON
-object with GpuBench's keys.
+in full), the MLP step (nn.Linear + ReLU, F.cross_entropy, SGD lr 0.01) at
+784-1024-1024-1024-10 / batch 256 and 4096-4096-4096-4096-10 / batch 4096, and the step of
+adjoint train --model cnn's network (Adam lr 1e-3) at batch 64, its convolutions through
+cuDNN as PyTorch eager runs them (cudnn.benchmark off, TF32 off). Medians of timed
+repetitions after warm-up, each ended by torch.cuda.synchronize(). Prints one JSON object
+with GpuBench's keys.
 
-Usage: torch_peer.py [--small]   (--small: GpuBench's toy sizes, -Dadjoint.gpubench.small=true)
+Usage: torch_peer.py [--small] [--only cnn,sgemm,...]
+       (--small: GpuBench's toy sizes, -Dadjoint.gpubench.small=true; --only: those workloads)
 """
 
 import json
@@ -20,9 +23,9 @@ import torch.nn.functional as F
 # The same sizes as GpuBench.Sizes.ISSUE and GpuBench.Sizes.SMALL.
 SIZES = {
     "issue": {"sgemm": 4096, "mlp_small": ([784, 1024, 1024, 1024, 10], 256),
-              "mlp_large": ([4096, 4096, 4096, 4096, 10], 4096)},
+              "mlp_large": ([4096, 4096, 4096, 4096, 10], 4096), "cnn": 64},
     "small": {"sgemm": 64, "mlp_small": ([24, 32, 32, 32, 10], 16),
-              "mlp_large": ([48, 64, 64, 64, 10], 32)},
+              "mlp_large": ([48, 64, 64, 64, 10], 32), "cnn": 2},
 }
 
 
@@ -77,8 +80,34 @@ def mlp_step(widths, batch):
     return {"widths": widths, "batch": batch, "ms": 1000 * timed(step, 20, 5)}
 
 
+def cnn_step(batch):
+    """adjoint train --model cnn's network (GpuBench.cnn): Adam lr 1e-3, cross-entropy, 28x28 images."""
+    torch.manual_seed(7)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)).cuda()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(batch, 1, 28, 28, device="cuda")
+    y = torch.randint(0, 10, (batch,), device="cuda")
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    return {"batch": batch, "ms": 1000 * timed(step, 20, 5), "cudnn": torch.backends.cudnn.is_available()
+            and torch.backends.cudnn.enabled, "cudnn_version": torch.backends.cudnn.version()}
+
+
 def main():
-    name = "small" if "--small" in sys.argv[1:] else "issue"
+    arguments = sys.argv[1:]
+    name = "small" if "--small" in arguments else "issue"
+    only = None
+    if "--only" in arguments:
+        only = set(arguments[arguments.index("--only") + 1].split(","))
     sizes = SIZES[name]
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -88,11 +117,17 @@ def main():
         "device": torch.cuda.get_device_name(0),
         "sizes": name,
         "tf32": torch.backends.cuda.matmul.allow_tf32,
-        "sgemm": sgemm(sizes["sgemm"]),
-        "reductions": reductions(sizes["mlp_large"][1], sizes["mlp_large"][0][1]),
-        "mlp_small": mlp_step(*sizes["mlp_small"]),
-        "mlp_large": mlp_step(*sizes["mlp_large"]),
     }
+    workloads = {
+        "sgemm": lambda: sgemm(sizes["sgemm"]),
+        "reductions": lambda: reductions(sizes["mlp_large"][1], sizes["mlp_large"][0][1]),
+        "mlp_small": lambda: mlp_step(*sizes["mlp_small"]),
+        "mlp_large": lambda: mlp_step(*sizes["mlp_large"]),
+        "cnn": lambda: cnn_step(sizes["cnn"]),
+    }
+    for key, workload in workloads.items():
+        if only is None or key in only:
+            result[key] = workload()
     print(json.dumps(result))
 
 

@@ -102,12 +102,14 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The convolution path of this instance, as the log line says it.
+     * The path this backend's convolutions take, as the start-up log line says it: through
+     * cuDNN, or im2col and cuBLAS GEMMs with the reason cuDNN is not used.
      *
-     * @return {@code cuDNN ...} or {@code im2col + cuBLAS (...)}
+     * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/venv/lib/python3.12/site-packages/nvidia/cudnn/lib/libcudnn.so.9)}
+     *         or {@code im2col + cuBLAS (cuDNN: off, -Dadjoint.cuda.cudnn=false)}
      * @throws UnsupportedOperationException when the backend is unavailable
      */
-    String convolutionPath() {
+    public String convolutionPath() {
         return cudnn ? gpu().convolutionPath() : "im2col + cuBLAS (this instance does not use cuDNN)";
     }
 

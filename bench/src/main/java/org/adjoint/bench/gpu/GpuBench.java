@@ -2,8 +2,12 @@ package org.adjoint.bench.gpu;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 import org.adjoint.Tensor;
@@ -16,9 +20,15 @@ import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.cuda.CudaBackend;
 import org.adjoint.cuda.DeviceMemoryStats;
 import org.adjoint.nn.Activation;
+import org.adjoint.nn.Conv2d;
+import org.adjoint.nn.Flatten;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.Linear;
+import org.adjoint.nn.Losses;
+import org.adjoint.nn.MaxPool2d;
+import org.adjoint.nn.ReLU;
 import org.adjoint.nn.Sequential;
+import org.adjoint.optim.Adam;
 import org.adjoint.optim.SGD;
 
 /**
@@ -28,7 +38,9 @@ import org.adjoint.optim.SGD;
  * tanh chain of width 2048 at batch 1024 under several checkpoint policies with the device's
  * peak memory (from the caching allocator) next to the meter's peak saved bytes. It also times
  * the two reductions of a step (the large MLP's bias gradient, and a full sum of the same
- * matrix), since those are the backend's own kernels rather than cuBLAS. Each figure is
+ * matrix), since those are the backend's own kernels rather than cuBLAS; and the training step
+ * of {@code adjoint train --model cnn}'s network at batch 64 (through cuDNN where it loads; run
+ * again with {@code -Dadjoint.cuda.cudnn=false} for the im2col path's figure). Each figure is
  * written to standard error as soon as it is measured.
  * {@code bench/gpu/run.sh} runs it on the device next to the PyTorch peer
  * ({@code bench/gpu/torch_peer.py}, which prints the same keys).
@@ -36,8 +48,9 @@ import org.adjoint.optim.SGD;
  * <p>System properties: {@value #SMALL_PROPERTY}{@code =true} swaps every size for a toy one
  * (a dry run of the scripts on the fake driver libraries, where only the plumbing is under
  * test); {@value #SGEMM_PROPERTY}{@code =N} sets the SGEMM size alone;
- * {@code adjoint.gpubench.warmupMillis} (default 2000) is the least time each MLP warms up
- * before it is timed.
+ * {@code adjoint.gpubench.warmupMillis} (default 2000) is the least time each MLP and the CNN
+ * warm up before they are timed; {@value #ONLY_PROPERTY}{@code =cnn,sgemm} runs only the named
+ * workloads (of {@code sgemm, reductions, mlp_small, mlp_large, cnn, checkpoint}).
  *
  * <p>Timing: every figure is the median of timed repetitions after warm-up, each ended by a
  * device synchronisation, so it covers the work and not only its launch.
@@ -51,6 +64,10 @@ public final class GpuBench {
 
     private static final long WARM_UP_NANOS = Long.getLong("adjoint.gpubench.warmupMillis", 2000) * 1_000_000;
     private static final String[] POLICIES = {"none", "sqrt", "binomial:4", "every:8"};
+    /** System property: a comma-separated list of the workloads to run (default all of {@link #WORKLOADS}). */
+    public static final String ONLY_PROPERTY = "adjoint.gpubench.only";
+    /** The workloads, in the order they run and their JSON keys. */
+    static final List<String> WORKLOADS = List.of("sgemm", "reductions", "mlp_small", "mlp_large", "cnn", "checkpoint");
 
     /**
      * The workloads' sizes.
@@ -64,16 +81,17 @@ public final class GpuBench {
      * @param chainLayers layers of the checkpointed tanh chain
      * @param chainWidth  their width
      * @param chainBatch  the chain's batch
+     * @param cnnBatch    the CNN step's batch
      */
     record Sizes(String name, int sgemm, int[] smallMlp, int smallBatch, int[] largeMlp, int largeBatch,
-                 int chainLayers, int chainWidth, int chainBatch) {
+                 int chainLayers, int chainWidth, int chainBatch, int cnnBatch) {
 
-        /** The sizes the CUDA issue names. */
+        /** The sizes the CUDA issue names; the CNN at {@code adjoint train}'s batch. */
         static final Sizes ISSUE = new Sizes("issue", 4096, new int[] {784, 1024, 1024, 1024, 10}, 256,
-                new int[] {4096, 4096, 4096, 4096, 10}, 4096, 32, 2048, 1024);
+                new int[] {4096, 4096, 4096, 4096, 10}, 4096, 32, 2048, 1024, 64);
         /** Toy sizes: a run on the fake driver, whose kernels are plain C loops. */
         static final Sizes SMALL = new Sizes("small", 64, new int[] {24, 32, 32, 32, 10}, 16,
-                new int[] {48, 64, 64, 64, 10}, 32, 16, 32, 256);
+                new int[] {48, 64, 64, 64, 10}, 32, 16, 32, 256, 2);
 
         static Sizes fromProperties() {
             Sizes base = Boolean.getBoolean(SMALL_PROPERTY) ? SMALL : ISSUE;
@@ -82,7 +100,7 @@ public final class GpuBench {
                 throw new IllegalArgumentException("-D" + SGEMM_PROPERTY + "=" + sgemm + ": the size must be positive");
             }
             return new Sizes(base.name, sgemm, base.smallMlp, base.smallBatch, base.largeMlp, base.largeBatch,
-                    base.chainLayers, base.chainWidth, base.chainBatch);
+                    base.chainLayers, base.chainWidth, base.chainBatch, base.cnnBatch);
         }
     }
 
@@ -96,26 +114,101 @@ public final class GpuBench {
      */
     public static void main(String[] args) {
         Sizes sizes = Sizes.fromProperties();
+        Set<String> only = workloads();
         CudaBackend cuda = (CudaBackend) Backends.use("cuda");
         StringBuilder json = new StringBuilder("{");
-        json.append(String.format(Locale.ROOT, "\"device\": \"%s\", \"sizes\": \"%s\", \"tf32\": %b, ",
-                cuda.deviceName(), sizes.name(), Boolean.getBoolean("adjoint.cuda.tf32")));
-        String sgemm = String.format(Locale.ROOT, "{\"n\": %d, \"tflops\": %.3f}", sizes.sgemm(),
-                sgemm(cuda, sizes.sgemm()) / 1e12);
-        json.append("\"sgemm\": ").append(progress("sgemm", sgemm)).append(", ");
-        json.append("\"reductions\": ").append(progress("reductions", reductions(cuda, sizes.largeBatch(),
-                sizes.largeMlp()[1]))).append(", ");
-        json.append("\"mlp_small\": ").append(progress("mlp_small", mlp(cuda, sizes.smallMlp(), sizes.smallBatch())))
-                .append(", ");
-        json.append("\"mlp_large\": ").append(progress("mlp_large", mlp(cuda, sizes.largeMlp(), sizes.largeBatch())))
-                .append(", ");
-        json.append(String.format(Locale.ROOT, "\"checkpoint\": {\"layers\": %d, \"width\": %d, \"batch\": %d, "
-                + "\"policies\": [", sizes.chainLayers(), sizes.chainWidth(), sizes.chainBatch()));
-        for (int i = 0; i < POLICIES.length; i++) {
-            json.append(i == 0 ? "" : ", ").append(progress("checkpoint", checkpoint(cuda, sizes, POLICIES[i])));
+        json.append(String.format(Locale.ROOT, "\"device\": \"%s\", \"sizes\": \"%s\", \"tf32\": %b, "
+                + "\"convolution\": \"%s\"", cuda.deviceName(), sizes.name(), Boolean.getBoolean("adjoint.cuda.tf32"),
+                cuda.convolutionPath().replace("\\", "\\\\").replace("\"", "\\\"")));
+        if (only.contains("sgemm")) {
+            String sgemm = String.format(Locale.ROOT, "{\"n\": %d, \"tflops\": %.3f}", sizes.sgemm(),
+                    sgemm(cuda, sizes.sgemm()) / 1e12);
+            json.append(", \"sgemm\": ").append(progress("sgemm", sgemm));
         }
-        json.append("]}}");
+        if (only.contains("reductions")) {
+            json.append(", \"reductions\": ").append(progress("reductions", reductions(cuda, sizes.largeBatch(),
+                    sizes.largeMlp()[1])));
+        }
+        if (only.contains("mlp_small")) {
+            json.append(", \"mlp_small\": ").append(progress("mlp_small", mlp(cuda, sizes.smallMlp(),
+                    sizes.smallBatch())));
+        }
+        if (only.contains("mlp_large")) {
+            json.append(", \"mlp_large\": ").append(progress("mlp_large", mlp(cuda, sizes.largeMlp(),
+                    sizes.largeBatch())));
+        }
+        if (only.contains("cnn")) {
+            json.append(", \"cnn\": ").append(progress("cnn", cnn(cuda, sizes.cnnBatch())));
+        }
+        if (only.contains("checkpoint")) {
+            json.append(String.format(Locale.ROOT, ", \"checkpoint\": {\"layers\": %d, \"width\": %d, \"batch\": %d, "
+                    + "\"policies\": [", sizes.chainLayers(), sizes.chainWidth(), sizes.chainBatch()));
+            for (int i = 0; i < POLICIES.length; i++) {
+                json.append(i == 0 ? "" : ", ").append(progress("checkpoint", checkpoint(cuda, sizes, POLICIES[i])));
+            }
+            json.append("]}");
+        }
+        json.append("}");
         System.out.println(json);
+    }
+
+    /** The workloads {@value #ONLY_PROPERTY} names, all of them when it is not set. */
+    private static Set<String> workloads() {
+        String value = System.getProperty(ONLY_PROPERTY, String.join(",", WORKLOADS));
+        Set<String> names = new LinkedHashSet<>();
+        for (String name : value.split(",")) {
+            String workload = name.strip();
+            if (!WORKLOADS.contains(workload)) {
+                throw new IllegalArgumentException("-D" + ONLY_PROPERTY + "=" + value + ": " + workload
+                        + " is not one of " + WORKLOADS);
+            }
+            names.add(workload);
+        }
+        return names;
+    }
+
+    /**
+     * Milliseconds of one training step of {@code adjoint train --model cnn}'s network
+     * (conv 1→32, ReLU, pool, conv 32→64, ReLU, pool, 3,136→128 ReLU, 10; Adam at lr 1e-3) on
+     * 28×28 images at a batch, and of the part spent queueing it. Which convolution path ran
+     * (cuDNN or im2col) is the JSON's {@code convolution}; {@code -Dadjoint.cuda.cudnn=false} forces im2col.
+     */
+    static String cnn(CudaBackend cuda, int batch) {
+        Sequential network = new Sequential(new Conv2d(1, 32, 3, 1, 21), new ReLU(), new MaxPool2d(2),
+                new Conv2d(32, 64, 3, 1, 22), new ReLU(), new MaxPool2d(2), new Flatten(),
+                new Linear(64 * 7 * 7, 128, Activation.RELU, 23), new Linear(128, 10, 24));
+        Adam adam = new Adam(network.parameters(), 1e-3f);
+        Tensor images = Tensor.randn(25, batch, 1, 28, 28);
+        int[] labels = new int[batch];
+        SplittableRandom random = new SplittableRandom(26);
+        for (int i = 0; i < batch; i++) {
+            labels[i] = random.nextInt(10);
+        }
+        Supplier<Tensor> step = () -> {
+            adam.zeroGrad();
+            Tensor loss = Losses.crossEntropy(network.apply(images), labels);
+            loss.backward();
+            adam.step();
+            return loss;
+        };
+        long warmUntil = System.nanoTime() + WARM_UP_NANOS;
+        for (int r = 0; r < 5 || System.nanoTime() < warmUntil; r++) {
+            step.get();
+        }
+        cuda.synchronize();
+        double[] millis = new double[20];
+        double[] enqueueMillis = new double[millis.length];
+        for (int r = 0; r < millis.length; r++) {
+            long start = System.nanoTime();
+            Tensor loss = step.get();
+            long queued = System.nanoTime();
+            loss.item();
+            millis[r] = (System.nanoTime() - start) / 1e6;
+            enqueueMillis[r] = (queued - start) / 1e6;
+        }
+        cuda.emptyCache();
+        return String.format(Locale.ROOT, "{\"batch\": %d, \"ms\": %.3f, \"enqueue_ms\": %.3f}", batch,
+                median(millis), median(enqueueMillis));
     }
 
     /** Writes one finished figure to the log at once, so a run cut short still shows what it measured. */
