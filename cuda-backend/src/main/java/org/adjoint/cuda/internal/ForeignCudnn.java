@@ -412,7 +412,7 @@ public final class ForeignCudnn implements AutoCloseable {
      * The parts of cuDNN {@value #MAJOR} that {@code libcudnn.so.9} opens by name:
      * {@code libcudnn_*.so.9}, never another version's parts that may sit in the same folder.
      */
-    static final Predicate<String> COMPANION = file -> file.startsWith("libcudnn_") && file.endsWith(".so." + MAJOR);
+    static final Predicate<String> COMPANION = NativeLibraries.versionedParts("libcudnn_", MAJOR);
 
     /**
      * Creates a handle on {@code stream}; the CUDA context must be current.

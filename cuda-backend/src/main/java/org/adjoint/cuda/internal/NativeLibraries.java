@@ -193,6 +193,20 @@ public final class NativeLibraries {
         }
     }
 
+    /**
+     * A companion test for {@link #loadWithEveryCompanion}: the parts of one major version,
+     * {@code prefix*.so.major} exactly, so that another version's parts in the same folder (or
+     * an unversioned development link) are left alone.
+     *
+     * @param prefix the parts' file-name prefix, for example {@code libcudnn_}
+     * @param major  the version the parts' names end with
+     * @return the test
+     */
+    public static Predicate<String> versionedParts(String prefix, int major) {
+        String suffix = ".so." + major;
+        return file -> file.startsWith(prefix) && file.endsWith(suffix);
+    }
+
     private static List<Path> children(Path directory) {
         if (!Files.isDirectory(directory)) {
             return List.of();

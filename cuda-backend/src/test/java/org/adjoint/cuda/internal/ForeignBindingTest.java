@@ -111,6 +111,37 @@ class ForeignBindingTest {
         assertTrue(loaded.symbols().find("part").isPresent());
     }
 
+    /**
+     * cuDNN's parts are loaded only in version 9: {@code libcudnn_*.so.9}. Loading is checked
+     * with stand-ins of other names (a stand-in named like cuDNN would shadow a real one in this
+     * JVM): a {@code .so.8} part beside the library, whose loading would leave a marker file, is
+     * left alone.
+     */
+    @Test
+    void onlyTheLibrarysOwnMajorsPartsAreLoadedBesideIt() throws IOException, InterruptedException {
+        assertTrue(ForeignCudnn.COMPANION.test("libcudnn_ops.so.9"));
+        for (String other : List.of("libcudnn_ops.so.8", "libcudnn_ops.so", "libcudnn_ops.so.9.1.0", "libcudnn.so.9",
+                "libcudnn_ops.so.19")) {
+            assertTrue(!ForeignCudnn.COMPANION.test(other), other);
+        }
+        RequiredTool.assumeOnPath("gcc", "building stand-ins for a library's parts");
+        Path folder = Files.createDirectory(temp.resolve("nvidia-standin-lib"));
+        Path marker = temp.resolve("version-8-loaded");
+        Path part = temp.resolve("part.c");
+        Files.writeString(part, "int part(void) { return 1; }\n");
+        Path old = temp.resolve("old.c");
+        Files.writeString(old, "#include <stdio.h>\n__attribute__((constructor)) static void mark(void) {"
+                + " FILE* f = fopen(\"" + marker + "\", \"w\"); if (f) fclose(f); }\n");
+        build(folder, part, "libadjoint_standin_ops.so.9");
+        build(folder, old, "libadjoint_standin_ops.so.8");
+        build(folder, part, "libadjoint_standin.so.9", "-Wl,--no-as-needed", "-L" + folder,
+                "-l:libadjoint_standin_ops.so.9");
+        NativeLibraries.Loaded loaded = NativeLibraries.loadWithEveryCompanion(List.of("libadjoint_standin.so.9"),
+                List.of(folder), name -> NativeLibraries.versionedParts("libadjoint_standin_", 9));
+        assertEquals(folder.resolve("libadjoint_standin.so.9").toString(), loaded.location());
+        assertTrue(!Files.exists(marker), "libadjoint_standin_ops.so.8 was loaded");
+    }
+
     private static void build(Path folder, Path source, String name, String... libraries)
             throws IOException, InterruptedException {
         List<String> command = new java.util.ArrayList<>(List.of("gcc", "-shared", "-fPIC", "-o",
