@@ -386,6 +386,8 @@ class FakeDriverTest {
             Map<String, String> environment = folder.equals(cuda12) ? Map.of("FAKE_CUDA_NO_MEMORY_POOLS", "1") : Map.of();
             Result result = child(folder, environment, arguments.toArray(String[]::new));
             assertEquals(0, result.exitCode, result.output);
+            // Every convolution of the CUDA 13 run went through cuDNN: the trial passed, nothing fell back.
+            assertTrue(!result.output.contains("WARNING: Adjoint CUDA backend on device"), result.output);
             assertEquals(suites.size(), result.output.lines().filter(l -> l.matches("passed=[1-9][0-9]* failed=0")).count(),
                     result.output);
         }
