@@ -81,7 +81,7 @@ public final class CudaDevice {
     /** cuDNN's convolutions, or {@code null}: the im2col path. */
     private ForeignCudnn cudnn;
     /** What {@code -Dadjoint.cuda.cudnn} asks for. */
-    private ForeignCudnn.Use cudnnUse;
+    private final ForeignCudnn.Use cudnnUse;
     /** The convolution path, as the log line says it; after a failed trial, why not cuDNN. */
     private String convolution;
     /** Whether the trial convolutions have run (once per device, on first use). */
@@ -95,6 +95,8 @@ public final class CudaDevice {
 
     private CudaDevice(int ordinal, CUdevice device) {
         this.ordinal = ordinal;
+        // First: a value that is none of true, false, require makes the device unavailable before it holds anything.
+        this.cudnnUse = ForeignCudnn.Use.fromProperty();
         byte[] nameBytes = new byte[256];
         Driver.check(cuDeviceGetName(nameBytes, nameBytes.length, device), "cuDeviceGetName");
         int length = 0;
@@ -264,14 +266,12 @@ public final class CudaDevice {
 
     /**
      * Opens cuDNN unless {@code -Dadjoint.cuda.cudnn=false}, and only a cuDNN {@value ForeignCudnn#MAJOR}
-     * built for the CUDA major of the cuBLAS in use; never fails (but for a property value that
-     * is none of true, false, require): without cuDNN the convolutions take the im2col path, or,
-     * under {@code require}, throw.
+     * built for the CUDA major of the cuBLAS in use; never fails: without cuDNN the
+     * convolutions take the im2col path, or, under {@code require}, throw.
      *
      * @return the convolution path, for the log line
      */
     private String loadCudnn() {
-        this.cudnnUse = ForeignCudnn.Use.fromProperty();
         String fallback = "im2col + cuBLAS (cuDNN: ";
         if (cudnnUse == ForeignCudnn.Use.OFF) {
             return fallback + "off, -D" + ForeignCudnn.PROPERTY + "=false)";
@@ -395,7 +395,7 @@ public final class CudaDevice {
      *
      * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/...)} or {@code im2col + cuBLAS (cuDNN: ...)}
      */
-    public String convolutionPath() {
+    public synchronized String convolutionPath() {
         return convolution;
     }
 
@@ -412,7 +412,8 @@ public final class CudaDevice {
      * Why convolutions cannot go through cuDNN here, or {@code null} when they can. The first
      * call while cuDNN is loaded runs {@code trial} (holding the lock, with cuDNN in place, so
      * that it can call {@link #convolve}): when it reports a failure, or a cuDNN call in it
-     * throws, cuDNN is closed, the reason logged, and every later call answers it.
+     * throws, cuDNN is closed, the reason logged, and every later call answers it. Any other
+     * exception of the trial propagates, and the next call runs it again.
      *
      * @param trial runs a convolution in each direction through cuDNN and another path and
      *              compares: the failure, or {@code null}
@@ -420,13 +421,15 @@ public final class CudaDevice {
      */
     public synchronized String cudnnRefusal(Function<CudaDevice, String> trial) {
         if (cudnn != null && !cudnnTried) {
-            cudnnTried = true;
             String failure;
             try {
                 failure = trial.apply(this);
             } catch (CudnnException e) {
                 failure = e.getMessage();
             }
+            // Only a trial that ran to its end counts: after any other exception (the kernels
+            // did not compile, say) cuDNN is not yet trusted, and the next call tries again.
+            cudnnTried = true;
             if (failure != null) {
                 refuseCudnn("the trial convolutions failed: " + failure);
             }

@@ -58,7 +58,7 @@ public final class ForeignCudnn implements AutoCloseable {
     public static final long WORKSPACE_LIMIT = 1L << 30;
     /** Shapes whose descriptors are kept. */
     public static final int CACHE_CAPACITY = 64;
-    /** Most algorithms asked of a heuristic (cuDNN 9 has at most 8 per direction). */
+    /** Most algorithms asked of a heuristic (cuDNN lists a handful per direction; this only bounds a wrong count). */
     static final int MAX_ALGORITHMS = 64;
 
     /** What {@value #PROPERTY} asks for. */
@@ -489,7 +489,7 @@ public final class ForeignCudnn implements AutoCloseable {
          * Workspace one algorithm needs.
          *
          * @param candidate from 0 to {@link #candidates()} - 1
-         * @return bytes, at most {@value #WORKSPACE_LIMIT}; 0 for none
+         * @return bytes, at most {@value ForeignCudnn#WORKSPACE_LIMIT}; 0 for none
          */
         public long workspaceBytes(int candidate) {
             return plan.candidates.get(candidate).workspaceBytes;
