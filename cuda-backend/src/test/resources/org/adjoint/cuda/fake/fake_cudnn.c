@@ -20,7 +20,7 @@
  * CUDNN_STATUS_NOT_INITIALIZED); with FAKE_CUDNN_FAIL_AFTER=k, a convolution call only from its
  * (k+1)th call on. FAKE_CUDNN_WRONG=name: that convolution succeeds with its first result
  * element off by one. FAKE_CUDNN_VERSION, FAKE_CUDNN_CUDART: what cudnnGetVersion (90100) and
- * cudnnGetCudartVersion (13000) answer. FAKE_CUDNN_BIG_WORKSPACE=bytes: the forward list starts,
+ * cudnnGetCudartVersion (13000, or -DFAKE_CUDNN_CUDART_DEFAULT) answer. FAKE_CUDNN_BIG_WORKSPACE=bytes: the forward list starts,
  * after the entries to pass over, with algorithm 2 asking for that workspace.
  * FAKE_CUDNN_TRACE set: each convolution call prints its algorithm and workspace to stderr.
  */
@@ -76,7 +76,11 @@ static size_t number(const char* variable, size_t otherwise) {
 }
 
 size_t cudnnGetVersion(void) { return number("FAKE_CUDNN_VERSION", 90100); }
-size_t cudnnGetCudartVersion(void) { return number("FAKE_CUDNN_CUDART", 13000); }
+/* The CUDA runtime this cuDNN is "built for": CUDA 13's unless compiled for another (fake_libs.sh 12). */
+#ifndef FAKE_CUDNN_CUDART_DEFAULT
+#define FAKE_CUDNN_CUDART_DEFAULT 13000
+#endif
+size_t cudnnGetCudartVersion(void) { return number("FAKE_CUDNN_CUDART", FAKE_CUDNN_CUDART_DEFAULT); }
 
 const char* cudnnGetErrorString(cudnnStatus_t status) {
     switch (status) {
