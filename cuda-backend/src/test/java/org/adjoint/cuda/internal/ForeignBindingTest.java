@@ -87,6 +87,38 @@ class ForeignBindingTest {
         assertNull(ForeignCudnn.Shape.of(new ConvGeometry(1, 32, 32, 1, 1, 1, 0, 1), 1 << 11, 1 << 10, 1));
     }
 
+    @Test
+    void sizeResultsAreReadAsUnsigned() {
+        long limit = ForeignCudnn.WORKSPACE_LIMIT;
+        assertTrue(!ForeignCudnn.exceeds(0, limit) && !ForeignCudnn.exceeds(limit, limit));
+        assertTrue(ForeignCudnn.exceeds(limit + 1, limit));
+        // SIZE_MAX and 2^63, negative as a signed long.
+        assertTrue(ForeignCudnn.exceeds(-1L, limit));
+        assertTrue(ForeignCudnn.exceeds(Long.MIN_VALUE, limit));
+    }
+
+    @Test
+    void theCudnnPropertyIsTrueFalseOrRequireAndNamesAnyOtherValue() {
+        String before = System.getProperty(ForeignCudnn.PROPERTY);
+        try {
+            System.clearProperty(ForeignCudnn.PROPERTY);
+            assertEquals(ForeignCudnn.Use.ON, ForeignCudnn.Use.fromProperty());
+            System.setProperty(ForeignCudnn.PROPERTY, " False ");
+            assertEquals(ForeignCudnn.Use.OFF, ForeignCudnn.Use.fromProperty());
+            System.setProperty(ForeignCudnn.PROPERTY, "require");
+            assertEquals(ForeignCudnn.Use.REQUIRE, ForeignCudnn.Use.fromProperty());
+            System.setProperty(ForeignCudnn.PROPERTY, "always");
+            var error = assertThrows(IllegalArgumentException.class, ForeignCudnn.Use::fromProperty);
+            assertEquals("cuda: -Dadjoint.cuda.cudnn=always is none of true, false, require", error.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(ForeignCudnn.PROPERTY);
+            } else {
+                System.setProperty(ForeignCudnn.PROPERTY, before);
+            }
+        }
+    }
+
     /**
      * A library split into parts that need one another and sit on no search path (cuDNN 9 in
      * PyTorch's wheels): its parts are loaded in rounds, and then it loads. Here
