@@ -3,7 +3,10 @@
 issue's targets: SGEMM within 10% of PyTorch, the large MLP step within 1.1x and the small
 one within 1.5x of PyTorch eager, device peak memory falling with the checkpoint policy, the
 CNN step within 1.5x of PyTorch eager with cuDNN (and, from a third file, GpuBench's CNN step
-on the im2col path, -Dadjoint.cuda.cudnn=false, beside it). A workload missing from a file
+on the im2col path, -Dadjoint.cuda.cudnn=false, beside it). PyTorch's CNN figure comes twice:
+with torch.backends.cudnn.deterministic=True, like-for-like with Adjoint (which takes only
+deterministic algorithms), against which the target is judged, and with PyTorch's default
+algorithms, for reference; an older torch.json with only the default is judged against that. A workload missing from a file
 (GpuBench -Dadjoint.gpubench.only, torch_peer.py --only) is left out. Prints a short report;
 a missing or broken file is reported, not raised.
 
@@ -70,11 +73,20 @@ def main():
             path = "cuDNN" if figures.get("convolution", "").startswith("cuDNN") else "im2col"
             print(f"  convolution path: {figures.get('convolution')}")
             cnn = figures["cnn"]
-            ratio = cnn["ms"] / torch["cnn"]["ms"]
+            peer = torch["cnn"]
+            deterministic = peer.get("ms_deterministic")
+            like = deterministic if deterministic is not None else peer["ms"]
+            ratio = cnn["ms"] / like
             target = " (target <= 1.5 with cuDNN)" if path == "cuDNN" else ""
+            versus = "torch deterministic" if deterministic is not None else "torch default (no deterministic figure)"
             print(f"  cnn step batch {cnn['batch']}, adjoint convolutions {path}: adjoint {cnn['ms']:.3f} ms"
-                  f" (queued in {cnn['enqueue_ms']:.3f}), torch {torch['cnn']['ms']:.3f} ms"
-                  f" (cuDNN {torch['cnn'].get('cudnn_version')}): adjoint/torch {ratio:.3f}{target}")
+                  f" (queued in {cnn['enqueue_ms']:.3f}), {versus} {like:.3f} ms"
+                  f" (cuDNN {peer.get('cudnn_version')}): adjoint/torch {ratio:.3f}{target}")
+            if cnn.get("cudnn_fallbacks"):
+                print(f"    {cnn['cudnn_fallbacks']} convolutions fell back from cuDNN to im2col (see the log's WARNING)")
+            if deterministic is not None:
+                print(f"    torch default algorithms {peer['ms']:.3f} ms: adjoint/torch-default"
+                      f" {cnn['ms'] / peer['ms']:.3f} (for reference; not like-for-like)")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ for library in cublas nvrtc; do
   fi
   gcc -O1 -shared -fPIC -o "$dir/$name" "$sources/fake_$library.c" -lm "${versioning[@]}"
 done
-# cuDNN 9 (the backend's convolutions go through it; without it, the im2col path).
-gcc -O1 -shared -fPIC -o "$dir/libcudnn.so.9" "$sources/fake_cudnn.c" -lm
+# cuDNN 9 (the backend's convolutions go through it; without it, the im2col path), built for
+# the same CUDA major as the fake cuBLAS (the backend refuses a cuDNN of another).
+gcc -O1 -shared -fPIC -o "$dir/libcudnn.so.9" "$sources/fake_cudnn.c" -lm -DFAKE_CUDNN_CUDART_DEFAULT="${version}000"
 echo "fake CUDA $version libraries in $dir: $(cd "$dir" && ls -- *.so.*)"

@@ -10,10 +10,11 @@
 #          again with '--checkpoint sqrt', whose epoch lines must match the first run's -> train.txt
 #   cnn    (not in the default four; about a minute) the CNN step alone, the 'adjoint train --model
 #          cnn' network at batch 64: GpuBench with cuDNN -> cnn-cudnn.json, again with
-#          -Dadjoint.cuda.cudnn=false (the im2col path) -> cnn-im2col.json, PyTorch eager ->
-#          torch-cnn.json; logs beside them
+#          -Dadjoint.cuda.cudnn=false (the im2col path) -> cnn-im2col.json, PyTorch eager with its
+#          default cuDNN algorithms and with cudnn.deterministic=True -> torch-cnn.json; logs beside them
 # then bench/gpu/compare.py sets the figures against the issue's targets -> summary.txt (the
-# CNN step against PyTorch's with cuDNN, target <= 1.5x, the im2col path's figure beside it).
+# CNN step against PyTorch's deterministic cuDNN step, like-for-like, target <= 1.5x, with the
+# default-algorithm figure and the im2col path's beside it).
 # nvidia-smi's report goes to nvidia-smi.txt. The exit status is that of the first stage
 # that failed (0 when none did).
 #

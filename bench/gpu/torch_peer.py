@@ -4,7 +4,10 @@ SGEMM 4096^3, the two reductions of a step (a 4096 x 4096 matrix summed over its
 in full), the MLP step (nn.Linear + ReLU, F.cross_entropy, SGD lr 0.01) at
 784-1024-1024-1024-10 / batch 256 and 4096-4096-4096-4096-10 / batch 4096, and the step of
 adjoint train --model cnn's network (Adam lr 1e-3) at batch 64, its convolutions through
-cuDNN as PyTorch eager runs them (cudnn.benchmark off, TF32 off). Medians of timed
+cuDNN as PyTorch eager runs them (cudnn.benchmark off, TF32 off), timed twice: with PyTorch's
+default algorithms ("ms"), which may add with atomics, and with
+torch.backends.cudnn.deterministic=True ("ms_deterministic"), which, like Adjoint, takes only
+deterministic ones: that figure is the like-for-like comparison. Medians of timed
 repetitions after warm-up, each ended by torch.cuda.synchronize(). Prints one JSON object
 with GpuBench's keys.
 
@@ -81,7 +84,22 @@ def mlp_step(widths, batch):
 
 
 def cnn_step(batch):
-    """adjoint train --model cnn's network (GpuBench.cnn): Adam lr 1e-3, cross-entropy, 28x28 images."""
+    """adjoint train --model cnn's network (GpuBench.cnn): Adam lr 1e-3, cross-entropy, 28x28 images;
+    timed with PyTorch's default cuDNN algorithms and again with deterministic ones only."""
+    result = {"batch": batch, "cudnn": torch.backends.cudnn.is_available() and torch.backends.cudnn.enabled,
+              "cudnn_version": torch.backends.cudnn.version()}
+    before = torch.backends.cudnn.deterministic
+    try:
+        for key, deterministic in (("ms", False), ("ms_deterministic", True)):
+            torch.backends.cudnn.deterministic = deterministic
+            result[key] = cnn_step_ms(batch)
+    finally:
+        torch.backends.cudnn.deterministic = before
+    return result
+
+
+def cnn_step_ms(batch):
+    """One timing of the CNN step under the current torch.backends.cudnn settings (a fresh model each time)."""
     torch.manual_seed(7)
     model = torch.nn.Sequential(
         torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
@@ -98,8 +116,7 @@ def cnn_step(batch):
         optimizer.step()
         loss.item()
 
-    return {"batch": batch, "ms": 1000 * timed(step, 20, 5), "cudnn": torch.backends.cudnn.is_available()
-            and torch.backends.cudnn.enabled, "cudnn_version": torch.backends.cudnn.version()}
+    return 1000 * timed(step, 20, 5)
 
 
 def main():

@@ -12,7 +12,6 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
-import org.adjoint.cuda.internal.ForeignCudnn;
 import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.StridedArgument;
 import org.adjoint.cuda.internal.SumSplit;
@@ -47,15 +46,17 @@ import org.adjoint.kernels.cuda.CudaKernelSource;
  * {@code adjoint.cuda.tf32=true} (let cuBLAS use TF32 tensor cores; off by default, so
  * products are full float32), {@code adjoint.cuda.bindings=jcuda|ffm} (force a binding),
  * {@code adjoint.cuda.libraryPath} (extra folders to find {@code libcublas.so.13},
- * {@code libnvrtc.so.13} and {@code libcudnn.so.9} in), {@code adjoint.cuda.cudnn=false} (keep
- * the im2col path for convolutions even where cuDNN loads). The log line's last part says
- * which convolution path runs, and why not cuDNN when it does not.
+ * {@code libnvrtc.so.13} and {@code libcudnn.so.9} in), {@code adjoint.cuda.cudnn=true|false|require}
+ * (cuDNN for convolutions where it loads and passes its checks, the default; never; or always,
+ * with any convolution that would take the im2col path throwing). The log line's last part
+ * says which convolution path runs, and why not cuDNN when it does not; see
+ * {@link CudaConvolution} for the checks and fallbacks, and {@link #cudnnFallbacks()}.
  */
 public final class CudaBackend implements Backend {
 
     private final int ordinal;
-    /** False for {@link #im2colOnly}: the convolutions keep the composed path even where cuDNN loaded. */
-    private final boolean cudnn;
+    /** {@code null} for {@link #im2colOnly}: the convolutions keep the composed path even where cuDNN loaded. */
+    private final CudaConvolution convolutions;
 
     /**
      * Creates the backend on the device {@code -Dadjoint.cuda.device} names (default 0);
@@ -87,7 +88,7 @@ public final class CudaBackend implements Backend {
 
     private CudaBackend(int ordinal, boolean cudnn) {
         this.ordinal = ordinal;
-        this.cudnn = cudnn;
+        this.convolutions = cudnn ? new CudaConvolution(new CudaBackend(ordinal, false)) : null;
     }
 
     /**
@@ -103,14 +104,29 @@ public final class CudaBackend implements Backend {
 
     /**
      * The path this backend's convolutions take, as the start-up log line says it: through
-     * cuDNN, or im2col and cuBLAS GEMMs with the reason cuDNN is not used.
+     * cuDNN, or im2col and cuBLAS GEMMs with the reason cuDNN is not used. Where cuDNN loaded,
+     * this first runs the trial convolutions that decide whether it is trusted (see
+     * {@link CudaConvolution}), so the answer is the path calls will take.
      *
      * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/venv/lib/python3.12/site-packages/nvidia/cudnn/lib/libcudnn.so.9)}
      *         or {@code im2col + cuBLAS (cuDNN: off, -Dadjoint.cuda.cudnn=false)}
      * @throws UnsupportedOperationException when the backend is unavailable
      */
     public String convolutionPath() {
-        return cudnn ? gpu().convolutionPath() : "im2col + cuBLAS (this instance does not use cuDNN)";
+        return convolutions != null ? convolutions.path(gpu()) : "im2col + cuBLAS (this instance does not use cuDNN)";
+    }
+
+    /**
+     * Convolutions on this backend's device that cuDNN was trusted with but that took the im2col
+     * path (a failing cuDNN call, no deterministic algorithm, no workspace that fits, a tensor
+     * too large for cuDNN's descriptors); the first of each kind is logged. Always 0 under
+     * {@code -Dadjoint.cuda.cudnn=require}, where those calls throw.
+     *
+     * @return the count since the device was opened, over every backend instance on it
+     * @throws UnsupportedOperationException when the backend is unavailable
+     */
+    public long cudnnFallbacks() {
+        return gpu().cudnnFallbacks();
     }
 
     @Override
@@ -338,74 +354,39 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Through cuDNN when it loaded (see {@link #convolution}); else, and for shapes cuDNN cannot
-     * take, the default's im2col and cuBLAS GEMMs.
+     * Through cuDNN where the device trusts it (see {@link CudaConvolution}); else, and for
+     * calls cuDNN does not take, the default's im2col and cuBLAS GEMMs.
      */
     @Override
     public void conv2d(Buffer input, Buffer weight, ConvGeometry geometry, int images, int outputs, int groups,
                        Buffer output) {
-        if (!convolution(ForeignCudnn.Direction.FORWARD, "conv2d", geometry, images, outputs, groups,
-                "input", input, "weight", weight, "output", output)) {
+        if (convolutions == null) {
             Backend.super.conv2d(input, weight, geometry, images, outputs, groups, output);
+        } else {
+            convolutions.conv2d(gpu(), input, weight, geometry, images, outputs, groups, output);
         }
     }
 
-    /** Through cuDNN when it loaded; else the default's GEMMs and col2im. */
+    /** Through cuDNN where the device trusts it; else the default's GEMMs and col2im. */
     @Override
     public void conv2dInputGrad(Buffer outputGrad, Buffer weight, ConvGeometry geometry, int images, int outputs,
                                 int groups, Buffer inputGrad) {
-        if (!convolution(ForeignCudnn.Direction.BACKWARD_DATA, "conv2dInputGrad", geometry, images, outputs, groups,
-                "weight", weight, "output gradient", outputGrad, "input gradient", inputGrad)) {
+        if (convolutions == null) {
             Backend.super.conv2dInputGrad(outputGrad, weight, geometry, images, outputs, groups, inputGrad);
+        } else {
+            convolutions.conv2dInputGrad(gpu(), outputGrad, weight, geometry, images, outputs, groups, inputGrad);
         }
     }
 
-    /** Through cuDNN when it loaded; else the default's im2col and GEMMs. */
+    /** Through cuDNN where the device trusts it; else the default's im2col and GEMMs. */
     @Override
     public void conv2dWeightGrad(Buffer input, Buffer outputGrad, ConvGeometry geometry, int images, int outputs,
                                  int groups, Buffer weightGrad) {
-        if (!convolution(ForeignCudnn.Direction.BACKWARD_FILTER, "conv2dWeightGrad", geometry, images, outputs, groups,
-                "input", input, "output gradient", outputGrad, "weight gradient", weightGrad)) {
+        if (convolutions == null) {
             Backend.super.conv2dWeightGrad(input, outputGrad, geometry, images, outputs, groups, weightGrad);
+        } else {
+            convolutions.conv2dWeightGrad(gpu(), input, outputGrad, geometry, images, outputs, groups, weightGrad);
         }
-    }
-
-    /**
-     * One convolution through cuDNN, after checking that the three buffers hold their sizes
-     * (cuDNN trusts its pointers); false, with nothing done, when this backend does not use
-     * cuDNN, cuDNN cannot take the shape (an empty size, 2³¹ elements or more) or has no
-     * deterministic algorithm for it. The buffers come in cuDNN's order: for the forward pass
-     * x, w, y; for the input gradient w, dy, dx; for the weight gradient x, dy, dw.
-     */
-    private boolean convolution(ForeignCudnn.Direction direction, String operation, ConvGeometry geometry, int images,
-                                int outputs, int groups, String firstName, Buffer first, String secondName,
-                                Buffer second, String resultName, Buffer result) {
-        CudaDevice device = gpu();
-        if (!cudnn || !device.hasCudnn()) {
-            return false;
-        }
-        ForeignCudnn.Shape shape = ForeignCudnn.Shape.of(geometry, images, outputs, groups);
-        if (shape == null) {
-            return false;
-        }
-        long imageElements = (long) images * geometry.imageSize();
-        long weightElements = (long) outputs * (geometry.columnRows() / groups);
-        long outputElements = (long) images * outputs * geometry.columnCols();
-        long[] needed = switch (direction) {
-            case FORWARD -> new long[] {imageElements, weightElements, outputElements};
-            case BACKWARD_DATA -> new long[] {weightElements, outputElements, imageElements};
-            case BACKWARD_FILTER -> new long[] {imageElements, outputElements, weightElements};
-        };
-        String[] names = {firstName, secondName, resultName};
-        CudaBuffer[] buffers = {cuda(first), cuda(second), cuda(result)};
-        for (int i = 0; i < 3; i++) {
-            if (buffers[i].size() < needed[i]) {
-                throw new IllegalArgumentException("cuda " + operation + ": the " + names[i] + " holds "
-                        + buffers[i].size() + " elements, fewer than the " + needed[i] + " of " + images + " images, "
-                        + outputs + " outputs in " + groups + " groups, geometry " + geometry);
-            }
-        }
-        return device.convolve(direction, shape, buffers[0], buffers[1], buffers[2]);
     }
 
     /** The column elements of the call, after checking that its images and columns lie inside the buffers. */

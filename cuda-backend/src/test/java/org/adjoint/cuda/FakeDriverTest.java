@@ -122,7 +122,9 @@ class FakeDriverTest {
         String missing = logLine(child(cuda12, Map.of(), "probe"));
         assertTrue(missing.contains("; convolution: im2col + cuBLAS (cuDNN: libcudnn.so.9 could not be loaded: not found by"
                 + " the dynamic linker (LD_LIBRARY_PATH=" + cuda12 + ") nor in ["), missing);
-        String elsewhere = logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.libraryPath=" + cudnnFolder, "probe"));
+        // A cuDNN for CUDA 12 beside CUDA 12's cuBLAS.
+        String elsewhere = logLine(child(cuda12, Map.of("FAKE_CUDNN_CUDART", "12080"),
+                "-Dadjoint.cuda.libraryPath=" + cudnnFolder, "probe"));
         assertTrue(elsewhere.endsWith("; convolution: cuDNN 9.1.0 (libcudnn.so.9 at " + cudnnFolder.resolve("libcudnn.so.9")
                 + ")"), elsewhere);
         String refused = logLine(child(cuda13, Map.of("FAKE_CUDNN_FAIL", "cudnnCreate"), "probe"));
@@ -136,20 +138,104 @@ class FakeDriverTest {
         Result off = child(cuda13, Map.of(), "conv");
         assertTrue(off.output.contains("convolution: cuDNN 9.1.0") && off.output.contains("\nrepeatable: true\n"),
                 off.output);
-        // Its math-type check refuses CUDNN_FMA_MATH when it expects TF32, and tensor-op math when it does not.
+        // Its math-type check refuses CUDNN_FMA_MATH when it expects TF32, and tensor-op math when it does not:
+        // the trial finds the refusal, and the im2col path runs.
         Result expectingTf32 = child(cuda13, Map.of("FAKE_CUDNN_TF32", "1"), "conv");
-        assertTrue(expectingTf32.output.contains("error: cuda: cudnnSetConvolutionMathType failed: CUDNN_STATUS_BAD_PARAM"
-                + " (2000)"), expectingTf32.output);
+        assertTrue(expectingTf32.output.contains("convolution: im2col + cuBLAS (cuDNN: the trial convolutions failed: cuda:"
+                + " cudnnSetConvolutionMathType failed: CUDNN_STATUS_BAD_PARAM (2000))\nrepeatable: true\n"),
+                expectingTf32.output);
         Result on = child(cuda13, Map.of("FAKE_CUDNN_TF32", "1", "FAKE_CUBLAS_EXPECT_MODE", "3"), "-Dadjoint.cuda.tf32=true",
                 "conv");
         assertTrue(on.output.contains("\nrepeatable: true\n"), on.output);
     }
 
     @Test
-    void aFailingCudnnCallNamesItselfAndItsStatus() throws IOException, InterruptedException {
-        Result result = child(cuda13, Map.of("FAKE_CUDNN_FAIL", "cudnnConvolutionBackwardFilter"), "conv");
-        assertTrue(result.output.contains("error: cuda: cudnnConvolutionBackwardFilter failed:"
-                + " CUDNN_STATUS_EXECUTION_FAILED (5000)"), result.output);
+    void aCudnnOfAnotherMajorOrBuiltForAnotherCudaIsNotUsed() throws IOException, InterruptedException {
+        String eight = logLine(child(cuda13, Map.of("FAKE_CUDNN_VERSION", "8907"), "probe"));
+        assertTrue(eight.endsWith("; convolution: im2col + cuBLAS (cuDNN: libcudnn.so.9 reports cuDNN 8.9.7"
+                + " (cudnnGetVersion 8907), not cuDNN 9)"), eight);
+        String cuda12Build = logLine(child(cuda13, Map.of("FAKE_CUDNN_CUDART", "12080"), "probe"));
+        assertTrue(cuda12Build.endsWith("; convolution: im2col + cuBLAS (cuDNN: cuDNN 9.1.0 is built for CUDA 12"
+                + " (cudnnGetCudartVersion 12080) but cuBLAS here is CUDA 13's)"), cuda12Build);
+        // A size_t of 2^64 - 1 is not -1.
+        String absurd = logLine(child(cuda13, Map.of("FAKE_CUDNN_CUDART", "18446744073709551615"), "probe"));
+        assertTrue(absurd.endsWith("(cuDNN: cuDNN 9.1.0 is built for CUDA 18446744073709551 (cudnnGetCudartVersion"
+                + " 18446744073709551615) but cuBLAS here is CUDA 13's)"), absurd);
+        Result convolved = child(cuda13, Map.of("FAKE_CUDNN_CUDART", "12080"), "conv");
+        assertTrue(convolved.output.contains("\nrepeatable: true\nfallbacks: 0\n"), convolved.output);
+    }
+
+    @Test
+    void aFailingOrWrongTrialLeavesTheIm2colPathWithTheReasonLogged() throws IOException, InterruptedException {
+        Result failing = child(cuda13, Map.of("FAKE_CUDNN_FAIL", "cudnnConvolutionBackwardFilter"), "conv");
+        String reason = "im2col + cuBLAS (cuDNN: the trial convolutions failed: cuda: cudnnConvolutionBackwardFilter"
+                + " failed: CUDNN_STATUS_EXECUTION_FAILED (5000))";
+        assertTrue(failing.output.contains("convolution: " + reason + "\nrepeatable: true\nfallbacks: 0\n"),
+                failing.output);
+        assertTrue(failing.output.contains("WARNING: Adjoint CUDA backend on device 0: cuDNN is not used; convolution: "
+                + reason), failing.output);
+        Result wrong = child(cuda13, Map.of("FAKE_CUDNN_WRONG", "cudnnConvolutionBackwardData"), "conv");
+        assertTrue(wrong.output.contains("convolution: im2col + cuBLAS (cuDNN: the trial convolutions failed: the trial"
+                + " cudnnConvolutionBackwardData differs from the im2col path: element 0 is "), wrong.output);
+        assertTrue(wrong.output.contains("\nrepeatable: true\nfallbacks: 0\n"), wrong.output);
+        Result required = child(cuda13, Map.of("FAKE_CUDNN_WRONG", "cudnnConvolutionForward"),
+                "-Dadjoint.cuda.cudnn=require", "conv");
+        assertTrue(required.output.contains("error: cuda conv2d: -Dadjoint.cuda.cudnn=require, but cuDNN is not used:"
+                + " im2col + cuBLAS (cuDNN: the trial convolutions failed: the trial cudnnConvolutionForward differs"),
+                required.output);
+    }
+
+    @Test
+    void aFailingCudnnCallTakesTheIm2colPathCountedAndLoggedOnceOrUnderRequireThrows()
+            throws IOException, InterruptedException {
+        // The trial's weight gradient succeeds; every later one fails.
+        Map<String, String> failAfterTrial = Map.of("FAKE_CUDNN_FAIL", "cudnnConvolutionBackwardFilter",
+                "FAKE_CUDNN_FAIL_AFTER", "1");
+        Result result = child(cuda13, failAfterTrial, "conv");
+        assertTrue(result.output.contains("convolution: cuDNN 9.1.0") && result.output.contains("\nrepeatable: true\n"
+                + "fallbacks: 2\n"), result.output);
+        List<String> warnings = result.output.lines().filter(l -> l.startsWith("WARNING: Adjoint")).toList();
+        assertEquals(List.of("WARNING: Adjoint CUDA backend on device 0: cuda conv2dWeightGrad: cuda:"
+                + " cudnnConvolutionBackwardFilter failed: CUDNN_STATUS_EXECUTION_FAILED (5000); the call took the im2col"
+                + " path (logged once per kind; CudaBackend.cudnnFallbacks() counts them)"), warnings, result.output);
+        Result required = child(cuda13, failAfterTrial, "-Dadjoint.cuda.cudnn=require", "conv");
+        assertTrue(required.output.contains("error: cuda conv2dWeightGrad: cuda: cudnnConvolutionBackwardFilter failed:"
+                + " CUDNN_STATUS_EXECUTION_FAILED (5000); -Dadjoint.cuda.cudnn=require allows no fallback to the im2col"
+                + " path"), required.output);
+    }
+
+    @Test
+    void requireMakesAnAbsentCudnnAnErrorAndAnUnknownValueIsNamed() throws IOException, InterruptedException {
+        String line = logLine(child(cuda12, Map.of(), "-Dadjoint.cuda.cudnn=require", "probe"));
+        assertTrue(line.contains("; convolution: im2col + cuBLAS (cuDNN: libcudnn.so.9 could not be loaded")
+                && line.endsWith("; convolutions throw, since -Dadjoint.cuda.cudnn=require)"), line);
+        Result absent = child(cuda12, Map.of(), "-Dadjoint.cuda.cudnn=require", "conv");
+        assertTrue(absent.output.contains("error: cuda conv2d: -Dadjoint.cuda.cudnn=require, but cuDNN is not used:"
+                + " im2col + cuBLAS (cuDNN: libcudnn.so.9 could not be loaded"), absent.output);
+        Result present = child(cuda13, Map.of(), "-Dadjoint.cuda.cudnn=require", "conv");
+        assertTrue(present.output.contains("convolution: cuDNN 9.1.0 (libcudnn.so.9, found by the dynamic linker),"
+                + " required\nrepeatable: true\nfallbacks: 0\n"), present.output);
+        Result unknown = child(cuda13, Map.of(), "-Dadjoint.cuda.cudnn=maybe", "probe");
+        assertTrue(unknown.output.contains("-Dadjoint.cuda.cudnn=maybe is none of true, false, require"), unknown.output);
+    }
+
+    @Test
+    void anAlgorithmWhoseWorkspaceIsAbsurdOrDoesNotFitMakesWayForTheNext() throws IOException, InterruptedException {
+        // The forward list starts with SIZE_MAX and 2^40 bytes, the input gradient's with a query answering 2^63:
+        // passed over whatever the memory.
+        Result fits = child(cuda13, Map.of("FAKE_CUDNN_TRACE", "1", "FAKE_CUDNN_BIG_WORKSPACE", String.valueOf(1 << 20)),
+                "conv");
+        assertTrue(fits.output.contains("fake cudnn: cudnnConvolutionForward algorithm 2, workspace 1048576 bytes"),
+                fits.output);
+        assertTrue(fits.output.contains("fake cudnn: cudnnConvolutionBackwardData algorithm 1,"), fits.output);
+        assertTrue(!fits.output.contains("algorithm 6,") && !fits.output.contains("algorithm 7,")
+                && !fits.output.contains("algorithm 5,"), fits.output);
+        // 256 MiB is within the limit, but not within a 64 MiB device: algorithm 0 runs instead, uncounted.
+        Result tight = child(cuda13, Map.of("FAKE_CUDNN_TRACE", "1", "FAKE_CUDNN_BIG_WORKSPACE", String.valueOf(256 << 20),
+                "FAKE_CUDA_CAPACITY", String.valueOf(64 << 20)), "conv");
+        assertTrue(tight.output.contains("fake cudnn: cudnnConvolutionForward algorithm 0,")
+                && !tight.output.contains("cudnnConvolutionForward algorithm 2,"), tight.output);
+        assertTrue(tight.output.contains("\nrepeatable: true\nfallbacks: 0\n"), tight.output);
     }
 
     @Test
@@ -157,7 +243,8 @@ class FakeDriverTest {
         Result result = child(cuda13, Map.of(), "cache");
         assertEquals(0, result.exitCode, result.output);
         // Per shape a tensor, a filter and an output descriptor, and one convolution descriptor per direction used.
-        assertTrue(result.output.contains("after 3 shapes, twice: 15 live descriptors\n"), result.output);
+        // The trial's shape is cached too (3 + 3): 6 + 15.
+        assertTrue(result.output.contains("after 3 shapes, twice: 21 live descriptors\n"), result.output);
         assertTrue(result.output.contains("after 80 shapes: " + 4 * ForeignCudnn.CACHE_CAPACITY + " live descriptors\n"),
                 result.output);
     }
@@ -299,6 +386,8 @@ class FakeDriverTest {
             Map<String, String> environment = folder.equals(cuda12) ? Map.of("FAKE_CUDA_NO_MEMORY_POOLS", "1") : Map.of();
             Result result = child(folder, environment, arguments.toArray(String[]::new));
             assertEquals(0, result.exitCode, result.output);
+            // Every convolution of the CUDA 13 run went through cuDNN: the trial passed, nothing fell back.
+            assertTrue(!result.output.contains("WARNING: Adjoint CUDA backend on device"), result.output);
             assertEquals(suites.size(), result.output.lines().filter(l -> l.matches("passed=[1-9][0-9]* failed=0")).count(),
                     result.output);
         }
@@ -416,6 +505,7 @@ class FakeDriverTest {
                     repeatable &= java.util.Arrays.equals(first, again);
                 }
                 System.out.println("repeatable: " + repeatable);
+                System.out.println("fallbacks: " + cuda.cudnnFallbacks());
             } catch (IllegalStateException e) {
                 System.out.println("error: " + e.getMessage());
             }
@@ -467,6 +557,26 @@ class FakeDriverTest {
                 convolve(cuda, 0, geometry, images, 1, 1, new float[images * 16], new float[4], new float[images * 9]);
             }
             System.out.println("after 80 shapes: " + (long) live.invokeExact() + " live descriptors");
+            heldShapes();
+        }
+
+        /** On a handle of its own (the fake takes the stream 0x20): a held shape survives a full cache. */
+        private static void heldShapes() {
+            try (ForeignCudnn cudnn = ForeignCudnn.open(ForeignCudnn.load(), 0x20, false)) {
+                ForeignCudnn.Shape held = ForeignCudnn.Shape.of(new ConvGeometry(1, 4, 4, 2, 2, 1, 0, 1), 1, 1, 1);
+                ForeignCudnn.Call call = cudnn.prepare(ForeignCudnn.Direction.FORWARD, held);
+                for (int images = 2; images <= ForeignCudnn.CACHE_CAPACITY + 1; images++) {
+                    cudnn.prepare(ForeignCudnn.Direction.FORWARD,
+                            ForeignCudnn.Shape.of(new ConvGeometry(1, 4, 4, 2, 2, 1, 0, 1), images, 1, 1)).close();
+                }
+                // The held shape is the least recently used: the count says whether it was destroyed.
+                int whileOpen = cudnn.cachedShapes();
+                call.close();
+                cudnn.prepare(ForeignCudnn.Direction.FORWARD,
+                        ForeignCudnn.Shape.of(new ConvGeometry(1, 4, 4, 2, 2, 1, 0, 1), 100, 1, 1)).close();
+                System.out.println("while a call is open: " + whileOpen + " shapes; after: " + cudnn.cachedShapes()
+                        + " shapes");
+            }
         }
 
         private static void memory(CudaBackend cuda) {

@@ -171,7 +171,9 @@ public final class GpuBench {
      * Milliseconds of one training step of {@code adjoint train --model cnn}'s network
      * (conv 1→32, ReLU, pool, conv 32→64, ReLU, pool, 3,136→128 ReLU, 10; Adam at lr 1e-3) on
      * 28×28 images at a batch, and of the part spent queueing it. Which convolution path ran
-     * (cuDNN or im2col) is the JSON's {@code convolution}; {@code -Dadjoint.cuda.cudnn=false} forces im2col.
+     * (cuDNN or im2col) is the JSON's {@code convolution}; {@code -Dadjoint.cuda.cudnn=false} forces im2col,
+     * and {@code cudnn_fallbacks} counts the convolutions (since the device opened) that cuDNN was
+     * trusted with but that took the im2col path.
      */
     static String cnn(CudaBackend cuda, int batch) {
         Sequential network = new Sequential(new Conv2d(1, 32, 3, 1, 21), new ReLU(), new MaxPool2d(2),
@@ -207,8 +209,8 @@ public final class GpuBench {
             enqueueMillis[r] = (queued - start) / 1e6;
         }
         cuda.emptyCache();
-        return String.format(Locale.ROOT, "{\"batch\": %d, \"ms\": %.3f, \"enqueue_ms\": %.3f}", batch,
-                median(millis), median(enqueueMillis));
+        return String.format(Locale.ROOT, "{\"batch\": %d, \"ms\": %.3f, \"enqueue_ms\": %.3f, \"cudnn_fallbacks\": %d}",
+                batch, median(millis), median(enqueueMillis), cuda.cudnnFallbacks());
     }
 
     /** Writes one finished figure to the log at once, so a run cut short still shows what it measured. */

@@ -21,6 +21,14 @@ public interface Blas extends AutoCloseable {
     String description();
 
     /**
+     * The CUDA major version of the cuBLAS in use, and so of the CUDA runtime it brings into the
+     * process (cuDNN must be built for the same one).
+     *
+     * @return for example {@code 13} for {@code libcublas.so.13}
+     */
+    int cudaMajor();
+
+    /**
      * {@code cublasSgemm_v2} when the batch is one product, else
      * {@code cublasSgemmStridedBatched}; queued on the stream.
      *

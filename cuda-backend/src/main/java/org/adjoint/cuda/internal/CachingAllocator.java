@@ -86,13 +86,34 @@ public final class CachingAllocator {
      * @throws IllegalStateException when the device is out of memory even after the cache was emptied
      */
     public synchronized long allocate(long bytes) {
+        return take(bytes, true);
+    }
+
+    /**
+     * Like {@link #allocate} (the cache, then the device, then the same reclaiming, emptying and
+     * one retry), but {@code null} instead of an exception when the device has no room: for
+     * memory that the caller can do without, such as the workspace of one of several
+     * algorithms.
+     *
+     * @param bytes requested size, more than 0
+     * @return the block's address, or {@code null} when the device is out of memory
+     */
+    public synchronized Long tryAllocate(long bytes) {
+        long address = take(bytes, false);
+        return address == 0 ? null : address;
+    }
+
+    private long take(long bytes, boolean required) {
         long size = blockSize(bytes);
         drainDeferredFrees();
         long address = takeCached(size);
         if (address == 0) {
             address = raw.allocate(size);
             if (address == 0) {
-                address = allocateAfterReclaiming(bytes, size);
+                address = allocateAfterReclaiming(bytes, size, required);
+                if (address == 0) {
+                    return 0;
+                }
             } else {
                 deviceAllocations++;
             }
@@ -104,7 +125,7 @@ public final class CachingAllocator {
         return address;
     }
 
-    private long allocateAfterReclaiming(long bytes, long size) {
+    private long allocateAfterReclaiming(long bytes, long size, boolean required) {
         reclaim.run();
         drainDeferredFrees();
         long address = takeCached(size);
@@ -115,6 +136,9 @@ public final class CachingAllocator {
         emptyCache();
         address = raw.allocate(size);
         if (address == 0) {
+            if (!required) {
+                return 0;
+            }
             throw new IllegalStateException("cuda: out of device memory allocating " + bytes + " bytes (a block of "
                     + size + "): " + bytesInUse + " bytes in use by buffers, " + cachedBefore
                     + " bytes were cached and have been freed before one retry, " + bytesCached + " bytes cached now");

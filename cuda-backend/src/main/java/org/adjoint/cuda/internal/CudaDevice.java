@@ -18,8 +18,11 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 import jcuda.driver.CUcontext;
@@ -77,12 +80,23 @@ public final class CudaDevice {
     private Nvrtc nvrtc;
     /** cuDNN's convolutions, or {@code null}: the im2col path. */
     private ForeignCudnn cudnn;
+    /** What {@code -Dadjoint.cuda.cudnn} asks for. */
+    private final ForeignCudnn.Use cudnnUse;
+    /** The convolution path, as the log line says it; after a failed trial, why not cuDNN. */
     private String convolution;
+    /** Whether the trial convolutions have run (once per device, on first use). */
+    private boolean cudnnTried;
+    /** Convolutions that cuDNN was trusted with but that took the im2col path. */
+    private long cudnnFallbacks;
+    /** The kinds of fallback already logged. */
+    private final Set<String> loggedFallbacks = new HashSet<>();
     private CudaKernels kernels;
     private RuntimeException kernelFailure;
 
     private CudaDevice(int ordinal, CUdevice device) {
         this.ordinal = ordinal;
+        // First: a value that is none of true, false, require makes the device unavailable before it holds anything.
+        this.cudnnUse = ForeignCudnn.Use.fromProperty();
         byte[] nameBytes = new byte[256];
         Driver.check(cuDeviceGetName(nameBytes, nameBytes.length, device), "cuDeviceGetName");
         int length = 0;
@@ -251,18 +265,26 @@ public final class CudaDevice {
     }
 
     /**
-     * Opens cuDNN unless {@code -Dadjoint.cuda.cudnn=false}; never fails: without it the
-     * convolutions take the im2col path.
+     * Opens cuDNN unless {@code -Dadjoint.cuda.cudnn=false}, and only a cuDNN {@value ForeignCudnn#MAJOR}
+     * built for the CUDA major of the cuBLAS in use; never fails: without cuDNN the
+     * convolutions take the im2col path, or, under {@code require}, throw.
      *
      * @return the convolution path, for the log line
      */
     private String loadCudnn() {
         String fallback = "im2col + cuBLAS (cuDNN: ";
-        if ("false".equalsIgnoreCase(System.getProperty(ForeignCudnn.PROPERTY, "").strip())) {
+        if (cudnnUse == ForeignCudnn.Use.OFF) {
             return fallback + "off, -D" + ForeignCudnn.PROPERTY + "=false)";
         }
+        String required = cudnnUse == ForeignCudnn.Use.REQUIRE
+                ? "; convolutions throw, since -D" + ForeignCudnn.PROPERTY + "=require)" : ")";
         try {
-            ForeignCudnn opened = ForeignCudnn.open(ForeignCudnn.load(), stream.address(), tf32);
+            ForeignCudnn.Functions functions = ForeignCudnn.load();
+            String incompatible = functions.incompatibility(blas.cudaMajor());
+            if (incompatible != null) {
+                return fallback + incompatible + required;
+            }
+            ForeignCudnn opened = ForeignCudnn.open(functions, stream.address(), tf32);
             String description;
             try {
                 description = opened.description();
@@ -271,9 +293,9 @@ public final class CudaDevice {
                 throw e;
             }
             this.cudnn = opened;
-            return description;
+            return description + (cudnnUse == ForeignCudnn.Use.REQUIRE ? ", required" : "");
         } catch (RuntimeException | LinkageError e) {
-            return fallback + NativeErrors.summary(e) + ")";
+            return fallback + NativeErrors.summary(e) + required;
         }
     }
 
@@ -373,53 +395,135 @@ public final class CudaDevice {
      *
      * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/...)} or {@code im2col + cuBLAS (cuDNN: ...)}
      */
-    public String convolutionPath() {
+    public synchronized String convolutionPath() {
         return convolution;
     }
 
     /**
-     * Whether convolutions can go through cuDNN (it loaded, and was not turned off).
+     * What {@code -Dadjoint.cuda.cudnn} asks for.
      *
-     * @return true when {@link #convolve} may be called
+     * @return off, on (the default) or require
      */
-    public boolean hasCudnn() {
-        return cudnn != null;
+    public ForeignCudnn.Use cudnnUse() {
+        return cudnnUse;
     }
 
     /**
-     * Queues one cuDNN convolution (see {@link ForeignCudnn#run}), with its workspace from the
-     * caching allocator.
+     * Why convolutions cannot go through cuDNN here, or {@code null} when they can. The first
+     * call while cuDNN is loaded runs {@code trial} (holding the lock, with cuDNN in place, so
+     * that it can call {@link #convolve}): when it reports a failure, or a cuDNN call in it
+     * throws, cuDNN is closed, the reason logged, and every later call answers it. Any other
+     * exception of the trial propagates, and the next call runs it again.
+     *
+     * @param trial runs a convolution in each direction through cuDNN and another path and
+     *              compares: the failure, or {@code null}
+     * @return the reason (the log line's convolution part), or {@code null}
+     */
+    public synchronized String cudnnRefusal(Function<CudaDevice, String> trial) {
+        if (cudnn != null && !cudnnTried) {
+            String failure;
+            try {
+                failure = trial.apply(this);
+            } catch (CudnnException e) {
+                failure = e.getMessage();
+            }
+            // Only a trial that ran to its end counts: after any other exception (the kernels
+            // did not compile, say) cuDNN is not yet trusted, and the next call tries again.
+            cudnnTried = true;
+            if (failure != null) {
+                refuseCudnn("the trial convolutions failed: " + failure);
+            }
+        }
+        return cudnn == null ? convolution : null;
+    }
+
+    private void refuseCudnn(String reason) {
+        String why = reason;
+        enter();
+        try {
+            cudnn.close();
+        } catch (RuntimeException e) {
+            why += "; closing cuDNN failed too: " + e.getMessage();
+        }
+        cudnn = null;
+        convolution = "im2col + cuBLAS (cuDNN: " + why + ")";
+        String path = convolution;
+        LOG.warning(() -> "Adjoint CUDA backend on device " + ordinal + ": cuDNN is not used; convolution: " + path);
+    }
+
+    /**
+     * Counts a convolution that cuDNN was trusted with but that took the im2col path, and logs
+     * the first of each kind.
+     *
+     * @param kind   for example {@code cudnnConvolutionForward CUDNN_STATUS_EXECUTION_FAILED}
+     * @param reason the whole reason
+     */
+    public synchronized void noteCudnnFallback(String kind, String reason) {
+        cudnnFallbacks++;
+        if (loggedFallbacks.add(kind)) {
+            LOG.warning(() -> "Adjoint CUDA backend on device " + ordinal + ": " + reason + "; the call took the im2col"
+                    + " path (logged once per kind; CudaBackend.cudnnFallbacks() counts them)");
+        }
+    }
+
+    /**
+     * Convolutions that cuDNN was trusted with but that took the im2col path.
+     *
+     * @return the count since the device was opened
+     */
+    public synchronized long cudnnFallbacks() {
+        return cudnnFallbacks;
+    }
+
+    /**
+     * Queues one cuDNN convolution (see {@link ForeignCudnn#run}): the first algorithm that
+     * qualifies and whose workspace the caching allocator can give
+     * ({@link CachingAllocator#tryAllocate}); one whose workspace does not fit makes way for
+     * the next.
      *
      * @param direction which computation
      * @param shape     the sizes
      * @param first     the first operand in cuDNN's order (x, or w for the input gradient)
      * @param second    the second operand (w, or dy for either gradient)
      * @param result    the result, overwritten
-     * @return false, with nothing queued, when cuDNN has no deterministic algorithm for the shape
-     * @throws IllegalStateException when cuDNN is not loaded, or a cuDNN call fails (naming it)
+     * @return {@code null} when queued; else, with nothing queued, why not (no algorithm
+     *         qualifies, or no workspace fits)
+     * @throws CudnnException when a cuDNN call fails (naming it and its status)
+     * @throws IllegalStateException when cuDNN is not loaded
      */
-    public synchronized boolean convolve(ForeignCudnn.Direction direction, ForeignCudnn.Shape shape, CudaBuffer first,
-                                         CudaBuffer second, CudaBuffer result) {
+    public synchronized String convolve(ForeignCudnn.Direction direction, ForeignCudnn.Shape shape, CudaBuffer first,
+                                        CudaBuffer second, CudaBuffer result) {
         if (cudnn == null) {
             throw new IllegalStateException("cuda: cuDNN is not loaded: " + convolution);
         }
         enter();
-        ForeignCudnn.Call call = cudnn.prepare(direction, shape);
-        if (call == null) {
-            return false;
-        }
-        // The workspace first: taking it may hand back blocks that cleaners freed, and the
-        // operands' addresses are read after, so none of them can be such a block.
-        long workspace = call.workspaceBytes() == 0 ? 0 : allocator.allocate(call.workspaceBytes());
-        try {
-            cudnn.run(call, first.address(), second.address(), result.address(), workspace);
-        } finally {
-            // One stream: whoever takes the block next queues behind this convolution.
-            if (workspace != 0) {
-                allocator.free(workspace);
+        try (ForeignCudnn.Call call = cudnn.prepare(direction, shape)) {
+            if (call.candidates() == 0) {
+                return call.refusal();
             }
+            StringBuilder tooLarge = new StringBuilder();
+            for (int i = 0; i < call.candidates(); i++) {
+                long bytes = call.workspaceBytes(i);
+                // The workspace first: taking it may hand back blocks that cleaners freed, and the
+                // operands' addresses are read after, so none of them can be such a block.
+                Long workspace = bytes == 0 ? Long.valueOf(0) : allocator.tryAllocate(bytes);
+                if (workspace == null) {
+                    tooLarge.append(tooLarge.isEmpty() ? "" : "; ").append("algorithm ").append(call.algorithm(i))
+                            .append(" needs ").append(bytes).append(" bytes");
+                    continue;
+                }
+                try {
+                    cudnn.run(call, i, first.address(), second.address(), result.address(), workspace);
+                } finally {
+                    // One stream: whoever takes the block next queues behind this convolution.
+                    if (workspace != 0) {
+                        allocator.free(workspace);
+                    }
+                }
+                return null;
+            }
+            return "no workspace of " + direction.call + "'s algorithms fits in device memory (" + tooLarge + ")";
         }
-        return true;
     }
 
     /**

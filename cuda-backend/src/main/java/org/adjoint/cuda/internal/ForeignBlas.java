@@ -124,6 +124,13 @@ public final class ForeignBlas implements Blas {
         return blas;
     }
 
+    /** From the file name asked for: {@code libcublas.so.13} is CUDA 13's. */
+    @Override
+    public int cudaMajor() {
+        String name = functions.library.name();
+        return Integer.parseInt(name.substring(name.lastIndexOf('.') + 1));
+    }
+
     @Override
     public String description() {
         return "java.lang.foreign (" + functions.location() + ")";

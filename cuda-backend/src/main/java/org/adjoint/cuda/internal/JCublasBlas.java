@@ -45,6 +45,11 @@ public final class JCublasBlas implements Blas {
     }
 
     @Override
+    public int cudaMajor() {
+        return 12;
+    }
+
+    @Override
     public String description() {
         return "JCublas2 (libcublas.so.12)";
     }

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
@@ -165,13 +166,13 @@ public final class NativeLibraries {
         }
     }
 
-    private static void loadEveryCompanion(Path directory, String prefix) {
-        if (prefix == null) {
+    private static void loadEveryCompanion(Path directory, Predicate<String> companion) {
+        if (companion == null) {
             return;
         }
         List<Path> pending;
         try (Stream<Path> files = Files.list(directory)) {
-            pending = new ArrayList<>(files.filter(f -> f.getFileName().toString().startsWith(prefix)).sorted().toList());
+            pending = new ArrayList<>(files.filter(f -> companion.test(f.getFileName().toString())).sorted().toList());
         } catch (IOException | SecurityException e) {
             // Nothing to preload; loading the library itself reports what is missing.
             return;
@@ -190,6 +191,20 @@ public final class NativeLibraries {
                 }
             }
         }
+    }
+
+    /**
+     * A companion test for {@link #loadWithEveryCompanion}: the parts of one major version,
+     * {@code prefix*.so.major} exactly, so that another version's parts in the same folder (or
+     * an unversioned development link) are left alone.
+     *
+     * @param prefix the parts' file-name prefix, for example {@code libcudnn_}
+     * @param major  the version the parts' names end with
+     * @return the test
+     */
+    public static Predicate<String> versionedParts(String prefix, int major) {
+        String suffix = ".so." + major;
+        return file -> file.startsWith(prefix) && file.endsWith(suffix);
     }
 
     private static List<Path> children(Path directory) {
@@ -229,29 +244,31 @@ public final class NativeLibraries {
      * @throws IllegalStateException naming every name and folder tried, when none loads
      */
     public static Loaded load(List<String> names, List<Path> directories, Function<String, String> companion) {
-        return load(names, directories, companion, false);
+        return load(names, directories, companion, null);
     }
 
     /**
      * Loads the first of {@code names} that loads, for the life of the JVM, after every file of
-     * its folder whose name starts with the companion prefix: for a library split into parts that
-     * it opens by name at run time (cuDNN 9's {@code libcudnn.so.9} opens {@code libcudnn_ops.so.9},
+     * its folder whose name the companion test accepts: for a library split into parts that it
+     * opens by name at run time (cuDNN 9's {@code libcudnn.so.9} opens {@code libcudnn_ops.so.9},
      * {@code libcudnn_cnn.so.9}, its engines and so on), which need one another, so the files are
-     * loaded in rounds until a round loads none more.
+     * loaded in rounds until a round loads none more. The test should accept only the parts of
+     * the library's own version: a folder may hold another version's parts too, which would
+     * load and then shadow the right ones.
      *
      * @param names       file names in order of preference
      * @param directories folders to look in when the dynamic linker does not find a name
-     * @param companion   for a name, the file-name prefix of the libraries to load before it, or {@code null}
+     * @param companion   for a name, the test of the file names to load before it, or {@code null}
      * @return the library
      * @throws IllegalStateException naming every name and folder tried, when none loads
      */
     public static Loaded loadWithEveryCompanion(List<String> names, List<Path> directories,
-                                                Function<String, String> companion) {
-        return load(names, directories, companion, true);
+                                                Function<String, Predicate<String>> companion) {
+        return load(names, directories, null, companion);
     }
 
     private static Loaded load(List<String> names, List<Path> directories, Function<String, String> companion,
-                               boolean every) {
+                               Function<String, Predicate<String>> everyCompanion) {
         List<String> failures = new ArrayList<>();
         for (String name : names) {
             try {
@@ -262,8 +279,8 @@ public final class NativeLibraries {
             for (Path directory : directories) {
                 Path candidate = directory.resolve(name);
                 if (Files.isRegularFile(candidate)) {
-                    if (every) {
-                        loadEveryCompanion(directory, companion.apply(name));
+                    if (everyCompanion != null) {
+                        loadEveryCompanion(directory, everyCompanion.apply(name));
                     } else {
                         loadCompanions(directory, companion.apply(name));
                     }

@@ -2,6 +2,8 @@ package org.adjoint.cuda.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -178,6 +180,28 @@ class CachingAllocatorTest {
         assertEquals(5 * MIB, stats.bytesInUse());
         assertEquals(0, stats.bytesCached());
         assertEquals(2, stats.allocations(), "a failed request is not counted");
+    }
+
+    @Test
+    void tryAllocateAnswersNullWhereAllocateWouldThrowAndTakesTheSameStepsBefore() {
+        FakeDevice device = new FakeDevice(8 * MIB);
+        int[] reclaims = new int[1];
+        CachingAllocator allocator = new CachingAllocator(device, () -> reclaims[0]++);
+        allocator.allocate(5 * MIB);
+        long small = allocator.allocate(1000);
+        allocator.free(small);
+        int callsBefore = device.allocateCalls;
+        assertNull(allocator.tryAllocate(3 * MIB + 1));
+        assertEquals(callsBefore + 2, device.allocateCalls, "one attempt and exactly one retry");
+        assertEquals(1, reclaims[0]);
+        DeviceMemoryStats stats = allocator.stats();
+        assertEquals(5 * MIB, stats.bytesInUse());
+        assertEquals(0, stats.bytesCached(), "the cache was emptied before the retry");
+        assertEquals(2, stats.allocations(), "a failed request is not counted");
+        Long fits = allocator.tryAllocate(2 * MIB);
+        assertNotNull(fits);
+        assertEquals(7 * MIB, allocator.stats().bytesInUse());
+        allocator.free(fits);
     }
 
     @Test

@@ -87,6 +87,38 @@ class ForeignBindingTest {
         assertNull(ForeignCudnn.Shape.of(new ConvGeometry(1, 32, 32, 1, 1, 1, 0, 1), 1 << 11, 1 << 10, 1));
     }
 
+    @Test
+    void sizeResultsAreReadAsUnsigned() {
+        long limit = ForeignCudnn.WORKSPACE_LIMIT;
+        assertTrue(!ForeignCudnn.exceeds(0, limit) && !ForeignCudnn.exceeds(limit, limit));
+        assertTrue(ForeignCudnn.exceeds(limit + 1, limit));
+        // SIZE_MAX and 2^63, negative as a signed long.
+        assertTrue(ForeignCudnn.exceeds(-1L, limit));
+        assertTrue(ForeignCudnn.exceeds(Long.MIN_VALUE, limit));
+    }
+
+    @Test
+    void theCudnnPropertyIsTrueFalseOrRequireAndNamesAnyOtherValue() {
+        String before = System.getProperty(ForeignCudnn.PROPERTY);
+        try {
+            System.clearProperty(ForeignCudnn.PROPERTY);
+            assertEquals(ForeignCudnn.Use.ON, ForeignCudnn.Use.fromProperty());
+            System.setProperty(ForeignCudnn.PROPERTY, " False ");
+            assertEquals(ForeignCudnn.Use.OFF, ForeignCudnn.Use.fromProperty());
+            System.setProperty(ForeignCudnn.PROPERTY, "require");
+            assertEquals(ForeignCudnn.Use.REQUIRE, ForeignCudnn.Use.fromProperty());
+            System.setProperty(ForeignCudnn.PROPERTY, "always");
+            var error = assertThrows(IllegalArgumentException.class, ForeignCudnn.Use::fromProperty);
+            assertEquals("cuda: -Dadjoint.cuda.cudnn=always is none of true, false, require", error.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(ForeignCudnn.PROPERTY);
+            } else {
+                System.setProperty(ForeignCudnn.PROPERTY, before);
+            }
+        }
+    }
+
     /**
      * A library split into parts that need one another and sit on no search path (cuDNN 9 in
      * PyTorch's wheels): its parts are loaded in rounds, and then it loads. Here
@@ -106,9 +138,40 @@ class ForeignBindingTest {
         assertThrows(IllegalStateException.class,
                 () -> NativeLibraries.load(List.of("libsplit.so.9"), List.of(folder), name -> "libsplit_a"));
         NativeLibraries.Loaded loaded = NativeLibraries.loadWithEveryCompanion(List.of("libsplit.so.9"), List.of(folder),
-                name -> "libsplit_");
+                name -> file -> file.startsWith("libsplit_"));
         assertEquals(folder.resolve("libsplit.so.9").toString(), loaded.location());
         assertTrue(loaded.symbols().find("part").isPresent());
+    }
+
+    /**
+     * cuDNN's parts are loaded only in version 9: {@code libcudnn_*.so.9}. Loading is checked
+     * with stand-ins of other names (a stand-in named like cuDNN would shadow a real one in this
+     * JVM): a {@code .so.8} part beside the library, whose loading would leave a marker file, is
+     * left alone.
+     */
+    @Test
+    void onlyTheLibrarysOwnMajorsPartsAreLoadedBesideIt() throws IOException, InterruptedException {
+        assertTrue(ForeignCudnn.COMPANION.test("libcudnn_ops.so.9"));
+        for (String other : List.of("libcudnn_ops.so.8", "libcudnn_ops.so", "libcudnn_ops.so.9.1.0", "libcudnn.so.9",
+                "libcudnn_ops.so.19")) {
+            assertTrue(!ForeignCudnn.COMPANION.test(other), other);
+        }
+        RequiredTool.assumeOnPath("gcc", "building stand-ins for a library's parts");
+        Path folder = Files.createDirectory(temp.resolve("nvidia-standin-lib"));
+        Path marker = temp.resolve("version-8-loaded");
+        Path part = temp.resolve("part.c");
+        Files.writeString(part, "int part(void) { return 1; }\n");
+        Path old = temp.resolve("old.c");
+        Files.writeString(old, "#include <stdio.h>\n__attribute__((constructor)) static void mark(void) {"
+                + " FILE* f = fopen(\"" + marker + "\", \"w\"); if (f) fclose(f); }\n");
+        build(folder, part, "libadjoint_standin_ops.so.9");
+        build(folder, old, "libadjoint_standin_ops.so.8");
+        build(folder, part, "libadjoint_standin.so.9", "-Wl,--no-as-needed", "-L" + folder,
+                "-l:libadjoint_standin_ops.so.9");
+        NativeLibraries.Loaded loaded = NativeLibraries.loadWithEveryCompanion(List.of("libadjoint_standin.so.9"),
+                List.of(folder), name -> NativeLibraries.versionedParts("libadjoint_standin_", 9));
+        assertEquals(folder.resolve("libadjoint_standin.so.9").toString(), loaded.location());
+        assertTrue(!Files.exists(marker), "libadjoint_standin_ops.so.8 was loaded");
     }
 
     private static void build(Path folder, Path source, String name, String... libraries)

@@ -8,15 +8,24 @@
  * the right kinds and fit one another (CUDNN_STATUS_BAD_PARAM otherwise).
  *
  * The algorithm lists mimic cuDNN's heuristics with entries the backend must pass over: one
- * that needs a terabyte of workspace, one that is not supported, one with tensor-op (TF32) math,
- * and non-deterministic backward algorithms, which here add in an order that changes from call
- * to call, as atomics would. The deterministic entries ask for a workspace, which the fake
- * writes to.
+ * whose workspace is SIZE_MAX (a negative number if read as signed), one that needs a terabyte,
+ * one whose listed workspace is 0 but whose workspace query answers 2^63 bytes, one that is not
+ * supported, one with tensor-op (TF32) math, and non-deterministic backward algorithms, which
+ * here add in an order that changes from call to call, as atomics would. The deterministic
+ * entries ask for a workspace, which the fake writes to.
  *
  * Environment: FAKE_CUDNN_TF32 set: cudnnSetConvolutionMathType accepts CUDNN_DEFAULT_MATH and
  * CUDNN_TENSOR_OP_MATH (the backend's TF32 switch is on), else only CUDNN_FMA_MATH.
- * FAKE_CUDNN_FAIL=name: that call returns CUDNN_STATUS_EXECUTION_FAILED.
+ * FAKE_CUDNN_FAIL=name: that call returns CUDNN_STATUS_EXECUTION_FAILED (cudnnCreate
+ * CUDNN_STATUS_NOT_INITIALIZED); with FAKE_CUDNN_FAIL_AFTER=k, a convolution call only from its
+ * (k+1)th call on. FAKE_CUDNN_WRONG=name: that convolution succeeds with its first result
+ * element off by one. FAKE_CUDNN_VERSION, FAKE_CUDNN_CUDART: what cudnnGetVersion (90100) and
+ * cudnnGetCudartVersion (13000, or -DFAKE_CUDNN_CUDART_DEFAULT) answer. FAKE_CUDNN_BIG_WORKSPACE=bytes: the forward list starts,
+ * after the entries to pass over, with algorithm 2 asking for that workspace.
+ * FAKE_CUDNN_TRACE set: each convolution call prints its algorithm and workspace to stderr.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +54,8 @@ typedef struct { int kind; void* stream; } Handle;
 
 static long live_descriptors;
 static unsigned long calls;
+/* Per direction, calls named by FAKE_CUDNN_FAIL so far. */
+static size_t runs[3];
 
 /** For tests: descriptors created and not yet destroyed. */
 long fakeCudnnLiveDescriptors(void) { return live_descriptors; }
@@ -54,7 +65,22 @@ static int failing(const char* call) {
     return name && strcmp(name, call) == 0;
 }
 
-size_t cudnnGetVersion(void) { return 90100; }
+static int named(const char* variable, const char* call) {
+    const char* name = getenv(variable);
+    return name && strcmp(name, call) == 0;
+}
+
+static size_t number(const char* variable, size_t otherwise) {
+    const char* value = getenv(variable);
+    return value ? (size_t) strtoull(value, NULL, 10) : otherwise;
+}
+
+size_t cudnnGetVersion(void) { return number("FAKE_CUDNN_VERSION", 90100); }
+/* The CUDA runtime this cuDNN is "built for": CUDA 13's unless compiled for another (fake_libs.sh 12). */
+#ifndef FAKE_CUDNN_CUDART_DEFAULT
+#define FAKE_CUDNN_CUDART_DEFAULT 13000
+#endif
+size_t cudnnGetCudartVersion(void) { return number("FAKE_CUDNN_CUDART", FAKE_CUDNN_CUDART_DEFAULT); }
 
 const char* cudnnGetErrorString(cudnnStatus_t status) {
     switch (status) {
@@ -187,13 +213,19 @@ static int algorithms(Direction direction, const Descriptor* x, const Descriptor
     int math = conv->math;
     switch (direction) {
         case FORWARD:
+            out[n++] = (Perf) {6, SUCCESS, 0.05f, SIZE_MAX, DETERMINISTIC, math, {0}};
             out[n++] = (Perf) {7, SUCCESS, 0.1f, (size_t) 1 << 40, DETERMINISTIC, math, {0}};
+            if (getenv("FAKE_CUDNN_BIG_WORKSPACE")) {
+                out[n++] = (Perf) {2, SUCCESS, 0.1f, number("FAKE_CUDNN_BIG_WORKSPACE", 0), DETERMINISTIC, math, {0}};
+            }
             out[n++] = (Perf) {5, NOT_SUPPORTED, -1, 0, DETERMINISTIC, math, {0}};
             out[n++] = (Perf) {1, SUCCESS, 0.2f, 0, DETERMINISTIC, TENSOR_OP_MATH, {0}};
             out[n++] = (Perf) {0, SUCCESS, 0.3f, y_bytes, DETERMINISTIC, math, {0}};
             break;
         case BACKWARD_DATA:
             out[n++] = (Perf) {0, SUCCESS, 0.1f, 0, NON_DETERMINISTIC, math, {0}};
+            /* Listed with no workspace; its workspace query answers 2^63 bytes. */
+            out[n++] = (Perf) {5, SUCCESS, 0.1f, 0, DETERMINISTIC, math, {0}};
             out[n++] = (Perf) {1, SUCCESS, 0.2f, x_bytes, DETERMINISTIC, math, {0}};
             break;
         case BACKWARD_FILTER:
@@ -254,7 +286,7 @@ static cudnnStatus_t workspace(Direction direction, const Handle* handle, const 
     const Perf* perf = find(direction, x, w, y, conv, algo, list);
     if (!perf) return BAD_PARAM;
     if (perf->status != SUCCESS) return perf->status;
-    *bytes = perf->memory;
+    *bytes = direction == BACKWARD_DATA && algo == 5 ? (size_t) 1 << 63 : perf->memory;
     return SUCCESS;
 }
 cudnnStatus_t cudnnGetConvolutionForwardWorkspaceSize(Handle* h, Descriptor* x, Descriptor* w, Convolution* conv,
@@ -282,8 +314,13 @@ static cudnnStatus_t check_call(Direction direction, const char* name, const Han
     if (perf->status != SUCCESS) return perf->status;
     /* Tensor-core algorithms need a convolution whose math type allows them. */
     if (perf->mathType == TENSOR_OP_MATH && conv->math == FMA_MATH) return NOT_SUPPORTED;
-    if (bytes < perf->memory || (perf->memory > 0 && !space)) return BAD_PARAM;
-    if (failing(name)) return EXECUTION_FAILED;
+    size_t needed = direction == BACKWARD_DATA && algo == 5 ? (size_t) 1 << 63 : perf->memory;
+    if (bytes < needed || (needed > 0 && !space)) return BAD_PARAM;
+    if (getenv("FAKE_CUDNN_TRACE")) {
+        fprintf(stderr, "fake cudnn: %s algorithm %d, workspace %zu bytes\n", name, algo, bytes);
+        fflush(stderr);
+    }
+    if (failing(name) && runs[direction]++ >= number("FAKE_CUDNN_FAIL_AFTER", 0)) return EXECUTION_FAILED;
     if (perf->memory > 0) {
         memset(space, 0x5a, perf->memory);
     }
@@ -340,6 +377,7 @@ cudnnStatus_t cudnnConvolutionForward(Handle* handle, const float* alpha, Descri
             }
         }
     }
+    if (named("FAKE_CUDNN_WRONG", "cudnnConvolutionForward")) y[0] += 1;
     return SUCCESS;
 }
 
@@ -383,6 +421,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(Handle* handle, const float* alpha, D
         dx[e] = scaled(*alpha, sums[e], *beta, dx[e]);
     }
     free(sums);
+    if (named("FAKE_CUDNN_WRONG", "cudnnConvolutionBackwardData")) dx[0] += 1;
     return SUCCESS;
 }
 
@@ -423,5 +462,6 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(Handle* handle, const float* alpha,
             }
         }
     }
+    if (named("FAKE_CUDNN_WRONG", "cudnnConvolutionBackwardFilter")) dw[0] += 1;
     return SUCCESS;
 }
