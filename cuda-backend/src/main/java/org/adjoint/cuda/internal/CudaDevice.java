@@ -397,7 +397,8 @@ public final class CudaDevice {
     /**
      * The convolution path, as the log line says it.
      *
-     * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/...)} or {@code im2col + cuBLAS (cuDNN: ...)}
+     * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/...)} or {@code im2col + cuBLAS (cuDNN: ...)};
+     *         {@code cuDNN checked on first convolution} before {@link #cudnnRefusal} first ran
      */
     public synchronized String convolutionPath() {
         return convolution;
