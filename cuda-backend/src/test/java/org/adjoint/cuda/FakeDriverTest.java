@@ -301,6 +301,21 @@ class FakeDriverTest {
     }
 
     @Test
+    void aShapeKeepsTheAlgorithmThatRanFirstAndFallsBackCountedWhenItsWorkspaceDoesNotFit()
+            throws IOException, InterruptedException {
+        Result result = child(cuda13, Map.of("FAKE_CUDNN_TRACE", "1", "FAKE_CUDNN_BIG_WORKSPACE", String.valueOf(48 << 20),
+                "FAKE_CUDA_CAPACITY", String.valueOf(64 << 20)), "settle");
+        assertEquals(0, result.exitCode, result.output);
+        String afterFirst = result.output.substring(result.output.indexOf("first call done"));
+        // Algorithm 0 would fit the second time, but the shape took algorithm 2 first: the im2col path runs, counted.
+        assertTrue(!afterFirst.contains("cudnnConvolutionForward algorithm"), result.output);
+        assertTrue(afterFirst.contains("\nfallbacks: 1\n"), result.output);
+        assertTrue(result.output.contains("chosen on its first run, does not fit in device memory now (algorithm 2 needs "
+                + (48 << 20) + " bytes)"), result.output);
+        assertTrue(!result.output.contains("cudnnConvolutionForward algorithm 0,"), result.output);
+    }
+
+    @Test
     void cudnnDescriptorsAreCachedPerShapeAndTheOldestDestroyed() throws IOException, InterruptedException {
         Result result = child(cuda13, Map.of(), "cache");
         assertEquals(0, result.exitCode, result.output);
@@ -544,6 +559,7 @@ class FakeDriverTest {
                 }
                 case "memory" -> memory(cuda);
                 case "conv" -> convolutions(cuda);
+                case "settle" -> settledAlgorithm(cuda);
                 case "cache" -> descriptorCache(cuda);
                 case "suite" -> {
                     boolean passed = true;
@@ -593,6 +609,23 @@ class FakeDriverTest {
             } catch (IllegalStateException e) {
                 System.out.println("error: " + e.getMessage());
             }
+        }
+
+        /**
+         * The forward pass of one shape, then again while 32 MiB of the 64 MiB fake device are
+         * held: the algorithm that ran first has no room for its workspace the second time.
+         */
+        private static void settledAlgorithm(CudaBackend cuda) {
+            ConvGeometry geometry = new ConvGeometry(4, 9, 8, 3, 2, 2, 2, 2);
+            float[] x = ramp(5 * (int) geometry.imageSize(), 0.37f);
+            float[] w = ramp(6 * (int) (geometry.columnRows() / 2), 0.11f);
+            float[] dy = ramp(5 * 6 * (int) geometry.columnCols(), 0.23f);
+            convolve(cuda, 0, geometry, 5, 6, 2, x, w, dy);
+            System.out.println("first call done");
+            Buffer held = cuda.allocate(8 << 20);
+            convolve(cuda, 0, geometry, 5, 6, 2, x, w, dy);
+            System.out.println("fallbacks: " + cuda.cudnnFallbacks());
+            cuda.release(held);
         }
 
         /** Values over several binades, so that adding them in another order shows in the bits. */
