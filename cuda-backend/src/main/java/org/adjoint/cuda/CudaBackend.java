@@ -103,10 +103,11 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The path this backend's convolutions take, as the start-up log line says it: through
-     * cuDNN, or im2col and cuBLAS GEMMs with the reason cuDNN is not used. Where cuDNN loaded,
-     * this first runs the trial convolutions that decide whether it is trusted (see
-     * {@link CudaConvolution}), so the answer is the path calls will take.
+     * The path this backend's convolutions take: through cuDNN, or im2col and cuBLAS GEMMs with
+     * the reason cuDNN is not used. The first call on a device (or its first convolution) loads
+     * and opens cuDNN, logging the outcome (the start-up line says only "cuDNN checked on first
+     * convolution"); where cuDNN opened, it then runs the trial convolutions that decide whether
+     * it is trusted (see {@link CudaConvolution}), so the answer is the path calls will take.
      *
      * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/venv/lib/python3.12/site-packages/nvidia/cudnn/lib/libcudnn.so.9)}
      *         or {@code im2col + cuBLAS (cuDNN: off, -Dadjoint.cuda.cudnn=false)}

@@ -1,11 +1,15 @@
 package org.adjoint.cuda;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.ConvGeometry;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
 import org.adjoint.cuda.internal.CudnnException;
-import org.adjoint.cuda.internal.ForeignCudnn;
+import org.adjoint.cuda.internal.CudnnShape;
+import org.adjoint.cuda.internal.CudnnUse;
 
 /**
  * The convolutions of a {@link CudaBackend} that uses cuDNN: each call goes through cuDNN when
@@ -13,7 +17,7 @@ import org.adjoint.cuda.internal.ForeignCudnn;
  * instance that never uses cuDNN).
  *
  * <p>Before the device trusts cuDNN, the first convolution (or {@link CudaBackend#convolutionPath()})
- * runs a trial: one small grouped, padded convolution in each direction through cuDNN and
+ * runs a trial: one small grouped, padded, strided and dilated convolution in each direction through cuDNN and
  * through im2col, on small integers, so that both paths should agree to rounding; a cuDNN
  * failure or a difference makes the device drop cuDNN, with a logged reason. It runs on first
  * use rather than when the device opens because the im2col side needs the compiled kernels,
@@ -50,7 +54,7 @@ final class CudaConvolution {
 
     void conv2d(CudaDevice device, Buffer input, Buffer weight, ConvGeometry geometry, int images, int outputs,
                 int groups, Buffer output) {
-        if (!convolve(device, ForeignCudnn.Direction.FORWARD, "conv2d", geometry, images, outputs, groups,
+        if (!convolve(device, CudnnShape.Direction.FORWARD, "conv2d", geometry, images, outputs, groups,
                 "input", input, "weight", weight, "output", output)) {
             im2col.conv2d(input, weight, geometry, images, outputs, groups, output);
         }
@@ -58,7 +62,7 @@ final class CudaConvolution {
 
     void conv2dInputGrad(CudaDevice device, Buffer outputGrad, Buffer weight, ConvGeometry geometry, int images,
                          int outputs, int groups, Buffer inputGrad) {
-        if (!convolve(device, ForeignCudnn.Direction.BACKWARD_DATA, "conv2dInputGrad", geometry, images, outputs, groups,
+        if (!convolve(device, CudnnShape.Direction.BACKWARD_DATA, "conv2dInputGrad", geometry, images, outputs, groups,
                 "weight", weight, "output gradient", outputGrad, "input gradient", inputGrad)) {
             im2col.conv2dInputGrad(outputGrad, weight, geometry, images, outputs, groups, inputGrad);
         }
@@ -66,7 +70,7 @@ final class CudaConvolution {
 
     void conv2dWeightGrad(CudaDevice device, Buffer input, Buffer outputGrad, ConvGeometry geometry, int images,
                           int outputs, int groups, Buffer weightGrad) {
-        if (!convolve(device, ForeignCudnn.Direction.BACKWARD_FILTER, "conv2dWeightGrad", geometry, images, outputs,
+        if (!convolve(device, CudnnShape.Direction.BACKWARD_FILTER, "conv2dWeightGrad", geometry, images, outputs,
                 groups, "input", input, "output gradient", outputGrad, "weight gradient", weightGrad)) {
             im2col.conv2dWeightGrad(input, outputGrad, geometry, images, outputs, groups, weightGrad);
         }
@@ -78,7 +82,7 @@ final class CudaConvolution {
      * The buffers come in cuDNN's order: for the forward pass x, w, y; for the input gradient
      * w, dy, dx; for the weight gradient x, dy, dw.
      */
-    private boolean convolve(CudaDevice device, ForeignCudnn.Direction direction, String operation,
+    private boolean convolve(CudaDevice device, CudnnShape.Direction direction, String operation,
                              ConvGeometry geometry, int images, int outputs, int groups, String firstName, Buffer first,
                              String secondName, Buffer second, String resultName, Buffer result) {
         if (images < 1 || outputs < 1 || groups < 1 || geometry.channels() < 1 || geometry.height() < 1
@@ -88,13 +92,13 @@ final class CudaConvolution {
         }
         String refusal = device.cudnnRefusal(this::trial);
         if (refusal != null) {
-            if (device.cudnnUse() == ForeignCudnn.Use.REQUIRE) {
-                throw new IllegalStateException("cuda " + operation + ": -D" + ForeignCudnn.PROPERTY
+            if (device.cudnnUse() == CudnnUse.REQUIRE) {
+                throw new IllegalStateException("cuda " + operation + ": -D" + CudnnUse.PROPERTY
                         + "=require, but cuDNN is not used: " + refusal);
             }
             return false;
         }
-        ForeignCudnn.Shape shape = ForeignCudnn.Shape.of(geometry, images, outputs, groups);
+        CudnnShape shape = CudnnShape.of(geometry, images, outputs, groups);
         if (shape == null) {
             return fallback(device, operation, direction.name() + " too large", "cuDNN's descriptors count elements"
                     + " in int, and a tensor of " + images + " images, " + outputs + " outputs, geometry " + geometry
@@ -128,8 +132,8 @@ final class CudaConvolution {
 
     /** False after counting and logging a fallback; under {@code require}, throws instead. */
     private static boolean fallback(CudaDevice device, String operation, String kind, String reason, Throwable cause) {
-        if (device.cudnnUse() == ForeignCudnn.Use.REQUIRE) {
-            throw new IllegalStateException("cuda " + operation + ": " + reason + "; -D" + ForeignCudnn.PROPERTY
+        if (device.cudnnUse() == CudnnUse.REQUIRE) {
+            throw new IllegalStateException("cuda " + operation + ": " + reason + "; -D" + CudnnUse.PROPERTY
                     + "=require allows no fallback to the im2col path", cause);
         }
         device.noteCudnnFallback(kind, "cuda " + operation + ": " + reason);
@@ -138,61 +142,62 @@ final class CudaConvolution {
 
     /**
      * The trial: each direction once through cuDNN and once through im2col on a small grouped,
-     * padded shape of small integers (whose products and sums float32 holds exactly, in any
-     * order, so that only a wrong result differs by more than an FFT's or Winograd's rounding).
+     * padded, strided and dilated shape of small integers (whose products and sums float32 holds
+     * exactly, in any order, so that only a wrong result differs by more than an FFT's or
+     * Winograd's rounding). Padding, stride and dilation differ (1, 2, 3), so that a binding that
+     * passes one in another's place changes the output's size or values.
      *
      * @return the first failure or difference, or {@code null}
      * @throws CudnnException when a cuDNN call fails
      */
     private String trial(CudaDevice device) {
-        // 4 channels of 5x6, a 3x2 window, stride 1, padding 1, dilation 1; 2 images, 6 outputs in 2 groups.
-        ConvGeometry geometry = new ConvGeometry(4, 5, 6, 3, 2, 1, 1, 1);
+        // 4 channels of 7x8, a 3x2 window, stride 2, padding 1, dilation 3; 2 images, 6 outputs in 2 groups.
+        ConvGeometry geometry = new ConvGeometry(4, 7, 8, 3, 2, 2, 1, 3);
         int images = 2;
         int outputs = 6;
         int groups = 2;
-        ForeignCudnn.Shape shape = ForeignCudnn.Shape.of(geometry, images, outputs, groups);
-        Buffer x = im2col.upload(integers(images * (int) geometry.imageSize(), 3));
-        Buffer w = im2col.upload(integers(outputs * (int) (geometry.columnRows() / groups), 5));
-        Buffer dy = im2col.upload(integers(images * outputs * (int) geometry.columnCols(), 7));
+        CudnnShape shape = CudnnShape.of(geometry, images, outputs, groups);
+        List<Buffer> held = new ArrayList<>();
         try {
-            for (ForeignCudnn.Direction direction : ForeignCudnn.Direction.values()) {
+            Buffer x = hold(held, im2col.upload(integers(images * (int) geometry.imageSize(), 3)));
+            Buffer w = hold(held, im2col.upload(integers(outputs * (int) (geometry.columnRows() / groups), 5)));
+            Buffer dy = hold(held, im2col.upload(integers(images * outputs * (int) geometry.columnCols(), 7)));
+            for (CudnnShape.Direction direction : CudnnShape.Direction.values()) {
                 long size = switch (direction) {
                     case FORWARD -> images * outputs * geometry.columnCols();
                     case BACKWARD_DATA -> images * geometry.imageSize();
                     case BACKWARD_FILTER -> outputs * (geometry.columnRows() / groups);
                 };
-                Buffer viaCudnn = im2col.allocate(size);
-                Buffer viaIm2col = im2col.allocate(size);
-                try {
-                    String declined = switch (direction) {
-                        case FORWARD -> device.convolve(direction, shape, cuda(x), cuda(w), cuda(viaCudnn));
-                        case BACKWARD_DATA -> device.convolve(direction, shape, cuda(w), cuda(dy), cuda(viaCudnn));
-                        case BACKWARD_FILTER -> device.convolve(direction, shape, cuda(x), cuda(dy), cuda(viaCudnn));
-                    };
-                    if (declined != null) {
-                        return "the trial " + direction.call() + " was declined: " + declined;
-                    }
-                    switch (direction) {
-                        case FORWARD -> im2col.conv2d(x, w, geometry, images, outputs, groups, viaIm2col);
-                        case BACKWARD_DATA -> im2col.conv2dInputGrad(dy, w, geometry, images, outputs, groups, viaIm2col);
-                        case BACKWARD_FILTER -> im2col.conv2dWeightGrad(x, dy, geometry, images, outputs, groups,
-                                viaIm2col);
-                    }
-                    String difference = difference(im2col.download(viaCudnn), im2col.download(viaIm2col));
-                    if (difference != null) {
-                        return "the trial " + direction.call() + " differs from the im2col path: " + difference;
-                    }
-                } finally {
-                    im2col.release(viaCudnn);
-                    im2col.release(viaIm2col);
+                Buffer viaCudnn = hold(held, im2col.allocate(size));
+                Buffer viaIm2col = hold(held, im2col.allocate(size));
+                String declined = switch (direction) {
+                    case FORWARD -> device.convolve(direction, shape, cuda(x), cuda(w), cuda(viaCudnn));
+                    case BACKWARD_DATA -> device.convolve(direction, shape, cuda(w), cuda(dy), cuda(viaCudnn));
+                    case BACKWARD_FILTER -> device.convolve(direction, shape, cuda(x), cuda(dy), cuda(viaCudnn));
+                };
+                if (declined != null) {
+                    return "the trial " + direction.call() + " was declined: " + declined;
+                }
+                switch (direction) {
+                    case FORWARD -> im2col.conv2d(x, w, geometry, images, outputs, groups, viaIm2col);
+                    case BACKWARD_DATA -> im2col.conv2dInputGrad(dy, w, geometry, images, outputs, groups, viaIm2col);
+                    case BACKWARD_FILTER -> im2col.conv2dWeightGrad(x, dy, geometry, images, outputs, groups,
+                            viaIm2col);
+                }
+                String difference = difference(im2col.download(viaCudnn), im2col.download(viaIm2col));
+                if (difference != null) {
+                    return "the trial " + direction.call() + " differs from the im2col path: " + difference;
                 }
             }
             return null;
         } finally {
-            im2col.release(x);
-            im2col.release(w);
-            im2col.release(dy);
+            held.forEach(im2col::release);
         }
+    }
+
+    private static Buffer hold(List<Buffer> held, Buffer buffer) {
+        held.add(buffer);
+        return buffer;
     }
 
     /** Integers from -2 to 2, in an order that depends on {@code step}. */

@@ -29,6 +29,15 @@ public interface Blas extends AutoCloseable {
     int cudaMajor();
 
     /**
+     * The folder the library was loaded from, where a cuDNN for the same CUDA is looked for first.
+     *
+     * @return the folder, or {@code null} when unknown (found by the dynamic linker, or loaded by JCuda)
+     */
+    default java.nio.file.Path libraryFolder() {
+        return null;
+    }
+
+    /**
      * {@code cublasSgemm_v2} when the batch is one product, else
      * {@code cublasSgemmStridedBatched}; queued on the stream.
      *

@@ -90,17 +90,15 @@ public final class CachingAllocator {
     }
 
     /**
-     * Like {@link #allocate} (the cache, then the device, then the same reclaiming, emptying and
-     * one retry), but {@code null} instead of an exception when the device has no room: for
-     * memory that the caller can do without, such as the workspace of one of several
-     * algorithms.
+     * The cache, then the device, and nothing more: no reclaiming, no emptying of the cache, no
+     * retry ({@link #allocate} does those, and they cost a collection and a wait). For memory
+     * that the caller can do without, such as a convolution's workspace.
      *
      * @param bytes requested size, more than 0
-     * @return the block's address, or {@code null} when the device is out of memory
+     * @return the block's address, or 0 when neither the cache nor the device has room
      */
-    public synchronized Long tryAllocate(long bytes) {
-        long address = take(bytes, false);
-        return address == 0 ? null : address;
+    public synchronized long tryAllocate(long bytes) {
+        return take(bytes, false);
     }
 
     private long take(long bytes, boolean required) {
@@ -110,10 +108,10 @@ public final class CachingAllocator {
         if (address == 0) {
             address = raw.allocate(size);
             if (address == 0) {
-                address = allocateAfterReclaiming(bytes, size, required);
-                if (address == 0) {
+                if (!required) {
                     return 0;
                 }
+                address = allocateAfterReclaiming(bytes, size);
             } else {
                 deviceAllocations++;
             }
@@ -125,7 +123,7 @@ public final class CachingAllocator {
         return address;
     }
 
-    private long allocateAfterReclaiming(long bytes, long size, boolean required) {
+    private long allocateAfterReclaiming(long bytes, long size) {
         reclaim.run();
         drainDeferredFrees();
         long address = takeCached(size);
@@ -136,9 +134,6 @@ public final class CachingAllocator {
         emptyCache();
         address = raw.allocate(size);
         if (address == 0) {
-            if (!required) {
-                return 0;
-            }
             throw new IllegalStateException("cuda: out of device memory allocating " + bytes + " bytes (a block of "
                     + size + "): " + bytesInUse + " bytes in use by buffers, " + cachedBefore
                     + " bytes were cached and have been freed before one retry, " + bytesCached + " bytes cached now");

@@ -19,6 +19,7 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -81,9 +82,11 @@ public final class CudaDevice {
     /** cuDNN's convolutions, or {@code null}: the im2col path. */
     private ForeignCudnn cudnn;
     /** What {@code -Dadjoint.cuda.cudnn} asks for. */
-    private final ForeignCudnn.Use cudnnUse;
+    private final CudnnUse cudnnUse;
     /** The convolution path, as the log line says it; after a failed trial, why not cuDNN. */
     private String convolution;
+    /** Whether cuDNN has been looked for (once per device, on the first convolution). */
+    private boolean cudnnLoaded;
     /** Whether the trial convolutions have run (once per device, on first use). */
     private boolean cudnnTried;
     /** Convolutions that cuDNN was trusted with but that took the im2col path. */
@@ -96,7 +99,7 @@ public final class CudaDevice {
     private CudaDevice(int ordinal, CUdevice device) {
         this.ordinal = ordinal;
         // First: a value that is none of true, false, require makes the device unavailable before it holds anything.
-        this.cudnnUse = ForeignCudnn.Use.fromProperty();
+        this.cudnnUse = CudnnUse.fromProperty();
         byte[] nameBytes = new byte[256];
         Driver.check(cuDeviceGetName(nameBytes, nameBytes.length, device), "cuDeviceGetName");
         int length = 0;
@@ -251,7 +254,10 @@ public final class CudaDevice {
                 Nvrtc::description);
         this.blas = blasChoice.binding();
         this.nvrtc = nvrtcChoice.binding();
-        this.convolution = loadCudnn();
+        // cuDNN's parts (hundreds of MB of engines) are mapped only when a convolution asks for them.
+        this.convolution = cudnnUse == CudnnUse.OFF ? "im2col + cuBLAS (cuDNN: off, -D" + CudnnUse.PROPERTY + "=false)"
+                : "cuDNN checked on first convolution";
+        this.cudnnLoaded = cudnnUse == CudnnUse.OFF;
         int[] driverVersion = new int[1];
         String driver = cuDriverGetVersion(driverVersion) == CUresult.CUDA_SUCCESS
                 ? ", driver " + driverVersion[0] / 1000 + "." + driverVersion[0] % 1000 / 10 : "";
@@ -265,35 +271,33 @@ public final class CudaDevice {
     }
 
     /**
-     * Opens cuDNN unless {@code -Dadjoint.cuda.cudnn=false}, and only a cuDNN {@value ForeignCudnn#MAJOR}
-     * built for the CUDA major of the cuBLAS in use; never fails: without cuDNN the
-     * convolutions take the im2col path, or, under {@code require}, throw.
+     * Loads and opens cuDNN (on the first convolution, unless {@code -Dadjoint.cuda.cudnn=false}):
+     * only a cuDNN {@value CudnnLibrary#MAJOR} built for the CUDA major of the cuBLAS in use, looked
+     * for first in the cuBLAS's folder; never fails: without cuDNN the convolutions take the
+     * im2col path, or, under {@code require}, throw.
      *
      * @return the convolution path, for the log line
      */
     private String loadCudnn() {
         String fallback = "im2col + cuBLAS (cuDNN: ";
-        if (cudnnUse == ForeignCudnn.Use.OFF) {
-            return fallback + "off, -D" + ForeignCudnn.PROPERTY + "=false)";
-        }
-        String required = cudnnUse == ForeignCudnn.Use.REQUIRE
-                ? "; convolutions throw, since -D" + ForeignCudnn.PROPERTY + "=require)" : ")";
+        String required = cudnnUse == CudnnUse.REQUIRE
+                ? "; convolutions throw, since -D" + CudnnUse.PROPERTY + "=require)" : ")";
         try {
-            ForeignCudnn.Functions functions = ForeignCudnn.load();
-            String incompatible = functions.incompatibility(blas.cudaMajor());
-            if (incompatible != null) {
-                return fallback + incompatible + required;
-            }
+            CudnnLibrary functions = CudnnLibrary.load(blas.cudaMajor(), blas.libraryFolder());
             ForeignCudnn opened = ForeignCudnn.open(functions, stream.address(), tf32);
             String description;
             try {
                 description = opened.description();
             } catch (RuntimeException e) {
-                opened.close();
+                try {
+                    opened.close();
+                } catch (RuntimeException s) {
+                    e.addSuppressed(s);
+                }
                 throw e;
             }
             this.cudnn = opened;
-            return description + (cudnnUse == ForeignCudnn.Use.REQUIRE ? ", required" : "");
+            return description + (cudnnUse == CudnnUse.REQUIRE ? ", required" : "");
         } catch (RuntimeException | LinkageError e) {
             return fallback + NativeErrors.summary(e) + required;
         }
@@ -393,7 +397,8 @@ public final class CudaDevice {
     /**
      * The convolution path, as the log line says it.
      *
-     * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/...)} or {@code im2col + cuBLAS (cuDNN: ...)}
+     * @return for example {@code cuDNN 9.1.0 (libcudnn.so.9 at /opt/...)} or {@code im2col + cuBLAS (cuDNN: ...)};
+     *         {@code cuDNN checked on first convolution} before {@link #cudnnRefusal} first ran
      */
     public synchronized String convolutionPath() {
         return convolution;
@@ -404,22 +409,30 @@ public final class CudaDevice {
      *
      * @return off, on (the default) or require
      */
-    public ForeignCudnn.Use cudnnUse() {
+    public CudnnUse cudnnUse() {
         return cudnnUse;
     }
 
     /**
      * Why convolutions cannot go through cuDNN here, or {@code null} when they can. The first
-     * call while cuDNN is loaded runs {@code trial} (holding the lock, with cuDNN in place, so
-     * that it can call {@link #convolve}): when it reports a failure, or a cuDNN call in it
-     * throws, cuDNN is closed, the reason logged, and every later call answers it. Any other
-     * exception of the trial propagates, and the next call runs it again.
+     * call loads and opens cuDNN (unless {@code -Dadjoint.cuda.cudnn=false}) and logs the
+     * outcome. The first call while cuDNN is open runs {@code trial} (holding the lock, with
+     * cuDNN in place, so that it can call {@link #convolve}): when it reports a failure, or a
+     * cuDNN call in it throws, cuDNN is closed, the reason logged, and every later call answers
+     * it. Any other exception of the trial propagates, and the next call runs it again.
      *
      * @param trial runs a convolution in each direction through cuDNN and another path and
      *              compares: the failure, or {@code null}
      * @return the reason (the log line's convolution part), or {@code null}
      */
     public synchronized String cudnnRefusal(Function<CudaDevice, String> trial) {
+        if (!cudnnLoaded) {
+            enter();
+            convolution = loadCudnn();
+            cudnnLoaded = true;
+            String path = convolution;
+            LOG.info(() -> "Adjoint CUDA convolutions on device " + ordinal + ": " + path);
+        }
         if (cudnn != null && !cudnnTried) {
             String failure;
             try {
@@ -439,6 +452,10 @@ public final class CudaDevice {
 
     private void refuseCudnn(String reason) {
         String why = reason;
+        List<String> parts = cudnn.library().companionFailures();
+        if (!parts.isEmpty()) {
+            why += "; its parts that did not load: " + String.join("; ", parts);
+        }
         enter();
         try {
             cudnn.close();
@@ -476,10 +493,14 @@ public final class CudaDevice {
     }
 
     /**
-     * Queues one cuDNN convolution (see {@link ForeignCudnn#run}): the first algorithm that
-     * qualifies and whose workspace the caching allocator can give
-     * ({@link CachingAllocator#tryAllocate}); one whose workspace does not fit makes way for
-     * the next.
+     * Queues one cuDNN convolution (see {@link ForeignCudnn#run}). The first call of a shape and
+     * direction runs the first algorithm that qualifies and whose workspace the caching
+     * allocator has at hand ({@link CachingAllocator#tryAllocate}: its cache or the device, no
+     * reclaiming); one whose workspace does not fit makes way for the next, and so does every
+     * later one asking as much or more. Once one has run it is the only one for that shape and
+     * direction ({@link ForeignCudnn.Call#settled()}): the same shape always runs the same
+     * algorithm, and when its workspace cannot be had the call is declined (the caller's
+     * counted im2col fallback), never run with another algorithm.
      *
      * @param direction which computation
      * @param shape     the sizes
@@ -491,7 +512,7 @@ public final class CudaDevice {
      * @throws CudnnException when a cuDNN call fails (naming it and its status)
      * @throws IllegalStateException when cuDNN is not loaded
      */
-    public synchronized String convolve(ForeignCudnn.Direction direction, ForeignCudnn.Shape shape, CudaBuffer first,
+    public synchronized String convolve(CudnnShape.Direction direction, CudnnShape shape, CudaBuffer first,
                                         CudaBuffer second, CudaBuffer result) {
         if (cudnn == null) {
             throw new IllegalStateException("cuda: cuDNN is not loaded: " + convolution);
@@ -501,13 +522,18 @@ public final class CudaDevice {
             if (call.candidates() == 0) {
                 return call.refusal();
             }
+            int settled = call.settled();
+            int from = settled < 0 ? 0 : settled;
+            int to = settled < 0 ? call.candidates() : settled + 1;
             StringBuilder tooLarge = new StringBuilder();
-            for (int i = 0; i < call.candidates(); i++) {
+            long smallestFailed = Long.MAX_VALUE;
+            for (int i = from; i < to; i++) {
                 long bytes = call.workspaceBytes(i);
                 // The workspace first: taking it may hand back blocks that cleaners freed, and the
                 // operands' addresses are read after, so none of them can be such a block.
-                Long workspace = bytes == 0 ? Long.valueOf(0) : allocator.tryAllocate(bytes);
-                if (workspace == null) {
+                long workspace = bytes == 0 || bytes >= smallestFailed ? 0 : allocator.tryAllocate(bytes);
+                if (bytes != 0 && workspace == 0) {
+                    smallestFailed = Math.min(smallestFailed, bytes);
                     tooLarge.append(tooLarge.isEmpty() ? "" : "; ").append("algorithm ").append(call.algorithm(i))
                             .append(" needs ").append(bytes).append(" bytes");
                     continue;
@@ -522,7 +548,11 @@ public final class CudaDevice {
                 }
                 return null;
             }
-            return "no workspace of " + direction.call + "'s algorithms fits in device memory (" + tooLarge + ")";
+            return settled < 0
+                    ? "no workspace of " + direction.call + "'s algorithms fits in device memory (" + tooLarge + ")"
+                    : "the workspace of " + direction.call + "'s algorithm for " + shape + ", chosen on its first"
+                            + " run, does not fit in device memory now (" + tooLarge + "); no other algorithm is"
+                            + " taken, so that the shape's results stay the same";
         }
     }
 

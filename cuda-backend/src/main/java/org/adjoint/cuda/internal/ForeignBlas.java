@@ -9,7 +9,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * {@link Blas} through {@code java.lang.foreign}: a binding of exactly the six cuBLAS entry
@@ -20,6 +22,8 @@ public final class ForeignBlas implements Blas {
 
     /** Library file names tried, newest first. */
     public static final List<String> LIBRARY_NAMES = List.of("libcublas.so.13", "libcublas.so.12");
+    /** The CUDA major of each of {@link #LIBRARY_NAMES}. */
+    static final Map<String, Integer> CUDA_MAJORS = Map.of("libcublas.so.13", 13, "libcublas.so.12", 12);
 
     private final Functions functions;
     private final MemorySegment handle;
@@ -124,11 +128,21 @@ public final class ForeignBlas implements Blas {
         return blas;
     }
 
-    /** From the file name asked for: {@code libcublas.so.13} is CUDA 13's. */
+    /** From the file name asked for ({@link #CUDA_MAJORS}): {@code libcublas.so.13} is CUDA 13's. */
     @Override
     public int cudaMajor() {
-        String name = functions.library.name();
-        return Integer.parseInt(name.substring(name.lastIndexOf('.') + 1));
+        Integer major = CUDA_MAJORS.get(functions.library.name());
+        if (major == null) {
+            throw new IllegalStateException("cuda: no CUDA major is known for " + functions.library.name());
+        }
+        return major;
+    }
+
+    /** The folder it was found in, or {@code null} when the dynamic linker found it by name. */
+    @Override
+    public Path libraryFolder() {
+        String location = functions.location();
+        return location.contains("/") ? Path.of(location).getParent() : null;
     }
 
     @Override

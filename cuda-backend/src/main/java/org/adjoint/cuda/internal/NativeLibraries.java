@@ -12,8 +12,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
@@ -44,8 +46,21 @@ public final class NativeLibraries {
      * @param name     the file name asked for
      * @param location where it was found: the name (found by the dynamic linker) or a path
      * @param symbols  its symbols
+     * @param companionFailures the companions of its folder that did not load, each with its last
+     *                 error (see {@link #loadWithEveryCompanion}); empty for the others
      */
-    public record Loaded(String name, String location, SymbolLookup symbols) {
+    public record Loaded(String name, String location, SymbolLookup symbols, List<String> companionFailures) {
+
+        /**
+         * A library with no companion failures.
+         *
+         * @param name     the file name asked for
+         * @param location where it was found
+         * @param symbols  its symbols
+         */
+        public Loaded(String name, String location, SymbolLookup symbols) {
+            this(name, location, symbols, List.of());
+        }
 
         /**
          * A method handle for one of the library's functions.
@@ -166,31 +181,36 @@ public final class NativeLibraries {
         }
     }
 
-    private static void loadEveryCompanion(Path directory, Predicate<String> companion) {
+    /** Loads the companions in rounds; returns those that never loaded, each with its last error. */
+    private static List<String> loadEveryCompanion(Path directory, Predicate<String> companion) {
         if (companion == null) {
-            return;
+            return List.of();
         }
         List<Path> pending;
         try (Stream<Path> files = Files.list(directory)) {
             pending = new ArrayList<>(files.filter(f -> companion.test(f.getFileName().toString())).sorted().toList());
         } catch (IOException | SecurityException e) {
-            // Nothing to preload; loading the library itself reports what is missing.
-            return;
+            return List.of(directory + " could not be listed: " + e);
         }
+        Map<Path, String> lastError = new LinkedHashMap<>();
         boolean progress = true;
         while (progress && !pending.isEmpty()) {
             progress = false;
             for (var iterator = pending.iterator(); iterator.hasNext(); ) {
+                Path file = iterator.next();
                 try {
-                    SymbolLookup.libraryLookup(iterator.next(), Arena.global());
+                    SymbolLookup.libraryLookup(file, Arena.global());
                     iterator.remove();
+                    lastError.remove(file);
                     progress = true;
                 } catch (IllegalArgumentException | IllegalCallerException e) {
-                    // It may need a part not loaded yet (the next round tries again), or not load at all:
-                    // the library loads its parts itself when it needs them, and says so if it cannot.
+                    // It may need a part not loaded yet: the next round tries again.
+                    lastError.put(file, e.getMessage());
                 }
             }
         }
+        // The library loads its parts itself when it needs them, and fails then: these say why.
+        return pending.stream().map(f -> f.getFileName() + " (" + lastError.get(f) + ")").toList();
     }
 
     /**
@@ -205,6 +225,16 @@ public final class NativeLibraries {
     public static Predicate<String> versionedParts(String prefix, int major) {
         String suffix = ".so." + major;
         return file -> file.startsWith(prefix) && file.endsWith(suffix);
+    }
+
+    /** The library at {@code file}, or {@code null} with the error in {@code error[0]}. */
+    private static Loaded tryLoad(String name, Path file, String[] error) {
+        try {
+            return new Loaded(name, file.toString(), SymbolLookup.libraryLookup(file, Arena.global()));
+        } catch (IllegalArgumentException | IllegalCallerException e) {
+            error[0] = e.getMessage();
+            return null;
+        }
     }
 
     private static List<Path> children(Path directory) {
@@ -244,12 +274,12 @@ public final class NativeLibraries {
      * @throws IllegalStateException naming every name and folder tried, when none loads
      */
     public static Loaded load(List<String> names, List<Path> directories, Function<String, String> companion) {
-        return load(names, directories, companion, null);
+        return load(names, directories, companion, null, null);
     }
 
     /**
-     * Loads the first of {@code names} that loads, for the life of the JVM, after every file of
-     * its folder whose name the companion test accepts: for a library split into parts that it
+     * Loads the first of {@code names} that loads, for the life of the JVM, then every file of
+     * its folder whose name the companion test accepts (before the library's first call): for a library split into parts that it
      * opens by name at run time (cuDNN 9's {@code libcudnn.so.9} opens {@code libcudnn_ops.so.9},
      * {@code libcudnn_cnn.so.9}, its engines and so on), which need one another, so the files are
      * loaded in rounds until a round loads none more. The test should accept only the parts of
@@ -258,39 +288,93 @@ public final class NativeLibraries {
      *
      * @param names       file names in order of preference
      * @param directories folders to look in when the dynamic linker does not find a name
-     * @param companion   for a name, the test of the file names to load before it, or {@code null}
-     * @return the library
+     * @param companion   for a name, the test of the file names to load after it, or {@code null}
+     * @return the library, with the companions that did not load named
      * @throws IllegalStateException naming every name and folder tried, when none loads
      */
     public static Loaded loadWithEveryCompanion(List<String> names, List<Path> directories,
                                                 Function<String, Predicate<String>> companion) {
-        return load(names, directories, null, companion);
+        return load(names, directories, null, companion, loaded -> null);
+    }
+
+    /**
+     * Like {@link #loadWithEveryCompanion(List, List, Function)}, but each library found is first
+     * loaded alone and asked {@code rejection} whether it may be used; one that may not is passed
+     * over for the next place before any of its companions is loaded (a folder's parts would
+     * shadow those of a later folder, since the library opens them by name).
+     *
+     * @param names       file names in order of preference
+     * @param directories folders to look in when the dynamic linker does not find a name
+     * @param companion   for a name, the test of the file names to load after it, or {@code null}
+     * @param rejection   for a loaded library, why it must not be used, or {@code null} when it may
+     * @return the library, with the companions that did not load named
+     * @throws IllegalStateException naming every name and folder tried, when none loads; when every
+     *                               one found was rejected, the reasons (just the reason when one was)
+     */
+    public static Loaded loadWithEveryCompanion(List<String> names, List<Path> directories,
+                                                Function<String, Predicate<String>> companion,
+                                                Function<Loaded, String> rejection) {
+        return load(names, directories, null, companion, rejection);
     }
 
     private static Loaded load(List<String> names, List<Path> directories, Function<String, String> companion,
-                               Function<String, Predicate<String>> everyCompanion) {
+                               Function<String, Predicate<String>> everyCompanion, Function<Loaded, String> rejection) {
         List<String> failures = new ArrayList<>();
+        Map<String, String> rejections = new LinkedHashMap<>();
         for (String name : names) {
             try {
-                return new Loaded(name, name, SymbolLookup.libraryLookup(name, Arena.global()));
+                Loaded loaded = new Loaded(name, name, SymbolLookup.libraryLookup(name, Arena.global()));
+                String reason = rejection == null ? null : rejection.apply(loaded);
+                if (reason == null) {
+                    return loaded;
+                }
+                rejections.putIfAbsent(reason, name + " (found by the dynamic linker)");
             } catch (IllegalArgumentException notOnSearchPath) {
                 // Look in the toolkit folders next.
             }
             for (Path directory : directories) {
                 Path candidate = directory.resolve(name);
-                if (Files.isRegularFile(candidate)) {
-                    if (everyCompanion != null) {
-                        loadEveryCompanion(directory, everyCompanion.apply(name));
-                    } else {
-                        loadCompanions(directory, companion.apply(name));
-                    }
-                    try {
-                        return new Loaded(name, candidate.toString(), SymbolLookup.libraryLookup(candidate, Arena.global()));
-                    } catch (IllegalArgumentException | IllegalCallerException e) {
-                        failures.add(candidate + " exists but did not load (" + e.getMessage() + ")");
-                    }
+                if (!Files.isRegularFile(candidate)) {
+                    continue;
                 }
+                if (everyCompanion == null) {
+                    loadCompanions(directory, companion.apply(name));
+                }
+                List<String> companionFailures = null;
+                String[] error = new String[1];
+                Loaded loaded = tryLoad(name, candidate, error);
+                if (loaded == null && everyCompanion != null) {
+                    // It needs its parts to load at all (a link-time need): they come first, and it is checked after.
+                    companionFailures = loadEveryCompanion(directory, everyCompanion.apply(name));
+                    loaded = tryLoad(name, candidate, error);
+                }
+                if (loaded == null) {
+                    failures.add(candidate + " exists but did not load (" + error[0] + ")");
+                    continue;
+                }
+                String reason = rejection == null ? null : rejection.apply(loaded);
+                if (reason != null) {
+                    rejections.putIfAbsent(reason, candidate.toString());
+                    continue;
+                }
+                if (everyCompanion != null) {
+                    if (companionFailures == null) {
+                        companionFailures = loadEveryCompanion(directory, everyCompanion.apply(name));
+                    }
+                    loaded = new Loaded(name, loaded.location(), loaded.symbols(), companionFailures);
+                }
+                return loaded;
             }
+        }
+        if (!rejections.isEmpty()) {
+            if (rejections.size() == 1 && failures.isEmpty()) {
+                throw new IllegalStateException(rejections.keySet().iterator().next());
+            }
+            List<String> reasons = new ArrayList<>();
+            rejections.forEach((reason, where) -> reasons.add(where + ": " + reason));
+            reasons.addAll(failures);
+            throw new IllegalStateException("no " + String.join(" or ", names) + " found can be used: "
+                    + String.join("; ", reasons));
         }
         String ldLibraryPath = System.getenv("LD_LIBRARY_PATH");
         throw new IllegalStateException(String.join(" or ", names) + " could not be loaded: not found by the dynamic linker"

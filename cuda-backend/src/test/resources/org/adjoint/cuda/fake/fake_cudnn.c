@@ -22,8 +22,15 @@
  * element off by one. FAKE_CUDNN_VERSION, FAKE_CUDNN_CUDART: what cudnnGetVersion (90100) and
  * cudnnGetCudartVersion (13000, or -DFAKE_CUDNN_CUDART_DEFAULT) answer. FAKE_CUDNN_BIG_WORKSPACE=bytes: the forward list starts,
  * after the entries to pass over, with algorithm 2 asking for that workspace.
- * FAKE_CUDNN_TRACE set: each convolution call prints its algorithm and workspace to stderr.
+ * FAKE_CUDNN_TRACE set: each convolution call prints its algorithm and workspace to stderr, and
+ * each heuristic call its name. FAKE_CUDNN_GARBLE=name: that convolution fills its result with
+ * NaN, then returns CUDNN_STATUS_EXECUTION_FAILED (from its (k+1)th call with FAKE_CUDNN_FAIL_AFTER=k),
+ * as a kernel that failed half-way would leave it. A heuristic named by FAKE_CUDNN_FAIL returns
+ * CUDNN_STATUS_NOT_SUPPORTED (from its (k+1)th call with FAKE_CUDNN_FAIL_AFTER=k).
+ * FAKE_CUDNN_SWAP_STRIDE_DILATION set: cudnnSetConvolution2dDescriptor takes the stride for the
+ * dilation and the dilation for the stride, as a binding passing them in each other's place would.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,8 +61,9 @@ typedef struct { int kind; void* stream; } Handle;
 
 static long live_descriptors;
 static unsigned long calls;
-/* Per direction, calls named by FAKE_CUDNN_FAIL so far. */
+/* Per direction, calls named by FAKE_CUDNN_FAIL or FAKE_CUDNN_GARBLE so far, and heuristic calls. */
 static size_t runs[3];
+static size_t heuristics[3];
 
 /** For tests: descriptors created and not yet destroyed. */
 long fakeCudnnLiveDescriptors(void) { return live_descriptors; }
@@ -168,6 +176,10 @@ cudnnStatus_t cudnnSetConvolution2dDescriptor(Convolution* d, int pad_h, int pad
             || mode != CROSS_CORRELATION || computeType != DATA_FLOAT) {
         return BAD_PARAM;
     }
+    if (getenv("FAKE_CUDNN_SWAP_STRIDE_DILATION")) {
+        int t = u; u = dil_h; dil_h = t;
+        t = v; v = dil_w; dil_w = t;
+    }
     d->pad_h = pad_h; d->pad_w = pad_w; d->u = u; d->v = v; d->dil_h = dil_h; d->dil_w = dil_w; d->set = 1;
     return SUCCESS;
 }
@@ -260,6 +272,13 @@ cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(Handle* h, int*
 static cudnnStatus_t heuristic(Direction direction, const Handle* handle, const Descriptor* x, const Descriptor* w,
                                const Convolution* conv, const Descriptor* y, int requested, int* returned, Perf* out) {
     if (!usable(handle) || !fits(x, w, conv, y) || requested < 1 || !returned || !out) return BAD_PARAM;
+    static const char* names[] = {"cudnnGetConvolutionForwardAlgorithm_v7", "cudnnGetConvolutionBackwardDataAlgorithm_v7",
+                                  "cudnnGetConvolutionBackwardFilterAlgorithm_v7"};
+    if (getenv("FAKE_CUDNN_TRACE")) {
+        fprintf(stderr, "fake cudnn: %s\n", names[direction]);
+        fflush(stderr);
+    }
+    if (failing(names[direction]) && heuristics[direction]++ >= number("FAKE_CUDNN_FAIL_AFTER", 0)) return NOT_SUPPORTED;
     Perf list[8];
     int n = algorithms(direction, x, w, y, conv, list);
     *returned = n < requested ? n : requested;
@@ -321,6 +340,11 @@ static cudnnStatus_t check_call(Direction direction, const char* name, const Han
         fflush(stderr);
     }
     if (failing(name) && runs[direction]++ >= number("FAKE_CUDNN_FAIL_AFTER", 0)) return EXECUTION_FAILED;
+    if (named("FAKE_CUDNN_GARBLE", name) && runs[direction]++ >= number("FAKE_CUDNN_FAIL_AFTER", 0)) {
+        /* The result's descriptor: y for the forward pass, x (dx) for the input gradient, w (dw) for the weights'. */
+        *reversed = -1;
+        return SUCCESS;
+    }
     if (perf->memory > 0) {
         memset(space, 0x5a, perf->memory);
     }
@@ -338,6 +362,15 @@ static int holds(const void* p, const Descriptor* d) {
     return header[1] == 0x61646a6f696e74LL && header[0] >= (long long) ((size_t) d->n * d->c * d->h * d->w * sizeof(float));
 }
 
+/* Fills a result with NaN and fails, as a kernel that stopped half-way would leave it. */
+static cudnnStatus_t garble(float* out, const Descriptor* d) {
+    size_t count = (size_t) d->n * d->c * d->h * d->w;
+    for (size_t e = 0; e < count; e++) {
+        out[e] = NAN;
+    }
+    return EXECUTION_FAILED;
+}
+
 static float scaled(float alpha, float sum, float beta, float old) {
     return alpha * sum + (beta == 0 ? 0 : beta * old);
 }
@@ -349,6 +382,7 @@ cudnnStatus_t cudnnConvolutionForward(Handle* handle, const float* alpha, Descri
     cudnnStatus_t status = check_call(FORWARD, "cudnnConvolutionForward", handle, alpha, beta, xd, wd, conv, yd, algo,
                                       space, bytes, &reversed);
     if (status != SUCCESS) return status;
+    if (reversed < 0) return garble(y, yd);
     if (!holds(x, xd) || !holds(w, wd) || !holds(y, yd)) return BAD_PARAM;
     int C = xd->c, H = xd->h, W = xd->w, K = wd->n, G = conv->groups, cg = C / G, kg = K / G;
     int kh = wd->h, kw = wd->w, OH = yd->h, OW = yd->w;
@@ -388,6 +422,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(Handle* handle, const float* alpha, D
     cudnnStatus_t status = check_call(BACKWARD_DATA, "cudnnConvolutionBackwardData", handle, alpha, beta, dxd, wd, conv,
                                       dyd, algo, space, bytes, &reversed);
     if (status != SUCCESS) return status;
+    if (reversed < 0) return garble(dx, dxd);
     if (!holds(w, wd) || !holds(dy, dyd) || !holds(dx, dxd)) return BAD_PARAM;
     int N = dxd->n, C = dxd->c, H = dxd->h, W = dxd->w, K = wd->n, G = conv->groups, cg = C / G, kg = K / G;
     int kh = wd->h, kw = wd->w, OH = dyd->h, OW = dyd->w;
@@ -433,6 +468,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(Handle* handle, const float* alpha,
     cudnnStatus_t status = check_call(BACKWARD_FILTER, "cudnnConvolutionBackwardFilter", handle, alpha, beta, xd, dwd,
                                       conv, dyd, algo, space, bytes, &reversed);
     if (status != SUCCESS) return status;
+    if (reversed < 0) return garble(dw, dwd);
     if (!holds(x, xd) || !holds(dy, dyd) || !holds(dw, dwd)) return BAD_PARAM;
     int N = xd->n, C = xd->c, H = xd->h, W = xd->w, K = dwd->n, G = conv->groups, cg = C / G, kg = K / G;
     int kh = dwd->h, kw = dwd->w, OH = dyd->h, OW = dyd->w;
