@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>The bits are those of the unfold-multiply-fold composition: each image's columns are the
  * provider's own {@link KernelProvider#sgemm} (whose bits do not depend on the thread count or
  * on whether it ran inside a batch), and each plane is folded by {@link Im2col}'s fold, zeroed
- * then added to tap by tap.
+ * then added to tap by tap, its runs added by the provider's {@link Im2col.RunAdder} (the
+ * vector one adds a vector at a time: one rounding per element either way).
  */
 final class FoldedConv {
 
@@ -27,7 +28,7 @@ final class FoldedConv {
      * {@code dx [images, channels, height, width]} from {@code dy [images, outputs, outHeight, outWidth]}
      * and {@code w [outputs, channels/groups, kh, kw]}, overwriting {@code dx}.
      */
-    static void inputGrad(KernelProvider kernels, float[] dy, float[] w, float[] dx, int images, int channels,
+    static void inputGrad(KernelProvider kernels, Im2col.RunAdder adder, float[] dy, float[] w, float[] dx, int images, int channels,
                           int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth, int stride,
                           int padding, int dilation) {
         int outHeight = (height + 2 * padding - dilation * (kernelHeight - 1) - 1) / stride + 1;
@@ -43,7 +44,7 @@ final class FoldedConv {
                         rowsPerGroup, dy, (p * outputs + g * outPerGroup) * positions, positions, 0f, columns,
                         g * rowsPerGroup * positions, positions);
             }
-            Im2col.col2im(columns, 0, channels, height, width, kernelHeight, kernelWidth, stride, padding, dilation, 1,
+            Im2col.col2im(adder, columns, 0, channels, height, width, kernelHeight, kernelWidth, stride, padding, dilation, 1,
                     dx, p * channels * height * width);
         };
         long work = (long) rows * positions * outPerGroup;

@@ -230,7 +230,7 @@ public interface KernelProvider {
     default void conv2dInputGradFolded(float[] dy, float[] w, float[] dx, int images, int channels, int height,
                                        int width, int outputs, int groups, int kernelHeight, int kernelWidth,
                                        int stride, int padding, int dilation) {
-        FoldedConv.inputGrad(this, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
+        FoldedConv.inputGrad(this, Im2col.SCALAR_ADDER, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
                 kernelWidth, stride, padding, dilation);
     }
 
