@@ -185,17 +185,30 @@ public final class CpuBackend implements Backend, FusedAdam {
     /**
      * For stride 1, a convolution of the output's gradient with the flipped weight, as implicit
      * GEMMs, when the kernels have them, a group has at least 4 input channels and no more
-     * output channels than input channels; else the default's GEMMs and col2im. The implicit
-     * GEMM packs {@code O/G·kH·kW} rows of windows of the output's gradient per image, the
-     * default writes and folds {@code C/G·kH·kW} rows of columns: with more outputs than inputs
-     * (the Fashion-MNIST CNN's 32→64 layer) the default packs less and measured faster.
+     * output channels than input channels. Otherwise the columns {@code W_gᵀ · dy_g} folded
+     * into {@code dx} image by image ({@link KernelProvider#conv2dInputGradFolded}), with the
+     * bits of the default's GEMMs and col2im; a pointwise window, whose columns are {@code dx}
+     * itself, takes the default. The implicit GEMM packs {@code O/G·kH·kW} rows of windows of
+     * the output's gradient per image, the folded one writes and folds {@code C/G·kH·kW} rows
+     * of columns: with more outputs than inputs (the Fashion-MNIST CNN's 32→64 layer) the
+     * folded one packs less and measured faster.
      */
     @Override
     public void conv2dInputGrad(Buffer outputGrad, Buffer weight, ConvGeometry geometry, int images, int outputs,
                                 int groups, Buffer inputGrad) {
         if (!kernels.implicitConvolution() || geometry.stride() != 1
                 || geometry.channels() / groups < IMPLICIT_MIN_ROWS || outputs > geometry.channels()) {
-            Backend.super.conv2dInputGrad(outputGrad, weight, geometry, images, outputs, groups, inputGrad);
+            boolean pointwise = geometry.kernelHeight() == 1 && geometry.kernelWidth() == 1 && geometry.stride() == 1
+                    && geometry.padding() == 0;
+            if (pointwise) {
+                Backend.super.conv2dInputGrad(outputGrad, weight, geometry, images, outputs, groups, inputGrad);
+                return;
+            }
+            checkConv("conv2dInputGrad", geometry, images, outputs, groups, "input gradient", inputGrad, "weight",
+                    weight, "output gradient", outputGrad);
+            kernels.conv2dInputGradFolded(data(outputGrad), data(weight), data(inputGrad), images, geometry.channels(),
+                    geometry.height(), geometry.width(), outputs, groups, geometry.kernelHeight(),
+                    geometry.kernelWidth(), geometry.stride(), geometry.padding(), geometry.dilation());
             return;
         }
         checkConv("conv2dInputGrad", geometry, images, outputs, groups, "input gradient", inputGrad, "weight", weight,

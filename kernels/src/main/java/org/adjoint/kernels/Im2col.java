@@ -96,12 +96,42 @@ public final class Im2col {
     public static void col2im(float[] cols, int colsOffset, int channels, int height, int width, int kernelHeight,
                               int kernelWidth, int stride, int padding, int dilation, int images, float[] in,
                               int inOffset) {
+        col2im(SCALAR_ADDER, cols, colsOffset, channels, height, width, kernelHeight, kernelWidth, stride, padding,
+                dilation, images, in, inOffset);
+    }
+
+    /**
+     * Adds {@code values[from, from + length)} to {@code out[to, to + length)} element by
+     * element, each sum rounded once: any implementation gives the same bits.
+     */
+    @FunctionalInterface
+    interface RunAdder {
+
+        /**
+         * Adds one run.
+         *
+         * @param values what to add
+         * @param from   the run's first value
+         * @param out    what is added to
+         * @param to     the run's first element of {@code out}
+         * @param length elements
+         */
+        void add(float[] values, int from, float[] out, int to, int length);
+    }
+
+    /** The scalar loop that {@link #col2im} adds its runs with. */
+    static final RunAdder SCALAR_ADDER = Plan::addRun;
+
+    /** {@link #col2im} with the stride-1 runs added by {@code adder} (a provider's vectors). */
+    static void col2im(RunAdder adder, float[] cols, int colsOffset, int channels, int height, int width,
+                       int kernelHeight, int kernelWidth, int stride, int padding, int dilation, int images, float[] in,
+                       int inOffset) {
         Plan plan = Plan.of("col2im", in, inOffset, channels, height, width, kernelHeight, kernelWidth, stride, padding,
                 dilation, images, cols, colsOffset);
         plan.run((first, end) -> {
             float[] spare = plan.sameWidth() ? new float[plan.outHeight() * plan.outWidth()] : null;
             for (int plane = first; plane < end; plane++) {
-                plan.fold(cols, colsOffset, plane, in, inOffset, spare);
+                plan.fold(adder, cols, colsOffset, plane, in, inOffset, spare);
             }
         });
     }
@@ -237,7 +267,7 @@ public final class Im2col {
             return stride == 1 && outWidth == width;
         }
 
-        void fold(float[] cols, int colsOffset, int plane, float[] in, int inOffset, float[] spare) {
+        void fold(RunAdder adder, float[] cols, int colsOffset, int plane, float[] in, int inOffset, float[] spare) {
             int target = inOffset + plane * height * width;
             Arrays.fill(in, target, target + height * width, 0f);
             int row = colsOffset + plane * kernelHeight * kernelWidth * outHeight * outWidth;
@@ -247,7 +277,7 @@ public final class Im2col {
                     int end = endInside(kj, first);
                     int shift = kj * dilation - padding;
                     if (spare != null && first < end) {
-                        foldBlock(cols, row, ki, first, end, shift, in, target, spare);
+                        foldBlock(adder, cols, row, ki, first, end, shift, in, target, spare);
                         row += outHeight * outWidth;
                         continue;
                     }
@@ -258,7 +288,7 @@ public final class Im2col {
                         }
                         int to = target + h * width + first * stride + shift;
                         if (stride == 1) {
-                            addRun(cols, row + first, in, to, end - first);
+                            adder.add(cols, row + first, in, to, end - first);
                         } else {
                             for (int ow = first; ow < end; ow++, to += stride) {
                                 in[to] += cols[row + ow];
@@ -276,8 +306,8 @@ public final class Im2col {
          * image element is a sum begun at +0, so never −0, and adding +0 leaves its bits as they
          * are — the same bits as adding row by row.
          */
-        private void foldBlock(float[] cols, int row, int ki, int first, int end, int shift, float[] in, int target,
-                               float[] spare) {
+        private void foldBlock(RunAdder adder, float[] cols, int row, int ki, int first, int end, int shift,
+                               float[] in, int target, float[] spare) {
             int lift = ki * dilation - padding;
             int low = Math.max(0, -lift);
             int high = Math.min(outHeight, height - lift);
@@ -294,7 +324,7 @@ public final class Im2col {
                     cols[at] = 0f;
                 }
             }
-            addRun(cols, start, in, to, last - start);
+            adder.add(cols, start, in, to, last - start);
             saved = 0;
             for (int oh = low; oh < high - 1; oh++) {
                 for (int at = row + oh * outWidth + end; at < row + (oh + 1) * outWidth + first; at++) {
@@ -304,7 +334,8 @@ public final class Im2col {
         }
 
         /** A separate method, so that the JIT compiles the contiguous add as one vectorised loop. */
-        private static void addRun(float[] values, int from, float[] out, int to, int length) {
+        /** The scalar {@link RunAdder}. */
+        static void addRun(float[] values, int from, float[] out, int to, int length) {
             for (int i = 0; i < length; i++) {
                 out[to + i] += values[from + i];
             }

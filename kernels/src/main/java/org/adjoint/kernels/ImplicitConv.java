@@ -13,9 +13,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>input gradient, stride 1 only: {@code dx} is the convolution of {@code dy} with the
  *       weight flipped in both taps and transposed in its two channel axes, padded by
  *       {@code dilation·(k − 1) − padding} (negative padding crops), so no col2im;</li>
- *   <li>weight gradient: {@code dw_g = Σ_images dy_g · cols_g(x)ᵀ}, accumulated image after
- *       image into {@code dw} ({@code beta = 1} after the first), threads splitting the
- *       columns of {@code dw}, never the images.</li>
+ *   <li>weight gradient: {@code dw_g = Σ_images dy_g · cols_g(x)ᵀ}, computed as its transpose
+ *       {@code cols_g(x) · dy_gᵀ} from each image's columns unfolded into a buffer, accumulated
+ *       image after image ({@code beta = 1} after the first), threads splitting the rows of the
+ *       columns, never the images.</li>
  * </ul>
  * Every element of a result is the chain of {@link PackedGemm} in a fixed order of k (row
  * {@code r}, or image then position for the weight gradient), whatever the thread count.
@@ -135,7 +136,7 @@ final class ImplicitConv {
                 int q0 = jc + first * nr;
                 int length = Math.min(nc, end * nr) - first * nr;
                 int padded = (end - first) * nr;
-                float[] line = buffer(padded);
+                float[] line = buffer(LINE, padded);
                 Arrays.fill(line, length, padded, 0f);
                 for (int p = 0; p < kc; p++) {
                     row(x, plane0, pc + p, q0, length, line, 0);
@@ -145,41 +146,19 @@ final class ImplicitConv {
                 }
             };
         }
-
-        /** B = the columns' transpose {@code [positions, rows]} of the image at {@code plane0}, from column {@code j0}. */
-        PackedGemm.BSource transposed(MicroKernel kernel, float[] x, int plane0, int j0) {
-            int nr = kernel.columns();
-            return (pc, kc, jc, nc, first, end, pack, base) -> {
-                float[] line = buffer(kc);
-                for (int s = first; s < end; s++) {
-                    int cols = Math.min(nr, nc - s * nr);
-                    int sliver = base + s * nr * kc;
-                    for (int j = 0; j < cols; j++) {
-                        row(x, plane0, j0 + jc + s * nr + j, pc, kc, line, 0);
-                        for (int p = 0; p < kc; p++) {
-                            pack[sliver + p * nr + j] = line[p];
-                        }
-                    }
-                    for (int j = cols; j < nr; j++) {
-                        for (int p = 0; p < kc; p++) {
-                            pack[sliver + p * nr + j] = 0f;
-                        }
-                    }
-                }
-            };
-        }
     }
 
     private static final ThreadLocal<float[]> LINE = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> COLUMNS = new ThreadLocal<>();
 
-    /** This thread's row buffer, at least {@code needed} long. */
-    private static float[] buffer(int needed) {
-        float[] line = LINE.get();
-        if (line == null || line.length < needed) {
-            line = new float[needed];
-            LINE.set(line);
+    /** This thread's buffer in {@code slot}, at least {@code needed} long. */
+    private static float[] buffer(ThreadLocal<float[]> slot, int needed) {
+        float[] buffer = slot.get();
+        if (buffer == null || buffer.length < needed) {
+            buffer = new float[needed];
+            slot.set(buffer);
         }
-        return line;
+        return buffer;
     }
 
     /**
@@ -259,6 +238,16 @@ final class ImplicitConv {
     /**
      * {@code dw [outputs, channels/groups, kh, kw] = Σ_images dy_g · cols_g(x)ᵀ} per group,
      * overwriting {@code dw} (zeros when there are no images).
+     *
+     * <p>Computed transposed, {@code dwᵀ_g = Σ_images cols_g(x) · dy_gᵀ}, then copied into
+     * {@code dw}: the columns' {@code C·kh·kw} rows become the product's rows, read in place
+     * from one image's columns unfolded into a buffer that stays in L2, and the {@code O}
+     * outputs its columns, a panel of B only {@code O} wide packed from {@code dy}. The other
+     * way round the long, awkward side (the columns) had to be packed transposed, element by
+     * element, and the few outputs left a remainder tile in every block. Element
+     * {@code (o, r)} is the same chain as before: per image in order, blocks of KC positions,
+     * {@code fma(dy, col, acc)} from zero, added to the sum of the earlier ones; threads split
+     * the rows, never the images or the positions.
      */
     static void weightGrad(MicroKernel kernel, float[] x, float[] dy, float[] dw, int images, int channels, int height,
                            int width, int outputs, int groups, int kernelHeight, int kernelWidth, int stride,
@@ -266,40 +255,51 @@ final class ImplicitConv {
         Window window = window(channels / groups, height, width, kernelHeight, kernelWidth, stride, padding, padding,
                 dilation);
         int m = outputs / groups;
-        int n = window.rows();
+        int rows = window.rows();
         int k = window.positions();
         if (images == 0 || k == 0) {
-            Arrays.fill(dw, 0, outputs * n, 0f);
+            Arrays.fill(dw, 0, outputs * rows, 0f);
             return;
         }
         long xImage = (long) channels * height * width;
         long xGroup = (long) window.channels() * height * width;
         long dyImage = (long) outputs * k;
-        int nr = kernel.columns();
-        int slivers = (n + nr - 1) / nr;
-        long work = (long) images * m * n * k;
-        int wanted = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, slivers);
+        int mr = kernel.rows();
+        int tiles = (rows + mr - 1) / mr;
+        float[] transposed = new float[groups * rows * m];
+        long work = (long) images * m * rows * k;
+        int wanted = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, tiles);
         Parallel.together(wanted, threads -> {
-            // Threads claim runs of whole slivers of dw's columns, each run taking every image in
-            // order: every element's chain stays the same. One run a thread: each run packs every
-            // image's dy again, which cost more than the balance that smaller runs gave.
-            int runs = Math.min(slivers, threads);
+            // One run of whole tiles of rows a thread: each run packs every image's dy again.
+            int runs = Math.min(tiles, threads);
             AtomicInteger next = new AtomicInteger();
             return part -> {
                 for (int run = next.getAndIncrement(); run < runs; run = next.getAndIncrement()) {
-                    int j0 = (int) ((long) slivers * run / runs) * nr;
-                    int j1 = Math.min(n, (int) ((long) slivers * (run + 1) / runs) * nr);
-                    for (int g = 0; g < groups && j0 < j1; g++) {
+                    int r0 = (int) ((long) tiles * run / runs) * mr;
+                    int r1 = Math.min(rows, (int) ((long) tiles * (run + 1) / runs) * mr);
+                    float[] columns = buffer(COLUMNS, (r1 - r0) * k);
+                    for (int g = 0; g < groups && r0 < r1; g++) {
                         for (int p = 0; p < images; p++) {
-                            PackedGemm.sgemmSerial(kernel, false, m, j1 - j0, k, 1f, dy,
-                                    Math.toIntExact(p * dyImage + (long) g * m * k), k,
-                                    window.transposed(kernel, x, Math.toIntExact(p * xImage + g * xGroup), j0),
-                                    p == 0 ? 0f : 1f, dw, g * m * n + j0, n);
+                            int plane0 = Math.toIntExact(p * xImage + g * xGroup);
+                            for (int r = r0; r < r1; r++) {
+                                window.row(x, plane0, r, 0, k, columns, (r - r0) * k);
+                            }
+                            PackedGemm.sgemmSerial(kernel, false, r1 - r0, m, k, 1f, columns, 0, k,
+                                    PackedGemm.dense(kernel, true, dy, Math.toIntExact(p * dyImage + (long) g * m * k), k),
+                                    p == 0 ? 0f : 1f, transposed, (g * rows + r0) * m, m);
                         }
                     }
                 }
             };
         });
+        for (int g = 0; g < groups; g++) {
+            for (int o = 0; o < m; o++) {
+                int to = (g * m + o) * rows;
+                for (int r = 0; r < rows; r++) {
+                    dw[to + r] = transposed[(g * rows + r) * m + o];
+                }
+            }
+        }
     }
 
     private static Window window(int channels, int height, int width, int kernelHeight, int kernelWidth, int stride,

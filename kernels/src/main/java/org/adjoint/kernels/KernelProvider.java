@@ -205,6 +205,36 @@ public interface KernelProvider {
     }
 
     /**
+     * The input gradient of a convolution of any stride, overwriting
+     * {@code dx [images, channels, height, width]} from {@code dy [images, outputs, outHeight, outWidth]}:
+     * {@code col2im(W_gᵀ · dy_g)} one image at a time, each image's columns multiplied with
+     * {@link #sgemm} into a buffer and folded into {@code dx} while they are in cache, with
+     * the bits of the GEMMs and col2im run one after the other over all the images. Provided
+     * by both providers. Arguments are trusted: the caller has checked that they fit.
+     *
+     * @param dy           the output's cotangent
+     * @param w            weight {@code [outputs, channels/groups, kernelHeight, kernelWidth]}
+     * @param dx           output, overwritten
+     * @param images       N
+     * @param channels     C, a multiple of {@code groups}
+     * @param height       H
+     * @param width        W
+     * @param outputs      O, a multiple of {@code groups}
+     * @param groups       channel groups
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows
+     * @param padding      zeros on every side of the forward input
+     * @param dilation     step between taps
+     */
+    default void conv2dInputGradFolded(float[] dy, float[] w, float[] dx, int images, int channels, int height,
+                                       int width, int outputs, int groups, int kernelHeight, int kernelWidth,
+                                       int stride, int padding, int dilation) {
+        FoldedConv.inputGrad(this, Im2col.SCALAR_ADDER, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, stride, padding, dilation);
+    }
+
+    /**
      * The weight gradient of {@link #conv2d}, overwriting
      * {@code dw [outputs, channels/groups, kernelHeight, kernelWidth]} with
      * {@code Σ_images dy_g · columns_g(x)ᵀ}: images in order, each adding its positions'

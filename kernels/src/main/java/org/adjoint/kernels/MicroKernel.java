@@ -99,4 +99,39 @@ interface MicroKernel {
                           int cOffset, int ldc, boolean accumulate) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " reads only packed slivers of A");
     }
+
+    /**
+     * Rows of the short tile ({@link #tileShort}) that finishes a block whose rows are not a
+     * multiple of {@link #rows()}, or 0 when this kernel has none.
+     *
+     * @return the short tile's rows, dividing {@link #rows()}, or 0
+     */
+    default int shortRows() {
+        return 0;
+    }
+
+    /**
+     * A tile of {@link #shortRows()} rows and {@link #columns()} columns, with the same fused
+     * multiply-adds in the same order as {@link #tile}, so the same bits: row {@code r}'s value
+     * at step {@code p} of A is {@code a[aOffset + r·rowStride + p·stepStride]} (a packed
+     * sliver: 1 and {@code rows()}; rows in place: {@code lda} and 1). Only for kernels whose
+     * {@link #shortRows()} is not 0.
+     *
+     * @param kc         steps of k
+     * @param a          A
+     * @param aOffset    the tile's first value of A
+     * @param rowStride  elements between rows of A
+     * @param stepStride elements between steps of k in A
+     * @param b          packed B
+     * @param bOffset    the sliver of B
+     * @param alpha      scale of the product
+     * @param c          C
+     * @param cOffset    the tile's first element of C
+     * @param ldc        elements between rows of C
+     * @param accumulate whether to add to C instead of overwriting it
+     */
+    default void tileShort(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                           float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no short tile");
+    }
 }

@@ -20,7 +20,9 @@ import java.util.function.IntFunction;
  * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Where the
  * panel of B is narrow ({@link #IN_PLACE_COLUMNS}) a non-transposed A is not packed: the
  * kernel's {@link MicroKernel#tileRows} reads its rows in place, with the same multiply-adds in
- * the same order. Tiles at the edges go through a small buffer.
+ * the same order. Tiles at the edges go through a small buffer, except a last block of rows
+ * that the kernel's short tile divides ({@link MicroKernel#shortRows}: 4 rows for the 12-row
+ * tile), which runs as short tiles, the same chain for every element.
  *
  * <p>Each element of C is the same chain of operations whatever the tile, the vector width and
  * the thread count: per block of KC, fused multiply-adds in order of k from zero, then
@@ -312,7 +314,7 @@ final class PackedGemm {
                             // A read in place; only rows past the last whole tile are packed.
                             aRows = a;
                             int whole = mc / mr * mr;
-                            if (whole < mc) {
+                            if (whole < mc && !shortTiles(kernel, mc - whole)) {
                                 packA(kernel, false, a, aOffset, lda, ic + whole, mc - whole, pc, kc, aPack);
                             }
                         } else {
@@ -345,6 +347,33 @@ final class PackedGemm {
             for (int ir = 0; ir < mc; ir += mr) {
                 int rows = Math.min(mr, mc - ir);
                 int cTile = cOffset + ir * ldc + jr;
+                if (rows < mr && shortTiles(kernel, rows)) {
+                    int shortRows = kernel.shortRows();
+                    for (int sr = 0; sr < rows; sr += shortRows) {
+                        int aAt = aRows != null ? aRowsOffset + (ir + sr) * lda : aBase + ir * kc + sr;
+                        int rowStride = aRows != null ? lda : 1;
+                        int stepStride = aRows != null ? 1 : mr;
+                        float[] aFrom = aRows != null ? aRows : aPack;
+                        int cShort = cTile + sr * ldc;
+                        if (cols == nr) {
+                            kernel.tileShort(kc, aFrom, aAt, rowStride, stepStride, bPack, bBase + jr * kc, alpha, c,
+                                    cShort, ldc, accumulate);
+                        } else {
+                            float[] edge = buffer(EDGE, mr * nr);
+                            if (accumulate) {
+                                for (int r = 0; r < shortRows; r++) {
+                                    System.arraycopy(c, cShort + r * ldc, edge, r * nr, cols);
+                                }
+                            }
+                            kernel.tileShort(kc, aFrom, aAt, rowStride, stepStride, bPack, bBase + jr * kc, alpha,
+                                    edge, 0, nr, accumulate);
+                            for (int r = 0; r < shortRows; r++) {
+                                System.arraycopy(edge, r * nr, c, cShort + r * ldc, cols);
+                            }
+                        }
+                    }
+                    continue;
+                }
                 boolean inPlace = aRows != null && rows == mr;
                 int aTile = aBase + (aRows == null ? ir * kc : 0);
                 if (rows == mr && cols == nr) {
@@ -377,6 +406,15 @@ final class PackedGemm {
                 }
             }
         }
+    }
+
+    /**
+     * Whether a last tile of {@code rows} rows, fewer than the kernel's, runs as the kernel's
+     * short tiles (same bits) instead of a full tile through the edge buffer.
+     */
+    private static boolean shortTiles(MicroKernel kernel, int rows) {
+        int shortRows = kernel.shortRows();
+        return shortRows > 0 && rows % shortRows == 0;
     }
 
     /** This thread's buffer in {@code slot}, grown to at least {@code needed} values; reused across calls. */

@@ -85,6 +85,14 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void conv2dInputGradFolded(float[] dy, float[] w, float[] dx, int images, int channels, int height,
+                                      int width, int outputs, int groups, int kernelHeight, int kernelWidth,
+                                      int stride, int padding, int dilation) {
+        FoldedConv.inputGrad(this, VectorWindows::addRun, dy, w, dx, images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, stride, padding, dilation);
+    }
+
+    @Override
     public void conv2dWeightGrad(float[] x, float[] dy, float[] dw, int images, int channels, int height, int width,
                                  int outputs, int groups, int kernelHeight, int kernelWidth, int stride, int padding,
                                  int dilation) {

@@ -309,4 +309,71 @@ final class VectorMicroKernel12 implements MicroKernel {
             c111.mul(scale).intoArray(c, cOffset + 11 * ldc + LANES);
         }
     }
+
+    /**
+     * Four rows: a block of 64 rows (a batch of 64, a convolution's 64 outputs) is five tiles
+     * of 12 and a short one instead of a sixth tile of 12 two thirds idle and run through the
+     * edge buffer.
+     */
+    @Override
+    public int shortRows() {
+        return 4;
+    }
+
+    @Override
+    public void tileShort(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                          float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        int a0 = aOffset;
+        int a1 = aOffset + rowStride;
+        int a2 = aOffset + 2 * rowStride;
+        int a3 = aOffset + 3 * rowStride;
+        for (int p = 0; p < kc; p++) {
+            int bp = bOffset + p * NR;
+            int ap = p * stepStride;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + LANES);
+            FloatVector x0 = FloatVector.broadcast(SPECIES, a[a0 + ap]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            FloatVector x1 = FloatVector.broadcast(SPECIES, a[a1 + ap]);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            FloatVector x2 = FloatVector.broadcast(SPECIES, a[a2 + ap]);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            FloatVector x3 = FloatVector.broadcast(SPECIES, a[a3 + ap]);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+        }
+        FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
+        if (accumulate) {
+            c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset)).intoArray(c, cOffset);
+            c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + LANES)).intoArray(c, cOffset + LANES);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + ldc)).intoArray(c, cOffset + ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + ldc + LANES)).intoArray(c, cOffset + ldc + LANES);
+            c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES))
+                    .intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES))
+                    .intoArray(c, cOffset + 3 * ldc + LANES);
+        } else {
+            c00.mul(scale).intoArray(c, cOffset);
+            c01.mul(scale).intoArray(c, cOffset + LANES);
+            c10.mul(scale).intoArray(c, cOffset + ldc);
+            c11.mul(scale).intoArray(c, cOffset + ldc + LANES);
+            c20.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
+        }
+    }
 }

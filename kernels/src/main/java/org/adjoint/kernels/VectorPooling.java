@@ -80,12 +80,54 @@ final class VectorPooling {
         int width = window.width();
         int outWidth = window.outWidth();
         float[] spill = new float[L];
+        int outHeight = window.outHeight();
+        int planeSize = window.height() * width;
+        int plane = firstRow / outHeight;
+        int oh = firstRow - plane * outHeight;
+        int partEnd = endRow * outWidth;
         for (int row = firstRow; row < endRow; row++) {
-            int top = Pooling.halvingRowStart(window, row);
+            // Stepped row by row: Pooling.halvingRowStart's two divisions cost as much as a short row.
+            int top = plane * planeSize + 2 * oh * width;
+            if (++oh == outHeight) {
+                oh = 0;
+                plane++;
+            }
             int outRow = row * outWidth;
             for (int ow = 0; ow < outWidth; ow += L) {
-                maxVector(in, top + 2 * ow, width, Math.min(L, outWidth - ow), values, argmax, outRow + ow, spill);
+                int at = top + 2 * ow;
+                if (outRow + ow + L <= partEnd && at + width + 2 * L <= in.length) {
+                    maxVectorWhole(in, at, width, values, argmax, outRow + ow);
+                } else {
+                    maxVector(in, at, width, Math.min(L, outWidth - ow), values, argmax, outRow + ow, spill);
+                }
             }
+        }
+    }
+
+    /**
+     * {@link #maxVector} of {@code L} windows with whole vectors, where the lanes past the row
+     * (when it has fewer windows left) read the next input rows and write the next outputs of
+     * this part, which a later row overwrites: masked loads and stores of a row's last windows
+     * (7 of the 7 or 14 of a CNN's rows) cost more than the pooling itself.
+     */
+    private static void maxVectorWhole(float[] in, int p, int width, float[] values, float[] argmax, int o) {
+        FloatVector up0 = FloatVector.fromArray(S, in, p);
+        FloatVector up1 = FloatVector.fromArray(S, in, p + L);
+        FloatVector down0 = FloatVector.fromArray(S, in, p + width);
+        FloatVector down1 = FloatVector.fromArray(S, in, p + width + L);
+        FloatVector a = EVEN.selectFrom(up0, up1);
+        FloatVector b = ODD.selectFrom(up0, up1);
+        FloatVector c = EVEN.selectFrom(down0, down1);
+        FloatVector d = ODD.selectFrom(down0, down1);
+        VectorMask<Float> takeB = takes(a, b);
+        VectorMask<Float> takeD = takes(c, d);
+        FloatVector ab = a.blend(b, takeB);
+        FloatVector cd = c.blend(d, takeD);
+        VectorMask<Float> takeCd = takes(ab, cd);
+        ab.blend(cd, takeCd).intoArray(values, o);
+        if (argmax != null) {
+            FloatVector.zero(S).blend(1f, takeB).blend(FloatVector.broadcast(S, 2f).blend(3f, takeD), takeCd)
+                    .intoArray(argmax, o);
         }
     }
 
@@ -162,17 +204,61 @@ final class VectorPooling {
         int width = window.width();
         int outWidth = window.outWidth();
         float[] spill = new float[L];
+        int outHeight = window.outHeight();
+        int planeSize = window.height() * width;
+        int plane = firstRow / outHeight;
+        int oh = firstRow - plane * outHeight;
+        int partEnd = endRow / outHeight * planeSize;
+        boolean whole = outWidth >= L - 1;
         for (int row = firstRow; row < endRow; row++) {
-            int top = Pooling.halvingRowStart(window, row);
+            int top = plane * planeSize + 2 * oh * width;
+            if (++oh == outHeight) {
+                oh = 0;
+                plane++;
+            }
             int outRow = row * outWidth;
-            for (int ow = 0; ow < outWidth; ow += L) {
-                if (!scatterVector(grad, argmax, outRow + ow, Math.min(L, outWidth - ow), out, top + 2 * ow, width,
-                        spill)) {
+            // Last windows first: whole vectors write past the row into the next input row's
+            // first columns, which the windows before them (and the next output row) then
+            // overwrite with their own values.
+            for (int ow = (outWidth - 1) / L * L; ow >= 0; ow -= L) {
+                int at = top + 2 * ow;
+                boolean done = whole && outRow + ow + L <= grad.length && at + width + 2 * L <= partEnd
+                        ? scatterVectorWhole(grad, argmax, outRow + ow, out, at, width)
+                        : scatterVector(grad, argmax, outRow + ow, Math.min(L, outWidth - ow), out, at, width, spill);
+                if (!done) {
                     // Not tap numbers: the scalar row names the first bad entry.
                     Pooling.maxScatterHalvingRow(grad, argmax, outRow, top, width, out, ow, outWidth);
                 }
             }
         }
+    }
+
+    /**
+     * {@link #scatterVector} of {@code L} windows with whole vectors, as {@link #maxVectorWhole};
+     * only where a row has at least {@code L − 1} windows, so that what one row's last vector
+     * writes past its end lies within the next input row's windows or the edges zeroed after.
+     */
+    private static boolean scatterVectorWhole(float[] grad, float[] argmax, int o, float[] out, int p, int width) {
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector g = zero.add(FloatVector.fromArray(S, grad, o));
+        FloatVector t = FloatVector.fromArray(S, argmax, o);
+        VectorMask<Float> is0 = t.eq(0f);
+        VectorMask<Float> is1 = t.eq(1f);
+        VectorMask<Float> is2 = t.eq(2f);
+        VectorMask<Float> is3 = t.eq(3f);
+        if (!is0.or(is1).or(is2).or(is3).allTrue()) {
+            // A bad entry, or the next row's entries past this row's end: the careful path.
+            return false;
+        }
+        FloatVector a = zero.blend(g, is0);
+        FloatVector b = zero.blend(g, is1);
+        FloatVector c = zero.blend(g, is2);
+        FloatVector d = zero.blend(g, is3);
+        LOW.selectFrom(a, b).intoArray(out, p);
+        HIGH.selectFrom(a, b).intoArray(out, p + L);
+        LOW.selectFrom(c, d).intoArray(out, p + width);
+        HIGH.selectFrom(c, d).intoArray(out, p + width + L);
+        return true;
     }
 
     /**

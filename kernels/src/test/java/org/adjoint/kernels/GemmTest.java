@@ -130,12 +130,13 @@ class GemmTest {
      * 512-bit vectors where AVX-512 is there) give the same bits: each element of C is one
      * chain of fused multiply-adds per block of k whatever the tile, also in the edge tiles,
      * so a training run does not change with the machine's tile. The shapes leave edges in both
-     * directions, and k past one block (512) makes the later blocks accumulate into C.
+     * directions (4 and 8 rows past the last 12-row tile run as the 12-row kernel's short
+     * tiles), and k past one block (512) makes the later blocks accumulate into C.
      */
     @ParameterizedTest(name = "transA={0} transB={1}")
     @MethodSource("transposes")
     void allTilesGiveTheSameBits(boolean transA, boolean transB) {
-        int[][] shapes = {{13, 37, 1100}, {261, 150, 523}, {25, 70, 40}, {7, 5, 3}};
+        int[][] shapes = {{13, 37, 1100}, {261, 150, 523}, {25, 70, 40}, {7, 5, 3}, {64, 70, 600}, {128, 300, 40}, {20, 37, 523}};
         for (int[] shape : shapes) {
             int m = shape[0];
             int n = shape[1];

@@ -53,7 +53,10 @@ class ImplicitConvTest {
                 new Shape(2, 4, 7, 8, 5, 1, 1, 1, 1, 1, 1),
                 new Shape(1, 3, 5, 6, 40, 1, 2, 2, 1, 3, 2),
                 new Shape(1, 17, 30, 33, 70, 1, 3, 3, 1, 1, 1),
-                new Shape(2, 2, 1, 1, 3, 1, 3, 3, 1, 1, 1));
+                new Shape(2, 2, 1, 1, 3, 1, 3, 3, 1, 1, 1),
+                new Shape(64, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1),
+                new Shape(1, 9, 15, 17, 12, 3, 3, 3, 2, 1, 1),
+                new Shape(3, 16, 40, 40, 24, 1, 3, 3, 2, 1, 2));
     }
 
     private static final MicroKernel KERNEL = VectorMicroKernel.select();
@@ -162,5 +165,36 @@ class ImplicitConvTest {
         for (int i = 0; i < dx.length; i++) {
             assertEquals(expected[i], dx[i], 1e-5 * (1 + m * taps), s + " at " + i);
         }
+    }
+    static List<KernelProvider> providers() {
+        return List.of(VectorKernels.INSTANCE, ScalarKernels.INSTANCE);
+    }
+
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> shapesAndProviders() {
+        return shapes().stream().flatMap(s -> providers().stream()
+                .map(provider -> org.junit.jupiter.params.provider.Arguments.of(s, provider)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapesAndProviders")
+    void foldedInputGradientIsTheGemmsThenCol2im(Shape s, KernelProvider provider) {
+        int k = s.positions();
+        int m = s.outputs() / s.groups();
+        int rows = s.rowsPerGroup();
+        float[] dy = random(10, s.images() * s.outputs() * k);
+        float[] w = random(11, s.outputs() * rows);
+        float[] dx = random(12, s.images() * s.channels() * s.height() * s.width());
+        provider.conv2dInputGradFolded(dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                s.groups(), s.kernelHeight(), s.kernelWidth(), s.stride(), s.padding(), s.dilation());
+        // The unfold-multiply-fold composition over all the images at once, as the SPI's default runs it.
+        float[] cols = new float[s.images() * s.groups() * rows * k];
+        for (int g = 0; g < s.groups(); g++) {
+            provider.sgemmBatched(true, false, s.images(), rows, k, m, 1f, w, g * m * rows, 0, dy, g * m * k,
+                    s.outputs() * k, 0f, cols, g * rows * k, s.groups() * rows * k);
+        }
+        float[] expected = new float[dx.length];
+        Im2col.col2im(cols, 0, s.channels(), s.height(), s.width(), s.kernelHeight(), s.kernelWidth(), s.stride(),
+                s.padding(), s.dilation(), s.images(), expected, 0);
+        assertArrayEquals(expected, dx, provider.name() + " " + s);
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -25,6 +26,7 @@ class PoolingTest {
         {3, 28, 28, 2, 2, 0, 1}, {2, 14, 14, 2, 2, 0, 1}, {2, 7, 9, 2, 2, 0, 1}, {1, 2, 2, 2, 2, 0, 1},
         {3, 5, 67, 2, 2, 0, 1}, {2, 9, 35, 2, 2, 0, 1}, {2, 7, 7, 3, 2, 1, 1}, {1, 6, 5, 3, 1, 0, 1},
         {2, 9, 4, 4, 3, 2, 1}, {1, 8, 8, 1, 2, 0, 1}, {2, 9, 11, 3, 2, 1, 2}, {1, 4, 6, 2, 1, 1, 1},
+        {4, 6, 6, 2, 2, 0, 1}, {3, 12, 12, 2, 2, 0, 1}, {3, 15, 16, 2, 2, 0, 1}, {2, 33, 34, 2, 2, 0, 1},
     };
 
     private static Pooling.Window window(int[] w) {
@@ -201,7 +203,11 @@ class PoolingTest {
         Pooling.Window batch = new Pooling.Window(200, 28, 28, 2, 2, 2, 0, 1);
         Pooling.Window overlapping = new Pooling.Window(200, 28, 28, 3, 3, 2, 1, 1);
         assertTrue(batch.inputSize() >= Pooling.SERIAL_BELOW);
-        for (Pooling.Window w : List.of(batch, overlapping)) {
+        // Halving windows of 7 to 15 outputs a row, even and odd sizes: whole vectors run past a
+        // row's end into the next one, never past a thread's planes.
+        List<Pooling.Window> halving = List.of(new Pooling.Window(700, 14, 15, 2, 2, 2, 0, 1),
+                new Pooling.Window(900, 12, 12, 2, 2, 2, 0, 1), new Pooling.Window(160, 29, 30, 2, 2, 2, 0, 1));
+        for (Pooling.Window w : Stream.concat(Stream.of(batch, overlapping), halving.stream()).toList()) {
             Pooling.Window one = new Pooling.Window(1, w.height(), w.width(), w.kernelHeight(), w.kernelWidth(),
                     w.stride(), w.padding(), w.dilation());
             int plane = w.height() * w.width();
