@@ -62,6 +62,37 @@ final class VectorTranspose {
         scalar(src, srcOffset + wholeRows * stride, stride, rows - wholeRows, 0, cols, dst, dstOffset + wholeRows, ld);
     }
 
+    /**
+     * A GEMM's sliver of A: {@code pack[base + p·rows + r] = a[at + r·lda + p]} for
+     * {@code r < rows}, {@code p < kc}, with {@code rows} at least {@link #TILE} (the 12-row
+     * register tile's slivers). Tiles of eight rows from the top, and one more ending at the
+     * last row where {@code rows} is not a multiple of eight (it overlaps the one before and
+     * writes the same values there); the last {@code kc mod 8} columns one value at a time.
+     *
+     * @param a    the matrix, row-major
+     * @param at   its first value of the sliver
+     * @param lda  between its rows
+     * @param rows the sliver's height, at least {@link #TILE}
+     * @param kc   the sliver's depth
+     * @param pack destination
+     * @param base the sliver's first value there
+     */
+    static void packSliver(float[] a, int at, int lda, int rows, int kc, float[] pack, int base) {
+        int whole = ENABLED && rows >= TILE ? kc - kc % TILE : 0;
+        for (int p = 0; p < whole; p += TILE) {
+            for (int r = 0; r < rows; r += TILE) {
+                int top = Math.min(r, rows - TILE);
+                tile(a, at + top * lda + p, lda, pack, base + p * rows + top, rows);
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            int src = at + r * lda;
+            for (int p = whole; p < kc; p++) {
+                pack[base + p * rows + r] = a[src + p];
+            }
+        }
+    }
+
     private static void scalar(float[] src, int at, int stride, int rows, int c0, int c1, float[] dst, int to,
                                int ld) {
         for (int r = 0; r < rows; r++) {

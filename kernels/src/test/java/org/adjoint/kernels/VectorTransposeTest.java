@@ -6,7 +6,10 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** {@link VectorTranspose} moves every value where the scalar transpose does, and touches nothing else. */
+/**
+ * {@link VectorTranspose} moves every value where the scalar transpose does, and touches
+ * nothing else: attention's transposed keys and values, and GEMM slivers of a row-major A.
+ */
 class VectorTransposeTest {
 
     @ParameterizedTest
@@ -39,5 +42,34 @@ class VectorTransposeTest {
         VectorAttentionLanes.INSTANCE.packColumns(src, srcOffset, stride, rows, cols, vector, ld);
         // The attention's row operations write from dst[0]: the two providers against each other.
         assertArrayEquals(scalar, vector);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"12, 0", "12, 7", "12, 8", "12, 33", "12, 512", "8, 17", "16, 24", "9, 16"})
+    void aSliverOfAPacksAsTheScalarLoopDoes(int rows, int kc) {
+        SplittableRandom random = new SplittableRandom(rows * 31L + kc);
+        int lda = kc + 5;
+        int at = 3;
+        float[] a = new float[at + rows * lda + 2];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) random.nextDouble(-1, 1);
+        }
+        int base = 4;
+        float[] expected = new float[base + rows * kc + 3];
+        java.util.Arrays.fill(expected, -7f);
+        float[] actual = expected.clone();
+        for (int r = 0; r < rows; r++) {
+            for (int p = 0; p < kc; p++) {
+                expected[base + p * rows + r] = a[at + r * lda + p];
+            }
+        }
+        VectorTranspose.packSliver(a, at, lda, rows, kc, actual, base);
+        assertArrayEquals(expected, actual);
+        if (rows == VectorMicroKernel12.INSTANCE.rows()) {
+            float[] viaKernel = new float[expected.length];
+            java.util.Arrays.fill(viaKernel, -7f);
+            VectorMicroKernel12.INSTANCE.packRows(a, at, lda, kc, viaKernel, base);
+            assertArrayEquals(expected, viaKernel);
+        }
     }
 }
