@@ -447,6 +447,16 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     @Override
+    public void unaryTimes(UnaryOp op, float parameter, Buffer x, Buffer grad, Buffer out) {
+        if (op != UnaryOp.STEP && op != UnaryOp.GELU_GRAD) {
+            Backend.super.unaryTimes(op, parameter, x, grad, out);
+            return;
+        }
+        float[] o = data(out);
+        kernels.unaryTimes(KernelTable.unary(op), data(x), data(grad), o, o.length);
+    }
+
+    @Override
     public void binary(BinaryOp op, Buffer lhs, int[] lhsStrides, Buffer rhs, int[] rhsStrides, Buffer out, int[] shape) {
         kernels.binary(KernelTable.binary(op), data(lhs), lhsStrides, data(rhs), rhsStrides, data(out), shape);
     }

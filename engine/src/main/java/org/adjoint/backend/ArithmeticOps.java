@@ -71,6 +71,30 @@ public interface ArithmeticOps {
     void unary(UnaryOp op, float parameter, Buffer x, Buffer out);
 
     /**
+     * {@code out[i] = grad[i] · op(x[i])} for every element: a pointwise VJP (the cotangent
+     * times the derivative) without a temporary for {@code op(x)}. The default is that
+     * composition, {@link #unary} into {@code out} and then a {@link BinaryOp#MUL}; a backend
+     * that overrides it for some functions gives the same bits (the same two roundings per
+     * element) and defers to the default for the rest.
+     *
+     * @param op        the function ({@link UnaryOp#STEP} and {@link UnaryOp#GELU_GRAD} are the ones VJPs use)
+     * @param parameter its parameter (the exponent of {@link UnaryOp#POW}; ignored otherwise)
+     * @param x         the function's argument
+     * @param grad      the factor, of the same size
+     * @param out       output of the same size, distinct from {@code grad} (may be {@code x})
+     */
+    default void unaryTimes(UnaryOp op, float parameter, Buffer x, Buffer grad, Buffer out) {
+        int n = Scratch.count("unaryTimes", out);
+        if (n == 0) {
+            return;
+        }
+        unary(op, parameter, x, out);
+        int[] shape = {n};
+        int[] contiguous = {1};
+        binary(BinaryOp.MUL, grad, contiguous, out, contiguous, out, shape);
+    }
+
+    /**
      * Element-wise {@code out = op(lhs, rhs)} over {@code shape}, each operand addressed by
      * its strides (0 on broadcast axes); {@code out} is contiguous. An operand that is itself
      * contiguous over {@code shape} may be {@code out} (each element is read before it is

@@ -11,7 +11,10 @@ import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 
+import java.util.function.UnaryOperator;
+
 import org.adjoint.Tensor;
+import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.CustomFunction;
 import org.adjoint.autodiff.GradMode;
 import org.junit.jupiter.api.Test;
@@ -36,6 +39,36 @@ public abstract class BackwardConformance extends BackendConformance {
         c.backward();                   // dc/da = 1 + e^a (1 + a) + 2a, da/dx = 2x
         double expected = (1 + Math.exp(4) * 5 + 8) * 4;
         assertEquals(expected, x.grad().item(), expected * 1e-6);
+    }
+
+    /**
+     * An unrecorded backward pass computes relu's and gelu's cotangents in one kernel
+     * ({@code unaryTimes}); a recorded one (inside an outer differentiation) composes the
+     * derivative and a product. Both give the same bits, signed zeros included.
+     */
+    @Test
+    void reluAndGeluCotangentsInOnePassHaveTheBitsOfTheRecordedRule() {
+        int n = 1031; // not a whole number of vectors, more than one
+        float[] data = new float[n];
+        float[] seed = new float[n];
+        for (int i = 0; i < n; i++) {
+            data[i] = i % 11 == 0 ? (i % 2 == 0 ? 0f : -0f) : (float) Math.sin(i * 0.37) * 6f;
+            seed[i] = (float) Math.cos(i * 0.91) * 2f;
+        }
+        List<UnaryOperator<Tensor>> functions = List.of(Tensor::relu, Tensor::gelu);
+        for (int f = 0; f < functions.size(); f++) {
+            UnaryOperator<Tensor> function = functions.get(f);
+            Tensor x = Tensor.of(data, shape(n)).requiresGrad(true);
+            function.apply(x).backward(Tensor.of(seed, shape(n)));
+            float[] onePass = x.grad().toFloatArray();
+            Tensor outer = Tensor.of(data, shape(n)).requiresGrad(true);
+            float[] recorded = Autodiff.vjp(function, outer).pullback().apply(Tensor.of(seed, shape(n)))
+                    .toFloatArray();
+            for (int i = 0; i < n; i++) {
+                assertEquals(Float.floatToIntBits(recorded[i]), Float.floatToIntBits(onePass[i]),
+                        (f == 0 ? "relu" : "gelu") + " cotangent " + i + ": " + onePass[i] + " against " + recorded[i]);
+            }
+        }
     }
 
     @Test

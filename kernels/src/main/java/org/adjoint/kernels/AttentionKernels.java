@@ -10,8 +10,10 @@ import java.util.Arrays;
  *
  * <p><b>Small heads</b> (at most {@link #QUERY_BLOCK} queries, {@link #KEY_BLOCK} keys and
  * {@link #SMALL_WIDTH} columns, as in a small GPT): threads over batch items; each item's keys
- * and values are first copied into padded per-thread scratch (the keys also transposed), then
- * every product is a loop of broadcast multiply-adds over groups of {@link #GROUP} rows
+ * and values are first transposed into padded per-thread scratch ({@link Lanes#packColumns}:
+ * 8 × 8 register tiles in the vector provider), rows whose width is a whole number of
+ * {@link Lanes#padding() padding} units are read and written where they lie (others through
+ * padded copies), then every product is a loop of broadcast multiply-adds over groups of {@link #GROUP} rows
  * ({@link Lanes#product}), and a causal item skips the keys after each group's last query (and,
  * backward, the queries before each group's first key). Forward per group: scores, a plain
  * softmax per row, the probabilities times the values. Backward: per query group
@@ -27,7 +29,8 @@ import java.util.Arrays;
  * its rows of {@code dq}, {@code dk} and {@code dv}); per block pair the same formulas.
  *
  * <p>Each output element is computed by one thread in a fixed order, so results do not depend
- * on the thread count. The row operations are written once over {@link Lanes}: plain loops for
+ * on the thread count, nor on where a row is read or written from. The outputs never share
+ * an array with the inputs. The row operations are written once over {@link Lanes}: plain loops for
  * the scalar provider ({@link #SCALAR}), the Vector API for the vector one.
  */
 public final class AttentionKernels {
@@ -63,6 +66,9 @@ public final class AttentionKernels {
 
         /** {@code dp[o + i] = p[o + i] · (dp[o + i] − d)}: the softmax's VJP on one row. */
         void softmaxGrad(float[] p, float[] dp, int o, int n, float d);
+
+        /** Rows transposed: {@code dst[c·ld + r] = src[at + r·stride + c]} for {@code r < rows}, {@code c < width}. */
+        void packColumns(float[] src, int at, int stride, int rows, int width, float[] dst, int ld);
 
         /**
          * The unit rows of scratch are padded to: {@link #product} may write up to the next
@@ -130,6 +136,16 @@ public final class AttentionKernels {
         }
 
         @Override
+        public void packColumns(float[] src, int at, int stride, int rows, int width, float[] dst, int ld) {
+            for (int r = 0; r < rows; r++) {
+                int from = at + r * stride;
+                for (int c = 0; c < width; c++) {
+                    dst[c * ld + r] = src[from + c];
+                }
+            }
+        }
+
+        @Override
         public int padding() {
             return 1;
         }
@@ -190,16 +206,6 @@ public final class AttentionKernels {
     private static void packRows(float[] src, int at, int stride, int rows, int width, float[] dst, int ld) {
         for (int r = 0; r < rows; r++) {
             System.arraycopy(src, at + r * stride, dst, r * ld, width);
-        }
-    }
-
-    /** The same rows transposed: {@code dst[c·ld + r] = src[at + r·stride + c]}. */
-    private static void packColumns(float[] src, int at, int stride, int rows, int width, float[] dst, int ld) {
-        for (int r = 0; r < rows; r++) {
-            int from = at + r * stride;
-            for (int c = 0; c < width; c++) {
-                dst[c * ld + r] = src[from + c];
-            }
         }
     }
 
@@ -325,15 +331,24 @@ public final class AttentionKernels {
             this.sp = padded(s, unit);
             this.dvp = padded(dv, unit);
             this.keysT = new float[d * sp];
-            this.values = new float[s * dvp];
+            // Rows of whole units are used where they lie (see item).
+            this.values = new float[dv == dvp ? 0 : s * dvp];
             this.scores = new float[GROUP * sp];
-            this.acc = new float[GROUP * dvp];
+            this.acc = new float[dv == dvp ? 0 : GROUP * dvp];
         }
 
         void item(float[] q, int qAt, int qs, float[] k, int kAt, int ks, float[] v, int vAt, int vs, boolean causal,
                   float scale, float[] out, int outAt, int os, float[] logSumExp, int lseAt) {
-            packColumns(k, kAt, ks, s, d, keysT, sp);
-            packRows(v, vAt, vs, s, dv, values, dvp);
+            lanes.packColumns(k, kAt, ks, s, d, keysT, sp);
+            // Rows of whole padding units are read and written where they lie: the products
+            // touch no column beyond them.
+            boolean direct = dv == dvp;
+            float[] valueRows = direct ? v : values;
+            int valuesAt = direct ? vAt : 0;
+            int valuesLd = direct ? vs : dvp;
+            if (!direct) {
+                packRows(v, vAt, vs, s, dv, values, dvp);
+            }
             for (int i0 = 0; i0 < t; i0 += GROUP) {
                 int rows = Math.min(GROUP, t - i0);
                 int cols = causal ? Math.min(s, i0 + rows) : s;
@@ -345,7 +360,15 @@ public final class AttentionKernels {
                     Arrays.fill(scores, r * sp + n, r * sp + cols, 0f);
                     logSumExp[lseAt + i0 + r] = max + (float) Math.log(sum[r]);
                 }
-                lanes.product(rows, dv, 0, cols, 1f, scores, 0, sp, 1, values, 0, dvp, acc, 0, dvp);
+                if (direct) {
+                    int to = outAt + i0 * os;
+                    lanes.product(rows, dv, 0, cols, 1f, scores, 0, sp, 1, valueRows, valuesAt, valuesLd, out, to, os);
+                    for (int r = 0; r < rows; r++) {
+                        lanes.scale(out, to + r * os, dv, 1f / sum[r]);
+                    }
+                    continue;
+                }
+                lanes.product(rows, dv, 0, cols, 1f, scores, 0, sp, 1, valueRows, valuesAt, valuesLd, acc, 0, dvp);
                 for (int r = 0; r < rows; r++) {
                     lanes.scale(acc, r * dvp, dv, 1f / sum[r]);
                     System.arraycopy(acc, r * dvp, out, outAt + (i0 + r) * os, dv);
@@ -462,6 +485,16 @@ public final class AttentionKernels {
         });
     }
 
+    /** Rows a product reads: {@code data} from {@code at}, {@code ld} apart. */
+    private record Operand(float[] data, int at, int ld) {
+    }
+
+    /** {@link #packRows} into {@code dst}, as an operand. */
+    private static Operand packed(float[] src, int at, int stride, int rows, int width, float[] dst, int ld) {
+        packRows(src, at, stride, rows, width, dst, ld);
+        return new Operand(dst, 0, ld);
+    }
+
     /** One thread's scratch for the small-head backward pass, reused across its batch items. */
     private static final class SmallBackward {
         private final Lanes lanes;
@@ -492,13 +525,14 @@ public final class AttentionKernels {
             this.dp = padded(d, unit);
             this.dvp = padded(dv, unit);
             this.keysT = new float[d * sp];
-            this.keys = new float[s * dp];
+            // Rows of whole units are used where they lie (see item).
+            this.keys = new float[d == dp ? 0 : s * dp];
             this.valuesT = new float[dv * sp];
-            this.queries = new float[t * dp];
-            this.cotangents = new float[t * dvp];
+            this.queries = new float[d == dp ? 0 : t * dp];
+            this.cotangents = new float[dv == dvp ? 0 : t * dvp];
             this.p = new float[t * sp];
             this.ds = new float[t * sp];
-            this.rows = new float[GROUP * Math.max(dp, dvp)];
+            this.rows = new float[d == dp && dv == dvp ? 0 : GROUP * Math.max(dp, dvp)];
         }
 
         void item(MatrixRows q, int qAt, MatrixRows k, int kAt, MatrixRows v, int vAt, MatrixRows out, int oAt,
@@ -506,11 +540,17 @@ public final class AttentionKernels {
                   MatrixRows dQuery, int dqAt, MatrixRows dKey, int dkAt, MatrixRows dValue, int dvAt) {
             int qs = q.rowStride();
             int dos = dOut.rowStride();
-            packColumns(k.data(), kAt, k.rowStride(), s, d, keysT, sp);
-            packRows(k.data(), kAt, k.rowStride(), s, d, keys, dp);
-            packColumns(v.data(), vAt, v.rowStride(), s, dv, valuesT, sp);
-            packRows(q.data(), qAt, qs, t, d, queries, dp);
-            packRows(dOut.data(), doAt, dos, t, dv, cotangents, dvp);
+            lanes.packColumns(k.data(), kAt, k.rowStride(), s, d, keysT, sp);
+            lanes.packColumns(v.data(), vAt, v.rowStride(), s, dv, valuesT, sp);
+            // Rows of whole padding units are read and written where they lie (the products
+            // touch no column beyond them); others go through padded copies.
+            boolean wholeD = d == dp;
+            boolean wholeDv = dv == dvp;
+            Operand keyRows = wholeD ? new Operand(k.data(), kAt, k.rowStride()) : packed(k.data(), kAt, k.rowStride(),
+                    s, d, keys, dp);
+            Operand queryRows = wholeD ? new Operand(q.data(), qAt, qs) : packed(q.data(), qAt, qs, t, d, queries, dp);
+            Operand cotangentRows = wholeDv ? new Operand(dOut.data(), doAt, dos)
+                    : packed(dOut.data(), doAt, dos, t, dv, cotangents, dvp);
             // Per query group: P, dS and dq.
             for (int i0 = 0; i0 < t; i0 += GROUP) {
                 int count = Math.min(GROUP, t - i0);
@@ -529,22 +569,40 @@ public final class AttentionKernels {
                     Arrays.fill(p, row + n, row + sp, 0f);
                     Arrays.fill(ds, row + n, row + sp, 0f);
                 }
-                lanes.product(count, d, 0, cols, scale, ds, at, sp, 1, keys, 0, dp, rows, 0, dp);
-                for (int r = 0; r < count; r++) {
-                    System.arraycopy(rows, r * dp, dQuery.data(), dqAt + (i0 + r) * dQuery.rowStride(), d);
+                if (wholeD) {
+                    lanes.product(count, d, 0, cols, scale, ds, at, sp, 1, keyRows.data, keyRows.at, keyRows.ld,
+                            dQuery.data(), dqAt + i0 * dQuery.rowStride(), dQuery.rowStride());
+                } else {
+                    lanes.product(count, d, 0, cols, scale, ds, at, sp, 1, keyRows.data, keyRows.at, keyRows.ld, rows,
+                            0, dp);
+                    for (int r = 0; r < count; r++) {
+                        System.arraycopy(rows, r * dp, dQuery.data(), dqAt + (i0 + r) * dQuery.rowStride(), d);
+                    }
                 }
             }
             // Per key group: dv and dk from the queries that see it.
             for (int j0 = 0; j0 < s; j0 += GROUP) {
                 int count = Math.min(GROUP, s - j0);
                 int from = causal ? Math.min(t, j0) : 0;
-                lanes.product(count, dv, from, t, 1f, p, j0, 1, sp, cotangents, 0, dvp, rows, 0, dvp);
-                for (int r = 0; r < count; r++) {
-                    System.arraycopy(rows, r * dvp, dValue.data(), dvAt + (j0 + r) * dValue.rowStride(), dv);
+                if (wholeDv) {
+                    lanes.product(count, dv, from, t, 1f, p, j0, 1, sp, cotangentRows.data, cotangentRows.at,
+                            cotangentRows.ld, dValue.data(), dvAt + j0 * dValue.rowStride(), dValue.rowStride());
+                } else {
+                    lanes.product(count, dv, from, t, 1f, p, j0, 1, sp, cotangentRows.data, cotangentRows.at,
+                            cotangentRows.ld, rows, 0, dvp);
+                    for (int r = 0; r < count; r++) {
+                        System.arraycopy(rows, r * dvp, dValue.data(), dvAt + (j0 + r) * dValue.rowStride(), dv);
+                    }
                 }
-                lanes.product(count, d, from, t, scale, ds, j0, 1, sp, queries, 0, dp, rows, 0, dp);
-                for (int r = 0; r < count; r++) {
-                    System.arraycopy(rows, r * dp, dKey.data(), dkAt + (j0 + r) * dKey.rowStride(), d);
+                if (wholeD) {
+                    lanes.product(count, d, from, t, scale, ds, j0, 1, sp, queryRows.data, queryRows.at, queryRows.ld,
+                            dKey.data(), dkAt + j0 * dKey.rowStride(), dKey.rowStride());
+                } else {
+                    lanes.product(count, d, from, t, scale, ds, j0, 1, sp, queryRows.data, queryRows.at, queryRows.ld,
+                            rows, 0, dp);
+                    for (int r = 0; r < count; r++) {
+                        System.arraycopy(rows, r * dp, dKey.data(), dkAt + (j0 + r) * dKey.rowStride(), d);
+                    }
                 }
             }
         }

@@ -123,6 +123,49 @@ public final class ElementWise {
     }
 
     /**
+     * {@code out[o + i] = grad[g0 + i] · f(x[x0 + i])} in one pass, for the derivative functions
+     * that a pointwise VJP multiplies by: {@link Unary#STEP} (ReLU's) and {@link Unary#GELU_GRAD}.
+     * The same operations per element as {@link #apply} followed by a product, so the same bits
+     * as the two passes. {@code out} may be {@code x} or {@code grad} with the same offset.
+     *
+     * @param function   {@code STEP} or {@code GELU_GRAD}
+     * @param x          the function's argument
+     * @param xOffset    first argument
+     * @param grad       the factor each value multiplies
+     * @param gradOffset first factor
+     * @param out        output storage
+     * @param outOffset  first output element
+     * @param n          element count
+     * @throws IllegalArgumentException for another function
+     */
+    public static void applyTimes(Unary function, float[] x, int xOffset, float[] grad, int gradOffset, float[] out,
+                                  int outOffset, int n) {
+        switch (function) {
+            case STEP -> {
+                for (int i = 0; i < n; i++) {
+                    out[outOffset + i] = grad[gradOffset + i] * (x[xOffset + i] > 0f ? 1f : 0f);
+                }
+            }
+            case GELU_GRAD -> {
+                for (int i = 0; i < n; i++) {
+                    out[outOffset + i] = grad[gradOffset + i] * geluGrad(x[xOffset + i]);
+                }
+            }
+            default -> throw unfused(function);
+        }
+    }
+
+    /** Whether {@link #applyTimes} takes {@code function}. */
+    static boolean fusesTimes(Unary function) {
+        return function == Unary.STEP || function == Unary.GELU_GRAD;
+    }
+
+    static IllegalArgumentException unfused(Unary function) {
+        return new IllegalArgumentException("unaryTimes: no one-pass kernel for " + function
+                + " (STEP and GELU_GRAD have one)");
+    }
+
+    /**
      * Coefficients of {@code P} in {@code Φ(−a) = e^(−a²/2) · τ · P(τ)} with {@code τ = 1 / (1 + 0.4·a)},
      * lowest power first: a weighted minimax fit of relative error 1.6e-8 over {@code 0 ≤ a ≤ 25}
      * (printed by {@code normal_tail_fit.py} in the kernels module's test resources).

@@ -328,6 +328,20 @@ public interface KernelProvider {
     void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n);
 
     /**
+     * {@code out[i] = grad[i] · f(x[i])} for {@code i < n} in one pass, as
+     * {@link ElementWise#applyTimes}: a pointwise VJP without the temporary {@code f(x)}, the
+     * same bits as {@link #unary} followed by a product on this provider.
+     *
+     * @param function {@link ElementWise.Unary#STEP} or {@link ElementWise.Unary#GELU_GRAD}
+     * @param x        the function's argument
+     * @param grad     the factor
+     * @param out      output (may be {@code x} or {@code grad})
+     * @param n        element count
+     * @throws IllegalArgumentException for another function
+     */
+    void unaryTimes(ElementWise.Unary function, float[] x, float[] grad, float[] out, int n);
+
+    /**
      * Element-wise binary function over a strided index space, as {@link Strided#binary}.
      *
      * @param function   which function

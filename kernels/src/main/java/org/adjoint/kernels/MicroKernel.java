@@ -51,6 +51,27 @@ interface MicroKernel {
     }
 
     /**
+     * Packs a full sliver of a row-major A: {@code pack[base + p·rows() + r] = a[at + r·lda + p]}
+     * for {@code r < rows()}, {@code p < kc}. The default copies one value at a time.
+     *
+     * @param a    the matrix
+     * @param at   the sliver's first value
+     * @param lda  between rows of {@code a}
+     * @param kc   the sliver's depth
+     * @param pack destination
+     * @param base where the sliver starts in it
+     */
+    default void packRows(float[] a, int at, int lda, int kc, float[] pack, int base) {
+        int mr = rows();
+        for (int r = 0; r < mr; r++) {
+            int src = at + r * lda;
+            for (int p = 0; p < kc; p++) {
+                pack[base + p * mr + r] = a[src + p];
+            }
+        }
+    }
+
+    /**
      * {@code C[0:rows, 0:columns] += alpha · Σ_p A[p] ⊗ B[p]} for a full tile, or {@code =}
      * when not accumulating (C is then only written, never read).
      *

@@ -434,7 +434,9 @@ final class PackedGemm {
         for (int ir = 0; ir < mc; ir += mr) {
             int base = ir * kc;
             int rows = Math.min(mr, mc - ir);
-            if (!transA) {
+            if (!transA && rows == mr) {
+                kernel.packRows(a, aOffset + (ic + ir) * lda + pc, lda, kc, pack, base);
+            } else if (!transA) {
                 for (int r = 0; r < rows; r++) {
                     int src = aOffset + (ic + ir + r) * lda + pc;
                     for (int p = 0; p < kc; p++) {

@@ -57,6 +57,15 @@ public final class ScalarKernels implements KernelProvider {
     }
 
     @Override
+    public void unaryTimes(ElementWise.Unary function, float[] x, float[] grad, float[] out, int n) {
+        if (!ElementWise.fusesTimes(function)) {
+            throw ElementWise.unfused(function);
+        }
+        Parallel.ranges(n, ElementWise.grain(function), (from, to) ->
+                ElementWise.applyTimes(function, x, from, grad, from, out, from, to - from));
+    }
+
+    @Override
     public void binary(Strided.Binary function, float[] lhs, int[] lhsStrides, float[] rhs, int[] rhsStrides,
                        float[] out, int[] shape) {
         Strided.binary(function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);

@@ -1,7 +1,6 @@
 package org.adjoint.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -85,22 +84,22 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
         return sum;
     }
 
-    /** Whole vectors only: the last one's lanes from {@code n} on are set to 0 (no scalar {@code exp} for the tail). */
+    /**
+     * Whole vectors only: the last one's lanes from {@code n} on are set to 0 (no scalar
+     * {@code exp} for the tail). One loop with one call of {@link VectorElementWise#exp}, the
+     * partial vector masked inside it: a second call site for the tail ran rarely enough that
+     * C2 would not inline {@code exp} there, and an {@code exp} that is not inlined boxes its
+     * vectors.
+     */
     @Override
     public float expShiftedPadded(float[] x, int o, int n, float shift) {
         FloatVector by = FloatVector.broadcast(S, shift);
         FloatVector acc = FloatVector.zero(S);
-        int bound = S.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += L) {
+        for (int i = 0; i < n; i += L) {
             FloatVector e = VectorElementWise.exp(FloatVector.fromArray(S, x, o + i).sub(by));
-            e.intoArray(x, o + i);
-            acc = acc.add(e);
-        }
-        if (i < n) {
-            VectorMask<Float> inside = S.indexInRange(i, n);
-            FloatVector e = VectorElementWise.exp(FloatVector.fromArray(S, x, o + i).sub(by))
-                    .blend(FloatVector.zero(S), inside.not());
+            if (i + L > n) {
+                e = e.blend(FloatVector.zero(S), S.indexInRange(i, n).not());
+            }
             e.intoArray(x, o + i);
             acc = acc.add(e);
         }
@@ -131,6 +130,12 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
         for (; i < n; i++) {
             dp[o + i] = p[o + i] * (dp[o + i] - d);
         }
+    }
+
+    /** In 8 × 8 register tiles ({@link VectorTranspose}). */
+    @Override
+    public void packColumns(float[] src, int at, int stride, int rows, int width, float[] dst, int ld) {
+        VectorTranspose.transpose(src, at, stride, rows, width, dst, 0, ld);
     }
 
     @Override

@@ -61,6 +61,41 @@ final class VectorElementWise {
         ElementWise.apply(function, parameter, x, xo + i, out, oo + i, n - i);
     }
 
+    /**
+     * {@link ElementWise#applyTimes} with vectors: {@code out = grad · f(x)}, f's vector loop
+     * body then the product, the tail to the scalar kernel, so the same bits as
+     * {@link #unary} followed by a product. One loop method per function, as in {@link #unary}.
+     */
+    static void unaryTimes(ElementWise.Unary function, float[] x, int xo, float[] grad, int go, float[] out, int oo,
+                           int n) {
+        int bound = S.loopBound(n);
+        int i = switch (function) {
+            case STEP -> stepTimesLoop(x, xo, grad, go, out, oo, bound);
+            case GELU_GRAD -> geluGradTimesLoop(x, xo, grad, go, out, oo, bound);
+            default -> throw ElementWise.unfused(function);
+        };
+        ElementWise.applyTimes(function, x, xo + i, grad, go + i, out, oo + i, n - i);
+    }
+
+    private static int stepTimesLoop(float[] x, int xo, float[] grad, int go, float[] out, int oo, int bound) {
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int i = 0; i < bound; i += L) {
+            VectorMask<Float> positive = FloatVector.fromArray(S, x, xo + i).compare(VectorOperators.GT, 0f);
+            // A product, not a blend: −g · 0 is −0 and NaN · 0 NaN, as in the two-pass form.
+            FloatVector.fromArray(S, grad, go + i).mul(zero.blend(one, positive)).intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
+    private static int geluGradTimesLoop(float[] x, int xo, float[] grad, int go, float[] out, int oo, int bound) {
+        for (int i = 0; i < bound; i += L) {
+            FloatVector factor = gelu(FloatVector.fromArray(S, x, xo + i), true);
+            FloatVector.fromArray(S, grad, go + i).mul(factor).intoArray(out, oo + i);
+        }
+        return bound;
+    }
+
     private static int negLoop(float[] x, int xo, float[] out, int oo, int bound) {
         for (int i = 0; i < bound; i += L) {
             FloatVector.fromArray(S, x, xo + i).neg().intoArray(out, oo + i);

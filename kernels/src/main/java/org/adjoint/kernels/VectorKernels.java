@@ -139,6 +139,15 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void unaryTimes(ElementWise.Unary function, float[] x, float[] grad, float[] out, int n) {
+        if (!ElementWise.fusesTimes(function)) {
+            throw ElementWise.unfused(function);
+        }
+        Parallel.ranges(n, ElementWise.grain(function), (from, to) ->
+                VectorElementWise.unaryTimes(function, x, from, grad, from, out, from, to - from));
+    }
+
+    @Override
     public void binary(Strided.Binary function, float[] lhs, int[] lhsStrides, float[] rhs, int[] rhsStrides,
                        float[] out, int[] shape) {
         Strided.binary(VectorBinary::row, function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);

@@ -45,6 +45,12 @@ final class VectorMicroKernel12 implements MicroKernel {
         FloatVector.fromArray(FloatVector.SPECIES_128, src, srcOffset + 8).intoArray(dst, dstOffset + 8);
     }
 
+    /** In 8 × 8 register transposes ({@link VectorTranspose#packSliver}). */
+    @Override
+    public void packRows(float[] a, int at, int lda, int kc, float[] pack, int base) {
+        VectorTranspose.packSliver(a, at, lda, MR, kc, pack, base);
+    }
+
     @Override
     public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
                      boolean accumulate) {

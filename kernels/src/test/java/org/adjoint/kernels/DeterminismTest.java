@@ -119,6 +119,11 @@ class DeterminismTest {
             kernels.biasActivation(Fused.Activation.TANH, y, prefix(g, out), batch, out);
             return y;
         });
+        cases.put("gelu's gradient times a cotangent in one pass", () -> {
+            float[] result = new float[batch * out];
+            kernels.unaryTimes(ElementWise.Unary.GELU_GRAD, data(10, batch * out, -4, 4), g, result, result.length);
+            return result;
+        });
         cases.put("linear: tanh's gradient", () -> {
             float[] result = new float[batch * out];
             kernels.activationGrad(Fused.Activation.TANH, data(9, batch * out, -1, 1), g, result, result.length);

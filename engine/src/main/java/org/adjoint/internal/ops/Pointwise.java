@@ -3,6 +3,8 @@ package org.adjoint.internal.ops;
 import java.util.List;
 
 import org.adjoint.Tensor;
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.Buffer;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Ops;
@@ -44,7 +46,7 @@ public final class Pointwise extends Primitive<Float> {
             (y, p) -> y.mul(y.neg().add(1f)));
     /** ReLU: the cotangent masked where the output is 0 (a constant mask, so the rule stays differentiable). */
     public static final Pointwise RELU = new Pointwise("relu", UnaryOp.RELU, true,
-            (y, p) -> Compute.unary(UnaryOp.STEP, 0f, y));
+            (y, p) -> Compute.unary(UnaryOp.STEP, 0f, y), UnaryOp.STEP);
     /** {@code x^p} for a constant {@code p}: {@code p x^(p−1) dx}. */
     public static final Pointwise POW = new Pointwise("pow", UnaryOp.POW, false,
             (x, p) -> p == 0f ? null : p == 2f ? x.mul(2f) : x.pow(p - 1f).mul(p));
@@ -62,7 +64,8 @@ public final class Pointwise extends Primitive<Float> {
                 return square.mul(-0.5f).exp().mul(square.neg().add(2f)).mul(INV_SQRT_2PI);
             });
     /** Exact GELU {@code x·Φ(x)} (the erf form): {@code d gelu = (Φ(x) + x·φ(x)) dx}, the row above. */
-    public static final Pointwise GELU = new Pointwise("gelu", UnaryOp.GELU, false, (x, p) -> GELU_GRAD.apply(x));
+    public static final Pointwise GELU = new Pointwise("gelu", UnaryOp.GELU, false, (x, p) -> GELU_GRAD.apply(x),
+            UnaryOp.GELU_GRAD);
 
     /** Every row, for tests that cover the table. */
     public static final List<Pointwise> ROWS = List.of(EXP, LOG, SQRT, TANH, SIGMOID, RELU, POW, GELU, GELU_GRAD);
@@ -70,12 +73,19 @@ public final class Pointwise extends Primitive<Float> {
     private final UnaryOp op;
     private final boolean fromOutput;
     private final Derivative derivative;
+    /** The kernel whose value is the derivative factor, for the one-pass VJP; {@code null} for none. */
+    private final UnaryOp factorKernel;
 
     private Pointwise(String name, UnaryOp op, boolean fromOutput, Derivative derivative) {
+        this(name, op, fromOutput, derivative, null);
+    }
+
+    private Pointwise(String name, UnaryOp op, boolean fromOutput, Derivative derivative, UnaryOp factorKernel) {
         super(name);
         this.op = op;
         this.fromOutput = fromOutput;
         this.derivative = derivative;
+        this.factorKernel = factorKernel;
     }
 
     /**
@@ -166,6 +176,23 @@ public final class Pointwise extends Primitive<Float> {
     protected Tensor vjp(Float parameter, Values saved, int input, Tensor cotangent) {
         Tensor factor = derivative.at(fromOutput ? saved.output() : saved.input(0), parameter(parameter));
         return factor == null ? null : cotangent.mul(factor);
+    }
+
+    /**
+     * Unrecorded, a row whose factor is one kernel ({@code relu}, {@code gelu}) computes
+     * {@code cotangent · factor} in one pass ({@link org.adjoint.backend.ArithmeticOps#unaryTimes}),
+     * the same bits as {@link #vjp}'s product without the factor's temporary.
+     */
+    @Override
+    protected Tensor fusedVjp(Float parameter, Values saved, int input, Tensor cotangent) {
+        Tensor value = fromOutput ? saved.output() : saved.input(0);
+        if (factorKernel == null || !java.util.Arrays.equals(value.shape(), cotangent.shape())) {
+            return vjp(parameter, saved, input, cotangent);
+        }
+        Backend backend = Compute.backend(name(parameter), value, cotangent);
+        Buffer result = Compute.allocateUninitialized(backend, value.size());
+        backend.unaryTimes(factorKernel, parameter(parameter), Compute.buffer(value), Compute.buffer(cotangent), result);
+        return Compute.wrap(backend, result, value.shape());
     }
 
     @Override
