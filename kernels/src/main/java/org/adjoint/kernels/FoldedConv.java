@@ -73,14 +73,6 @@ final class FoldedConv {
     }
 
     private static float[] buffer(int needed) {
-        if (needed > KEPT_COLUMNS) {
-            return new float[needed];
-        }
-        float[] buffer = COLUMNS.get();
-        if (buffer == null || buffer.length < needed) {
-            buffer = new float[needed];
-            COLUMNS.set(buffer);
-        }
-        return buffer;
+        return needed > KEPT_COLUMNS ? new float[needed] : PackedGemm.buffer(COLUMNS, needed);
     }
 }

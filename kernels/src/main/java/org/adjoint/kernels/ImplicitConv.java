@@ -151,14 +151,9 @@ final class ImplicitConv {
     private static final ThreadLocal<float[]> LINE = new ThreadLocal<>();
     private static final ThreadLocal<float[]> COLUMNS = new ThreadLocal<>();
 
-    /** This thread's buffer in {@code slot}, at least {@code needed} long. */
+    /** This thread's buffer in {@code slot}, at least {@code needed} long ({@link PackedGemm#buffer}). */
     private static float[] buffer(ThreadLocal<float[]> slot, int needed) {
-        float[] buffer = slot.get();
-        if (buffer == null || buffer.length < needed) {
-            buffer = new float[needed];
-            slot.set(buffer);
-        }
-        return buffer;
+        return PackedGemm.buffer(slot, needed);
     }
 
     /**

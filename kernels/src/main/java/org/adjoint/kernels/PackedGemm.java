@@ -418,7 +418,7 @@ final class PackedGemm {
     }
 
     /** This thread's buffer in {@code slot}, grown to at least {@code needed} values; reused across calls. */
-    private static float[] buffer(ThreadLocal<float[]> slot, int needed) {
+    static float[] buffer(ThreadLocal<float[]> slot, int needed) {
         float[] buffer = slot.get();
         if (buffer == null || buffer.length < needed) {
             buffer = new float[needed];

@@ -115,20 +115,7 @@ final class VectorPooling {
         FloatVector up1 = FloatVector.fromArray(S, in, p + L);
         FloatVector down0 = FloatVector.fromArray(S, in, p + width);
         FloatVector down1 = FloatVector.fromArray(S, in, p + width + L);
-        FloatVector a = EVEN.selectFrom(up0, up1);
-        FloatVector b = ODD.selectFrom(up0, up1);
-        FloatVector c = EVEN.selectFrom(down0, down1);
-        FloatVector d = ODD.selectFrom(down0, down1);
-        VectorMask<Float> takeB = takes(a, b);
-        VectorMask<Float> takeD = takes(c, d);
-        FloatVector ab = a.blend(b, takeB);
-        FloatVector cd = c.blend(d, takeD);
-        VectorMask<Float> takeCd = takes(ab, cd);
-        ab.blend(cd, takeCd).intoArray(values, o);
-        if (argmax != null) {
-            FloatVector.zero(S).blend(1f, takeB).blend(FloatVector.broadcast(S, 2f).blend(3f, takeD), takeCd)
-                    .intoArray(argmax, o);
-        }
+        reduce(up0, up1, down0, down1, values, argmax, o, L, null);
     }
 
     /**
@@ -144,6 +131,16 @@ final class VectorPooling {
         FloatVector up1 = FloatVector.fromArray(S, in, p + L, right);
         FloatVector down0 = FloatVector.fromArray(S, in, p + width, left);
         FloatVector down1 = FloatVector.fromArray(S, in, p + width + L, right);
+        reduce(up0, up1, down0, down1, values, argmax, o, count, spill);
+    }
+
+    /**
+     * The maxima of {@code count ≤ L} windows from their two input rows, each row's {@code 2L}
+     * taps in two vectors, stored at {@code values[o]} with their taps (0 to 3, row-major) at
+     * {@code argmax[o]} when that is not null; fewer than {@code L} go through {@code spill}.
+     */
+    private static void reduce(FloatVector up0, FloatVector up1, FloatVector down0, FloatVector down1,
+                               float[] values, float[] argmax, int o, int count, float[] spill) {
         FloatVector a = EVEN.selectFrom(up0, up1);
         FloatVector b = ODD.selectFrom(up0, up1);
         FloatVector c = EVEN.selectFrom(down0, down1);
