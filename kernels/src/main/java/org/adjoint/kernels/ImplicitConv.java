@@ -150,6 +150,7 @@ final class ImplicitConv {
 
     private static final ThreadLocal<float[]> LINE = new ThreadLocal<>();
     private static final ThreadLocal<float[]> COLUMNS = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> TRANSPOSED = new ThreadLocal<>();
 
     /** This thread's buffer in {@code slot}, at least {@code needed} long ({@link PackedGemm#buffer}). */
     private static float[] buffer(ThreadLocal<float[]> slot, int needed) {
@@ -261,7 +262,8 @@ final class ImplicitConv {
         long dyImage = (long) outputs * k;
         int mr = kernel.rows();
         int tiles = (rows + mr - 1) / mr;
-        float[] transposed = new float[groups * rows * m];
+        // The caller's buffer, which the region's parts write and the caller then reads.
+        float[] transposed = buffer(TRANSPOSED, groups * rows * m);
         long work = (long) images * m * rows * k;
         int wanted = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, tiles);
         Parallel.together(wanted, threads -> {
