@@ -1,5 +1,6 @@
 package org.adjoint.internal.ops;
 
+import java.util.Arrays;
 import java.util.List;
 
 import org.adjoint.Tensor;
@@ -186,7 +187,7 @@ public final class Pointwise extends Primitive<Float> {
     @Override
     protected Tensor fusedVjp(Float parameter, Values saved, int input, Tensor cotangent) {
         Tensor value = fromOutput ? saved.output() : saved.input(0);
-        if (factorKernel == null || !java.util.Arrays.equals(value.shape(), cotangent.shape())) {
+        if (factorKernel == null || !Arrays.equals(value.shape(), cotangent.shape())) {
             return vjp(parameter, saved, input, cotangent);
         }
         Backend backend = Compute.backend(name(parameter), value, cotangent);
