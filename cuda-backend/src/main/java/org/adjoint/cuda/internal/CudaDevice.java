@@ -8,20 +8,13 @@ import static jcuda.driver.JCudaDriver.cuDeviceGetName;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
 import static jcuda.driver.JCudaDriver.cuInit;
-import static jcuda.driver.JCudaDriver.cuMemAlloc;
-import static jcuda.driver.JCudaDriver.cuMemAllocAsync;
-import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemFreeAsync;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.logging.Logger;
@@ -79,20 +72,10 @@ public final class CudaDevice {
     private final HostStaging staging;
     private Blas blas;
     private Nvrtc nvrtc;
-    /** cuDNN's convolutions, or {@code null}: the im2col path. */
-    private ForeignCudnn cudnn;
     /** What {@code -Dadjoint.cuda.cudnn} asks for. */
     private final CudnnUse cudnnUse;
-    /** The convolution path, as the log line says it; after a failed trial, why not cuDNN. */
-    private String convolution;
-    /** Whether cuDNN has been looked for (once per device, on the first convolution). */
-    private boolean cudnnLoaded;
-    /** Whether the trial convolutions have run (once per device, on first use). */
-    private boolean cudnnTried;
-    /** Convolutions that cuDNN was trusted with but that took the im2col path. */
-    private long cudnnFallbacks;
-    /** The kinds of fallback already logged. */
-    private final Set<String> loggedFallbacks = new HashSet<>();
+    /** cuDNN's loading, trust and fallbacks on this device. */
+    private DeviceCudnn cudnn;
     private CudaKernels kernels;
     private RuntimeException kernelFailure;
 
@@ -121,7 +104,8 @@ public final class CudaDevice {
         this.stream = new Driver.Stream();
         // Non-blocking: other libraries' work on the legacy default stream does not serialise with ours.
         Driver.check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-        this.allocator = new CachingAllocator(new DeviceMemory(), CudaDevice::collectUnreachableBuffers);
+        this.allocator = new CachingAllocator(new DeviceMemory(stream, streamOrdered),
+                CudaDevice::collectUnreachableBuffers);
         this.grid = new LaunchGrid(multiprocessors);
         this.staging = new HostStaging(stream);
     }
@@ -254,10 +238,7 @@ public final class CudaDevice {
                 Nvrtc::description);
         this.blas = blasChoice.binding();
         this.nvrtc = nvrtcChoice.binding();
-        // cuDNN's parts (hundreds of MB of engines) are mapped only when a convolution asks for them.
-        this.convolution = cudnnUse == CudnnUse.OFF ? "im2col + cuBLAS (cuDNN: off, -D" + CudnnUse.PROPERTY + "=false)"
-                : "cuDNN checked on first convolution";
-        this.cudnnLoaded = cudnnUse == CudnnUse.OFF;
+        this.cudnn = new DeviceCudnn(ordinal, cudnnUse, blas, stream, tf32, allocator, this::enter);
         int[] driverVersion = new int[1];
         String driver = cuDriverGetVersion(driverVersion) == CUresult.CUDA_SUCCESS
                 ? ", driver " + driverVersion[0] / 1000 + "." + driverVersion[0] % 1000 / 10 : "";
@@ -267,40 +248,7 @@ public final class CudaDevice {
                 + nvrtcChoice.explanation() + "; TF32 " + (tf32 ? "allowed (-D" + TF32_PROPERTY + "=true)" : "off")
                 + "; device memory from " + (streamOrdered ? "the driver's stream-ordered pool"
                         : "cuMemAlloc" + (poolRefused ? " (forced by -D" + POOL_PROPERTY + "=false)" : ""))
-                + "; convolution: " + convolution);
-    }
-
-    /**
-     * Loads and opens cuDNN (on the first convolution, unless {@code -Dadjoint.cuda.cudnn=false}):
-     * only a cuDNN {@value CudnnLibrary#MAJOR} built for the CUDA major of the cuBLAS in use, looked
-     * for first in the cuBLAS's folder; never fails: without cuDNN the convolutions take the
-     * im2col path, or, under {@code require}, throw.
-     *
-     * @return the convolution path, for the log line
-     */
-    private String loadCudnn() {
-        String fallback = "im2col + cuBLAS (cuDNN: ";
-        String required = cudnnUse == CudnnUse.REQUIRE
-                ? "; convolutions throw, since -D" + CudnnUse.PROPERTY + "=require)" : ")";
-        try {
-            CudnnLibrary functions = CudnnLibrary.load(blas.cudaMajor(), blas.libraryFolder());
-            ForeignCudnn opened = ForeignCudnn.open(functions, stream.address(), tf32);
-            String description;
-            try {
-                description = opened.description();
-            } catch (RuntimeException e) {
-                try {
-                    opened.close();
-                } catch (RuntimeException s) {
-                    e.addSuppressed(s);
-                }
-                throw e;
-            }
-            this.cudnn = opened;
-            return description + (cudnnUse == CudnnUse.REQUIRE ? ", required" : "");
-        } catch (RuntimeException | LinkageError e) {
-            return fallback + NativeErrors.summary(e) + required;
-        }
+                + "; convolution: " + cudnn.path());
     }
 
     /** Lets the cleaners of unreachable buffers run, so that their blocks come back before the cache is emptied. */
@@ -401,7 +349,7 @@ public final class CudaDevice {
      *         {@code cuDNN checked on first convolution} before {@link #cudnnRefusal} first ran
      */
     public synchronized String convolutionPath() {
-        return convolution;
+        return cudnn.path();
     }
 
     /**
@@ -426,46 +374,7 @@ public final class CudaDevice {
      * @return the reason (the log line's convolution part), or {@code null}
      */
     public synchronized String cudnnRefusal(Function<CudaDevice, String> trial) {
-        if (!cudnnLoaded) {
-            enter();
-            convolution = loadCudnn();
-            cudnnLoaded = true;
-            String path = convolution;
-            LOG.info(() -> "Adjoint CUDA convolutions on device " + ordinal + ": " + path);
-        }
-        if (cudnn != null && !cudnnTried) {
-            String failure;
-            try {
-                failure = trial.apply(this);
-            } catch (CudnnException e) {
-                failure = e.getMessage();
-            }
-            // Only a trial that ran to its end counts: after any other exception (the kernels
-            // did not compile, say) cuDNN is not yet trusted, and the next call tries again.
-            cudnnTried = true;
-            if (failure != null) {
-                refuseCudnn("the trial convolutions failed: " + failure);
-            }
-        }
-        return cudnn == null ? convolution : null;
-    }
-
-    private void refuseCudnn(String reason) {
-        String why = reason;
-        List<String> parts = cudnn.library().companionFailures();
-        if (!parts.isEmpty()) {
-            why += "; its parts that did not load: " + String.join("; ", parts);
-        }
-        enter();
-        try {
-            cudnn.close();
-        } catch (RuntimeException e) {
-            why += "; closing cuDNN failed too: " + e.getMessage();
-        }
-        cudnn = null;
-        convolution = "im2col + cuBLAS (cuDNN: " + why + ")";
-        String path = convolution;
-        LOG.warning(() -> "Adjoint CUDA backend on device " + ordinal + ": cuDNN is not used; convolution: " + path);
+        return cudnn.refusal(() -> trial.apply(this));
     }
 
     /**
@@ -476,11 +385,7 @@ public final class CudaDevice {
      * @param reason the whole reason
      */
     public synchronized void noteCudnnFallback(String kind, String reason) {
-        cudnnFallbacks++;
-        if (loggedFallbacks.add(kind)) {
-            LOG.warning(() -> "Adjoint CUDA backend on device " + ordinal + ": " + reason + "; the call took the im2col"
-                    + " path (logged once per kind; CudaBackend.cudnnFallbacks() counts them)");
-        }
+        cudnn.noteFallback(kind, reason);
     }
 
     /**
@@ -489,7 +394,7 @@ public final class CudaDevice {
      * @return the count since the device was opened
      */
     public synchronized long cudnnFallbacks() {
-        return cudnnFallbacks;
+        return cudnn.fallbacks();
     }
 
     /**
@@ -514,46 +419,7 @@ public final class CudaDevice {
      */
     public synchronized String convolve(CudnnShape.Direction direction, CudnnShape shape, CudaBuffer first,
                                         CudaBuffer second, CudaBuffer result) {
-        if (cudnn == null) {
-            throw new IllegalStateException("cuda: cuDNN is not loaded: " + convolution);
-        }
-        enter();
-        try (ForeignCudnn.Call call = cudnn.prepare(direction, shape)) {
-            if (call.candidates() == 0) {
-                return call.refusal();
-            }
-            int settled = call.settled();
-            int from = settled < 0 ? 0 : settled;
-            int to = settled < 0 ? call.candidates() : settled + 1;
-            StringBuilder tooLarge = new StringBuilder();
-            long smallestFailed = Long.MAX_VALUE;
-            for (int i = from; i < to; i++) {
-                long bytes = call.workspaceBytes(i);
-                // The workspace first: taking it may hand back blocks that cleaners freed, and the
-                // operands' addresses are read after, so none of them can be such a block.
-                long workspace = bytes == 0 || bytes >= smallestFailed ? 0 : allocator.tryAllocate(bytes);
-                if (bytes != 0 && workspace == 0) {
-                    smallestFailed = Math.min(smallestFailed, bytes);
-                    tooLarge.append(tooLarge.isEmpty() ? "" : "; ").append("algorithm ").append(call.algorithm(i))
-                            .append(" needs ").append(bytes).append(" bytes");
-                    continue;
-                }
-                try {
-                    cudnn.run(call, i, first.address(), second.address(), result.address(), workspace);
-                } finally {
-                    // One stream: whoever takes the block next queues behind this convolution.
-                    if (workspace != 0) {
-                        allocator.free(workspace);
-                    }
-                }
-                return null;
-            }
-            return settled < 0
-                    ? "no workspace of " + direction.call + "'s algorithms fits in device memory (" + tooLarge + ")"
-                    : "the workspace of " + direction.call + "'s algorithm for " + shape + ", chosen on its first"
-                            + " run, does not fit in device memory now (" + tooLarge + "); no other algorithm is"
-                            + " taken, so that the shape's results stay the same";
-        }
+        return cudnn.convolve(direction, shape, first, second, result);
     }
 
     /**
@@ -625,42 +491,5 @@ public final class CudaDevice {
      */
     public String name() {
         return name;
-    }
-
-    /**
-     * The device memory under the caching allocator, used under the device's lock with its
-     * context current. Where the driver has stream-ordered pools,
-     * blocks come from the device's default pool on our stream ({@code cuMemAllocAsync}): a
-     * miss of the cache then costs about a microsecond and never waits for the device, where
-     * {@code cuMemAlloc} is a heavyweight call. Misses are not rare: the outputs that a step
-     * hands to its caller (layer outputs, the loss) come back to the cache only when the
-     * garbage collector finds them, so a step takes some fresh blocks until it does (an H100
-     * profile of the small MLP step spent about 15 % of its host time in {@code cuMemAlloc}).
-     */
-    private final class DeviceMemory implements RawAllocator {
-        @Override
-        public long allocate(long bytes) {
-            Driver.Allocation pointer = new Driver.Allocation();
-            int result = streamOrdered ? cuMemAllocAsync(pointer, bytes, stream) : cuMemAlloc(pointer, bytes);
-            if (result == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
-                return 0;
-            }
-            Driver.check(result, (streamOrdered ? "cuMemAllocAsync(" : "cuMemAlloc(") + bytes + " bytes)");
-            return pointer.address();
-        }
-
-        @Override
-        public void free(long address) {
-            if (streamOrdered) {
-                Driver.check(cuMemFreeAsync(Driver.pointer(address), stream), "cuMemFreeAsync");
-            } else {
-                Driver.check(cuMemFree(Driver.pointer(address)), "cuMemFree");
-            }
-        }
-
-        @Override
-        public void synchronize() {
-            Driver.check(cuStreamSynchronize(stream), "cuStreamSynchronize");
-        }
     }
 }
