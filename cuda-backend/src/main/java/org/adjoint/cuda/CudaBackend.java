@@ -13,8 +13,6 @@ import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
 import org.adjoint.cuda.internal.KernelCodes;
-import org.adjoint.cuda.internal.StridedArgument;
-import org.adjoint.cuda.internal.SumSplit;
 import org.adjoint.cuda.internal.UnavailableException;
 import org.adjoint.kernels.cuda.CudaKernelSource;
 
@@ -57,6 +55,9 @@ public final class CudaBackend implements Backend {
     private final int ordinal;
     /** {@code null} for {@link #im2colOnly}: the convolutions keep the composed path even where cuDNN loaded. */
     private final CudaConvolution convolutions;
+    private final CudaStrided strided = new CudaStrided(this::gpu);
+    private final CudaWindows windows = new CudaWindows(this::gpu);
+    private final CudaAttention fusedAttention = new CudaAttention(this::gpu);
 
     /**
      * Creates the backend on the device {@code -Dadjoint.cuda.device} names (default 0);
@@ -326,32 +327,12 @@ public final class CudaBackend implements Backend {
     @Override
     public void im2col(Buffer input, ConvGeometry geometry, int firstImage, int images, float padValue,
                        Buffer columns) {
-        CudaBuffer source = cuda(input);
-        CudaBuffer result = cuda(columns);
-        long count = checkWindows("im2col", geometry, firstImage, images, source, result);
-        if (count == 0) {
-            return;
-        }
-        long first = firstImage * geometry.imageSize() * Float.BYTES;
-        ConvGeometry g = geometry;
-        gpu().withKernels(kernels -> kernels.im2col(source.address() + first, g.channels(), g.height(), g.width(),
-                g.kernelHeight(), g.kernelWidth(), g.stride(), g.padding(), g.dilation(), images, padValue,
-                result.address()));
+        windows.im2col(input, geometry, firstImage, images, padValue, columns);
     }
 
     @Override
     public void col2im(Buffer columns, ConvGeometry geometry, int firstImage, int images, Buffer input) {
-        CudaBuffer source = cuda(columns);
-        CudaBuffer result = cuda(input);
-        checkWindows("col2im", geometry, firstImage, images, result, source);
-        if (images * geometry.imageSize() == 0) {
-            return;
-        }
-        long first = firstImage * geometry.imageSize() * Float.BYTES;
-        ConvGeometry g = geometry;
-        gpu().withKernels(kernels -> kernels.col2im(source.address(), g.channels(), g.height(), g.width(),
-                g.kernelHeight(), g.kernelWidth(), g.stride(), g.padding(), g.dilation(), images,
-                result.address() + first));
+        windows.col2im(columns, geometry, firstImage, images, input);
     }
 
     /**
@@ -388,27 +369,6 @@ public final class CudaBackend implements Backend {
         } else {
             convolutions.conv2dWeightGrad(gpu(), input, outputGrad, geometry, images, outputs, groups, weightGrad);
         }
-    }
-
-    /** The column elements of the call, after checking that its images and columns lie inside the buffers. */
-    private static long checkWindows(String operation, ConvGeometry geometry, int firstImage, int images,
-                                     CudaBuffer imageBuffer, CudaBuffer columnBuffer) {
-        if (firstImage < 0 || images < 0) {
-            throw new IllegalArgumentException("cuda " + operation + ": images [" + firstImage + ", "
-                    + ((long) firstImage + images) + ") is not a range of images");
-        }
-        long end = (firstImage + (long) images) * geometry.imageSize();
-        if (images > 0 && end > imageBuffer.size()) {
-            throw new IllegalArgumentException("cuda " + operation + ": images [" + firstImage + ", "
-                    + (firstImage + images) + ") of " + geometry.imageSize() + " elements do not fit a buffer of "
-                    + imageBuffer.size() + " elements");
-        }
-        long count = images * geometry.columnRows() * geometry.columnCols();
-        if (count > columnBuffer.size()) {
-            throw new IllegalArgumentException("cuda " + operation + ": " + count + " column elements do not fit a buffer of "
-                    + columnBuffer.size() + " elements");
-        }
-        return count;
     }
 
     @Override
@@ -478,68 +438,17 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void binary(BinaryOp op, Buffer lhs, int[] lhsStrides, Buffer rhs, int[] rhsStrides, Buffer out, int[] shape) {
-        CudaBuffer left = cuda(lhs);
-        CudaBuffer right = cuda(rhs);
-        CudaBuffer result = cuda(out);
-        StridedArgument strided = StridedArgument.of(shape, lhsStrides, rhsStrides);
-        if (strided.count() == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.binary(KernelCodes.binary(op), left.address(), right.address(),
-                result.address(), strided));
+        strided.binary(op, lhs, lhsStrides, rhs, rhsStrides, out, shape);
     }
 
     @Override
     public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] shape) {
-        CudaBuffer source = cuda(src);
-        CudaBuffer result = cuda(out);
-        StridedArgument strided = StridedArgument.of(shape, srcStrides, null);
-        if (strided.count() == 0) {
-            return;
-        }
-        if (srcOffset < 0 || srcOffset >= source.size()) {
-            throw new IllegalArgumentException("cuda copyStrided: offset " + srcOffset + " outside a buffer of "
-                    + source.size() + " elements");
-        }
-        if (outOffset < 0 || outOffset + strided.count() > result.size()) {
-            throw new IllegalArgumentException("cuda copyStrided: " + strided.count() + " elements at offset " + outOffset
-                    + " do not fit a buffer of " + result.size() + " elements");
-        }
-        long first = srcOffset * Float.BYTES;
-        long target = outOffset * Float.BYTES;
-        gpu().withKernels(kernels -> kernels.copyStrided(source.address() + first, result.address() + target, strided));
+        strided.copyStrided(src, srcOffset, srcStrides, out, outOffset, shape);
     }
 
     @Override
     public void sumTo(Buffer src, int[] shape, Buffer out, int[] outStrides) {
-        CudaBuffer source = cuda(src);
-        CudaBuffer result = cuda(out);
-        StridedArgument strided = StridedArgument.of(shape, outStrides, null);
-        if (strided.count() == 0) {
-            // A sum over nothing: every output element is 0.
-            gpu().fill(result, 0, result.size(), 0f);
-            return;
-        }
-        sumInto(source, result, strided);
-    }
-
-    /** A sum over a non-empty index space, split (see {@link SumSplit}) when it is long. */
-    private void sumInto(CudaBuffer source, CudaBuffer result, StridedArgument strided) {
-        CudaDevice device = gpu();
-        SumSplit split = SumSplit.of(strided);
-        if (split.single()) {
-            device.withKernels(kernels -> kernels.sumTo(source.address(), result.address(), strided, split.outCount()));
-            return;
-        }
-        // One stream: the partials can go back to the allocator as soon as the last kernel that
-        // reads them is queued.
-        CudaBuffer partials = device.allocate(split.partialCount(), false);
-        try {
-            device.withKernels(kernels -> kernels.sumToParts(source.address(), partials.address(), strided, split));
-            sumInto(partials, result, split.partialsSum(strided));
-        } finally {
-            device.release(partials);
-        }
+        strided.sumTo(src, shape, out, outStrides);
     }
 
     @Override
@@ -567,72 +476,19 @@ public final class CudaBackend implements Backend {
     @Override
     public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] outStrides,
                             int[] shape) {
-        CudaBuffer source = cuda(src);
-        CudaBuffer result = cuda(out);
-        StridedArgument strided = StridedArgument.of(shape, srcStrides, outStrides);
-        if (strided.count() == 0) {
-            return;
-        }
-        long from = address("copyStrided", "source", source, srcOffset, srcStrides, shape);
-        long to = address("copyStrided", "output", result, outOffset, outStrides, shape);
-        gpu().withKernels(kernels -> kernels.copyStridedTo(from, to, strided));
+        strided.copyStrided(src, srcOffset, srcStrides, out, outOffset, outStrides, shape);
     }
 
     @Override
     public void binary(BinaryOp op, Buffer lhs, long lhsOffset, int[] lhsStrides, Buffer rhs, long rhsOffset,
                        int[] rhsStrides, Buffer out, int[] shape) {
-        CudaBuffer left = cuda(lhs);
-        CudaBuffer right = cuda(rhs);
-        CudaBuffer result = cuda(out);
-        StridedArgument strided = StridedArgument.of(shape, lhsStrides, rhsStrides);
-        if (strided.count() == 0) {
-            return;
-        }
-        long l = address("binary", "left operand", left, lhsOffset, lhsStrides, shape);
-        long r = address("binary", "right operand", right, rhsOffset, rhsStrides, shape);
-        checkFits("binary", strided.count(), result);
-        gpu().withKernels(kernels -> kernels.binary(KernelCodes.binary(op), l, r, result.address(), strided));
+        strided.binary(op, lhs, lhsOffset, lhsStrides, rhs, rhsOffset, rhsStrides, out, shape);
     }
 
     @Override
     public void maskedFill(Buffer x, long xOffset, int[] xStrides, Buffer mask, long maskOffset, int[] maskStrides,
                            float value, Buffer out, int[] shape) {
-        CudaBuffer input = cuda(x);
-        CudaBuffer masks = cuda(mask);
-        CudaBuffer result = cuda(out);
-        StridedArgument strided = StridedArgument.of(shape, xStrides, maskStrides);
-        if (strided.count() == 0) {
-            return;
-        }
-        long from = address("maskedFill", "operand", input, xOffset, xStrides, shape);
-        long where = address("maskedFill", "mask", masks, maskOffset, maskStrides, shape);
-        checkFits("maskedFill", strided.count(), result);
-        gpu().withKernels(kernels -> kernels.maskedFill(from, where, value, result.address(), strided));
-    }
-
-    /**
-     * The device address of a strided view's first element, after refusing a view (not empty)
-     * that reaches outside its buffer.
-     */
-    private static long address(String op, String what, CudaBuffer buffer, long offset, int[] strides, int[] shape) {
-        long last = offset;
-        for (int axis = 0; axis < shape.length; axis++) {
-            last += (long) (shape[axis] - 1) * strides[axis];
-        }
-        if (offset < 0 || last >= buffer.size()) {
-            throw new IllegalArgumentException("cuda " + op + ": the " + what + " view at offset " + offset + " with strides "
-                    + java.util.Arrays.toString(strides) + " over " + java.util.Arrays.toString(shape)
-                    + " reaches outside a buffer of " + buffer.size() + " elements");
-        }
-        return buffer.address(offset);
-    }
-
-    /** Refuses a contiguous output of {@code count} elements that does not fit {@code result}. */
-    private static void checkFits(String op, long count, CudaBuffer result) {
-        if (count > result.size()) {
-            throw new IllegalArgumentException("cuda " + op + ": " + count + " elements do not fit a buffer of "
-                    + result.size() + " elements");
-        }
+        strided.maskedFill(x, xOffset, xStrides, mask, maskOffset, maskStrides, value, out, shape);
     }
 
     /** The fused kernels for rows up to {@link CudaKernelSource#ATTENTION_MAX_DIM} wide; the composed default beyond. */
@@ -643,16 +499,7 @@ public final class CudaBackend implements Backend {
             Backend.super.attention(q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp);
             return;
         }
-        CudaBuffer queries = cuda(q);
-        CudaBuffer keys = cuda(k);
-        CudaBuffer values = cuda(v);
-        CudaBuffer result = cuda(out);
-        CudaBuffer rows = cuda(logSumExp);
-        if ((long) batch * t == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.attention(queries.address(), keys.address(), values.address(),
-                result.address(), rows.address(), batch, t, s, d, dv, causal, scale));
+        fusedAttention.forward(q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp);
     }
 
     @Override
@@ -662,26 +509,11 @@ public final class CudaBackend implements Backend {
             Backend.super.attentionGrad(q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal, scale, grads);
             return;
         }
-        CudaBuffer queries = cuda(q);
-        CudaBuffer keys = cuda(k);
-        CudaBuffer values = cuda(v);
-        CudaBuffer output = cuda(out);
-        CudaBuffer rows = cuda(logSumExp);
-        CudaBuffer cotangent = cuda(dOut);
-        CudaBuffer result = cuda(grads);
-        CudaBuffer rowDot = cuda(allocate((long) batch * t));
-        long dkAt = (long) batch * t * d;
-        long dvAt = dkAt + (long) batch * s * d;
-        try {
-            gpu().withKernels(kernels -> kernels.attentionGrad(queries.address(), keys.address(), values.address(),
-                    output.address(), rows.address(), cotangent.address(), rowDot.address(), result.address(),
-                    result.address(dkAt), result.address(dvAt), batch, t, s, d, dv, causal, scale));
-        } finally {
-            release(rowDot);
-        }
+        fusedAttention.backward(q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal, scale, grads);
     }
 
-    private static CudaBuffer cuda(Buffer buffer) {
+    /** The buffer as this backend's, or an error naming the other backend's buffer class. */
+    static CudaBuffer cuda(Buffer buffer) {
         if (buffer instanceof CudaBuffer cuda) {
             return cuda;
         }

@@ -1,5 +1,7 @@
 package org.adjoint.cuda;
 
+import static org.adjoint.cuda.CudaBackend.cuda;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -218,13 +220,5 @@ final class CudaConvolution {
             }
         }
         return null;
-    }
-
-    private static CudaBuffer cuda(Buffer buffer) {
-        if (buffer instanceof CudaBuffer cuda) {
-            return cuda;
-        }
-        throw new IllegalArgumentException("cuda backend: cannot use a buffer of another backend ("
-                + (buffer == null ? "null" : buffer.getClass().getName()) + ")");
     }
 }
