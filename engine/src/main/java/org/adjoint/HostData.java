@@ -3,12 +3,48 @@ package org.adjoint;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.Backends;
 import org.adjoint.internal.HostArrays;
+import org.adjoint.internal.Shapes;
+import org.adjoint.internal.TensorImpl;
 
-/** Host-side data for {@link Tensor}: random samples that are the same on every backend, and text. */
+/**
+ * Host-side data for {@link Tensor}: tensors made from host arrays, random samples that are
+ * the same on every backend, and text.
+ */
 final class HostData {
 
     private HostData() {
+    }
+
+    /** {@link Tensor#of}: the shape checked against the data, then the upload. */
+    static Tensor of(float[] data, int[] shape) {
+        int[] dims = shape.length == 0 ? new int[] {data.length} : Shapes.checked("Tensor.of", shape);
+        if (Shapes.size(dims) != data.length) {
+            throw new IllegalArgumentException("Tensor.of: data has " + data.length + " elements but shape "
+                    + Shapes.str(dims) + " needs " + Shapes.size(dims));
+        }
+        return upload("Tensor.of", data, dims);
+    }
+
+    /** {@link Tensor#randn}: drawn on the host, then uploaded. */
+    static Tensor randn(long seed, int[] shape) {
+        int[] dims = Shapes.checked("Tensor.randn", shape);
+        return upload("Tensor.randn", normal("Tensor.randn " + Shapes.str(dims), seed, (int) Shapes.size(dims)), dims);
+    }
+
+    /** {@link Tensor#rand}: drawn on the host, then uploaded. */
+    static Tensor rand(long seed, int[] shape) {
+        int[] dims = Shapes.checked("Tensor.rand", shape);
+        return upload("Tensor.rand", uniform("Tensor.rand " + Shapes.str(dims), seed, (int) Shapes.size(dims)), dims);
+    }
+
+    /** The upload of host data; a backend that copies it on the heap and runs out fails as one allocation. */
+    static Tensor upload(String operation, float[] data, int[] dims) {
+        Backend b = Backends.current();
+        return HostArrays.allocate(operation + " " + Shapes.str(dims), data.length, Float.BYTES,
+                () -> TensorImpl.wrap(b, b.upload(data), dims));
     }
 
     /** Standard normal samples: {@link SplittableRandom} and the Box–Muller transform. */

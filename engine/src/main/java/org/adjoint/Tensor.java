@@ -85,12 +85,7 @@ public final class Tensor {
      * @throws IllegalArgumentException when the shape's element count differs from {@code data.length}
      */
     public static Tensor of(float[] data, int... shape) {
-        int[] dims = shape.length == 0 ? new int[] {data.length} : Shapes.checked("Tensor.of", shape);
-        if (Shapes.size(dims) != data.length) {
-            throw new IllegalArgumentException("Tensor.of: data has " + data.length + " elements but shape "
-                    + Shapes.str(dims) + " needs " + Shapes.size(dims));
-        }
-        return uploaded("Tensor.of", data, dims);
+        return HostData.of(data, shape);
     }
 
     /**
@@ -100,7 +95,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor scalar(float value) {
-        return uploaded("Tensor.scalar", new float[] {value}, new int[0]);
+        return HostData.upload("Tensor.scalar", new float[] {value}, new int[0]);
     }
 
     /**
@@ -143,9 +138,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor randn(long seed, int... shape) {
-        int[] dims = Shapes.checked("Tensor.randn", shape);
-        return uploaded("Tensor.randn", HostData.normal("Tensor.randn " + Shapes.str(dims), seed,
-                (int) Shapes.size(dims)), dims);
+        return HostData.randn(seed, shape);
     }
 
     /**
@@ -156,9 +149,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor rand(long seed, int... shape) {
-        int[] dims = Shapes.checked("Tensor.rand", shape);
-        return uploaded("Tensor.rand", HostData.uniform("Tensor.rand " + Shapes.str(dims), seed,
-                (int) Shapes.size(dims)), dims);
+        return HostData.rand(seed, shape);
     }
 
     /**
@@ -468,16 +459,7 @@ public final class Tensor {
      * @throws IllegalArgumentException when the axis is out of range or {@code size} is not positive
      */
     public List<Tensor> split(int size, int axis) {
-        int[] shape = impl.shape();
-        int a = Shapes.axis("split", axis, shape);
-        if (size <= 0) {
-            throw new IllegalArgumentException("split: size " + size + " must be positive (shape " + Shapes.str(shape) + ")");
-        }
-        List<Tensor> pieces = new java.util.ArrayList<>();
-        for (int start = 0; start < shape[a]; start += size) {
-            pieces.add(Narrow.apply(this, a, start, Math.min(size, shape[a] - start)));
-        }
-        return pieces;
+        return Narrow.split(this, size, axis);
     }
 
     /**
@@ -568,10 +550,7 @@ public final class Tensor {
      * @return the sums
      */
     public Tensor sum(int axis, boolean keepDim) {
-        int[] shape = impl.shape();
-        int a = Shapes.axis("sum", axis, shape);
-        Tensor kept = SumTo.apply(this, Shapes.keepDim(shape, a));
-        return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
+        return SumTo.alongAxis(this, axis, keepDim);
     }
 
     /**
@@ -594,10 +573,7 @@ public final class Tensor {
      * @return the maxima
      */
     public Tensor max(int axis, boolean keepDim) {
-        int[] shape = impl.shape();
-        int a = Shapes.axis("max", axis, shape);
-        Tensor kept = Max.apply(this, a);
-        return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
+        return Max.alongAxis(this, axis, keepDim);
     }
 
     /**
@@ -743,13 +719,6 @@ public final class Tensor {
         Node producer = impl.producer();
         return HostData.format(impl.shape(), toFloatArray(), producer == null ? null : producer.name(),
                 impl.requiresGrad());
-    }
-
-    /** The upload of host data; a backend that copies it on the heap and runs out fails as one allocation. */
-    private static Tensor uploaded(String operation, float[] data, int[] dims) {
-        Backend b = Backends.current();
-        return HostArrays.allocate(operation + " " + Shapes.str(dims), data.length, Float.BYTES,
-                () -> TensorImpl.wrap(b, b.upload(data), dims));
     }
 
     private Tensor constant(float value) {

@@ -38,6 +38,22 @@ public final class Max extends Primitive<Integer> {
         return Ops.apply(MAX, axis, x);
     }
 
+    /**
+     * Maximum of {@code x} along an axis as the user names it.
+     *
+     * @param x       input
+     * @param axis    the axis, negative counting from the end
+     * @param keepDim keep the axis with length 1
+     * @return the maxima
+     * @throws IllegalArgumentException when the axis is out of range or empty
+     */
+    public static Tensor alongAxis(Tensor x, int axis, boolean keepDim) {
+        int[] shape = Compute.shape(x);
+        int a = Shapes.axis("max", axis, shape);
+        Tensor kept = apply(x, a);
+        return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
+    }
+
     @Override
     protected Tensor forward(Integer axis, Tensor[] inputs, Residuals residuals) {
         Tensor x = inputs[0];

@@ -1,5 +1,8 @@
 package org.adjoint.internal.ops;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Ops;
@@ -64,6 +67,29 @@ public final class Narrow extends Primitive<Narrow.Slice> {
                     + " do not fit axis " + axis + " of size " + shape[a] + " (shape " + Shapes.str(shape) + ")");
         }
         return Ops.apply(NARROW, new Slice(a, start, length, false, shape), x);
+    }
+
+    /**
+     * Consecutive pieces of {@code size} along one axis, the last one shorter when {@code size}
+     * does not divide the axis; each a view ({@link #apply(Tensor, int, int, int)}).
+     *
+     * @param x    a tensor
+     * @param size the length of each piece, positive
+     * @param axis the axis, negative counting from the end
+     * @return the pieces in order (none for an axis of length 0)
+     * @throws IllegalArgumentException when the axis is out of range or {@code size} is not positive
+     */
+    public static List<Tensor> split(Tensor x, int size, int axis) {
+        int[] shape = Compute.shape(x);
+        int a = Shapes.axis("split", axis, shape);
+        if (size <= 0) {
+            throw new IllegalArgumentException("split: size " + size + " must be positive (shape " + Shapes.str(shape) + ")");
+        }
+        List<Tensor> pieces = new ArrayList<>();
+        for (int start = 0; start < shape[a]; start += size) {
+            pieces.add(apply(x, a, start, Math.min(size, shape[a] - start)));
+        }
+        return pieces;
     }
 
     /**

@@ -35,6 +35,22 @@ public final class SumTo extends Primitive<int[]> {
         return Ops.apply(SUM_TO, shape, x);
     }
 
+    /**
+     * Sums {@code x} along one axis.
+     *
+     * @param x       a tensor
+     * @param axis    the axis, negative counting from the end
+     * @param keepDim keep the axis with length 1
+     * @return the sums
+     * @throws IllegalArgumentException when the axis is out of range
+     */
+    public static Tensor alongAxis(Tensor x, int axis, boolean keepDim) {
+        int[] shape = Compute.shape(x);
+        int a = Shapes.axis("sum", axis, shape);
+        Tensor kept = apply(x, Shapes.keepDim(shape, a));
+        return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
+    }
+
     @Override
     protected Tensor forward(int[] shape, Tensor[] inputs, Residuals residuals) {
         return Compute.sumTo(inputs[0], shape);
