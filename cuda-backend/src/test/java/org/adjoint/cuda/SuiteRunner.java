@@ -27,8 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Runs a JUnit Jupiter test class without JUnit's launcher, in the child JVM of
- * {@link FakeDriverTest}, where the launcher's class-path scanning and reports would add
- * nothing: {@code @BeforeAll} and {@code @AfterAll}, {@code @BeforeEach}, {@code @Test}
+ * {@link FakeDriverTest} ({@link FakeCudaChild}), where the launcher's class-path scanning and
+ * reports would add nothing: {@code @BeforeAll} and {@code @AfterAll}, {@code @BeforeEach}, {@code @Test}
  * methods (with {@code @TempDir Path} parameters), and {@code @ParameterizedTest} methods fed
  * by a {@code @MethodSource} of a simple method name, by every constant of an
  * {@code @EnumSource} or by a {@code @ValueSource} of numbers or strings. A test of any other shape is not run; the summary counts it as left
