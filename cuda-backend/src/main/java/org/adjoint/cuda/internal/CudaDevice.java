@@ -28,10 +28,11 @@ import jcuda.driver.JCudaDriver;
 import org.adjoint.cuda.DeviceMemoryStats;
 
 /**
- * One GPU: CUDA context, the one stream every operation on it is queued on, device memory,
- * pinned staging for transfers, cuBLAS and the compiled kernels. Opened once per process and
- * ordinal (the first time anyone asks whether it is available) and shared by every
- * {@link org.adjoint.cuda.CudaBackend} on that ordinal.
+ * One GPU: CUDA context, the one stream every operation on it is queued on, device memory
+ * (the driver's, through {@code DeviceMemory}, under a caching allocator), pinned staging for
+ * transfers, cuBLAS, cuDNN (loaded, checked and trusted by {@code DeviceCudnn}) and the
+ * compiled kernels. Opened once per process and ordinal (the first time anyone asks whether
+ * it is available) and shared by every {@link org.adjoint.cuda.CudaBackend} on that ordinal.
  *
  * <p>Every public method takes this object's lock and makes the context current on the
  * calling thread. The lock also keeps buffers safe from their cleaners: a buffer found
