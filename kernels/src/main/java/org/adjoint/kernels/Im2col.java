@@ -333,8 +333,7 @@ public final class Im2col {
             }
         }
 
-        /** A separate method, so that the JIT compiles the contiguous add as one vectorised loop. */
-        /** The scalar {@link RunAdder}. */
+        /** The scalar {@link RunAdder}: a separate method, so that the JIT compiles the contiguous add as one loop. */
         static void addRun(float[] values, int from, float[] out, int to, int length) {
             for (int i = 0; i < length; i++) {
                 out[to + i] += values[from + i];
