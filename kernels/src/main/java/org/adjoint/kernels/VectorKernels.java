@@ -73,6 +73,12 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void conv2d(float[] x, float[] w, float[] y, int images, int channels, int height, int width, int outputs,
                        int groups, int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        if (DirectConv.matches(TILE) && DirectConv.takesForward(images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, stride, padding, dilation)) {
+            DirectConv.forward(x, w, y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
+                    padding, dilation);
+            return;
+        }
         ImplicitConv.forward(TILE, x, w, y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
                 stride, padding, dilation);
     }
@@ -88,6 +94,13 @@ public final class VectorKernels implements KernelProvider {
     public void conv2dInputGradFolded(float[] dy, float[] w, float[] dx, int images, int channels, int height,
                                       int width, int outputs, int groups, int kernelHeight, int kernelWidth,
                                       int stride, int padding, int dilation) {
+        if (DirectConv.matches(TILE) && DirectConv.takesInputGrad(images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, stride, padding, dilation)) {
+            // The same bits as the folded columns, without writing them.
+            DirectConv.inputGrad(dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
+                    kernelWidth, padding, dilation);
+            return;
+        }
         FoldedConv.inputGrad(this, VectorWindows::addRun, dy, w, dx, images, channels, height, width, outputs, groups,
                 kernelHeight, kernelWidth, stride, padding, dilation);
     }
