@@ -245,21 +245,34 @@ final class DirectConv {
         float get(int row, int step);
     }
 
-    /** Rows of the packed A and of the scratch: whole tiles, then short tiles, zero rows past {@code m}. */
+    /** Rows of the packed A and of the scratch: whole tiles, then one tile for the rest, zero rows past {@code m}. */
     private static int paddedRows(int m) {
         int whole = m / VectorConvTile.ROWS * VectorConvTile.ROWS;
-        return whole + (m - whole + VectorConvTile.SHORT_ROWS - 1) / VectorConvTile.SHORT_ROWS
-                * VectorConvTile.SHORT_ROWS;
+        return whole + lastRows(m - whole);
+    }
+
+    /** The rows of the tile that takes the {@code rest} rows past the whole tiles (0 for none). */
+    private static int lastRows(int rest) {
+        if (rest == 0) {
+            return 0;
+        }
+        return rest <= VectorConvTile.SHORT_ROWS ? VectorConvTile.SHORT_ROWS
+                : rest <= VectorConvTile.MIDDLE_ROWS ? VectorConvTile.MIDDLE_ROWS : VectorConvTile.ROWS;
+    }
+
+    /** Rows of the tile that starts at row {@code r0} of a block of {@code m}. */
+    private static int tileRows(int m, int r0) {
+        int whole = m / VectorConvTile.ROWS * VectorConvTile.ROWS;
+        return r0 < whole ? VectorConvTile.ROWS : lastRows(m - whole);
     }
 
     /**
-     * Packs A {@code [m, steps]} into slivers of {@link VectorConvTile#ROWS} rows, then of
-     * {@link VectorConvTile#SHORT_ROWS}, each {@code rows} values per step, zero past row {@code m}.
+     * Packs A {@code [m, steps]} into slivers of {@link VectorConvTile#ROWS} rows and a last one
+     * of {@link #lastRows}, each {@code rows} values per step, zero past row {@code m}.
      */
     private static void pack(int m, int steps, Matrix a, float[] pack, int base) {
-        int whole = m / VectorConvTile.ROWS * VectorConvTile.ROWS;
         for (int r0 = 0; r0 < paddedRows(m); ) {
-            int rows = r0 < whole ? VectorConvTile.ROWS : VectorConvTile.SHORT_ROWS;
+            int rows = tileRows(m, r0);
             int sliver = base + r0 * steps;
             for (int p = 0; p < steps; p++) {
                 for (int r = 0; r < rows; r++) {
@@ -311,25 +324,26 @@ final class DirectConv {
     /** The tiles, a tile of positions at a time (its runs of B stay in L1) under every sliver of A. */
     private static void multiply(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode,
                                  float[] packed, int aBase, float[] padded, float[] scratch, int ld) {
-        int whole = m / VectorConvTile.ROWS * VectorConvTile.ROWS;
         int rows = paddedRows(m);
         for (int tile = 0; tile < g.tiles(); tile++) {
             int position = tile * VectorConvTile.COLUMNS;
             for (int r0 = 0; r0 < rows; ) {
-                boolean full = r0 < whole;
-                int sliverRows = full ? VectorConvTile.ROWS : VectorConvTile.SHORT_ROWS;
+                int sliverRows = tileRows(m, r0);
                 int sliver = aBase + r0 * steps;
                 int c = r0 * ld + position;
                 for (int s = 0; s + 1 < segments.length; s++) {
                     int first = segments[s];
                     int count = segments[s + 1] - first;
                     int mode = s == 0 ? firstMode : VectorConvTile.ADD;
-                    if (full) {
-                        VectorConvTile.tile(count, packed, sliver + first * sliverRows, padded, position, offsets,
-                                first, scratch, c, ld, mode);
+                    int a = sliver + first * sliverRows;
+                    if (sliverRows == VectorConvTile.ROWS) {
+                        VectorConvTile.tile(count, packed, a, padded, position, offsets, first, scratch, c, ld, mode);
+                    } else if (sliverRows == VectorConvTile.MIDDLE_ROWS) {
+                        VectorConvTile.tileMiddle(count, packed, a, padded, position, offsets, first, scratch, c, ld,
+                                mode);
                     } else {
-                        VectorConvTile.tileShort(count, packed, sliver + first * sliverRows, padded, position,
-                                offsets, first, scratch, c, ld, mode);
+                        VectorConvTile.tileShort(count, packed, a, padded, position, offsets, first, scratch, c, ld,
+                                mode);
                     }
                 }
                 r0 += sliverRows;

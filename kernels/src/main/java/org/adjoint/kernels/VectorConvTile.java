@@ -19,7 +19,14 @@ final class VectorConvTile {
     /** Rows of the full tile. */
     static final int ROWS = 12;
 
-    /** Rows of the short tile that ends a block of rows not a multiple of {@link #ROWS}. */
+    /**
+     * Rows of the middle tile that ends a block of rows that leaves 5 to 8 past the last full
+     * tile (the 32 channels of the CNN's input gradient: two full tiles and one of 8, where
+     * two short tiles of 4 would load B twice for as many multiply-adds).
+     */
+    static final int MIDDLE_ROWS = 8;
+
+    /** Rows of the short tile that ends a block of rows that leaves 1 to 4 past the last full tile. */
     static final int SHORT_ROWS = 4;
 
     /** Columns (positions) of both tiles. */
@@ -174,6 +181,94 @@ final class VectorConvTile {
             c101.add(zero).intoArray(c, cOffset + 10 * ldc + LANES);
             c110.add(zero).intoArray(c, cOffset + 11 * ldc);
             c111.add(zero).intoArray(c, cOffset + 11 * ldc + LANES);
+        }
+    }
+
+    /** {@link #tile} for {@link #MIDDLE_ROWS} rows ({@code a} holds {@link #MIDDLE_ROWS} values per step). */
+    static void tileMiddle(int steps, float[] a, int aOffset, float[] image, int imageOffset, int[] offsets,
+                     int offsetsFrom, float[] c, int cOffset, int ldc, int mode) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
+        for (int p = 0; p < steps; p++) {
+            int bp = imageOffset + offsets[offsetsFrom + p];
+            int ap = aOffset + p * 8;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, image, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, image, bp + LANES);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[ap + 0]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[ap + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[ap + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[ap + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, a[ap + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, a[ap + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(SPECIES, a[ap + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(SPECIES, a[ap + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        if (mode == ADD) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.add(FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc)).intoArray(c, cOffset + 4 * ldc);
+            c41.add(FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc + LANES)).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.add(FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc)).intoArray(c, cOffset + 5 * ldc);
+            c51.add(FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc + LANES)).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.add(FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc)).intoArray(c, cOffset + 6 * ldc);
+            c61.add(FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc + LANES)).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.add(FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc)).intoArray(c, cOffset + 7 * ldc);
+            c71.add(FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc + LANES)).intoArray(c, cOffset + 7 * ldc + LANES);
+        } else {
+            // x + (-0) is x for every x; x + (+0) turns -0 into +0, as a sum begun at +0 does.
+            FloatVector zero = FloatVector.broadcast(SPECIES, mode == STORE ? -0f : 0f);
+            c00.add(zero).intoArray(c, cOffset + 0 * ldc);
+            c01.add(zero).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(zero).intoArray(c, cOffset + 1 * ldc);
+            c11.add(zero).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(zero).intoArray(c, cOffset + 2 * ldc);
+            c21.add(zero).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(zero).intoArray(c, cOffset + 3 * ldc);
+            c31.add(zero).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.add(zero).intoArray(c, cOffset + 4 * ldc);
+            c41.add(zero).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.add(zero).intoArray(c, cOffset + 5 * ldc);
+            c51.add(zero).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.add(zero).intoArray(c, cOffset + 6 * ldc);
+            c61.add(zero).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.add(zero).intoArray(c, cOffset + 7 * ldc);
+            c71.add(zero).intoArray(c, cOffset + 7 * ldc + LANES);
         }
     }
 

@@ -56,7 +56,9 @@ class DirectConvTest {
                 new Shape(2, 64, 6, 5, 12, 1, 3, 3, 1, 1),
                 new Shape(1, 3, 8, 8, 1, 1, 5, 3, 2, 1),
                 new Shape(2, 8, 7, 8, 5, 1, 1, 1, 0, 1),
-                new Shape(3, 9, 12, 5, 24, 3, 3, 3, 1, 1));
+                new Shape(3, 9, 12, 5, 24, 3, 3, 3, 1, 1),
+                new Shape(2, 22, 9, 9, 16, 1, 3, 3, 1, 1),
+                new Shape(2, 10, 9, 12, 11, 1, 3, 3, 1, 1));
     }
 
     private static float[] random(long seed, int n) {
