@@ -316,7 +316,7 @@ final class DirectConv {
             int to = c * g.plane() + g.padTop() * paddedWidth + g.padLeft();
             int src = from + c * g.height() * width;
             for (int h = 0; h < g.height(); h++) {
-                System.arraycopy(source, src + h * width, padded, to + h * paddedWidth, width);
+                VectorConvTile.copy(source, src + h * width, padded, to + h * paddedWidth, width);
             }
         }
     }
@@ -359,7 +359,7 @@ final class DirectConv {
             int row = r * ld;
             int dst = to + r * outHeight * outWidth;
             for (int oh = 0; oh < outHeight; oh++) {
-                System.arraycopy(scratch, row + oh * paddedWidth, out, dst + oh * outWidth, outWidth);
+                VectorConvTile.copy(scratch, row + oh * paddedWidth, out, dst + oh * outWidth, outWidth);
             }
         }
     }

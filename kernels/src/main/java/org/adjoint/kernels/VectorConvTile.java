@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -42,6 +43,28 @@ final class VectorConvTile {
     static final int ADD = 2;
 
     private VectorConvTile() {
+    }
+
+    /**
+     * {@code dst[to, to + length) = src[from, from + length)}, a vector at a time and the rest
+     * under a mask: the runs that {@link DirectConv} pads and copies out are image rows of a few
+     * dozen values, where {@link System#arraycopy}'s call costs more than the copy.
+     *
+     * @param src    source
+     * @param from   first value read
+     * @param dst    destination
+     * @param to     first value written
+     * @param length values
+     */
+    static void copy(float[] src, int from, float[] dst, int to, int length) {
+        int i = 0;
+        for (int bound = SPECIES.loopBound(length); i < bound; i += LANES) {
+            FloatVector.fromArray(SPECIES, src, from + i).intoArray(dst, to + i);
+        }
+        if (i < length) {
+            VectorMask<Float> mask = SPECIES.indexInRange(i, length);
+            FloatVector.fromArray(SPECIES, src, from + i, mask).intoArray(dst, to + i, mask);
+        }
     }
 
     /**
