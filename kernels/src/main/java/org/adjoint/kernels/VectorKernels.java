@@ -2,7 +2,8 @@ package org.adjoint.kernels;
 
 /**
  * The Vector API provider (SIMD): {@link PackedGemm} with the tile of {@link VectorMicroKernel#select()} (with
- * {@link Gemv} for a single row or column and {@link NarrowGemm} for at most 16 columns),
+ * {@link Gemv} for a single row or column and {@link NarrowGemm} for at most 16 columns), the
+ * convolutions of {@link DirectConv} (stride 1, the 12-row tile) or {@link ImplicitConv},
  * and the loops of {@link VectorElementWise} and {@link VectorBinary}. Loaded by name only when
  * {@code jdk.incubator.vector} is readable, so that nothing else touches the incubator module.
  */
