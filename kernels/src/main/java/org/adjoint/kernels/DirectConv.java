@@ -169,9 +169,74 @@ final class DirectConv {
      */
     static void forward(float[] x, float[] w, float[] y, int images, int channels, int height, int width, int outputs,
                         int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
+        convolve(x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], y, images,
+                channels, height, width, outputs, groups, kernelHeight, kernelWidth, padding, padding, dilation);
+    }
+
+    /**
+     * Whether {@link #inputGradFlipped} runs here: stride 1, padding at most
+     * {@code dilation·(k − 1)} on both axes, and what {@link #takesForward} asks of the
+     * convolution of {@code dy} that it is.
+     */
+    static boolean takesFlipped(int images, int channels, int height, int width, int outputs, int groups,
+                                int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
+            return false;
+        }
+        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
+        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
+        int padTop = dilation * (kernelHeight - 1) - padding;
+        int padLeft = dilation * (kernelWidth - 1) - padding;
+        if (outHeight <= 0 || outWidth <= 0 || padTop < 0 || padLeft < 0) {
+            return false;
+        }
+        Geometry g = new Geometry(outputs / groups, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
+                dilation);
+        return g.fits() && fitsScratch(channels / groups, g)
+                && units(images, groups, (long) channels / groups * g.positions() * g.sourceChannels * kernelHeight
+                * kernelWidth);
+    }
+
+    /**
+     * {@link ImplicitConv#inputGrad}'s sums, with its bits: {@code dx} as the convolution of
+     * {@code dy} with the weight flipped in both taps and transposed in its channel axes, padded
+     * by {@code dilation·(k − 1) − padding}, steps {@code (output, ki, kj)} ascending in blocks of
+     * KC; only where {@link #takesFlipped} holds.
+     */
+    static void inputGradFlipped(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
+                                 int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
+                                 int dilation) {
+        int inPerGroup = channels / groups;
+        int outPerGroup = outputs / groups;
+        int taps = kernelHeight * kernelWidth;
+        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
+        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
+        convolve(dy, (group, c, step, steps) -> {
+            int o = step / taps;
+            int t = step - o * taps;
+            return w[((group * outPerGroup + o) * inPerGroup + c) * taps + taps - 1 - t];
+        }, dx, images, outputs, outHeight, outWidth, channels, groups, kernelHeight, kernelWidth,
+                dilation * (kernelHeight - 1) - padding, dilation * (kernelWidth - 1) - padding, dilation);
+    }
+
+    /** A group's A: {@code [rows, steps]}, read by row and step. */
+    @FunctionalInterface
+    private interface Weights {
+        float get(int group, int row, int step, int steps);
+    }
+
+    /**
+     * {@code y = conv(x, A)} for stride 1: the images {@code x [images, channels, height, width]}
+     * padded by {@code padTop} rows and {@code padLeft} columns on each side, each group's
+     * {@code outputs/groups} rows of A over the steps {@code (channel, ki, kj)} ascending,
+     * summed in blocks of KC, into {@code y [images, outputs, outHeight, outWidth]}.
+     */
+    private static void convolve(float[] x, Weights weights, float[] y, int images, int channels, int height,
+                                 int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padTop,
+                                 int padLeft, int dilation) {
         int inPerGroup = channels / groups;
         int m = outputs / groups;
-        Geometry g = new Geometry(inPerGroup, height, width, padding, padding, kernelHeight, kernelWidth, dilation);
+        Geometry g = new Geometry(inPerGroup, height, width, padTop, padLeft, kernelHeight, kernelWidth, dilation);
         int taps = kernelHeight * kernelWidth;
         int steps = inPerGroup * taps;
         int[] offsets = new int[steps];
@@ -190,8 +255,8 @@ final class DirectConv {
         int sliverSize = paddedRows(m) * steps;
         float[] packed = PackedGemm.buffer(PACKED, groups * sliverSize);
         for (int group = 0; group < groups; group++) {
-            int from = group * m * steps;
-            pack(m, steps, (row, step) -> w[from + row * steps + step], packed, group * sliverSize);
+            int at = group;
+            pack(m, steps, (row, step) -> weights.get(at, row, step, steps), packed, group * sliverSize);
         }
         run(g, m, steps, offsets, segments, VectorConvTile.STORE, packed, sliverSize, x, (long) channels * height * width,
                 (long) inPerGroup * height * width, y, (long) outputs * g.positions(), (long) m * g.positions(), images,

@@ -87,6 +87,12 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void conv2dInputGrad(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
                                 int outputs, int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
+        if (DirectConv.matches(TILE) && DirectConv.takesFlipped(images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, 1, padding, dilation)) {
+            DirectConv.inputGradFlipped(dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
+                    kernelWidth, padding, dilation);
+            return;
+        }
         ImplicitConv.inputGrad(TILE, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
                 kernelWidth, padding, dilation);
     }

@@ -58,7 +58,8 @@ class DirectConvTest {
                 new Shape(2, 8, 7, 8, 5, 1, 1, 1, 0, 1),
                 new Shape(3, 9, 12, 5, 24, 3, 3, 3, 1, 1),
                 new Shape(2, 22, 9, 9, 16, 1, 3, 3, 1, 1),
-                new Shape(2, 10, 9, 12, 11, 1, 3, 3, 1, 1));
+                new Shape(2, 10, 9, 12, 11, 1, 3, 3, 1, 1),
+                new Shape(2, 64, 8, 7, 64, 1, 3, 3, 1, 1));
     }
 
     private static float[] random(long seed, int n) {
@@ -116,6 +117,26 @@ class DirectConvTest {
         float[] dx = random(8, inSize);
         DirectConv.inputGrad(dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(), s.groups(),
                 s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+        assertBits(expected, dx, s.toString());
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void flippedInputGradientHasTheBitsOfTheImplicitGemm(Shape s) {
+        if (s.padding() > s.dilation() * (Math.min(s.kernelHeight(), s.kernelWidth()) - 1)) {
+            assertFalse(DirectConv.takesFlipped(s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                    s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(), s.dilation()), s.toString());
+            return;
+        }
+        float[] dy = random(11, s.images() * s.outputs() * s.outHeight() * s.outWidth());
+        float[] w = random(12, s.outputs() * s.channels() / s.groups() * s.kernelHeight() * s.kernelWidth());
+        int inSize = s.images() * s.channels() * s.height() * s.width();
+        float[] expected = random(13, inSize);
+        ImplicitConv.inputGrad(VectorMicroKernel12.INSTANCE, dy, w, expected, s.images(), s.channels(), s.height(),
+                s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+        float[] dx = random(14, inSize);
+        DirectConv.inputGradFlipped(dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
         assertBits(expected, dx, s.toString());
     }
 
