@@ -282,7 +282,7 @@ final class ImplicitConv {
                                 window.row(x, plane0, r, 0, k, columns, (r - r0) * k);
                             }
                             PackedGemm.sgemmSerial(kernel, false, r1 - r0, m, k, 1f, columns, 0, k,
-                                    transposed(kernel, dy, Math.toIntExact(p * dyImage + (long) g * m * k), k),
+                                    PackedGemm.dense(kernel, true, dy, Math.toIntExact(p * dyImage + (long) g * m * k), k),
                                     p == 0 ? 0f : 1f, transposed, (g * rows + r0) * m, m);
                         }
                     }
@@ -297,29 +297,6 @@ final class ImplicitConv {
                 }
             }
         }
-    }
-
-    /**
-     * B = {@code dyᵀ}, {@code [positions, outputs]}, from {@code dy [outputs, positions]} (rows
-     * {@code ld} apart from {@code offset}), each sliver packed with {@link VectorTranspose}'s
-     * register transposes: {@link PackedGemm#dense}'s transposed packing moves one value at a
-     * time with a strided store each, and every thread packs every image's {@code dy}. Values
-     * are only moved, so the panel is the same.
-     */
-    private static PackedGemm.BSource transposed(MicroKernel kernel, float[] dy, int offset, int ld) {
-        int nr = kernel.columns();
-        return (pc, kc, jc, nc, first, end, pack, base) -> {
-            for (int s = first; s < end; s++) {
-                int columns = Math.min(nr, nc - s * nr);
-                int sliver = base + s * nr * kc;
-                VectorTranspose.transpose(dy, offset + (jc + s * nr) * ld + pc, ld, columns, kc, pack, sliver, nr);
-                if (columns < nr) {
-                    for (int p = 0; p < kc; p++) {
-                        Arrays.fill(pack, sliver + p * nr + columns, sliver + (p + 1) * nr, 0f);
-                    }
-                }
-            }
-        };
     }
 
     private static Window window(int channels, int height, int width, int kernelHeight, int kernelWidth, int stride,
