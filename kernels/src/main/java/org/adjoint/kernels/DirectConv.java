@@ -5,7 +5,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Stride-1 convolutions computed straight from a padded copy of each image, with no packing of
- * B: the forward, and the input gradient with the bits of {@link FoldedConv}.
+ * B: the forward, and the input gradient with the bits of {@link FoldedConv} or of
+ * {@link ImplicitConv#inputGrad}.
  *
  * <p>Each image (and group) is copied once into a zeroed buffer {@code [channels, H + 2·padTop,
  * W + 2·padLeft]}. An output position {@code (oh, ow)} is numbered {@code oh·Wp + ow} over the
@@ -14,8 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ki·dilation·Wp + kj·dilation} further on: {@link VectorConvTile} loads them where they lie. The
  * positions past each row's last output column ({@code Wp − outWidth} of them, the padding) are
  * computed too and dropped when the result is copied out of the thread's scratch: for the CNN's
- * 14 × 14 layer 224 positions for 196, against packing the 288 × 196 columns of every image,
- * which took a third of the implicit GEMM's time.
+ * 14 × 14 layer 224 positions for 196, against packing the 288 × 196 columns of every image
+ * (its forward measured 25–30 % faster on one Zen 4 core).
  *
  * <ul>
  *   <li>forward: {@code y[o, q] = Σ_r W[o, r] · x(r, q)} with {@code r = (channel, ki, kj)}
@@ -27,7 +28,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       {@code W_gᵀ · dy_g} folded by col2im, tap after tap. A tap that falls on the padding of
  *       {@code dy} adds a chain of zero products, +0, which leaves a sum begun at +0 as it is
  *       (a sum begun at +0 is never −0), so the padded taps that the fold skips change nothing,
- *       unless the weight holds an infinity, whose product with the padding is NaN.</li>
+ *       unless the weight holds an infinity, whose product with the padding is NaN;</li>
+ *   <li>input gradient as {@link ImplicitConv#inputGrad} sums it ({@link #inputGradFlipped}):
+ *       the forward's sums over {@code dy} padded by {@code dilation·(k − 1) − padding}, with
+ *       the weight flipped in both taps and transposed in its channel axes.</li>
  * </ul>
  * Threads claim whole (image, group) units, so the bits do not depend on the thread count.
  */
@@ -48,7 +52,7 @@ final class DirectConv {
      * 12-row tile with B read in place, so the same chain for every element.
      *
      * @param tile the provider's GEMM tile
-     * @return whether {@link #forward} and {@link #inputGrad} may be called
+     * @return whether {@link #forward}, {@link #inputGrad} and {@link #inputGradFlipped} may be called
      */
     static boolean matches(MicroKernel tile) {
         return tile.rows() == VectorConvTile.ROWS && tile.columns() == VectorConvTile.COLUMNS;
