@@ -210,7 +210,9 @@ public interface KernelProvider {
      * {@code col2im(W_gᵀ · dy_g)} one image at a time, each image's columns multiplied with
      * {@link #sgemm} into a buffer and folded into {@code dx} while they are in cache, with
      * the bits of the GEMMs and col2im run one after the other over all the images. Provided
-     * by both providers. Arguments are trusted: the caller has checked that they fit.
+     * by both providers; the vector one computes the same sums for stride 1 without writing
+     * the columns ({@link DirectConv}), with the same bits, wherever it applies. Arguments are
+     * trusted: the caller has checked that they fit.
      *
      * @param dy           the output's cotangent
      * @param w            weight {@code [outputs, channels/groups, kernelHeight, kernelWidth]}

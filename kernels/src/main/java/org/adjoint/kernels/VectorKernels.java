@@ -2,7 +2,8 @@ package org.adjoint.kernels;
 
 /**
  * The Vector API provider (SIMD): {@link PackedGemm} with the tile of {@link VectorMicroKernel#select()} (with
- * {@link Gemv} for a single row or column and {@link NarrowGemm} for at most 16 columns),
+ * {@link Gemv} for a single row or column and {@link NarrowGemm} for at most 16 columns), the
+ * convolutions of {@link DirectConv} (stride 1, the 12-row tile) or {@link ImplicitConv},
  * and the loops of {@link VectorElementWise} and {@link VectorBinary}. Loaded by name only when
  * {@code jdk.incubator.vector} is readable, so that nothing else touches the incubator module.
  */
@@ -73,6 +74,12 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void conv2d(float[] x, float[] w, float[] y, int images, int channels, int height, int width, int outputs,
                        int groups, int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        if (DirectConv.matches(TILE) && DirectConv.takesForward(images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, stride, padding, dilation)) {
+            DirectConv.forward(x, w, y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
+                    padding, dilation);
+            return;
+        }
         ImplicitConv.forward(TILE, x, w, y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
                 stride, padding, dilation);
     }
@@ -80,6 +87,12 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void conv2dInputGrad(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
                                 int outputs, int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
+        if (DirectConv.matches(TILE) && DirectConv.takesFlipped(images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, 1, padding, dilation)) {
+            DirectConv.inputGradFlipped(dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
+                    kernelWidth, padding, dilation);
+            return;
+        }
         ImplicitConv.inputGrad(TILE, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
                 kernelWidth, padding, dilation);
     }
@@ -88,6 +101,13 @@ public final class VectorKernels implements KernelProvider {
     public void conv2dInputGradFolded(float[] dy, float[] w, float[] dx, int images, int channels, int height,
                                       int width, int outputs, int groups, int kernelHeight, int kernelWidth,
                                       int stride, int padding, int dilation) {
+        if (DirectConv.matches(TILE) && DirectConv.takesInputGrad(images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, stride, padding, dilation)) {
+            // The same bits as the folded columns, without writing them.
+            DirectConv.inputGrad(dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
+                    kernelWidth, padding, dilation);
+            return;
+        }
         FoldedConv.inputGrad(this, VectorWindows::addRun, dy, w, dx, images, channels, height, width, outputs, groups,
                 kernelHeight, kernelWidth, stride, padding, dilation);
     }

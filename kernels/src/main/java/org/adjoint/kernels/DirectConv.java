@@ -1,0 +1,435 @@
+package org.adjoint.kernels;
+
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Stride-1 convolutions computed straight from a padded copy of each image, with no packing of
+ * B: the forward, and the input gradient with the bits of {@link FoldedConv} or of
+ * {@link ImplicitConv#inputGrad}.
+ *
+ * <p>Each image (and group) is copied once into a zeroed buffer {@code [channels, H + 2·padTop,
+ * W + 2·padLeft]}. An output position {@code (oh, ow)} is numbered {@code oh·Wp + ow} over the
+ * padded width {@code Wp}, so for a run of consecutive positions the inputs of one tap
+ * {@code (channel, ki, kj)} are one contiguous run of the padded image, {@code channel·Hp·Wp +
+ * ki·dilation·Wp + kj·dilation} further on: {@link VectorConvTile} loads them where they lie. The
+ * positions past each row's last output column ({@code Wp − outWidth} of them, the padding) are
+ * computed too and dropped when the result is copied out of the thread's scratch: for the CNN's
+ * 14 × 14 layer 224 positions for 196, against packing the 288 × 196 columns of every image
+ * (its forward measured 25–30 % faster on one Zen 4 core).
+ *
+ * <ul>
+ *   <li>forward: {@code y[o, q] = Σ_r W[o, r] · x(r, q)} with {@code r = (channel, ki, kj)}
+ *       ascending, in blocks of {@link GemmBlocking#KC} as {@link PackedGemm} sums them, so the
+ *       bits of {@link ImplicitConv#forward};</li>
+ *   <li>input gradient: for each tap {@code (ki, kj)} in order, {@code T = Σ_o W[o, c, ki, kj] ·
+ *       dy[o, h + padding − ki·dilation, w + padding − kj·dilation]} ({@code o} ascending, from
+ *       +0), added to {@code dx[c, h, w]} begun at +0: the bits of {@link FoldedConv}'s GEMM
+ *       {@code W_gᵀ · dy_g} folded by col2im, tap after tap. A tap that falls on the padding of
+ *       {@code dy} adds a chain of zero products, +0, which leaves a sum begun at +0 as it is
+ *       (a sum begun at +0 is never −0), so the padded taps that the fold skips change nothing,
+ *       unless the weight holds an infinity, whose product with the padding is NaN;</li>
+ *   <li>input gradient as {@link ImplicitConv#inputGrad} sums it ({@link #inputGradFlipped}):
+ *       the forward's sums over {@code dy} padded by {@code dilation·(k − 1) − padding}, with
+ *       the weight flipped in both taps and transposed in its channel axes.</li>
+ * </ul>
+ * Threads claim whole (image, group) units, so the bits do not depend on the thread count.
+ */
+final class DirectConv {
+
+    /** The most floats of a thread's scratch (the product over the padded width): 4 MiB. */
+    private static final int MAX_SCRATCH = 1 << 20;
+
+    private static final ThreadLocal<float[]> PADDED = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> SCRATCH = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> PACKED = new ThreadLocal<>();
+
+    private DirectConv() {
+    }
+
+    /**
+     * Whether these kernels can stand in for {@code tile}'s {@link PackedGemm}: they are its
+     * 12-row tile with B read in place, so the same chain for every element.
+     *
+     * @param tile the provider's GEMM tile
+     * @return whether {@link #forward}, {@link #inputGrad} and {@link #inputGradFlipped} may be called
+     */
+    static boolean matches(MicroKernel tile) {
+        return tile.rows() == VectorConvTile.ROWS && tile.columns() == VectorConvTile.COLUMNS;
+    }
+
+    /**
+     * Whether the forward runs here: stride 1, a window that fits, and enough (image, group)
+     * units to go round the threads, or units small enough that {@link ImplicitConv} would run
+     * them side by side too.
+     */
+    static boolean takesForward(int images, int channels, int height, int width, int outputs, int groups,
+                                int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
+            return false;
+        }
+        Geometry g = new Geometry(channels / groups, height, width, padding, padding, kernelHeight, kernelWidth,
+                dilation);
+        return g.fits() && fitsScratch(outputs / groups, g)
+                && units(images, groups, (long) outputs / groups * g.positions() * g.sourceChannels * kernelHeight
+                * kernelWidth);
+    }
+
+    /**
+     * Whether the input gradient runs here: stride 1, padding at most {@code dilation·(k − 1)}
+     * (the gradient's own padding is then not negative), at most {@link GemmBlocking#KC}
+     * outputs per group (one block of k per tap, as the folded GEMM sums them), and a product
+     * that {@link FoldedConv} gives to {@link PackedGemm} (not to a narrow or GEMV kernel with
+     * chains of their own).
+     */
+    static boolean takesInputGrad(int images, int channels, int height, int width, int outputs, int groups,
+                                  int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
+            return false;
+        }
+        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
+        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
+        int padTop = dilation * (kernelHeight - 1) - padding;
+        int padLeft = dilation * (kernelWidth - 1) - padding;
+        if (outHeight <= 0 || outWidth <= 0 || padTop < 0 || padLeft < 0) {
+            return false;
+        }
+        int outPerGroup = outputs / groups;
+        int inPerGroup = channels / groups;
+        int rows = inPerGroup * kernelHeight * kernelWidth;
+        int positions = outHeight * outWidth;
+        boolean packed = !Gemv.takes(rows, positions)
+                && !(positions <= NarrowGemm.MAX_COLUMNS && outPerGroup <= NarrowGemm.MAX_DEPTH);
+        Geometry g = new Geometry(outPerGroup, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
+                dilation);
+        return packed && outPerGroup <= kc() && g.fits() && fitsScratch(inPerGroup, g)
+                && units(images, groups, (long) rows * positions * outPerGroup);
+    }
+
+    private static boolean units(int images, int groups, long workPerUnit) {
+        return (long) images * groups >= Parallel.THREADS || workPerUnit < PackedGemm.SERIAL_BELOW;
+    }
+
+    private static boolean fitsScratch(int rows, Geometry g) {
+        return (long) paddedRows(rows) * g.tiles() * VectorConvTile.COLUMNS <= MAX_SCRATCH;
+    }
+
+    private static int kc() {
+        return GemmBlocking.forTile(VectorConvTile.ROWS, VectorConvTile.COLUMNS).kc();
+    }
+
+    /**
+     * The source of one unit padded, and the result over its padded width: {@code sourceChannels}
+     * planes of {@code height × width} padded by {@code padTop} rows and {@code padLeft} columns on
+     * each side; results of {@code outHeight × outWidth}, a window of {@code kernelHeight ×
+     * kernelWidth} taps {@code dilation} apart.
+     */
+    private record Geometry(int sourceChannels, int height, int width, int padTop, int padLeft, int kernelHeight,
+                            int kernelWidth, int dilation) {
+
+        int paddedHeight() {
+            return height + 2 * padTop;
+        }
+
+        int paddedWidth() {
+            return width + 2 * padLeft;
+        }
+
+        int outHeight() {
+            return paddedHeight() - dilation * (kernelHeight - 1);
+        }
+
+        int outWidth() {
+            return paddedWidth() - dilation * (kernelWidth - 1);
+        }
+
+        int positions() {
+            return outHeight() * outWidth();
+        }
+
+        boolean fits() {
+            return outHeight() > 0 && outWidth() > 0;
+        }
+
+        /** Tiles of positions over the padded width, the last row's padding left out. */
+        int tiles() {
+            int span = (outHeight() - 1) * paddedWidth() + outWidth();
+            return (span + VectorConvTile.COLUMNS - 1) / VectorConvTile.COLUMNS;
+        }
+
+        int plane() {
+            return paddedHeight() * paddedWidth();
+        }
+
+        /** The padded buffer: the tiles of the last positions read up to a tile past the last plane. */
+        int paddedSize() {
+            return sourceChannels * plane() + VectorConvTile.COLUMNS;
+        }
+    }
+
+    /**
+     * {@code y [images, outputs, outHeight, outWidth] = conv(x [images, channels, height, width],
+     * w [outputs, channels/groups, kh, kw])} for stride 1, overwriting {@code y}.
+     */
+    static void forward(float[] x, float[] w, float[] y, int images, int channels, int height, int width, int outputs,
+                        int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
+        convolve(x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], y, images,
+                channels, height, width, outputs, groups, kernelHeight, kernelWidth, padding, padding, dilation);
+    }
+
+    /**
+     * Whether {@link #inputGradFlipped} runs here: stride 1, padding at most
+     * {@code dilation·(k − 1)} on both axes, and what {@link #takesForward} asks of the
+     * convolution of {@code dy} that it is.
+     */
+    static boolean takesFlipped(int images, int channels, int height, int width, int outputs, int groups,
+                                int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
+            return false;
+        }
+        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
+        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
+        int padTop = dilation * (kernelHeight - 1) - padding;
+        int padLeft = dilation * (kernelWidth - 1) - padding;
+        if (outHeight <= 0 || outWidth <= 0 || padTop < 0 || padLeft < 0) {
+            return false;
+        }
+        Geometry g = new Geometry(outputs / groups, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
+                dilation);
+        return g.fits() && fitsScratch(channels / groups, g)
+                && units(images, groups, (long) channels / groups * g.positions() * g.sourceChannels * kernelHeight
+                * kernelWidth);
+    }
+
+    /**
+     * {@link ImplicitConv#inputGrad}'s sums, with its bits: {@code dx} as the convolution of
+     * {@code dy} with the weight flipped in both taps and transposed in its channel axes, padded
+     * by {@code dilation·(k − 1) − padding}, steps {@code (output, ki, kj)} ascending in blocks of
+     * KC; only where {@link #takesFlipped} holds.
+     */
+    static void inputGradFlipped(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
+                                 int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
+                                 int dilation) {
+        int inPerGroup = channels / groups;
+        int outPerGroup = outputs / groups;
+        int taps = kernelHeight * kernelWidth;
+        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
+        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
+        convolve(dy, (group, c, step, steps) -> {
+            int o = step / taps;
+            int t = step - o * taps;
+            return w[((group * outPerGroup + o) * inPerGroup + c) * taps + taps - 1 - t];
+        }, dx, images, outputs, outHeight, outWidth, channels, groups, kernelHeight, kernelWidth,
+                dilation * (kernelHeight - 1) - padding, dilation * (kernelWidth - 1) - padding, dilation);
+    }
+
+    /** A group's A: {@code [rows, steps]}, read by row and step. */
+    @FunctionalInterface
+    private interface Weights {
+        float get(int group, int row, int step, int steps);
+    }
+
+    /**
+     * {@code y = conv(x, A)} for stride 1: the images {@code x [images, channels, height, width]}
+     * padded by {@code padTop} rows and {@code padLeft} columns on each side, each group's
+     * {@code outputs/groups} rows of A over the steps {@code (channel, ki, kj)} ascending,
+     * summed in blocks of KC, into {@code y [images, outputs, outHeight, outWidth]}.
+     */
+    private static void convolve(float[] x, Weights weights, float[] y, int images, int channels, int height,
+                                 int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padTop,
+                                 int padLeft, int dilation) {
+        int inPerGroup = channels / groups;
+        int m = outputs / groups;
+        Geometry g = new Geometry(inPerGroup, height, width, padTop, padLeft, kernelHeight, kernelWidth, dilation);
+        int taps = kernelHeight * kernelWidth;
+        int steps = inPerGroup * taps;
+        int[] offsets = new int[steps];
+        for (int c = 0, r = 0; c < inPerGroup; c++) {
+            for (int ki = 0; ki < kernelHeight; ki++) {
+                for (int kj = 0; kj < kernelWidth; kj++, r++) {
+                    offsets[r] = c * g.plane() + ki * dilation * g.paddedWidth() + kj * dilation;
+                }
+            }
+        }
+        int kc = kc();
+        int[] segments = new int[(steps + kc - 1) / kc + 1];
+        for (int s = 1; s < segments.length; s++) {
+            segments[s] = Math.min(steps, s * kc);
+        }
+        int sliverSize = paddedRows(m) * steps;
+        float[] packed = PackedGemm.buffer(PACKED, groups * sliverSize);
+        for (int group = 0; group < groups; group++) {
+            int at = group;
+            pack(m, steps, (row, step) -> weights.get(at, row, step, steps), packed, group * sliverSize);
+        }
+        run(g, m, steps, offsets, segments, VectorConvTile.STORE, packed, sliverSize, x, (long) channels * height * width,
+                (long) inPerGroup * height * width, y, (long) outputs * g.positions(), (long) m * g.positions(), images,
+                groups);
+    }
+
+    /**
+     * {@code dx [images, channels, height, width]} from {@code dy [images, outputs, outHeight, outWidth]}
+     * and {@code w [outputs, channels/groups, kh, kw]} for a convolution of stride 1, overwriting
+     * {@code dx}; only where {@link #takesInputGrad} holds.
+     */
+    static void inputGrad(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
+                          int outputs, int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
+        int inPerGroup = channels / groups;
+        int outPerGroup = outputs / groups;
+        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
+        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
+        Geometry g = new Geometry(outPerGroup, outHeight, outWidth, dilation * (kernelHeight - 1) - padding,
+                dilation * (kernelWidth - 1) - padding, kernelHeight, kernelWidth, dilation);
+        int taps = kernelHeight * kernelWidth;
+        int steps = taps * outPerGroup;
+        // Tap after tap, as the fold adds them; within a tap the outputs, as the GEMM sums them.
+        int[] offsets = new int[steps];
+        int[] segments = new int[taps + 1];
+        for (int ki = 0, t = 0; ki < kernelHeight; ki++) {
+            for (int kj = 0; kj < kernelWidth; kj++, t++) {
+                int shift = dilation * (kernelHeight - 1 - ki) * g.paddedWidth() + dilation * (kernelWidth - 1 - kj);
+                for (int o = 0; o < outPerGroup; o++) {
+                    offsets[t * outPerGroup + o] = o * g.plane() + shift;
+                }
+                segments[t + 1] = (t + 1) * outPerGroup;
+            }
+        }
+        int sliverSize = paddedRows(inPerGroup) * steps;
+        float[] packed = PackedGemm.buffer(PACKED, groups * sliverSize);
+        for (int group = 0; group < groups; group++) {
+            int first = group * outPerGroup * inPerGroup * taps;
+            pack(inPerGroup, steps, (c, step) -> {
+                int t = step / outPerGroup;
+                int o = step - t * outPerGroup;
+                return w[first + (o * inPerGroup + c) * taps + t];
+            }, packed, group * sliverSize);
+        }
+        run(g, inPerGroup, steps, offsets, segments, VectorConvTile.STORE_SUM, packed, sliverSize, dy,
+                (long) outputs * outHeight * outWidth, (long) outPerGroup * outHeight * outWidth, dx,
+                (long) channels * height * width, (long) inPerGroup * height * width, images, groups);
+    }
+
+    @FunctionalInterface
+    private interface Matrix {
+        float get(int row, int step);
+    }
+
+    /** Rows of the packed A and of the scratch: whole tiles, then one tile for the rest, zero rows past {@code m}. */
+    private static int paddedRows(int m) {
+        int whole = m / VectorConvTile.ROWS * VectorConvTile.ROWS;
+        return whole + lastRows(m - whole);
+    }
+
+    /** The rows of the tile that takes the {@code rest} rows past the whole tiles (0 for none). */
+    private static int lastRows(int rest) {
+        if (rest == 0) {
+            return 0;
+        }
+        return rest <= VectorConvTile.SHORT_ROWS ? VectorConvTile.SHORT_ROWS
+                : rest <= VectorConvTile.MIDDLE_ROWS ? VectorConvTile.MIDDLE_ROWS : VectorConvTile.ROWS;
+    }
+
+    /** Rows of the tile that starts at row {@code r0} of a block of {@code m}. */
+    private static int tileRows(int m, int r0) {
+        int whole = m / VectorConvTile.ROWS * VectorConvTile.ROWS;
+        return r0 < whole ? VectorConvTile.ROWS : lastRows(m - whole);
+    }
+
+    /**
+     * Packs A {@code [m, steps]} into slivers of {@link VectorConvTile#ROWS} rows and a last one
+     * of {@link #lastRows}, each {@code rows} values per step, zero past row {@code m}.
+     */
+    private static void pack(int m, int steps, Matrix a, float[] pack, int base) {
+        for (int r0 = 0; r0 < paddedRows(m); ) {
+            int rows = tileRows(m, r0);
+            int sliver = base + r0 * steps;
+            for (int p = 0; p < steps; p++) {
+                for (int r = 0; r < rows; r++) {
+                    pack[sliver + p * rows + r] = r0 + r < m ? a.get(r0 + r, p) : 0f;
+                }
+            }
+            r0 += rows;
+        }
+    }
+
+    /**
+     * For every image and group, {@code out = A_g · windows(source)} over the padded width,
+     * then its valid positions copied out: step {@code p} of A reads the padded image at
+     * {@code offsets[p]}, the steps summed in {@code segments} (the first written as
+     * {@code firstMode} says, the others added).
+     */
+    private static void run(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode, float[] packed,
+                            int sliverSize, float[] source, long sourceImage, long sourceGroup, float[] out,
+                            long outImage, long outGroup, int images, int groups) {
+        int units = images * groups;
+        AtomicInteger next = new AtomicInteger();
+        Parallel.together(Math.min(units, Parallel.THREADS), threads -> part -> {
+            float[] padded = PackedGemm.buffer(PADDED, g.paddedSize());
+            int ld = g.tiles() * VectorConvTile.COLUMNS;
+            float[] scratch = PackedGemm.buffer(SCRATCH, paddedRows(m) * ld);
+            for (int unit = next.getAndIncrement(); unit < units; unit = next.getAndIncrement()) {
+                int image = unit / groups;
+                int group = unit - image * groups;
+                pad(g, source, Math.toIntExact(image * sourceImage + group * sourceGroup), padded);
+                multiply(g, m, steps, offsets, segments, firstMode, packed, group * sliverSize, padded, scratch, ld);
+                copyOut(g, m, scratch, ld, out, Math.toIntExact(image * outImage + group * outGroup));
+            }
+        });
+    }
+
+    private static void pad(Geometry g, float[] source, int from, float[] padded) {
+        int width = g.width();
+        int paddedWidth = g.paddedWidth();
+        Arrays.fill(padded, 0, g.paddedSize(), 0f);
+        for (int c = 0; c < g.sourceChannels(); c++) {
+            int to = c * g.plane() + g.padTop() * paddedWidth + g.padLeft();
+            int src = from + c * g.height() * width;
+            for (int h = 0; h < g.height(); h++) {
+                VectorConvTile.copy(source, src + h * width, padded, to + h * paddedWidth, width);
+            }
+        }
+    }
+
+    /** The tiles, a tile of positions at a time (its runs of B stay in L1) under every sliver of A. */
+    private static void multiply(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode,
+                                 float[] packed, int aBase, float[] padded, float[] scratch, int ld) {
+        int rows = paddedRows(m);
+        for (int tile = 0; tile < g.tiles(); tile++) {
+            int position = tile * VectorConvTile.COLUMNS;
+            for (int r0 = 0; r0 < rows; ) {
+                int sliverRows = tileRows(m, r0);
+                int sliver = aBase + r0 * steps;
+                int c = r0 * ld + position;
+                for (int s = 0; s + 1 < segments.length; s++) {
+                    int first = segments[s];
+                    int count = segments[s + 1] - first;
+                    int mode = s == 0 ? firstMode : VectorConvTile.ADD;
+                    int a = sliver + first * sliverRows;
+                    if (sliverRows == VectorConvTile.ROWS) {
+                        VectorConvTile.tile(count, packed, a, padded, position, offsets, first, scratch, c, ld, mode);
+                    } else if (sliverRows == VectorConvTile.MIDDLE_ROWS) {
+                        VectorConvTile.tileMiddle(count, packed, a, padded, position, offsets, first, scratch, c, ld,
+                                mode);
+                    } else {
+                        VectorConvTile.tileShort(count, packed, a, padded, position, offsets, first, scratch, c, ld,
+                                mode);
+                    }
+                }
+                r0 += sliverRows;
+            }
+        }
+    }
+
+    private static void copyOut(Geometry g, int m, float[] scratch, int ld, float[] out, int to) {
+        int outHeight = g.outHeight();
+        int outWidth = g.outWidth();
+        int paddedWidth = g.paddedWidth();
+        for (int r = 0; r < m; r++) {
+            int row = r * ld;
+            int dst = to + r * outHeight * outWidth;
+            for (int oh = 0; oh < outHeight; oh++) {
+                VectorConvTile.copy(scratch, row + oh * paddedWidth, out, dst + oh * outWidth, outWidth);
+            }
+        }
+    }
+}

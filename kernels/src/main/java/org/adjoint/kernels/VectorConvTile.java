@@ -1,0 +1,349 @@
+package org.adjoint.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The register tiles of {@link DirectConv}: {@link VectorMicroKernel12}'s 12 × (2·lanes) tile
+ * (24 accumulators, for machines with 32 vector registers), with B read straight from a padded
+ * image instead of a packed sliver. Step {@code p}'s two vectors of B are the run of the image
+ * that starts {@code offsets[p]} after the tile's first position, so the columns of a
+ * convolution are never written. Per element, the same chain of roundings as
+ * {@link VectorMicroKernel12#tile}: fused multiply-adds in order of the steps, from +0.
+ */
+final class VectorConvTile {
+
+    static final VectorSpecies<Float> SPECIES = VectorMicroKernel.tallSpecies();
+    static final int LANES = SPECIES.length();
+
+    /** Rows of the full tile. */
+    static final int ROWS = 12;
+
+    /**
+     * Rows of the middle tile that ends a block of rows that leaves 5 to 8 past the last full
+     * tile (the 32 channels of the CNN's input gradient: two full tiles and one of 8, where
+     * two short tiles of 4 would load B twice for as many multiply-adds).
+     */
+    static final int MIDDLE_ROWS = 8;
+
+    /** Rows of the short tile that ends a block of rows that leaves 1 to 4 past the last full tile. */
+    static final int SHORT_ROWS = 4;
+
+    /** Columns (positions) of both tiles. */
+    static final int COLUMNS = 2 * LANES;
+
+    /** C = acc: {@link PackedGemm}'s first block of k with {@code alpha = 1, beta = 0}. */
+    static final int STORE = 0;
+
+    /** C = (+0) + acc: the first term of a sum begun at +0 (a fold into a zeroed image). */
+    static final int STORE_SUM = 1;
+
+    /** C = C + acc: a later block of k ({@code fma(1, acc, C)}), or a later term of a fold. */
+    static final int ADD = 2;
+
+    private VectorConvTile() {
+    }
+
+    /**
+     * {@code dst[to, to + length) = src[from, from + length)}, a vector at a time and the rest
+     * under a mask: the runs that {@link DirectConv} pads and copies out are image rows of a few
+     * dozen values, where {@link System#arraycopy}'s call costs more than the copy.
+     *
+     * @param src    source
+     * @param from   first value read
+     * @param dst    destination
+     * @param to     first value written
+     * @param length values
+     */
+    static void copy(float[] src, int from, float[] dst, int to, int length) {
+        int i = 0;
+        for (int bound = SPECIES.loopBound(length); i < bound; i += LANES) {
+            FloatVector.fromArray(SPECIES, src, from + i).intoArray(dst, to + i);
+        }
+        if (i < length) {
+            VectorMask<Float> mask = SPECIES.indexInRange(i, length);
+            FloatVector.fromArray(SPECIES, src, from + i, mask).intoArray(dst, to + i, mask);
+        }
+    }
+
+    /**
+     * A {@link #ROWS} × {@link #COLUMNS} tile: {@code acc[r][j] = Σ_p a[aOffset + p·ROWS + r] ·
+     * image[imageOffset + offsets[offsetsFrom + p] + j]}, fused multiply-adds in order of p from
+     * +0, then written to {@code c[cOffset + r·ldc + j]} as {@code mode} says.
+     *
+     * @param steps       steps p
+     * @param a           packed A, {@link #ROWS} values per step
+     * @param aOffset     the sliver's first value
+     * @param image       the padded image that B is read from
+     * @param imageOffset the tile's first position in it
+     * @param offsets     where step p's run of B starts, relative to {@code imageOffset}
+     * @param offsetsFrom the first step's entry in {@code offsets}
+     * @param c           output
+     * @param cOffset     the tile's first element of C
+     * @param ldc         elements between rows of C
+     * @param mode        {@link #STORE}, {@link #STORE_SUM} or {@link #ADD}
+     */
+    static void tile(int steps, float[] a, int aOffset, float[] image, int imageOffset, int[] offsets,
+                     int offsetsFrom, float[] c, int cOffset, int ldc, int mode) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
+        FloatVector c80 = c00;
+        FloatVector c81 = c00;
+        FloatVector c90 = c00;
+        FloatVector c91 = c00;
+        FloatVector c100 = c00;
+        FloatVector c101 = c00;
+        FloatVector c110 = c00;
+        FloatVector c111 = c00;
+        for (int p = 0; p < steps; p++) {
+            int bp = imageOffset + offsets[offsetsFrom + p];
+            int ap = aOffset + p * 12;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, image, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, image, bp + LANES);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[ap + 0]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[ap + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[ap + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[ap + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, a[ap + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, a[ap + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(SPECIES, a[ap + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(SPECIES, a[ap + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+            FloatVector a8 = FloatVector.broadcast(SPECIES, a[ap + 8]);
+            c80 = a8.fma(b0, c80);
+            c81 = a8.fma(b1, c81);
+            FloatVector a9 = FloatVector.broadcast(SPECIES, a[ap + 9]);
+            c90 = a9.fma(b0, c90);
+            c91 = a9.fma(b1, c91);
+            FloatVector a10 = FloatVector.broadcast(SPECIES, a[ap + 10]);
+            c100 = a10.fma(b0, c100);
+            c101 = a10.fma(b1, c101);
+            FloatVector a11 = FloatVector.broadcast(SPECIES, a[ap + 11]);
+            c110 = a11.fma(b0, c110);
+            c111 = a11.fma(b1, c111);
+        }
+        if (mode == ADD) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.add(FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc)).intoArray(c, cOffset + 4 * ldc);
+            c41.add(FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc + LANES)).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.add(FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc)).intoArray(c, cOffset + 5 * ldc);
+            c51.add(FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc + LANES)).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.add(FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc)).intoArray(c, cOffset + 6 * ldc);
+            c61.add(FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc + LANES)).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.add(FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc)).intoArray(c, cOffset + 7 * ldc);
+            c71.add(FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc + LANES)).intoArray(c, cOffset + 7 * ldc + LANES);
+            c80.add(FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc)).intoArray(c, cOffset + 8 * ldc);
+            c81.add(FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc + LANES)).intoArray(c, cOffset + 8 * ldc + LANES);
+            c90.add(FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc)).intoArray(c, cOffset + 9 * ldc);
+            c91.add(FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc + LANES)).intoArray(c, cOffset + 9 * ldc + LANES);
+            c100.add(FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc)).intoArray(c, cOffset + 10 * ldc);
+            c101.add(FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc + LANES)).intoArray(c, cOffset + 10 * ldc + LANES);
+            c110.add(FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc)).intoArray(c, cOffset + 11 * ldc);
+            c111.add(FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc + LANES)).intoArray(c, cOffset + 11 * ldc + LANES);
+        } else {
+            // x + (-0) is x for every x; x + (+0) turns -0 into +0, as a sum begun at +0 does.
+            FloatVector zero = FloatVector.broadcast(SPECIES, mode == STORE ? -0f : 0f);
+            c00.add(zero).intoArray(c, cOffset + 0 * ldc);
+            c01.add(zero).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(zero).intoArray(c, cOffset + 1 * ldc);
+            c11.add(zero).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(zero).intoArray(c, cOffset + 2 * ldc);
+            c21.add(zero).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(zero).intoArray(c, cOffset + 3 * ldc);
+            c31.add(zero).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.add(zero).intoArray(c, cOffset + 4 * ldc);
+            c41.add(zero).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.add(zero).intoArray(c, cOffset + 5 * ldc);
+            c51.add(zero).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.add(zero).intoArray(c, cOffset + 6 * ldc);
+            c61.add(zero).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.add(zero).intoArray(c, cOffset + 7 * ldc);
+            c71.add(zero).intoArray(c, cOffset + 7 * ldc + LANES);
+            c80.add(zero).intoArray(c, cOffset + 8 * ldc);
+            c81.add(zero).intoArray(c, cOffset + 8 * ldc + LANES);
+            c90.add(zero).intoArray(c, cOffset + 9 * ldc);
+            c91.add(zero).intoArray(c, cOffset + 9 * ldc + LANES);
+            c100.add(zero).intoArray(c, cOffset + 10 * ldc);
+            c101.add(zero).intoArray(c, cOffset + 10 * ldc + LANES);
+            c110.add(zero).intoArray(c, cOffset + 11 * ldc);
+            c111.add(zero).intoArray(c, cOffset + 11 * ldc + LANES);
+        }
+    }
+
+    /** {@link #tile} for {@link #MIDDLE_ROWS} rows ({@code a} holds {@link #MIDDLE_ROWS} values per step). */
+    static void tileMiddle(int steps, float[] a, int aOffset, float[] image, int imageOffset, int[] offsets,
+                     int offsetsFrom, float[] c, int cOffset, int ldc, int mode) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
+        for (int p = 0; p < steps; p++) {
+            int bp = imageOffset + offsets[offsetsFrom + p];
+            int ap = aOffset + p * 8;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, image, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, image, bp + LANES);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[ap + 0]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[ap + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[ap + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[ap + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(SPECIES, a[ap + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(SPECIES, a[ap + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector a6 = FloatVector.broadcast(SPECIES, a[ap + 6]);
+            c60 = a6.fma(b0, c60);
+            c61 = a6.fma(b1, c61);
+            FloatVector a7 = FloatVector.broadcast(SPECIES, a[ap + 7]);
+            c70 = a7.fma(b0, c70);
+            c71 = a7.fma(b1, c71);
+        }
+        if (mode == ADD) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.add(FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc)).intoArray(c, cOffset + 4 * ldc);
+            c41.add(FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc + LANES)).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.add(FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc)).intoArray(c, cOffset + 5 * ldc);
+            c51.add(FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc + LANES)).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.add(FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc)).intoArray(c, cOffset + 6 * ldc);
+            c61.add(FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc + LANES)).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.add(FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc)).intoArray(c, cOffset + 7 * ldc);
+            c71.add(FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc + LANES)).intoArray(c, cOffset + 7 * ldc + LANES);
+        } else {
+            // x + (-0) is x for every x; x + (+0) turns -0 into +0, as a sum begun at +0 does.
+            FloatVector zero = FloatVector.broadcast(SPECIES, mode == STORE ? -0f : 0f);
+            c00.add(zero).intoArray(c, cOffset + 0 * ldc);
+            c01.add(zero).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(zero).intoArray(c, cOffset + 1 * ldc);
+            c11.add(zero).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(zero).intoArray(c, cOffset + 2 * ldc);
+            c21.add(zero).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(zero).intoArray(c, cOffset + 3 * ldc);
+            c31.add(zero).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.add(zero).intoArray(c, cOffset + 4 * ldc);
+            c41.add(zero).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.add(zero).intoArray(c, cOffset + 5 * ldc);
+            c51.add(zero).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.add(zero).intoArray(c, cOffset + 6 * ldc);
+            c61.add(zero).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.add(zero).intoArray(c, cOffset + 7 * ldc);
+            c71.add(zero).intoArray(c, cOffset + 7 * ldc + LANES);
+        }
+    }
+
+    /** {@link #tile} for {@link #SHORT_ROWS} rows ({@code a} holds {@link #SHORT_ROWS} values per step). */
+    static void tileShort(int steps, float[] a, int aOffset, float[] image, int imageOffset, int[] offsets,
+                     int offsetsFrom, float[] c, int cOffset, int ldc, int mode) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        for (int p = 0; p < steps; p++) {
+            int bp = imageOffset + offsets[offsetsFrom + p];
+            int ap = aOffset + p * 4;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, image, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, image, bp + LANES);
+            FloatVector a0 = FloatVector.broadcast(SPECIES, a[ap + 0]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(SPECIES, a[ap + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(SPECIES, a[ap + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(SPECIES, a[ap + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+        }
+        if (mode == ADD) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
+        } else {
+            // x + (-0) is x for every x; x + (+0) turns -0 into +0, as a sum begun at +0 does.
+            FloatVector zero = FloatVector.broadcast(SPECIES, mode == STORE ? -0f : 0f);
+            c00.add(zero).intoArray(c, cOffset + 0 * ldc);
+            c01.add(zero).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(zero).intoArray(c, cOffset + 1 * ldc);
+            c11.add(zero).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(zero).intoArray(c, cOffset + 2 * ldc);
+            c21.add(zero).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(zero).intoArray(c, cOffset + 3 * ldc);
+            c31.add(zero).intoArray(c, cOffset + 3 * ldc + LANES);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package org.adjoint.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@link DirectConv} bit for bit against what it stands in for: the forward against
+ * {@link ImplicitConv#forward} on {@link VectorMicroKernel12} (the same chain as
+ * {@link PackedGemm} on the columns), the input gradient against {@link FoldedConv} (the
+ * columns {@code W_gᵀ · dy_g} folded by col2im). Sizes that leave remainders everywhere: rows
+ * of A not a multiple of 12 or 4, positions not a multiple of a tile, rows that wrap, batch 1,
+ * padding 0 to 2, dilation 2, groups, a depth past one block of k; inputs with zeros of both
+ * signs, as ReLU gives.
+ */
+class DirectConvTest {
+
+    /** One stride-1 convolution; the arrays are NCHW. */
+    record Shape(int images, int channels, int height, int width, int outputs, int groups, int kernelHeight,
+                 int kernelWidth, int padding, int dilation) {
+
+        int outHeight() {
+            return height + 2 * padding - dilation * (kernelHeight - 1);
+        }
+
+        int outWidth() {
+            return width + 2 * padding - dilation * (kernelWidth - 1);
+        }
+
+        @Override
+        public String toString() {
+            return images + "x" + channels + "x" + height + "x" + width + "->" + outputs + " g" + groups + " k"
+                    + kernelHeight + "x" + kernelWidth + " p" + padding + " d" + dilation;
+        }
+    }
+
+    static List<Shape> shapes() {
+        return List.of(
+                new Shape(64, 32, 14, 14, 64, 1, 3, 3, 1, 1),
+                new Shape(3, 1, 28, 28, 32, 1, 3, 3, 1, 1),
+                new Shape(1, 32, 14, 14, 64, 1, 3, 3, 1, 1),
+                new Shape(2, 5, 9, 11, 7, 1, 3, 3, 0, 1),
+                new Shape(3, 6, 10, 7, 13, 1, 3, 3, 2, 1),
+                new Shape(2, 6, 9, 11, 8, 2, 3, 2, 2, 2),
+                new Shape(2, 4, 10, 9, 4, 4, 3, 3, 1, 1),
+                new Shape(1, 3, 5, 6, 17, 1, 2, 2, 1, 2),
+                new Shape(1, 17, 30, 33, 70, 1, 3, 3, 1, 1),
+                new Shape(2, 2, 1, 1, 3, 1, 3, 3, 1, 1),
+                new Shape(2, 64, 6, 5, 12, 1, 3, 3, 1, 1),
+                new Shape(1, 3, 8, 8, 1, 1, 5, 3, 2, 1),
+                new Shape(2, 8, 7, 8, 5, 1, 1, 1, 0, 1),
+                new Shape(3, 9, 12, 5, 24, 3, 3, 3, 1, 1),
+                new Shape(2, 22, 9, 9, 16, 1, 3, 3, 1, 1),
+                new Shape(2, 10, 9, 12, 11, 1, 3, 3, 1, 1),
+                new Shape(2, 64, 8, 7, 64, 1, 3, 3, 1, 1));
+    }
+
+    private static float[] random(long seed, int n) {
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            double u = random.nextDouble();
+            // A quarter zeros of either sign, as after a ReLU and its gradient.
+            out[i] = u < 0.125 ? 0f : u < 0.25 ? -0f : (float) random.nextDouble(-1, 1);
+        }
+        return out;
+    }
+
+    private static void assertBits(float[] expected, float[] actual, String message) {
+        assertEquals(expected.length, actual.length, message);
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+                throw new AssertionError(message + ": element " + i + " is " + actual[i] + ", expected " + expected[i]);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void forwardHasTheBitsOfTheImplicitGemm(Shape s) {
+        float[] x = random(1, s.images() * s.channels() * s.height() * s.width());
+        float[] w = random(2, s.outputs() * s.channels() / s.groups() * s.kernelHeight() * s.kernelWidth());
+        int outSize = s.images() * s.outputs() * s.outHeight() * s.outWidth();
+        float[] expected = random(3, outSize);
+        ImplicitConv.forward(VectorMicroKernel12.INSTANCE, x, w, expected, s.images(), s.channels(), s.height(),
+                s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(), s.dilation());
+        float[] y = random(4, outSize);
+        DirectConv.forward(x, w, y, s.images(), s.channels(), s.height(), s.width(), s.outputs(), s.groups(),
+                s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+        assertBits(expected, y, s.toString());
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void inputGradientHasTheBitsOfTheFoldedColumns(Shape s) {
+        if (s.padding() > s.dilation() * (Math.min(s.kernelHeight(), s.kernelWidth()) - 1)
+                || s.outHeight() * s.outWidth() <= NarrowGemm.MAX_COLUMNS) {
+            // Padding past the window's reach, or a product the folded path gives to another GEMM.
+            assertFalse(DirectConv.takesInputGrad(s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                    s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(), s.dilation()), s.toString());
+            return;
+        }
+        float[] dy = random(5, s.images() * s.outputs() * s.outHeight() * s.outWidth());
+        float[] w = random(6, s.outputs() * s.channels() / s.groups() * s.kernelHeight() * s.kernelWidth());
+        int inSize = s.images() * s.channels() * s.height() * s.width();
+        float[] expected = random(7, inSize);
+        FoldedConv.inputGrad(VectorKernels.INSTANCE, VectorWindows::addRun, dy, w, expected, s.images(), s.channels(),
+                s.height(), s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(),
+                s.dilation());
+        float[] dx = random(8, inSize);
+        DirectConv.inputGrad(dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(), s.groups(),
+                s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+        assertBits(expected, dx, s.toString());
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void flippedInputGradientHasTheBitsOfTheImplicitGemm(Shape s) {
+        if (s.padding() > s.dilation() * (Math.min(s.kernelHeight(), s.kernelWidth()) - 1)) {
+            assertFalse(DirectConv.takesFlipped(s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                    s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(), s.dilation()), s.toString());
+            return;
+        }
+        float[] dy = random(11, s.images() * s.outputs() * s.outHeight() * s.outWidth());
+        float[] w = random(12, s.outputs() * s.channels() / s.groups() * s.kernelHeight() * s.kernelWidth());
+        int inSize = s.images() * s.channels() * s.height() * s.width();
+        float[] expected = random(13, inSize);
+        ImplicitConv.inputGrad(VectorMicroKernel12.INSTANCE, dy, w, expected, s.images(), s.channels(), s.height(),
+                s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+        float[] dx = random(14, inSize);
+        DirectConv.inputGradFlipped(dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+        assertBits(expected, dx, s.toString());
+    }
+
+    @Test
+    void theCnnLayersAreTaken() {
+        assertTrue(DirectConv.matches(VectorMicroKernel12.INSTANCE));
+        assertTrue(DirectConv.takesInputGrad(64, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1));
+        assertTrue(DirectConv.takesForward(64, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1));
+        assertTrue(DirectConv.takesForward(64, 1, 28, 28, 32, 1, 3, 3, 1, 1, 1));
+        assertFalse(DirectConv.takesInputGrad(64, 32, 14, 14, 64, 1, 3, 3, 2, 1, 1), "stride 2");
+        assertFalse(DirectConv.takesForward(64, 32, 14, 14, 64, 1, 3, 3, 2, 1, 1), "stride 2");
+        assertFalse(DirectConv.takesInputGrad(64, 32, 14, 14, 64, 1, 3, 3, 1, 3, 1), "padding past the window");
+    }
+
+    @Test
+    void theVectorProviderGivesTheBitsOfItsOwnFoldedAndImplicitPaths() {
+        Shape s = new Shape(4, 32, 14, 14, 64, 1, 3, 3, 1, 1);
+        float[] x = random(9, s.images() * s.channels() * s.height() * s.width());
+        float[] w = random(10, s.outputs() * s.channels() * 9);
+        float[] y = new float[s.images() * s.outputs() * 196];
+        VectorKernels.INSTANCE.conv2d(x, w, y, s.images(), s.channels(), 14, 14, s.outputs(), 1, 3, 3, 1, 1, 1);
+        float[] expected = new float[y.length];
+        ImplicitConv.forward(VectorMicroKernel.select(), x, w, expected, s.images(), s.channels(), 14, 14,
+                s.outputs(), 1, 3, 3, 1, 1, 1);
+        assertArrayEquals(expected, y);
+    }
+}
