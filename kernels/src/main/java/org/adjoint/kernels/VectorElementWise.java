@@ -146,35 +146,34 @@ final class VectorElementWise {
         return FloatVector.broadcast(S, 1f).blend(e, negative).div(denominator);
     }
 
-    private static final float LOG2_E = 1.44269504f;
+    static final float LOG2_E = 1.44269504f;
     /** ln 2 split so that {@code n · LN2_HIGH} is exact for the n that occur (|n| ≤ 150). */
-    private static final float LN2_HIGH = 0.693145752f;
-    private static final float LN2_LOW = 1.42860677e-6f;
+    static final float LN2_HIGH = 0.693145752f;
+    static final float LN2_LOW = 1.42860677e-6f;
     /** 1.5 · 2^23: adding it rounds a float below 2^22 in magnitude to an integer in the low bits. */
-    private static final float ROUNDER = 12582912f;
-    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+    static final float ROUNDER = 12582912f;
+    static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
 
     /**
      * e^x in float: {@code x = n·ln 2 + r} with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to
      * degree 7 (truncation below 1e-8 relative), then scaled by 2^n as two exact powers of two
      * so that results near overflow and in the subnormal range come out right. Within 2 ulps
      * of {@link Math#exp}; NaN stays NaN, −∞ and x below −104 give 0, +∞ and x above 89 give +∞.
-     * Lane by lane at any width ({@link VectorGelu} runs it on wider vectors than the provider's).
      */
     static FloatVector exp(FloatVector x) {
         FloatVector clamped = x.max(-104f).min(89f);
-        FloatVector shifted = clamped.fma(x.broadcast(LOG2_E), x.broadcast(ROUNDER));
+        FloatVector shifted = clamped.fma(FloatVector.broadcast(S, LOG2_E), FloatVector.broadcast(S, ROUNDER));
         FloatVector n = shifted.sub(ROUNDER);
-        FloatVector r = n.fma(x.broadcast(-LN2_HIGH), clamped);
-        r = n.fma(x.broadcast(-LN2_LOW), r);
-        FloatVector p = x.broadcast(1f / 5040);
-        p = p.fma(r, x.broadcast(1f / 720));
-        p = p.fma(r, x.broadcast(1f / 120));
-        p = p.fma(r, x.broadcast(1f / 24));
-        p = p.fma(r, x.broadcast(1f / 6));
-        p = p.fma(r, x.broadcast(0.5f));
-        p = p.fma(r, x.broadcast(1f));
-        p = p.fma(r, x.broadcast(1f));
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HIGH), clamped);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LOW), r);
+        FloatVector p = FloatVector.broadcast(S, 1f / 5040);
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 720));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 120));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 24));
+        p = p.fma(r, FloatVector.broadcast(S, 1f / 6));
+        p = p.fma(r, FloatVector.broadcast(S, 0.5f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
+        p = p.fma(r, FloatVector.broadcast(S, 1f));
         IntVector whole = shifted.reinterpretAsInts().sub(ROUNDER_BITS);
         IntVector half = whole.lanewise(VectorOperators.ASHR, 1);
         IntVector rest = whole.sub(half);
