@@ -8,8 +8,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GELU and its derivative with vectors: {@link ElementWise#gelu} and {@link ElementWise#geluGrad}
- * lane by lane, the scalar kernel's operations in its order with {@link VectorElementWise#exp}
- * in place of {@link Math#exp}.
+ * lane by lane, the scalar kernel's operations in its order with {@link #exp} (the operations
+ * of {@link VectorElementWise#exp}) in place of {@link Math#exp}.
  *
  * <p>Each element is one long chain of dependent operations (the exponential's polynomial, a
  * division, the tail's 11-term polynomial), some 50 instructions and over 100 cycles from load
@@ -17,8 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * the next vector's. The loops therefore run on the widest vectors the CPU has
  * ({@link VectorMicroKernel#tallSpecies()}, 512 bits on AVX-512): a Zen 4 splits each 512-bit
  * instruction into two 256-bit halves, so one instruction in the window carries two chains.
- * On one Zen 4 core that took GELU over 393,216 floats from 590 to 410 µs of CPU time, and
- * its fused derivative from 620 to 445. Writing two 256-bit chains interleaved in the source
+ * On a Zen 4 that took GELU over 393,216 floats from 718 to 493 µs, and its fused derivative
+ * from 747 to 521 ({@code ElementWiseBench}, one kernel thread). Writing two 256-bit chains interleaved in the source
  * did not help (C2 schedules its own order). Every operation here is lane by lane, so the
  * width does not change a lane's bits: what is left below a whole wide vector (a multiple of
  * the provider's width) runs as one wide vector with its loads and stores masked, and the
