@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Scaled dot-product attention on the CPU without the {@code T × S} scores of all batch items,
@@ -248,9 +249,16 @@ public final class AttentionKernels {
         int[] outAt = out.starts(batchShape, batch);
         if (small(t, s, d, dv)) {
             int parts = Math.min(Parallel.THREADS, batch);
+            // Items claimed one at a time rather than dealt out in turn: a thread that starts
+            // late takes fewer instead of keeping the others waiting. An item's result does not
+            // depend on the scratch's history, so not on which thread does it.
+            AtomicInteger next = new AtomicInteger();
             Parallel.run(parts, part -> {
-                SmallForward scratch = new SmallForward(lanes, t, s, d, dv);
-                for (int b = part; b < batch; b += parts) {
+                SmallForward scratch = null;
+                for (int b = next.getAndIncrement(); b < batch; b = next.getAndIncrement()) {
+                    if (scratch == null) {
+                        scratch = new SmallForward(lanes, t, s, d, dv);
+                    }
                     scratch.item(q.data(), qAt[b], q.rowStride(), k.data(), kAt[b], k.rowStride(), v.data(), vAt[b],
                             v.rowStride(), causal, scale, out.data(), outAt[b], out.rowStride(), logSumExp, b * t);
                 }
@@ -424,9 +432,14 @@ public final class AttentionKernels {
             return;
         }
         if (small(t, s, d, dv)) {
+            // Items claimed one at a time, as in the forward pass.
+            AtomicInteger next = new AtomicInteger();
             Parallel.run(parts, part -> {
-                SmallBackward scratch = new SmallBackward(lanes, t, s, d, dv);
-                for (int b = part; b < batch; b += parts) {
+                SmallBackward scratch = null;
+                for (int b = next.getAndIncrement(); b < batch; b = next.getAndIncrement()) {
+                    if (scratch == null) {
+                        scratch = new SmallBackward(lanes, t, s, d, dv);
+                    }
                     scratch.item(q, qAt[b], k, kAt[b], v, vAt[b], out, oAt[b], logSumExp, b * t, dOut, doAt[b],
                             causal, scale, dQuery, dqAt[b], dKey, dkAt[b], dValue, dvAt[b]);
                 }

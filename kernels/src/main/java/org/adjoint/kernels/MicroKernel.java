@@ -72,6 +72,35 @@ interface MicroKernel {
     }
 
     /**
+     * Packs a sliver of a transposed B: {@code pack[base + p·columns() + j] = b[at + j·ldb + p]}
+     * for {@code j < cols}, {@code p < kc}, and zeros in columns {@code cols} to
+     * {@code columns()}: B's columns lie along its storage rows, so each step of k gathers one
+     * value from each of {@code cols} rows. The default copies one value at a time.
+     *
+     * @param b    the matrix, stored transposed
+     * @param at   the sliver's first value (column 0, step 0)
+     * @param ldb  between the storage rows of {@code b} (columns of op(B))
+     * @param cols the sliver's columns, at most {@code columns()}
+     * @param kc   the sliver's depth
+     * @param pack destination
+     * @param base where the sliver starts in it
+     */
+    default void packTransposed(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base) {
+        int nr = columns();
+        for (int j = 0; j < cols; j++) {
+            int src = at + j * ldb;
+            for (int p = 0; p < kc; p++) {
+                pack[base + p * nr + j] = b[src + p];
+            }
+        }
+        for (int j = cols; j < nr; j++) {
+            for (int p = 0; p < kc; p++) {
+                pack[base + p * nr + j] = 0f;
+            }
+        }
+    }
+
+    /**
      * {@code C[0:rows, 0:columns] += alpha · Σ_p A[p] ⊗ B[p]} for a full tile, or {@code =}
      * when not accumulating (C is then only written, never read).
      *

@@ -486,18 +486,7 @@ final class PackedGemm {
         } else {
             for (int s = first; s < end; s++) {
                 int cols = Math.min(nr, nc - s * nr);
-                int sliver = base + s * nr * kc;
-                for (int j = 0; j < cols; j++) {
-                    int src = bOffset + (jc + s * nr + j) * ldb + pc;
-                    for (int p = 0; p < kc; p++) {
-                        pack[sliver + p * nr + j] = b[src + p];
-                    }
-                }
-                for (int j = cols; j < nr; j++) {
-                    for (int p = 0; p < kc; p++) {
-                        pack[sliver + p * nr + j] = 0f;
-                    }
-                }
+                kernel.packTransposed(b, bOffset + (jc + s * nr) * ldb + pc, ldb, cols, kc, pack, base + s * nr * kc);
             }
         }
     }

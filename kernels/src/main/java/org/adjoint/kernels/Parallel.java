@@ -39,6 +39,13 @@ final class Parallel {
      */
     static final int ALIGN = 64;
 
+    /**
+     * How many ranges {@link #ranges} and {@link #rows} cut per thread at most (each still at
+     * least the caller's minimum): enough that a late thread's share is taken over by the
+     * others a range at a time, few enough that claiming them costs nothing measurable.
+     */
+    static final int RANGES_PER_THREAD = 4;
+
     private static final long SPIN_NANOS = spinMicros() * 1000L;
     /** The first part of a wait, spent in {@link Thread#onSpinWait()} alone. */
     private static final long PAUSE_NANOS = Math.min(SPIN_NANOS, 20_000L);
@@ -116,9 +123,10 @@ final class Parallel {
     }
 
     /**
-     * Runs {@code body} over {@code [0, n)}, split into up to {@link #THREADS} ranges of at least
-     * {@code minimum} elements whose boundaries are multiples of {@link #ALIGN}; on the calling
-     * thread alone when {@code n} is under two such ranges. Every element is done by the same
+     * Runs {@code body} over {@code [0, n)}, split into up to {@link #RANGES_PER_THREAD} ranges a
+     * thread of at least {@code minimum} elements whose boundaries are multiples of
+     * {@link #ALIGN}, which the threads claim as they become free; on the calling thread alone
+     * when {@code n} is under two such ranges. Every element is done by the same
      * code whatever the split, so results do not depend on the thread count.
      *
      * @param n       elements
@@ -155,11 +163,15 @@ final class Parallel {
     }
 
     private static void split(int n, int minimum, int align, Range body) {
-        int parts = (int) Math.min(THREADS, n / Math.max(1L, minimum));
-        if (parts <= 1) {
+        long most = n / Math.max(1L, minimum);
+        if (Math.min(THREADS, most) <= 1) {
             body.run(0, n);
             return;
         }
+        // Up to RANGES_PER_THREAD ranges a thread, claimed in turn by whichever thread is free
+        // (run's shared counter): with one range a thread, a thread that started late (woken
+        // late, or descheduled by another process) kept the caller waiting for all of its share.
+        int parts = (int) Math.min((long) THREADS * RANGES_PER_THREAD, most);
         long perPart = ((long) n + parts - 1) / parts;
         int chunk = (int) Math.min(n, (perPart + align - 1) / align * align);
         run(parts, part -> {

@@ -55,8 +55,8 @@ final class VectorElementWise {
             case RELU -> reluLoop(x, xo, out, oo, bound);
             case STEP -> stepLoop(x, xo, out, oo, bound);
             case POW -> pow(parameter, x, xo, out, oo, bound);
-            case GELU -> geluLoop(x, xo, out, oo, bound);
-            case GELU_GRAD -> geluGradLoop(x, xo, out, oo, bound);
+            case GELU -> VectorGelu.forward(x, xo, out, oo, bound);
+            case GELU_GRAD -> VectorGelu.derivative(x, xo, out, oo, bound);
         };
         ElementWise.apply(function, parameter, x, xo + i, out, oo + i, n - i);
     }
@@ -71,7 +71,7 @@ final class VectorElementWise {
         int bound = S.loopBound(n);
         int i = switch (function) {
             case STEP -> stepTimesLoop(x, xo, grad, go, out, oo, bound);
-            case GELU_GRAD -> geluGradTimesLoop(x, xo, grad, go, out, oo, bound);
+            case GELU_GRAD -> VectorGelu.derivativeTimes(x, xo, grad, go, out, oo, bound);
             default -> throw ElementWise.unfused(function);
         };
         ElementWise.applyTimes(function, x, xo + i, grad, go + i, out, oo + i, n - i);
@@ -84,14 +84,6 @@ final class VectorElementWise {
             VectorMask<Float> positive = FloatVector.fromArray(S, x, xo + i).compare(VectorOperators.GT, 0f);
             // A product, not a blend: −g · 0 is −0 and NaN · 0 NaN, as in the two-pass form.
             FloatVector.fromArray(S, grad, go + i).mul(zero.blend(one, positive)).intoArray(out, oo + i);
-        }
-        return bound;
-    }
-
-    private static int geluGradTimesLoop(float[] x, int xo, float[] grad, int go, float[] out, int oo, int bound) {
-        for (int i = 0; i < bound; i += L) {
-            FloatVector factor = gelu(FloatVector.fromArray(S, x, xo + i), true);
-            FloatVector.fromArray(S, grad, go + i).mul(factor).intoArray(out, oo + i);
         }
         return bound;
     }
@@ -146,20 +138,6 @@ final class VectorElementWise {
         return bound;
     }
 
-    private static int geluLoop(float[] x, int xo, float[] out, int oo, int bound) {
-        for (int i = 0; i < bound; i += L) {
-            gelu(FloatVector.fromArray(S, x, xo + i), false).intoArray(out, oo + i);
-        }
-        return bound;
-    }
-
-    private static int geluGradLoop(float[] x, int xo, float[] out, int oo, int bound) {
-        for (int i = 0; i < bound; i += L) {
-            gelu(FloatVector.fromArray(S, x, xo + i), true).intoArray(out, oo + i);
-        }
-        return bound;
-    }
-
     /** σ(x) = 1 / (1 + e^−|x|) for x ≥ 0 and e^−|x| / (1 + e^−|x|) below: no overflow either way. */
     private static FloatVector sigmoid(FloatVector v) {
         FloatVector e = exp(v.abs().neg());
@@ -168,13 +146,13 @@ final class VectorElementWise {
         return FloatVector.broadcast(S, 1f).blend(e, negative).div(denominator);
     }
 
-    private static final float LOG2_E = 1.44269504f;
+    static final float LOG2_E = 1.44269504f;
     /** ln 2 split so that {@code n · LN2_HIGH} is exact for the n that occur (|n| ≤ 150). */
-    private static final float LN2_HIGH = 0.693145752f;
-    private static final float LN2_LOW = 1.42860677e-6f;
+    static final float LN2_HIGH = 0.693145752f;
+    static final float LN2_LOW = 1.42860677e-6f;
     /** 1.5 · 2^23: adding it rounds a float below 2^22 in magnitude to an integer in the low bits. */
-    private static final float ROUNDER = 12582912f;
-    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+    static final float ROUNDER = 12582912f;
+    static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
 
     /**
      * e^x in float: {@code x = n·ln 2 + r} with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to
@@ -229,30 +207,6 @@ final class VectorElementWise {
         // Copy the sign bit of x (−0 stays −0; NaN stays NaN through both branches).
         IntVector sign = x.reinterpretAsInts().and(Integer.MIN_VALUE);
         return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
-    }
-
-    /**
-     * {@link ElementWise#gelu} (or, with {@code grad}, {@link ElementWise#geluGrad}) lane by
-     * lane: the scalar kernel's operations in its order, with {@link #exp} in place of
-     * {@link Math#exp}, so the two agree within the exponential's 2 ulps (and a rounding or
-     * two where that difference passes through {@code 1 − t}).
-     */
-    static FloatVector gelu(FloatVector x, boolean grad) {
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        FloatVector a = x.abs().min(ElementWise.NORMAL_TAIL_CLAMP);
-        FloatVector square = a.mul(a);
-        FloatVector remainder = a.fma(a, square.neg());
-        FloatVector g = exp(square.mul(-0.5f));
-        g = g.fma(remainder.mul(-0.5f), g);
-        FloatVector tau = one.div(a.fma(FloatVector.broadcast(S, ElementWise.NORMAL_TAIL_SCALE), one));
-        float[] c = ElementWise.NORMAL_TAIL;
-        FloatVector p = FloatVector.broadcast(S, c[c.length - 1]);
-        for (int k = c.length - 2; k >= 0; k--) {
-            p = p.fma(tau, FloatVector.broadcast(S, c[k]));
-        }
-        FloatVector t = p.mul(tau).mul(g);
-        FloatVector cdf = one.sub(t).blend(t, x.compare(VectorOperators.LT, 0f));
-        return grad ? cdf.add(x.mul(g.mul(ElementWise.INV_SQRT_2PI))) : x.mul(cdf);
     }
 
     private static int pow(float p, float[] x, int xo, float[] out, int oo, int bound) {

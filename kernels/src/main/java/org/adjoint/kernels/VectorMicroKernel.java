@@ -135,6 +135,17 @@ final class VectorMicroKernel implements MicroKernel {
         FloatVector.fromArray(FloatVector.SPECIES_128, src, srcOffset).intoArray(dst, dstOffset);
     }
 
+    /** In 8 × 8 register transposes ({@link VectorTranspose#transpose}), as {@link VectorMicroKernel12#packTransposed}. */
+    @Override
+    public void packTransposed(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base) {
+        VectorTranspose.transpose(b, at, ldb, cols, kc, pack, base, NR);
+        if (cols < NR) {
+            for (int p = 0; p < kc; p++) {
+                java.util.Arrays.fill(pack, base + p * NR + cols, base + (p + 1) * NR, 0f);
+            }
+        }
+    }
+
     @Override
     public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
                      boolean accumulate) {

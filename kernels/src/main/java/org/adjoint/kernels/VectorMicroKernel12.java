@@ -45,6 +45,21 @@ final class VectorMicroKernel12 implements MicroKernel {
         FloatVector.fromArray(FloatVector.SPECIES_128, src, srcOffset + 8).intoArray(dst, dstOffset + 8);
     }
 
+    /**
+     * In 8 × 8 register transposes ({@link VectorTranspose#transpose}): a scalar gather wrote
+     * each value {@code columns()} floats from the last, and packing the transposed weights of
+     * the GPT's input gradients ({@code dY·Wᵀ}) cost more than their copy should.
+     */
+    @Override
+    public void packTransposed(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base) {
+        VectorTranspose.transpose(b, at, ldb, cols, kc, pack, base, NR);
+        if (cols < NR) {
+            for (int p = 0; p < kc; p++) {
+                java.util.Arrays.fill(pack, base + p * NR + cols, base + (p + 1) * NR, 0f);
+            }
+        }
+    }
+
     /** In 8 × 8 register transposes ({@link VectorTranspose#packSliver}). */
     @Override
     public void packRows(float[] a, int at, int lda, int kc, float[] pack, int base) {
