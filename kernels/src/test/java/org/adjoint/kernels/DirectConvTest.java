@@ -59,7 +59,8 @@ class DirectConvTest {
                 new Shape(3, 9, 12, 5, 24, 3, 3, 3, 1, 1),
                 new Shape(2, 22, 9, 9, 16, 1, 3, 3, 1, 1),
                 new Shape(2, 10, 9, 12, 11, 1, 3, 3, 1, 1),
-                new Shape(2, 64, 8, 7, 64, 1, 3, 3, 1, 1));
+                new Shape(2, 64, 8, 7, 64, 1, 3, 3, 1, 1),
+                new Shape(2, 14, 7, 9, 26, 1, 3, 3, 1, 1));
     }
 
     private static float[] random(long seed, int n) {
