@@ -78,7 +78,10 @@ final class DirectConv {
     /**
      * Whether the input gradient runs here: stride 1, padding at most {@code dilation·(k − 1)}
      * (the gradient's own padding is then not negative), at most {@link GemmBlocking#KC}
-     * outputs per group (one block of k per tap, as the folded GEMM sums them), and a product
+     * outputs per group (one block of k per tap, as the folded GEMM sums them), more than
+     * {@link VectorConvTile#SHORT_ROWS} input channels per group (one to four would run as a
+     * 4-row tile that keeps too few sums in flight: the first layer's gradient of a one-channel
+     * image measured 1.2 ms slower per call at 64 × 1 × 28 × 28 than folded), and a product
      * that {@link FoldedConv} gives to {@link PackedGemm} (not to a narrow or GEMV kernel with
      * chains of their own).
      */
@@ -102,7 +105,7 @@ final class DirectConv {
                 && !(positions <= NarrowGemm.MAX_COLUMNS && outPerGroup <= NarrowGemm.MAX_DEPTH);
         Geometry g = new Geometry(outPerGroup, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
                 dilation);
-        return packed && outPerGroup <= kc() && g.fits() && fitsScratch(inPerGroup, g)
+        return packed && inPerGroup > VectorConvTile.SHORT_ROWS && outPerGroup <= kc() && g.fits() && fitsScratch(inPerGroup, g)
                 && units(images, groups, (long) rows * positions * outPerGroup);
     }
 
