@@ -87,26 +87,41 @@ final class DirectConv {
      */
     static boolean takesInputGrad(int images, int channels, int height, int width, int outputs, int groups,
                                   int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
-        if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
+        Geometry g = gradientGeometry(images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
+                stride, padding, dilation);
+        if (g == null) {
             return false;
+        }
+        int outPerGroup = outputs / groups;
+        int inPerGroup = channels / groups;
+        int rows = inPerGroup * kernelHeight * kernelWidth;
+        int positions = g.positions();
+        boolean packed = !Gemv.takes(rows, positions)
+                && !(positions <= NarrowGemm.MAX_COLUMNS && outPerGroup <= NarrowGemm.MAX_DEPTH);
+        return packed && inPerGroup > VectorConvTile.SHORT_ROWS && outPerGroup <= kc() && g.fits()
+                && fitsScratch(inPerGroup, g) && units(images, groups, (long) rows * positions * outPerGroup);
+    }
+
+    /**
+     * The geometry of an input gradient run as a stride-1 convolution of {@code dy}: {@code dy}'s
+     * planes padded by {@code dilation·(k − 1) − padding}; {@code null} for another stride, no
+     * work, or padding past {@code dilation·(k − 1)} (which would crop {@code dy}).
+     */
+    private static Geometry gradientGeometry(int images, int channels, int height, int width, int outputs, int groups,
+                                             int kernelHeight, int kernelWidth, int stride, int padding,
+                                             int dilation) {
+        if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
+            return null;
         }
         int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
         int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
         int padTop = dilation * (kernelHeight - 1) - padding;
         int padLeft = dilation * (kernelWidth - 1) - padding;
         if (outHeight <= 0 || outWidth <= 0 || padTop < 0 || padLeft < 0) {
-            return false;
+            return null;
         }
-        int outPerGroup = outputs / groups;
-        int inPerGroup = channels / groups;
-        int rows = inPerGroup * kernelHeight * kernelWidth;
-        int positions = outHeight * outWidth;
-        boolean packed = !Gemv.takes(rows, positions)
-                && !(positions <= NarrowGemm.MAX_COLUMNS && outPerGroup <= NarrowGemm.MAX_DEPTH);
-        Geometry g = new Geometry(outPerGroup, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
+        return new Geometry(outputs / groups, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
                 dilation);
-        return packed && inPerGroup > VectorConvTile.SHORT_ROWS && outPerGroup <= kc() && g.fits() && fitsScratch(inPerGroup, g)
-                && units(images, groups, (long) rows * positions * outPerGroup);
     }
 
     private static boolean units(int images, int groups, long workPerUnit) {
@@ -187,19 +202,9 @@ final class DirectConv {
      */
     static boolean takesFlipped(int images, int channels, int height, int width, int outputs, int groups,
                                 int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
-        if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
-            return false;
-        }
-        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
-        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
-        int padTop = dilation * (kernelHeight - 1) - padding;
-        int padLeft = dilation * (kernelWidth - 1) - padding;
-        if (outHeight <= 0 || outWidth <= 0 || padTop < 0 || padLeft < 0) {
-            return false;
-        }
-        Geometry g = new Geometry(outputs / groups, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
-                dilation);
-        return g.fits() && fitsScratch(channels / groups, g)
+        Geometry g = gradientGeometry(images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
+                stride, padding, dilation);
+        return g != null && g.fits() && fitsScratch(channels / groups, g)
                 && units(images, groups, (long) channels / groups * g.positions() * g.sourceChannels * kernelHeight
                 * kernelWidth);
     }

@@ -138,12 +138,7 @@ final class VectorMicroKernel implements MicroKernel {
     /** In 8 × 8 register transposes ({@link VectorTranspose#transpose}), as {@link VectorMicroKernel12#packTransposed}. */
     @Override
     public void packTransposed(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base) {
-        VectorTranspose.transpose(b, at, ldb, cols, kc, pack, base, NR);
-        if (cols < NR) {
-            for (int p = 0; p < kc; p++) {
-                java.util.Arrays.fill(pack, base + p * NR + cols, base + (p + 1) * NR, 0f);
-            }
-        }
+        VectorTranspose.packSliver(b, at, ldb, cols, kc, pack, base, NR);
     }
 
     @Override

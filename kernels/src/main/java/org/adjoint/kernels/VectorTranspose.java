@@ -1,5 +1,7 @@
 package org.adjoint.kernels;
 
+import java.util.Arrays;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -34,6 +36,20 @@ final class VectorTranspose {
 
     private static FloatVector indices(float... lanes) {
         return FloatVector.fromArray(S, lanes, 0);
+    }
+
+    /**
+     * {@link MicroKernel#packTransposed} for a tile {@code nr} columns wide: the {@code cols}
+     * rows of {@code b} (each {@code kc} long, {@code ldb} apart) transposed into one sliver of
+     * {@code kc} rows of {@code nr}, the columns past {@code cols} zero.
+     */
+    static void packSliver(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base, int nr) {
+        transpose(b, at, ldb, cols, kc, pack, base, nr);
+        if (cols < nr) {
+            for (int p = 0; p < kc; p++) {
+                Arrays.fill(pack, base + p * nr + cols, base + (p + 1) * nr, 0f);
+            }
+        }
     }
 
     /**
