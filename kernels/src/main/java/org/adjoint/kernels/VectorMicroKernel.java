@@ -138,7 +138,7 @@ final class VectorMicroKernel implements MicroKernel {
     /** In 8 × 8 register transposes ({@link VectorTranspose#transpose}), as {@link VectorMicroKernel12#packTransposed}. */
     @Override
     public void packTransposed(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base) {
-        VectorTranspose.packSliver(b, at, ldb, cols, kc, pack, base, NR);
+        VectorTranspose.packPadded(b, at, ldb, cols, kc, pack, base, NR);
     }
 
     @Override

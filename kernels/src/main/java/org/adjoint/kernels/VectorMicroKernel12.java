@@ -52,7 +52,7 @@ final class VectorMicroKernel12 implements MicroKernel {
      */
     @Override
     public void packTransposed(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base) {
-        VectorTranspose.packSliver(b, at, ldb, cols, kc, pack, base, NR);
+        VectorTranspose.packPadded(b, at, ldb, cols, kc, pack, base, NR);
     }
 
     /** In 8 × 8 register transposes ({@link VectorTranspose#packSliver}). */

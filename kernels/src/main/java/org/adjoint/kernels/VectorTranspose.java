@@ -39,11 +39,11 @@ final class VectorTranspose {
     }
 
     /**
-     * {@link MicroKernel#packTransposed} for a tile {@code nr} columns wide: the {@code cols}
-     * rows of {@code b} (each {@code kc} long, {@code ldb} apart) transposed into one sliver of
-     * {@code kc} rows of {@code nr}, the columns past {@code cols} zero.
+     * B's sliver for {@link MicroKernel#packTransposed} ({@link #packSliver} packs A's): the
+     * {@code cols ≤ nr} rows of {@code b} (each {@code kc} long, {@code ldb} apart) transposed
+     * into {@code kc} rows of {@code nr}, the columns past {@code cols} zero.
      */
-    static void packSliver(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base, int nr) {
+    static void packPadded(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base, int nr) {
         transpose(b, at, ldb, cols, kc, pack, base, nr);
         if (cols < nr) {
             for (int p = 0; p < kc; p++) {
