@@ -1,0 +1,128 @@
+package org.adjoint.kernels.cuda;
+
+import static org.adjoint.kernels.cuda.EmulatorSupport.LAUNCHES;
+import static org.adjoint.kernels.cuda.EmulatorSupport.assertBits;
+import static org.adjoint.kernels.cuda.EmulatorSupport.random;
+import static org.adjoint.kernels.cuda.EmulatorSupport.spreadOverBinades;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.adjoint.kernels.Indexing;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The indexing device kernels ({@code gather}, {@code scatter_add}) on the emulator against
+ * {@link Indexing}, with the NaN that marks an index the CPU would refuse.
+ */
+class EmulatedIndexingTest {
+
+    @RegisterExtension
+    static final EmulatorSupport EMULATOR = new EmulatorSupport();
+
+    /** {outer, length, inner, count}: rows, lanes, repeated indices, empty axes, more lanes than a block. */
+    private static final int[][] INDEXED = {
+        {1, 5, 1, 7}, {6, 3, 1, 4}, {3, 5, 4, 6}, {2, 4, 3, 0}, {4, 1, 2, 3}, {0, 3, 2, 4}, {2, 3, 0, 5},
+        {2, 6, 150, 9}, {300, 2, 1, 3}};
+
+    @Test
+    void gatherMatchesIndexing() throws IOException {
+        for (int[] s : INDEXED) {
+            int outer = s[0];
+            int length = s[1];
+            int inner = s[2];
+            int count = s[3];
+            float[] src = random(outer * length * inner, 19, -3, 3);
+            float[] indices = indices(outer * count * inner, length, 20);
+            float[] expected = new float[indices.length];
+            Indexing.gather(src, outer, length, inner, indices, count, expected);
+            float[] stale = new float[indices.length];
+            Arrays.fill(stale, 123f);
+            for (int[] launch : LAUNCHES) {
+                List<float[]> result = EMULATOR.launch("gather", launch[0], launch[1], src, outer, length, inner,
+                        indices, count, stale);
+                assertBits(expected, result.get(2), "gather " + Arrays.toString(s));
+            }
+        }
+    }
+
+    @Test
+    void gatherGivesNanForAnIndexTheCpuRefuses() throws IOException {
+        float[] src = {10f, 11f, 12f};
+        float[] indices = {-1f, 1.5f, Float.NaN, 3f, 2f, -0f, 3e9f, Float.NEGATIVE_INFINITY};
+        List<float[]> result = EMULATOR.launch("gather", 1, 32, src, 1, 3, 1, indices, indices.length,
+                new float[indices.length]);
+        assertBits(new float[] {Float.NaN, Float.NaN, Float.NaN, Float.NaN, 12f, 10f, Float.NaN, Float.NaN},
+                result.get(2), "gather with indices outside [0, 3) or not whole");
+    }
+
+    @Test
+    void scatterAddAddsInTheCpuOrder() throws IOException {
+        for (int[] s : INDEXED) {
+            int outer = s[0];
+            int length = s[1];
+            int inner = s[2];
+            int count = s[3];
+            float[] values = spreadOverBinades(outer * count * inner, 21);
+            float[] indices = indices(values.length, length, 22);
+            float[] out = random(outer * length * inner, 23, -1, 1);
+            if (out.length > 0) {
+                out[0] = -0f;
+            }
+            float[] expected = out.clone();
+            Indexing.scatterAdd(values, outer, count, inner, indices, expected, length);
+            for (int[] launch : LAUNCHES) {
+                List<float[]> result = EMULATOR.launch("scatter_add", launch[0], launch[1], values, outer, count, inner,
+                        indices, out, length);
+                assertBits(expected, result.get(2), "scatter_add " + Arrays.toString(s));
+            }
+        }
+    }
+
+    @Test
+    void scatterAddSumsRepeatedIndicesInOrderOfTheirPosition() throws IOException {
+        // Added in order, 1 is lost next to 1e8 and the sum is 0; any other order gives 1 or 2.
+        float[] values = {1f, 1e8f, -1e8f, 7f};
+        float[] indices = {0f, 0f, 0f, 1f};
+        float[] expected = {0f, 7f};
+        float[] cpu = new float[2];
+        Indexing.scatterAdd(values, 1, 4, 1, indices, cpu, 2);
+        assertBits(expected, cpu, "Indexing.scatterAdd");
+        for (int[] launch : LAUNCHES) {
+            List<float[]> result = EMULATOR.launch("scatter_add", launch[0], launch[1], values, 1, 4, 1, indices,
+                    new float[2], 2);
+            assertBits(expected, result.get(2), "scatter_add of 1, 1e8, -1e8 into one element");
+        }
+    }
+
+    @Test
+    void scatterAddMakesALaneNanWhenOneOfItsIndicesIsRefused() throws IOException {
+        // Two lanes (inner 2), three entries each; lane 1 has the index 4 in a length of 4.
+        float[] values = {1f, 10f, 2f, 20f, 3f, 30f};
+        float[] indices = {0f, 1f, 2f, 4f, 0f, 3f};
+        float[] out = new float[8];
+        float[] expected = {4f, Float.NaN, 0f, Float.NaN, 2f, Float.NaN, 0f, Float.NaN};
+        List<float[]> result = EMULATOR.launch("scatter_add", 1, 32, values, 1, 3, 2, indices, out, 4);
+        assertBits(expected, result.get(2), "scatter_add with an index outside [0, 4) in lane 1");
+        for (float refused : new float[] {-1f, 0.5f, Float.NaN}) {
+            List<float[]> single = EMULATOR.launch("scatter_add", 1, 32, new float[] {1f}, 1, 1, 1,
+                    new float[] {refused}, new float[] {5f, 6f}, 2);
+            assertBits(new float[] {Float.NaN, Float.NaN}, single.get(2), "scatter_add with the index " + refused);
+        }
+    }
+
+    /** Whole numbers in {@code [0, length)}, few distinct ones so that they repeat, some of them -0. */
+    private static float[] indices(int n, int length, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] indices = new float[n];
+        for (int k = 0; k < n; k++) {
+            indices[k] = random.nextInt(length);
+            if (indices[k] == 0 && k % 2 == 1) {
+                indices[k] = -0f;
+            }
+        }
+        return indices;
+    }
+}
