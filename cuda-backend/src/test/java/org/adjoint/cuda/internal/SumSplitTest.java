@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The host's plan for long sums. The kernels' own arithmetic is checked in the kernels
- * module (EmulatedKernelsTest) and through the fake driver; here the CPU twin of
+ * module (EmulatedReductionsTest) and through the fake driver; here the CPU twin of
  * {@code sum_to_parts} ({@link Strided#sumToParts}) and a plain model of {@code sum_to} run
  * each plan, pass after pass, against sums in double, so that a wrong second-pass index
  * space would show as a wrong output element.

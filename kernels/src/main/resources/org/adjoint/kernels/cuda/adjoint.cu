@@ -106,7 +106,7 @@ static_assert(alignof(Strided) == 8, "Strided must be 8-byte aligned: the Java s
 
 /* ------------------------------------------------------------------------------------ */
 /* Helpers. __host__ __device__ so that the kernels module's tests can run the kernels  */
-/* on the CPU against the Java kernels (EmulatedKernelsTest).                            */
+/* on the CPU against the Java kernels (the Emulated*Test suites).                       */
 /* ------------------------------------------------------------------------------------ */
 
 static __device__ __forceinline__ long long first_index() {
