@@ -4,9 +4,9 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API row kernel of the binary element-wise functions ({@link Strided.BinaryRow}):
+ * The Vector API row kernel of the binary element-wise functions ({@link StridedBinary.Row}):
  * whole vectors where both strides are 1 or one of them is 0 (a scalar broadcast), and the
- * scalar {@link Strided#binaryRow} for the tail and for every other stride.
+ * scalar {@link StridedBinary#scalarRow} for the tail and for every other stride.
  *
  * <p>C2 keeps a {@link FloatVector} in a register only while every method it passes through
  * is inlined; a vector handed to a method that is not gets boxed, one heap object per
@@ -33,7 +33,7 @@ final class VectorBinary {
         } else if (ls == 0 && rs == 1) {
             i = scalarLeft(function, lhs[l], rhs, r, out, o, n);
         }
-        Strided.binaryRow(function, lhs, l + i * ls, ls, rhs, r + i * rs, rs, out, o + i, n - i);
+        StridedBinary.scalarRow(function, lhs, l + i * ls, ls, rhs, r + i * rs, rs, out, o + i, n - i);
     }
 
     /** The vector part of {@code out = f(lhs, rhs)}; returns the elements it did. */

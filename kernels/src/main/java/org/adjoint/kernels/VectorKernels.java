@@ -170,18 +170,18 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void binary(Strided.Binary function, float[] lhs, int[] lhsStrides, float[] rhs, int[] rhsStrides,
                        float[] out, int[] shape) {
-        Strided.binary(VectorBinary::row, function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);
+        StridedBinary.binary(VectorBinary::row, function, lhs, 0, lhsStrides, rhs, 0, rhsStrides, out, 0, shape);
     }
 
     @Override
     public void binary(Strided.Binary function, float[] lhs, int lhsOffset, int[] lhsStrides, float[] rhs,
                        int rhsOffset, int[] rhsStrides, float[] out, int[] shape) {
-        Strided.binary(VectorBinary::row, function, lhs, lhsOffset, lhsStrides, rhs, rhsOffset, rhsStrides, out, 0, shape);
+        StridedBinary.binary(VectorBinary::row, function, lhs, lhsOffset, lhsStrides, rhs, rhsOffset, rhsStrides, out, 0, shape);
     }
 
     @Override
     public void sumTo(float[] src, int[] shape, float[] out, int[] outStrides) {
-        Strided.sumTo(VectorElementWise::sumRow, src, 0, shape, out, 0, outStrides, out.length);
+        StridedSum.sumTo(VectorElementWise::sumRow, src, 0, shape, out, 0, outStrides, out.length);
     }
 
     @Override
