@@ -22,18 +22,27 @@ class EmulatedIndexingTest {
     @RegisterExtension
     static final EmulatorSupport EMULATOR = new EmulatorSupport();
 
-    /** {outer, length, inner, count}: rows, lanes, repeated indices, empty axes, more lanes than a block. */
-    private static final int[][] INDEXED = {
-        {1, 5, 1, 7}, {6, 3, 1, 4}, {3, 5, 4, 6}, {2, 4, 3, 0}, {4, 1, 2, 3}, {0, 3, 2, 4}, {2, 3, 0, 5},
-        {2, 6, 150, 9}, {300, 2, 1, 3}};
+    /** {@code count} indices into an axis of {@code length}, between {@code outer} rows and {@code inner} lanes. */
+    private record Indexed(int outer, int length, int inner, int count) {
+        @Override
+        public String toString() {
+            return "[" + outer + ", " + length + ", " + inner + ", " + count + "]";
+        }
+    }
+
+    /** Rows, lanes, repeated indices, empty axes, more lanes than a block. */
+    private static final List<Indexed> INDEXED = List.of(
+            new Indexed(1, 5, 1, 7), new Indexed(6, 3, 1, 4), new Indexed(3, 5, 4, 6), new Indexed(2, 4, 3, 0),
+            new Indexed(4, 1, 2, 3), new Indexed(0, 3, 2, 4), new Indexed(2, 3, 0, 5), new Indexed(2, 6, 150, 9),
+            new Indexed(300, 2, 1, 3));
 
     @Test
     void gatherMatchesIndexing() throws IOException {
-        for (int[] s : INDEXED) {
-            int outer = s[0];
-            int length = s[1];
-            int inner = s[2];
-            int count = s[3];
+        for (Indexed s : INDEXED) {
+            int outer = s.outer();
+            int length = s.length();
+            int inner = s.inner();
+            int count = s.count();
             float[] src = random(outer * length * inner, 19, -3, 3);
             float[] indices = indices(outer * count * inner, length, 20);
             float[] expected = new float[indices.length];
@@ -43,7 +52,7 @@ class EmulatedIndexingTest {
             for (int[] launch : LAUNCHES) {
                 List<float[]> result = EMULATOR.launch("gather", launch[0], launch[1], src, outer, length, inner,
                         indices, count, stale);
-                assertBits(expected, result.get(2), "gather " + Arrays.toString(s));
+                assertBits(expected, result.get(2), "gather " + s);
             }
         }
     }
@@ -60,11 +69,11 @@ class EmulatedIndexingTest {
 
     @Test
     void scatterAddAddsInTheCpuOrder() throws IOException {
-        for (int[] s : INDEXED) {
-            int outer = s[0];
-            int length = s[1];
-            int inner = s[2];
-            int count = s[3];
+        for (Indexed s : INDEXED) {
+            int outer = s.outer();
+            int length = s.length();
+            int inner = s.inner();
+            int count = s.count();
             float[] values = spreadOverBinades(outer * count * inner, 21);
             float[] indices = indices(values.length, length, 22);
             float[] out = random(outer * length * inner, 23, -1, 1);
@@ -76,7 +85,7 @@ class EmulatedIndexingTest {
             for (int[] launch : LAUNCHES) {
                 List<float[]> result = EMULATOR.launch("scatter_add", launch[0], launch[1], values, outer, count, inner,
                         indices, out, length);
-                assertBits(expected, result.get(2), "scatter_add " + Arrays.toString(s));
+                assertBits(expected, result.get(2), "scatter_add " + s);
             }
         }
     }
