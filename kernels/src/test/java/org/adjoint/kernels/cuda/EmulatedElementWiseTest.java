@@ -119,11 +119,8 @@ class EmulatedElementWiseTest {
             for (Strided.Binary op : Strided.Binary.values()) {
                 float[] expected = new float[n];
                 Strided.binary(op, lhs, 0, layout.a(), rhs, 0, layout.b(), expected, 0, layout.shape());
-                for (int[] launch : LAUNCHES) {
-                    List<float[]> result = EMULATOR.launch("binary", launch[0], launch[1], op.ordinal(), lhs, rhs,
-                            new float[n], space(layout.shape(), layout.a(), layout.b()), (long) n);
-                    assertBits(expected, result.get(2), "binary " + op + " " + layout.name());
-                }
+                EMULATOR.assertBitsOnEveryLaunch(expected, 2, "binary " + op + " " + layout.name(), "binary",
+                        op.ordinal(), lhs, rhs, new float[n], space(layout.shape(), layout.a(), layout.b()), (long) n);
             }
         }
     }
@@ -136,11 +133,9 @@ class EmulatedElementWiseTest {
                 int n = Strided.size(layout.shape());
                 float[] expected = new float[n];
                 Strided.copy(src, 0, strides, expected, 0, layout.shape());
-                for (int[] launch : LAUNCHES) {
-                    List<float[]> result = EMULATOR.launch("copy_strided", launch[0], launch[1], src, new float[n],
-                            space(layout.shape(), strides, new int[strides.length]), (long) n);
-                    assertBits(expected, result.get(1), "copy_strided " + layout.name() + " " + Arrays.toString(strides));
-                }
+                EMULATOR.assertBitsOnEveryLaunch(expected, 1,
+                        "copy_strided " + layout.name() + " " + Arrays.toString(strides), "copy_strided", src,
+                        new float[n], space(layout.shape(), strides, new int[strides.length]), (long) n);
             }
         }
     }
@@ -174,11 +169,8 @@ class EmulatedElementWiseTest {
             float[] before = random(extent(layout.shape(), layout.b()), 8, -3, 3);
             float[] expected = before.clone();
             Strided.copy(src, 0, layout.a(), expected, 0, layout.b(), layout.shape());
-            for (int[] launch : LAUNCHES) {
-                List<float[]> result = EMULATOR.launch("copy_strided_to", launch[0], launch[1], src, before.clone(),
-                        space(layout.shape(), layout.a(), layout.b()), (long) Strided.size(layout.shape()));
-                assertBits(expected, result.get(1), "copy_strided_to " + layout.name());
-            }
+            EMULATOR.assertBitsOnEveryLaunch(expected, 1, "copy_strided_to " + layout.name(), "copy_strided_to", src,
+                    before, space(layout.shape(), layout.a(), layout.b()), (long) Strided.size(layout.shape()));
             checked++;
         }
         assertTrue(checked >= 6, checked + " layouts");
@@ -202,11 +194,8 @@ class EmulatedElementWiseTest {
             int n = Strided.size(layout.shape());
             float[] expected = new float[n];
             Strided.maskedFill(x, 0, layout.a(), mask, 0, layout.b(), -1.5f, expected, 0, layout.shape());
-            for (int[] launch : LAUNCHES) {
-                List<float[]> result = EMULATOR.launch("masked_fill", launch[0], launch[1], x, mask, -1.5f, new float[n],
-                        space(layout.shape(), layout.a(), layout.b()), (long) n);
-                assertBits(expected, result.get(2), "masked_fill " + layout.name());
-            }
+            EMULATOR.assertBitsOnEveryLaunch(expected, 2, "masked_fill " + layout.name(), "masked_fill", x, mask, -1.5f,
+                    new float[n], space(layout.shape(), layout.a(), layout.b()), (long) n);
         }
     }
 

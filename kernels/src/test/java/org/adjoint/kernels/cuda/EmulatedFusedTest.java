@@ -53,11 +53,8 @@ class EmulatedFusedTest {
                 float[] cotangent = random(outputs.length, 12, -2, 2);
                 float[] expected = new float[outputs.length];
                 Fused.activationGrad(act, outputs, cotangent, expected, outputs.length);
-                for (int[] launch : LAUNCHES) {
-                    List<float[]> result = EMULATOR.launch("activation_grad", launch[0], launch[1], act.ordinal(),
-                            outputs, cotangent, new float[outputs.length], (long) outputs.length);
-                    assertBits(expected, result.get(2), "activation_grad " + act);
-                }
+                EMULATOR.assertBitsOnEveryLaunch(expected, 2, "activation_grad " + act, "activation_grad",
+                        act.ordinal(), outputs, cotangent, new float[outputs.length], (long) outputs.length);
                 List<float[]> inPlace = EMULATOR.launch("activation_grad", 1, 32, act.ordinal(), outputs, cotangent,
                         new HostEmulator.Alias(1), (long) outputs.length);
                 assertBits(expected, inPlace.get(1), "activation_grad " + act + " into the cotangent");

@@ -1,6 +1,5 @@
 package org.adjoint.kernels.cuda;
 
-import static org.adjoint.kernels.cuda.EmulatorSupport.LAUNCHES;
 import static org.adjoint.kernels.cuda.EmulatorSupport.assertBits;
 import static org.adjoint.kernels.cuda.EmulatorSupport.random;
 import static org.adjoint.kernels.cuda.EmulatorSupport.spreadOverBinades;
@@ -42,11 +41,8 @@ class EmulatedIm2colTest {
             for (float pad : new float[] {0f, Float.NEGATIVE_INFINITY}) {
                 float[] expected = new float[stale.length];
                 Im2col.im2col(in, 0, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], pad, expected, 0);
-                for (int[] launch : LAUNCHES) {
-                    List<float[]> result = EMULATOR.launch("im2col", launch[0], launch[1], in, g[0], g[1], g[2], g[3],
-                            g[4], g[5], g[6], g[7], g[8], pad, stale);
-                    assertBits(expected, result.get(1), "im2col " + Arrays.toString(g) + " pad " + pad);
-                }
+                EMULATOR.assertBitsOnEveryLaunch(expected, 1, "im2col " + Arrays.toString(g) + " pad " + pad, "im2col",
+                        in, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], pad, stale);
             }
         }
     }
@@ -60,11 +56,8 @@ class EmulatedIm2colTest {
             float[] stale = random(g[8] * g[0] * g[1] * g[2], 26, -1, 1);
             float[] expected = stale.clone();
             Im2col.col2im(cols, 0, g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], expected, 0);
-            for (int[] launch : LAUNCHES) {
-                List<float[]> result = EMULATOR.launch("col2im", launch[0], launch[1], cols, g[0], g[1], g[2], g[3], g[4],
-                        g[5], g[6], g[7], g[8], stale);
-                assertBits(expected, result.get(1), "col2im " + Arrays.toString(g));
-            }
+            EMULATOR.assertBitsOnEveryLaunch(expected, 1, "col2im " + Arrays.toString(g), "col2im", cols, g[0], g[1],
+                    g[2], g[3], g[4], g[5], g[6], g[7], g[8], stale);
         }
         // A 1x1x5 image under a 1x3 window: element 2 gets 1, 1e8, -1e8 in that order, which sums to 0.
         List<float[]> result = EMULATOR.launch("col2im", 1, 32, new float[] {9f, 9f, 1f, 9f, 1e8f, 9f, -1e8f, 9f, 9f},

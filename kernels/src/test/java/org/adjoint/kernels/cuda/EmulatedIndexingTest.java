@@ -1,6 +1,5 @@
 package org.adjoint.kernels.cuda;
 
-import static org.adjoint.kernels.cuda.EmulatorSupport.LAUNCHES;
 import static org.adjoint.kernels.cuda.EmulatorSupport.assertBits;
 import static org.adjoint.kernels.cuda.EmulatorSupport.random;
 import static org.adjoint.kernels.cuda.EmulatorSupport.spreadOverBinades;
@@ -49,11 +48,8 @@ class EmulatedIndexingTest {
             Indexing.gather(src, outer, length, inner, indices, count, expected);
             float[] stale = new float[indices.length];
             Arrays.fill(stale, 123f);
-            for (int[] launch : LAUNCHES) {
-                List<float[]> result = EMULATOR.launch("gather", launch[0], launch[1], src, outer, length, inner,
-                        indices, count, stale);
-                assertBits(expected, result.get(2), "gather " + s);
-            }
+            EMULATOR.assertBitsOnEveryLaunch(expected, 2, "gather " + s, "gather", src, outer, length, inner, indices,
+                    count, stale);
         }
     }
 
@@ -82,11 +78,8 @@ class EmulatedIndexingTest {
             }
             float[] expected = out.clone();
             Indexing.scatterAdd(values, outer, count, inner, indices, expected, length);
-            for (int[] launch : LAUNCHES) {
-                List<float[]> result = EMULATOR.launch("scatter_add", launch[0], launch[1], values, outer, count, inner,
-                        indices, out, length);
-                assertBits(expected, result.get(2), "scatter_add " + s);
-            }
+            EMULATOR.assertBitsOnEveryLaunch(expected, 2, "scatter_add " + s, "scatter_add", values, outer, count,
+                    inner, indices, out, length);
         }
     }
 
@@ -99,11 +92,8 @@ class EmulatedIndexingTest {
         float[] cpu = new float[2];
         Indexing.scatterAdd(values, 1, 4, 1, indices, cpu, 2);
         assertBits(expected, cpu, "Indexing.scatterAdd");
-        for (int[] launch : LAUNCHES) {
-            List<float[]> result = EMULATOR.launch("scatter_add", launch[0], launch[1], values, 1, 4, 1, indices,
-                    new float[2], 2);
-            assertBits(expected, result.get(2), "scatter_add of 1, 1e8, -1e8 into one element");
-        }
+        EMULATOR.assertBitsOnEveryLaunch(expected, 2, "scatter_add of 1, 1e8, -1e8 into one element", "scatter_add",
+                values, 1, 4, 1, indices, new float[2], 2);
     }
 
     @Test

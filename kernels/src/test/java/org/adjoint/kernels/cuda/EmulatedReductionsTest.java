@@ -69,11 +69,8 @@ class EmulatedReductionsTest {
             Strided.sumTo(src, 0, shape, expected, 0, reduction.outStrides(), outCount);
             float[] garbage = new float[outCount];
             Arrays.fill(garbage, 123f);
-            for (int[] launch : LAUNCHES) {
-                List<float[]> result = EMULATOR.launch("sum_to", launch[0], launch[1], src, garbage,
-                        space(shape, reduction.outStrides(), new int[shape.length]), (long) outCount);
-                assertBits(expected, result.get(1), "sum_to " + reduction);
-            }
+            EMULATOR.assertBitsOnEveryLaunch(expected, 1, "sum_to " + reduction, "sum_to", src, garbage,
+                    space(shape, reduction.outStrides(), new int[shape.length]), (long) outCount);
         }
     }
 
@@ -102,13 +99,10 @@ class EmulatedReductionsTest {
                     Strided.sumToParts(src, shape, outStrides, parts, partsInner == 1, expected);
                     float[] garbage = new float[outCount * parts];
                     Arrays.fill(garbage, 123f);
-                    for (int[] launch : LAUNCHES) {
-                        List<float[]> result = EMULATOR.launch("sum_to_parts", launch[0], launch[1], src, garbage,
-                                space(shape, outStrides, new int[shape.length]), (long) outCount, (long) parts,
-                                partsInner);
-                        assertBits(expected, result.get(1), "sum_to_parts " + reduction + " parts " + parts
-                                + (partsInner == 1 ? " inner" : " outer"));
-                    }
+                    EMULATOR.assertBitsOnEveryLaunch(expected, 1,
+                            "sum_to_parts " + reduction + " parts " + parts + (partsInner == 1 ? " inner" : " outer"),
+                            "sum_to_parts", src, garbage, space(shape, outStrides, new int[shape.length]),
+                            (long) outCount, (long) parts, partsInner);
                 }
             }
         }

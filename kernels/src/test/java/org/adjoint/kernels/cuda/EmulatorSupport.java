@@ -96,6 +96,25 @@ final class EmulatorSupport implements BeforeAllCallback {
         return emulator.stridedLayout();
     }
 
+    /**
+     * Launches {@code kernel} under each of {@link #LAUNCHES} and checks one of the buffers it
+     * gives back bit for bit.
+     *
+     * @param expected  the buffer's expected contents
+     * @param buffer    which buffer, counted among the buffer arguments from 0
+     * @param what      the case, for the message
+     * @param kernel    the entry point
+     * @param arguments the kernel's arguments, as {@link HostEmulator#launch} takes them
+     * @throws IOException when the program cannot be run
+     */
+    void assertBitsOnEveryLaunch(float[] expected, int buffer, String what, String kernel, Object... arguments)
+            throws IOException {
+        for (int[] launch : LAUNCHES) {
+            assertBits(expected, launch(kernel, launch[0], launch[1], arguments).get(buffer),
+                    what + " launch " + Arrays.toString(launch));
+        }
+    }
+
     /** Equal bits where {@code exact}, else {@link #assertClose} with {@link #RELATIVE}. */
     static void check(boolean exact, float[] expected, float[] actual, String what) {
         if (exact) {
