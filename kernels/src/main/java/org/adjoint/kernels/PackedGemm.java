@@ -67,9 +67,9 @@ final class PackedGemm {
      * {@code rows()} consecutive values, one storage row further on. Packing it cost a tenth of
      * the GPT's weight gradients ({@code xᵀ·dY}, A 128 or 65 values a row). Rows far apart
      * make each step a new page: on one Zen 4 core (12 × 32 tile, thread CPU time, medians of
-     * five, loaded machine), in place against packed: 1.07–1.12× at 128 × 768 · 768 × 128 to
+     * seven, loaded machine), in place against packed: 1.06–1.2× at 128 × 768 · 768 × 128 to
      * 512, but 0.85–0.9× with rows of 512 or 1024 values (512 × 768 · 768 × 512,
-     * 1024 × 1024 × 1024).
+     * 1024 × 256 · 256 × 1024, 1024 × 1024 × 1024).
      */
     static final int IN_PLACE_TRANSPOSED_STRIDE = 256;
 
