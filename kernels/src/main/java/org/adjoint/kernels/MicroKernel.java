@@ -151,6 +151,40 @@ interface MicroKernel {
     }
 
     /**
+     * Whether {@link #tileColumns} reads a transposed A in place. {@link PackedGemm} then
+     * leaves such an A unpacked where the panel of B is narrow, except for a last block of
+     * fewer than {@code rows()} rows that short tiles do not divide.
+     *
+     * @return true when {@link #tileColumns} is implemented
+     */
+    default boolean readsColumns() {
+        return false;
+    }
+
+    /**
+     * {@link #tile} with a transposed A read where it lies: step {@code p} of the tile's rows
+     * is the {@code rows()} consecutive values from {@code aOffset + p·lda} (a packed sliver is
+     * the same with {@code lda = rows()}). The same fused multiply-adds in the same order as
+     * {@link #tile}, so the same bits; only for kernels whose {@link #readsColumns()} is true.
+     *
+     * @param kc         steps of k
+     * @param a          A, stored transposed ({@code k} rows of {@code m})
+     * @param aOffset    the tile's first value of A
+     * @param lda        elements between steps of k in A
+     * @param b          packed B: {@code columns()} values per step
+     * @param bOffset    first value
+     * @param alpha      scale of the product
+     * @param c          output
+     * @param cOffset    top-left element of the tile
+     * @param ldc        elements between rows of C
+     * @param accumulate whether to add to C's contents instead of overwriting them
+     */
+    default void tileColumns(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha, float[] c,
+                             int cOffset, int ldc, boolean accumulate) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " reads only packed slivers of A");
+    }
+
+    /**
      * Rows of the short tile ({@link #tileShort}) that finishes a block whose rows are not a
      * multiple of {@link #rows()}, or 0 when this kernel has none.
      *

@@ -20,9 +20,11 @@ import java.util.function.IntFunction;
  * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Where the
  * panel of B is narrow ({@link #IN_PLACE_COLUMNS}) a non-transposed A is not packed: the
  * kernel's {@link MicroKernel#tileRows} reads its rows in place, with the same multiply-adds in
- * the same order. Tiles at the edges go through a small buffer, except a last block of rows
- * that the kernel's short tile divides ({@link MicroKernel#shortRows}: 4 rows for the 12-row
- * tile), which runs as short tiles, the same chain for every element.
+ * the same order; a transposed A with short storage rows ({@link #IN_PLACE_TRANSPOSED_STRIDE})
+ * is read in place by {@link MicroKernel#tileColumns} likewise. Tiles at the edges go through
+ * a small buffer, except a last block of rows that the kernel's short tile divides
+ * ({@link MicroKernel#shortRows}: 4 rows for the 12-row tile), which runs as short tiles, the
+ * same chain for every element.
  *
  * <p>Each element of C is the same chain of operations whatever the tile, the vector width and
  * the thread count: per block of KC, fused multiply-adds in order of k from zero, then
@@ -57,6 +59,22 @@ final class PackedGemm {
      * 0.85× at 1024 × 1024 × 1024.
      */
     static final int IN_PLACE_COLUMNS = 256;
+
+    /**
+     * A transposed A ({@code k × m} in storage) is read in place, not packed, when its rows
+     * are at most this many values long and the panel of B at most
+     * {@link #IN_PLACE_TRANSPOSED_COLUMNS} wide: each step of k of a tile is then
+     * {@code rows()} consecutive values, one storage row further on. Packing it cost a tenth of
+     * the GPT's weight gradients ({@code xᵀ·dY}, A 128 or 65 values a row). Rows far apart
+     * make each step a new page: on one Zen 4 core (12 × 32 tile, thread CPU time, medians of
+     * seven, loaded machine), in place against packed: 1.06–1.2× at 128 × 768 · 768 × 128 to
+     * 512, but 0.85–0.9× with rows of 512 or 1024 values (512 × 768 · 768 × 512,
+     * 1024 × 256 · 256 × 1024, 1024 × 1024 × 1024).
+     */
+    static final int IN_PLACE_TRANSPOSED_STRIDE = 256;
+
+    /** The widest panel of B for which a transposed A is read in place. */
+    static final int IN_PLACE_TRANSPOSED_COLUMNS = 512;
 
     private static final ThreadLocal<float[]> A_PACK = new ThreadLocal<>();
     private static final ThreadLocal<float[]> B_PACK = new ThreadLocal<>();
@@ -310,18 +328,23 @@ final class PackedGemm {
                             aBlock = packedA;
                             aBase = ((pc / kcBlock) * plan.rowBlocks + ic / plan.mcBlock)
                                     * plan.mcBlock * Math.min(plan.kc, plan.k);
-                        } else if (!transA && nc <= IN_PLACE_COLUMNS && kernel.readsRows()) {
+                        } else if (inPlace(kernel, transA, lda, nc)) {
                             // A read in place; only rows past the last whole tile are packed.
                             aRows = a;
                             int whole = mc / mr * mr;
                             if (whole < mc && !shortTiles(kernel, mc - whole)) {
-                                packA(kernel, false, a, aOffset, lda, ic + whole, mc - whole, pc, kc, aPack);
+                                packA(kernel, transA, a, aOffset, lda, ic + whole, mc - whole, pc, kc, aPack);
                             }
                         } else {
                             packA(kernel, transA, a, aOffset, lda, ic, mc, pc, kc, aPack);
                         }
+                        // Where op(A)'s element (i, p) lies: a row-major A has its rows lda apart,
+                        // a transposed one its steps of k.
+                        int rowStride = transA ? 1 : lda;
+                        int stepStride = transA ? lda : 1;
                         macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aBlock, aBase, aRows,
-                                aOffset + ic * lda + pc, lda, panels, panel, c, cOffset + ic * ldc + jc, ldc);
+                                aOffset + ic * rowStride + pc * stepStride, rowStride, stepStride, panels, panel, c,
+                                cOffset + ic * ldc + jc, ldc);
                     }
                     schedule.computed(phase, unit);
                 }
@@ -330,15 +353,28 @@ final class PackedGemm {
     }
 
     /**
+     * Whether a block of A is read in place rather than packed: a non-transposed A by
+     * {@link MicroKernel#tileRows} where the panel of B is at most {@link #IN_PLACE_COLUMNS}
+     * wide, a transposed one by {@link MicroKernel#tileColumns} within
+     * {@link #IN_PLACE_TRANSPOSED_STRIDE} and {@link #IN_PLACE_TRANSPOSED_COLUMNS}.
+     */
+    private static boolean inPlace(MicroKernel kernel, boolean transA, int lda, int nc) {
+        return transA
+                ? lda <= IN_PLACE_TRANSPOSED_STRIDE && nc <= IN_PLACE_TRANSPOSED_COLUMNS && kernel.readsColumns()
+                : nc <= IN_PLACE_COLUMNS && kernel.readsRows();
+    }
+
+    /**
      * The tiles of one block of C from slivers [firstSliver, endSliver) of the packed panel. A is
      * {@code aPack} from {@code aBase} (MR-tall slivers), or, where {@code aRows} is not null,
-     * read in place from {@code aRows} (the block's first value at {@code aRowsOffset}, rows
-     * {@code lda} apart) for whole tiles, with only the rows past the last of them packed at
-     * {@code aBase}.
+     * read in place from {@code aRows} (the block's first value at {@code aRowsOffset}, its rows
+     * {@code rowStride} apart and its steps of k {@code stepStride} apart: one of them is 1) for
+     * whole tiles, with only the rows past the last of them packed at {@code aBase}.
      */
     private static void macroKernel(MicroKernel kernel, int mc, int nc, int kc, int firstSliver, int endSliver,
                                     float alpha, boolean accumulate, float[] aPack, int aBase, float[] aRows,
-                                    int aRowsOffset, int lda, float[] bPack, int bBase, float[] c, int cOffset, int ldc) {
+                                    int aRowsOffset, int rowStride, int stepStride, float[] bPack, int bBase,
+                                    float[] c, int cOffset, int ldc) {
         int mr = kernel.rows();
         int nr = kernel.columns();
         for (int s = firstSliver; s < endSliver; s++) {
@@ -350,14 +386,14 @@ final class PackedGemm {
                 if (rows < mr && shortTiles(kernel, rows)) {
                     int shortRows = kernel.shortRows();
                     for (int sr = 0; sr < rows; sr += shortRows) {
-                        int aAt = aRows != null ? aRowsOffset + (ir + sr) * lda : aBase + ir * kc + sr;
-                        int rowStride = aRows != null ? lda : 1;
-                        int stepStride = aRows != null ? 1 : mr;
+                        int aAt = aRows != null ? aRowsOffset + (ir + sr) * rowStride : aBase + ir * kc + sr;
+                        int betweenRows = aRows != null ? rowStride : 1;
+                        int betweenSteps = aRows != null ? stepStride : mr;
                         float[] aFrom = aRows != null ? aRows : aPack;
                         int cShort = cTile + sr * ldc;
                         if (cols == nr) {
-                            kernel.tileShort(kc, aFrom, aAt, rowStride, stepStride, bPack, bBase + jr * kc, alpha, c,
-                                    cShort, ldc, accumulate);
+                            kernel.tileShort(kc, aFrom, aAt, betweenRows, betweenSteps, bPack, bBase + jr * kc, alpha,
+                                    c, cShort, ldc, accumulate);
                         } else {
                             float[] edge = buffer(EDGE, mr * nr);
                             if (accumulate) {
@@ -365,7 +401,7 @@ final class PackedGemm {
                                     System.arraycopy(c, cShort + r * ldc, edge, r * nr, cols);
                                 }
                             }
-                            kernel.tileShort(kc, aFrom, aAt, rowStride, stepStride, bPack, bBase + jr * kc, alpha,
+                            kernel.tileShort(kc, aFrom, aAt, betweenRows, betweenSteps, bPack, bBase + jr * kc, alpha,
                                     edge, 0, nr, accumulate);
                             for (int r = 0; r < shortRows; r++) {
                                 System.arraycopy(edge, r * nr, c, cShort + r * ldc, cols);
@@ -378,8 +414,8 @@ final class PackedGemm {
                 int aTile = aBase + (aRows == null ? ir * kc : 0);
                 if (rows == mr && cols == nr) {
                     if (inPlace) {
-                        kernel.tileRows(kc, aRows, aRowsOffset + ir * lda, lda, bPack, bBase + jr * kc, alpha, c, cTile,
-                                ldc, accumulate);
+                        inPlaceTile(kernel, kc, aRows, aRowsOffset + ir * rowStride, rowStride, stepStride, bPack,
+                                bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
                     } else {
                         kernel.tile(kc, aPack, aTile, bPack, bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
                     }
@@ -395,8 +431,8 @@ final class PackedGemm {
                         }
                     }
                     if (inPlace) {
-                        kernel.tileRows(kc, aRows, aRowsOffset + ir * lda, lda, bPack, bBase + jr * kc, alpha, edge, 0,
-                                nr, accumulate);
+                        inPlaceTile(kernel, kc, aRows, aRowsOffset + ir * rowStride, rowStride, stepStride, bPack,
+                                bBase + jr * kc, alpha, edge, 0, nr, accumulate);
                     } else {
                         kernel.tile(kc, aPack, aTile, bPack, bBase + jr * kc, alpha, edge, 0, nr, accumulate);
                     }
@@ -405,6 +441,17 @@ final class PackedGemm {
                     }
                 }
             }
+        }
+    }
+
+    /** A full tile with A in place: {@link MicroKernel#tileRows}, or {@link MicroKernel#tileColumns} (transposed). */
+    private static void inPlaceTile(MicroKernel kernel, int kc, float[] a, int aOffset, int rowStride, int stepStride,
+                                    float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
+                                    boolean accumulate) {
+        if (stepStride == 1) {
+            kernel.tileRows(kc, a, aOffset, rowStride, b, bOffset, alpha, c, cOffset, ldc, accumulate);
+        } else {
+            kernel.tileColumns(kc, a, aOffset, stepStride, b, bOffset, alpha, c, cOffset, ldc, accumulate);
         }
     }
 

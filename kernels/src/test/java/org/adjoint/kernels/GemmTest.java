@@ -131,12 +131,16 @@ class GemmTest {
      * chain of fused multiply-adds per block of k whatever the tile, also in the edge tiles,
      * so a training run does not change with the machine's tile. The shapes leave edges in both
      * directions (4 and 8 rows past the last 12-row tile run as the 12-row kernel's short
-     * tiles), and k past one block (512) makes the later blocks accumulate into C.
+     * tiles), and k past one block (512) makes the later blocks accumulate into C. The GPT's
+     * weight gradients (128 × 768 · 768 × 384, 65 × 768 · 768 × 128, threaded) read a
+     * transposed A in place in the 12-row tile ({@link MicroKernel#tileColumns}, with short
+     * tiles and a packed edge for the last rows), packed in the others.
      */
     @ParameterizedTest(name = "transA={0} transB={1}")
     @MethodSource("transposes")
     void allTilesGiveTheSameBits(boolean transA, boolean transB) {
-        int[][] shapes = {{13, 37, 1100}, {261, 150, 523}, {25, 70, 40}, {7, 5, 3}, {64, 70, 600}, {128, 300, 40}, {20, 37, 523}};
+        int[][] shapes = {{13, 37, 1100}, {261, 150, 523}, {25, 70, 40}, {7, 5, 3}, {64, 70, 600}, {128, 300, 40},
+            {20, 37, 523}, {128, 384, 768}, {65, 128, 768}};
         for (int[] shape : shapes) {
             int m = shape[0];
             int n = shape[1];
