@@ -219,16 +219,20 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     /**
-     * Implicit GEMMs when the kernels have them, a group has at least
-     * 4 output channels and its columns more than
-     * 16 rows (fewer are a narrow product, which the default's GEMMs
-     * run with a kernel of their own on columns that cost little to unfold); else the default.
+     * The kernels' direct weight gradient where they have one for this window
+     * ({@link KernelProvider#directConv2dWeightGrad}: one input channel per group); else implicit GEMMs
+     * when the kernels have them, a group has at least 4 output channels and its columns more
+     * than 16 rows (fewer are a narrow product, which the default's GEMMs run with a kernel of
+     * their own on columns that cost little to unfold); else the default.
      */
     @Override
     public void conv2dWeightGrad(Buffer input, Buffer outputGrad, ConvGeometry geometry, int images, int outputs,
                                  int groups, Buffer weightGrad) {
-        if (!kernels.implicitConvolution() || outputs / groups < IMPLICIT_MIN_ROWS
-                || geometry.columnRows() / groups <= IMPLICIT_MIN_TAPS) {
+        boolean direct = kernels.implicitConvolution() && kernels.directConv2dWeightGrad(geometry.channels(),
+                geometry.height(), geometry.width(), outputs, groups, geometry.kernelHeight(), geometry.kernelWidth(),
+                geometry.stride(), geometry.padding(), geometry.dilation());
+        if (!direct && (!kernels.implicitConvolution() || outputs / groups < IMPLICIT_MIN_ROWS
+                || geometry.columnRows() / groups <= IMPLICIT_MIN_TAPS)) {
             Backend.super.conv2dWeightGrad(input, outputGrad, geometry, images, outputs, groups, weightGrad);
             return;
         }

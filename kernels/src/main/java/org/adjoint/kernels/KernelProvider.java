@@ -415,6 +415,29 @@ public interface KernelProvider {
     }
 
     /**
+     * Whether {@link #conv2dWeightGrad} reads this convolution's windows straight from the
+     * images ({@link DirectWeightGrad}: 3×3, stride 1, padding equal to the dilation, one input
+     * channel per group) where its columns would be too narrow for the implicit GEMM: then it
+     * is worth calling however few rows the columns have.
+     *
+     * @param channels     C
+     * @param height       H
+     * @param width        W
+     * @param outputs      O
+     * @param groups       channel groups
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows
+     * @param padding      zeros on every side
+     * @param dilation     step between taps
+     * @return {@code false} unless the provider has such a kernel
+     */
+    default boolean directConv2dWeightGrad(int channels, int height, int width, int outputs, int groups,
+                                           int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        return false;
+    }
+
+    /**
      * Max pooling with the argmax of each window, as {@link Pooling#maxPool}; the same bits from
      * every provider.
      *

@@ -116,6 +116,11 @@ public final class VectorKernels implements KernelProvider {
     public void conv2dWeightGrad(float[] x, float[] dy, float[] dw, int images, int channels, int height, int width,
                                  int outputs, int groups, int kernelHeight, int kernelWidth, int stride, int padding,
                                  int dilation) {
+        if (DirectWeightGrad.takes(channels / groups, outputs / groups, height, width, kernelHeight, kernelWidth,
+                stride, padding, dilation)) {
+            DirectWeightGrad.weightGrad(x, dy, dw, images, channels, height, width, outputs, groups, dilation);
+            return;
+        }
         ImplicitConv.weightGrad(TILE, x, dy, dw, images, channels, height, width, outputs, groups, kernelHeight,
                 kernelWidth, stride, padding, dilation);
     }
@@ -215,6 +220,13 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void max(float[] x, int outer, int length, int inner, float[] values, float[] mask) {
         VectorElementWise.max(x, outer, length, inner, values, mask);
+    }
+
+    @Override
+    public boolean directConv2dWeightGrad(int channels, int height, int width, int outputs, int groups,
+                                          int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        return DirectWeightGrad.takes(channels / groups, outputs / groups, height, width, kernelHeight, kernelWidth,
+                stride, padding, dilation);
     }
 
     @Override

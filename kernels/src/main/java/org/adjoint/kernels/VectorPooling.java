@@ -170,9 +170,9 @@ final class VectorPooling {
 
     /** Where the later tap {@code next} takes over from {@code best}: larger or NaN, unless {@code best} is NaN. */
     private static VectorMask<Float> takes(FloatVector best, FloatVector next) {
-        // x ≠ x is x's NaN test, in one compare.
-        return next.compare(VectorOperators.GT, best).or(next.compare(VectorOperators.NE, next))
-                .andNot(best.compare(VectorOperators.NE, best));
+        // "best is a number and next is not at most best" is the same function in two compares
+        // and a mask op instead of three and two: next ≤ best is false when next is NaN.
+        return best.compare(VectorOperators.EQ, best).andNot(next.compare(VectorOperators.LE, best));
     }
 
     /**

@@ -5,6 +5,8 @@
  * MLP. {@code bench/compare.sh} runs both next to NumPy (OpenBLAS) and PyTorch and prints
  * the ratios. {@link org.adjoint.bench.jmh.CheckpointBench} times one step of a 64-layer tanh
  * chain under each gradient-checkpointing policy and reports its peak memory.
+ * {@link org.adjoint.bench.jmh.PoolBench} times the CPU backend's 2×2 max pooling, its
+ * scatter and the convolution weight gradient at the Fashion-MNIST CNN's shapes.
  *
  * <p>Run them from the shaded jar, for example:
  * <pre>{@code
