@@ -18,12 +18,12 @@ import org.adjoint.internal.ops.ConvActivation;
  * {@code fanIn = in/groups · kernel²} (its Kaiming-uniform with {@code a = √5}), from the seed,
  * whatever the activation.
  *
- * <p>With an {@link Activation} other than {@link Activation#IDENTITY}, the layer is
- * {@code activation(conv2d(x, w) + b)} run as one fused primitive: the backend adds the bias
- * and applies the activation while the convolution's output is in cache, and the backward
- * pass computes the activation's derivative and the bias gradient in one pass. The values and
- * gradients have the bits of this layer without activation followed by the activation's
- * module ({@link ReLU}, {@link Tanh}, {@link Sigmoid}), with one tensor less stored.
+ * <p>The layer is {@code activation(conv2d(x, w) + b)} ({@link Activation#IDENTITY} unless
+ * given) run as one fused primitive: the backend adds the bias and applies the activation
+ * while the convolution's output is in cache, and the backward pass computes the activation's
+ * derivative and the bias gradient in one pass. The values and gradients have the bits of
+ * {@link Functional#conv2d} followed by the activation's module ({@link ReLU}, {@link Tanh},
+ * {@link Sigmoid}), with one tensor less stored.
  */
 public final class Conv2d implements Module {
 
@@ -187,9 +187,6 @@ public final class Conv2d implements Module {
 
     @Override
     public Tensor apply(Tensor x) {
-        if (activation == Activation.IDENTITY) {
-            return Functional.conv2d(x, weight, bias, stride, padding, dilation, groups);
-        }
         return ConvActivation.apply(x, weight, bias, stride, padding, dilation, groups, activation);
     }
 
