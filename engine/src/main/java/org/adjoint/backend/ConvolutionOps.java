@@ -4,9 +4,12 @@ package org.adjoint.backend;
  * Sliding windows over images, what convolution and pooling are built on: unfolding windows
  * into columns (im2col), so that a convolution is one GEMM, and folding columns back (col2im),
  * its adjoint; and the three computations of a 2-D convolution, which by default are written
- * with those and {@link #gemm}. The window defaults are written with the core (a strided copy,
- * a gather through an index table made on the host, a scatter-add); a backend overrides them
- * with direct kernels, and the convolution's with kernels that need no columns at all.
+ * with those and {@link #gemm}; and the fused layer {@code activation(conv + bias)} forward and
+ * its activation's derivative with the bias gradient backward, by default written with the
+ * convolution and element-wise core calls. The window defaults are written with the core (a
+ * strided copy, a gather through an index table made on the host, a scatter-add); a backend
+ * overrides them with direct kernels, and the convolution's with kernels that need no columns
+ * at all.
  *
  * <p>In the three convolution methods, {@code geometry} is the window over one input image of
  * {@code C} channels, the input is {@code [images, C, H, W]}, the weight
