@@ -42,29 +42,35 @@ public final class ChannelBias {
         }
     }
 
-    /** One plane of the VJP: {@code g[at + i] = dy[at + i] · step(y[at + i])}. */
+    /**
+     * One plane of the VJP: {@code g[at + i] = dy[at + i] · step(y[at + i])}, and with
+     * {@code sums} non-null {@code sums[o] += Σ g} over the plane, added as the provider's
+     * {@code sumTo} row adds a row of {@code g} that was stored first.
+     */
     @FunctionalInterface
     interface PlaneGrad {
         /**
-         * Writes one plane of {@code g}.
+         * Writes one plane of {@code g} and adds it to its sum.
          *
          * @param y      the ReLU's output
          * @param dy     its cotangent
          * @param g      output
          * @param at     the plane's first element in all three
          * @param length its elements
+         * @param sums   where the sum goes, or {@code null} for none
+         * @param o      the sum's element
          */
-        void plane(float[] y, float[] dy, float[] g, int at, int length);
+        void plane(float[] y, float[] dy, float[] g, int at, int length, float[] sums, int o);
     }
 
     /**
      * The ReLU's VJP {@code g = dy · step(y)} into {@code grads[0, n)}, {@code n =
      * images·channels·positions}, and with {@code biasGrad} the sums of {@code g} per channel
-     * into {@code grads[n, n + channels)}, each plane summed by {@code sums} right after it is
-     * written. Threads take channels, so each sum is one thread's, in image order.
+     * into {@code grads[n, n + channels)}, each plane summed as it is written. Threads take
+     * channels, so each sum is one thread's, in image order; each thread walks its channels
+     * image after image, a contiguous run of planes at a time.
      *
-     * @param grad      one plane of {@code g}
-     * @param sums      the row sum of {@link Strided#sumTo}'s walk
+     * @param grad      one plane of {@code g} and its sum
      * @param y         the ReLU's output {@code [images, channels, positions]}
      * @param dy        its cotangent
      * @param grads     output
@@ -73,29 +79,27 @@ public final class ChannelBias {
      * @param channels  C
      * @param positions P
      */
-    static void reluGrad(PlaneGrad grad, Strided.SumRow sums, float[] y, float[] dy, float[] grads, boolean biasGrad,
-                         int images, int channels, int positions) {
+    static void reluGrad(PlaneGrad grad, float[] y, float[] dy, float[] grads, boolean biasGrad, int images,
+                         int channels, int positions) {
         int n = images * channels * positions;
+        float[] sums = biasGrad ? grads : null;
         Parallel.rows(channels, Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, images * positions)),
                 (first, end) -> {
-                    for (int c = first; c < end; c++) {
-                        if (biasGrad) {
-                            grads[n + c] = 0f;
-                        }
-                        for (int image = 0; image < images; image++) {
-                            int at = (image * channels + c) * positions;
-                            grad.plane(y, dy, grads, at, positions);
-                            if (biasGrad) {
-                                sums.row(grads, at, grads, n + c, 0, positions);
-                            }
+                    if (biasGrad) {
+                        java.util.Arrays.fill(grads, n + first, n + end, 0f);
+                    }
+                    for (int image = 0; image < images; image++) {
+                        for (int c = first; c < end; c++) {
+                            grad.plane(y, dy, grads, (image * channels + c) * positions, positions, sums, n + c);
                         }
                     }
                 });
     }
 
     /**
-     * {@link #reluGrad(PlaneGrad, Strided.SumRow, float[], float[], float[], boolean, int, int, int)}
-     * with the scalar loops.
+     * {@link #reluGrad(PlaneGrad, float[], float[], float[], boolean, int, int, int)} with the
+     * scalar loop: {@link ElementWise#applyTimes}'s product, summed in order as
+     * {@link Strided#sumTo}'s rows are.
      *
      * @param y         the ReLU's output {@code [images, channels, positions]}
      * @param dy        its cotangent
@@ -107,7 +111,20 @@ public final class ChannelBias {
      */
     public static void reluGrad(float[] y, float[] dy, float[] grads, boolean biasGrad, int images, int channels,
                                 int positions) {
-        reluGrad((yv, dyv, g, at, length) -> ElementWise.applyTimes(ElementWise.Unary.STEP, yv, at, dyv, at, g, at,
-                length), Strided::sumRow, y, dy, grads, biasGrad, images, channels, positions);
+        reluGrad(ChannelBias::reluGradPlane, y, dy, grads, biasGrad, images, channels, positions);
+    }
+
+    private static void reluGradPlane(float[] y, float[] dy, float[] g, int at, int length, float[] sums, int o) {
+        if (sums == null) {
+            ElementWise.applyTimes(ElementWise.Unary.STEP, y, at, dy, at, g, at, length);
+            return;
+        }
+        float sum = sums[o];
+        for (int i = at; i < at + length; i++) {
+            float v = dy[i] * (y[i] > 0f ? 1f : 0f);
+            g[i] = v;
+            sum += v;
+        }
+        sums[o] = sum;
     }
 }

@@ -578,7 +578,7 @@ public final class Strided {
         }
     }
 
-    static void sumRow(float[] src, int s, float[] out, int o, int os, int n) {
+    private static void sumRow(float[] src, int s, float[] out, int o, int os, int n) {
         if (os == 0) {
             float sum = out[o];
             for (int i = 0; i < n; i++) {

@@ -148,8 +148,7 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void channelReluGrad(float[] y, float[] dy, float[] grads, boolean biasGrad, int images, int channels,
                                 int positions) {
-        ChannelBias.reluGrad((yv, dyv, g, at, length) -> VectorElementWise.unaryTimes(ElementWise.Unary.STEP, yv, at,
-                dyv, at, g, at, length), VectorElementWise::sumRow, y, dy, grads, biasGrad, images, channels, positions);
+        ChannelBias.reluGrad(VectorChannelBias::reluGradPlane, y, dy, grads, biasGrad, images, channels, positions);
     }
 
     @Override
