@@ -25,17 +25,49 @@ public final class ChannelBias {
      * @param positions P
      */
     public static void biasRelu(float[] y, float[] bias, boolean relu, int images, int channels, int positions) {
+        biasRelu(ChannelBias::biasReluPlane, y, bias, relu, images, channels, positions);
+    }
+
+    /** One plane of {@link #biasRelu}: {@code length} values of {@code y} from {@code at}, updated in place. */
+    @FunctionalInterface
+    interface PlaneTail {
+        /**
+         * Applies the tail to one plane.
+         *
+         * @param y       the output
+         * @param at      the plane's first element
+         * @param length  its elements
+         * @param bias    the plane's channel's bias
+         * @param hasBias whether to add it
+         * @param relu    whether to apply {@code max(·, 0)}
+         */
+        void plane(float[] y, int at, int length, float bias, boolean hasBias, boolean relu);
+    }
+
+    /**
+     * {@link #biasRelu(float[], float[], boolean, int, int, int)} with a given plane kernel,
+     * threads taking whole planes.
+     *
+     * @param tail      one plane
+     * @param y         {@code [images, channels, positions]}, updated
+     * @param bias      {@code channels} values, or {@code null} for none
+     * @param relu      whether to apply {@code max(·, 0)}
+     * @param images    N
+     * @param channels  C
+     * @param positions P
+     */
+    static void biasRelu(PlaneTail tail, float[] y, float[] bias, boolean relu, int images, int channels,
+                         int positions) {
         Parallel.rows(images * channels, Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, positions)),
                 (first, end) -> {
                     for (int plane = first; plane < end; plane++) {
-                        biasReluPlane(y, plane * positions, positions, bias == null ? 0f : bias[plane % channels],
+                        tail.plane(y, plane * positions, positions, bias == null ? 0f : bias[plane % channels],
                                 bias != null, relu);
                     }
                 });
     }
 
-    /** One plane of {@link #biasRelu}: {@code length} values from {@code at}. */
-    static void biasReluPlane(float[] y, int at, int length, float bias, boolean hasBias, boolean relu) {
+    private static void biasReluPlane(float[] y, int at, int length, float bias, boolean hasBias, boolean relu) {
         for (int i = at; i < at + length; i++) {
             float v = hasBias ? y[i] + bias : y[i];
             y[i] = relu ? Math.max(v, 0f) : v;

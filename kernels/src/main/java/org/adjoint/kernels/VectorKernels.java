@@ -136,13 +136,8 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void channelBiasRelu(float[] y, float[] bias, boolean relu, int images, int channels, int positions) {
-        Parallel.rows(images * channels, Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, positions)),
-                (first, end) -> {
-                    for (int plane = first; plane < end; plane++) {
-                        VectorConvTile.copyBiasRelu(y, plane * positions, y, plane * positions, positions,
-                                bias == null ? 0f : bias[plane % channels], bias != null, relu);
-                    }
-                });
+        ChannelBias.biasRelu((out, at, length, b, hasBias, max) -> VectorConvTile.copyBiasRelu(out, at, out, at, length,
+                b, hasBias, max), y, bias, relu, images, channels, positions);
     }
 
     @Override
