@@ -244,6 +244,65 @@ public final class CpuBackend implements Backend, FusedAdam {
     }
 
     /**
+     * For a ReLU or no activation, the convolution of {@link #conv2d} with the bias and the
+     * ReLU applied on the way out: inside the implicit kernels' copy-out
+     * ({@link KernelProvider#conv2dBiasRelu}), else in one pass over the default's output
+     * ({@link KernelProvider#channelBiasRelu}). The other activations take the default, whose
+     * unary pass over the whole output gives the bits of the activation applied after it.
+     */
+    @Override
+    public void conv2dBiasActivation(Buffer input, Buffer weight, Buffer bias, UnaryOp activation,
+                                     ConvGeometry geometry, int images, int outputs, int groups, Buffer output) {
+        if (activation != null && activation != UnaryOp.RELU) {
+            Backend.super.conv2dBiasActivation(input, weight, bias, activation, geometry, images, outputs, groups,
+                    output);
+            return;
+        }
+        boolean relu = activation == UnaryOp.RELU;
+        float[] b = bias == null ? null : data(bias);
+        if (b != null && b.length < outputs) {
+            throw new IllegalArgumentException("cpu conv2dBiasActivation: the bias holds " + b.length
+                    + " elements, fewer than the " + outputs + " outputs");
+        }
+        if (!kernels.implicitConvolution() || outputs / groups < IMPLICIT_MIN_ROWS) {
+            Backend.super.conv2d(input, weight, geometry, images, outputs, groups, output);
+            kernels.channelBiasRelu(data(output), b, relu, images, outputs, Math.toIntExact(geometry.columnCols()));
+            return;
+        }
+        checkConv("conv2dBiasActivation", geometry, images, outputs, groups, "input", input, "weight", weight,
+                "output", output);
+        kernels.conv2dBiasRelu(data(input), data(weight), b, relu, data(output), images, geometry.channels(),
+                geometry.height(), geometry.width(), outputs, groups, geometry.kernelHeight(), geometry.kernelWidth(),
+                geometry.stride(), geometry.padding(), geometry.dilation());
+    }
+
+    /**
+     * For a ReLU, {@code g} and the bias gradient in one pass ({@link KernelProvider#channelReluGrad}),
+     * each channel's plane summed right after it is written, when {@link #sumTo} sums plane by
+     * plane too (more than one channel, or one image: one channel of several images is summed
+     * as one run); else the default.
+     */
+    @Override
+    public void conv2dBiasActivationGrad(UnaryOp activation, Buffer output, Buffer outputGrad, int images,
+                                         int outputs, int positions, boolean biasGrad, Buffer grads) {
+        if (activation != UnaryOp.RELU || biasGrad && outputs == 1 && images > 1) {
+            Backend.super.conv2dBiasActivationGrad(activation, output, outputGrad, images, outputs, positions, biasGrad,
+                    grads);
+            return;
+        }
+        long n = (long) images * outputs * positions;
+        float[] y = data(output);
+        float[] dy = data(outputGrad);
+        float[] g = data(grads);
+        if (images < 0 || y.length < n || dy.length < n || g.length < n + (biasGrad ? outputs : 0)) {
+            throw new IllegalArgumentException("cpu conv2dBiasActivationGrad: buffers of " + y.length + ", "
+                    + dy.length + " and " + g.length + " elements do not hold " + images + " images of " + outputs
+                    + " channels of " + positions + " positions" + (biasGrad ? " and the bias gradient" : ""));
+        }
+        kernels.channelReluGrad(y, dy, g, biasGrad, images, outputs, positions);
+    }
+
+    /**
      * Checks that a convolution's three buffers hold their sizes (the implicit kernels trust
      * their arguments): the images, the weight {@code [outputs, C/groups, kH, kW]} and the
      * outputs {@code [images, outputs, H', W']}.

@@ -4,9 +4,12 @@ package org.adjoint.backend;
  * Sliding windows over images, what convolution and pooling are built on: unfolding windows
  * into columns (im2col), so that a convolution is one GEMM, and folding columns back (col2im),
  * its adjoint; and the three computations of a 2-D convolution, which by default are written
- * with those and {@link #gemm}. The window defaults are written with the core (a strided copy,
- * a gather through an index table made on the host, a scatter-add); a backend overrides them
- * with direct kernels, and the convolution's with kernels that need no columns at all.
+ * with those and {@link #gemm}; and the fused layer {@code activation(conv + bias)} forward and
+ * its activation's derivative with the bias gradient backward, by default written with the
+ * convolution and element-wise core calls. The window defaults are written with the core (a
+ * strided copy, a gather through an index table made on the host, a scatter-add); a backend
+ * overrides them with direct kernels, and the convolution's with kernels that need no columns
+ * at all.
  *
  * <p>In the three convolution methods, {@code geometry} is the window over one input image of
  * {@code C} channels, the input is {@code [images, C, H, W]}, the weight
@@ -149,5 +152,114 @@ public interface ConvolutionOps extends BackendCore {
     default void conv2dWeightGrad(Buffer input, Buffer outputGrad, ConvGeometry geometry, int images, int outputs,
                                   int groups, Buffer weightGrad) {
         new ComposedConvolution(this, geometry, images, outputs, groups).weightGrad(input, outputGrad, weightGrad);
+    }
+
+    /**
+     * {@code y[n, o, p] = activation(conv(x, w)[n, o, p] + bias[o])}: {@link #conv2d}, then the
+     * bias and the activation in place, each element rounded as the three separate operations
+     * round it (the sum, then the addition of the bias, then the activation); every element of
+     * {@code output} is written.
+     *
+     * <p>The default runs {@link #conv2d}, a broadcast {@link BinaryOp#ADD} of the bias and a
+     * {@link #unary} over the whole output, the calls a convolution followed by an addition and
+     * an activation makes; a backend overrides it to apply both while the convolution's output
+     * is still in cache.
+     *
+     * @param input      {@code [images, C, H, W]}
+     * @param weight     {@code [outputs, C/groups, kH, kW]}
+     * @param bias       {@code [outputs]}, or {@code null} for none
+     * @param activation {@link UnaryOp#RELU}, {@link UnaryOp#TANH}, {@link UnaryOp#SIGMOID}, or {@code null} for none
+     * @param geometry   the window over one input image
+     * @param images     N
+     * @param outputs    output channels
+     * @param groups     channel groups, dividing {@code C} and {@code outputs}
+     * @param output     {@code [images, outputs, H', W']}, overwritten
+     * @throws IllegalArgumentException for another activation
+     */
+    default void conv2dBiasActivation(Buffer input, Buffer weight, Buffer bias, UnaryOp activation,
+                                      ConvGeometry geometry, int images, int outputs, int groups, Buffer output) {
+        LinearTail.check("conv2dBiasActivation", activation);
+        conv2d(input, weight, geometry, images, outputs, groups, output);
+        long count = images * outputs * geometry.columnCols();
+        if (count == 0) {
+            return;
+        }
+        if (bias != null) {
+            int positions = Math.toIntExact(geometry.columnCols());
+            binary(BinaryOp.ADD, output, new int[] {outputs * positions, positions, 1}, bias, new int[] {0, 1, 0},
+                    output, new int[] {images, outputs, positions});
+        }
+        if (activation != null) {
+            unary(activation, 0f, output, output);
+        }
+    }
+
+    /**
+     * The backward pass of {@link #conv2dBiasActivation} up to the convolution's own gradients:
+     * {@code g = outputGrad · activation'(y)} from the activation's output {@code y}, written to
+     * {@code grads[0, n)} with {@code n = images·outputs·positions}, and, when {@code biasGrad},
+     * the bias gradient {@code Σ g} over images and positions written to {@code grads[n, n + outputs)}.
+     * The derivative is a factor multiplied in, as the activation's VJP multiplies it: for ReLU
+     * {@code step(y)} (so a negative cotangent where {@code y ≤ 0} gives −0, and a NaN stays
+     * NaN), {@code 1 − y²} for tanh, {@code y·(1 − y)} for the sigmoid, none for {@code null}.
+     * The bias gradient has the bits of {@link #sumTo} of {@code g [images, outputs, positions]}
+     * to {@code [outputs]}.
+     *
+     * <p>The default computes the factor into a temporary, multiplies, and sums with
+     * {@link #sumTo}; a backend overrides it to sum each channel's products while they are in
+     * registers.
+     *
+     * @param activation {@link UnaryOp#RELU}, {@link UnaryOp#TANH}, {@link UnaryOp#SIGMOID}, or {@code null} for none
+     * @param output     {@code y [images, outputs, positions]}, the activation's output
+     * @param outputGrad its cotangent, of the same shape
+     * @param images     N
+     * @param outputs    channels
+     * @param positions  {@code H'·W'}
+     * @param biasGrad   whether to write the bias gradient
+     * @param grads      {@code n} elements, or {@code n + outputs} with {@code biasGrad}; overwritten
+     * @throws IllegalArgumentException for another activation
+     */
+    default void conv2dBiasActivationGrad(UnaryOp activation, Buffer output, Buffer outputGrad, int images,
+                                          int outputs, int positions, boolean biasGrad, Buffer grads) {
+        LinearTail.check("conv2dBiasActivationGrad", activation);
+        int n = Math.toIntExact((long) images * outputs * positions);
+        int[] contiguous = {1};
+        int[] shape = {n};
+        if (n > 0 && activation == null) {
+            copyStrided(outputGrad, contiguous, grads, shape);
+        } else if (n > 0) {
+            Buffer factor = allocateUninitialized(n);
+            Buffer one = activation == UnaryOp.RELU ? null : Scratch.scalar(this, 1f);
+            try {
+                int[] broadcast = {0};
+                switch (activation) {
+                    case RELU -> unary(UnaryOp.STEP, 0f, output, factor);
+                    case TANH -> {
+                        binary(BinaryOp.MUL, output, contiguous, output, contiguous, factor, shape);
+                        binary(BinaryOp.SUB, one, broadcast, factor, contiguous, factor, shape);
+                    }
+                    default -> {
+                        binary(BinaryOp.SUB, one, broadcast, output, contiguous, factor, shape);
+                        binary(BinaryOp.MUL, output, contiguous, factor, contiguous, factor, shape);
+                    }
+                }
+                binary(BinaryOp.MUL, outputGrad, contiguous, factor, contiguous, grads, shape);
+            } finally {
+                if (one != null) {
+                    release(one);
+                }
+                release(factor);
+            }
+        }
+        if (!biasGrad) {
+            return;
+        }
+        Buffer sums = allocate(outputs);
+        try {
+            sumTo(grads, new int[] {images, outputs, positions}, sums, new int[] {0, 1, 0});
+            copyStrided(sums, 0, contiguous, grads, n, new int[] {outputs});
+        } finally {
+            release(sums);
+        }
     }
 }

@@ -1,8 +1,9 @@
 package org.adjoint.nn;
 
 /**
- * Activation functions that {@link Linear} applies fused with its bias: one pass over the
- * GEMM result forward, one pass for the derivative backward.
+ * Activation functions that {@link Linear} and {@link Conv2d} apply fused with their bias: one
+ * pass over the GEMM result (or inside the convolution's copy-out) forward, one pass for the
+ * derivative backward.
  */
 public enum Activation {
     /** No activation: {@code y = x}. */

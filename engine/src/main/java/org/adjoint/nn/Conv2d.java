@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import org.adjoint.Tensor;
+import org.adjoint.internal.ops.ConvActivation;
 
 /**
  * A 2-D convolution over NCHW images, {@link Functional#conv2d}, with its parameters: a weight
@@ -14,7 +15,15 @@ import org.adjoint.Tensor;
  * between the two through safetensors unchanged.
  *
  * <p>Both start as PyTorch's defaults do: uniform in {@code ±1/√fanIn} with
- * {@code fanIn = in/groups · kernel²} (its Kaiming-uniform with {@code a = √5}), from the seed.
+ * {@code fanIn = in/groups · kernel²} (its Kaiming-uniform with {@code a = √5}), from the seed,
+ * whatever the activation.
+ *
+ * <p>The layer is {@code activation(conv2d(x, w) + b)} ({@link Activation#IDENTITY} unless
+ * given) run as one fused primitive: the backend adds the bias and applies the activation
+ * while the convolution's output is in cache, and the backward pass computes the activation's
+ * derivative and the bias gradient in one pass. The values and gradients have the bits of
+ * {@link Functional#conv2d} followed by the activation's module ({@link ReLU}, {@link Tanh},
+ * {@link Sigmoid}), with one tensor less stored.
  */
 public final class Conv2d implements Module {
 
@@ -24,6 +33,7 @@ public final class Conv2d implements Module {
     private final int padding;
     private final int dilation;
     private final int groups;
+    private final Activation activation;
 
     /**
      * A convolution with stride 1, no padding, no dilation, one group and a bias.
@@ -52,7 +62,21 @@ public final class Conv2d implements Module {
     }
 
     /**
-     * A convolution with every option.
+     * A convolution with stride 1, {@code padding}, a bias and an activation fused with it.
+     *
+     * @param in         input channels
+     * @param out        output channels
+     * @param kernel     the window's side
+     * @param padding    zeros added on every side
+     * @param activation the activation
+     * @param seed       seed of the initial parameters
+     */
+    public Conv2d(int in, int out, int kernel, int padding, Activation activation, long seed) {
+        this(in, out, kernel, 1, padding, 1, 1, true, activation, seed);
+    }
+
+    /**
+     * A convolution with every option, without activation.
      *
      * @param in       input channels
      * @param out      output channels
@@ -67,6 +91,30 @@ public final class Conv2d implements Module {
      */
     public Conv2d(int in, int out, int kernel, int stride, int padding, int dilation, int groups, boolean bias,
                   long seed) {
+        this(in, out, kernel, stride, padding, dilation, groups, bias, Activation.IDENTITY, seed);
+    }
+
+    /**
+     * A convolution with every option and an activation fused with it.
+     *
+     * @param in         input channels
+     * @param out        output channels
+     * @param kernel     the window's side
+     * @param stride     step between windows
+     * @param padding    zeros added on every side
+     * @param dilation   step between taps of a window
+     * @param groups     channel groups ({@code in} and {@code out} must be multiples of it; {@code in} for depthwise)
+     * @param bias       whether to add a learned bias
+     * @param activation the activation
+     * @param seed       seed of the initial parameters
+     * @throws IllegalArgumentException when a size is not positive, the groups do not divide the channels, or the
+     *                                  activation is {@code null}
+     */
+    public Conv2d(int in, int out, int kernel, int stride, int padding, int dilation, int groups, boolean bias,
+                  Activation activation, long seed) {
+        if (activation == null) {
+            throw new IllegalArgumentException("Conv2d: the activation must not be null (Activation.IDENTITY for none)");
+        }
         if (in < 1 || out < 1 || kernel < 1 || groups < 1 || in % groups != 0 || out % groups != 0 || stride < 1
                 || padding < 0 || dilation < 1) {
             throw new IllegalArgumentException("Conv2d: cannot make a convolution from " + in + " to " + out
@@ -82,6 +130,7 @@ public final class Conv2d implements Module {
         this.padding = padding;
         this.dilation = dilation;
         this.groups = groups;
+        this.activation = activation;
     }
 
     /**
@@ -96,6 +145,27 @@ public final class Conv2d implements Module {
      * @throws IllegalArgumentException when the shapes do not form a convolution
      */
     public Conv2d(Tensor weight, Tensor bias, int stride, int padding, int dilation, int groups) {
+        this(weight, bias, stride, padding, dilation, groups, Activation.IDENTITY);
+    }
+
+    /**
+     * A convolution with an activation fused with it, on given parameters (shared between
+     * modules when the same tensors are passed).
+     *
+     * @param weight     {@code [out, in/groups, kernelHeight, kernelWidth]}
+     * @param bias       {@code [out]}, or {@code null}
+     * @param stride     step between windows
+     * @param padding    zeros added on every side
+     * @param dilation   step between taps of a window
+     * @param groups     channel groups
+     * @param activation the activation
+     * @throws IllegalArgumentException when the shapes do not form a convolution or the activation is {@code null}
+     */
+    public Conv2d(Tensor weight, Tensor bias, int stride, int padding, int dilation, int groups,
+                  Activation activation) {
+        if (activation == null) {
+            throw new IllegalArgumentException("Conv2d: the activation must not be null (Activation.IDENTITY for none)");
+        }
         int[] w = weight.shape();
         if (w.length != 4 || bias != null && (bias.rank() != 1 || bias.shape()[0] != w[0])) {
             throw new IllegalArgumentException("Conv2d: weight " + Arrays.toString(w)
@@ -108,6 +178,7 @@ public final class Conv2d implements Module {
         this.padding = padding;
         this.dilation = dilation;
         this.groups = groups;
+        this.activation = activation;
     }
 
     private static Tensor uniform(long seed, float bound, int... shape) {
@@ -116,7 +187,7 @@ public final class Conv2d implements Module {
 
     @Override
     public Tensor apply(Tensor x) {
-        return Functional.conv2d(x, weight, bias, stride, padding, dilation, groups);
+        return ConvActivation.apply(x, weight, bias, stride, padding, dilation, groups, activation);
     }
 
     @Override
@@ -127,6 +198,15 @@ public final class Conv2d implements Module {
             named.put("bias", bias);
         }
         return Collections.unmodifiableMap(named);
+    }
+
+    /**
+     * The activation applied after the bias.
+     *
+     * @return the activation
+     */
+    public Activation activation() {
+        return activation;
     }
 
     /**
@@ -153,6 +233,6 @@ public final class Conv2d implements Module {
         return "Conv2d(" + w[1] * groups + ", " + w[0] + ", kernel " + w[2] + "x" + w[3]
                 + (stride == 1 ? "" : ", stride " + stride) + (padding == 0 ? "" : ", padding " + padding)
                 + (dilation == 1 ? "" : ", dilation " + dilation) + (groups == 1 ? "" : ", groups " + groups)
-                + (bias == null ? ", no bias" : "") + ")";
+                + (bias == null ? ", no bias" : "") + (activation == Activation.IDENTITY ? "" : ", " + activation) + ")";
     }
 }

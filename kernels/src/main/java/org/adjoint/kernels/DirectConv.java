@@ -191,8 +191,35 @@ final class DirectConv {
      */
     static void forward(float[] x, float[] w, float[] y, int images, int channels, int height, int width, int outputs,
                         int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
-        convolve(x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], y, images,
-                channels, height, width, outputs, groups, kernelHeight, kernelWidth, padding, padding, dilation);
+        forward(x, w, null, false, y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
+                padding, dilation);
+    }
+
+    /**
+     * {@link #forward(float[], float[], float[], int, int, int, int, int, int, int, int, int, int)}
+     * with the tail {@code max(y + bias[o], 0)} applied as each image's result is copied out of
+     * the scratch (the bias or the ReLU left out when not asked), with the roundings of the
+     * addition and the ReLU after the convolution.
+     */
+    static void forward(float[] x, float[] w, float[] bias, boolean relu, float[] y, int images, int channels,
+                        int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
+                        int dilation) {
+        convolve(x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
+                relu), y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth, padding, padding,
+                dilation);
+    }
+
+    /**
+     * What the copy-out applies to each row (output channel) of a unit: a bias per channel of
+     * the whole output, or {@code null}, and whether a ReLU follows.
+     */
+    private record Tail(float[] bias, boolean relu) {
+
+        static final Tail NONE = new Tail(null, false);
+
+        boolean plain() {
+            return bias == null && !relu;
+        }
     }
 
     /**
@@ -227,7 +254,7 @@ final class DirectConv {
             int o = step / taps;
             int t = step - o * taps;
             return w[((group * outPerGroup + o) * inPerGroup + c) * taps + taps - 1 - t];
-        }, dx, images, outputs, outHeight, outWidth, channels, groups, kernelHeight, kernelWidth,
+        }, Tail.NONE, dx, images, outputs, outHeight, outWidth, channels, groups, kernelHeight, kernelWidth,
                 dilation * (kernelHeight - 1) - padding, dilation * (kernelWidth - 1) - padding, dilation);
     }
 
@@ -243,7 +270,7 @@ final class DirectConv {
      * {@code outputs/groups} rows of A over the steps {@code (channel, ki, kj)} ascending,
      * summed in blocks of KC, into {@code y [images, outputs, outHeight, outWidth]}.
      */
-    private static void convolve(float[] x, Weights weights, float[] y, int images, int channels, int height,
+    private static void convolve(float[] x, Weights weights, Tail tail, float[] y, int images, int channels, int height,
                                  int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padTop,
                                  int padLeft, int dilation) {
         int inPerGroup = channels / groups;
@@ -271,8 +298,8 @@ final class DirectConv {
             pack(m, steps, (row, step) -> weights.get(at, row, step, steps), packed, group * sliverSize);
         }
         run(g, m, steps, offsets, segments, VectorConvTile.STORE, packed, sliverSize, x, (long) channels * height * width,
-                (long) inPerGroup * height * width, y, (long) outputs * g.positions(), (long) m * g.positions(), images,
-                groups);
+                (long) inPerGroup * height * width, tail, y, (long) outputs * g.positions(), (long) m * g.positions(),
+                images, groups);
     }
 
     /**
@@ -313,7 +340,7 @@ final class DirectConv {
             }, packed, group * sliverSize);
         }
         run(g, inPerGroup, steps, offsets, segments, VectorConvTile.STORE_SUM, packed, sliverSize, dy,
-                (long) outputs * outHeight * outWidth, (long) outPerGroup * outHeight * outWidth, dx,
+                (long) outputs * outHeight * outWidth, (long) outPerGroup * outHeight * outWidth, Tail.NONE, dx,
                 (long) channels * height * width, (long) inPerGroup * height * width, images, groups);
     }
 
@@ -364,10 +391,10 @@ final class DirectConv {
      * For every image and group, {@code out = A_g · windows(source)} over the padded width,
      * then its valid positions copied out: step {@code p} of A reads the padded image at
      * {@code offsets[p]}, the steps summed in {@code segments} (the first written as
-     * {@code firstMode} says, the others added).
+     * {@code firstMode} says, the others added), and the {@code tail} applied on the way out.
      */
     private static void run(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode, float[] packed,
-                            int sliverSize, float[] source, long sourceImage, long sourceGroup, float[] out,
+                            int sliverSize, float[] source, long sourceImage, long sourceGroup, Tail tail, float[] out,
                             long outImage, long outGroup, int images, int groups) {
         int units = images * groups;
         AtomicInteger next = new AtomicInteger();
@@ -380,7 +407,7 @@ final class DirectConv {
                 int group = unit - image * groups;
                 pad(g, source, Math.toIntExact(image * sourceImage + group * sourceGroup), padded);
                 multiply(g, m, steps, offsets, segments, firstMode, packed, group * sliverSize, padded, scratch, ld);
-                copyOut(g, m, scratch, ld, out, Math.toIntExact(image * outImage + group * outGroup));
+                copyOut(g, m, scratch, ld, tail, group * m, out, Math.toIntExact(image * outImage + group * outGroup));
             }
         });
     }
@@ -428,15 +455,26 @@ final class DirectConv {
         }
     }
 
-    private static void copyOut(Geometry g, int m, float[] scratch, int ld, float[] out, int to) {
+    /** The valid positions of the unit's {@code m} rows, row {@code r} being channel {@code firstChannel + r}. */
+    private static void copyOut(Geometry g, int m, float[] scratch, int ld, Tail tail, int firstChannel, float[] out,
+                                int to) {
         int outHeight = g.outHeight();
         int outWidth = g.outWidth();
         int paddedWidth = g.paddedWidth();
         for (int r = 0; r < m; r++) {
             int row = r * ld;
             int dst = to + r * outHeight * outWidth;
+            if (tail.plain()) {
+                for (int oh = 0; oh < outHeight; oh++) {
+                    VectorConvTile.copy(scratch, row + oh * paddedWidth, out, dst + oh * outWidth, outWidth);
+                }
+                continue;
+            }
+            boolean hasBias = tail.bias() != null;
+            float bias = hasBias ? tail.bias()[firstChannel + r] : 0f;
             for (int oh = 0; oh < outHeight; oh++) {
-                VectorConvTile.copy(scratch, row + oh * paddedWidth, out, dst + oh * outWidth, outWidth);
+                VectorConvTile.copyBiasRelu(scratch, row + oh * paddedWidth, out, dst + oh * outWidth, outWidth, bias,
+                        hasBias, tail.relu());
             }
         }
     }

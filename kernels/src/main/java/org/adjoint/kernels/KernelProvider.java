@@ -265,6 +265,74 @@ public interface KernelProvider {
     }
 
     /**
+     * {@link #conv2d}, then {@code y[n, o, p] = max(y[n, o, p] + bias[o], 0)} (the bias or the
+     * ReLU left out when not asked), each element rounded as the convolution, the addition and
+     * the ReLU one after the other round it. The default runs {@link #conv2d} and then
+     * {@link #channelBiasRelu}; the vector provider applies both as it copies each image's
+     * result out of its scratch.
+     *
+     * @param x            images
+     * @param w            weight
+     * @param bias         {@code outputs} values, or {@code null} for none
+     * @param relu         whether to apply {@code max(·, 0)}
+     * @param y            output, overwritten
+     * @param images       N
+     * @param channels     C, a multiple of {@code groups}
+     * @param height       H
+     * @param width        W
+     * @param outputs      O, a multiple of {@code groups}
+     * @param groups       channel groups
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows
+     * @param padding      zeros on every side
+     * @param dilation     step between taps
+     * @throws UnsupportedOperationException when {@link #implicitConvolution()} is {@code false}
+     */
+    default void conv2dBiasRelu(float[] x, float[] w, float[] bias, boolean relu, float[] y, int images, int channels,
+                                int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth,
+                                int stride, int padding, int dilation) {
+        conv2d(x, w, y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth, stride, padding,
+                dilation);
+        int outHeight = (height + 2 * padding - dilation * (kernelHeight - 1) - 1) / stride + 1;
+        int outWidth = (width + 2 * padding - dilation * (kernelWidth - 1) - 1) / stride + 1;
+        channelBiasRelu(y, bias, relu, images, outputs, outHeight * outWidth);
+    }
+
+    /**
+     * A per-channel bias and ReLU in place on NCHW planes, as {@link ChannelBias#biasRelu}.
+     *
+     * @param y         {@code [images, channels, positions]}, updated
+     * @param bias      {@code channels} values, or {@code null} for none
+     * @param relu      whether to apply {@code max(·, 0)}
+     * @param images    N
+     * @param channels  C
+     * @param positions P
+     */
+    default void channelBiasRelu(float[] y, float[] bias, boolean relu, int images, int channels, int positions) {
+        ChannelBias.biasRelu(y, bias, relu, images, channels, positions);
+    }
+
+    /**
+     * The ReLU's VJP on NCHW planes with the bias gradient in the same pass, as
+     * {@link ChannelBias#reluGrad(float[], float[], float[], boolean, int, int, int)}: the bits
+     * of this provider's {@link #unaryTimes} with STEP and of its {@link #sumTo} of the result
+     * to {@code [channels]} when that sums plane by plane (more than one channel, or one image).
+     *
+     * @param y         the ReLU's output {@code [images, channels, positions]}
+     * @param dy        its cotangent
+     * @param grads     output: {@code g} in {@code [0, n)}, the sums in {@code [n, n + channels)} with {@code biasGrad}
+     * @param biasGrad  whether to write the sums
+     * @param images    N
+     * @param channels  C
+     * @param positions P
+     */
+    default void channelReluGrad(float[] y, float[] dy, float[] grads, boolean biasGrad, int images, int channels,
+                                 int positions) {
+        ChannelBias.reluGrad(y, dy, grads, biasGrad, images, channels, positions);
+    }
+
+    /**
      * Bias and activation in place on a GEMM result, as {@link Fused#biasActivation}.
      *
      * @param activation the function

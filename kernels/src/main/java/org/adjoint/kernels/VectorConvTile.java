@@ -68,6 +68,48 @@ final class VectorConvTile {
     }
 
     /**
+     * {@link #copy} with a convolution's tail: {@code dst[to + i] = max(src[from + i] + bias, 0)},
+     * the addition left out without {@code hasBias} (adding 0 would turn −0 into +0) and the
+     * maximum without {@code relu}: the roundings of a broadcast addition and a ReLU after the
+     * copy. {@code src} may be {@code dst} at the same offset.
+     *
+     * @param src     source
+     * @param from    first value read
+     * @param dst     destination
+     * @param to      first value written
+     * @param length  values
+     * @param bias    the value added
+     * @param hasBias whether to add it
+     * @param relu    whether to apply {@code max(·, 0)}
+     */
+    static void copyBiasRelu(float[] src, int from, float[] dst, int to, int length, float bias, boolean hasBias,
+                             boolean relu) {
+        FloatVector b = FloatVector.broadcast(SPECIES, bias);
+        int i = 0;
+        for (int bound = SPECIES.loopBound(length); i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(SPECIES, src, from + i);
+            if (hasBias) {
+                v = v.add(b);
+            }
+            if (relu) {
+                v = v.max(0f);
+            }
+            v.intoArray(dst, to + i);
+        }
+        if (i < length) {
+            VectorMask<Float> mask = SPECIES.indexInRange(i, length);
+            FloatVector v = FloatVector.fromArray(SPECIES, src, from + i, mask);
+            if (hasBias) {
+                v = v.add(b);
+            }
+            if (relu) {
+                v = v.max(0f);
+            }
+            v.intoArray(dst, to + i, mask);
+        }
+    }
+
+    /**
      * A {@link #ROWS} × {@link #COLUMNS} tile: {@code acc[r][j] = Σ_p a[aOffset + p·ROWS + r] ·
      * image[imageOffset + offsets[offsetsFrom + p] + j]}, fused multiply-adds in order of p from
      * +0, then written to {@code c[cOffset + r·ldc + j]} as {@code mode} says.

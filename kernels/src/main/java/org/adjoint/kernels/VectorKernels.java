@@ -126,6 +126,32 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void conv2dBiasRelu(float[] x, float[] w, float[] bias, boolean relu, float[] y, int images, int channels,
+                               int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth,
+                               int stride, int padding, int dilation) {
+        if (DirectConv.matches(TILE) && DirectConv.takesForward(images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, stride, padding, dilation)) {
+            DirectConv.forward(x, w, bias, relu, y, images, channels, height, width, outputs, groups, kernelHeight,
+                    kernelWidth, padding, dilation);
+            return;
+        }
+        KernelProvider.super.conv2dBiasRelu(x, w, bias, relu, y, images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, stride, padding, dilation);
+    }
+
+    @Override
+    public void channelBiasRelu(float[] y, float[] bias, boolean relu, int images, int channels, int positions) {
+        ChannelBias.biasRelu((out, at, length, b, hasBias, max) -> VectorConvTile.copyBiasRelu(out, at, out, at, length,
+                b, hasBias, max), y, bias, relu, images, channels, positions);
+    }
+
+    @Override
+    public void channelReluGrad(float[] y, float[] dy, float[] grads, boolean biasGrad, int images, int channels,
+                                int positions) {
+        ChannelBias.reluGrad(VectorChannelBias::reluGradPlane, y, dy, grads, biasGrad, images, channels, positions);
+    }
+
+    @Override
     public void biasActivation(Fused.Activation activation, float[] y, float[] bias, int rows, int cols) {
         Parallel.rows(rows, Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, cols)),
                 (first, end) -> VectorElementWise.biasActivation(activation, y, bias, first, end, cols));

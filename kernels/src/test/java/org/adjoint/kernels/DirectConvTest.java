@@ -100,6 +100,71 @@ class DirectConvTest {
 
     @ParameterizedTest
     @MethodSource("shapes")
+    void theTailInTheCopyOutHasTheBitsOfTheBiasAndReluAfterTheForward(Shape s) {
+        float[] x = random(21, s.images() * s.channels() * s.height() * s.width());
+        float[] w = random(22, s.outputs() * s.channels() / s.groups() * s.kernelHeight() * s.kernelWidth());
+        // Biases with zeros of both signs: −0 + −0 stays −0, and adding no bias must not make it +0.
+        float[] bias = random(23, s.outputs());
+        int positions = s.outHeight() * s.outWidth();
+        int outSize = s.images() * s.outputs() * positions;
+        for (float[] b : new float[][] {bias, null}) {
+            for (boolean relu : new boolean[] {true, false}) {
+                float[] expected = new float[outSize];
+                DirectConv.forward(x, w, expected, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                        s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+                ChannelBias.biasRelu(expected, b, relu, s.images(), s.outputs(), positions);
+                float[] y = random(24, outSize);
+                DirectConv.forward(x, w, b, relu, y, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                        s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+                String label = s + (b == null ? " no bias" : " bias") + (relu ? " relu" : "");
+                assertBits(expected, y, label);
+                float[] viaProvider = random(25, outSize);
+                VectorKernels.INSTANCE.conv2dBiasRelu(x, w, b, relu, viaProvider, s.images(), s.channels(), s.height(),
+                        s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(),
+                        s.dilation());
+                assertBits(expected, viaProvider, label + " through the provider");
+                float[] inPlace = new float[outSize];
+                DirectConv.forward(x, w, inPlace, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                        s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+                VectorKernels.INSTANCE.channelBiasRelu(inPlace, b, relu, s.images(), s.outputs(), positions);
+                assertBits(expected, inPlace, label + " as a vector pass after the forward");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void theReluGradientAndBiasSumsHaveTheBitsOfTheSeparatePasses(Shape s) {
+        int channels = s.outputs();
+        int positions = s.outHeight() * s.outWidth();
+        int n = s.images() * channels * positions;
+        float[] y = random(31, n);
+        for (int i = 0; i < n; i++) {
+            y[i] = Math.max(y[i], 0f);
+        }
+        float[] dy = random(32, n);
+        for (KernelProvider provider : List.of(ScalarKernels.INSTANCE, VectorKernels.INSTANCE)) {
+            float[] expected = new float[n + channels];
+            float[] g = new float[n];
+            provider.unaryTimes(ElementWise.Unary.STEP, y, dy, g, n);
+            float[] sums = new float[channels];
+            provider.sumTo(g, new int[] {s.images(), channels, positions}, sums, new int[] {0, 1, 0});
+            System.arraycopy(g, 0, expected, 0, n);
+            System.arraycopy(sums, 0, expected, n, channels);
+            float[] grads = random(33, n + channels);
+            provider.channelReluGrad(y, dy, grads, true, s.images(), channels, positions);
+            String label = s + " " + provider.name();
+            if (channels > 1 || s.images() == 1) {
+                assertBits(expected, grads, label);
+            }
+            float[] alone = random(34, n);
+            provider.channelReluGrad(y, dy, alone, false, s.images(), channels, positions);
+            assertBits(g, alone, label + " without the sums");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
     void inputGradientHasTheBitsOfTheFoldedColumns(Shape s) {
         if (s.padding() > s.dilation() * (Math.min(s.kernelHeight(), s.kernelWidth()) - 1)
                 || s.outHeight() * s.outWidth() <= NarrowGemm.MAX_COLUMNS) {

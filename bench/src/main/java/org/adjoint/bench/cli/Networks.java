@@ -27,9 +27,10 @@ final class Networks {
     }
 
     /**
-     * Two 3×3 convolutions (32 and 64 channels, padding 1), each with ReLU and 2×2 max pooling,
-     * then 128 hidden units with ReLU (and dropout, if asked) and the classes: for 28×28 images,
-     * 1→32→64 channels, 28→14→7 pixels, 3,136→128→10 units, 421,642 parameters.
+     * Two 3×3 convolutions (32 and 64 channels, padding 1), each with ReLU (fused with the
+     * convolution and its bias) and 2×2 max pooling, then 128 hidden units with ReLU (and
+     * dropout, if asked) and the classes: for 28×28 images, 1→32→64 channels, 28→14→7 pixels,
+     * 3,136→128→10 units, 421,642 parameters.
      *
      * @param side    the images' side ({@code √features})
      * @param classes output classes
@@ -41,8 +42,8 @@ final class Networks {
         int pooled = side / 4;
         List<Module> layers = new java.util.ArrayList<>(List.of(
                 new Images(side),
-                new Conv2d(1, 32, 3, 1, seed + 1), new ReLU(), new MaxPool2d(2),
-                new Conv2d(32, 64, 3, 1, seed + 2), new ReLU(), new MaxPool2d(2),
+                new Conv2d(1, 32, 3, 1, Activation.RELU, seed + 1), new MaxPool2d(2),
+                new Conv2d(32, 64, 3, 1, Activation.RELU, seed + 2), new MaxPool2d(2),
                 new Flatten(),
                 new Linear(64 * pooled * pooled, 128, Activation.RELU, seed + 3)));
         if (dropout > 0) {

@@ -7,6 +7,8 @@ import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backends;
 import org.adjoint.cpu.CpuBackend;
 import org.adjoint.kernels.KernelProvider;
+import org.adjoint.nn.Activation;
+import org.adjoint.nn.Conv2d;
 import org.adjoint.nn.Functional;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -22,7 +24,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * {@code Functional.conv2d} forward, and forward with the backward pass to the input, the
- * weight and the bias, at the shapes of {@code adjoint train --model cnn} at batch 64 and of
+ * weight and the bias, and the same followed by a ReLU, as two operations and as
+ * {@link Conv2d}'s fused primitive, at the shapes of {@code adjoint train --model cnn} at batch 64 and of
  * a ResNet block (64→64 channels, 3×3, 32×32 images, batch 32). Shapes are named
  * {@code N×C×H×W→O}, all 3×3 with padding 1 and stride 1. {@code bench/peers/conv.py} times
  * the same in PyTorch.
@@ -47,6 +50,7 @@ public class ConvBench {
     private Tensor input;
     private Tensor weight;
     private Tensor bias;
+    private Conv2d fused;
 
     /** Creates the benchmark state; JMH calls this. */
     public ConvBench() {
@@ -64,7 +68,9 @@ public class ConvBench {
         int o = Integer.parseInt(parts[4]);
         input = Tensor.randn(1, n, c, h, w).requiresGrad(true);
         weight = Tensor.randn(2, o, c, 3, 3).mul((float) Math.sqrt(2.0 / (c * 9))).detach().requiresGrad(true);
-        bias = Tensor.zeros(o).requiresGrad(true);
+        // Half the biases negative, so that the ReLU zeroes some outputs whatever the input.
+        bias = Tensor.randn(3, o).mul(0.1f).detach().requiresGrad(true);
+        fused = new Conv2d(weight, bias, 1, 1, 1, 1, Activation.RELU);
     }
 
     /**
@@ -91,6 +97,60 @@ public class ConvBench {
         weight.zeroGrad();
         bias.zeroGrad();
         Functional.conv2d(input, weight, bias, 1, 1, 1, 1).sum().backward();
+        return weight.grad();
+    }
+
+    /**
+     * The convolution, its bias and a ReLU as three operations ({@code Functional.conv2d},
+     * then {@code relu()}), without a tape: what {@link #fusedReluForward} replaces.
+     *
+     * @return the output
+     */
+    @Benchmark
+    public Tensor reluForward() {
+        try (var _ = GradMode.noGrad()) {
+            return Functional.conv2d(input, weight, bias, 1, 1, 1, 1).relu();
+        }
+    }
+
+    /**
+     * The same as one fused primitive ({@code new Conv2d(weight, bias, 1, 1, 1, 1, Activation.RELU)}),
+     * without a tape.
+     *
+     * @return the output
+     */
+    @Benchmark
+    public Tensor fusedReluForward() {
+        try (var _ = GradMode.noGrad()) {
+            return fused.apply(input);
+        }
+    }
+
+    /**
+     * {@link #reluForward} with the backward pass from the sum of the output.
+     *
+     * @return the weight's gradient
+     */
+    @Benchmark
+    public Tensor reluForwardBackward() {
+        input.zeroGrad();
+        weight.zeroGrad();
+        bias.zeroGrad();
+        Functional.conv2d(input, weight, bias, 1, 1, 1, 1).relu().sum().backward();
+        return weight.grad();
+    }
+
+    /**
+     * {@link #fusedReluForward} with the backward pass from the sum of the output.
+     *
+     * @return the weight's gradient
+     */
+    @Benchmark
+    public Tensor fusedReluForwardBackward() {
+        input.zeroGrad();
+        weight.zeroGrad();
+        bias.zeroGrad();
+        fused.apply(input).sum().backward();
         return weight.grad();
     }
 }

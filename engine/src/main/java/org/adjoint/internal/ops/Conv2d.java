@@ -14,7 +14,8 @@ import org.adjoint.internal.Shapes;
  * (a transposed convolution) and {@code dw = }{@link ConvWeightGrad}{@code (x, dy)}; the VJPs of
  * those two are written with the other two and this one, so derivatives of any order exist.
  * Saves {@code x} only when {@code w} needs a gradient and {@code w} only when {@code x} does.
- * The bias is a broadcast {@link Add}, outside the primitive.
+ * The bias is a broadcast {@link Add}, outside the primitive; {@link ConvActivation} is the
+ * convolution with its bias and activation as one primitive.
  */
 public final class Conv2d extends Primitive<Conv2d.Spec> {
 
@@ -62,15 +63,20 @@ public final class Conv2d extends Primitive<Conv2d.Spec> {
         if (bias == null) {
             return output;
         }
-        int[] bs = Compute.shape(bias);
+        checkBias(Compute.shape(bias), ws);
+        return Add.apply(output, Reshape.apply(bias, 1, ws[0], 1, 1));
+    }
+
+    /** Refuses a bias that is not one value per output channel of weight {@code ws}. */
+    static void checkBias(int[] bs, int[] ws) {
         if (bs.length != 1 || bs[0] != ws[0]) {
             throw new IllegalArgumentException(NAME + ": bias must be [" + ws[0] + "] (one per output channel of weight "
                     + Shapes.str(ws) + "), got " + Shapes.str(bs));
         }
-        return Add.apply(output, Reshape.apply(bias, 1, ws[0], 1, 1));
     }
 
-    private static void check(int[] xs, int[] ws, Spec spec) {
+    /** Refuses an input, weight and attributes that do not form a convolution, naming them. */
+    static void check(int[] xs, int[] ws, Spec spec) {
         String operands = " (input " + Shapes.str(xs) + ", weight " + Shapes.str(ws) + ")";
         if (xs.length != 4) {
             throw new IllegalArgumentException(NAME + ": input must have rank 4 [N, C, H, W], got " + Shapes.str(xs));

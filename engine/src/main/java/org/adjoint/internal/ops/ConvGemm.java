@@ -4,11 +4,12 @@ import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.ConvGeometry;
+import org.adjoint.backend.UnaryOp;
 import org.adjoint.internal.Compute;
 
 /**
- * The three computations of a 2-D convolution, shared by {@link Conv2d}, {@link ConvInputGrad}
- * and {@link ConvWeightGrad}, which check shapes before calling: each allocates its result and
+ * The three computations of a 2-D convolution, shared by {@link Conv2d}, {@link ConvActivation},
+ * {@link ConvInputGrad} and {@link ConvWeightGrad}, which check shapes before calling: each allocates its result and
  * hands it to the backend ({@link org.adjoint.backend.ConvolutionOps#conv2d},
  * {@code conv2dInputGrad}, {@code conv2dWeightGrad}), whose defaults unfold windows into
  * columns and multiply; the CPU backend packs the columns straight from the images instead.
@@ -70,6 +71,27 @@ final class ConvGemm {
     }
 
     /**
+     * {@code y = activation(conv(x, w) + b)} ({@link org.adjoint.backend.ConvolutionOps#conv2dBiasActivation}).
+     *
+     * @param sizes      the sizes
+     * @param input      {@code [N, C, H, W]}
+     * @param weight     {@code [O, C/G, kH, kW]}
+     * @param bias       {@code [O]}, or {@code null}
+     * @param activation the backend's function, or {@code null} for none
+     * @return {@code [N, O, H', W']}
+     */
+    static Tensor forward(Sizes sizes, Tensor input, Tensor weight, Tensor bias, UnaryOp activation) {
+        Backend backend = bias == null ? Compute.backend("conv2d", input, weight)
+                : Compute.backend("conv2d", input, weight, bias);
+        Buffer y = Compute.allocateUninitialized(backend,
+                (long) sizes.images() * sizes.outputs() * sizes.geometry().columnCols());
+        backend.conv2dBiasActivation(Compute.buffer(input), Compute.buffer(weight),
+                bias == null ? null : Compute.buffer(bias), activation, sizes.geometry(), sizes.images(),
+                sizes.outputs(), sizes.groups(), y);
+        return Compute.wrap(backend, y, sizes.outputShape());
+    }
+
+    /**
      * {@code dx}, the adjoint of {@link #forward} in {@code x}.
      *
      * @param sizes      the sizes
@@ -78,10 +100,23 @@ final class ConvGemm {
      * @return {@code [N, C, H, W]}
      */
     static Tensor inputGrad(Sizes sizes, Tensor outputGrad, Tensor weight) {
-        Backend backend = Compute.backend("conv2d", outputGrad, weight);
+        return inputGrad(sizes, Compute.backend("conv2d", outputGrad, weight), Compute.buffer(outputGrad), weight);
+    }
+
+    /**
+     * {@link #inputGrad(Sizes, Tensor, Tensor)} from a buffer that starts with {@code dy}
+     * (a fused backward pass's buffer, with the bias gradient after it).
+     *
+     * @param sizes      the sizes
+     * @param backend    the backend that holds both
+     * @param outputGrad {@code [N, O, H', W']} at its start
+     * @param weight     {@code [O, C/G, kH, kW]}
+     * @return {@code [N, C, H, W]}
+     */
+    static Tensor inputGrad(Sizes sizes, Backend backend, Buffer outputGrad, Tensor weight) {
         int[] inShape = sizes.inputShape();
         Buffer dx = Compute.allocateUninitialized(backend, (long) sizes.images() * sizes.geometry().imageSize());
-        backend.conv2dInputGrad(Compute.buffer(outputGrad), Compute.buffer(weight), sizes.geometry(), sizes.images(),
+        backend.conv2dInputGrad(outputGrad, Compute.buffer(weight), sizes.geometry(), sizes.images(),
                 sizes.outputs(), sizes.groups(), dx);
         return Compute.wrap(backend, dx, inShape);
     }
@@ -96,10 +131,22 @@ final class ConvGemm {
      * @return {@code [O, C/G, kH, kW]}
      */
     static Tensor weightGrad(Sizes sizes, Tensor input, Tensor outputGrad) {
-        Backend backend = Compute.backend("conv2d", input, outputGrad);
+        return weightGrad(sizes, Compute.backend("conv2d", input, outputGrad), input, Compute.buffer(outputGrad));
+    }
+
+    /**
+     * {@link #weightGrad(Sizes, Tensor, Tensor)} from a buffer that starts with {@code dy}.
+     *
+     * @param sizes      the sizes
+     * @param backend    the backend that holds both
+     * @param input      {@code [N, C, H, W]}
+     * @param outputGrad {@code [N, O, H', W']} at its start
+     * @return {@code [O, C/G, kH, kW]}
+     */
+    static Tensor weightGrad(Sizes sizes, Backend backend, Tensor input, Buffer outputGrad) {
         int[] weightShape = sizes.weightShape();
         Buffer dw = Compute.allocateUninitialized(backend, sizes.weightSize());
-        backend.conv2dWeightGrad(Compute.buffer(input), Compute.buffer(outputGrad), sizes.geometry(), sizes.images(),
+        backend.conv2dWeightGrad(Compute.buffer(input), outputGrad, sizes.geometry(), sizes.images(),
                 sizes.outputs(), sizes.groups(), dw);
         return Compute.wrap(backend, dw, weightShape);
     }

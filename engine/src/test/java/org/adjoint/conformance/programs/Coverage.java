@@ -91,6 +91,7 @@ public final class Coverage {
                     if (g[1] != g[2]) {
                         feature("conv2d rectangular kernel");
                     }
+                    feature(Ops.asModule(step) ? "conv2d as the module" : "conv2d as the function");
                     imageFeatures(step);
                 }
                 case MAX_POOL2D, AVG_POOL2D -> {

@@ -192,6 +192,10 @@ public final class JavaPrinter {
             case Step.CONSTANT -> "Tensor.randn(" + (step.seed() + 1) + "L, " + g[0] + ").mul(0.5f)";
             default -> parameter(p, op[2], shapes, g[0]);
         };
+        if (Ops.asModule(step)) {
+            return "new Conv2d(" + weight + ", " + bias + ", " + g[3] + ", " + g[4] + ", " + g[5] + ", " + g[6]
+                    + ", Activation.IDENTITY).apply(" + image(name(p, op[0]), step) + ")";
+        }
         return "Functional.conv2d(" + image(name(p, op[0]), step) + ", " + weight + ", " + bias + ", " + g[3] + ", "
                 + g[4] + ", " + g[5] + ", " + g[6] + ")";
     }
@@ -239,7 +243,7 @@ public final class JavaPrinter {
     public static List<String> imports() {
         return List.of("import java.util.List;", "import java.util.function.Function;", "import org.adjoint.Tensor;",
                 "import org.adjoint.autodiff.Autodiff;", "import org.adjoint.autodiff.GradCheck;",
-                "import org.adjoint.nn.Activation;", "import org.adjoint.nn.Functional;", "import org.adjoint.nn.Linear;",
+                "import org.adjoint.nn.Activation;", "import org.adjoint.nn.Conv2d;", "import org.adjoint.nn.Functional;", "import org.adjoint.nn.Linear;",
                 "import org.adjoint.nn.Losses;");
     }
 }

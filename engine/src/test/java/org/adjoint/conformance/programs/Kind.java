@@ -74,7 +74,8 @@ public enum Kind {
     /** {@code Functional.scaledDotProductAttention} of a query, a key and a value; the flag is causal. */
     ATTENTION(3),
     /**
-     * {@code Functional.conv2d(a, w, b, stride, padding, dilation, groups)}, {@code a} reshaped to an
+     * {@code Functional.conv2d(a, w, b, stride, padding, dilation, groups)}, or the same as the
+     * {@code Conv2d} module (its fused primitive) for a step of odd seed, {@code a} reshaped to an
      * image where it is not one: operands a, then w and b as for {@link #LINEAR}.
      */
     CONV2D(3),

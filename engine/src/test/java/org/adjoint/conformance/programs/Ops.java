@@ -8,6 +8,7 @@ import java.util.SplittableRandom;
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.nn.Activation;
+import org.adjoint.nn.Conv2d;
 import org.adjoint.nn.Functional;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.Losses;
@@ -192,7 +193,19 @@ final class Ops {
             case Step.CONSTANT -> Tensor.randn(step.seed() + 1, g[0]).mul(0.5f);
             default -> parameter(values[op[2]], g[0]);
         };
+        if (asModule(step)) {
+            return new Conv2d(weight, bias, g[3], g[4], g[5], g[6], Activation.IDENTITY).apply(x);
+        }
         return Functional.conv2d(x, weight, bias, g[3], g[4], g[5], g[6]);
+    }
+
+    /**
+     * Whether a {@code conv2d} step runs as the module ({@link Conv2d}, the fused primitive of
+     * the convolution and its bias) rather than {@link Functional#conv2d}: the steps of odd
+     * seed, the same values either way.
+     */
+    static boolean asModule(Step step) {
+        return (step.seed() & 1) == 1;
     }
 
     private static Tensor batchNorm(Step step, Tensor[] values, Watch watch) {
