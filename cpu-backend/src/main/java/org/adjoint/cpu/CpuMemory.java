@@ -3,7 +3,7 @@ package org.adjoint.cpu;
 import static org.adjoint.cpu.CpuBuffer.data;
 
 import java.util.Locale;
-import java.util.function.Supplier;
+import java.util.function.IntFunction;
 
 import org.adjoint.DType;
 import org.adjoint.backend.Buffer;
@@ -30,20 +30,19 @@ final class CpuMemory {
     }
 
     Buffer allocate(long size) {
-        int length = checkLength(size);
-        try {
-            return new CpuBuffer(pool.take(length));
-        } catch (OutOfMemoryError e) {
-            return new CpuBuffer(retryAfterReleasingPool(length, () -> pool.take(length)));
-        }
+        return allocate(size, pool::take);
     }
 
     Buffer allocateUninitialized(long size) {
+        return allocate(size, pool::takeUninitialized);
+    }
+
+    private Buffer allocate(long size, IntFunction<float[]> take) {
         int length = checkLength(size);
         try {
-            return new CpuBuffer(pool.takeUninitialized(length));
+            return new CpuBuffer(take.apply(length));
         } catch (OutOfMemoryError e) {
-            return new CpuBuffer(retryAfterReleasingPool(length, () -> pool.takeUninitialized(length)));
+            return new CpuBuffer(retryAfterReleasingPool(length, take));
         }
     }
 
@@ -64,7 +63,7 @@ final class CpuMemory {
         try {
             return data.clone();
         } catch (OutOfMemoryError e) {
-            return retryAfterReleasingPool(data.length, data::clone);
+            return retryAfterReleasingPool(data.length, length -> data.clone());
         }
     }
 
@@ -93,10 +92,10 @@ final class CpuMemory {
      * anywhere wider (inside a kernel, across several allocations) could leave state that is
      * partly updated, and is left to propagate.
      */
-    private float[] retryAfterReleasingPool(int length, Supplier<float[]> allocation) {
+    private float[] retryAfterReleasingPool(int length, IntFunction<float[]> allocation) {
         long released = pool.release();
         try {
-            return allocation.get();
+            return allocation.apply(length);
         } catch (OutOfMemoryError e) {
             throw outOfMemory(length, released > 0 ? "the heap is full, even after the buffer pool released its cache"
                     : "the heap is full", released, e);
