@@ -1,10 +1,6 @@
 package org.adjoint.kernels;
 
-import java.lang.management.ManagementFactory;
-import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Logger;
 
 /**
  * The compute kernels that a CPU backend calls, in two interchangeable implementations:
@@ -715,7 +711,7 @@ public interface KernelProvider {
      * @return the shared provider
      */
     static KernelProvider lookup() {
-        return Lookup.CHOSEN;
+        return KernelSelection.CHOSEN;
     }
 
     /**
@@ -727,71 +723,6 @@ public interface KernelProvider {
      * @throws UnsupportedOperationException when {@code vector} cannot load here, with the reason
      */
     static KernelProvider named(String name) {
-        return switch (name.trim().toLowerCase(Locale.ROOT)) {
-            case "scalar" -> ScalarKernels.INSTANCE;
-            case "vector" -> {
-                String reason = Lookup.vectorUnavailableReason();
-                if (reason != null) {
-                    throw new UnsupportedOperationException("vector kernels unavailable: " + reason);
-                }
-                yield Lookup.loadVector();
-            }
-            default -> throw new IllegalArgumentException("unknown kernel provider '" + name
-                    + "' (expected vector or scalar, in -D" + PROPERTY + ")");
-        };
-    }
-
-    /** Provider selection, kept out of the interface's public surface. */
-    final class Lookup {
-        private static final Logger LOG = Logger.getLogger(KernelProvider.class.getName());
-        static final KernelProvider CHOSEN = choose();
-
-        private Lookup() {
-        }
-
-        private static KernelProvider choose() {
-            String forced = System.getProperty(PROPERTY);
-            if (forced != null && !forced.isBlank()) {
-                KernelProvider provider = named(forced);
-                LOG.info(() -> "Adjoint CPU kernels: " + provider.name() + " (forced by -D" + PROPERTY + ")");
-                return provider;
-            }
-            String reason = vectorUnavailableReason();
-            if (reason == null) {
-                KernelProvider provider = loadVector();
-                LOG.fine(() -> "Adjoint CPU kernels: " + provider.description());
-                return provider;
-            }
-            LOG.warning("Adjoint CPU kernels: scalar, because " + reason
-                    + "; for SIMD kernels run java with --add-modules jdk.incubator.vector and the C2 JIT");
-            return ScalarKernels.INSTANCE;
-        }
-
-        static String vectorUnavailableReason() {
-            if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-                return "the module jdk.incubator.vector is not readable";
-            }
-            try {
-                List<String> args = ManagementFactory.getRuntimeMXBean().getInputArguments();
-                for (String arg : args) {
-                    if (arg.equals("-Xint") || arg.startsWith("-XX:TieredStopAtLevel=") && !arg.endsWith("=4")
-                            || arg.equals("-XX:-UseCompiler")) {
-                        return "the C2 JIT is off (" + arg + "), and the Vector API is slow without it";
-                    }
-                }
-            } catch (LinkageError | SecurityException e) {
-                // Without java.management the flags cannot be read; C2 is the default, so assume it.
-            }
-            return null;
-        }
-
-        static KernelProvider loadVector() {
-            try {
-                return (KernelProvider) Class.forName("org.adjoint.kernels.VectorKernels")
-                        .getField("INSTANCE").get(null);
-            } catch (ReflectiveOperationException | LinkageError e) {
-                throw new UnsupportedOperationException("vector kernels unavailable: cannot load them (" + e + ")", e);
-            }
-        }
+        return KernelSelection.named(name);
     }
 }
