@@ -1,5 +1,7 @@
 package org.adjoint.kernels;
 
+import java.util.Arrays;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -43,6 +45,10 @@ final class DirectWeightGrad {
     private static final long CHUNK_BYTES = 384L << 10;
     /** Image elements below which one thread copies them all. */
     private static final long COPY_SERIAL_BELOW = 1L << 16;
+
+    private static final ThreadLocal<float[]> LEFT = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> CENTER = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> RIGHT = new ThreadLocal<>();
 
     private DirectWeightGrad() {
     }
@@ -151,9 +157,14 @@ final class DirectWeightGrad {
             int margin = dilation * width + dilation + L;
             int stride = positions + margin;
             int size = Math.toIntExact((long) planes * stride + margin);
-            float[] left = new float[size];
-            float[] center = new float[size];
-            float[] right = new float[size];
+            // This thread's buffers from the last call, reused: everything the copy does not
+            // write (the margins) is zeroed below, so an earlier geometry leaves nothing behind.
+            float[] left = PackedGemm.buffer(LEFT, size);
+            float[] center = PackedGemm.buffer(CENTER, size);
+            float[] right = PackedGemm.buffer(RIGHT, size);
+            Arrays.fill(left, 0, margin, 0f);
+            Arrays.fill(center, 0, margin, 0f);
+            Arrays.fill(right, 0, margin, 0f);
             // Copying is a memory pass: split only when it is large enough to pay for a fork.
             int parts = (long) planes * positions < COPY_SERIAL_BELOW ? 1 : Parallel.THREADS;
             Parallel.run(parts, part -> {
@@ -165,6 +176,9 @@ final class DirectWeightGrad {
                     System.arraycopy(x, from, center, to, positions);
                     System.arraycopy(x, from, left, to, positions);
                     System.arraycopy(x, from, right, to, positions);
+                    Arrays.fill(center, to + positions, to + stride, 0f);
+                    Arrays.fill(left, to + positions, to + stride, 0f);
+                    Arrays.fill(right, to + positions, to + stride, 0f);
                     for (int h = 0; h < height; h++) {
                         int row = to + h * width;
                         for (int j = 0; j < dilation; j++) {
