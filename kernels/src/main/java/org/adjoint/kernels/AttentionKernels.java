@@ -221,7 +221,7 @@ public final class AttentionKernels {
      * @param out        output, {@code t} rows of {@code dv}
      * @param logSumExp  {@code [batch, t]}, packed
      */
-    static void forward(KernelProvider gemm, Lanes lanes, MatrixRows q, MatrixRows k, MatrixRows v, int[] batchShape,
+    static void forward(GemmKernels gemm, Lanes lanes, MatrixRows q, MatrixRows k, MatrixRows v, int[] batchShape,
                         int t, int s, int d, int dv, boolean causal, float scale, MatrixRows out, float[] logSumExp) {
         int batch = items(batchShape);
         if ((long) batch * t == 0) {
@@ -321,7 +321,7 @@ public final class AttentionKernels {
      * @param dKey       output, {@code s} rows of {@code d}
      * @param dValue     output, {@code s} rows of {@code dv}
      */
-    static void backward(KernelProvider gemm, Lanes lanes, MatrixRows q, MatrixRows k, MatrixRows v, MatrixRows out,
+    static void backward(GemmKernels gemm, Lanes lanes, MatrixRows q, MatrixRows k, MatrixRows v, MatrixRows out,
                          float[] logSumExp, MatrixRows dOut, int[] batchShape, int t, int s, int d, int dv,
                          boolean causal, float scale, MatrixRows dQuery, MatrixRows dKey, MatrixRows dValue) {
         int batch = items(batchShape);

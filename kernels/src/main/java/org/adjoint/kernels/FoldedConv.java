@@ -28,7 +28,7 @@ final class FoldedConv {
      * {@code dx [images, channels, height, width]} from {@code dy [images, outputs, outHeight, outWidth]}
      * and {@code w [outputs, channels/groups, kh, kw]}, overwriting {@code dx}.
      */
-    static void inputGrad(KernelProvider kernels, Im2col.RunAdder adder, float[] dy, float[] w, float[] dx, int images, int channels,
+    static void inputGrad(GemmKernels kernels, Im2col.RunAdder adder, float[] dy, float[] w, float[] dx, int images, int channels,
                           int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth, int stride,
                           int padding, int dilation) {
         int outHeight = (height + 2 * padding - dilation * (kernelHeight - 1) - 1) / stride + 1;
