@@ -6,9 +6,11 @@
 # excluded), the final validation loss over the whole held-out text, and the ratio of
 # iteration times against each PyTorch.
 #
-# Usage: bench/lm-compare.sh [--iters N] [--device cpu|cuda] [LM OPTION...]
+# Usage: bench/lm-compare.sh [--iters N] [--device cpu|cuda] [--isa avx2] [LM OPTION...]
 #   --iters N       iterations for both (default 2000, the lm default)
 #   --device D      cpu (default) or cuda: Adjoint's --backend and PyTorch's device
+#   --isa avx2      on an AVX-512 CPU, what an AVX2-only one gets, for Adjoint and PyTorch
+#                   alike (bench/isa.sh, as for bench/compare.sh)
 #   LM OPTION       --layers --heads --embed --context --batch --lr --dropout --seed
 #                   --eval-interval --eval-batches, passed to both with their values
 # Environment: PYTHON and TORCH2_PYTHON as for bench/train-compare.sh.
@@ -18,11 +20,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 iters=2000
 device=cpu
+isa=""
 shared=()
 while (($#)); do
   case "$1" in
     --iters) iters="$2"; shift ;;
     --device) device="$2"; shift ;;
+    --isa) isa="$2"; shift ;;
     --layers | --heads | --embed | --context | --batch | --lr | --dropout | --seed | --eval-interval | --eval-batches)
       shared+=("$1" "$2"); shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
@@ -34,6 +38,11 @@ case "$device" in
   cpu | cuda) ;;
   *) echo "lm-compare.sh: --device must be cpu or cuda, got '$device'" >&2; exit 2 ;;
 esac
+source "$root/bench/isa.sh"
+restrict_isa lm-compare.sh "$isa" || exit 2
+if ((${#jvm_isa[@]})); then
+  export ADJOINT_JAVA_OPTS="${ADJOINT_JAVA_OPTS:+$ADJOINT_JAVA_OPTS }${jvm_isa[*]}"
+fi
 python="${PYTHON:-}"
 if [[ -z "$python" ]]; then
   if [[ -x /usr/bin/python3 ]]; then python=/usr/bin/python3; else python="$(command -v python3)"; fi
@@ -48,6 +57,9 @@ echo "adjoint: ./adjoint lm --json --iters $iters --backend $device ${shared[*]}
 notes=()
 run_peers gpt.py --iters "$iters" --device "$device" ${shared[@]+"${shared[@]}"}
 print_machine
+if [[ -n "$isa" ]]; then
+  echo "isa mode: $isa_note" | tee -a "$out/machine.txt"
+fi
 
 "$python" - "$out/adjoint.json" "$out/torch.json" "$out/torch2.json" "$device" ${notes[@]+"${notes[@]}"} <<'PY'
 import json, sys, platform, datetime
