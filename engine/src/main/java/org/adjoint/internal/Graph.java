@@ -198,6 +198,10 @@ public final class Graph {
                                 List<Node> claimed, boolean anomaly) {
         Map<Node, Integer> pendingConsumers = countConsumers(roots, accumulator, claimed, createGraph);
         Map<Node, Tensor> cotangents = new IdentityHashMap<>();
+        // Slices' cotangents waiting to be summed in one pass (SliceSum), by the sliced tensor's
+        // producer, while every cotangent that producer has received so far is such a slice's.
+        Map<Node, Slices> slices = new IdentityHashMap<>();
+        boolean sumSlices = !createGraph && !anomaly && !Forward.active();
         ArrayDeque<Node> ready = new ArrayDeque<>();
         List<Compute.Allocation> outer = Compute.track(allocations);
         try (var _ = createGraph ? GradMode.enableGrad() : GradMode.noGrad()) {
@@ -219,7 +223,8 @@ public final class Graph {
             }
             while (!ready.isEmpty()) {
                 Node node = ready.pop();
-                Tensor cotangent = cotangents.remove(node);
+                Slices waiting = slices.remove(node);
+                Tensor cotangent = waiting != null ? waiting.sum() : cotangents.remove(node);
                 if (accumulator.stopsAt(node)) {
                     accumulator.stopped(node, cotangent);
                     continue;
@@ -228,11 +233,21 @@ public final class Graph {
                     if (!node.needsGrad(i)) {
                         continue;
                     }
-                    Tensor inputCotangent = cotangent == null ? null
-                            : anomaly ? checkedPullback(node, i, cotangent) : node.pullback(i, cotangent);
                     Node producer = node.inputProducer(i);
+                    Node.Region region = sumSlices && producer != null && cotangent != null
+                            && !cotangents.containsKey(producer) ? node.pullbackRegion(i) : null;
+                    Tensor inputCotangent = cotangent == null || region != null ? null
+                            : anomaly ? checkedPullback(node, i, cotangent) : node.pullback(i, cotangent);
                     if (producer != null) {
-                        if (inputCotangent != null) {
+                        if (region != null) {
+                            int[] shape = node.edgeShape(i);
+                            slices.computeIfAbsent(producer, p -> new Slices(shape))
+                                    .add(new SliceSum.Part(region, cotangent));
+                        } else if (inputCotangent != null) {
+                            Slices earlier = slices.remove(producer);
+                            if (earlier != null) {
+                                cotangents.put(producer, earlier.sum());
+                            }
                             cotangents.merge(producer, inputCotangent, Tensor::add);
                         }
                         if (pendingConsumers.merge(producer, -1, Integer::sum) == 0) {
@@ -247,7 +262,7 @@ public final class Graph {
                     node.release();
                 }
                 if (allocations != null) {
-                    recycle(allocations, cotangents.values(), gradBuffers);
+                    recycle(allocations, pending(cotangents, slices), gradBuffers);
                 }
             }
         } finally {
@@ -255,6 +270,38 @@ public final class Graph {
         }
         if (allocations != null) {
             recycle(allocations, List.of(), gradBuffers);
+        }
+    }
+
+    /** The cotangents still pending: those summed so far and the slices' waiting to be. */
+    private static Collection<Tensor> pending(Map<Node, Tensor> cotangents, Map<Node, Slices> slices) {
+        if (slices.isEmpty()) {
+            return cotangents.values();
+        }
+        List<Tensor> all = new ArrayList<>(cotangents.values());
+        for (Slices waiting : slices.values()) {
+            for (SliceSum.Part part : waiting.parts) {
+                all.add(part.cotangent());
+            }
+        }
+        return all;
+    }
+
+    /** The slices' cotangents one producer has received, in order, and the shape of its output. */
+    private static final class Slices {
+        private final int[] shape;
+        private final List<SliceSum.Part> parts = new ArrayList<>(3);
+
+        Slices(int[] shape) {
+            this.shape = shape;
+        }
+
+        void add(SliceSum.Part part) {
+            parts.add(part);
+        }
+
+        Tensor sum() {
+            return SliceSum.sum(shape, parts);
         }
     }
 

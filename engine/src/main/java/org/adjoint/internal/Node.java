@@ -125,6 +125,31 @@ public abstract class Node {
         return 0;
     }
 
+    /**
+     * Where this node's VJP puts the output's cotangent in input {@code input}'s, when that VJP
+     * places it in zeros (the adjoint of a slice: {@code narrow}, {@code select}), or
+     * {@code null} (the default) for every other rule. The reverse pass then sums the
+     * cotangents of several such slices of one tensor in one pass ({@link SliceSum}) instead of
+     * padding each with zeros and adding the padded tensors, with the same bits.
+     *
+     * @param input index of the input
+     * @return the range of the input's axis that the output is, or {@code null}
+     */
+    protected Region cotangentRegion(int input) {
+        return null;
+    }
+
+    /**
+     * One range of one axis of a tensor, the part of it a slice reads.
+     *
+     * @param axis   the axis
+     * @param start  its first index in the range
+     * @param length indices in the range
+     * @param drop   whether the slice drops the axis (then {@code length} is 1)
+     */
+    public record Region(int axis, int start, int length, boolean drop) {
+    }
+
     /** Drops saved tensors; the node then refuses another backward pass. */
     protected void releaseSaved() {
     }
@@ -240,11 +265,24 @@ public abstract class Node {
     }
 
     final Tensor pullback(int input, Tensor cotangent) {
+        checkNotReleased();
+        return vjp(input, cotangent);
+    }
+
+    /**
+     * {@link #cotangentRegion} for the reverse pass, which then does not call
+     * {@link #pullback}: refused, as that is, once the node is released.
+     */
+    final Region pullbackRegion(int input) {
+        checkNotReleased();
+        return cotangentRegion(input);
+    }
+
+    private void checkNotReleased() {
         if (released) {
             throw new IllegalStateException("backward: the saved state of '" + name()
                     + "' was freed by an earlier backward(); run the forward pass again, or pass "
                     + "retainGraph = true to the first backward to keep it");
         }
-        return vjp(input, cotangent);
     }
 }

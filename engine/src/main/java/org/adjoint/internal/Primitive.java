@@ -174,6 +174,19 @@ public abstract class Primitive<A> {
     }
 
     /**
+     * Where the VJP of input {@code input} places the output's cotangent, when it places it in
+     * zeros and does nothing else (see {@link Node#cotangentRegion}); {@code null}, the default,
+     * for every other rule.
+     *
+     * @param attributes the attributes
+     * @param input      index of the input
+     * @return the range, or {@code null}
+     */
+    protected Node.Region cotangentRegion(A attributes, int input) {
+        return null;
+    }
+
+    /**
      * The cotangent of one input when the backward pass is not recorded (no higher
      * derivatives, no tangents), so that one kernel may replace several differentiable
      * operations. The default is {@link #vjp}.

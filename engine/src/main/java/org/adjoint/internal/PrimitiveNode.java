@@ -98,6 +98,11 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
     }
 
     @Override
+    protected Region cotangentRegion(int input) {
+        return primitive.cotangentRegion(attributes, input);
+    }
+
+    @Override
     protected Tensor vjp(int input, Tensor cotangent) {
         // Kernels may stand in for the differentiable rule only when nothing records this pass.
         boolean fused = !GradMode.isEnabled() && !Forward.active();

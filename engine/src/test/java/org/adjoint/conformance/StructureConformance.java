@@ -336,6 +336,109 @@ public abstract class StructureConformance extends BackendConformance {
         }
     }
 
+    /** {@code part} placed in zeros along {@code axis} at {@code start} of a tensor {@code size} long there. */
+    private static Tensor padded(Tensor part, int axis, int start, int size) {
+        List<Tensor> pieces = new ArrayList<>();
+        int[] shape = part.shape();
+        if (start > 0) {
+            shape[axis] = start;
+            pieces.add(Tensor.zeros(shape.clone()));
+        }
+        pieces.add(part);
+        int after = size - start - part.shape()[axis];
+        if (after > 0) {
+            shape[axis] = after;
+            pieces.add(Tensor.zeros(shape.clone()));
+        }
+        return Tensor.cat(pieces, axis);
+    }
+
+    /** Weights whose products with the seed give the slices' cotangents: ±0, a NaN and an infinity among them. */
+    private static Tensor weights(long seed, int... shape) {
+        float[] w = Tensor.randn(seed, shape).toFloatArray();
+        w[0] = -0f;
+        w[1 % w.length] = 0f;
+        w[2 % w.length] = -0f;
+        w[w.length - 1] = seed % 2 == 0 ? Float.NaN : Float.NEGATIVE_INFINITY;
+        return Tensor.of(w, shape);
+    }
+
+    private static void assertSameBits(Tensor expected, Tensor actual, String what) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
+        float[] e = expected.toFloatArray();
+        float[] a = actual.toFloatArray();
+        for (int i = 0; i < e.length; i++) {
+            if (Float.floatToRawIntBits(e[i]) != Float.floatToRawIntBits(a[i])) {
+                fail(what + ", element " + i + ": expected " + e[i] + " but was " + a[i]);
+            }
+        }
+    }
+
+    @Test
+    void slicesOfOneTensorSumTheirGradientsWithTheBitsOfPaddingAndAdding() {
+        // The reverse pass sums the cotangents of several narrow views of one intermediate tensor
+        // in one buffer: the gradient must be exactly the padded cotangents added in order, -0
+        // (which the additions turn into +0), NaN and infinities included.
+        int[][][] cases = {
+            {{2, 0, 3}, {2, 3, 3}, {2, 6, 3}},        // one axis, covered: a transformer's q, k and v
+            {{2, 6, 3}, {2, 0, 2}},                   // disjoint, out of order, a gap between
+            {{2, 0, 5}, {2, 3, 6}},                   // overlapping
+            {{0, 1, 2}, {2, 4, 5}},                   // two axes
+            {{1, 2, 2}},                              // one slice alone
+            {{2, 0, 4}, {2, 4, 5}, {1, 0, 1}},        // a third slice on another axis after two that cover
+        };
+        long seed = 300;
+        for (int[][] slices : cases) {
+            Tensor x = Tensor.randn(seed, 3, 4, 9).requiresGrad(true);
+            List<Tensor> w = new ArrayList<>();
+            for (int[] slice : slices) {
+                int[] shape = {3, 4, 9};
+                shape[slice[0]] = slice[2];
+                w.add(weights(seed + w.size() + 1, shape));
+            }
+            Tensor h = x.mul(1.5f);
+            Tensor loss = null;
+            for (int i = 0; i < slices.length; i++) {
+                Tensor term = h.narrow(slices[i][0], slices[i][1], slices[i][2]).mul(w.get(i)).sum();
+                loss = loss == null ? term : loss.add(term);
+            }
+            loss.backward();
+            // The seed is 1, so each slice's cotangent is its weight; h's is their padded sum in order
+            // (the reverse pass reaches the terms last to first), and x's is that times 1.5.
+            Tensor expected = null;
+            for (int i = slices.length - 1; i >= 0; i--) {
+                Tensor part = padded(w.get(i), slices[i][0], slices[i][1], new int[] {3, 4, 9}[slices[i][0]]);
+                expected = expected == null ? part : expected.add(part);
+            }
+            assertSameBits(expected.mul(1.5f), x.grad(), "slices " + java.util.Arrays.deepToString(slices));
+            seed += 10;
+        }
+    }
+
+    @Test
+    void slicesMixedWithOtherUsesOfTheTensorAddInTheOrderTheyArrive() {
+        Tensor x = Tensor.randn(400, 3, 8).requiresGrad(true);
+        Tensor wa = weights(401, 3, 4);
+        Tensor wb = weights(402, 3, 4);
+        Tensor wh = weights(403, 3, 8);
+        Tensor h = x.mul(1.5f);
+        // Reached last to first: a slice, the whole tensor, then two slices.
+        h.narrow(1, 0, 4).mul(wa).sum().add(h.narrow(1, 4, 4).mul(wb).sum()).add(h.mul(wh).sum())
+                .add(h.narrow(1, 2, 4).mul(wa).sum()).backward();
+        Tensor expected = padded(wa, 1, 2, 8).add(wh).add(padded(wb, 1, 4, 8)).add(padded(wa, 1, 0, 8));
+        assertSameBits(expected.mul(1.5f), x.grad(), "slices around the whole tensor");
+    }
+
+    @Test
+    void aSecondBackwardThroughReleasedSlicesIsRefused() {
+        Tensor x = Tensor.randn(404, 2, 6).requiresGrad(true);
+        Tensor h = x.mul(2f);
+        Tensor loss = h.narrow(1, 0, 3).sum().add(h.narrow(1, 3, 3).mul(3f).sum());
+        loss.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+        assertTrue(e.getMessage().contains("freed by an earlier backward"), e.getMessage());
+    }
+
     private static void assertRejected(String expected, Runnable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call::run);
         assertTrue(e.getMessage().contains(expected), "message \"" + e.getMessage() + "\" should contain \"" + expected + "\"");

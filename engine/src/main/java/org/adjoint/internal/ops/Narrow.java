@@ -5,6 +5,7 @@ import java.util.List;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.Node;
 import org.adjoint.internal.Ops;
 import org.adjoint.internal.Primitive;
 import org.adjoint.internal.Shapes;
@@ -117,6 +118,11 @@ public final class Narrow extends Primitive<Narrow.Slice> {
     @Override
     protected Tensor vjp(Slice slice, Values saved, int input, Tensor cotangent) {
         return Pad.apply(cotangent, slice);
+    }
+
+    @Override
+    protected Node.Region cotangentRegion(Slice slice, int input) {
+        return new Node.Region(slice.axis(), slice.start(), slice.length(), slice.drop());
     }
 
     @Override
