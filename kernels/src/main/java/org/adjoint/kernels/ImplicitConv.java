@@ -14,9 +14,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       weight flipped in both taps and transposed in its two channel axes, padded by
  *       {@code dilation·(k − 1) − padding} (negative padding crops), so no col2im;</li>
  *   <li>weight gradient: {@code dw_g = Σ_images dy_g · cols_g(x)ᵀ}, computed as its transpose
- *       {@code cols_g(x) · dy_gᵀ} from each image's columns unfolded into a buffer, accumulated
- *       image after image ({@code beta = 1} after the first), threads splitting the rows of the
- *       columns, never the images.</li>
+ *       {@code cols_g(x) · dy_gᵀ}, accumulated image after image ({@code beta = 1} after the
+ *       first), never split over images: for stride 1 from copies of each image shifted per
+ *       tap column, whose runs are the columns' rows (one product per tap, threads splitting
+ *       the outputs); for other strides from each image's columns unfolded into a buffer,
+ *       threads splitting the rows of the columns.</li>
  * </ul>
  * Every element of a result is the chain of {@link PackedGemm} in a fixed order of k (row
  * {@code r}, or image then position for the weight gradient), whatever the thread count.
@@ -237,7 +239,8 @@ final class ImplicitConv {
      * {@code dw [outputs, channels/groups, kh, kw] = Σ_images dy_g · cols_g(x)ᵀ} per group,
      * overwriting {@code dw} (zeros when there are no images).
      *
-     * <p>Computed transposed, {@code dwᵀ_g = Σ_images cols_g(x) · dy_gᵀ}, then copied into
+     * <p>Stride 1 runs without columns ({@link #shiftedWeightGrad}). Other strides:
+     * computed transposed, {@code dwᵀ_g = Σ_images cols_g(x) · dy_gᵀ}, then copied into
      * {@code dw}: the columns' {@code C·kh·kw} rows become the product's rows, read in place
      * from one image's columns unfolded into a buffer that stays in L2, and the {@code O}
      * outputs its columns, a panel of B only {@code O} wide packed from {@code dy}. The other
@@ -404,7 +407,7 @@ final class ImplicitConv {
      * zero where that element lies outside the image, for {@code c < channels},
      * {@code hp < H + 2·padding}, {@code ow < outWidth}.
      */
-    static void shift(float[] x, int image, int channels, int height, int width, int padding, int shift,
+    private static void shift(float[] x, int image, int channels, int height, int width, int padding, int shift,
                       int outWidth, float[] dst, int at) {
         int paddedHeight = height + 2 * padding;
         int plane = paddedHeight * outWidth;
