@@ -14,9 +14,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       weight flipped in both taps and transposed in its two channel axes, padded by
  *       {@code dilation·(k − 1) − padding} (negative padding crops), so no col2im;</li>
  *   <li>weight gradient: {@code dw_g = Σ_images dy_g · cols_g(x)ᵀ}, computed as its transpose
- *       {@code cols_g(x) · dy_gᵀ} from each image's columns unfolded into a buffer, accumulated
- *       image after image ({@code beta = 1} after the first), threads splitting the rows of the
- *       columns, never the images.</li>
+ *       {@code cols_g(x) · dy_gᵀ}, accumulated image after image ({@code beta = 1} after the
+ *       first), never split over images: for stride 1 from copies of each image shifted per
+ *       tap column, whose runs are the columns' rows (one product per tap, threads splitting
+ *       the outputs); for other strides from each image's columns unfolded into a buffer,
+ *       threads splitting the rows of the columns.</li>
  * </ul>
  * Every element of a result is the chain of {@link PackedGemm} in a fixed order of k (row
  * {@code r}, or image then position for the weight gradient), whatever the thread count.
@@ -151,6 +153,8 @@ final class ImplicitConv {
     private static final ThreadLocal<float[]> LINE = new ThreadLocal<>();
     private static final ThreadLocal<float[]> COLUMNS = new ThreadLocal<>();
     private static final ThreadLocal<float[]> TRANSPOSED = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> SHIFTED = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> PANEL = new ThreadLocal<>();
 
     /** This thread's buffer in {@code slot}, at least {@code needed} long ({@link PackedGemm#buffer}). */
     private static float[] buffer(ThreadLocal<float[]> slot, int needed) {
@@ -235,7 +239,8 @@ final class ImplicitConv {
      * {@code dw [outputs, channels/groups, kh, kw] = Σ_images dy_g · cols_g(x)ᵀ} per group,
      * overwriting {@code dw} (zeros when there are no images).
      *
-     * <p>Computed transposed, {@code dwᵀ_g = Σ_images cols_g(x) · dy_gᵀ}, then copied into
+     * <p>Stride 1 runs without columns ({@link #shiftedWeightGrad}). Other strides:
+     * computed transposed, {@code dwᵀ_g = Σ_images cols_g(x) · dy_gᵀ}, then copied into
      * {@code dw}: the columns' {@code C·kh·kw} rows become the product's rows, read in place
      * from one image's columns unfolded into a buffer that stays in L2, and the {@code O}
      * outputs its columns, a panel of B only {@code O} wide packed from {@code dy}. The other
@@ -255,6 +260,11 @@ final class ImplicitConv {
         int k = window.positions();
         if (images == 0 || k == 0) {
             Arrays.fill(dw, 0, outputs * rows, 0f);
+            return;
+        }
+        if (stride == 1) {
+            shiftedWeightGrad(kernel, x, dy, dw, images, channels, height, width, outputs, groups, kernelHeight,
+                    kernelWidth, padding, dilation, window);
             return;
         }
         long xImage = (long) channels * height * width;
@@ -294,6 +304,149 @@ final class ImplicitConv {
                 int to = (g * m + o) * rows;
                 for (int r = 0; r < rows; r++) {
                     dw[to + r] = transposed[(g * rows + r) * m + o];
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #weightGrad} for stride 1 without the columns. Row {@code (c, ki, kj)} of the
+     * columns at position {@code q = oh·outWidth + ow} is {@code x[c, oh + ki·d − p, ow + kj·d − p]}
+     * or zero; with a copy of the image for each tap column {@code kj},
+     * {@code shifted_kj[c, hp, ow] = x[c, hp − p, ow + kj·d − p]} (zero outside the image,
+     * {@code hp < H + 2p}), that row is the {@code outHeight·outWidth} consecutive values of
+     * {@code shifted_kj} from {@code c·plane + ki·d·outWidth}: the same values as the columns,
+     * zeros included, in the same order. For one tap the rows of the channels are then one
+     * plane apart, a row-major A read in place by the GEMM's tile: per image one product per tap,
+     * {@code dwᵀ[(tap, c), o] += shifted · dyᵀ}, all taps sharing one packed panel of
+     * {@code dy}, instead of unfolding {@code C·kh·kw} rows of columns. The copies write
+     * {@code kw·C·(H + 2p)·outWidth} values an image against the columns' {@code C·kh·kw·positions}.
+     *
+     * <p>Element {@code (o, c, tap)} is the chain of the unfolded form ({@link PackedGemm#sgemmPackedB}
+     * per block of KC positions, images in order, {@code beta = 1} after the first block of the
+     * first image), so the bits are the same. Threads take runs of slivers of outputs (each
+     * packing only its own part of {@code dy}), or runs of taps when there are fewer slivers
+     * than threads; never images or positions.
+     */
+    private static void shiftedWeightGrad(MicroKernel kernel, float[] x, float[] dy, float[] dw, int images,
+                                          int channels, int height, int width, int outputs, int groups,
+                                          int kernelHeight, int kernelWidth, int padding, int dilation,
+                                          Window window) {
+        int perGroup = channels / groups;
+        int m = outputs / groups;
+        int taps = kernelHeight * kernelWidth;
+        int rows = perGroup * taps;
+        int k = window.positions();
+        int outWidth = window.outWidth();
+        int paddedHeight = height + 2 * padding;
+        int plane = paddedHeight * outWidth;
+        int kc = GemmBlocking.forTile(kernel.rows(), kernel.columns()).kc();
+        int nr = kernel.columns();
+        int slivers = (m + nr - 1) / nr;
+        long xImage = (long) channels * height * width;
+        long dyImage = (long) outputs * k;
+        float[] transposed = buffer(TRANSPOSED, groups * rows * m);
+        long work = (long) images * m * rows * k;
+        int wanted = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, Math.max(slivers, taps));
+        Parallel.together(wanted, threads -> {
+            boolean bySlivers = slivers >= threads;
+            int units = bySlivers ? slivers : taps;
+            int runs = Math.min(units, threads);
+            AtomicInteger next = new AtomicInteger();
+            return part -> {
+                for (int run = next.getAndIncrement(); run < runs; run = next.getAndIncrement()) {
+                    int u0 = (int) ((long) units * run / runs);
+                    int u1 = (int) ((long) units * (run + 1) / runs);
+                    int j0 = bySlivers ? u0 * nr : 0;
+                    int j1 = bySlivers ? Math.min(m, u1 * nr) : m;
+                    int t0 = bySlivers ? 0 : u0;
+                    int t1 = bySlivers ? taps : u1;
+                    int panelSlivers = (j1 - j0 + nr - 1) / nr;
+                    float[] shifted = buffer(SHIFTED, kernelWidth * perGroup * plane);
+                    float[] panel = buffer(PANEL, panelSlivers * nr * Math.min(kc, k));
+                    for (int g = 0; g < groups; g++) {
+                        for (int p = 0; p < images; p++) {
+                            int image = Math.toIntExact(p * xImage + (long) g * perGroup * height * width);
+                            for (int kj = 0; kj < kernelWidth; kj++) {
+                                shift(x, image, perGroup, height, width, padding, kj * dilation - padding, outWidth,
+                                        shifted, kj * perGroup * plane);
+                            }
+                            PackedGemm.BSource cotangents = PackedGemm.dense(kernel, true, dy,
+                                    Math.toIntExact(p * dyImage + (long) g * m * k), k);
+                            for (int pc = 0; pc < k; pc += kc) {
+                                int depth = Math.min(kc, k - pc);
+                                cotangents.pack(pc, depth, j0, j1 - j0, 0, panelSlivers, panel, 0);
+                                float beta = p == 0 && pc == 0 ? 0f : 1f;
+                                for (int t = t0; t < t1; t++) {
+                                    int ki = t / kernelWidth;
+                                    int kj = t - ki * kernelWidth;
+                                    PackedGemm.sgemmPackedB(kernel, perGroup, j1 - j0, depth, 1f, shifted,
+                                            kj * perGroup * plane + ki * dilation * outWidth + pc, plane, panel, 0,
+                                            beta, transposed, (g * rows + t * perGroup) * m + j0, m);
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+        });
+        for (int g = 0; g < groups; g++) {
+            for (int o = 0; o < m; o++) {
+                int to = (g * m + o) * rows;
+                for (int c = 0; c < perGroup; c++) {
+                    for (int t = 0; t < taps; t++) {
+                        dw[to + c * taps + t] = transposed[(g * rows + t * perGroup + c) * m + o];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Writes {@code dst[at + (c·paddedHeight + hp)·outWidth + ow] = x[image + (c·H + hp − padding)·W + ow + shift]},
+     * zero where that element lies outside the image, for {@code c < channels},
+     * {@code hp < H + 2·padding}, {@code ow < outWidth}.
+     */
+    private static void shift(float[] x, int image, int channels, int height, int width, int padding, int shift,
+                      int outWidth, float[] dst, int at) {
+        int paddedHeight = height + 2 * padding;
+        int plane = paddedHeight * outWidth;
+        // Output columns whose element lies inside the image's row: [low, high).
+        int low = Math.min(outWidth, Math.max(0, -shift));
+        int high = Math.max(low, Math.min(outWidth, width - shift));
+        for (int c = 0; c < channels; c++) {
+            int to = at + c * plane;
+            int from = image + c * height * width;
+            Arrays.fill(dst, to, to + padding * outWidth, 0f);
+            Arrays.fill(dst, to + (padding + height) * outWidth, to + plane, 0f);
+            int body = to + padding * outWidth;
+            if (outWidth == width && low < high) {
+                // Rows as wide as the image's: one run shifted by {@code shift}, then the
+                // entries that wrapped around a row's end zeroed.
+                int first = Math.max(0, -shift);
+                int last = Math.min(height * width, height * width - shift);
+                Arrays.fill(dst, body, body + first, 0f);
+                System.arraycopy(x, from + first + shift, dst, body + first, last - first);
+                Arrays.fill(dst, body + last, body + height * width, 0f);
+                if (low > 0 || high < outWidth) {
+                    for (int h = 0; h < height; h++) {
+                        int row = body + h * outWidth;
+                        for (int ow = 0; ow < low; ow++) {
+                            dst[row + ow] = 0f;
+                        }
+                        for (int ow = high; ow < outWidth; ow++) {
+                            dst[row + ow] = 0f;
+                        }
+                    }
+                }
+            } else {
+                for (int h = 0; h < height; h++) {
+                    int row = body + h * outWidth;
+                    Arrays.fill(dst, row, row + low, 0f);
+                    if (low < high) {
+                        System.arraycopy(x, from + h * width + low + shift, dst, row + low, high - low);
+                    }
+                    Arrays.fill(dst, row + high, row + outWidth, 0f);
                 }
             }
         }

@@ -224,6 +224,49 @@ final class PackedGemm {
     }
 
     /**
+     * {@code C = alpha·A·B + beta·C} on the calling thread for one block of k ({@code k} at most
+     * KC) with B already packed by the caller: {@code bPack} holds the slivers of the
+     * {@code k × n} matrix B as a {@link BSource} packs them for {@code pc = 0, kc = k,
+     * jc = 0, nc = n}, sliver {@code s} at {@code bBase + s·NR·k}. A is row-major, read in place
+     * or packed as {@link #sgemm} does for a panel this wide, so each element of C is the chain
+     * {@link #sgemm} gives for one block: fused multiply-adds in order of k from zero, then
+     * {@code alpha·acc} ({@code beta = 0}) or {@code fma(alpha, acc, C)} ({@code beta = 1}). A
+     * caller with a longer k calls it per block of KC steps, {@code beta = 1} after the first,
+     * which is the chain of {@link #sgemm} over the whole k; one packed B then serves products
+     * with several A (a convolution's weight gradient, one product per tap).
+     *
+     * @throws IllegalArgumentException when {@code k} exceeds the kernel's KC, or when {@code beta}
+     *                                  is neither 0 nor 1
+     */
+    static void sgemmPackedB(MicroKernel kernel, int m, int n, int k, float alpha, float[] a, int aOffset, int lda,
+                             float[] bPack, int bBase, float beta, float[] c, int cOffset, int ldc) {
+        int kcMax = GemmBlocking.forTile(kernel.rows(), kernel.columns()).kc();
+        if (k > kcMax || (beta != 0f && beta != 1f)) {
+            throw new IllegalArgumentException("sgemmPackedB: k " + k + " above KC " + kcMax
+                    + " or beta " + beta + " neither 0 nor 1");
+        }
+        if (m == 0 || n == 0 || k == 0 || alpha == 0f) {
+            scale(beta, c, cOffset, ldc, m, n);
+            return;
+        }
+        int mr = kernel.rows();
+        int slivers = (n + kernel.columns() - 1) / kernel.columns();
+        float[] aPack = buffer(A_PACK, (m + mr - 1) / mr * mr * k);
+        if (inPlace(kernel, false, lda, n)) {
+            int whole = m / mr * mr;
+            if (whole < m && !shortTiles(kernel, m - whole)) {
+                packA(kernel, false, a, aOffset, lda, whole, m - whole, 0, k, aPack);
+            }
+            macroKernel(kernel, m, n, k, 0, slivers, alpha, beta != 0f, aPack, 0, a, aOffset, lda, 1, bPack, bBase,
+                    c, cOffset, ldc);
+        } else {
+            packA(kernel, false, a, aOffset, lda, 0, m, 0, k, aPack);
+            macroKernel(kernel, m, n, k, 0, slivers, alpha, beta != 0f, aPack, 0, null, aOffset, lda, 1, bPack,
+                    bBase, c, cOffset, ldc);
+        }
+    }
+
+    /**
      * How one call is cut: blocks of rows of C ({@code mcBlock}, whole tiles, smaller than MC
      * when that leaves each thread two blocks to claim), each split into {@code groups} runs of
      * slivers when there are too few blocks of rows to go round; panels of B of at most

@@ -39,6 +39,7 @@ class DirectWeightGradTest {
                 new Shape(2, 5, 13, 12, 7, 1, 2),
                 new Shape(1, 2, 2, 2, 5, 1, 1),
                 new Shape(2, 6, 3, 17, 9, 3, 1),
+                new Shape(3, 1, 14, 14, 10, 1, 1),
                 new Shape(0, 2, 4, 4, 4, 1, 1));
     }
 
@@ -84,6 +85,53 @@ class DirectWeightGradTest {
                     }
                     float actual = dw[(o * perGroup + c) * 9 + t];
                     assertEquals(sum, actual, 1e-5 * (1 + Math.sqrt(s.images() * positions)),
+                            s + " at output " + o + ", channel " + c + ", tap " + t);
+                }
+            }
+        }
+    }
+
+    /**
+     * The documented order, emulated one lane at a time with {@code Math.fma}: lane {@code i}
+     * of the sum of (output, channel, tap) takes positions {@code i, i + L, …} of every image,
+     * images in order, from zero; the lanes are then added in order. Pins the bits whichever
+     * accumulators the kernel groups in one pass (a tile's three tap rows or all nine taps).
+     */
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void sumsEachLaneInOrderThenTheLanes(Shape s) {
+        int positions = s.height() * s.width();
+        int perGroup = s.channels() / s.groups();
+        int m = s.outputs() / s.groups();
+        int lanes = DirectWeightGrad.L;
+        float[] x = random(10, s.images() * s.channels() * positions);
+        float[] dy = random(11, s.images() * s.outputs() * positions);
+        float[] dw = random(12, s.outputs() * perGroup * 9);
+        DirectWeightGrad.weightGrad(x, dy, dw, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                s.groups(), s.dilation());
+        int d = s.dilation();
+        for (int o = 0; o < s.outputs(); o++) {
+            int g = o / m;
+            for (int c = 0; c < perGroup; c++) {
+                for (int t = 0; t < 9; t++) {
+                    int dh = (t / 3 - 1) * d;
+                    int dwc = (t % 3 - 1) * d;
+                    float total = 0f;
+                    for (int lane = 0; lane < lanes; lane++) {
+                        float acc = 0f;
+                        for (int p = 0; p < s.images(); p++) {
+                            for (int q = lane; q < positions; q += lanes) {
+                                int h = q / s.width() + dh;
+                                int w = q % s.width() + dwc;
+                                float value = h >= 0 && h < s.height() && w >= 0 && w < s.width()
+                                        ? x[(p * s.channels() + g * perGroup + c) * positions + h * s.width() + w]
+                                        : 0f;
+                                acc = Math.fma(dy[(p * s.outputs() + o) * positions + q], value, acc);
+                            }
+                        }
+                        total += acc;
+                    }
+                    assertEquals(Float.floatToIntBits(total), Float.floatToIntBits(dw[(o * perGroup + c) * 9 + t]),
                             s + " at output " + o + ", channel " + c + ", tap " + t);
                 }
             }

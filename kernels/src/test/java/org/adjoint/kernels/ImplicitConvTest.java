@@ -103,22 +103,84 @@ class ImplicitConvTest {
     @MethodSource("shapes")
     void weightGradientSumsTheImagesInOrder(Shape s) {
         float[] x = random(4, s.images() * s.channels() * s.height() * s.width());
+        assertWeightGradient(KERNEL, s, x);
+    }
+
+    /**
+     * Stride-1 weight gradients (read from shifted copies of the images, no columns) and a
+     * stride-2 one, with the three register tiles: padding 0, 1, 2 and past the kernel, odd
+     * sizes, one image, groups, dilation, channels that leave 1, 4 or 8 rows past the last whole
+     * 12-row tile, outputs that leave part of a 32-wide sliver, products deeper than KC, a
+     * panel wider than the in-place limit (A packed), and a split of the taps over the threads
+     * (one sliver of outputs, enough work for threads).
+     */
+    static List<Shape> weightGradShapes() {
+        return List.of(
+                new Shape(1, 5, 9, 7, 33, 1, 3, 3, 1, 0, 1),
+                new Shape(2, 13, 8, 10, 65, 1, 3, 3, 1, 2, 1),
+                new Shape(2, 12, 11, 9, 24, 3, 3, 3, 1, 0, 2),
+                new Shape(1, 25, 6, 6, 96, 1, 3, 3, 1, 1, 1),
+                new Shape(2, 3, 12, 12, 8, 1, 5, 5, 1, 2, 1),
+                new Shape(1, 2, 4, 5, 7, 1, 3, 3, 1, 4, 1),
+                new Shape(3, 7, 13, 5, 9, 1, 2, 4, 1, 1, 1),
+                new Shape(1, 3, 5, 6, 600, 1, 3, 3, 1, 1, 1),
+                new Shape(8, 16, 20, 20, 30, 1, 3, 3, 1, 1, 1),
+                new Shape(2, 4, 24, 25, 36, 2, 3, 3, 1, 1, 1),
+                new Shape(2, 20, 9, 9, 40, 1, 3, 3, 2, 1, 1));
+    }
+
+    static List<MicroKernel> kernels() {
+        return List.of(VectorMicroKernel12.INSTANCE, VectorMicroKernel.INSTANCE, VectorMicroKernel3.INSTANCE);
+    }
+
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> weightGradCases() {
+        return java.util.stream.Stream.concat(weightGradShapes().stream(), shapes().stream().limit(4))
+                .flatMap(s -> kernels().stream().map(kernel -> org.junit.jupiter.params.provider.Arguments.of(s, kernel)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("weightGradCases")
+    void weightGradientWithEveryTileIsTheColumnsProduct(Shape s, MicroKernel kernel) {
+        float[] x = random(13, s.images() * s.channels() * s.height() * s.width());
+        assertWeightGradient(kernel, s, x);
+    }
+
+    /**
+     * Non-finite inputs: the copies hold exactly the columns' values, so an infinity or NaN in
+     * the image meets the same cotangents (and padding zeros meet the same ones) as in the
+     * columns' product, NaNs and infinities where that product has them and nowhere else.
+     */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void weightGradientOfNonFiniteInputsIsTheColumnsProduct(MicroKernel kernel) {
+        Shape s = new Shape(2, 13, 9, 11, 40, 1, 3, 3, 1, 1, 1);
+        float[] x = random(14, s.images() * s.channels() * s.height() * s.width());
+        // At an image's edges (next to the padding and the wrapped-around columns) and inside.
+        x[0] = Float.POSITIVE_INFINITY;
+        x[s.width() - 1] = Float.NaN;
+        x[5 * s.height() * s.width() + 3 * s.width()] = Float.NEGATIVE_INFINITY;
+        x[x.length - 1] = Float.POSITIVE_INFINITY;
+        x[x.length / 2] = Float.NaN;
+        assertWeightGradient(kernel, s, x);
+    }
+
+    private static void assertWeightGradient(MicroKernel kernel, Shape s, float[] x) {
         int n = s.rowsPerGroup();
         int k = s.positions();
         int m = s.outputs() / s.groups();
         float[] dy = random(5, s.images() * s.outputs() * k);
         float[] dw = random(6, s.outputs() * n);
-        ImplicitConv.weightGrad(KERNEL, x, dy, dw, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+        ImplicitConv.weightGrad(kernel, x, dy, dw, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
                 s.groups(), s.kernelHeight(), s.kernelWidth(), s.stride(), s.padding(), s.dilation());
         float[] cols = columns(s, x);
         float[] expected = new float[dw.length];
         for (int g = 0; g < s.groups(); g++) {
             for (int p = 0; p < s.images(); p++) {
-                PackedGemm.sgemm(KERNEL, false, true, m, n, k, 1f, dy, (p * s.groups() + g) * m * k, k,
+                PackedGemm.sgemm(kernel, false, true, m, n, k, 1f, dy, (p * s.groups() + g) * m * k, k,
                         cols, (p * s.groups() + g) * n * k, k, p == 0 ? 0f : 1f, expected, g * m * n, n);
             }
         }
-        assertArrayEquals(expected, dw, s.toString());
+        assertArrayEquals(expected, dw, kernel.getClass().getSimpleName() + " " + s);
     }
 
     @ParameterizedTest

@@ -1,5 +1,6 @@
 package org.adjoint.bench.jmh;
 
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.adjoint.Tensor;
@@ -51,6 +52,11 @@ public class ConvBench {
     private Tensor weight;
     private Tensor bias;
     private Conv2d fused;
+    private KernelProvider kernels;
+    private int[] dims;
+    private float[] x;
+    private float[] dy;
+    private float[] dw;
 
     /** Creates the benchmark state; JMH calls this. */
     public ConvBench() {
@@ -71,6 +77,30 @@ public class ConvBench {
         // Half the biases negative, so that the ReLU zeroes some outputs whatever the input.
         bias = Tensor.randn(3, o).mul(0.1f).detach().requiresGrad(true);
         fused = new Conv2d(weight, bias, 1, 1, 1, 1, Activation.RELU);
+        kernels = KernelProvider.named(provider);
+        dims = new int[] {n, c, h, w, o};
+        SplittableRandom random = new SplittableRandom(4);
+        x = new float[n * c * h * w];
+        dy = new float[n * o * h * w];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextDouble(-1, 1);
+        }
+        for (int i = 0; i < dy.length; i++) {
+            dy[i] = (float) random.nextDouble(-1, 1);
+        }
+        dw = new float[o * c * 9];
+    }
+
+    /**
+     * The weight gradient alone, straight on the kernel provider's arrays
+     * ({@code conv2dWeightGrad}: the part of {@link #forwardBackward} that reads the input's windows).
+     *
+     * @return the weight's gradient
+     */
+    @Benchmark
+    public float[] weightGrad() {
+        kernels.conv2dWeightGrad(x, dy, dw, dims[0], dims[1], dims[2], dims[3], dims[4], 1, 3, 3, 1, 1, 1);
+        return dw;
     }
 
     /**
