@@ -200,8 +200,9 @@ public final class CpuBackend implements Backend, FusedAdam {
      * For a ReLU or no activation, the convolution of {@link #conv2d} with the bias and the
      * ReLU applied on the way out: inside the implicit kernels' copy-out
      * ({@link KernelProvider#conv2dBiasRelu}), else in one pass over the default's output
-     * ({@link KernelProvider#channelBiasRelu}). The other activations take the default, whose
-     * unary pass over the whole output gives the bits of the activation applied after it.
+     * ({@link KernelProvider#channelBiasRelu}). For tanh and the sigmoid, the same with no ReLU,
+     * then the activation in place over the whole output, which gives the default's bits with
+     * one pass fewer (the bias added on the way out).
      */
     @Override
     public void conv2dBiasActivation(Buffer input, Buffer weight, Buffer bias, UnaryOp activation,
@@ -217,7 +218,9 @@ public final class CpuBackend implements Backend, FusedAdam {
      * For a ReLU, {@code g} and the bias gradient in one pass ({@link KernelProvider#channelReluGrad}),
      * each channel's plane summed right after it is written, when {@link #sumTo} sums plane by
      * plane too (more than one channel, or one image: one channel of several images is summed
-     * as one run); else the default.
+     * as one run). For tanh and the sigmoid, {@code g} in one pass
+     * ({@link KernelProvider#activationGrad}, the roundings of the default's product, difference
+     * and product) and the default's {@link #sumTo} of it. Else the default.
      */
     @Override
     public void conv2dBiasActivationGrad(UnaryOp activation, Buffer output, Buffer outputGrad, int images,

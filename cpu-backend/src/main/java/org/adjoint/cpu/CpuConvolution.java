@@ -106,6 +106,12 @@ final class CpuConvolution {
 
     boolean conv2dBiasActivation(Buffer input, Buffer weight, Buffer bias, UnaryOp activation, ConvGeometry geometry,
                                  int images, int outputs, int groups, Buffer output) {
+        if (activation == UnaryOp.TANH || activation == UnaryOp.SIGMOID) {
+            // The bias in the copy-out, then the activation in place: the default's passes but one.
+            conv2dBiasActivation(input, weight, bias, null, geometry, images, outputs, groups, output);
+            backend.unary(activation, 0f, output, output);
+            return true;
+        }
         if (activation != null && activation != UnaryOp.RELU) {
             return false;
         }
@@ -131,7 +137,8 @@ final class CpuConvolution {
 
     boolean conv2dBiasActivationGrad(UnaryOp activation, Buffer output, Buffer outputGrad, int images, int outputs,
                                      int positions, boolean biasGrad, Buffer grads) {
-        if (activation != UnaryOp.RELU || biasGrad && outputs == 1 && images > 1) {
+        boolean smooth = activation == UnaryOp.TANH || activation == UnaryOp.SIGMOID;
+        if (!smooth && (activation != UnaryOp.RELU || biasGrad && outputs == 1 && images > 1)) {
             return false;
         }
         long n = (long) images * outputs * positions;
@@ -143,7 +150,18 @@ final class CpuConvolution {
                     + dy.length + " and " + g.length + " elements do not hold " + images + " images of " + outputs
                     + " channels of " + positions + " positions" + (biasGrad ? " and the bias gradient" : ""));
         }
-        kernels.channelReluGrad(y, dy, g, biasGrad, images, outputs, positions);
+        if (!smooth) {
+            kernels.channelReluGrad(y, dy, g, biasGrad, images, outputs, positions);
+            return true;
+        }
+        // dy·(1 − y²) or dy·(y·(1 − y)) in one pass, rounded as the default's three passes round
+        // it (a product, a difference, a product); then the default's sum for the bias.
+        kernels.activationGrad(KernelTable.activation(activation), y, dy, g, Math.toIntExact(n));
+        if (biasGrad) {
+            float[] sums = new float[outputs];
+            kernels.sumTo(g, new int[] {images, outputs, positions}, sums, new int[] {0, 1, 0});
+            System.arraycopy(sums, 0, g, Math.toIntExact(n), outputs);
+        }
         return true;
     }
 
