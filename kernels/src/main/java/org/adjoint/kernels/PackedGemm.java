@@ -23,8 +23,9 @@ import java.util.function.IntFunction;
  * the same order; a transposed A with short storage rows ({@link #IN_PLACE_TRANSPOSED_STRIDE})
  * is read in place by {@link MicroKernel#tileColumns} likewise. Tiles at the edges go through
  * a small buffer, except a last block of rows that the kernel's short tile divides
- * ({@link MicroKernel#shortRows}: 4 rows for the 12-row tile), which runs as short tiles, the
- * same chain for every element.
+ * ({@link MicroKernel#shortRows}: 4 rows for the 12-row tile), which runs as short tiles, and
+ * a last sliver of at most {@link MicroKernel#narrowColumns} columns, which runs as narrow
+ * tiles: the same chain for every element.
  *
  * <p>Each element of C is the same chain of operations whatever the tile, the vector width and
  * the thread count: per block of KC, fused multiply-adds in order of k from zero, then
@@ -305,7 +306,7 @@ final class PackedGemm {
         int groups = blocks < 2 * threads
                 ? Math.max(1, Math.min(slivers, (2 * threads + blocks - 1) / blocks)) : 1;
         int[] best = {tiles, groups};
-        double bestEnd = finish(kernel, packsA, m, slivers, tiles, groups, threads);
+        double bestEnd = finish(kernel, packsA, m, width, tiles, groups, threads);
         int mTiles = (m + mr - 1) / mr;
         for (int rowCuts = 1; rowCuts <= 2 * threads; rowCuts++) {
             int candidate = (mTiles + rowCuts - 1) / rowCuts;
@@ -313,7 +314,7 @@ final class PackedGemm {
                 continue;
             }
             for (int runs = 1; runs <= Math.min(slivers, 2 * threads); runs++) {
-                double end = finish(kernel, packsA, m, slivers, candidate, runs, threads);
+                double end = finish(kernel, packsA, m, width, candidate, runs, threads);
                 if (end < bestEnd) {
                     bestEnd = end;
                     best = new int[] {candidate, runs};
@@ -328,9 +329,14 @@ final class PackedGemm {
      * units of blocks of {@code tiles} tiles of rows, each cut into {@code groups} runs of
      * slivers as {@link #blocked} cuts them.
      */
-    private static double finish(MicroKernel kernel, boolean packsA, int m, int slivers, int tiles, int groups,
+    private static double finish(MicroKernel kernel, boolean packsA, int m, int width, int tiles, int groups,
                                  int threads) {
         int mr = kernel.rows();
+        int nr = kernel.columns();
+        int slivers = (width + nr - 1) / nr;
+        // A last sliver of few columns runs its full tiles as narrow ones.
+        boolean narrowLast = width - (slivers - 1) * nr <= kernel.narrowColumns();
+        double narrowSaving = narrowLast ? 1 - (double) kernel.narrowColumns() / nr : 0;
         int mcBlock = tiles * mr;
         double[] free = new double[threads];
         for (int ic = 0; ic < m; ic += mcBlock) {
@@ -346,14 +352,16 @@ final class PackedGemm {
                 packing = packsA ? packing : PACK_COST;
             }
             for (int group = 0; group < groups; group++) {
-                int runSlivers = (int) ((long) slivers * (group + 1) / groups - (long) slivers * group / groups);
+                int end = (int) ((long) slivers * (group + 1) / groups);
+                int runSlivers = end - (int) ((long) slivers * group / groups);
+                double saving = end == slivers ? whole * narrowSaving : 0;
                 int first = 0;
                 for (int t = 1; t < threads; t++) {
                     if (free[t] < free[first]) {
                         first = t;
                     }
                 }
-                free[first] += runSlivers == 0 ? 0 : UNIT_COST + packing + perSliver * runSlivers;
+                free[first] += runSlivers == 0 ? 0 : UNIT_COST + packing + perSliver * runSlivers - saving;
             }
         }
         double end = 0;
@@ -506,7 +514,17 @@ final class PackedGemm {
                 }
                 boolean inPlace = aRows != null && rows == mr;
                 int aTile = aBase + (aRows == null ? ir * kc : 0);
-                if (rows == mr && cols == nr) {
+                if (rows == mr && cols <= kernel.narrowColumns()) {
+                    // A last sliver of a few columns (the GPT head's 65th) as one vector a row,
+                    // not a full tile through the edge buffer.
+                    if (inPlace) {
+                        kernel.tileNarrow(cols, kc, aRows, aRowsOffset + ir * rowStride, rowStride, stepStride, bPack,
+                                bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
+                    } else {
+                        kernel.tileNarrow(cols, kc, aPack, aTile, 1, mr, bPack, bBase + jr * kc, alpha, c, cTile, ldc,
+                                accumulate);
+                    }
+                } else if (rows == mr && cols == nr) {
                     if (inPlace) {
                         inPlaceTile(kernel, kc, aRows, aRowsOffset + ir * rowStride, rowStride, stepStride, bPack,
                                 bBase + jr * kc, alpha, c, cTile, ldc, accumulate);

@@ -228,6 +228,50 @@ class GemmTest {
         assertEquals(1, many[1], "768 rows: " + many[0] + " tiles a block, " + many[1] + " runs of slivers");
     }
 
+    /**
+     * The 12-row tile's narrow tile ({@link MicroKernel#tileNarrow}) gives each of its
+     * {@code cols} columns the bits of the full tile, from packed and in-place A, overwriting
+     * and accumulating, and leaves C's other columns alone.
+     */
+    @Test
+    void narrowTileHasTheFullTilesBitsInItsColumns() {
+        MicroKernel tile = VectorMicroKernel12.INSTANCE;
+        int mr = tile.rows();
+        int nr = tile.columns();
+        int kc = 37;
+        int ldc = nr + 3;
+        SplittableRandom random = new SplittableRandom(5);
+        float[] a = new float[mr * kc];
+        float[] b = new float[nr * kc];
+        fillRandom(random, a, A_SCALE);
+        fillRandom(random, b, B_SCALE);
+        // The same A stored row by row, for the in-place reading.
+        float[] rows = new float[mr * kc];
+        for (int r = 0; r < mr; r++) {
+            for (int p = 0; p < kc; p++) {
+                rows[r * kc + p] = a[p * mr + r];
+            }
+        }
+        for (int cols = 1; cols <= tile.narrowColumns(); cols++) {
+            for (boolean accumulate : new boolean[] {false, true}) {
+                float[] start = new float[mr * ldc];
+                fillRandom(random, start, C_SCALE);
+                float[] full = start.clone();
+                tile.tile(kc, a, 0, b, 0, 0.7f, full, 0, ldc, accumulate);
+                float[] packed = start.clone();
+                tile.tileNarrow(cols, kc, a, 0, 1, mr, b, 0, 0.7f, packed, 0, ldc, accumulate);
+                float[] inPlace = start.clone();
+                tile.tileNarrow(cols, kc, rows, 0, kc, 1, b, 0, 0.7f, inPlace, 0, ldc, accumulate);
+                for (int i = 0; i < start.length; i++) {
+                    float expected = i % ldc < cols ? full[i] : start[i];
+                    String where = "cols=" + cols + " accumulate=" + accumulate + " (" + i / ldc + ", " + i % ldc + ")";
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(packed[i]), "packed " + where);
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(inPlace[i]), "in place " + where);
+                }
+            }
+        }
+    }
+
     static Stream<Arguments> transposes() {
         return Stream.of(Arguments.of(false, false), Arguments.of(false, true), Arguments.of(true, false),
                 Arguments.of(true, true));
