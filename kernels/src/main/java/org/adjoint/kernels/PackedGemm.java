@@ -25,7 +25,7 @@ import java.util.function.IntFunction;
  * a small buffer, except a last block of rows that the kernel's short tile divides
  * ({@link MicroKernel#shortRows}: 4 rows for the 12-row tile), which runs as short tiles, and
  * a last sliver of at most {@link MicroKernel#narrowColumns} columns, which runs as narrow
- * tiles: the same chain for every element.
+ * tiles (through the buffer): the same chain for every element.
  *
  * <p>Each element of C is the same chain of operations whatever the tile, the vector width and
  * the thread count: per block of KC, fused multiply-adds in order of k from zero, then
@@ -516,14 +516,10 @@ final class PackedGemm {
                 int aTile = aBase + (aRows == null ? ir * kc : 0);
                 if (rows == mr && cols <= kernel.narrowColumns()) {
                     // A last sliver of a few columns (the GPT head's 65th) as one vector a row,
-                    // not a full tile through the edge buffer.
-                    if (inPlace) {
-                        kernel.tileNarrow(cols, kc, aRows, aRowsOffset + ir * rowStride, rowStride, stepStride, bPack,
-                                bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
-                    } else {
-                        kernel.tileNarrow(cols, kc, aPack, aTile, 1, mr, bPack, bBase + jr * kc, alpha, c, cTile, ldc,
-                                accumulate);
-                    }
+                    // not a full tile, through the edge buffer unless it is exactly that wide.
+                    narrowTile(kernel, cols, kc, inPlace ? aRows : aPack,
+                            inPlace ? aRowsOffset + ir * rowStride : aTile, inPlace ? rowStride : 1,
+                            inPlace ? stepStride : mr, bPack, bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
                 } else if (rows == mr && cols == nr) {
                     if (inPlace) {
                         inPlaceTile(kernel, kc, aRows, aRowsOffset + ir * rowStride, rowStride, stepStride, bPack,
@@ -553,6 +549,31 @@ final class PackedGemm {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * {@link MicroKernel#tileNarrow} on the first {@code cols} columns of a full-height tile
+     * of C, directly when they are the narrow tile's width, else through the edge buffer.
+     */
+    private static void narrowTile(MicroKernel kernel, int cols, int kc, float[] a, int aOffset, int rowStride,
+                                   int stepStride, float[] b, int bOffset, float alpha, float[] c, int cOffset,
+                                   int ldc, boolean accumulate) {
+        int narrow = kernel.narrowColumns();
+        if (cols == narrow) {
+            kernel.tileNarrow(kc, a, aOffset, rowStride, stepStride, b, bOffset, alpha, c, cOffset, ldc, accumulate);
+            return;
+        }
+        int mr = kernel.rows();
+        float[] edge = buffer(EDGE, mr * narrow);
+        if (accumulate) {
+            for (int r = 0; r < mr; r++) {
+                System.arraycopy(c, cOffset + r * ldc, edge, r * narrow, cols);
+            }
+        }
+        kernel.tileNarrow(kc, a, aOffset, rowStride, stepStride, b, bOffset, alpha, edge, 0, narrow, accumulate);
+        for (int r = 0; r < mr; r++) {
+            System.arraycopy(edge, r * narrow, c, cOffset + r * ldc, cols);
         }
     }
 

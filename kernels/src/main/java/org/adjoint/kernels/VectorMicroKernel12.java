@@ -1,7 +1,6 @@
 package org.adjoint.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -530,8 +529,8 @@ final class VectorMicroKernel12 implements MicroKernel {
     }
 
     @Override
-    public void tileNarrow(int cols, int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b,
-                           int bOffset, float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+    public void tileNarrow(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                           float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
         FloatVector c0 = FloatVector.zero(SPECIES);
         FloatVector c1 = c0;
         FloatVector c2 = c0;
@@ -572,35 +571,33 @@ final class VectorMicroKernel12 implements MicroKernel {
             c10 = FloatVector.broadcast(SPECIES, a[a10 + ap]).fma(b0, c10);
             c11 = FloatVector.broadcast(SPECIES, a[a11 + ap]).fma(b0, c11);
         }
-        // Columns past cols are neither read nor written.
-        VectorMask<Float> mask = SPECIES.indexInRange(0, cols);
         FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
         if (accumulate) {
-            c0.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset, mask)).intoArray(c, cOffset, mask);
-            c1.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + ldc, mask)).intoArray(c, cOffset + ldc, mask);
-            c2.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc, mask)).intoArray(c, cOffset + 2 * ldc, mask);
-            c3.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc, mask)).intoArray(c, cOffset + 3 * ldc, mask);
-            c4.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc, mask)).intoArray(c, cOffset + 4 * ldc, mask);
-            c5.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc, mask)).intoArray(c, cOffset + 5 * ldc, mask);
-            c6.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc, mask)).intoArray(c, cOffset + 6 * ldc, mask);
-            c7.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc, mask)).intoArray(c, cOffset + 7 * ldc, mask);
-            c8.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc, mask)).intoArray(c, cOffset + 8 * ldc, mask);
-            c9.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc, mask)).intoArray(c, cOffset + 9 * ldc, mask);
-            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc, mask)).intoArray(c, cOffset + 10 * ldc, mask);
-            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc, mask)).intoArray(c, cOffset + 11 * ldc, mask);
+            c0.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset)).intoArray(c, cOffset);
+            c1.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + ldc)).intoArray(c, cOffset + ldc);
+            c2.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c3.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c4.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc)).intoArray(c, cOffset + 4 * ldc);
+            c5.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc)).intoArray(c, cOffset + 5 * ldc);
+            c6.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc)).intoArray(c, cOffset + 6 * ldc);
+            c7.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc)).intoArray(c, cOffset + 7 * ldc);
+            c8.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 8 * ldc)).intoArray(c, cOffset + 8 * ldc);
+            c9.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 9 * ldc)).intoArray(c, cOffset + 9 * ldc);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 10 * ldc)).intoArray(c, cOffset + 10 * ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 11 * ldc)).intoArray(c, cOffset + 11 * ldc);
         } else {
-            c0.mul(scale).intoArray(c, cOffset, mask);
-            c1.mul(scale).intoArray(c, cOffset + ldc, mask);
-            c2.mul(scale).intoArray(c, cOffset + 2 * ldc, mask);
-            c3.mul(scale).intoArray(c, cOffset + 3 * ldc, mask);
-            c4.mul(scale).intoArray(c, cOffset + 4 * ldc, mask);
-            c5.mul(scale).intoArray(c, cOffset + 5 * ldc, mask);
-            c6.mul(scale).intoArray(c, cOffset + 6 * ldc, mask);
-            c7.mul(scale).intoArray(c, cOffset + 7 * ldc, mask);
-            c8.mul(scale).intoArray(c, cOffset + 8 * ldc, mask);
-            c9.mul(scale).intoArray(c, cOffset + 9 * ldc, mask);
-            c10.mul(scale).intoArray(c, cOffset + 10 * ldc, mask);
-            c11.mul(scale).intoArray(c, cOffset + 11 * ldc, mask);
+            c0.mul(scale).intoArray(c, cOffset);
+            c1.mul(scale).intoArray(c, cOffset + ldc);
+            c2.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c3.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c4.mul(scale).intoArray(c, cOffset + 4 * ldc);
+            c5.mul(scale).intoArray(c, cOffset + 5 * ldc);
+            c6.mul(scale).intoArray(c, cOffset + 6 * ldc);
+            c7.mul(scale).intoArray(c, cOffset + 7 * ldc);
+            c8.mul(scale).intoArray(c, cOffset + 8 * ldc);
+            c9.mul(scale).intoArray(c, cOffset + 9 * ldc);
+            c10.mul(scale).intoArray(c, cOffset + 10 * ldc);
+            c11.mul(scale).intoArray(c, cOffset + 11 * ldc);
         }
     }
 }
