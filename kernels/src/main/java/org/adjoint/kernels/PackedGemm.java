@@ -282,12 +282,15 @@ final class PackedGemm {
     private static final double SHORT_TILE_COST = 0.5;
     /** Cost of packing one tile's rows of A against computing one full tile. */
     private static final double PACK_COST = 0.15;
+    /** How much later a cut of two units a thread may end and still be preferred ({@link #cut}). */
+    private static final double FINE_SLACK = 0.05;
 
     /**
      * How {@code threads} threads share the {@code m × width} product of one panel: returns
      * tiles per block of rows and runs of slivers per block, the pair whose units, claimed in
      * order by threads of equal speed, end soonest by a count of tiles (full, short, edge) and
-     * of rows of A packed. The first candidate is the rule that cuts rows alone into two
+     * of rows of A packed, preferring two units a thread or more when they end at most
+     * {@link #FINE_SLACK} later. The first candidate is the rule that cuts rows alone into two
      * blocks a thread (slivers too when the rows are few); the others cut the rows into 1 to
      * {@code 2·threads} blocks of whole tiles and the slivers into 1 to {@code 2·threads}
      * runs. Cutting rows alone split the GPT's weight gradients ({@code xᵀ·dY}, 128 rows)
@@ -307,21 +310,30 @@ final class PackedGemm {
                 ? Math.max(1, Math.min(slivers, (2 * threads + blocks - 1) / blocks)) : 1;
         int[] best = {tiles, groups};
         double bestEnd = finish(kernel, packsA, m, width, tiles, groups, threads);
+        int[] fine = blocks * groups >= 2 * threads ? best : null;
+        double fineEnd = fine != null ? bestEnd : Double.MAX_VALUE;
         int mTiles = (m + mr - 1) / mr;
         for (int rowCuts = 1; rowCuts <= 2 * threads; rowCuts++) {
             int candidate = (mTiles + rowCuts - 1) / rowCuts;
             if (candidate > maxTiles) {
                 continue;
             }
+            int rowBlocks = (m + candidate * mr - 1) / (candidate * mr);
             for (int runs = 1; runs <= Math.min(slivers, 2 * threads); runs++) {
                 double end = finish(kernel, packsA, m, width, candidate, runs, threads);
                 if (end < bestEnd) {
                     bestEnd = end;
                     best = new int[] {candidate, runs};
                 }
+                if (rowBlocks * runs >= 2 * threads && end < fineEnd) {
+                    fineEnd = end;
+                    fine = new int[] {candidate, runs};
+                }
             }
         }
-        return best;
+        // Two units a thread or more where that costs little: a thread descheduled while it
+        // holds a unit (another process on the core) then keeps the others waiting for less.
+        return fine != null && fineEnd <= bestEnd * (1 + FINE_SLACK) ? fine : best;
     }
 
     /**
