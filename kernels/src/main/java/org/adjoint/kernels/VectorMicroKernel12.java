@@ -543,7 +543,7 @@ final class VectorMicroKernel12 implements MicroKernel {
         FloatVector c9 = c0;
         FloatVector c10 = c0;
         FloatVector c11 = c0;
-        int a0 = aOffset + 0;
+        int a0 = aOffset;
         int a1 = aOffset + rowStride;
         int a2 = aOffset + 2 * rowStride;
         int a3 = aOffset + 3 * rowStride;
