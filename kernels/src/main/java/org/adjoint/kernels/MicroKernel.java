@@ -218,4 +218,39 @@ interface MicroKernel {
                            float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
         throw new UnsupportedOperationException(getClass().getSimpleName() + " has no short tile");
     }
+
+    /**
+     * Columns of the narrow tile ({@link #tileNarrow}) that computes a last sliver of at most
+     * that many columns (through a buffer when fewer), or 0 when this kernel has none (such a
+     * sliver then runs as a full tile through the buffer).
+     *
+     * @return the narrow tile's columns, at most {@link #columns()}, or 0
+     */
+    default int narrowColumns() {
+        return 0;
+    }
+
+    /**
+     * A tile of {@link #rows()} rows and {@link #narrowColumns()} columns, the first of a
+     * sliver of B, with the same fused multiply-adds in the same order as {@link #tile}, so the
+     * same bits; A read as {@link #tileShort} reads it. Only for kernels whose
+     * {@link #narrowColumns()} is not 0.
+     *
+     * @param kc         steps of k
+     * @param a          A
+     * @param aOffset    the tile's first value of A
+     * @param rowStride  elements between rows of A
+     * @param stepStride elements between steps of k in A
+     * @param b          packed B: {@code columns()} values per step, of which the first {@code narrowColumns()} are used
+     * @param bOffset    the sliver of B
+     * @param alpha      scale of the product
+     * @param c          C
+     * @param cOffset    the tile's first element of C
+     * @param ldc        elements between rows of C
+     * @param accumulate whether to add to C instead of overwriting it
+     */
+    default void tileNarrow(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                            float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " has no narrow tile");
+    }
 }

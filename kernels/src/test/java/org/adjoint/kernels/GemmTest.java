@@ -140,7 +140,7 @@ class GemmTest {
     @MethodSource("transposes")
     void allTilesGiveTheSameBits(boolean transA, boolean transB) {
         int[][] shapes = {{13, 37, 1100}, {261, 150, 523}, {25, 70, 40}, {7, 5, 3}, {64, 70, 600}, {128, 300, 40},
-            {20, 37, 523}, {128, 384, 768}, {65, 128, 768}};
+            {20, 37, 523}, {128, 384, 768}, {65, 128, 768}, {128, 65, 768}, {128, 128, 768}};
         for (int[] shape : shapes) {
             int m = shape[0];
             int n = shape[1];
@@ -162,6 +162,111 @@ class GemmTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * The threads' cut of a product ({@link PackedGemm#cut}: blocks of rows, runs of slivers)
+     * changes only who computes which tiles: at the GPT's shapes, where the cut runs slivers
+     * side by side (128 rows) or leaves a one-column last sliver (65 columns), the threaded
+     * product has the bits of the serial one, for every tile.
+     */
+    @ParameterizedTest(name = "transA={0} transB={1}")
+    @MethodSource("transposes")
+    void threadedProductsHaveTheSerialBits(boolean transA, boolean transB) {
+        int[][] shapes = {{128, 384, 768}, {128, 128, 768}, {128, 512, 768}, {128, 65, 768}, {512, 128, 768},
+            {768, 65, 128}, {768, 128, 512}, {100, 300, 700}};
+        for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel3.INSTANCE,
+            VectorMicroKernel12.INSTANCE}) {
+            for (int[] shape : shapes) {
+                int m = shape[0];
+                int n = shape[1];
+                int k = shape[2];
+                for (float beta : new float[] {0f, 0.3f}) {
+                    SplittableRandom random = new SplittableRandom(m * 7L + n * 3L + k);
+                    Stored a = transA ? Stored.random(random, k, m, 0, 0, A_SCALE, 0f) : Stored.random(random, m, k, 0, 0, A_SCALE, 0f);
+                    Stored b = transB ? Stored.random(random, n, k, 0, 0, B_SCALE, 0f) : Stored.random(random, k, n, 0, 0, B_SCALE, 0f);
+                    Stored c = Stored.random(random, m, n, 0, 0, C_SCALE, 0f);
+                    float[] threaded = c.data().clone();
+                    PackedGemm.sgemm(tile, transA, transB, m, n, k, 0.7f, a.data(), 0, a.ld(), b.data(), 0, b.ld(), beta,
+                            threaded, 0, n);
+                    float[] serial = c.data().clone();
+                    PackedGemm.sgemmSerial(tile, transA, m, n, k, 0.7f, a.data(), 0, a.ld(),
+                            PackedGemm.dense(tile, transB, b.data(), 0, b.ld()), beta, serial, 0, n);
+                    for (int i = 0; i < serial.length; i++) {
+                        if (Float.floatToRawIntBits(serial[i]) != Float.floatToRawIntBits(threaded[i])) {
+                            fail(tile.getClass().getSimpleName() + " m=" + m + " n=" + n + " k=" + k + " beta=" + beta
+                                    + ": element (" + i / n + ", " + i % n + ") is " + serial[i] + " serial and "
+                                    + threaded[i] + " threaded");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Two threads share a product of 128 rows read in place (the GPT's weight gradients
+     * {@code xᵀ·dY}) as runs of slivers over one block of all the rows, two runs of equal
+     * length a thread, instead of blocks of rows of 12-row tiles (72 and 56 rows); with many
+     * rows they still cut rows alone.
+     */
+    @Test
+    void twoThreadsSplitAFewRowsProductBySlivers() {
+        MicroKernel tile = VectorMicroKernel12.INSTANCE;
+        int mc = GemmBlocking.forTile(tile.rows(), tile.columns()).mc();
+        for (int width : new int[] {128, 384, 512}) {
+            int slivers = (width + tile.columns() - 1) / tile.columns();
+            int[] cut = PackedGemm.cut(tile, false, 128, width, mc, 2);
+            String label = "width " + width + ": " + cut[0] + " tiles a block, " + cut[1] + " runs of slivers";
+            assertEquals(true, cut[0] * tile.rows() >= 128, label);
+            assertEquals(0, cut[1] % 4, label);
+            assertEquals(0, slivers % cut[1], label);
+        }
+        int[] many = PackedGemm.cut(tile, false, 768, 384, mc, 2);
+        assertEquals(1, many[1], "768 rows: " + many[0] + " tiles a block, " + many[1] + " runs of slivers");
+    }
+
+    /**
+     * The 12-row tile's narrow tile ({@link MicroKernel#tileNarrow}) gives each of its columns
+     * the bits of the full tile, from packed and in-place A, overwriting and accumulating, and
+     * leaves C's other columns alone.
+     */
+    @Test
+    void narrowTileHasTheFullTilesBitsInItsColumns() {
+        MicroKernel tile = VectorMicroKernel12.INSTANCE;
+        int mr = tile.rows();
+        int nr = tile.columns();
+        int narrow = tile.narrowColumns();
+        int kc = 37;
+        int ldc = nr + 3;
+        SplittableRandom random = new SplittableRandom(5);
+        float[] a = new float[mr * kc];
+        float[] b = new float[nr * kc];
+        fillRandom(random, a, A_SCALE);
+        fillRandom(random, b, B_SCALE);
+        // The same A stored row by row, for the in-place reading.
+        float[] rows = new float[mr * kc];
+        for (int r = 0; r < mr; r++) {
+            for (int p = 0; p < kc; p++) {
+                rows[r * kc + p] = a[p * mr + r];
+            }
+        }
+        for (boolean accumulate : new boolean[] {false, true}) {
+            float[] start = new float[mr * ldc];
+            fillRandom(random, start, C_SCALE);
+            float[] full = start.clone();
+            tile.tile(kc, a, 0, b, 0, 0.7f, full, 0, ldc, accumulate);
+            float[] packed = start.clone();
+            tile.tileNarrow(kc, a, 0, 1, mr, b, 0, 0.7f, packed, 0, ldc, accumulate);
+            float[] inPlace = start.clone();
+            tile.tileNarrow(kc, rows, 0, kc, 1, b, 0, 0.7f, inPlace, 0, ldc, accumulate);
+            for (int i = 0; i < start.length; i++) {
+                float expected = i % ldc < narrow ? full[i] : start[i];
+                String where = "accumulate=" + accumulate + " (" + i / ldc + ", " + i % ldc + ")";
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(packed[i]), "packed " + where);
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(inPlace[i]), "in place " + where);
             }
         }
     }
