@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -44,12 +43,7 @@ class DirectWeightGradTest {
     }
 
     private static float[] random(long seed, int n) {
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = (float) random.nextDouble(-1, 1);
-        }
-        return out;
+        return TestArrays.uniform(seed, n);
     }
 
     @ParameterizedTest

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.List;
-import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -62,12 +61,7 @@ class ImplicitConvTest {
     private static final MicroKernel KERNEL = VectorMicroKernel.select();
 
     private static float[] random(long seed, int n) {
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = (float) random.nextDouble(-1, 1);
-        }
-        return out;
+        return TestArrays.uniform(seed, n);
     }
 
     private static float[] columns(Shape s, float[] x) {

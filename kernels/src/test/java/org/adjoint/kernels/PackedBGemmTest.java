@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,12 +43,7 @@ class PackedBGemmTest {
     }
 
     private static float[] random(long seed, int n) {
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = (float) random.nextDouble(-1, 1);
-        }
-        return out;
+        return TestArrays.uniform(seed, n);
     }
 
     @ParameterizedTest
