@@ -126,9 +126,9 @@ public abstract class Node {
     }
 
     /**
-     * Where this node's VJP puts the output's cotangent in input {@code input}'s, when that VJP
-     * places it in zeros (the adjoint of a slice: {@code narrow}, {@code select}), or
-     * {@code null} (the default) for every other rule. The reverse pass then sums the
+     * Where, in the cotangent of input {@code input}, this node's VJP puts the output's
+     * cotangent, when that VJP only places it in zeros (the adjoint of a slice: {@code narrow},
+     * {@code select}); {@code null} (the default) for every other rule. The reverse pass then sums the
      * cotangents of several such slices of one tensor in one pass ({@link SliceSum}) instead of
      * padding each with zeros and adding the padded tensors, with the same bits.
      *
