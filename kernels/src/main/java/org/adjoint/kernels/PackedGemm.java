@@ -140,7 +140,7 @@ final class PackedGemm {
         }
         int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
         Parallel.together(wanted, threads -> {
-            Plan plan = new Plan(kernel, transA, lda, m, n, k, threads);
+            GemmPlan.Plan plan = new GemmPlan.Plan(kernel, transA, lda, m, n, k, threads);
             float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
             PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
             return part -> blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, beta != 0f,
@@ -161,7 +161,7 @@ final class PackedGemm {
         if (beta != 0f) {
             scale(beta, c, cOffset, ldc, m, n);
         }
-        Plan plan = new Plan(kernel, transA, lda, m, n, k, 1);
+        GemmPlan.Plan plan = new GemmPlan.Plan(kernel, transA, lda, m, n, k, 1);
         float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
         PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, 1);
         blocked(kernel, plan, schedule, 0, transA, alpha, a, aOffset, lda, b, beta != 0f, c, cOffset, ldc, panels,
@@ -198,7 +198,7 @@ final class PackedGemm {
             if (first >= batch) {
                 return;
             }
-            Plan plan = new Plan(kernel, transA, lda, m, n, k, 1);
+            GemmPlan.Plan plan = new GemmPlan.Plan(kernel, transA, lda, m, n, k, 1);
             int kBlocks = (k + plan.kc - 1) / plan.kc;
             int blockSize = plan.mcBlock * Math.min(plan.kc, k);
             float[] shared = buffer(A_SHARED, kBlocks * plan.rowBlocks * blockSize);
@@ -268,170 +268,11 @@ final class PackedGemm {
     }
 
     /**
-     * How one call is cut: blocks of rows of C ({@code mcBlock}, whole tiles, at most MC), each
-     * split into {@code groups} runs of slivers; panels of B of at most {@code KC × NC}, packed
-     * in runs of {@code perPack} slivers, two of them alternating when several threads share
-     * the work. With several threads the cut is the one of {@link #cut} that ends soonest.
-     */
-    private static final class Plan {
-        final int m;
-        final int n;
-        final int k;
-        final int kc;
-        final int nc;
-        final int mcBlock;
-        final int rowBlocks;
-        final int slivers;
-        final int perPack;
-        final int packRuns;
-        final int groups;
-        final int phases;
-        final int panels;
-        final int panelSize;
-
-        Plan(MicroKernel kernel, boolean transA, int lda, int m, int n, int k, int threads) {
-            int mr = kernel.rows();
-            int nr = kernel.columns();
-            GemmBlocking blocking = GemmBlocking.forTile(mr, nr);
-            kc = blocking.kc();
-            nc = blocking.nc();
-            int mc = blocking.mc();
-            this.m = m;
-            this.n = n;
-            this.k = k;
-            slivers = (Math.min(nc, n) + nr - 1) / nr;
-            int[] cut = threads > 1
-                    ? cut(kernel, !inPlace(kernel, transA, lda, Math.min(nc, n)), m, Math.min(nc, n), mc, threads)
-                    : new int[] {Math.max(1, mc / mr), 1};
-            mcBlock = cut[0] * mr;
-            rowBlocks = (m + mcBlock - 1) / mcBlock;
-            groups = cut[1];
-            // With few slivers, runs of SLIVERS_PER_PACK left one thread packing the whole panel
-            // while the others waited for it: as many runs as threads, or a multiple of it.
-            int runs = threads > 1
-                    ? threads * ((slivers + SLIVERS_PER_PACK * threads - 1) / (SLIVERS_PER_PACK * threads))
-                    : (slivers + SLIVERS_PER_PACK - 1) / SLIVERS_PER_PACK;
-            perPack = Math.max(1, (slivers + runs - 1) / runs);
-            packRuns = (slivers + perPack - 1) / perPack;
-            phases = ((n + nc - 1) / nc) * ((k + kc - 1) / kc);
-            panels = threads > 1 && phases > 1 ? 2 : 1;
-            panelSize = slivers * nr * Math.min(kc, k);
-        }
-    }
-
-    /** Cost of one unit of work claimed ({@link #cut}), in full tiles of one block of k. */
-    private static final double UNIT_COST = 0.2;
-    /** Cost of one short tile ({@link MicroKernel#tileShort}) against a full tile. */
-    private static final double SHORT_TILE_COST = 0.5;
-    /** Cost of packing one tile's rows of A against computing one full tile. */
-    private static final double PACK_COST = 0.15;
-    /** How much later a cut of two units a thread may end and still be preferred ({@link #cut}). */
-    private static final double FINE_SLACK = 0.05;
-
-    /**
-     * How {@code threads} threads share the {@code m × width} product of one panel: returns
-     * tiles per block of rows and runs of slivers per block, the pair whose units, claimed in
-     * order by threads of equal speed, end soonest by a count of tiles (full, short, edge) and
-     * of rows of A packed, preferring two units a thread or more when they end at most
-     * {@link #FINE_SLACK} later. The first candidate is the rule that cuts rows alone into two
-     * blocks a thread (slivers too when the rows are few); the others cut the rows into 1 to
-     * {@code 2·threads} blocks of whole tiles and the slivers into 1 to {@code 2·threads}
-     * runs. Cutting rows alone split the GPT's weight gradients ({@code xᵀ·dY}, 128 rows)
-     * 72/56 between two threads (36-row blocks of 12-row tiles); the same product cut into
-     * runs of slivers splits evenly. Every cut gives the same bits: it only chooses which
-     * thread computes which tiles.
-     */
-    static int[] cut(MicroKernel kernel, boolean packsA, int m, int width, int mc, int threads) {
-        int mr = kernel.rows();
-        int nr = kernel.columns();
-        int slivers = (width + nr - 1) / nr;
-        int maxTiles = Math.max(1, mc / mr);
-        int rowsPerUnit = (m + 2 * threads - 1) / (2 * threads);
-        int tiles = Math.min(maxTiles, Math.max(1, (rowsPerUnit + mr - 1) / mr));
-        int blocks = (m + tiles * mr - 1) / (tiles * mr);
-        int groups = blocks < 2 * threads
-                ? Math.max(1, Math.min(slivers, (2 * threads + blocks - 1) / blocks)) : 1;
-        int[] best = {tiles, groups};
-        double bestEnd = finish(kernel, packsA, m, width, tiles, groups, threads);
-        int[] fine = blocks * groups >= 2 * threads ? best : null;
-        double fineEnd = fine != null ? bestEnd : Double.MAX_VALUE;
-        int mTiles = (m + mr - 1) / mr;
-        for (int rowCuts = 1; rowCuts <= 2 * threads; rowCuts++) {
-            int candidate = (mTiles + rowCuts - 1) / rowCuts;
-            if (candidate > maxTiles) {
-                continue;
-            }
-            int rowBlocks = (m + candidate * mr - 1) / (candidate * mr);
-            for (int runs = 1; runs <= Math.min(slivers, 2 * threads); runs++) {
-                double end = finish(kernel, packsA, m, width, candidate, runs, threads);
-                if (end < bestEnd) {
-                    bestEnd = end;
-                    best = new int[] {candidate, runs};
-                }
-                if (rowBlocks * runs >= 2 * threads && end < fineEnd) {
-                    fineEnd = end;
-                    fine = new int[] {candidate, runs};
-                }
-            }
-        }
-        // Two units a thread or more where that costs little: a thread descheduled while it
-        // holds a unit (another process on the core) then keeps the others waiting for less.
-        return fine != null && fineEnd <= bestEnd * (1 + FINE_SLACK) ? fine : best;
-    }
-
-    /**
-     * When the last of {@code threads} equal threads ends, in full tiles, claiming in order the
-     * units of blocks of {@code tiles} tiles of rows, each cut into {@code groups} runs of
-     * slivers as {@link #blocked} cuts them.
-     */
-    private static double finish(MicroKernel kernel, boolean packsA, int m, int width, int tiles, int groups,
-                                 int threads) {
-        int mr = kernel.rows();
-        int nr = kernel.columns();
-        int slivers = (width + nr - 1) / nr;
-        // A last sliver of few columns runs its full tiles as narrow ones.
-        boolean narrowLast = width - (slivers - 1) * nr <= kernel.narrowColumns();
-        double narrowSaving = narrowLast ? 1 - (double) kernel.narrowColumns() / nr : 0;
-        int mcBlock = tiles * mr;
-        double[] free = new double[threads];
-        for (int ic = 0; ic < m; ic += mcBlock) {
-            int rows = Math.min(mcBlock, m - ic);
-            int whole = rows / mr;
-            int rest = rows - whole * mr;
-            double perSliver = whole;
-            double packing = packsA ? (whole + (rest > 0 ? 1 : 0)) * PACK_COST : 0;
-            if (rest > 0 && shortTiles(kernel, rest)) {
-                perSliver += (double) rest / kernel.shortRows() * SHORT_TILE_COST;
-            } else if (rest > 0) {
-                perSliver += 1;
-                packing = packsA ? packing : PACK_COST;
-            }
-            for (int group = 0; group < groups; group++) {
-                int end = (int) ((long) slivers * (group + 1) / groups);
-                int runSlivers = end - (int) ((long) slivers * group / groups);
-                double saving = end == slivers ? whole * narrowSaving : 0;
-                int first = 0;
-                for (int t = 1; t < threads; t++) {
-                    if (free[t] < free[first]) {
-                        first = t;
-                    }
-                }
-                free[first] += runSlivers == 0 ? 0 : UNIT_COST + packing + perSliver * runSlivers - saving;
-            }
-        }
-        double end = 0;
-        for (double time : free) {
-            end = Math.max(end, time);
-        }
-        return end;
-    }
-
-    /**
      * The loop nest run by thread {@code part}; see the class description. Every thread walks
      * the phases in order and claims what is left of each: slivers of B to pack into the
      * phase's panel, then blocks of C to compute from it.
      */
-    private static void blocked(MicroKernel kernel, Plan plan, PanelSchedule schedule, int part,
+    private static void blocked(MicroKernel kernel, GemmPlan.Plan plan, PanelSchedule schedule, int part,
                                 boolean transA, float alpha, float[] a, int aOffset, int lda,
                                 BSource b, boolean accumulate, float[] c, int cOffset, int ldc,
                                 float[] panels, float[] packedA) {
@@ -515,7 +356,7 @@ final class PackedGemm {
      * wide, a transposed one by {@link MicroKernel#tileColumns} within
      * {@link #IN_PLACE_TRANSPOSED_STRIDE} and {@link #IN_PLACE_TRANSPOSED_COLUMNS}.
      */
-    private static boolean inPlace(MicroKernel kernel, boolean transA, int lda, int nc) {
+    static boolean inPlace(MicroKernel kernel, boolean transA, int lda, int nc) {
         return transA
                 ? lda <= IN_PLACE_TRANSPOSED_STRIDE && nc <= IN_PLACE_TRANSPOSED_COLUMNS && kernel.readsColumns()
                 : nc <= IN_PLACE_COLUMNS && kernel.readsRows();
@@ -647,7 +488,7 @@ final class PackedGemm {
      * Whether a last tile of {@code rows} rows, fewer than the kernel's, runs as the kernel's
      * short tiles (same bits) instead of a full tile through the edge buffer.
      */
-    private static boolean shortTiles(MicroKernel kernel, int rows) {
+    static boolean shortTiles(MicroKernel kernel, int rows) {
         int shortRows = kernel.shortRows();
         return shortRows > 0 && rows % shortRows == 0;
     }

@@ -167,7 +167,7 @@ class GemmTest {
     }
 
     /**
-     * The threads' cut of a product ({@link PackedGemm#cut}: blocks of rows, runs of slivers)
+     * The threads' cut of a product ({@link GemmPlan#cut}: blocks of rows, runs of slivers)
      * changes only who computes which tiles: at the GPT's shapes, where the cut runs slivers
      * side by side (128 rows) or leaves a one-column last sliver (65 columns), the threaded
      * product has the bits of the serial one, for every tile.
@@ -218,13 +218,13 @@ class GemmTest {
         int mc = GemmBlocking.forTile(tile.rows(), tile.columns()).mc();
         for (int width : new int[] {128, 384, 512}) {
             int slivers = (width + tile.columns() - 1) / tile.columns();
-            int[] cut = PackedGemm.cut(tile, false, 128, width, mc, 2);
+            int[] cut = GemmPlan.cut(tile, false, 128, width, mc, 2);
             String label = "width " + width + ": " + cut[0] + " tiles a block, " + cut[1] + " runs of slivers";
             assertEquals(true, cut[0] * tile.rows() >= 128, label);
             assertEquals(0, cut[1] % 4, label);
             assertEquals(0, slivers % cut[1], label);
         }
-        int[] many = PackedGemm.cut(tile, false, 768, 384, mc, 2);
+        int[] many = GemmPlan.cut(tile, false, 768, 384, mc, 2);
         assertEquals(1, many[1], "768 rows: " + many[0] + " tiles a block, " + many[1] + " runs of slivers");
     }
 
