@@ -42,6 +42,7 @@ final class ChainNode extends RecomputingNode {
     private final boolean[] ran;
     private Schedule schedule;
     private Tensor input;
+    private boolean inputNeedsGrad;
     private Tensor current;
     private Buffer chainOutput;
 
@@ -76,6 +77,7 @@ final class ChainNode extends RecomputingNode {
             node.parameterBuffers.add(Compute.storage(p));
         }
         node.input = x;
+        node.inputNeedsGrad = x.requiresGrad();
         node.current = x;
         // Layer 1 taped once tells the planner what a slot and a tape cost; the schedule then
         // starts with exactly that call (recorded or not), so no forward call is wasted.
@@ -116,8 +118,12 @@ final class ChainNode extends RecomputingNode {
             Action action = actions.get(i);
             if (action.kind() == Action.Kind.REVERSE) {
                 Tape tape = tapes.remove(action.index());
-                tape.output().backward(flowing);
-                Tensor next = tape.input().grad();
+                // A first layer without parameters on an input that needs no gradient has
+                // nothing to reverse.
+                if (tape.output().requiresGrad()) {
+                    tape.output().backward(flowing);
+                }
+                Tensor next = tape.input().requiresGrad() ? tape.input().grad() : null;
                 if (flowing != cotangent) {
                     releaseBuffer(flowing);
                 }
@@ -185,7 +191,10 @@ final class ChainNode extends RecomputingNode {
         try {
             if (record) {
                 try (var _ = GradMode.enableGrad()) {
-                    Tensor leaf = in.detach().requiresGrad(true);
+                    // Layer 1 reads the chain input: when that needs no gradient (a batch of
+                    // data), its tape does not compute one (the first convolution's input
+                    // gradient, or the first linear layer's, would be dropped).
+                    Tensor leaf = index > 1 || inputNeedsGrad ? in.detach().requiresGrad(true) : in.detach();
                     return new Tape(leaf, layer.apply(leaf), allocations);
                 }
             }

@@ -67,7 +67,7 @@ public final class Checkpoint {
         if (!Graph.recording(inputs)) {
             return y;
         }
-        return Graph.record(new Segment(function, random), Compute.view(y, y.shape()), inputs);
+        return Graph.record(new Segment(function, random, x.requiresGrad()), Compute.view(y, y.shape()), inputs);
     }
 
     /**
@@ -90,10 +90,12 @@ public final class Checkpoint {
     private static final class Segment extends RecomputingNode {
         private final UnaryOperator<Tensor> function;
         private final long random;
+        private final boolean inputNeedsGrad;
 
-        Segment(UnaryOperator<Tensor> function, long random) {
+        Segment(UnaryOperator<Tensor> function, long random, boolean inputNeedsGrad) {
             this.function = function;
             this.random = random;
+            this.inputNeedsGrad = inputNeedsGrad;
         }
 
         @Override
@@ -112,12 +114,14 @@ public final class Checkpoint {
             long outer = RandomState.get();
             RandomState.set(random);
             try (var _ = GradMode.enableGrad(); var _ = Recomputation.enter()) {
-                Tensor leaf = input().detach().requiresGrad(true);
+                // An input that needs no gradient (a batch of data) is not made a leaf that gets
+                // one: its gradient would be computed and dropped.
+                Tensor leaf = inputNeedsGrad ? input().detach().requiresGrad(true) : input().detach();
                 Tensor y = function.apply(leaf);
                 if (y.requiresGrad()) {
                     y.backward(cotangent);
                 }
-                return leaf.grad();
+                return inputNeedsGrad ? leaf.grad() : null;
             } finally {
                 RandomState.set(outer);
             }

@@ -160,6 +160,75 @@ public abstract class CheckpointConformance extends BackendConformance {
         }
     }
 
+    /** A layer that notes, for every call, whether its input requires a gradient. */
+    private record Watching(Layer inner, List<Boolean> seen) implements Layer {
+        @Override
+        public Tensor apply(Tensor x) {
+            seen.add(x.requiresGrad());
+            return inner.apply(x);
+        }
+
+        @Override
+        public List<Tensor> parameters() {
+            return inner.parameters();
+        }
+    }
+
+    @Test
+    void anInputThatNeedsNoGradientGetsNoneComputedUnderEveryPolicy() {
+        Sequential plain = tanhChain(4, 8, 13);
+        Tensor x = Tensor.randn(6, 4, 8);
+        plain.apply(x).sum().backward();
+        List<float[]> expected = new ArrayList<>();
+        for (Tensor p : plain.parameters()) {
+            expected.add(p.grad().toFloatArray());
+        }
+        for (String name : POLICIES) {
+            Sequential chain = tanhChain(4, 8, 13);
+            List<Boolean> seen = new ArrayList<>();
+            List<Layer> layers = new ArrayList<>(chain.layers());
+            layers.set(0, new Watching(layers.get(0), seen));
+            Sequential watched = new Sequential(layers);
+            watched.apply(x, CheckpointPolicy.parse(name)).sum().backward();
+            assertTrue(!seen.isEmpty() && !seen.contains(true),
+                    name + ": the first layer's input was made a leaf that needs a gradient: " + seen);
+            for (int i = 0; i < expected.size(); i++) {
+                assertArrayEquals(expected.get(i), chain.parameters().get(i).grad().toFloatArray(), name + " " + i);
+            }
+        }
+        // A first layer without parameters has nothing to reverse; the others still do.
+        Layer tanh = new Layer() {
+            @Override
+            public Tensor apply(Tensor h) {
+                return h.tanh();
+            }
+
+            @Override
+            public List<Tensor> parameters() {
+                return List.of();
+            }
+        };
+        Sequential tail = tanhChain(3, 8, 17);
+        List<Layer> withTanh = new ArrayList<>(List.of(tanh));
+        withTanh.addAll(tail.layers());
+        Sequential both = new Sequential(withTanh);
+        both.apply(x).sum().backward();
+        List<float[]> plainTail = new ArrayList<>();
+        for (Tensor p : tail.parameters()) {
+            plainTail.add(p.grad().toFloatArray());
+            p.zeroGrad();
+        }
+        both.apply(x, CheckpointPolicy.binomial(1)).sum().backward();
+        for (int i = 0; i < plainTail.size(); i++) {
+            assertArrayEquals(plainTail.get(i), tail.parameters().get(i).grad().toFloatArray(), "parameterless first " + i);
+        }
+        // A segment whose input needs no gradient runs its function on an input that needs none.
+        Linear a = new Linear(8, 8, Activation.TANH, 19);
+        List<Boolean> segmentSeen = new ArrayList<>();
+        Checkpoint.segment(h -> new Watching(a, segmentSeen).apply(h), x, a.parameters()).sum().backward();
+        assertTrue(!segmentSeen.contains(true), "segment: " + segmentSeen);
+    }
+
     @Test
     void segmentsNestAndMatchThePlainGraph() {
         Linear a = new Linear(8, 8, Activation.TANH, 21);
