@@ -42,7 +42,8 @@ final class ChainNode extends RecomputingNode {
     private final boolean[] ran;
     private Schedule schedule;
     private Tensor input;
-    private boolean inputNeedsGrad;
+    /** Whether state {@code i} (0: the chain input, i: layer i's output) needs a gradient. */
+    private boolean[] stateNeedsGrad;
     private Tensor current;
     private Buffer chainOutput;
 
@@ -77,7 +78,7 @@ final class ChainNode extends RecomputingNode {
             node.parameterBuffers.add(Compute.storage(p));
         }
         node.input = x;
-        node.inputNeedsGrad = x.requiresGrad();
+        node.stateNeedsGrad = statesNeedingGrad(layers, x);
         node.current = x;
         // Layer 1 taped once tells the planner what a slot and a tape cost; the schedule then
         // starts with exactly that call (recorded or not), so no forward call is wasted.
@@ -118,13 +119,13 @@ final class ChainNode extends RecomputingNode {
             Action action = actions.get(i);
             if (action.kind() == Action.Kind.REVERSE) {
                 Tape tape = tapes.remove(action.index());
-                // A first layer without parameters on an input that needs no gradient has
-                // nothing to reverse.
+                // Layers without parameters on an input that needs no gradient have nothing
+                // to reverse.
                 if (tape.output().requiresGrad()) {
                     tape.output().backward(flowing);
                 }
                 Tensor next = tape.input().requiresGrad() ? tape.input().grad() : null;
-                if (flowing != cotangent) {
+                if (flowing != cotangent && flowing != null) {
                     releaseBuffer(flowing);
                 }
                 flowing = next;
@@ -172,6 +173,19 @@ final class ChainNode extends RecomputingNode {
         measure();
     }
 
+    /**
+     * Which states need a gradient: the chain input when it requires one, and every state after
+     * the first layer with a parameter that requires one.
+     */
+    private static boolean[] statesNeedingGrad(List<Layer> layers, Tensor x) {
+        boolean[] needs = new boolean[layers.size() + 1];
+        needs[0] = x.requiresGrad();
+        for (int i = 1; i <= layers.size(); i++) {
+            needs[i] = needs[i - 1] || layers.get(i - 1).parameters().stream().anyMatch(Tensor::requiresGrad);
+        }
+        return needs;
+    }
+
     /** Runs layer {@code index} on {@code in}, replaying its random draws on a re-run. */
     private Tape run(int index, Tensor in, boolean record) {
         Layer layer = layers.get(index - 1);
@@ -191,10 +205,10 @@ final class ChainNode extends RecomputingNode {
         try {
             if (record) {
                 try (var _ = GradMode.enableGrad()) {
-                    // Layer 1 reads the chain input: when that needs no gradient (a batch of
-                    // data), its tape does not compute one (the first convolution's input
-                    // gradient, or the first linear layer's, would be dropped).
-                    Tensor leaf = index > 1 || inputNeedsGrad ? in.detach().requiresGrad(true) : in.detach();
+                    // An input that needs no gradient (a batch of data, or what layers without
+                    // parameters made of it) is not made a leaf that gets one: the first
+                    // convolution's input gradient, or the first linear layer's, would be dropped.
+                    Tensor leaf = stateNeedsGrad[index - 1] ? in.detach().requiresGrad(true) : in.detach();
                     return new Tape(leaf, layer.apply(leaf), allocations);
                 }
             }
