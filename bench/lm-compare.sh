@@ -6,8 +6,10 @@
 # excluded), the final validation loss over the whole held-out text, and the ratio of
 # iteration times against each PyTorch.
 #
-# Usage: bench/lm-compare.sh [--iters N] [--device cpu|cuda] [--isa avx2] [LM OPTION...]
+# Usage: bench/lm-compare.sh [--iters N] [--rounds N] [--device cpu|cuda] [--isa avx2] [LM OPTION...]
 #   --iters N       iterations for both (default 2000, the lm default)
+#   --rounds N      run each N times, alternating, and report medians (as for
+#                   bench/train-compare.sh)
 #   --device D      cpu (default) or cuda: Adjoint's --backend and PyTorch's device
 #   --isa avx2      on an AVX-512 CPU, what an AVX2-only one gets, for Adjoint and PyTorch
 #                   alike (bench/isa.sh, as for bench/compare.sh)
@@ -19,12 +21,14 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 iters=2000
+rounds=1
 device=cpu
 isa=""
 shared=()
 while (($#)); do
   case "$1" in
     --iters) iters="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
     --device) device="$2"; shift ;;
     --isa) isa="$2"; shift ;;
     --layers | --heads | --embed | --context | --batch | --lr | --dropout | --seed | --eval-interval | --eval-batches)
@@ -38,6 +42,10 @@ case "$device" in
   cpu | cuda) ;;
   *) echo "lm-compare.sh: --device must be cpu or cuda, got '$device'" >&2; exit 2 ;;
 esac
+if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "lm-compare.sh: --rounds must be a positive integer, got '$rounds'" >&2
+  exit 2
+fi
 source "$root/bench/isa.sh"
 restrict_isa lm-compare.sh "$isa" || exit 2
 if ((${#jvm_isa[@]})); then
@@ -52,34 +60,21 @@ mkdir -p "$out"
 source "$root/bench/peers/torch2.sh"
 find_torch2 "$python" "$root/bench/target/torch2-venv" "$out/torch2-venv.log" || exit 1
 
-echo "adjoint: ./adjoint lm --json --iters $iters --backend $device ${shared[*]}" >&2
-"$root/adjoint" lm --json --iters "$iters" --backend "$device" ${shared[@]+"${shared[@]}"} > "$out/adjoint.json"
-notes=()
-run_peers gpt.py --iters "$iters" --device "$device" ${shared[@]+"${shared[@]}"}
+for ((round = 1; round <= rounds; round++)); do
+  round_suffix=""
+  if ((rounds > 1)); then
+    round_suffix=".$round"
+    echo "round $round of $rounds" >&2
+  fi
+  echo "adjoint: ./adjoint lm --json --iters $iters --backend $device ${shared[*]}" >&2
+  "$root/adjoint" lm --json --iters "$iters" --backend "$device" ${shared[@]+"${shared[@]}"} \
+    > "$out/adjoint$round_suffix.json"
+  notes=()
+  run_peers gpt.py --iters "$iters" --device "$device" ${shared[@]+"${shared[@]}"}
+done
 print_machine
 if [[ -n "$isa" ]]; then
   echo "isa mode: $isa_note" | tee -a "$out/machine.txt"
 fi
 
-"$python" - "$out/adjoint.json" "$out/torch.json" "$out/torch2.json" "$device" ${notes[@]+"${notes[@]}"} <<'PY'
-import json, sys, platform, datetime
-adjoint = json.load(open(sys.argv[1]))
-torches = [t for t in (json.load(open(p)) for p in sys.argv[2:4]) if t.get("iterations")]
-device, notes = sys.argv[4], sys.argv[5:]
-print(f"tiny Shakespeare, GPT {adjoint['layers']} layers, {adjoint['heads']} heads, width {adjoint['embed']}, "
-      f"context {adjoint['context']}, batch {adjoint['batch']}, {adjoint['iterations']} iterations, {device}; "
-      f"{datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
-print("| | ms/iteration | validation loss | parameters |")
-print("| --- | --- | --- | --- |")
-print(f"| Adjoint ({adjoint['backend']}) | {adjoint['msPerIteration']:.1f} | {adjoint['valLoss']:.4f} | "
-      f"{adjoint['parameters']:,} |")
-ratios = []
-for t in torches:
-    print(f"| PyTorch {t['torch']} ({t['threads']} threads) | {t['msPerIteration']:.1f} | {t['valLoss']:.4f} | "
-          f"{t['parameters']:,} |")
-    ratios.append(f"Adjoint / PyTorch {t['torch']} time per iteration: {adjoint['msPerIteration'] / t['msPerIteration']:.2f}x")
-if ratios or notes:
-    print()
-for line in ratios + notes:
-    print(line)
-PY
+"$python" "$root/bench/peers/rounds.py" lm "$out" "$rounds" "$device" ${notes[@]+"${notes[@]}"}

@@ -6,9 +6,13 @@
 # (training steps only, evaluation excluded, first epoch included), final test accuracy,
 # and the ratio against each PyTorch.
 #
-# Usage: bench/train-compare.sh [--model mlp|cnn|resnet] [--epochs N] [--data-dir DIR] [--isa avx2]
+# Usage: bench/train-compare.sh [--model mlp|cnn|resnet] [--epochs N] [--rounds N] [--data-dir DIR] [--isa avx2]
 #   --model     the network: the MLP above (default), or the CNN or residual net that
 #               `./adjoint train --model cnn|resnet` documents, built alike in PyTorch
+#   --rounds N  run Adjoint and each PyTorch N times, alternating (A, P1, P2, A, P1, P2, ...),
+#               and report each one's median time and the ratio of the medians, with every
+#               round's ratio beside it: on a shared machine whose speed drifts by tens of
+#               percent from minute to minute, one back-to-back run can favour either side
 #   --isa avx2  on an AVX-512 CPU, what an AVX2-only one gets, for Adjoint and PyTorch
 #               alike (bench/isa.sh, as for bench/compare.sh)
 # Environment: PYTHON (default: /usr/bin/python3, else python3 on PATH): its PyTorch, if it
@@ -23,6 +27,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 epochs=10
+rounds=1
 model=mlp
 data_dir=/usr/share/datasets/fashion-mnist
 isa=""
@@ -30,6 +35,7 @@ while (($#)); do
   case "$1" in
     --isa) isa="$2"; shift ;;
     --epochs) epochs="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
     --model) model="$2"; shift ;;
     --data-dir) data_dir="$2"; shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
@@ -37,6 +43,10 @@ while (($#)); do
   esac
   shift
 done
+if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "train-compare.sh: --rounds must be a positive integer, got '$rounds'" >&2
+  exit 2
+fi
 python="${PYTHON:-}"
 if [[ -z "$python" ]]; then
   if [[ -x /usr/bin/python3 ]]; then python=/usr/bin/python3; else python="$(command -v python3)"; fi
@@ -56,43 +66,21 @@ case "$model" in
   cnn | resnet) adjoint_model=(--model "$model") ;;
   *) echo "train-compare.sh: --model must be mlp, cnn or resnet, got '$model'" >&2; exit 2 ;;
 esac
-echo "adjoint: ./adjoint train --data fashion-mnist ${adjoint_model[*]} --epochs $epochs --data-dir $data_dir" >&2
-"$root/adjoint" train --data fashion-mnist "${adjoint_model[@]}" --epochs "$epochs" --data-dir "$data_dir" \
-  | tee "$out/adjoint.txt" >&2
-notes=()
-run_peers fashion_mnist.py --model "$model" --epochs "$epochs" --data-dir "$data_dir"
+for ((round = 1; round <= rounds; round++)); do
+  round_suffix=""
+  if ((rounds > 1)); then
+    round_suffix=".$round"
+    echo "round $round of $rounds" >&2
+  fi
+  echo "adjoint: ./adjoint train --data fashion-mnist ${adjoint_model[*]} --epochs $epochs --data-dir $data_dir" >&2
+  "$root/adjoint" train --data fashion-mnist "${adjoint_model[@]}" --epochs "$epochs" --data-dir "$data_dir" \
+    | tee "$out/adjoint$round_suffix.txt" >&2
+  notes=()
+  run_peers fashion_mnist.py --model "$model" --epochs "$epochs" --data-dir "$data_dir"
+done
 print_machine
 if [[ -n "$isa" ]]; then
   echo "isa mode: $isa_note" | tee -a "$out/machine.txt"
 fi
 
-"$python" - "$out/adjoint.txt" "$out/torch.json" "$out/torch2.json" "$epochs" "$model" "${notes[@]}" <<'PY'
-import json, re, sys, platform, datetime
-adjoint_text, torch_paths, epochs, model = open(sys.argv[1]).read(), sys.argv[2:4], int(sys.argv[4]), sys.argv[5]
-notes = sys.argv[6:]
-networks = {"mlp": "MLP 784-256-128-10 ReLU", "cnn": "CNN conv32-pool-conv64-pool-128 (adjoint train --model cnn)",
-            "resnet": "residual net with batch norm (adjoint train --model resnet)"}
-steps = (60000 + 63) // 64
-rows = [(float(ms), float(acc)) for acc, ms in
-        re.findall(r"test accuracy +([\d.]+)%\s+([\d.]+) ms/step", adjoint_text)]
-if not rows:
-    sys.exit("no epoch lines in the Adjoint output")
-adjoint_ms = sum(ms for ms, _ in rows) / len(rows)
-adjoint_acc = rows[-1][1] / 100
-torches = [t for t in (json.load(open(path)) for path in torch_paths) if t.get("epochs")]
-print(f"Fashion-MNIST, {networks[model]}, Adam lr 1e-3, batch 64, {epochs} epochs; "
-      f"{datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
-print(f"| | s/epoch | ms/step | test accuracy |")
-print(f"| --- | --- | --- | --- |")
-print(f"| Adjoint | {adjoint_ms * steps / 1000:.2f} | {adjoint_ms:.3f} | {adjoint_acc:.4f} |")
-ratios = []
-for torch in torches:
-    torch_ms = sum(e["ms_per_step"] for e in torch["epochs"]) / len(torch["epochs"])
-    print(f"| PyTorch {torch['torch']} ({torch['threads']} threads) | {torch_ms * steps / 1000:.2f} | {torch_ms:.3f} | "
-          f"{torch['epochs'][-1]['test_accuracy']:.4f} |")
-    ratios.append(f"Adjoint / PyTorch {torch['torch']} time per epoch: {adjoint_ms / torch_ms:.2f}x")
-if ratios or notes:
-    print()
-for line in ratios + notes:
-    print(line)
-PY
+"$python" "$root/bench/peers/rounds.py" train "$out" "$rounds" "$epochs" "$model" ${notes[@]+"${notes[@]}"}

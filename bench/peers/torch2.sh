@@ -79,24 +79,25 @@ find_torch2() {
 # Runs a peer script with each PyTorch found: $python into $out/torch.json and, when
 # find_torch2 found one, $torch2_python into $out/torch2.json. A PyTorch that cannot run
 # leaves {} and a line in the caller's `notes` array. Needs root, out, python, notes.
-# Usage: run_peers SCRIPT [ARG...]   (SCRIPT in bench/peers)
+# Usage: run_peers SCRIPT [ARG...]   (SCRIPT in bench/peers); each peer's JSON goes to
+# $out/NAME$round_suffix.json (round_suffix: empty, or .R for round R of several).
 run_peers() {
   local script="$1" name peer_python
   shift
   for name in torch torch2; do
     if [[ "$name" == torch ]]; then peer_python="$python"; else peer_python="$torch2_python"; fi
     if [[ -z "$peer_python" ]]; then
-      echo '{}' > "$out/$name.json"
+      echo '{}' > "$out/$name${round_suffix:-}.json"
       if [[ -n "$torch2_note" ]]; then notes+=("$torch2_note"); fi
       continue
     fi
     echo "pytorch ($peer_python): bench/peers/$script $*" >&2
     if "$peer_python" -c "import torch" 2>/dev/null; then
-      "$peer_python" -B "$root/bench/peers/$script" "$@" > "$out/$name.json" \
-        || { echo "pytorch ($peer_python) failed" >&2; echo '{}' > "$out/$name.json"; }
+      "$peer_python" -B "$root/bench/peers/$script" "$@" > "$out/$name${round_suffix:-}.json" \
+        || { echo "pytorch ($peer_python) failed" >&2; echo '{}' > "$out/$name${round_suffix:-}.json"; }
     else
       notes+=("PyTorch from $peer_python: not run, it cannot import torch (Debian: apt-get install python3-torch)")
-      echo '{}' > "$out/$name.json"
+      echo '{}' > "$out/$name${round_suffix:-}.json"
     fi
   done
 }

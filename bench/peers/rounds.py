@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Prints the table of bench/train-compare.sh or bench/lm-compare.sh from one or more rounds.
+
+Usage: rounds.py train OUT ROUNDS EPOCHS MODEL [NOTE...]
+       rounds.py lm OUT ROUNDS DEVICE [NOTE...]
+
+OUT holds Adjoint's output and each PyTorch's JSON per round: adjoint.txt (train) or
+adjoint.json (lm), torch.json and torch2.json for one round; adjoint.R.txt, torch.R.json, ...
+for round R of several. Each contender's time is the median over the rounds (for train, a
+round's time is the mean over its epochs); the ratio line gives the ratio of the medians
+and, with several rounds, every round's own ratio, since the rounds alternate the contenders
+and a drifting machine shows in their spread.
+"""
+
+import datetime
+import json
+import platform
+import re
+import statistics
+import sys
+
+NETWORKS = {"mlp": "MLP 784-256-128-10 ReLU", "cnn": "CNN conv32-pool-conv64-pool-128 (adjoint train --model cnn)",
+            "resnet": "residual net with batch norm (adjoint train --model resnet)"}
+STEPS = (60000 + 63) // 64
+
+
+def suffix(rounds, r):
+    return "" if rounds == 1 else f".{r}"
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def adjoint_train(path):
+    """(ms/step mean over the epochs, last test accuracy) from `./adjoint train` output."""
+    text = open(path).read()
+    rows = [(float(ms), float(acc)) for acc, ms in
+            re.findall(r"test accuracy +([\d.]+)%\s+([\d.]+) ms/step", text)]
+    if not rows:
+        sys.exit(f"no epoch lines in the Adjoint output {path}")
+    return sum(ms for ms, _ in rows) / len(rows), rows[-1][1] / 100
+
+
+def torch_train(t):
+    if not t.get("epochs"):
+        return None
+    return sum(e["ms_per_step"] for e in t["epochs"]) / len(t["epochs"]), t["epochs"][-1]["test_accuracy"]
+
+
+def ratio_line(label, unit, ours, theirs):
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    line = f"Adjoint / {label} time per {unit}: {ratio:.2f}x"
+    if len(ours) > 1:
+        each = " ".join(f"{a / b:.2f}x" for a, b in zip(ours, theirs))
+        line += f" (ratio of the medians of {len(ours)} alternating rounds; each round: {each})"
+    return line
+
+
+def main():
+    kind, out, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    ratios = []
+    if kind == "train":
+        epochs, model, notes = int(sys.argv[4]), sys.argv[5], sys.argv[6:]
+        ours = [adjoint_train(f"{out}/adjoint{suffix(rounds, r)}.txt") for r in range(1, rounds + 1)]
+        ours_ms = [ms for ms, _ in ours]
+        print(f"Fashion-MNIST, {NETWORKS[model]}, Adam lr 1e-3, batch 64, {epochs} epochs"
+              f"{'' if rounds == 1 else f', median of {rounds} rounds'}; "
+              f"{datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
+        print("| | s/epoch | ms/step | test accuracy |")
+        print("| --- | --- | --- | --- |")
+        ms = statistics.median(ours_ms)
+        print(f"| Adjoint | {ms * STEPS / 1000:.2f} | {ms:.3f} | {ours[-1][1]:.4f} |")
+        for name in ("torch", "torch2"):
+            runs = [load_json(f"{out}/{name}{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
+            timed = [torch_train(t) for t in runs]
+            if any(t is None for t in timed):
+                continue
+            theirs = [m for m, _ in timed]
+            label = f"PyTorch {runs[-1]['torch']}"
+            m = statistics.median(theirs)
+            print(f"| {label} ({runs[-1]['threads']} threads) | {m * STEPS / 1000:.2f} | {m:.3f} | "
+                  f"{timed[-1][1]:.4f} |")
+            ratios.append(ratio_line(label, "epoch", ours_ms, theirs))
+    else:
+        device, notes = sys.argv[4], sys.argv[5:]
+        ours = [load_json(f"{out}/adjoint{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
+        if any("msPerIteration" not in a for a in ours):
+            sys.exit(f"no Adjoint result in {out}")
+        a = ours[-1]
+        ours_ms = [x["msPerIteration"] for x in ours]
+        print(f"tiny Shakespeare, GPT {a['layers']} layers, {a['heads']} heads, width {a['embed']}, "
+              f"context {a['context']}, batch {a['batch']}, {a['iterations']} iterations, {device}"
+              f"{'' if rounds == 1 else f', median of {rounds} rounds'}; "
+              f"{datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
+        print("| | ms/iteration | validation loss | parameters |")
+        print("| --- | --- | --- | --- |")
+        print(f"| Adjoint ({a['backend']}) | {statistics.median(ours_ms):.1f} | {a['valLoss']:.4f} | "
+              f"{a['parameters']:,} |")
+        for name in ("torch", "torch2"):
+            runs = [load_json(f"{out}/{name}{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
+            if any(not t.get("iterations") for t in runs):
+                continue
+            t = runs[-1]
+            theirs = [x["msPerIteration"] for x in runs]
+            label = f"PyTorch {t['torch']}"
+            print(f"| {label} ({t['threads']} threads) | {statistics.median(theirs):.1f} | {t['valLoss']:.4f} | "
+                  f"{t['parameters']:,} |")
+            ratios.append(ratio_line(label, "iteration", ours_ms, theirs))
+    if ratios or notes:
+        print()
+    for line in ratios + notes:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
