@@ -120,8 +120,8 @@ final class ChainNode extends RecomputingNode {
             if (action.kind() == Action.Kind.REVERSE) {
                 Tape tape = tapes.remove(action.index());
                 // Layers without parameters on an input that needs no gradient have nothing
-                // to reverse.
-                if (tape.output().requiresGrad()) {
+                // to reverse (nor does a layer that no gradient reaches).
+                if (flowing != null && tape.output().requiresGrad()) {
                     tape.output().backward(flowing);
                 }
                 Tensor next = tape.input().requiresGrad() ? tape.input().grad() : null;
