@@ -52,6 +52,15 @@ def torch_train(t):
     return sum(e["ms_per_step"] for e in t["epochs"]) / len(t["epochs"]), t["epochs"][-1]["test_accuracy"]
 
 
+def missing(label, rounds, kept):
+    """A note naming the rounds in which a peer gave no result (its median is over the others)."""
+    lost = [r + 1 for r in range(rounds) if r not in kept]
+    if not lost:
+        return []
+    return [f"{label}: no result in round{'s' if len(lost) > 1 else ''} {', '.join(map(str, lost))} "
+            f"(see the log above); its time and ratio use the other round{'s' if len(kept) > 1 else ''} only"]
+
+
 def ratio_line(label, unit, ours, theirs):
     ratio = statistics.median(ours) / statistics.median(theirs)
     line = f"Adjoint / {label} time per {unit}: {ratio:.2f}x"
@@ -78,14 +87,17 @@ def main():
         for name in ("torch", "torch2"):
             runs = [load_json(f"{out}/{name}{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
             timed = [torch_train(t) for t in runs]
-            if any(t is None for t in timed):
+            kept = [r for r in range(rounds) if timed[r] is not None]
+            if not kept:
                 continue
-            theirs = [m for m, _ in timed]
-            label = f"PyTorch {runs[-1]['torch']}"
+            last = runs[kept[-1]]
+            label = f"PyTorch {last['torch']}"
+            notes = notes + missing(label, rounds, kept)
+            theirs = [timed[r][0] for r in kept]
             m = statistics.median(theirs)
-            print(f"| {label} ({runs[-1]['threads']} threads) | {m * STEPS / 1000:.2f} | {m:.3f} | "
-                  f"{timed[-1][1]:.4f} |")
-            ratios.append(ratio_line(label, "epoch", ours_ms, theirs))
+            print(f"| {label} ({last['threads']} threads) | {m * STEPS / 1000:.2f} | {m:.3f} | "
+                  f"{timed[kept[-1]][1]:.4f} |")
+            ratios.append(ratio_line(label, "epoch", [ours_ms[r] for r in kept], theirs))
     else:
         device, notes = sys.argv[4], sys.argv[5:]
         ours = [load_json(f"{out}/adjoint{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
@@ -103,14 +115,16 @@ def main():
               f"{a['parameters']:,} |")
         for name in ("torch", "torch2"):
             runs = [load_json(f"{out}/{name}{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
-            if any(not t.get("iterations") for t in runs):
+            kept = [r for r in range(rounds) if runs[r].get("iterations")]
+            if not kept:
                 continue
-            t = runs[-1]
-            theirs = [x["msPerIteration"] for x in runs]
+            t = runs[kept[-1]]
             label = f"PyTorch {t['torch']}"
+            notes = notes + missing(label, rounds, kept)
+            theirs = [runs[r]["msPerIteration"] for r in kept]
             print(f"| {label} ({t['threads']} threads) | {statistics.median(theirs):.1f} | {t['valLoss']:.4f} | "
                   f"{t['parameters']:,} |")
-            ratios.append(ratio_line(label, "iteration", ours_ms, theirs))
+            ratios.append(ratio_line(label, "iteration", [ours_ms[r] for r in kept], theirs))
     if ratios or notes:
         print()
     for line in ratios + notes:
