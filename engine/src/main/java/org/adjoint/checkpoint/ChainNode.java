@@ -42,8 +42,11 @@ final class ChainNode extends RecomputingNode {
     private final boolean[] ran;
     private Schedule schedule;
     private Tensor input;
-    /** Whether state {@code i} (0: the chain input, i: layer i's output) needs a gradient. */
-    private boolean[] stateNeedsGrad;
+    /**
+     * The first state that needs a gradient (0: the chain input, i: layer i's output); the
+     * states before it are a batch of data and what layers without parameters made of it.
+     */
+    private int firstStateNeedingGrad;
     private Tensor current;
     private Buffer chainOutput;
 
@@ -78,7 +81,7 @@ final class ChainNode extends RecomputingNode {
             node.parameterBuffers.add(Compute.storage(p));
         }
         node.input = x;
-        node.stateNeedsGrad = statesNeedingGrad(layers, x);
+        node.firstStateNeedingGrad = firstStateNeedingGrad(layers, x);
         node.current = x;
         // Layer 1 taped once tells the planner what a slot and a tape cost; the schedule then
         // starts with exactly that call (recorded or not), so no forward call is wasted.
@@ -173,17 +176,16 @@ final class ChainNode extends RecomputingNode {
         measure();
     }
 
-    /**
-     * Which states need a gradient: the chain input when it requires one, and every state after
-     * the first layer with a parameter that requires one.
-     */
-    private static boolean[] statesNeedingGrad(List<Layer> layers, Tensor x) {
-        boolean[] needs = new boolean[layers.size() + 1];
-        needs[0] = x.requiresGrad();
-        for (int i = 1; i <= layers.size(); i++) {
-            needs[i] = needs[i - 1] || layers.get(i - 1).parameters().stream().anyMatch(Tensor::requiresGrad);
+    /** 0 when the chain input requires a gradient, else the first layer with a parameter that requires one. */
+    private static int firstStateNeedingGrad(List<Layer> layers, Tensor x) {
+        if (x.requiresGrad()) {
+            return 0;
         }
-        return needs;
+        int layer = 0;
+        while (layer < layers.size() && layers.get(layer).parameters().stream().noneMatch(Tensor::requiresGrad)) {
+            layer++;
+        }
+        return layer + 1;
     }
 
     /** Runs layer {@code index} on {@code in}, replaying its random draws on a re-run. */
@@ -208,7 +210,7 @@ final class ChainNode extends RecomputingNode {
                     // An input that needs no gradient (a batch of data, or what layers without
                     // parameters made of it) is not made a leaf that gets one: the first
                     // convolution's input gradient, or the first linear layer's, would be dropped.
-                    Tensor leaf = stateNeedsGrad[index - 1] ? in.detach().requiresGrad(true) : in.detach();
+                    Tensor leaf = index - 1 >= firstStateNeedingGrad ? in.detach().requiresGrad(true) : in.detach();
                     return new Tape(leaf, layer.apply(leaf), allocations);
                 }
             }

@@ -21,6 +21,7 @@ import org.adjoint.nn.Layer;
 import org.adjoint.nn.Linear;
 import org.adjoint.nn.RandomState;
 import org.adjoint.nn.Sequential;
+import org.adjoint.nn.Tanh;
 import org.junit.jupiter.api.Test;
 
 /** Checkpointed chains and segments: the same gradients as storing everything, to the bit. */
@@ -50,6 +51,21 @@ public abstract class CheckpointConformance extends BackendConformance {
             grads.add(p.grad().toFloatArray());
         }
         return grads;
+    }
+
+    /** Each parameter's gradient, copied. */
+    private static List<float[]> parameterGradients(List<Tensor> parameters) {
+        List<float[]> grads = new ArrayList<>();
+        for (Tensor p : parameters) {
+            grads.add(p.grad().toFloatArray());
+        }
+        return grads;
+    }
+
+    private static void zeroGradients(List<Tensor> parameters) {
+        for (Tensor p : parameters) {
+            p.zeroGrad();
+        }
     }
 
     private static void assertSameGradients(List<float[]> expected, List<float[]> actual, String label) {
@@ -149,15 +165,10 @@ public abstract class CheckpointConformance extends BackendConformance {
         Sequential chain = tanhChain(4, 8, 11);
         Tensor x = Tensor.randn(4, 4, 8);
         chain.apply(x).sum().backward();
-        List<float[]> expected = new ArrayList<>();
-        for (Tensor p : chain.parameters()) {
-            expected.add(p.grad().toFloatArray());
-            p.zeroGrad();
-        }
+        List<float[]> expected = parameterGradients(chain.parameters());
+        zeroGradients(chain.parameters());
         chain.apply(x, CheckpointPolicy.binomial(1)).sum().backward();
-        for (int i = 0; i < expected.size(); i++) {
-            assertArrayEquals(expected.get(i), chain.parameters().get(i).grad().toFloatArray());
-        }
+        assertSameGradients(expected, parameterGradients(chain.parameters()), "binomial:1, input needing none");
     }
 
     /** A layer that notes, for every call, whether its input requires a gradient. */
@@ -176,67 +187,35 @@ public abstract class CheckpointConformance extends BackendConformance {
 
     @Test
     void anInputThatNeedsNoGradientGetsNoneComputedUnderEveryPolicy() {
-        Sequential plain = tanhChain(4, 8, 13);
         Tensor x = Tensor.randn(6, 4, 8);
-        plain.apply(x).sum().backward();
-        List<float[]> expected = new ArrayList<>();
-        for (Tensor p : plain.parameters()) {
-            expected.add(p.grad().toFloatArray());
-        }
-        for (String name : POLICIES) {
-            Sequential chain = tanhChain(4, 8, 13);
+        // First a layer with parameters on the input; then two without parameters first (as a
+        // reshape before a convolution), whose outputs need no gradient either.
+        for (boolean parameterlessFirst : new boolean[] {false, true}) {
+            Sequential tail = tanhChain(parameterlessFirst ? 3 : 4, 8, 13);
+            List<Layer> layers = new ArrayList<>(parameterlessFirst ? List.of(new Tanh(), new Tanh()) : List.of());
+            layers.addAll(tail.layers());
+            Sequential plain = new Sequential(layers);
+            plain.apply(x).sum().backward();
+            List<float[]> expected = parameterGradients(tail.parameters());
+            int watchedAt = parameterlessFirst ? 2 : 0;
             List<Boolean> seen = new ArrayList<>();
-            List<Layer> layers = new ArrayList<>(chain.layers());
-            layers.set(0, new Watching(layers.get(0), seen));
+            layers.set(watchedAt, new Watching(layers.get(watchedAt), seen));
             Sequential watched = new Sequential(layers);
-            watched.apply(x, CheckpointPolicy.parse(name)).sum().backward();
-            assertTrue(!seen.isEmpty() && !seen.contains(true),
-                    name + ": the first layer's input was made a leaf that needs a gradient: " + seen);
-            for (int i = 0; i < expected.size(); i++) {
-                assertArrayEquals(expected.get(i), chain.parameters().get(i).grad().toFloatArray(), name + " " + i);
-            }
-        }
-        // Layers without parameters first (as a reshape before a convolution): their outputs
-        // need no gradient either, and the layer after them gets an input that needs none.
-        Layer tanh = new Layer() {
-            @Override
-            public Tensor apply(Tensor h) {
-                return h.tanh();
-            }
-
-            @Override
-            public List<Tensor> parameters() {
-                return List.of();
-            }
-        };
-        Sequential tail = tanhChain(3, 8, 17);
-        List<Boolean> afterTanh = new ArrayList<>();
-        List<Layer> withTanh = new ArrayList<>(List.of(tanh, tanh));
-        withTanh.addAll(tail.layers());
-        withTanh.set(2, new Watching(withTanh.get(2), afterTanh));
-        Sequential both = new Sequential(withTanh);
-        both.apply(x).sum().backward();
-        List<float[]> plainTail = new ArrayList<>();
-        for (Tensor p : tail.parameters()) {
-            plainTail.add(p.grad().toFloatArray());
-        }
-        for (String name : POLICIES) {
-            for (Tensor p : tail.parameters()) {
-                p.zeroGrad();
-            }
-            afterTanh.clear();
-            both.apply(x, CheckpointPolicy.parse(name)).sum().backward();
-            assertTrue(!afterTanh.isEmpty() && !afterTanh.contains(true), name + ": after the tanh layers " + afterTanh);
-            for (int i = 0; i < plainTail.size(); i++) {
-                assertArrayEquals(plainTail.get(i), tail.parameters().get(i).grad().toFloatArray(),
-                        name + ": parameterless layers first, gradient " + i);
+            for (String name : POLICIES) {
+                String label = name + (parameterlessFirst ? ", parameterless layers first" : "");
+                zeroGradients(tail.parameters());
+                seen.clear();
+                watched.apply(x, CheckpointPolicy.parse(name)).sum().backward();
+                assertTrue(!seen.isEmpty() && !seen.contains(true),
+                        label + ": the first parameter layer's input was made a leaf that needs a gradient: " + seen);
+                assertSameGradients(expected, parameterGradients(tail.parameters()), label);
             }
         }
         // A segment whose input needs no gradient runs its function on an input that needs none.
         Linear a = new Linear(8, 8, Activation.TANH, 19);
         List<Boolean> segmentSeen = new ArrayList<>();
         Checkpoint.segment(h -> new Watching(a, segmentSeen).apply(h), x, a.parameters()).sum().backward();
-        assertTrue(!segmentSeen.contains(true), "segment: " + segmentSeen);
+        assertTrue(!segmentSeen.isEmpty() && !segmentSeen.contains(true), "segment: " + segmentSeen);
     }
 
     @Test
