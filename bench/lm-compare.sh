@@ -61,11 +61,7 @@ source "$root/bench/peers/torch2.sh"
 find_torch2 "$python" "$root/bench/target/torch2-venv" "$out/torch2-venv.log" || exit 1
 
 for ((round = 1; round <= rounds; round++)); do
-  round_suffix=""
-  if ((rounds > 1)); then
-    round_suffix=".$round"
-    echo "round $round of $rounds" >&2
-  fi
+  begin_round "$round"
   echo "adjoint: ./adjoint lm --json --iters $iters --backend $device ${shared[*]}" >&2
   "$root/adjoint" lm --json --iters "$iters" --backend "$device" ${shared[@]+"${shared[@]}"} \
     > "$out/adjoint$round_suffix.json"

@@ -67,11 +67,7 @@ case "$model" in
   *) echo "train-compare.sh: --model must be mlp, cnn or resnet, got '$model'" >&2; exit 2 ;;
 esac
 for ((round = 1; round <= rounds; round++)); do
-  round_suffix=""
-  if ((rounds > 1)); then
-    round_suffix=".$round"
-    echo "round $round of $rounds" >&2
-  fi
+  begin_round "$round"
   echo "adjoint: ./adjoint train --data fashion-mnist ${adjoint_model[*]} --epochs $epochs --data-dir $data_dir" >&2
   "$root/adjoint" train --data fashion-mnist "${adjoint_model[@]}" --epochs "$epochs" --data-dir "$data_dir" \
     | tee "$out/adjoint$round_suffix.txt" >&2

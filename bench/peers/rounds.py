@@ -46,10 +46,27 @@ def adjoint_train(path):
     return sum(ms for ms, _ in rows) / len(rows), rows[-1][1] / 100
 
 
-def torch_train(t):
+def torch_train_ms(t):
+    """A fashion_mnist.py result's ms/step, the mean over its epochs; None when it did not run."""
     if not t.get("epochs"):
         return None
-    return sum(e["ms_per_step"] for e in t["epochs"]) / len(t["epochs"]), t["epochs"][-1]["test_accuracy"]
+    return sum(e["ms_per_step"] for e in t["epochs"]) / len(t["epochs"])
+
+
+def torch_lm_ms(t):
+    """A gpt.py result's ms/iteration; None when it did not run."""
+    return t["msPerIteration"] if t.get("iterations") else None
+
+
+def peers(out, rounds, time_of):
+    """Each PyTorch with a result in at least one round: its label, last result, times and kept rounds (0-based)."""
+    for name in ("torch", "torch2"):
+        runs = [load_json(f"{out}/{name}{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
+        times = [time_of(t) for t in runs]
+        kept = [r for r in range(rounds) if times[r] is not None]
+        if kept:
+            last = runs[kept[-1]]
+            yield f"PyTorch {last['torch']}", last, [times[r] for r in kept], kept
 
 
 def missing(label, rounds, kept):
@@ -84,19 +101,11 @@ def main():
         print("| --- | --- | --- | --- |")
         ms = statistics.median(ours_ms)
         print(f"| Adjoint | {ms * STEPS / 1000:.2f} | {ms:.3f} | {ours[-1][1]:.4f} |")
-        for name in ("torch", "torch2"):
-            runs = [load_json(f"{out}/{name}{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
-            timed = [torch_train(t) for t in runs]
-            kept = [r for r in range(rounds) if timed[r] is not None]
-            if not kept:
-                continue
-            last = runs[kept[-1]]
-            label = f"PyTorch {last['torch']}"
+        for label, last, theirs, kept in peers(out, rounds, torch_train_ms):
             notes = notes + missing(label, rounds, kept)
-            theirs = [timed[r][0] for r in kept]
             m = statistics.median(theirs)
             print(f"| {label} ({last['threads']} threads) | {m * STEPS / 1000:.2f} | {m:.3f} | "
-                  f"{timed[kept[-1]][1]:.4f} |")
+                  f"{last['epochs'][-1]['test_accuracy']:.4f} |")
             ratios.append(ratio_line(label, "epoch", [ours_ms[r] for r in kept], theirs))
     else:
         device, notes = sys.argv[4], sys.argv[5:]
@@ -113,15 +122,8 @@ def main():
         print("| --- | --- | --- | --- |")
         print(f"| Adjoint ({a['backend']}) | {statistics.median(ours_ms):.1f} | {a['valLoss']:.4f} | "
               f"{a['parameters']:,} |")
-        for name in ("torch", "torch2"):
-            runs = [load_json(f"{out}/{name}{suffix(rounds, r)}.json") for r in range(1, rounds + 1)]
-            kept = [r for r in range(rounds) if runs[r].get("iterations")]
-            if not kept:
-                continue
-            t = runs[kept[-1]]
-            label = f"PyTorch {t['torch']}"
+        for label, t, theirs, kept in peers(out, rounds, torch_lm_ms):
             notes = notes + missing(label, rounds, kept)
-            theirs = [runs[r]["msPerIteration"] for r in kept]
             print(f"| {label} ({t['threads']} threads) | {statistics.median(theirs):.1f} | {t['valLoss']:.4f} | "
                   f"{t['parameters']:,} |")
             ratios.append(ratio_line(label, "iteration", [ours_ms[r] for r in kept], theirs))

@@ -79,6 +79,16 @@ find_torch2() {
 # Runs a peer script with each PyTorch found: $python into $out/torch.json and, when
 # find_torch2 found one, $torch2_python into $out/torch2.json. A PyTorch that cannot run
 # leaves {} and a line in the caller's `notes` array. Needs root, out, python, notes.
+# Usage: begin_round R   (of $rounds): sets round_suffix, which names every output of round R
+# (empty for a single round, .R for one of several), and says which round starts.
+begin_round() {
+  round_suffix=""
+  if ((rounds > 1)); then
+    round_suffix=".$1"
+    echo "round $1 of $rounds" >&2
+  fi
+}
+
 # Usage: run_peers SCRIPT [ARG...]   (SCRIPT in bench/peers); each peer's JSON goes to
 # $out/NAME$round_suffix.json (round_suffix: empty, or .R for round R of several).
 run_peers() {
