@@ -201,6 +201,59 @@ public interface ConvolutionKernels extends GemmKernels {
     }
 
     /**
+     * Whether {@link #conv2dBiasReluMaxPool} runs for this convolution.
+     *
+     * @param images       N
+     * @param channels     C
+     * @param height       H
+     * @param width        W
+     * @param outputs      O
+     * @param groups       channel groups
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows
+     * @param padding      zeros on every side
+     * @param dilation     step between taps
+     * @return {@code false} here; the vector provider's direct convolutions pool as they copy out
+     */
+    default boolean poolsConvolution(int images, int channels, int height, int width, int outputs, int groups,
+                                     int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        return false;
+    }
+
+    /**
+     * {@link #conv2dBiasRelu} followed by max pooling over 2 × 2 windows of stride 2
+     * ({@link Pooling.Window#halving}), the convolution's output never stored: the bits of
+     * those two calls ({@link PoolingKernels#maxPool}, its argmax too).
+     *
+     * @param x            images
+     * @param w            weight {@code [outputs, channels/groups, kernelHeight, kernelWidth]}
+     * @param bias         {@code outputs} values, or {@code null} for none
+     * @param relu         whether to apply {@code max(·, 0)} before pooling
+     * @param values       output {@code [images, outputs, outHeight/2, outWidth/2]}
+     * @param argmax       output of the values' size, or {@code null}
+     * @param images       N
+     * @param channels     C, a multiple of {@code groups}
+     * @param height       H
+     * @param width        W
+     * @param outputs      O, a multiple of {@code groups}
+     * @param groups       channel groups
+     * @param kernelHeight rows of the window
+     * @param kernelWidth  columns of the window
+     * @param stride       step between windows
+     * @param padding      zeros on every side
+     * @param dilation     step between taps
+     * @throws UnsupportedOperationException unless {@link #poolsConvolution} holds
+     */
+    default void conv2dBiasReluMaxPool(float[] x, float[] w, float[] bias, boolean relu, float[] values,
+                                       float[] argmax, int images, int channels, int height, int width, int outputs,
+                                       int groups, int kernelHeight, int kernelWidth, int stride, int padding,
+                                       int dilation) {
+        throw new UnsupportedOperationException(name() + " kernels: conv2dBiasReluMaxPool is not provided here "
+                + "(poolsConvolution is false)");
+    }
+
+    /**
      * A per-channel bias and ReLU in place on NCHW planes, as {@link ChannelBias#biasRelu}.
      *
      * @param y         {@code [images, channels, positions]}, updated

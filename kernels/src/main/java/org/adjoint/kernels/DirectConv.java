@@ -205,17 +205,46 @@ final class DirectConv {
                         int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
                         int dilation) {
         convolve(x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
-                relu), y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth, padding, padding,
-                dilation);
+                relu, false, null), y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
+                padding, padding, dilation);
+    }
+
+    /**
+     * Whether {@link #forwardPooled} runs here: what {@link #takesForward} asks, an output of at
+     * least 2 × 2, and vectors of at least two lanes for the pooling.
+     */
+    static boolean takesPooled(int images, int channels, int height, int width, int outputs, int groups,
+                               int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
+        int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
+        return outHeight >= 2 && outWidth >= 2 && VectorPooling.vectors() && takesForward(images, channels, height,
+                width, outputs, groups, kernelHeight, kernelWidth, stride, padding, dilation);
+    }
+
+    /**
+     * {@link #forward(float[], float[], float[], boolean, float[], int, int, int, int, int, int, int, int, int, int)}
+     * followed by max pooling over 2 × 2 windows of stride 2 ({@link Pooling.Window#halving}),
+     * pooled as each image's result leaves the scratch, so the convolution's output is never
+     * stored: {@code values [images, outputs, outHeight/2, outWidth/2]} and their taps in
+     * {@code argmax} (when not {@code null}), the bits of that forward followed by
+     * {@link VectorPooling#maxPool}; only where {@link #takesPooled} holds.
+     */
+    static void forwardPooled(float[] x, float[] w, float[] bias, boolean relu, float[] values, float[] argmax,
+                              int images, int channels, int height, int width, int outputs, int groups,
+                              int kernelHeight, int kernelWidth, int padding, int dilation) {
+        convolve(x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
+                relu, true, argmax), values, images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, padding, padding, dilation);
     }
 
     /**
      * What the copy-out applies to each row (output channel) of a unit: a bias per channel of
-     * the whole output, or {@code null}, and whether a ReLU follows.
+     * the whole output, or {@code null}; whether a ReLU follows; whether 2 × 2 max pooling of
+     * stride 2 follows that, with the taps written to {@code argmax} unless it is {@code null}.
      */
-    private record Tail(float[] bias, boolean relu) {
+    private record Tail(float[] bias, boolean relu, boolean pool, float[] argmax) {
 
-        static final Tail NONE = new Tail(null, false);
+        static final Tail NONE = new Tail(null, false, false, null);
 
         boolean plain() {
             return bias == null && !relu;
@@ -297,9 +326,9 @@ final class DirectConv {
             int at = group;
             pack(m, steps, (row, step) -> weights.get(at, row, step, steps), packed, group * sliverSize);
         }
+        long perChannel = tail.pool() ? (long) (g.outHeight() / 2) * (g.outWidth() / 2) : g.positions();
         run(g, m, steps, offsets, segments, VectorConvTile.STORE, packed, sliverSize, x, (long) channels * height * width,
-                (long) inPerGroup * height * width, tail, y, (long) outputs * g.positions(), (long) m * g.positions(),
-                images, groups);
+                (long) inPerGroup * height * width, tail, y, outputs * perChannel, m * perChannel, images, groups);
     }
 
     /**
@@ -407,7 +436,12 @@ final class DirectConv {
                 int group = unit - image * groups;
                 pad(g, source, Math.toIntExact(image * sourceImage + group * sourceGroup), padded);
                 multiply(g, m, steps, offsets, segments, firstMode, packed, group * sliverSize, padded, scratch, ld);
-                copyOut(g, m, scratch, ld, tail, group * m, out, Math.toIntExact(image * outImage + group * outGroup));
+                int to = Math.toIntExact(image * outImage + group * outGroup);
+                if (tail.pool()) {
+                    copyOutPooled(g, m, scratch, ld, tail, group * m, out, to);
+                } else {
+                    copyOut(g, m, scratch, ld, tail, group * m, out, to);
+                }
             }
         });
     }
@@ -475,6 +509,36 @@ final class DirectConv {
             for (int oh = 0; oh < outHeight; oh++) {
                 VectorConvTile.copyBiasRelu(scratch, row + oh * paddedWidth, out, dst + oh * outWidth, outWidth, bias,
                         hasBias, tail.relu());
+            }
+        }
+    }
+
+    /**
+     * The unit's {@code m} rows pooled: each row's bias and ReLU applied in place in the
+     * scratch over the rows the windows read, then 2 × 2 windows of stride 2 reduced by
+     * {@link VectorPooling#maxRow} into {@code values} (and the taps into the tail's argmax),
+     * row {@code r} being channel {@code firstChannel + r}; whole vectors never write past the
+     * unit's outputs, which another thread may be writing.
+     */
+    private static void copyOutPooled(Geometry g, int m, float[] scratch, int ld, Tail tail, int firstChannel,
+                                      float[] values, int to) {
+        int paddedWidth = g.paddedWidth();
+        int pooledHeight = g.outHeight() / 2;
+        int pooledWidth = g.outWidth() / 2;
+        int span = (2 * pooledHeight - 1) * paddedWidth + g.outWidth();
+        int limit = to + m * pooledHeight * pooledWidth;
+        float[] spill = VectorPooling.spill();
+        boolean hasBias = tail.bias() != null;
+        for (int r = 0; r < m; r++) {
+            int row = r * ld;
+            if (!tail.plain()) {
+                VectorConvTile.copyBiasRelu(scratch, row, scratch, row, span, hasBias ? tail.bias()[firstChannel + r]
+                        : 0f, hasBias, tail.relu());
+            }
+            int outRow = to + r * pooledHeight * pooledWidth;
+            for (int ph = 0; ph < pooledHeight; ph++, outRow += pooledWidth) {
+                VectorPooling.maxRow(scratch, row + 2 * ph * paddedWidth, paddedWidth, pooledWidth, values,
+                        tail.argmax(), outRow, limit, spill);
             }
         }
     }

@@ -44,6 +44,26 @@ public interface PoolingKernels {
     }
 
     /**
+     * The VJP of {@code maxPool(relu(y))} from the pooled values, for windows that do not
+     * overlap, with the bias gradient in the same pass, as
+     * {@link Pooling#maxPoolReluGrad(float[], float[], float[], Pooling.Window, int, boolean, float[])}:
+     * the bits of this provider's {@link #maxPoolScatter} followed by its
+     * {@link ConvolutionKernels#channelReluGrad}.
+     *
+     * @param values   the pooled values {@code [images, channels, outHeight, outWidth]}
+     * @param argmax   their taps
+     * @param grad     the cotangent of the pooled values
+     * @param window   the pooling over the planes of {@code y}
+     * @param channels channels per image
+     * @param biasGrad whether to write the bias gradient
+     * @param grads    output: {@code g}, then the bias gradient with {@code biasGrad}
+     */
+    default void maxPoolReluGrad(float[] values, float[] argmax, float[] grad, Pooling.Window window, int channels,
+                                 boolean biasGrad, float[] grads) {
+        Pooling.maxPoolReluGrad(values, argmax, grad, window, channels, biasGrad, grads);
+    }
+
+    /**
      * Average pooling, as {@link Pooling#avgPool}.
      *
      * @param in     {@code [planes, height, width]}

@@ -41,13 +41,7 @@ final class VectorChannelBias {
                 // The row sum starts from the first vector itself, not from +0 plus it.
                 sum = i == 0 ? v : sum.add(v);
             }
-            float[] lanes = LANES.get();
-            sum.intoArray(lanes, 0);
-            float lanesSum = lanes[0];
-            for (int lane = 1; lane < L; lane++) {
-                lanesSum += lanes[lane];
-            }
-            total += lanesSum;
+            total += lanes(sum);
         }
         for (; i < length; i++) {
             float v = dy[at + i] * (y[at + i] > 0f ? 1f : 0f);
@@ -55,5 +49,36 @@ final class VectorChannelBias {
             total += v;
         }
         sums[o] = total;
+    }
+
+    /** The lanes of a vector sum added in lane order. */
+    private static float lanes(FloatVector sum) {
+        float[] lanes = LANES.get();
+        sum.intoArray(lanes, 0);
+        float lanesSum = lanes[0];
+        for (int lane = 1; lane < L; lane++) {
+            lanesSum += lanes[lane];
+        }
+        return lanesSum;
+    }
+
+    /**
+     * A stored plane's sum added to {@code total} in {@link #reluGradPlane}'s order (a
+     * {@link Pooling.PlaneSum}): the vector sum of whole vectors, its lanes, then the tail.
+     */
+    static float sumPlane(float[] g, int at, int length, float total) {
+        int bound = S.loopBound(length);
+        int i = 0;
+        if (bound > 0) {
+            FloatVector sum = FloatVector.fromArray(S, g, at);
+            for (i = L; i < bound; i += L) {
+                sum = sum.add(FloatVector.fromArray(S, g, at + i));
+            }
+            total += lanes(sum);
+        }
+        for (; i < length; i++) {
+            total += g[at + i];
+        }
+        return total;
     }
 }

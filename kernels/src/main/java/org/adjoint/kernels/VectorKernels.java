@@ -140,6 +140,28 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public boolean poolsConvolution(int images, int channels, int height, int width, int outputs, int groups,
+                                    int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
+        return DirectConv.matches(TILE) && DirectConv.takesPooled(images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, stride, padding, dilation);
+    }
+
+    @Override
+    public void conv2dBiasReluMaxPool(float[] x, float[] w, float[] bias, boolean relu, float[] values,
+                                      float[] argmax, int images, int channels, int height, int width, int outputs,
+                                      int groups, int kernelHeight, int kernelWidth, int stride, int padding,
+                                      int dilation) {
+        if (!poolsConvolution(images, channels, height, width, outputs, groups, kernelHeight, kernelWidth, stride,
+                padding, dilation)) {
+            KernelProvider.super.conv2dBiasReluMaxPool(x, w, bias, relu, values, argmax, images, channels, height,
+                    width, outputs, groups, kernelHeight, kernelWidth, stride, padding, dilation);
+            return;
+        }
+        DirectConv.forwardPooled(x, w, bias, relu, values, argmax, images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, padding, dilation);
+    }
+
+    @Override
     public void channelBiasRelu(float[] y, float[] bias, boolean relu, int images, int channels, int positions) {
         ChannelBias.biasRelu((out, at, length, b, hasBias, max) -> VectorConvTile.copyBiasRelu(out, at, out, at, length,
                 b, hasBias, max), y, bias, relu, images, channels, positions);
@@ -263,6 +285,13 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void maxPoolScatter(float[] grad, float[] argmax, Pooling.Window window, float[] out) {
         VectorPooling.maxPoolScatter(grad, argmax, window, out);
+    }
+
+    @Override
+    public void maxPoolReluGrad(float[] values, float[] argmax, float[] grad, Pooling.Window window, int channels,
+                                boolean biasGrad, float[] grads) {
+        Pooling.maxPoolReluGrad(VectorPooling::scatterReluPlane, VectorChannelBias::sumPlane, values, argmax, grad,
+                window, channels, biasGrad, grads);
     }
 
     @Override

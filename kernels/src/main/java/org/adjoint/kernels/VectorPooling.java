@@ -35,6 +35,24 @@ final class VectorPooling {
     private VectorPooling() {
     }
 
+    /**
+     * Whether halving windows run in vectors here: at least two lanes.
+     *
+     * @return {@code L ≥ 2}
+     */
+    static boolean vectors() {
+        return L >= 2;
+    }
+
+    /**
+     * Scratch for {@link #maxRow}'s last windows.
+     *
+     * @return {@code L} floats
+     */
+    static float[] spill() {
+        return new float[L];
+    }
+
     private static FloatVector everyOther(int start) {
         float[] indices = new float[L];
         for (int i = 0; i < L; i++) {
@@ -92,14 +110,35 @@ final class VectorPooling {
                 oh = 0;
                 plane++;
             }
-            int outRow = row * outWidth;
-            for (int ow = 0; ow < outWidth; ow += L) {
-                int at = top + 2 * ow;
-                if (outRow + ow + L <= partEnd && at + width + 2 * L <= in.length) {
-                    maxVectorWhole(in, at, width, values, argmax, outRow + ow);
-                } else {
-                    maxVector(in, at, width, Math.min(L, outWidth - ow), values, argmax, outRow + ow, spill);
-                }
+            maxRow(in, top, width, outWidth, values, argmax, row * outWidth, partEnd, spill);
+        }
+    }
+
+    /**
+     * One output row of halving windows: {@code outWidth} windows whose top-left taps start at
+     * {@code in[top]}, every second column, the row below {@code rowStride} further on; outputs
+     * from {@code values[outRow]} (and {@code argmax[outRow]}). Whole vectors while their lanes
+     * stay below output {@code limit} (what they write past the row, a later row of the same
+     * part overwrites), else masked.
+     *
+     * @param in        the input rows
+     * @param top       the first window's top-left tap
+     * @param rowStride elements from one input row to the next
+     * @param outWidth  windows in the row
+     * @param values    output
+     * @param argmax    output, or {@code null}
+     * @param outRow    the row's first output
+     * @param limit     the end of the outputs this part may write
+     * @param spill     {@code L} floats of scratch
+     */
+    static void maxRow(float[] in, int top, int rowStride, int outWidth, float[] values, float[] argmax, int outRow,
+                       int limit, float[] spill) {
+        for (int ow = 0; ow < outWidth; ow += L) {
+            int at = top + 2 * ow;
+            if (outRow + ow + L <= limit && at + rowStride + 2 * L <= in.length) {
+                maxVectorWhole(in, at, rowStride, values, argmax, outRow + ow);
+            } else {
+                maxVector(in, at, rowStride, Math.min(L, outWidth - ow), values, argmax, outRow + ow, spill);
             }
         }
     }
@@ -190,14 +229,38 @@ final class VectorPooling {
         }
         Pooling.checkScatter("maxPoolScatter", grad, argmax, window, out);
         window.run((first, end) -> {
-            scatterRows(grad, argmax, window, out, first * window.outHeight(), end * window.outHeight());
+            scatterRows(grad, argmax, null, window, out, first * window.outHeight(), end * window.outHeight());
             Pooling.zeroHalvingEdges(window, out, first, end);
         });
     }
 
-    /** Output rows {@code [firstRow, endRow)} of the scatter, {@code L} windows at a time, as {@link #maxRows}. */
-    private static void scatterRows(float[] grad, float[] argmax, Pooling.Window window, float[] out, int firstRow,
-                                    int endRow) {
+    /**
+     * One plane of {@link Pooling#maxPoolReluGrad}'s {@code g}: the scatter of {@code (0 + grad) ·
+     * step(values)}, with vectors for a halving window.
+     *
+     * @param grad   {@code [planes, outHeight, outWidth]}
+     * @param argmax {@code [planes, outHeight, outWidth]}
+     * @param values the pooled values, of the same shape
+     * @param window the sizes; windows that do not overlap
+     * @param out    output, {@code [planes, height, width]}; the plane's elements overwritten
+     * @param plane  the plane
+     */
+    static void scatterReluPlane(float[] grad, float[] argmax, float[] values, Pooling.Window window, float[] out,
+                                 int plane) {
+        if (!window.halving() || L < 2) {
+            Pooling.maxScatterPlanes(grad, argmax, values, window, out, plane, plane + 1);
+            return;
+        }
+        scatterRows(grad, argmax, values, window, out, plane * window.outHeight(), (plane + 1) * window.outHeight());
+        Pooling.zeroHalvingEdges(window, out, plane, plane + 1);
+    }
+
+    /**
+     * Output rows {@code [firstRow, endRow)} of the scatter, {@code L} windows at a time, as
+     * {@link #maxRows}; with {@code values}, each cotangent times {@code step(values)}.
+     */
+    private static void scatterRows(float[] grad, float[] argmax, float[] values, Pooling.Window window, float[] out,
+                                    int firstRow, int endRow) {
         int width = window.width();
         int outWidth = window.outWidth();
         float[] spill = new float[L];
@@ -220,11 +283,12 @@ final class VectorPooling {
             for (int ow = (outWidth - 1) / L * L; ow >= 0; ow -= L) {
                 int at = top + 2 * ow;
                 boolean done = whole && outRow + ow + L <= grad.length && at + width + 2 * L <= partEnd
-                        ? scatterVectorWhole(grad, argmax, outRow + ow, out, at, width)
-                        : scatterVector(grad, argmax, outRow + ow, Math.min(L, outWidth - ow), out, at, width, spill);
+                        ? scatterVectorWhole(grad, argmax, values, outRow + ow, out, at, width)
+                        : scatterVector(grad, argmax, values, outRow + ow, Math.min(L, outWidth - ow), out, at, width,
+                        spill);
                 if (!done) {
                     // Not tap numbers: the scalar row names the first bad entry.
-                    Pooling.maxScatterHalvingRow(grad, argmax, outRow, top, width, out, ow, outWidth);
+                    Pooling.maxScatterHalvingRow(grad, argmax, values, outRow, top, width, out, ow, outWidth);
                 }
             }
         }
@@ -235,9 +299,13 @@ final class VectorPooling {
      * only where a row has at least {@code L − 1} windows, so that what one row's last vector
      * writes past its end lies within the next input row's windows or the edges zeroed after.
      */
-    private static boolean scatterVectorWhole(float[] grad, float[] argmax, int o, float[] out, int p, int width) {
+    private static boolean scatterVectorWhole(float[] grad, float[] argmax, float[] values, int o, float[] out, int p,
+                                              int width) {
         FloatVector zero = FloatVector.zero(S);
         FloatVector g = zero.add(FloatVector.fromArray(S, grad, o));
+        if (values != null) {
+            g = g.mul(step(FloatVector.fromArray(S, values, o)));
+        }
         FloatVector t = FloatVector.fromArray(S, argmax, o);
         VectorMask<Float> is0 = t.eq(0f);
         VectorMask<Float> is1 = t.eq(1f);
@@ -262,11 +330,14 @@ final class VectorPooling {
      * The scatter of {@code count ≤ L} windows, stored as {@link #maxVector} does; false, writing
      * nothing, on an argmax entry that is no tap number.
      */
-    private static boolean scatterVector(float[] grad, float[] argmax, int o, int count, float[] out, int p,
-                                         int width, float[] spill) {
+    private static boolean scatterVector(float[] grad, float[] argmax, float[] values, int o, int count, float[] out,
+                                         int p, int width, float[] spill) {
         FloatVector zero = FloatVector.zero(S);
         VectorMask<Float> load = S.indexInRange(0, count);
         FloatVector g = zero.add(FloatVector.fromArray(S, grad, o, load));
+        if (values != null) {
+            g = g.mul(step(FloatVector.fromArray(S, values, o, load)));
+        }
         FloatVector t = FloatVector.fromArray(S, argmax, o, load);
         VectorMask<Float> is0 = t.eq(0f);
         VectorMask<Float> is1 = t.eq(1f);
@@ -285,5 +356,10 @@ final class VectorPooling {
         store(LOW.selectFrom(c, d), out, p + width, Math.min(L, span), spill);
         store(HIGH.selectFrom(c, d), out, p + width + L, span - L, spill);
         return true;
+    }
+
+    /** ReLU's derivative from its output as a factor: 1 where {@code y > 0}, else 0 (NaN too), as STEP multiplies it in. */
+    private static FloatVector step(FloatVector y) {
+        return FloatVector.zero(S).blend(1f, y.compare(VectorOperators.GT, 0f));
     }
 }

@@ -3,6 +3,7 @@ package org.adjoint.kernels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -130,6 +131,71 @@ class DirectConvTest {
                 assertBits(expected, inPlace, label + " as a vector pass after the forward");
             }
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void poolingInTheCopyOutHasTheBitsOfTheForwardThenThePooling(Shape s) {
+        boolean taken = DirectConv.takesPooled(s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(), s.dilation());
+        boolean provider = DirectConv.matches(VectorMicroKernel.select());
+        assertEquals(taken && provider, VectorKernels.INSTANCE.poolsConvolution(s.images(), s.channels(), s.height(),
+                s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(), s.dilation()),
+                s.toString());
+        if (!taken) {
+            assertTrue(s.outHeight() < 2 || s.outWidth() < 2 || !DirectConv.takesForward(s.images(), s.channels(),
+                    s.height(), s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(),
+                    s.dilation()), s.toString());
+            return;
+        }
+        float[] x = random(41, s.images() * s.channels() * s.height() * s.width());
+        // A NaN, which must win its window as the separate pooling lets it.
+        x[x.length / 3] = Float.NaN;
+        float[] w = random(42, s.outputs() * s.channels() / s.groups() * s.kernelHeight() * s.kernelWidth());
+        float[] bias = random(43, s.outputs());
+        Pooling.Window window = new Pooling.Window(s.images() * s.outputs(), s.outHeight(), s.outWidth(), 2, 2, 2, 0,
+                1);
+        int pooled = Math.toIntExact(window.outputSize());
+        for (float[] b : new float[][] {bias, null}) {
+            for (boolean relu : new boolean[] {true, false}) {
+                String label = s + (b == null ? " no bias" : " bias") + (relu ? " relu" : "");
+                float[] y = new float[s.images() * s.outputs() * s.outHeight() * s.outWidth()];
+                DirectConv.forward(x, w, b, relu, y, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                        s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+                float[] expected = new float[pooled];
+                float[] expectedTaps = new float[pooled];
+                VectorKernels.INSTANCE.maxPool(y, window, expected, expectedTaps);
+                float[] values = random(44, pooled);
+                float[] taps = random(45, pooled);
+                DirectConv.forwardPooled(x, w, b, relu, values, taps, s.images(), s.channels(), s.height(), s.width(),
+                        s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+                assertBits(expected, values, label);
+                assertBits(expectedTaps, taps, label + " argmax");
+                if (provider) {
+                    float[] viaProvider = random(47, pooled);
+                    VectorKernels.INSTANCE.conv2dBiasReluMaxPool(x, w, b, relu, viaProvider, null, s.images(),
+                            s.channels(), s.height(), s.width(), s.outputs(), s.groups(), s.kernelHeight(),
+                            s.kernelWidth(), 1, s.padding(), s.dilation());
+                    assertBits(expected, viaProvider, label + " through the provider");
+                }
+                float[] alone = random(46, pooled);
+                DirectConv.forwardPooled(x, w, b, relu, alone, null, s.images(), s.channels(), s.height(), s.width(),
+                        s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+                assertBits(expected, alone, label + " without the argmax");
+            }
+        }
+    }
+
+    @Test
+    void onlyTheVectorProviderPoolsInTheCopyOut() {
+        assertEquals(DirectConv.matches(VectorMicroKernel.select()),
+                VectorKernels.INSTANCE.poolsConvolution(64, 1, 28, 28, 32, 1, 3, 3, 1, 1, 1));
+        assertTrue(DirectConv.takesPooled(64, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1));
+        assertFalse(DirectConv.takesPooled(64, 32, 3, 3, 64, 1, 3, 3, 1, 0, 1), "a 1 x 1 output");
+        assertFalse(ScalarKernels.INSTANCE.poolsConvolution(64, 1, 28, 28, 32, 1, 3, 3, 1, 1, 1));
+        UnsupportedOperationException none = assertThrows(UnsupportedOperationException.class, () -> ScalarKernels.INSTANCE.conv2dBiasReluMaxPool(new float[4],
+                        new float[1], null, true, new float[1], null, 1, 1, 2, 2, 1, 1, 1, 1, 1, 0, 1));
+        assertTrue(none.getMessage().contains("conv2dBiasReluMaxPool"), none.getMessage());
     }
 
     @ParameterizedTest

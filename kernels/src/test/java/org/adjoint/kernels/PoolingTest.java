@@ -45,6 +45,16 @@ class PoolingTest {
         return x;
     }
 
+    /** The same bits, except that any NaN equals any NaN (which NaN a sum of two keeps is the compiler's choice). */
+    private static void assertBits(float[] expected, float[] actual, String message) {
+        assertEquals(expected.length, actual.length, message);
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToIntBits(expected[i]) != Float.floatToIntBits(actual[i])) {
+                throw new AssertionError(message + ": element " + i + " is " + actual[i] + ", expected " + expected[i]);
+            }
+        }
+    }
+
     private static float[] gaussian(long seed, int size) {
         SplittableRandom random = new SplittableRandom(seed);
         float[] x = new float[size];
@@ -272,5 +282,72 @@ class PoolingTest {
                 () -> new Pooling.Window(1, 2, 2, 3, 3, 1, 0, 1));
         assertTrue(e.getMessage().contains("does not fit"), e.getMessage());
         assertEquals(14, new Pooling.Window(1, 28, 29, 2, 2, 2, 0, 1).outWidth());
+    }
+
+    /** Windows that do not overlap, as {@code maxPoolReluGrad} takes them: planes, channels, height, width, kernel, stride. */
+    private static final int[][] APART = {
+        {6, 3, 28, 28, 2, 2}, {4, 2, 7, 9, 2, 2}, {2, 1, 14, 14, 2, 2}, {6, 6, 5, 67, 2, 2}, {4, 4, 9, 35, 2, 2},
+        {4, 2, 9, 10, 3, 3}, {2, 2, 8, 7, 2, 3}, {3, 3, 2, 2, 2, 2}, {64, 32, 6, 6, 2, 2},
+    };
+
+    @Test
+    void theReluGradientFromThePooledValuesHasTheBitsOfTheScatterAndTheReluPass() {
+        long seed = 600;
+        for (int[] a : APART) {
+            Pooling.Window w = new Pooling.Window(a[0], a[2], a[3], a[4], a[4], a[5], 0, 1);
+            int channels = a[1];
+            int images = a[0] / channels;
+            int positions = a[2] * a[3];
+            int n = Math.toIntExact(w.inputSize());
+            int m = Math.toIntExact(w.outputSize());
+            // A ReLU's output: ties at +0 and −0 where the pre-activation was not positive, a few NaNs.
+            float[] y = awkward(seed, n);
+            for (int i = 0; i < n; i++) {
+                y[i] = Math.max(y[i], 0f);
+            }
+            float[] dp = awkward(seed + 1, m);
+            for (KernelProvider provider : PROVIDERS) {
+                String label = Arrays.toString(a) + " " + provider.name();
+                float[] values = new float[m];
+                float[] argmax = new float[m];
+                provider.maxPool(y, w, values, argmax);
+                float[] dy = new float[n];
+                provider.maxPoolScatter(dp, argmax, w, dy);
+                float[] expected = new float[n + channels];
+                provider.channelReluGrad(y, dy, expected, true, images, channels, positions);
+                float[] grads = gaussian(seed + 2, n + channels);
+                provider.maxPoolReluGrad(values, argmax, dp, w, channels, true, grads);
+                assertBits(expected, grads, label);
+                float[] alone = gaussian(seed + 3, n);
+                provider.maxPoolReluGrad(values, argmax, dp, w, channels, false, alone);
+                assertBits(Arrays.copyOf(expected, n), alone, label + " without the sums");
+            }
+            seed += 10;
+        }
+    }
+
+    @Test
+    void theReluGradientRefusesOverlappingWindowsAndBadTaps() {
+        Pooling.Window overlapping = new Pooling.Window(2, 6, 6, 3, 3, 2, 0, 1);
+        float[] four = new float[2 * 2 * 2];
+        IllegalArgumentException overlap = assertThrows(IllegalArgumentException.class,
+                () -> VectorKernels.INSTANCE.maxPoolReluGrad(new float[8], new float[8], new float[8], overlapping, 2,
+                        false, new float[72]));
+        assertTrue(overlap.getMessage().startsWith("maxPoolReluGrad: the windows overlap (window 3x3"),
+                overlap.getMessage());
+        Pooling.Window halving = new Pooling.Window(2, 4, 4, 2, 2, 2, 0, 1);
+        for (KernelProvider provider : PROVIDERS) {
+            float[] argmax = new float[8];
+            argmax[5] = 4f;
+            IllegalArgumentException tap = assertThrows(IllegalArgumentException.class,
+                    () -> provider.maxPoolReluGrad(four, argmax, four, halving, 1, true, new float[33]));
+            assertEquals("maxPoolReluGrad: argmax entry 5 is 4.0, not a tap number in [0, 4)", tap.getMessage(),
+                    provider.name());
+            IllegalArgumentException channels = assertThrows(IllegalArgumentException.class,
+                    () -> provider.maxPoolReluGrad(four, new float[8], four, halving, 3, true, new float[35]));
+            assertEquals("maxPoolReluGrad: 3 channels do not divide the 2 planes", channels.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> provider.maxPoolReluGrad(four, new float[8], four, halving, 2, true, new float[33]));
+        }
     }
 }
