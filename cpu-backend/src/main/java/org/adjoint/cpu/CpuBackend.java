@@ -232,6 +232,29 @@ public final class CpuBackend implements Backend, FusedAdam {
         }
     }
 
+    /**
+     * Pooled while the direct convolution copies each image out of its scratch, where the
+     * vector kernels run that convolution and the pooling is 2 × 2 of stride 2; else the default.
+     */
+    @Override
+    public void conv2dBiasReluMaxPool(Buffer input, Buffer weight, Buffer bias, ConvGeometry geometry, int images,
+                                      int outputs, int groups, ConvGeometry pool, Buffer values, Buffer argmax) {
+        if (!convolution.conv2dBiasReluMaxPool(input, weight, bias, geometry, images, outputs, groups, pool, values,
+                argmax)) {
+            Backend.super.conv2dBiasReluMaxPool(input, weight, bias, geometry, images, outputs, groups, pool, values,
+                    argmax);
+        }
+    }
+
+    /** {@code g} and the bias gradient in one pass over the pooled values ({@link KernelProvider#maxPoolReluGrad}). */
+    @Override
+    public void conv2dBiasReluMaxPoolGrad(Buffer values, Buffer argmax, Buffer valuesGrad, ConvGeometry pool,
+                                          int images, boolean biasGrad, Buffer grads) {
+        if (!pooling.conv2dBiasReluMaxPoolGrad(values, argmax, valuesGrad, pool, images, biasGrad, grads)) {
+            Backend.super.conv2dBiasReluMaxPoolGrad(values, argmax, valuesGrad, pool, images, biasGrad, grads);
+        }
+    }
+
     @Override
     public void maxPool(Buffer input, ConvGeometry geometry, int images, Buffer values, Buffer argmax) {
         pooling.maxPool(input, geometry, images, values, argmax);

@@ -135,6 +135,42 @@ final class CpuConvolution {
         return true;
     }
 
+    /**
+     * The layer with 2 × 2 max pooling of stride 2 pooled inside the direct convolution's
+     * copy-out, where the kernels do that ({@link KernelProvider#poolsConvolution}) and the
+     * unfused layer would run the same direct convolution; else {@code false}.
+     */
+    boolean conv2dBiasReluMaxPool(Buffer input, Buffer weight, Buffer bias, ConvGeometry geometry, int images,
+                                  int outputs, int groups, ConvGeometry pool, Buffer values, Buffer argmax) {
+        boolean halving = pool.kernelHeight() == 2 && pool.kernelWidth() == 2 && pool.stride() == 2
+                && pool.padding() == 0 && pool.dilation() == 1;
+        if (!halving || !implicitForward(outputs, groups) || !kernels.poolsConvolution(images, geometry.channels(),
+                geometry.height(), geometry.width(), outputs, groups, geometry.kernelHeight(), geometry.kernelWidth(),
+                geometry.stride(), geometry.padding(), geometry.dilation())) {
+            return false;
+        }
+        float[] b = bias == null ? null : data(bias);
+        if (b != null && b.length < outputs) {
+            throw new IllegalArgumentException("cpu conv2dBiasReluMaxPool: the bias holds " + b.length
+                    + " elements, fewer than the " + outputs + " outputs");
+        }
+        long pooled = (long) images * outputs * pool.outHeight() * pool.outWidth();
+        checkConv("conv2dBiasReluMaxPool", geometry, images, outputs, groups, "input", input, "weight", weight, null,
+                null);
+        for (Buffer out : new Buffer[] {values, argmax}) {
+            if (out != null && data(out).length < pooled) {
+                throw new IllegalArgumentException("cpu conv2dBiasReluMaxPool: the " + (out == values ? "values"
+                        : "argmax") + " hold " + data(out).length + " elements, fewer than the " + pooled + " of "
+                        + images + " images pooled by " + pool);
+            }
+        }
+        kernels.conv2dBiasReluMaxPool(data(input), data(weight), b, true, data(values),
+                argmax == null ? null : data(argmax), images, geometry.channels(), geometry.height(),
+                geometry.width(), outputs, groups, geometry.kernelHeight(), geometry.kernelWidth(), geometry.stride(),
+                geometry.padding(), geometry.dilation());
+        return true;
+    }
+
     boolean conv2dBiasActivationGrad(UnaryOp activation, Buffer output, Buffer outputGrad, int images, int outputs,
                                      int positions, boolean biasGrad, Buffer grads) {
         boolean smooth = activation == UnaryOp.TANH || activation == UnaryOp.SIGMOID;
@@ -178,6 +214,9 @@ final class CpuConvolution {
         String[] names = {imageName, weightName, outName};
         Buffer[] buffers = {image, weight, out};
         for (int i = 0; i < 3; i++) {
+            if (buffers[i] == null) {
+                continue;
+            }
             int length = data(buffers[i]).length;
             if (images < 0 || length < needed[i]) {
                 throw new IllegalArgumentException("cpu " + operation + ": the " + names[i] + " holds " + length

@@ -29,6 +29,22 @@ final class CpuPooling {
         kernels.maxPoolScatter(data(grad), data(argmax), window("maxPoolScatter", geometry, images), data(out));
     }
 
+    /**
+     * {@code g} and the bias gradient of a layer pooled by {@link org.adjoint.backend.PoolingOps#conv2dBiasReluMaxPool}
+     * in one pass ({@link KernelProvider#maxPoolReluGrad}), with the bits of the scatter followed
+     * by {@link CpuBackend#conv2dBiasActivationGrad}; {@code false} for one channel of several
+     * images with the bias gradient, which that sums as one run, not plane by plane.
+     */
+    boolean conv2dBiasReluMaxPoolGrad(Buffer values, Buffer argmax, Buffer valuesGrad, ConvGeometry pool, int images,
+                                      boolean biasGrad, Buffer grads) {
+        if (biasGrad && pool.channels() == 1 && images > 1) {
+            return false;
+        }
+        kernels.maxPoolReluGrad(data(values), data(argmax), data(valuesGrad),
+                window("conv2dBiasReluMaxPoolGrad", pool, images), pool.channels(), biasGrad, data(grads));
+        return true;
+    }
+
     void avgPool(Buffer input, ConvGeometry geometry, int images, Buffer out) {
         kernels.avgPool(data(input), window("avgPool", geometry, images), data(out));
     }

@@ -7,6 +7,7 @@ import java.util.Map;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.ops.ConvActivation;
+import org.adjoint.internal.ops.ConvMaxPool;
 
 /**
  * A 2-D convolution over NCHW images, {@link Functional#conv2d}, with its parameters: a weight
@@ -188,6 +189,19 @@ public final class Conv2d implements Module {
     @Override
     public Tensor apply(Tensor x) {
         return ConvActivation.apply(x, weight, bias, stride, padding, dilation, groups, activation);
+    }
+
+    /**
+     * This layer followed by max pooling, as one primitive where the pooling windows do not
+     * overlap and the activation is a ReLU ({@link Sequential} fuses the pair), with the bits of
+     * {@code new MaxPool2d(kernel, stride, padding).apply(apply(x))}.
+     */
+    Tensor applyPooled(Tensor x, int poolKernel, int poolStride, int poolPadding) {
+        if (activation != Activation.RELU) {
+            return Functional.maxPool2d(apply(x), poolKernel, poolStride, poolPadding);
+        }
+        return ConvMaxPool.apply(x, weight, bias, stride, padding, dilation, groups, poolKernel, poolStride,
+                poolPadding);
     }
 
     @Override

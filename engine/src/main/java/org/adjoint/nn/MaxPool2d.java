@@ -31,6 +31,21 @@ public final class MaxPool2d extends Stateless {
         this.padding = padding;
     }
 
+    /** The window's side. */
+    int kernel() {
+        return kernel;
+    }
+
+    /** The step between windows. */
+    int stride() {
+        return stride;
+    }
+
+    /** The padding on every side. */
+    int padding() {
+        return padding;
+    }
+
     @Override
     public Tensor apply(Tensor x) {
         return Functional.maxPool2d(x, kernel, stride, padding);

@@ -35,6 +35,12 @@ import org.adjoint.checkpoint.CheckpointPolicy;
  * derivatives ({@code grad} of {@code grad}, {@code hvp}); each of these fails with an error
  * that says so before any gradient changes. Apply the layers without a policy for them.
  *
+ * <p>A {@link Conv2d} with a ReLU followed by a {@link MaxPool2d} whose windows do not overlap
+ * runs as one layer, one primitive that never keeps the convolution's output (the pooled
+ * values and the argmax are all its backward pass needs), with the bits of the two run one
+ * after the other; {@link #layers()} and the parameters' names are the layers as given, and a
+ * policy plans over the layers as they run.
+ *
  * <p>As a {@link Module}, the chain names its children's parameters by position, as
  * PyTorch's {@code nn.Sequential} does: {@code 0.weight}, {@code 0.bias}, {@code 2.weight}; a
  * plain {@link Layer} child's parameters are {@code i.0}, {@code i.1}, ... {@link #train(boolean)}
@@ -43,6 +49,8 @@ import org.adjoint.checkpoint.CheckpointPolicy;
 public final class Sequential implements Module {
 
     private final List<Layer> layers;
+    /** What runs: the layers, each ReLU convolution followed by max pooling fused into one ({@link ConvPool}). */
+    private final List<Layer> runs;
 
     /**
      * Creates a chain.
@@ -54,6 +62,7 @@ public final class Sequential implements Module {
             throw new IllegalArgumentException("Sequential: a chain needs at least one layer");
         }
         this.layers = List.copyOf(layers);
+        this.runs = ConvPool.fuse(this.layers);
     }
 
     /**
@@ -75,7 +84,7 @@ public final class Sequential implements Module {
     @Override
     public Tensor apply(Tensor x) {
         Tensor h = x;
-        for (Layer layer : layers) {
+        for (Layer layer : runs) {
             h = layer.apply(h);
         }
         return h;
@@ -102,7 +111,7 @@ public final class Sequential implements Module {
      * @return the chain output
      */
     public Tensor apply(Tensor x, CheckpointPolicy policy, CheckpointMeter meter) {
-        return Checkpoint.chain(layers, parameters(), x, policy, meter);
+        return Checkpoint.chain(runs, parameters(), x, policy, meter);
     }
 
     /**

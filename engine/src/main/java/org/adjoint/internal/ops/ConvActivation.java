@@ -127,7 +127,15 @@ public final class ConvActivation extends Primitive<ConvActivation.Attributes> {
 
     @Override
     protected Tensor vjp(Attributes attributes, Values saved, int input, Tensor g) {
-        Conv2d.Spec spec = attributes.spec();
+        return convolutionVjp(attributes.spec(), saved, input, g);
+    }
+
+    /**
+     * The VJPs of the convolution and its bias from {@code g}, the cotangent of
+     * {@code conv2d(x, w) + b}, with differentiable operations; the saved values are this
+     * primitive's (x, w and the bias as inputs 0 to 2), as they are {@link ConvMaxPool}'s.
+     */
+    static Tensor convolutionVjp(Conv2d.Spec spec, Values saved, int input, Tensor g) {
         return switch (input) {
             case 0 -> {
                 int[] xs = saved.inputShape(0);
@@ -150,7 +158,16 @@ public final class ConvActivation extends Primitive<ConvActivation.Attributes> {
         if (attributes.activation() == Activation.IDENTITY) {
             return vjp(attributes, saved, input, shared);
         }
-        Conv2d.Spec spec = attributes.spec();
+        return convolutionFusedVjp(attributes.spec(), saved, input, shared);
+    }
+
+    /**
+     * The VJPs of the convolution and its bias from one flat tensor holding {@code g} and then,
+     * with a bias, its gradient (what {@code conv2dBiasActivationGrad} and
+     * {@code conv2dBiasReluMaxPoolGrad} write): the convolution's gradients read {@code g}'s
+     * buffer where it starts, the bias gradient is a view of its end.
+     */
+    static Tensor convolutionFusedVjp(Conv2d.Spec spec, Values saved, int input, Tensor shared) {
         Backend backend = TensorImpl.of(shared).backend();
         Buffer grads = Compute.buffer(shared);
         return switch (input) {
@@ -175,7 +192,20 @@ public final class ConvActivation extends Primitive<ConvActivation.Attributes> {
     /** {@code activation'(y) · (conv(dx, w) + conv(x, dw) + db)}. */
     @Override
     protected Tensor jvp(Attributes attributes, Values primals, Tensor[] tangents) {
-        Conv2d.Spec spec = attributes.spec();
+        Tensor pre = convolutionJvp(attributes.spec(), primals, tangents, Compute.shape(primals.output()));
+        if (pre == null || attributes.activation() == Activation.IDENTITY) {
+            return pre;
+        }
+        return pre.mul(Pointwise.of(attributes.activation()).factor(primals.output(), 0f));
+    }
+
+    /**
+     * The tangent of {@code conv2d(x, w) + b}: {@code conv(dx, w) + conv(x, dw) + db}, or
+     * {@code null} when no input has a tangent.
+     *
+     * @param shape the convolution's output shape, which {@code db} is broadcast to alone
+     */
+    static Tensor convolutionJvp(Conv2d.Spec spec, Values primals, Tensor[] tangents, int[] shape) {
         Tensor dx = tangents[0];
         Tensor dw = tangents[1];
         Tensor db = tangents.length > 2 ? tangents[2] : null;
@@ -183,11 +213,8 @@ public final class ConvActivation extends Primitive<ConvActivation.Attributes> {
                 dw == null ? null : Conv2d.convolve(primals.input(0), dw, spec));
         if (db != null) {
             Tensor channels = Reshape.apply(db, 1, Compute.shape(db)[0], 1, 1);
-            pre = pre == null ? BroadcastTo.apply(channels, Compute.shape(primals.output())) : pre.add(channels);
+            pre = pre == null ? BroadcastTo.apply(channels, shape) : pre.add(channels);
         }
-        if (pre == null || attributes.activation() == Activation.IDENTITY) {
-            return pre;
-        }
-        return pre.mul(Pointwise.of(attributes.activation()).factor(primals.output(), 0f));
+        return pre;
     }
 }
