@@ -269,7 +269,10 @@ final class VectorPooling {
         int plane = firstRow / outHeight;
         int oh = firstRow - plane * outHeight;
         int partEnd = endRow / outHeight * planeSize;
-        boolean whole = outWidth >= L - 1;
+        // Whole vectors where what a row's last vector writes past the row stays within the two
+        // input rows of the next output row (or the edges zeroed after), which overwrite it:
+        // 2L floats past a row's start reach at most three rows further.
+        boolean whole = 3 * width >= 2 * L;
         for (int row = firstRow; row < endRow; row++) {
             int top = plane * planeSize + 2 * oh * width;
             if (++oh == outHeight) {
@@ -296,8 +299,9 @@ final class VectorPooling {
 
     /**
      * {@link #scatterVector} of {@code L} windows with whole vectors, as {@link #maxVectorWhole};
-     * only where a row has at least {@code L − 1} windows, so that what one row's last vector
-     * writes past its end lies within the next input row's windows or the edges zeroed after.
+     * only where an input row holds at least {@code 2L/3} elements, so that what one row's last
+     * vector writes past its end lies within the next output row's input rows (written after
+     * it, rows ascending) or the edges zeroed after.
      */
     private static boolean scatterVectorWhole(float[] grad, float[] argmax, float[] values, int o, float[] out, int p,
                                               int width) {

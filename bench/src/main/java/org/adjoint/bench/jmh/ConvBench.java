@@ -11,6 +11,8 @@ import org.adjoint.kernels.KernelProvider;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Conv2d;
 import org.adjoint.nn.Functional;
+import org.adjoint.nn.MaxPool2d;
+import org.adjoint.nn.Sequential;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -52,6 +54,7 @@ public class ConvBench {
     private Tensor weight;
     private Tensor bias;
     private Conv2d fused;
+    private Sequential pooled;
     private KernelProvider kernels;
     private int[] dims;
     private float[] x;
@@ -77,6 +80,7 @@ public class ConvBench {
         // Half the biases negative, so that the ReLU zeroes some outputs whatever the input.
         bias = Tensor.randn(3, o).mul(0.1f).detach().requiresGrad(true);
         fused = new Conv2d(weight, bias, 1, 1, 1, 1, Activation.RELU);
+        pooled = new Sequential(fused, new MaxPool2d(2));
         kernels = KernelProvider.named(provider);
         dims = new int[] {n, c, h, w, o};
         SplittableRandom random = new SplittableRandom(4);
@@ -181,6 +185,36 @@ public class ConvBench {
         weight.zeroGrad();
         bias.zeroGrad();
         fused.apply(input).sum().backward();
+        return weight.grad();
+    }
+
+    /**
+     * The fused layer, then 2 × 2 max pooling as a second primitive, forward and backward from
+     * the sum of the pooled output: what {@link #pooledForwardBackward} replaces.
+     *
+     * @return the weight's gradient
+     */
+    @Benchmark
+    public Tensor pairForwardBackward() {
+        input.zeroGrad();
+        weight.zeroGrad();
+        bias.zeroGrad();
+        Functional.maxPool2d(fused.apply(input), 2, 2, 0).sum().backward();
+        return weight.grad();
+    }
+
+    /**
+     * The layer and its pooling as one primitive (a {@link Sequential} of the two), forward and
+     * backward from the sum of the pooled output.
+     *
+     * @return the weight's gradient
+     */
+    @Benchmark
+    public Tensor pooledForwardBackward() {
+        input.zeroGrad();
+        weight.zeroGrad();
+        bias.zeroGrad();
+        pooled.apply(input).sum().backward();
         return weight.grad();
     }
 }
