@@ -162,7 +162,8 @@ class FakeDriverTest {
                 "CudaWorkedExamplesTest", "CudaAnomalyTest", "CudaThreadingTest", "CudaVersionTest",
                 "CudaRandomProgramTest", "CudaCoreTest", "CudaCoreOnlyNnTest", "CudaConvolutionOpsTest",
                 "CudaStructureTest", "CudaAttentionTest", "CudaNormalizationTest", "CudaGptTest", "CudaPoolingTest",
-                "CudaConvolutionTest", "CudaCnnModuleTest", "CudnnVersusIm2colTest", "CudaConvActivationTest");
+                "CudaConvolutionTest", "CudaCnnModuleTest", "CudnnVersusIm2colTest", "CudaConvActivationTest",
+                "CudaConvMaxPoolTest");
         List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS, "suite"));
         suites.forEach(suite -> arguments.add((suite.startsWith("Cudnn") ? "org.adjoint.cuda." : "org.adjoint.cuda.gpu.")
                 + suite));
