@@ -61,7 +61,7 @@ public abstract class ConvActivationConformance extends BackendConformance {
                 new Case(2, 9, 7, 5, 16, 3, 3, 1, 1, 1, 1, false));
     }
 
-    private static Tensor leaf(Tensor t) {
+    static Tensor leaf(Tensor t) {
         return Tensor.of(t.toFloatArray(), t.shape()).requiresGrad(true);
     }
 
@@ -94,7 +94,7 @@ public abstract class ConvActivationConformance extends BackendConformance {
     }
 
     /** A cotangent of {@code y}'s shape with zeros of both signs, so that −0 products would show. */
-    private static Tensor cotangent(Tensor y, long seed) {
+    static Tensor cotangent(Tensor y, long seed) {
         float[] u = Tensor.randn(seed, y.shape()).toFloatArray();
         for (int i = 0; i < u.length; i += 7) {
             u[i] = i % 2 == 0 ? 0f : -0f;
@@ -103,7 +103,7 @@ public abstract class ConvActivationConformance extends BackendConformance {
     }
 
     /** The same bits, except that any NaN equals any NaN. */
-    private static void assertBits(Tensor expected, Tensor actual, String label) {
+    static void assertBits(Tensor expected, Tensor actual, String label) {
         float[] e = expected.toFloatArray();
         float[] a = actual.toFloatArray();
         assertEquals(e.length, a.length, label + ": length");

@@ -1,9 +1,11 @@
 package org.adjoint.conformance;
 
+import static org.adjoint.conformance.ConvActivationConformance.assertBits;
+import static org.adjoint.conformance.ConvActivationConformance.cotangent;
+import static org.adjoint.conformance.ConvActivationConformance.leaf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -62,10 +64,6 @@ public abstract class ConvMaxPoolConformance extends BackendConformance {
                 new Case(2, 3, 9, 9, 5, 3, 1, 1, 1, true, 3, 2, 1));
     }
 
-    private static Tensor leaf(Tensor t) {
-        return Tensor.of(t.toFloatArray(), t.shape()).requiresGrad(true);
-    }
-
     /** The case's input, weight and (if any) bias, fresh leaves from {@code seed}. */
     private static List<Tensor> inputs(Case c, long seed) {
         List<Tensor> inputs = new ArrayList<>();
@@ -94,27 +92,6 @@ public abstract class ConvMaxPoolConformance extends BackendConformance {
             h = layer.apply(h);
         }
         return h;
-    }
-
-    /** A cotangent of {@code y}'s shape with zeros of both signs, so that −0 products would show. */
-    private static Tensor cotangent(Tensor y, long seed) {
-        float[] u = Tensor.randn(seed, y.shape()).toFloatArray();
-        for (int i = 0; i < u.length; i += 7) {
-            u[i] = i % 2 == 0 ? 0f : -0f;
-        }
-        return Tensor.of(u, y.shape());
-    }
-
-    /** The same bits, except that any NaN equals any NaN. */
-    private static void assertBits(Tensor expected, Tensor actual, String label) {
-        float[] e = expected.toFloatArray();
-        float[] a = actual.toFloatArray();
-        assertEquals(e.length, a.length, label + ": length");
-        for (int i = 0; i < e.length; i++) {
-            if (Float.floatToIntBits(e[i]) != Float.floatToIntBits(a[i])) {
-                fail(label + ": element " + i + " expected " + e[i] + ", got " + a[i]);
-            }
-        }
     }
 
     private static final String[] NAMES = {"input gradient", "weight gradient", "bias gradient"};

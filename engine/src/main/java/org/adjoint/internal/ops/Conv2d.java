@@ -52,19 +52,33 @@ public final class Conv2d extends Primitive<Conv2d.Spec> {
      */
     public static Tensor apply(Tensor input, Tensor weight, Tensor bias, int stride, int padding, int dilation,
                                int groups) {
-        if (input == null || weight == null) {
-            throw new IllegalArgumentException(NAME + ": input and weight must not be null");
-        }
-        Spec spec = new Spec(stride, padding, dilation, groups);
-        int[] xs = Compute.shape(input);
-        int[] ws = Compute.shape(weight);
-        check(xs, ws, spec);
+        Spec spec = checkLayer(input, weight, bias, stride, padding, dilation, groups);
         Tensor output = Ops.apply(CONV2D, spec, input, weight);
         if (bias == null) {
             return output;
         }
-        checkBias(Compute.shape(bias), ws);
-        return Add.apply(output, Reshape.apply(bias, 1, ws[0], 1, 1));
+        return Add.apply(output, Reshape.apply(bias, 1, Compute.shape(weight)[0], 1, 1));
+    }
+
+    /**
+     * Checks a convolution layer's operands and attributes, as every primitive that convolves
+     * ({@link ConvActivation}, {@link ConvMaxPool}) takes them.
+     *
+     * @return the attributes
+     * @throws IllegalArgumentException naming {@code conv2d} and the shapes when they do not fit
+     */
+    static Spec checkLayer(Tensor input, Tensor weight, Tensor bias, int stride, int padding, int dilation,
+                           int groups) {
+        if (input == null || weight == null) {
+            throw new IllegalArgumentException(NAME + ": input and weight must not be null");
+        }
+        Spec spec = new Spec(stride, padding, dilation, groups);
+        int[] ws = Compute.shape(weight);
+        check(Compute.shape(input), ws, spec);
+        if (bias != null) {
+            checkBias(Compute.shape(bias), ws);
+        }
+        return spec;
     }
 
     /** Refuses a bias that is not one value per output channel of weight {@code ws}. */

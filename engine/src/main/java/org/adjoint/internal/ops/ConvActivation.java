@@ -62,19 +62,13 @@ public final class ConvActivation extends Primitive<ConvActivation.Attributes> {
      */
     public static Tensor apply(Tensor input, Tensor weight, Tensor bias, int stride, int padding, int dilation,
                                int groups, Activation activation) {
-        if (input == null || weight == null) {
-            throw new IllegalArgumentException(NAME + ": input and weight must not be null");
-        }
         if (activation == null) {
             throw new IllegalArgumentException(NAME + ": the activation must not be null (IDENTITY for none)");
         }
-        Conv2d.Spec spec = new Conv2d.Spec(stride, padding, dilation, groups);
-        int[] ws = Compute.shape(weight);
-        Conv2d.check(Compute.shape(input), ws, spec);
+        Conv2d.Spec spec = Conv2d.checkLayer(input, weight, bias, stride, padding, dilation, groups);
         if (bias == null) {
             return Ops.apply(CONV_ACTIVATION, new Attributes(spec, activation, false), input, weight);
         }
-        Conv2d.checkBias(Compute.shape(bias), ws);
         return Ops.apply(CONV_ACTIVATION, new Attributes(spec, activation, true), input, weight, bias);
     }
 

@@ -68,16 +68,8 @@ public final class ConvMaxPool extends Primitive<ConvMaxPool.Attributes> {
      */
     public static Tensor apply(Tensor input, Tensor weight, Tensor bias, int stride, int padding, int dilation,
                                int groups, int poolKernel, int poolStride, int poolPadding) {
-        if (input == null || weight == null) {
-            throw new IllegalArgumentException("conv2d: input and weight must not be null");
-        }
-        Conv2d.Spec spec = new Conv2d.Spec(stride, padding, dilation, groups);
-        int[] ws = Compute.shape(weight);
-        Conv2d.check(Compute.shape(input), ws, spec);
-        if (bias != null) {
-            Conv2d.checkBias(Compute.shape(bias), ws);
-        }
-        int[] convolved = ConvGemm.Sizes.of(Compute.shape(input), ws, spec).outputShape();
+        Conv2d.Spec spec = Conv2d.checkLayer(input, weight, bias, stride, padding, dilation, groups);
+        int[] convolved = ConvGemm.Sizes.of(Compute.shape(input), Compute.shape(weight), spec).outputShape();
         PoolWindow pool = PoolWindow.of(true, convolved, poolKernel, poolStride, poolPadding);
         if (!apart(pool)) {
             return MaxPool2d.apply(ConvActivation.apply(input, weight, bias, stride, padding, dilation, groups,
