@@ -278,7 +278,7 @@ public final class Pooling {
      * {@link #maxPoolScatter} of outputs {@code [from, to)} of one row of a
      * {@linkplain Window#halving() halving} window: each writes its four input elements, the
      * cotangent (added to +0) on its argmax tap and +0 on the others; with {@code values},
-     * that cotangent times {@code step(values)} ({@link #maxPoolReluGrad}).
+     * that cotangent times {@code step(values)} ({@link PooledReluGrad#maxPoolReluGrad}).
      *
      * @param grad   cotangent
      * @param argmax argmax
@@ -378,100 +378,6 @@ public final class Pooling {
         window.run((first, end) -> maxScatterPlanes(grad, argmax, null, window, out, first, end));
     }
 
-    /**
-     * The VJP of {@code maxPool(relu(y))} for windows that do not overlap, up to the
-     * convolution under it ({@code y} a convolution's output plus its bias), from the pooled
-     * values alone: {@code g} of {@code y}'s shape holds {@code (0 + grad[o]) · step(values[o])}
-     * on window {@code o}'s argmax tap and +0 elsewhere, the bits of {@link #maxPoolScatter}
-     * followed by {@link ChannelBias#reluGrad(float[], float[], float[], boolean, int, int, int)}
-     * (the ReLU's output at the argmax tap is the pooled value, and {@code +0 · step} is +0
-     * wherever no window's maximum lies); with {@code biasGrad}, each channel's sum of
-     * {@code g} after it, summed as that pass sums it. Neither {@code y} nor the scattered
-     * cotangent is stored.
-     *
-     * @param values   the pooled values {@code [images, channels, outHeight, outWidth]}
-     * @param argmax   their taps, as {@link #maxPool} writes them
-     * @param grad     the cotangent of the pooled values
-     * @param window   the pooling over the {@code images · channels} planes of {@code y}
-     * @param channels channels per image
-     * @param biasGrad whether to write the sums
-     * @param grads    output: {@code g} in {@code [0, n)}, {@code n} the planes' size, the sums
-     *                 in {@code [n, n + channels)} with {@code biasGrad}
-     * @throws IllegalArgumentException when windows overlap, the channels do not divide the
-     *                                  planes, an array is too short or an argmax entry is not
-     *                                  a tap number
-     */
-    public static void maxPoolReluGrad(float[] values, float[] argmax, float[] grad, Window window, int channels,
-                                       boolean biasGrad, float[] grads) {
-        maxPoolReluGrad((gr, taps, v, w, out, plane) -> maxScatterPlanes(gr, taps, v, w, out, plane, plane + 1),
-                Pooling::sumPlane, values, argmax, grad, window, channels, biasGrad, grads);
-    }
-
-    /** One plane of {@link #maxPoolReluGrad}'s {@code g}, overwritten. */
-    @FunctionalInterface
-    interface ReluPlane {
-        void scatter(float[] grad, float[] argmax, float[] values, Window window, float[] out, int plane);
-    }
-
-    /** A stored plane's sum added to a running total, in a provider's order. */
-    @FunctionalInterface
-    interface PlaneSum {
-        float add(float[] g, int at, int length, float total);
-    }
-
-    /**
-     * {@link #maxPoolReluGrad(float[], float[], float[], Window, int, boolean, float[])} with a
-     * provider's plane scatter and sum; threads take channels, as {@link ChannelBias#reluGrad}
-     * does, so each sum is one thread's, in image order.
-     */
-    static void maxPoolReluGrad(ReluPlane scatter, PlaneSum sum, float[] values, float[] argmax, float[] grad,
-                                Window window, int channels, boolean biasGrad, float[] grads) {
-        String operation = "maxPoolReluGrad";
-        if ((long) window.dilation() * (window.kernelHeight() - 1) + 1 > window.stride()
-                || (long) window.dilation() * (window.kernelWidth() - 1) + 1 > window.stride()) {
-            throw new IllegalArgumentException(operation + ": the windows overlap (window " + window.kernelHeight()
-                    + "x" + window.kernelWidth() + ", dilation " + window.dilation() + ", stride " + window.stride()
-                    + "); only windows that do not overlap have one cotangent per element");
-        }
-        if (channels < 1 || window.planes() % channels != 0) {
-            throw new IllegalArgumentException(operation + ": " + channels + " channels do not divide the "
-                    + window.planes() + " planes");
-        }
-        window.require(operation, "the values", values, window.outputSize());
-        checkScatter(operation, grad, argmax, window, grads);
-        long n = window.inputSize();
-        if (biasGrad) {
-            window.require(operation, "the gradients and bias gradient", grads, n + channels);
-        }
-        int images = window.planes() / channels;
-        int positions = window.height() * window.width();
-        int total = Math.toIntExact(n);
-        Parallel.rows(channels, Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, images * positions)),
-                (first, end) -> {
-                    if (biasGrad) {
-                        Arrays.fill(grads, total + first, total + end, 0f);
-                    }
-                    for (int image = 0; image < images; image++) {
-                        for (int c = first; c < end; c++) {
-                            int plane = image * channels + c;
-                            scatter.scatter(grad, argmax, values, window, grads, plane);
-                            if (biasGrad) {
-                                grads[total + c] = sum.add(grads, plane * positions, positions, grads[total + c]);
-                            }
-                        }
-                    }
-                });
-    }
-
-    /** {@link PlaneSum} in order, as {@link ChannelBias}'s scalar plane adds its products. */
-    private static float sumPlane(float[] g, int at, int length, float total) {
-        float sum = total;
-        for (int i = at; i < at + length; i++) {
-            sum += g[i];
-        }
-        return sum;
-    }
-
     /** ReLU's derivative from its output, a factor as STEP multiplies it in: 1 where {@code y > 0}, else 0 (NaN too). */
     static float step(float y) {
         return y > 0f ? 1f : 0f;
@@ -487,7 +393,7 @@ public final class Pooling {
 
     /**
      * {@link #maxPoolScatter} on planes {@code [first, end)}; with {@code values} (windows that
-     * do not overlap), {@link #maxPoolReluGrad}'s {@code (0 + grad) · step(values)} instead.
+     * do not overlap), {@link PooledReluGrad#maxPoolReluGrad}'s {@code (0 + grad) · step(values)} instead.
      */
     static void maxScatterPlanes(float[] grad, float[] argmax, float[] values, Window window, float[] out, int first,
                                  int end) {

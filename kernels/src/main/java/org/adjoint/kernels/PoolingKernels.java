@@ -46,7 +46,7 @@ public interface PoolingKernels {
     /**
      * The VJP of {@code maxPool(relu(y))} from the pooled values, for windows that do not
      * overlap, with the bias gradient in the same pass, as
-     * {@link Pooling#maxPoolReluGrad(float[], float[], float[], Pooling.Window, int, boolean, float[])}:
+     * {@link PooledReluGrad#maxPoolReluGrad(float[], float[], float[], Pooling.Window, int, boolean, float[])}:
      * the bits of this provider's {@link #maxPoolScatter} followed by its
      * {@link ConvolutionKernels#channelReluGrad}.
      *
@@ -60,7 +60,7 @@ public interface PoolingKernels {
      */
     default void maxPoolReluGrad(float[] values, float[] argmax, float[] grad, Pooling.Window window, int channels,
                                  boolean biasGrad, float[] grads) {
-        Pooling.maxPoolReluGrad(values, argmax, grad, window, channels, biasGrad, grads);
+        PooledReluGrad.maxPoolReluGrad(values, argmax, grad, window, channels, biasGrad, grads);
     }
 
     /**

@@ -64,7 +64,7 @@ final class VectorChannelBias {
 
     /**
      * A stored plane's sum added to {@code total} in {@link #reluGradPlane}'s order (a
-     * {@link Pooling.PlaneSum}): the vector sum of whole vectors, its lanes, then the tail.
+     * {@link PooledReluGrad.PlaneSum}): the vector sum of whole vectors, its lanes, then the tail.
      */
     static float sumPlane(float[] g, int at, int length, float total) {
         int bound = S.loopBound(length);

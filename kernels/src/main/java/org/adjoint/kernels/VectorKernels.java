@@ -290,7 +290,7 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void maxPoolReluGrad(float[] values, float[] argmax, float[] grad, Pooling.Window window, int channels,
                                 boolean biasGrad, float[] grads) {
-        Pooling.maxPoolReluGrad(VectorPooling::scatterReluPlane, VectorChannelBias::sumPlane, values, argmax, grad,
+        PooledReluGrad.maxPoolReluGrad(VectorPooling::scatterReluPlane, VectorChannelBias::sumPlane, values, argmax, grad,
                 window, channels, biasGrad, grads);
     }
 

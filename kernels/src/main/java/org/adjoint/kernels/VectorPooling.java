@@ -44,13 +44,16 @@ final class VectorPooling {
         return L >= 2;
     }
 
+    private static final ThreadLocal<float[]> SPILL = ThreadLocal.withInitial(() -> new float[L]);
+
     /**
-     * Scratch for {@link #maxRow}'s last windows.
+     * The calling thread's scratch for {@link #maxRow}'s last windows, kept between calls
+     * (a thread uses it for one row at a time).
      *
      * @return {@code L} floats
      */
     static float[] spill() {
-        return new float[L];
+        return SPILL.get();
     }
 
     private static FloatVector everyOther(int start) {
@@ -97,7 +100,7 @@ final class VectorPooling {
                                 int endRow) {
         int width = window.width();
         int outWidth = window.outWidth();
-        float[] spill = new float[L];
+        float[] spill = spill();
         int outHeight = window.outHeight();
         int planeSize = window.height() * width;
         int plane = firstRow / outHeight;
@@ -235,7 +238,7 @@ final class VectorPooling {
     }
 
     /**
-     * One plane of {@link Pooling#maxPoolReluGrad}'s {@code g}: the scatter of {@code (0 + grad) ·
+     * One plane of {@link PooledReluGrad#maxPoolReluGrad}'s {@code g}: the scatter of {@code (0 + grad) ·
      * step(values)}, with vectors for a halving window.
      *
      * @param grad   {@code [planes, outHeight, outWidth]}
@@ -263,7 +266,7 @@ final class VectorPooling {
                                     int firstRow, int endRow) {
         int width = window.width();
         int outWidth = window.outWidth();
-        float[] spill = new float[L];
+        float[] spill = spill();
         int outHeight = window.outHeight();
         int planeSize = window.height() * width;
         int plane = firstRow / outHeight;
