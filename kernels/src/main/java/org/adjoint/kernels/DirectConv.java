@@ -48,14 +48,26 @@ final class DirectConv {
     }
 
     /**
-     * Whether these kernels can stand in for {@code tile}'s {@link PackedGemm}: they are its
-     * 12-row tile with B read in place, so the same chain for every element.
+     * Rows of the full tile on this machine: {@link VectorConvTile#ROWS} (24 accumulators) with
+     * 32 vector registers, {@link VectorConvTile#SHORT_ROWS} (8 accumulators, the AVX2 SGEMM's
+     * 4 × 16 shape) with 16, where the 12-row tile's accumulators would be spilled to the stack.
+     * Every tile sums each element in the same order, so the choice never changes a bit.
+     */
+    static final int FULL_ROWS = VectorMicroKernel.vectorRegisters() >= 32 ? VectorConvTile.ROWS
+            : VectorConvTile.SHORT_ROWS;
+
+    /**
+     * Whether these kernels can stand in for {@code tile}'s {@link PackedGemm}: B read in place
+     * under a tile of {@code tile}'s width, the 12-row one's (AVX-512) or the 4-row one's (AVX2),
+     * so the same chain for every element (every tile gives the same bits; the shape says
+     * where reading B in place is the faster way).
      *
      * @param tile the provider's GEMM tile
      * @return whether {@link #forward}, {@link #inputGrad} and {@link #inputGradFlipped} may be called
      */
     static boolean matches(MicroKernel tile) {
-        return tile.rows() == VectorConvTile.ROWS && tile.columns() == VectorConvTile.COLUMNS;
+        return (tile.rows() == VectorConvTile.ROWS || tile.rows() == VectorConvTile.SHORT_ROWS)
+                && tile.columns() == VectorConvTile.COLUMNS;
     }
 
     /**
@@ -69,7 +81,7 @@ final class DirectConv {
             return false;
         }
         Geometry g = new Geometry(channels / groups, height, width, padding, padding, kernelHeight, kernelWidth,
-                dilation);
+                dilation, FULL_ROWS);
         return g.fits() && fitsScratch(outputs / groups, g)
                 && units(images, groups, (long) outputs / groups * g.positions() * g.sourceChannels * kernelHeight
                 * kernelWidth);
@@ -121,7 +133,7 @@ final class DirectConv {
             return null;
         }
         return new Geometry(outputs / groups, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
-                dilation);
+                dilation, FULL_ROWS);
     }
 
     private static boolean units(int images, int groups, long workPerUnit) {
@@ -129,7 +141,7 @@ final class DirectConv {
     }
 
     private static boolean fitsScratch(int rows, Geometry g) {
-        return (long) paddedRows(rows) * g.tiles() * VectorConvTile.COLUMNS <= MAX_SCRATCH;
+        return (long) g.paddedRows(rows) * g.tiles() * VectorConvTile.COLUMNS <= MAX_SCRATCH;
     }
 
     private static int kc() {
@@ -140,10 +152,40 @@ final class DirectConv {
      * The source of one unit padded, and the result over its padded width: {@code sourceChannels}
      * planes of {@code height × width} padded by {@code padTop} rows and {@code padLeft} columns on
      * each side; results of {@code outHeight × outWidth}, a window of {@code kernelHeight ×
-     * kernelWidth} taps {@code dilation} apart.
+     * kernelWidth} taps {@code dilation} apart, under tiles of {@code fullRows} rows ({@link #FULL_ROWS}
+     * but where a test asks for the other shape).
      */
     private record Geometry(int sourceChannels, int height, int width, int padTop, int padLeft, int kernelHeight,
-                            int kernelWidth, int dilation) {
+                            int kernelWidth, int dilation, int fullRows) {
+
+        Geometry {
+            if (fullRows != VectorConvTile.ROWS && fullRows != VectorConvTile.MIDDLE_ROWS
+                    && fullRows != VectorConvTile.SHORT_ROWS) {
+                throw new IllegalArgumentException("DirectConv: full tiles of " + fullRows + " rows; the tiles have "
+                        + VectorConvTile.ROWS + ", " + VectorConvTile.MIDDLE_ROWS + " or " + VectorConvTile.SHORT_ROWS);
+            }
+        }
+
+        /** Rows of the packed A and of the scratch: whole tiles, then one tile for the rest, zero rows past {@code m}. */
+        int paddedRows(int m) {
+            int whole = m / fullRows * fullRows;
+            return whole + lastRows(m - whole);
+        }
+
+        /** The rows of the tile that takes the {@code rest} rows past the whole tiles (0 for none). */
+        int lastRows(int rest) {
+            if (rest == 0) {
+                return 0;
+            }
+            return rest <= VectorConvTile.SHORT_ROWS ? VectorConvTile.SHORT_ROWS
+                    : rest <= VectorConvTile.MIDDLE_ROWS ? VectorConvTile.MIDDLE_ROWS : VectorConvTile.ROWS;
+        }
+
+        /** Rows of the tile that starts at row {@code r0} of a block of {@code m}. */
+        int tileRows(int m, int r0) {
+            int whole = m / fullRows * fullRows;
+            return r0 < whole ? fullRows : lastRows(m - whole);
+        }
 
         int paddedHeight() {
             return height + 2 * padTop;
@@ -204,7 +246,15 @@ final class DirectConv {
     static void forward(float[] x, float[] w, float[] bias, boolean relu, float[] y, int images, int channels,
                         int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
                         int dilation) {
-        convolve(x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
+        forward(FULL_ROWS, x, w, bias, relu, y, images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, padding, dilation);
+    }
+
+    /** {@link #forward(float[], float[], float[], boolean, float[], int, int, int, int, int, int, int, int, int, int)} under tiles of {@code fullRows} rows (12 or 4). */
+    static void forward(int fullRows, float[] x, float[] w, float[] bias, boolean relu, float[] y, int images,
+                        int channels, int height, int width, int outputs, int groups, int kernelHeight,
+                        int kernelWidth, int padding, int dilation) {
+        convolve(fullRows, x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
                 relu, false, null), y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
                 padding, padding, dilation);
     }
@@ -232,7 +282,15 @@ final class DirectConv {
     static void forwardPooled(float[] x, float[] w, float[] bias, boolean relu, float[] values, float[] argmax,
                               int images, int channels, int height, int width, int outputs, int groups,
                               int kernelHeight, int kernelWidth, int padding, int dilation) {
-        convolve(x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
+        forwardPooled(FULL_ROWS, x, w, bias, relu, values, argmax, images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, padding, dilation);
+    }
+
+    /** {@link #forwardPooled(float[], float[], float[], boolean, float[], float[], int, int, int, int, int, int, int, int, int, int)} under tiles of {@code fullRows} rows. */
+    static void forwardPooled(int fullRows, float[] x, float[] w, float[] bias, boolean relu, float[] values,
+                              float[] argmax, int images, int channels, int height, int width, int outputs, int groups,
+                              int kernelHeight, int kernelWidth, int padding, int dilation) {
+        convolve(fullRows, x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
                 relu, true, argmax), values, images, channels, height, width, outputs, groups, kernelHeight,
                 kernelWidth, padding, padding, dilation);
     }
@@ -274,12 +332,20 @@ final class DirectConv {
     static void inputGradFlipped(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
                                  int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
                                  int dilation) {
+        inputGradFlipped(FULL_ROWS, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, padding, dilation);
+    }
+
+    /** {@link #inputGradFlipped(float[], float[], float[], int, int, int, int, int, int, int, int, int, int)} under tiles of {@code fullRows} rows. */
+    static void inputGradFlipped(int fullRows, float[] dy, float[] w, float[] dx, int images, int channels, int height,
+                                 int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
+                                 int dilation) {
         int inPerGroup = channels / groups;
         int outPerGroup = outputs / groups;
         int taps = kernelHeight * kernelWidth;
         int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
         int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
-        convolve(dy, (group, c, step, steps) -> {
+        convolve(fullRows, dy, (group, c, step, steps) -> {
             int o = step / taps;
             int t = step - o * taps;
             return w[((group * outPerGroup + o) * inPerGroup + c) * taps + taps - 1 - t];
@@ -299,12 +365,13 @@ final class DirectConv {
      * {@code outputs/groups} rows of A over the steps {@code (channel, ki, kj)} ascending,
      * summed in blocks of KC, into {@code y [images, outputs, outHeight, outWidth]}.
      */
-    private static void convolve(float[] x, Weights weights, Tail tail, float[] y, int images, int channels, int height,
-                                 int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padTop,
-                                 int padLeft, int dilation) {
+    private static void convolve(int fullRows, float[] x, Weights weights, Tail tail, float[] y, int images,
+                                 int channels, int height, int width, int outputs, int groups, int kernelHeight,
+                                 int kernelWidth, int padTop, int padLeft, int dilation) {
         int inPerGroup = channels / groups;
         int m = outputs / groups;
-        Geometry g = new Geometry(inPerGroup, height, width, padTop, padLeft, kernelHeight, kernelWidth, dilation);
+        Geometry g = new Geometry(inPerGroup, height, width, padTop, padLeft, kernelHeight, kernelWidth, dilation,
+                fullRows);
         int taps = kernelHeight * kernelWidth;
         int steps = inPerGroup * taps;
         int[] offsets = new int[steps];
@@ -320,11 +387,11 @@ final class DirectConv {
         for (int s = 1; s < segments.length; s++) {
             segments[s] = Math.min(steps, s * kc);
         }
-        int sliverSize = paddedRows(m) * steps;
+        int sliverSize = g.paddedRows(m) * steps;
         float[] packed = PackedGemm.buffer(PACKED, groups * sliverSize);
         for (int group = 0; group < groups; group++) {
             int at = group;
-            pack(m, steps, (row, step) -> weights.get(at, row, step, steps), packed, group * sliverSize);
+            pack(g, m, steps, (row, step) -> weights.get(at, row, step, steps), packed, group * sliverSize);
         }
         long perChannel = tail.pool() ? (long) (g.outHeight() / 2) * (g.outWidth() / 2) : g.positions();
         run(g, m, steps, offsets, segments, VectorConvTile.STORE, packed, sliverSize, x, (long) channels * height * width,
@@ -338,12 +405,20 @@ final class DirectConv {
      */
     static void inputGrad(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
                           int outputs, int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
+        inputGrad(FULL_ROWS, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
+                padding, dilation);
+    }
+
+    /** {@link #inputGrad(float[], float[], float[], int, int, int, int, int, int, int, int, int, int)} under tiles of {@code fullRows} rows. */
+    static void inputGrad(int fullRows, float[] dy, float[] w, float[] dx, int images, int channels, int height,
+                          int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
+                          int dilation) {
         int inPerGroup = channels / groups;
         int outPerGroup = outputs / groups;
         int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
         int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
         Geometry g = new Geometry(outPerGroup, outHeight, outWidth, dilation * (kernelHeight - 1) - padding,
-                dilation * (kernelWidth - 1) - padding, kernelHeight, kernelWidth, dilation);
+                dilation * (kernelWidth - 1) - padding, kernelHeight, kernelWidth, dilation, fullRows);
         int taps = kernelHeight * kernelWidth;
         int steps = taps * outPerGroup;
         // Tap after tap, as the fold adds them; within a tap the outputs, as the GEMM sums them.
@@ -358,11 +433,11 @@ final class DirectConv {
                 segments[t + 1] = (t + 1) * outPerGroup;
             }
         }
-        int sliverSize = paddedRows(inPerGroup) * steps;
+        int sliverSize = g.paddedRows(inPerGroup) * steps;
         float[] packed = PackedGemm.buffer(PACKED, groups * sliverSize);
         for (int group = 0; group < groups; group++) {
             int first = group * outPerGroup * inPerGroup * taps;
-            pack(inPerGroup, steps, (c, step) -> {
+            pack(g, inPerGroup, steps, (c, step) -> {
                 int t = step / outPerGroup;
                 int o = step - t * outPerGroup;
                 return w[first + (o * inPerGroup + c) * taps + t];
@@ -378,34 +453,13 @@ final class DirectConv {
         float get(int row, int step);
     }
 
-    /** Rows of the packed A and of the scratch: whole tiles, then one tile for the rest, zero rows past {@code m}. */
-    private static int paddedRows(int m) {
-        int whole = m / VectorConvTile.ROWS * VectorConvTile.ROWS;
-        return whole + lastRows(m - whole);
-    }
-
-    /** The rows of the tile that takes the {@code rest} rows past the whole tiles (0 for none). */
-    private static int lastRows(int rest) {
-        if (rest == 0) {
-            return 0;
-        }
-        return rest <= VectorConvTile.SHORT_ROWS ? VectorConvTile.SHORT_ROWS
-                : rest <= VectorConvTile.MIDDLE_ROWS ? VectorConvTile.MIDDLE_ROWS : VectorConvTile.ROWS;
-    }
-
-    /** Rows of the tile that starts at row {@code r0} of a block of {@code m}. */
-    private static int tileRows(int m, int r0) {
-        int whole = m / VectorConvTile.ROWS * VectorConvTile.ROWS;
-        return r0 < whole ? VectorConvTile.ROWS : lastRows(m - whole);
-    }
-
     /**
-     * Packs A {@code [m, steps]} into slivers of {@link VectorConvTile#ROWS} rows and a last one
-     * of {@link #lastRows}, each {@code rows} values per step, zero past row {@code m}.
+     * Packs A {@code [m, steps]} into slivers of {@code g}'s full tile rows and a last one of
+     * {@link Geometry#lastRows}, each {@code rows} values per step, zero past row {@code m}.
      */
-    private static void pack(int m, int steps, Matrix a, float[] pack, int base) {
-        for (int r0 = 0; r0 < paddedRows(m); ) {
-            int rows = tileRows(m, r0);
+    private static void pack(Geometry g, int m, int steps, Matrix a, float[] pack, int base) {
+        for (int r0 = 0; r0 < g.paddedRows(m); ) {
+            int rows = g.tileRows(m, r0);
             int sliver = base + r0 * steps;
             for (int p = 0; p < steps; p++) {
                 for (int r = 0; r < rows; r++) {
@@ -430,7 +484,7 @@ final class DirectConv {
         Parallel.together(Math.min(units, Parallel.THREADS), threads -> part -> {
             float[] padded = PackedGemm.buffer(PADDED, g.paddedSize());
             int ld = g.tiles() * VectorConvTile.COLUMNS;
-            float[] scratch = PackedGemm.buffer(SCRATCH, paddedRows(m) * ld);
+            float[] scratch = PackedGemm.buffer(SCRATCH, g.paddedRows(m) * ld);
             for (int unit = next.getAndIncrement(); unit < units; unit = next.getAndIncrement()) {
                 int image = unit / groups;
                 int group = unit - image * groups;
@@ -462,11 +516,11 @@ final class DirectConv {
     /** The tiles, a tile of positions at a time (its runs of B stay in L1) under every sliver of A. */
     private static void multiply(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode,
                                  float[] packed, int aBase, float[] padded, float[] scratch, int ld) {
-        int rows = paddedRows(m);
+        int rows = g.paddedRows(m);
         for (int tile = 0; tile < g.tiles(); tile++) {
             int position = tile * VectorConvTile.COLUMNS;
             for (int r0 = 0; r0 < rows; ) {
-                int sliverRows = tileRows(m, r0);
+                int sliverRows = g.tileRows(m, r0);
                 int sliver = aBase + r0 * steps;
                 int c = r0 * ld + position;
                 for (int s = 0; s + 1 < segments.length; s++) {

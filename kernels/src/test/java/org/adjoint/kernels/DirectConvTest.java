@@ -17,11 +17,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@link ImplicitConv#forward} on {@link VectorMicroKernel12} (the same chain as
  * {@link PackedGemm} on the columns), the input gradient against {@link FoldedConv} (the
  * columns {@code W_gᵀ · dy_g} folded by col2im). Sizes that leave remainders everywhere: rows
- * of A not a multiple of 12 or 4, positions not a multiple of a tile, rows that wrap, batch 1,
+ * of A not a multiple of 12 or 4, under both machines' full tiles (12 rows and 4), positions not a multiple of a tile, rows that wrap, batch 1,
  * padding 0 to 2, dilation 2, groups, a depth past one block of k; inputs with zeros of both
  * signs, as ReLU gives.
  */
 class DirectConvTest {
+
+    /** The full tiles of both machines: 12 rows (32 vector registers) and 4 (16); the bits must not change. */
+    private static final int[] FULL_ROWS = {VectorConvTile.ROWS, VectorConvTile.SHORT_ROWS};
 
     /** One stride-1 convolution; the arrays are NCHW. */
     record Shape(int images, int channels, int height, int width, int outputs, int groups, int kernelHeight,
@@ -93,10 +96,12 @@ class DirectConvTest {
         float[] expected = random(3, outSize);
         ImplicitConv.forward(VectorMicroKernel12.INSTANCE, x, w, expected, s.images(), s.channels(), s.height(),
                 s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(), s.dilation());
-        float[] y = random(4, outSize);
-        DirectConv.forward(x, w, y, s.images(), s.channels(), s.height(), s.width(), s.outputs(), s.groups(),
-                s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
-        assertBits(expected, y, s.toString());
+        for (int rows : FULL_ROWS) {
+            float[] y = random(4, outSize);
+            DirectConv.forward(rows, x, w, null, false, y, s.images(), s.channels(), s.height(), s.width(),
+                    s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+            assertBits(expected, y, s + " under " + rows + "-row tiles");
+        }
     }
 
     @ParameterizedTest
@@ -165,12 +170,15 @@ class DirectConvTest {
                 float[] expected = new float[pooled];
                 float[] expectedTaps = new float[pooled];
                 VectorKernels.INSTANCE.maxPool(y, window, expected, expectedTaps);
-                float[] values = random(44, pooled);
-                float[] taps = random(45, pooled);
-                DirectConv.forwardPooled(x, w, b, relu, values, taps, s.images(), s.channels(), s.height(), s.width(),
-                        s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
-                assertBits(expected, values, label);
-                assertBits(expectedTaps, taps, label + " argmax");
+                for (int rows : FULL_ROWS) {
+                    float[] values = random(44, pooled);
+                    float[] taps = random(45, pooled);
+                    DirectConv.forwardPooled(rows, x, w, b, relu, values, taps, s.images(), s.channels(), s.height(),
+                            s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(),
+                            s.dilation());
+                    assertBits(expected, values, label + " under " + rows + "-row tiles");
+                    assertBits(expectedTaps, taps, label + " argmax under " + rows + "-row tiles");
+                }
                 if (provider) {
                     float[] viaProvider = random(47, pooled);
                     VectorKernels.INSTANCE.conv2dBiasReluMaxPool(x, w, b, relu, viaProvider, null, s.images(),
@@ -246,10 +254,12 @@ class DirectConvTest {
         FoldedConv.inputGrad(VectorKernels.INSTANCE, VectorWindows::addRun, dy, w, expected, s.images(), s.channels(),
                 s.height(), s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(),
                 s.dilation());
-        float[] dx = random(8, inSize);
-        DirectConv.inputGrad(dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(), s.groups(),
-                s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
-        assertBits(expected, dx, s.toString());
+        for (int rows : FULL_ROWS) {
+            float[] dx = random(8, inSize);
+            DirectConv.inputGrad(rows, dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
+                    s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+            assertBits(expected, dx, s + " under " + rows + "-row tiles");
+        }
     }
 
     @ParameterizedTest
@@ -266,15 +276,22 @@ class DirectConvTest {
         float[] expected = random(13, inSize);
         ImplicitConv.inputGrad(VectorMicroKernel12.INSTANCE, dy, w, expected, s.images(), s.channels(), s.height(),
                 s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
-        float[] dx = random(14, inSize);
-        DirectConv.inputGradFlipped(dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
-                s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
-        assertBits(expected, dx, s.toString());
+        for (int rows : FULL_ROWS) {
+            float[] dx = random(14, inSize);
+            DirectConv.inputGradFlipped(rows, dy, w, dx, s.images(), s.channels(), s.height(), s.width(),
+                    s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+            assertBits(expected, dx, s + " under " + rows + "-row tiles");
+        }
     }
 
     @Test
     void theCnnLayersAreTaken() {
         assertTrue(DirectConv.matches(VectorMicroKernel12.INSTANCE));
+        // The AVX2 SGEMM's 4 x 16 tile where the conv tile is as wide (256-bit vectors), so AVX2 machines read B in place too.
+        assertEquals(VectorConvTile.COLUMNS == VectorMicroKernel.INSTANCE.columns(),
+                DirectConv.matches(VectorMicroKernel.INSTANCE));
+        assertFalse(DirectConv.matches(VectorMicroKernel3.INSTANCE), "the 3 x 24 tile");
+        assertEquals(VectorMicroKernel.vectorRegisters() >= 32 ? 12 : 4, DirectConv.FULL_ROWS);
         assertTrue(DirectConv.takesInputGrad(64, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1));
         assertTrue(DirectConv.takesForward(64, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1));
         assertTrue(DirectConv.takesForward(64, 1, 28, 28, 32, 1, 3, 3, 1, 1, 1));
