@@ -12,14 +12,24 @@
 #          cnn' network at batch 64: GpuBench with cuDNN -> cnn-cudnn.json, again with
 #          -Dadjoint.cuda.cudnn=false (the im2col path) -> cnn-im2col.json, PyTorch eager with its
 #          default cuDNN algorithms and with cudnn.deterministic=True -> torch-cnn.json; logs beside them
+#   lm     (not in the default four; about two minutes) the GPT iteration at 'adjoint lm's defaults:
+#          './adjoint lm --backend cuda --json' for ADJOINT_GPU_LM_ITERS iterations (500) ->
+#          lm-adjoint.json, bench/peers/gpt.py on the same GPU -> lm-torch.json; target <= 1.3x
+#   lm-large (alone: up to ADJOINT_GPU_TIMEOUT_LM_LARGE seconds, 570) the larger GPT (6 layers, 6 heads,
+#          width 384, context 256, batch 64, dropout 0.2, 5,000 iterations) on the GPU ->
+#          lm-large-adjoint.json, its validation loss against the issue's 1.50; with
+#          ADJOINT_GPU_LM_LARGE_TORCH=1 PyTorch's run instead -> lm-large-torch.json (a second device
+#          call: the two do not fit in one)
 # then bench/gpu/compare.py sets the figures against the issue's targets -> summary.txt (the
 # CNN step against PyTorch's deterministic cuDNN step, like-for-like, target <= 1.5x, with the
-# default-algorithm figure and the im2col path's beside it).
+# default-algorithm figure and the im2col path's beside it), and bench/gpu/lm_summary.py the GPT's.
 # nvidia-smi's report goes to nvidia-smi.txt. The exit status is that of the first stage
 # that failed (0 when none did).
 #
-# Usage: bench/gpu/run.sh OUT_DIR [STAGE...]    (STAGE: tests, bench, torch, train, cnn; default the first four)
+# Usage: bench/gpu/run.sh OUT_DIR [STAGE...]    (STAGE: tests, bench, torch, train, cnn, lm, lm-large;
+#                                                default the first four)
 #        bench/gpu/run.sh OUT_DIR cnn           (only the CNN step, both convolution paths and PyTorch)
+#        bench/gpu/run.sh OUT_DIR lm            (only the GPT iteration, Adjoint and PyTorch)
 #
 # Environment:
 #   ADJOINT_GPU_DRY_RUN_LIBS=DIR  a dry run on a machine without a GPU: the fake CUDA libraries
@@ -28,7 +38,11 @@
 #   ADJOINT_GPU_PROGRAMS=N  random programs in the test run (default: CudaRandomProgramTest's).
 #   ADJOINT_GPU_TIMEOUT_TESTS, _BENCH, _TORCH  seconds per stage (270, 120, 90), _TRAIN seconds per
 #       training run (45; the stage runs two): 570 s at most, under the device's 10 minutes.
-#       _CNN seconds per run of the cnn stage (60; it runs three).
+#       _CNN seconds per run of the cnn stage (60; it runs three); _LM seconds per run of the lm
+#       stage (120; it runs two), _LM_LARGE per run of lm-large (570).
+#   PYTHON  the Python with PyTorch for the peers (default python3; on the device, the venv's).
+#   ADJOINT_GPU_LM_ITERS=N  iterations of the lm stage (500).
+#   ADJOINT_GPU_LM_LARGE_TORCH=1  lm-large runs PyTorch's larger GPT (and not Adjoint's).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -54,6 +68,8 @@ fi
 java_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
 bench_flags=()
 torch_flags=()
+dry_run=0
+python="${PYTHON:-python3}"
 programs="${ADJOINT_GPU_PROGRAMS:-}"
 if [ -n "${ADJOINT_GPU_DRY_RUN_LIBS:-}" ]; then
   fakes="$(cd "$ADJOINT_GPU_DRY_RUN_LIBS" && pwd -P)" || exit 2
@@ -61,6 +77,7 @@ if [ -n "${ADJOINT_GPU_DRY_RUN_LIBS:-}" ]; then
   export LD_LIBRARY_PATH="$fakes${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   bench_flags+=(-Dadjoint.gpubench.small=true)
   torch_flags+=(--small)
+  dry_run=1
   programs="${programs:-50}"
 fi
 if [ -n "$programs" ]; then
@@ -68,9 +85,9 @@ if [ -n "$programs" ]; then
 fi
 
 # Where PyTorch's NVIDIA wheels keep cuBLAS and NVRTC (a CUDA 13 machine may have no toolkit):
-# asked of this python3, which knows its own site-packages, wherever its environment lives.
+# asked of this Python, which knows its own site-packages, wherever its environment lives.
 # The backend looks in these folders after the dynamic linker's search.
-wheels="$(python3 -c '
+wheels="$("$python" -c '
 import glob, os, site
 roots = list(site.getsitepackages()) + [site.getusersitepackages()]
 folders = []
@@ -132,7 +149,7 @@ run_bench() {
 
 run_torch() {
   echo "== PyTorch (torch_peer.py)"
-  timeout "${ADJOINT_GPU_TIMEOUT_TORCH:-90}" python3 "$root/bench/gpu/torch_peer.py" "${torch_flags[@]}" \
+  timeout "${ADJOINT_GPU_TIMEOUT_TORCH:-90}" "$python" "$root/bench/gpu/torch_peer.py" "${torch_flags[@]}" \
     > "$out/torch.json" 2> "$out/torch.log"
   local code=$?
   cat "$out/torch.json"
@@ -182,13 +199,67 @@ run_cnn() {
   run_code=$?
   [ "$code" -ne 0 ] || code=$run_code
   cat "$out/cnn-im2col.json"
-  timeout "${ADJOINT_GPU_TIMEOUT_CNN:-60}" python3 "$root/bench/gpu/torch_peer.py" "${torch_flags[@]}" --only cnn \
+  timeout "${ADJOINT_GPU_TIMEOUT_CNN:-60}" "$python" "$root/bench/gpu/torch_peer.py" "${torch_flags[@]}" --only cnn \
     > "$out/torch-cnn.json" 2> "$out/torch-cnn.log"
   run_code=$?
   [ "$code" -ne 0 ] || code=$run_code
   cat "$out/torch-cnn.json"
   tail -n 3 "$out/cnn-cudnn.log" "$out/cnn-im2col.log" "$out/torch-cnn.log"
   record cnn "$code"
+}
+
+# One GPT run: Adjoint's command line (WHO adjoint) or PyTorch's peer (WHO torch), on the GPU
+# (on the CPU for PyTorch in a dry run), its JSON to OUT_DIR/NAME.json and its progress to NAME.log.
+gpt_run() {
+  local who="$1" name="$2" seconds="$3"
+  shift 3
+  if [ "$who" = adjoint ]; then
+    timeout "$seconds" "$java" "${java_flags[@]}" -Xmx8g -cp "$gpu/adjoint-bench.jar:$gpu/lib/*" \
+      org.adjoint.bench.cli.Main lm --backend cuda --json --sample 0 "$@" > "$out/$name.json" 2> "$out/$name.log"
+  else
+    local device=cuda
+    [ "$dry_run" -eq 0 ] || device=cpu
+    timeout "$seconds" "$python" "$root/bench/peers/gpt.py" --device "$device" "$@" > "$out/$name.json" 2> "$out/$name.log"
+  fi
+  local code=$?
+  grep -E "^(iteration|validation|pytorch)" "$out/$name.log" | tail -n 3
+  return "$code"
+}
+
+# The options of both GPT stages' runs: the issue's configurations, or toy ones in a dry run.
+gpt_options() {
+  local size="$1"
+  if [ "$dry_run" -eq 1 ]; then
+    echo "--iters 4 --layers 1 --heads 2 --embed 16 --context 8 --batch 2 --eval-interval 4 --eval-batches 1"
+    [ "$size" = large ] && echo "--dropout 0.2"
+  elif [ "$size" = large ]; then
+    echo "--layers 6 --heads 6 --embed 384 --context 256 --batch 64 --dropout 0.2 --iters 5000 --eval-interval 500"
+  else
+    echo "--iters ${ADJOINT_GPU_LM_ITERS:-500}"
+  fi
+}
+
+run_lm() {
+  echo "== The GPT iteration: ./adjoint lm --backend cuda against PyTorch eager"
+  local code=0 run_code
+  # shellcheck disable=SC2046 # the options are words
+  gpt_run adjoint lm-adjoint "${ADJOINT_GPU_TIMEOUT_LM:-120}" $(gpt_options default)
+  run_code=$?
+  [ "$code" -ne 0 ] || code=$run_code
+  # shellcheck disable=SC2046
+  gpt_run torch lm-torch "${ADJOINT_GPU_TIMEOUT_LM:-120}" $(gpt_options default)
+  run_code=$?
+  [ "$code" -ne 0 ] || code=$run_code
+  record lm "$code"
+}
+
+run_lm_large() {
+  local who=adjoint
+  [ "${ADJOINT_GPU_LM_LARGE_TORCH:-0}" != 1 ] || who=torch
+  echo "== The larger GPT ($who): 6 layers, 6 heads, width 384, context 256, batch 64, dropout 0.2"
+  # shellcheck disable=SC2046
+  gpt_run "$who" "lm-large-$who" "${ADJOINT_GPU_TIMEOUT_LM_LARGE:-570}" $(gpt_options large)
+  record lm-large $?
 }
 
 for stage in "${stages[@]}"; do
@@ -198,7 +269,9 @@ for stage in "${stages[@]}"; do
     torch) run_torch ;;
     train) run_train ;;
     cnn) run_cnn ;;
-    *) echo "run.sh: unknown stage '$stage' (tests, bench, torch, train, cnn)" >&2; exit 2 ;;
+    lm) run_lm ;;
+    lm-large) run_lm_large ;;
+    *) echo "run.sh: unknown stage '$stage' (tests, bench, torch, train, cnn, lm, lm-large)" >&2; exit 2 ;;
   esac
 done
 
@@ -211,4 +284,15 @@ if [ -s "$out/cnn-cudnn.json" ] || [ -s "$out/torch-cnn.json" ]; then
   python3 "$root/bench/gpu/compare.py" "$out/cnn-cudnn.json" "$out/torch-cnn.json" "$out/cnn-im2col.json" 2>&1 \
     | tee -a "$out/summary.txt"
 fi
+if [ -s "$out/lm-adjoint.json" ] || [ -s "$out/lm-torch.json" ]; then
+  echo "== The GPT iteration"
+  python3 "$root/bench/gpu/lm_summary.py" "$out/lm-adjoint.json" "$out/lm-torch.json" --ratio-target 1.3 2>&1 \
+    | tee -a "$out/summary.txt"
+fi
+for who in adjoint torch; do
+  if [ -s "$out/lm-large-$who.json" ]; then
+    echo "== The larger GPT ($who)"
+    python3 "$root/bench/gpu/lm_summary.py" "$out/lm-large-$who.json" --loss-target 1.50 2>&1 | tee -a "$out/summary.txt"
+  fi
+done
 exit "$status"
