@@ -48,12 +48,14 @@ final class DirectConv {
     }
 
     /**
-     * Rows of the full tile on this machine: {@link VectorConvTile#ROWS} (24 accumulators) with
-     * 32 vector registers, {@link VectorConvTile#SHORT_ROWS} (8 accumulators, the AVX2 SGEMM's
-     * 4 × 16 shape) with 16, where the 12-row tile's accumulators would be spilled to the stack.
-     * Every tile sums each element in the same order, so the choice never changes a bit.
+     * Rows of the full tile here, those of the SGEMM's tile ({@link VectorMicroKernel#select},
+     * so {@code -Dadjoint.cpu.tileRows} too): {@link VectorConvTile#ROWS} (24 accumulators)
+     * where that is the 12-row tile of 32-register machines, else {@link VectorConvTile#SHORT_ROWS}
+     * (8 accumulators, the AVX2 SGEMM's 4 × 16 shape), as 16 registers would spill the 12-row
+     * tile's accumulators to the stack. Every tile sums each element in the same order, so the
+     * choice never changes a bit.
      */
-    static final int FULL_ROWS = VectorMicroKernel.vectorRegisters() >= 32 ? VectorConvTile.ROWS
+    static final int FULL_ROWS = VectorMicroKernel.select().rows() == VectorConvTile.ROWS ? VectorConvTile.ROWS
             : VectorConvTile.SHORT_ROWS;
 
     /**
@@ -91,9 +93,10 @@ final class DirectConv {
      * Whether the input gradient runs here: stride 1, padding at most {@code dilation·(k − 1)}
      * (the gradient's own padding is then not negative), at most {@link GemmBlocking#KC}
      * outputs per group (one block of k per tap, as the folded GEMM sums them), more than
-     * {@link VectorConvTile#SHORT_ROWS} input channels per group (one to four would run as a
-     * 4-row tile that keeps too few sums in flight: the first layer's gradient of a one-channel
-     * image measured 1.2 ms slower per call at 64 × 1 × 28 × 28 than folded), and a product
+     * {@link VectorConvTile#SHORT_ROWS} input channels per group (one to four would run as one
+     * 4-row tile of mostly zero rows, or with one to three rows, on AVX-512 too few sums in
+     * flight: the first layer's gradient of a one-channel image measured 1.2 ms slower per call
+     * at 64 × 1 × 28 × 28 than folded on a Zen 4), and a product
      * that {@link FoldedConv} gives to {@link PackedGemm} (not to a narrow or GEMV kernel with
      * chains of their own).
      */
@@ -145,7 +148,7 @@ final class DirectConv {
     }
 
     private static int kc() {
-        return GemmBlocking.forTile(VectorConvTile.ROWS, VectorConvTile.COLUMNS).kc();
+        return GemmBlocking.forTile(FULL_ROWS, VectorConvTile.COLUMNS).kc();
     }
 
     /**
@@ -159,10 +162,9 @@ final class DirectConv {
                             int kernelWidth, int dilation, int fullRows) {
 
         Geometry {
-            if (fullRows != VectorConvTile.ROWS && fullRows != VectorConvTile.MIDDLE_ROWS
-                    && fullRows != VectorConvTile.SHORT_ROWS) {
-                throw new IllegalArgumentException("DirectConv: full tiles of " + fullRows + " rows; the tiles have "
-                        + VectorConvTile.ROWS + ", " + VectorConvTile.MIDDLE_ROWS + " or " + VectorConvTile.SHORT_ROWS);
+            if (fullRows != VectorConvTile.ROWS && fullRows != VectorConvTile.SHORT_ROWS) {
+                throw new IllegalArgumentException("DirectConv: full tiles of " + fullRows + " rows; they have "
+                        + VectorConvTile.ROWS + " or " + VectorConvTile.SHORT_ROWS);
             }
         }
 
@@ -250,13 +252,17 @@ final class DirectConv {
                 kernelWidth, padding, dilation);
     }
 
-    /** {@link #forward(float[], float[], float[], boolean, float[], int, int, int, int, int, int, int, int, int, int)} under tiles of {@code fullRows} rows (12 or 4). */
+    /**
+     * The forward of the same name without {@code fullRows}, under full tiles of {@code fullRows}
+     * rows, 12 or 4 (a test runs the other machine's shape); so do the other overloads that take
+     * {@code fullRows}.
+     */
     static void forward(int fullRows, float[] x, float[] w, float[] bias, boolean relu, float[] y, int images,
                         int channels, int height, int width, int outputs, int groups, int kernelHeight,
                         int kernelWidth, int padding, int dilation) {
-        convolve(fullRows, x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
-                relu, false, null), y, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
-                padding, padding, dilation);
+        convolve(fullRows, x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step],
+                new Tail(bias, relu, false, null), y, images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, padding, padding, dilation);
     }
 
     /**
@@ -286,13 +292,13 @@ final class DirectConv {
                 kernelHeight, kernelWidth, padding, dilation);
     }
 
-    /** {@link #forwardPooled(float[], float[], float[], boolean, float[], float[], int, int, int, int, int, int, int, int, int, int)} under tiles of {@code fullRows} rows. */
+    /** The pooled forward of the same name without {@code fullRows}, under full tiles of {@code fullRows} rows. */
     static void forwardPooled(int fullRows, float[] x, float[] w, float[] bias, boolean relu, float[] values,
                               float[] argmax, int images, int channels, int height, int width, int outputs, int groups,
                               int kernelHeight, int kernelWidth, int padding, int dilation) {
-        convolve(fullRows, x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step], new Tail(bias,
-                relu, true, argmax), values, images, channels, height, width, outputs, groups, kernelHeight,
-                kernelWidth, padding, padding, dilation);
+        convolve(fullRows, x, (group, row, step, steps) -> w[(group * (outputs / groups) + row) * steps + step],
+                new Tail(bias, relu, true, argmax), values, images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, padding, padding, dilation);
     }
 
     /**
@@ -336,7 +342,7 @@ final class DirectConv {
                 kernelWidth, padding, dilation);
     }
 
-    /** {@link #inputGradFlipped(float[], float[], float[], int, int, int, int, int, int, int, int, int, int)} under tiles of {@code fullRows} rows. */
+    /** The method of the same name without {@code fullRows}, under full tiles of {@code fullRows} rows. */
     static void inputGradFlipped(int fullRows, float[] dy, float[] w, float[] dx, int images, int channels, int height,
                                  int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
                                  int dilation) {
@@ -409,7 +415,7 @@ final class DirectConv {
                 padding, dilation);
     }
 
-    /** {@link #inputGrad(float[], float[], float[], int, int, int, int, int, int, int, int, int, int)} under tiles of {@code fullRows} rows. */
+    /** The method of the same name without {@code fullRows}, under full tiles of {@code fullRows} rows. */
     static void inputGrad(int fullRows, float[] dy, float[] w, float[] dx, int images, int channels, int height,
                           int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
                           int dilation) {

@@ -6,7 +6,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The register tiles of {@link DirectConv}: {@link VectorMicroKernel12}'s 12 × (2·lanes) tile
- * (24 accumulators, for machines with 32 vector registers), with B read straight from a padded
+ * (24 accumulators) on machines with 32 vector registers, and on 16-register (AVX2) machines
+ * the 4-row short tile in its place ({@link DirectConv#FULL_ROWS}, the shape of
+ * {@link VectorMicroKernel}'s 4 × 16 tile), with B read straight from a padded
  * image instead of a packed sliver. Step {@code p}'s two vectors of B are the run of the image
  * that starts {@code offsets[p]} after the tile's first position, so the columns of a
  * convolution are never written. Per element, the same chain of roundings as
@@ -17,7 +19,7 @@ final class VectorConvTile {
     static final VectorSpecies<Float> SPECIES = VectorMicroKernel.tallSpecies();
     static final int LANES = SPECIES.length();
 
-    /** Rows of the full tile. */
+    /** Rows of the full tile on 32-register machines ({@link DirectConv#FULL_ROWS} says which is full here). */
     static final int ROWS = 12;
 
     /**
@@ -27,7 +29,10 @@ final class VectorConvTile {
      */
     static final int MIDDLE_ROWS = 8;
 
-    /** Rows of the short tile that ends a block of rows that leaves 1 to 4 past the last full tile. */
+    /**
+     * Rows of the short tile that ends a block of rows that leaves 1 to 4 past the last full
+     * tile; on 16-register machines, the full tile too.
+     */
     static final int SHORT_ROWS = 4;
 
     /** Columns (positions) of both tiles. */

@@ -45,12 +45,12 @@ final class VectorGelu {
     /**
      * {@code out = gelu(x)} over {@code [0, bound)}, {@code bound} a multiple of the provider's
      * vector length. GELU and its derivative share one loop ({@link #apply}); the product with
-     * the cotangent has its own. The last, partial wide vector goes round the loop once more, masked, so that {@link #gelu}
-     * has one call site. Only that one is masked: an AVX2 CPU has no cheap masked store (AMD's
-     * {@code vmaskmovps} to memory is microcoded), and masking every vector had made GELU over
-     * 393,216 floats 770 µs against 650 on a Zen 4 core under {@code -XX:UseAVX=2} (its
-     * derivative times the cotangent 850 against 660; with AVX-512's mask registers the two
-     * loops run alike).
+     * the cotangent has its own. The last, partial wide vector goes round the loop once more,
+     * masked, so that each loop has one call site of {@link #gelu}. Only that one is masked: an
+     * AVX2 CPU has no cheap masked store (AMD's {@code vmaskmovps} to memory is microcoded), and
+     * masking every vector had made GELU over 393,216 floats 770 µs against 650 on a Zen 4 core
+     * under {@code -XX:UseAVX=2} (its derivative times the cotangent 850 against 660; with
+     * AVX-512's mask registers the two loops run alike).
      *
      * @return {@code bound}
      */
@@ -84,7 +84,10 @@ final class VectorGelu {
         return bound;
     }
 
-    /** {@code out = grad · gelu'(x)} over {@code [0, bound)}, as {@link #forward}: the product after the derivative. */
+    /**
+     * {@code out = grad · gelu'(x)} over {@code [0, bound)}, as {@link #forward}: the product
+     * after the derivative.
+     */
     static int derivativeTimes(float[] x, int xo, float[] grad, int go, float[] out, int oo, int bound) {
         for (int i = 0; i < bound; i += WIDE_LENGTH) {
             boolean whole = i + WIDE_LENGTH <= bound;

@@ -31,6 +31,11 @@ final class VectorPooling {
     private static final FloatVector LOW = interleave(0);
     /** Interleaves the second halves: {@code L/2, L + L/2, …}. */
     private static final FloatVector HIGH = interleave(L / 2);
+    /**
+     * Per thread, not per call: the pooled copy-out of {@link DirectConv} asked for one array
+     * per image, 64 small allocations a CNN step.
+     */
+    private static final ThreadLocal<float[]> SPILL = ThreadLocal.withInitial(() -> new float[L]);
 
     private VectorPooling() {
     }
@@ -43,8 +48,6 @@ final class VectorPooling {
     static boolean vectors() {
         return L >= 2;
     }
-
-    private static final ThreadLocal<float[]> SPILL = ThreadLocal.withInitial(() -> new float[L]);
 
     /**
      * The calling thread's scratch for {@link #maxRow}'s last windows, kept between calls

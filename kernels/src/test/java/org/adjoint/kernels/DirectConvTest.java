@@ -17,9 +17,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@link ImplicitConv#forward} on {@link VectorMicroKernel12} (the same chain as
  * {@link PackedGemm} on the columns), the input gradient against {@link FoldedConv} (the
  * columns {@code W_gᵀ · dy_g} folded by col2im). Sizes that leave remainders everywhere: rows
- * of A not a multiple of 12 or 4, under both machines' full tiles (12 rows and 4), positions not a multiple of a tile, rows that wrap, batch 1,
- * padding 0 to 2, dilation 2, groups, a depth past one block of k; inputs with zeros of both
- * signs, as ReLU gives.
+ * of A not a multiple of 12 or 4, under both machines' full tiles (12 rows and 4), positions
+ * not a multiple of a tile, rows that wrap, batch 1, padding 0 to 2, dilation 2, groups, a
+ * depth past one block of k; inputs with zeros of both signs, as ReLU gives.
  */
 class DirectConvTest {
 
@@ -119,11 +119,13 @@ class DirectConvTest {
                 DirectConv.forward(x, w, expected, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
                         s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
                 ChannelBias.biasRelu(expected, b, relu, s.images(), s.outputs(), positions);
-                float[] y = random(24, outSize);
-                DirectConv.forward(x, w, b, relu, y, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
-                        s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
                 String label = s + (b == null ? " no bias" : " bias") + (relu ? " relu" : "");
-                assertBits(expected, y, label);
+                for (int rows : FULL_ROWS) {
+                    float[] y = random(24, outSize);
+                    DirectConv.forward(rows, x, w, b, relu, y, s.images(), s.channels(), s.height(), s.width(),
+                            s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+                    assertBits(expected, y, label + " under " + rows + "-row tiles");
+                }
                 float[] viaProvider = random(25, outSize);
                 VectorKernels.INSTANCE.conv2dBiasRelu(x, w, b, relu, viaProvider, s.images(), s.channels(), s.height(),
                         s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(),
@@ -186,10 +188,13 @@ class DirectConvTest {
                             s.kernelWidth(), 1, s.padding(), s.dilation());
                     assertBits(expected, viaProvider, label + " through the provider");
                 }
-                float[] alone = random(46, pooled);
-                DirectConv.forwardPooled(x, w, b, relu, alone, null, s.images(), s.channels(), s.height(), s.width(),
-                        s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
-                assertBits(expected, alone, label + " without the argmax");
+                for (int rows : FULL_ROWS) {
+                    float[] alone = random(46, pooled);
+                    DirectConv.forwardPooled(rows, x, w, b, relu, alone, null, s.images(), s.channels(), s.height(),
+                            s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(),
+                            s.dilation());
+                    assertBits(expected, alone, label + " without the argmax under " + rows + "-row tiles");
+                }
             }
         }
     }
@@ -287,11 +292,12 @@ class DirectConvTest {
     @Test
     void theCnnLayersAreTaken() {
         assertTrue(DirectConv.matches(VectorMicroKernel12.INSTANCE));
-        // The AVX2 SGEMM's 4 x 16 tile where the conv tile is as wide (256-bit vectors), so AVX2 machines read B in place too.
+        // The AVX2 SGEMM's 4 x 16 tile where the conv tile is as wide (256-bit vectors): AVX2 machines
+        // read B in place too.
         assertEquals(VectorConvTile.COLUMNS == VectorMicroKernel.INSTANCE.columns(),
                 DirectConv.matches(VectorMicroKernel.INSTANCE));
         assertFalse(DirectConv.matches(VectorMicroKernel3.INSTANCE), "the 3 x 24 tile");
-        assertEquals(VectorMicroKernel.vectorRegisters() >= 32 ? 12 : 4, DirectConv.FULL_ROWS);
+        assertEquals(VectorMicroKernel.select().rows() == 12 ? 12 : 4, DirectConv.FULL_ROWS, "the SGEMM tile's rows");
         assertTrue(DirectConv.takesInputGrad(64, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1));
         assertTrue(DirectConv.takesForward(64, 32, 14, 14, 64, 1, 3, 3, 1, 1, 1));
         assertTrue(DirectConv.takesForward(64, 1, 28, 28, 32, 1, 3, 3, 1, 1, 1));
