@@ -523,6 +523,7 @@ final class DirectConv {
     private static void multiply(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode,
                                  float[] packed, int aBase, float[] padded, float[] scratch, int ld) {
         int rows = g.paddedRows(m);
+        int[] strides = regularStrides(offsets, segments);
         for (int tile = 0; tile < g.tiles(); tile++) {
             int position = tile * VectorConvTile.COLUMNS;
             for (int r0 = 0; r0 < rows; ) {
@@ -539,6 +540,9 @@ final class DirectConv {
                     } else if (sliverRows == VectorConvTile.MIDDLE_ROWS) {
                         VectorConvTile.tileMiddle(count, packed, a, padded, position, offsets, first, scratch, c, ld,
                                 mode);
+                    } else if (strides[s] >= 0) {
+                        VectorConvTile.tileShortRegular(count / VectorConvTile.TAPS, packed, a, padded, position,
+                                offsets, first, strides[s], scratch, c, ld, mode);
                     } else {
                         VectorConvTile.tileShort(count, packed, a, padded, position, offsets, first, scratch, c, ld,
                                 mode);
@@ -547,6 +551,27 @@ final class DirectConv {
                 r0 += sliverRows;
             }
         }
+    }
+
+    /**
+     * Per segment, the stride with which its runs of B repeat every {@link VectorConvTile#TAPS}
+     * steps ({@link VectorConvTile#tileShortRegular}), or −1 where they do not (a window other
+     * than 3 × 3, or a block of k that splits a channel's taps).
+     */
+    static int[] regularStrides(int[] offsets, int[] segments) {
+        int taps = VectorConvTile.TAPS;
+        int[] strides = new int[segments.length - 1];
+        for (int s = 0; s < strides.length; s++) {
+            int first = segments[s];
+            int count = segments[s + 1] - first;
+            int stride = count >= 2 * taps ? offsets[first + taps] - offsets[first] : 0;
+            boolean regular = count > 0 && count % taps == 0;
+            for (int p = taps; regular && p < count; p++) {
+                regular = offsets[first + p] == offsets[first + p - taps] + stride;
+            }
+            strides[s] = regular ? stride : -1;
+        }
+        return strides;
     }
 
     /** The valid positions of the unit's {@code m} rows, row {@code r} being channel {@code firstChannel + r}. */

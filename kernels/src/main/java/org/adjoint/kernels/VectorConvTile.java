@@ -393,4 +393,187 @@ final class VectorConvTile {
             c31.add(zero).intoArray(c, cOffset + 3 * ldc + LANES);
         }
     }
+
+    /** Steps per channel of the 3 × 3 window, the period {@link #tileShortRegular} unrolls. */
+    static final int TAPS = 9;
+
+    /**
+     * {@link #tileShort} over {@code periods · TAPS} steps whose runs of B repeat with a period:
+     * step {@code j·TAPS + k} reads {@code image[imageOffset + offsets[offsetsFrom + k] + j·stride]} (a 3 × 3
+     * window's nine taps, channel after channel {@code stride} apart), the same multiply-adds in
+     * the same order. With the nine taps' starts in locals, every load's index is linear in the
+     * loop's counter, so C2 checks each array's range once before the loop instead of twice a
+     * step, as the offsets read from {@code offsets} make it do.
+     */
+    static void tileShortRegular(int periods, float[] a, int aOffset, float[] image, int imageOffset, int[] offsets,
+                                 int offsetsFrom, int stride, float[] c, int cOffset, int ldc, int mode) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        int t0 = imageOffset + offsets[offsetsFrom + 0];
+        int t1 = imageOffset + offsets[offsetsFrom + 1];
+        int t2 = imageOffset + offsets[offsetsFrom + 2];
+        int t3 = imageOffset + offsets[offsetsFrom + 3];
+        int t4 = imageOffset + offsets[offsetsFrom + 4];
+        int t5 = imageOffset + offsets[offsetsFrom + 5];
+        int t6 = imageOffset + offsets[offsetsFrom + 6];
+        int t7 = imageOffset + offsets[offsetsFrom + 7];
+        int t8 = imageOffset + offsets[offsetsFrom + 8];
+        for (int j = 0; j < periods; j++) {
+            int base = j * stride;
+            int ap = aOffset + j * (TAPS * SHORT_ROWS);
+            FloatVector b00 = FloatVector.fromArray(SPECIES, image, t0 + base);
+            FloatVector b01 = FloatVector.fromArray(SPECIES, image, t0 + base + LANES);
+            FloatVector a00 = FloatVector.broadcast(SPECIES, a[ap + 0]);
+            c00 = a00.fma(b00, c00);
+            c01 = a00.fma(b01, c01);
+            FloatVector a01 = FloatVector.broadcast(SPECIES, a[ap + 1]);
+            c10 = a01.fma(b00, c10);
+            c11 = a01.fma(b01, c11);
+            FloatVector a02 = FloatVector.broadcast(SPECIES, a[ap + 2]);
+            c20 = a02.fma(b00, c20);
+            c21 = a02.fma(b01, c21);
+            FloatVector a03 = FloatVector.broadcast(SPECIES, a[ap + 3]);
+            c30 = a03.fma(b00, c30);
+            c31 = a03.fma(b01, c31);
+            FloatVector b10 = FloatVector.fromArray(SPECIES, image, t1 + base);
+            FloatVector b11 = FloatVector.fromArray(SPECIES, image, t1 + base + LANES);
+            FloatVector a10 = FloatVector.broadcast(SPECIES, a[ap + 4]);
+            c00 = a10.fma(b10, c00);
+            c01 = a10.fma(b11, c01);
+            FloatVector a11 = FloatVector.broadcast(SPECIES, a[ap + 5]);
+            c10 = a11.fma(b10, c10);
+            c11 = a11.fma(b11, c11);
+            FloatVector a12 = FloatVector.broadcast(SPECIES, a[ap + 6]);
+            c20 = a12.fma(b10, c20);
+            c21 = a12.fma(b11, c21);
+            FloatVector a13 = FloatVector.broadcast(SPECIES, a[ap + 7]);
+            c30 = a13.fma(b10, c30);
+            c31 = a13.fma(b11, c31);
+            FloatVector b20 = FloatVector.fromArray(SPECIES, image, t2 + base);
+            FloatVector b21 = FloatVector.fromArray(SPECIES, image, t2 + base + LANES);
+            FloatVector a20 = FloatVector.broadcast(SPECIES, a[ap + 8]);
+            c00 = a20.fma(b20, c00);
+            c01 = a20.fma(b21, c01);
+            FloatVector a21 = FloatVector.broadcast(SPECIES, a[ap + 9]);
+            c10 = a21.fma(b20, c10);
+            c11 = a21.fma(b21, c11);
+            FloatVector a22 = FloatVector.broadcast(SPECIES, a[ap + 10]);
+            c20 = a22.fma(b20, c20);
+            c21 = a22.fma(b21, c21);
+            FloatVector a23 = FloatVector.broadcast(SPECIES, a[ap + 11]);
+            c30 = a23.fma(b20, c30);
+            c31 = a23.fma(b21, c31);
+            FloatVector b30 = FloatVector.fromArray(SPECIES, image, t3 + base);
+            FloatVector b31 = FloatVector.fromArray(SPECIES, image, t3 + base + LANES);
+            FloatVector a30 = FloatVector.broadcast(SPECIES, a[ap + 12]);
+            c00 = a30.fma(b30, c00);
+            c01 = a30.fma(b31, c01);
+            FloatVector a31 = FloatVector.broadcast(SPECIES, a[ap + 13]);
+            c10 = a31.fma(b30, c10);
+            c11 = a31.fma(b31, c11);
+            FloatVector a32 = FloatVector.broadcast(SPECIES, a[ap + 14]);
+            c20 = a32.fma(b30, c20);
+            c21 = a32.fma(b31, c21);
+            FloatVector a33 = FloatVector.broadcast(SPECIES, a[ap + 15]);
+            c30 = a33.fma(b30, c30);
+            c31 = a33.fma(b31, c31);
+            FloatVector b40 = FloatVector.fromArray(SPECIES, image, t4 + base);
+            FloatVector b41 = FloatVector.fromArray(SPECIES, image, t4 + base + LANES);
+            FloatVector a40 = FloatVector.broadcast(SPECIES, a[ap + 16]);
+            c00 = a40.fma(b40, c00);
+            c01 = a40.fma(b41, c01);
+            FloatVector a41 = FloatVector.broadcast(SPECIES, a[ap + 17]);
+            c10 = a41.fma(b40, c10);
+            c11 = a41.fma(b41, c11);
+            FloatVector a42 = FloatVector.broadcast(SPECIES, a[ap + 18]);
+            c20 = a42.fma(b40, c20);
+            c21 = a42.fma(b41, c21);
+            FloatVector a43 = FloatVector.broadcast(SPECIES, a[ap + 19]);
+            c30 = a43.fma(b40, c30);
+            c31 = a43.fma(b41, c31);
+            FloatVector b50 = FloatVector.fromArray(SPECIES, image, t5 + base);
+            FloatVector b51 = FloatVector.fromArray(SPECIES, image, t5 + base + LANES);
+            FloatVector a50 = FloatVector.broadcast(SPECIES, a[ap + 20]);
+            c00 = a50.fma(b50, c00);
+            c01 = a50.fma(b51, c01);
+            FloatVector a51 = FloatVector.broadcast(SPECIES, a[ap + 21]);
+            c10 = a51.fma(b50, c10);
+            c11 = a51.fma(b51, c11);
+            FloatVector a52 = FloatVector.broadcast(SPECIES, a[ap + 22]);
+            c20 = a52.fma(b50, c20);
+            c21 = a52.fma(b51, c21);
+            FloatVector a53 = FloatVector.broadcast(SPECIES, a[ap + 23]);
+            c30 = a53.fma(b50, c30);
+            c31 = a53.fma(b51, c31);
+            FloatVector b60 = FloatVector.fromArray(SPECIES, image, t6 + base);
+            FloatVector b61 = FloatVector.fromArray(SPECIES, image, t6 + base + LANES);
+            FloatVector a60 = FloatVector.broadcast(SPECIES, a[ap + 24]);
+            c00 = a60.fma(b60, c00);
+            c01 = a60.fma(b61, c01);
+            FloatVector a61 = FloatVector.broadcast(SPECIES, a[ap + 25]);
+            c10 = a61.fma(b60, c10);
+            c11 = a61.fma(b61, c11);
+            FloatVector a62 = FloatVector.broadcast(SPECIES, a[ap + 26]);
+            c20 = a62.fma(b60, c20);
+            c21 = a62.fma(b61, c21);
+            FloatVector a63 = FloatVector.broadcast(SPECIES, a[ap + 27]);
+            c30 = a63.fma(b60, c30);
+            c31 = a63.fma(b61, c31);
+            FloatVector b70 = FloatVector.fromArray(SPECIES, image, t7 + base);
+            FloatVector b71 = FloatVector.fromArray(SPECIES, image, t7 + base + LANES);
+            FloatVector a70 = FloatVector.broadcast(SPECIES, a[ap + 28]);
+            c00 = a70.fma(b70, c00);
+            c01 = a70.fma(b71, c01);
+            FloatVector a71 = FloatVector.broadcast(SPECIES, a[ap + 29]);
+            c10 = a71.fma(b70, c10);
+            c11 = a71.fma(b71, c11);
+            FloatVector a72 = FloatVector.broadcast(SPECIES, a[ap + 30]);
+            c20 = a72.fma(b70, c20);
+            c21 = a72.fma(b71, c21);
+            FloatVector a73 = FloatVector.broadcast(SPECIES, a[ap + 31]);
+            c30 = a73.fma(b70, c30);
+            c31 = a73.fma(b71, c31);
+            FloatVector b80 = FloatVector.fromArray(SPECIES, image, t8 + base);
+            FloatVector b81 = FloatVector.fromArray(SPECIES, image, t8 + base + LANES);
+            FloatVector a80 = FloatVector.broadcast(SPECIES, a[ap + 32]);
+            c00 = a80.fma(b80, c00);
+            c01 = a80.fma(b81, c01);
+            FloatVector a81 = FloatVector.broadcast(SPECIES, a[ap + 33]);
+            c10 = a81.fma(b80, c10);
+            c11 = a81.fma(b81, c11);
+            FloatVector a82 = FloatVector.broadcast(SPECIES, a[ap + 34]);
+            c20 = a82.fma(b80, c20);
+            c21 = a82.fma(b81, c21);
+            FloatVector a83 = FloatVector.broadcast(SPECIES, a[ap + 35]);
+            c30 = a83.fma(b80, c30);
+            c31 = a83.fma(b81, c31);
+        }
+        if (mode == ADD) {
+            c00.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
+            c01.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc)).intoArray(c, cOffset + 1 * ldc);
+            c11.add(FloatVector.fromArray(SPECIES, c, cOffset + 1 * ldc + LANES)).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.add(FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES)).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.add(FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES)).intoArray(c, cOffset + 3 * ldc + LANES);
+        } else {
+            // x + (-0) is x for every x; x + (+0) turns -0 into +0, as a sum begun at +0 does.
+            FloatVector zero = FloatVector.broadcast(SPECIES, mode == STORE ? -0f : 0f);
+            c00.add(zero).intoArray(c, cOffset + 0 * ldc);
+            c01.add(zero).intoArray(c, cOffset + 0 * ldc + LANES);
+            c10.add(zero).intoArray(c, cOffset + 1 * ldc);
+            c11.add(zero).intoArray(c, cOffset + 1 * ldc + LANES);
+            c20.add(zero).intoArray(c, cOffset + 2 * ldc);
+            c21.add(zero).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.add(zero).intoArray(c, cOffset + 3 * ldc);
+            c31.add(zero).intoArray(c, cOffset + 3 * ldc + LANES);
+        }
+    }
 }

@@ -290,6 +290,21 @@ class DirectConvTest {
     }
 
     @Test
+    void segmentsOfWholeThreeByThreeWindowsRunTheRegularTile() {
+        // Nine taps a channel, channels 256 apart: one segment of two channels, one of one.
+        int[] offsets = new int[27];
+        for (int p = 0; p < offsets.length; p++) {
+            offsets[p] = p / 9 * 256 + (p % 9 / 3) * 16 + p % 3;
+        }
+        assertArrayEquals(new int[] {256, 0}, DirectConv.regularStrides(offsets, new int[] {0, 18, 27}));
+        // A block of k that splits a channel's taps; a run that breaks the period (one channel alone
+        // is always a period).
+        assertArrayEquals(new int[] {-1, -1}, DirectConv.regularStrides(offsets, new int[] {0, 13, 27}));
+        offsets[11] += 1;
+        assertArrayEquals(new int[] {-1, 0}, DirectConv.regularStrides(offsets, new int[] {0, 18, 27}));
+    }
+
+    @Test
     void theCnnLayersAreTaken() {
         assertTrue(DirectConv.matches(VectorMicroKernel12.INSTANCE));
         // The AVX2 SGEMM's 4 x 16 tile where the conv tile is as wide (256-bit vectors): AVX2 machines
