@@ -399,11 +399,12 @@ final class VectorConvTile {
 
     /**
      * {@link #tileShort} over {@code periods · TAPS} steps whose runs of B repeat with a period:
-     * step {@code j·TAPS + k} reads {@code image[imageOffset + offsets[offsetsFrom + k] + j·stride]} (a 3 × 3
-     * window's nine taps, channel after channel {@code stride} apart), the same multiply-adds in
-     * the same order. With the nine taps' starts in locals, every load's index is linear in the
-     * loop's counter, so C2 checks each array's range once before the loop instead of twice a
-     * step, as the offsets read from {@code offsets} make it do.
+     * step {@code j·TAPS + k} reads the run at
+     * {@code image[imageOffset + offsets[offsetsFrom + k] + j·stride]} (a 3 × 3 window's nine
+     * taps, channel after channel {@code stride} apart), the same multiply-adds in the same
+     * order. With the nine taps' starts in locals, every load's index is linear in the loop's
+     * counter, so C2 checks each array's range once before the loop instead of twice a step, as
+     * it must where each step's start is read from {@code offsets}.
      */
     static void tileShortRegular(int periods, float[] a, int aOffset, float[] image, int imageOffset, int[] offsets,
                                  int offsetsFrom, int stride, float[] c, int cOffset, int ldc, int mode) {
