@@ -555,6 +555,7 @@ final class VectorConvTile {
             c30 = a83.fma(b80, c30);
             c31 = a83.fma(b81, c31);
         }
+        // Stored as tileShort stores, written out: accumulators passed to a helper C2 did not inline are boxed.
         if (mode == ADD) {
             c00.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc)).intoArray(c, cOffset + 0 * ldc);
             c01.add(FloatVector.fromArray(SPECIES, c, cOffset + 0 * ldc + LANES)).intoArray(c, cOffset + 0 * ldc + LANES);
