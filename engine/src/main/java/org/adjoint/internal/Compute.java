@@ -126,6 +126,21 @@ public final class Compute {
     }
 
     /**
+     * Takes a value's buffer off this thread's recorded allocations, so that the backward pass
+     * recording them does not hand it back: the value outlives the node whose pullback computed
+     * it (a recomputed value refilled into a saved entry). Nothing happens while nothing records.
+     *
+     * @param value the value to keep
+     */
+    public static void keep(Tensor value) {
+        java.util.List<Allocation> tracked = TRACKED.get();
+        if (tracked != null && !tracked.isEmpty()) {
+            Buffer buffer = TensorImpl.of(value).storage();
+            tracked.removeIf(allocation -> allocation.buffer() == buffer);
+        }
+    }
+
+    /**
      * A contiguous copy with its own buffer.
      *
      * @param x a tensor

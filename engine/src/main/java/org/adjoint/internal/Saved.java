@@ -81,11 +81,15 @@ public final class Saved {
     }
 
     /**
-     * Holds a recomputed value, checked from now on against its own buffer's version.
+     * Holds a recomputed value, checked from now on against its own buffer's version. The
+     * value belongs to this entry from now on: a backward pass that recomputed it (for a
+     * deeper node, perhaps, whose pullback comes later) does not hand its buffer back when the
+     * node that asked for it is done.
      *
      * @param value the value computed again
      */
     public void refill(Tensor value) {
+        Compute.keep(value);
         tensor = value;
         version = TensorImpl.of(value).version().get();
     }

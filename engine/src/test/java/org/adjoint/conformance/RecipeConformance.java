@@ -133,6 +133,34 @@ public abstract class RecipeConformance extends BackendConformance {
         }
     }
 
+    /**
+     * A backward pass hands back the buffers it allocated once nothing pending uses them. A
+     * value recomputed for a node deeper in the graph (here {@code u}, refilled into
+     * {@code v}'s saved inputs while {@code w} reads {@code v}) is held by that node until its
+     * own pullback, so it must not be among them: the tensors are large enough for a
+     * backend's pool to hand the buffer out again at once.
+     */
+    @Test
+    void aValueRecomputedForADeeperNodeOutlivesThePassThatRecomputedIt() {
+        int[] shape = {64, 128};
+        Tensor[] grads = new Tensor[2];
+        for (int round = 0; round < 2; round++) {
+            Tensor x = Tensor.randn(5, shape).requiresGrad(true);
+            Tensor u = x.mul(x).tanh();
+            Tensor v = u.mul(u).add(u);
+            Tensor w = v.mul(v).tanh();
+            Tensor loss = w.mul(w).sum();
+            if (round == 1) {
+                for (Node node : reachable(List.of(loss))) {
+                    node.dropSaved();
+                }
+            }
+            loss.backward();
+            grads[round] = x.grad();
+        }
+        assertBitwise(grads[0], grads[1], "gradient after every saved tensor was dropped", null);
+    }
+
     /** The counter-based mask: a node re-run on another thread, after the stream moved on, draws the same mask. */
     @Test
     void aDropoutNodeDrawsItsMaskFromItsKeyAlone() throws Exception {
