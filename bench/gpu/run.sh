@@ -43,6 +43,7 @@
 #   PYTHON  the Python with PyTorch for the peers (default python3; on the device, the venv's).
 #   ADJOINT_GPU_LM_ITERS=N  iterations of the lm stage (500).
 #   ADJOINT_GPU_LM_LARGE_TORCH=1  lm-large runs PyTorch's larger GPT (and not Adjoint's).
+#   ADJOINT_GPU_LM_LARGE_ITERS=N  iterations of lm-large (5000, the issue's; fewer only to time a probe).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -233,7 +234,8 @@ gpt_options() {
     echo "--iters 4 --layers 1 --heads 2 --embed 16 --context 8 --batch 2 --eval-interval 4 --eval-batches 1"
     [ "$size" = large ] && echo "--dropout 0.2"
   elif [ "$size" = large ]; then
-    echo "--layers 6 --heads 6 --embed 384 --context 256 --batch 64 --dropout 0.2 --iters 5000 --eval-interval 500"
+    echo "--layers 6 --heads 6 --embed 384 --context 256 --batch 64 --dropout 0.2 --iters ${ADJOINT_GPU_LM_LARGE_ITERS:-5000}"
+    echo "--eval-interval 500"
   else
     echo "--iters ${ADJOINT_GPU_LM_ITERS:-500}"
   fi

@@ -17,6 +17,7 @@ import org.adjoint.kernels.ElementWise;
 import org.adjoint.kernels.Fused;
 import org.adjoint.kernels.Indexing;
 import org.adjoint.kernels.KernelProvider;
+import org.adjoint.kernels.RandomDraws;
 import org.adjoint.kernels.Strided;
 
 /**
@@ -98,6 +99,13 @@ public final class CpuBackend implements Backend, FusedAdam {
     @Override
     public Buffer allocateUninitialized(long size) {
         return memory.allocateUninitialized(size);
+    }
+
+    @Override
+    public Buffer dropoutMask(long key, float p, long size) {
+        Buffer mask = allocateUninitialized(size);
+        RandomDraws.dropoutMask(key, p, data(mask), (int) size);
+        return mask;
     }
 
     @Override

@@ -231,6 +231,22 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public Buffer allocateUninitialized(long size) {
+        // No memset: the caller writes every element before reading any.
+        return gpu().allocate(size, false);
+    }
+
+    @Override
+    public Buffer dropoutMask(long key, float p, long size) {
+        CudaDevice device = gpu();
+        CudaBuffer mask = device.allocate(size, false);
+        if (size > 0) {
+            device.withKernels(kernels -> kernels.dropoutMask(key, p, mask.address(), size));
+        }
+        return mask;
+    }
+
+    @Override
     public void release(Buffer buffer) {
         CudaBuffer block = cuda(buffer);
         gpu().release(block);

@@ -152,7 +152,7 @@ class FakeDriverTest {
      * Every GPU suite (the backend against the CPU, and the engine's conformance suites) on the
      * fake device, once with each pair of bindings, with a small reflective runner
      * ({@link SuiteRunner}: plain and parameterised tests, {@value #FAKE_PROGRAMS} random
-     * programs). A failure here is either the backend's or the fake kernels' arithmetic (which
+     * programs and as many recipe programs). A failure here is either the backend's or the fake kernels' arithmetic (which
      * follows the real kernels' contracts, not their every rounding): the output names the test.
      */
     @Test
@@ -163,8 +163,9 @@ class FakeDriverTest {
                 "CudaRandomProgramTest", "CudaCoreTest", "CudaCoreOnlyNnTest", "CudaConvolutionOpsTest",
                 "CudaStructureTest", "CudaAttentionTest", "CudaNormalizationTest", "CudaGptTest", "CudaPoolingTest",
                 "CudaConvolutionTest", "CudaCnnModuleTest", "CudnnVersusIm2colTest", "CudaConvActivationTest",
-                "CudaConvMaxPoolTest");
-        List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS, "suite"));
+                "CudaConvMaxPoolTest", "CudaRecipeTest");
+        List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS,
+                "-Dadjoint.test.recipes=" + FAKE_PROGRAMS, "suite"));
         suites.forEach(suite -> arguments.add((suite.startsWith("Cudnn") ? "org.adjoint.cuda." : "org.adjoint.cuda.gpu.")
                 + suite));
         for (Path folder : List.of(fake.cuda13(), fake.cuda12())) {

@@ -16,6 +16,9 @@ import java.util.function.Function;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.Autodiff;
+import org.adjoint.backend.Backend;
+import org.adjoint.backend.Buffer;
+import org.adjoint.backend.RandomOps;
 import org.adjoint.checkpoint.Checkpoint;
 import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.conformance.programs.JavaPrinter;
@@ -180,6 +183,43 @@ public abstract class RecipeConformance extends BackendConformance {
             zeros += v == 0f ? 1 : 0;
         }
         assertTrue(zeros > 60 && zeros < 140, "about half of 200 dropped, got " + zeros);
+    }
+
+    /**
+     * The backend draws the dropout mask that {@link RandomOps#dropoutMaskElement} says, bit for
+     * bit, at sizes that stay on one thread and that split across threads or a grid.
+     */
+    @Test
+    void theBackendDrawsTheSameDropoutMaskAsTheHost() {
+        Backend backend = backend();
+        long[] keys = {0L, -1L, 0x0123456789ABCDEFL};
+        float[] probabilities = {0f, 0.2f, 0.5f};
+        int[] sizes = {1, 1000, 300_001};
+        for (int draw = 0; draw < keys.length; draw++) {
+            long key = keys[draw];
+            float p = probabilities[draw];
+            for (int size : sizes) {
+                Buffer mask = backend.dropoutMask(key, p, size);
+                float[] drawn = backend.download(mask);
+                backend.release(mask);
+                assertEquals(size, drawn.length);
+                int zeros = 0;
+                for (int i = 0; i < size; i++) {
+                    float expected = RandomOps.dropoutMaskElement(key, i, p);
+                    if (Float.floatToRawIntBits(expected) != Float.floatToRawIntBits(drawn[i])) {
+                        fail("dropout mask of key " + key + ", p " + p + ", size " + size + ": element " + i + " was "
+                                + drawn[i] + ", the host draws " + expected);
+                    }
+                    zeros += drawn[i] == 0f ? 1 : 0;
+                }
+                if (size == 300_001) {
+                    assertEquals(p, zeros / (double) size, 0.005, "share dropped of key " + key);
+                }
+            }
+        }
+        Buffer none = backend.dropoutMask(7L, 0.5f, 0);
+        assertEquals(0, backend.download(none).length, "an empty mask");
+        backend.release(none);
     }
 
     /** Cross-entropy re-runs from the labels it uploaded, although the caller reuses its array for the next batch. */

@@ -33,7 +33,7 @@ public final class CudaKernels {
     static final String PROGRAM = "adjoint.cu";
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
-    static final List<String> USED = List.of("axpy", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
+    static final List<String> USED = List.of("dropout_mask", "axpy", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
             "sum_to", "sum_to_parts", "max_axis", "softmax", "gather", "scatter_add", "im2col", "col2im", "bias_activation",
             "activation_grad", "nll", "cross_entropy_grad", "attention_forward", "attention_backward_query",
             "attention_backward_key");
@@ -151,6 +151,19 @@ public final class CudaKernels {
             functions.put(name, function);
         }
         return new CudaKernels(functions, stream, grid, form);
+    }
+
+    /**
+     * An inverted-dropout mask drawn on the device: element {@code i} is 0 or {@code 1 / (1 − p)}
+     * as {@code RandomOps.dropoutMaskElement(key, i, p)} says, the same bits as every backend.
+     *
+     * @param key  the draw's key
+     * @param p    the probability of dropping
+     * @param mask where the mask goes
+     * @param n    element count
+     */
+    public void dropoutMask(long key, float p, long mask, long n) {
+        launch("dropout_mask", grid.gridStride(n), new Arguments().i64(key).f32(p).address(mask).i64(n));
     }
 
     /**

@@ -249,7 +249,20 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
     if (grid > 32 * SMS) {
         return INVALID_VALUE; /* grid-stride launches are capped at 32 blocks per SM */
     }
-    if (strcmp(name, "axpy") == 0) {
+    if (strcmp(name, "dropout_mask") == 0) {
+        long long key = ARG(long long, 0);
+        float p = ARG(float, 1);
+        float* mask = ARG(float*, 2);
+        long long n = ARG(long long, 3);
+        float keep = 1.0f / (1.0f - p);
+        for (long long i = 0; i < n; i++) {
+            unsigned long long z = (unsigned long long) key + (unsigned long long) (i + 1) * 0x9E3779B97F4A7C15ULL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+            z = z ^ (z >> 31);
+            mask[i] = (float) (z >> 40) * 0x1.0p-24f < p ? 0.0f : keep;
+        }
+    } else if (strcmp(name, "axpy") == 0) {
         float alpha = ARG(float, 0);
         const float* x = ARG(const float*, 1);
         float* y = ARG(float*, 2);

@@ -3,18 +3,19 @@ package org.adjoint.internal.ops;
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
+import org.adjoint.backend.RandomOps;
 import org.adjoint.internal.Compute;
-import org.adjoint.internal.HostArrays;
 import org.adjoint.internal.Ops;
 import org.adjoint.internal.Primitive;
 
 /**
  * Inverted dropout, {@code x · mask} with {@code mask} 0 (probability {@code p}) or
  * {@code 1 / (1 − p)}. The mask is a function of the attributes alone: element {@code i} keeps
- * its value when a counter-based hash of {@code (key, i)} (the SplitMix64 finaliser over
- * {@code key + (i + 1)·γ}) is at least {@code p}, so that running the forward computation again,
- * on a recomputation or a re-run, draws the same mask bit for bit, on any thread. The mask is a
- * residual: both rules multiply by it.
+ * its value when a counter-based hash of {@code (key, i)} ({@link RandomOps#bits}, the
+ * SplitMix64 finaliser over {@code key + (i + 1)·γ}) is at least {@code p}, so that running the
+ * forward computation again, on a recomputation or a re-run, draws the same mask bit for bit, on
+ * any thread. The backend draws the mask where {@code x} lives ({@link RandomOps#dropoutMask}).
+ * The mask is a residual: both rules multiply by it.
  */
 public final class DropoutMask extends Primitive<DropoutMask.Draw> {
 
@@ -28,7 +29,6 @@ public final class DropoutMask extends Primitive<DropoutMask.Draw> {
     }
 
     private static final DropoutMask DROPOUT = new DropoutMask();
-    private static final long GAMMA = 0x9E3779B97F4A7C15L;
 
     private DropoutMask() {
         super("dropout");
@@ -47,18 +47,15 @@ public final class DropoutMask extends Primitive<DropoutMask.Draw> {
     }
 
     /**
-     * The 64 random bits a key gives at a counter: the SplitMix64 finaliser of
-     * {@code key + (counter + 1)·γ}, so that a key and a counter alone say what is drawn.
+     * The 64 random bits a key gives at a counter ({@link RandomOps#bits}), so that a key and a
+     * counter alone say what is drawn.
      *
      * @param key     the key
      * @param counter the element's index
      * @return the bits
      */
     public static long bits(long key, long counter) {
-        long z = key + (counter + 1) * GAMMA;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
+        return RandomOps.bits(key, counter);
     }
 
     @Override
@@ -66,13 +63,8 @@ public final class DropoutMask extends Primitive<DropoutMask.Draw> {
         Tensor x = inputs[0];
         int[] shape = Compute.shape(x);
         Backend backend = Compute.backend("dropout", x);
-        float[] values = HostArrays.floats("dropout mask", x.size());
-        float keep = 1f / (1f - draw.p());
-        for (int i = 0; i < values.length; i++) {
-            // 24 bits: a float in [0, 1) with every value equally likely.
-            values[i] = (bits(draw.key(), i) >>> 40) * 0x1.0p-24f < draw.p() ? 0f : keep;
-        }
-        Tensor mask = Compute.wrap(backend, backend.upload(values), shape);
+        // Drawn where x lives: on the device, not on the host and uploaded.
+        Tensor mask = Compute.wrap(backend, backend.dropoutMask(draw.key(), draw.p(), x.size()), shape);
         residuals.keep(mask);
         return Compute.binary("dropout", BinaryOp.MUL, x, mask, shape);
     }

@@ -59,6 +59,7 @@ public final class CudaKernelSource {
 
     private static final List<String> KERNEL_NAMES = List.of(
             "fill",
+            "dropout_mask",
             "axpy",
             "unary",
             "binary",

@@ -25,6 +25,7 @@
  * Launch configuration (1-D; 256 threads per block unless a kernel says otherwise)
  *   kernel              work unit (one thread, grid-stride)     blocks
  *   fill                element (n)                              ceil(n / 256)
+ *   dropout_mask        element (n)                              ceil(n / 256)
  *   axpy                element (n)                              ceil(n / 256)
  *   unary               element (n)                              ceil(n / 256)
  *   binary              output element (n)                       ceil(n / 256)
@@ -411,6 +412,24 @@ struct MaxFloat {
 extern "C" __global__ void fill(float* y, float value, long long n) {
     for (long long i = first_index(); i < n; i += index_step()) {
         y[i] = value;
+    }
+}
+
+/*
+ * An inverted-dropout mask, mask[i] for i < n (RandomDraws.dropoutMask, RandomOps.bits): the
+ * SplitMix64 finaliser of key + (i + 1) * 0x9E3779B97F4A7C15 in unsigned 64-bit arithmetic
+ * (Java's long arithmetic wraps alike, and >>> is the unsigned shift); its top 24 bits, as a
+ * float in [0, 1), below p drop the element (0), else it keeps 1 / (1 - p). Exact, so every
+ * backend draws the same mask.
+ */
+extern "C" __global__ void dropout_mask(long long key, float p, float* mask, long long n) {
+    const float keep = 1.0f / (1.0f - p);
+    for (long long i = first_index(); i < n; i += index_step()) {
+        unsigned long long z = (unsigned long long) key + (unsigned long long) (i + 1) * 0x9E3779B97F4A7C15ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z = z ^ (z >> 31);
+        mask[i] = mul_rn((float) (z >> 40), 5.9604644775390625e-8f) /* 2^-24 */ < p ? 0.0f : keep;
     }
 }
 

@@ -16,12 +16,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.adjoint.kernels.ElementWise;
+import org.adjoint.kernels.RandomDraws;
 import org.adjoint.kernels.Strided;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The element-wise and strided device kernels ({@code fill}, {@code axpy}, {@code unary},
+ * The element-wise and strided device kernels ({@code fill}, {@code dropout_mask}, {@code axpy}, {@code unary},
  * {@code binary}, {@code copy_strided}, {@code copy_strided_to}, {@code masked_fill}) on the
  * emulator against {@link ElementWise} and {@link Strided}; see {@link EmulatorSupport} for
  * what must agree how closely.
@@ -57,6 +58,22 @@ class EmulatedElementWiseTest {
                 assertBits(constant, filled.get(0), "fill n=" + n);
                 List<float[]> result = EMULATOR.launch("axpy", launch[0], launch[1], -0.37f, x, y, (long) n);
                 assertBits(expected, result.get(1), "axpy n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void dropoutMaskMatchesRandomDraws() throws IOException {
+        long[] keys = {0L, -1L, 0x0123456789ABCDEFL};
+        float[] probabilities = {0f, 0.2f, 0.5f};
+        int n = 3001;
+        for (int draw = 0; draw < keys.length; draw++) {
+            float[] expected = new float[n];
+            RandomDraws.dropoutMask(keys[draw], probabilities[draw], expected, n);
+            for (int[] launch : LAUNCHES) {
+                List<float[]> result = EMULATOR.launch("dropout_mask", launch[0], launch[1], keys[draw],
+                        probabilities[draw], new float[n], (long) n);
+                assertBits(expected, result.get(0), "dropout_mask key " + keys[draw] + " grid " + launch[0]);
             }
         }
     }

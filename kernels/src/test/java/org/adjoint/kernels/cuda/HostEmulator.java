@@ -348,6 +348,8 @@ final class HostEmulator {
                 auto S = [&](int k) { return args.at(k).strided; };
                 if (name == "fill") {
                     launch(grid, block, false, [&] { fill(P(0), F(1), L(2)); });
+                } else if (name == "dropout_mask") {
+                    launch(grid, block, false, [&] { dropout_mask(L(0), F(1), P(2), L(3)); });
                 } else if (name == "axpy") {
                     launch(grid, block, false, [&] { axpy(F(0), P(1), P(2), L(3)); });
                 } else if (name == "unary") {
