@@ -20,6 +20,12 @@ import jcuda.driver.CUstream;
  * DMA engine copies one half, the CPU fills (or empties) the other. Copies from pageable Java
  * arrays would make the driver stage them itself, synchronously; pinned halves let a copy run
  * on the stream, behind the kernels queued before it. Callers hold the device's lock.
+ *
+ * <p>Small uploads (a scalar, a row of indices, up to {@value #SLOT_FLOATS} floats) take the
+ * next of {@value #SLOTS} slots of their own instead, in turn: a half is free only once the copy
+ * that last read it ran, behind every kernel queued before that copy, so a scalar uploaded
+ * through a half would hold the host until the device caught up, once per upload. A slot is
+ * waited for only when the device lags {@value #SLOTS} small uploads behind.
  */
 final class HostStaging {
 
@@ -27,10 +33,20 @@ final class HostStaging {
     static final int CHUNK_FLOATS = 1 << 20;
     private static final long CHUNK_BYTES = (long) CHUNK_FLOATS * Float.BYTES;
 
+    /** Floats per slot of a small upload: 64 KiB (a batch of 64 × 256 token indices fits). */
+    static final int SLOT_FLOATS = 1 << 14;
+    /** Slots of small uploads, used in turn: 2 MiB pinned in all. */
+    static final int SLOTS = 32;
+    private static final long SLOT_BYTES = (long) SLOT_FLOATS * Float.BYTES;
+
     private final CUstream stream;
     private final Pointer pinned;
     private final FloatBuffer floats;
     private final CUevent[] halfFree = {new CUevent(), new CUevent()};
+    private final Pointer slots;
+    private final FloatBuffer slotFloats;
+    private final CUevent[] slotFree = new CUevent[SLOTS];
+    private int nextSlot;
 
     HostStaging(CUstream stream) {
         this.stream = stream;
@@ -39,6 +55,13 @@ final class HostStaging {
         this.floats = pinned.getByteBuffer(0, 2 * CHUNK_BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
         for (CUevent event : halfFree) {
             Driver.check(cuEventCreate(event, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        }
+        this.slots = new Pointer();
+        Driver.check(cuMemAllocHost(slots, SLOTS * SLOT_BYTES), "cuMemAllocHost(" + SLOTS * SLOT_BYTES + " bytes)");
+        this.slotFloats = slots.getByteBuffer(0, SLOTS * SLOT_BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        for (int i = 0; i < SLOTS; i++) {
+            slotFree[i] = new CUevent();
+            Driver.check(cuEventCreate(slotFree[i], CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         }
     }
 
@@ -50,6 +73,10 @@ final class HostStaging {
      * @param address destination, at least {@code data.length} floats
      */
     void upload(float[] data, long address) {
+        if (data.length <= SLOT_FLOATS) {
+            uploadSmall(data, address);
+            return;
+        }
         for (int offset = 0, chunk = 0; offset < data.length; offset += CHUNK_FLOATS, chunk++) {
             int half = chunk & 1;
             int count = Math.min(CHUNK_FLOATS, data.length - offset);
@@ -60,6 +87,20 @@ final class HostStaging {
                     pinned.withByteOffset(half * CHUNK_BYTES), (long) count * Float.BYTES, stream), "cuMemcpyHtoDAsync");
             Driver.check(cuEventRecord(halfFree[half], stream), "cuEventRecord");
         }
+    }
+
+    private void uploadSmall(float[] data, long address) {
+        if (data.length == 0) {
+            return;
+        }
+        int slot = nextSlot;
+        nextSlot = (slot + 1) % SLOTS;
+        // The copy that read this slot SLOTS small uploads ago must be done.
+        Driver.check(cuEventSynchronize(slotFree[slot]), "cuEventSynchronize");
+        slotFloats.put(slot * SLOT_FLOATS, data, 0, data.length);
+        Driver.check(cuMemcpyHtoDAsync(Driver.pointer(address), slots.withByteOffset(slot * SLOT_BYTES),
+                (long) data.length * Float.BYTES, stream), "cuMemcpyHtoDAsync");
+        Driver.check(cuEventRecord(slotFree[slot], stream), "cuEventRecord");
     }
 
     /**

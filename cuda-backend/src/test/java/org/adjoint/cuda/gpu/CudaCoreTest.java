@@ -28,6 +28,38 @@ class CudaCoreTest {
     private final Backend cpu = new CpuBackend();
     private final Random random = new Random(7);
 
+    /**
+     * Uploads of every size, many more in a row than the staging has slots for small ones, each
+     * queued behind a kernel that reads the one before: each arrives as it was sent, although
+     * the host refills a slot while earlier copies may still be queued.
+     */
+    @Test
+    void manyUploadsInARowArriveIntact() {
+        int[] sizes = {0, 1, 3, 1000, 1 << 14, (1 << 14) + 1, (1 << 20) + 5};
+        int rounds = 100;
+        Buffer[] negated = new Buffer[rounds];
+        float[][] sent = new float[rounds][];
+        for (int round = 0; round < rounds; round++) {
+            sent[round] = values(sizes[round % sizes.length], -3, 3);
+            if (sent[round].length > 0) {
+                sent[round][0] = round;
+            }
+            Buffer uploaded = gpu.upload(sent[round]);
+            negated[round] = gpu.allocate(sent[round].length);
+            gpu.unary(UnaryOp.NEG, 0f, uploaded, negated[round]);
+        }
+        for (int round = 0; round < rounds; round++) {
+            float[] back = gpu.download(negated[round]);
+            assertEquals(sent[round].length, back.length, "upload " + round);
+            for (int i = 0; i < back.length; i++) {
+                if (back[i] != -sent[round][i]) {
+                    fail("upload " + round + " of " + sent[round].length + " floats: element " + i + " came back as "
+                            + -back[i] + ", sent " + sent[round][i]);
+                }
+            }
+        }
+    }
+
     @Test
     void gatherAndScatterAddAlongTheMiddleAxis() {
         // {outer, length, inner, count}: repeated indices, rows, lanes, empty axes, more lanes than a block.
