@@ -24,9 +24,9 @@ import org.junit.jupiter.api.Test;
  * fails with an {@link OutOfMemoryException} that names the operation, the bytes asked and
  * the heap, never with a bare {@link OutOfMemoryError}: once when the request is more than
  * the heap's maximum (refused before trying) and once when the heap is full. Host arrays of
- * the engine ({@code Tensor.randn}'s samples, a dropout mask, a data set's copy) name the
- * engine operation; buffers and host copies made by the CPU backend are its
- * {@link CpuOutOfMemoryException}.
+ * the engine ({@code Tensor.randn}'s samples, a data set's copy) name the engine operation;
+ * buffers and host copies made by the CPU backend (a dropout mask too, drawn in its buffer) are
+ * its {@link CpuOutOfMemoryException}.
  */
 class CreationHeapTest {
 
@@ -68,7 +68,8 @@ class CreationHeapTest {
         assertStarts(lines, "ones full", backendFull);
         assertStarts(lines, "full full", backendFull);
         assertStarts(lines, "toFloatArray full", backendFull);
-        assertStarts(lines, "dropout full", "OutOfMemoryException dropout mask" + hostFull.formatted("dropout mask"));
+        // The CPU backend draws the mask into a buffer of its own, as zeros and ones allocate theirs.
+        assertStarts(lines, "dropout full", backendFull);
         assertStarts(lines, "Dataset.scale full", "OutOfMemoryException Dataset.scale"
                 + hostFull.formatted("Dataset.scale"));
         assertEquals("unchanged", lines.get("random state after the failed dropout"), result.output());

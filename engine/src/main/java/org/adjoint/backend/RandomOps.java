@@ -48,13 +48,24 @@ public interface RandomOps extends BackendCore {
      * @param size element count
      * @return the mask, a buffer the caller owns
      * @throws IllegalArgumentException when {@code size} does not fit a Java array
+     * @throws OutOfMemoryException     when the heap cannot hold the host array
      */
     default Buffer dropoutMask(long key, float p, long size) {
         if (size < 0 || size > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("dropout mask: " + size + " elements do not fit the host array that "
                     + name() + "'s default draws into (at most " + (Integer.MAX_VALUE - 8) + ")");
         }
-        float[] values = new float[(int) size];
+        float[] values;
+        try {
+            values = new float[(int) size];
+        } catch (OutOfMemoryError e) {
+            Runtime heap = Runtime.getRuntime();
+            long used = heap.totalMemory() - heap.freeMemory();
+            throw new OutOfMemoryException("dropout mask: cannot allocate " + size * Float.BYTES + " bytes on the Java "
+                    + "heap for " + name() + "'s default draw: heap in use " + used + " bytes of at most "
+                    + heap.maxMemory() + " (raise -Xmx, or use smaller batches)", "dropout mask", size * Float.BYTES,
+                    used, heap.maxMemory(), e);
+        }
         for (int i = 0; i < values.length; i++) {
             values[i] = dropoutMaskElement(key, i, p);
         }
