@@ -490,6 +490,46 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void layerNorm(Buffer x, Buffer weight, Buffer bias, int rows, int size, float eps, Buffer out, Buffer mean,
+                          Buffer rstd) {
+        if (rows == 0) {
+            return;
+        }
+        long input = cuda(x).address();
+        long scale = weight == null ? 0 : cuda(weight).address();
+        long shift = bias == null ? 0 : cuda(bias).address();
+        long result = cuda(out).address();
+        long means = cuda(mean).address();
+        long deviations = cuda(rstd).address();
+        gpu().withKernels(kernels -> kernels.layerNorm(input, scale, shift, rows, size, eps, result, means,
+                deviations));
+    }
+
+    @Override
+    public void layerNormGrad(Buffer x, Buffer weight, Buffer mean, Buffer rstd, Buffer cotangent, int rows, int size,
+                              Buffer dx, Buffer dweight) {
+        if (rows == 0) {
+            if (dweight != null) {
+                fill(dweight, 0f);
+            }
+            return;
+        }
+        long input = cuda(x).address();
+        long scale = weight == null ? 0 : cuda(weight).address();
+        long means = cuda(mean).address();
+        long deviations = cuda(rstd).address();
+        long dy = cuda(cotangent).address();
+        gpu().withKernels(kernels -> {
+            if (dweight != null) {
+                kernels.layerNormGradWeight(input, means, deviations, dy, rows, size, cuda(dweight).address());
+            }
+            if (dx != null) {
+                kernels.layerNormGrad(input, scale, means, deviations, dy, rows, size, cuda(dx).address());
+            }
+        });
+    }
+
+    @Override
     public void copyStrided(Buffer src, long srcOffset, int[] srcStrides, Buffer out, long outOffset, int[] outStrides,
                             int[] shape) {
         strided.copyStrided(src, srcOffset, srcStrides, out, outOffset, outStrides, shape);

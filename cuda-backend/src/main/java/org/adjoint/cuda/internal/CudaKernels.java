@@ -34,7 +34,8 @@ public final class CudaKernels {
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
     static final List<String> USED = List.of("dropout_mask", "axpy", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
-            "sum_to", "sum_to_parts", "max_axis", "softmax", "gather", "scatter_add", "im2col", "col2im", "bias_activation",
+            "sum_to", "sum_to_parts", "max_axis", "softmax", "layer_norm", "layer_norm_grad", "layer_norm_grad_weight",
+            "gather", "scatter_add", "im2col", "col2im", "bias_activation",
             "activation_grad", "nll", "cross_entropy_grad", "attention_forward", "attention_backward_query",
             "attention_backward_key");
 
@@ -297,6 +298,59 @@ public final class CudaKernels {
     public void softmax(long x, long out, int outer, int length, int inner, boolean log) {
         launch("softmax", grid.softmax(outer, length, inner),
                 new Arguments().address(x).address(out).i32(outer).i32(length).i32(inner).i32(log ? 1 : 0));
+    }
+
+    /**
+     * Layer norm over the rows of {@code [rows, size]}, a block per row, as
+     * {@code Normalization.layerNorm}; also writes each row's mean and rstd.
+     *
+     * @param x      input
+     * @param weight per-column scale, or 0 for none
+     * @param bias   per-column shift, or 0 for none
+     * @param rows   row count, at least 1
+     * @param size   row length, at least 1
+     * @param eps    added to the variance
+     * @param out    output
+     * @param mean   the rows' means
+     * @param rstd   the rows' reciprocal standard deviations
+     */
+    public void layerNorm(long x, long weight, long bias, int rows, int size, float eps, long out, long mean,
+                          long rstd) {
+        launch("layer_norm", grid.rows(rows), new Arguments().address(x).address(weight).address(bias).i32(rows)
+                .i32(size).f32(eps).address(out).address(mean).address(rstd));
+    }
+
+    /**
+     * The input gradient of layer norm, a block per row, as {@code Normalization.layerNormGrad}.
+     *
+     * @param x      the forward input
+     * @param weight the forward weight, or 0 for none
+     * @param mean   the saved means
+     * @param rstd   the saved reciprocal standard deviations
+     * @param dy     the output's cotangent
+     * @param rows   row count, at least 1
+     * @param size   row length, at least 1
+     * @param dx     the input's gradient
+     */
+    public void layerNormGrad(long x, long weight, long mean, long rstd, long dy, int rows, int size, long dx) {
+        launch("layer_norm_grad", grid.rows(rows), new Arguments().address(x).address(weight).address(mean)
+                .address(rstd).address(dy).i32(rows).i32(size).address(dx));
+    }
+
+    /**
+     * The weight gradient of layer norm, a thread per column adding its rows in order (the scalar CPU kernel's bits).
+     *
+     * @param x       the forward input
+     * @param mean    the saved means
+     * @param rstd    the saved reciprocal standard deviations
+     * @param dy      the output's cotangent
+     * @param rows    row count
+     * @param size    row length, at least 1
+     * @param dweight the weight's gradient, overwritten
+     */
+    public void layerNormGradWeight(long x, long mean, long rstd, long dy, int rows, int size, long dweight) {
+        launch("layer_norm_grad_weight", grid.gridStride(size), new Arguments().address(x).address(mean).address(rstd)
+                .address(dy).i32(rows).i32(size).address(dweight));
     }
 
     /**

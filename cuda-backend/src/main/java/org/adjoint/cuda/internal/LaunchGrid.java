@@ -48,9 +48,19 @@ public final class LaunchGrid {
      */
     public int softmax(int outer, int length, int inner) {
         if (inner == 1 && length >= CudaKernelSource.SOFTMAX_ROW_BLOCK_MIN_LENGTH) {
-            return Math.max(1, Math.min(cap, outer));
+            return rows(outer);
         }
         return gridStride((long) outer * inner);
+    }
+
+    /**
+     * Blocks for a kernel that gives each row a block, grid-stride over rows.
+     *
+     * @param rows row count
+     * @return blocks, at least 1
+     */
+    public int rows(int rows) {
+        return Math.max(1, Math.min(cap, rows));
     }
 
     /**

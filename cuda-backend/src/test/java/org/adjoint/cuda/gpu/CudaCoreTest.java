@@ -166,6 +166,58 @@ class CudaCoreTest {
         }, 1e-6, "axpy");
     }
 
+    /**
+     * Layer norm's kernels against the CPU's, within float rounding: a row's sums go over a
+     * block, and the CPU's vector provider fuses the weight gradient's multiply-adds; and the
+     * SPI's composed default on the GPU against the CPU.
+     */
+    @Test
+    void layerNormKernelsAgainstTheCpu() {
+        int[][] shapes = {{1, 1}, {5, 7}, {64, 384}, {3, 1031}};
+        for (int[] shape : shapes) {
+            int rows = shape[0];
+            int size = shape[1];
+            String what = " [rows, size] = " + Arrays.toString(shape);
+            float[] x = values(rows * size, -3, 5);
+            float[] weight = values(size, -2, 2);
+            float[] bias = values(size, -1, 1);
+            float[] dy = values(rows * size, -1, 1);
+            Buffer[] cpuOut = {cpu.allocate(rows * size), cpu.allocate(rows), cpu.allocate(rows)};
+            cpu.layerNorm(cpu.upload(x), cpu.upload(weight), cpu.upload(bias), rows, size, 1e-5f, cpuOut[0], cpuOut[1],
+                    cpuOut[2]);
+            for (Backend backend : new Backend[] {gpu, coreOnly}) {
+                String where = (backend == gpu ? "kernels" : "composed default") + what;
+                Buffer[] out = {backend.allocate(rows * size), backend.allocate(rows), backend.allocate(rows)};
+                backend.layerNorm(backend.upload(x), backend.upload(weight), backend.upload(bias), rows, size, 1e-5f,
+                        out[0], out[1], out[2]);
+                assertClose(cpu.download(cpuOut[0]), backend.download(out[0]), 2e-5, "layerNorm output, " + where);
+                assertClose(cpu.download(cpuOut[1]), backend.download(out[1]), 1e-6, "layerNorm mean, " + where);
+                assertClose(cpu.download(cpuOut[2]), backend.download(out[2]), 2e-6, "layerNorm rstd, " + where);
+            }
+            // The gradients from the same statistics on both devices.
+            float[] mean = cpu.download(cpuOut[1]);
+            float[] rstd = cpu.download(cpuOut[2]);
+            Buffer cpuDx = cpu.allocate(rows * size);
+            Buffer cpuDweight = cpu.allocate(size);
+            cpu.layerNormGrad(cpu.upload(x), cpu.upload(weight), cpu.upload(mean), cpu.upload(rstd), cpu.upload(dy), rows,
+                    size, cpuDx, cpuDweight);
+            Buffer dx = gpu.allocate(rows * size);
+            Buffer dweight = gpu.allocate(size);
+            gpu.layerNormGrad(gpu.upload(x), gpu.upload(weight), gpu.upload(mean), gpu.upload(rstd), gpu.upload(dy),
+                    rows, size, dx, dweight);
+            assertClose(cpu.download(cpuDx), gpu.download(dx), 2e-5, "layerNormGrad dx" + what);
+            assertClose(cpu.download(cpuDweight), gpu.download(dweight), 2e-5 * Math.sqrt(rows),
+                    "layerNormGrad dweight" + what);
+            Buffer onlyDx = gpu.allocate(rows * size);
+            gpu.layerNormGrad(gpu.upload(x), null, gpu.upload(mean), gpu.upload(rstd), gpu.upload(dy), rows, size,
+                    onlyDx, null);
+            Buffer cpuOnlyDx = cpu.allocate(rows * size);
+            cpu.layerNormGrad(cpu.upload(x), null, cpu.upload(mean), cpu.upload(rstd), cpu.upload(dy), rows, size,
+                    cpuOnlyDx, null);
+            assertClose(cpu.download(cpuOnlyDx), gpu.download(onlyDx), 2e-5, "layerNormGrad without weight" + what);
+        }
+    }
+
     @Test
     void eachDeviceOrdinalIsItsOwnBackend() {
         assertEquals("cuda:" + Integer.getInteger("adjoint.cuda.device", 0), gpu.device());

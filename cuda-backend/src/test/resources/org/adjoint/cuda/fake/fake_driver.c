@@ -262,6 +262,75 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
             z = z ^ (z >> 31);
             mask[i] = (float) (z >> 40) * 0x1.0p-24f < p ? 0.0f : keep;
         }
+    } else if (strcmp(name, "layer_norm") == 0) {
+        /* Normalization.layerNorm's order: the device sums over a block instead. */
+        const float* x = ARG(const float*, 0);
+        const float* weight = ARG(const float*, 1);
+        const float* bias = ARG(const float*, 2);
+        int rows = ARG(int, 3);
+        int size = ARG(int, 4);
+        float eps = ARG(float, 5);
+        float* out = ARG(float*, 6);
+        float* mean = ARG(float*, 7);
+        float* rstd = ARG(float*, 8);
+        for (long long r = 0; r < rows; r++) {
+            const float* in = x + r * size;
+            double sum = 0, squares = 0;
+            for (int i = 0; i < size; i++) sum += in[i];
+            double m = sum / size;
+            for (int i = 0; i < size; i++) squares += (in[i] - m) * (in[i] - m);
+            double sd = 1.0 / sqrt(squares / size + (double) eps);
+            mean[r] = (float) m;
+            rstd[r] = (float) sd;
+            for (int i = 0; i < size; i++) {
+                float v = (float) ((in[i] - m) * sd);
+                if (weight) v *= weight[i];
+                if (bias) v += bias[i];
+                out[r * size + i] = v;
+            }
+        }
+    } else if (strcmp(name, "layer_norm_grad") == 0) {
+        const float* x = ARG(const float*, 0);
+        const float* weight = ARG(const float*, 1);
+        const float* mean = ARG(const float*, 2);
+        const float* rstd = ARG(const float*, 3);
+        const float* dy = ARG(const float*, 4);
+        int rows = ARG(int, 5);
+        int size = ARG(int, 6);
+        float* dx = ARG(float*, 7);
+        for (long long r = 0; r < rows; r++) {
+            long long base = r * size;
+            float m = mean[r], sd = rstd[r];
+            double sumG = 0, sumGx = 0;
+            for (int i = 0; i < size; i++) {
+                float g = weight ? dy[base + i] * weight[i] : dy[base + i];
+                float normalized = (x[base + i] - m) * sd;
+                sumG += g;
+                sumGx += g * normalized;
+            }
+            float meanG = (float) (sumG / size), meanGx = (float) (sumGx / size);
+            for (int i = 0; i < size; i++) {
+                float g = weight ? dy[base + i] * weight[i] : dy[base + i];
+                float normalized = (x[base + i] - m) * sd;
+                dx[base + i] = (g - meanG - normalized * meanGx) * sd;
+            }
+        }
+    } else if (strcmp(name, "layer_norm_grad_weight") == 0) {
+        const float* x = ARG(const float*, 0);
+        const float* mean = ARG(const float*, 1);
+        const float* rstd = ARG(const float*, 2);
+        const float* dy = ARG(const float*, 3);
+        int rows = ARG(int, 4);
+        int size = ARG(int, 5);
+        float* dweight = ARG(float*, 6);
+        for (int i = 0; i < size; i++) {
+            float sum = 0.0f;
+            for (long long r = 0; r < rows; r++) {
+                long long at = r * size + i;
+                sum += dy[at] * ((x[at] - mean[r]) * rstd[r]);
+            }
+            dweight[i] = sum;
+        }
     } else if (strcmp(name, "axpy") == 0) {
         float alpha = ARG(float, 0);
         const float* x = ARG(const float*, 1);

@@ -66,10 +66,15 @@
  *                       one batch item; queries staged 32 at a
  *                       time. Each output element is summed by
  *                       one thread in a fixed order.
+ *   layer_norm          row (rows), a block per row: the row's   min(rows, cap)
+ *                       two sums reduced over the block
+ *   layer_norm_grad     row (rows), a block per row              min(rows, cap)
+ *   layer_norm_grad_weight  column (size); the thread adds its   ceil(size / 256)
+ *                       column over the rows in order
  * The block counts are what makes each thread do about one unit of work; any count from 1
- * up gives the same results (a capped grid is fine). Only nll and the row path of softmax
- * reduce across threads, and both do it in a fixed order that depends on the block size
- * alone, so results are deterministic for a given launch configuration.
+ * up gives the same results (a capped grid is fine). Only nll, the row path of softmax and
+ * the layer norm's rows reduce across threads, and they do it in a fixed order that depends
+ * on the block size alone, so results are deterministic for a given launch configuration.
  */
 
 /* Largest rank of a Strided index space. */
@@ -810,6 +815,102 @@ extern "C" __global__ void softmax(const float* x, float* out, int outer, int le
                 result[at] = (float) ((double) expf(sub_rn(in[at], laneMax)) / sum);
             }
         }
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Layer normalisation over rows of [rows, size] (Normalization).                        */
+/* ------------------------------------------------------------------------------------ */
+
+/*
+ * Normalization.layerNorm, a block per row: mean and biased variance summed in double (two
+ * passes, over the block in a fixed tree), rstd = 1 / sqrt(var + eps) in double, then
+ * out = (float) ((x - mean) * rstd) [* weight] [+ bias] in float, as the CPU rounds it; weight
+ * and bias may be null. Writes each row's mean and rstd (as floats) for the gradient. The sums'
+ * order differs from the CPU's one-by-one order, so mean and rstd can differ in the last bit.
+ */
+extern "C" __global__ void layer_norm(const float* x, const float* weight, const float* bias, int rows, int size,
+                                      float eps, float* out, float* mean, float* rstd) {
+    __shared__ double scratch[ADJOINT_MAX_BLOCK];
+    /* The row loop is uniform over the block, so every thread reaches each barrier. */
+    for (long long row = blockIdx.x; row < rows; row += gridDim.x) {
+        const float* in = x + row * size;
+        float* result = out + row * size;
+        double sum = 0.0;
+        for (int i = (int) threadIdx.x; i < size; i += (int) blockDim.x) {
+            sum += (double) in[i];
+        }
+        double m = block_reduce(sum, scratch, SumDouble()) / size;
+        double squares = 0.0;
+        for (int i = (int) threadIdx.x; i < size; i += (int) blockDim.x) {
+            double d = (double) in[i] - m;
+            squares += d * d;
+        }
+        double s = 1.0 / sqrt(block_reduce(squares, scratch, SumDouble()) / size + (double) eps);
+        if (threadIdx.x == 0) {
+            mean[row] = (float) m;
+            rstd[row] = (float) s;
+        }
+        for (int i = (int) threadIdx.x; i < size; i += (int) blockDim.x) {
+            float v = (float) (((double) in[i] - m) * s);
+            if (weight != 0) {
+                v = mul_rn(v, weight[i]);
+            }
+            if (bias != 0) {
+                v = add_rn(v, bias[i]);
+            }
+            result[i] = v;
+        }
+    }
+}
+
+/*
+ * The input gradient of Normalization.layerNormGrad, a block per row: with the saved float
+ * mean m and rstd s, x^ = (x - m) * s and g = dy [* weight] in float,
+ * dx = (g - mean(g) - x^ * mean(g * x^)) * s, the two means summed in double over the block
+ * and rounded to float, as the CPU does (the sums in another order). weight may be null.
+ */
+extern "C" __global__ void layer_norm_grad(const float* x, const float* weight, const float* mean, const float* rstd,
+                                           const float* dy, int rows, int size, float* dx) {
+    __shared__ double scratch[ADJOINT_MAX_BLOCK];
+    for (long long row = blockIdx.x; row < rows; row += gridDim.x) {
+        const float* in = x + row * size;
+        const float* cotangent = dy + row * size;
+        float* result = dx + row * size;
+        float m = mean[row];
+        float s = rstd[row];
+        double sumG = 0.0;
+        double sumGx = 0.0;
+        for (int i = (int) threadIdx.x; i < size; i += (int) blockDim.x) {
+            float g = weight == 0 ? cotangent[i] : mul_rn(cotangent[i], weight[i]);
+            sumG += (double) g;
+            sumGx += (double) mul_rn(g, mul_rn(sub_rn(in[i], m), s));
+        }
+        float meanG = (float) (block_reduce(sumG, scratch, SumDouble()) / size);
+        float meanGx = (float) (block_reduce(sumGx, scratch, SumDouble()) / size);
+        for (int i = (int) threadIdx.x; i < size; i += (int) blockDim.x) {
+            float g = weight == 0 ? cotangent[i] : mul_rn(cotangent[i], weight[i]);
+            float normalized = mul_rn(sub_rn(in[i], m), s);
+            result[i] = mul_rn(sub_rn(sub_rn(g, meanG), mul_rn(normalized, meanGx)), s);
+        }
+    }
+}
+
+/*
+ * The weight gradient of Normalization.layerNormGrad: dweight[i] = sum over rows, in row order,
+ * of dy * ((x - m) * s), in float, a thread per column: the order and rounding of the scalar
+ * Normalization.layerNormGrad, so its bits (the vector provider fuses the multiply-add on its
+ * vector columns). dweight is overwritten.
+ */
+extern "C" __global__ void layer_norm_grad_weight(const float* x, const float* mean, const float* rstd,
+                                                  const float* dy, int rows, int size, float* dweight) {
+    for (long long i = first_index(); i < size; i += index_step()) {
+        float sum = 0.0f;
+        for (long long row = 0; row < rows; row++) {
+            long long at = row * size + i;
+            sum = add_rn(sum, mul_rn(dy[at], mul_rn(sub_rn(x[at], mean[row]), rstd[row])));
+        }
+        dweight[i] = sum;
     }
 }
 

@@ -350,6 +350,12 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { fill(P(0), F(1), L(2)); });
                 } else if (name == "dropout_mask") {
                     launch(grid, block, false, [&] { dropout_mask(L(0), F(1), P(2), L(3)); });
+                } else if (name == "layer_norm") {
+                    launch(grid, block, true, [&] { layer_norm(P(0), P(1), P(2), I(3), I(4), F(5), P(6), P(7), P(8)); });
+                } else if (name == "layer_norm_grad") {
+                    launch(grid, block, true, [&] { layer_norm_grad(P(0), P(1), P(2), P(3), P(4), I(5), I(6), P(7)); });
+                } else if (name == "layer_norm_grad_weight") {
+                    launch(grid, block, false, [&] { layer_norm_grad_weight(P(0), P(1), P(2), P(3), I(4), I(5), P(6)); });
                 } else if (name == "axpy") {
                     launch(grid, block, false, [&] { axpy(F(0), P(1), P(2), L(3)); });
                 } else if (name == "unary") {
