@@ -5,7 +5,9 @@ device (TORCH_JSON, optional), the same model, data, optimizer and iterations. P
 mean time per training iteration (evaluation excluded) of each, their ratio against
 --ratio-target (the iteration within 1.3x of PyTorch eager at lm's defaults), and the
 validation loss over the whole held-out text against --loss-target (1.50 for the larger
-configuration). A missing or broken file is reported, not raised; the exit status is 0
+configuration), and beside it the best of the evaluations at intervals (held-out batches),
+the figure nanoGPT's published loss is (it keeps the checkpoint of its best evaluation).
+A missing or broken file is reported, not raised; the exit status is 0
 either way (the stage's own status says whether the runs ended).
 
 Usage: lm_summary.py ADJOINT_JSON [TORCH_JSON] [--ratio-target R] [--loss-target L]
@@ -40,6 +42,12 @@ def report(figures, loss_target):
     if "peakSavedBytes" in figures:
         saved = f", peak saved activations {figures['peakSavedBytes'] / 2**20:.2f} MiB"
     print(f"  {figures['msPerIteration']:.2f} ms/iteration, validation loss {figures['valLoss']:.4f}{verdict}{saved}")
+    curve = [point for point in figures.get("curve", []) if "valLoss" in point]
+    if loss_target is not None and curve:
+        best = min(curve, key=lambda point: point["valLoss"])
+        met = "met" if best["valLoss"] <= loss_target else "NOT met"
+        print(f"  best evaluation {best['valLoss']:.4f} at iteration {best['iteration']} ({len(curve)} evaluation{'s' if len(curve) != 1 else ''})"
+              f" (target <= {loss_target}: {met})")
 
 
 def main():
