@@ -6,6 +6,7 @@ import org.adjoint.DType;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
+import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.ConvGeometry;
 import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
@@ -50,7 +51,7 @@ import org.adjoint.kernels.cuda.CudaKernelSource;
  * says which convolution path runs, and why not cuDNN when it does not; see
  * {@link CudaConvolution} for the checks and fallbacks, and {@link #cudnnFallbacks()}.
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, FusedAdam {
 
     private final int ordinal;
     /** {@code null} for {@link #im2colOnly}: the convolutions keep the composed path even where cuDNN loaded. */
@@ -429,6 +430,21 @@ public final class CudaBackend implements Backend {
         }
         gpu().withKernels(kernels -> kernels.crossEntropyGrad(logp.address(), classes.address(), rows, cols, scale,
                 result.address()));
+    }
+
+    @Override
+    public void adam(Buffer param, Buffer grad, Buffer m, Buffer v, float beta1, float beta2, float sqrtCorrection2,
+                     float epsilon, float step, float decay, float shrink) {
+        CudaBuffer p = cuda(param);
+        long n = p.size();
+        if (n == 0) {
+            return;
+        }
+        long g = cuda(grad).address();
+        long first = cuda(m).address();
+        long second = cuda(v).address();
+        gpu().withKernels(kernels -> kernels.adam(p.address(), g, first, second, n, beta1, beta2, sqrtCorrection2,
+                epsilon, step, decay, shrink));
     }
 
     @Override

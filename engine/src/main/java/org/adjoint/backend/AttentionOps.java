@@ -110,7 +110,7 @@ public interface AttentionOps extends SoftmaxOps {
             Buffer packedK = gather(this, k, kRows, batchShape, s, d, temporary);
             Buffer packedV = gather(this, v, vRows, batchShape, s, dv, temporary);
             boolean direct = outRows.packedAt(0, batchShape, t, dv);
-            Buffer packedOut = direct ? out : allocate((long) batch * t * dv);
+            Buffer packedOut = direct ? out : allocateUninitialized((long) batch * t * dv);
             if (!direct) {
                 temporary.add(packedOut);
             }
@@ -169,7 +169,7 @@ public interface AttentionOps extends SoftmaxOps {
             boolean direct = dqRows.packedAt(0, batchShape, t, d)
                     && dkRows.packedAt(dkAt, batchShape, s, d)
                     && dvRows.packedAt(dvAt, batchShape, s, dv);
-            Buffer packedGrads = direct ? grads : allocate(dvAt + (long) batch * s * dv);
+            Buffer packedGrads = direct ? grads : allocateUninitialized(dvAt + (long) batch * s * dv);
             if (!direct) {
                 temporary.add(packedGrads);
             }
@@ -345,7 +345,7 @@ public interface AttentionOps extends SoftmaxOps {
         if (rows.packedAt(0, batchShape, length, width)) {
             return x;
         }
-        Buffer packed = backend.allocate((long) batchItems(batchShape) * length * width);
+        Buffer packed = backend.allocateUninitialized((long) batchItems(batchShape) * length * width);
         temporary.add(packed);
         backend.copyStrided(x, rows.offset(), rows.strides(), packed, 0, operandShape(batchShape, length, width));
         return packed;

@@ -354,7 +354,9 @@ public final class Compute {
         Backend b = impl.backend();
         int[] xShape = impl.shape();
         Buffer in = buffer(x);
-        Buffer out = allocate(b, Shapes.size(shape));
+        // sumTo overwrites every output; only sums of nothing (an empty source) rely on the zeros.
+        long size = Shapes.size(shape);
+        Buffer out = Shapes.size(xShape) == 0 ? allocate(b, size) : allocateUninitialized(b, size);
         b.sumTo(in, xShape, out, Shapes.broadcastStrides(shape, xShape));
         return TensorImpl.wrap(b, out, shape.clone());
     }

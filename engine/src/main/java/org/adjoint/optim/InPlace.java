@@ -30,6 +30,9 @@ final class InPlace {
     }
 
     private final Map<Backend, Buffer> scalars = new IdentityHashMap<>();
+    /** The bits each backend's scalar holds, or {@link #NOT_WRITTEN}: no float has those bits. */
+    private final Map<Backend, long[]> scalarBits = new IdentityHashMap<>();
+    private static final long NOT_WRITTEN = 1L << 32;
     private final Map<ScratchKey, Buffer> scratch = new HashMap<>();
 
     /**
@@ -144,7 +147,14 @@ final class InPlace {
      */
     void withScalar(Backend backend, BinaryOp op, Buffer x, float value, Buffer out, int[] flat) {
         Buffer scalar = scalars.computeIfAbsent(backend, b -> b.allocate(1));
-        backend.fill(scalar, value);
+        // Only this method writes the scalar: a value it holds already (the same factor for every
+        // parameter, as clipping's) is not written again, which on a GPU is a launch saved.
+        long[] held = scalarBits.computeIfAbsent(backend, b -> new long[] {NOT_WRITTEN});
+        long bits = Float.floatToRawIntBits(value);
+        if (held[0] != bits) {
+            backend.fill(scalar, value);
+            held[0] = bits;
+        }
         backend.binary(op, x, CONTIGUOUS, scalar, BROADCAST, out, flat);
     }
 
@@ -170,6 +180,7 @@ final class InPlace {
      */
     void prepareScalar(Backend backend) {
         scalars.computeIfAbsent(backend, b -> b.allocate(1));
+        scalarBits.computeIfAbsent(backend, b -> new long[] {NOT_WRITTEN});
     }
 
     /**

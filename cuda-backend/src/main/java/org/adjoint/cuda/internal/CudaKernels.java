@@ -33,7 +33,7 @@ public final class CudaKernels {
     static final String PROGRAM = "adjoint.cu";
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
-    static final List<String> USED = List.of("dropout_mask", "axpy", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
+    static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
             "sum_to", "sum_to_parts", "max_axis", "softmax", "layer_norm", "layer_norm_grad", "layer_norm_grad_weight",
             "gather", "scatter_add", "im2col", "col2im", "bias_activation",
             "activation_grad", "nll", "cross_entropy_grad", "attention_forward", "attention_backward_query",
@@ -177,6 +177,29 @@ public final class CudaKernels {
      */
     public void axpy(float alpha, long x, long y, long n) {
         launch("axpy", grid.gridStride(n), new Arguments().f32(alpha).address(x).address(y).i64(n));
+    }
+
+    /**
+     * The Adam (or AdamW) update of one parameter in one pass, with the composed update's bits
+     * ({@code org.adjoint.backend.FusedAdam}).
+     *
+     * @param p               parameters, updated
+     * @param g               gradient
+     * @param m               first moments, updated
+     * @param v               second moments, updated
+     * @param n               element count
+     * @param beta1           β1
+     * @param beta2           β2
+     * @param sqrtCorrection2 √(1 − β2^t)
+     * @param epsilon         ε
+     * @param step            −lr / (1 − β1^t)
+     * @param decay           coupled weight decay, 0 for none
+     * @param shrink          decoupled factor, 1 for none
+     */
+    public void adam(long p, long g, long m, long v, long n, float beta1, float beta2, float sqrtCorrection2,
+                     float epsilon, float step, float decay, float shrink) {
+        launch("adam", grid.gridStride(n), new Arguments().address(p).address(g).address(m).address(v).i64(n)
+                .f32(beta1).f32(beta2).f32(sqrtCorrection2).f32(epsilon).f32(step).f32(decay).f32(shrink));
     }
 
     /**

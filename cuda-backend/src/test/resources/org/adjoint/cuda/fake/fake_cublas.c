@@ -1,4 +1,5 @@
 /* A stand-in for libcublas.so.13 over fake_driver.c's host "device" memory: reference SGEMM. */
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef int cublasStatus_t;
@@ -35,8 +36,26 @@ static cublasStatus_t gemm(int transa, int transb, int m, int n, int k, const fl
     return SUCCESS;
 }
 
+/* With FAKE_CUDA_COUNTS set, the products are counted and printed at exit (see fake_driver.c). */
+static long long products[2];
+
+static void print_products(void) {
+    fprintf(stderr, "fake cuBLAS calls: %lld cublasSgemm_v2, %lld cublasSgemmStridedBatched\n", products[0],
+            products[1]);
+}
+
+static void count_product(int batched) {
+    static int enabled = -1;
+    if (enabled < 0) {
+        enabled = getenv("FAKE_CUDA_COUNTS") != NULL;
+        if (enabled) atexit(print_products);
+    }
+    products[batched]++;
+}
+
 cublasStatus_t cublasSgemm_v2(void* handle, int transa, int transb, int m, int n, int k, const float* alpha,
                               const float* a, int lda, const float* b, int ldb, const float* beta, float* c, int ldc) {
+    count_product(0);
     return handle ? gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) : INVALID_VALUE;
 }
 
@@ -44,6 +63,7 @@ cublasStatus_t cublasSgemmStridedBatched(void* handle, int transa, int transb, i
                                          const float* a, int lda, long long strideA, const float* b, int ldb,
                                          long long strideB, const float* beta, float* c, int ldc, long long strideC,
                                          int batchCount) {
+    count_product(1);
     if (!handle || batchCount < 0) {
         return INVALID_VALUE;
     }

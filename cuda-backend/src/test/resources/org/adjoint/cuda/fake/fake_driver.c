@@ -8,6 +8,7 @@
  * (kernels module); these versions only need the same meaning.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,49 @@ enum { OK = 0, INVALID_VALUE = 1, OUT_OF_MEMORY = 2, INVALID_CONTEXT = 201, NO_B
 enum { SMS = 2, THREADS = 256 };
 
 static long long live_bytes;
+
+/*
+ * With FAKE_CUDA_COUNTS set, the calls that queue work on the stream are counted by kind (each
+ * kernel by its name) and printed to standard error at exit, most first: the host-side cost of
+ * a step on a real device grows with them. Matrix products are counted by the fake cuBLAS.
+ */
+enum { MAX_COUNTED = 64 };
+static const char* counted_names[MAX_COUNTED];
+static long long counts[MAX_COUNTED];
+static int counted;
+
+static void print_counts(void) {
+    long long total = 0;
+    for (int i = 0; i < counted; i++) total += counts[i];
+    fprintf(stderr, "fake CUDA calls: %lld in all\n", total);
+    for (int printed = 0; printed < counted; printed++) {
+        int most = -1;
+        for (int i = 0; i < counted; i++) {
+            if (counts[i] >= 0 && (most < 0 || counts[i] > counts[most])) most = i;
+        }
+        fprintf(stderr, "  %10lld %s\n", counts[most], counted_names[most]);
+        counts[most] = -1;
+    }
+}
+
+static void count(const char* name) {
+    static int enabled = -1;
+    if (enabled < 0) {
+        enabled = getenv("FAKE_CUDA_COUNTS") != NULL;
+        if (enabled) atexit(print_counts);
+    }
+    if (!enabled) return;
+    for (int i = 0; i < counted; i++) {
+        if (strcmp(counted_names[i], name) == 0) {
+            counts[i]++;
+            return;
+        }
+    }
+    if (counted < MAX_COUNTED) {
+        counted_names[counted] = name;
+        counts[counted++] = 1;
+    }
+}
 
 static long long capacity(void) {
     const char* value = getenv("FAKE_CUDA_CAPACITY");
@@ -62,7 +106,7 @@ CUresult cuEventRecord(void* event, void* stream) {
     NEEDS_CONTEXT();
     return stream == (void*) 0x20 ? OK : INVALID_VALUE;
 }
-CUresult cuEventSynchronize(void* event) { (void) event; NEEDS_CONTEXT(); return OK; }
+CUresult cuEventSynchronize(void* event) { (void) event; NEEDS_CONTEXT(); count("cuEventSynchronize"); return OK; }
 
 CUresult cuMemAlloc_v2(CUdeviceptr* pointer, size_t bytes) {
     NEEDS_CONTEXT();
@@ -87,6 +131,7 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
 /* Stream-ordered allocation: work here runs at once, so stream order is call order. Used only
    where device attribute 115 says pools are supported, as the real driver would refuse it. */
 CUresult cuMemAllocAsync(CUdeviceptr* pointer, size_t bytes, void* stream) {
+    count("cuMemAllocAsync");
     if (getenv("FAKE_CUDA_NO_MEMORY_POOLS") != NULL || stream != (void*) 0x20) {
         return INVALID_VALUE;
     }
@@ -105,18 +150,21 @@ CUresult cuMemAllocHost_v2(void** pointer, size_t bytes) {
 }
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t bytes, void* stream) {
     NEEDS_CONTEXT();
+    count("cuMemcpyHtoDAsync");
     memcpy((void*) dst, src, bytes);
     return stream == (void*) 0x20 ? OK : INVALID_VALUE;
 }
 CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t bytes, void* stream) {
     NEEDS_CONTEXT();
+    count("cuMemcpyDtoHAsync");
     memcpy(dst, (const void*) src, bytes);
     return stream == (void*) 0x20 ? OK : INVALID_VALUE;
 }
-CUresult cuMemsetD32Async(CUdeviceptr pointer, unsigned int value, size_t count, void* stream) {
+CUresult cuMemsetD32Async(CUdeviceptr pointer, unsigned int value, size_t words_count, void* stream) {
     NEEDS_CONTEXT();
+    count("cuMemsetD32Async");
     unsigned int* words = (unsigned int*) pointer;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < words_count; i++) {
         words[i] = value;
     }
     return stream == (void*) 0x20 ? OK : INVALID_VALUE;
@@ -330,6 +378,26 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
                 sum += dy[at] * ((x[at] - mean[r]) * rstd[r]);
             }
             dweight[i] = sum;
+        }
+    } else if (strcmp(name, "adam") == 0) {
+        float* p = ARG(float*, 0);
+        const float* g = ARG(const float*, 1);
+        float* m = ARG(float*, 2);
+        float* v = ARG(float*, 3);
+        long long n = ARG(long long, 4);
+        float beta1 = ARG(float, 5), beta2 = ARG(float, 6), root2 = ARG(float, 7), epsilon = ARG(float, 8);
+        float step = ARG(float, 9), decay = ARG(float, 10), shrink = ARG(float, 11);
+        for (long long i = 0; i < n; i++) {
+            float param = p[i];
+            if (shrink != 1.0f) param *= shrink;
+            float d = g[i];
+            if (decay != 0.0f) d = param * decay + 1.0f * d;
+            float mi = m[i] * beta1 + (1.0f - beta1) * d;
+            float vi = v[i] * beta2 + (1.0f - beta2) * (d * d);
+            float denominator = sqrtf(vi) / root2 + epsilon;
+            p[i] = param + step * (mi / denominator);
+            m[i] = mi;
+            v[i] = vi;
         }
     } else if (strcmp(name, "axpy") == 0) {
         float alpha = ARG(float, 0);
@@ -652,5 +720,6 @@ CUresult cuLaunchKernel(void* function, unsigned int gridX, unsigned int gridY, 
             || stream != (void*) 0x20 || gridX == 0) {
         return INVALID_VALUE;
     }
+    count((const char*) function);
     return run((const char*) function, gridX, blockX, params);
 }

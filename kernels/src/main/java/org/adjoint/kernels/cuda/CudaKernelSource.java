@@ -61,6 +61,7 @@ public final class CudaKernelSource {
             "fill",
             "dropout_mask",
             "axpy",
+            "adam",
             "unary",
             "binary",
             "copy_strided",

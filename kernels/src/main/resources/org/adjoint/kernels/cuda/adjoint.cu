@@ -27,6 +27,7 @@
  *   fill                element (n)                              ceil(n / 256)
  *   dropout_mask        element (n)                              ceil(n / 256)
  *   axpy                element (n)                              ceil(n / 256)
+ *   adam                element (n)                              ceil(n / 256)
  *   unary               element (n)                              ceil(n / 256)
  *   binary              output element (n)                       ceil(n / 256)
  *   copy_strided        output element (n)                       ceil(n / 256)
@@ -442,6 +443,36 @@ extern "C" __global__ void dropout_mask(long long key, float p, float* mask, lon
 extern "C" __global__ void axpy(float alpha, const float* x, float* y, long long n) {
     for (long long i = first_index(); i < n; i += index_step()) {
         y[i] = add_rn(y[i], mul_rn(alpha, x[i]));
+    }
+}
+
+/*
+ * The Adam (or AdamW) update of one parameter in one pass (ElementWise.adam, FusedAdam): each
+ * operation rounded as the composed update's kernels round it (binary, axpy, unary's sqrtf),
+ * in the same order, so the fused update has the bits of the composition:
+ *   p <- p * shrink (when shrink != 1); d <- g, or p * decay + 1 * g (when decay != 0);
+ *   m <- m * beta1 + (1 - beta1) * d;  v <- v * beta2 + (1 - beta2) * (d * d);
+ *   p <- p + step * (m / (sqrtf(v) / sqrtCorrection2 + epsilon)).
+ */
+extern "C" __global__ void adam(float* p, const float* g, float* m, float* v, long long n, float beta1, float beta2,
+                                float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
+    const float keep1 = sub_rn(1.0f, beta1);
+    const float keep2 = sub_rn(1.0f, beta2);
+    for (long long i = first_index(); i < n; i += index_step()) {
+        float param = p[i];
+        if (shrink != 1.0f) {
+            param = mul_rn(param, shrink);
+        }
+        float d = g[i];
+        if (decay != 0.0f) {
+            d = add_rn(mul_rn(param, decay), mul_rn(1.0f, d));
+        }
+        float mi = add_rn(mul_rn(m[i], beta1), mul_rn(keep1, d));
+        float vi = add_rn(mul_rn(v[i], beta2), mul_rn(keep2, mul_rn(d, d)));
+        float denominator = add_rn(div_rn(sqrtf(vi), sqrtCorrection2), epsilon);
+        p[i] = add_rn(param, mul_rn(step, div_rn(mi, denominator)));
+        m[i] = mi;
+        v[i] = vi;
     }
 }
 

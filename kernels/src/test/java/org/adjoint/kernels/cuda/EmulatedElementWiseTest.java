@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The element-wise and strided device kernels ({@code fill}, {@code dropout_mask}, {@code axpy}, {@code unary},
+ * The element-wise and strided device kernels ({@code fill}, {@code dropout_mask}, {@code axpy}, {@code adam}, {@code unary},
  * {@code binary}, {@code copy_strided}, {@code copy_strided_to}, {@code masked_fill}) on the
  * emulator against {@link ElementWise} and {@link Strided}; see {@link EmulatorSupport} for
  * what must agree how closely.
@@ -58,6 +58,32 @@ class EmulatedElementWiseTest {
                 assertBits(constant, filled.get(0), "fill n=" + n);
                 List<float[]> result = EMULATOR.launch("axpy", launch[0], launch[1], -0.37f, x, y, (long) n);
                 assertBits(expected, result.get(1), "axpy n=" + n);
+            }
+        }
+    }
+
+    @Test
+    void adamMatchesElementWise() throws IOException {
+        int n = 1000;
+        // {decay, shrink}: plain Adam, coupled decay (Adam's weight_decay), decoupled (AdamW).
+        float[][] decays = {{0f, 1f}, {0.01f, 1f}, {0f, 0.9999f}};
+        for (float[] decay : decays) {
+            float[] p = random(n, 31, -1, 1);
+            float[] g = random(n, 32, -0.1f, 0.1f);
+            float[] m = random(n, 33, -0.01f, 0.01f);
+            float[] v = random(n, 34, 0, 1e-4f);
+            float[] expectedP = p.clone();
+            float[] expectedM = m.clone();
+            float[] expectedV = v.clone();
+            ElementWise.adam(expectedP, g, expectedM, expectedV, n, 0.9f, 0.99f, 0.3f, 1e-8f, -1e-3f, decay[0],
+                    decay[1]);
+            for (int[] launch : LAUNCHES) {
+                List<float[]> result = EMULATOR.launch("adam", launch[0], launch[1], p, g, m, v, (long) n, 0.9f, 0.99f,
+                        0.3f, 1e-8f, -1e-3f, decay[0], decay[1]);
+                String what = "adam decay " + decay[0] + " shrink " + decay[1] + " grid " + launch[0];
+                assertBits(expectedP, result.get(0), what + ": parameters");
+                assertBits(expectedM, result.get(2), what + ": first moments");
+                assertBits(expectedV, result.get(3), what + ": second moments");
             }
         }
     }
