@@ -13,6 +13,7 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
+import org.adjoint.cuda.internal.CudaKernels;
 import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.UnavailableException;
 import org.adjoint.kernels.cuda.CudaKernelSource;
@@ -535,14 +536,29 @@ public final class CudaBackend implements Backend, FusedAdam {
         long means = cuda(mean).address();
         long deviations = cuda(rstd).address();
         long dy = cuda(cotangent).address();
-        gpu().withKernels(kernels -> {
-            if (dweight != null) {
-                kernels.layerNormGradWeight(input, means, deviations, dy, rows, size, cuda(dweight).address());
+        if (dweight != null) {
+            int rowsPerPart = CudaKernels.layerNormRowsPerPart(rows, size);
+            int parts = Math.ceilDiv(rows, rowsPerPart);
+            if (parts == 1) {
+                long out = cuda(dweight).address();
+                gpu().withKernels(kernels -> kernels.layerNormGradWeight(input, means, deviations, dy, rows, size,
+                        rowsPerPart, out));
+            } else {
+                // Many rows: partial sums over parts of the rows, then one sum over the parts.
+                CudaBuffer partials = gpu().allocate((long) parts * size, false);
+                try {
+                    gpu().withKernels(kernels -> kernels.layerNormGradWeight(input, means, deviations, dy, rows, size,
+                            rowsPerPart, partials.address()));
+                    sumTo(partials, new int[] {parts, size}, dweight, new int[] {0, 1});
+                } finally {
+                    gpu().release(partials);
+                }
             }
-            if (dx != null) {
-                kernels.layerNormGrad(input, scale, means, deviations, dy, rows, size, cuda(dx).address());
-            }
-        });
+        }
+        if (dx != null) {
+            long out = cuda(dx).address();
+            gpu().withKernels(kernels -> kernels.layerNormGrad(input, scale, means, deviations, dy, rows, size, out));
+        }
     }
 
     @Override

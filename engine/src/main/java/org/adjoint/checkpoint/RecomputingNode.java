@@ -55,7 +55,8 @@ abstract class RecomputingNode extends Node {
      */
     protected final Tensor input() {
         if (input.dropped()) {
-            input.refill(inputProducer(0).recompute());
+            // Read during this node's own pullback only, and released with it.
+            input.refillForThisPass(inputProducer(0).recompute());
         }
         return input.get(name());
     }

@@ -90,6 +90,17 @@ public final class Saved {
      */
     public void refill(Tensor value) {
         Compute.keep(value);
+        refillForThisPass(value);
+    }
+
+    /**
+     * {@link #refill} for an owner that reads the value only during its own pullback, now, and
+     * lets go of it right after (a checkpointed segment's input): the backward pass may hand its
+     * buffer back once the owner is done, as it does with the owner's other temporaries.
+     *
+     * @param value the value computed again
+     */
+    public void refillForThisPass(Tensor value) {
         tensor = value;
         version = TensorImpl.of(value).version().get();
     }

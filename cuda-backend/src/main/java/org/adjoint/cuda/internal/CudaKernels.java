@@ -361,19 +361,39 @@ public final class CudaKernels {
     }
 
     /**
-     * The weight gradient of layer norm, a thread per column adding its rows in order (the scalar CPU kernel's bits).
+     * The weight gradient of layer norm: partial sums over parts of {@code rowsPerPart} rows, a
+     * thread per (part, column) adding its rows in order into {@code out[part · size + column]}.
+     * With one part ({@code rowsPerPart ≥ rows}) {@code out} is the gradient, with the scalar CPU
+     * kernel's bits; with more, the caller adds the parts.
      *
-     * @param x       the forward input
-     * @param mean    the saved means
-     * @param rstd    the saved reciprocal standard deviations
-     * @param dy      the output's cotangent
-     * @param rows    row count
-     * @param size    row length, at least 1
-     * @param dweight the weight's gradient, overwritten
+     * @param x           the forward input
+     * @param mean        the saved means
+     * @param rstd        the saved reciprocal standard deviations
+     * @param dy          the output's cotangent
+     * @param rows        row count, at least 1
+     * @param size        row length, at least 1
+     * @param rowsPerPart rows a part adds, at least 1
+     * @param out         {@code ceil(rows / rowsPerPart) · size} sums, overwritten
      */
-    public void layerNormGradWeight(long x, long mean, long rstd, long dy, int rows, int size, long dweight) {
-        launch("layer_norm_grad_weight", grid.gridStride(size), new Arguments().address(x).address(mean).address(rstd)
-                .address(dy).i32(rows).i32(size).address(dweight));
+    public void layerNormGradWeight(long x, long mean, long rstd, long dy, int rows, int size, int rowsPerPart,
+                                    long out) {
+        long parts = Math.ceilDiv(rows, rowsPerPart);
+        launch("layer_norm_grad_weight", grid.gridStride(parts * size), new Arguments().address(x).address(mean)
+                .address(rstd).address(dy).i32(rows).i32(size).i32(rowsPerPart).address(out));
+    }
+
+    /**
+     * How many rows each part of {@link #layerNormGradWeight} adds: enough parts that about
+     * 2¹⁵ threads share the work, each part at least 64 rows. It depends on the shape alone, so a
+     * shape's gradient has the same bits on every device.
+     *
+     * @param rows row count, at least 1
+     * @param size row length, at least 1
+     * @return rows per part; {@code rows} or more when one part does
+     */
+    public static int layerNormRowsPerPart(int rows, int size) {
+        long parts = Math.max(1, Math.min(Math.ceilDiv(1L << 15, size), rows / 64));
+        return (int) Math.ceilDiv(rows, parts);
     }
 
     /**

@@ -370,14 +370,20 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
         const float* dy = ARG(const float*, 3);
         int rows = ARG(int, 4);
         int size = ARG(int, 5);
-        float* dweight = ARG(float*, 6);
-        for (int i = 0; i < size; i++) {
-            float sum = 0.0f;
-            for (long long r = 0; r < rows; r++) {
-                long long at = r * size + i;
-                sum += dy[at] * ((x[at] - mean[r]) * rstd[r]);
+        int rowsPerPart = ARG(int, 6);
+        float* out = ARG(float*, 7);
+        long long parts = ((long long) rows + rowsPerPart - 1) / rowsPerPart;
+        for (long long part = 0; part < parts; part++) {
+            long long first = part * rowsPerPart;
+            long long end = first + rowsPerPart < rows ? first + rowsPerPart : rows;
+            for (int i = 0; i < size; i++) {
+                float sum = 0.0f;
+                for (long long r = first; r < end; r++) {
+                    long long at = r * size + i;
+                    sum += dy[at] * ((x[at] - mean[r]) * rstd[r]);
+                }
+                out[part * size + i] = sum;
             }
-            dweight[i] = sum;
         }
     } else if (strcmp(name, "adam") == 0) {
         float* p = ARG(float*, 0);

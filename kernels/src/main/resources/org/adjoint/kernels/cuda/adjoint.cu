@@ -70,8 +70,10 @@
  *   layer_norm          row (rows), a block per row: the row's   min(rows, cap)
  *                       two sums reduced over the block
  *   layer_norm_grad     row (rows), a block per row              min(rows, cap)
- *   layer_norm_grad_weight  column (size); the thread adds its   ceil(size / 256)
- *                       column over the rows in order
+ *   layer_norm_grad_weight  (part, column) pair (parts * size);  ceil(parts * size / 256)
+ *                       the thread adds its column over the
+ *                       part's rows in order; the split is the
+ *                       host's choice (one part: the CPU's bits)
  * The block counts are what makes each thread do about one unit of work; any count from 1
  * up gives the same results (a capped grid is fine). Only nll, the row path of softmax and
  * the layer norm's rows reduce across threads, and they do it in a fixed order that depends
@@ -144,6 +146,23 @@ static __host__ __device__ __forceinline__ float sub_rn(float x, float y) {
 static __host__ __device__ __forceinline__ float mul_rn(float x, float y) {
 #ifdef __CUDA_ARCH__
     return __fmul_rn(x, y);
+#else
+    return x * y;
+#endif
+}
+
+/* Double products and sums, each rounded on its own: never contracted into a fused multiply-add. */
+static __host__ __device__ __forceinline__ double dadd_rn(double x, double y) {
+#ifdef __CUDA_ARCH__
+    return __dadd_rn(x, y);
+#else
+    return x + y;
+#endif
+}
+
+static __host__ __device__ __forceinline__ double dmul_rn(double x, double y) {
+#ifdef __CUDA_ARCH__
+    return __dmul_rn(x, y);
 #else
     return x * y;
 #endif
@@ -875,7 +894,7 @@ extern "C" __global__ void layer_norm(const float* x, const float* weight, const
         double squares = 0.0;
         for (int i = (int) threadIdx.x; i < size; i += (int) blockDim.x) {
             double d = (double) in[i] - m;
-            squares += d * d;
+            squares = dadd_rn(squares, dmul_rn(d, d));
         }
         double s = 1.0 / sqrt(block_reduce(squares, scratch, SumDouble()) / size + (double) eps);
         if (threadIdx.x == 0) {
@@ -928,20 +947,28 @@ extern "C" __global__ void layer_norm_grad(const float* x, const float* weight, 
 }
 
 /*
- * The weight gradient of Normalization.layerNormGrad: dweight[i] = sum over rows, in row order,
- * of dy * ((x - m) * s), in float, a thread per column: the order and rounding of the scalar
- * Normalization.layerNormGrad, so its bits (the vector provider fuses the multiply-add on its
- * vector columns). dweight is overwritten.
+ * The weight gradient of Normalization.layerNormGrad: out[part * size + i] = sum over the rows
+ * [part * rowsPerPart, (part + 1) * rowsPerPart) of dy * ((x - m) * s), in row order and in
+ * float, a thread per (part, column). With one part (rowsPerPart >= rows) out is dweight, with
+ * the order and rounding of the scalar Normalization.layerNormGrad, so its bits (the vector
+ * provider fuses the multiply-add on its vector columns); with more, out holds partial sums
+ * that the host adds over the parts, so that a long batch of rows is not left to a few threads.
  */
 extern "C" __global__ void layer_norm_grad_weight(const float* x, const float* mean, const float* rstd,
-                                                  const float* dy, int rows, int size, float* dweight) {
-    for (long long i = first_index(); i < size; i += index_step()) {
+                                                  const float* dy, int rows, int size, int rowsPerPart, float* out) {
+    long long parts = ((long long) rows + rowsPerPart - 1) / rowsPerPart;
+    long long n = parts * size;
+    for (long long k = first_index(); k < n; k += index_step()) {
+        long long part = k / size;
+        long long i = k - part * size;
+        long long first = part * rowsPerPart;
+        long long end = first + rowsPerPart < rows ? first + rowsPerPart : rows;
         float sum = 0.0f;
-        for (long long row = 0; row < rows; row++) {
+        for (long long row = first; row < end; row++) {
             long long at = row * size + i;
             sum = add_rn(sum, mul_rn(dy[at], mul_rn(sub_rn(x[at], mean[row]), rstd[row])));
         }
-        dweight[i] = sum;
+        out[k] = sum;
     }
 }
 

@@ -83,8 +83,23 @@ class EmulatedNormalizationTest {
                             scale == null ? HostEmulator.NULL : scale, mean, rstd, dy, rows, size, new float[rows * size]);
                     assertNear(dx, grad.get(scale == null ? 4 : 5), 1e-5, "layer_norm_grad " + at);
                     List<float[]> weightGrad = EMULATOR.launch("layer_norm_grad_weight", launch[0], launch[1], x, mean,
-                            rstd, dy, rows, size, new float[size]);
+                            rstd, dy, rows, size, rows, new float[size]);
                     assertBits(dweight, weightGrad.get(4), "layer_norm_grad_weight " + at);
+                    // Parts of two rows: each part's column sum in row order, in float.
+                    int parts = (rows + 1) / 2;
+                    float[] partial = new float[parts * size];
+                    for (int part = 0; part < parts; part++) {
+                        for (int i = 0; i < size; i++) {
+                            float sum = 0f;
+                            for (int r = 2 * part; r < Math.min(rows, 2 * part + 2); r++) {
+                                sum += dy[r * size + i] * ((x[r * size + i] - mean[r]) * rstd[r]);
+                            }
+                            partial[part * size + i] = sum;
+                        }
+                    }
+                    List<float[]> partials = EMULATOR.launch("layer_norm_grad_weight", launch[0], launch[1], x, mean,
+                            rstd, dy, rows, size, 2, new float[parts * size]);
+                    assertBits(partial, partials.get(4), "layer_norm_grad_weight in parts of 2 rows " + at);
                 }
             }
         }

@@ -355,7 +355,7 @@ final class HostEmulator {
                 } else if (name == "layer_norm_grad") {
                     launch(grid, block, true, [&] { layer_norm_grad(P(0), P(1), P(2), P(3), P(4), I(5), I(6), P(7)); });
                 } else if (name == "layer_norm_grad_weight") {
-                    launch(grid, block, false, [&] { layer_norm_grad_weight(P(0), P(1), P(2), P(3), I(4), I(5), P(6)); });
+                    launch(grid, block, false, [&] { layer_norm_grad_weight(P(0), P(1), P(2), P(3), I(4), I(5), I(6), P(7)); });
                 } else if (name == "adam") {
                     launch(grid, block, false, [&] { adam(P(0), P(1), P(2), P(3), L(4), F(5), F(6), F(7), F(8), F(9), F(10), F(11)); });
                 } else if (name == "axpy") {
