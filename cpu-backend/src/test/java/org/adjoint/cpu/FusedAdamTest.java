@@ -1,85 +1,15 @@
 package org.adjoint.cpu;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
-import java.util.ArrayList;
-import java.util.List;
-
-import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
-import org.adjoint.backend.Backends;
-import org.adjoint.backend.FusedAdam;
-import org.adjoint.optim.Adam;
-import org.adjoint.optim.AdamW;
-import org.adjoint.optim.Optimizer;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.adjoint.conformance.FusedAdamConformance;
 
-/**
- * The CPU backend's one-pass Adam update ({@link FusedAdam}) gives the bits of the ten-pass
- * update the optimizer composes on a backend without it: the same training run, once on a
- * {@link CpuBackend} and once on a proxy that hides everything but {@link Backend}, ends with
- * the same parameters, bit for bit.
- */
-class FusedAdamTest {
+/** The CPU backend's fused Adam kernel against the composed update, bit for bit. */
+class FusedAdamTest extends FusedAdamConformance {
 
-    @ParameterizedTest
-    @ValueSource(strings = {"adam", "adam-coupled-decay", "adamw"})
-    void fusedAndComposedUpdatesGiveTheSameBits(String optimizer) {
-        CpuBackend cpu = new CpuBackend();
-        Backend composedOnly = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
-                new Class<?>[] {Backend.class}, (proxy, method, args) -> {
-                    try {
-                        return method.invoke(cpu, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
-        assertTrue(cpu instanceof FusedAdam);
-        assertFalse(composedOnly instanceof FusedAdam);
-        List<float[]> fused = train(cpu, optimizer);
-        List<float[]> composed = train(composedOnly, optimizer);
-        for (int i = 0; i < fused.size(); i++) {
-            float[] expected = composed.get(i);
-            float[] actual = fused.get(i);
-            for (int j = 0; j < expected.length; j++) {
-                assertEquals(Float.floatToRawIntBits(expected[j]), Float.floatToRawIntBits(actual[j]),
-                        optimizer + ": parameter " + i + " element " + j + ": composed " + expected[j] + ", fused "
-                                + actual[j]);
-            }
-        }
-    }
+    private static final Backend CPU = new CpuBackend();
 
-    private static List<float[]> train(Backend backend, String kind) {
-        Backend previous = Backends.current();
-        Backends.use(backend);
-        try {
-            // 37 × 19: a length with a vector tail at every width.
-            Tensor w = Tensor.randn(1, 37, 19).requiresGrad(true);
-            Tensor b = Tensor.randn(2, 19).requiresGrad(true);
-            Tensor x = Tensor.randn(3, 8, 37);
-            List<Tensor> parameters = List.of(w, b);
-            Optimizer optimizer = switch (kind) {
-                case "adam" -> new Adam(parameters, 1e-2f);
-                case "adam-coupled-decay" -> new Adam(parameters, 1e-2f, 0.9f, 0.999f, 1e-8f, 0.05f);
-                default -> new AdamW(parameters, 1e-2f);
-            };
-            for (int step = 0; step < 5; step++) {
-                optimizer.zeroGrad();
-                x.matmul(w).add(b).tanh().mul(x.matmul(w)).mean().backward();
-                optimizer.step();
-            }
-            List<float[]> values = new ArrayList<>();
-            for (Tensor p : parameters) {
-                values.add(p.toFloatArray());
-            }
-            return values;
-        } finally {
-            Backends.use(previous);
-        }
+    @Override
+    protected Backend backend() {
+        return CPU;
     }
 }
