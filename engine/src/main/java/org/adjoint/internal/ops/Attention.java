@@ -245,7 +245,7 @@ public final class Attention extends Primitive<Boolean> {
         int[] outShape = widthShape(q, n.dv());
         int[] outStrides = orderedStrides(q, n.dv());
         Buffer out = Compute.allocateUninitialized(backend, (long) n.batch() * n.t() * n.dv());
-        Buffer logSumExp = Compute.allocate(backend, (long) n.batch() * n.t());
+        Buffer logSumExp = Compute.allocateUninitialized(backend, (long) n.batch() * n.t());
         Operand query = Operand.of(q);
         Operand key = Operand.of(k);
         Operand value = Operand.of(v);

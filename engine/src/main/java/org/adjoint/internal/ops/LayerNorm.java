@@ -124,8 +124,9 @@ public final class LayerNorm extends Primitive<LayerNorm.Attributes> {
         int rows = rows(shape, a.axes());
         Backend backend = Compute.backend(name(a), inputs);
         Buffer out = Compute.allocateUninitialized(backend, x.size());
-        Buffer mean = Compute.allocate(backend, rows);
-        Buffer rstd = Compute.allocate(backend, rows);
+        // Written whole below, by the kernel or the fill.
+        Buffer mean = Compute.allocateUninitialized(backend, rows);
+        Buffer rstd = Compute.allocateUninitialized(backend, rows);
         if (size > 0) {
             backend.layerNorm(Compute.buffer(x), a.hasWeight() ? Compute.buffer(inputs[a.weightIndex()]) : null,
                     a.hasBias() ? Compute.buffer(inputs[a.biasIndex()]) : null, rows, size, a.eps(), out, mean, rstd);
@@ -192,12 +193,12 @@ public final class LayerNorm extends Primitive<LayerNorm.Attributes> {
         Buffer mean = Compute.buffer(saved.residual(MEAN));
         Buffer rstd = Compute.buffer(saved.residual(RSTD));
         if (input == 0) {
-            Buffer dx = Compute.allocate(backend, x.size());
+            Buffer dx = Compute.allocateUninitialized(backend, x.size());
             backend.layerNormGrad(Compute.buffer(x), weight, mean, rstd, Compute.buffer(cotangent), rowCount, size, dx,
                     null);
             return Compute.wrap(backend, dx, shape);
         }
-        Buffer dweight = Compute.allocate(backend, size);
+        Buffer dweight = Compute.allocateUninitialized(backend, size);
         backend.layerNormGrad(Compute.buffer(x), null, mean, rstd, Compute.buffer(cotangent), rowCount, size, null,
                 dweight);
         return Compute.wrap(backend, dweight, saved.inputShape(input).clone());
