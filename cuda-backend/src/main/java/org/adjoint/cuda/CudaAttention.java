@@ -48,7 +48,8 @@ final class CudaAttention {
         CudaBuffer rows = cuda(logSumExp);
         CudaBuffer cotangent = cuda(dOut);
         CudaBuffer result = cuda(grads);
-        CudaBuffer rowDot = device.get().allocate((long) batch * t, true);
+        // attention_backward_query writes every row's dot product before attention_backward_key reads it.
+        CudaBuffer rowDot = device.get().allocate((long) batch * t, false);
         long dkAt = (long) batch * t * d;
         long dvAt = dkAt + (long) batch * s * d;
         try {
