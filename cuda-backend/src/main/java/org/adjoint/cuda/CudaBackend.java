@@ -6,14 +6,13 @@ import org.adjoint.DType;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
-import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.ConvGeometry;
+import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
-import org.adjoint.cuda.internal.CudaKernels;
 import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.UnavailableException;
 import org.adjoint.kernels.cuda.CudaKernelSource;
@@ -60,6 +59,7 @@ public final class CudaBackend implements Backend, FusedAdam {
     private final CudaStrided strided = new CudaStrided(this::gpu);
     private final CudaWindows windows = new CudaWindows(this::gpu);
     private final CudaAttention fusedAttention = new CudaAttention(this::gpu);
+    private final CudaNormalization normalization = new CudaNormalization(this::gpu, this);
 
     /**
      * Creates the backend on the device {@code -Dadjoint.cuda.device} names (default 0);
@@ -240,10 +240,9 @@ public final class CudaBackend implements Backend, FusedAdam {
 
     @Override
     public Buffer dropoutMask(long key, float p, long size) {
-        CudaDevice device = gpu();
-        CudaBuffer mask = device.allocate(size, false);
+        CudaBuffer mask = cuda(allocateUninitialized(size));
         if (size > 0) {
-            device.withKernels(kernels -> kernels.dropoutMask(key, p, mask.address(), size));
+            gpu().withKernels(kernels -> kernels.dropoutMask(key, p, mask.address(), size));
         }
         return mask;
     }
@@ -509,56 +508,13 @@ public final class CudaBackend implements Backend, FusedAdam {
     @Override
     public void layerNorm(Buffer x, Buffer weight, Buffer bias, int rows, int size, float eps, Buffer out, Buffer mean,
                           Buffer rstd) {
-        if (rows == 0) {
-            return;
-        }
-        long input = cuda(x).address();
-        long scale = weight == null ? 0 : cuda(weight).address();
-        long shift = bias == null ? 0 : cuda(bias).address();
-        long result = cuda(out).address();
-        long means = cuda(mean).address();
-        long deviations = cuda(rstd).address();
-        gpu().withKernels(kernels -> kernels.layerNorm(input, scale, shift, rows, size, eps, result, means,
-                deviations));
+        normalization.forward(x, weight, bias, rows, size, eps, out, mean, rstd);
     }
 
     @Override
     public void layerNormGrad(Buffer x, Buffer weight, Buffer mean, Buffer rstd, Buffer cotangent, int rows, int size,
                               Buffer dx, Buffer dweight) {
-        if (rows == 0) {
-            if (dweight != null) {
-                fill(dweight, 0f);
-            }
-            return;
-        }
-        long input = cuda(x).address();
-        long scale = weight == null ? 0 : cuda(weight).address();
-        long means = cuda(mean).address();
-        long deviations = cuda(rstd).address();
-        long dy = cuda(cotangent).address();
-        if (dweight != null) {
-            int rowsPerPart = CudaKernels.layerNormRowsPerPart(rows, size);
-            int parts = Math.ceilDiv(rows, rowsPerPart);
-            if (parts == 1) {
-                long out = cuda(dweight).address();
-                gpu().withKernels(kernels -> kernels.layerNormGradWeight(input, means, deviations, dy, rows, size,
-                        rowsPerPart, out));
-            } else {
-                // Many rows: partial sums over parts of the rows, then one sum over the parts.
-                CudaBuffer partials = gpu().allocate((long) parts * size, false);
-                try {
-                    gpu().withKernels(kernels -> kernels.layerNormGradWeight(input, means, deviations, dy, rows, size,
-                            rowsPerPart, partials.address()));
-                    sumTo(partials, new int[] {parts, size}, dweight, new int[] {0, 1});
-                } finally {
-                    gpu().release(partials);
-                }
-            }
-        }
-        if (dx != null) {
-            long out = cuda(dx).address();
-            gpu().withKernels(kernels -> kernels.layerNormGrad(input, scale, means, deviations, dy, rows, size, out));
-        }
+        normalization.backward(x, weight, mean, rstd, cotangent, rows, size, dx, dweight);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package org.adjoint.backend;
 
+import org.adjoint.internal.HostArrays;
+
 /**
  * Random draws made where a backend's buffers live. Draws are counter-based: element
  * {@code i} of a draw is a function of the draw's key and {@code i} alone ({@link #bits}), so
@@ -47,25 +49,10 @@ public interface RandomOps extends BackendCore {
      * @param p    the probability of dropping, in {@code [0, 1)}
      * @param size element count
      * @return the mask, a buffer the caller owns
-     * @throws IllegalArgumentException when {@code size} does not fit a Java array
-     * @throws OutOfMemoryException     when the heap cannot hold the host array
+     * @throws OutOfMemoryException when no Java array or heap can hold the host array
      */
     default Buffer dropoutMask(long key, float p, long size) {
-        if (size < 0 || size > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("dropout mask: " + size + " elements do not fit the host array that "
-                    + name() + "'s default draws into (at most " + (Integer.MAX_VALUE - 8) + ")");
-        }
-        float[] values;
-        try {
-            values = new float[(int) size];
-        } catch (OutOfMemoryError e) {
-            Runtime heap = Runtime.getRuntime();
-            long used = heap.totalMemory() - heap.freeMemory();
-            throw new OutOfMemoryException("dropout mask: cannot allocate " + size * Float.BYTES + " bytes on the Java "
-                    + "heap for " + name() + "'s default draw: heap in use " + used + " bytes of at most "
-                    + heap.maxMemory() + " (raise -Xmx, or use smaller batches)", "dropout mask", size * Float.BYTES,
-                    used, heap.maxMemory(), e);
-        }
+        float[] values = HostArrays.floats("dropout mask", size);
         for (int i = 0; i < values.length; i++) {
             values[i] = dropoutMaskElement(key, i, p);
         }

@@ -1,6 +1,6 @@
 package org.adjoint.nn;
 
-import org.adjoint.internal.ops.DropoutMask;
+import org.adjoint.backend.RandomOps;
 
 /**
  * Where random operations ({@link Dropout}) take their keys, one stream per thread, as the
@@ -46,7 +46,7 @@ public final class RandomState {
      * @return the key
      */
     public static long peekKey() {
-        return DropoutMask.bits(STATE.get()[0], 0);
+        return RandomOps.bits(STATE.get()[0], 0);
     }
 
     /** Moves past the key {@link #peekKey()} gives. */

@@ -46,18 +46,6 @@ public final class DropoutMask extends Primitive<DropoutMask.Draw> {
         return Ops.apply(DROPOUT, new Draw(p, key), x);
     }
 
-    /**
-     * The 64 random bits a key gives at a counter ({@link RandomOps#bits}), so that a key and a
-     * counter alone say what is drawn.
-     *
-     * @param key     the key
-     * @param counter the element's index
-     * @return the bits
-     */
-    public static long bits(long key, long counter) {
-        return RandomOps.bits(key, counter);
-    }
-
     @Override
     protected Tensor forward(Draw draw, Tensor[] inputs, Residuals residuals) {
         Tensor x = inputs[0];
