@@ -1,5 +1,6 @@
 package org.adjoint.cuda;
 
+import java.util.List;
 import java.util.Optional;
 
 import org.adjoint.DType;
@@ -8,6 +9,7 @@ import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.ConvGeometry;
 import org.adjoint.backend.FusedAdam;
+import org.adjoint.backend.FusedClipping;
 import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
@@ -51,7 +53,7 @@ import org.adjoint.kernels.cuda.CudaKernelSource;
  * says which convolution path runs, and why not cuDNN when it does not; see
  * {@link CudaConvolution} for the checks and fallbacks, and {@link #cudnnFallbacks()}.
  */
-public final class CudaBackend implements Backend, FusedAdam {
+public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
 
     private final int ordinal;
     /** {@code null} for {@link #im2colOnly}: the convolutions keep the composed path even where cuDNN loaded. */
@@ -60,6 +62,7 @@ public final class CudaBackend implements Backend, FusedAdam {
     private final CudaWindows windows = new CudaWindows(this::gpu);
     private final CudaAttention fusedAttention = new CudaAttention(this::gpu);
     private final CudaNormalization normalization = new CudaNormalization(this::gpu, this);
+    private final CudaMultiTensor multiTensor = new CudaMultiTensor(this::gpu);
 
     /**
      * Creates the backend on the device {@code -Dadjoint.cuda.device} names (default 0);
@@ -422,6 +425,18 @@ public final class CudaBackend implements Backend, FusedAdam {
 
     @Override
     public void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale, Buffer out) {
+        crossEntropyGrad(logProbabilities, labels, rows, cols, scale, 0, out);
+    }
+
+    @Override
+    public void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, Buffer cotangent,
+                                 Buffer out) {
+        // The kernel reads the scale on the device: the backward pass does not wait for the forward here.
+        crossEntropyGrad(logProbabilities, labels, rows, cols, 0f, cuda(cotangent).address(), out);
+    }
+
+    private void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale,
+                                  long cotangent, Buffer out) {
         CudaBuffer logp = cuda(logProbabilities);
         CudaBuffer classes = cuda(labels);
         CudaBuffer result = cuda(out);
@@ -429,7 +444,7 @@ public final class CudaBackend implements Backend, FusedAdam {
             return;
         }
         gpu().withKernels(kernels -> kernels.crossEntropyGrad(logp.address(), classes.address(), rows, cols, scale,
-                result.address()));
+                cotangent, result.address()));
     }
 
     @Override
@@ -445,6 +460,29 @@ public final class CudaBackend implements Backend, FusedAdam {
         long second = cuda(v).address();
         gpu().withKernels(kernels -> kernels.adam(p.address(), g, first, second, n, beta1, beta2, sqrtCorrection2,
                 epsilon, step, decay, shrink));
+    }
+
+    @Override
+    public void adam(Buffer[] params, Buffer[] grads, Buffer[] firstMoments, Buffer[] secondMoments, int count,
+                     float beta1, float beta2, float sqrtCorrection2, float epsilon, float step, float decay,
+                     float shrink) {
+        multiTensor.adam(params, grads, firstMoments, secondMoments, count, beta1, beta2, sqrtCorrection2, epsilon,
+                step, decay, shrink);
+    }
+
+    @Override
+    public void fill(List<Buffer> buffers, float value) {
+        multiTensor.fill(buffers, value);
+    }
+
+    @Override
+    public void globalNorm(List<Buffer> buffers, Buffer norm) {
+        multiTensor.globalNorm(buffers, norm);
+    }
+
+    @Override
+    public void clipToNorm(List<Buffer> buffers, Buffer norm, float maxNorm) {
+        multiTensor.clipToNorm(buffers, norm, maxNorm);
     }
 
     @Override

@@ -61,4 +61,22 @@ public interface CrossEntropyOps extends BackendCore {
             release(factor);
         }
     }
+
+    /**
+     * {@link #crossEntropyGrad(Buffer, Buffer, int, int, float, Buffer)} with
+     * {@code scale = cotangent[0] / rows} (float division), the loss's cotangent read where it
+     * lies. The default reads it on the host; a device backend overrides this so that the
+     * backward pass need not wait for the device there.
+     *
+     * @param logProbabilities {@code rows × cols}
+     * @param labels           {@code rows} class indices stored as floats
+     * @param rows             row count
+     * @param cols             class count
+     * @param cotangent        one element: the loss's cotangent
+     * @param out              {@code rows × cols}
+     */
+    default void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, Buffer cotangent,
+                                  Buffer out) {
+        crossEntropyGrad(logProbabilities, labels, rows, cols, download(cotangent)[0] / rows, out);
+    }
 }

@@ -34,4 +34,34 @@ public interface FusedAdam {
      */
     void adam(Buffer param, Buffer grad, Buffer m, Buffer v, float beta1, float beta2, float sqrtCorrection2,
               float epsilon, float step, float decay, float shrink);
+
+    /**
+     * {@link #adam(Buffer, Buffer, Buffer, Buffer, float, float, float, float, float, float, float)}
+     * on the first {@code count} parameters of the arrays, all with the same scalars (an
+     * optimizer's parameters of one weight decay at one step), each with the bits it gets
+     * alone. The default updates them one by one; a backend that launches work overrides it
+     * with one launch for all. Arrays rather than a list of records, so that an optimizer can
+     * reuse them and a warm step allocates nothing.
+     *
+     * @param params          parameters, updated
+     * @param grads           their gradients
+     * @param firstMoments    first moments, updated
+     * @param secondMoments   second moments, updated
+     * @param count           how many of each array's leading entries to update
+     * @param beta1           β1
+     * @param beta2           β2
+     * @param sqrtCorrection2 √(1 − β2^t)
+     * @param epsilon         ε
+     * @param step            −lr / (1 − β1^t)
+     * @param decay           coupled weight decay, 0 for none
+     * @param shrink          decoupled factor 1 − lr·λ, 1 for none
+     */
+    default void adam(Buffer[] params, Buffer[] grads, Buffer[] firstMoments, Buffer[] secondMoments, int count,
+                      float beta1, float beta2, float sqrtCorrection2, float epsilon, float step, float decay,
+                      float shrink) {
+        for (int i = 0; i < count; i++) {
+            adam(params[i], grads[i], firstMoments[i], secondMoments[i], beta1, beta2, sqrtCorrection2, epsilon, step,
+                    decay, shrink);
+        }
+    }
 }

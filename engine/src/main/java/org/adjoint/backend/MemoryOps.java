@@ -1,5 +1,7 @@
 package org.adjoint.backend;
 
+import java.util.List;
+
 import org.adjoint.DType;
 
 /**
@@ -75,6 +77,19 @@ public interface MemoryOps {
      * @param value  the value
      */
     void fill(Buffer buffer, float value);
+
+    /**
+     * Sets every element of every buffer to {@code value}: an optimizer's {@code zeroGrad}. The
+     * default fills them one by one; a backend that launches work overrides it with one launch.
+     *
+     * @param buffers updated in place
+     * @param value   the value
+     */
+    default void fill(List<Buffer> buffers, float value) {
+        for (int i = 0; i < buffers.size(); i++) {
+            fill(buffers.get(i), value);
+        }
+    }
 
     /**
      * Converts every element of {@code src} to {@code out}'s element type (same count). With

@@ -1,5 +1,6 @@
 package org.adjoint.optim;
 
+import java.util.Arrays;
 import java.util.List;
 
 import org.adjoint.Tensor;
@@ -28,6 +29,12 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
     private final int[] steps;
     /** Each parameter's weight decay: {@link #weightDecay} for all, unless groups gave their own. */
     private final float[] decays;
+    /** Reused by each step: which parameters still wait for their update, and a fused call's operands. */
+    private final boolean[] pending;
+    private final Buffer[] batchParams;
+    private final Buffer[] batchGrads;
+    private final Buffer[] batchFirst;
+    private final Buffer[] batchSecond;
 
     AdaptiveMoments(String name, boolean decoupled, List<Tensor> parameters, float learningRate,
                     float beta1, float beta2, float epsilon, float weightDecay) {
@@ -56,6 +63,11 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         this.firstMoments = new Buffer[count];
         this.secondMoments = new Buffer[count];
         this.scratches = new Buffer[count];
+        this.pending = new boolean[count];
+        this.batchParams = new Buffer[count];
+        this.batchGrads = new Buffer[count];
+        this.batchFirst = new Buffer[count];
+        this.batchSecond = new Buffer[count];
         this.steps = new int[count];
         this.decays = new float[count];
         for (int i = 0; i < count; i++) {
@@ -83,15 +95,86 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
             }
         }
         for (int i = 0; i < parameters.size(); i++) {
-            Tensor p = parameters.get(i);
-            Tensor grad = p.grad();
-            if (grad == null) {
+            pending[i] = parameters.get(i).grad() != null;
+        }
+        for (int i = 0; i < parameters.size(); i++) {
+            if (!pending[i]) {
                 continue;
             }
-            Backend backend = Compute.backend(stepName, p, grad);
-            update(backend, i, InPlace.buffer(p), InPlace.buffer(grad));
+            Tensor p = parameters.get(i);
+            Backend backend = Compute.backend(stepName, p, p.grad());
+            int t = steps[i] + 1;
+            if (backend instanceof FusedAdam fused) {
+                updateTogether(fused, backend, i, t);
+            } else {
+                pending[i] = false;
+                steps[i] = t;
+                update(backend, i, t, InPlace.buffer(p), InPlace.buffer(p.grad()));
+                InPlace.changed(p);
+            }
+        }
+    }
+
+    /**
+     * Updates parameter {@code first} and every later pending one on the same backend with the
+     * same step count and weight decay in one call: one launch on a device for all of them.
+     * The arrays are reused, so a warm step allocates nothing.
+     */
+    private void updateTogether(FusedAdam fused, Backend backend, int first, int t) {
+        float lambda = decays[first];
+        int count = 0;
+        for (int i = first; i < parameters.size(); i++) {
+            if (!pending[i] || steps[i] + 1 != t || Float.compare(decays[i], lambda) != 0) {
+                continue;
+            }
+            Tensor p = parameters.get(i);
+            if (Compute.backend(stepName, p, p.grad()) != backend) {
+                continue;
+            }
+            pending[i] = false;
+            steps[i] = t;
+            batchParams[count] = InPlace.buffer(p);
+            batchGrads[count] = InPlace.buffer(p.grad());
+            batchFirst[count] = firstMoments[i];
+            batchSecond[count] = secondMoments[i];
+            count++;
             InPlace.changed(p);
         }
+        Scalars s = scalars(t, lambda);
+        try {
+            // The same operations as update's, in one pass (FusedAdam promises the same bits).
+            fused.adam(batchParams, batchGrads, batchFirst, batchSecond, count, beta1, beta2, s.root2(), epsilon,
+                    s.step(), s.decay(), s.shrink());
+        } finally {
+            // The arrays must not keep gradients alive until the next step.
+            Arrays.fill(batchParams, 0, count, null);
+            Arrays.fill(batchGrads, 0, count, null);
+            Arrays.fill(batchFirst, 0, count, null);
+            Arrays.fill(batchSecond, 0, count, null);
+        }
+    }
+
+    /**
+     * The scalars of one update.
+     *
+     * @param root2  √(1 − β2^t)
+     * @param step   −lr / (1 − β1^t)
+     * @param decay  coupled weight decay, 0 for none
+     * @param shrink decoupled factor 1 − lr·λ, 1 for none
+     */
+    private record Scalars(float root2, float step, float decay, float shrink) {
+    }
+
+    private Scalars scalars(int t, float lambda) {
+        // In double: 1 − β2^t subtracts nearly equal numbers while t is small.
+        double correction1 = 1.0 - Math.pow(beta1, t);
+        double correction2 = 1.0 - Math.pow(beta2, t);
+        float root2 = (float) Math.sqrt(correction2);
+        float step = (float) (-learningRate / correction1);
+        // Coupled decay enters the gradient (an L2 penalty); decoupled decay shrinks the parameter.
+        float decay = lambda > 0f && !decoupled ? lambda : 0f;
+        float shrink = lambda > 0f && decoupled ? (float) (1.0 - (double) learningRate * lambda) : 1f;
+        return new Scalars(root2, step, decay, shrink);
     }
 
     private void allocateState(Backend backend, int index) {
@@ -109,27 +192,16 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         scratches[index] = scratch;
     }
 
-    private void update(Backend backend, int index, Buffer param, Buffer gradient) {
+    private void update(Backend backend, int index, int t, Buffer param, Buffer gradient) {
         int[] flat = flats[index];
         Buffer m = firstMoments[index];
         Buffer v = secondMoments[index];
         Buffer scratch = scratches[index];
-        int t = ++steps[index];
-        // In double: 1 − β2^t subtracts nearly equal numbers while t is small.
-        double correction1 = 1.0 - Math.pow(beta1, t);
-        double correction2 = 1.0 - Math.pow(beta2, t);
-
-        float root2 = (float) Math.sqrt(correction2);
-        float step = (float) (-learningRate / correction1);
-        // Coupled decay enters the gradient (an L2 penalty); decoupled decay shrinks the parameter.
-        float lambda = decays[index];
-        float decay = lambda > 0f && !decoupled ? lambda : 0f;
-        float shrink = lambda > 0f && decoupled ? (float) (1.0 - (double) learningRate * lambda) : 1f;
-        if (backend instanceof FusedAdam fused) {
-            // The same operations as below, in one pass (FusedAdam promises the same bits).
-            fused.adam(param, gradient, m, v, beta1, beta2, root2, epsilon, step, decay, shrink);
-            return;
-        }
+        Scalars s = scalars(t, decays[index]);
+        float root2 = s.root2();
+        float step = s.step();
+        float decay = s.decay();
+        float shrink = s.shrink();
         Buffer direction = gradient;
         if (shrink != 1f) {
             inPlace.withScalar(backend, BinaryOp.MUL, param, shrink, param, flat);

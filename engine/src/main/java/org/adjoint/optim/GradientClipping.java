@@ -1,12 +1,16 @@
 package org.adjoint.optim;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
+import org.adjoint.backend.Buffer;
+import org.adjoint.backend.FusedClipping;
 import org.adjoint.internal.Compute;
+import org.adjoint.internal.TensorImpl;
 
 /**
  * Clipping of gradients by their global norm, as PyTorch's
@@ -15,6 +19,9 @@ import org.adjoint.internal.Compute;
  * <pre>{@code
  * float norm = GradientClipping.clipGradNorm(model.parameters(), 1f);
  * }</pre>
+ *
+ * <p>On a device, {@link #clipGradNormTensor} does the same without waiting for the device:
+ * the norm stays there, as a one-element tensor, until someone reads it.
  */
 public final class GradientClipping {
 
@@ -34,36 +41,66 @@ public final class GradientClipping {
      * @throws IllegalArgumentException for a bad {@code maxNorm}
      */
     public static float clipGradNorm(List<Tensor> parameters, float maxNorm) {
+        return clipGradNormTensor(parameters, maxNorm).item();
+    }
+
+    /**
+     * {@link #clipGradNorm}, returning the norm as a tensor of shape {@code []} (0 on the
+     * default backend when no parameter has a gradient). When every gradient lives on one
+     * backend with {@link FusedClipping} (CUDA), the norm and the scaling are computed there in
+     * three launches, without waiting for the device; the norm's bits may then differ from
+     * the CPU's within float rounding (see {@link FusedClipping}). Elsewhere the norm is summed
+     * per gradient and read on the host, as {@link #clipGradNorm} always did.
+     *
+     * @param parameters the leaves whose gradients to clip
+     * @param maxNorm    the largest norm allowed, finite and {@code > 0}
+     * @return the norm before clipping
+     * @throws IllegalArgumentException for a bad {@code maxNorm}
+     */
+    public static Tensor clipGradNormTensor(List<Tensor> parameters, float maxNorm) {
         if (!(maxNorm > 0f && maxNorm < Float.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException("clipGradNorm: the maximal norm must be finite and > 0, got " + maxNorm);
         }
-        Tensor squares = null;
-        try (var _ = GradMode.noGrad()) {
-            for (Tensor p : parameters) {
-                Tensor g = p.grad();
-                if (g != null) {
-                    Tensor s = g.mul(g).sum();
-                    squares = squares == null ? s : squares.add(s);
-                }
+        List<Tensor> grads = new ArrayList<>();
+        for (Tensor p : parameters) {
+            if (p.grad() != null) {
+                grads.add(p.grad());
             }
         }
-        if (squares == null) {
-            return 0f;
+        if (grads.isEmpty()) {
+            return Tensor.scalar(0f);
+        }
+        Backend backend = TensorImpl.of(grads.getFirst()).backend();
+        boolean oneBackend = grads.stream().allMatch(g -> TensorImpl.of(g).backend() == backend);
+        if (oneBackend && backend instanceof FusedClipping fused) {
+            List<Buffer> buffers = new ArrayList<>(grads.size());
+            for (Tensor g : grads) {
+                buffers.add(InPlace.buffer(g));
+            }
+            Buffer norm = Compute.allocateUninitialized(backend, 1);
+            fused.globalNorm(buffers, norm);
+            fused.clipToNorm(buffers, norm, maxNorm);
+            grads.forEach(InPlace::changed);
+            return Compute.wrap(backend, norm, new int[0]);
+        }
+        Tensor squares = null;
+        try (var _ = GradMode.noGrad()) {
+            for (Tensor g : grads) {
+                Tensor s = g.mul(g).sum();
+                squares = squares == null ? s : squares.add(s);
+            }
         }
         float norm = (float) Math.sqrt(squares.item());
         float coefficient = (float) (maxNorm / ((double) norm + 1e-6));
         if (coefficient < 1f || Float.isNaN(coefficient)) {
             InPlace inPlace = new InPlace();
-            for (Tensor p : parameters) {
-                Tensor g = p.grad();
-                if (g != null) {
-                    Backend backend = Compute.backend("clipGradNorm", g);
-                    inPlace.withScalar(backend, BinaryOp.MUL, InPlace.buffer(g), coefficient, InPlace.buffer(g),
-                            InPlace.flat(g));
-                    InPlace.changed(g);
-                }
+            for (Tensor g : grads) {
+                Backend own = Compute.backend("clipGradNorm", g);
+                inPlace.withScalar(own, BinaryOp.MUL, InPlace.buffer(g), coefficient, InPlace.buffer(g),
+                        InPlace.flat(g));
+                InPlace.changed(g);
             }
         }
-        return norm;
+        return Compute.full(TensorImpl.of(squares).backend(), norm, new int[0]);
     }
 }

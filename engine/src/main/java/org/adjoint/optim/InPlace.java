@@ -87,17 +87,46 @@ final class InPlace {
     }
 
     /**
-     * Zeroes every existing gradient in place, keeping its buffer.
+     * Zeroes every existing gradient in place, keeping its buffer: when all live on one
+     * backend, in one {@link Backend#fill(List, float)} (one launch on a device), else one
+     * by one.
      *
      * @param parameters the leaves
+     * @param buffers    a list to reuse for the gradients' buffers (left empty), so that a
+     *                   warm call allocates nothing
      */
-    static void zeroGrad(List<Tensor> parameters) {
+    static void zeroGrad(List<Tensor> parameters, List<Buffer> buffers) {
         // Indexed rather than for-each: the iterator is an allocation that escape analysis
         // does not always remove.
+        Backend shared = null;
+        boolean oneBackend = true;
+        buffers.clear();
         for (int i = 0; i < parameters.size(); i++) {
             Tensor grad = parameters.get(i).grad();
             if (grad != null) {
-                TensorImpl.of(grad).backend().fill(buffer(grad), 0f);
+                Backend backend = TensorImpl.of(grad).backend();
+                oneBackend &= shared == null || backend == shared;
+                shared = backend;
+                buffers.add(buffer(grad));
+            }
+        }
+        try {
+            if (oneBackend && shared != null) {
+                shared.fill(buffers, 0f);
+            } else {
+                for (int i = 0; i < parameters.size(); i++) {
+                    Tensor grad = parameters.get(i).grad();
+                    if (grad != null) {
+                        TensorImpl.of(grad).backend().fill(buffer(grad), 0f);
+                    }
+                }
+            }
+        } finally {
+            buffers.clear();
+        }
+        for (int i = 0; i < parameters.size(); i++) {
+            Tensor grad = parameters.get(i).grad();
+            if (grad != null) {
                 TensorImpl.of(grad).version().increment();
             }
         }

@@ -1,8 +1,10 @@
 package org.adjoint.optim;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import org.adjoint.Tensor;
+import org.adjoint.backend.Buffer;
 
 /**
  * What every optimizer here shares: the checked parameters with their flattened shapes, the
@@ -19,6 +21,8 @@ public abstract sealed class InPlaceOptimizer implements Optimizer permits SGD, 
     final int[][] flats;
     final float weightDecay;
     final InPlace inPlace = new InPlace();
+    /** {@link #zeroGrad()}'s list of gradient buffers, reused so that a warm call allocates nothing. */
+    private final List<Buffer> gradBuffers = new ArrayList<>();
     float learningRate;
 
     InPlaceOptimizer(String name, List<Tensor> parameters, float learningRate, float weightDecay) {
@@ -36,7 +40,7 @@ public abstract sealed class InPlaceOptimizer implements Optimizer permits SGD, 
 
     @Override
     public void zeroGrad() {
-        InPlace.zeroGrad(parameters);
+        InPlace.zeroGrad(parameters, gradBuffers);
     }
 
     @Override

@@ -538,4 +538,50 @@ public abstract class OptimConformance extends BackendConformance {
         assertRejected("clipGradNorm: the maximal norm must be finite and > 0, got 0.0",
                 () -> GradientClipping.clipGradNorm(List.of(a), 0f));
     }
+
+    @Test
+    void clipGradNormTensorFollowsTheRuleOnGradientsOfManySizes() {
+        // Sizes that span many of a device's chunks, end inside one, or are one element.
+        int[] sizes = {5000, 1, 300, 70_000};
+        java.util.SplittableRandom random = new java.util.SplittableRandom(17);
+        for (float maxNorm : new float[] {1f, 1e6f}) {
+            List<Tensor> parameters = new ArrayList<>();
+            List<float[]> gradients = new ArrayList<>();
+            Tensor loss = null;
+            double squares = 0;
+            for (int size : sizes) {
+                float[] g = new float[size];
+                for (int i = 0; i < size; i++) {
+                    g[i] = (float) random.nextDouble(-0.5, 0.5);
+                    squares += (double) g[i] * g[i];
+                }
+                Tensor p = Tensor.zeros(size).requiresGrad(true);
+                // d/dp Σ p·g = g, exactly.
+                Tensor term = p.mul(Tensor.of(g)).sum();
+                loss = loss == null ? term : loss.add(term);
+                parameters.add(p);
+                gradients.add(g);
+            }
+            loss.backward();
+            Tensor norm = GradientClipping.clipGradNormTensor(parameters, maxNorm);
+            assertArrayEquals(new int[0], norm.shape());
+            float value = norm.item();
+            // A float sum of 75,000 squares (the composed path) is good to a few parts in 10^6.
+            assertEquals(Math.sqrt(squares), value, Math.sqrt(squares) * 5e-5, "the norm of all gradients together");
+            float coefficient = (float) (maxNorm / ((double) value + 1e-6));
+            for (int k = 0; k < sizes.length; k++) {
+                float[] expected = gradients.get(k).clone();
+                if (coefficient < 1f) {
+                    for (int i = 0; i < expected.length; i++) {
+                        expected[i] = expected[i] * coefficient;
+                    }
+                }
+                float[] actual = parameters.get(k).grad().toFloatArray();
+                for (int i = 0; i < expected.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]),
+                            "max norm " + maxNorm + ", gradient " + k + " element " + i);
+                }
+            }
+        }
+    }
 }

@@ -370,7 +370,7 @@ public final class LmCommand {
             Tensor loss = model.loss(w.inputs(), w.targets(), w.batch(), w.context(), options.checkpoint(), meter);
             loss.backward();
             if (options.gradClip() > 0) {
-                GradientClipping.clipGradNorm(optimizer.parameters(), options.gradClip());
+                GradientClipping.clipGradNormTensor(optimizer.parameters(), options.gradClip());
             }
             optimizer.step();
             // item() waits for the device, so the time covers the work, not its launch.

@@ -300,6 +300,25 @@ public final class CudaDevice {
     }
 
     /**
+     * Copies a table of 64-bit values (a multi-tensor kernel's) to a new buffer on the device.
+     * The copy is queued; the caller releases the buffer once it has queued the kernels that
+     * read it (the cache hands it out again only to later work on the same stream).
+     *
+     * @param table the values, at most 8,192
+     * @return the buffer, {@code 2 * table.length} floats
+     */
+    public synchronized CudaBuffer uploadTable(long[] table) {
+        CudaBuffer buffer = allocate(2L * table.length, false);
+        try {
+            staging.upload(table, buffer.address());
+        } catch (RuntimeException e) {
+            buffer.release();
+            throw e;
+        }
+        return buffer;
+    }
+
+    /**
      * Copies a buffer to the host, after all work queued before.
      *
      * @param buffer the source

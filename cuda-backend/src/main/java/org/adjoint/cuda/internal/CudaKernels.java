@@ -18,6 +18,7 @@ import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import org.adjoint.kernels.cuda.CudaKernelSource;
+import org.adjoint.kernels.cuda.TensorTable;
 
 /**
  * The kernels of {@code adjoint.cu}, compiled once per process by NVRTC for the device's
@@ -33,7 +34,8 @@ public final class CudaKernels {
     static final String PROGRAM = "adjoint.cu";
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
-    static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
+    static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "fill_many", "adam_many", "squares_many",
+            "norm_from_squares", "clip_many", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
             "sum_to", "sum_to_parts", "max_axis", "softmax", "layer_norm", "layer_norm_grad", "layer_norm_grad_weight",
             "gather", "scatter_add", "im2col", "col2im", "bias_activation",
             "activation_grad", "nll", "cross_entropy_grad", "attention_forward", "attention_backward_query",
@@ -200,6 +202,85 @@ public final class CudaKernels {
                      float epsilon, float step, float decay, float shrink) {
         launch("adam", grid.gridStride(n), new Arguments().address(p).address(g).address(m).address(v).i64(n)
                 .f32(beta1).f32(beta2).f32(sqrtCorrection2).f32(epsilon).f32(step).f32(decay).f32(shrink));
+    }
+
+    /**
+     * Elements per chunk of the multi-tensor kernels ({@link TensorTable}): 16 per thread of a
+     * block. The global norm's partial sums, one per chunk, depend on it.
+     */
+    public static final long TABLE_CHUNK = 16L * LaunchGrid.THREADS;
+
+    private int tableBlocks(TensorTable table) {
+        return (int) Math.max(1, Math.min(grid.cap(), table.chunks()));
+    }
+
+    /**
+     * Every element of the table's first buffers set to {@code value}.
+     *
+     * @param table  the device copy of {@code layout}'s values
+     * @param layout the table
+     * @param value  the value
+     */
+    public void fillMany(long table, TensorTable layout, float value) {
+        launch("fill_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
+                .i64(layout.chunks()).i64(layout.chunk()).f32(value));
+    }
+
+    /**
+     * {@link #adam} on every entry of a table (pointers p, g, m, v), with the same scalars.
+     *
+     * @param table  the device copy of {@code layout}'s values
+     * @param layout the table
+     * @param beta1           β1
+     * @param beta2           β2
+     * @param sqrtCorrection2 √(1 − β2^t)
+     * @param epsilon         ε
+     * @param step            −lr / (1 − β1^t)
+     * @param decay           coupled weight decay, 0 for none
+     * @param shrink          decoupled factor, 1 for none
+     */
+    public void adamMany(long table, TensorTable layout, float beta1, float beta2, float sqrtCorrection2,
+                         float epsilon, float step, float decay, float shrink) {
+        launch("adam_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
+                .i64(layout.chunks()).i64(layout.chunk()).f32(beta1).f32(beta2).f32(sqrtCorrection2).f32(epsilon)
+                .f32(step).f32(decay).f32(shrink));
+    }
+
+    /**
+     * The sums of squares of the table's first buffers, one per chunk, in double: the first
+     * half of a global norm.
+     *
+     * @param table    the device copy of {@code layout}'s values
+     * @param layout   the table
+     * @param partials where the {@code layout.chunks()} doubles go
+     */
+    public void squaresMany(long table, TensorTable layout, long partials) {
+        launch("squares_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
+                .i64(layout.chunks()).i64(layout.chunk()).address(partials));
+    }
+
+    /**
+     * {@code norm[0] = sqrtf((float) Σ partials)}: the second half of a global norm.
+     *
+     * @param partials {@code count} doubles
+     * @param count    how many
+     * @param norm     one float, written
+     */
+    public void normFromSquares(long partials, long count, long norm) {
+        launch("norm_from_squares", 1, new Arguments().address(partials).i64(count).address(norm));
+    }
+
+    /**
+     * The table's first buffers scaled to the norm {@code maxNorm} when {@code norm[0]} is above it.
+     *
+     * @param table   the device copy of {@code layout}'s values
+     * @param layout  the table
+     * @param norm    one float, the norm
+     * @param maxNorm the bound
+     */
+    public void clipMany(long table, TensorTable layout, long norm, float maxNorm) {
+        launch("clip_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
+                .i64(layout.chunks()).i64(layout.chunk()).address(norm).f32(maxNorm));
     }
 
     /**
@@ -532,12 +613,14 @@ public final class CudaKernels {
      * @param labels           {@code rows} class indices as floats
      * @param rows             rows
      * @param cols             classes
-     * @param scale            scale
+     * @param scale            scale, unless {@code cotangent} is given
+     * @param cotangent        0, or one float on the device: the scale is then {@code cotangent[0] / rows}
      * @param out              {@code rows × cols}
      */
-    public void crossEntropyGrad(long logProbabilities, long labels, int rows, int cols, float scale, long out) {
+    public void crossEntropyGrad(long logProbabilities, long labels, int rows, int cols, float scale, long cotangent,
+                                 long out) {
         launch("cross_entropy_grad", grid.gridStride((long) rows * cols), new Arguments().address(logProbabilities)
-                .address(labels).i32(rows).i32(cols).f32(scale).address(out));
+                .address(labels).i32(rows).i32(cols).f32(scale).address(cotangent).address(out));
     }
 
     /**

@@ -9,6 +9,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 
 import jcuda.Pointer;
 import jcuda.driver.CUevent;
@@ -45,6 +46,7 @@ final class HostStaging {
     private final CUevent[] halfFree = {new CUevent(), new CUevent()};
     private final Pointer slots;
     private final FloatBuffer slotFloats;
+    private final LongBuffer slotLongs;
     private final CUevent[] slotFree = new CUevent[SLOTS];
     private int nextSlot;
 
@@ -59,6 +61,7 @@ final class HostStaging {
         this.slots = new Pointer();
         Driver.check(cuMemAllocHost(slots, SLOTS * SLOT_BYTES), "cuMemAllocHost(" + SLOTS * SLOT_BYTES + " bytes)");
         this.slotFloats = slots.getByteBuffer(0, SLOTS * SLOT_BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        this.slotLongs = slots.getByteBuffer(0, SLOTS * SLOT_BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
         for (int i = 0; i < SLOTS; i++) {
             slotFree[i] = new CUevent();
             Driver.check(cuEventCreate(slotFree[i], CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
@@ -89,18 +92,47 @@ final class HostStaging {
         }
     }
 
-    private void uploadSmall(float[] data, long address) {
+    /**
+     * Copies a small table of 64-bit values ({@code 2 * data.length <= }{@value #SLOT_FLOATS}) to
+     * {@code address} through the next slot, as a small float upload goes.
+     *
+     * @param data    the values
+     * @param address destination, at least {@code data.length} longs
+     */
+    void upload(long[] data, long address) {
+        if (2L * data.length > SLOT_FLOATS) {
+            throw new IllegalArgumentException("staging: a table of " + data.length + " longs exceeds a slot of "
+                    + SLOT_FLOATS / 2);
+        }
         if (data.length == 0) {
             return;
         }
+        int slot = takeSlot();
+        slotLongs.put(slot * (SLOT_FLOATS / 2), data, 0, data.length);
+        copyFromSlot(slot, address, (long) data.length * Long.BYTES);
+    }
+
+    private int takeSlot() {
         int slot = nextSlot;
         nextSlot = (slot + 1) % SLOTS;
         // The copy that read this slot SLOTS small uploads ago must be done.
         Driver.check(cuEventSynchronize(slotFree[slot]), "cuEventSynchronize");
-        slotFloats.put(slot * SLOT_FLOATS, data, 0, data.length);
-        Driver.check(cuMemcpyHtoDAsync(Driver.pointer(address), slots.withByteOffset(slot * SLOT_BYTES),
-                (long) data.length * Float.BYTES, stream), "cuMemcpyHtoDAsync");
+        return slot;
+    }
+
+    private void copyFromSlot(int slot, long address, long bytes) {
+        Driver.check(cuMemcpyHtoDAsync(Driver.pointer(address), slots.withByteOffset(slot * SLOT_BYTES), bytes, stream),
+                "cuMemcpyHtoDAsync");
         Driver.check(cuEventRecord(slotFree[slot], stream), "cuEventRecord");
+    }
+
+    private void uploadSmall(float[] data, long address) {
+        if (data.length == 0) {
+            return;
+        }
+        int slot = takeSlot();
+        slotFloats.put(slot * SLOT_FLOATS, data, 0, data.length);
+        copyFromSlot(slot, address, (long) data.length * Float.BYTES);
     }
 
     /**

@@ -62,6 +62,17 @@ static void count(const char* name) {
     }
 }
 
+/*
+ * With FAKE_CUDA_SKIP_WORK set, launches are checked and counted but their kernels do not run
+ * (the fake cuBLAS skips its products alike): what a step then takes is the host's own share,
+ * the time to queue its work, without the fake's slow loops. The numbers it computes are junk.
+ */
+static int skip_work(void) {
+    static int skip = -1;
+    if (skip < 0) skip = getenv("FAKE_CUDA_SKIP_WORK") != NULL;
+    return skip;
+}
+
 static long long capacity(void) {
     const char* value = getenv("FAKE_CUDA_CAPACITY");
     return value ? atoll(value) : (1LL << 40);
@@ -275,6 +286,65 @@ static long long fake_index(float value, int length) {
 
 #define ARG(type, i) (*(type*) params[i])
 
+static void fake_adam(float* p, const float* g, float* m, float* v, long long i, float beta1, float beta2, float root2,
+                      float epsilon, float step, float decay, float shrink) {
+    float param = p[i];
+    if (shrink != 1.0f) param *= shrink;
+    float d = g[i];
+    if (decay != 0.0f) d = param * decay + 1.0f * d;
+    float mi = m[i] * beta1 + (1.0f - beta1) * d;
+    float vi = v[i] * beta2 + (1.0f - beta2) * (d * d);
+    float denominator = sqrtf(vi) / root2 + epsilon;
+    p[i] = param + step * (mi / denominator);
+    m[i] = mi;
+    v[i] = vi;
+}
+
+/*
+ * The multi-tensor kernels' table (adjoint.cu): 6 long longs an entry, the element count, the
+ * first chunk, then up to four pointers. The fake walks the entries in order; the chunks only
+ * matter to squares_many, whose partial sums are per chunk.
+ */
+enum { TABLE_WIDTH = 6 };
+
+static CUresult run_many(const char* name, void** params) {
+    const long long* table = ARG(const long long*, 0);
+    int entries = ARG(int, 1);
+    long long chunks = ARG(long long, 2), chunk = ARG(long long, 3);
+    long long counted = 0;
+    for (int k = 0; k < entries; k++) {
+        const long long* e = table + (long long) k * TABLE_WIDTH;
+        long long n = e[0];
+        if (n <= 0 || e[1] != counted) return INVALID_VALUE;
+        counted += (n + chunk - 1) / chunk;
+        float* x = (float*) e[2];
+        if (strcmp(name, "fill_many") == 0) {
+            for (long long i = 0; i < n; i++) x[i] = ARG(float, 4);
+        } else if (strcmp(name, "adam_many") == 0) {
+            for (long long i = 0; i < n; i++) {
+                fake_adam(x, (const float*) e[3], (float*) e[4], (float*) e[5], i, ARG(float, 4), ARG(float, 5),
+                          ARG(float, 6), ARG(float, 7), ARG(float, 8), ARG(float, 9), ARG(float, 10));
+            }
+        } else if (strcmp(name, "squares_many") == 0) {
+            double* partials = ARG(double*, 4);
+            for (long long start = 0; start < n; start += chunk) {
+                double sum = 0;
+                for (long long i = start; i < n && i < start + chunk; i++) sum += (double) x[i] * x[i];
+                partials[e[1] + start / chunk] = sum;
+            }
+        } else if (strcmp(name, "clip_many") == 0) {
+            float norm = ARG(const float*, 4)[0];
+            float coefficient = (float) ((double) ARG(float, 5) / ((double) norm + 1e-6));
+            if (coefficient < 1.0f || coefficient != coefficient) {
+                for (long long i = 0; i < n; i++) x[i] *= coefficient;
+            }
+        } else {
+            return NOT_FOUND;
+        }
+    }
+    return counted == chunks ? OK : INVALID_VALUE;
+}
+
 static CUresult run(const char* name, unsigned int grid, unsigned int block, void** params) {
     if (block != THREADS) {
         return INVALID_VALUE;
@@ -393,18 +463,15 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
         long long n = ARG(long long, 4);
         float beta1 = ARG(float, 5), beta2 = ARG(float, 6), root2 = ARG(float, 7), epsilon = ARG(float, 8);
         float step = ARG(float, 9), decay = ARG(float, 10), shrink = ARG(float, 11);
-        for (long long i = 0; i < n; i++) {
-            float param = p[i];
-            if (shrink != 1.0f) param *= shrink;
-            float d = g[i];
-            if (decay != 0.0f) d = param * decay + 1.0f * d;
-            float mi = m[i] * beta1 + (1.0f - beta1) * d;
-            float vi = v[i] * beta2 + (1.0f - beta2) * (d * d);
-            float denominator = sqrtf(vi) / root2 + epsilon;
-            p[i] = param + step * (mi / denominator);
-            m[i] = mi;
-            v[i] = vi;
-        }
+        for (long long i = 0; i < n; i++) fake_adam(p, g, m, v, i, beta1, beta2, root2, epsilon, step, decay, shrink);
+    } else if (strstr(name, "_many") != NULL) {
+        return run_many(name, params);
+    } else if (strcmp(name, "norm_from_squares") == 0) {
+        const double* partials = ARG(const double*, 0);
+        long long count = ARG(long long, 1);
+        double sum = 0;
+        for (long long i = 0; i < count; i++) sum += partials[i];
+        ARG(float*, 2)[0] = sqrtf((float) sum);
     } else if (strcmp(name, "axpy") == 0) {
         float alpha = ARG(float, 0);
         const float* x = ARG(const float*, 1);
@@ -624,7 +691,9 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
         const float* labels = ARG(const float*, 1);
         int rows = ARG(int, 2), cols = ARG(int, 3);
         float scale = ARG(float, 4);
-        float* out = ARG(float*, 5);
+        const float* cotangent = ARG(const float*, 5);
+        float* out = ARG(float*, 6);
+        if (cotangent != NULL) scale = cotangent[0] / (float) rows;
         for (long long r = 0; r < rows; r++) {
             for (long long c = 0; c < cols; c++) {
                 float v = scale * expf(logp[r * cols + c]);
@@ -727,5 +796,5 @@ CUresult cuLaunchKernel(void* function, unsigned int gridX, unsigned int gridY, 
         return INVALID_VALUE;
     }
     count((const char*) function);
-    return run((const char*) function, gridX, blockX, params);
+    return skip_work() ? OK : run((const char*) function, gridX, blockX, params);
 }

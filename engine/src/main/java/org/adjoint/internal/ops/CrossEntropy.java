@@ -95,7 +95,7 @@ public final class CrossEntropy extends Primitive<Void> {
         Backend backend = Compute.backend(name(none), cotangent);
         Buffer out = Compute.allocate(backend, logProbabilities.size());
         backend.crossEntropyGrad(Compute.buffer(logProbabilities), Compute.buffer(saved.input(LABELS)), shape[0],
-                shape[1], cotangent.item() / shape[0], out);
+                shape[1], Compute.buffer(cotangent), out);
         return Compute.wrap(backend, out, shape);
     }
 

@@ -45,6 +45,13 @@ public final class CudaKernelSource {
     /** Byte offset of {@code Strided.b}. */
     public static final int STRIDED_B_OFFSET = 136;
 
+    /**
+     * Long longs per entry of a multi-tensor kernel's table ({@code fill_many},
+     * {@code adam_many}, {@code squares_many}, {@code clip_many}): the element count, the
+     * entry's first chunk, then four device pointers.
+     */
+    public static final int TABLE_WIDTH = 6;
+
     /** Threads per block that every kernel is written for (1-D blocks). */
     public static final int THREADS_PER_BLOCK = 256;
 
@@ -62,6 +69,11 @@ public final class CudaKernelSource {
             "dropout_mask",
             "axpy",
             "adam",
+            "fill_many",
+            "adam_many",
+            "squares_many",
+            "norm_from_squares",
+            "clip_many",
             "unary",
             "binary",
             "copy_strided",

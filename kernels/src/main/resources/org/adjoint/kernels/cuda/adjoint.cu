@@ -28,6 +28,10 @@
  *   dropout_mask        element (n)                              ceil(n / 256)
  *   axpy                element (n)                              ceil(n / 256)
  *   adam                element (n)                              ceil(n / 256)
+ *   fill_many, adam_many, squares_many, clip_many
+ *                       chunk of a table's buffers (a block      chunks (256 threads; the
+ *                       each, grid-stride over chunks)           squares depend on that)
+ *   norm_from_squares   ONE block, as nll                        exactly 1
  *   unary               element (n)                              ceil(n / 256)
  *   binary              output element (n)                       ceil(n / 256)
  *   copy_strided        output element (n)                       ceil(n / 256)
@@ -473,25 +477,170 @@ extern "C" __global__ void axpy(float alpha, const float* x, float* y, long long
  *   m <- m * beta1 + (1 - beta1) * d;  v <- v * beta2 + (1 - beta2) * (d * d);
  *   p <- p + step * (m / (sqrtf(v) / sqrtCorrection2 + epsilon)).
  */
+static __device__ __forceinline__ void adam_element(float* p, const float* g, float* m, float* v, long long i,
+                                                    float beta1, float beta2, float keep1, float keep2,
+                                                    float sqrtCorrection2, float epsilon, float step, float decay,
+                                                    float shrink) {
+    float param = p[i];
+    if (shrink != 1.0f) {
+        param = mul_rn(param, shrink);
+    }
+    float d = g[i];
+    if (decay != 0.0f) {
+        d = add_rn(mul_rn(param, decay), mul_rn(1.0f, d));
+    }
+    float mi = add_rn(mul_rn(m[i], beta1), mul_rn(keep1, d));
+    float vi = add_rn(mul_rn(v[i], beta2), mul_rn(keep2, mul_rn(d, d)));
+    float denominator = add_rn(div_rn(sqrtf(vi), sqrtCorrection2), epsilon);
+    p[i] = add_rn(param, mul_rn(step, div_rn(mi, denominator)));
+    m[i] = mi;
+    v[i] = vi;
+}
+
 extern "C" __global__ void adam(float* p, const float* g, float* m, float* v, long long n, float beta1, float beta2,
                                 float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
     const float keep1 = sub_rn(1.0f, beta1);
     const float keep2 = sub_rn(1.0f, beta2);
     for (long long i = first_index(); i < n; i += index_step()) {
-        float param = p[i];
-        if (shrink != 1.0f) {
-            param = mul_rn(param, shrink);
+        adam_element(p, g, m, v, i, beta1, beta2, keep1, keep2, sqrtCorrection2, epsilon, step, decay, shrink);
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Multi-tensor kernels: one launch over many buffers (an optimizer's parameters, their   */
+/* gradients) instead of one or more per buffer.                                          */
+/*                                                                                        */
+/* A table in device memory describes the buffers, ADJOINT_TABLE_WIDTH long longs each:    */
+/*   [0] n, the element count (> 0)                                                       */
+/*   [1] the first chunk of this entry; entries are in chunk order, the first is 0        */
+/*   [2..5] up to four device pointers of n floats each (unused ones 0)                   */
+/* The buffers are cut into chunks of `chunk` elements, entry after entry (an entry's last */
+/* chunk may be short); a block takes a chunk at a time, grid-stride over all `chunks`.    */
+/* ------------------------------------------------------------------------------------ */
+
+#define ADJOINT_TABLE_WIDTH 6
+
+/* The entry holding chunk c: the last whose first chunk is <= c. */
+static __host__ __device__ __forceinline__ const long long* table_entry(const long long* table, int entries,
+                                                                        long long c) {
+    int low = 0;
+    int high = entries - 1;
+    while (low < high) {
+        int middle = (low + high + 1) / 2;
+        if (table[(long long) middle * ADJOINT_TABLE_WIDTH + 1] <= c) {
+            low = middle;
+        } else {
+            high = middle - 1;
         }
-        float d = g[i];
-        if (decay != 0.0f) {
-            d = add_rn(mul_rn(param, decay), mul_rn(1.0f, d));
+    }
+    return table + (long long) low * ADJOINT_TABLE_WIDTH;
+}
+
+/* One past the last element of chunk c, which starts at (c - entry[1]) * chunk. */
+static __host__ __device__ __forceinline__ long long chunk_end(const long long* entry, long long c, long long chunk) {
+    long long end = (c - entry[1] + 1) * chunk;
+    return end < entry[0] ? end : entry[0];
+}
+
+static __host__ __device__ __forceinline__ float* table_pointer(const long long* entry, int k) {
+    return (float*) entry[2 + k];
+}
+
+/* Every element of every entry's first buffer set to value (many fills in one launch). */
+extern "C" __global__ void fill_many(const long long* table, int entries, long long chunks, long long chunk,
+                                     float value) {
+    for (long long c = blockIdx.x; c < chunks; c += gridDim.x) {
+        const long long* entry = table_entry(table, entries, c);
+        float* y = table_pointer(entry, 0);
+        long long end = chunk_end(entry, c, chunk);
+        for (long long i = (c - entry[1]) * chunk + threadIdx.x; i < end; i += blockDim.x) {
+            y[i] = value;
         }
-        float mi = add_rn(mul_rn(m[i], beta1), mul_rn(keep1, d));
-        float vi = add_rn(mul_rn(v[i], beta2), mul_rn(keep2, mul_rn(d, d)));
-        float denominator = add_rn(div_rn(sqrtf(vi), sqrtCorrection2), epsilon);
-        p[i] = add_rn(param, mul_rn(step, div_rn(mi, denominator)));
-        m[i] = mi;
-        v[i] = vi;
+    }
+}
+
+/*
+ * adam over many parameters with the same scalars: entry pointers p, g, m, v; each element
+ * has the bits the single-buffer adam gives it.
+ */
+extern "C" __global__ void adam_many(const long long* table, int entries, long long chunks, long long chunk,
+                                     float beta1, float beta2, float sqrtCorrection2, float epsilon, float step,
+                                     float decay, float shrink) {
+    const float keep1 = sub_rn(1.0f, beta1);
+    const float keep2 = sub_rn(1.0f, beta2);
+    for (long long c = blockIdx.x; c < chunks; c += gridDim.x) {
+        const long long* entry = table_entry(table, entries, c);
+        long long end = chunk_end(entry, c, chunk);
+        for (long long i = (c - entry[1]) * chunk + threadIdx.x; i < end; i += blockDim.x) {
+            adam_element(table_pointer(entry, 0), table_pointer(entry, 1), table_pointer(entry, 2),
+                         table_pointer(entry, 3), i, beta1, beta2, keep1, keep2, sqrtCorrection2, epsilon, step,
+                         decay, shrink);
+        }
+    }
+}
+
+/*
+ * partials[c] = the sum of x * x over chunk c of the entries' first buffers, in double:
+ * thread t adds the chunk's elements t, t + blockDim.x, ... in order, then the block's tree.
+ * The result depends on the chunk and the block size, never on the grid.
+ */
+extern "C" __global__ void squares_many(const long long* table, int entries, long long chunks, long long chunk,
+                                        double* partials) {
+    __shared__ double scratch[ADJOINT_MAX_BLOCK];
+    for (long long c = blockIdx.x; c < chunks; c += gridDim.x) {
+        const long long* entry = table_entry(table, entries, c);
+        const float* x = table_pointer(entry, 0);
+        long long end = chunk_end(entry, c, chunk);
+        double sum = 0.0;
+        for (long long i = (c - entry[1]) * chunk + threadIdx.x; i < end; i += blockDim.x) {
+            double value = (double) x[i];
+            sum = dadd_rn(sum, dmul_rn(value, value));
+        }
+        sum = block_reduce(sum, scratch, SumDouble());
+        if (threadIdx.x == 0) {
+            partials[c] = sum;
+        }
+    }
+}
+
+/*
+ * norm[0] = sqrtf((float) total), total the sum of partials[0..count) in double (thread t
+ * adds t, t + blockDim.x, ... in order, then the block's tree). Block 0 does it all; others
+ * return at once.
+ */
+extern "C" __global__ void norm_from_squares(const double* partials, long long count, float* norm) {
+    __shared__ double scratch[ADJOINT_MAX_BLOCK];
+    if (blockIdx.x != 0) {
+        return;
+    }
+    double sum = 0.0;
+    for (long long i = threadIdx.x; i < count; i += blockDim.x) {
+        sum = dadd_rn(sum, partials[i]);
+    }
+    sum = block_reduce(sum, scratch, SumDouble());
+    if (threadIdx.x == 0) {
+        norm[0] = sqrtf((float) sum);
+    }
+}
+
+/*
+ * Clipping to a global norm (GradientClipping): c = (float) (maxNorm / ((double) norm[0] +
+ * 1e-6)) in double, and every element of the entries' first buffers times c (rounded as
+ * binary's MUL) when c < 1 or c is NaN; otherwise nothing changes.
+ */
+extern "C" __global__ void clip_many(const long long* table, int entries, long long chunks, long long chunk,
+                                     const float* norm, float maxNorm) {
+    const float coefficient = (float) ((double) maxNorm / dadd_rn((double) norm[0], 1e-6));
+    if (!(coefficient < 1.0f) && !is_nan(coefficient)) {
+        return;
+    }
+    for (long long c = blockIdx.x; c < chunks; c += gridDim.x) {
+        const long long* entry = table_entry(table, entries, c);
+        float* x = table_pointer(entry, 0);
+        long long end = chunk_end(entry, c, chunk);
+        for (long long i = (c - entry[1]) * chunk + threadIdx.x; i < end; i += blockDim.x) {
+            x[i] = mul_rn(x[i], coefficient);
+        }
     }
 }
 
@@ -1185,10 +1334,14 @@ extern "C" __global__ void nll(const float* logp, const float* labels, int rows,
 /*
  * Fused.crossEntropyGrad: out[r, c] = scale * exp(logp[r, c]), minus scale where
  * c == (int) labels[r] (rounded as the CPU does: the product first). A label outside
- * [0, cols) makes its row NaN.
+ * [0, cols) makes its row NaN. When cotangent is not null, the scale is cotangent[0] / rows
+ * instead (the loss's cotangent where it lies, so that the host need not read it).
  */
 extern "C" __global__ void cross_entropy_grad(const float* logp, const float* labels, int rows, int cols, float scale,
-                                              float* out) {
+                                              const float* cotangent, float* out) {
+    if (cotangent != 0) {
+        scale = div_rn(cotangent[0], (float) rows);
+    }
     long long n = (long long) rows * cols;
     bool narrow = n <= 0xffffffffLL;
     for (long long i = first_index(); i < n; i += index_step()) {

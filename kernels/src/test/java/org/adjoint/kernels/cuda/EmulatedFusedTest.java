@@ -94,12 +94,17 @@ class EmulatedFusedTest {
             Fused.crossEntropyGrad(logp, labels, rows, cols, scale, expected);
             for (int[] launch : LAUNCHES) {
                 List<float[]> result = EMULATOR.launch("cross_entropy_grad", launch[0], launch[1], logp, labels, rows,
-                        cols, scale, new float[rows * cols]);
+                        cols, scale, HostEmulator.NULL, new float[rows * cols]);
                 assertClose(expected, result.get(2), RELATIVE, "cross_entropy_grad rows=" + rows);
+                // The scale read on the device from the loss's cotangent: 0.37 / rows, the same float
+                // as the host's scale (for rows > 0), and the scale argument ignored.
+                List<float[]> read = EMULATOR.launch("cross_entropy_grad", launch[0], launch[1], logp, labels, rows,
+                        cols, -5f, new float[] {0.37f}, new float[rows * cols]);
+                assertBits(result.get(2), read.get(3), "cross_entropy_grad with the cotangent, rows=" + rows);
             }
         }
         List<float[]> result = EMULATOR.launch("cross_entropy_grad", 1, 32, random(2 * cols, 18, -8, 0),
-                new float[] {-1f, 2f}, 2, cols, 1f, new float[2 * cols]);
+                new float[] {-1f, 2f}, 2, cols, 1f, HostEmulator.NULL, new float[2 * cols]);
         for (int c = 0; c < cols; c++) {
             assertEquals(Float.NaN, result.get(2)[c], "a label outside [0, cols) makes its row NaN");
         }

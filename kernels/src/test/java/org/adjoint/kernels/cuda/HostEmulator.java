@@ -45,6 +45,16 @@ final class HostEmulator {
     record Space(long[] shape, long[] a, long[] b) {
     }
 
+    /**
+     * A multi-tensor kernel's table ({@code const long long*}): each entry a {@code Long} or an
+     * {@link Alias}, which stands for the address of a buffer argument (counted among buffers,
+     * from 0, wherever it comes in the list). Not returned.
+     *
+     * @param entries the table's values in order
+     */
+    record Table(Object... entries) {
+    }
+
     private static final Duration COMPILE_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration RUN_TIMEOUT = Duration.ofSeconds(60);
 
@@ -101,7 +111,7 @@ final class HostEmulator {
      * @param block     threads per block
      * @param arguments in the kernel's order: {@code Integer} (int), {@code Long} (long long),
      *                  {@code Float}, {@code float[]} (a buffer), {@link #NULL}, {@link Alias},
-     *                  {@link Space}
+     *                  {@link Space}, {@link Table}
      * @return every buffer after the launch, in argument order (aliases and nulls left out)
      * @throws IOException when the program cannot be run
      */
@@ -120,6 +130,16 @@ final class HostEmulator {
                     }
                 }
                 case Alias alias -> command.append("a ").append(alias.buffer());
+                case Table table -> {
+                    command.append("t ").append(table.entries().length);
+                    for (Object entry : table.entries()) {
+                        switch (entry) {
+                            case Long value -> command.append(" v ").append(value);
+                            case Alias alias -> command.append(" b ").append(alias.buffer());
+                            default -> throw new IllegalArgumentException("cannot put " + entry + " in a table");
+                        }
+                    }
+                }
                 case Space space -> {
                     int rank = space.shape().length;
                     command.append("s ").append(rank);
@@ -277,9 +297,16 @@ final class HostEmulator {
                 float real = 0;
                 float* pointer = nullptr;
                 Strided strided = {};
+                const long long* table = nullptr;
             };
 
             static std::vector<std::vector<float>> buffers;
+            static std::vector<std::vector<long long>> tables;
+            struct BufferReference {
+                size_t table;
+                size_t position;
+            };
+            static std::vector<BufferReference> bufferReferences;
 
             static std::string token() {
                 char text[64];
@@ -314,6 +341,19 @@ final class HostEmulator {
                     }
                 } else if (kind == "a") {
                     argument.pointer = buffers.at((size_t) std::atoll(token().c_str())).data();
+                } else if (kind == "t") {
+                    long long count = std::atoll(token().c_str());
+                    tables.emplace_back((size_t) count + 1);
+                    for (long long k = 0; k < count; k++) {
+                        std::string entry = token();
+                        long long value = std::atoll(token().c_str());
+                        tables.back()[k] = value;
+                        if (entry == "b") {
+                            // Resolved once every argument is read: the buffer may come later.
+                            bufferReferences.push_back({tables.size() - 1, (size_t) k});
+                        }
+                    }
+                    argument.table = tables.back().data();
                 } else if (kind == "s") {
                     Strided& s = argument.strided;
                     s.rank = std::atoi(token().c_str());
@@ -341,11 +381,17 @@ final class HostEmulator {
                 for (std::string kind = token(); kind != "end"; kind = token()) {
                     args.push_back(readArgument(kind));
                 }
+                for (const BufferReference& reference : bufferReferences) {
+                    long long& entry = tables[reference.table][reference.position];
+                    entry = (long long) (intptr_t) buffers.at((size_t) entry).data();
+                }
                 auto P = [&](int k) { return args.at(k).pointer; };
                 auto F = [&](int k) { return args.at(k).real; };
                 auto I = [&](int k) { return (int) args.at(k).integer; };
                 auto L = [&](int k) { return args.at(k).integer; };
                 auto S = [&](int k) { return args.at(k).strided; };
+                auto T = [&](int k) { return args.at(k).table; };
+                auto D = [&](int k) { return (double*) args.at(k).pointer; };
                 if (name == "fill") {
                     launch(grid, block, false, [&] { fill(P(0), F(1), L(2)); });
                 } else if (name == "dropout_mask") {
@@ -358,6 +404,18 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { layer_norm_grad_weight(P(0), P(1), P(2), P(3), I(4), I(5), I(6), P(7)); });
                 } else if (name == "adam") {
                     launch(grid, block, false, [&] { adam(P(0), P(1), P(2), P(3), L(4), F(5), F(6), F(7), F(8), F(9), F(10), F(11)); });
+                } else if (name == "fill_many") {
+                    launch(grid, block, false, [&] { fill_many(T(0), I(1), L(2), L(3), F(4)); });
+                } else if (name == "adam_many") {
+                    launch(grid, block, false, [&] {
+                        adam_many(T(0), I(1), L(2), L(3), F(4), F(5), F(6), F(7), F(8), F(9), F(10));
+                    });
+                } else if (name == "squares_many") {
+                    launch(grid, block, true, [&] { squares_many(T(0), I(1), L(2), L(3), D(4)); });
+                } else if (name == "norm_from_squares") {
+                    launch(grid, block, true, [&] { norm_from_squares(D(0), L(1), P(2)); });
+                } else if (name == "clip_many") {
+                    launch(grid, block, false, [&] { clip_many(T(0), I(1), L(2), L(3), P(4), F(5)); });
                 } else if (name == "axpy") {
                     launch(grid, block, false, [&] { axpy(F(0), P(1), P(2), L(3)); });
                 } else if (name == "unary") {
@@ -397,7 +455,7 @@ final class HostEmulator {
                 } else if (name == "nll") {
                     launch(grid, block, true, [&] { nll(P(0), P(1), I(2), I(3), P(4)); });
                 } else if (name == "cross_entropy_grad") {
-                    launch(grid, block, false, [&] { cross_entropy_grad(P(0), P(1), I(2), I(3), F(4), P(5)); });
+                    launch(grid, block, false, [&] { cross_entropy_grad(P(0), P(1), I(2), I(3), F(4), P(5), P(6)); });
                 } else if (name == "attention_forward") {
                     launch(grid, block, true, [&] {
                         attention_forward(P(0), P(1), P(2), P(3), P(4), I(5), I(6), I(7), I(8), I(9), I(10), F(11));
