@@ -471,6 +471,17 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
     }
 
     @Override
+    public void axpy(float alpha, Buffer[] xs, Buffer[] ys, int count) {
+        multiTensor.axpy(alpha, xs, ys, count);
+    }
+
+    /** A launch per leaf's accumulation cost more than holding the contributions to the pass's end. */
+    @Override
+    public boolean gathersAccumulation() {
+        return true;
+    }
+
+    @Override
     public void fill(List<Buffer> buffers, float value) {
         multiTensor.fill(buffers, value);
     }

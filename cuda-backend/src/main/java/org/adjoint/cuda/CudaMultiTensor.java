@@ -3,7 +3,10 @@ package org.adjoint.cuda;
 import static org.adjoint.cuda.CudaBackend.cuda;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.IntStream;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -43,6 +46,28 @@ final class CudaMultiTensor {
         for (List<Buffer> run : runs(buffers)) {
             TensorTable layout = layout(run, ADDRESS, SIZE);
             launch(layout, (kernels, table) -> kernels.fillMany(table, layout, value));
+        }
+    }
+
+    void axpy(float alpha, Buffer[] xs, Buffer[] ys, int count) {
+        // Entries of one launch run at once, so a run ends before a buffer it writes would be
+        // written again or read by a later pair (a tied weight's two contributions).
+        int from = 0;
+        while (from < count) {
+            Set<Buffer> written = Collections.newSetFromMap(new IdentityHashMap<>());
+            Set<Buffer> read = Collections.newSetFromMap(new IdentityHashMap<>());
+            int to = from;
+            while (to < count && to - from < MAX_ENTRIES && !written.contains(ys[to]) && !written.contains(xs[to])
+                    && !read.contains(ys[to])) {
+                written.add(ys[to]);
+                read.add(xs[to]);
+                to++;
+            }
+            List<Integer> run = IntStream.range(from, to).boxed().toList();
+            TensorTable layout = layout(run, i -> new long[] {cuda(xs[i]).address(), cuda(ys[i]).address()},
+                    i -> cuda(xs[i]).size());
+            launch(layout, (kernels, table) -> kernels.axpyMany(table, layout, alpha));
+            from = to;
         }
     }
 

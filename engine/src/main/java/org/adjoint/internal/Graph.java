@@ -13,6 +13,7 @@ import java.util.Set;
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.Anomaly;
 import org.adjoint.autodiff.GradMode;
+import org.adjoint.backend.Backend;
 import org.adjoint.backend.Buffer;
 
 /**
@@ -171,6 +172,10 @@ public final class Graph {
 
         default void stopped(Node node, Tensor cotangent) {
         }
+
+        /** The pass has reversed every node: deliver what was held back. */
+        default void finish() {
+        }
     }
 
     private static void run(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph,
@@ -265,6 +270,7 @@ public final class Graph {
                     recycle(allocations, pending(cotangents, slices), gradBuffers);
                 }
             }
+            accumulator.finish();
         } finally {
             Compute.track(outer);
         }
@@ -411,15 +417,30 @@ public final class Graph {
         }
 
         List<Tensor> results() {
-            return java.util.Arrays.asList(results.clone());
+            return Arrays.asList(results.clone());
         }
     }
 
-    /** Adds contributions into leaves' gradients. */
+    /**
+     * Adds contributions into leaves' gradients: at once, or, on a backend that
+     * {@linkplain org.adjoint.backend.UpdateOps#gathersAccumulation gathers accumulation}, in
+     * one call per backend when the pass ends (or when the held contributions reach
+     * {@link #GATHER_LIMIT} bytes), holding the contributions until then.
+     */
     private static final class Accumulator implements Sink {
+        /** Bytes of contributions held back before they are added anyway. */
+        private static final long GATHER_LIMIT = 256L << 20;
+
         private final boolean createGraph;
         private final List<Compute.Allocation> allocations;
         private final Set<Buffer> gradBuffers;
+        private Backend gatherer;
+        private Buffer[] addends = new Buffer[16];
+        private Buffer[] targets = new Buffer[16];
+        /** Whether the gathering put each addend in {@link #gradBuffers} (to keep it), so it takes it out again. */
+        private boolean[] kept = new boolean[16];
+        private int gathered;
+        private long gatheredBytes;
 
         Accumulator(boolean createGraph, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers) {
             this.createGraph = createGraph;
@@ -437,7 +458,13 @@ public final class Graph {
             if (existing != null) {
                 // A gradient is always contiguous: it is a fresh result, or a copy made below.
                 Buffer target = TensorImpl.of(existing).storage();
-                TensorImpl.of(existing).backend().axpy(1f, Compute.buffer(contribution), target);
+                Backend backend = TensorImpl.of(existing).backend();
+                Buffer addend = Compute.buffer(contribution);
+                if (allocations != null && backend.gathersAccumulation()) {
+                    gather(backend, addend, target);
+                } else {
+                    backend.axpy(1f, addend, target);
+                }
                 TensorImpl.of(existing).version().increment();
                 gradBuffers.add(target);
                 return;
@@ -454,6 +481,48 @@ public final class Graph {
             Tensor grad = own ? contribution.detach() : Compute.copy(contribution);
             gradBuffers.add(TensorImpl.of(grad).storage());
             TensorImpl.of(leaf).setGrad(grad);
+        }
+
+        private void gather(Backend backend, Buffer addend, Buffer target) {
+            if (gatherer != null && gatherer != backend) {
+                finish();
+            }
+            gatherer = backend;
+            if (gathered == addends.length) {
+                addends = Arrays.copyOf(addends, 2 * gathered);
+                targets = Arrays.copyOf(targets, 2 * gathered);
+                kept = Arrays.copyOf(kept, 2 * gathered);
+            }
+            addends[gathered] = addend;
+            targets[gathered] = target;
+            // Held in the grad set, the addend is not recycled until it has been added.
+            kept[gathered] = gradBuffers.add(addend);
+            gathered++;
+            gatheredBytes += addend.size() * Float.BYTES;
+            if (gatheredBytes >= GATHER_LIMIT) {
+                finish();
+            }
+        }
+
+        @Override
+        public void finish() {
+            if (gathered == 0) {
+                return;
+            }
+            try {
+                gatherer.axpy(1f, addends, targets, gathered);
+            } finally {
+                for (int i = 0; i < gathered; i++) {
+                    if (kept[i]) {
+                        gradBuffers.remove(addends[i]);
+                    }
+                }
+                Arrays.fill(addends, 0, gathered, null);
+                Arrays.fill(targets, 0, gathered, null);
+                gathered = 0;
+                gatheredBytes = 0;
+                gatherer = null;
+            }
         }
 
         private boolean allocatedHere(Buffer buffer) {

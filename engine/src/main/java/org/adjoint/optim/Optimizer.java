@@ -34,28 +34,6 @@ public interface Optimizer {
     void zeroGrad();
 
     /**
-     * {@link #zeroGrad()} when {@code setToNone} is false. When true, clears every parameter's
-     * gradient to {@code null} instead ({@link Tensor#zeroGrad()}), as PyTorch 2's default
-     * {@code zero_grad()}: the next backward pass then takes each parameter's first
-     * contribution as its gradient rather than adding it to zeros, which saves a fill and an
-     * addition per parameter (on a device, two launches each) at the price of new gradient
-     * buffers every step. A parameter that pass does not reach has no gradient, and
-     * {@link #step()} leaves it alone.
-     *
-     * @param setToNone whether to drop the gradients rather than zero them
-     */
-    default void zeroGrad(boolean setToNone) {
-        if (!setToNone) {
-            zeroGrad();
-            return;
-        }
-        List<Tensor> parameters = parameters();
-        for (int i = 0; i < parameters.size(); i++) {
-            parameters.get(i).zeroGrad();
-        }
-    }
-
-    /**
      * The parameters this optimizer updates, in the order given.
      *
      * @return an unmodifiable list

@@ -34,7 +34,7 @@ public final class CudaKernels {
     static final String PROGRAM = "adjoint.cu";
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
-    static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "fill_many", "adam_many", "squares_many",
+    static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "fill_many", "axpy_many", "adam_many", "squares_many",
             "norm_from_squares", "clip_many", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
             "sum_to", "sum_to_parts", "max_axis", "softmax", "layer_norm", "layer_norm_grad", "layer_norm_grad_weight",
             "gather", "scatter_add", "im2col", "col2im", "bias_activation",
@@ -224,6 +224,18 @@ public final class CudaKernels {
     public void fillMany(long table, TensorTable layout, float value) {
         launch("fill_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
                 .i64(layout.chunks()).i64(layout.chunk()).f32(value));
+    }
+
+    /**
+     * {@link #axpy} on every entry of a table (pointers x, y): {@code y += alpha · x}.
+     *
+     * @param table  the device copy of {@code layout}'s values, no {@code y} twice
+     * @param layout the table
+     * @param alpha  scale of the addends
+     */
+    public void axpyMany(long table, TensorTable layout, float alpha) {
+        launch("axpy_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
+                .i64(layout.chunks()).i64(layout.chunk()).f32(alpha));
     }
 
     /**

@@ -320,6 +320,9 @@ static CUresult run_many(const char* name, void** params) {
         float* x = (float*) e[2];
         if (strcmp(name, "fill_many") == 0) {
             for (long long i = 0; i < n; i++) x[i] = ARG(float, 4);
+        } else if (strcmp(name, "axpy_many") == 0) {
+            float* y = (float*) e[3];
+            for (long long i = 0; i < n; i++) y[i] += ARG(float, 4) * x[i];
         } else if (strcmp(name, "adam_many") == 0) {
             for (long long i = 0; i < n; i++) {
                 fake_adam(x, (const float*) e[3], (float*) e[4], (float*) e[5], i, ARG(float, 4), ARG(float, 5),

@@ -47,7 +47,7 @@ public final class CudaKernelSource {
 
     /**
      * Long longs per entry of a multi-tensor kernel's table ({@code fill_many},
-     * {@code adam_many}, {@code squares_many}, {@code clip_many}): the element count, the
+     * {@code axpy_many}, {@code adam_many}, {@code squares_many}, {@code clip_many}): the element count, the
      * entry's first chunk, then four device pointers.
      */
     public static final int TABLE_WIDTH = 6;
@@ -70,6 +70,7 @@ public final class CudaKernelSource {
             "axpy",
             "adam",
             "fill_many",
+            "axpy_many",
             "adam_many",
             "squares_many",
             "norm_from_squares",

@@ -2,7 +2,7 @@ package org.adjoint.kernels.cuda;
 
 /**
  * The table a multi-tensor kernel of {@code adjoint.cu} reads ({@code fill_many},
- * {@code adam_many}, {@code squares_many}, {@code clip_many}): {@link CudaKernelSource#TABLE_WIDTH}
+ * {@code axpy_many}, {@code adam_many}, {@code squares_many}, {@code clip_many}): {@link CudaKernelSource#TABLE_WIDTH}
  * long longs per entry (element count, first chunk, four device pointers), entries in chunk
  * order. Empty buffers get no entry, since they have no chunk.
  *

@@ -28,7 +28,7 @@
  *   dropout_mask        element (n)                              ceil(n / 256)
  *   axpy                element (n)                              ceil(n / 256)
  *   adam                element (n)                              ceil(n / 256)
- *   fill_many, adam_many, squares_many, clip_many
+ *   fill_many, axpy_many, adam_many, squares_many, clip_many
  *                       chunk of a table's buffers (a block      chunks (256 threads; the
  *                       each, grid-stride over chunks)           squares depend on that)
  *   norm_from_squares   ONE block, as nll                        exactly 1
@@ -555,6 +555,20 @@ extern "C" __global__ void fill_many(const long long* table, int entries, long l
         long long end = chunk_end(entry, c, chunk);
         for (long long i = (c - entry[1]) * chunk + threadIdx.x; i < end; i += blockDim.x) {
             y[i] = value;
+        }
+    }
+}
+
+/* axpy over many pairs: entry pointers x, y; y[i] += alpha * x[i], rounded as axpy. */
+extern "C" __global__ void axpy_many(const long long* table, int entries, long long chunks, long long chunk,
+                                     float alpha) {
+    for (long long c = blockIdx.x; c < chunks; c += gridDim.x) {
+        const long long* entry = table_entry(table, entries, c);
+        const float* x = table_pointer(entry, 0);
+        float* y = table_pointer(entry, 1);
+        long long end = chunk_end(entry, c, chunk);
+        for (long long i = (c - entry[1]) * chunk + threadIdx.x; i < end; i += blockDim.x) {
+            y[i] = add_rn(y[i], mul_rn(alpha, x[i]));
         }
     }
 }

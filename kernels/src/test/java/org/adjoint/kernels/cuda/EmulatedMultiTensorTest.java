@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The multi-tensor kernels ({@code fill_many}, {@code adam_many}, {@code squares_many},
+ * The multi-tensor kernels ({@code fill_many}, {@code axpy_many}, {@code adam_many}, {@code squares_many},
  * {@code norm_from_squares}, {@code clip_many}) on the emulator: each element as the
  * single-buffer kernels give it, over tables whose entries span several chunks, end inside
  * one, or are one element long, under every launch shape.
@@ -100,6 +100,32 @@ class EmulatedMultiTensorTest {
                 float[] expected = new float[SIZES[k]];
                 Arrays.fill(expected, -1.5f);
                 assertBits(expected, result.get(k), "fill_many entry " + k + " grid " + launch[0]);
+            }
+        }
+    }
+
+    @Test
+    void axpyManyHasTheSingleKernelsBits() throws IOException {
+        TensorTable layout = layout(SIZES);
+        int[][] index = new int[SIZES.length][];
+        for (int k = 0; k < SIZES.length; k++) {
+            index[k] = new int[] {2 * k, 2 * k + 1};
+        }
+        for (int[] launch : LAUNCHES) {
+            List<Object> arguments = new ArrayList<>(List.of(table(SIZES, index), layout.entries(), layout.chunks(),
+                    CHUNK, -0.37f));
+            List<float[]> expected = new ArrayList<>();
+            for (int k = 0; k < SIZES.length; k++) {
+                float[] x = random(SIZES[k], 80 + k, -4, 4);
+                float[] y = random(SIZES[k], 90 + k, -4, 4);
+                arguments.addAll(List.of(x, y));
+                float[] sum = y.clone();
+                ElementWise.axpy(-0.37f, x, sum, SIZES[k]);
+                expected.add(sum);
+            }
+            List<float[]> result = EMULATOR.launch("axpy_many", launch[0], launch[1], arguments.toArray());
+            for (int k = 0; k < SIZES.length; k++) {
+                assertBits(expected.get(k), result.get(2 * k + 1), "axpy_many entry " + k + " grid " + launch[0]);
             }
         }
     }

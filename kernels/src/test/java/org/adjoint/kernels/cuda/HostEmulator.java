@@ -406,6 +406,8 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { adam(P(0), P(1), P(2), P(3), L(4), F(5), F(6), F(7), F(8), F(9), F(10), F(11)); });
                 } else if (name == "fill_many") {
                     launch(grid, block, false, [&] { fill_many(T(0), I(1), L(2), L(3), F(4)); });
+                } else if (name == "axpy_many") {
+                    launch(grid, block, false, [&] { axpy_many(T(0), I(1), L(2), L(3), F(4)); });
                 } else if (name == "adam_many") {
                     launch(grid, block, false, [&] {
                         adam_many(T(0), I(1), L(2), L(3), F(4), F(5), F(6), F(7), F(8), F(9), F(10));
