@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 import org.adjoint.DType;
+import org.adjoint.backend.AttentionOps.Rows;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BinaryOp;
 import org.adjoint.backend.Buffer;
@@ -592,7 +593,25 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
             Backend.super.attention(q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp);
             return;
         }
-        fusedAttention.forward(q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp);
+        int[] items = {batch};
+        fusedAttention.forward(q, Rows.packed(0, items, t, d), k, Rows.packed(0, items, s, d), v,
+                Rows.packed(0, items, s, dv), items, t, s, d, dv, causal, scale, out, Rows.packed(0, items, t, dv),
+                logSumExp);
+    }
+
+    /** The fused kernels read the operands where they lie (no copies), for one or two batch axes. */
+    @Override
+    public void attention(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, int[] batchShape, int t,
+                          int s, int d, int dv, boolean causal, float scale, Buffer out, Rows outRows,
+                          Buffer logSumExp) {
+        if (d > CudaKernelSource.ATTENTION_MAX_DIM || dv > CudaKernelSource.ATTENTION_MAX_DIM
+                || !CudaAttention.readsInPlace(batchShape)) {
+            Backend.super.attention(q, qRows, k, kRows, v, vRows, batchShape, t, s, d, dv, causal, scale, out, outRows,
+                    logSumExp);
+            return;
+        }
+        fusedAttention.forward(q, qRows, k, kRows, v, vRows, batchShape, t, s, d, dv, causal, scale, out, outRows,
+                logSumExp);
     }
 
     @Override
@@ -602,7 +621,32 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
             Backend.super.attentionGrad(q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal, scale, grads);
             return;
         }
-        fusedAttention.backward(q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal, scale, grads);
+        int[] items = {batch};
+        long dkAt = (long) batch * t * d;
+        long dvAt = dkAt + (long) batch * s * d;
+        fusedAttention.backward(q, Rows.packed(0, items, t, d), k, Rows.packed(0, items, s, d), v,
+                Rows.packed(0, items, s, dv), out, Rows.packed(0, items, t, dv), logSumExp, dOut,
+                Rows.packed(0, items, t, dv), items, t, s, d, dv, causal, scale, grads, Rows.packed(0, items, t, d),
+                Rows.packed(dkAt, items, s, d), Rows.packed(dvAt, items, s, dv));
+    }
+
+    @Override
+    public void attentionGrad(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, Buffer out,
+                              Rows outRows, Buffer logSumExp, Buffer dOut, Rows dOutRows, int[] batchShape, int t,
+                              int s, int d, int dv, boolean causal, float scale, Buffer grads, Rows dqRows,
+                              Rows dkRows, Rows dvRows) {
+        long queries = (long) t;
+        for (int axis : batchShape) {
+            queries *= axis;
+        }
+        if (d > CudaKernelSource.ATTENTION_MAX_DIM || dv > CudaKernelSource.ATTENTION_MAX_DIM || queries == 0
+                || !CudaAttention.readsInPlace(batchShape)) {
+            Backend.super.attentionGrad(q, qRows, k, kRows, v, vRows, out, outRows, logSumExp, dOut, dOutRows,
+                    batchShape, t, s, d, dv, causal, scale, grads, dqRows, dkRows, dvRows);
+            return;
+        }
+        fusedAttention.backward(q, qRows, k, kRows, v, vRows, out, outRows, logSumExp, dOut, dOutRows, batchShape, t,
+                s, d, dv, causal, scale, grads, dqRows, dkRows, dvRows);
     }
 
     /** The buffer as this backend's, or an error naming the other backend's buffer class. */

@@ -17,6 +17,7 @@ import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
+import org.adjoint.kernels.cuda.AttentionLayout;
 import org.adjoint.kernels.cuda.CudaKernelSource;
 import org.adjoint.kernels.cuda.TensorTable;
 
@@ -651,12 +652,13 @@ public final class CudaKernels {
      * @param dv        value width, at most {@link CudaKernelSource#ATTENTION_MAX_DIM}
      * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
      * @param scale     factor of the scores
+     * @param layout    where each operand's rows lie ({@code logSumExp} is packed)
      */
     public void attention(long q, long k, long v, long out, long logSumExp, int batch, int t, int s, int d, int dv,
-                          boolean causal, float scale) {
+                          boolean causal, float scale, AttentionLayout layout) {
         launch("attention_forward", grid.gridStride((long) batch * Math.ceilDiv(t, LaunchGrid.THREADS) * LaunchGrid.THREADS),
                 new Arguments().address(q).address(k).address(v).address(out).address(logSumExp).i32(batch).i32(t)
-                        .i32(s).i32(d).i32(dv).i32(causal ? 1 : 0).f32(scale));
+                        .i32(s).i32(d).i32(dv).i32(causal ? 1 : 0).f32(scale).struct(layout.encode()));
     }
 
     /**
@@ -680,19 +682,22 @@ public final class CudaKernels {
      * @param valueWidth value width
      * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
      * @param scale     factor of the scores
+     * @param layout    where each operand's rows lie ({@code logSumExp} and {@code rowDot} are packed)
      */
     public void attentionGrad(long q, long k, long v, long out, long logSumExp, long dOut, long rowDot, long dq, long dk,
-                              long dv, int batch, int t, int s, int d, int valueWidth, boolean causal, float scale) {
+                              long dv, int batch, int t, int s, int d, int valueWidth, boolean causal, float scale,
+                              AttentionLayout layout) {
+        byte[] rows = layout.encode();
         launch("attention_backward_query",
                 grid.gridStride((long) batch * Math.ceilDiv(t, LaunchGrid.THREADS) * LaunchGrid.THREADS),
                 new Arguments().address(q).address(k).address(v).address(out).address(logSumExp).address(dOut)
                         .address(dq).address(rowDot).i32(batch).i32(t).i32(s).i32(d).i32(valueWidth)
-                        .i32(causal ? 1 : 0).f32(scale));
+                        .i32(causal ? 1 : 0).f32(scale).struct(rows));
         launch("attention_backward_key",
                 grid.gridStride((long) batch * Math.ceilDiv(s, LaunchGrid.THREADS) * LaunchGrid.THREADS),
                 new Arguments().address(q).address(k).address(v).address(logSumExp).address(dOut).address(rowDot)
                         .address(dk).address(dv).i32(batch).i32(t).i32(s).i32(d).i32(valueWidth)
-                        .i32(causal ? 1 : 0).f32(scale));
+                        .i32(causal ? 1 : 0).f32(scale).struct(rows));
     }
 
     private void launch(String name, int blocks, Arguments arguments) {

@@ -286,6 +286,18 @@ static long long fake_index(float value, int length) {
 
 #define ARG(type, i) (*(type*) params[i])
 
+/* adjoint.cu's struct AttentionLayout: where each attention operand's rows lie. */
+typedef struct {
+    long long outer, head, row;
+} AttentionRows;
+typedef struct {
+    long long heads;
+    AttentionRows q, k, v, out, dOut, dq, dk, dv;
+} AttentionLayout;
+
+/* Where row r of batch item b of an attention operand starts (L is the launch's layout). */
+#define ROW(operand, b, r) ((b) / L.heads * L.operand.outer + (b) % L.heads * L.operand.head + (r) * L.operand.row)
+
 static void fake_adam(float* p, const float* g, float* m, float* v, long long i, float beta1, float beta2, float root2,
                       float epsilon, float step, float decay, float shrink) {
     float param = p[i];
@@ -715,23 +727,31 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
         int batch = ARG(int, first), t = ARG(int, first + 1), s = ARG(int, first + 2), d = ARG(int, first + 3);
         int dv = ARG(int, first + 4), causal = ARG(int, first + 5);
         float scale = ARG(float, first + 6);
+        AttentionLayout L = ARG(AttentionLayout, first + 7);
+        if (L.heads < 1) return INVALID_VALUE;
         const float* lse = forward ? NULL : ARG(const float*, queryGrad ? 4 : 3);
         const float* dOut = forward ? NULL : ARG(const float*, queryGrad ? 5 : 4);
         if (queryGrad) {
             const float* out = ARG(const float*, 3);
             float* dq = ARG(float*, 6);
             float* rowDot = ARG(float*, 7);
-            for (long long e = 0; e < (long long) batch * t * d; e++) dq[e] = 0.0f;
-            for (long long r = 0; r < (long long) batch * t; r++) {
-                double dot = 0;
-                for (int c = 0; c < dv; c++) dot += (double) dOut[r * dv + c] * out[r * dv + c];
-                rowDot[r] = (float) dot;
+            for (long long b = 0; b < batch; b++) {
+                for (long long i = 0; i < t; i++) {
+                    double dot = 0;
+                    for (int c = 0; c < d; c++) dq[ROW(dq, b, i) + c] = 0.0f;
+                    for (int c = 0; c < dv; c++) dot += (double) dOut[ROW(dOut, b, i) + c] * out[ROW(out, b, i) + c];
+                    rowDot[b * t + i] = (float) dot;
+                }
             }
         } else if (!forward) {
             float* dk = ARG(float*, 6);
             float* dvOut = ARG(float*, 7);
-            for (long long e = 0; e < (long long) batch * s * d; e++) dk[e] = 0.0f;
-            for (long long e = 0; e < (long long) batch * s * dv; e++) dvOut[e] = 0.0f;
+            for (long long b = 0; b < batch; b++) {
+                for (long long j = 0; j < s; j++) {
+                    for (int c = 0; c < d; c++) dk[ROW(dk, b, j) + c] = 0.0f;
+                    for (int c = 0; c < dv; c++) dvOut[ROW(dv, b, j) + c] = 0.0f;
+                }
+            }
         }
         for (long long b = 0; b < batch; b++) {
             for (long long i = 0; i < t; i++) {
@@ -739,12 +759,12 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
                 double top = -1e300, sum = 0;
                 for (long long j = 0; j < n; j++) {
                     double dot = 0;
-                    for (int c = 0; c < d; c++) dot += (double) q[(b * t + i) * d + c] * k[(b * s + j) * d + c];
+                    for (int c = 0; c < d; c++) dot += (double) q[ROW(q, b, i) + c] * k[ROW(k, b, j) + c];
                     if (dot * scale > top) top = dot * scale;
                 }
                 for (long long j = 0; j < n; j++) {
                     double dot = 0;
-                    for (int c = 0; c < d; c++) dot += (double) q[(b * t + i) * d + c] * k[(b * s + j) * d + c];
+                    for (int c = 0; c < d; c++) dot += (double) q[ROW(q, b, i) + c] * k[ROW(k, b, j) + c];
                     sum += exp(dot * scale - top);
                 }
                 double logSum = forward ? top + log(sum) : (double) lse[b * t + i];
@@ -755,26 +775,26 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
                 }
                 for (long long j = 0; j < n; j++) {
                     double dot = 0;
-                    for (int c = 0; c < d; c++) dot += (double) q[(b * t + i) * d + c] * k[(b * s + j) * d + c];
+                    for (int c = 0; c < d; c++) dot += (double) q[ROW(q, b, i) + c] * k[ROW(k, b, j) + c];
                     double p = exp(dot * scale - logSum);
                     if (forward) {
                         float* out = ARG(float*, 3);
-                        if (j == 0) for (int c = 0; c < dv; c++) out[(b * t + i) * dv + c] = 0.0f;
-                        for (int c = 0; c < dv; c++) out[(b * t + i) * dv + c] += (float) (p * v[(b * s + j) * dv + c]);
+                        if (j == 0) for (int c = 0; c < dv; c++) out[ROW(out, b, i) + c] = 0.0f;
+                        for (int c = 0; c < dv; c++) out[ROW(out, b, i) + c] += (float) (p * v[ROW(v, b, j) + c]);
                         continue;
                     }
                     double dp = 0;
-                    for (int c = 0; c < dv; c++) dp += (double) dOut[(b * t + i) * dv + c] * v[(b * s + j) * dv + c];
+                    for (int c = 0; c < dv; c++) dp += (double) dOut[ROW(dOut, b, i) + c] * v[ROW(v, b, j) + c];
                     double ds = p * (dp - rowD) * scale;
                     if (queryGrad) {
                         float* dq = ARG(float*, 6);
-                        for (int c = 0; c < d; c++) dq[(b * t + i) * d + c] += (float) (ds * k[(b * s + j) * d + c]);
+                        for (int c = 0; c < d; c++) dq[ROW(dq, b, i) + c] += (float) (ds * k[ROW(k, b, j) + c]);
                     } else {
                         float* dk = ARG(float*, 6);
                         float* dvOut = ARG(float*, 7);
-                        for (int c = 0; c < d; c++) dk[(b * s + j) * d + c] += (float) (ds * q[(b * t + i) * d + c]);
+                        for (int c = 0; c < d; c++) dk[ROW(dk, b, j) + c] += (float) (ds * q[ROW(q, b, i) + c]);
                         for (int c = 0; c < dv; c++) {
-                            dvOut[(b * s + j) * dv + c] += (float) (p * dOut[(b * t + i) * dv + c]);
+                            dvOut[ROW(dv, b, j) + c] += (float) (p * dOut[ROW(dOut, b, i) + c]);
                         }
                     }
                 }

@@ -1383,6 +1383,37 @@ extern "C" __global__ void cross_entropy_grad(const float* logp, const float* la
 /* Keys (forward, backward_query) or queries (backward_key) staged in shared memory at a time. */
 #define ADJOINT_ATTENTION_TILE 32
 
+/*
+ * Where one attention operand's rows lie, passed BY VALUE inside AttentionLayout: row r of
+ * batch item b = o * heads + h starts at element o * outer + h * head + r * row of the operand
+ * (rows themselves contiguous). A packed [batch, rows, width] operand is heads = 1,
+ * outer = rows * width, head = 0, row = width; the heads of a [batch, time, heads, width]
+ * tensor read as [batch, heads, time, width] are outer = time * heads * width, head = width,
+ * row = heads * width, with no copy.
+ */
+struct AttentionRows {
+    long long outer;
+    long long head;
+    long long row;
+};
+
+/*
+ * The layouts of every operand of the attention kernels (those a kernel does not touch are
+ * ignored), 200 bytes, 8-byte aligned, native byte order: heads at offset 0, then q, k, v,
+ * out, dOut, dq, dk, dv, 24 bytes each from offset 8. lse and rowDot are packed [batch, t].
+ */
+struct AttentionLayout {
+    long long heads;
+    AttentionRows q, k, v, out, dOut, dq, dk, dv;
+};
+
+static_assert(sizeof(AttentionLayout) == 200, "AttentionLayout must be 200 bytes: the Java side writes it by hand");
+
+static __host__ __device__ __forceinline__ long long row_at(const AttentionRows& rows, long long heads, long long b,
+                                                            long long r) {
+    return b / heads * rows.outer + b % heads * rows.head + r * rows.row;
+}
+
 static __host__ __device__ __forceinline__ float negative_infinity() {
 #ifdef __CUDA_ARCH__
     return __int_as_float(0xff800000);
@@ -1394,8 +1425,8 @@ static __host__ __device__ __forceinline__ float negative_infinity() {
 /*
  * AttentionKernels.forward: out[b, i] = sum_j p_ij v[b, j] with p_ij = softmax_j(scale * q[b, i] . k[b, j])
  * over the keys j that query i sees (j <= i when causal), and lse[b, i] = log sum_j exp(scale * q.k).
- * q [batch, t, d], k [batch, s, d], v [batch, s, dv], out [batch, t, dv], lse [batch, t]; d and dv at
- * most ADJOINT_ATTENTION_MAX_DIM, s at least 1.
+ * q [batch, t, d], k [batch, s, d], v [batch, s, dv], out [batch, t, dv], each where `layout` says
+ * (AttentionLayout), lse [batch, t] packed; d and dv at most ADJOINT_ATTENTION_MAX_DIM, s at least 1.
  *
  * Work unit: a tile of blockDim.x queries of one batch item (one thread per query row; tiles
  * grid-stride over blocks). The block stages ADJOINT_ATTENTION_TILE keys and values at a time
@@ -1405,7 +1436,8 @@ static __host__ __device__ __forceinline__ float negative_infinity() {
  * for bit (the CPU adds a key block's terms in another order).
  */
 extern "C" __global__ void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse,
-                                             int batch, int t, int s, int d, int dv, int causal, float scale) {
+                                             int batch, int t, int s, int d, int dv, int causal, float scale,
+                                             AttentionLayout layout) {
     __shared__ float keys[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
     __shared__ float values[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
     long long rowsPerTile = blockDim.x;
@@ -1423,7 +1455,7 @@ extern "C" __global__ void attention_forward(const float* q, const float* k, con
         float runningMax = negative_infinity();
         float runningSum = 0.0f;
         if (active) {
-            for (int c = 0; c < d; c++) query[c] = q[(b * t + i) * d + c];
+            for (int c = 0; c < d; c++) query[c] = q[row_at(layout.q, layout.heads, b, i) + c];
             for (int c = 0; c < dv; c++) acc[c] = 0.0f;
         }
         long long lastRow = first + rowsPerTile < t ? first + rowsPerTile - 1 : t - 1;
@@ -1431,8 +1463,12 @@ extern "C" __global__ void attention_forward(const float* q, const float* k, con
         for (long long j0 = 0; j0 < keyEnd; j0 += ADJOINT_ATTENTION_TILE) {
             int n = (int) (keyEnd - j0 < ADJOINT_ATTENTION_TILE ? keyEnd - j0 : ADJOINT_ATTENTION_TILE);
             __syncthreads();
-            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) keys[e] = k[(b * s + j0) * d + e];
-            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) values[e] = v[(b * s + j0) * dv + e];
+            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) {
+                keys[e] = k[row_at(layout.k, layout.heads, b, j0 + e / d) + e % d];
+            }
+            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) {
+                values[e] = v[row_at(layout.v, layout.heads, b, j0 + e / dv) + e % dv];
+            }
             __syncthreads();
             int limit = !causal ? n : (i + 1 - j0 < n ? (int) (i + 1 - j0) : n);
             if (!active || limit <= 0) {
@@ -1457,7 +1493,7 @@ extern "C" __global__ void attention_forward(const float* q, const float* k, con
             runningMax = newMax;
         }
         if (active) {
-            for (int c = 0; c < dv; c++) out[(b * t + i) * dv + c] = acc[c] / runningSum;
+            for (int c = 0; c < dv; c++) out[row_at(layout.out, layout.heads, b, i) + c] = acc[c] / runningSum;
             lse[b * t + i] = runningMax + logf(runningSum);
         }
     }
@@ -1471,7 +1507,8 @@ extern "C" __global__ void attention_forward(const float* q, const float* k, con
  */
 extern "C" __global__ void attention_backward_query(const float* q, const float* k, const float* v, const float* out,
                                                     const float* lse, const float* dOut, float* dq, float* rowDot,
-                                                    int batch, int t, int s, int d, int dv, int causal, float scale) {
+                                                    int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                    AttentionLayout layout) {
     __shared__ float keys[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
     __shared__ float values[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
     long long rowsPerTile = blockDim.x;
@@ -1489,12 +1526,12 @@ extern "C" __global__ void attention_backward_query(const float* q, const float*
         float D = 0.0f;
         if (active) {
             for (int c = 0; c < d; c++) {
-                query[c] = q[(b * t + i) * d + c];
+                query[c] = q[row_at(layout.q, layout.heads, b, i) + c];
                 grad[c] = 0.0f;
             }
             for (int c = 0; c < dv; c++) {
-                cotangent[c] = dOut[(b * t + i) * dv + c];
-                D += cotangent[c] * out[(b * t + i) * dv + c];
+                cotangent[c] = dOut[row_at(layout.dOut, layout.heads, b, i) + c];
+                D += cotangent[c] * out[row_at(layout.out, layout.heads, b, i) + c];
             }
             rowDot[b * t + i] = D;
             logSumExp = lse[b * t + i];
@@ -1504,8 +1541,12 @@ extern "C" __global__ void attention_backward_query(const float* q, const float*
         for (long long j0 = 0; j0 < keyEnd; j0 += ADJOINT_ATTENTION_TILE) {
             int n = (int) (keyEnd - j0 < ADJOINT_ATTENTION_TILE ? keyEnd - j0 : ADJOINT_ATTENTION_TILE);
             __syncthreads();
-            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) keys[e] = k[(b * s + j0) * d + e];
-            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) values[e] = v[(b * s + j0) * dv + e];
+            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) {
+                keys[e] = k[row_at(layout.k, layout.heads, b, j0 + e / d) + e % d];
+            }
+            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) {
+                values[e] = v[row_at(layout.v, layout.heads, b, j0 + e / dv) + e % dv];
+            }
             __syncthreads();
             int limit = !causal ? n : (i + 1 - j0 < n ? (int) (i + 1 - j0) : n);
             if (!active) {
@@ -1522,7 +1563,7 @@ extern "C" __global__ void attention_backward_query(const float* q, const float*
             }
         }
         if (active) {
-            for (int c = 0; c < d; c++) dq[(b * t + i) * d + c] = grad[c];
+            for (int c = 0; c < d; c++) dq[row_at(layout.dq, layout.heads, b, i) + c] = grad[c];
         }
     }
 }
@@ -1536,7 +1577,8 @@ extern "C" __global__ void attention_backward_query(const float* q, const float*
  */
 extern "C" __global__ void attention_backward_key(const float* q, const float* k, const float* v, const float* lse,
                                                   const float* dOut, const float* rowDot, float* dk, float* dvOut,
-                                                  int batch, int t, int s, int d, int dv, int causal, float scale) {
+                                                  int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                  AttentionLayout layout) {
     __shared__ float queries[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
     __shared__ float cotangents[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
     __shared__ float rowLse[ADJOINT_ATTENTION_TILE];
@@ -1555,11 +1597,11 @@ extern "C" __global__ void attention_backward_key(const float* q, const float* k
         float gradValue[ADJOINT_ATTENTION_MAX_DIM];
         if (active) {
             for (int c = 0; c < d; c++) {
-                key[c] = k[(b * s + j) * d + c];
+                key[c] = k[row_at(layout.k, layout.heads, b, j) + c];
                 gradKey[c] = 0.0f;
             }
             for (int c = 0; c < dv; c++) {
-                value[c] = v[(b * s + j) * dv + c];
+                value[c] = v[row_at(layout.v, layout.heads, b, j) + c];
                 gradValue[c] = 0.0f;
             }
         }
@@ -1568,9 +1610,11 @@ extern "C" __global__ void attention_backward_key(const float* q, const float* k
         for (long long i0 = queryStart; i0 < t; i0 += ADJOINT_ATTENTION_TILE) {
             int n = (int) (t - i0 < ADJOINT_ATTENTION_TILE ? t - i0 : ADJOINT_ATTENTION_TILE);
             __syncthreads();
-            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) queries[e] = q[(b * t + i0) * d + e];
+            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) {
+                queries[e] = q[row_at(layout.q, layout.heads, b, i0 + e / d) + e % d];
+            }
             for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) {
-                cotangents[e] = dOut[(b * t + i0) * dv + e];
+                cotangents[e] = dOut[row_at(layout.dOut, layout.heads, b, i0 + e / dv) + e % dv];
             }
             for (int e = (int) threadIdx.x; e < n; e += (int) blockDim.x) {
                 rowLse[e] = lse[b * t + i0 + e];
@@ -1592,8 +1636,8 @@ extern "C" __global__ void attention_backward_key(const float* q, const float* k
             }
         }
         if (active) {
-            for (int c = 0; c < d; c++) dk[(b * s + j) * d + c] = gradKey[c];
-            for (int c = 0; c < dv; c++) dvOut[(b * s + j) * dv + c] = gradValue[c];
+            for (int c = 0; c < d; c++) dk[row_at(layout.dk, layout.heads, b, j) + c] = gradKey[c];
+            for (int c = 0; c < dv; c++) dvOut[row_at(layout.dv, layout.heads, b, j) + c] = gradValue[c];
         }
     }
 }

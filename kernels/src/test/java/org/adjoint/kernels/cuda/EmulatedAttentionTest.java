@@ -1,5 +1,6 @@
 package org.adjoint.kernels.cuda;
 
+import static org.adjoint.kernels.cuda.EmulatorSupport.assertBits;
 import static org.adjoint.kernels.cuda.EmulatorSupport.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -55,20 +56,94 @@ class EmulatedAttentionTest {
                 for (int[] launch : new int[][] {{1, 1}, {3, 32}, {2, 64}}) {
                     String where = what + " launch " + Arrays.toString(launch);
                     List<float[]> forward = EMULATOR.launch("attention_forward", launch[0], launch[1], q, k, v,
-                            new float[out.length], new float[lse.length], batch, t, s, d, dv, causal, scale);
+                            new float[out.length], new float[lse.length], batch, t, s, d, dv, causal, scale,
+                            packed(t, s, d, dv));
                     assertNear(out, forward.get(3), 1e-5, where + " output");
                     assertNear(lse, forward.get(4), 1e-5, where + " log-sum-exp");
                     List<float[]> query = EMULATOR.launch("attention_backward_query", launch[0], launch[1], q, k, v,
                             out, lse, dOut, new float[dq.length], new float[batch * t], batch, t, s, d, dv, causal,
-                            scale);
+                            scale, packed(t, s, d, dv));
                     assertNear(dq, query.get(6), 1e-5, where + " dq");
                     List<float[]> key = EMULATOR.launch("attention_backward_key", launch[0], launch[1], q, k, v, lse,
                             dOut, query.get(7), new float[dk.length], new float[dv2.length], batch, t, s, d, dv,
-                            causal, scale);
+                            causal, scale, packed(t, s, d, dv));
                     assertNear(dk, key.get(6), 1e-5, where + " dk");
                     assertNear(dv2, key.get(7), 1e-5, where + " dv");
                 }
             }
+        }
+    }
+
+    /** Every operand packed {@code [batch, rows, width]}. */
+    private static HostEmulator.Bytes packed(int t, int s, int d, int dv) {
+        AttentionLayout layout = new AttentionLayout(1).packed(AttentionLayout.Q, t, d).packed(AttentionLayout.K, s, d)
+                .packed(AttentionLayout.V, s, dv).packed(AttentionLayout.OUT, t, dv).packed(AttentionLayout.D_OUT, t, dv)
+                .packed(AttentionLayout.DQ, t, d).packed(AttentionLayout.DK, s, d).packed(AttentionLayout.DV, s, dv);
+        return new HostEmulator.Bytes(layout.encode());
+    }
+
+    /** Packed {@code [batch·heads, time, width]} items laid out as a {@code [batch, time, heads, width]} tensor. */
+    private static float[] interleave(float[] packed, int batch, int heads, int time, int width) {
+        float[] out = new float[packed.length];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                for (int r = 0; r < time; r++) {
+                    System.arraycopy(packed, ((b * heads + h) * time + r) * width, out,
+                            ((b * time + r) * heads + h) * width, width);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void attentionKernelsReadAndWriteHeadsWhereTheyLie() throws IOException {
+        int batch = 2, heads = 3, t = 37, d = 5, dv = 4;
+        int items = batch * heads;
+        float[] q = random(items * t * d, 90, -2, 2);
+        float[] k = random(items * t * d, 91, -2, 2);
+        float[] v = random(items * t * dv, 92, -2, 2);
+        float[] dOut = random(items * t * dv, 93, -2, 2);
+        float scale = 0.4f;
+        AttentionLayout interleaved = new AttentionLayout(heads);
+        for (int[] operand : new int[][] {{AttentionLayout.Q, d}, {AttentionLayout.K, d}, {AttentionLayout.V, dv},
+            {AttentionLayout.OUT, dv}, {AttentionLayout.D_OUT, dv}, {AttentionLayout.DQ, d}, {AttentionLayout.DK, d},
+            {AttentionLayout.DV, dv}}) {
+            int width = operand[1];
+            interleaved.operand(operand[0], (long) t * heads * width, width, (long) heads * width);
+        }
+        HostEmulator.Bytes inPlace = new HostEmulator.Bytes(interleaved.encode());
+        HostEmulator.Bytes packed = packed(t, t, d, dv);
+        for (int causal = 0; causal < 2; causal++) {
+            List<float[]> forward = EMULATOR.launch("attention_forward", 3, 32, q, k, v, new float[items * t * dv],
+                    new float[items * t], items, t, t, d, dv, causal, scale, packed);
+            float[] nan = new float[items * t * dv];
+            Arrays.fill(nan, Float.NaN);
+            List<float[]> forwardInPlace = EMULATOR.launch("attention_forward", 3, 32, interleave(q, batch, heads, t, d),
+                    interleave(k, batch, heads, t, d), interleave(v, batch, heads, t, dv), nan, new float[items * t],
+                    items, t, t, d, dv, causal, scale, inPlace);
+            String what = causal == 1 ? "causal" : "full";
+            assertBits(interleave(forward.get(3), batch, heads, t, dv), forwardInPlace.get(3), what + " output");
+            assertBits(forward.get(4), forwardInPlace.get(4), what + " log-sum-exp");
+            float[] out = forward.get(3);
+            float[] lse = forward.get(4);
+            List<float[]> query = EMULATOR.launch("attention_backward_query", 2, 64, q, k, v, out, lse, dOut,
+                    new float[items * t * d], new float[items * t], items, t, t, d, dv, causal, scale, packed);
+            List<float[]> queryInPlace = EMULATOR.launch("attention_backward_query", 2, 64,
+                    interleave(q, batch, heads, t, d), interleave(k, batch, heads, t, d),
+                    interleave(v, batch, heads, t, dv), interleave(out, batch, heads, t, dv), lse,
+                    interleave(dOut, batch, heads, t, dv), new float[items * t * d], new float[items * t], items, t, t,
+                    d, dv, causal, scale, inPlace);
+            assertBits(interleave(query.get(6), batch, heads, t, d), queryInPlace.get(6), what + " dq");
+            assertBits(query.get(7), queryInPlace.get(7), what + " row dot products");
+            List<float[]> key = EMULATOR.launch("attention_backward_key", 2, 64, q, k, v, lse, dOut, query.get(7),
+                    new float[items * t * d], new float[items * t * dv], items, t, t, d, dv, causal, scale, packed);
+            List<float[]> keyInPlace = EMULATOR.launch("attention_backward_key", 2, 64,
+                    interleave(q, batch, heads, t, d), interleave(k, batch, heads, t, d),
+                    interleave(v, batch, heads, t, dv), lse, interleave(dOut, batch, heads, t, dv), query.get(7),
+                    new float[items * t * d], new float[items * t * dv], items, t, t, d, dv, causal, scale, inPlace);
+            assertBits(interleave(key.get(6), batch, heads, t, d), keyInPlace.get(6), what + " dk");
+            assertBits(interleave(key.get(7), batch, heads, t, dv), keyInPlace.get(7), what + " dv");
         }
     }
 }

@@ -55,6 +55,14 @@ final class HostEmulator {
     record Table(Object... entries) {
     }
 
+    /**
+     * A struct passed by value, as its bytes ({@code struct AttentionLayout}).
+     *
+     * @param data the struct's bytes, native order
+     */
+    record Bytes(byte[] data) {
+    }
+
     private static final Duration COMPILE_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration RUN_TIMEOUT = Duration.ofSeconds(60);
 
@@ -111,7 +119,7 @@ final class HostEmulator {
      * @param block     threads per block
      * @param arguments in the kernel's order: {@code Integer} (int), {@code Long} (long long),
      *                  {@code Float}, {@code float[]} (a buffer), {@link #NULL}, {@link Alias},
-     *                  {@link Space}, {@link Table}
+     *                  {@link Space}, {@link Table}, {@link Bytes}
      * @return every buffer after the launch, in argument order (aliases and nulls left out)
      * @throws IOException when the program cannot be run
      */
@@ -130,6 +138,12 @@ final class HostEmulator {
                     }
                 }
                 case Alias alias -> command.append("a ").append(alias.buffer());
+                case Bytes bytes -> {
+                    command.append("x ").append(bytes.data().length);
+                    for (byte value : bytes.data()) {
+                        command.append(' ').append(value & 0xFF);
+                    }
+                }
                 case Table table -> {
                     command.append("t ").append(table.entries().length);
                     for (Object entry : table.entries()) {
@@ -298,6 +312,7 @@ final class HostEmulator {
                 float* pointer = nullptr;
                 Strided strided = {};
                 const long long* table = nullptr;
+                std::vector<unsigned char> bytes;
             };
 
             static std::vector<std::vector<float>> buffers;
@@ -341,6 +356,12 @@ final class HostEmulator {
                     }
                 } else if (kind == "a") {
                     argument.pointer = buffers.at((size_t) std::atoll(token().c_str())).data();
+                } else if (kind == "x") {
+                    long long count = std::atoll(token().c_str());
+                    argument.bytes.resize((size_t) count);
+                    for (long long k = 0; k < count; k++) {
+                        argument.bytes[(size_t) k] = (unsigned char) std::atoi(token().c_str());
+                    }
                 } else if (kind == "t") {
                     long long count = std::atoll(token().c_str());
                     tables.emplace_back((size_t) count + 1);
@@ -391,6 +412,15 @@ final class HostEmulator {
                 auto L = [&](int k) { return args.at(k).integer; };
                 auto S = [&](int k) { return args.at(k).strided; };
                 auto T = [&](int k) { return args.at(k).table; };
+                auto A = [&](int k) {
+                    AttentionLayout layout;
+                    if (args.at(k).bytes.size() != sizeof layout) {
+                        std::fprintf(stderr, "emulator: argument %d is not an AttentionLayout%c", k, 10);
+                        std::exit(2);
+                    }
+                    std::memcpy(&layout, args.at(k).bytes.data(), sizeof layout);
+                    return layout;
+                };
                 auto D = [&](int k) { return (double*) args.at(k).pointer; };
                 if (name == "fill") {
                     launch(grid, block, false, [&] { fill(P(0), F(1), L(2)); });
@@ -460,17 +490,17 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { cross_entropy_grad(P(0), P(1), I(2), I(3), F(4), P(5), P(6)); });
                 } else if (name == "attention_forward") {
                     launch(grid, block, true, [&] {
-                        attention_forward(P(0), P(1), P(2), P(3), P(4), I(5), I(6), I(7), I(8), I(9), I(10), F(11));
+                        attention_forward(P(0), P(1), P(2), P(3), P(4), I(5), I(6), I(7), I(8), I(9), I(10), F(11), A(12));
                     });
                 } else if (name == "attention_backward_query") {
                     launch(grid, block, true, [&] {
                         attention_backward_query(P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), I(8), I(9), I(10),
-                                                 I(11), I(12), I(13), F(14));
+                                                 I(11), I(12), I(13), F(14), A(15));
                     });
                 } else if (name == "attention_backward_key") {
                     launch(grid, block, true, [&] {
                         attention_backward_key(P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), I(8), I(9), I(10),
-                                               I(11), I(12), I(13), F(14));
+                                               I(11), I(12), I(13), F(14), A(15));
                     });
                 } else {
                     std::fprintf(stderr, "emulator: unknown kernel %s%c", name.c_str(), 10);
