@@ -18,7 +18,7 @@ import org.adjoint.DType;
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
 import org.adjoint.backend.BackendCore;
-import org.adjoint.backend.Backends;
+import org.adjoint.conformance.BackendConformance;
 import org.adjoint.backend.Buffer;
 import org.adjoint.backend.FusedAdam;
 import org.adjoint.backend.UnaryOp;
@@ -220,13 +220,7 @@ class CoreOnlyBackendTest {
     }
 
     private static <T> T on(Backend backend, java.util.function.Supplier<T> body) {
-        Backend previous = Backends.current();
-        Backends.use(backend);
-        try {
-            return body.get();
-        } finally {
-            Backends.use(previous);
-        }
+        return BackendConformance.using(backend, body);
     }
 
     private static float[] values(int n, long seed, float low, float high) {

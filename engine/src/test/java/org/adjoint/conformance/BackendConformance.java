@@ -28,6 +28,50 @@ public abstract class BackendConformance {
         Backends.use(backend());
     }
 
+    /**
+     * Runs {@code work} with {@code backend} as the current backend, then restores the one before.
+     *
+     * @param backend the backend to create tensors on
+     * @param work    what to run
+     * @param <T>     its result
+     * @return the result
+     */
+    public static <T> T using(Backend backend, java.util.function.Supplier<T> work) {
+        Backend previous = Backends.current();
+        Backends.use(backend);
+        try {
+            return work.get();
+        } finally {
+            Backends.use(previous);
+        }
+    }
+
+    /**
+     * The backend as the SPI alone sees it: a proxy that implements only {@link Backend}, so
+     * optional parts ({@code FusedAdam}, {@code FusedClipping}) are hidden and their composed
+     * forms run; {@code answer} may answer a call itself (by the method's name and arguments)
+     * or return {@code null} to pass it on.
+     *
+     * @param backend the backend
+     * @param answer  calls answered by the view, or {@code null} for none
+     * @return the view
+     */
+    protected static Backend spiView(Backend backend,
+                                     java.util.function.BiFunction<String, Object[], Object> answer) {
+        return (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(),
+                new Class<?>[] {Backend.class}, (proxy, method, args) -> {
+                    Object answered = answer == null ? null : answer.apply(method.getName(), args);
+                    if (answered != null) {
+                        return answered;
+                    }
+                    try {
+                        return method.invoke(backend, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
     /** A 1-D tensor of the given values. */
     protected static Tensor vec(float... values) {
         return Tensor.of(values);

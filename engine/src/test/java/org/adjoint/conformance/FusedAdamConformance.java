@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.List;
 
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
-import org.adjoint.backend.Backends;
 import org.adjoint.backend.FusedAdam;
 import org.adjoint.optim.Adam;
 import org.adjoint.optim.AdamW;
@@ -31,14 +28,7 @@ public abstract class FusedAdamConformance extends BackendConformance {
     @ValueSource(strings = {"adam", "adam-coupled-decay", "adamw"})
     void fusedAndComposedUpdatesGiveTheSameBits(String optimizer) {
         Backend fusedBackend = backend();
-        Backend composedOnly = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(),
-                new Class<?>[] {Backend.class}, (proxy, method, args) -> {
-                    try {
-                        return method.invoke(fusedBackend, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        Backend composedOnly = spiView(fusedBackend, null);
         assertTrue(fusedBackend instanceof FusedAdam, fusedBackend.name() + " has FusedAdam");
         assertFalse(composedOnly instanceof FusedAdam);
         List<float[]> fused = train(fusedBackend, optimizer);
@@ -55,9 +45,7 @@ public abstract class FusedAdamConformance extends BackendConformance {
     }
 
     private static List<float[]> train(Backend backend, String kind) {
-        Backend previous = Backends.current();
-        Backends.use(backend);
-        try {
+        return using(backend, () -> {
             // 37 × 19: a length with a vector tail at every width.
             Tensor w = Tensor.randn(1, 37, 19).requiresGrad(true);
             Tensor b = Tensor.randn(2, 19).requiresGrad(true);
@@ -78,8 +66,6 @@ public abstract class FusedAdamConformance extends BackendConformance {
                 values.add(p.toFloatArray());
             }
             return values;
-        } finally {
-            Backends.use(previous);
-        }
+        });
     }
 }
