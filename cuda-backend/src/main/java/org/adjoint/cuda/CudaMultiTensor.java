@@ -3,14 +3,12 @@ package org.adjoint.cuda;
 import static org.adjoint.cuda.CudaBackend.cuda;
 
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.IntStream;
-import java.util.function.Function;
+import java.util.function.IntFunction;
+import java.util.function.IntToLongFunction;
 import java.util.function.Supplier;
-import java.util.function.ToLongFunction;
 
 import org.adjoint.backend.Buffer;
 import org.adjoint.cuda.internal.CudaBuffer;
@@ -30,9 +28,6 @@ final class CudaMultiTensor {
     /** Entries of one table: 8,192 longs fill one small-upload slot. */
     private static final int MAX_ENTRIES = 8192 / CudaKernelSource.TABLE_WIDTH;
 
-    private static final Function<Buffer, long[]> ADDRESS = b -> new long[] {cuda(b).address()};
-    private static final ToLongFunction<Buffer> SIZE = b -> cuda(b).size();
-
     private final Supplier<CudaDevice> device;
 
     /**
@@ -43,38 +38,26 @@ final class CudaMultiTensor {
     }
 
     void fill(List<Buffer> buffers, float value) {
-        for (List<Buffer> run : runs(buffers)) {
-            TensorTable layout = layout(run, ADDRESS, SIZE);
+        for (int[] run : runs(buffers.size(), i -> new long[] {cuda(buffers.get(i)).address()}, i -> NONE)) {
+            TensorTable layout = layout(run, i -> new long[] {cuda(buffers.get(i)).address()},
+                    i -> cuda(buffers.get(i)).size());
             launch(layout, (kernels, table) -> kernels.fillMany(table, layout, value));
         }
     }
 
     void axpy(float alpha, Buffer[] xs, Buffer[] ys, int count) {
-        // Entries of one launch run at once, so a run ends before a buffer it writes would be
-        // written again or read by a later pair (a tied weight's two contributions).
-        int from = 0;
-        while (from < count) {
-            Set<Buffer> written = Collections.newSetFromMap(new IdentityHashMap<>());
-            Set<Buffer> read = Collections.newSetFromMap(new IdentityHashMap<>());
-            int to = from;
-            while (to < count && to - from < MAX_ENTRIES && !written.contains(ys[to]) && !written.contains(xs[to])
-                    && !read.contains(ys[to])) {
-                written.add(ys[to]);
-                read.add(xs[to]);
-                to++;
-            }
-            List<Integer> run = IntStream.range(from, to).boxed().toList();
+        for (int[] run : runs(count, i -> new long[] {cuda(ys[i]).address()}, i -> new long[] {cuda(xs[i]).address()})) {
             TensorTable layout = layout(run, i -> new long[] {cuda(xs[i]).address(), cuda(ys[i]).address()},
                     i -> cuda(xs[i]).size());
             launch(layout, (kernels, table) -> kernels.axpyMany(table, layout, alpha));
-            from = to;
         }
     }
 
     void adam(Buffer[] params, Buffer[] grads, Buffer[] firstMoments, Buffer[] secondMoments, int count, float beta1,
               float beta2, float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
-        List<Integer> indices = IntStream.range(0, count).boxed().toList();
-        for (List<Integer> run : runs(indices)) {
+        IntFunction<long[]> written = i -> new long[] {cuda(params[i]).address(), cuda(firstMoments[i]).address(),
+            cuda(secondMoments[i]).address()};
+        for (int[] run : runs(count, written, i -> new long[] {cuda(grads[i]).address()})) {
             TensorTable layout = layout(run, i -> new long[] {cuda(params[i]).address(), cuda(grads[i]).address(),
                 cuda(firstMoments[i]).address(), cuda(secondMoments[i]).address()}, i -> cuda(params[i]).size());
             launch(layout, (kernels, table) -> kernels.adamMany(table, layout, beta1, beta2, sqrtCorrection2, epsilon,
@@ -86,8 +69,10 @@ final class CudaMultiTensor {
         long out = cuda(norm).address();
         List<TensorTable> layouts = new ArrayList<>();
         long chunks = 0;
-        for (List<Buffer> run : runs(buffers)) {
-            TensorTable layout = layout(run, ADDRESS, SIZE);
+        // Only reads: a buffer listed twice counts twice, as in the composed sum.
+        for (int[] run : runs(buffers.size(), i -> NONE, i -> NONE)) {
+            TensorTable layout = layout(run, i -> new long[] {cuda(buffers.get(i)).address()},
+                    i -> cuda(buffers.get(i)).size());
             layouts.add(layout);
             chunks += layout.chunks();
         }
@@ -114,10 +99,61 @@ final class CudaMultiTensor {
 
     void clipToNorm(List<Buffer> buffers, Buffer norm, float maxNorm) {
         long bound = cuda(norm).address();
-        for (List<Buffer> run : runs(buffers)) {
-            TensorTable layout = layout(run, ADDRESS, SIZE);
+        // A buffer listed twice is scaled twice, as the composed form does, in two launches.
+        for (int[] run : runs(buffers.size(), i -> new long[] {cuda(buffers.get(i)).address()}, i -> NONE)) {
+            TensorTable layout = layout(run, i -> new long[] {cuda(buffers.get(i)).address()},
+                    i -> cuda(buffers.get(i)).size());
             launch(layout, (kernels, table) -> kernels.clipMany(table, layout, bound, maxNorm));
         }
+    }
+
+    private static final long[] NONE = {};
+
+    /**
+     * Items {@code 0..count} cut into runs of consecutive items, a launch each: the entries of
+     * one launch run at once, so a run ends before an item would write a buffer the run
+     * already writes or reads, or read one it writes (a tied weight's two contributions, a
+     * parameter listed twice), and after {@link #MAX_ENTRIES} items (a table's room).
+     *
+     * @param count  items
+     * @param writes each item's written device addresses
+     * @param reads  each item's read ones
+     * @return {@code [from, to)} of each run, in order
+     */
+    private static List<int[]> runs(int count, IntFunction<long[]> writes, IntFunction<long[]> reads) {
+        List<int[]> runs = new ArrayList<>();
+        int from = 0;
+        while (from < count) {
+            Set<Long> written = new HashSet<>();
+            Set<Long> read = new HashSet<>();
+            int to = from;
+            while (to < count && to - from < MAX_ENTRIES && fits(writes.apply(to), reads.apply(to), written, read)) {
+                for (long address : writes.apply(to)) {
+                    written.add(address);
+                }
+                for (long address : reads.apply(to)) {
+                    read.add(address);
+                }
+                to++;
+            }
+            runs.add(new int[] {from, to});
+            from = to;
+        }
+        return runs;
+    }
+
+    private static boolean fits(long[] writes, long[] reads, Set<Long> written, Set<Long> read) {
+        for (long address : writes) {
+            if (written.contains(address) || read.contains(address)) {
+                return false;
+            }
+        }
+        for (long address : reads) {
+            if (written.contains(address)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private interface TableLaunch {
@@ -130,21 +166,12 @@ final class CudaMultiTensor {
         void launch(CudaKernels kernels, long table);
     }
 
-    /** Items in runs of at most {@link #MAX_ENTRIES}, a table each. */
-    private static <T> List<List<T>> runs(List<T> items) {
-        List<List<T>> runs = new ArrayList<>();
-        for (int from = 0; from < items.size(); from += MAX_ENTRIES) {
-            runs.add(items.subList(from, Math.min(items.size(), from + MAX_ENTRIES)));
-        }
-        return runs;
-    }
-
-    private static <T> TensorTable layout(List<T> items, Function<T, long[]> pointers, ToLongFunction<T> counts) {
-        long[] sizes = new long[items.size()];
-        long[][] addresses = new long[items.size()][];
+    private static TensorTable layout(int[] run, IntFunction<long[]> pointers, IntToLongFunction counts) {
+        long[] sizes = new long[run[1] - run[0]];
+        long[][] addresses = new long[sizes.length][];
         for (int k = 0; k < sizes.length; k++) {
-            sizes[k] = counts.applyAsLong(items.get(k));
-            addresses[k] = pointers.apply(items.get(k));
+            sizes[k] = counts.applyAsLong(run[0] + k);
+            addresses[k] = pointers.apply(run[0] + k);
         }
         return TensorTable.of(CudaKernels.TABLE_CHUNK, sizes, addresses);
     }

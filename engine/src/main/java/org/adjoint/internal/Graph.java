@@ -270,10 +270,19 @@ public final class Graph {
                     recycle(allocations, pending(cotangents, slices), gradBuffers);
                 }
             }
-            accumulator.finish();
+        } catch (RuntimeException | Error e) {
+            // What reached leaves before the failure is added, as when contributions are added
+            // as they arrive; a failure of that too is reported with the first.
+            try {
+                accumulator.finish();
+            } catch (RuntimeException | Error second) {
+                e.addSuppressed(second);
+            }
+            throw e;
         } finally {
             Compute.track(outer);
         }
+        accumulator.finish();
         if (allocations != null) {
             recycle(allocations, List.of(), gradBuffers);
         }

@@ -31,6 +31,7 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
     private final float[] decays;
     /** Reused by each step: which parameters still wait for their update, and a fused call's operands. */
     private final boolean[] pending;
+    private final int[] batchIndices;
     private final Buffer[] batchParams;
     private final Buffer[] batchGrads;
     private final Buffer[] batchFirst;
@@ -64,6 +65,7 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         this.secondMoments = new Buffer[count];
         this.scratches = new Buffer[count];
         this.pending = new boolean[count];
+        this.batchIndices = new int[count];
         this.batchParams = new Buffer[count];
         this.batchGrads = new Buffer[count];
         this.batchFirst = new Buffer[count];
@@ -132,19 +134,24 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
                 continue;
             }
             pending[i] = false;
-            steps[i] = t;
+            batchIndices[count] = i;
             batchParams[count] = InPlace.buffer(p);
             batchGrads[count] = InPlace.buffer(p.grad());
             batchFirst[count] = firstMoments[i];
             batchSecond[count] = secondMoments[i];
             count++;
-            InPlace.changed(p);
         }
         Scalars s = scalars(t, lambda);
         try {
             // The same operations as update's, in one pass (FusedAdam promises the same bits).
             fused.adam(batchParams, batchGrads, batchFirst, batchSecond, count, beta1, beta2, s.root2(), epsilon,
                     s.step(), s.decay(), s.shrink());
+            // Counted once the update is queued: a call that fails (a device that cannot take
+            // the launch) leaves these parameters' step counts as they were.
+            for (int k = 0; k < count; k++) {
+                steps[batchIndices[k]] = t;
+                InPlace.changed(parameters.get(batchIndices[k]));
+            }
         } finally {
             // The arrays must not keep gradients alive until the next step.
             Arrays.fill(batchParams, 0, count, null);
