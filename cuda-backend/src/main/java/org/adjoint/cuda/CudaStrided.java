@@ -148,6 +148,13 @@ final class CudaStrided {
     private void sumInto(CudaBuffer source, CudaBuffer result, StridedArgument strided) {
         CudaDevice gpu = device.get();
         SumSplit split = SumSplit.of(strided);
+        long rows = strided.count() / strided.keptCount();
+        if (!split.single() && rows <= COLUMN_SUMS_MAX_ROWS && sumsLeadingAxes(strided)) {
+            // A bias gradient's shape: one launch instead of a split sum's two (and its partials).
+            long cols = strided.keptCount();
+            gpu.withKernels(kernels -> kernels.columnSums(source.address(), rows, cols, result.address()));
+            return;
+        }
         if (split.single()) {
             gpu.withKernels(kernels -> kernels.sumTo(source.address(), result.address(), strided, split.outCount()));
             return;
@@ -161,6 +168,34 @@ final class CudaStrided {
         } finally {
             gpu.release(partials);
         }
+    }
+
+    /**
+     * Rows up to which a sum over the leading axes runs as {@code column_sums}: each of its
+     * threads adds {@code rows / 8} elements one after another, which a split sum would spread
+     * over many more threads on a long sum.
+     */
+    static final long COLUMN_SUMS_MAX_ROWS = 4096;
+
+    /**
+     * Whether a sum reduces the leading axes of a contiguous source into its trailing ones,
+     * kept contiguous: a {@code [rows, cols]} column sum.
+     */
+    static boolean sumsLeadingAxes(StridedArgument strided) {
+        long[] shape = strided.shape();
+        long[] a = strided.a();
+        int first = 0;
+        while (first < shape.length && a[first] == 0) {
+            first++;
+        }
+        long stride = 1;
+        for (int axis = shape.length - 1; axis >= first; axis--) {
+            if (a[axis] != stride) {
+                return false;
+            }
+            stride *= shape[axis];
+        }
+        return first > 0 && first < shape.length;
     }
 
     /**

@@ -37,7 +37,7 @@ public final class CudaKernels {
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
     static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "fill_many", "axpy_many", "adam_many", "squares_many",
             "norm_from_squares", "clip_many", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
-            "sum_to", "sum_to_parts", "max_axis", "softmax", "layer_norm", "layer_norm_grad", "layer_norm_grad_weight",
+            "sum_to", "column_sums", "sum_to_parts", "max_axis", "softmax", "layer_norm", "layer_norm_grad", "layer_norm_grad_weight",
             "gather", "scatter_add", "im2col", "col2im", "bias_activation",
             "activation_grad", "nll", "cross_entropy_grad", "attention_forward", "attention_backward_query",
             "attention_backward_key");
@@ -372,6 +372,20 @@ public final class CudaKernels {
     public void sumTo(long src, long out, StridedArgument strided, long outCount) {
         launch("sum_to", grid.gridStride(outCount),
                 new Arguments().address(src).address(out).struct(strided.encode()).i64(outCount));
+    }
+
+    /**
+     * The sums of a contiguous {@code [rows, cols]} matrix's columns, in one launch
+     * ({@code column_sums}: 32 columns a block, 8 lanes of rows each).
+     *
+     * @param x    the matrix
+     * @param rows rows
+     * @param cols columns, at least 1
+     * @param out  {@code cols} sums
+     */
+    public void columnSums(long x, long rows, long cols, long out) {
+        launch("column_sums", (int) Math.max(1, Math.min(grid.cap(), Math.ceilDiv(cols, 32))),
+                new Arguments().address(x).i64(rows).i64(cols).address(out));
     }
 
     /**

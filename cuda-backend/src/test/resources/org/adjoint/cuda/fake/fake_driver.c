@@ -558,6 +558,15 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
             if (a >= outCount) return INVALID_VALUE;
             out[a] += src[i];
         }
+    } else if (strcmp(name, "column_sums") == 0) {
+        const float* x = ARG(const float*, 0);
+        long long rows = ARG(long long, 1), cols = ARG(long long, 2);
+        float* out = ARG(float*, 3);
+        for (long long c = 0; c < cols; c++) {
+            float sum = 0;
+            for (long long r = 0; r < rows; r++) sum += x[r * cols + c];
+            out[c] = sum;
+        }
     } else if (strcmp(name, "sum_to_parts") == 0) {
         /* Output t (row-major over the kept axes) and summed position j (row-major over the
            summed axes) of each source element; position j goes to part j % parts. */

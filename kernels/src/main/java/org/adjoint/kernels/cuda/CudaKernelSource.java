@@ -81,6 +81,7 @@ public final class CudaKernelSource {
             "copy_strided_to",
             "masked_fill",
             "sum_to",
+            "column_sums",
             "sum_to_parts",
             "max_axis",
             "softmax",

@@ -40,6 +40,10 @@
  *   sum_to              output element (outCount); the thread    ceil(outCount / 256)
  *                       sums its whole reduced set itself, so
  *                       the result does not depend on the grid
+ *   column_sums         32 columns of a [rows, cols] matrix      ceil(cols / 32)
+ *                       (8 lanes of rows per column, their sums
+ *                       added in lane order); depends on the
+ *                       block size, not the grid
  *   sum_to_parts        (output, part) pair (outCount * parts);  ceil(outCount * parts / 256)
  *                       the split is the host's choice, and
  *                       the result depends on it, not the grid
@@ -859,6 +863,44 @@ extern "C" __global__ void sum_to(const float* src, float* out, Strided s, long 
             sum = sum_positions(src + base, l.summedRank, l.summedLength, l.summedStride);
         }
         out[target] = sum;
+    }
+}
+
+/*
+ * out[c] = sum over r of x[r * cols + c]: the sums of a contiguous [rows, cols] matrix's
+ * columns (a bias gradient: a sum_to over the leading axes), in one launch where a split sum
+ * takes two. A block takes `width` = min(32, blockDim.x) neighbouring columns at a time
+ * (grid-stride over column groups); its threads form lanes = blockDim.x / width rows of
+ * width, lane l adding rows l, l + lanes, ... of its column in float, in order, and lane 0
+ * then adding the lanes' sums in lane order. The result depends on the block size alone.
+ */
+extern "C" __global__ void column_sums(const float* x, long long rows, long long cols, float* out) {
+    __shared__ float partial[ADJOINT_MAX_BLOCK];
+    const unsigned int width = blockDim.x < 32 ? blockDim.x : 32;
+    const unsigned int lanes = blockDim.x / width;
+    const unsigned int t = threadIdx.x;
+    const unsigned int column = t % width;
+    const unsigned int lane = t / width;
+    const long long groups = (cols + width - 1) / width;
+    /* The group loop is uniform over the block, so every thread reaches each barrier. */
+    for (long long g = blockIdx.x; g < groups; g += gridDim.x) {
+        long long c = g * width + column;
+        float sum = 0.0f;
+        if (lane < lanes && c < cols) {
+            for (long long r = lane; r < rows; r += lanes) {
+                sum = add_rn(sum, x[r * cols + c]);
+            }
+        }
+        partial[t] = sum;
+        __syncthreads();
+        if (lane == 0 && c < cols) {
+            float total = partial[column];
+            for (unsigned int l = 1; l < lanes; l++) {
+                total = add_rn(total, partial[l * width + column]);
+            }
+            out[c] = total;
+        }
+        __syncthreads();
     }
 }
 

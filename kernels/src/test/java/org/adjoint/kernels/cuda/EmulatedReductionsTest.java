@@ -108,6 +108,42 @@ class EmulatedReductionsTest {
         }
     }
 
+    /** column_sums' order: lanes of rows per column in float, then the lanes in order. */
+    private static float[] columnSums(float[] x, int rows, int cols, int block) {
+        int width = Math.min(32, block);
+        int lanes = block / width;
+        float[] out = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            float total = 0f;
+            for (int lane = 0; lane < lanes; lane++) {
+                float sum = 0f;
+                for (int r = lane; r < rows; r += lanes) {
+                    sum += x[r * cols + c];
+                }
+                total = lane == 0 ? sum : total + sum;
+            }
+            out[c] = total;
+        }
+        return out;
+    }
+
+    @Test
+    void columnSumsAddEachColumnInLanesThenTheLanesInOrder() throws IOException {
+        // {rows, cols}: partial column groups and lanes, one row, one column, more rows than lanes.
+        int[][] shapes = {{1, 1}, {9, 33}, {300, 70}, {129, 5}};
+        long seed = 60;
+        for (int[] shape : shapes) {
+            int rows = shape[0], cols = shape[1];
+            float[] x = random(rows * cols, seed++, -4, 4);
+            for (int[] launch : new int[][] {{1, 1}, {3, 32}, {2, 256}, {1, 96}}) {
+                float[] out = EMULATOR.launch("column_sums", launch[0], launch[1], x, (long) rows, (long) cols,
+                        new float[cols]).get(1);
+                String what = "column_sums " + rows + " x " + cols + " launch " + Arrays.toString(launch);
+                assertBits(columnSums(x, rows, cols, launch[1]), out, what);
+            }
+        }
+    }
+
     @Test
     void maxAxisMarksTheFirstMaximumAndLetsNanWin() throws IOException {
         int[][] shapes = {{1, 1, 1}, {3, 5, 4}, {2, 7, 1}, {4, 1, 3}, {1, 10, 1}, {5, 3, 70}};

@@ -462,6 +462,8 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { masked_fill(P(0), P(1), F(2), P(3), S(4), L(5)); });
                 } else if (name == "sum_to") {
                     launch(grid, block, false, [&] { sum_to(P(0), P(1), S(2), L(3)); });
+                } else if (name == "column_sums") {
+                    launch(grid, block, true, [&] { column_sums(P(0), L(1), L(2), P(3)); });
                 } else if (name == "sum_to_parts") {
                     launch(grid, block, false, [&] { sum_to_parts(P(0), P(1), S(2), L(3), L(4), I(5)); });
                 } else if (name == "max_axis") {
