@@ -3,8 +3,11 @@ package org.adjoint.cuda;
 import static org.adjoint.cuda.CudaBackend.cuda;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.IntFunction;
 import java.util.function.IntToLongFunction;
@@ -25,10 +28,24 @@ import org.adjoint.kernels.cuda.TensorTable;
  */
 final class CudaMultiTensor {
 
+    /** Tables kept on the device for reuse (each at most 64 KiB). */
+    private static final int CACHED_TABLES = 64;
+
     /** Entries of one table: 8,192 longs fill one small-upload slot. */
     private static final int MAX_ENTRIES = 8192 / CudaKernelSource.TABLE_WIDTH;
 
     private final Supplier<CudaDevice> device;
+    /** The last {@value #CACHED_TABLES} tables on the device, by content, least recently used first. */
+    private final Map<TableKey, CudaBuffer> tables = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<TableKey, CudaBuffer> eldest) {
+            if (size() <= CACHED_TABLES) {
+                return false;
+            }
+            eldest.getValue().release();
+            return true;
+        }
+    };
 
     /**
      * @param device the backend's device, asked for at each launch (it throws when the backend is unavailable)
@@ -41,12 +58,13 @@ final class CudaMultiTensor {
         for (int[] run : runs(buffers.size(), i -> new long[] {cuda(buffers.get(i)).address()}, i -> NONE)) {
             TensorTable layout = layout(run, i -> new long[] {cuda(buffers.get(i)).address()},
                     i -> cuda(buffers.get(i)).size());
-            launch(layout, (kernels, table) -> kernels.fillMany(table, layout, value));
+            launchRepeating(layout, (kernels, table) -> kernels.fillMany(table, layout, value));
         }
     }
 
     void axpy(float alpha, Buffer[] xs, Buffer[] ys, int count) {
-        for (int[] run : runs(count, i -> new long[] {cuda(ys[i]).address()}, i -> new long[] {cuda(xs[i]).address()})) {
+        IntFunction<long[]> written = i -> new long[] {cuda(ys[i]).address()};
+        for (int[] run : runs(count, written, i -> new long[] {cuda(xs[i]).address()})) {
             TensorTable layout = layout(run, i -> new long[] {cuda(xs[i]).address(), cuda(ys[i]).address()},
                     i -> cuda(xs[i]).size());
             launch(layout, (kernels, table) -> kernels.axpyMany(table, layout, alpha));
@@ -60,8 +78,8 @@ final class CudaMultiTensor {
         for (int[] run : runs(count, written, i -> new long[] {cuda(grads[i]).address()})) {
             TensorTable layout = layout(run, i -> new long[] {cuda(params[i]).address(), cuda(grads[i]).address(),
                 cuda(firstMoments[i]).address(), cuda(secondMoments[i]).address()}, i -> cuda(params[i]).size());
-            launch(layout, (kernels, table) -> kernels.adamMany(table, layout, beta1, beta2, sqrtCorrection2, epsilon,
-                    step, decay, shrink));
+            launchRepeating(layout, (kernels, table) -> kernels.adamMany(table, layout, beta1, beta2, sqrtCorrection2,
+                    epsilon, step, decay, shrink));
         }
     }
 
@@ -87,7 +105,7 @@ final class CudaMultiTensor {
             long offset = 0;
             for (TensorTable layout : layouts) {
                 long at = partials.address() + offset * Double.BYTES;
-                launch(layout, (kernels, table) -> kernels.squaresMany(table, layout, at));
+                launchRepeating(layout, (kernels, table) -> kernels.squaresMany(table, layout, at));
                 offset += layout.chunks();
             }
             long count = chunks;
@@ -103,7 +121,7 @@ final class CudaMultiTensor {
         for (int[] run : runs(buffers.size(), i -> new long[] {cuda(buffers.get(i)).address()}, i -> NONE)) {
             TensorTable layout = layout(run, i -> new long[] {cuda(buffers.get(i)).address()},
                     i -> cuda(buffers.get(i)).size());
-            launch(layout, (kernels, table) -> kernels.clipMany(table, layout, bound, maxNorm));
+            launchRepeating(layout, (kernels, table) -> kernels.clipMany(table, layout, bound, maxNorm));
         }
     }
 
@@ -176,6 +194,19 @@ final class CudaMultiTensor {
         return TensorTable.of(CudaKernels.TABLE_CHUNK, sizes, addresses);
     }
 
+    /** A table's values, compared by content. */
+    private record TableKey(long[] values) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof TableKey key && Arrays.equals(values, key.values);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(values);
+        }
+    }
+
     /** Copies a table to the device and queues its kernels (nothing when it has no chunk). */
     private void launch(TensorTable layout, TableLaunch launch) {
         if (layout.chunks() == 0) {
@@ -188,6 +219,31 @@ final class CudaMultiTensor {
         } finally {
             // The cache hands the block out again only to work queued after these kernels.
             gpu.release(table);
+        }
+    }
+
+    /**
+     * {@link #launch}, for a table that repeats: a training loop hands an optimizer's step,
+     * {@code zeroGrad} and clipping the same buffers every step (gradients keep theirs), so
+     * the copy of an equal table made before is used again, with no upload.
+     */
+    private void launchRepeating(TensorTable layout, TableLaunch launch) {
+        if (layout.chunks() == 0) {
+            return;
+        }
+        CudaDevice gpu = device.get();
+        CudaBuffer table;
+        synchronized (tables) {
+            TableKey key = new TableKey(layout.values());
+            table = tables.get(key);
+            if (table == null) {
+                table = gpu.uploadTable(layout.values());
+                tables.put(key, table);
+            }
+            CudaBuffer uploaded = table;
+            // Launched under the cache's lock: an evicted table is released only after the
+            // kernels that read it are queued (the allocator reuses it for later work only).
+            gpu.withKernels(kernels -> launch.launch(kernels, uploaded.address()));
         }
     }
 }
