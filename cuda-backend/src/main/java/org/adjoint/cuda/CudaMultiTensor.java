@@ -4,11 +4,9 @@ import static org.adjoint.cuda.CudaBackend.cuda;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.IntFunction;
 import java.util.function.IntToLongFunction;
 import java.util.function.Supplier;
@@ -142,16 +140,17 @@ final class CudaMultiTensor {
         List<int[]> runs = new ArrayList<>();
         int from = 0;
         while (from < count) {
-            Set<Long> written = new HashSet<>();
-            Set<Long> read = new HashSet<>();
+            Addresses written = new Addresses(Math.min(count - from, MAX_ENTRIES) * 4);
+            Addresses read = new Addresses(Math.min(count - from, MAX_ENTRIES) * 2);
             int to = from;
-            while (to < count && to - from < MAX_ENTRIES && fits(writes.apply(to), reads.apply(to), written, read)) {
-                for (long address : writes.apply(to)) {
-                    written.add(address);
+            while (to < count && to - from < MAX_ENTRIES) {
+                long[] itemWrites = writes.apply(to);
+                long[] itemReads = reads.apply(to);
+                if (!fits(itemWrites, itemReads, written, read)) {
+                    break;
                 }
-                for (long address : reads.apply(to)) {
-                    read.add(address);
-                }
+                written.addAll(itemWrites);
+                read.addAll(itemReads);
                 to++;
             }
             runs.add(new int[] {from, to});
@@ -160,7 +159,7 @@ final class CudaMultiTensor {
         return runs;
     }
 
-    private static boolean fits(long[] writes, long[] reads, Set<Long> written, Set<Long> read) {
+    private static boolean fits(long[] writes, long[] reads, Addresses written, Addresses read) {
         for (long address : writes) {
             if (written.contains(address) || read.contains(address)) {
                 return false;
@@ -172,6 +171,49 @@ final class CudaMultiTensor {
             }
         }
         return true;
+    }
+
+    /** A set of device addresses (open addressing, no boxing): a run's buffers, a few hundred. */
+    private static final class Addresses {
+        private final long[] slots;
+        private boolean hasZero;
+
+        Addresses(int expected) {
+            slots = new long[Integer.highestOneBit(Math.max(4, expected) * 2) * 2];
+        }
+
+        boolean contains(long address) {
+            if (address == 0) {
+                return hasZero;
+            }
+            for (int i = slot(address); ; i = (i + 1) & (slots.length - 1)) {
+                if (slots[i] == address) {
+                    return true;
+                }
+                if (slots[i] == 0) {
+                    return false;
+                }
+            }
+        }
+
+        void addAll(long[] addresses) {
+            for (long address : addresses) {
+                if (address == 0) {
+                    hasZero = true;
+                    continue;
+                }
+                int i = slot(address);
+                while (slots[i] != 0 && slots[i] != address) {
+                    i = (i + 1) & (slots.length - 1);
+                }
+                slots[i] = address;
+            }
+        }
+
+        private int slot(long address) {
+            long mixed = address * 0x9E3779B97F4A7C15L;
+            return (int) (mixed >>> 40) & (slots.length - 1);
+        }
     }
 
     private interface TableLaunch {
