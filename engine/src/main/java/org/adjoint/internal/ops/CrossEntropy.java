@@ -67,9 +67,10 @@ public final class CrossEntropy extends Primitive<Void> {
         int rows = shape[0];
         int classes = shape[1];
         Backend backend = Compute.backend(name(none), logits);
-        Buffer logProbabilities = Compute.allocate(backend, logits.size());
+        // softmax, the negative log-likelihood and the gradient write every element of their outputs.
+        Buffer logProbabilities = Compute.allocateUninitialized(backend, logits.size());
         backend.softmax(Compute.buffer(logits), rows, classes, 1, true, logProbabilities);
-        Buffer loss = Compute.allocate(backend, 1);
+        Buffer loss = Compute.allocateUninitialized(backend, 1);
         backend.negativeLogLikelihood(logProbabilities, Compute.buffer(inputs[LABELS]), rows, classes, loss);
         residuals.keep(Compute.wrap(backend, logProbabilities, shape));
         return Compute.wrap(backend, loss, new int[0]);
@@ -93,7 +94,7 @@ public final class CrossEntropy extends Primitive<Void> {
         Tensor logProbabilities = saved.residual(LOG_PROBABILITIES);
         int[] shape = Compute.shape(logProbabilities);
         Backend backend = Compute.backend(name(none), cotangent);
-        Buffer out = Compute.allocate(backend, logProbabilities.size());
+        Buffer out = Compute.allocateUninitialized(backend, logProbabilities.size());
         backend.crossEntropyGrad(Compute.buffer(logProbabilities), Compute.buffer(saved.input(LABELS)), shape[0],
                 shape[1], Compute.buffer(cotangent), out);
         return Compute.wrap(backend, out, shape);
