@@ -36,7 +36,7 @@ public final class CudaKernels {
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
     static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "fill_many", "axpy_many", "adam_many", "squares_many",
-            "norm_from_squares", "clip_many", "unary", "binary", "copy_strided", "copy_strided_to", "masked_fill",
+            "norm_from_squares", "clip_many", "unary", "unary_times", "binary", "copy_strided", "copy_strided_to", "masked_fill",
             "sum_to", "column_sums", "sum_to_parts", "max_axis", "softmax", "layer_norm", "layer_norm_grad", "layer_norm_grad_weight",
             "gather", "scatter_add", "im2col", "col2im", "bias_activation",
             "activation_grad", "nll", "cross_entropy_grad", "attention_forward", "attention_backward_query",
@@ -294,6 +294,21 @@ public final class CudaKernels {
     public void clipMany(long table, TensorTable layout, long norm, float maxNorm) {
         launch("clip_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
                 .i64(layout.chunks()).i64(layout.chunk()).address(norm).f32(maxNorm));
+    }
+
+    /**
+     * {@code out = grad · op(x)}, with the bits of {@link #unary} followed by a product.
+     *
+     * @param op        kernel ordinal of the function
+     * @param parameter its parameter
+     * @param x         input
+     * @param grad      the factor
+     * @param out       output (may be {@code x}, not {@code grad})
+     * @param n         element count
+     */
+    public void unaryTimes(int op, float parameter, long x, long grad, long out, long n) {
+        launch("unary_times", grid.gridStride(n),
+                new Arguments().i32(op).f32(parameter).address(x).address(grad).address(out).i64(n));
     }
 
     /**

@@ -500,6 +500,14 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
         float* out = ARG(float*, 3);
         long long n = ARG(long long, 4);
         for (long long i = 0; i < n; i++) out[i] = unary_op(op, p, x[i]);
+    } else if (strcmp(name, "unary_times") == 0) {
+        int op = ARG(int, 0);
+        float p = ARG(float, 1);
+        const float* x = ARG(const float*, 2);
+        const float* grad = ARG(const float*, 3);
+        float* out = ARG(float*, 4);
+        long long n = ARG(long long, 5);
+        for (long long i = 0; i < n; i++) out[i] = grad[i] * unary_op(op, p, x[i]);
     } else if (strcmp(name, "binary") == 0) {
         int op = ARG(int, 0);
         const float* lhs = ARG(const float*, 1);

@@ -76,6 +76,7 @@ public final class CudaKernelSource {
             "norm_from_squares",
             "clip_many",
             "unary",
+            "unary_times",
             "binary",
             "copy_strided",
             "copy_strided_to",

@@ -33,6 +33,7 @@
  *                       each, grid-stride over chunks)           squares depend on that)
  *   norm_from_squares   ONE block, as nll                        exactly 1
  *   unary               element (n)                              ceil(n / 256)
+ *   unary_times         element (n)                              ceil(n / 256)
  *   binary              output element (n)                       ceil(n / 256)
  *   copy_strided        output element (n)                       ceil(n / 256)
  *   copy_strided_to     element (n)                              ceil(n / 256)
@@ -670,6 +671,17 @@ extern "C" __global__ void clip_many(const long long* table, int entries, long l
 extern "C" __global__ void unary(int op, float p, const float* x, float* out, long long n) {
     for (long long i = first_index(); i < n; i += index_step()) {
         out[i] = unary_op(op, p, x[i]);
+    }
+}
+
+/*
+ * out[i] = grad[i] * f(x[i]) (a pointwise VJP, ArithmeticOps.unaryTimes), with the bits of
+ * unary into out followed by binary's MUL: f rounded as unary rounds it, then the product.
+ * out may be x, not grad.
+ */
+extern "C" __global__ void unary_times(int op, float p, const float* x, const float* grad, float* out, long long n) {
+    for (long long i = first_index(); i < n; i += index_step()) {
+        out[i] = mul_rn(grad[i], unary_op(op, p, x[i]));
     }
 }
 

@@ -133,6 +133,30 @@ class EmulatedElementWiseTest {
         }
     }
 
+    @Test
+    void unaryTimesHasTheBitsOfUnaryThenMultiply() throws IOException {
+        float[] x = concat(SPECIAL, random(40, 5, -10, 10));
+        float[] grad = random(x.length, 6, -3, 3);
+        for (ElementWise.Unary op : new ElementWise.Unary[] {ElementWise.Unary.STEP, ElementWise.Unary.GELU_GRAD,
+            ElementWise.Unary.TANH, ElementWise.Unary.POW}) {
+            float p = op == ElementWise.Unary.POW ? 1.5f : 0f;
+            String what = "unary_times " + op;
+            for (int[] launch : LAUNCHES) {
+                float[] composed = EMULATOR.launch("unary", launch[0], launch[1], op.ordinal(), p, x,
+                        new float[x.length], (long) x.length).get(1);
+                for (int i = 0; i < composed.length; i++) {
+                    composed[i] = grad[i] * composed[i];
+                }
+                List<float[]> fused = EMULATOR.launch("unary_times", launch[0], launch[1], op.ordinal(), p, x, grad,
+                        new float[x.length], (long) x.length);
+                assertBits(composed, fused.get(2), what + " grid " + launch[0]);
+                List<float[]> inPlace = EMULATOR.launch("unary_times", launch[0], launch[1], op.ordinal(), p, x, grad,
+                        new HostEmulator.Alias(0), (long) x.length);
+                assertBits(composed, inPlace.get(0), what + " into x, grid " + launch[0]);
+            }
+        }
+    }
+
     /** A shape with each operand's strides over it (0 broadcasts). */
     private record Layout(String name, int[] shape, int[] a, int[] b) {
     }

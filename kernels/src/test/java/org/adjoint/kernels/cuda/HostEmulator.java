@@ -452,6 +452,8 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { axpy(F(0), P(1), P(2), L(3)); });
                 } else if (name == "unary") {
                     launch(grid, block, false, [&] { unary(I(0), F(1), P(2), P(3), L(4)); });
+                } else if (name == "unary_times") {
+                    launch(grid, block, false, [&] { unary_times(I(0), F(1), P(2), P(3), P(4), L(5)); });
                 } else if (name == "binary") {
                     launch(grid, block, false, [&] { binary(I(0), P(1), P(2), P(3), S(4), L(5)); });
                 } else if (name == "copy_strided") {
