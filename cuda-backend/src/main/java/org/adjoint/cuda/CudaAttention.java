@@ -4,6 +4,7 @@ import static org.adjoint.cuda.CudaBackend.cuda;
 
 import java.util.function.Supplier;
 
+import org.adjoint.backend.AttentionOps;
 import org.adjoint.backend.AttentionOps.Rows;
 import org.adjoint.backend.Buffer;
 import org.adjoint.cuda.internal.CudaBuffer;
@@ -13,8 +14,8 @@ import org.adjoint.kernels.cuda.CudaKernelSource;
 
 /**
  * The fused attention kernels of a {@link CudaBackend}, forward and backward, for rows up to
- * {@link CudaKernelSource#ATTENTION_MAX_DIM} wide; the backend takes the SPI's composed
- * default beyond that (and for an empty backward pass). The kernels read and write each
+ * {@link CudaKernelSource#ATTENTION_MAX_DIM} wide; each method answers whether it ran, and the
+ * backend, which alone can call the SPI's composed default, runs that where it did not. The kernels read and write each
  * operand where its {@link Rows} say, with one or two batch axes (the heads of a
  * {@code [batch, time, heads, width]} tensor read in place, without the default's copies).
  */
@@ -30,21 +31,20 @@ final class CudaAttention {
     }
 
     /**
-     * Whether the kernels can take operands over these batch axes where they lie: at most two
-     * axes (sequences, then heads), strides that fit the kernel's arithmetic.
-     *
-     * @param batchShape the batch axes
-     * @return whether {@link #layout} describes them
+     * Whether the kernels take these operands: rows at most
+     * {@link CudaKernelSource#ATTENTION_MAX_DIM} wide, over at most two batch axes (sequences,
+     * then heads) where they lie.
      */
-    static boolean readsInPlace(int[] batchShape) {
-        return batchShape.length <= 2;
+    private static boolean fits(int[] batchShape, int d, int dv) {
+        return d <= CudaKernelSource.ATTENTION_MAX_DIM && dv <= CudaKernelSource.ATTENTION_MAX_DIM
+                && batchShape.length <= 2;
     }
 
     /**
-     * The kernels' layout of operands over {@code batchShape} ({@link #readsInPlace}): batch
+     * The kernels' layout of operands over {@code batchShape} ({@link #fits}): batch
      * item {@code b = o · heads + h} with {@code heads} the last of two axes.
      *
-     * @param batchShape the batch axes, at most two
+     * @param batchShape the batch axes, at most two ({@link #fits})
      * @param rows       each operand's rows in {@link AttentionLayout}'s order, null where unused
      * @return the layout
      */
@@ -64,11 +64,47 @@ final class CudaAttention {
         return layout;
     }
 
-    void forward(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, int[] batchShape, int t, int s,
-                 int d, int dv, boolean causal, float scale, Buffer out, Rows outRows, Buffer logSumExp) {
-        int batch = items(batchShape);
+    /**
+     * The packed form's forward, if the kernels take it.
+     *
+     * @return whether it ran (else the caller runs the SPI's default)
+     */
+    boolean forward(Buffer q, Buffer k, Buffer v, int batch, int t, int s, int d, int dv, boolean causal, float scale,
+                    Buffer out, Buffer logSumExp) {
+        int[] items = {batch};
+        return forward(q, Rows.packed(0, items, t, d), k, Rows.packed(0, items, s, d), v, Rows.packed(0, items, s, dv),
+                items, t, s, d, dv, causal, scale, out, Rows.packed(0, items, t, dv), logSumExp);
+    }
+
+    /**
+     * The packed form's backward, if the kernels take it (dq, dk, dv one after another in {@code grads}).
+     *
+     * @return whether it ran (else the caller runs the SPI's default)
+     */
+    boolean backward(Buffer q, Buffer k, Buffer v, Buffer out, Buffer logSumExp, Buffer dOut, int batch, int t, int s,
+                     int d, int dv, boolean causal, float scale, Buffer grads) {
+        int[] items = {batch};
+        long dkAt = (long) batch * t * d;
+        long dvAt = dkAt + (long) batch * s * d;
+        return backward(q, Rows.packed(0, items, t, d), k, Rows.packed(0, items, s, d), v, Rows.packed(0, items, s, dv),
+                out, Rows.packed(0, items, t, dv), logSumExp, dOut, Rows.packed(0, items, t, dv), items, t, s, d, dv,
+                causal, scale, grads, Rows.packed(0, items, t, d), Rows.packed(dkAt, items, s, d),
+                Rows.packed(dvAt, items, s, dv));
+    }
+
+    /**
+     * The forward on operands where their rows lie, if the kernels take them.
+     *
+     * @return whether it ran (else the caller runs the SPI's default)
+     */
+    boolean forward(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, int[] batchShape, int t, int s,
+                    int d, int dv, boolean causal, float scale, Buffer out, Rows outRows, Buffer logSumExp) {
+        if (!fits(batchShape, d, dv)) {
+            return false;
+        }
+        int batch = AttentionOps.batchItems(batchShape);
         if ((long) batch * t == 0) {
-            return;
+            return true;
         }
         long queries = cuda(q).address(qRows.offset());
         long keys = cuda(k).address(kRows.offset());
@@ -78,12 +114,22 @@ final class CudaAttention {
         AttentionLayout layout = layout(batchShape, qRows, kRows, vRows, outRows);
         device.get().withKernels(kernels -> kernels.attention(queries, keys, values, result, rows, batch, t, s, d,
                 dv, causal, scale, layout));
+        return true;
     }
 
-    void backward(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, Buffer out, Rows outRows,
-                  Buffer logSumExp, Buffer dOut, Rows dOutRows, int[] batchShape, int t, int s, int d, int dv,
-                  boolean causal, float scale, Buffer grads, Rows dqRows, Rows dkRows, Rows dvRows) {
-        int batch = items(batchShape);
+    /**
+     * The backward on operands where their rows lie, if the kernels take them (not for an
+     * empty pass, whose gradients the default zeroes).
+     *
+     * @return whether it ran (else the caller runs the SPI's default)
+     */
+    boolean backward(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, Buffer out, Rows outRows,
+                     Buffer logSumExp, Buffer dOut, Rows dOutRows, int[] batchShape, int t, int s, int d, int dv,
+                     boolean causal, float scale, Buffer grads, Rows dqRows, Rows dkRows, Rows dvRows) {
+        int batch = AttentionOps.batchItems(batchShape);
+        if (!fits(batchShape, d, dv) || (long) batch * t == 0) {
+            return false;
+        }
         long queries = cuda(q).address(qRows.offset());
         long keys = cuda(k).address(kRows.offset());
         long values = cuda(v).address(vRows.offset());
@@ -103,13 +149,6 @@ final class CudaAttention {
         } finally {
             device.get().release(rowDot);
         }
-    }
-
-    private static int items(int[] batchShape) {
-        int batch = 1;
-        for (int axis : batchShape) {
-            batch = Math.multiplyExact(batch, axis);
-        }
-        return batch;
+        return true;
     }
 }

@@ -18,7 +18,6 @@ import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
 import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.UnavailableException;
-import org.adjoint.kernels.cuda.CudaKernelSource;
 
 /**
  * {@link Backend} on an NVIDIA GPU: buffers in device memory, GEMM through cuBLAS, convolutions
@@ -598,18 +597,13 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
         strided.maskedFill(x, xOffset, xStrides, mask, maskOffset, maskStrides, value, out, shape);
     }
 
-    /** The fused kernels for rows up to {@link CudaKernelSource#ATTENTION_MAX_DIM} wide; the composed default beyond. */
+    /** The fused kernels ({@link CudaAttention}) where they take the shapes; the composed default elsewhere. */
     @Override
     public void attention(Buffer q, Buffer k, Buffer v, int batch, int t, int s, int d, int dv, boolean causal,
                           float scale, Buffer out, Buffer logSumExp) {
-        if (d > CudaKernelSource.ATTENTION_MAX_DIM || dv > CudaKernelSource.ATTENTION_MAX_DIM) {
+        if (!fusedAttention.forward(q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp)) {
             Backend.super.attention(q, k, v, batch, t, s, d, dv, causal, scale, out, logSumExp);
-            return;
         }
-        int[] items = {batch};
-        fusedAttention.forward(q, Rows.packed(0, items, t, d), k, Rows.packed(0, items, s, d), v,
-                Rows.packed(0, items, s, dv), items, t, s, d, dv, causal, scale, out, Rows.packed(0, items, t, dv),
-                logSumExp);
     }
 
     /** The fused kernels read the operands where they lie (no copies), for one or two batch axes. */
@@ -617,30 +611,19 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
     public void attention(Buffer q, Rows qRows, Buffer k, Rows kRows, Buffer v, Rows vRows, int[] batchShape, int t,
                           int s, int d, int dv, boolean causal, float scale, Buffer out, Rows outRows,
                           Buffer logSumExp) {
-        if (d > CudaKernelSource.ATTENTION_MAX_DIM || dv > CudaKernelSource.ATTENTION_MAX_DIM
-                || !CudaAttention.readsInPlace(batchShape)) {
+        if (!fusedAttention.forward(q, qRows, k, kRows, v, vRows, batchShape, t, s, d, dv, causal, scale, out,
+                outRows, logSumExp)) {
             Backend.super.attention(q, qRows, k, kRows, v, vRows, batchShape, t, s, d, dv, causal, scale, out, outRows,
                     logSumExp);
-            return;
         }
-        fusedAttention.forward(q, qRows, k, kRows, v, vRows, batchShape, t, s, d, dv, causal, scale, out, outRows,
-                logSumExp);
     }
 
     @Override
     public void attentionGrad(Buffer q, Buffer k, Buffer v, Buffer out, Buffer logSumExp, Buffer dOut, int batch,
                               int t, int s, int d, int dv, boolean causal, float scale, Buffer grads) {
-        if (d > CudaKernelSource.ATTENTION_MAX_DIM || dv > CudaKernelSource.ATTENTION_MAX_DIM || (long) batch * t == 0) {
+        if (!fusedAttention.backward(q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal, scale, grads)) {
             Backend.super.attentionGrad(q, k, v, out, logSumExp, dOut, batch, t, s, d, dv, causal, scale, grads);
-            return;
         }
-        int[] items = {batch};
-        long dkAt = (long) batch * t * d;
-        long dvAt = dkAt + (long) batch * s * d;
-        fusedAttention.backward(q, Rows.packed(0, items, t, d), k, Rows.packed(0, items, s, d), v,
-                Rows.packed(0, items, s, dv), out, Rows.packed(0, items, t, dv), logSumExp, dOut,
-                Rows.packed(0, items, t, dv), items, t, s, d, dv, causal, scale, grads, Rows.packed(0, items, t, d),
-                Rows.packed(dkAt, items, s, d), Rows.packed(dvAt, items, s, dv));
     }
 
     @Override
@@ -648,18 +631,11 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
                               Rows outRows, Buffer logSumExp, Buffer dOut, Rows dOutRows, int[] batchShape, int t,
                               int s, int d, int dv, boolean causal, float scale, Buffer grads, Rows dqRows,
                               Rows dkRows, Rows dvRows) {
-        long queries = (long) t;
-        for (int axis : batchShape) {
-            queries *= axis;
-        }
-        if (d > CudaKernelSource.ATTENTION_MAX_DIM || dv > CudaKernelSource.ATTENTION_MAX_DIM || queries == 0
-                || !CudaAttention.readsInPlace(batchShape)) {
+        if (!fusedAttention.backward(q, qRows, k, kRows, v, vRows, out, outRows, logSumExp, dOut, dOutRows,
+                batchShape, t, s, d, dv, causal, scale, grads, dqRows, dkRows, dvRows)) {
             Backend.super.attentionGrad(q, qRows, k, kRows, v, vRows, out, outRows, logSumExp, dOut, dOutRows,
                     batchShape, t, s, d, dv, causal, scale, grads, dqRows, dkRows, dvRows);
-            return;
         }
-        fusedAttention.backward(q, qRows, k, kRows, v, vRows, out, outRows, logSumExp, dOut, dOutRows, batchShape, t,
-                s, d, dv, causal, scale, grads, dqRows, dkRows, dvRows);
     }
 
     /** The buffer as this backend's, or an error naming the other backend's buffer class. */

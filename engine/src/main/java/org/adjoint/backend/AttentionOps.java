@@ -324,7 +324,13 @@ public interface AttentionOps extends SoftmaxOps {
         }
     }
 
-    private static int batchItems(int[] batchShape) {
+    /**
+     * The batch items of a batch shape: the product of its axes (1 for none).
+     *
+     * @param batchShape the batch axes
+     * @return the item count
+     */
+    static int batchItems(int[] batchShape) {
         int batch = 1;
         for (int n : batchShape) {
             batch *= n;
