@@ -340,8 +340,22 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
         if ((long) outer * count * inner == 0) {
             return;
         }
-        gpu().withKernels(kernels -> kernels.scatterAdd(addends.address(), outer, count, inner, positions.address(),
-                target.address(), length));
+        CudaDevice device = gpu();
+        device.withKernels(kernels -> {
+            int parts = kernels.scatterParts(outer, count, inner, length);
+            if (parts == 1) {
+                kernels.scatterAdd(addends.address(), outer, count, inner, positions.address(), target.address(), length);
+                return;
+            }
+            // One stream: the partials go back to the allocator once the kernel that reads them is queued.
+            CudaBuffer partials = device.allocate((long) parts * outer * length * inner, false);
+            try {
+                kernels.scatterAddInParts(addends.address(), outer, count, inner, positions.address(), target.address(),
+                        length, partials.address(), parts);
+            } finally {
+                device.release(partials);
+            }
+        });
     }
 
     @Override

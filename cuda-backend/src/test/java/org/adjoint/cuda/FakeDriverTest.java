@@ -163,7 +163,8 @@ class FakeDriverTest {
                 "CudaRandomProgramTest", "CudaCoreTest", "CudaCoreOnlyNnTest", "CudaConvolutionOpsTest",
                 "CudaStructureTest", "CudaAttentionTest", "CudaNormalizationTest", "CudaGptTest", "CudaPoolingTest",
                 "CudaConvolutionTest", "CudaCnnModuleTest", "CudnnVersusIm2colTest", "CudaConvActivationTest",
-                "CudaConvMaxPoolTest", "CudaRecipeTest", "CudaFusedAdamTest", "CudaGatheredAccumulationTest", "CudaClippingTest");
+                "CudaConvMaxPoolTest", "CudaRecipeTest", "CudaFusedAdamTest", "CudaGatheredAccumulationTest", "CudaClippingTest",
+                "CudaScatterTest");
         List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS,
                 "-Dadjoint.test.recipes=" + FAKE_PROGRAMS, "suite"));
         suites.forEach(suite -> arguments.add((suite.startsWith("Cudnn") ? "org.adjoint.cuda." : "org.adjoint.cuda.gpu.")

@@ -38,9 +38,19 @@ public final class CudaKernels {
     static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "fill_many", "axpy_many", "adam_many", "squares_many",
             "norm_from_squares", "clip_many", "unary", "unary_times", "binary", "copy_strided", "copy_strided_to", "masked_fill",
             "sum_to", "column_sums", "sum_to_parts", "max_axis", "softmax", "layer_norm", "layer_norm_grad", "layer_norm_grad_weight",
-            "gather", "scatter_add", "im2col", "col2im", "bias_activation",
-            "activation_grad", "nll", "cross_entropy_grad", "attention_forward", "attention_backward_query",
-            "attention_backward_key");
+            "gather", "scatter_add", "scatter_add_parts", "scatter_add_combine", "im2col", "col2im", "bias_activation",
+            "activation_grad", "nll", "cross_entropy_grad", "attention_forward_32", "attention_forward_64",
+            "attention_forward_128", "attention_backward_query_32", "attention_backward_query_64", "attention_backward_query_128",
+            "attention_backward_key_32", "attention_backward_key_64", "attention_backward_key_128");
+
+    /** Query or key rows of an attention block (ADJOINT_ATTENTION_ROWS_PER_BLOCK): as many threads for each lane of a row. */
+    private static final int ATTENTION_ROWS_PER_BLOCK = 64;
+
+    /** Fewest entries a part of a split scatter adds ({@link #scatterParts}). */
+    private static final int SCATTER_MIN_CHUNK = 32;
+
+    /** Most floats of partial sums a split scatter uses (64 MiB). */
+    private static final long SCATTER_PARTIALS_FLOATS = 16L << 20;
 
     private final Map<String, CUfunction> functions;
     private final CUstream stream;
@@ -553,6 +563,69 @@ public final class CudaKernels {
     }
 
     /**
+     * How many parts {@link #scatterAddInParts} splits a scatter's entries into: 1 (scatter with
+     * {@link #scatterAdd}) when its lanes already fill the device, when there are fewer than
+     * {@value #SCATTER_MIN_CHUNK} × 2 entries a lane, or when two parts' partial sums would exceed
+     * {@value #SCATTER_PARTIALS_FLOATS} floats; otherwise enough parts to give the device about one
+     * thread per lane of each part, at least {@value #SCATTER_MIN_CHUNK} entries each.
+     *
+     * @param outer  outer count
+     * @param count  entries a lane
+     * @param inner  inner count
+     * @param length indexed axis length of the output
+     * @return parts, at least 1
+     */
+    public int scatterParts(int outer, int count, int inner, int length) {
+        return scatterParts(outer, count, inner, length, (long) grid.cap() * LaunchGrid.THREADS);
+    }
+
+    /**
+     * {@link #scatterParts(int, int, int, int)} for a device that runs {@code threads} threads of a
+     * grid-stride launch at once.
+     *
+     * @param outer   outer count
+     * @param count   entries a lane
+     * @param inner   inner count
+     * @param length  indexed axis length of the output
+     * @param threads the capped grid's threads
+     * @return parts, at least 1
+     */
+    static int scatterParts(int outer, int count, int inner, int length, long threads) {
+        long lanes = (long) outer * inner;
+        long partFloats = lanes * length;
+        if (lanes >= threads / 2 || count < 2 * SCATTER_MIN_CHUNK || 2 * partFloats > SCATTER_PARTIALS_FLOATS) {
+            return 1;
+        }
+        long parts = Math.min(count / SCATTER_MIN_CHUNK, Math.ceilDiv(threads, lanes));
+        return (int) Math.max(1, Math.min(parts, SCATTER_PARTIALS_FLOATS / partFloats));
+    }
+
+    /**
+     * The same sums as {@link #scatterAdd} split along the scattered axis into {@code parts}
+     * chunks ({@code scatter_add_parts}, one thread per part and lane, each adding its chunk in
+     * increasing {@code j} into its own zeroed slice), then added into {@code out} in part order
+     * ({@code scatter_add_combine}): deterministic for given parts, not the CPU's order.
+     *
+     * @param values   {@code [outer, count, inner]}
+     * @param outer    outer count
+     * @param count    indexed axis length of {@code values}
+     * @param inner    inner count
+     * @param indices  {@code [outer, count, inner]} whole numbers as floats
+     * @param out      {@code [outer, length, inner]}, updated in place
+     * @param length   indexed axis length of {@code out}
+     * @param partials scratch of {@code parts × outer × length × inner} floats
+     * @param parts    from {@link #scatterParts}, at least 2
+     */
+    public void scatterAddInParts(long values, int outer, int count, int inner, long indices, long out, int length,
+                                  long partials, int parts) {
+        launch("scatter_add_parts", grid.gridStride((long) parts * outer * inner), new Arguments().address(values)
+                .i32(outer).i32(count).i32(inner).address(indices).address(partials).i32(length).i32(parts));
+        long n = (long) outer * length * inner;
+        launch("scatter_add_combine", grid.gridStride(n), new Arguments().address(partials).i32(parts).i64(n)
+                .address(out));
+    }
+
+    /**
      * Unfolds {@code images} contiguous {@code [channels, height, width]} images into columns
      * {@code [images, channels·kh·kw, outH·outW]}, one thread per column element; a tap on
      * padding reads {@code padValue}. The geometry has been checked (the window fits).
@@ -666,8 +739,9 @@ public final class CudaKernels {
     }
 
     /**
-     * Attention forward ({@code attention_forward}): a block per (batch item, tile of
-     * {@link LaunchGrid#THREADS} queries), grid-stride over tiles.
+     * Attention forward ({@code attention_forward_W}, W the narrowest of 32, 64 and 128 that
+     * holds {@code d} and {@code dv}: one, two or four lanes to a query row): a block per (batch
+     * item, tile of 64 queries), grid-stride over tiles.
      *
      * @param q         {@code [batch, t, d]}
      * @param k         {@code [batch, s, d]}
@@ -685,14 +759,16 @@ public final class CudaKernels {
      */
     public void attention(long q, long k, long v, long out, long logSumExp, int batch, int t, int s, int d, int dv,
                           boolean causal, float scale, AttentionLayout layout) {
-        launch("attention_forward", grid.gridStride((long) batch * Math.ceilDiv(t, LaunchGrid.THREADS) * LaunchGrid.THREADS),
+        int lanes = attentionLanes(d, dv);
+        launch("attention_forward_" + 32 * lanes, attentionBlocks(batch, t), ATTENTION_ROWS_PER_BLOCK * lanes,
                 new Arguments().address(q).address(k).address(v).address(out).address(logSumExp).i32(batch).i32(t)
                         .i32(s).i32(d).i32(dv).i32(causal ? 1 : 0).f32(scale).struct(layout.encode()));
     }
 
     /**
-     * Attention backward: {@code attention_backward_query} (dq and the row dots, tiles of
-     * queries), then {@code attention_backward_key} (dk and dv, tiles of keys).
+     * Attention backward: {@code attention_backward_query_W} (dq and the row dots, tiles of
+     * queries), then {@code attention_backward_key_W} (dk and dv, tiles of keys), W as for
+     * {@link #attention}.
      *
      * @param q         {@code [batch, t, d]}
      * @param k         {@code [batch, s, d]}
@@ -717,21 +793,40 @@ public final class CudaKernels {
                               long dv, int batch, int t, int s, int d, int valueWidth, boolean causal, float scale,
                               AttentionLayout layout) {
         byte[] rows = layout.encode();
-        launch("attention_backward_query",
-                grid.gridStride((long) batch * Math.ceilDiv(t, LaunchGrid.THREADS) * LaunchGrid.THREADS),
+        int lanes = attentionLanes(d, valueWidth);
+        int threads = ATTENTION_ROWS_PER_BLOCK * lanes;
+        launch("attention_backward_query_" + 32 * lanes, attentionBlocks(batch, t), threads,
                 new Arguments().address(q).address(k).address(v).address(out).address(logSumExp).address(dOut)
                         .address(dq).address(rowDot).i32(batch).i32(t).i32(s).i32(d).i32(valueWidth)
                         .i32(causal ? 1 : 0).f32(scale).struct(rows));
-        launch("attention_backward_key",
-                grid.gridStride((long) batch * Math.ceilDiv(s, LaunchGrid.THREADS) * LaunchGrid.THREADS),
+        launch("attention_backward_key_" + 32 * lanes, attentionBlocks(batch, s), threads,
                 new Arguments().address(q).address(k).address(v).address(logSumExp).address(dOut).address(rowDot)
                         .address(dk).address(dv).i32(batch).i32(t).i32(s).i32(d).i32(valueWidth)
                         .i32(causal ? 1 : 0).f32(scale).struct(rows));
     }
 
+    /** Lanes to a row of the attention kernels: 1, 2 or 4, the fewest whose 32 columns each hold the widest row. */
+    private static int attentionLanes(int d, int dv) {
+        int widest = Math.max(d, dv);
+        if (widest > CudaKernelSource.ATTENTION_MAX_DIM) {
+            throw new IllegalArgumentException("attention kernels: rows of " + widest + " columns are wider than "
+                    + CudaKernelSource.ATTENTION_MAX_DIM);
+        }
+        return widest <= 32 ? 1 : widest <= 64 ? 2 : 4;
+    }
+
+    /** Blocks for the attention kernels: a tile of 64 rows of each batch item, capped (they grid-stride). */
+    private int attentionBlocks(int batch, int rows) {
+        return (int) Math.max(1, Math.min(grid.cap(), (long) batch * Math.ceilDiv(rows, ATTENTION_ROWS_PER_BLOCK)));
+    }
+
     private void launch(String name, int blocks, Arguments arguments) {
-        Driver.check(cuLaunchKernel(functions.get(name), blocks, 1, 1, LaunchGrid.THREADS, 1, 1, 0, stream,
-                arguments.pointer(), null), "cuLaunchKernel(" + name + ")");
+        launch(name, blocks, LaunchGrid.THREADS, arguments);
+    }
+
+    private void launch(String name, int blocks, int threads, Arguments arguments) {
+        Driver.check(cuLaunchKernel(functions.get(name), blocks, 1, 1, threads, 1, 1, 0, stream, arguments.pointer(),
+                null), "cuLaunchKernel(" + name + ")");
     }
 
     /**

@@ -360,8 +360,20 @@ static CUresult run_many(const char* name, void** params) {
     return counted == chunks ? OK : INVALID_VALUE;
 }
 
+/* The attention kernels, which take 64 threads for each lane of a row (1, 2 or 4 lanes). */
+static int is_attention(const char* name) {
+    return strncmp(name, "attention_forward_", 18) == 0 || strncmp(name, "attention_backward_query_", 25) == 0
+        || strncmp(name, "attention_backward_key_", 23) == 0;
+}
+
 static CUresult run(const char* name, unsigned int grid, unsigned int block, void** params) {
-    if (block != THREADS) {
+    if (is_attention(name)) {
+        const char* width = strrchr(name, '_') + 1;
+        unsigned int lanes = strcmp(width, "32") == 0 ? 1 : strcmp(width, "64") == 0 ? 2 : strcmp(width, "128") == 0 ? 4 : 0;
+        if (lanes == 0 || block != 64 * lanes) {
+            return INVALID_VALUE;
+        }
+    } else if (block != THREADS) {
         return INVALID_VALUE;
     }
     if (strcmp(name, "nll") == 0) {
@@ -672,6 +684,42 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
                 }
             }
         }
+    } else if (strcmp(name, "scatter_add_parts") == 0) {
+        /* Each part's chunk of entries, in order, into its own zeroed slice of partials. */
+        const float* values = ARG(const float*, 0);
+        int outer = ARG(int, 1), count = ARG(int, 2), inner = ARG(int, 3);
+        const float* indices = ARG(const float*, 4);
+        float* partials = ARG(float*, 5);
+        int length = ARG(int, 6), parts = ARG(int, 7);
+        if (parts < 1) return INVALID_VALUE;
+        long long chunk = ((long long) count + parts - 1) / parts;
+        for (long long p = 0; p < parts; p++) {
+            for (long long o = 0; o < outer; o++) {
+                float* slice = partials + (p * outer + o) * length * inner;
+                for (long long e = 0; e < (long long) length * inner; e++) slice[e] = 0.0f;
+                for (long long j = p * chunk; j < count && j < (p + 1) * chunk; j++) {
+                    for (long long i = 0; i < inner; i++) {
+                        long long at = (o * count + j) * inner + i;
+                        long long index = fake_index(indices[at], length);
+                        if (index < 0) {
+                            for (long long l = 0; l < length; l++) slice[l * inner + i] = NAN;
+                        } else {
+                            slice[index * inner + i] += values[at];
+                        }
+                    }
+                }
+            }
+        }
+    } else if (strcmp(name, "scatter_add_combine") == 0) {
+        const float* partials = ARG(const float*, 0);
+        int parts = ARG(int, 1);
+        long long n = ARG(long long, 2);
+        float* out = ARG(float*, 3);
+        for (long long e = 0; e < n; e++) {
+            float sum = partials[e];
+            for (long long p = 1; p < parts; p++) sum += partials[p * n + e];
+            out[e] += sum;
+        }
     } else if (strcmp(name, "im2col") == 0 || strcmp(name, "col2im") == 0) {
         /* The columns' element order, one naive loop for both; col2im zeroes, then adds in that order. */
         int unfold = strcmp(name, "im2col") == 0;
@@ -732,11 +780,11 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
                 out[r * cols + c] = c == (int) labels[r] ? v - scale : v;
             }
         }
-    } else if (strcmp(name, "attention_forward") == 0 || strcmp(name, "attention_backward_query") == 0
-               || strcmp(name, "attention_backward_key") == 0) {
-        /* Naive attention in double: scores, softmax, products; the three kernels' parameter lists. */
-        int forward = strcmp(name, "attention_forward") == 0;
-        int queryGrad = strcmp(name, "attention_backward_query") == 0;
+    } else if (is_attention(name)) {
+        /* Naive attention in double: scores, softmax, products; the three kernels' parameter lists
+           (each in its three widths: _32, _64, _128). */
+        int forward = strncmp(name, "attention_forward_", 18) == 0;
+        int queryGrad = strncmp(name, "attention_backward_query_", 25) == 0;
         const float* q = ARG(const float*, 0);
         const float* k = ARG(const float*, 1);
         const float* v = ARG(const float*, 2);

@@ -91,15 +91,23 @@ public final class CudaKernelSource {
             "layer_norm_grad_weight",
             "gather",
             "scatter_add",
+            "scatter_add_parts",
+            "scatter_add_combine",
             "im2col",
             "col2im",
             "bias_activation",
             "activation_grad",
             "nll",
             "cross_entropy_grad",
-            "attention_forward",
-            "attention_backward_query",
-            "attention_backward_key");
+            "attention_forward_32",
+            "attention_forward_64",
+            "attention_forward_128",
+            "attention_backward_query_32",
+            "attention_backward_query_64",
+            "attention_backward_query_128",
+            "attention_backward_key_32",
+            "attention_backward_key_64",
+            "attention_backward_key_128");
 
     private static String cached;
 

@@ -57,6 +57,9 @@
  *   scatter_add         lane (outer * inner); the thread adds    ceil(outer * inner / 256)
  *                       its lane's count values in order, so
  *                       the result does not depend on the grid
+ *   scatter_add_parts   (part, lane) pair (parts * outer *      ceil(that / 256)
+ *                       inner): its chunk of entries, in order
+ *   scatter_add_combine element of out (n)                       ceil(n / 256)
  *   im2col              column element (images * C * kh * kw     ceil(that / 256)
  *                       * outH * outW)
  *   col2im              image element (images * C * H * W); the  ceil(images * C * H * W / 256)
@@ -68,14 +71,15 @@
  *   nll                 ONE block of 256 threads (any count up   exactly 1 (blocks other
  *                       to 1024 works): deterministic tree sum   than 0 return at once)
  *   cross_entropy_grad  element (rows * cols)                    ceil(rows * cols / 256)
- *   attention_forward   tile of blockDim.x query rows of one     batch * ceil(t / 256)
- *                       batch item (a thread per row); keys
+ *   attention_forward_W tile of 64 query rows of one batch       batch * ceil(t / 64), with
+ *                       item, L = W / 32 lanes to a row (W = 32,  64 L threads a block (not
+ *                       64, 128: the widest row it takes); keys   256)
  *                       staged in shared memory 32 at a time
- *   attention_backward_query  as attention_forward               batch * ceil(t / 256)
- *   attention_backward_key    tile of blockDim.x key rows of     batch * ceil(s / 256)
- *                       one batch item; queries staged 32 at a
- *                       time. Each output element is summed by
- *                       one thread in a fixed order.
+ *   attention_backward_query_W  as attention_forward_W           batch * ceil(t / 64)
+ *   attention_backward_key_W    tile of 64 key rows of one       batch * ceil(s / 64)
+ *                       batch item, L lanes to a row; queries
+ *                       staged 32 at a time. Each output element
+ *                       is summed by one thread in a fixed order.
  *   layer_norm          row (rows), a block per row: the row's   min(rows, cap)
  *                       two sums reduced over the block
  *   layer_norm_grad     row (rows), a block per row              min(rows, cap)
@@ -1261,6 +1265,60 @@ extern "C" __global__ void scatter_add(const float* values, int outer, int count
     }
 }
 
+/*
+ * scatter_add split along the scattered axis, for launches with few lanes and many entries (an
+ * embedding's gradient: one lane per column, every token an entry): part p of `parts` adds the
+ * entries [p * chunk, min(count, (p + 1) * chunk)) of each lane, chunk = ceil(count / parts), in
+ * order, into its own slice partials[p, o, :, i], which it zeroes first (partials is
+ * [parts, outer, length, inner]); scatter_add_combine then adds the parts into out. The same bits
+ * on every run for the same parts, but not the CPU's order of additions. An invalid index makes
+ * the part's lane NaN, and so out's.
+ */
+extern "C" __global__ void scatter_add_parts(const float* values, int outer, int count, int inner, const float* indices,
+                                             float* partials, int length, int parts) {
+    long long lanes = (long long) outer * inner;
+    long long work = lanes * parts;
+    long long chunk = ((long long) count + parts - 1) / parts;
+    for (long long w = first_index(); w < work; w += index_step()) {
+        long long p = w / lanes;
+        long long lane = w % lanes;
+        long long o = lane / inner;
+        long long i = lane % inner;
+        float* target = partials + (p * outer + o) * length * inner + i;
+        for (int l = 0; l < length; l++) {
+            target[(long long) l * inner] = 0.0f;
+        }
+        long long from = o * count * inner + i;
+        long long end = (p + 1) * chunk < count ? (p + 1) * chunk : count;
+        bool valid = true;
+        for (long long j = p * chunk; j < end && valid; j++) {
+            long long at = from + j * inner;
+            long long index = whole_index(indices[at], length);
+            if (index < 0) {
+                valid = false;
+            } else {
+                target[index * inner] = add_rn(target[index * inner], values[at]);
+            }
+        }
+        if (!valid) {
+            for (int l = 0; l < length; l++) {
+                target[(long long) l * inner] = quiet_nan();
+            }
+        }
+    }
+}
+
+/* out[e] += partials[0, e] + partials[1, e] + ... (added in part order) for the n elements of out. */
+extern "C" __global__ void scatter_add_combine(const float* partials, int parts, long long n, float* out) {
+    for (long long e = first_index(); e < n; e += index_step()) {
+        float sum = partials[e];
+        for (int p = 1; p < parts; p++) {
+            sum = add_rn(sum, partials[p * n + e]);
+        }
+        out[e] = add_rn(out[e], sum);
+    }
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Sliding windows over NCHW images and their adjoint (Im2col).                          */
 /* ------------------------------------------------------------------------------------ */
@@ -1438,6 +1496,17 @@ extern "C" __global__ void cross_entropy_grad(const float* logp, const float* la
 #define ADJOINT_ATTENTION_TILE 32
 
 /*
+ * Columns of a row that one thread holds in registers. A row of up to 32 L columns is dealt
+ * out among L neighbouring lanes, four columns at a time (lane l holds columns 4 (m L + l) to
+ * 4 (m L + l) + 3 for m = 0..7), so that every array a thread keeps has a size and indices
+ * known to the compiler and stays in registers: the _32, _64 and _128 kernels are L = 1, 2, 4.
+ */
+#define ADJOINT_ATTENTION_LANE_COLUMNS 32
+
+/* Query rows (forward, backward_query) or key rows (backward_key) of one block: the block has 64 L threads. */
+#define ADJOINT_ATTENTION_ROWS_PER_BLOCK 64
+
+/*
  * Where one attention operand's rows lie, passed BY VALUE inside AttentionLayout: row r of
  * batch item b = o * heads + h starts at element o * outer + h * head + r * row of the operand
  * (rows themselves contiguous). A packed [batch, rows, width] operand is heads = 1,
@@ -1476,79 +1545,163 @@ static __host__ __device__ __forceinline__ float negative_infinity() {
 #endif
 }
 
+/* The column of a row that element e of lane `lane`'s registers holds (L lanes to a row). */
+template <int L>
+static __host__ __device__ __forceinline__ int lane_column(int e, int lane) {
+    return ((e >> 2) * L + lane) * 4 + (e & 3);
+}
+
+/* The sum of one value over the L lanes of a row, the same bits in each (a butterfly of shuffles). */
+template <int L>
+static __device__ __forceinline__ float row_sum(float partial) {
+    unsigned lanes = L == 32 ? 0xffffffffu : ((1u << L) - 1u) << (threadIdx.x % 32u / L * L);
+#pragma unroll
+    for (int m = 1; m < L; m <<= 1) partial += __shfl_xor_sync(lanes, partial, m, L);
+    return partial;
+}
+
+/* This lane's columns of a row `width` wide (zeros beyond it). */
+template <int L>
+static __device__ __forceinline__ void lane_load(float (&x)[ADJOINT_ATTENTION_LANE_COLUMNS], const float* row, int width,
+                                                 int lane) {
+#pragma unroll
+    for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e++) {
+        int c = lane_column<L>(e, lane);
+        x[e] = c < width ? row[c] : 0.0f;
+    }
+}
+
+/* Writes this lane's columns of a row `width` wide. */
+template <int L>
+static __device__ __forceinline__ void lane_store(const float (&x)[ADJOINT_ATTENTION_LANE_COLUMNS], float* row, int width,
+                                                  int lane) {
+#pragma unroll
+    for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e++) {
+        int c = lane_column<L>(e, lane);
+        if (c < width) row[c] = x[e];
+    }
+}
+
+/* This lane's share of x . y for a row y staged in shared memory (32 L floats, 16-byte aligned), in column order. */
+template <int L>
+static __device__ __forceinline__ float lane_dot(const float (&x)[ADJOINT_ATTENTION_LANE_COLUMNS], const float* staged,
+                                                 int lane) {
+    float dot = 0.0f;
+#pragma unroll
+    for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e += 4) {
+        float4 y = *reinterpret_cast<const float4*>(staged + lane_column<L>(e, lane));
+        dot += x[e] * y.x;
+        dot += x[e + 1] * y.y;
+        dot += x[e + 2] * y.z;
+        dot += x[e + 3] * y.w;
+    }
+    return dot;
+}
+
+/* acc += a y for a row y staged in shared memory. */
+template <int L>
+static __device__ __forceinline__ void lane_axpy(float (&acc)[ADJOINT_ATTENTION_LANE_COLUMNS], float a, const float* staged,
+                                                 int lane) {
+#pragma unroll
+    for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e += 4) {
+        float4 y = *reinterpret_cast<const float4*>(staged + lane_column<L>(e, lane));
+        acc[e] += a * y.x;
+        acc[e + 1] += a * y.y;
+        acc[e + 2] += a * y.z;
+        acc[e + 3] += a * y.w;
+    }
+}
+
+/* Stages rows [first, first + n) of an operand in shared memory, 32 L floats a row (zeros beyond `width`). */
+template <int L>
+static __device__ __forceinline__ void stage_rows(float* tile, const float* x, const AttentionRows& rows, long long heads,
+                                                  long long b, long long first, int n, int width) {
+    const int stride = ADJOINT_ATTENTION_LANE_COLUMNS * L;
+    for (int e = (int) threadIdx.x; e < n * stride; e += (int) blockDim.x) {
+        int c = e % stride;
+        tile[e] = c < width ? x[row_at(rows, heads, b, first + e / stride) + c] : 0.0f;
+    }
+}
+
 /*
  * AttentionKernels.forward: out[b, i] = sum_j p_ij v[b, j] with p_ij = softmax_j(scale * q[b, i] . k[b, j])
  * over the keys j that query i sees (j <= i when causal), and lse[b, i] = log sum_j exp(scale * q.k).
  * q [batch, t, d], k [batch, s, d], v [batch, s, dv], out [batch, t, dv], each where `layout` says
- * (AttentionLayout), lse [batch, t] packed; d and dv at most ADJOINT_ATTENTION_MAX_DIM, s at least 1.
+ * (AttentionLayout), lse [batch, t] packed; d and dv at most 32 L, s at least 1.
  *
- * Work unit: a tile of blockDim.x queries of one batch item (one thread per query row; tiles
- * grid-stride over blocks). The block stages ADJOINT_ATTENTION_TILE keys and values at a time
- * in shared memory; each thread keeps its row's running maximum, running sum and output
- * accumulator in registers and rescales them when the maximum grows (online softmax), so the
- * t x s scores never exist. Results are compared with the CPU within float rounding, not bit
- * for bit (the CPU adds a key block's terms in another order).
+ * Work unit: a tile of blockDim.x / L queries of one batch item (L lanes per query row, see
+ * ADJOINT_ATTENTION_LANE_COLUMNS; tiles grid-stride over blocks). The block stages
+ * ADJOINT_ATTENTION_TILE keys and values at a time in shared memory; each row keeps its running
+ * maximum, running sum and output accumulator in registers and rescales them when the maximum
+ * grows (online softmax), so the t x s scores never exist. Results are compared with the CPU
+ * within float rounding, not bit for bit (the CPU adds a key block's terms in another order).
  */
-extern "C" __global__ void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse,
-                                             int batch, int t, int s, int d, int dv, int causal, float scale,
-                                             AttentionLayout layout) {
-    __shared__ float keys[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
-    __shared__ float values[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
-    long long rowsPerTile = blockDim.x;
+template <int L>
+static __device__ __forceinline__ void attention_forward_rows(const float* q, const float* k, const float* v, float* out,
+                                                              float* lse, int batch, int t, int s, int d, int dv,
+                                                              int causal, float scale, const AttentionLayout& layout) {
+    const int stride = ADJOINT_ATTENTION_LANE_COLUMNS * L;
+    __shared__ __align__(16) float keys[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_LANE_COLUMNS * L];
+    __shared__ __align__(16) float values[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_LANE_COLUMNS * L];
+    int lane = (int) (threadIdx.x % L);
+    long long rowsPerTile = blockDim.x / L;
     long long tilesPerItem = (t + rowsPerTile - 1) / rowsPerTile;
     long long tiles = (long long) batch * tilesPerItem;
     /* The tile loop and the key loop are uniform over the block, so every thread reaches each barrier. */
     for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         long long b = tile / tilesPerItem;
         long long first = tile % tilesPerItem * rowsPerTile;
-        long long i = first + threadIdx.x;
+        long long i = first + threadIdx.x / L;
         bool active = i < t;
-        float query[ADJOINT_ATTENTION_MAX_DIM];
-        float acc[ADJOINT_ATTENTION_MAX_DIM];
+        float query[ADJOINT_ATTENTION_LANE_COLUMNS];
+        float acc[ADJOINT_ATTENTION_LANE_COLUMNS];
         float scores[ADJOINT_ATTENTION_TILE];
         float runningMax = negative_infinity();
         float runningSum = 0.0f;
-        if (active) {
-            for (int c = 0; c < d; c++) query[c] = q[row_at(layout.q, layout.heads, b, i) + c];
-            for (int c = 0; c < dv; c++) acc[c] = 0.0f;
-        }
+        if (active) lane_load<L>(query, q + row_at(layout.q, layout.heads, b, i), d, lane);
+#pragma unroll
+        for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e++) acc[e] = 0.0f;
         long long lastRow = first + rowsPerTile < t ? first + rowsPerTile - 1 : t - 1;
         long long keyEnd = causal && lastRow + 1 < s ? lastRow + 1 : s;
         for (long long j0 = 0; j0 < keyEnd; j0 += ADJOINT_ATTENTION_TILE) {
             int n = (int) (keyEnd - j0 < ADJOINT_ATTENTION_TILE ? keyEnd - j0 : ADJOINT_ATTENTION_TILE);
             __syncthreads();
-            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) {
-                keys[e] = k[row_at(layout.k, layout.heads, b, j0 + e / d) + e % d];
-            }
-            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) {
-                values[e] = v[row_at(layout.v, layout.heads, b, j0 + e / dv) + e % dv];
-            }
+            stage_rows<L>(keys, k, layout.k, layout.heads, b, j0, n, d);
+            stage_rows<L>(values, v, layout.v, layout.heads, b, j0, n, dv);
             __syncthreads();
             int limit = !causal ? n : (i + 1 - j0 < n ? (int) (i + 1 - j0) : n);
+            /* The L lanes of a row agree on `active` and `limit`, so they reach each shuffle together. */
             if (!active || limit <= 0) {
                 continue;
             }
             float tileMax = negative_infinity();
-            for (int j = 0; j < limit; j++) {
-                float dot = 0.0f;
-                for (int c = 0; c < d; c++) dot += query[c] * keys[j * d + c];
-                scores[j] = dot * scale;
-                tileMax = java_max(tileMax, scores[j]);
+#pragma unroll
+            for (int j = 0; j < ADJOINT_ATTENTION_TILE; j++) {
+                if (j < limit) {
+                    scores[j] = row_sum<L>(lane_dot<L>(query, keys + j * stride, lane)) * scale;
+                    tileMax = java_max(tileMax, scores[j]);
+                }
             }
             float newMax = java_max(runningMax, tileMax);
             float rescale = expf(runningMax - newMax);
             runningSum *= rescale;
-            for (int c = 0; c < dv; c++) acc[c] *= rescale;
-            for (int j = 0; j < limit; j++) {
-                float p = expf(scores[j] - newMax);
-                runningSum += p;
-                for (int c = 0; c < dv; c++) acc[c] += p * values[j * dv + c];
+#pragma unroll
+            for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e++) acc[e] *= rescale;
+#pragma unroll
+            for (int j = 0; j < ADJOINT_ATTENTION_TILE; j++) {
+                if (j < limit) {
+                    float p = expf(scores[j] - newMax);
+                    runningSum += p;
+                    lane_axpy<L>(acc, p, values + j * stride, lane);
+                }
             }
             runningMax = newMax;
         }
         if (active) {
-            for (int c = 0; c < dv; c++) out[row_at(layout.out, layout.heads, b, i) + c] = acc[c] / runningSum;
-            lse[b * t + i] = runningMax + logf(runningSum);
+#pragma unroll
+            for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e++) acc[e] /= runningSum;
+            lane_store<L>(acc, out + row_at(layout.out, layout.heads, b, i), dv, lane);
+            if (lane == 0) lse[b * t + i] = runningMax + logf(runningSum);
         }
     }
 }
@@ -1559,117 +1712,112 @@ extern "C" __global__ void attention_forward(const float* q, const float* k, con
  * rowDot[b, i] = dOut[b, i] . out[b, i], which it also writes for attention_backward_key.
  * Same work unit and staging as attention_forward.
  */
-extern "C" __global__ void attention_backward_query(const float* q, const float* k, const float* v, const float* out,
-                                                    const float* lse, const float* dOut, float* dq, float* rowDot,
-                                                    int batch, int t, int s, int d, int dv, int causal, float scale,
-                                                    AttentionLayout layout) {
-    __shared__ float keys[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
-    __shared__ float values[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
-    long long rowsPerTile = blockDim.x;
+template <int L>
+static __device__ __forceinline__ void attention_backward_query_rows(const float* q, const float* k, const float* v,
+                                                                     const float* out, const float* lse, const float* dOut,
+                                                                     float* dq, float* rowDot, int batch, int t, int s,
+                                                                     int d, int dv, int causal, float scale,
+                                                                     const AttentionLayout& layout) {
+    const int stride = ADJOINT_ATTENTION_LANE_COLUMNS * L;
+    __shared__ __align__(16) float keys[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_LANE_COLUMNS * L];
+    __shared__ __align__(16) float values[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_LANE_COLUMNS * L];
+    int lane = (int) (threadIdx.x % L);
+    long long rowsPerTile = blockDim.x / L;
     long long tilesPerItem = (t + rowsPerTile - 1) / rowsPerTile;
     long long tiles = (long long) batch * tilesPerItem;
     for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         long long b = tile / tilesPerItem;
         long long first = tile % tilesPerItem * rowsPerTile;
-        long long i = first + threadIdx.x;
+        long long i = first + threadIdx.x / L;
         bool active = i < t;
-        float query[ADJOINT_ATTENTION_MAX_DIM];
-        float cotangent[ADJOINT_ATTENTION_MAX_DIM];
-        float grad[ADJOINT_ATTENTION_MAX_DIM];
+        float query[ADJOINT_ATTENTION_LANE_COLUMNS];
+        float cotangent[ADJOINT_ATTENTION_LANE_COLUMNS];
+        float grad[ADJOINT_ATTENTION_LANE_COLUMNS];
         float logSumExp = 0.0f;
         float D = 0.0f;
         if (active) {
-            for (int c = 0; c < d; c++) {
-                query[c] = q[row_at(layout.q, layout.heads, b, i) + c];
-                grad[c] = 0.0f;
-            }
-            for (int c = 0; c < dv; c++) {
-                cotangent[c] = dOut[row_at(layout.dOut, layout.heads, b, i) + c];
-                D += cotangent[c] * out[row_at(layout.out, layout.heads, b, i) + c];
-            }
-            rowDot[b * t + i] = D;
+            float output[ADJOINT_ATTENTION_LANE_COLUMNS];
+            lane_load<L>(query, q + row_at(layout.q, layout.heads, b, i), d, lane);
+            lane_load<L>(cotangent, dOut + row_at(layout.dOut, layout.heads, b, i), dv, lane);
+            lane_load<L>(output, out + row_at(layout.out, layout.heads, b, i), dv, lane);
+#pragma unroll
+            for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e++) D += cotangent[e] * output[e];
+            D = row_sum<L>(D);
+            if (lane == 0) rowDot[b * t + i] = D;
             logSumExp = lse[b * t + i];
         }
+#pragma unroll
+        for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e++) grad[e] = 0.0f;
         long long lastRow = first + rowsPerTile < t ? first + rowsPerTile - 1 : t - 1;
         long long keyEnd = causal && lastRow + 1 < s ? lastRow + 1 : s;
         for (long long j0 = 0; j0 < keyEnd; j0 += ADJOINT_ATTENTION_TILE) {
             int n = (int) (keyEnd - j0 < ADJOINT_ATTENTION_TILE ? keyEnd - j0 : ADJOINT_ATTENTION_TILE);
             __syncthreads();
-            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) {
-                keys[e] = k[row_at(layout.k, layout.heads, b, j0 + e / d) + e % d];
-            }
-            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) {
-                values[e] = v[row_at(layout.v, layout.heads, b, j0 + e / dv) + e % dv];
-            }
+            stage_rows<L>(keys, k, layout.k, layout.heads, b, j0, n, d);
+            stage_rows<L>(values, v, layout.v, layout.heads, b, j0, n, dv);
             __syncthreads();
             int limit = !causal ? n : (i + 1 - j0 < n ? (int) (i + 1 - j0) : n);
             if (!active) {
                 continue;
             }
             for (int j = 0; j < limit; j++) {
-                float dot = 0.0f;
-                for (int c = 0; c < d; c++) dot += query[c] * keys[j * d + c];
-                float p = expf(dot * scale - logSumExp);
-                float dp = 0.0f;
-                for (int c = 0; c < dv; c++) dp += cotangent[c] * values[j * dv + c];
+                float p = expf(row_sum<L>(lane_dot<L>(query, keys + j * stride, lane)) * scale - logSumExp);
+                float dp = row_sum<L>(lane_dot<L>(cotangent, values + j * stride, lane));
                 float ds = p * (dp - D) * scale;
-                for (int c = 0; c < d; c++) grad[c] += ds * keys[j * d + c];
+                lane_axpy<L>(grad, ds, keys + j * stride, lane);
             }
         }
-        if (active) {
-            for (int c = 0; c < d; c++) dq[row_at(layout.dq, layout.heads, b, i) + c] = grad[c];
-        }
+        if (active) lane_store<L>(grad, dq + row_at(layout.dq, layout.heads, b, i), d, lane);
     }
 }
 
 /*
  * The key side of AttentionKernels.backward: dk[b, j] = scale * sum_i ds_ij q[b, i] and
  * dv[b, j] = sum_i p_ij dOut[b, i] over the queries i that see key j (i >= j when causal), with
- * rowDot from attention_backward_query. Work unit: a tile of blockDim.x keys of one batch item
- * (one thread per key row); the block stages ADJOINT_ATTENTION_TILE queries, their cotangents,
+ * rowDot from attention_backward_query. Work unit: a tile of blockDim.x / L keys of one batch item
+ * (L lanes per key row); the block stages ADJOINT_ATTENTION_TILE queries, their cotangents,
  * log-sum-exps and row dots at a time in shared memory.
  */
-extern "C" __global__ void attention_backward_key(const float* q, const float* k, const float* v, const float* lse,
-                                                  const float* dOut, const float* rowDot, float* dk, float* dvOut,
-                                                  int batch, int t, int s, int d, int dv, int causal, float scale,
-                                                  AttentionLayout layout) {
-    __shared__ float queries[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
-    __shared__ float cotangents[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_MAX_DIM];
+template <int L>
+static __device__ __forceinline__ void attention_backward_key_rows(const float* q, const float* k, const float* v,
+                                                                   const float* lse, const float* dOut,
+                                                                   const float* rowDot, float* dk, float* dvOut, int batch,
+                                                                   int t, int s, int d, int dv, int causal, float scale,
+                                                                   const AttentionLayout& layout) {
+    const int stride = ADJOINT_ATTENTION_LANE_COLUMNS * L;
+    __shared__ __align__(16) float queries[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_LANE_COLUMNS * L];
+    __shared__ __align__(16) float cotangents[ADJOINT_ATTENTION_TILE * ADJOINT_ATTENTION_LANE_COLUMNS * L];
     __shared__ float rowLse[ADJOINT_ATTENTION_TILE];
     __shared__ float rowD[ADJOINT_ATTENTION_TILE];
-    long long keysPerTile = blockDim.x;
+    int lane = (int) (threadIdx.x % L);
+    long long keysPerTile = blockDim.x / L;
     long long tilesPerItem = (s + keysPerTile - 1) / keysPerTile;
     long long tiles = (long long) batch * tilesPerItem;
     for (long long tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         long long b = tile / tilesPerItem;
         long long first = tile % tilesPerItem * keysPerTile;
-        long long j = first + threadIdx.x;
+        long long j = first + threadIdx.x / L;
         bool active = j < s;
-        float key[ADJOINT_ATTENTION_MAX_DIM];
-        float value[ADJOINT_ATTENTION_MAX_DIM];
-        float gradKey[ADJOINT_ATTENTION_MAX_DIM];
-        float gradValue[ADJOINT_ATTENTION_MAX_DIM];
+        float key[ADJOINT_ATTENTION_LANE_COLUMNS];
+        float value[ADJOINT_ATTENTION_LANE_COLUMNS];
+        float gradKey[ADJOINT_ATTENTION_LANE_COLUMNS];
+        float gradValue[ADJOINT_ATTENTION_LANE_COLUMNS];
         if (active) {
-            for (int c = 0; c < d; c++) {
-                key[c] = k[row_at(layout.k, layout.heads, b, j) + c];
-                gradKey[c] = 0.0f;
-            }
-            for (int c = 0; c < dv; c++) {
-                value[c] = v[row_at(layout.v, layout.heads, b, j) + c];
-                gradValue[c] = 0.0f;
-            }
+            lane_load<L>(key, k + row_at(layout.k, layout.heads, b, j), d, lane);
+            lane_load<L>(value, v + row_at(layout.v, layout.heads, b, j), dv, lane);
+        }
+#pragma unroll
+        for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e++) {
+            gradKey[e] = 0.0f;
+            gradValue[e] = 0.0f;
         }
         /* Causal: no query before the tile's first key sees any of its keys. */
         long long queryStart = causal ? first : 0;
         for (long long i0 = queryStart; i0 < t; i0 += ADJOINT_ATTENTION_TILE) {
             int n = (int) (t - i0 < ADJOINT_ATTENTION_TILE ? t - i0 : ADJOINT_ATTENTION_TILE);
             __syncthreads();
-            for (int e = (int) threadIdx.x; e < n * d; e += (int) blockDim.x) {
-                queries[e] = q[row_at(layout.q, layout.heads, b, i0 + e / d) + e % d];
-            }
-            for (int e = (int) threadIdx.x; e < n * dv; e += (int) blockDim.x) {
-                cotangents[e] = dOut[row_at(layout.dOut, layout.heads, b, i0 + e / dv) + e % dv];
-            }
+            stage_rows<L>(queries, q, layout.q, layout.heads, b, i0, n, d);
+            stage_rows<L>(cotangents, dOut, layout.dOut, layout.heads, b, i0, n, dv);
             for (int e = (int) threadIdx.x; e < n; e += (int) blockDim.x) {
                 rowLse[e] = lse[b * t + i0 + e];
                 rowD[e] = rowDot[b * t + i0 + e];
@@ -1679,19 +1827,80 @@ extern "C" __global__ void attention_backward_key(const float* q, const float* k
                 continue;
             }
             for (int r = causal && j > i0 ? (int) (j - i0) : 0; r < n; r++) {
-                float dot = 0.0f;
-                for (int c = 0; c < d; c++) dot += queries[r * d + c] * key[c];
-                float p = expf(dot * scale - rowLse[r]);
-                float dp = 0.0f;
-                for (int c = 0; c < dv; c++) dp += cotangents[r * dv + c] * value[c];
+                float p = expf(row_sum<L>(lane_dot<L>(key, queries + r * stride, lane)) * scale - rowLse[r]);
+                float dp = row_sum<L>(lane_dot<L>(value, cotangents + r * stride, lane));
                 float ds = p * (dp - rowD[r]) * scale;
-                for (int c = 0; c < d; c++) gradKey[c] += ds * queries[r * d + c];
-                for (int c = 0; c < dv; c++) gradValue[c] += p * cotangents[r * dv + c];
+                lane_axpy<L>(gradKey, ds, queries + r * stride, lane);
+                lane_axpy<L>(gradValue, p, cotangents + r * stride, lane);
             }
         }
         if (active) {
-            for (int c = 0; c < d; c++) dk[row_at(layout.dk, layout.heads, b, j) + c] = gradKey[c];
-            for (int c = 0; c < dv; c++) dvOut[row_at(layout.dv, layout.heads, b, j) + c] = gradValue[c];
+            lane_store<L>(gradKey, dk + row_at(layout.dk, layout.heads, b, j), d, lane);
+            lane_store<L>(gradValue, dvOut + row_at(layout.dv, layout.heads, b, j), dv, lane);
         }
     }
+}
+
+/*
+ * The attention kernels by widest row: _32 (d, dv <= 32; a thread per row), _64 (two lanes per
+ * row) and _128 (four). Launch ADJOINT_ATTENTION_ROWS_PER_BLOCK * L threads a block.
+ */
+extern "C" __global__ void attention_forward_32(const float* q, const float* k, const float* v, float* out, float* lse,
+                                                int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                AttentionLayout layout) {
+    attention_forward_rows<1>(q, k, v, out, lse, batch, t, s, d, dv, causal, scale, layout);
+}
+
+extern "C" __global__ void attention_forward_64(const float* q, const float* k, const float* v, float* out, float* lse,
+                                                int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                AttentionLayout layout) {
+    attention_forward_rows<2>(q, k, v, out, lse, batch, t, s, d, dv, causal, scale, layout);
+}
+
+extern "C" __global__ void attention_forward_128(const float* q, const float* k, const float* v, float* out, float* lse,
+                                                 int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                 AttentionLayout layout) {
+    attention_forward_rows<4>(q, k, v, out, lse, batch, t, s, d, dv, causal, scale, layout);
+}
+
+extern "C" __global__ void attention_backward_query_32(const float* q, const float* k, const float* v, const float* out,
+                                                       const float* lse, const float* dOut, float* dq, float* rowDot,
+                                                       int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                       AttentionLayout layout) {
+    attention_backward_query_rows<1>(q, k, v, out, lse, dOut, dq, rowDot, batch, t, s, d, dv, causal, scale, layout);
+}
+
+extern "C" __global__ void attention_backward_query_64(const float* q, const float* k, const float* v, const float* out,
+                                                       const float* lse, const float* dOut, float* dq, float* rowDot,
+                                                       int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                       AttentionLayout layout) {
+    attention_backward_query_rows<2>(q, k, v, out, lse, dOut, dq, rowDot, batch, t, s, d, dv, causal, scale, layout);
+}
+
+extern "C" __global__ void attention_backward_query_128(const float* q, const float* k, const float* v, const float* out,
+                                                        const float* lse, const float* dOut, float* dq, float* rowDot,
+                                                        int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                        AttentionLayout layout) {
+    attention_backward_query_rows<4>(q, k, v, out, lse, dOut, dq, rowDot, batch, t, s, d, dv, causal, scale, layout);
+}
+
+extern "C" __global__ void attention_backward_key_32(const float* q, const float* k, const float* v, const float* lse,
+                                                     const float* dOut, const float* rowDot, float* dk, float* dvOut,
+                                                     int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                     AttentionLayout layout) {
+    attention_backward_key_rows<1>(q, k, v, lse, dOut, rowDot, dk, dvOut, batch, t, s, d, dv, causal, scale, layout);
+}
+
+extern "C" __global__ void attention_backward_key_64(const float* q, const float* k, const float* v, const float* lse,
+                                                     const float* dOut, const float* rowDot, float* dk, float* dvOut,
+                                                     int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                     AttentionLayout layout) {
+    attention_backward_key_rows<2>(q, k, v, lse, dOut, rowDot, dk, dvOut, batch, t, s, d, dv, causal, scale, layout);
+}
+
+extern "C" __global__ void attention_backward_key_128(const float* q, const float* k, const float* v, const float* lse,
+                                                      const float* dOut, const float* rowDot, float* dk, float* dvOut,
+                                                      int batch, int t, int s, int d, int dv, int causal, float scale,
+                                                      AttentionLayout layout) {
+    attention_backward_key_rows<4>(q, k, v, lse, dOut, rowDot, dk, dvOut, batch, t, s, d, dv, causal, scale, layout);
 }

@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The attention device kernels ({@code attention_forward}, {@code attention_backward_query},
- * {@code attention_backward_key}) on the emulator against the scalar CPU kernels.
+ * The attention device kernels ({@code attention_forward_W}, {@code attention_backward_query_W},
+ * {@code attention_backward_key_W} for the widest rows W = 32, 64, 128, with one, two or four
+ * lanes to a row) on the emulator against the scalar CPU kernels.
  */
 class EmulatedAttentionTest {
 
@@ -33,8 +34,10 @@ class EmulatedAttentionTest {
     @Test
     void attentionKernelsMatchTheCpuKernels() throws IOException {
         KernelProvider cpu = KernelProvider.named("scalar");
-        // {batch, t, s, d, dv}: tiles of queries and keys with partial last tiles, one row, more keys than queries.
-        int[][] shapes = {{1, 1, 1, 1, 1}, {2, 5, 3, 4, 2}, {2, 40, 37, 5, 3}, {1, 3, 70, 8, 8}};
+        // {batch, t, s, d, dv}: tiles of queries and keys with partial last tiles, one row, more keys than
+        // queries, rows that need two lanes (33..64 columns) and four (65..128).
+        int[][] shapes = {{1, 1, 1, 1, 1}, {2, 5, 3, 4, 2}, {2, 40, 37, 5, 3}, {1, 3, 70, 8, 8}, {2, 9, 11, 40, 33},
+            {1, 6, 35, 100, 70}, {1, 4, 5, 128, 128}};
         long seed = 40;
         for (int[] shape : shapes) {
             int batch = shape[0], t = shape[1], s = shape[2], d = shape[3], dv = shape[4];
@@ -53,22 +56,28 @@ class EmulatedAttentionTest {
                 float[] dk = Arrays.copyOfRange(grads, batch * t * d, batch * (t * d + s * d));
                 float[] dv2 = Arrays.copyOfRange(grads, batch * (t * d + s * d), grads.length);
                 String what = "attention " + Arrays.toString(shape) + (causal == 1 ? " causal" : "");
-                for (int[] launch : new int[][] {{1, 1}, {3, 32}, {2, 64}}) {
-                    String where = what + " launch " + Arrays.toString(launch);
-                    List<float[]> forward = EMULATOR.launch("attention_forward", launch[0], launch[1], q, k, v,
-                            new float[out.length], new float[lse.length], batch, t, s, d, dv, causal, scale,
-                            packed(t, s, d, dv));
-                    assertNear(out, forward.get(3), 1e-5, where + " output");
-                    assertNear(lse, forward.get(4), 1e-5, where + " log-sum-exp");
-                    List<float[]> query = EMULATOR.launch("attention_backward_query", launch[0], launch[1], q, k, v,
-                            out, lse, dOut, new float[dq.length], new float[batch * t], batch, t, s, d, dv, causal,
-                            scale, packed(t, s, d, dv));
-                    assertNear(dq, query.get(6), 1e-5, where + " dq");
-                    List<float[]> key = EMULATOR.launch("attention_backward_key", launch[0], launch[1], q, k, v, lse,
-                            dOut, query.get(7), new float[dk.length], new float[dv2.length], batch, t, s, d, dv,
-                            causal, scale, packed(t, s, d, dv));
-                    assertNear(dk, key.get(6), 1e-5, where + " dk");
-                    assertNear(dv2, key.get(7), 1e-5, where + " dv");
+                for (int lanes : new int[] {1, 2, 4}) {
+                    if (Math.max(d, dv) > 32 * lanes) {
+                        continue;
+                    }
+                    String suffix = "_" + 32 * lanes;
+                    for (int[] launch : new int[][] {{1, lanes}, {3, 32 * lanes}, {2, 64 * lanes}}) {
+                        String where = what + " attention" + suffix + " launch " + Arrays.toString(launch);
+                        List<float[]> forward = EMULATOR.launch("attention_forward" + suffix, launch[0], launch[1], q,
+                                k, v, new float[out.length], new float[lse.length], batch, t, s, d, dv, causal, scale,
+                                packed(t, s, d, dv));
+                        assertNear(out, forward.get(3), 1e-5, where + " output");
+                        assertNear(lse, forward.get(4), 1e-5, where + " log-sum-exp");
+                        List<float[]> query = EMULATOR.launch("attention_backward_query" + suffix, launch[0],
+                                launch[1], q, k, v, out, lse, dOut, new float[dq.length], new float[batch * t], batch,
+                                t, s, d, dv, causal, scale, packed(t, s, d, dv));
+                        assertNear(dq, query.get(6), 1e-5, where + " dq");
+                        List<float[]> key = EMULATOR.launch("attention_backward_key" + suffix, launch[0], launch[1],
+                                q, k, v, lse, dOut, query.get(7), new float[dk.length], new float[dv2.length], batch, t,
+                                s, d, dv, causal, scale, packed(t, s, d, dv));
+                        assertNear(dk, key.get(6), 1e-5, where + " dk");
+                        assertNear(dv2, key.get(7), 1e-5, where + " dv");
+                    }
                 }
             }
         }
@@ -114,36 +123,44 @@ class EmulatedAttentionTest {
         }
         HostEmulator.Bytes inPlace = new HostEmulator.Bytes(interleaved.encode());
         HostEmulator.Bytes packed = packed(t, t, d, dv);
-        for (int causal = 0; causal < 2; causal++) {
-            List<float[]> forward = EMULATOR.launch("attention_forward", 3, 32, q, k, v, new float[items * t * dv],
-                    new float[items * t], items, t, t, d, dv, causal, scale, packed);
-            float[] nan = new float[items * t * dv];
-            Arrays.fill(nan, Float.NaN);
-            List<float[]> forwardInPlace = EMULATOR.launch("attention_forward", 3, 32, interleave(q, batch, heads, t, d),
-                    interleave(k, batch, heads, t, d), interleave(v, batch, heads, t, dv), nan, new float[items * t],
-                    items, t, t, d, dv, causal, scale, inPlace);
-            String what = causal == 1 ? "causal" : "full";
-            assertBits(interleave(forward.get(3), batch, heads, t, dv), forwardInPlace.get(3), what + " output");
-            assertBits(forward.get(4), forwardInPlace.get(4), what + " log-sum-exp");
-            float[] out = forward.get(3);
-            float[] lse = forward.get(4);
-            List<float[]> query = EMULATOR.launch("attention_backward_query", 2, 64, q, k, v, out, lse, dOut,
-                    new float[items * t * d], new float[items * t], items, t, t, d, dv, causal, scale, packed);
-            List<float[]> queryInPlace = EMULATOR.launch("attention_backward_query", 2, 64,
-                    interleave(q, batch, heads, t, d), interleave(k, batch, heads, t, d),
-                    interleave(v, batch, heads, t, dv), interleave(out, batch, heads, t, dv), lse,
-                    interleave(dOut, batch, heads, t, dv), new float[items * t * d], new float[items * t], items, t, t,
-                    d, dv, causal, scale, inPlace);
-            assertBits(interleave(query.get(6), batch, heads, t, d), queryInPlace.get(6), what + " dq");
-            assertBits(query.get(7), queryInPlace.get(7), what + " row dot products");
-            List<float[]> key = EMULATOR.launch("attention_backward_key", 2, 64, q, k, v, lse, dOut, query.get(7),
-                    new float[items * t * d], new float[items * t * dv], items, t, t, d, dv, causal, scale, packed);
-            List<float[]> keyInPlace = EMULATOR.launch("attention_backward_key", 2, 64,
-                    interleave(q, batch, heads, t, d), interleave(k, batch, heads, t, d),
-                    interleave(v, batch, heads, t, dv), lse, interleave(dOut, batch, heads, t, dv), query.get(7),
-                    new float[items * t * d], new float[items * t * dv], items, t, t, d, dv, causal, scale, inPlace);
-            assertBits(interleave(key.get(6), batch, heads, t, d), keyInPlace.get(6), what + " dk");
-            assertBits(interleave(key.get(7), batch, heads, t, dv), keyInPlace.get(7), what + " dv");
+        for (int lanes : new int[] {1, 4}) {
+            String suffix = "_" + 32 * lanes;
+            String forwardKernel = "attention_forward" + suffix;
+            String queryKernel = "attention_backward_query" + suffix;
+            String keyKernel = "attention_backward_key" + suffix;
+            for (int causal = 0; causal < 2; causal++) {
+                List<float[]> forward = EMULATOR.launch(forwardKernel, 3, 32 * lanes, q, k, v,
+                        new float[items * t * dv], new float[items * t], items, t, t, d, dv, causal, scale, packed);
+                float[] nan = new float[items * t * dv];
+                Arrays.fill(nan, Float.NaN);
+                List<float[]> forwardInPlace = EMULATOR.launch(forwardKernel, 3, 32 * lanes,
+                        interleave(q, batch, heads, t, d), interleave(k, batch, heads, t, d),
+                        interleave(v, batch, heads, t, dv), nan, new float[items * t], items, t, t, d, dv, causal, scale,
+                        inPlace);
+                String what = (causal == 1 ? "causal" : "full") + suffix;
+                assertBits(interleave(forward.get(3), batch, heads, t, dv), forwardInPlace.get(3), what + " output");
+                assertBits(forward.get(4), forwardInPlace.get(4), what + " log-sum-exp");
+                float[] out = forward.get(3);
+                float[] lse = forward.get(4);
+                List<float[]> query = EMULATOR.launch(queryKernel, 2, 64 * lanes, q, k, v, out, lse, dOut,
+                        new float[items * t * d], new float[items * t], items, t, t, d, dv, causal, scale, packed);
+                List<float[]> queryInPlace = EMULATOR.launch(queryKernel, 2, 64 * lanes,
+                        interleave(q, batch, heads, t, d), interleave(k, batch, heads, t, d),
+                        interleave(v, batch, heads, t, dv), interleave(out, batch, heads, t, dv), lse,
+                        interleave(dOut, batch, heads, t, dv), new float[items * t * d], new float[items * t], items,
+                        t, t, d, dv, causal, scale, inPlace);
+                assertBits(interleave(query.get(6), batch, heads, t, d), queryInPlace.get(6), what + " dq");
+                assertBits(query.get(7), queryInPlace.get(7), what + " row dot products");
+                List<float[]> key = EMULATOR.launch(keyKernel, 2, 64 * lanes, q, k, v, lse, dOut, query.get(7),
+                        new float[items * t * d], new float[items * t * dv], items, t, t, d, dv, causal, scale, packed);
+                List<float[]> keyInPlace = EMULATOR.launch(keyKernel, 2, 64 * lanes,
+                        interleave(q, batch, heads, t, d), interleave(k, batch, heads, t, d),
+                        interleave(v, batch, heads, t, dv), lse, interleave(dOut, batch, heads, t, dv), query.get(7),
+                        new float[items * t * d], new float[items * t * dv], items, t, t, d, dv, causal, scale,
+                        inPlace);
+                assertBits(interleave(key.get(6), batch, heads, t, d), keyInPlace.get(6), what + " dk");
+                assertBits(interleave(key.get(7), batch, heads, t, dv), keyInPlace.get(7), what + " dv");
+            }
         }
     }
 }

@@ -112,6 +112,70 @@ class EmulatedIndexingTest {
         }
     }
 
+    @Test
+    void splitScatterAddsEachPartInOrderThenThePartsInPartOrder() throws IOException {
+        // Chunks that divide the entries and chunks that do not, more parts than entries, one part.
+        List<Indexed> shapes = List.of(new Indexed(1, 5, 3, 70), new Indexed(2, 4, 3, 9), new Indexed(3, 6, 2, 1));
+        for (Indexed s : shapes) {
+            int outer = s.outer();
+            int length = s.length();
+            int inner = s.inner();
+            int count = s.count();
+            float[] values = spreadOverBinades(outer * count * inner, 31);
+            float[] indices = indices(values.length, length, 32);
+            float[] out = random(outer * length * inner, 33, -1, 1);
+            for (int parts : new int[] {1, 2, 3, 8}) {
+                float[] expected = splitScatter(values, outer, count, inner, indices, out, length, parts);
+                for (int[] launch : new int[][] {{1, 1}, {3, 32}, {2, 256}}) {
+                    String what = "split scatter " + s + " in " + parts + " parts, launch " + Arrays.toString(launch);
+                    List<float[]> partial = EMULATOR.launch("scatter_add_parts", launch[0], launch[1], values, outer,
+                            count, inner, indices, new float[parts * outer * length * inner], length, parts);
+                    List<float[]> combined = EMULATOR.launch("scatter_add_combine", launch[0], launch[1],
+                            partial.get(2), parts, (long) out.length, out.clone());
+                    assertBits(expected, combined.get(1), what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void splitScatterMakesALaneNanWhenOneOfItsIndicesIsRefused() throws IOException {
+        // One lane, four entries in two parts; the second part holds the index 3 in a length of 3.
+        float[] values = {1f, 2f, 3f, 4f};
+        float[] indices = {0f, 1f, 3f, 0f};
+        List<float[]> partial = EMULATOR.launch("scatter_add_parts", 1, 32, values, 1, 4, 1, indices, new float[6], 3,
+                2);
+        List<float[]> combined = EMULATOR.launch("scatter_add_combine", 1, 32, partial.get(2), 2, 3L,
+                new float[] {5f, 6f, 7f});
+        assertBits(new float[] {Float.NaN, Float.NaN, Float.NaN}, combined.get(1), "split scatter with the index 3");
+    }
+
+    /** What scatter_add_parts and scatter_add_combine compute: each part's sums from +0 in order, then the parts in order. */
+    private static float[] splitScatter(float[] values, int outer, int count, int inner, float[] indices, float[] out,
+                                        int length, int parts) {
+        int chunk = Math.ceilDiv(count, parts);
+        float[][] partials = new float[parts][outer * length * inner];
+        for (int p = 0; p < parts; p++) {
+            for (int o = 0; o < outer; o++) {
+                for (int j = p * chunk; j < Math.min(count, (p + 1) * chunk); j++) {
+                    for (int i = 0; i < inner; i++) {
+                        int at = (o * count + j) * inner + i;
+                        partials[p][(o * length + (int) indices[at]) * inner + i] += values[at];
+                    }
+                }
+            }
+        }
+        float[] result = out.clone();
+        for (int e = 0; e < result.length; e++) {
+            float sum = partials[0][e];
+            for (int p = 1; p < parts; p++) {
+                sum += partials[p][e];
+            }
+            result[e] += sum;
+        }
+        return result;
+    }
+
     /** Whole numbers in {@code [0, length)}, few distinct ones so that they repeat, some of them -0. */
     private static float[] indices(int n, int length, long seed) {
         SplittableRandom random = new SplittableRandom(seed);

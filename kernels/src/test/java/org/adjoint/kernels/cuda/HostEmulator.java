@@ -216,6 +216,8 @@ final class HostEmulator {
             #include <cstdlib>
             #include <cstring>
             #include <functional>
+            #include <map>
+            #include <memory>
             #include <math.h>
             #include <mutex>
             #include <string>
@@ -270,11 +272,44 @@ final class HostEmulator {
                 blockBarrier->arriveAndWait();
             }
 
+            // __shfl_xor_sync among `width` neighbouring threads of a block: they meet at a barrier of
+            // their own, read each other's values, and meet again before the slots are written anew.
+            struct ShuffleGroup {
+                explicit ShuffleGroup(unsigned int width) : barrier(width), values(width) {}
+                Barrier barrier;
+                std::vector<float> values;
+            };
+            static std::mutex shuffleMutex;
+            static std::map<unsigned int, std::unique_ptr<ShuffleGroup>> shuffleGroups;
+
+            static float __shfl_xor_sync(unsigned int, float value, int laneMask, int width) {
+                ShuffleGroup* group;
+                {
+                    std::lock_guard<std::mutex> lock(shuffleMutex);
+                    std::unique_ptr<ShuffleGroup>& slot = shuffleGroups[threadIdx.x / (unsigned int) width];
+                    if (!slot) {
+                        slot = std::make_unique<ShuffleGroup>((unsigned int) width);
+                    }
+                    group = slot.get();
+                }
+                unsigned int lane = threadIdx.x % (unsigned int) width;
+                group->values[lane] = value;
+                group->barrier.arriveAndWait();
+                float other = group->values[lane ^ (unsigned int) laneMask];
+                group->barrier.arriveAndWait();
+                return other;
+            }
+
+            struct alignas(16) float4 {
+                float x, y, z, w;
+            };
+
             #define __global__
             #define __device__
             #define __host__
             #define __forceinline__ inline
             #define __shared__ static
+            #define __align__(n) __attribute__((aligned(n)))
 
             #include "adjoint.cu"
 
@@ -292,6 +327,7 @@ final class HostEmulator {
                     }
                     Barrier barrier(block);
                     blockBarrier = &barrier;
+                    shuffleGroups.clear();
                     std::vector<std::thread> threads;
                     for (unsigned int t = 0; t < block; t++) {
                         threads.emplace_back([&barrier, &kernel, t] {
@@ -476,6 +512,10 @@ final class HostEmulator {
                     launch(grid, block, false, [&] { gather(P(0), I(1), I(2), I(3), P(4), I(5), P(6)); });
                 } else if (name == "scatter_add") {
                     launch(grid, block, false, [&] { scatter_add(P(0), I(1), I(2), I(3), P(4), P(5), I(6)); });
+                } else if (name == "scatter_add_parts") {
+                    launch(grid, block, false, [&] { scatter_add_parts(P(0), I(1), I(2), I(3), P(4), P(5), I(6), I(7)); });
+                } else if (name == "scatter_add_combine") {
+                    launch(grid, block, false, [&] { scatter_add_combine(P(0), I(1), L(2), P(3)); });
                 } else if (name == "im2col") {
                     launch(grid, block, false, [&] {
                         im2col(P(0), I(1), I(2), I(3), I(4), I(5), I(6), I(7), I(8), I(9), F(10), P(11));
@@ -492,19 +532,26 @@ final class HostEmulator {
                     launch(grid, block, true, [&] { nll(P(0), P(1), I(2), I(3), P(4)); });
                 } else if (name == "cross_entropy_grad") {
                     launch(grid, block, false, [&] { cross_entropy_grad(P(0), P(1), I(2), I(3), F(4), P(5), P(6)); });
-                } else if (name == "attention_forward") {
+                } else if (name.rfind("attention_forward_", 0) == 0) {
+                    // The three widths' kernels run the same template; each is named by its own.
+                    auto forward = name == "attention_forward_32" ? attention_forward_32
+                            : name == "attention_forward_64" ? attention_forward_64 : attention_forward_128;
                     launch(grid, block, true, [&] {
-                        attention_forward(P(0), P(1), P(2), P(3), P(4), I(5), I(6), I(7), I(8), I(9), I(10), F(11), A(12));
+                        forward(P(0), P(1), P(2), P(3), P(4), I(5), I(6), I(7), I(8), I(9), I(10), F(11), A(12));
                     });
-                } else if (name == "attention_backward_query") {
+                } else if (name.rfind("attention_backward_query_", 0) == 0) {
+                    auto query = name == "attention_backward_query_32" ? attention_backward_query_32
+                            : name == "attention_backward_query_64" ? attention_backward_query_64 : attention_backward_query_128;
                     launch(grid, block, true, [&] {
-                        attention_backward_query(P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), I(8), I(9), I(10),
-                                                 I(11), I(12), I(13), F(14), A(15));
+                        query(P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), I(8), I(9), I(10), I(11), I(12), I(13), F(14),
+                              A(15));
                     });
-                } else if (name == "attention_backward_key") {
+                } else if (name.rfind("attention_backward_key_", 0) == 0) {
+                    auto key = name == "attention_backward_key_32" ? attention_backward_key_32
+                            : name == "attention_backward_key_64" ? attention_backward_key_64 : attention_backward_key_128;
                     launch(grid, block, true, [&] {
-                        attention_backward_key(P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), I(8), I(9), I(10),
-                                               I(11), I(12), I(13), F(14), A(15));
+                        key(P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), I(8), I(9), I(10), I(11), I(12), I(13), F(14),
+                            A(15));
                     });
                 } else {
                     std::fprintf(stderr, "emulator: unknown kernel %s%c", name.c_str(), 10);
