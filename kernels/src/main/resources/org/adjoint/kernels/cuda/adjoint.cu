@@ -1582,20 +1582,27 @@ static __device__ __forceinline__ void lane_store(const float (&x)[ADJOINT_ATTEN
     }
 }
 
-/* This lane's share of x . y for a row y staged in shared memory (32 L floats, 16-byte aligned), in column order. */
+/*
+ * This lane's share of x . y for a row y staged in shared memory (32 L floats, 16-byte aligned):
+ * four running sums, one per column of a four-column group, added pairwise at the end, so that
+ * the products are four independent chains and not one that waits on every addition.
+ */
 template <int L>
 static __device__ __forceinline__ float lane_dot(const float (&x)[ADJOINT_ATTENTION_LANE_COLUMNS], const float* staged,
                                                  int lane) {
-    float dot = 0.0f;
+    float dot0 = 0.0f;
+    float dot1 = 0.0f;
+    float dot2 = 0.0f;
+    float dot3 = 0.0f;
 #pragma unroll
     for (int e = 0; e < ADJOINT_ATTENTION_LANE_COLUMNS; e += 4) {
         float4 y = *reinterpret_cast<const float4*>(staged + lane_column<L>(e, lane));
-        dot += x[e] * y.x;
-        dot += x[e + 1] * y.y;
-        dot += x[e + 2] * y.z;
-        dot += x[e + 3] * y.w;
+        dot0 += x[e] * y.x;
+        dot1 += x[e + 1] * y.y;
+        dot2 += x[e + 2] * y.z;
+        dot3 += x[e + 3] * y.w;
     }
-    return dot;
+    return (dot0 + dot1) + (dot2 + dot3);
 }
 
 /* acc += a y for a row y staged in shared memory. */
@@ -1760,6 +1767,7 @@ static __device__ __forceinline__ void attention_backward_query_rows(const float
             if (!active) {
                 continue;
             }
+#pragma unroll 2
             for (int j = 0; j < limit; j++) {
                 float p = expf(row_sum<L>(lane_dot<L>(query, keys + j * stride, lane)) * scale - logSumExp);
                 float dp = row_sum<L>(lane_dot<L>(cotangent, values + j * stride, lane));
@@ -1826,6 +1834,7 @@ static __device__ __forceinline__ void attention_backward_key_rows(const float* 
             if (!active) {
                 continue;
             }
+#pragma unroll 2
             for (int r = causal && j > i0 ? (int) (j - i0) : 0; r < n; r++) {
                 float p = expf(row_sum<L>(lane_dot<L>(key, queries + r * stride, lane)) * scale - rowLse[r]);
                 float dp = row_sum<L>(lane_dot<L>(value, cotangents + r * stride, lane));
