@@ -3,7 +3,7 @@
 # samples every millisecond), after bench/gpu/prepare.sh: with CUDA_LAUNCH_BLOCKING=1 every launch
 # waits for its kernel, so the samples taken in a launch weigh the kernels by their device time,
 # and the Java frames under cuLaunchKernel name the operation. Read the recording here with
-#   bench/gpu/jfr_top.sh OUT_DIR/lm.jfr
+#   python3 bench/gpu/jfr_kernels.py OUT_DIR/lm.jfr   (samples by kernel and by cuBLAS caller)
 #
 # Usage: bench/gpu/profile_lm.sh OUT_DIR [lm options...]    (default: the larger GPT, 60 iterations)
 #   BLOCKING=0  profile the ordinary asynchronous run (the host's own share) instead.
