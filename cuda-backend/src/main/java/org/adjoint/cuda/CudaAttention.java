@@ -112,7 +112,7 @@ final class CudaAttention {
         long result = cuda(out).address(outRows.offset());
         long rows = cuda(logSumExp).address();
         AttentionLayout layout = layout(batchShape, qRows, kRows, vRows, outRows);
-        device.get().withKernels(kernels -> kernels.attention(queries, keys, values, result, rows, batch, t, s, d,
+        device.get().withKernels(kernels -> kernels.attention().forward(queries, keys, values, result, rows, batch, t, s, d,
                 dv, causal, scale, layout));
         return true;
     }
@@ -144,7 +144,7 @@ final class CudaAttention {
         // attention_backward_query writes every row's dot product before attention_backward_key reads it.
         CudaBuffer rowDot = device.get().allocate((long) batch * t, false);
         try {
-            device.get().withKernels(kernels -> kernels.attentionGrad(queries, keys, values, output, rows, cotangent,
+            device.get().withKernels(kernels -> kernels.attention().backward(queries, keys, values, output, rows, cotangent,
                     rowDot.address(), dq, dk, dvAt, batch, t, s, d, dv, causal, scale, layout));
         } finally {
             device.get().release(rowDot);

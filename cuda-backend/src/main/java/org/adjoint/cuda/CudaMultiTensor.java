@@ -15,6 +15,7 @@ import org.adjoint.backend.Buffer;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
 import org.adjoint.cuda.internal.CudaKernels;
+import org.adjoint.cuda.internal.MultiTensorLaunches;
 import org.adjoint.kernels.cuda.CudaKernelSource;
 import org.adjoint.kernels.cuda.TensorTable;
 
@@ -56,7 +57,7 @@ final class CudaMultiTensor {
         for (int[] run : runs(buffers.size(), i -> new long[] {cuda(buffers.get(i)).address()}, i -> NONE)) {
             TensorTable layout = layout(run, i -> new long[] {cuda(buffers.get(i)).address()},
                     i -> cuda(buffers.get(i)).size());
-            launchRepeating(layout, (kernels, table) -> kernels.fillMany(table, layout, value));
+            launchRepeating(layout, (kernels, table) -> kernels.multiTensor().fillMany(table, layout, value));
         }
     }
 
@@ -65,7 +66,7 @@ final class CudaMultiTensor {
         for (int[] run : runs(count, written, i -> new long[] {cuda(xs[i]).address()})) {
             TensorTable layout = layout(run, i -> new long[] {cuda(xs[i]).address(), cuda(ys[i]).address()},
                     i -> cuda(xs[i]).size());
-            launch(layout, (kernels, table) -> kernels.axpyMany(table, layout, alpha));
+            launch(layout, (kernels, table) -> kernels.multiTensor().axpyMany(table, layout, alpha));
         }
     }
 
@@ -76,7 +77,7 @@ final class CudaMultiTensor {
         for (int[] run : runs(count, written, i -> new long[] {cuda(grads[i]).address()})) {
             TensorTable layout = layout(run, i -> new long[] {cuda(params[i]).address(), cuda(grads[i]).address(),
                 cuda(firstMoments[i]).address(), cuda(secondMoments[i]).address()}, i -> cuda(params[i]).size());
-            launchRepeating(layout, (kernels, table) -> kernels.adamMany(table, layout, beta1, beta2, sqrtCorrection2,
+            launchRepeating(layout, (kernels, table) -> kernels.multiTensor().adamMany(table, layout, beta1, beta2, sqrtCorrection2,
                     epsilon, step, decay, shrink));
         }
     }
@@ -103,11 +104,11 @@ final class CudaMultiTensor {
             long offset = 0;
             for (TensorTable layout : layouts) {
                 long at = partials.address() + offset * Double.BYTES;
-                launchRepeating(layout, (kernels, table) -> kernels.squaresMany(table, layout, at));
+                launchRepeating(layout, (kernels, table) -> kernels.multiTensor().squaresMany(table, layout, at));
                 offset += layout.chunks();
             }
             long count = chunks;
-            gpu.withKernels(kernels -> kernels.normFromSquares(partials.address(), count, out));
+            gpu.withKernels(kernels -> kernels.multiTensor().normFromSquares(partials.address(), count, out));
         } finally {
             gpu.release(partials);
         }
@@ -119,7 +120,7 @@ final class CudaMultiTensor {
         for (int[] run : runs(buffers.size(), i -> new long[] {cuda(buffers.get(i)).address()}, i -> NONE)) {
             TensorTable layout = layout(run, i -> new long[] {cuda(buffers.get(i)).address()},
                     i -> cuda(buffers.get(i)).size());
-            launchRepeating(layout, (kernels, table) -> kernels.clipMany(table, layout, bound, maxNorm));
+            launchRepeating(layout, (kernels, table) -> kernels.multiTensor().clipMany(table, layout, bound, maxNorm));
         }
     }
 
@@ -233,7 +234,7 @@ final class CudaMultiTensor {
             sizes[k] = counts.applyAsLong(run[0] + k);
             addresses[k] = pointers.apply(run[0] + k);
         }
-        return TensorTable.of(CudaKernels.TABLE_CHUNK, sizes, addresses);
+        return TensorTable.of(MultiTensorLaunches.TABLE_CHUNK, sizes, addresses);
     }
 
     /** A table's values, compared by content. */

@@ -11,15 +11,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import jcuda.NativePointerObject;
-import jcuda.Pointer;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
-import org.adjoint.kernels.cuda.AttentionLayout;
 import org.adjoint.kernels.cuda.CudaKernelSource;
-import org.adjoint.kernels.cuda.TensorTable;
 
 /**
  * The kernels of {@code adjoint.cu}, compiled once per process by NVRTC for the device's
@@ -43,9 +39,6 @@ public final class CudaKernels {
             "attention_forward_128", "attention_backward_query_32", "attention_backward_query_64", "attention_backward_query_128",
             "attention_backward_key_32", "attention_backward_key_64", "attention_backward_key_128");
 
-    /** Query or key rows of an attention block (ADJOINT_ATTENTION_ROWS_PER_BLOCK): as many threads for each lane of a row. */
-    private static final int ATTENTION_ROWS_PER_BLOCK = 64;
-
     /** Fewest entries a part of a split scatter adds ({@link #scatterParts}). */
     private static final int SCATTER_MIN_CHUNK = 32;
 
@@ -56,12 +49,37 @@ public final class CudaKernels {
     private final CUstream stream;
     private final LaunchGrid grid;
     private final String form;
+    private final MultiTensorLaunches multiTensor = new MultiTensorLaunches(this);
+    private final AttentionLaunches attention = new AttentionLaunches(this);
 
     private CudaKernels(Map<String, CUfunction> functions, CUstream stream, LaunchGrid grid, String form) {
         this.functions = functions;
         this.stream = stream;
         this.grid = grid;
         this.form = form;
+    }
+
+    /**
+     * The multi-tensor kernels.
+     *
+     * @return their launches on this stream
+     */
+    public MultiTensorLaunches multiTensor() {
+        return multiTensor;
+    }
+
+    /**
+     * The attention kernels.
+     *
+     * @return their launches on this stream
+     */
+    public AttentionLaunches attention() {
+        return attention;
+    }
+
+    /** The grid sizes of this device. */
+    LaunchGrid grid() {
+        return grid;
     }
 
     /**
@@ -177,7 +195,7 @@ public final class CudaKernels {
      * @param n    element count
      */
     public void dropoutMask(long key, float p, long mask, long n) {
-        launch("dropout_mask", grid.gridStride(n), new Arguments().i64(key).f32(p).address(mask).i64(n));
+        launch("dropout_mask", grid.gridStride(n), new KernelArguments().i64(key).f32(p).address(mask).i64(n));
     }
 
     /**
@@ -189,7 +207,7 @@ public final class CudaKernels {
      * @param n     element count
      */
     public void axpy(float alpha, long x, long y, long n) {
-        launch("axpy", grid.gridStride(n), new Arguments().f32(alpha).address(x).address(y).i64(n));
+        launch("axpy", grid.gridStride(n), new KernelArguments().f32(alpha).address(x).address(y).i64(n));
     }
 
     /**
@@ -211,99 +229,8 @@ public final class CudaKernels {
      */
     public void adam(long p, long g, long m, long v, long n, float beta1, float beta2, float sqrtCorrection2,
                      float epsilon, float step, float decay, float shrink) {
-        launch("adam", grid.gridStride(n), new Arguments().address(p).address(g).address(m).address(v).i64(n)
+        launch("adam", grid.gridStride(n), new KernelArguments().address(p).address(g).address(m).address(v).i64(n)
                 .f32(beta1).f32(beta2).f32(sqrtCorrection2).f32(epsilon).f32(step).f32(decay).f32(shrink));
-    }
-
-    /**
-     * Elements per chunk of the multi-tensor kernels ({@link TensorTable}): 16 per thread of a
-     * block. The global norm's partial sums, one per chunk, depend on it.
-     */
-    public static final long TABLE_CHUNK = 16L * LaunchGrid.THREADS;
-
-    private int tableBlocks(TensorTable table) {
-        return (int) Math.max(1, Math.min(grid.cap(), table.chunks()));
-    }
-
-    /**
-     * Every element of the table's first buffers set to {@code value}.
-     *
-     * @param table  the device copy of {@code layout}'s values
-     * @param layout the table
-     * @param value  the value
-     */
-    public void fillMany(long table, TensorTable layout, float value) {
-        launch("fill_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
-                .i64(layout.chunks()).i64(layout.chunk()).f32(value));
-    }
-
-    /**
-     * {@link #axpy} on every entry of a table (pointers x, y): {@code y += alpha · x}.
-     *
-     * @param table  the device copy of {@code layout}'s values, no {@code y} twice
-     * @param layout the table
-     * @param alpha  scale of the addends
-     */
-    public void axpyMany(long table, TensorTable layout, float alpha) {
-        launch("axpy_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
-                .i64(layout.chunks()).i64(layout.chunk()).f32(alpha));
-    }
-
-    /**
-     * {@link #adam} on every entry of a table (pointers p, g, m, v), with the same scalars.
-     *
-     * @param table  the device copy of {@code layout}'s values
-     * @param layout the table
-     * @param beta1           β1
-     * @param beta2           β2
-     * @param sqrtCorrection2 √(1 − β2^t)
-     * @param epsilon         ε
-     * @param step            −lr / (1 − β1^t)
-     * @param decay           coupled weight decay, 0 for none
-     * @param shrink          decoupled factor, 1 for none
-     */
-    public void adamMany(long table, TensorTable layout, float beta1, float beta2, float sqrtCorrection2,
-                         float epsilon, float step, float decay, float shrink) {
-        launch("adam_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
-                .i64(layout.chunks()).i64(layout.chunk()).f32(beta1).f32(beta2).f32(sqrtCorrection2).f32(epsilon)
-                .f32(step).f32(decay).f32(shrink));
-    }
-
-    /**
-     * The sums of squares of the table's first buffers, one per chunk, in double: the first
-     * half of a global norm.
-     *
-     * @param table    the device copy of {@code layout}'s values
-     * @param layout   the table
-     * @param partials where the {@code layout.chunks()} doubles go
-     */
-    public void squaresMany(long table, TensorTable layout, long partials) {
-        launch("squares_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
-                .i64(layout.chunks()).i64(layout.chunk()).address(partials));
-    }
-
-    /**
-     * {@code norm[0] = sqrtf((float) Σ partials)}: the second half of a global norm.
-     *
-     * @param partials {@code count} doubles
-     * @param count    how many
-     * @param norm     one float, written
-     */
-    public void normFromSquares(long partials, long count, long norm) {
-        launch("norm_from_squares", 1, new Arguments().address(partials).i64(count).address(norm));
-    }
-
-    /**
-     * The table's first buffers scaled to the norm {@code maxNorm} when {@code norm[0]} is above it.
-     *
-     * @param table   the device copy of {@code layout}'s values
-     * @param layout  the table
-     * @param norm    one float, the norm
-     * @param maxNorm the bound
-     */
-    public void clipMany(long table, TensorTable layout, long norm, float maxNorm) {
-        launch("clip_many", tableBlocks(layout), new Arguments().address(table).i32(layout.entries())
-                .i64(layout.chunks()).i64(layout.chunk()).address(norm).f32(maxNorm));
     }
 
     /**
@@ -318,7 +245,7 @@ public final class CudaKernels {
      */
     public void unaryTimes(int op, float parameter, long x, long grad, long out, long n) {
         launch("unary_times", grid.gridStride(n),
-                new Arguments().i32(op).f32(parameter).address(x).address(grad).address(out).i64(n));
+                new KernelArguments().i32(op).f32(parameter).address(x).address(grad).address(out).i64(n));
     }
 
     /**
@@ -331,7 +258,7 @@ public final class CudaKernels {
      * @param n         element count
      */
     public void unary(int op, float parameter, long x, long out, long n) {
-        launch("unary", grid.gridStride(n), new Arguments().i32(op).f32(parameter).address(x).address(out).i64(n));
+        launch("unary", grid.gridStride(n), new KernelArguments().i32(op).f32(parameter).address(x).address(out).i64(n));
     }
 
     /**
@@ -344,7 +271,7 @@ public final class CudaKernels {
      * @param strided the index space, not empty
      */
     public void binary(int op, long lhs, long rhs, long out, StridedArgument strided) {
-        launch("binary", grid.gridStride(strided.count()), new Arguments().i32(op).address(lhs).address(rhs)
+        launch("binary", grid.gridStride(strided.count()), new KernelArguments().i32(op).address(lhs).address(rhs)
                 .address(out).struct(strided.encode()).i64(strided.count()));
     }
 
@@ -357,7 +284,7 @@ public final class CudaKernels {
      */
     public void copyStrided(long src, long out, StridedArgument strided) {
         launch("copy_strided", grid.gridStride(strided.count()),
-                new Arguments().address(src).address(out).struct(strided.encode()).i64(strided.count()));
+                new KernelArguments().address(src).address(out).struct(strided.encode()).i64(strided.count()));
     }
 
     /**
@@ -369,7 +296,7 @@ public final class CudaKernels {
      */
     public void copyStridedTo(long src, long out, StridedArgument strided) {
         launch("copy_strided_to", grid.gridStride(strided.count()),
-                new Arguments().address(src).address(out).struct(strided.encode()).i64(strided.count()));
+                new KernelArguments().address(src).address(out).struct(strided.encode()).i64(strided.count()));
     }
 
     /**
@@ -382,7 +309,7 @@ public final class CudaKernels {
      * @param strided the index space, not empty
      */
     public void maskedFill(long x, long mask, float value, long out, StridedArgument strided) {
-        launch("masked_fill", grid.gridStride(strided.count()), new Arguments().address(x).address(mask).f32(value)
+        launch("masked_fill", grid.gridStride(strided.count()), new KernelArguments().address(x).address(mask).f32(value)
                 .address(out).struct(strided.encode()).i64(strided.count()));
     }
 
@@ -396,7 +323,7 @@ public final class CudaKernels {
      */
     public void sumTo(long src, long out, StridedArgument strided, long outCount) {
         launch("sum_to", grid.gridStride(outCount),
-                new Arguments().address(src).address(out).struct(strided.encode()).i64(outCount));
+                new KernelArguments().address(src).address(out).struct(strided.encode()).i64(outCount));
     }
 
     /**
@@ -410,7 +337,7 @@ public final class CudaKernels {
      */
     public void columnSums(long x, long rows, long cols, long out) {
         launch("column_sums", (int) Math.max(1, Math.min(grid.cap(), Math.ceilDiv(cols, 32))),
-                new Arguments().address(x).i64(rows).i64(cols).address(out));
+                new KernelArguments().address(x).i64(rows).i64(cols).address(out));
     }
 
     /**
@@ -422,7 +349,7 @@ public final class CudaKernels {
      * @param split    the split
      */
     public void sumToParts(long src, long partials, StridedArgument strided, SumSplit split) {
-        launch("sum_to_parts", grid.gridStride(split.partialCount()), new Arguments().address(src).address(partials)
+        launch("sum_to_parts", grid.gridStride(split.partialCount()), new KernelArguments().address(src).address(partials)
                 .struct(strided.encode()).i64(split.outCount()).i64(split.parts()).i32(split.partsInner() ? 1 : 0));
     }
 
@@ -438,7 +365,7 @@ public final class CudaKernels {
      */
     public void maxAxis(long x, long values, long mask, int outer, int length, int inner) {
         launch("max_axis", grid.gridStride((long) outer * inner),
-                new Arguments().address(x).address(values).address(mask).i32(outer).i32(length).i32(inner));
+                new KernelArguments().address(x).address(values).address(mask).i32(outer).i32(length).i32(inner));
     }
 
     /**
@@ -453,7 +380,7 @@ public final class CudaKernels {
      */
     public void softmax(long x, long out, int outer, int length, int inner, boolean log) {
         launch("softmax", grid.softmax(outer, length, inner),
-                new Arguments().address(x).address(out).i32(outer).i32(length).i32(inner).i32(log ? 1 : 0));
+                new KernelArguments().address(x).address(out).i32(outer).i32(length).i32(inner).i32(log ? 1 : 0));
     }
 
     /**
@@ -472,7 +399,7 @@ public final class CudaKernels {
      */
     public void layerNorm(long x, long weight, long bias, int rows, int size, float eps, long out, long mean,
                           long rstd) {
-        launch("layer_norm", grid.rows(rows), new Arguments().address(x).address(weight).address(bias).i32(rows)
+        launch("layer_norm", grid.rows(rows), new KernelArguments().address(x).address(weight).address(bias).i32(rows)
                 .i32(size).f32(eps).address(out).address(mean).address(rstd));
     }
 
@@ -489,7 +416,7 @@ public final class CudaKernels {
      * @param dx     the input's gradient
      */
     public void layerNormGrad(long x, long weight, long mean, long rstd, long dy, int rows, int size, long dx) {
-        launch("layer_norm_grad", grid.rows(rows), new Arguments().address(x).address(weight).address(mean)
+        launch("layer_norm_grad", grid.rows(rows), new KernelArguments().address(x).address(weight).address(mean)
                 .address(rstd).address(dy).i32(rows).i32(size).address(dx));
     }
 
@@ -511,7 +438,7 @@ public final class CudaKernels {
     public void layerNormGradWeight(long x, long mean, long rstd, long dy, int rows, int size, int rowsPerPart,
                                     long out) {
         long parts = Math.ceilDiv(rows, rowsPerPart);
-        launch("layer_norm_grad_weight", grid.gridStride(parts * size), new Arguments().address(x).address(mean)
+        launch("layer_norm_grad_weight", grid.gridStride(parts * size), new KernelArguments().address(x).address(mean)
                 .address(rstd).address(dy).i32(rows).i32(size).i32(rowsPerPart).address(out));
     }
 
@@ -541,7 +468,7 @@ public final class CudaKernels {
      * @param out     {@code [outer, count, inner]}
      */
     public void gather(long src, int outer, int length, int inner, long indices, int count, long out) {
-        launch("gather", grid.gridStride((long) outer * count * inner), new Arguments().address(src).i32(outer)
+        launch("gather", grid.gridStride((long) outer * count * inner), new KernelArguments().address(src).i32(outer)
                 .i32(length).i32(inner).address(indices).i32(count).address(out));
     }
 
@@ -558,7 +485,7 @@ public final class CudaKernels {
      * @param length  indexed axis length of {@code out}
      */
     public void scatterAdd(long values, int outer, int count, int inner, long indices, long out, int length) {
-        launch("scatter_add", grid.gridStride((long) outer * inner), new Arguments().address(values).i32(outer)
+        launch("scatter_add", grid.gridStride((long) outer * inner), new KernelArguments().address(values).i32(outer)
                 .i32(count).i32(inner).address(indices).address(out).i32(length));
     }
 
@@ -618,10 +545,10 @@ public final class CudaKernels {
      */
     public void scatterAddInParts(long values, int outer, int count, int inner, long indices, long out, int length,
                                   long partials, int parts) {
-        launch("scatter_add_parts", grid.gridStride((long) parts * outer * inner), new Arguments().address(values)
+        launch("scatter_add_parts", grid.gridStride((long) parts * outer * inner), new KernelArguments().address(values)
                 .i32(outer).i32(count).i32(inner).address(indices).address(partials).i32(length).i32(parts));
         long n = (long) outer * length * inner;
-        launch("scatter_add_combine", grid.gridStride(n), new Arguments().address(partials).i32(parts).i64(n)
+        launch("scatter_add_combine", grid.gridStride(n), new KernelArguments().address(partials).i32(parts).i64(n)
                 .address(out));
     }
 
@@ -647,7 +574,7 @@ public final class CudaKernels {
                        int dilation, int images, float padValue, long columns) {
         long count = (long) images * channels * kh * kw * windows(height, kh, stride, padding, dilation)
                 * windows(width, kw, stride, padding, dilation);
-        launch("im2col", grid.gridStride(count), new Arguments().address(input).i32(channels).i32(height).i32(width)
+        launch("im2col", grid.gridStride(count), new KernelArguments().address(input).i32(channels).i32(height).i32(width)
                 .i32(kh).i32(kw).i32(stride).i32(padding).i32(dilation).i32(images).f32(padValue).address(columns));
     }
 
@@ -670,7 +597,7 @@ public final class CudaKernels {
      */
     public void col2im(long columns, int channels, int height, int width, int kh, int kw, int stride, int padding,
                        int dilation, int images, long input) {
-        launch("col2im", grid.gridStride((long) images * channels * height * width), new Arguments().address(columns)
+        launch("col2im", grid.gridStride((long) images * channels * height * width), new KernelArguments().address(columns)
                 .i32(channels).i32(height).i32(width).i32(kh).i32(kw).i32(stride).i32(padding).i32(dilation)
                 .i32(images).address(input));
     }
@@ -690,7 +617,7 @@ public final class CudaKernels {
      */
     public void biasActivation(int activation, long y, long bias, int rows, int cols) {
         launch("bias_activation", grid.gridStride((long) rows * cols),
-                new Arguments().i32(activation).address(y).address(bias).i32(rows).i32(cols));
+                new KernelArguments().i32(activation).address(y).address(bias).i32(rows).i32(cols));
     }
 
     /**
@@ -704,7 +631,7 @@ public final class CudaKernels {
      */
     public void activationGrad(int activation, long y, long cotangent, long out, long n) {
         launch("activation_grad", grid.gridStride(n),
-                new Arguments().i32(activation).address(y).address(cotangent).address(out).i64(n));
+                new KernelArguments().i32(activation).address(y).address(cotangent).address(out).i64(n));
     }
 
     /**
@@ -718,7 +645,7 @@ public final class CudaKernels {
      */
     public void negativeLogLikelihood(long logProbabilities, long labels, int rows, int cols, long out) {
         // One block: the kernel sums in a fixed tree inside it, so the loss is deterministic.
-        launch("nll", 1, new Arguments().address(logProbabilities).address(labels).i32(rows).i32(cols).address(out));
+        launch("nll", 1, new KernelArguments().address(logProbabilities).address(labels).i32(rows).i32(cols).address(out));
     }
 
     /**
@@ -734,136 +661,18 @@ public final class CudaKernels {
      */
     public void crossEntropyGrad(long logProbabilities, long labels, int rows, int cols, float scale, long cotangent,
                                  long out) {
-        launch("cross_entropy_grad", grid.gridStride((long) rows * cols), new Arguments().address(logProbabilities)
+        launch("cross_entropy_grad", grid.gridStride((long) rows * cols), new KernelArguments().address(logProbabilities)
                 .address(labels).i32(rows).i32(cols).f32(scale).address(cotangent).address(out));
     }
 
-    /**
-     * Attention forward ({@code attention_forward_W}, W the narrowest of 32, 64 and 128 that
-     * holds {@code d} and {@code dv}: one, two or four lanes to a query row): a block per (batch
-     * item, tile of 64 queries), grid-stride over tiles.
-     *
-     * @param q         {@code [batch, t, d]}
-     * @param k         {@code [batch, s, d]}
-     * @param v         {@code [batch, s, dv]}
-     * @param out       {@code [batch, t, dv]}
-     * @param logSumExp {@code [batch, t]}
-     * @param batch     batch items
-     * @param t         queries
-     * @param s         keys, at least 1
-     * @param d         query and key width, at most {@link CudaKernelSource#ATTENTION_MAX_DIM}
-     * @param dv        value width, at most {@link CudaKernelSource#ATTENTION_MAX_DIM}
-     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
-     * @param scale     factor of the scores
-     * @param layout    where each operand's rows lie ({@code logSumExp} is packed)
-     */
-    public void attention(long q, long k, long v, long out, long logSumExp, int batch, int t, int s, int d, int dv,
-                          boolean causal, float scale, AttentionLayout layout) {
-        int lanes = attentionLanes(d, dv);
-        launch("attention_forward_" + 32 * lanes, attentionBlocks(batch, t), ATTENTION_ROWS_PER_BLOCK * lanes,
-                new Arguments().address(q).address(k).address(v).address(out).address(logSumExp).i32(batch).i32(t)
-                        .i32(s).i32(d).i32(dv).i32(causal ? 1 : 0).f32(scale).struct(layout.encode()));
-    }
-
-    /**
-     * Attention backward: {@code attention_backward_query_W} (dq and the row dots, tiles of
-     * queries), then {@code attention_backward_key_W} (dk and dv, tiles of keys), W as for
-     * {@link #attention}.
-     *
-     * @param q         {@code [batch, t, d]}
-     * @param k         {@code [batch, s, d]}
-     * @param v         {@code [batch, s, dv]}
-     * @param out       the forward output
-     * @param logSumExp what the forward wrote
-     * @param dOut      the output's cotangent
-     * @param rowDot    scratch, {@code [batch, t]}
-     * @param dq        {@code [batch, t, d]}
-     * @param dk        {@code [batch, s, d]}
-     * @param dv        {@code [batch, s, dv]}
-     * @param batch     batch items
-     * @param t         queries
-     * @param s         keys, at least 1
-     * @param d         query and key width
-     * @param valueWidth value width
-     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
-     * @param scale     factor of the scores
-     * @param layout    where each operand's rows lie ({@code logSumExp} and {@code rowDot} are packed)
-     */
-    public void attentionGrad(long q, long k, long v, long out, long logSumExp, long dOut, long rowDot, long dq, long dk,
-                              long dv, int batch, int t, int s, int d, int valueWidth, boolean causal, float scale,
-                              AttentionLayout layout) {
-        byte[] rows = layout.encode();
-        int lanes = attentionLanes(d, valueWidth);
-        int threads = ATTENTION_ROWS_PER_BLOCK * lanes;
-        launch("attention_backward_query_" + 32 * lanes, attentionBlocks(batch, t), threads,
-                new Arguments().address(q).address(k).address(v).address(out).address(logSumExp).address(dOut)
-                        .address(dq).address(rowDot).i32(batch).i32(t).i32(s).i32(d).i32(valueWidth)
-                        .i32(causal ? 1 : 0).f32(scale).struct(rows));
-        launch("attention_backward_key_" + 32 * lanes, attentionBlocks(batch, s), threads,
-                new Arguments().address(q).address(k).address(v).address(logSumExp).address(dOut).address(rowDot)
-                        .address(dk).address(dv).i32(batch).i32(t).i32(s).i32(d).i32(valueWidth)
-                        .i32(causal ? 1 : 0).f32(scale).struct(rows));
-    }
-
-    /** Lanes to a row of the attention kernels: 1, 2 or 4, the fewest whose 32 columns each hold the widest row. */
-    private static int attentionLanes(int d, int dv) {
-        int widest = Math.max(d, dv);
-        if (widest > CudaKernelSource.ATTENTION_MAX_DIM) {
-            throw new IllegalArgumentException("attention kernels: rows of " + widest + " columns are wider than "
-                    + CudaKernelSource.ATTENTION_MAX_DIM);
-        }
-        return widest <= 32 ? 1 : widest <= 64 ? 2 : 4;
-    }
-
-    /** Blocks for the attention kernels: a tile of 64 rows of each batch item, capped (they grid-stride). */
-    private int attentionBlocks(int batch, int rows) {
-        return (int) Math.max(1, Math.min(grid.cap(), (long) batch * Math.ceilDiv(rows, ATTENTION_ROWS_PER_BLOCK)));
-    }
-
-    private void launch(String name, int blocks, Arguments arguments) {
+    /** Launches a kernel of {@link LaunchGrid#THREADS} threads a block on this stream. */
+    void launch(String name, int blocks, KernelArguments arguments) {
         launch(name, blocks, LaunchGrid.THREADS, arguments);
     }
 
-    private void launch(String name, int blocks, int threads, Arguments arguments) {
+    /** Launches a kernel on this stream. */
+    void launch(String name, int blocks, int threads, KernelArguments arguments) {
         Driver.check(cuLaunchKernel(functions.get(name), blocks, 1, 1, threads, 1, 1, 0, stream, arguments.pointer(),
                 null), "cuLaunchKernel(" + name + ")");
-    }
-
-    /**
-     * A kernel's parameter list as the driver takes it: an array of pointers, each to one
-     * argument's bytes in host memory (the driver copies them at launch). A device pointer
-     * argument is a pointer to its 8-byte address.
-     */
-    private static final class Arguments {
-        private final List<Pointer> values = new ArrayList<>(8);
-
-        Arguments address(long address) {
-            values.add(Pointer.to(new long[] {address}));
-            return this;
-        }
-
-        Arguments i32(int value) {
-            values.add(Pointer.to(new int[] {value}));
-            return this;
-        }
-
-        Arguments i64(long value) {
-            values.add(Pointer.to(new long[] {value}));
-            return this;
-        }
-
-        Arguments f32(float value) {
-            values.add(Pointer.to(new float[] {value}));
-            return this;
-        }
-
-        Arguments struct(byte[] bytes) {
-            values.add(Pointer.to(bytes));
-            return this;
-        }
-
-        Pointer pointer() {
-            return Pointer.to(values.toArray(NativePointerObject[]::new));
-        }
     }
 }
