@@ -16,6 +16,7 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
+import org.adjoint.cuda.internal.CudaKernels;
 import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.UnavailableException;
 
@@ -342,7 +343,7 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
         }
         CudaDevice device = gpu();
         device.withKernels(kernels -> {
-            int parts = kernels.scatterParts(outer, count, inner, length);
+            int parts = CudaKernels.scatterParts(outer, count, inner, length);
             if (parts == 1) {
                 kernels.scatterAdd(addends.address(), outer, count, inner, positions.address(), target.address(), length);
                 return;

@@ -42,6 +42,9 @@ public final class CudaKernels {
     /** Fewest entries a part of a split scatter adds ({@link #scatterParts}). */
     private static final int SCATTER_MIN_CHUNK = 32;
 
+    /** Threads a split scatter aims to keep busy ({@link #scatterParts}): a device's worth, whatever the device. */
+    private static final long SCATTER_THREADS = 1L << 20;
+
     /** Most floats of partial sums a split scatter uses (64 MiB). */
     private static final long SCATTER_PARTIALS_FLOATS = 16L << 20;
 
@@ -491,10 +494,13 @@ public final class CudaKernels {
 
     /**
      * How many parts {@link #scatterAddInParts} splits a scatter's entries into: 1 (scatter with
-     * {@link #scatterAdd}) when its lanes already fill the device, when there are fewer than
-     * {@value #SCATTER_MIN_CHUNK} × 2 entries a lane, or when two parts' partial sums would exceed
-     * {@value #SCATTER_PARTIALS_FLOATS} floats; otherwise enough parts to give the device about one
-     * thread per lane of each part, at least {@value #SCATTER_MIN_CHUNK} entries each.
+     * {@link #scatterAdd}) when its lanes alone fill a large device ({@value #SCATTER_THREADS}
+     * threads at once, the most a Hopper GPU keeps resident), when there are fewer than
+     * {@value #SCATTER_MIN_CHUNK} × 2 entries a lane, or when two parts' partial sums would
+     * exceed {@value #SCATTER_PARTIALS_FLOATS} floats; otherwise enough parts to give such a
+     * device about one thread per lane of each part, at least {@value #SCATTER_MIN_CHUNK}
+     * entries each. A function of the shape alone, so that a split scatter gives the same bits
+     * on every device.
      *
      * @param outer  outer count
      * @param count  entries a lane
@@ -502,28 +508,14 @@ public final class CudaKernels {
      * @param length indexed axis length of the output
      * @return parts, at least 1
      */
-    public int scatterParts(int outer, int count, int inner, int length) {
-        return scatterParts(outer, count, inner, length, (long) grid.cap() * LaunchGrid.THREADS);
-    }
-
-    /**
-     * {@link #scatterParts(int, int, int, int)} for a device that runs {@code threads} threads of a
-     * grid-stride launch at once.
-     *
-     * @param outer   outer count
-     * @param count   entries a lane
-     * @param inner   inner count
-     * @param length  indexed axis length of the output
-     * @param threads the capped grid's threads
-     * @return parts, at least 1
-     */
-    static int scatterParts(int outer, int count, int inner, int length, long threads) {
+    public static int scatterParts(int outer, int count, int inner, int length) {
         long lanes = (long) outer * inner;
         long partFloats = lanes * length;
-        if (lanes >= threads / 2 || count < 2 * SCATTER_MIN_CHUNK || 2 * partFloats > SCATTER_PARTIALS_FLOATS) {
+        if (partFloats == 0 || lanes >= SCATTER_THREADS / 2 || count < 2 * SCATTER_MIN_CHUNK
+                || 2 * partFloats > SCATTER_PARTIALS_FLOATS) {
             return 1;
         }
-        long parts = Math.min(count / SCATTER_MIN_CHUNK, Math.ceilDiv(threads, lanes));
+        long parts = Math.min(count / SCATTER_MIN_CHUNK, Math.ceilDiv(SCATTER_THREADS, lanes));
         return (int) Math.max(1, Math.min(parts, SCATTER_PARTIALS_FLOATS / partFloats));
     }
 

@@ -37,16 +37,17 @@ class CudaKernelsTest {
 
     @Test
     void anEmbeddingsGradientIsScatteredInParts() {
-        long h200 = 132L * LaunchGrid.BLOCKS_PER_SM * LaunchGrid.THREADS; // the capped grid on 132 multiprocessors
         // The larger GPT's token embedding: 16,384 tokens into 65 rows of 384 lanes.
-        assertEquals(512, CudaKernels.scatterParts(1, 16_384, 384, 65, h200));
+        assertEquals(512, CudaKernels.scatterParts(1, 16_384, 384, 65));
         // Few entries a lane, or lanes that fill the device: one thread a lane, in order.
-        assertEquals(1, CudaKernels.scatterParts(1, 63, 384, 65, h200));
-        assertEquals(1, CudaKernels.scatterParts(1, 16_384, 600_000, 2, h200));
+        assertEquals(1, CudaKernels.scatterParts(1, 63, 384, 65));
+        assertEquals(1, CudaKernels.scatterParts(1, 16_384, 600_000, 2));
+        // An empty output axis: nothing to split.
+        assertEquals(1, CudaKernels.scatterParts(1, 16_384, 384, 0));
         // GPT-2's vocabulary: two parts' partial sums would pass 64 MiB.
-        assertEquals(1, CudaKernels.scatterParts(1, 16_384, 768, 50_257, h200));
+        assertEquals(1, CudaKernels.scatterParts(1, 16_384, 768, 50_257));
         // Partials capped at 64 MiB: 16 Mi floats over 384 · 4,096 floats a part.
-        assertEquals(10, CudaKernels.scatterParts(1, 16_384, 384, 4_096, h200));
+        assertEquals(10, CudaKernels.scatterParts(1, 16_384, 384, 4_096));
     }
 
     @Test

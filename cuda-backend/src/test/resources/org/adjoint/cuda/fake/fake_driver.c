@@ -696,7 +696,7 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
         for (long long p = 0; p < parts; p++) {
             for (long long o = 0; o < outer; o++) {
                 float* slice = partials + (p * outer + o) * length * inner;
-                for (long long e = 0; e < (long long) length * inner; e++) slice[e] = 0.0f;
+                for (long long e = 0; e < (long long) length * inner; e++) slice[e] = -0.0f;
                 for (long long j = p * chunk; j < count && j < (p + 1) * chunk; j++) {
                     for (long long i = 0; i < inner; i++) {
                         long long at = (o * count + j) * inner + i;
@@ -791,6 +791,8 @@ static CUresult run(const char* name, unsigned int grid, unsigned int block, voi
         int first = forward ? 5 : 8;
         int batch = ARG(int, first), t = ARG(int, first + 1), s = ARG(int, first + 2), d = ARG(int, first + 3);
         int dv = ARG(int, first + 4), causal = ARG(int, first + 5);
+        /* The kernel's width (its name's suffix) must hold the widest row. */
+        if ((d > dv ? d : dv) > atoi(strrchr(name, '_') + 1)) return INVALID_VALUE;
         float scale = ARG(float, first + 6);
         AttentionLayout L = ARG(AttentionLayout, first + 7);
         if (L.heads < 1) return INVALID_VALUE;

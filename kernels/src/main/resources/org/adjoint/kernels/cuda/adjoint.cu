@@ -1269,10 +1269,11 @@ extern "C" __global__ void scatter_add(const float* values, int outer, int count
  * scatter_add split along the scattered axis, for launches with few lanes and many entries (an
  * embedding's gradient: one lane per column, every token an entry): part p of `parts` adds the
  * entries [p * chunk, min(count, (p + 1) * chunk)) of each lane, chunk = ceil(count / parts), in
- * order, into its own slice partials[p, o, :, i], which it zeroes first (partials is
- * [parts, outer, length, inner]); scatter_add_combine then adds the parts into out. The same bits
- * on every run for the same parts, but not the CPU's order of additions. An invalid index makes
- * the part's lane NaN, and so out's.
+ * order, into its own slice partials[p, o, :, i], which it sets to -0 first (so that an element
+ * no entry reaches adds nothing, -0 to -0 included; partials is [parts, outer, length, inner]);
+ * scatter_add_combine then adds the parts into out. The same bits on every run for the same
+ * parts, but not the CPU's order of additions. An invalid index makes the part's lane NaN, and
+ * so out's.
  */
 extern "C" __global__ void scatter_add_parts(const float* values, int outer, int count, int inner, const float* indices,
                                              float* partials, int length, int parts) {
@@ -1286,7 +1287,7 @@ extern "C" __global__ void scatter_add_parts(const float* values, int outer, int
         long long i = lane % inner;
         float* target = partials + (p * outer + o) * length * inner + i;
         for (int l = 0; l < length; l++) {
-            target[(long long) l * inner] = 0.0f;
+            target[(long long) l * inner] = -0.0f;
         }
         long long from = o * count * inner + i;
         long long end = (p + 1) * chunk < count ? (p + 1) * chunk : count;

@@ -139,7 +139,7 @@ class EmulatedIndexingTest {
     }
 
     @Test
-    void splitScatterMakesALaneNanWhenOneOfItsIndicesIsRefused() throws IOException {
+    void splitScatterMakesALaneNanWhenOneOfItsIndicesIsRefusedAndKeepsUntouchedElements() throws IOException {
         // One lane, four entries in two parts; the second part holds the index 3 in a length of 3.
         float[] values = {1f, 2f, 3f, 4f};
         float[] indices = {0f, 1f, 3f, 0f};
@@ -148,13 +148,22 @@ class EmulatedIndexingTest {
         List<float[]> combined = EMULATOR.launch("scatter_add_combine", 1, 32, partial.get(2), 2, 3L,
                 new float[] {5f, 6f, 7f});
         assertBits(new float[] {Float.NaN, Float.NaN, Float.NaN}, combined.get(1), "split scatter with the index 3");
+        // An element no entry reaches keeps its bits, -0 included.
+        List<float[]> zeroPartial = EMULATOR.launch("scatter_add_parts", 1, 32, values, 1, 4, 1, new float[4],
+                new float[4], 2, 2);
+        List<float[]> zeroCombined = EMULATOR.launch("scatter_add_combine", 1, 32, zeroPartial.get(2), 2, 2L,
+                new float[] {1f, -0f});
+        assertBits(new float[] {11f, -0f}, zeroCombined.get(1), "split scatter into index 0 only");
     }
 
-    /** What scatter_add_parts and scatter_add_combine compute: each part's sums from +0 in order, then the parts in order. */
+    /** What scatter_add_parts and scatter_add_combine compute: each part's sums from -0 in order, then the parts in order. */
     private static float[] splitScatter(float[] values, int outer, int count, int inner, float[] indices, float[] out,
                                         int length, int parts) {
         int chunk = Math.ceilDiv(count, parts);
         float[][] partials = new float[parts][outer * length * inner];
+        for (float[] part : partials) {
+            Arrays.fill(part, -0f);
+        }
         for (int p = 0; p < parts; p++) {
             for (int o = 0; o < outer; o++) {
                 for (int j = p * chunk; j < Math.min(count, (p + 1) * chunk); j++) {

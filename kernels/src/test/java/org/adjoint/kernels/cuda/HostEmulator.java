@@ -282,7 +282,15 @@ final class HostEmulator {
             static std::mutex shuffleMutex;
             static std::map<unsigned int, std::unique_ptr<ShuffleGroup>> shuffleGroups;
 
-            static float __shfl_xor_sync(unsigned int, float value, int laneMask, int width) {
+            static float __shfl_xor_sync(unsigned int mask, float value, int laneMask, int width) {
+                // The mask must name exactly the lanes of the caller's group of `width`, as the kernels' do.
+                unsigned int lanes = width == 32 ? 0xffffffffu
+                        : ((1u << width) - 1u) << (threadIdx.x % 32u / (unsigned int) width * (unsigned int) width);
+                if (mask != lanes) {
+                    std::fprintf(stderr, "emulator: __shfl_xor_sync mask %08x in thread %u, expected %08x%c", mask,
+                                 threadIdx.x, lanes, 10);
+                    std::exit(3);
+                }
                 ShuffleGroup* group;
                 {
                     std::lock_guard<std::mutex> lock(shuffleMutex);
