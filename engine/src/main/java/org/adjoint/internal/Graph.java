@@ -138,7 +138,7 @@ public final class Graph {
     public static void backward(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph) {
         List<Compute.Allocation> allocations = createGraph || Forward.active() ? null : new ArrayList<>();
         Set<Buffer> gradBuffers = Collections.newSetFromMap(new IdentityHashMap<>());
-        run(roots, seeds, retainGraph, createGraph, new Accumulator(createGraph, allocations, gradBuffers),
+        run(roots, seeds, retainGraph, createGraph, new LeafAccumulator(createGraph, allocations, gradBuffers),
                 allocations, gradBuffers);
     }
 
@@ -157,29 +157,13 @@ public final class Graph {
      */
     public static List<Tensor> gradients(List<Tensor> roots, List<Tensor> seeds, List<Tensor> inputs,
                                          boolean retainGraph, boolean createGraph) {
-        Capture capture = new Capture(inputs);
+        GradientCapture capture = new GradientCapture(inputs);
         run(roots, seeds, retainGraph || createGraph, createGraph, capture, null, Set.of());
         return capture.results();
     }
 
-    /** Where a reverse pass delivers what reaches leaves, and where it stops early. */
-    private interface Sink {
-        void leaf(Tensor leaf, Tensor contribution, Tensor incoming);
-
-        default boolean stopsAt(Node node) {
-            return false;
-        }
-
-        default void stopped(Node node, Tensor cotangent) {
-        }
-
-        /** The pass has reversed every node: deliver what was held back. */
-        default void finish() {
-        }
-    }
-
     private static void run(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph,
-                            Sink accumulator, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers) {
+                            GradientSink accumulator, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers) {
         List<Node> claimed = new ArrayList<>();
         boolean anomaly = Anomaly.isEnabled();
         boolean recordedRules = anomaly && createGraph;
@@ -199,7 +183,7 @@ public final class Graph {
     }
 
     private static void reverse(List<Tensor> roots, List<Tensor> seeds, boolean retainGraph, boolean createGraph,
-                                Sink accumulator, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers,
+                                GradientSink accumulator, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers,
                                 List<Node> claimed, boolean anomaly) {
         Map<Node, Integer> pendingConsumers = countConsumers(roots, accumulator, claimed, createGraph);
         Map<Node, Tensor> cotangents = new IdentityHashMap<>();
@@ -372,180 +356,8 @@ public final class Graph {
         return false;
     }
 
-    private static boolean isOutputOf(Tensor root, Sink sink) {
-        return sink instanceof Capture capture && capture.isInput(root);
-    }
-
-    /** Collects the cotangents of chosen tensors, stopping there; leaves' gradients are untouched. */
-    private static final class Capture implements Sink {
-        private final List<Tensor> inputs;
-        private final Tensor[] results;
-        private final Map<Node, Integer> stops = new IdentityHashMap<>();
-
-        Capture(List<Tensor> inputs) {
-            this.inputs = inputs;
-            this.results = new Tensor[inputs.size()];
-            for (int i = 0; i < inputs.size(); i++) {
-                Node producer = TensorImpl.of(inputs.get(i)).producer();
-                if (producer != null) {
-                    stops.putIfAbsent(producer, i);
-                }
-            }
-        }
-
-        boolean isInput(Tensor t) {
-            for (Tensor in : inputs) {
-                if (in == t) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        @Override
-        public void leaf(Tensor leaf, Tensor contribution, Tensor incoming) {
-            for (int i = 0; i < inputs.size(); i++) {
-                if (inputs.get(i) == leaf) {
-                    results[i] = results[i] == null ? contribution : results[i].add(contribution);
-                }
-            }
-        }
-
-        @Override
-        public boolean stopsAt(Node node) {
-            return stops.containsKey(node);
-        }
-
-        @Override
-        public void stopped(Node node, Tensor cotangent) {
-            for (int i = 0; i < inputs.size(); i++) {
-                if (TensorImpl.of(inputs.get(i)).producer() == node && cotangent != null) {
-                    results[i] = results[i] == null ? cotangent : results[i].add(cotangent);
-                }
-            }
-        }
-
-        List<Tensor> results() {
-            return Arrays.asList(results.clone());
-        }
-    }
-
-    /**
-     * Adds contributions into leaves' gradients: at once, or, on a backend that
-     * {@linkplain org.adjoint.backend.UpdateOps#gathersAccumulation gathers accumulation}, in
-     * one call per backend when the pass ends (or when the held contributions reach
-     * {@link #GATHER_LIMIT} bytes), holding the contributions until then.
-     */
-    private static final class Accumulator implements Sink {
-        /** Bytes of contributions held back before they are added anyway. */
-        private static final long GATHER_LIMIT = 256L << 20;
-
-        private final boolean createGraph;
-        private final List<Compute.Allocation> allocations;
-        private final Set<Buffer> gradBuffers;
-        private Backend gatherer;
-        private Buffer[] addends = new Buffer[16];
-        private Buffer[] targets = new Buffer[16];
-        /** Whether the gathering put each addend in {@link #gradBuffers} (to keep it), so it takes it out again. */
-        private boolean[] kept = new boolean[16];
-        private int gathered;
-        private long gatheredBytes;
-
-        Accumulator(boolean createGraph, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers) {
-            this.createGraph = createGraph;
-            this.allocations = allocations;
-            this.gradBuffers = gradBuffers;
-        }
-
-        @Override
-        public void leaf(Tensor leaf, Tensor contribution, Tensor incoming) {
-            Tensor existing = leaf.grad();
-            if (createGraph) {
-                TensorImpl.of(leaf).setGrad(existing == null ? contribution : existing.add(contribution));
-                return;
-            }
-            if (existing != null) {
-                // A gradient is always contiguous: it is a fresh result, or a copy made below.
-                Buffer target = TensorImpl.of(existing).storage();
-                Backend backend = TensorImpl.of(existing).backend();
-                Buffer addend = Compute.buffer(contribution);
-                if (allocations != null && backend.gathersAccumulation()) {
-                    gather(backend, addend, target);
-                } else {
-                    backend.axpy(1f, addend, target);
-                }
-                TensorImpl.of(existing).version().increment();
-                gradBuffers.add(target);
-                return;
-            }
-            // The first contribution becomes the gradient only if the rule computed it afresh in
-            // this pass; one passed through unchanged (add, reshape) may also be another input's
-            // cotangent, and is copied, so that accumulating in place later never writes into a
-            // tensor that something else still reads.
-            // A view (a transpose's cotangent) is copied too: optimizers read gradients as flat arrays.
-            TensorImpl candidate = TensorImpl.of(contribution);
-            Buffer buffer = candidate.storage();
-            boolean own = candidate.layout().isContiguous() && buffer != TensorImpl.of(incoming).storage()
-                    && !gradBuffers.contains(buffer) && allocatedHere(buffer);
-            Tensor grad = own ? contribution.detach() : Compute.copy(contribution);
-            gradBuffers.add(TensorImpl.of(grad).storage());
-            TensorImpl.of(leaf).setGrad(grad);
-        }
-
-        private void gather(Backend backend, Buffer addend, Buffer target) {
-            if (gatherer != null && gatherer != backend) {
-                finish();
-            }
-            gatherer = backend;
-            if (gathered == addends.length) {
-                addends = Arrays.copyOf(addends, 2 * gathered);
-                targets = Arrays.copyOf(targets, 2 * gathered);
-                kept = Arrays.copyOf(kept, 2 * gathered);
-            }
-            addends[gathered] = addend;
-            targets[gathered] = target;
-            // Held in the grad set, the addend is not recycled until it has been added.
-            kept[gathered] = gradBuffers.add(addend);
-            gathered++;
-            gatheredBytes += addend.size() * Float.BYTES;
-            if (gatheredBytes >= GATHER_LIMIT) {
-                finish();
-            }
-        }
-
-        @Override
-        public void finish() {
-            if (gathered == 0) {
-                return;
-            }
-            try {
-                gatherer.axpy(1f, addends, targets, gathered);
-            } finally {
-                for (int i = 0; i < gathered; i++) {
-                    if (kept[i]) {
-                        gradBuffers.remove(addends[i]);
-                    }
-                }
-                Arrays.fill(addends, 0, gathered, null);
-                Arrays.fill(targets, 0, gathered, null);
-                gathered = 0;
-                gatheredBytes = 0;
-                gatherer = null;
-            }
-        }
-
-        private boolean allocatedHere(Buffer buffer) {
-            if (allocations == null) {
-                // Inside a forward-mode pass nothing is tracked; a copy is always safe.
-                return false;
-            }
-            for (Compute.Allocation allocation : allocations) {
-                if (allocation.buffer() == buffer) {
-                    return true;
-                }
-            }
-            return false;
-        }
+    private static boolean isOutputOf(Tensor root, GradientSink sink) {
+        return sink instanceof GradientCapture capture && capture.isInput(root);
     }
 
     /**
@@ -555,7 +367,7 @@ public final class Graph {
      * gradient. Marks every node it will reverse with this thread, adding those it marked to
      * {@code claimed}, and refuses one that another thread's pass holds.
      */
-    private static Map<Node, Integer> countConsumers(List<Tensor> roots, Sink sink, List<Node> claimed,
+    private static Map<Node, Integer> countConsumers(List<Tensor> roots, GradientSink sink, List<Node> claimed,
                                                     boolean createGraph) {
         Thread self = Thread.currentThread();
         Map<Node, Integer> counts = new IdentityHashMap<>();
