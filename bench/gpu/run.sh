@@ -43,7 +43,7 @@
 #   PYTHON  the Python with PyTorch for the peers (default python3; on the device, the venv's).
 #   ADJOINT_GPU_LM_ITERS=N  iterations of the lm stage (500).
 #   ADJOINT_GPU_LM_LARGE_TORCH=1  lm-large runs PyTorch's larger GPT (and not Adjoint's); =both runs
-#       Adjoint's then PyTorch's, in ADJOINT_GPU_TIMEOUT_LM_LARGE_ADJOINT (320) and _TORCH (250) seconds.
+#       Adjoint's then PyTorch's, in ADJOINT_GPU_TIMEOUT_LM_LARGE_ADJOINT (330) and _TORCH (260) seconds.
 #   ADJOINT_GPU_LM_LARGE_ITERS=N  iterations of lm-large (5000, the issue's; fewer only to time a probe).
 set -uo pipefail
 
@@ -272,10 +272,10 @@ run_lm_large() {
   # Both in one call (the H200's 49 and 40 ms an iteration in 2026-12-04's runs 8-9: about 4 and
   # 3.5 minutes with the evaluations), each under its own share of the call's 10 minutes.
   # shellcheck disable=SC2046
-  gpt_run adjoint lm-large-adjoint "${ADJOINT_GPU_TIMEOUT_LM_LARGE_ADJOINT:-320}" $(gpt_options large)
+  gpt_run adjoint lm-large-adjoint "${ADJOINT_GPU_TIMEOUT_LM_LARGE_ADJOINT:-330}" $(gpt_options large)
   code=$?
   # shellcheck disable=SC2046
-  gpt_run torch lm-large-torch "${ADJOINT_GPU_TIMEOUT_LM_LARGE_TORCH:-250}" $(gpt_options large)
+  gpt_run torch lm-large-torch "${ADJOINT_GPU_TIMEOUT_LM_LARGE_TORCH:-260}" $(gpt_options large)
   run_code=$?
   [ "$code" -ne 0 ] || code=$run_code
   record lm-large "$code"
