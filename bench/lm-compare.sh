@@ -13,8 +13,9 @@
 #   --device D      cpu (default) or cuda: Adjoint's --backend and PyTorch's device
 #   --isa avx2      on an AVX-512 CPU, what an AVX2-only one gets, for Adjoint and PyTorch
 #                   alike (bench/isa.sh, as for bench/compare.sh)
-#   LM OPTION       --layers --heads --embed --context --batch --lr --dropout --seed
-#                   --eval-interval --eval-batches, passed to both with their values
+#   LM OPTION       --layers --heads --embed --context --batch --lr --dropout
+#                   --attention-dropout --seed --eval-interval --eval-batches, passed to
+#                   both with their values
 # Environment: PYTHON and TORCH2_PYTHON as for bench/train-compare.sh.
 # Run time on the 2-core reference machine at the defaults: several minutes for each.
 set -euo pipefail
@@ -31,7 +32,8 @@ while (($#)); do
     --rounds) rounds="$2"; shift ;;
     --device) device="$2"; shift ;;
     --isa) isa="$2"; shift ;;
-    --layers | --heads | --embed | --context | --batch | --lr | --dropout | --seed | --eval-interval | --eval-batches)
+    --layers | --heads | --embed | --context | --batch | --lr | --dropout | --attention-dropout | --seed | --eval-interval \
+      | --eval-batches)
       shared+=("$1" "$2"); shift ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "lm-compare.sh: unknown option '$1'" >&2; exit 2 ;;

@@ -34,7 +34,9 @@ def report(figures, loss_target):
     else:
         print(f"adjoint on {figures.get('backend')}: {figures.get('layers')} layers, {figures.get('heads')} heads,"
               f" width {figures.get('embed')}, context {figures.get('context')}, batch {figures.get('batch')},"
-              f" dropout {figures.get('dropout')}, {figures.get('iterations')} iterations")
+              f" dropout {figures.get('dropout')}"
+              + (f" (attention weights {figures['attentionDropout']})" if figures.get("attentionDropout") else "")
+              + f", {figures.get('iterations')} iterations")
     verdict = ""
     if loss_target is not None:
         verdict = f" (target <= {loss_target}: {'met' if figures['valLoss'] <= loss_target else 'NOT met'})"

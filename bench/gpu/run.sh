@@ -45,6 +45,8 @@
 #   ADJOINT_GPU_LM_LARGE_TORCH=1  lm-large runs PyTorch's larger GPT (and not Adjoint's); =both runs
 #       Adjoint's then PyTorch's, in ADJOINT_GPU_TIMEOUT_LM_LARGE_ADJOINT (330) and _TORCH (260) seconds.
 #   ADJOINT_GPU_LM_LARGE_ITERS=N  iterations of lm-large (5000, the issue's; fewer only to time a probe).
+#   ADJOINT_GPU_LM_LARGE_ATTENTION_DROPOUT=P  lm-large drops attention weights too, on both sides (nanoGPT's
+#       attn_dropout, 0.2 in its configuration; default 0, the configuration of the runs so far).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -233,9 +235,10 @@ gpt_options() {
   local size="$1"
   if [ "$dry_run" -eq 1 ]; then
     echo "--iters 4 --layers 1 --heads 2 --embed 16 --context 8 --batch 2 --eval-interval 4 --eval-batches 1"
-    [ "$size" = large ] && echo "--dropout 0.2"
+    [ "$size" = large ] && echo "--dropout 0.2 --attention-dropout ${ADJOINT_GPU_LM_LARGE_ATTENTION_DROPOUT:-0}"
   elif [ "$size" = large ]; then
     echo "--layers 6 --heads 6 --embed 384 --context 256 --batch 64 --dropout 0.2 --iters ${ADJOINT_GPU_LM_LARGE_ITERS:-5000}"
+    echo "--attention-dropout ${ADJOINT_GPU_LM_LARGE_ATTENTION_DROPOUT:-0}"
     echo "--eval-interval 500"
   else
     echo "--iters ${ADJOINT_GPU_LM_ITERS:-500}"

@@ -15,7 +15,7 @@ Progress goes to standard error; standard output gets one JSON object: {"torch",
 held-out character as `adjoint lm` computes it.
 
 Usage: gpt.py [--layers 4] [--heads 4] [--embed 128] [--context 64] [--batch 12] [--iters 2000]
-              [--lr 1e-3] [--dropout 0] [--seed 42] [--eval-interval 250] [--eval-batches 20]
+              [--lr 1e-3] [--dropout 0] [--attention-dropout 0] [--seed 42] [--eval-interval 250] [--eval-batches 20]
               [--device cpu|cuda] [--threads N] [--data FILE.txt[.gz]]
 """
 
@@ -36,9 +36,10 @@ DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "s
 
 
 class Attention(nn.Module):
-    def __init__(self, width, heads, dropout):
+    def __init__(self, width, heads, dropout, attention_dropout=0.0):
         super().__init__()
         self.heads = heads
+        self.attention_dropout = attention_dropout  # nanoGPT's attn_dropout, on the weights
         self.c_attn = nn.Linear(width, 3 * width)
         self.c_proj = nn.Linear(width, width)
         self.resid_dropout = nn.Dropout(dropout)
@@ -47,12 +48,14 @@ class Attention(nn.Module):
         b, t, c = x.shape
         q, k, v = self.c_attn(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+        dropping = self.attention_dropout if self.training else 0.0
         if hasattr(F, "scaled_dot_product_attention"):
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropping, is_causal=True)
         else:
             scores = q @ k.transpose(-2, -1) / math.sqrt(k.shape[-1])
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
-            y = scores.masked_fill(mask, float("-inf")).softmax(-1) @ v
+            weights = scores.masked_fill(mask, float("-inf")).softmax(-1)
+            y = F.dropout(weights, dropping, self.training) @ v
         return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(b, t, c)))
 
 
@@ -68,10 +71,10 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, width, heads, dropout):
+    def __init__(self, width, heads, dropout, attention_dropout=0.0):
         super().__init__()
         self.ln_1 = nn.LayerNorm(width)
-        self.attn = Attention(width, heads, dropout)
+        self.attn = Attention(width, heads, dropout, attention_dropout)
         self.ln_2 = nn.LayerNorm(width)
         self.mlp = Mlp(width, dropout)
 
@@ -81,13 +84,13 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, vocabulary, context, width, layers, heads, dropout=0.0):
+    def __init__(self, vocabulary, context, width, layers, heads, dropout=0.0, attention_dropout=0.0):
         super().__init__()
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(vocabulary, width),
             wpe=nn.Embedding(context, width),
             drop=nn.Dropout(dropout),
-            h=nn.ModuleList([Block(width, heads, dropout) for _ in range(layers)]),
+            h=nn.ModuleList([Block(width, heads, dropout, attention_dropout) for _ in range(layers)]),
             ln_f=nn.LayerNorm(width)))
         self.lm_head = nn.Linear(width, vocabulary, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # tied
@@ -174,6 +177,7 @@ def main():
     parser.add_argument("--weight-decay", type=float, default=0.1)
     parser.add_argument("--grad-clip", type=float, default=1.0)
     parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--attention-dropout", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--eval-interval", type=int, default=250)
     parser.add_argument("--eval-batches", type=int, default=20)
@@ -189,7 +193,8 @@ def main():
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     chars, train, val = load_text(args.data)
-    model = GPT(len(chars), args.context, args.embed, args.layers, args.heads, args.dropout).to(device)
+    model = GPT(len(chars), args.context, args.embed, args.layers, args.heads, args.dropout,
+                args.attention_dropout).to(device)
     decayed = [p for p in model.parameters() if p.dim() >= 2]
     plain = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decayed, "weight_decay": args.weight_decay},

@@ -41,8 +41,26 @@ public final class GPT extends Composite {
      * @param layers     number of blocks
      * @param heads      attention heads, dividing {@code width}
      * @param dropout    dropout probability after the embeddings, each attention and each MLP
+     * @param attentionDropout probability of dropping each attention weight in training
+     *                   (nanoGPT's {@code attn_dropout}, which takes {@code dropout}); 0 keeps the
+     *                   fused attention in training too
      */
-    public record Config(int vocabulary, int context, int width, int layers, int heads, float dropout) {
+    public record Config(int vocabulary, int context, int width, int layers, int heads, float dropout,
+                         float attentionDropout) {
+
+        /**
+         * A configuration without attention dropout.
+         *
+         * @param vocabulary distinct tokens
+         * @param context    the longest sequence
+         * @param width      the embedding width
+         * @param layers     number of blocks
+         * @param heads      attention heads, dividing {@code width}
+         * @param dropout    dropout probability after the embeddings, each attention and each MLP
+         */
+        public Config(int vocabulary, int context, int width, int layers, int heads, float dropout) {
+            this(vocabulary, context, width, layers, heads, dropout, 0f);
+        }
 
         /**
          * Checks the values.
@@ -62,6 +80,9 @@ public final class GPT extends Composite {
             if (!(dropout >= 0f && dropout < 1f)) {
                 throw new IllegalArgumentException("GPT: dropout must be in [0, 1), got " + dropout);
             }
+            if (!(attentionDropout >= 0f && attentionDropout < 1f)) {
+                throw new IllegalArgumentException("GPT: attention dropout must be in [0, 1), got " + attentionDropout);
+            }
         }
     }
 
@@ -80,7 +101,7 @@ public final class GPT extends Composite {
             List<TransformerBlock> list = new ArrayList<>();
             for (int i = 0; i < config.layers(); i++) {
                 list.add(new TransformerBlock(config.width(), config.heads(), config.layers(), config.dropout(),
-                        seed + 16 + 4L * i));
+                        config.attentionDropout(), seed + 16 + 4L * i));
             }
             blocks = child("h", new Sequential(list));
             norm = child("ln_f", new LayerNorm(config.width()));
@@ -291,6 +312,7 @@ public final class GPT extends Composite {
     @Override
     public String toString() {
         return "GPT(vocabulary=" + config.vocabulary() + ", context=" + config.context() + ", width=" + config.width()
-                + ", layers=" + config.layers() + ", heads=" + config.heads() + ", dropout=" + config.dropout() + ")";
+                + ", layers=" + config.layers() + ", heads=" + config.heads() + ", dropout=" + config.dropout()
+                + (config.attentionDropout() > 0f ? ", attentionDropout=" + config.attentionDropout() : "") + ")";
     }
 }

@@ -9,6 +9,11 @@ import org.adjoint.Tensor;
  * read in place), {@link Functional#scaledDotProductAttention} with the causal mask runs on every head at
  * once, the heads are joined again and projected back ({@code c_proj}), then dropout.
  *
+ * <p>With attention dropout (nanoGPT's {@code attn_dropout}, PyTorch's {@code dropout_p}) the
+ * attention weights themselves are dropped in training: then the heads' attention is the plain
+ * composition, {@code dropout(softmax(masked(q·kᵀ/√d)))·v}, which holds every head's
+ * {@code T × T} weights; in evaluation, or with a probability of 0, the fused primitive runs.
+ *
  * <p>Parameters: {@code c_attn.weight} {@code [width, 3·width]}, {@code c_attn.bias},
  * {@code c_proj.weight} {@code [width, width]}, {@code c_proj.bias} (PyTorch's and nanoGPT's
  * names; weights here are {@code [in, out]}, the transpose of PyTorch's). The columns of
@@ -21,10 +26,13 @@ public final class MultiHeadAttention extends Composite {
     private final Linear attention;
     private final Linear projection;
     private final Dropout dropout;
+    private final Dropout weightDropout;
+    private final float weightDropoutP;
+    private boolean training = true;
+    private Tensor futureMask;
 
     /**
-     * Creates the layer with GPT-2's initialization: weights from {@code N(0, 0.02²)}, the
-     * output projection's from {@code N(0, (0.02 / √(2·layers))²)}, biases zero.
+     * Creates the layer with GPT-2's initialization and no attention dropout.
      *
      * @param width   the model width
      * @param heads   the head count, dividing {@code width}
@@ -34,6 +42,23 @@ public final class MultiHeadAttention extends Composite {
      * @throws IllegalArgumentException when {@code heads} does not divide {@code width}
      */
     public MultiHeadAttention(int width, int heads, int layers, float dropout, long seed) {
+        this(width, heads, layers, dropout, 0f, seed);
+    }
+
+    /**
+     * Creates the layer with GPT-2's initialization: weights from {@code N(0, 0.02²)}, the
+     * output projection's from {@code N(0, (0.02 / √(2·layers))²)}, biases zero.
+     *
+     * @param width   the model width
+     * @param heads   the head count, dividing {@code width}
+     * @param layers  the depth of the model, which scales the output projection's initial weights
+     * @param dropout probability of the dropout after the projection, in {@code [0, 1)}
+     * @param attentionDropout probability of dropping each attention weight in training, in {@code [0, 1)}
+     * @param seed    seed of the initial weights
+     * @throws IllegalArgumentException when {@code heads} does not divide {@code width}, or a
+     *                                  probability is outside {@code [0, 1)}
+     */
+    public MultiHeadAttention(int width, int heads, int layers, float dropout, float attentionDropout, long seed) {
         if (width < 1 || heads < 1 || width % heads != 0) {
             throw new IllegalArgumentException("MultiHeadAttention: " + heads + " heads do not divide the width " + width
                     + " (the head count must divide the width)");
@@ -46,6 +71,8 @@ public final class MultiHeadAttention extends Composite {
                 GptInit.normal(seed + 1, (float) (0.02 / Math.sqrt(2.0 * Math.max(layers, 1))), width, width),
                 Tensor.zeros(width).requiresGrad(true), Activation.IDENTITY));
         this.dropout = child("resid_dropout", new Dropout(dropout));
+        this.weightDropout = child("attn_dropout", new Dropout(attentionDropout));
+        this.weightDropoutP = attentionDropout;
     }
 
     /**
@@ -72,8 +99,39 @@ public final class MultiHeadAttention extends Composite {
         Tensor q = qkv.narrow(-1, 0, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
         Tensor k = qkv.narrow(-1, width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
         Tensor v = qkv.narrow(-1, 2 * width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
-        Tensor y = Functional.scaledDotProductAttention(q, k, v, true);
+        Tensor y = training && weightDropoutP > 0f ? droppedAttention(q, k, v, time, headWidth)
+                : Functional.scaledDotProductAttention(q, k, v, true);
         return dropout.apply(projection.apply(y.transpose(1, 2).reshape(batch, time, width)));
+    }
+
+    /** Causal attention with its weights dropped: the composition, since the fused primitive keeps no weights to drop. */
+    private Tensor droppedAttention(Tensor q, Tensor k, Tensor v, int time, int headWidth) {
+        Tensor scores = q.matmul(k.transpose(-2, -1)).mul((float) (1 / Math.sqrt(headWidth)));
+        Tensor weights = scores.maskedFill(futureMask(time, scores.backendName()), Float.NEGATIVE_INFINITY).softmax(-1);
+        return weightDropout.apply(weights).matmul(v);
+    }
+
+    /** {@code [time, time]} on the scores' backend: 1 where key {@code j} lies after query {@code i}; the last one kept. */
+    private Tensor futureMask(int time, String backendName) {
+        Tensor mask = this.futureMask;
+        if (mask == null || mask.shape()[0] != time || !mask.backendName().equals(backendName)) {
+            float[] values = new float[time * time];
+            for (int i = 0; i < time; i++) {
+                for (int j = i + 1; j < time; j++) {
+                    values[i * time + j] = 1f;
+                }
+            }
+            mask = Tensor.of(values, time, time).to(backendName);
+            this.futureMask = mask;
+        }
+        return mask;
+    }
+
+    @Override
+    public MultiHeadAttention train(boolean training) {
+        super.train(training);
+        this.training = training;
+        return this;
     }
 
     /**
@@ -85,8 +143,18 @@ public final class MultiHeadAttention extends Composite {
         return heads;
     }
 
+    /**
+     * The probability of dropping an attention weight in training.
+     *
+     * @return it, 0 for none
+     */
+    public float attentionDropout() {
+        return weightDropoutP;
+    }
+
     @Override
     public String toString() {
-        return "MultiHeadAttention(" + width + ", heads=" + heads + ")";
+        return "MultiHeadAttention(" + width + ", heads=" + heads
+                + (weightDropoutP > 0f ? ", attentionDropout=" + weightDropoutP : "") + ")";
     }
 }

@@ -55,8 +55,24 @@ public final class TransformerBlock extends Composite {
      * @throws IllegalArgumentException when {@code heads} does not divide {@code width}
      */
     public TransformerBlock(int width, int heads, int layers, float dropout, long seed) {
+        this(width, heads, layers, dropout, 0f, seed);
+    }
+
+    /**
+     * Creates a block whose attention also drops its weights in training (see {@link MultiHeadAttention}).
+     *
+     * @param width            the model width
+     * @param heads            the head count, dividing {@code width}
+     * @param layers           the depth of the model, which scales the output projections' initial weights
+     * @param dropout          probability of the dropouts after the attention and the MLP, in {@code [0, 1)}
+     * @param attentionDropout probability of dropping each attention weight in training, in {@code [0, 1)}
+     * @param seed             seed of the initial weights (the block uses {@code seed} to {@code seed + 3})
+     * @throws IllegalArgumentException when {@code heads} does not divide {@code width}, or a
+     *                                  probability is outside {@code [0, 1)}
+     */
+    public TransformerBlock(int width, int heads, int layers, float dropout, float attentionDropout, long seed) {
         norm1 = child("ln_1", new LayerNorm(width));
-        attention = child("attn", new MultiHeadAttention(width, heads, layers, dropout, seed));
+        attention = child("attn", new MultiHeadAttention(width, heads, layers, dropout, attentionDropout, seed));
         norm2 = child("ln_2", new LayerNorm(width));
         mlp = child("mlp", new Mlp(width, layers, dropout, seed + 2));
     }

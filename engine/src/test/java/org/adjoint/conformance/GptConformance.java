@@ -138,7 +138,12 @@ public abstract class GptConformance extends BackendConformance {
 
     /** Three AdamW steps with clipping and dropout; the losses and the final parameters. */
     private static List<float[]> train(CheckpointPolicy policy, CheckpointMeter meter) {
-        GPT model = new GPT(new GPT.Config(11, 8, 16, 4, 2, 0.1f), 5);
+        return train(policy, meter, 0f);
+    }
+
+    /** {@link #train(CheckpointPolicy, CheckpointMeter)} with the attention weights dropped too. */
+    private static List<float[]> train(CheckpointPolicy policy, CheckpointMeter meter, float attentionDropout) {
+        GPT model = new GPT(new GPT.Config(11, 8, 16, 4, 2, 0.1f, attentionDropout), 5);
         AdamW adamw = AdamW.grouped(ParameterGroup.byRank(model.parameters(), 0.1f), 1e-2f);
         RandomState.set(9);
         SplittableRandom random = new SplittableRandom(4);
@@ -181,6 +186,71 @@ public abstract class GptConformance extends BackendConformance {
                         policy + ": " + meter.peakSavedBytes() + " bytes, store-all " + storeAllMeter.peakSavedBytes());
             }
         }
+    }
+
+    @Test
+    void attentionDropoutReplaysItsMasksUnderEveryCheckpointPolicy() {
+        List<float[]> storeAll = train(CheckpointPolicy.none(), new CheckpointMeter(), 0.2f);
+        assertTrue(storeAll.get(0)[0] != train(CheckpointPolicy.none(), new CheckpointMeter(), 0f).get(0)[0],
+                "the weights' dropout changes the first loss");
+        for (CheckpointPolicy policy : List.of(CheckpointPolicy.sqrt(), CheckpointPolicy.everyK(1))) {
+            List<float[]> run = train(policy, new CheckpointMeter(), 0.2f);
+            for (int i = 0; i < storeAll.size(); i++) {
+                assertArrayEquals(storeAll.get(i), run.get(i), policy + ": entry " + i + " (0: the losses)");
+            }
+        }
+    }
+
+    @Test
+    void attentionDropoutDropsTheWeightsInTrainingOnly() {
+        int batch = 2;
+        int time = 5;
+        int width = 8;
+        MultiHeadAttention dropping = new MultiHeadAttention(width, 2, 1, 0f, 0.5f, 3);
+        MultiHeadAttention plain = new MultiHeadAttention(width, 2, 1, 0f, 3);
+        Tensor x = Tensor.randn(11, batch, time, width);
+        // Evaluation: the fused attention on both, the same bits.
+        dropping.train(false);
+        plain.train(false);
+        assertArrayEquals(plain.apply(x).toFloatArray(), dropping.apply(x).toFloatArray(), "evaluation");
+        dropping.train(true);
+        plain.train(true);
+        // Training: the composition with the weights dropped, by the same key as a Dropout of 0.5.
+        RandomState.set(7);
+        Tensor actual = dropping.apply(x);
+        RandomState.set(7);
+        Map<String, Tensor> p = dropping.namedParameters();
+        Tensor qkv = x.reshape(batch * time, width).matmul(p.get("c_attn.weight")).add(p.get("c_attn.bias"))
+                .reshape(batch, time, 3 * width);
+        Tensor[] heads = new Tensor[3];
+        for (int part = 0; part < 3; part++) {
+            heads[part] = qkv.narrow(-1, part * width, width).reshape(batch, time, 2, 4).transpose(1, 2);
+        }
+        float[] future = new float[time * time];
+        for (int i = 0; i < time; i++) {
+            for (int j = i + 1; j < time; j++) {
+                future[i * time + j] = 1f;
+            }
+        }
+        Tensor weights = heads[0].matmul(heads[1].transpose(-2, -1)).mul(0.5f)
+                .maskedFill(Tensor.of(future, time, time), Float.NEGATIVE_INFINITY).softmax(-1);
+        Tensor y = new org.adjoint.nn.Dropout(0.5f).apply(weights).matmul(heads[2]).transpose(1, 2)
+                .reshape(batch * time, width);
+        Tensor expected = y.matmul(p.get("c_proj.weight")).add(p.get("c_proj.bias")).reshape(batch, time, width);
+        assertNear("training output", expected, actual, 1e-5);
+        float[] undropped = plain.apply(x).toFloatArray();
+        assertTrue(!java.util.Arrays.equals(undropped, actual.toFloatArray()), "the weights were dropped");
+        // The same state draws the same masks; the gradient reaches every parameter.
+        RandomState.set(7);
+        Tensor again = dropping.apply(x);
+        assertArrayEquals(actual.toFloatArray(), again.toFloatArray(), "the same key, the same output");
+        again.sum().backward();
+        for (Map.Entry<String, Tensor> parameter : p.entrySet()) {
+            assertTrue(parameter.getValue().grad() != null, parameter.getKey() + " has a gradient");
+        }
+        assertEquals("GPT: attention dropout must be in [0, 1), got 1.0", assertThrows(IllegalArgumentException.class,
+                () -> new GPT.Config(11, 8, 16, 2, 4, 0f, 1f)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new MultiHeadAttention(8, 2, 1, 0f, -0.1f, 3));
     }
 
     @Test

@@ -49,6 +49,10 @@ public final class LmCommand {
               --embed N         width (default 128)
               --context N       characters per window, the position table (default 64)
               --dropout P       after embeddings, attention and MLP (default 0)
+              --attention-dropout P
+                                of the attention weights in training, as nanoGPT's
+                                attn_dropout (default 0: the fused attention; above 0
+                                the heads' T x T weights are composed and held)
             training:
               --batch N         windows per iteration (default 12)
               --iters N         iterations (default 2000; 0 only evaluates and samples)
@@ -85,6 +89,7 @@ public final class LmCommand {
      * @param embed         width
      * @param context       characters per window
      * @param dropout       dropout probability
+     * @param attentionDropout probability of dropping an attention weight in training
      * @param batch         windows per iteration
      * @param iterations    training iterations
      * @param learningRate  peak learning rate
@@ -107,7 +112,8 @@ public final class LmCommand {
      * @param json          print one JSON object only
      * @param quiet         print only the summary
      */
-    public record Options(int layers, int heads, int embed, int context, float dropout, int batch, int iterations,
+    public record Options(int layers, int heads, int embed, int context, float dropout, float attentionDropout,
+                          int batch, int iterations,
                           float learningRate, float minRate, int warmup, float weightDecay, float gradClip,
                           CheckpointPolicy checkpoint, long seed, String backend, int evalInterval, int evalBatches,
                           int sample, float temperature, int topK, String prompt, Path plot, Path save, Path load,
@@ -119,7 +125,7 @@ public final class LmCommand {
          * @return nanoGPT's small CPU configuration of {@code train_shakespeare_char}
          */
         public static Options defaults() {
-            return new Options(4, 4, 128, 64, 0f, 12, 2000, 1e-3f, Float.NaN, 100, 0.1f, 1f, CheckpointPolicy.none(),
+            return new Options(4, 4, 128, 64, 0f, 0f, 12, 2000, 1e-3f, Float.NaN, 100, 0.1f, 1f, CheckpointPolicy.none(),
                     42, null, 250, 20, 500, 0.8f, 200, "\n", null, null, null, false, false);
         }
     }
@@ -208,6 +214,7 @@ public final class LmCommand {
         int embed = d.embed();
         int context = d.context();
         float dropout = d.dropout();
+        float attentionDropout = d.attentionDropout();
         int batch = d.batch();
         int iterations = d.iterations();
         float learningRate = d.learningRate();
@@ -231,7 +238,7 @@ public final class LmCommand {
         boolean json = d.json();
         boolean quiet = d.quiet();
         CommandLine line = new CommandLine(args, Set.of("--json", "--quiet"), Set.of("--layers", "--heads", "--embed",
-                "--context", "--dropout", "--batch", "--iters", "--lr", "--min-lr", "--warmup", "--weight-decay",
+                "--context", "--dropout", "--attention-dropout", "--batch", "--iters", "--lr", "--min-lr", "--warmup", "--weight-decay",
                 "--grad-clip", "--checkpoint", "--seed", "--backend", "--eval-interval", "--eval-batches", "--sample",
                 "--temperature", "--top-k", "--prompt", "--plot", "--save", "--load"));
         while (line.next()) {
@@ -241,6 +248,7 @@ public final class LmCommand {
                 case "--embed" -> embed = line.intAtLeast(1);
                 case "--context" -> context = line.intAtLeast(1);
                 case "--dropout" -> dropout = line.floatIn(0f, 1f, false);
+                case "--attention-dropout" -> attentionDropout = line.floatIn(0f, 1f, false);
                 case "--batch" -> batch = line.intAtLeast(1);
                 case "--iters" -> iterations = line.intAtLeast(0);
                 case "--lr" -> learningRate = line.positiveFloat();
@@ -285,9 +293,9 @@ public final class LmCommand {
         if (prompt.isEmpty() && sample > 0) {
             throw new UsageException("option --prompt needs at least one character");
         }
-        return new Options(layers, heads, embed, context, dropout, batch, iterations, learningRate, minRate, warmup,
-                weightDecay, gradClip, checkpoint, seed, backend, evalInterval, evalBatches, sample, temperature, topK,
-                prompt, plot, save, load, json, quiet);
+        return new Options(layers, heads, embed, context, dropout, attentionDropout, batch, iterations, learningRate,
+                minRate, warmup, weightDecay, gradClip, checkpoint, seed, backend, evalInterval, evalBatches, sample,
+                temperature, topK, prompt, plot, save, load, json, quiet);
     }
 
     /**
@@ -308,7 +316,7 @@ public final class LmCommand {
         }
         int[] prompt = data.encode(options.prompt());
         GPT.Config config = new GPT.Config(data.vocabularySize(), options.context(), options.embed(), options.layers(),
-                options.heads(), options.dropout());
+                options.heads(), options.dropout(), options.attentionDropout());
         GPT model = new GPT(config, options.seed());
         String architecture = String.format(Locale.ROOT, "GPT (%d layer%s, %d head%s, width %d, context %d)",
                 options.layers(), options.layers() == 1 ? "" : "s", options.heads(), options.heads() == 1 ? "" : "s",
@@ -337,10 +345,12 @@ public final class LmCommand {
                             + "%d distinct%n", architecture, model.parameterCount(), data.name(), data.train().length,
                     data.validation().length, data.vocabularySize());
             out.printf(Locale.ROOT, "AdamW lr %s (warm-up %d, cosine to %s), weight decay %s, clip %s, batch %d, "
-                            + "%d iterations, dropout %s, checkpoint %s, seed %d, backend %s%n",
+                            + "%d iterations, dropout %s%s, checkpoint %s, seed %d, backend %s%n",
                     options.learningRate(), options.warmup(), minRate, options.weightDecay(),
                     options.gradClip() > 0 ? options.gradClip() : "none", options.batch(), options.iterations(),
-                    options.dropout(), options.checkpoint(), options.seed(), backend);
+                    options.dropout(), options.attentionDropout() > 0f
+                            ? " (attention weights " + options.attentionDropout() + ")" : "",
+                    options.checkpoint(), options.seed(), backend);
         }
 
         RandomState.set(options.seed());
@@ -523,13 +533,14 @@ public final class LmCommand {
         curve.append(']');
         return String.format(Locale.ROOT, "{\"iterations\":%d,\"parameters\":%d,\"trainLoss\":%s,\"valLoss\":%s,"
                         + "\"msPerIteration\":%s,\"peakSavedBytes\":%d,\"sample\":%s,\"layers\":%d,\"heads\":%d,"
-                        + "\"embed\":%d,\"context\":%d,\"batch\":%d,\"dropout\":%s,\"learningRate\":%s,\"checkpoint\":%s,"
-                        + "\"seed\":%d,\"backend\":%s,\"seconds\":%s,\"curve\":%s}",
+                        + "\"embed\":%d,\"context\":%d,\"batch\":%d,\"dropout\":%s,\"attentionDropout\":%s,"
+                        + "\"learningRate\":%s,\"checkpoint\":%s,\"seed\":%d,\"backend\":%s,\"seconds\":%s,\"curve\":%s}",
                 o.iterations(), r.parameters(), CheckpointReport.jsonNumber(r.trainLoss()),
                 CheckpointReport.jsonNumber(r.valLoss()), CheckpointReport.jsonNumber(r.msPerIteration()),
                 r.peakSavedBytes(), CheckpointReport.jsonString(r.sample()), o.layers(), o.heads(), o.embed(),
                 o.context(), o.batch(), CheckpointReport.jsonNumber(o.dropout()),
-                CheckpointReport.jsonNumber(o.learningRate()), CheckpointReport.jsonString(o.checkpoint().toString()),
+                CheckpointReport.jsonNumber(o.attentionDropout()), CheckpointReport.jsonNumber(o.learningRate()),
+                CheckpointReport.jsonString(o.checkpoint().toString()),
                 o.seed(), CheckpointReport.jsonString(r.backend()), CheckpointReport.jsonNumber(r.seconds()), curve);
     }
 }

@@ -84,13 +84,15 @@ class LmCommandTest {
         assertTrue(Long.parseLong(field(json, "peakSavedBytes")) > 0, json);
         assertEquals(12, field(json, "sample").length(), "ten characters in quotes, escapes aside: " + json);
         assertEquals("\"none\"", field(json, "checkpoint"));
+        assertEquals("0.0", field(json, "attentionDropout"));
         assertEquals("", run.err());
     }
 
     @Test
     void checkpointingGivesTheSameLossesBitwiseWithLessMemory() {
-        MainRun storeAll = run(lm("--json", "--dropout", "0.1", "--sample", "20"));
-        MainRun sqrt = run(lm("--json", "--dropout", "0.1", "--sample", "20", "--checkpoint", "sqrt"));
+        MainRun storeAll = run(lm("--json", "--dropout", "0.1", "--attention-dropout", "0.1", "--sample", "20"));
+        MainRun sqrt = run(lm("--json", "--dropout", "0.1", "--attention-dropout", "0.1", "--sample", "20",
+                "--checkpoint", "sqrt"));
         assertEquals(Main.OK, storeAll.exitCode(), storeAll.err());
         assertEquals(Main.OK, sqrt.exitCode(), sqrt.err());
         for (String name : List.of("trainLoss", "valLoss", "sample")) {
@@ -141,6 +143,8 @@ class LmCommandTest {
         assertUsage("option --iters needs an integer >= 0, got '-1'", "lm", "--iters", "-1");
         assertUsage("option --warmup 10 needs fewer iterations than --iters 5", "lm", "--iters", "5", "--warmup", "10");
         assertUsage("option --dropout needs a number in [0.0, 1.0), got '1'", "lm", "--dropout", "1");
+        assertUsage("option --attention-dropout needs a number in [0.0, 1.0), got '1'", "lm", "--attention-dropout",
+                "1");
         assertUsage("option --min-lr 0.01 is above --lr 0.001", "lm", "--min-lr", "0.01");
         assertUsage("unknown option '--epochs'", "lm", "--epochs", "3");
         assertUsage("option --checkpoint: checkpoint policy 'often' is not one of none, every:K, sqrt, binomial:C, "
