@@ -328,6 +328,31 @@ public final class Compute {
     }
 
     /**
+     * {@code op(lhs, rhs)} for a contiguous {@code rhs} buffer of {@code shape} that is not a
+     * tensor (a temporary the caller releases): {@code lhs} broadcast to {@code shape}.
+     *
+     * @param opName name for errors
+     * @param op     function
+     * @param lhs    left operand
+     * @param rhs    right operand, {@code shape}'s elements in order, on {@code lhs}'s backend
+     * @param shape  the shape of the result
+     * @return a new tensor of {@code shape}
+     */
+    public static Tensor binary(String opName, BinaryOp op, Tensor lhs, Buffer rhs, int[] shape) {
+        TensorImpl left = TensorImpl.of(lhs);
+        Backend b = left.backend();
+        Buffer out = allocateUninitialized(b, Shapes.size(shape));
+        Layout l = left.layout();
+        int[] rightStrides = Shapes.contiguousStrides(shape);
+        if (l.offset() == 0) {
+            b.binary(op, left.storage(), l.broadcastStrides(shape), rhs, rightStrides, out, shape);
+        } else {
+            b.binary(op, left.storage(), l.offset(), l.broadcastStrides(shape), rhs, 0, rightStrides, out, shape);
+        }
+        return TensorImpl.wrap(b, out, shape);
+    }
+
+    /**
      * Materialises {@code x} broadcast to {@code shape}.
      *
      * @param x     a tensor whose shape broadcasts to {@code shape}
