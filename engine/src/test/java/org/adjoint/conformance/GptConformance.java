@@ -202,6 +202,21 @@ public abstract class GptConformance extends BackendConformance {
     }
 
     @Test
+    void dropoutKeepsNoMaskForTheBackwardPass() {
+        int[] ids = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1, 2, 3, 4, 5};
+        long[] saved = new long[2];
+        float[] dropouts = {0f, 0.3f};
+        for (int k = 0; k < 2; k++) {
+            GPT model = new GPT(new GPT.Config(11, 8, 16, 2, 2, dropouts[k]), 5);
+            CheckpointMeter meter = new CheckpointMeter();
+            model.loss(ids, ids, 2, 8, CheckpointPolicy.none(), meter).backward();
+            saved[k] = meter.peakSavedBytes();
+        }
+        // The masks are drawn again from their keys: dropout saves nothing beyond what the layers do.
+        assertEquals(saved[0], saved[1], "peak saved bytes without and with dropout");
+    }
+
+    @Test
     void attentionDropoutDropsTheWeightsInTrainingOnly() {
         int batch = 2;
         int time = 5;
