@@ -342,21 +342,20 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
             return;
         }
         CudaDevice device = gpu();
-        device.withKernels(kernels -> {
-            int parts = CudaKernels.scatterParts(outer, count, inner, length);
-            if (parts == 1) {
-                kernels.scatterAdd(addends.address(), outer, count, inner, positions.address(), target.address(), length);
-                return;
-            }
-            // One stream: the partials go back to the allocator once the kernel that reads them is queued.
-            CudaBuffer partials = device.allocate((long) parts * outer * length * inner, false);
-            try {
-                kernels.scatterAddInParts(addends.address(), outer, count, inner, positions.address(), target.address(),
-                        length, partials.address(), parts);
-            } finally {
-                device.release(partials);
-            }
-        });
+        int parts = CudaKernels.scatterParts(outer, count, inner, length);
+        if (parts == 1) {
+            device.withKernels(kernels -> kernels.scatterAdd(addends.address(), outer, count, inner,
+                    positions.address(), target.address(), length));
+            return;
+        }
+        // One stream: the partials go back to the allocator once the kernels that use them are queued.
+        CudaBuffer partials = device.allocate((long) parts * outer * length * inner, false);
+        try {
+            device.withKernels(kernels -> kernels.scatterAddInParts(addends.address(), outer, count, inner,
+                    positions.address(), target.address(), length, partials.address(), parts));
+        } finally {
+            device.release(partials);
+        }
     }
 
     @Override

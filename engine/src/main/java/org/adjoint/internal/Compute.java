@@ -312,19 +312,9 @@ public final class Compute {
      */
     public static Tensor binary(String opName, BinaryOp op, Tensor lhs, Tensor rhs, int[] shape) {
         Backend b = backend(opName, lhs, rhs);
-        TensorImpl left = TensorImpl.of(lhs);
         TensorImpl right = TensorImpl.of(rhs);
-        Buffer out = allocateUninitialized(b, Shapes.size(shape));
-        // Views are read in place, from their offset and with their strides.
-        Layout l = left.layout();
         Layout r = right.layout();
-        if (l.offset() == 0 && r.offset() == 0) {
-            b.binary(op, left.storage(), l.broadcastStrides(shape), right.storage(), r.broadcastStrides(shape), out, shape);
-        } else {
-            b.binary(op, left.storage(), l.offset(), l.broadcastStrides(shape), right.storage(), r.offset(),
-                    r.broadcastStrides(shape), out, shape);
-        }
-        return TensorImpl.wrap(b, out, shape);
+        return binary(b, op, TensorImpl.of(lhs), right.storage(), r.offset(), r.broadcastStrides(shape), shape);
     }
 
     /**
@@ -339,15 +329,19 @@ public final class Compute {
      * @return a new tensor of {@code shape}
      */
     public static Tensor binary(String opName, BinaryOp op, Tensor lhs, Buffer rhs, int[] shape) {
-        TensorImpl left = TensorImpl.of(lhs);
-        Backend b = left.backend();
+        return binary(backend(opName, lhs), op, TensorImpl.of(lhs), rhs, 0, Shapes.contiguousStrides(shape), shape);
+    }
+
+    /** {@code op(left, right)} into a new result of {@code shape}; views are read in place, from their offset and with their strides. */
+    private static Tensor binary(Backend b, BinaryOp op, TensorImpl left, Buffer right, long rightOffset,
+                                 int[] rightStrides, int[] shape) {
         Buffer out = allocateUninitialized(b, Shapes.size(shape));
         Layout l = left.layout();
-        int[] rightStrides = Shapes.contiguousStrides(shape);
-        if (l.offset() == 0) {
-            b.binary(op, left.storage(), l.broadcastStrides(shape), rhs, rightStrides, out, shape);
+        if (l.offset() == 0 && rightOffset == 0) {
+            b.binary(op, left.storage(), l.broadcastStrides(shape), right, rightStrides, out, shape);
         } else {
-            b.binary(op, left.storage(), l.offset(), l.broadcastStrides(shape), rhs, 0, rightStrides, out, shape);
+            b.binary(op, left.storage(), l.offset(), l.broadcastStrides(shape), right, rightOffset, rightStrides, out,
+                    shape);
         }
         return TensorImpl.wrap(b, out, shape);
     }

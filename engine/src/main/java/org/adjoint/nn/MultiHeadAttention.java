@@ -1,6 +1,7 @@
 package org.adjoint.nn;
 
 import org.adjoint.Tensor;
+import org.adjoint.internal.ops.Attention;
 
 /**
  * Causal multi-head self-attention over {@code [batch, time, width]}, as in GPT-2: one fused
@@ -11,7 +12,8 @@ import org.adjoint.Tensor;
  *
  * <p>With attention dropout (nanoGPT's {@code attn_dropout}, PyTorch's {@code dropout_p}) the
  * attention weights themselves are dropped in training: then the heads' attention is the plain
- * composition, {@code dropout(softmax(masked(q·kᵀ/√d)))·v}, which holds every head's
+ * composition the fused one is tested against ({@code Attention.reference}) with the dropout
+ * between its weights and the values, {@code dropout(softmax(masked(q·kᵀ/√d)))·v}, which holds every head's
  * {@code T × T} weights; in evaluation, or with a probability of 0, the fused primitive runs.
  *
  * <p>Parameters: {@code c_attn.weight} {@code [width, 3·width]}, {@code c_attn.bias},
@@ -29,7 +31,6 @@ public final class MultiHeadAttention extends Composite {
     private final Dropout weightDropout;
     private final float weightDropoutP;
     private boolean training = true;
-    private Tensor futureMask;
 
     /**
      * Creates the layer with GPT-2's initialization and no attention dropout.
@@ -99,32 +100,10 @@ public final class MultiHeadAttention extends Composite {
         Tensor q = qkv.narrow(-1, 0, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
         Tensor k = qkv.narrow(-1, width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
         Tensor v = qkv.narrow(-1, 2 * width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
-        Tensor y = training && weightDropoutP > 0f ? droppedAttention(q, k, v, time, headWidth)
+        // Dropping the weights needs them: the plain composition then, whose weights the dropout sees.
+        Tensor y = training && weightDropoutP > 0f ? Attention.reference(q, k, v, true, weightDropout::apply)
                 : Functional.scaledDotProductAttention(q, k, v, true);
         return dropout.apply(projection.apply(y.transpose(1, 2).reshape(batch, time, width)));
-    }
-
-    /** Causal attention with its weights dropped: the composition, since the fused primitive keeps no weights to drop. */
-    private Tensor droppedAttention(Tensor q, Tensor k, Tensor v, int time, int headWidth) {
-        Tensor scores = q.matmul(k.transpose(-2, -1)).mul((float) (1 / Math.sqrt(headWidth)));
-        Tensor weights = scores.maskedFill(futureMask(time, scores.backendName()), Float.NEGATIVE_INFINITY).softmax(-1);
-        return weightDropout.apply(weights).matmul(v);
-    }
-
-    /** {@code [time, time]} on the scores' backend: 1 where key {@code j} lies after query {@code i}; the last one kept. */
-    private Tensor futureMask(int time, String backendName) {
-        Tensor mask = this.futureMask;
-        if (mask == null || mask.shape()[0] != time || !mask.backendName().equals(backendName)) {
-            float[] values = new float[time * time];
-            for (int i = 0; i < time; i++) {
-                for (int j = i + 1; j < time; j++) {
-                    values[i * time + j] = 1f;
-                }
-            }
-            mask = Tensor.of(values, time, time).to(backendName);
-            this.futureMask = mask;
-        }
-        return mask;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.adjoint.internal.ops;
 
 import java.util.Arrays;
+import java.util.function.UnaryOperator;
 
 import org.adjoint.Tensor;
 import org.adjoint.backend.AttentionOps.Rows;
@@ -76,8 +77,26 @@ public final class Attention extends Primitive<Boolean> {
      * @throws IllegalArgumentException as {@link #apply}
      */
     public static Tensor reference(Tensor query, Tensor key, Tensor value, boolean causal) {
+        return reference(query, key, value, causal, UnaryOperator.identity());
+    }
+
+    /**
+     * {@link #reference(Tensor, Tensor, Tensor, boolean)} with the attention weights passed
+     * through {@code weights} before they meet the values (a dropout of the weights, which the
+     * fused primitive never holds).
+     *
+     * @param query   {@code [..., T, d]}
+     * @param key     {@code [..., S, d]}
+     * @param value   {@code [..., S, dv]}
+     * @param causal  whether query {@code i} sees only keys {@code j ≤ i}
+     * @param weights applied to the {@code [..., T, S]} probabilities
+     * @return {@code [..., T, dv]}
+     * @throws IllegalArgumentException as {@link #apply}
+     */
+    public static Tensor reference(Tensor query, Tensor key, Tensor value, boolean causal,
+                                   UnaryOperator<Tensor> weights) {
         Tensor[] operands = broadcast(query, key, value);
-        return probabilities(operands[0], operands[1], causal).matmul(operands[2]);
+        return weights.apply(probabilities(operands[0], operands[1], causal)).matmul(operands[2]);
     }
 
     /** Checks the shapes and broadcasts the batch axes of the three operands to one shape. */
