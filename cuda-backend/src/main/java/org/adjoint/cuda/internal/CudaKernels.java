@@ -1,19 +1,11 @@
 package org.adjoint.cuda.internal;
 
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
-import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
-import static jcuda.driver.JCudaDriver.cuModuleLoadData;
 
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 import jcuda.driver.CUfunction;
-import jcuda.driver.CUmodule;
-import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import org.adjoint.kernels.cuda.CudaKernelSource;
 
@@ -26,9 +18,6 @@ import org.adjoint.kernels.cuda.CudaKernelSource;
  * {@link org.adjoint.kernels.Strided.Binary}, {@link org.adjoint.kernels.Fused.Activation}).
  */
 public final class CudaKernels {
-
-    /** Program name NVRTC shows in diagnostics. */
-    static final String PROGRAM = "adjoint.cu";
 
     /** Kernel names this class launches; each must be in {@link CudaKernelSource#kernelNames()}. */
     static final List<String> USED = List.of("dropout_mask", "axpy", "adam", "fill_many", "axpy_many", "adam_many", "squares_many",
@@ -96,34 +85,7 @@ public final class CudaKernels {
     }
 
     /**
-     * NVRTC's options for machine code (a CUBIN) for a device's own architecture, the form
-     * loaded first: any driver that knows the architecture loads it, however new the NVRTC
-     * that made it. Plain IEEE arithmetic, as for {@link #compileOptions}.
-     *
-     * @param major compute capability, major
-     * @param minor compute capability, minor
-     * @return the options
-     */
-    static List<String> cubinOptions(int major, int minor) {
-        return List.of("--gpu-architecture=sm_" + major + minor);
-    }
-
-    /**
-     * NVRTC's options for the fallback: PTX for the device's own architecture, which the driver
-     * compiles to machine code when it loads the module (and refuses, with
-     * {@code CUDA_ERROR_UNSUPPORTED_PTX_VERSION}, when it is older than NVRTC). Plain IEEE
-     * arithmetic: the kernels' rounding follows the CPU's, which fast-math would lose.
-     *
-     * @param major compute capability, major
-     * @param minor compute capability, minor
-     * @return the options
-     */
-    static List<String> compileOptions(int major, int minor) {
-        return List.of("--gpu-architecture=compute_" + major + minor);
-    }
-
-    /**
-     * Compiles the source and loads every kernel.
+     * Compiles the source and loads every kernel ({@link KernelCompiler}).
      *
      * @param nvrtc  the compiler
      * @param major  compute capability, major
@@ -134,58 +96,8 @@ public final class CudaKernels {
      * @throws IllegalStateException when compiling or loading fails, with the compiler's log
      */
     static CudaKernels compile(Nvrtc nvrtc, int major, int minor, CUstream stream, LaunchGrid grid) {
-        List<String> missing = new ArrayList<>(USED);
-        missing.removeAll(CudaKernelSource.kernelNames());
-        if (!missing.isEmpty()) {
-            throw new IllegalStateException("cuda: the kernel source lacks " + missing + " (it defines "
-                    + CudaKernelSource.kernelNames() + ")");
-        }
-        String source = CudaKernelSource.source();
-        String cubinNotUsed;
-        IllegalStateException cubinFailure = null;
-        try {
-            byte[] cubin = nvrtc.compileToCubin(source, PROGRAM, cubinOptions(major, minor));
-            CUmodule module = new CUmodule();
-            int loaded = cuModuleLoadData(module, cubin);
-            if (loaded == CUresult.CUDA_SUCCESS) {
-                return load(module, stream, grid, "CUBIN for sm_" + major + minor);
-            }
-            cubinNotUsed = "cuModuleLoadData refused the CUBIN: " + CUresult.stringFor(loaded);
-        } catch (UnsupportedOperationException e) {
-            cubinNotUsed = e.getMessage();
-        } catch (IllegalStateException e) {
-            // An NVRTC that does not know sm_XY yet (or any other failure): PTX may still do.
-            cubinFailure = e;
-            cubinNotUsed = e.getMessage().lines().findFirst().orElse("");
-        }
-        String ptx;
-        try {
-            ptx = nvrtc.compileToPtx(source, PROGRAM, compileOptions(major, minor));
-        } catch (IllegalStateException e) {
-            if (cubinFailure != null) {
-                e.addSuppressed(cubinFailure);
-            }
-            throw e;
-        }
-        byte[] text = ptx.getBytes(StandardCharsets.UTF_8);
-        CUmodule module = new CUmodule();
-        int loaded = cuModuleLoadData(module, Arrays.copyOf(text, text.length + 1));
-        if (loaded != 0) {
-            Driver.check(loaded, "cuModuleLoadData (the driver compiling NVRTC's PTX for compute capability "
-                    + major + "." + minor + "; CUDA_ERROR_UNSUPPORTED_PTX_VERSION means the driver is older than NVRTC;"
-                    + " the CUBIN was not used: " + cubinNotUsed + ")");
-        }
-        return load(module, stream, grid, "PTX for compute_" + major + minor + " (CUBIN not used: " + cubinNotUsed + ")");
-    }
-
-    private static CudaKernels load(CUmodule module, CUstream stream, LaunchGrid grid, String form) {
-        Map<String, CUfunction> functions = new HashMap<>();
-        for (String name : USED) {
-            CUfunction function = new CUfunction();
-            Driver.check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
-            functions.put(name, function);
-        }
-        return new CudaKernels(functions, stream, grid, form);
+        KernelCompiler.Module module = KernelCompiler.compile(nvrtc, major, minor, USED);
+        return new CudaKernels(module.functions(), stream, grid, module.form());
     }
 
     /**

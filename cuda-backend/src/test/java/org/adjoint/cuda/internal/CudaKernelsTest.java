@@ -52,12 +52,12 @@ class CudaKernelsTest {
 
     @Test
     void compiledForTheDevicesOwnArchitecture() {
-        assertEquals(List.of("--gpu-architecture=compute_90"), CudaKernels.compileOptions(9, 0));
-        assertEquals(List.of("--gpu-architecture=compute_86"), CudaKernels.compileOptions(8, 6));
-        assertEquals(List.of("--gpu-architecture=compute_120"), CudaKernels.compileOptions(12, 0));
-        assertEquals(List.of("--gpu-architecture=sm_90"), CudaKernels.cubinOptions(9, 0));
-        assertEquals(List.of("--gpu-architecture=sm_86"), CudaKernels.cubinOptions(8, 6));
-        assertEquals(List.of("--gpu-architecture=sm_120"), CudaKernels.cubinOptions(12, 0));
+        assertEquals(List.of("--gpu-architecture=compute_90"), KernelCompiler.compileOptions(9, 0));
+        assertEquals(List.of("--gpu-architecture=compute_86"), KernelCompiler.compileOptions(8, 6));
+        assertEquals(List.of("--gpu-architecture=compute_120"), KernelCompiler.compileOptions(12, 0));
+        assertEquals(List.of("--gpu-architecture=sm_90"), KernelCompiler.cubinOptions(9, 0));
+        assertEquals(List.of("--gpu-architecture=sm_86"), KernelCompiler.cubinOptions(8, 6));
+        assertEquals(List.of("--gpu-architecture=sm_120"), KernelCompiler.cubinOptions(12, 0));
     }
 
     @Test
