@@ -21,10 +21,8 @@ if [ ${#options[@]} -eq 0 ]; then
 fi
 java="$gpu/jre/bin/java"
 [ -x "$java" ] || chmod +x "$gpu"/jre/bin/* "$gpu"/jre/lib/jspawnhelper
-wheels="$("${PYTHON:-python3}" -c '
-import glob, os, site
-print(os.pathsep.join(f for r in site.getsitepackages() for f in sorted(glob.glob(os.path.join(r, "nvidia", "*", "lib")), reverse=True)))
-' 2>/dev/null)" || wheels=""
+source "$root/bench/gpu/wheels.sh"
+wheels="$(nvidia_wheel_libraries "${PYTHON:-python3}")"
 flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g)
 [ -z "$wheels" ] || flags+=(-Dadjoint.cuda.libraryPath="$wheels")
 recording="filename=$out/lm.jfr,settings=profile,jdk.ExecutionSample#period=1ms,jdk.NativeMethodSample#period=1ms"

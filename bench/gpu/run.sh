@@ -88,17 +88,9 @@ if [ -n "$programs" ]; then
   java_flags+=(-Dadjoint.test.programs="$programs")
 fi
 
-# Where PyTorch's NVIDIA wheels keep cuBLAS and NVRTC (a CUDA 13 machine may have no toolkit):
-# asked of this Python, which knows its own site-packages, wherever its environment lives.
-# The backend looks in these folders after the dynamic linker's search.
-wheels="$("$python" -c '
-import glob, os, site
-roots = list(site.getsitepackages()) + [site.getusersitepackages()]
-folders = []
-for root in roots:
-    folders += sorted(glob.glob(os.path.join(root, "nvidia", "*", "lib")), reverse=True)
-print(os.pathsep.join(folders))
-' 2>/dev/null)" || wheels=""
+# Where PyTorch's NVIDIA wheels keep cuBLAS and NVRTC (bench/gpu/wheels.sh).
+source "$root/bench/gpu/wheels.sh"
+wheels="$(nvidia_wheel_libraries "$python")"
 if [ -n "$wheels" ]; then
   echo "NVIDIA wheel libraries: $wheels"
   java_flags+=(-Dadjoint.cuda.libraryPath="$wheels")
