@@ -401,7 +401,8 @@ final class DirectConv {
         }
         long perChannel = tail.pool() ? (long) (g.outHeight() / 2) * (g.outWidth() / 2) : g.positions();
         run(g, m, steps, offsets, segments, VectorConvTile.STORE, packed, sliverSize, x, (long) channels * height * width,
-                (long) inPerGroup * height * width, tail, y, outputs * perChannel, m * perChannel, images, groups);
+                (long) inPerGroup * height * width, tail, y, outputs * perChannel, m * perChannel, images, groups,
+                null);
     }
 
     /**
@@ -411,14 +412,18 @@ final class DirectConv {
      */
     static void inputGrad(float[] dy, float[] w, float[] dx, int images, int channels, int height, int width,
                           int outputs, int groups, int kernelHeight, int kernelWidth, int padding, int dilation) {
-        inputGrad(FULL_ROWS, dy, w, dx, images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
-                padding, dilation);
+        inputGrad(FULL_ROWS, SparseInputGrad.DENSITY, dy, w, dx, images, channels, height, width, outputs, groups,
+                kernelHeight, kernelWidth, padding, dilation);
     }
 
-    /** The method of the same name without {@code fullRows}, under full tiles of {@code fullRows} rows. */
-    static void inputGrad(int fullRows, float[] dy, float[] w, float[] dx, int images, int channels, int height,
-                          int width, int outputs, int groups, int kernelHeight, int kernelWidth, int padding,
-                          int dilation) {
+    /**
+     * The method of the same name without {@code fullRows} and {@code density}, under full tiles
+     * of {@code fullRows} rows, a unit whose {@code dy} is at most {@code density} nonzero
+     * scattered by {@link SparseInputGrad} (the same bits; 0 never).
+     */
+    static void inputGrad(int fullRows, double density, float[] dy, float[] w, float[] dx, int images, int channels,
+                          int height, int width, int outputs, int groups, int kernelHeight, int kernelWidth,
+                          int padding, int dilation) {
         int inPerGroup = channels / groups;
         int outPerGroup = outputs / groups;
         int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
@@ -449,9 +454,17 @@ final class DirectConv {
                 return w[first + (o * inPerGroup + c) * taps + t];
             }, packed, group * sliverSize);
         }
-        run(g, inPerGroup, steps, offsets, segments, VectorConvTile.STORE_SUM, packed, sliverSize, dy,
-                (long) outputs * outHeight * outWidth, (long) outPerGroup * outHeight * outWidth, Tail.NONE, dx,
-                (long) channels * height * width, (long) inPerGroup * height * width, images, groups);
+        long dyImage = (long) outputs * outHeight * outWidth;
+        long dyGroup = (long) outPerGroup * outHeight * outWidth;
+        long dxImage = (long) channels * height * width;
+        long dxGroup = (long) inPerGroup * height * width;
+        SparseInputGrad sparse = SparseInputGrad.prepare(w, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, padding, dilation, density);
+        Unit scatter = sparse == null ? null : (image, group) -> sparse.unit(dy,
+                Math.toIntExact(image * dyImage + group * dyGroup), dx, Math.toIntExact(image * dxImage
+                        + group * dxGroup), group);
+        run(g, inPerGroup, steps, offsets, segments, VectorConvTile.STORE_SUM, packed, sliverSize, dy, dyImage,
+                dyGroup, Tail.NONE, dx, dxImage, dxGroup, images, groups, scatter);
     }
 
     @FunctionalInterface
@@ -476,15 +489,23 @@ final class DirectConv {
         }
     }
 
+    /** Another way to compute one (image, group) unit, which may decline it. */
+    @FunctionalInterface
+    private interface Unit {
+        /** Whether the unit was written. */
+        boolean run(int image, int group);
+    }
+
     /**
      * For every image and group, {@code out = A_g · windows(source)} over the padded width,
      * then its valid positions copied out: step {@code p} of A reads the padded image at
      * {@code offsets[p]}, the steps summed in {@code segments} (the first written as
-     * {@code firstMode} says, the others added), and the {@code tail} applied on the way out.
+     * {@code firstMode} says, the others added), and the {@code tail} applied on the way out;
+     * units that {@code other} (may be null) writes are left to it.
      */
     private static void run(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode, float[] packed,
                             int sliverSize, float[] source, long sourceImage, long sourceGroup, Tail tail, float[] out,
-                            long outImage, long outGroup, int images, int groups) {
+                            long outImage, long outGroup, int images, int groups, Unit other) {
         int units = images * groups;
         AtomicInteger next = new AtomicInteger();
         Parallel.together(Math.min(units, Parallel.THREADS), threads -> part -> {
@@ -494,6 +515,9 @@ final class DirectConv {
             for (int unit = next.getAndIncrement(); unit < units; unit = next.getAndIncrement()) {
                 int image = unit / groups;
                 int group = unit - image * groups;
+                if (other != null && other.run(image, group)) {
+                    continue;
+                }
                 pad(g, source, Math.toIntExact(image * sourceImage + group * sourceGroup), padded);
                 multiply(g, m, steps, offsets, segments, firstMode, packed, group * sliverSize, padded, scratch, ld);
                 int to = Math.toIntExact(image * outImage + group * outGroup);

@@ -121,6 +121,11 @@ public final class VectorKernels implements KernelProvider {
             DirectWeightGrad.weightGrad(x, dy, dw, images, channels, height, width, outputs, groups, dilation);
             return;
         }
+        if (SparseWeightGrad.takes(kernelHeight, kernelWidth, stride, height, width, padding, dilation)
+                && SparseWeightGrad.weightGrad(x, dy, dw, images, channels, height, width, outputs, groups, padding,
+                dilation, GemmBlocking.forTile(TILE.rows(), TILE.columns()).kc(), SparseInputGrad.DENSITY)) {
+            return;
+        }
         ImplicitConv.weightGrad(TILE, x, dy, dw, images, channels, height, width, outputs, groups, kernelHeight,
                 kernelWidth, stride, padding, dilation);
     }

@@ -260,11 +260,97 @@ class DirectConvTest {
                 s.height(), s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(),
                 s.dilation());
         for (int rows : FULL_ROWS) {
-            float[] dx = random(8, inSize);
-            DirectConv.inputGrad(rows, dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(),
-                    s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
-            assertBits(expected, dx, s + " under " + rows + "-row tiles");
+            // Density 0: every unit dense; 1: every unit scattered by SparseInputGrad.
+            for (double density : new double[] {0, 1}) {
+                float[] dx = random(8, inSize);
+                DirectConv.inputGrad(rows, density, dy, w, dx, s.images(), s.channels(), s.height(), s.width(),
+                        s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+                assertBits(expected, dx, s + " under " + rows + "-row tiles, density " + density);
+            }
         }
+    }
+
+    /** dy as a ReLU and a 2 × 2 max pooling leave it: at most one nonzero element per window, some windows none. */
+    private static float[] pooledGradient(long seed, int images, int outputs, int height, int width) {
+        SplittableRandom random = new SplittableRandom(seed);
+        float[] dy = new float[images * outputs * height * width];
+        for (int plane = 0; plane < images * outputs; plane++) {
+            for (int h = 0; h + 1 < height; h += 2) {
+                for (int x = 0; x + 1 < width; x += 2) {
+                    double u = random.nextDouble();
+                    int at = plane * height * width + (h + random.nextInt(2)) * width + x + random.nextInt(2);
+                    dy[at] = u < 0.3 ? (u < 0.15 ? -0f : 0f) : (float) random.nextDouble(-1, 1);
+                }
+            }
+        }
+        return dy;
+    }
+
+    @ParameterizedTest
+    @MethodSource("shapes")
+    void sparseInputGradientHasTheBitsOfTheFoldedColumns(Shape s) {
+        if (!DirectConv.takesInputGrad(s.images(), s.channels(), s.height(), s.width(), s.outputs(), s.groups(),
+                s.kernelHeight(), s.kernelWidth(), 1, s.padding(), s.dilation())) {
+            return;
+        }
+        float[] dy = pooledGradient(15, s.images(), s.outputs(), s.outHeight(), s.outWidth());
+        float[] w = random(16, s.outputs() * s.channels() / s.groups() * s.kernelHeight() * s.kernelWidth());
+        int inSize = s.images() * s.channels() * s.height() * s.width();
+        float[] expected = random(17, inSize);
+        FoldedConv.inputGrad(VectorKernels.INSTANCE, VectorWindows::addRun, dy, w, expected, s.images(), s.channels(),
+                s.height(), s.width(), s.outputs(), s.groups(), s.kernelHeight(), s.kernelWidth(), 1, s.padding(),
+                s.dilation());
+        float[] dx = random(18, inSize);
+        DirectConv.inputGrad(dy, w, dx, s.images(), s.channels(), s.height(), s.width(), s.outputs(), s.groups(),
+                s.kernelHeight(), s.kernelWidth(), s.padding(), s.dilation());
+        assertBits(expected, dx, s + " at the default density");
+    }
+
+    @Test
+    void sparseInputGradientTakesSparseUnitsAndLeavesDenseOnes() {
+        Shape s = new Shape(2, 32, 14, 14, 64, 1, 3, 3, 1, 1);
+        float[] w = random(19, s.outputs() * s.channels() * 9);
+        SparseInputGrad sparse = SparseInputGrad.prepare(w, s.channels(), s.height(), s.width(), s.outputs(), 1, 3,
+                3, 1, 1, SparseInputGrad.DENSITY);
+        int inSize = s.channels() * s.height() * s.width();
+        float[] pooled = pooledGradient(20, 1, s.outputs(), 14, 14);
+        float[] dx = random(21, inSize);
+        assertTrue(sparse.unit(pooled, 0, dx, 0, 0), "a pooled gradient is scattered");
+        float[] dense = random(22, s.outputs() * 14 * 14);
+        float[] untouched = dx.clone();
+        assertFalse(sparse.unit(dense, 0, dx, 0, 0), "a dense gradient is left to the tile");
+        assertArrayEquals(untouched, dx, "a declined unit writes nothing");
+    }
+
+    @Test
+    void sparseInputGradientDeclinesInfiniteWeightsAndKeepsTheirNaN() {
+        Shape s = new Shape(2, 8, 9, 9, 16, 1, 3, 3, 1, 1);
+        float[] w = random(23, s.outputs() * s.channels() * 9);
+        w[5] = Float.POSITIVE_INFINITY;
+        assertEquals(null, SparseInputGrad.prepare(w, s.channels(), s.height(), s.width(), s.outputs(), 1, 3, 3, 1, 1,
+                1.0));
+        float[] dy = pooledGradient(24, s.images(), s.outputs(), 9, 9);
+        int inSize = s.images() * s.channels() * 81;
+        float[] dense = random(25, inSize);
+        DirectConv.inputGrad(VectorConvTile.SHORT_ROWS, 0, dy, w, dense, s.images(), s.channels(), 9, 9, s.outputs(),
+                1, 3, 3, 1, 1);
+        float[] asked = random(26, inSize);
+        DirectConv.inputGrad(VectorConvTile.SHORT_ROWS, 1, dy, w, asked, s.images(), s.channels(), 9, 9, s.outputs(),
+                1, 3, 3, 1, 1);
+        assertBits(dense, asked, "an infinite weight");
+        assertTrue(Float.isNaN(asked[0]), "the infinity times a zero of dy is NaN, as in the dense kernel");
+    }
+
+    @Test
+    void sparseDensityPropertyIsAFraction() {
+        assertEquals(0.5, SparseInputGrad.density(null));
+        assertEquals(0.5, SparseInputGrad.density(" 0.5 "));
+        assertEquals(0.0, SparseInputGrad.density("0"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SparseInputGrad.density("1.5"));
+        assertTrue(e.getMessage().contains("adjoint.conv.sparseDensity") && e.getMessage().contains("1.5"),
+                e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SparseInputGrad.density("half"));
     }
 
     @ParameterizedTest

@@ -1,0 +1,248 @@
+package org.adjoint.kernels;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The weight gradient of a stride-1 convolution with a 3 × 3 window where {@code dy} is mostly
+ * zeros (behind a ReLU and a max pooling, as in {@link SparseInputGrad}), with the bits of
+ * {@link ImplicitConv#weightGrad}: only the nonzero elements of {@code dy} are multiplied.
+ *
+ * <p>The bits: {@link ImplicitConv#weightGrad} makes element {@code (o, c, t)} as, image after
+ * image, a chain {@code Σ_q fma(x[c, q + t], dy[o, q], acc)} over the positions in ascending
+ * order from +0 (one block of KC positions where the image has at most KC of them), stored for
+ * the first image and added to the sum ({@code fma(1, chain, sum)}) for the others. A zero of
+ * {@code dy} adds a zero product, which leaves such a chain as it is unless {@code x} holds an
+ * infinity or NaN there; {@link #weightGrad} declines when any element of {@code x} is not finite,
+ * or more than {@code density} of {@code dy} is nonzero, or an image has more positions than a
+ * block of k.
+ *
+ * <p>Per image and output, the nonzero elements of its plane of {@code dy} are listed in order
+ * of position; then, a vector of input channels at a time, nine chains (one per tap) run in
+ * registers over that list, each step one broadcast of {@code dy} and nine loads of {@code x}
+ * from a channels-last copy of the padded image ({@code (H + 2p) × (W + 2p)} positions of
+ * {@code LANES} channels: 8 KiB at 16 × 16 with 8 lanes, in L1). Threads take runs of outputs,
+ * every image in order for each, so the bits do not depend on the thread count.
+ */
+final class SparseWeightGrad {
+
+    private static final int TAPS = 9;
+    private static final VectorSpecies<Float> SPECIES = VectorConvTile.SPECIES;
+    private static final int LANES = SPECIES.length();
+
+    private static final ThreadLocal<float[]> IMAGE = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> VALUES = new ThreadLocal<>();
+    private static final ThreadLocal<int[]> POSITIONS = new ThreadLocal<>();
+
+    private SparseWeightGrad() {
+    }
+
+    /** Whether the shape is one {@link #weightGrad} may take: stride 1, a 3 × 3 window, a result at least 1 × 1. */
+    static boolean takes(int kernelHeight, int kernelWidth, int stride, int height, int width, int padding,
+                         int dilation) {
+        return stride == 1 && kernelHeight == 3 && kernelWidth == 3
+                && height + 2 * padding - 2 * dilation > 0 && width + 2 * padding - 2 * dilation > 0;
+    }
+
+    /**
+     * {@code dw [outputs, channels/groups, 3, 3]}, overwritten, as {@link ImplicitConv#weightGrad}
+     * writes it, where the shape is one {@link #takes} accepts, at least one image, at most
+     * {@code density} of {@code dy} nonzero, every element of {@code x} finite and at most
+     * {@code kc} positions an image (one block of k of the GEMM whose bits these are);
+     * otherwise nothing is written.
+     *
+     * @return whether {@code dw} was written
+     */
+    static boolean weightGrad(float[] x, float[] dy, float[] dw, int images, int channels, int height, int width,
+                              int outputs, int groups, int padding, int dilation, int kc, double density) {
+        int outHeight = height + 2 * padding - 2 * dilation;
+        int outWidth = width + 2 * padding - 2 * dilation;
+        int plane = outHeight * outWidth;
+        long dySize = (long) images * outputs * plane;
+        if (images == 0 || density <= 0 || plane > kc
+                || nonzero(dy, (int) dySize) > density * dySize || !finite(x, images * channels * height * width)) {
+            return false;
+        }
+        Geometry g = new Geometry(channels / groups, outputs / groups, height, width, outHeight, outWidth, padding,
+                dilation);
+        float[] sums = new float[outputs * TAPS * g.chunks * LANES];
+        long work = dySize * channels / groups * TAPS;
+        int parts = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, outputs);
+        Parallel.run(parts, part -> {
+            int o0 = (int) ((long) outputs * part / parts);
+            int o1 = (int) ((long) outputs * (part + 1) / parts);
+            outputs(g, x, dy, images, groups, o0, o1, sums);
+        });
+        for (int o = 0; o < outputs; o++) {
+            for (int c = 0; c < g.inPerGroup; c++) {
+                int from = ((o * g.chunks + c / LANES) * TAPS) * LANES + c % LANES;
+                int to = (o * g.inPerGroup + c) * TAPS;
+                for (int t = 0; t < TAPS; t++) {
+                    dw[to + t] = sums[from + t * LANES];
+                }
+            }
+        }
+        return true;
+    }
+
+    /** The sizes of a call: {@code grid*} the padded image, {@code chunks} vectors of input channels. */
+    private record Geometry(int inPerGroup, int outPerGroup, int height, int width, int outHeight, int outWidth,
+                            int padding, int dilation, int gridWidth, int gridSize, int chunks, int[] tapOffsets) {
+
+        Geometry(int inPerGroup, int outPerGroup, int height, int width, int outHeight, int outWidth, int padding,
+                 int dilation) {
+            this(inPerGroup, outPerGroup, height, width, outHeight, outWidth, padding, dilation, width + 2 * padding,
+                    (height + 2 * padding) * (width + 2 * padding), (inPerGroup + LANES - 1) / LANES,
+                    offsets(width + 2 * padding, dilation));
+        }
+
+        private static int[] offsets(int gridWidth, int dilation) {
+            int[] offsets = new int[TAPS];
+            for (int t = 0; t < TAPS; t++) {
+                offsets[t] = (t / 3 * dilation * gridWidth + t % 3 * dilation) * LANES;
+            }
+            return offsets;
+        }
+    }
+
+    /** Outputs {@code [o0, o1)}: {@code sums[o][chunk][tap][lane]} over every image in order. */
+    private static void outputs(Geometry g, float[] x, float[] dy, int images, int groups, int o0, int o1,
+                                float[] sums) {
+        int plane = g.outHeight * g.outWidth;
+        float[] image = PackedGemm.buffer(IMAGE, g.chunks * g.gridSize * LANES);
+        int[] positions = SparseInputGrad.ints(POSITIONS, plane);
+        float[] values = PackedGemm.buffer(VALUES, plane);
+        int outputs = g.outPerGroup * groups;
+        for (int p = 0; p < images; p++) {
+            for (int group = o0 / g.outPerGroup; group < groups && group * g.outPerGroup < o1; group++) {
+                channelsLast(g, x, (p * groups + group) * g.inPerGroup * g.height * g.width, image);
+                int first = Math.max(o0, group * g.outPerGroup);
+                int last = Math.min(o1, (group + 1) * g.outPerGroup);
+                for (int o = first; o < last; o++) {
+                    int count = list(g, dy, (p * outputs + o) * plane, positions, values);
+                    for (int chunk = 0; chunk < g.chunks; chunk++) {
+                        chains(g, image, chunk * g.gridSize * LANES, positions, values, count, sums,
+                                ((o * g.chunks + chunk) * TAPS) * LANES, p == 0);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The group's image, zero-padded, as {@code [chunk][gridPosition][lane]}. */
+    private static void channelsLast(Geometry g, float[] x, int from, float[] image) {
+        Arrays.fill(image, 0, g.chunks * g.gridSize * LANES, 0f);
+        for (int c = 0; c < g.inPerGroup; c++) {
+            int base = (c / LANES) * g.gridSize * LANES + c % LANES;
+            for (int h = 0; h < g.height; h++) {
+                int row = from + (c * g.height + h) * g.width;
+                int to = base + ((h + g.padding) * g.gridWidth + g.padding) * LANES;
+                for (int w = 0; w < g.width; w++) {
+                    image[to + w * LANES] = x[row + w];
+                }
+            }
+        }
+    }
+
+    /** The plane's nonzero elements in order: their grid offsets ({@code LANES} per position) and values; their count. */
+    private static int list(Geometry g, float[] dy, int from, int[] positions, float[] values) {
+        int count = 0;
+        for (int oh = 0, at = from; oh < g.outHeight; oh++) {
+            int row = oh * g.gridWidth;
+            for (int ow = 0; ow < g.outWidth; ow++, at++) {
+                float v = dy[at];
+                positions[count] = (row + ow) * LANES;
+                values[count] = v;
+                // 1 unless v is ±0, without a branch (see SparseInputGrad.list).
+                int magnitude = Float.floatToRawIntBits(v) & 0x7fffffff;
+                count += (magnitude | -magnitude) >>> 31;
+            }
+        }
+        return count;
+    }
+
+    /** The nine chains of one output and chunk over the list, stored ({@code first}) or added to {@code sums}. */
+    private static void chains(Geometry g, float[] image, int base, int[] positions, float[] values, int count,
+                               float[] sums, int at, boolean first) {
+        int[] taps = g.tapOffsets;
+        int b0 = base + taps[0];
+        int b1 = base + taps[1];
+        int b2 = base + taps[2];
+        int b3 = base + taps[3];
+        int b4 = base + taps[4];
+        int b5 = base + taps[5];
+        int b6 = base + taps[6];
+        int b7 = base + taps[7];
+        int b8 = base + taps[8];
+        FloatVector t0 = FloatVector.zero(SPECIES);
+        FloatVector t1 = t0;
+        FloatVector t2 = t0;
+        FloatVector t3 = t0;
+        FloatVector t4 = t0;
+        FloatVector t5 = t0;
+        FloatVector t6 = t0;
+        FloatVector t7 = t0;
+        FloatVector t8 = t0;
+        for (int e = 0; e < count; e++) {
+            FloatVector v = FloatVector.broadcast(SPECIES, values[e]);
+            int q = positions[e];
+            t0 = FloatVector.fromArray(SPECIES, image, b0 + q).fma(v, t0);
+            t1 = FloatVector.fromArray(SPECIES, image, b1 + q).fma(v, t1);
+            t2 = FloatVector.fromArray(SPECIES, image, b2 + q).fma(v, t2);
+            t3 = FloatVector.fromArray(SPECIES, image, b3 + q).fma(v, t3);
+            t4 = FloatVector.fromArray(SPECIES, image, b4 + q).fma(v, t4);
+            t5 = FloatVector.fromArray(SPECIES, image, b5 + q).fma(v, t5);
+            t6 = FloatVector.fromArray(SPECIES, image, b6 + q).fma(v, t6);
+            t7 = FloatVector.fromArray(SPECIES, image, b7 + q).fma(v, t7);
+            t8 = FloatVector.fromArray(SPECIES, image, b8 + q).fma(v, t8);
+        }
+        store(t0, sums, at, first);
+        store(t1, sums, at + LANES, first);
+        store(t2, sums, at + 2 * LANES, first);
+        store(t3, sums, at + 3 * LANES, first);
+        store(t4, sums, at + 4 * LANES, first);
+        store(t5, sums, at + 5 * LANES, first);
+        store(t6, sums, at + 6 * LANES, first);
+        store(t7, sums, at + 7 * LANES, first);
+        store(t8, sums, at + 8 * LANES, first);
+    }
+
+    /** The first image's chain as it is (the GEMM's {@code 1·acc}), a later one's added ({@code fma(1, acc, C)}). */
+    private static void store(FloatVector chain, float[] sums, int at, boolean first) {
+        (first ? chain : chain.add(FloatVector.fromArray(SPECIES, sums, at))).intoArray(sums, at);
+    }
+
+    /** How many of {@code a[0, n)} are neither +0 nor −0 (NaN counts). */
+    static long nonzero(float[] a, int n) {
+        long count = 0;
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            count += FloatVector.fromArray(SPECIES, a, i).compare(VectorOperators.NE, 0f).trueCount();
+        }
+        for (; i < n; i++) {
+            count += a[i] != 0f ? 1 : 0;
+        }
+        return count;
+    }
+
+    /** Whether every element of {@code a[0, n)} is finite. */
+    static boolean finite(float[] a, int n) {
+        int i = 0;
+        FloatVector infinity = FloatVector.broadcast(SPECIES, Float.POSITIVE_INFINITY);
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            // |v| < ∞ is false for ±∞ and for NaN.
+            if (!FloatVector.fromArray(SPECIES, a, i).abs().compare(VectorOperators.LT, infinity).allTrue()) {
+                return false;
+            }
+        }
+        for (; i < n; i++) {
+            if (!Float.isFinite(a[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+}
