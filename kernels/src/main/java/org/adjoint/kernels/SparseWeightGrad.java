@@ -89,13 +89,23 @@ final class SparseWeightGrad {
 
     /** The sizes of a call: {@code grid*} the padded image, {@code chunks} vectors of input channels. */
     private record Geometry(int inPerGroup, int outPerGroup, int height, int width, int outHeight, int outWidth,
-                            int padding, int dilation, int gridWidth, int gridSize, int chunks, int[] tapOffsets) {
+                            int padding, int dilation, int gridWidth, int gridSize, int chunks, int[] tapOffsets,
+                            int[] gridOffsets) {
 
         Geometry(int inPerGroup, int outPerGroup, int height, int width, int outHeight, int outWidth, int padding,
                  int dilation) {
             this(inPerGroup, outPerGroup, height, width, outHeight, outWidth, padding, dilation, width + 2 * padding,
                     (height + 2 * padding) * (width + 2 * padding), (inPerGroup + LANES - 1) / LANES,
-                    offsets(width + 2 * padding, dilation));
+                    offsets(width + 2 * padding, dilation), grid(outHeight, outWidth, width + 2 * padding));
+        }
+
+        /** Position {@code oh·outWidth + ow}'s offset in the grid: {@code (oh·gridWidth + ow)·LANES}. */
+        private static int[] grid(int outHeight, int outWidth, int gridWidth) {
+            int[] offsets = new int[outHeight * outWidth];
+            for (int q = 0; q < offsets.length; q++) {
+                offsets[q] = (q / outWidth * gridWidth + q % outWidth) * LANES;
+            }
+            return offsets;
         }
 
         private static int[] offsets(int gridWidth, int dilation) {
@@ -148,17 +158,10 @@ final class SparseWeightGrad {
 
     /** The plane's nonzero elements in order: their grid offsets ({@code LANES} per position) and values; their count. */
     private static int list(Geometry g, float[] dy, int from, int[] positions, float[] values) {
-        int count = 0;
-        for (int oh = 0, at = from; oh < g.outHeight; oh++) {
-            int row = oh * g.gridWidth;
-            for (int ow = 0; ow < g.outWidth; ow++, at++) {
-                float v = dy[at];
-                positions[count] = (row + ow) * LANES;
-                values[count] = v;
-                // 1 unless v is ±0, without a branch (see SparseInputGrad.list).
-                int magnitude = Float.floatToRawIntBits(v) & 0x7fffffff;
-                count += (magnitude | -magnitude) >>> 31;
-            }
+        int count = SparseInputGrad.nonzeros(dy, from, g.outHeight * g.outWidth, positions, values, 0);
+        int[] grid = g.gridOffsets;
+        for (int e = 0; e < count; e++) {
+            positions[e] = grid[positions[e]];
         }
         return count;
     }

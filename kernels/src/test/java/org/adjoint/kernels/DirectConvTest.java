@@ -343,7 +343,7 @@ class DirectConvTest {
 
     @Test
     void sparseDensityPropertyIsAFraction() {
-        assertEquals(0.5, SparseInputGrad.density(null));
+        assertEquals(0.35, SparseInputGrad.density(null));
         assertEquals(0.5, SparseInputGrad.density(" 0.5 "));
         assertEquals(0.0, SparseInputGrad.density("0"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
