@@ -1,9 +1,6 @@
 package org.adjoint.kernels;
 
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The input gradient of a stride-1 convolution with a 3 × 3 window for an image whose {@code dy}
@@ -39,11 +36,8 @@ final class SparseInputGrad {
     /** The default fraction of nonzero elements up to which the scatters run ({@link #density}). */
     static final double DENSITY = density(System.getProperty(DENSITY_PROPERTY));
 
-    /** The window this kernel takes: 3 × 3, nine chains in registers. */
-    private static final int TAPS = 9;
-
-    private static final VectorSpecies<Float> SPECIES = VectorConvTile.SPECIES;
-    private static final int LANES = SPECIES.length();
+    private static final int TAPS = SparseChains.TAPS;
+    private static final int LANES = SparseChains.LANES;
 
     private static final ThreadLocal<float[]> GRID = new ThreadLocal<>();
     private static final ThreadLocal<float[]> VALUES = new ThreadLocal<>();
@@ -66,7 +60,7 @@ final class SparseInputGrad {
     private final double density;
     /** The weight, {@code [group][chunk][output][tap][LANES]}: a vector of input channels per output and tap. */
     private final float[] weights;
-    /** Each tap's offset in the grid: {@code ki·d·gridWidth + kj·d}. */
+    /** Each tap's offset in the grid: {@code (ki·d·gridWidth + kj·d)·LANES}. */
     private final int[] tapOffsets;
 
     private SparseInputGrad(float[] weights, int[] tapOffsets, int inPerGroup, int outPerGroup, int height, int width,
@@ -143,7 +137,7 @@ final class SparseInputGrad {
         int gridWidth = width + 2 * padding;
         int[] tapOffsets = new int[TAPS];
         for (int t = 0; t < TAPS; t++) {
-            tapOffsets[t] = t / 3 * dilation * gridWidth + t % 3 * dilation;
+            tapOffsets[t] = (t / 3 * dilation * gridWidth + t % 3 * dilation) * LANES;
         }
         return new SparseInputGrad(weights, tapOffsets, inPerGroup, outPerGroup, height, width, padding, dilation,
                 density);
@@ -160,9 +154,9 @@ final class SparseInputGrad {
      */
     boolean unit(float[] dy, int dyFrom, float[] dx, int dxFrom, int group) {
         int plane = outHeight * outWidth;
-        int[] outputs = ints(OUTPUTS, plane * outPerGroup);
+        int[] outputs = SparseChains.ints(OUTPUTS, plane * outPerGroup);
         float[] values = PackedGemm.buffer(VALUES, plane * outPerGroup);
-        int[] starts = ints(STARTS, plane + 1);
+        int[] starts = SparseChains.ints(STARTS, plane + 1);
         if (!list(dy, dyFrom, outputs, values, starts)) {
             return false;
         }
@@ -172,11 +166,11 @@ final class SparseInputGrad {
             int w = (group * chunks + chunk) * outPerGroup * TAPS * LANES;
             for (int position = plane - 1; position >= 0; position--) {
                 int first = starts[position];
-                int count = starts[position + 1] - first;
-                if (count > 0) {
+                int end = starts[position + 1];
+                if (end > first) {
                     int oh = position / outWidth;
-                    add(outputs, values, first, count, w,
-                            (oh * gridWidth + position - oh * outWidth) * LANES, grid);
+                    SparseChains.nineAdjacent(weights, w, outputs, values, first, end, grid,
+                            (oh * gridWidth + position - oh * outWidth) * LANES, tapOffsets);
                 }
             }
             copyOut(chunk, grid, dx, dxFrom);
@@ -186,7 +180,8 @@ final class SparseInputGrad {
 
     /**
      * Each position's nonzero elements of the unit's {@code dy}, output after output: position
-     * {@code q}'s outputs and values from {@code starts[q]} to {@code starts[q + 1]};
+     * {@code q}'s outputs (as offsets {@code o·9·LANES} of their weights in a chunk) and values
+     * from {@code starts[q]} to {@code starts[q + 1]};
      * {@code false} past the unit's share of nonzero elements. {@code dy} is read once in
      * order, its nonzero elements listed as they come (output, position, value), and the list
      * then sorted by position, stably, by counting: reading {@code dy} position by position
@@ -196,12 +191,12 @@ final class SparseInputGrad {
         int plane = outHeight * outWidth;
         int elements = plane * outPerGroup;
         long limit = (long) Math.floor(density * elements);
-        int[] found = ints(FOUND, elements);
+        int[] found = SparseChains.ints(FOUND, elements);
         float[] foundValues = PackedGemm.buffer(FOUND_VALUES, elements);
-        int[] ends = ints(ENDS, outPerGroup);
+        int[] ends = SparseChains.ints(ENDS, outPerGroup);
         int count = 0;
         for (int o = 0; o < outPerGroup; o++) {
-            count = nonzeros(dy, dyFrom + o * plane, plane, found, foundValues, count);
+            count = SparseChains.nonzeros(dy, dyFrom + o * plane, plane, found, foundValues, count);
             ends[o] = count;
             if (count > limit) {
                 return false;
@@ -218,7 +213,7 @@ final class SparseInputGrad {
         for (int o = 0, e = 0; o < outPerGroup; o++) {
             for (int end = ends[o]; e < end; e++) {
                 int at = starts[found[e]]++;
-                outputs[at] = o;
+                outputs[at] = o * TAPS * LANES;
                 values[at] = foundValues[e];
             }
         }
@@ -227,78 +222,6 @@ final class SparseInputGrad {
         }
         starts[0] = 0;
         return true;
-    }
-
-    /**
-     * Appends the nonzero elements (neither +0 nor −0; NaN counts) of {@code a[from, from + n)}
-     * in order: their indices from {@code from} to {@code indices}, their values to {@code values},
-     * from {@code count} on.
-     *
-     * @return the new count
-     */
-    static int nonzeros(float[] a, int from, int n, int[] indices, float[] values, int count) {
-        int i = 0;
-        // A vector's comparison as bits, then one step per nonzero element: a scalar scan, with or
-        // without a branch, took four times as long at the CNN's density (one in five).
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            long bits = FloatVector.fromArray(SPECIES, a, from + i).compare(VectorOperators.NE, 0f).toLong();
-            while (bits != 0) {
-                int at = i + Long.numberOfTrailingZeros(bits);
-                indices[count] = at;
-                values[count++] = a[from + at];
-                bits &= bits - 1;
-            }
-        }
-        for (; i < n; i++) {
-            float v = a[from + i];
-            if (v != 0f) {
-                indices[count] = i;
-                values[count++] = v;
-            }
-        }
-        return count;
-    }
-
-    /**
-     * One position's nine chains, {@code T_t = Σ W[o, chunk, t] · v} over its {@code count}
-     * elements from {@code first}, each added to the grid at {@code at + tapOffsets[t]}.
-     */
-    private void add(int[] outputs, float[] values, int first, int count, int w, int at, float[] grid) {
-        FloatVector t0 = FloatVector.zero(SPECIES);
-        FloatVector t1 = t0;
-        FloatVector t2 = t0;
-        FloatVector t3 = t0;
-        FloatVector t4 = t0;
-        FloatVector t5 = t0;
-        FloatVector t6 = t0;
-        FloatVector t7 = t0;
-        FloatVector t8 = t0;
-        for (int e = first; e < first + count; e++) {
-            FloatVector v = FloatVector.broadcast(SPECIES, values[e]);
-            int k = w + outputs[e] * (TAPS * LANES);
-            t0 = FloatVector.fromArray(SPECIES, weights, k).fma(v, t0);
-            t1 = FloatVector.fromArray(SPECIES, weights, k + LANES).fma(v, t1);
-            t2 = FloatVector.fromArray(SPECIES, weights, k + 2 * LANES).fma(v, t2);
-            t3 = FloatVector.fromArray(SPECIES, weights, k + 3 * LANES).fma(v, t3);
-            t4 = FloatVector.fromArray(SPECIES, weights, k + 4 * LANES).fma(v, t4);
-            t5 = FloatVector.fromArray(SPECIES, weights, k + 5 * LANES).fma(v, t5);
-            t6 = FloatVector.fromArray(SPECIES, weights, k + 6 * LANES).fma(v, t6);
-            t7 = FloatVector.fromArray(SPECIES, weights, k + 7 * LANES).fma(v, t7);
-            t8 = FloatVector.fromArray(SPECIES, weights, k + 8 * LANES).fma(v, t8);
-        }
-        addInto(t0, grid, at + tapOffsets[0] * LANES);
-        addInto(t1, grid, at + tapOffsets[1] * LANES);
-        addInto(t2, grid, at + tapOffsets[2] * LANES);
-        addInto(t3, grid, at + tapOffsets[3] * LANES);
-        addInto(t4, grid, at + tapOffsets[4] * LANES);
-        addInto(t5, grid, at + tapOffsets[5] * LANES);
-        addInto(t6, grid, at + tapOffsets[6] * LANES);
-        addInto(t7, grid, at + tapOffsets[7] * LANES);
-        addInto(t8, grid, at + tapOffsets[8] * LANES);
-    }
-
-    private static void addInto(FloatVector chain, float[] grid, int at) {
-        chain.add(FloatVector.fromArray(SPECIES, grid, at)).intoArray(grid, at);
     }
 
     /** The chunk's channels of {@code dx}, from the grid (channels last) to planes. */
@@ -314,14 +237,5 @@ final class SparseInputGrad {
                 }
             }
         }
-    }
-
-    static int[] ints(ThreadLocal<int[]> slot, int needed) {
-        int[] buffer = slot.get();
-        if (buffer == null || buffer.length < needed) {
-            buffer = new int[needed];
-            slot.set(buffer);
-        }
-        return buffer;
     }
 }

@@ -28,9 +28,9 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class SparseWeightGrad {
 
-    private static final int TAPS = 9;
-    private static final VectorSpecies<Float> SPECIES = VectorConvTile.SPECIES;
-    private static final int LANES = SPECIES.length();
+    private static final int TAPS = SparseChains.TAPS;
+    private static final VectorSpecies<Float> SPECIES = SparseChains.SPECIES;
+    private static final int LANES = SparseChains.LANES;
 
     private static final ThreadLocal<float[]> IMAGE = new ThreadLocal<>();
     private static final ThreadLocal<float[]> VALUES = new ThreadLocal<>();
@@ -90,13 +90,22 @@ final class SparseWeightGrad {
     /** The sizes of a call: {@code grid*} the padded image, {@code chunks} vectors of input channels. */
     private record Geometry(int inPerGroup, int outPerGroup, int height, int width, int outHeight, int outWidth,
                             int padding, int dilation, int gridWidth, int gridSize, int chunks, int[] tapOffsets,
-                            int[] gridOffsets) {
+                            int[] gridOffsets, int[] sumTaps) {
 
         Geometry(int inPerGroup, int outPerGroup, int height, int width, int outHeight, int outWidth, int padding,
                  int dilation) {
             this(inPerGroup, outPerGroup, height, width, outHeight, outWidth, padding, dilation, width + 2 * padding,
                     (height + 2 * padding) * (width + 2 * padding), (inPerGroup + LANES - 1) / LANES,
-                    offsets(width + 2 * padding, dilation), grid(outHeight, outWidth, width + 2 * padding));
+                    offsets(width + 2 * padding, dilation), grid(outHeight, outWidth, width + 2 * padding), sumOffsets());
+        }
+
+        /** Each tap's place in an output's sums: {@code t·LANES}. */
+        private static int[] sumOffsets() {
+            int[] taps = new int[TAPS];
+            for (int t = 0; t < TAPS; t++) {
+                taps[t] = t * LANES;
+            }
+            return taps;
         }
 
         /** Position {@code oh·outWidth + ow}'s offset in the grid: {@code (oh·gridWidth + ow)·LANES}. */
@@ -122,7 +131,7 @@ final class SparseWeightGrad {
                                 float[] sums) {
         int plane = g.outHeight * g.outWidth;
         float[] image = PackedGemm.buffer(IMAGE, g.chunks * g.gridSize * LANES);
-        int[] positions = SparseInputGrad.ints(POSITIONS, plane);
+        int[] positions = SparseChains.ints(POSITIONS, plane);
         float[] values = PackedGemm.buffer(VALUES, plane);
         int outputs = g.outPerGroup * groups;
         for (int p = 0; p < images; p++) {
@@ -133,8 +142,9 @@ final class SparseWeightGrad {
                 for (int o = first; o < last; o++) {
                     int count = list(g, dy, (p * outputs + o) * plane, positions, values);
                     for (int chunk = 0; chunk < g.chunks; chunk++) {
-                        chains(g, image, chunk * g.gridSize * LANES, positions, values, count, sums,
-                                ((o * g.chunks + chunk) * TAPS) * LANES, p == 0);
+                        // The first image's chains as they are (the GEMM's 1·acc), a later one's added (fma(1, acc, C)).
+                        SparseChains.nine(image, chunk * g.gridSize * LANES, g.tapOffsets, positions, values, 0,
+                                count, sums, ((o * g.chunks + chunk) * TAPS) * LANES, g.sumTaps, p > 0);
                     }
                 }
             }
@@ -158,63 +168,12 @@ final class SparseWeightGrad {
 
     /** The plane's nonzero elements in order: their grid offsets ({@code LANES} per position) and values; their count. */
     private static int list(Geometry g, float[] dy, int from, int[] positions, float[] values) {
-        int count = SparseInputGrad.nonzeros(dy, from, g.outHeight * g.outWidth, positions, values, 0);
+        int count = SparseChains.nonzeros(dy, from, g.outHeight * g.outWidth, positions, values, 0);
         int[] grid = g.gridOffsets;
         for (int e = 0; e < count; e++) {
             positions[e] = grid[positions[e]];
         }
         return count;
-    }
-
-    /** The nine chains of one output and chunk over the list, stored ({@code first}) or added to {@code sums}. */
-    private static void chains(Geometry g, float[] image, int base, int[] positions, float[] values, int count,
-                               float[] sums, int at, boolean first) {
-        int[] taps = g.tapOffsets;
-        int b0 = base + taps[0];
-        int b1 = base + taps[1];
-        int b2 = base + taps[2];
-        int b3 = base + taps[3];
-        int b4 = base + taps[4];
-        int b5 = base + taps[5];
-        int b6 = base + taps[6];
-        int b7 = base + taps[7];
-        int b8 = base + taps[8];
-        FloatVector t0 = FloatVector.zero(SPECIES);
-        FloatVector t1 = t0;
-        FloatVector t2 = t0;
-        FloatVector t3 = t0;
-        FloatVector t4 = t0;
-        FloatVector t5 = t0;
-        FloatVector t6 = t0;
-        FloatVector t7 = t0;
-        FloatVector t8 = t0;
-        for (int e = 0; e < count; e++) {
-            FloatVector v = FloatVector.broadcast(SPECIES, values[e]);
-            int q = positions[e];
-            t0 = FloatVector.fromArray(SPECIES, image, b0 + q).fma(v, t0);
-            t1 = FloatVector.fromArray(SPECIES, image, b1 + q).fma(v, t1);
-            t2 = FloatVector.fromArray(SPECIES, image, b2 + q).fma(v, t2);
-            t3 = FloatVector.fromArray(SPECIES, image, b3 + q).fma(v, t3);
-            t4 = FloatVector.fromArray(SPECIES, image, b4 + q).fma(v, t4);
-            t5 = FloatVector.fromArray(SPECIES, image, b5 + q).fma(v, t5);
-            t6 = FloatVector.fromArray(SPECIES, image, b6 + q).fma(v, t6);
-            t7 = FloatVector.fromArray(SPECIES, image, b7 + q).fma(v, t7);
-            t8 = FloatVector.fromArray(SPECIES, image, b8 + q).fma(v, t8);
-        }
-        store(t0, sums, at, first);
-        store(t1, sums, at + LANES, first);
-        store(t2, sums, at + 2 * LANES, first);
-        store(t3, sums, at + 3 * LANES, first);
-        store(t4, sums, at + 4 * LANES, first);
-        store(t5, sums, at + 5 * LANES, first);
-        store(t6, sums, at + 6 * LANES, first);
-        store(t7, sums, at + 7 * LANES, first);
-        store(t8, sums, at + 8 * LANES, first);
-    }
-
-    /** The first image's chain as it is (the GEMM's {@code 1·acc}), a later one's added ({@code fma(1, acc, C)}). */
-    private static void store(FloatVector chain, float[] sums, int at, boolean first) {
-        (first ? chain : chain.add(FloatVector.fromArray(SPECIES, sums, at))).intoArray(sums, at);
     }
 
     /** How many of {@code a[0, n)} are neither +0 nor −0 (NaN counts). */

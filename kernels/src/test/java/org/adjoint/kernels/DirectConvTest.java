@@ -67,7 +67,7 @@ class DirectConvTest {
                 new Shape(2, 14, 7, 9, 26, 1, 3, 3, 1, 1));
     }
 
-    private static float[] random(long seed, int n) {
+    static float[] random(long seed, int n) {
         SplittableRandom random = new SplittableRandom(seed);
         float[] out = new float[n];
         for (int i = 0; i < n; i++) {
@@ -78,7 +78,7 @@ class DirectConvTest {
         return out;
     }
 
-    private static void assertBits(float[] expected, float[] actual, String message) {
+    static void assertBits(float[] expected, float[] actual, String message) {
         assertEquals(expected.length, actual.length, message);
         for (int i = 0; i < expected.length; i++) {
             if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
@@ -271,7 +271,7 @@ class DirectConvTest {
     }
 
     /** dy as a ReLU and a 2 × 2 max pooling leave it: at most one nonzero element per window, some windows none. */
-    private static float[] pooledGradient(long seed, int images, int outputs, int height, int width) {
+    static float[] pooledGradient(long seed, int images, int outputs, int height, int width) {
         SplittableRandom random = new SplittableRandom(seed);
         float[] dy = new float[images * outputs * height * width];
         for (int plane = 0; plane < images * outputs; plane++) {

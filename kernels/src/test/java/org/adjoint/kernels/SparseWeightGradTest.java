@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -51,38 +50,15 @@ class SparseWeightGradTest {
     }
 
     private static float[] dense(long seed, int n) {
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            double u = random.nextDouble();
-            out[i] = u < 0.125 ? 0f : u < 0.25 ? -0f : (float) random.nextDouble(-1, 1);
-        }
-        return out;
+        return DirectConvTest.random(seed, n);
     }
 
-    /** At most one nonzero element in each 2 × 2 window of each plane, some windows none, zeros of both signs. */
     private static float[] pooled(long seed, int planes, int height, int width) {
-        SplittableRandom random = new SplittableRandom(seed);
-        float[] dy = new float[planes * height * width];
-        for (int plane = 0; plane < planes; plane++) {
-            for (int h = 0; h + 1 < height; h += 2) {
-                for (int w = 0; w + 1 < width; w += 2) {
-                    double u = random.nextDouble();
-                    int at = plane * height * width + (h + random.nextInt(2)) * width + w + random.nextInt(2);
-                    dy[at] = u < 0.3 ? (u < 0.15 ? -0f : 0f) : (float) random.nextDouble(-1, 1);
-                }
-            }
-        }
-        return dy;
+        return DirectConvTest.pooledGradient(seed, 1, planes, height, width);
     }
 
     private static void assertBits(float[] expected, float[] actual, String message) {
-        assertEquals(expected.length, actual.length, message);
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
-                throw new AssertionError(message + ": element " + i + " is " + actual[i] + ", expected " + expected[i]);
-            }
-        }
+        DirectConvTest.assertBits(expected, actual, message);
     }
 
     private static void check(Shape s, float[] x, float[] dy, String label) {
