@@ -16,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * the first image and added to the sum ({@code fma(1, chain, sum)}) for the others. A zero of
  * {@code dy} adds a zero product, which leaves such a chain as it is unless {@code x} holds an
  * infinity or NaN there; {@link #weightGrad} declines when any element of {@code x} is not finite,
- * or more than {@code density} of {@code dy} is nonzero, or an image has more positions than a
- * block of k.
+ * or an image has more positions than a block of k, and leaves a {@code dy} whose sampled images
+ * are more than {@code density} nonzero ({@link #sparse}) to the dense kernel.
  *
  * <p>Per image and output, the nonzero elements of its plane of {@code dy} are listed in order
  * of position; then, a vector of input channels at a time, nine chains (one per tap) run in
@@ -49,7 +49,8 @@ final class SparseWeightGrad {
     /**
      * {@code dw [outputs, channels/groups, 3, 3]}, overwritten, as {@link ImplicitConv#weightGrad}
      * writes it, where the shape is one {@link #takes} accepts, at least one image, at most
-     * {@code density} of {@code dy} nonzero, every element of {@code x} finite and at most
+     * {@code density} of {@code dy}'s sampled images nonzero ({@link #sparse}), every element of
+     * {@code x} finite and at most
      * {@code kc} positions an image (one block of k of the GEMM whose bits these are);
      * otherwise nothing is written.
      *
@@ -60,15 +61,14 @@ final class SparseWeightGrad {
         int outHeight = height + 2 * padding - 2 * dilation;
         int outWidth = width + 2 * padding - 2 * dilation;
         int plane = outHeight * outWidth;
-        long dySize = (long) images * outputs * plane;
-        if (images == 0 || density <= 0 || plane > kc
-                || nonzero(dy, (int) dySize) > density * dySize || !finite(x, images * channels * height * width)) {
+        if (images == 0 || density <= 0 || plane > kc || !sparse(dy, images, outputs * plane, density)
+                || !finite(x, images * channels * height * width)) {
             return false;
         }
         Geometry g = new Geometry(channels / groups, outputs / groups, height, width, outHeight, outWidth, padding,
                 dilation);
         float[] sums = new float[outputs * TAPS * g.chunks * LANES];
-        long work = dySize * channels / groups * TAPS;
+        long work = (long) images * outputs * plane * channels / groups * TAPS;
         int parts = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, outputs);
         Parallel.run(parts, part -> {
             int o0 = (int) ((long) outputs * part / parts);
@@ -176,15 +176,35 @@ final class SparseWeightGrad {
         return count;
     }
 
-    /** How many of {@code a[0, n)} are neither +0 nor −0 (NaN counts). */
-    static long nonzero(float[] a, int n) {
+    /**
+     * Whether the first, middle and last images of {@code dy} together are at most
+     * {@code density} nonzero. Both kernels give the same bits whatever the density, so the
+     * choice only has to be cheap and usually right: counting every image had cost a dense
+     * layer's weight gradient a pass over all of {@code dy} for nothing.
+     */
+    static boolean sparse(float[] dy, int images, int imageSize, double density) {
+        long count = 0;
+        long seen = 0;
+        int previous = -1;
+        for (int image : new int[] {0, images / 2, images - 1}) {
+            if (image != previous) {
+                count += nonzero(dy, image * imageSize, imageSize);
+                seen += imageSize;
+                previous = image;
+            }
+        }
+        return count <= density * seen;
+    }
+
+    /** How many of {@code a[from, from + n)} are neither +0 nor −0 (NaN counts). */
+    static long nonzero(float[] a, int from, int n) {
         long count = 0;
         int i = 0;
         for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            count += FloatVector.fromArray(SPECIES, a, i).compare(VectorOperators.NE, 0f).trueCount();
+            count += FloatVector.fromArray(SPECIES, a, from + i).compare(VectorOperators.NE, 0f).trueCount();
         }
         for (; i < n; i++) {
-            count += a[i] != 0f ? 1 : 0;
+            count += a[from + i] != 0f ? 1 : 0;
         }
         return count;
     }

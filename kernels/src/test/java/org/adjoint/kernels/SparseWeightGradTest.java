@@ -110,6 +110,21 @@ class SparseWeightGradTest {
     }
 
     @Test
+    void samplesTheFirstMiddleAndLastImages() {
+        float[] dy = new float[5 * 10];
+        dy[0] = 1f;
+        dy[25] = 2f;
+        dy[49] = Float.NaN;
+        // Images 0, 2 and 4 hold one nonzero element each in ten: 3 of 30.
+        assertTrue(SparseWeightGrad.sparse(dy, 5, 10, 0.1));
+        assertFalse(SparseWeightGrad.sparse(dy, 5, 10, 0.09));
+        dy[15] = 3f;
+        dy[16] = 3f;
+        assertTrue(SparseWeightGrad.sparse(dy, 5, 10, 0.1), "image 1 is not sampled");
+        assertTrue(SparseWeightGrad.sparse(new float[10], 1, 10, 0.01), "one image, counted once");
+    }
+
+    @Test
     void takesStrideOneThreeByThreeWindowsOnly() {
         assertTrue(SparseWeightGrad.takes(3, 3, 1, 14, 14, 1, 1));
         assertFalse(SparseWeightGrad.takes(3, 3, 2, 14, 14, 1, 1));
@@ -121,8 +136,9 @@ class SparseWeightGradTest {
     @Test
     void countsNonzeroElementsOfEitherSignAndNaN() {
         float[] a = {0f, -0f, 1f, -2f, Float.NaN, 0f, 3f, 0f, 0f, -0f, 5f, 0f, 0f, 0f, 0f, 0f, 0f, 7f, -0f};
-        assertEquals(6, SparseWeightGrad.nonzero(a, a.length));
-        assertEquals(3, SparseWeightGrad.nonzero(a, 5));
+        assertEquals(6, SparseWeightGrad.nonzero(a, 0, a.length));
+        assertEquals(3, SparseWeightGrad.nonzero(a, 0, 5));
+        assertEquals(5, SparseWeightGrad.nonzero(a, 3, 16));
         assertTrue(SparseWeightGrad.finite(new float[33], 33));
         float[] b = new float[33];
         b[32] = Float.POSITIVE_INFINITY;
