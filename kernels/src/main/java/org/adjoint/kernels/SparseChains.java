@@ -18,6 +18,19 @@ final class SparseChains {
     private SparseChains() {
     }
 
+    /** How many of {@code a[from, from + n)} are neither +0 nor −0 (NaN counts). */
+    static long count(float[] a, int from, int n) {
+        long count = 0;
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            count += FloatVector.fromArray(SPECIES, a, from + i).compare(VectorOperators.NE, 0f).trueCount();
+        }
+        for (; i < n; i++) {
+            count += a[from + i] != 0f ? 1 : 0;
+        }
+        return count;
+    }
+
     /**
      * Appends the nonzero elements (neither +0 nor −0; NaN counts) of {@code a[from, from + n)}
      * in order: their indices from {@code from} to {@code indices}, their values to {@code values},

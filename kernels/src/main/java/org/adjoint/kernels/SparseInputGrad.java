@@ -37,6 +37,8 @@ final class SparseInputGrad {
     static final double DENSITY = density(System.getProperty(DENSITY_PROPERTY));
 
     private static final int TAPS = SparseChains.TAPS;
+    /** The planes of {@code dy} counted before a unit is listed. */
+    private static final int SAMPLED_PLANES = 8;
     private static final int LANES = SparseChains.LANES;
 
     private static final ThreadLocal<float[]> GRID = new ThreadLocal<>();
@@ -191,6 +193,12 @@ final class SparseInputGrad {
         int plane = outHeight * outWidth;
         int elements = plane * outPerGroup;
         long limit = (long) Math.floor(density * elements);
+        // A first look at a few planes, by counting alone: a dense unit declines for the price of
+        // that, not of listing a third of its elements.
+        int sample = Math.min(outPerGroup, SAMPLED_PLANES) * plane;
+        if (SparseChains.count(dy, dyFrom, sample) > density * sample) {
+            return false;
+        }
         int[] found = SparseChains.ints(FOUND, elements);
         float[] foundValues = PackedGemm.buffer(FOUND_VALUES, elements);
         int[] ends = SparseChains.ints(ENDS, outPerGroup);

@@ -188,25 +188,12 @@ final class SparseWeightGrad {
         int previous = -1;
         for (int image : new int[] {0, images / 2, images - 1}) {
             if (image != previous) {
-                count += nonzero(dy, image * imageSize, imageSize);
+                count += SparseChains.count(dy, image * imageSize, imageSize);
                 seen += imageSize;
                 previous = image;
             }
         }
         return count <= density * seen;
-    }
-
-    /** How many of {@code a[from, from + n)} are neither +0 nor −0 (NaN counts). */
-    static long nonzero(float[] a, int from, int n) {
-        long count = 0;
-        int i = 0;
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-            count += FloatVector.fromArray(SPECIES, a, from + i).compare(VectorOperators.NE, 0f).trueCount();
-        }
-        for (; i < n; i++) {
-            count += a[from + i] != 0f ? 1 : 0;
-        }
-        return count;
     }
 
     /** Whether every element of {@code a[0, n)} is finite. */

@@ -136,9 +136,9 @@ class SparseWeightGradTest {
     @Test
     void countsNonzeroElementsOfEitherSignAndNaN() {
         float[] a = {0f, -0f, 1f, -2f, Float.NaN, 0f, 3f, 0f, 0f, -0f, 5f, 0f, 0f, 0f, 0f, 0f, 0f, 7f, -0f};
-        assertEquals(6, SparseWeightGrad.nonzero(a, 0, a.length));
-        assertEquals(3, SparseWeightGrad.nonzero(a, 0, 5));
-        assertEquals(5, SparseWeightGrad.nonzero(a, 3, 16));
+        assertEquals(6, SparseChains.count(a, 0, a.length));
+        assertEquals(3, SparseChains.count(a, 0, 5));
+        assertEquals(5, SparseChains.count(a, 3, 16));
         assertTrue(SparseWeightGrad.finite(new float[33], 33));
         float[] b = new float[33];
         b[32] = Float.POSITIVE_INFINITY;
