@@ -30,7 +30,10 @@ import java.util.Arrays;
  */
 final class SparseInputGrad {
 
-    /** System property: the largest fraction of a unit's {@code dy} that is nonzero for the scatter to run; 0 turns it off. */
+    /**
+     * System property: the largest fraction of nonzero elements of {@code dy} for which the
+     * scatters run; 0 turns them off.
+     */
     static final String DENSITY_PROPERTY = "adjoint.conv.sparseDensity";
 
     /** The default fraction of nonzero elements up to which the scatters run ({@link #density}). */
@@ -41,6 +44,7 @@ final class SparseInputGrad {
     private static final int SAMPLED_PLANES = 8;
     private static final int LANES = SparseChains.LANES;
 
+    private static final ThreadLocal<float[]> WEIGHTS = new ThreadLocal<>();
     private static final ThreadLocal<float[]> GRID = new ThreadLocal<>();
     private static final ThreadLocal<float[]> VALUES = new ThreadLocal<>();
     private static final ThreadLocal<int[]> OUTPUTS = new ThreadLocal<>();
@@ -124,7 +128,10 @@ final class SparseInputGrad {
         int inPerGroup = channels / groups;
         int outPerGroup = outputs / groups;
         int chunks = (inPerGroup + LANES - 1) / LANES;
-        float[] weights = new float[groups * chunks * outPerGroup * TAPS * LANES];
+        // The calling thread's buffer: the region's parts only read it, and it outlives the call.
+        int size = groups * chunks * outPerGroup * TAPS * LANES;
+        float[] weights = PackedGemm.buffer(WEIGHTS, size);
+        Arrays.fill(weights, 0, size, 0f);
         for (int group = 0; group < groups; group++) {
             for (int o = 0; o < outPerGroup; o++) {
                 for (int c = 0; c < inPerGroup; c++) {

@@ -32,6 +32,7 @@ final class SparseWeightGrad {
     private static final VectorSpecies<Float> SPECIES = SparseChains.SPECIES;
     private static final int LANES = SparseChains.LANES;
 
+    private static final ThreadLocal<float[]> SUMS = new ThreadLocal<>();
     private static final ThreadLocal<float[]> IMAGE = new ThreadLocal<>();
     private static final ThreadLocal<float[]> VALUES = new ThreadLocal<>();
     private static final ThreadLocal<int[]> POSITIONS = new ThreadLocal<>();
@@ -67,7 +68,8 @@ final class SparseWeightGrad {
         }
         Geometry g = new Geometry(channels / groups, outputs / groups, height, width, outHeight, outWidth, padding,
                 dilation);
-        float[] sums = new float[outputs * TAPS * g.chunks * LANES];
+        // The calling thread's buffer: the parts write disjoint runs of outputs, the caller reads them after.
+        float[] sums = PackedGemm.buffer(SUMS, outputs * TAPS * g.chunks * LANES);
         long work = (long) images * outputs * plane * channels / groups * TAPS;
         int parts = work < PackedGemm.SERIAL_BELOW ? 1 : Math.min(Parallel.THREADS, outputs);
         Parallel.run(parts, part -> {
@@ -96,7 +98,8 @@ final class SparseWeightGrad {
                  int dilation) {
             this(inPerGroup, outPerGroup, height, width, outHeight, outWidth, padding, dilation, width + 2 * padding,
                     (height + 2 * padding) * (width + 2 * padding), (inPerGroup + LANES - 1) / LANES,
-                    offsets(width + 2 * padding, dilation), grid(outHeight, outWidth, width + 2 * padding), sumOffsets());
+                    offsets(width + 2 * padding, dilation), grid(outHeight, outWidth, width + 2 * padding),
+                    sumOffsets());
         }
 
         /** Each tap's place in an output's sums: {@code t·LANES}. */
@@ -136,13 +139,16 @@ final class SparseWeightGrad {
         int outputs = g.outPerGroup * groups;
         for (int p = 0; p < images; p++) {
             for (int group = o0 / g.outPerGroup; group < groups && group * g.outPerGroup < o1; group++) {
+                // Every thread copies the image for its own outputs: some 8,000 values against the
+                // image's multiply-adds, and no barrier between images.
                 channelsLast(g, x, (p * groups + group) * g.inPerGroup * g.height * g.width, image);
                 int first = Math.max(o0, group * g.outPerGroup);
                 int last = Math.min(o1, (group + 1) * g.outPerGroup);
                 for (int o = first; o < last; o++) {
                     int count = list(g, dy, (p * outputs + o) * plane, positions, values);
                     for (int chunk = 0; chunk < g.chunks; chunk++) {
-                        // The first image's chains as they are (the GEMM's 1·acc), a later one's added (fma(1, acc, C)).
+                        // The first image's chains as they are (the GEMM's 1·acc), a later one's
+                        // added (fma(1, acc, C)).
                         SparseChains.nine(image, chunk * g.gridSize * LANES, g.tapOffsets, positions, values, 0,
                                 count, sums, ((o * g.chunks + chunk) * TAPS) * LANES, g.sumTaps, p > 0);
                     }
@@ -166,7 +172,10 @@ final class SparseWeightGrad {
         }
     }
 
-    /** The plane's nonzero elements in order: their grid offsets ({@code LANES} per position) and values; their count. */
+    /**
+     * The plane's nonzero elements in order: their grid offsets ({@code LANES} per position) and
+     * values; their count.
+     */
     private static int list(Geometry g, float[] dy, int from, int[] positions, float[] values) {
         int count = SparseChains.nonzeros(dy, from, g.outHeight * g.outWidth, positions, values, 0);
         int[] grid = g.gridOffsets;
@@ -183,15 +192,17 @@ final class SparseWeightGrad {
      * layer's weight gradient a pass over all of {@code dy} for nothing.
      */
     static boolean sparse(float[] dy, int images, int imageSize, double density) {
-        long count = 0;
-        long seen = 0;
-        int previous = -1;
-        for (int image : new int[] {0, images / 2, images - 1}) {
-            if (image != previous) {
-                count += SparseChains.count(dy, image * imageSize, imageSize);
-                seen += imageSize;
-                previous = image;
-            }
+        int middle = images / 2;
+        int last = images - 1;
+        long count = SparseChains.count(dy, 0, imageSize);
+        long seen = imageSize;
+        if (middle > 0) {
+            count += SparseChains.count(dy, middle * imageSize, imageSize);
+            seen += imageSize;
+        }
+        if (last > middle) {
+            count += SparseChains.count(dy, last * imageSize, imageSize);
+            seen += imageSize;
         }
         return count <= density * seen;
     }
