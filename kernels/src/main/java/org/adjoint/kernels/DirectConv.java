@@ -82,10 +82,10 @@ final class DirectConv {
         if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
             return false;
         }
-        Geometry g = new Geometry(channels / groups, height, width, padding, padding, kernelHeight, kernelWidth,
-                dilation, FULL_ROWS);
+        DirectConvGeometry g = new DirectConvGeometry(channels / groups, height, width, padding, padding,
+                kernelHeight, kernelWidth, dilation, FULL_ROWS);
         return g.fits() && fitsScratch(outputs / groups, g)
-                && units(images, groups, (long) outputs / groups * g.positions() * g.sourceChannels * kernelHeight
+                && units(images, groups, (long) outputs / groups * g.positions() * g.sourceChannels() * kernelHeight
                 * kernelWidth);
     }
 
@@ -102,8 +102,8 @@ final class DirectConv {
      */
     static boolean takesInputGrad(int images, int channels, int height, int width, int outputs, int groups,
                                   int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
-        Geometry g = gradientGeometry(images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
-                stride, padding, dilation);
+        DirectConvGeometry g = gradientGeometry(images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, stride, padding, dilation);
         if (g == null) {
             return false;
         }
@@ -122,9 +122,9 @@ final class DirectConv {
      * planes padded by {@code dilation·(k − 1) − padding}; {@code null} for another stride, no
      * work, or padding past {@code dilation·(k − 1)} (which would crop {@code dy}).
      */
-    private static Geometry gradientGeometry(int images, int channels, int height, int width, int outputs, int groups,
-                                             int kernelHeight, int kernelWidth, int stride, int padding,
-                                             int dilation) {
+    private static DirectConvGeometry gradientGeometry(int images, int channels, int height, int width,
+                                                       int outputs, int groups, int kernelHeight, int kernelWidth,
+                                                       int stride, int padding, int dilation) {
         if (stride != 1 || images == 0 || outputs == 0 || channels == 0) {
             return null;
         }
@@ -135,98 +135,20 @@ final class DirectConv {
         if (outHeight <= 0 || outWidth <= 0 || padTop < 0 || padLeft < 0) {
             return null;
         }
-        return new Geometry(outputs / groups, outHeight, outWidth, padTop, padLeft, kernelHeight, kernelWidth,
-                dilation, FULL_ROWS);
+        return new DirectConvGeometry(outputs / groups, outHeight, outWidth, padTop, padLeft, kernelHeight,
+                kernelWidth, dilation, FULL_ROWS);
     }
 
     private static boolean units(int images, int groups, long workPerUnit) {
         return (long) images * groups >= Parallel.THREADS || workPerUnit < PackedGemm.SERIAL_BELOW;
     }
 
-    private static boolean fitsScratch(int rows, Geometry g) {
+    private static boolean fitsScratch(int rows, DirectConvGeometry g) {
         return (long) g.paddedRows(rows) * g.tiles() * VectorConvTile.COLUMNS <= MAX_SCRATCH;
     }
 
     private static int kc() {
         return GemmBlocking.forTile(FULL_ROWS, VectorConvTile.COLUMNS).kc();
-    }
-
-    /**
-     * The source of one unit padded, and the result over its padded width: {@code sourceChannels}
-     * planes of {@code height × width} padded by {@code padTop} rows and {@code padLeft} columns on
-     * each side; results of {@code outHeight × outWidth}, a window of {@code kernelHeight ×
-     * kernelWidth} taps {@code dilation} apart, under tiles of {@code fullRows} rows ({@link #FULL_ROWS}
-     * but where a test asks for the other shape).
-     */
-    private record Geometry(int sourceChannels, int height, int width, int padTop, int padLeft, int kernelHeight,
-                            int kernelWidth, int dilation, int fullRows) {
-
-        Geometry {
-            if (fullRows != VectorConvTile.ROWS && fullRows != VectorConvTile.SHORT_ROWS) {
-                throw new IllegalArgumentException("DirectConv: full tiles of " + fullRows + " rows; they have "
-                        + VectorConvTile.ROWS + " or " + VectorConvTile.SHORT_ROWS);
-            }
-        }
-
-        /** Rows of the packed A and of the scratch: whole tiles, then one tile for the rest, zero rows past {@code m}. */
-        int paddedRows(int m) {
-            int whole = m / fullRows * fullRows;
-            return whole + lastRows(m - whole);
-        }
-
-        /** The rows of the tile that takes the {@code rest} rows past the whole tiles (0 for none). */
-        int lastRows(int rest) {
-            if (rest == 0) {
-                return 0;
-            }
-            return rest <= VectorConvTile.SHORT_ROWS ? VectorConvTile.SHORT_ROWS
-                    : rest <= VectorConvTile.MIDDLE_ROWS ? VectorConvTile.MIDDLE_ROWS : VectorConvTile.ROWS;
-        }
-
-        /** Rows of the tile that starts at row {@code r0} of a block of {@code m}. */
-        int tileRows(int m, int r0) {
-            int whole = m / fullRows * fullRows;
-            return r0 < whole ? fullRows : lastRows(m - whole);
-        }
-
-        int paddedHeight() {
-            return height + 2 * padTop;
-        }
-
-        int paddedWidth() {
-            return width + 2 * padLeft;
-        }
-
-        int outHeight() {
-            return paddedHeight() - dilation * (kernelHeight - 1);
-        }
-
-        int outWidth() {
-            return paddedWidth() - dilation * (kernelWidth - 1);
-        }
-
-        int positions() {
-            return outHeight() * outWidth();
-        }
-
-        boolean fits() {
-            return outHeight() > 0 && outWidth() > 0;
-        }
-
-        /** Tiles of positions over the padded width, the last row's padding left out. */
-        int tiles() {
-            int span = (outHeight() - 1) * paddedWidth() + outWidth();
-            return (span + VectorConvTile.COLUMNS - 1) / VectorConvTile.COLUMNS;
-        }
-
-        int plane() {
-            return paddedHeight() * paddedWidth();
-        }
-
-        /** The padded buffer: the tiles of the last positions read up to a tile past the last plane. */
-        int paddedSize() {
-            return sourceChannels * plane() + VectorConvTile.COLUMNS;
-        }
     }
 
     /**
@@ -322,10 +244,10 @@ final class DirectConv {
      */
     static boolean takesFlipped(int images, int channels, int height, int width, int outputs, int groups,
                                 int kernelHeight, int kernelWidth, int stride, int padding, int dilation) {
-        Geometry g = gradientGeometry(images, channels, height, width, outputs, groups, kernelHeight, kernelWidth,
-                stride, padding, dilation);
+        DirectConvGeometry g = gradientGeometry(images, channels, height, width, outputs, groups, kernelHeight,
+                kernelWidth, stride, padding, dilation);
         return g != null && g.fits() && fitsScratch(channels / groups, g)
-                && units(images, groups, (long) channels / groups * g.positions() * g.sourceChannels * kernelHeight
+                && units(images, groups, (long) channels / groups * g.positions() * g.sourceChannels() * kernelHeight
                 * kernelWidth);
     }
 
@@ -376,8 +298,8 @@ final class DirectConv {
                                  int kernelWidth, int padTop, int padLeft, int dilation) {
         int inPerGroup = channels / groups;
         int m = outputs / groups;
-        Geometry g = new Geometry(inPerGroup, height, width, padTop, padLeft, kernelHeight, kernelWidth, dilation,
-                fullRows);
+        DirectConvGeometry g = new DirectConvGeometry(inPerGroup, height, width, padTop, padLeft, kernelHeight,
+                kernelWidth, dilation, fullRows);
         int taps = kernelHeight * kernelWidth;
         int steps = inPerGroup * taps;
         int[] offsets = new int[steps];
@@ -428,8 +350,9 @@ final class DirectConv {
         int outPerGroup = outputs / groups;
         int outHeight = height + 2 * padding - dilation * (kernelHeight - 1);
         int outWidth = width + 2 * padding - dilation * (kernelWidth - 1);
-        Geometry g = new Geometry(outPerGroup, outHeight, outWidth, dilation * (kernelHeight - 1) - padding,
-                dilation * (kernelWidth - 1) - padding, kernelHeight, kernelWidth, dilation, fullRows);
+        DirectConvGeometry g = new DirectConvGeometry(outPerGroup, outHeight, outWidth,
+                dilation * (kernelHeight - 1) - padding, dilation * (kernelWidth - 1) - padding, kernelHeight,
+                kernelWidth, dilation, fullRows);
         int taps = kernelHeight * kernelWidth;
         int steps = taps * outPerGroup;
         // Tap after tap, as the fold adds them; within a tap the outputs, as the GEMM sums them.
@@ -474,9 +397,9 @@ final class DirectConv {
 
     /**
      * Packs A {@code [m, steps]} into slivers of {@code g}'s full tile rows and a last one of
-     * {@link Geometry#lastRows}, each {@code rows} values per step, zero past row {@code m}.
+     * {@link DirectConvGeometry#lastRows}, each {@code rows} values per step, zero past row {@code m}.
      */
-    private static void pack(Geometry g, int m, int steps, Matrix a, float[] pack, int base) {
+    private static void pack(DirectConvGeometry g, int m, int steps, Matrix a, float[] pack, int base) {
         for (int r0 = 0; r0 < g.paddedRows(m); ) {
             int rows = g.tileRows(m, r0);
             int sliver = base + r0 * steps;
@@ -503,9 +426,9 @@ final class DirectConv {
      * {@code firstMode} says, the others added), and the {@code tail} applied on the way out;
      * units that {@code other} (may be null) writes are left to it.
      */
-    private static void run(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode, float[] packed,
-                            int sliverSize, float[] source, long sourceImage, long sourceGroup, Tail tail, float[] out,
-                            long outImage, long outGroup, int images, int groups, Unit other) {
+    private static void run(DirectConvGeometry g, int m, int steps, int[] offsets, int[] segments, int firstMode,
+                            float[] packed, int sliverSize, float[] source, long sourceImage, long sourceGroup,
+                            Tail tail, float[] out, long outImage, long outGroup, int images, int groups, Unit other) {
         int units = images * groups;
         AtomicInteger next = new AtomicInteger();
         Parallel.together(Math.min(units, Parallel.THREADS), threads -> part -> {
@@ -530,7 +453,7 @@ final class DirectConv {
         });
     }
 
-    private static void pad(Geometry g, float[] source, int from, float[] padded) {
+    private static void pad(DirectConvGeometry g, float[] source, int from, float[] padded) {
         int width = g.width();
         int paddedWidth = g.paddedWidth();
         Arrays.fill(padded, 0, g.paddedSize(), 0f);
@@ -544,7 +467,7 @@ final class DirectConv {
     }
 
     /** The tiles, a tile of positions at a time (its runs of B stay in L1) under every sliver of A. */
-    private static void multiply(Geometry g, int m, int steps, int[] offsets, int[] segments, int firstMode,
+    private static void multiply(DirectConvGeometry g, int m, int steps, int[] offsets, int[] segments, int firstMode,
                                  float[] packed, int aBase, float[] padded, float[] scratch, int ld) {
         int rows = g.paddedRows(m);
         int[] strides = regularStrides(offsets, segments);
@@ -599,8 +522,8 @@ final class DirectConv {
     }
 
     /** The valid positions of the unit's {@code m} rows, row {@code r} being channel {@code firstChannel + r}. */
-    private static void copyOut(Geometry g, int m, float[] scratch, int ld, Tail tail, int firstChannel, float[] out,
-                                int to) {
+    private static void copyOut(DirectConvGeometry g, int m, float[] scratch, int ld, Tail tail, int firstChannel,
+                                float[] out, int to) {
         int outHeight = g.outHeight();
         int outWidth = g.outWidth();
         int paddedWidth = g.paddedWidth();
@@ -629,7 +552,7 @@ final class DirectConv {
      * row {@code r} being channel {@code firstChannel + r}; whole vectors never write past the
      * unit's outputs, which another thread may be writing.
      */
-    private static void copyOutPooled(Geometry g, int m, float[] scratch, int ld, Tail tail, int firstChannel,
+    private static void copyOutPooled(DirectConvGeometry g, int m, float[] scratch, int ld, Tail tail, int firstChannel,
                                       float[] values, int to) {
         int paddedWidth = g.paddedWidth();
         int pooledHeight = g.outHeight() / 2;
