@@ -14,9 +14,9 @@ import jcuda.Pointer;
 final class KernelArguments {
     private final List<Pointer> values = new ArrayList<>(8);
 
+    /** A device pointer: its address as a 64-bit value. */
     KernelArguments address(long address) {
-        values.add(Pointer.to(new long[] {address}));
-        return this;
+        return i64(address);
     }
 
     KernelArguments i32(int value) {
