@@ -15,7 +15,8 @@ final class GemmPlan {
      * How one call is cut: blocks of rows of C ({@code mcBlock}, whole tiles, at most MC), each
      * split into {@code groups} runs of slivers; panels of B of at most {@code KC × NC}, packed
      * in runs of {@code perPack} slivers, two of them alternating when several threads share
-     * the work. With several threads the cut is the one of {@link #cut} that ends soonest.
+     * the work, or one a thread ({@link #privatePanels}). With several threads the cut is the one
+     * of {@link #cut} that ends soonest.
      */
     static final class Plan {
         final int m;
@@ -32,6 +33,8 @@ final class GemmPlan {
         final int phases;
         final int panels;
         final int panelSize;
+        /** Whether each thread packs the panel of B for itself ({@link #PRIVATE_PANEL_ROWS}) instead of sharing one. */
+        final boolean privatePanels;
 
         Plan(MicroKernel kernel, boolean transA, int lda, int m, int n, int k, int threads) {
             int mr = kernel.rows();
@@ -53,17 +56,33 @@ final class GemmPlan {
             groups = cut[1];
             // With few slivers, runs of SLIVERS_PER_PACK left one thread packing the whole panel
             // while the others waited for it: as many runs as threads, or a multiple of it.
+            privatePanels = threads > 1 && groups == 1 && (long) m >= (long) PRIVATE_PANEL_ROWS * threads;
             int runs = threads > 1
                     ? threads * ((slivers + PackedGemm.SLIVERS_PER_PACK * threads - 1)
                             / (PackedGemm.SLIVERS_PER_PACK * threads))
                     : (slivers + PackedGemm.SLIVERS_PER_PACK - 1) / PackedGemm.SLIVERS_PER_PACK;
             perPack = Math.max(1, (slivers + runs - 1) / runs);
-            packRuns = (slivers + perPack - 1) / perPack;
+            packRuns = privatePanels ? 0 : (slivers + perPack - 1) / perPack;
             phases = ((n + nc - 1) / nc) * ((k + kc - 1) / kc);
-            panels = threads > 1 && phases > 1 ? 2 : 1;
+            panels = threads > 1 && phases > 1 && !privatePanels ? 2 : 1;
             panelSize = slivers * nr * Math.min(kc, k);
         }
     }
+
+    /**
+     * Rows of C per thread from which every thread packs each panel of B for itself, in its own
+     * buffer, rather than the threads packing one shared panel between them. A shared panel is
+     * written half by one core and read whole by both, so half of what each core reads comes
+     * from the other core's cache; on a virtual machine whose two cores may sit on different
+     * core complexes, that transfer made the two-thread products of the GPT (48 products of 768
+     * or 128 rows, {@code -XX:UseAVX=2}, the same JVM alternating the two ways) 11–16 % slower
+     * in some minutes and 0–2 % in others. Packing privately costs each thread the whole panel
+     * instead of its share, about {@code 20·threads / m} of its multiply-adds' time, so it is
+     * kept for products with many rows a thread, cut by rows alone (each thread needs all of
+     * the panel then); the others (a convolution's few output channels, the GPT's 128-row weight
+     * gradients) share one.
+     */
+    static final int PRIVATE_PANEL_ROWS = 256;
 
     /** Cost of one unit of work claimed ({@link #cut}), in full tiles of one block of k. */
     private static final double UNIT_COST = 0.2;

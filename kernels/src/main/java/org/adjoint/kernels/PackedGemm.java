@@ -16,7 +16,9 @@ import java.util.function.IntFunction;
  * </pre>
  * KC, MC and NC come from the CPU's cache sizes and the tile ({@link GemmBlocking}). Threads
  * share the work through a {@link PanelSchedule}: no barrier, a thread waits only for units
- * that another one is running, and the next panel of B is packed while this one is used.
+ * that another one is running, and the next panel of B is packed while this one is used. Where
+ * each thread has many rows of C, each packs its own copy of the panel instead
+ * ({@link GemmPlan#PRIVATE_PANEL_ROWS}), and waits for nobody's packing.
  * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Where the
  * panel of B is narrow ({@link #IN_PLACE_COLUMNS}) a non-transposed A is not packed: the
  * kernel's {@link MicroKernel#tileRows} reads its rows in place, with the same multiply-adds in
@@ -141,7 +143,8 @@ final class PackedGemm {
         int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
         Parallel.together(wanted, threads -> {
             GemmPlan.Plan plan = new GemmPlan.Plan(kernel, transA, lda, m, n, k, threads);
-            float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
+            // Private panels are each thread's own B_PACK, taken in blocked().
+            float[] panels = plan.privatePanels ? null : buffer(B_PACK, plan.panels * plan.panelSize);
             PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
             return part -> blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, beta != 0f,
                     c, cOffset, ldc, panels, null);
@@ -279,6 +282,7 @@ final class PackedGemm {
         int mr = kernel.rows();
         int nr = kernel.columns();
         float[] aPack = buffer(A_PACK, plan.mcBlock * Math.min(plan.kc, plan.k));
+        float[] own = plan.privatePanels ? buffer(B_PACK, plan.panelSize) : null;
         int kcBlock = plan.kc;
         int ncBlock = plan.nc;
         int m = plan.m;
@@ -289,8 +293,10 @@ final class PackedGemm {
             for (int pc = 0; pc < plan.k; pc += kcBlock, phase++) {
                 int kc = Math.min(kcBlock, plan.k - pc);
                 boolean add = accumulate || pc > 0;
-                int panel = (phase % plan.panels) * plan.panelSize;
+                int panel = own != null ? 0 : (phase % plan.panels) * plan.panelSize;
+                float[] bPanels = own != null ? own : panels;
                 boolean free = false;
+                // No runs to claim with private panels (plan.packRuns is 0).
                 for (int run = schedule.claimPack(phase); run >= 0; run = schedule.claimPack(phase)) {
                     if (!free) {
                         // This buffer last held the panel of two phases ago.
@@ -306,7 +312,12 @@ final class PackedGemm {
                 boolean packed = false;
                 for (int unit = schedule.claimCompute(phase); unit >= 0; unit = schedule.claimCompute(phase)) {
                     if (!packed) {
-                        schedule.awaitPacked(phase, part);
+                        if (own != null) {
+                            // This thread's own copy of the whole panel, once it has a block to use it for.
+                            b.pack(pc, kc, jc, nc, 0, slivers, own, 0);
+                        } else {
+                            schedule.awaitPacked(phase, part);
+                        }
                         packed = true;
                     }
                     if (pc > 0) {
@@ -341,7 +352,7 @@ final class PackedGemm {
                         int rowStride = transA ? 1 : lda;
                         int stepStride = transA ? lda : 1;
                         macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aBlock, aBase, aRows,
-                                aOffset + ic * rowStride + pc * stepStride, rowStride, stepStride, panels, panel, c,
+                                aOffset + ic * rowStride + pc * stepStride, rowStride, stepStride, bPanels, panel, c,
                                 cOffset + ic * ldc + jc, ldc);
                     }
                     schedule.computed(phase, unit);

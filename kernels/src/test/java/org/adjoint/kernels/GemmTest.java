@@ -175,8 +175,10 @@ class GemmTest {
     @ParameterizedTest(name = "transA={0} transB={1}")
     @MethodSource("transposes")
     void threadedProductsHaveTheSerialBits(boolean transA, boolean transB) {
+        // The last two have rows enough for a private panel a thread (GemmPlan.PRIVATE_PANEL_ROWS)
+        // over two blocks of k, and over two panels of columns.
         int[][] shapes = {{128, 384, 768}, {128, 128, 768}, {128, 512, 768}, {128, 65, 768}, {512, 128, 768},
-            {768, 65, 128}, {768, 128, 512}, {100, 300, 700}};
+            {768, 65, 128}, {768, 128, 512}, {100, 300, 700}, {1030, 70, 600}, {1030, 2100, 9}};
         for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel3.INSTANCE,
             VectorMicroKernel12.INSTANCE}) {
             for (int[] shape : shapes) {
@@ -226,6 +228,31 @@ class GemmTest {
         }
         int[] many = GemmPlan.cut(tile, false, 768, 384, mc, 2);
         assertEquals(1, many[1], "768 rows: " + many[0] + " tiles a block, " + many[1] + " runs of slivers");
+    }
+
+    /**
+     * Each thread packs its own panel of B where it has many rows of C to compute from it
+     * (the GPT's 768-row products on two threads), and the threads share one where the rows are
+     * few (its 128-row weight gradients) or the product runs on one thread; a shared panel is
+     * packed in runs the threads claim, a private one in none.
+     */
+    @Test
+    void threadsPackTheirOwnPanelOnlyWhereEachHasManyRows() {
+        for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE}) {
+            String name = tile.getClass().getSimpleName();
+            GemmPlan.Plan many = new GemmPlan.Plan(tile, false, 128, 768, 384, 768, 2);
+            assertEquals(true, many.privatePanels, name + ": 768 rows on two threads");
+            assertEquals(0, many.packRuns, name + ": runs of a private panel");
+            assertEquals(1, many.panels, name + ": panels a thread, over two blocks of k");
+            int fewest = 2 * GemmPlan.PRIVATE_PANEL_ROWS;
+            GemmPlan.Plan fewer = new GemmPlan.Plan(tile, false, 128, fewest - 1, 384, 128, 2);
+            assertEquals(false, fewer.privatePanels, name + ": " + (fewest - 1) + " rows on two threads");
+            GemmPlan.Plan weightGrad = new GemmPlan.Plan(tile, true, 128, 128, 512, 768, 2);
+            assertEquals(false, weightGrad.privatePanels, name + ": 128 rows on two threads");
+            assertEquals(true, weightGrad.packRuns > 0, name + ": runs of a shared panel");
+            GemmPlan.Plan serial = new GemmPlan.Plan(tile, false, 128, 768, 384, 128, 1);
+            assertEquals(false, serial.privatePanels, name + ": one thread");
+        }
     }
 
     /**
