@@ -33,7 +33,12 @@ final class GemmPlan {
         final int phases;
         final int panels;
         final int panelSize;
-        /** Whether each thread packs the panel of B for itself ({@link #PRIVATE_PANEL_ROWS}) instead of sharing one. */
+        /**
+         * Whether each thread packs what it needs of each panel of B for itself instead of the
+         * threads sharing one: the whole panel where the cut is by rows alone and each thread
+         * has {@link #PRIVATE_PANEL_ROWS} rows, or each unit's own slivers where there is one
+         * block of rows (no sliver is then used by two units, so none is packed twice).
+         */
         final boolean privatePanels;
 
         Plan(MicroKernel kernel, boolean transA, int lda, int m, int n, int k, int threads) {
@@ -56,7 +61,8 @@ final class GemmPlan {
             groups = cut[1];
             // With few slivers, runs of SLIVERS_PER_PACK left one thread packing the whole panel
             // while the others waited for it: as many runs as threads, or a multiple of it.
-            privatePanels = threads > 1 && groups == 1 && (long) m >= (long) PRIVATE_PANEL_ROWS * threads;
+            privatePanels = threads > 1 && (groups == 1 && (long) m >= (long) PRIVATE_PANEL_ROWS * threads
+                    || rowBlocks == 1 && groups > 1);
             int runs = threads > 1
                     ? threads * ((slivers + PackedGemm.SLIVERS_PER_PACK * threads - 1)
                             / (PackedGemm.SLIVERS_PER_PACK * threads))
@@ -79,8 +85,10 @@ final class GemmPlan {
      * in some minutes and 0–2 % in others. Packing privately costs each thread the whole panel
      * instead of its share, about {@code 20·threads / m} of its multiply-adds' time, so it is
      * kept for products with many rows a thread, cut by rows alone (each thread needs all of
-     * the panel then); the others (a convolution's few output channels, the GPT's 128-row weight
-     * gradients) share one.
+     * the panel then). A product cut into runs of slivers over one block of rows (the GPT's
+     * 128-row weight gradients on the 12-row tile) packs each unit's slivers where it computes
+     * them, with no copy twice; the others (rows and runs both cut, or few rows a thread) share
+     * one panel.
      */
     static final int PRIVATE_PANEL_ROWS = 256;
 

@@ -311,23 +311,29 @@ final class PackedGemm {
                 }
                 boolean packed = false;
                 for (int unit = schedule.claimCompute(phase); unit >= 0; unit = schedule.claimCompute(phase)) {
-                    if (!packed) {
-                        if (own != null) {
-                            // This thread's own copy of the whole panel, once it has a block to use it for.
-                            b.pack(pc, kc, jc, nc, 0, slivers, own, 0);
-                        } else {
-                            schedule.awaitPacked(phase, part);
-                        }
-                        packed = true;
-                    }
-                    if (pc > 0) {
-                        schedule.awaitUnit(phase, unit, part);
-                    }
                     int ic = (unit / plan.groups) * plan.mcBlock;
                     int group = unit % plan.groups;
                     int mc = Math.min(plan.mcBlock, m - ic);
                     int firstSliver = (int) ((long) slivers * group / plan.groups);
                     int endSliver = (int) ((long) slivers * (group + 1) / plan.groups);
+                    if (own == null) {
+                        if (!packed) {
+                            schedule.awaitPacked(phase, part);
+                            packed = true;
+                        }
+                    } else if (plan.groups > 1) {
+                        // One block of rows: this unit alone uses these slivers.
+                        if (firstSliver < endSliver) {
+                            b.pack(pc, kc, jc, nc, firstSliver, endSliver, own, 0);
+                        }
+                    } else if (!packed) {
+                        // This thread's own copy of the whole panel, once it has a block to use it for.
+                        b.pack(pc, kc, jc, nc, 0, slivers, own, 0);
+                        packed = true;
+                    }
+                    if (pc > 0) {
+                        schedule.awaitUnit(phase, unit, part);
+                    }
                     if (firstSliver < endSliver) {
                         float[] aBlock = aPack;
                         int aBase = 0;

@@ -232,9 +232,10 @@ class GemmTest {
 
     /**
      * Each thread packs its own panel of B where it has many rows of C to compute from it
-     * (the GPT's 768-row products on two threads), and the threads share one where the rows are
-     * few (its 128-row weight gradients) or the product runs on one thread; a shared panel is
-     * packed in runs the threads claim, a private one in none.
+     * (the GPT's 768-row products on two threads), or each unit its own slivers where the cut
+     * is one block of rows in runs of slivers (the GPT's 128-row weight gradients on the 12-row
+     * tile); the threads share one panel where they have few rows in several blocks, and on one
+     * thread. A shared panel is packed in runs the threads claim, a private one in none.
      */
     @Test
     void threadsPackTheirOwnPanelOnlyWhereEachHasManyRows() {
@@ -248,11 +249,17 @@ class GemmTest {
             GemmPlan.Plan fewer = new GemmPlan.Plan(tile, false, 128, fewest - 1, 384, 128, 2);
             assertEquals(false, fewer.privatePanels, name + ": " + (fewest - 1) + " rows on two threads");
             GemmPlan.Plan weightGrad = new GemmPlan.Plan(tile, true, 128, 128, 512, 768, 2);
-            assertEquals(false, weightGrad.privatePanels, name + ": 128 rows on two threads");
-            assertEquals(true, weightGrad.packRuns > 0, name + ": runs of a shared panel");
+            boolean runsOnly = weightGrad.rowBlocks == 1 && weightGrad.groups > 1;
+            String cut = name + ": 128 rows on two threads in " + weightGrad.rowBlocks + " blocks of rows and "
+                    + weightGrad.groups + " runs of slivers";
+            assertEquals(runsOnly, weightGrad.privatePanels, cut);
+            assertEquals(runsOnly, weightGrad.packRuns == 0, cut);
             GemmPlan.Plan serial = new GemmPlan.Plan(tile, false, 128, 768, 384, 128, 1);
             assertEquals(false, serial.privatePanels, name + ": one thread");
         }
+        GemmPlan.Plan twelve = new GemmPlan.Plan(VectorMicroKernel12.INSTANCE, true, 128, 128, 384, 768, 2);
+        assertEquals(true, twelve.privatePanels, "the 12-row tile cuts 128 rows into runs of slivers: "
+                + twelve.rowBlocks + " blocks of rows, " + twelve.groups + " runs");
     }
 
     /**
