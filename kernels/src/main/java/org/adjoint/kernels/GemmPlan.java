@@ -111,8 +111,11 @@ final class GemmPlan {
      * {@code 2·threads} blocks of whole tiles and the slivers into 1 to {@code 2·threads}
      * runs. Cutting rows alone split the GPT's weight gradients ({@code xᵀ·dY}, 128 rows)
      * 72/56 between two threads (36-row blocks of 12-row tiles); the same product cut into
-     * runs of slivers splits evenly. Every cut gives the same bits: it only chooses which
-     * thread computes which tiles.
+     * runs of slivers splits evenly. Last, a cut of all the rows in one block, in
+     * {@code 2·threads} runs of slivers, is taken where it ends at most {@link #FINE_SLACK}
+     * later than the chosen one (with A read in place they end alike): nothing of B is then
+     * shared between threads. Every cut gives the same bits: it only chooses which thread
+     * computes which tiles.
      */
     static int[] cut(MicroKernel kernel, boolean packsA, int m, int width, int mc, int threads) {
         int mr = kernel.rows();
@@ -149,7 +152,16 @@ final class GemmPlan {
         }
         // Two units a thread or more where that costs little: a thread descheduled while it
         // holds a unit (another process on the core) then keeps the others waiting for less.
-        return fine != null && fineEnd <= bestEnd * (1 + FINE_SLACK) ? fine : best;
+        int[] chosen = fine != null && fineEnd <= bestEnd * (1 + FINE_SLACK) ? fine : best;
+        double chosenEnd = chosen == fine ? fineEnd : bestEnd;
+        // One block of all the rows in runs of slivers, where it ends about as soon: each unit
+        // then packs its own slivers and no panel is shared between cores (Plan.privatePanels).
+        int runs = Math.min(slivers, 2 * threads);
+        if (mTiles <= maxTiles && runs >= 2 * threads && (chosen[0] < mTiles || chosen[1] < 2)
+                && finish(kernel, packsA, m, width, mTiles, runs, threads) <= chosenEnd * (1 + FINE_SLACK)) {
+            return new int[] {mTiles, runs};
+        }
+        return chosen;
     }
 
     /**

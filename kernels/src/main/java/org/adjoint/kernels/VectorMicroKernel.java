@@ -205,6 +205,65 @@ final class VectorMicroKernel implements MicroKernel {
     }
 
     @Override
+    public boolean readsColumns() {
+        return true;
+    }
+
+    @Override
+    public void tileColumns(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha, float[] c,
+                            int cOffset, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        // Step p of the tile's rows is A's row p (A stored transposed), lda apart instead of MR.
+        for (int p = 0; p < kc; p++) {
+            int ap = aOffset + p * lda;
+            int bp = bOffset + p * NR;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + LANES);
+            FloatVector x0 = FloatVector.broadcast(SPECIES, a[ap]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            FloatVector x1 = FloatVector.broadcast(SPECIES, a[ap + 1]);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            FloatVector x2 = FloatVector.broadcast(SPECIES, a[ap + 2]);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            FloatVector x3 = FloatVector.broadcast(SPECIES, a[ap + 3]);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+        }
+        FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
+        if (accumulate) {
+            c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset)).intoArray(c, cOffset);
+            c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + LANES)).intoArray(c, cOffset + LANES);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + ldc)).intoArray(c, cOffset + ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + ldc + LANES)).intoArray(c, cOffset + ldc + LANES);
+            c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES))
+                    .intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES))
+                    .intoArray(c, cOffset + 3 * ldc + LANES);
+        } else {
+            c00.mul(scale).intoArray(c, cOffset);
+            c01.mul(scale).intoArray(c, cOffset + LANES);
+            c10.mul(scale).intoArray(c, cOffset + ldc);
+            c11.mul(scale).intoArray(c, cOffset + ldc + LANES);
+            c20.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
+        }
+    }
+
+    @Override
     public void tileRows(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha, float[] c,
                          int cOffset, int ldc, boolean accumulate) {
         FloatVector c00 = FloatVector.zero(SPECIES);

@@ -133,8 +133,8 @@ class GemmTest {
      * directions (4 and 8 rows past the last 12-row tile run as the 12-row kernel's short
      * tiles), and k past one block (512) makes the later blocks accumulate into C. The GPT's
      * weight gradients (128 × 768 · 768 × 384, 65 × 768 · 768 × 128, threaded) read a
-     * transposed A in place in the 12-row tile ({@link MicroKernel#tileColumns}, with short
-     * tiles and a packed edge for the last rows), packed in the others.
+     * transposed A in place in the 12-row and 4-row tiles ({@link MicroKernel#tileColumns}, the
+     * 12-row one with short tiles and a packed edge for the last rows), packed in the 3-row one.
      */
     @ParameterizedTest(name = "transA={0} transB={1}")
     @MethodSource("transposes")
@@ -211,23 +211,27 @@ class GemmTest {
     /**
      * Two threads share a product of 128 rows read in place (the GPT's weight gradients
      * {@code xᵀ·dY}) as runs of slivers over one block of all the rows, two runs of equal
-     * length a thread, instead of blocks of rows of 12-row tiles (72 and 56 rows); with many
-     * rows they still cut rows alone.
+     * length a thread: with the 12-row tile instead of blocks of rows (72 and 56 rows), with the
+     * 4-row one, whose blocks of rows would end as soon, so that no panel of B is shared
+     * between the threads; with many rows both still cut rows alone.
      */
     @Test
     void twoThreadsSplitAFewRowsProductBySlivers() {
-        MicroKernel tile = VectorMicroKernel12.INSTANCE;
-        int mc = GemmBlocking.forTile(tile.rows(), tile.columns()).mc();
-        for (int width : new int[] {128, 384, 512}) {
-            int slivers = (width + tile.columns() - 1) / tile.columns();
-            int[] cut = GemmPlan.cut(tile, false, 128, width, mc, 2);
-            String label = "width " + width + ": " + cut[0] + " tiles a block, " + cut[1] + " runs of slivers";
-            assertEquals(true, cut[0] * tile.rows() >= 128, label);
-            assertEquals(0, cut[1] % 4, label);
-            assertEquals(0, slivers % cut[1], label);
+        for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel12.INSTANCE, VectorMicroKernel.INSTANCE}) {
+            String name = tile.getClass().getSimpleName();
+            int mc = GemmBlocking.forTile(tile.rows(), tile.columns()).mc();
+            for (int width : new int[] {128, 384, 512}) {
+                int slivers = (width + tile.columns() - 1) / tile.columns();
+                int[] cut = GemmPlan.cut(tile, false, 128, width, mc, 2);
+                String label = name + ", width " + width + ": " + cut[0] + " tiles a block, " + cut[1]
+                        + " runs of slivers";
+                assertEquals(true, cut[0] * tile.rows() >= 128, label);
+                assertEquals(0, cut[1] % 4, label);
+                assertEquals(0, slivers % cut[1], label);
+            }
+            int[] many = GemmPlan.cut(tile, false, 768, 384, mc, 2);
+            assertEquals(1, many[1], name + ", 768 rows: " + many[0] + " tiles a block, " + many[1] + " runs of slivers");
         }
-        int[] many = GemmPlan.cut(tile, false, 768, 384, mc, 2);
-        assertEquals(1, many[1], "768 rows: " + many[0] + " tiles a block, " + many[1] + " runs of slivers");
     }
 
     /**
