@@ -59,10 +59,10 @@ final class GemmPlan {
             mcBlock = cut[0] * mr;
             rowBlocks = (m + mcBlock - 1) / mcBlock;
             groups = cut[1];
-            // With few slivers, runs of SLIVERS_PER_PACK left one thread packing the whole panel
-            // while the others waited for it: as many runs as threads, or a multiple of it.
             privatePanels = threads > 1 && (groups == 1 && (long) m >= (long) PRIVATE_PANEL_ROWS * threads
                     || rowBlocks == 1 && groups > 1);
+            // With few slivers, runs of SLIVERS_PER_PACK left one thread packing the whole panel
+            // while the others waited for it: as many runs as threads, or a multiple of it.
             int runs = threads > 1
                     ? threads * ((slivers + PackedGemm.SLIVERS_PER_PACK * threads - 1)
                             / (PackedGemm.SLIVERS_PER_PACK * threads))
@@ -86,7 +86,7 @@ final class GemmPlan {
      * instead of its share, about {@code 20·threads / m} of its multiply-adds' time, so it is
      * kept for products with many rows a thread, cut by rows alone (each thread needs all of
      * the panel then). A product cut into runs of slivers over one block of rows (the GPT's
-     * 128-row weight gradients on the 12-row tile) packs each unit's slivers where it computes
+     * 128-row weight gradients) packs each unit's slivers where it computes
      * them, with no copy twice; the others (rows and runs both cut, or few rows a thread) share
      * one panel.
      */
