@@ -185,7 +185,7 @@ final class GemmPlan {
             int rest = rows - whole * mr;
             double perSliver = whole;
             double packing = packsA ? (whole + (rest > 0 ? 1 : 0)) * PACK_COST : 0;
-            if (rest > 0 && PackedGemm.shortTiles(kernel, rest)) {
+            if (rest > 0 && GemmBlock.shortTiles(kernel, rest)) {
                 perSliver += (double) rest / kernel.shortRows() * SHORT_TILE_COST;
             } else if (rest > 0) {
                 perSliver += 1;

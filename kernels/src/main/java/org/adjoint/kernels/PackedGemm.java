@@ -81,7 +81,6 @@ final class PackedGemm {
 
     private static final ThreadLocal<float[]> A_PACK = new ThreadLocal<>();
     private static final ThreadLocal<float[]> B_PACK = new ThreadLocal<>();
-    private static final ThreadLocal<float[]> EDGE = new ThreadLocal<>();
     private static final ThreadLocal<float[]> A_SHARED = new ThreadLocal<>();
 
     private PackedGemm() {
@@ -258,14 +257,14 @@ final class PackedGemm {
         float[] aPack = buffer(A_PACK, (m + mr - 1) / mr * mr * k);
         if (inPlace(kernel, false, lda, n)) {
             int whole = m / mr * mr;
-            if (whole < m && !shortTiles(kernel, m - whole)) {
+            if (whole < m && !GemmBlock.shortTiles(kernel, m - whole)) {
                 packA(kernel, false, a, aOffset, lda, whole, m - whole, 0, k, aPack);
             }
-            macroKernel(kernel, m, n, k, 0, slivers, alpha, beta != 0f, aPack, 0, a, aOffset, lda, 1, bPack, bBase,
+            GemmBlock.tiles(kernel, m, n, k, 0, slivers, alpha, beta != 0f, aPack, 0, a, aOffset, lda, 1, bPack, bBase,
                     c, cOffset, ldc);
         } else {
             packA(kernel, false, a, aOffset, lda, 0, m, 0, k, aPack);
-            macroKernel(kernel, m, n, k, 0, slivers, alpha, beta != 0f, aPack, 0, null, aOffset, lda, 1, bPack,
+            GemmBlock.tiles(kernel, m, n, k, 0, slivers, alpha, beta != 0f, aPack, 0, null, aOffset, lda, 1, bPack,
                     bBase, c, cOffset, ldc);
         }
     }
@@ -347,7 +346,7 @@ final class PackedGemm {
                             // A read in place; only rows past the last whole tile are packed.
                             aRows = a;
                             int whole = mc / mr * mr;
-                            if (whole < mc && !shortTiles(kernel, mc - whole)) {
+                            if (whole < mc && !GemmBlock.shortTiles(kernel, mc - whole)) {
                                 packA(kernel, transA, a, aOffset, lda, ic + whole, mc - whole, pc, kc, aPack);
                             }
                         } else {
@@ -357,7 +356,7 @@ final class PackedGemm {
                         // a transposed one its steps of k.
                         int rowStride = transA ? 1 : lda;
                         int stepStride = transA ? lda : 1;
-                        macroKernel(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aBlock, aBase, aRows,
+                        GemmBlock.tiles(kernel, mc, nc, kc, firstSliver, endSliver, alpha, add, aBlock, aBase, aRows,
                                 aOffset + ic * rowStride + pc * stepStride, rowStride, stepStride, bPanels, panel, c,
                                 cOffset + ic * ldc + jc, ldc);
                     }
@@ -377,137 +376,6 @@ final class PackedGemm {
         return transA
                 ? lda <= IN_PLACE_TRANSPOSED_STRIDE && nc <= IN_PLACE_TRANSPOSED_COLUMNS && kernel.readsColumns()
                 : nc <= IN_PLACE_COLUMNS && kernel.readsRows();
-    }
-
-    /**
-     * The tiles of one block of C from slivers [firstSliver, endSliver) of the packed panel. A is
-     * {@code aPack} from {@code aBase} (MR-tall slivers), or, where {@code aRows} is not null,
-     * read in place from {@code aRows} (the block's first value at {@code aRowsOffset}, its rows
-     * {@code rowStride} apart and its steps of k {@code stepStride} apart: one of them is 1) for
-     * whole tiles, with only the rows past the last of them packed at {@code aBase}.
-     */
-    private static void macroKernel(MicroKernel kernel, int mc, int nc, int kc, int firstSliver, int endSliver,
-                                    float alpha, boolean accumulate, float[] aPack, int aBase, float[] aRows,
-                                    int aRowsOffset, int rowStride, int stepStride, float[] bPack, int bBase,
-                                    float[] c, int cOffset, int ldc) {
-        int mr = kernel.rows();
-        int nr = kernel.columns();
-        for (int s = firstSliver; s < endSliver; s++) {
-            int jr = s * nr;
-            int cols = Math.min(nr, nc - jr);
-            for (int ir = 0; ir < mc; ir += mr) {
-                int rows = Math.min(mr, mc - ir);
-                int cTile = cOffset + ir * ldc + jr;
-                if (rows < mr && shortTiles(kernel, rows)) {
-                    int shortRows = kernel.shortRows();
-                    for (int sr = 0; sr < rows; sr += shortRows) {
-                        int aAt = aRows != null ? aRowsOffset + (ir + sr) * rowStride : aBase + ir * kc + sr;
-                        int betweenRows = aRows != null ? rowStride : 1;
-                        int betweenSteps = aRows != null ? stepStride : mr;
-                        float[] aFrom = aRows != null ? aRows : aPack;
-                        int cShort = cTile + sr * ldc;
-                        if (cols == nr) {
-                            kernel.tileShort(kc, aFrom, aAt, betweenRows, betweenSteps, bPack, bBase + jr * kc, alpha,
-                                    c, cShort, ldc, accumulate);
-                        } else {
-                            float[] edge = buffer(EDGE, mr * nr);
-                            if (accumulate) {
-                                for (int r = 0; r < shortRows; r++) {
-                                    System.arraycopy(c, cShort + r * ldc, edge, r * nr, cols);
-                                }
-                            }
-                            kernel.tileShort(kc, aFrom, aAt, betweenRows, betweenSteps, bPack, bBase + jr * kc, alpha,
-                                    edge, 0, nr, accumulate);
-                            for (int r = 0; r < shortRows; r++) {
-                                System.arraycopy(edge, r * nr, c, cShort + r * ldc, cols);
-                            }
-                        }
-                    }
-                    continue;
-                }
-                boolean inPlace = aRows != null && rows == mr;
-                int aTile = aBase + (aRows == null ? ir * kc : 0);
-                if (rows == mr && cols <= kernel.narrowColumns()) {
-                    // A last sliver of a few columns (the GPT head's 65th) as one vector a row,
-                    // not a full tile, through the edge buffer unless it is exactly that wide.
-                    narrowTile(kernel, cols, kc, inPlace ? aRows : aPack,
-                            inPlace ? aRowsOffset + ir * rowStride : aTile, inPlace ? rowStride : 1,
-                            inPlace ? stepStride : mr, bPack, bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
-                } else if (rows == mr && cols == nr) {
-                    if (inPlace) {
-                        inPlaceTile(kernel, kc, aRows, aRowsOffset + ir * rowStride, rowStride, stepStride, bPack,
-                                bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
-                    } else {
-                        kernel.tile(kc, aPack, aTile, bPack, bBase + jr * kc, alpha, c, cTile, ldc, accumulate);
-                    }
-                } else {
-                    // The edge tile accumulates into a copy of C with the kernel's own fused
-                    // multiply-add, as a full tile does: adding its product to C here would round
-                    // twice, and which elements sit in an edge tile depends on the tile's shape,
-                    // so results would change with the tile chosen for the machine.
-                    float[] edge = buffer(EDGE, mr * nr);
-                    if (accumulate) {
-                        for (int r = 0; r < rows; r++) {
-                            System.arraycopy(c, cTile + r * ldc, edge, r * nr, cols);
-                        }
-                    }
-                    if (inPlace) {
-                        inPlaceTile(kernel, kc, aRows, aRowsOffset + ir * rowStride, rowStride, stepStride, bPack,
-                                bBase + jr * kc, alpha, edge, 0, nr, accumulate);
-                    } else {
-                        kernel.tile(kc, aPack, aTile, bPack, bBase + jr * kc, alpha, edge, 0, nr, accumulate);
-                    }
-                    for (int r = 0; r < rows; r++) {
-                        System.arraycopy(edge, r * nr, c, cTile + r * ldc, cols);
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * {@link MicroKernel#tileNarrow} on the first {@code cols} columns of a full-height tile
-     * of C, directly when they are the narrow tile's width, else through the edge buffer.
-     */
-    private static void narrowTile(MicroKernel kernel, int cols, int kc, float[] a, int aOffset, int rowStride,
-                                   int stepStride, float[] b, int bOffset, float alpha, float[] c, int cOffset,
-                                   int ldc, boolean accumulate) {
-        int narrow = kernel.narrowColumns();
-        if (cols == narrow) {
-            kernel.tileNarrow(kc, a, aOffset, rowStride, stepStride, b, bOffset, alpha, c, cOffset, ldc, accumulate);
-            return;
-        }
-        int mr = kernel.rows();
-        float[] edge = buffer(EDGE, mr * narrow);
-        if (accumulate) {
-            for (int r = 0; r < mr; r++) {
-                System.arraycopy(c, cOffset + r * ldc, edge, r * narrow, cols);
-            }
-        }
-        kernel.tileNarrow(kc, a, aOffset, rowStride, stepStride, b, bOffset, alpha, edge, 0, narrow, accumulate);
-        for (int r = 0; r < mr; r++) {
-            System.arraycopy(edge, r * narrow, c, cOffset + r * ldc, cols);
-        }
-    }
-
-    /** A full tile with A in place: {@link MicroKernel#tileRows}, or {@link MicroKernel#tileColumns} (transposed). */
-    private static void inPlaceTile(MicroKernel kernel, int kc, float[] a, int aOffset, int rowStride, int stepStride,
-                                    float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
-                                    boolean accumulate) {
-        if (stepStride == 1) {
-            kernel.tileRows(kc, a, aOffset, rowStride, b, bOffset, alpha, c, cOffset, ldc, accumulate);
-        } else {
-            kernel.tileColumns(kc, a, aOffset, stepStride, b, bOffset, alpha, c, cOffset, ldc, accumulate);
-        }
-    }
-
-    /**
-     * Whether a last tile of {@code rows} rows, fewer than the kernel's, runs as the kernel's
-     * short tiles (same bits) instead of a full tile through the edge buffer.
-     */
-    static boolean shortTiles(MicroKernel kernel, int rows) {
-        int shortRows = kernel.shortRows();
-        return shortRows > 0 && rows % shortRows == 0;
     }
 
     /** This thread's buffer in {@code slot}, grown to at least {@code needed} values; reused across calls. */
