@@ -17,8 +17,9 @@ import java.util.function.IntFunction;
  * KC, MC and NC come from the CPU's cache sizes and the tile ({@link GemmBlocking}). Threads
  * share the work through a {@link PanelSchedule}: no barrier, a thread waits only for units
  * that another one is running, and the next panel of B is packed while this one is used. Where
- * each thread has many rows of C, each packs its own copy of the panel instead
- * ({@link GemmPlan#PRIVATE_PANEL_ROWS}), and waits for nobody's packing.
+ * each thread has many rows of C ({@link GemmPlan#PRIVATE_PANEL_ROWS}), or the cut is one block
+ * of rows in runs of slivers, each thread packs what it needs itself and waits for nobody's
+ * packing. The tiles of one block of C are {@link GemmBlock}'s.
  * Transposes are absorbed by the packing, so every case runs the same micro-kernel. Where the
  * panel of B is narrow ({@link #IN_PLACE_COLUMNS}) a non-transposed A is not packed: the
  * kernel's {@link MicroKernel#tileRows} reads its rows in place, with the same multiply-adds in
