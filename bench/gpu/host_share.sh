@@ -21,6 +21,9 @@ iters="${ITERS:-2000}"
 fakes="${FAKES:-$(mktemp -d)}"
 java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
 [[ -x "$java" ]] || java="$(command -v java)"
+# An older jar run on these fakes may crash in a kernel it calls with other parameters (see
+# calls below): its JVM's crash report goes to the fakes' folder, not the working tree.
+crash_log=("-XX:ErrorFile=$fakes/hs_err_pid%p.log")
 
 "$root/bench/gpu/fake_libs.sh" "$fakes" > /dev/null
 if [[ ! -f "$root/bench/target/adjoint.jar" ]]; then
@@ -31,7 +34,7 @@ jars=("$root/bench/target/adjoint.jar" "$@")
 lm() {
   local jar="$1"
   shift
-  LD_LIBRARY_PATH="$fakes" "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+  LD_LIBRARY_PATH="$fakes" "$java" "${crash_log[@]}" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
     -jar "$jar" lm --backend cuda --eval-batches 1 --sample 0 --json "$@"
 }
 
@@ -39,7 +42,7 @@ calls() {
   # The fake driver prints "fake CUDA calls: N in all", the fake cuBLAS its products, at exit.
   local jar="$1" iterations="$2" skip="$3"
   env ${skip:+FAKE_CUDA_SKIP_WORK=1} FAKE_CUDA_COUNTS=1 \
-    LD_LIBRARY_PATH="$fakes" "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+    LD_LIBRARY_PATH="$fakes" "$java" "${crash_log[@]}" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
     -jar "$jar" lm --backend cuda --eval-batches 1 --sample 0 --json --embed 16 --iters "$iterations" \
     --eval-interval 100 2>&1 >/dev/null \
     | awk '/fake CUDA calls:/ {c = $4} /fake cuBLAS calls:/ {p = $4 + $6} END {print c + 0, p + 0}'
