@@ -37,7 +37,9 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
         for (; i < bound; i += L) {
             acc = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), acc);
         }
-        float sum = bound == 0 ? 0f : addLanes(acc);
+        float sum = bound == 0 ? 0f
+                : L == 8 ? acc.lane(0) + acc.lane(1) + acc.lane(2) + acc.lane(3) + acc.lane(4) + acc.lane(5)
+                        + acc.lane(6) + acc.lane(7) : addLanes(acc);
         for (; i < n; i++) {
             sum += x[xo + i] * y[yo + i];
         }
@@ -75,7 +77,9 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
             e.intoArray(x, o + i);
             acc = acc.add(e);
         }
-        float sum = bound == 0 ? 0f : addLanes(acc);
+        float sum = bound == 0 ? 0f
+                : L == 8 ? acc.lane(0) + acc.lane(1) + acc.lane(2) + acc.lane(3) + acc.lane(4) + acc.lane(5)
+                        + acc.lane(6) + acc.lane(7) : addLanes(acc);
         for (; i < n; i++) {
             float e = (float) Math.exp(x[o + i] - shift);
             x[o + i] = e;
@@ -103,7 +107,9 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
             e.intoArray(x, o + i);
             acc = acc.add(e);
         }
-        return n == 0 ? 0f : addLanes(acc);
+        return n == 0 ? 0f
+                : L == 8 ? acc.lane(0) + acc.lane(1) + acc.lane(2) + acc.lane(3) + acc.lane(4) + acc.lane(5)
+                        + acc.lane(6) + acc.lane(7) : addLanes(acc);
     }
 
     @Override
@@ -246,6 +252,13 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
      * The lanes' sum, added in lane order. Eight lanes (256-bit vectors, the default) are read
      * from the register: spilled to a per-thread array and read back, one row's sum cost a
      * tenth of the small-head forward pass.
+     *
+     * <p>{@link #dot}, {@link #expShifted} and {@link #expShiftedPadded} write the eight-lane
+     * sum out rather than call this: C2 inlines them into {@link SmallHeadAttention}'s large
+     * item methods and then stops inlining there ({@code NodeCountInliningCutoff}), so a call
+     * of this method stayed a call and boxed its vector argument, some 70 bytes of garbage a
+     * row (2.3 MB a GPT iteration): {@code AttentionBench} at {@code T} = 64 allocated 394 KB an
+     * operation less, forward and backward.
      */
     private static float addLanes(FloatVector v) {
         if (L == 8) {
