@@ -173,6 +173,15 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
         }
     }
 
+    /**
+     * Four rows by two vectors of columns. The loop over k takes two steps a round (the second
+     * a copy of the first): each multiply-add meets its accumulator in the same order, so the
+     * bits are those of one step a round. The attention of the GPT's heads (64 × 32, causal, one
+     * thread, the products about two thirds of it) took 9.3–9.8 µs an item forward against
+     * 10.8–10.9 and 17.2–17.7 backward against 19.9–20.4 under {@code -XX:UseAVX=2} on a Zen 4
+     * (about 8.3 against 8.9 and 13.6 against 15.1 with AVX-512): the k loops are short (32 steps,
+     * or the visible keys), so the loop's own work weighed.
+     */
     private static void four2(int k0, int k1, float alpha, float[] a, int ao, int ars, int acs, float[] b, int bo,
                               int ldb, float[] c, int co, int ldc) {
         FloatVector c00 = FloatVector.zero(P);
@@ -186,11 +195,46 @@ final class VectorAttentionLanes implements AttentionKernels.Lanes {
         int a1 = ao + ars;
         int a2 = a1 + ars;
         int a3 = a2 + ars;
-        for (int y = k0; y < k1; y++) {
+        int y = k0;
+        for (; y + 1 < k1; y += 2) {
             int at = bo + y * ldb;
+            int ay = y * acs;
             FloatVector b0 = FloatVector.fromArray(P, b, at);
             FloatVector b1 = FloatVector.fromArray(P, b, at + PL);
+            FloatVector x0 = FloatVector.broadcast(P, a[ao + ay]);
+            FloatVector x1 = FloatVector.broadcast(P, a[a1 + ay]);
+            FloatVector x2 = FloatVector.broadcast(P, a[a2 + ay]);
+            FloatVector x3 = FloatVector.broadcast(P, a[a3 + ay]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+            at += ldb;
+            ay += acs;
+            b0 = FloatVector.fromArray(P, b, at);
+            b1 = FloatVector.fromArray(P, b, at + PL);
+            x0 = FloatVector.broadcast(P, a[ao + ay]);
+            x1 = FloatVector.broadcast(P, a[a1 + ay]);
+            x2 = FloatVector.broadcast(P, a[a2 + ay]);
+            x3 = FloatVector.broadcast(P, a[a3 + ay]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+        }
+        if (y < k1) {
+            int at = bo + y * ldb;
             int ay = y * acs;
+            FloatVector b0 = FloatVector.fromArray(P, b, at);
+            FloatVector b1 = FloatVector.fromArray(P, b, at + PL);
             FloatVector x0 = FloatVector.broadcast(P, a[ao + ay]);
             FloatVector x1 = FloatVector.broadcast(P, a[a1 + ay]);
             FloatVector x2 = FloatVector.broadcast(P, a[a2 + ay]);
