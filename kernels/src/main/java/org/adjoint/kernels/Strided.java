@@ -118,7 +118,7 @@ public final class Strided {
      * @param outSize    number of output elements (zeroed first)
      */
     public static void sumTo(float[] src, int srcOffset, int[] shape, float[] out, int outOffset, int[] outStrides, int outSize) {
-        StridedSum.sumTo(StridedSum::scalarRow, src, srcOffset, shape, out, outOffset, outStrides, outSize);
+        StridedSum.sumTo(StridedSum::scalarRow, StridedSum::scalarColumns, src, srcOffset, shape, out, outOffset, outStrides, outSize);
     }
 
     /**

@@ -32,10 +32,35 @@ final class StridedSum {
     }
 
     /**
-     * {@link Strided#sumTo} with a given row kernel, after merging axes as
-     * {@link StridedBinary#binary} does.
+     * Many rows of {@link Strided#sumTo} into one output row: adds {@code src[s + r·ld + i]}
+     * into {@code out[o + i]} for {@code i < n}, over {@code r < rows} in order, so each output
+     * element gets the terms {@link Row} would have added one row at a time, in the same order.
+     * A kernel can then keep a block of sums in registers down all the rows instead of loading
+     * and storing the output row once per row.
      */
-    static void sumTo(Row rows, float[] src, int srcOffset, int[] shape, float[] out, int outOffset,
+    @FunctionalInterface
+    interface Columns {
+        /**
+         * Accumulates {@code rows} rows.
+         *
+         * @param src  source storage
+         * @param s    first source element of the first row (stride 1 along a row)
+         * @param ld   between source rows
+         * @param rows row count
+         * @param out  output storage
+         * @param o    first output element (stride 1)
+         * @param n    row length
+         */
+        void columns(float[] src, int s, int ld, int rows, float[] out, int o, int n);
+    }
+
+    /**
+     * {@link Strided#sumTo} with given row kernels, after merging axes as
+     * {@link StridedBinary#binary} does. A sum of the rows of a matrix into one row (a bias's
+     * gradient: the merged shape {@code [rows, n]} with the output contiguous along {@code n})
+     * goes to {@code columns}, every other to {@code rows}.
+     */
+    static void sumTo(Row rows, Columns columns, float[] src, int srcOffset, int[] shape, float[] out, int outOffset,
                       int[] outStrides, int outSize) {
         Arrays.fill(out, outOffset, outOffset + outSize, 0f);
         if (Strided.size(shape) == 0) {
@@ -65,13 +90,18 @@ final class StridedSum {
         }
         int axis = split;
         int unit = Strided.size(merged) / merged[axis];
+        int minimum = Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, unit));
+        if (rank == 2 && axis == 1 && outMerged[0] == 0 && outMerged[1] == 1 && srcMerged[1] == 1) {
+            Parallel.ranges(merged[1], Math.max(minimum, Parallel.ALIGN), (from, to) -> columns.columns(src,
+                    srcOffset + from, srcMerged[0], merged[0], out, outOffset + from, to - from));
+            return;
+        }
         Parallel.Range part = (from, to) -> {
             int[] narrowed = merged.clone();
             narrowed[axis] = to - from;
             walk(rows, src, srcOffset + from * srcMerged[axis], srcMerged, out,
                     outOffset + from * outMerged[axis], outMerged, narrowed);
         };
-        int minimum = Math.max(1, ElementWise.MEMORY_GRAIN / Math.max(1, unit));
         if (axis == rank - 1) {
             Parallel.ranges(merged[axis], Math.max(minimum, Parallel.ALIGN), part);
         } else {
@@ -103,6 +133,13 @@ final class StridedSum {
             for (int i = 0; i < n; i++) {
                 out[o + i * os] += src[s + i];
             }
+        }
+    }
+
+    /** The scalar {@link Columns}: {@link #scalarRow} row after row. */
+    static void scalarColumns(float[] src, int s, int ld, int rows, float[] out, int o, int n) {
+        for (int r = 0; r < rows; r++) {
+            scalarRow(src, s + r * ld, out, o, 1, n);
         }
     }
 

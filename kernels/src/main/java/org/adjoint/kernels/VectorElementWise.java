@@ -337,6 +337,60 @@ final class VectorElementWise {
         }
     }
 
+    /**
+     * {@link StridedSum.Columns}: blocks of eight vectors of columns summed down all the rows in
+     * registers, then single vectors, then single columns; each sum takes its rows in order from
+     * the output's value, as {@link #sumRow} row after row would, so the bits are the same. Row
+     * after row, every vector of the output was loaded and stored once a row: the GPT's bias
+     * gradients (768 rows of 384, 128 and 512) took 40, 14 and 55 µs on two threads of a Zen 4
+     * under {@code -XX:UseAVX=2}, and take 9, 2.8 and 12–14 µs this way (the rows in L2).
+     */
+    static void sumColumns(float[] src, int s, int ld, int rows, float[] out, int o, int n) {
+        int i = 0;
+        for (; i + 8 * L <= n; i += 8 * L) {
+            FloatVector c0 = FloatVector.fromArray(S, out, o + i);
+            FloatVector c1 = FloatVector.fromArray(S, out, o + i + L);
+            FloatVector c2 = FloatVector.fromArray(S, out, o + i + 2 * L);
+            FloatVector c3 = FloatVector.fromArray(S, out, o + i + 3 * L);
+            FloatVector c4 = FloatVector.fromArray(S, out, o + i + 4 * L);
+            FloatVector c5 = FloatVector.fromArray(S, out, o + i + 5 * L);
+            FloatVector c6 = FloatVector.fromArray(S, out, o + i + 6 * L);
+            FloatVector c7 = FloatVector.fromArray(S, out, o + i + 7 * L);
+            for (int r = 0, at = s + i; r < rows; r++, at += ld) {
+                c0 = c0.add(FloatVector.fromArray(S, src, at));
+                c1 = c1.add(FloatVector.fromArray(S, src, at + L));
+                c2 = c2.add(FloatVector.fromArray(S, src, at + 2 * L));
+                c3 = c3.add(FloatVector.fromArray(S, src, at + 3 * L));
+                c4 = c4.add(FloatVector.fromArray(S, src, at + 4 * L));
+                c5 = c5.add(FloatVector.fromArray(S, src, at + 5 * L));
+                c6 = c6.add(FloatVector.fromArray(S, src, at + 6 * L));
+                c7 = c7.add(FloatVector.fromArray(S, src, at + 7 * L));
+            }
+            c0.intoArray(out, o + i);
+            c1.intoArray(out, o + i + L);
+            c2.intoArray(out, o + i + 2 * L);
+            c3.intoArray(out, o + i + 3 * L);
+            c4.intoArray(out, o + i + 4 * L);
+            c5.intoArray(out, o + i + 5 * L);
+            c6.intoArray(out, o + i + 6 * L);
+            c7.intoArray(out, o + i + 7 * L);
+        }
+        for (; i + L <= n; i += L) {
+            FloatVector c = FloatVector.fromArray(S, out, o + i);
+            for (int r = 0, at = s + i; r < rows; r++, at += ld) {
+                c = c.add(FloatVector.fromArray(S, src, at));
+            }
+            c.intoArray(out, o + i);
+        }
+        for (; i < n; i++) {
+            float c = out[o + i];
+            for (int r = 0, at = s + i; r < rows; r++, at += ld) {
+                c += src[at];
+            }
+            out[o + i] = c;
+        }
+    }
+
     static void sumRow(float[] src, int s, float[] out, int o, int os, int n) {
         int bound = S.loopBound(n);
         int i = 0;

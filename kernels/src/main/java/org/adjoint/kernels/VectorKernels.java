@@ -239,7 +239,7 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void sumTo(float[] src, int[] shape, float[] out, int[] outStrides) {
-        StridedSum.sumTo(VectorElementWise::sumRow, src, 0, shape, out, 0, outStrides, out.length);
+        StridedSum.sumTo(VectorElementWise::sumRow, VectorElementWise::sumColumns, src, 0, shape, out, 0, outStrides, out.length);
     }
 
     @Override

@@ -200,6 +200,56 @@ class StridedTest {
         assertEquals(sum, out[0], size * 0x1p-24 * absSum + 1e-7);
     }
 
+    /**
+     * A sum of a matrix's rows into one row (a bias's gradient) goes to the providers' column
+     * kernels, which keep blocks of sums in registers down the rows: the same bits as adding
+     * the rows one at a time in row order, for widths around the kernels' blocks (one vector,
+     * eight vectors, a 64-float part of the threads' split) and the GPT's shapes, and through
+     * leading axes that merge into the rows.
+     */
+    @Test
+    void rowsSummedIntoOneRowHaveTheRowByRowBits() {
+        SplittableRandom random = new SplittableRandom(23);
+        int[][] shapes = {{1, 1}, {3, 7}, {5, 8}, {2, 9}, {768, 63}, {768, 64}, {17, 65}, {768, 128}, {768, 384},
+            {9, 1000}, {12, 64, 384}, {4, 3, 129}};
+        for (int[] shape : shapes) {
+            int size = Strided.size(shape);
+            float[] src = new float[size];
+            for (int i = 0; i < size; i++) {
+                src[i] = (float) random.nextDouble(-4, 4);
+            }
+            int n = shape[shape.length - 1];
+            float[] expected = new float[n];
+            for (int row = 0; row < size / n; row++) {
+                for (int i = 0; i < n; i++) {
+                    expected[i] += src[row * n + i];
+                }
+            }
+            int[] outStrides = new int[shape.length];
+            outStrides[shape.length - 1] = 1;
+            for (KernelProvider provider : new KernelProvider[] {ScalarKernels.INSTANCE, VectorKernels.INSTANCE}) {
+                float[] out = new float[n];
+                Arrays.fill(out, Float.NaN);
+                provider.sumTo(src, shape, out, outStrides);
+                assertArrayEquals(expected, out, provider.name() + " " + Arrays.toString(shape));
+            }
+        }
+        // The column kernel alone, reading rows further apart than their width, into an offset row.
+        float[] src = new float[40 * 300];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = (float) random.nextDouble(-4, 4);
+        }
+        for (int n : new int[] {1, 8, 70, 200}) {
+            float[] expected = new float[n + 5];
+            float[] actual = new float[n + 5];
+            Arrays.fill(expected, 0.5f);
+            Arrays.fill(actual, 0.5f);
+            StridedSum.scalarColumns(src, 3, 300, 40, expected, 5, n);
+            VectorElementWise.sumColumns(src, 3, 300, 40, actual, 5, n);
+            assertArrayEquals(expected, actual, "width " + n);
+        }
+    }
+
     @Test
     void sizeOfRankZeroIsOne() {
         assertEquals(1, Strided.size(new int[0]));
