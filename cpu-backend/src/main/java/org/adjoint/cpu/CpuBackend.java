@@ -146,6 +146,18 @@ public final class CpuBackend implements Backend, FusedAdam {
         Indexing.scatterAdd(data(values), outer, count, inner, data(indices), data(out), length);
     }
 
+    /** Whole rows: {@link Indexing#selectRows}. */
+    @Override
+    public void indexSelect(Buffer src, int outer, int length, int inner, int[] indices, Buffer out) {
+        Indexing.selectRows(data(src), outer, length, inner, indices, data(out));
+    }
+
+    /** Whole rows: {@link Indexing#addRows}, the same additions in the same order as {@link #scatterAdd}. */
+    @Override
+    public void indexAdd(Buffer values, int outer, int inner, int[] indices, Buffer out, int length) {
+        Indexing.addRows(data(values), outer, inner, indices, data(out), length);
+    }
+
     @Override
     public void im2col(Buffer input, ConvGeometry geometry, int firstImage, int images, float padValue,
                        Buffer columns) {

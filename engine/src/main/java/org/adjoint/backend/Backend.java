@@ -5,7 +5,7 @@ package org.adjoint.backend;
  * {@link BackendCore} and the composed operations, each group with default bodies written
  * only with the core ({@link SoftmaxOps}, {@link LinearTailOps}, {@link CrossEntropyOps},
  * {@link UpdateOps}, {@link ConvolutionOps}, {@link StridedOps}, {@link NormalizationOps},
- * {@link AttentionOps}, {@link PoolingOps}, {@link RandomOps}). A backend overrides a composed operation where it has something faster;
+ * {@link AttentionOps}, {@link PoolingOps}, {@link RandomOps}, {@link SelectOps}). A backend overrides a composed operation where it has something faster;
  * it may also implement optional parts such as {@link FusedAdam}.
  *
  * <p>Implementations are found with {@link java.util.ServiceLoader} (register the class in
@@ -15,5 +15,5 @@ package org.adjoint.backend;
  * instance that holds them.
  */
 public interface Backend extends SoftmaxOps, LinearTailOps, CrossEntropyOps, UpdateOps, ConvolutionOps,
-        StridedOps, NormalizationOps, AttentionOps, PoolingOps, RandomOps {
+        StridedOps, NormalizationOps, AttentionOps, PoolingOps, RandomOps, SelectOps {
 }

@@ -11,7 +11,7 @@ import org.adjoint.internal.Shapes;
 /**
  * The adjoint of {@link IndexSelect}: zeros of the indexed input's shape into which this
  * operand is added at the indices along the axis (repeats add up), through the backend's
- * {@link org.adjoint.backend.IndexOps#scatterAdd}. Linear: the VJP selects from the cotangent,
+ * {@link org.adjoint.backend.SelectOps#indexAdd}. Linear: the VJP selects from the cotangent,
  * the JVP adds the tangent in the same way.
  */
 final class IndexAdd extends Primitive<IndexSelect.Selection> {
@@ -33,13 +33,8 @@ final class IndexAdd extends Primitive<IndexSelect.Selection> {
         int[] shape = selection.inputShape().clone();
         Buffer out = Compute.allocate(backend, Shapes.size(shape));
         if (Compute.layout(values).size() > 0) {
-            Buffer indices = selection.expanded(backend);
-            try {
-                backend.scatterAdd(Compute.buffer(values), selection.outer(), selection.indices().length,
-                        selection.inner(), indices, out, shape[selection.axis()]);
-            } finally {
-                backend.release(indices);
-            }
+            backend.indexAdd(Compute.buffer(values), selection.outer(), selection.inner(), selection.indices(), out,
+                    shape[selection.axis()]);
         }
         return Compute.wrap(backend, out, shape);
     }

@@ -10,7 +10,7 @@ import org.adjoint.internal.Shapes;
 
 /**
  * The entries at given indices along one axis, repeats allowed, through the backend's
- * {@link org.adjoint.backend.IndexOps#gather}. Linear: the VJP scatter-adds the cotangent
+ * {@link org.adjoint.backend.SelectOps#indexSelect}. Linear: the VJP scatter-adds the cotangent
  * into zeros of the input's shape ({@link IndexAdd}; repeated indices add up, which is an
  * embedding's gradient), the JVP selects from the tangent.
  */
@@ -41,31 +41,6 @@ public final class IndexSelect extends Primitive<IndexSelect.Selection> {
             int[] shape = inputShape.clone();
             shape[axis] = indices.length;
             return shape;
-        }
-
-        /**
-         * The indices as the gather and scatter kernels read them, {@code [outer, count, inner]}
-         * floats, in a buffer the caller releases.
-         */
-        Buffer expanded(Backend backend) {
-            float[] values = new float[indices.length];
-            for (int i = 0; i < values.length; i++) {
-                values[i] = indices[i];
-            }
-            Buffer row = backend.upload(values);
-            int outer = outer();
-            int inner = inner();
-            if (outer == 1 && inner == 1) {
-                return row;
-            }
-            int[] shape = {outer, indices.length, inner};
-            try {
-                Buffer full = backend.allocate(Shapes.size(shape));
-                backend.copyStrided(row, new int[] {0, 1, 0}, full, shape);
-                return full;
-            } finally {
-                backend.release(row);
-            }
         }
     }
 
@@ -110,13 +85,8 @@ public final class IndexSelect extends Primitive<IndexSelect.Selection> {
         int[] outShape = selection.outputShape();
         Buffer out = Compute.allocate(backend, Shapes.size(outShape));
         if (Shapes.size(outShape) > 0) {
-            Buffer indices = selection.expanded(backend);
-            try {
-                backend.gather(Compute.buffer(x), selection.outer(), selection.inputShape()[selection.axis()],
-                        selection.inner(), indices, selection.indices().length, out);
-            } finally {
-                backend.release(indices);
-            }
+            backend.indexSelect(Compute.buffer(x), selection.outer(), selection.inputShape()[selection.axis()],
+                    selection.inner(), selection.indices(), out);
         }
         return Compute.wrap(backend, out, outShape);
     }
