@@ -2,6 +2,7 @@ package org.adjoint.cpu;
 
 import static org.adjoint.cpu.CpuBuffer.data;
 
+import java.util.List;
 import java.util.Optional;
 
 import org.adjoint.DType;
@@ -126,6 +127,26 @@ public final class CpuBackend implements Backend, FusedAdam {
     public void fill(Buffer buffer, float value) {
         float[] d = data(buffer);
         ElementWise.fill(d, 0, d.length, value);
+    }
+
+    /**
+     * Across the kernel threads when the buffers are large together
+     * ({@link ElementWise#fill(int, java.util.function.IntFunction, float)}); else one by one,
+     * which allocates nothing (a warm {@code zeroGrad}, {@code OptimizerAllocationTest}).
+     */
+    @Override
+    public void fill(List<Buffer> buffers, float value) {
+        long total = 0;
+        for (int k = 0; k < buffers.size(); k++) {
+            total += data(buffers.get(k)).length;
+        }
+        if (!ElementWise.fillSplits(total)) {
+            for (int k = 0; k < buffers.size(); k++) {
+                fill(buffers.get(k), value);
+            }
+            return;
+        }
+        ElementWise.fill(buffers.size(), k -> data(buffers.get(k)), value);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package org.adjoint.kernels;
 
+import java.util.function.IntFunction;
+
 /**
  * Element-wise functions of one contiguous array: {@code out[o + i] = f(x[x0 + i])} for
  * {@code 0 <= i < n}. {@code out} may be {@code x} with the same offset (in place).
@@ -363,5 +365,57 @@ public final class ElementWise {
      */
     public static void fill(float[] out, int outOffset, int n, float value) {
         java.util.Arrays.fill(out, outOffset, outOffset + n, value);
+    }
+
+    /**
+     * Whether {@link #fill(int, IntFunction, float)} would split arrays of {@code total}
+     * elements in all across the kernel threads: a caller that must not allocate fills them one
+     * by one with {@link #fill(float[], int, int, float)} when not.
+     *
+     * @param total the elements of all the arrays
+     * @return whether they are worth more than one thread
+     */
+    public static boolean fillSplits(long total) {
+        return total <= Integer.MAX_VALUE && Parallel.splits((int) total, MEMORY_GRAIN);
+    }
+
+    /**
+     * Sets every element of {@code count} arrays to {@code value} (an optimizer's
+     * {@code zeroGrad}): their elements, taken end to end, in ranges across the kernel threads
+     * when {@link #fillSplits} says so, else one array after another.
+     *
+     * @param count  how many arrays
+     * @param arrays the array at each position in {@code [0, count)}
+     * @param value  the value
+     */
+    public static void fill(int count, IntFunction<float[]> arrays, float value) {
+        long total = 0;
+        for (int k = 0; k < count; k++) {
+            total += arrays.apply(k).length;
+        }
+        if (!fillSplits(total)) {
+            for (int k = 0; k < count; k++) {
+                java.util.Arrays.fill(arrays.apply(k), value);
+            }
+            return;
+        }
+        // starts[k]: where array k begins in the arrays taken end to end.
+        int[] starts = new int[count + 1];
+        for (int k = 0; k < count; k++) {
+            starts[k + 1] = starts[k] + arrays.apply(k).length;
+        }
+        Parallel.ranges((int) total, MEMORY_GRAIN, (from, to) -> {
+            int k = java.util.Arrays.binarySearch(starts, from);
+            // The last array starting at or before from (empty arrays share a start).
+            k = k >= 0 ? k : -k - 2;
+            while (k + 1 <= count && starts[k + 1] <= from) {
+                k++;
+            }
+            for (int at = from; at < to; k++) {
+                int end = Math.min(to, starts[k + 1]);
+                java.util.Arrays.fill(arrays.apply(k), at - starts[k], end - starts[k], value);
+                at = end;
+            }
+        });
     }
 }

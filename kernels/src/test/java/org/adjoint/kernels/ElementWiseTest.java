@@ -278,4 +278,43 @@ class ElementWiseTest {
             assertEquals(SENTINEL, out[i], "output after range");
         }
     }
+
+    /**
+     * Many arrays filled together: sizes around the threads' ranges (ends that fall inside an
+     * array, on its edge, and on empty arrays), small sets that stay on the calling thread, and
+     * a GPT's gradients (about 800,000 floats in 50 arrays).
+     */
+    @ParameterizedTest(name = "sizes {0}")
+    @ValueSource(strings = {"0", "5 0 7", "65536 0 0 1 70000 0", "32768 32768 32768 0 64 63 100000",
+            "1 2 3 4 5 6 7 8 9 10 200000", "gpt"})
+    void manyArraysAreFilledEndToEnd(String spec) {
+        int[] sizes = spec.equals("gpt") ? gptSizes() : Arrays.stream(spec.split(" ")).mapToInt(Integer::parseInt).toArray();
+        float[][] arrays = new float[sizes.length][];
+        for (int k = 0; k < sizes.length; k++) {
+            arrays[k] = new float[sizes[k]];
+            Arrays.fill(arrays[k], SENTINEL);
+        }
+        ElementWise.fill(arrays.length, k -> arrays[k], 0.25f);
+        for (int k = 0; k < arrays.length; k++) {
+            for (int i = 0; i < arrays[k].length; i++) {
+                if (arrays[k][i] != 0.25f) {
+                    fail("array " + k + " of " + sizes[k] + ", element " + i + ": " + arrays[k][i]);
+                }
+            }
+        }
+    }
+
+    /** The default GPT's parameter sizes (4 blocks of width 128, 65 characters, context 64). */
+    private static int[] gptSizes() {
+        int[] block = {128, 128, 128 * 384, 384, 128 * 128, 128, 128, 128, 128 * 512, 512, 512 * 128, 128};
+        int[] sizes = new int[2 + 4 * block.length + 2];
+        sizes[0] = 65 * 128;
+        sizes[1] = 64 * 128;
+        for (int b = 0; b < 4; b++) {
+            System.arraycopy(block, 0, sizes, 2 + b * block.length, block.length);
+        }
+        sizes[sizes.length - 2] = 128;
+        sizes[sizes.length - 1] = 128;
+        return sizes;
+    }
 }
