@@ -370,6 +370,37 @@ public final class CpuBackend implements Backend, FusedAdam {
                 shrink);
     }
 
+    /**
+     * Large sets end to end across the kernel threads, small parameters sharing the threads
+     * with the large (the kernels' {@code adam} over arrays of arrays); small sets one by one, which
+     * allocates nothing (a warm step, {@code OptimizerAllocationTest}). The same bits either way.
+     */
+    @Override
+    public void adam(Buffer[] params, Buffer[] grads, Buffer[] firstMoments, Buffer[] secondMoments, int count,
+                     float beta1, float beta2, float sqrtCorrection2, float epsilon, float step, float decay,
+                     float shrink) {
+        long total = 0;
+        for (int k = 0; k < count; k++) {
+            total += data(params[k]).length;
+        }
+        if (!ElementWise.adamSplits(total)) {
+            FusedAdam.super.adam(params, grads, firstMoments, secondMoments, count, beta1, beta2, sqrtCorrection2,
+                    epsilon, step, decay, shrink);
+            return;
+        }
+        float[][] p = new float[count][];
+        float[][] g = new float[count][];
+        float[][] m = new float[count][];
+        float[][] v = new float[count][];
+        for (int k = 0; k < count; k++) {
+            p[k] = data(params[k]);
+            g[k] = data(grads[k]);
+            m[k] = data(firstMoments[k]);
+            v[k] = data(secondMoments[k]);
+        }
+        kernels.adam(p, g, m, v, count, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
+    }
+
     @Override
     public Buffer upload(float[] data) {
         return memory.upload(data);

@@ -57,7 +57,12 @@ public final class AxisReductions {
      * @param out    output of the input's size
      */
     public static void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
-        for (int o = 0; o < outer; o++) {
+        softmax(x, 0, outer, length, inner, log, out);
+    }
+
+    /** {@link #softmax} over the outer rows {@code [from, to)} alone. */
+    static void softmax(float[] x, int from, int to, int length, int inner, boolean log, float[] out) {
+        for (int o = from; o < to; o++) {
             for (int i = 0; i < inner; i++) {
                 int base = o * length * inner + i;
                 float max = Float.NEGATIVE_INFINITY;

@@ -54,6 +54,12 @@ public final class ElementWise {
     /** The fewest elements of a memory-bound pass (a copy, a sum, a product) worth a thread of their own. */
     static final int MEMORY_GRAIN = 1 << 15;
 
+    /**
+     * The fewest elements of a softmax (a maximum, an exponential and a sum each, then a
+     * quotient or a difference) worth a thread of their own; whole rows are split, never one.
+     */
+    static final int SOFTMAX_GRAIN = 1 << 14;
+
     /** The fewest parameters of an Adam update (four arrays, a square root and a quotient each) worth a thread of their own. */
     static final int ADAM_GRAIN = 1 << 14;
 
@@ -380,6 +386,19 @@ public final class ElementWise {
     }
 
     /**
+     * Whether an Adam update of parameters of {@code total} elements in all would be split
+     * across the kernel threads ({@link ElementWiseKernels#adam(float[][], float[][], float[][],
+     * float[][], int, float, float, float, float, float, float, float)}): a caller that must not
+     * allocate updates them one by one when not.
+     *
+     * @param total the elements of all the parameters
+     * @return whether they are worth more than one thread
+     */
+    public static boolean adamSplits(long total) {
+        return total <= Integer.MAX_VALUE && Parallel.splits((int) total, ADAM_GRAIN);
+    }
+
+    /**
      * Sets every element of {@code count} arrays to {@code value} (an optimizer's
      * {@code zeroGrad}): their elements, taken end to end, in ranges across the kernel threads
      * when {@link #fillSplits} says so, else one array after another.
@@ -399,23 +418,19 @@ public final class ElementWise {
             }
             return;
         }
-        // starts[k]: where array k begins in the arrays taken end to end.
+        Parallel.endToEnd(starts(count, k -> arrays.apply(k).length), MEMORY_GRAIN,
+                (k, from, to) -> java.util.Arrays.fill(arrays.apply(k), from, to, value));
+    }
+
+    /**
+     * Where each of {@code count} arrays begins when they are taken end to end, then their total:
+     * {@link Parallel#endToEnd}'s {@code starts}.
+     */
+    static int[] starts(int count, java.util.function.IntUnaryOperator lengths) {
         int[] starts = new int[count + 1];
         for (int k = 0; k < count; k++) {
-            starts[k + 1] = starts[k] + arrays.apply(k).length;
+            starts[k + 1] = Math.addExact(starts[k], lengths.applyAsInt(k));
         }
-        Parallel.ranges((int) total, MEMORY_GRAIN, (from, to) -> {
-            int k = java.util.Arrays.binarySearch(starts, from);
-            // The last array starting at or before from (empty arrays share a start).
-            k = k >= 0 ? k : -k - 2;
-            while (k + 1 <= count && starts[k + 1] <= from) {
-                k++;
-            }
-            for (int at = from; at < to; k++) {
-                int end = Math.min(to, starts[k + 1]);
-                java.util.Arrays.fill(arrays.apply(k), at - starts[k], end - starts[k], value);
-                at = end;
-            }
-        });
+        return starts;
     }
 }

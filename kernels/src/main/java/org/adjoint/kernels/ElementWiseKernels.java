@@ -60,6 +60,22 @@ public interface ElementWiseKernels {
               float sqrtCorrection2, float epsilon, float step, float decay, float shrink);
 
     /**
+     * {@link #adam} over {@code count} parameters at once: their elements taken end to end and
+     * split across the kernel threads, so that small parameters (biases, norms) share the
+     * threads too and one region serves them all. Each element gets the operations it gets in
+     * {@link #adam}, so the same bits.
+     *
+     * @param p     each parameter, updated (its length is its element count)
+     * @param g     each gradient
+     * @param m     each first moment, updated
+     * @param v     each second moment, updated
+     * @param count how many parameters (the first {@code count} of each array)
+     * @param beta1 and the rest as in {@link #adam}
+     */
+    void adam(float[][] p, float[][] g, float[][] m, float[][] v, int count, float beta1, float beta2,
+              float sqrtCorrection2, float epsilon, float step, float decay, float shrink);
+
+    /**
      * Element-wise function of a contiguous range, as {@link ElementWise#apply}.
      *
      * @param function  which function

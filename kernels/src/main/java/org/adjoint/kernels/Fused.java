@@ -126,7 +126,14 @@ public final class Fused {
      */
     public static void crossEntropyGrad(float[] logProbabilities, float[] labels, int rows, int cols, float scale,
                                         float[] out) {
-        for (int r = 0; r < rows; r++) {
+        // Rows across the kernel threads (each row the same code wherever it falls).
+        Parallel.rows(rows, (int) Math.max(1, ElementWise.SOFTMAX_GRAIN / Math.max(1L, cols)),
+                (from, to) -> crossEntropyGrad(logProbabilities, labels, from, to, cols, scale, out));
+    }
+
+    private static void crossEntropyGrad(float[] logProbabilities, float[] labels, int from, int to, int cols,
+                                         float scale, float[] out) {
+        for (int r = from; r < to; r++) {
             int base = r * cols;
             for (int c = 0; c < cols; c++) {
                 out[base + c] = scale * (float) Math.exp(logProbabilities[base + c]);

@@ -1,5 +1,6 @@
 package org.adjoint.kernels;
 
+import java.util.Arrays;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -109,6 +110,47 @@ final class Parallel {
         } finally {
             BUSY.set(false);
         }
+    }
+
+    /**
+     * Runs {@code body} over the elements of many arrays taken end to end, split as
+     * {@link #ranges} splits elements: each range is handed over as the pieces of the arrays it
+     * covers, in order. Array {@code k} is elements {@code [starts[k], starts[k + 1])} of the
+     * whole; empty arrays get no piece.
+     *
+     * @param starts  where each array begins, then the total ({@code count + 1} entries, not decreasing, from 0)
+     * @param minimum the fewest elements worth a range of their own
+     * @param body    the work of one piece
+     */
+    static void endToEnd(int[] starts, int minimum, Piece body) {
+        int count = starts.length - 1;
+        ranges(starts[count], minimum, (from, to) -> {
+            int k = Arrays.binarySearch(starts, from);
+            k = k >= 0 ? k : -k - 2;
+            // Past the empty arrays that begin where from is, and the array that ends there.
+            while (starts[k + 1] <= from) {
+                k++;
+            }
+            for (int at = from; at < to; k++) {
+                int end = Math.min(to, starts[k + 1]);
+                if (end > at) {
+                    body.run(k, at - starts[k], end - starts[k]);
+                }
+                at = end;
+            }
+        });
+    }
+
+    /** The body of one piece of {@link #endToEnd}: elements {@code [from, to)} of array {@code array}. */
+    interface Piece {
+        /**
+         * Does elements {@code [from, to)} of one array.
+         *
+         * @param array which array
+         * @param from  its first element
+         * @param to    one past its last
+         */
+        void run(int array, int from, int to);
     }
 
     /** The body of one part of {@link #ranges}: elements {@code [from, to)}. */

@@ -476,15 +476,18 @@ final class VectorElementWise {
         }
     }
 
-    /** Softmax along a contiguous last axis ({@code inner == 1}); other layouts use the scalar kernel. */
-    static void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
+    /**
+     * Softmax along a contiguous last axis ({@code inner == 1}) over the outer rows
+     * {@code [from, to)}; other layouts use the scalar kernel.
+     */
+    static void softmax(float[] x, int from, int to, int length, int inner, boolean log, float[] out) {
         if (inner != 1) {
-            AxisReductions.softmax(x, outer, length, inner, log, out);
+            AxisReductions.softmax(x, from, to, length, inner, log, out);
             return;
         }
         int bound = S.loopBound(length);
         float[] lanes = LANES.get();
-        for (int row = 0; row < outer; row++) {
+        for (int row = from; row < to; row++) {
             int base = row * length;
             FloatVector maxVector = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
             int i = 0;

@@ -211,6 +211,14 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void adam(float[][] p, float[][] g, float[][] m, float[][] v, int count, float beta1, float beta2,
+                     float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
+        Parallel.endToEnd(ElementWise.starts(count, k -> p[k].length), ElementWise.ADAM_GRAIN, (k, from, to) ->
+                VectorElementWise.adam(p[k], g[k], m[k], v[k], from, to, beta1, beta2, sqrtCorrection2, epsilon, step, decay,
+                        shrink));
+    }
+
+    @Override
     public void unary(ElementWise.Unary function, float parameter, float[] x, int xOffset, float[] out, int outOffset, int n) {
         Parallel.ranges(n, ElementWise.grain(function), (from, to) ->
                 VectorElementWise.unary(function, parameter, x, xOffset + from, out, outOffset + from, to - from));
@@ -267,7 +275,9 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
-        VectorElementWise.softmax(x, outer, length, inner, log, out);
+        // Rows across the kernel threads: each row is done by the same code wherever it falls.
+        int minimum = (int) Math.max(1, ElementWise.SOFTMAX_GRAIN / Math.max(1L, (long) length * inner));
+        Parallel.rows(outer, minimum, (from, to) -> VectorElementWise.softmax(x, from, to, length, inner, log, out));
     }
 
     @Override

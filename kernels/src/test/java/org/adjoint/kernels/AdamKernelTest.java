@@ -57,6 +57,53 @@ class AdamKernelTest {
         same("second moment", cv, v);
     }
 
+    /**
+     * Many parameters at once, split end to end across the threads (ranges that begin and end
+     * inside parameters, and empty ones), give each parameter's bits from the one-parameter
+     * update: the GPT's sizes (about 800,000 in 50) and a set of odd lengths.
+     */
+    @ParameterizedTest(name = "{0}, {1}")
+    @CsvSource({"vector, gpt", "scalar, gpt", "vector, odd", "scalar, odd"})
+    void manyParametersAtOnceGiveEachOnesBits(String provider, String sizes) {
+        KernelProvider kernels = KernelProvider.named(provider);
+        int[] lengths = sizes.equals("gpt")
+                ? new int[] {8320, 8192, 128, 128, 49152, 384, 16384, 128, 128, 128, 65536, 512, 65536, 128, 128, 128}
+                : new int[] {3, 0, 40001, 17, 0, 70003, 1, 33333};
+        SplittableRandom random = new SplittableRandom(lengths.length);
+        int count = lengths.length;
+        float[][] p = new float[count][];
+        float[][] g = new float[count][];
+        float[][] m = new float[count][];
+        float[][] v = new float[count][];
+        float[][][] one = new float[4][count][];
+        for (int k = 0; k < count; k++) {
+            p[k] = values(random, lengths[k], 1f);
+            g[k] = values(random, lengths[k], 1e-2f);
+            m[k] = values(random, lengths[k], 1e-3f);
+            v[k] = values(random, lengths[k], 1e-2f);
+            for (int i = 0; i < lengths[k]; i++) {
+                v[k][i] *= v[k][i];
+            }
+            one[0][k] = p[k].clone();
+            one[1][k] = g[k];
+            one[2][k] = m[k].clone();
+            one[3][k] = v[k].clone();
+        }
+        float root2 = (float) Math.sqrt(1.0 - Math.pow(BETA2, 5));
+        float step = (float) (-LR / (1.0 - Math.pow(BETA1, 5)));
+        float shrink = (float) (1.0 - (double) LR * 0.1);
+        for (int k = 0; k < count; k++) {
+            kernels.adam(one[0][k], one[1][k], one[2][k], one[3][k], lengths[k], BETA1, BETA2, root2, EPSILON, step, 0f,
+                    shrink);
+        }
+        kernels.adam(p, g, m, v, count, BETA1, BETA2, root2, EPSILON, step, 0f, shrink);
+        for (int k = 0; k < count; k++) {
+            same("parameter of array " + k, one[0][k], p[k]);
+            same("first moment of array " + k, one[2][k], m[k]);
+            same("second moment of array " + k, one[3][k], v[k]);
+        }
+    }
+
     /** The composition of AdaptiveMoments.update, operation for operation. */
     private static void composed(KernelProvider k, float[] p, float[] g, float[] m, float[] v, float weightDecay,
                                  boolean decoupled, float root2, float step) {

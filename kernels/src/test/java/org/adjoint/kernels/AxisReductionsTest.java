@@ -214,6 +214,60 @@ class AxisReductionsTest {
         assertEquals(-Math.log1p(e), logProbabilities[4], 1e-7);
     }
 
+    /**
+     * Softmax rows split across the kernel threads (the GPT's loss: 768 rows of 65; a wide
+     * inner axis; rows too short to split) give each provider's bits of all rows on one thread.
+     */
+    @ParameterizedTest(name = "{0}: outer {1}, length {2}, inner {3}")
+    @CsvSource({"vector, 768, 65, 1", "scalar, 768, 65, 1", "vector, 40, 30, 50", "scalar, 40, 30, 50",
+            "vector, 3, 5, 1", "vector, 2000, 8, 1"})
+    void softmaxSplitAcrossThreadsGivesTheOneThreadBits(String provider, int outer, int length, int inner) {
+        float[] x = random(outer * 131L + length, outer * length * inner, 12);
+        for (boolean log : new boolean[] {false, true}) {
+            float[] split = new float[x.length];
+            KernelProvider.named(provider).softmax(x, outer, length, inner, log, split);
+            float[] whole = new float[x.length];
+            if (provider.equals("vector")) {
+                VectorElementWise.softmax(x, 0, outer, length, inner, log, whole);
+            } else {
+                AxisReductions.softmax(x, 0, outer, length, inner, log, whole);
+            }
+            for (int i = 0; i < x.length; i++) {
+                if (Float.floatToRawIntBits(split[i]) != Float.floatToRawIntBits(whole[i])) {
+                    fail(provider + (log ? " log-softmax" : " softmax") + " element " + i + ": " + split[i]
+                            + " split, " + whole[i] + " on one thread");
+                }
+            }
+        }
+    }
+
+    /** The loss's gradient on the GPT's 768 rows of 65, split across the kernel threads, row by row as defined. */
+    @Test
+    void crossEntropyGradientSplitAcrossThreadsIsTheFormulaInEveryRow() {
+        int rows = 768;
+        int cols = 65;
+        float[] logProbabilities = new float[rows * cols];
+        VectorKernels.INSTANCE.softmax(random(5, rows * cols, 8), rows, cols, 1, true, logProbabilities);
+        float[] labels = new float[rows];
+        for (int r = 0; r < rows; r++) {
+            labels[r] = (r * 7) % cols;
+        }
+        float scale = 1f / rows;
+        float[] out = new float[rows * cols];
+        Arrays.fill(out, Float.NaN);
+        Fused.crossEntropyGrad(logProbabilities, labels, rows, cols, scale, out);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float expected = scale * (float) Math.exp(logProbabilities[r * cols + c]);
+                if (c == (int) labels[r]) {
+                    expected -= scale;
+                }
+                assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[r * cols + c]),
+                        "row " + r + ", column " + c);
+            }
+        }
+    }
+
     /** Compares both modes with a double reference, then checks rows sum to 1 and logsumexp is 0. */
     private static void checkSoftmax(float[] x, int outer, int length, int inner) {
         float[] probabilities = new float[x.length];
