@@ -401,6 +401,16 @@ public final class CpuBackend implements Backend, FusedAdam {
         kernels.adam(p, g, m, v, count, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
     }
 
+    /** Without the squares' arrays, the buffers taken by the kernel threads in turn; the same bits as the default. */
+    @Override
+    public void sumsOfSquares(Buffer[] xs, int count, Buffer out) {
+        float[][] arrays = new float[count][];
+        for (int k = 0; k < count; k++) {
+            arrays[k] = data(xs[k]);
+        }
+        kernels.sumsOfSquares(arrays, count, data(out));
+    }
+
     @Override
     public Buffer upload(float[] data) {
         return memory.upload(data);

@@ -47,6 +47,36 @@ public interface UpdateOps extends BackendCore {
     }
 
     /**
+     * {@code out[k] = Σ xs[k]²} over every element of each of the first {@code count} buffers:
+     * clipping by the global norm. Each sum has the bits the composition gives it, a
+     * {@link BinaryOp#MUL} of the buffer by itself and then a {@link #sumTo} over all its
+     * elements, which is what the default does, buffer by buffer; a backend may skip the squares'
+     * temporaries and take the buffers in parallel, but not change those bits.
+     *
+     * @param xs    the buffers (empty ones sum to 0)
+     * @param count how many leading buffers
+     * @param out   {@code count} elements, overwritten
+     */
+    default void sumsOfSquares(Buffer[] xs, int count, Buffer out) {
+        Buffer sum = allocate(1);
+        try {
+            for (int k = 0; k < count; k++) {
+                int n = Scratch.count("sumsOfSquares", xs[k]);
+                Buffer squares = allocate(n);
+                try {
+                    binary(BinaryOp.MUL, xs[k], new int[] {1}, xs[k], new int[] {1}, squares, new int[] {n});
+                    sumTo(squares, new int[] {n}, sum, new int[] {0});
+                } finally {
+                    release(squares);
+                }
+                copyStrided(sum, 0, new int[0], out, k, new int[0]);
+            }
+        } finally {
+            release(sum);
+        }
+    }
+
+    /**
      * Whether a backward pass should gather the additions into leaves' existing gradients and
      * hand them over in {@link #axpy(float, Buffer[], Buffer[], int)} calls (when it ends, or
      * when the contributions it holds reach 256 MiB) rather than one {@code axpy} per

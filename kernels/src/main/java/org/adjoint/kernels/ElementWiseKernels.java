@@ -60,6 +60,18 @@ public interface ElementWiseKernels {
               float sqrtCorrection2, float epsilon, float step, float decay, float shrink);
 
     /**
+     * {@code out[k] = Σ xs[k][i]²} for the first {@code count} arrays, each with the bits of
+     * this provider's product of the array by itself followed by its {@link #sumTo} over every
+     * element (one row, in its order), without the squares' array; the arrays are taken by the
+     * kernel threads in turn, each summed whole by one of them.
+     *
+     * @param xs    the arrays
+     * @param count how many leading arrays
+     * @param out   at least {@code count} elements, overwritten
+     */
+    void sumsOfSquares(float[][] xs, int count, float[] out);
+
+    /**
      * {@link #adam} over {@code count} parameters at once: their elements taken end to end and
      * split across the kernel threads, so that small parameters (biases, norms) share the
      * threads too and one region serves them all. Each element gets the operations it gets in

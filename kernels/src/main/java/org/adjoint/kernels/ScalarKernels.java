@@ -51,6 +51,11 @@ public final class ScalarKernels implements KernelProvider {
     }
 
     @Override
+    public void sumsOfSquares(float[][] xs, int count, float[] out) {
+        Parallel.run(count, k -> out[k] = StridedSum.scalarSumOfSquares(xs[k]));
+    }
+
+    @Override
     public void adam(float[][] p, float[][] g, float[][] m, float[][] v, int count, float beta1, float beta2,
                      float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
         Parallel.endToEnd(ElementWise.starts(count, k -> p[k].length), ElementWise.ADAM_GRAIN, (k, from, to) ->

@@ -121,6 +121,18 @@ final class StridedSum {
         } while (at.next());
     }
 
+    /**
+     * The sum of {@code x}'s squares with the bits of the scalar product of {@code x} by itself
+     * followed by {@link #scalarRow} of it into a zero.
+     */
+    static float scalarSumOfSquares(float[] x) {
+        float sum = 0f;
+        for (int i = 0; i < x.length; i++) {
+            sum += x[i] * x[i];
+        }
+        return sum;
+    }
+
     /** The scalar {@link Row}. */
     static void scalarRow(float[] src, int s, float[] out, int o, int os, int n) {
         if (os == 0) {

@@ -420,6 +420,31 @@ final class VectorElementWise {
     }
 
     /**
+     * The sum of {@code x}'s squares with the bits of {@link VectorBinary}'s product of
+     * {@code x} by itself followed by {@link #sumRow} of it into a zero: the same one
+     * accumulator, each square rounded before it is added.
+     */
+    static float sumOfSquares(float[] x) {
+        int n = x.length;
+        int bound = S.loopBound(n);
+        int i = 0;
+        float total = 0f;
+        if (bound > 0) {
+            FloatVector first = FloatVector.fromArray(S, x, 0);
+            FloatVector sum = first.mul(first);
+            for (i = L; i < bound; i += L) {
+                FloatVector v = FloatVector.fromArray(S, x, i);
+                sum = sum.add(v.mul(v));
+            }
+            total += addLanes(sum, LANES.get());
+        }
+        for (; i < n; i++) {
+            total += x[i] * x[i];
+        }
+        return total;
+    }
+
+    /**
      * {@link AxisReductions#max} with the lanes in vectors, for many lanes (pooling windows: a
      * short axis, long rows): one pass per row of the axis updates each lane's maximum and the
      * position of its first maximum with masked blends, so neither a branch nor its

@@ -211,6 +211,11 @@ public final class VectorKernels implements KernelProvider {
     }
 
     @Override
+    public void sumsOfSquares(float[][] xs, int count, float[] out) {
+        Parallel.run(count, k -> out[k] = VectorElementWise.sumOfSquares(xs[k]));
+    }
+
+    @Override
     public void adam(float[][] p, float[][] g, float[][] m, float[][] v, int count, float beta1, float beta2,
                      float sqrtCorrection2, float epsilon, float step, float decay, float shrink) {
         Parallel.endToEnd(ElementWise.starts(count, k -> p[k].length), ElementWise.ADAM_GRAIN, (k, from, to) ->

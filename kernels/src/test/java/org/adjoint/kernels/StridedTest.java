@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class StridedTest {
 
@@ -292,5 +293,40 @@ class StridedTest {
             position += index[axis] * view.strides()[axis];
         }
         return position;
+    }
+
+    /**
+     * Sums of squares of many arrays (clipping by the global norm) have the bits of each
+     * provider's product of the array by itself and then its sum over every element: lengths
+     * with and without vector tails, empty, and the GPT's, taken by the threads in turn.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"vector", "scalar"})
+    void sumsOfSquaresHaveTheBitsOfTheProductAndTheSum(String provider) {
+        KernelProvider kernels = KernelProvider.named(provider);
+        int[] lengths = {0, 1, 7, 8, 9, 17, 4099, 49152, 384, 65536, 128, 3};
+        SplittableRandom random = new SplittableRandom(17);
+        float[][] xs = new float[lengths.length][];
+        float[] expected = new float[lengths.length];
+        for (int k = 0; k < lengths.length; k++) {
+            int n = lengths[k];
+            xs[k] = new float[n];
+            for (int i = 0; i < n; i++) {
+                xs[k][i] = (float) (random.nextGaussian() * 1e-2);
+            }
+            float[] squares = new float[n];
+            kernels.binary(Strided.Binary.MUL, xs[k], new int[] {1}, xs[k], new int[] {1}, squares, new int[] {n});
+            float[] sum = {Float.NaN};
+            kernels.sumTo(squares, new int[] {n}, sum, new int[] {0});
+            expected[k] = sum[0];
+        }
+        float[] out = new float[lengths.length + 1];
+        out[lengths.length] = SENTINEL;
+        kernels.sumsOfSquares(xs, lengths.length, out);
+        for (int k = 0; k < lengths.length; k++) {
+            assertEquals(Float.floatToRawIntBits(expected[k]), Float.floatToRawIntBits(out[k]),
+                    provider + ", array " + k + " of " + lengths[k] + ": " + expected[k] + " against " + out[k]);
+        }
+        assertEquals(SENTINEL, out[lengths.length], "beyond count");
     }
 }
