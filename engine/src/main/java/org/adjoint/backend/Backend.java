@@ -5,8 +5,9 @@ package org.adjoint.backend;
  * {@link BackendCore} and the composed operations, each group with default bodies written
  * only with the core ({@link SoftmaxOps}, {@link LinearTailOps}, {@link CrossEntropyOps},
  * {@link UpdateOps}, {@link ConvolutionOps}, {@link StridedOps}, {@link NormalizationOps},
- * {@link AttentionOps}, {@link PoolingOps}, {@link RandomOps}, {@link SelectOps}). A backend overrides a composed operation where it has something faster;
- * it may also implement optional parts such as {@link FusedAdam}.
+ * {@link AttentionOps}, {@link PoolingOps}, {@link RandomOps}, {@link SelectOps}). A backend
+ * overrides a composed operation where it has something faster; it may also implement
+ * optional parts such as {@link FusedAdam}.
  *
  * <p>Implementations are found with {@link java.util.ServiceLoader} (register the class in
  * {@code META-INF/services/org.adjoint.backend.Backend}) and selected by {@link Backends}. A
