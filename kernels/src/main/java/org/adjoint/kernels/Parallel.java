@@ -125,6 +125,9 @@ final class Parallel {
     static void endToEnd(int[] starts, int minimum, Piece body) {
         int count = starts.length - 1;
         ranges(starts[count], minimum, (from, to) -> {
+            if (from >= to) {
+                return;
+            }
             int k = Arrays.binarySearch(starts, from);
             k = k >= 0 ? k : -k - 2;
             // Past the empty arrays that begin where from is, and the array that ends there.

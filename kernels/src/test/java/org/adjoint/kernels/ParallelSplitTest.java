@@ -45,6 +45,41 @@ class ParallelSplitTest {
         }
     }
 
+    /**
+     * Arrays taken end to end ({@link Parallel#endToEnd}): every element of every array once, in
+     * pieces inside its own array, for sets with empty arrays (all of them empty too), ranges
+     * that end inside an array and on its edge, and at several grains.
+     */
+    @Test
+    void endToEndCoversEveryElementOfEveryArrayOnce() {
+        int[][] sets = {{}, {0}, {0, 0, 0}, {5}, {0, 7, 0, 0, 3}, {64, 64, 64}, {100_000, 0, 1, 70_000, 63, 0},
+            {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 200_000}};
+        for (int[] lengths : sets) {
+            for (int minimum : new int[] {1, 64, 1000, 32_768}) {
+                int[][] hits = new int[lengths.length][];
+                for (int k = 0; k < lengths.length; k++) {
+                    hits[k] = new int[lengths[k]];
+                }
+                int[] starts = ElementWise.starts(lengths.length, k -> lengths[k]);
+                Parallel.endToEnd(starts, minimum, (array, from, to) -> {
+                    if (from >= to || from < 0 || to > lengths[array]) {
+                        throw new AssertionError("piece [" + from + ", " + to + ") of array " + array + " of "
+                                + lengths[array]);
+                    }
+                    for (int i = from; i < to; i++) {
+                        hits[array][i]++;
+                    }
+                });
+                for (int k = 0; k < lengths.length; k++) {
+                    for (int i = 0; i < lengths[k]; i++) {
+                        assertEquals(1, hits[k][i], java.util.Arrays.toString(lengths) + ", minimum " + minimum
+                                + ": array " + k + ", element " + i);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void rowsCoverEveryRowOnce() {
         for (int n : new int[] {0, 1, 2, 3, 12, 768}) {
