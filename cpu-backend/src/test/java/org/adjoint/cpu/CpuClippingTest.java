@@ -46,4 +46,32 @@ class CpuClippingTest extends ClippingConformance {
             Backends.use(previous);
         }
     }
+
+    /**
+     * Gradients on two backends (two CPU instances): each backend sums its own, the sums are
+     * added on the host in the gradients' order, and each gradient is scaled where it lives
+     * (before, the composed path added the two backends' sums as tensors and failed).
+     */
+    @Test
+    void gradientsOnTwoBackendsAreClippedTogether() {
+        CpuBackend first = new CpuBackend();
+        CpuBackend second = new CpuBackend();
+        Backend previous = Backends.current();
+        try {
+            Backends.use(first);
+            Tensor a = Tensor.randn(3, 128, 384).requiresGrad(true);
+            a.mul(a).sum().backward();
+            float squaresOfA = a.grad().mul(a.grad()).sum().item();
+            Backends.use(second);
+            Tensor b = Tensor.randn(4, 512, 128).requiresGrad(true);
+            b.mul(3f).sum().backward();
+            float squaresOfB = b.grad().mul(b.grad()).sum().item();
+            float norm = GradientClipping.clipGradNorm(List.of(a, b), 1f);
+            assertEquals(Float.floatToRawIntBits((float) Math.sqrt(squaresOfA + squaresOfB)),
+                    Float.floatToRawIntBits(norm), "the norm: " + norm);
+            assertEquals(1f, GradientClipping.clipGradNorm(List.of(a, b), 1f), 1e-3f, "the clipped gradients' norm");
+        } finally {
+            Backends.use(previous);
+        }
+    }
 }

@@ -48,9 +48,10 @@ public final class GradientClipping {
      * default backend when no parameter has a gradient). When every gradient lives on one
      * backend with {@link FusedClipping} (CUDA), the norm and the scaling are computed there in
      * three launches, without waiting for the device; the norm's bits may then differ from
-     * the CPU's within float rounding (see {@link FusedClipping}). Elsewhere the norm is summed
-     * per gradient and read on the host, as {@link #clipGradNorm} always did, each gradient's
-     * squares given back to the backend once summed.
+     * the CPU's within float rounding (see {@link FusedClipping}). Elsewhere each backend gives
+     * its gradients' sums of squares ({@link Backend#sumsOfSquares}, the bits of
+     * {@code g.mul(g).sum()}), read on the host and added in float in the gradients' order, as
+     * {@link #clipGradNorm} always did; gradients on different backends are summed on each.
      *
      * @param parameters the leaves whose gradients to clip
      * @param maxNorm    the largest norm allowed, finite and {@code > 0}

@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import java.util.function.IntFunction;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Element-wise functions of one contiguous array: {@code out[o + i] = f(x[x0 + i])} for
@@ -426,10 +427,15 @@ public final class ElementWise {
      * Where each of {@code count} arrays begins when they are taken end to end, then their total:
      * {@link Parallel#endToEnd}'s {@code starts}.
      */
-    static int[] starts(int count, java.util.function.IntUnaryOperator lengths) {
+    static int[] starts(int count, IntUnaryOperator lengths) {
         int[] starts = new int[count + 1];
         for (int k = 0; k < count; k++) {
-            starts[k + 1] = Math.addExact(starts[k], lengths.applyAsInt(k));
+            long next = (long) starts[k] + lengths.applyAsInt(k);
+            if (next > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("arrays taken end to end: the first " + (k + 1) + " of " + count
+                        + " hold " + next + " elements, more than one pass addresses (" + Integer.MAX_VALUE + ")");
+            }
+            starts[k + 1] = (int) next;
         }
         return starts;
     }

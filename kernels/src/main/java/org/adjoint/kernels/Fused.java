@@ -123,9 +123,18 @@ public final class Fused {
      * @param cols             class count
      * @param scale            the loss's cotangent divided by {@code rows}
      * @param out              {@code rows × cols} result
+     * @throws IndexOutOfBoundsException naming the row when a label is not a whole number in
+     *                                   {@code [0, cols)}, before anything is written
      */
     public static void crossEntropyGrad(float[] logProbabilities, float[] labels, int rows, int cols, float scale,
                                         float[] out) {
+        for (int r = 0; r < rows; r++) {
+            float label = labels[r];
+            if (!(label >= 0 && label < cols && label == (int) label)) {
+                throw new IndexOutOfBoundsException("crossEntropyGrad: label " + label + " of row " + r
+                        + " is not a whole number in [0, " + cols + ")");
+            }
+        }
         // Rows across the kernel threads (each row the same code wherever it falls).
         Parallel.rows(rows, (int) Math.max(1, ElementWise.SOFTMAX_GRAIN / Math.max(1L, cols)),
                 (from, to) -> crossEntropyGrad(logProbabilities, labels, from, to, cols, scale, out));

@@ -60,11 +60,13 @@ class AdamKernelTest {
     /**
      * Many parameters at once, split end to end across the threads (ranges that begin and end
      * inside parameters, and empty ones), give each parameter's bits from the one-parameter
-     * update: the GPT's sizes (about 800,000 in 50) and a set of odd lengths.
+     * update: one block of the GPT's sizes with its embeddings (16 arrays, 215,040 floats) and a
+     * set of odd lengths, with coupled or decoupled decay.
      */
-    @ParameterizedTest(name = "{0}, {1}")
-    @CsvSource({"vector, gpt", "scalar, gpt", "vector, odd", "scalar, odd"})
-    void manyParametersAtOnceGiveEachOnesBits(String provider, String sizes) {
+    @ParameterizedTest(name = "{0}, {1}, {2}")
+    @CsvSource({"vector, gpt, decoupled", "scalar, gpt, decoupled", "vector, odd, coupled", "scalar, odd, coupled",
+            "vector, odd, decoupled"})
+    void manyParametersAtOnceGiveEachOnesBits(String provider, String sizes, String decayKind) {
         KernelProvider kernels = KernelProvider.named(provider);
         int[] lengths = sizes.equals("gpt")
                 ? new int[] {8320, 8192, 128, 128, 49152, 384, 16384, 128, 128, 128, 65536, 512, 65536, 128, 128, 128}
@@ -91,12 +93,14 @@ class AdamKernelTest {
         }
         float root2 = (float) Math.sqrt(1.0 - Math.pow(BETA2, 5));
         float step = (float) (-LR / (1.0 - Math.pow(BETA1, 5)));
-        float shrink = (float) (1.0 - (double) LR * 0.1);
+        boolean decoupled = decayKind.equals("decoupled");
+        float shrink = decoupled ? (float) (1.0 - (double) LR * 0.1) : 1f;
+        float decay = decoupled ? 0f : 0.01f;
         for (int k = 0; k < count; k++) {
-            kernels.adam(one[0][k], one[1][k], one[2][k], one[3][k], lengths[k], BETA1, BETA2, root2, EPSILON, step, 0f,
-                    shrink);
+            kernels.adam(one[0][k], one[1][k], one[2][k], one[3][k], lengths[k], BETA1, BETA2, root2, EPSILON, step,
+                    decay, shrink);
         }
-        kernels.adam(p, g, m, v, count, BETA1, BETA2, root2, EPSILON, step, 0f, shrink);
+        kernels.adam(p, g, m, v, count, BETA1, BETA2, root2, EPSILON, step, decay, shrink);
         for (int k = 0; k < count; k++) {
             same("parameter of array " + k, one[0][k], p[k]);
             same("first moment of array " + k, one[2][k], m[k]);

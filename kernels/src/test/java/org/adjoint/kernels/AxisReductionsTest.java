@@ -268,6 +268,19 @@ class AxisReductionsTest {
         }
     }
 
+    /** A label outside the classes is named, and nothing written (it would have landed in another row). */
+    @Test
+    void crossEntropyGradientRefusesALabelOutsideTheClasses() {
+        float[] logProbabilities = new float[3 * 4];
+        float[] out = new float[3 * 4];
+        for (float label : new float[] {4f, -1f, 1.5f, Float.NaN}) {
+            IndexOutOfBoundsException e = org.junit.jupiter.api.Assertions.assertThrows(IndexOutOfBoundsException.class,
+                    () -> Fused.crossEntropyGrad(logProbabilities, new float[] {0f, label, 2f}, 3, 4, 1f, out));
+            assertTrue(e.getMessage().contains("label " + label + " of row 1"), e.getMessage());
+            assertArrayEquals(new float[3 * 4], out);
+        }
+    }
+
     /** Compares both modes with a double reference, then checks rows sum to 1 and logsumexp is 0. */
     private static void checkSoftmax(float[] x, int outer, int length, int inner) {
         float[] probabilities = new float[x.length];
