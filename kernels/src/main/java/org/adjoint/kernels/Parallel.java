@@ -128,12 +128,10 @@ final class Parallel {
             if (from >= to) {
                 return;
             }
+            // The last array that begins at or before from; empty arrays on the way, and one that
+            // ends where from is, give no piece below.
             int k = Arrays.binarySearch(starts, from);
             k = k >= 0 ? k : -k - 2;
-            // Past the empty arrays that begin where from is, and the array that ends there.
-            while (starts[k + 1] <= from) {
-                k++;
-            }
             for (int at = from; at < to; k++) {
                 int end = Math.min(to, starts[k + 1]);
                 if (end > at) {
