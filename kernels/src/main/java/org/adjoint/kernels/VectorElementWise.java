@@ -159,9 +159,17 @@ final class VectorElementWise {
      * degree 7 (truncation below 1e-8 relative), then scaled by 2^n as two exact powers of two
      * so that results near overflow and in the subnormal range come out right. Within 2 ulps
      * of {@link Math#exp}; NaN stays NaN, −∞ and x below −104 give 0, +∞ and x above 89 give +∞.
+     *
+     * <p>The clamp is a compare and a blend at each end, not {@code max(−104).min(89)}: Java's
+     * {@code min} and {@code max} keep NaN and put −0 below +0, which C2 spells on x86 as four or
+     * five instructions per vector, while against a bound that is neither zero nor NaN the compare
+     * and blend give the same lanes (a NaN compares false and stays). In GELU's loop
+     * ({@link VectorGelu}, the same change) this took 393,216 values from 730 to 535 µs under
+     * {@code -XX:UseAVX=2} and from 405 to 320 µs with AVX-512 (one Zen 4 core).
      */
     static FloatVector exp(FloatVector x) {
-        FloatVector clamped = x.max(-104f).min(89f);
+        FloatVector low = x.blend(-104f, x.compare(VectorOperators.LT, -104f));
+        FloatVector clamped = low.blend(89f, low.compare(VectorOperators.GT, 89f));
         FloatVector shifted = clamped.fma(FloatVector.broadcast(S, LOG2_E), FloatVector.broadcast(S, ROUNDER));
         FloatVector n = shifted.sub(ROUNDER);
         FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HIGH), clamped);

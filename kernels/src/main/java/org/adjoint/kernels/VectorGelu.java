@@ -111,7 +111,10 @@ final class VectorGelu {
      */
     private static FloatVector gelu(FloatVector x, boolean derivative) {
         FloatVector one = FloatVector.broadcast(WIDE, 1f);
-        FloatVector a = x.abs().min(ElementWise.NORMAL_TAIL_CLAMP);
+        // min(|x|, clamp) as a compare and a blend (see VectorElementWise.exp); |x| is never −0.
+        FloatVector magnitude = x.abs();
+        FloatVector a = magnitude.blend(ElementWise.NORMAL_TAIL_CLAMP,
+                magnitude.compare(VectorOperators.GT, ElementWise.NORMAL_TAIL_CLAMP));
         FloatVector square = a.mul(a);
         FloatVector remainder = a.fma(a, square.neg());
         FloatVector g = exp(square.mul(-0.5f));
@@ -127,9 +130,12 @@ final class VectorGelu {
         return derivative ? cdf.add(x.mul(g.mul(ElementWise.INV_SQRT_2PI))) : x.mul(cdf);
     }
 
-    /** {@link VectorElementWise#exp}, operation for operation, on {@link #WIDE} vectors. */
+    /**
+     * {@link VectorElementWise#exp}, operation for operation, on {@link #WIDE} vectors, for
+     * {@code x = −a²/2 ≤ 0} (or NaN): the upper clamp, which changes no such lane, is left out.
+     */
     private static FloatVector exp(FloatVector x) {
-        FloatVector clamped = x.max(-104f).min(89f);
+        FloatVector clamped = x.blend(-104f, x.compare(VectorOperators.LT, -104f));
         FloatVector shifted = clamped.fma(FloatVector.broadcast(WIDE, LOG2_E), FloatVector.broadcast(WIDE, ROUNDER));
         FloatVector n = shifted.sub(ROUNDER);
         FloatVector r = n.fma(FloatVector.broadcast(WIDE, -LN2_HIGH), clamped);
