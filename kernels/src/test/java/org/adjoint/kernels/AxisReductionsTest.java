@@ -2,6 +2,7 @@ package org.adjoint.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -274,7 +275,7 @@ class AxisReductionsTest {
         float[] logProbabilities = new float[3 * 4];
         float[] out = new float[3 * 4];
         for (float label : new float[] {4f, -1f, 1.5f, Float.NaN}) {
-            IndexOutOfBoundsException e = org.junit.jupiter.api.Assertions.assertThrows(IndexOutOfBoundsException.class,
+            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class,
                     () -> Fused.crossEntropyGrad(logProbabilities, new float[] {0f, label, 2f}, 3, 4, 1f, out));
             assertTrue(e.getMessage().contains("label " + label + " of row 1"), e.getMessage());
             assertArrayEquals(new float[3 * 4], out);

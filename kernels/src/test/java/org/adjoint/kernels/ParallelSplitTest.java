@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
@@ -72,7 +73,7 @@ class ParallelSplitTest {
                 });
                 for (int k = 0; k < lengths.length; k++) {
                     for (int i = 0; i < lengths[k]; i++) {
-                        assertEquals(1, hits[k][i], java.util.Arrays.toString(lengths) + ", minimum " + minimum
+                        assertEquals(1, hits[k][i], Arrays.toString(lengths) + ", minimum " + minimum
                                 + ": array " + k + ", element " + i);
                     }
                 }
@@ -148,8 +149,8 @@ class ParallelSplitTest {
                 float[] state = new float[3 * N];
                 System.arraycopy(x, 0, state, 0, N);
                 System.arraycopy(y, 0, state, N, N);
-                float[] p = java.util.Arrays.copyOfRange(state, 0, N);
-                float[] m = java.util.Arrays.copyOfRange(state, N, 2 * N);
+                float[] p = Arrays.copyOfRange(state, 0, N);
+                float[] m = Arrays.copyOfRange(state, N, 2 * N);
                 float[] v = new float[N];
                 provider.adam(p, y, m, v, N, 0.9f, 0.999f, 0.03f, 1e-8f, -0.01f, 0.001f, 0.999f);
                 System.arraycopy(p, 0, state, 0, N);
