@@ -1,7 +1,10 @@
 package org.adjoint.internal;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.adjoint.Tensor;
@@ -13,6 +16,14 @@ import org.adjoint.backend.Buffer;
  * {@linkplain org.adjoint.backend.UpdateOps#gathersAccumulation gathers accumulation}, in
  * one call per backend when the pass ends (or when the held contributions reach
  * {@link #GATHER_LIMIT} bytes), holding the contributions until then.
+ *
+ * <p>A leaf's first contribution becomes its gradient when the rule computed it afresh;
+ * one passed through unchanged (a residual connection's cotangent) is another reader's too,
+ * so the gradient cannot be it. Such a contribution is held, not copied, until the leaf's
+ * next one: when that one is fresh, it becomes the gradient with the held one added into
+ * it, which costs the addition the copy would have been followed by anyway and no copy (a
+ * transformer block's input, read by the residual and the layer norm, gets both). A held
+ * contribution that no second one follows is copied when the pass ends.
  */
 final class LeafAccumulator implements GradientSink {
     /** Bytes of contributions held back before they are added anyway. */
@@ -28,6 +39,10 @@ final class LeafAccumulator implements GradientSink {
     private boolean[] kept = new boolean[16];
     private int gathered;
     private long gatheredBytes;
+    /** First contributions held instead of copied, by leaf. */
+    private final Map<TensorImpl, Tensor> deferred = new IdentityHashMap<>();
+    /** The held contributions' buffers that this accumulator put in {@link #gradBuffers}, so that nothing recycles them. */
+    private final List<Buffer> held = new ArrayList<>();
 
     LeafAccumulator(boolean createGraph, List<Compute.Allocation> allocations, Set<Buffer> gradBuffers) {
         this.createGraph = createGraph;
@@ -44,18 +59,13 @@ final class LeafAccumulator implements GradientSink {
         }
         if (existing != null) {
             // A gradient is always contiguous: it is a fresh result, or a copy made below.
-            Buffer target = TensorImpl.of(existing).storage();
-            Backend backend = TensorImpl.of(existing).backend();
-            Buffer addend = Compute.buffer(contribution);
-            if (allocations != null && backend.gathersAccumulation()) {
-                gather(backend, addend, target);
-            } else {
-                backend.axpy(1f, addend, target);
-            }
-            TensorImpl.of(existing).version().increment();
-            gradBuffers.add(target);
+            TensorImpl impl = TensorImpl.of(existing);
+            add(impl.backend(), Compute.buffer(contribution), impl.storage());
+            impl.version().increment();
             return;
         }
+        TensorImpl target = TensorImpl.of(leaf);
+        Tensor first = deferred.remove(target);
         // The first contribution becomes the gradient only if the rule computed it afresh in
         // this pass; one passed through unchanged (add, reshape) may also be another input's
         // cotangent, and is copied, so that accumulating in place later never writes into a
@@ -65,14 +75,50 @@ final class LeafAccumulator implements GradientSink {
         Buffer buffer = candidate.storage();
         boolean own = candidate.layout().isContiguous() && buffer != TensorImpl.of(incoming).storage()
                 && !gradBuffers.contains(buffer) && allocatedHere(buffer);
-        Tensor grad = own ? contribution.detach() : Compute.copy(contribution);
+        if (first != null) {
+            if (own) {
+                // first + contribution, as the copy of the first plus this one would have been (the same bits: one
+                // rounded addition either way), in this contribution's buffer.
+                add(candidate.backend(), TensorImpl.of(first).storage(), buffer);
+                adopt(target, contribution.detach());
+            } else {
+                adopt(target, Compute.copy(first));
+                leaf(leaf, contribution, incoming);
+            }
+            return;
+        }
+        if (own) {
+            adopt(target, contribution.detach());
+        } else if (allocations != null && candidate.layout().isContiguous() && !gradBuffers.contains(buffer)) {
+            // Not a gradient (which later contributions are added into in place), so nothing writes into it while
+            // it waits; held in the grad set, it is not recycled either.
+            deferred.put(target, contribution);
+            if (gradBuffers.add(buffer)) {
+                held.add(buffer);
+            }
+        } else {
+            adopt(target, Compute.copy(contribution));
+        }
+    }
+
+    private void adopt(TensorImpl leaf, Tensor grad) {
         gradBuffers.add(TensorImpl.of(grad).storage());
-        TensorImpl.of(leaf).setGrad(grad);
+        leaf.setGrad(grad);
+    }
+
+    /** {@code target += addend}: at once, or gathered for the end of the pass where the backend asks for that. */
+    private void add(Backend backend, Buffer addend, Buffer target) {
+        if (allocations != null && backend.gathersAccumulation()) {
+            gather(backend, addend, target);
+        } else {
+            backend.axpy(1f, addend, target);
+        }
+        gradBuffers.add(target);
     }
 
     private void gather(Backend backend, Buffer addend, Buffer target) {
         if (gatherer != null && gatherer != backend) {
-            finish();
+            addGathered();
         }
         gatherer = backend;
         if (gathered == addends.length) {
@@ -87,12 +133,44 @@ final class LeafAccumulator implements GradientSink {
         gathered++;
         gatheredBytes += addend.size() * Float.BYTES;
         if (gatheredBytes >= GATHER_LIMIT) {
-            finish();
+            addGathered();
         }
     }
 
     @Override
     public void finish() {
+        try {
+            copyDeferred();
+            addGathered();
+        } finally {
+            for (Buffer buffer : held) {
+                gradBuffers.remove(buffer);
+            }
+            held.clear();
+        }
+    }
+
+    /**
+     * Copies the held contributions that no second one followed into gradients of their own,
+     * allocated outside this pass's record: the pass ends here, and a pass that contains this
+     * one (a checkpointed block's, inside the whole model's) must not recycle them.
+     */
+    private void copyDeferred() {
+        if (deferred.isEmpty()) {
+            return;
+        }
+        List<Compute.Allocation> outer = Compute.track(null);
+        try {
+            for (Map.Entry<TensorImpl, Tensor> entry : deferred.entrySet()) {
+                adopt(entry.getKey(), Compute.copy(entry.getValue()));
+            }
+        } finally {
+            deferred.clear();
+            Compute.track(outer);
+        }
+    }
+
+    private void addGathered() {
         if (gathered == 0) {
             return;
         }

@@ -1,5 +1,6 @@
 package org.adjoint.conformance;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -69,6 +70,67 @@ public abstract class BackwardConformance extends BackendConformance {
                         (f == 0 ? "relu" : "gelu") + " cotangent " + i + ": " + onePass[i] + " against " + recorded[i]);
             }
         }
+    }
+
+    /**
+     * A residual connection passes its cotangent to the leaf unchanged, and the other branch
+     * reads the same tensor afterwards: the leaf's gradient is that cotangent plus the
+     * branch's, bit for bit as the two added in either order, and the cotangent itself is
+     * left as it was for the branch (which would otherwise contribute twice its share).
+     */
+    @Test
+    void aResidualLeafGetsThePassedThroughCotangentPlusTheBranchs() {
+        float[] data = {0.5f, -1.25f, 2f, 0f, -0f, 3.5f, -2.75f};
+        float[] weights = {1.5f, -0.5f, 2.25f, -3f, 0.75f, 1f, -1.75f};
+        int n = data.length;
+        Tensor x = Tensor.of(data, shape(n)).requiresGrad(true);
+        Tensor c = Tensor.of(weights, shape(n));
+        // The cotangent reaching the addition is c (from the product), fresh in this pass.
+        x.add(x.exp()).mul(c).sum().backward();
+        float[] grad = x.grad().toFloatArray();
+        float[] exp = Tensor.of(data, shape(n)).exp().toFloatArray();
+        for (int i = 0; i < n; i++) {
+            float expected = weights[i] + exp[i] * weights[i];
+            assertEquals(Float.floatToIntBits(expected), Float.floatToIntBits(grad[i]),
+                    "element " + i + ": " + grad[i] + ", expected " + expected);
+        }
+    }
+
+    /**
+     * Two leaves that both receive an addition's cotangent unchanged, with nothing else, each
+     * get a gradient of their own, which later passes neither recycle nor share: a second
+     * pass accumulates into each once. Large enough for the CPU backend to pool the buffers.
+     */
+    @Test
+    void leavesThatOnlyReceiveAPassedThroughCotangentGetBuffersOfTheirOwn() {
+        int n = 5000;
+        float[] weights = new float[n];
+        float[] once = new float[n];
+        float[] twice = new float[n];
+        for (int i = 0; i < n; i++) {
+            weights[i] = (i % 7) - 3.5f;
+            once[i] = weights[i];
+            twice[i] = 2 * weights[i];
+        }
+        Tensor c = Tensor.of(weights, shape(n));
+        Tensor x = Tensor.full(1f, shape(n)).requiresGrad(true);
+        Tensor w = Tensor.full(2f, shape(n)).requiresGrad(true);
+        x.add(w).mul(c).sum().backward();
+        // Other passes over tensors of the same size reuse what the first one recycled; the
+        // gradients must not be among it.
+        for (int i = 0; i < 3; i++) {
+            Tensor other = Tensor.full(0.25f, shape(n)).requiresGrad(true);
+            other.add(other.mul(2)).exp().mul(c).sum().backward();
+        }
+        assertArrayEquals(once, x.grad().toFloatArray(), "x after one pass");
+        assertArrayEquals(once, w.grad().toFloatArray(), "w after one pass");
+        x.add(w).mul(c).sum().backward();
+        assertArrayEquals(twice, x.grad().toFloatArray(), "x after two passes");
+        assertArrayEquals(twice, w.grad().toFloatArray(), "w after two passes");
+        // The same leaf on both sides: the cotangent twice, neither copy aliasing the other.
+        Tensor y = Tensor.full(3f, shape(n)).requiresGrad(true);
+        y.add(y).mul(c).sum().backward();
+        assertArrayEquals(twice, y.grad().toFloatArray(), "y = x + x");
     }
 
     @Test
