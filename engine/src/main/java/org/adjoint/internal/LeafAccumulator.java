@@ -65,24 +65,27 @@ final class LeafAccumulator implements GradientSink {
             return;
         }
         TensorImpl target = TensorImpl.of(leaf);
-        Tensor first = deferred.remove(target);
+        Tensor first = deferred.get(target);
         // The first contribution becomes the gradient only if the rule computed it afresh in
         // this pass; one passed through unchanged (add, reshape) may also be another input's
-        // cotangent, and is copied, so that accumulating in place later never writes into a
-        // tensor that something else still reads.
+        // cotangent, so accumulating into it in place later would write into a tensor that
+        // something else still reads: it is held for the next contribution, or copied.
         // A view (a transpose's cotangent) is copied too: optimizers read gradients as flat arrays.
         TensorImpl candidate = TensorImpl.of(contribution);
         Buffer buffer = candidate.storage();
         boolean own = candidate.layout().isContiguous() && buffer != TensorImpl.of(incoming).storage()
                 && !gradBuffers.contains(buffer) && allocatedHere(buffer);
         if (first != null) {
+            // Taken out only once its value is in a gradient: if the addition fails, the pass's end copies it.
             if (own) {
                 // first + contribution, as the copy of the first plus this one would have been (the same bits: one
                 // rounded addition either way), in this contribution's buffer.
                 add(candidate.backend(), TensorImpl.of(first).storage(), buffer);
                 adopt(target, contribution.detach());
+                deferred.remove(target);
             } else {
                 adopt(target, Compute.copy(first));
+                deferred.remove(target);
                 leaf(leaf, contribution, incoming);
             }
             return;
