@@ -73,8 +73,9 @@ final class LeafAccumulator implements GradientSink {
         // A view (a transpose's cotangent) is copied too: optimizers read gradients as flat arrays.
         TensorImpl candidate = TensorImpl.of(contribution);
         Buffer buffer = candidate.storage();
-        boolean own = candidate.layout().isContiguous() && buffer != TensorImpl.of(incoming).storage()
-                && !gradBuffers.contains(buffer) && allocatedHere(buffer);
+        // Nothing adds into it in place: not a gradient, nor held for one.
+        boolean unwritten = candidate.layout().isContiguous() && !gradBuffers.contains(buffer);
+        boolean own = unwritten && buffer != TensorImpl.of(incoming).storage() && allocatedHere(buffer);
         if (first != null) {
             // Taken out only once its value is in a gradient: if the addition fails, the pass's end copies it.
             if (own) {
@@ -92,13 +93,11 @@ final class LeafAccumulator implements GradientSink {
         }
         if (own) {
             adopt(target, contribution.detach());
-        } else if (allocations != null && candidate.layout().isContiguous() && !gradBuffers.contains(buffer)) {
-            // Not a gradient (which later contributions are added into in place), so nothing writes into it while
-            // it waits; held in the grad set, it is not recycled either.
+        } else if (unwritten && allocations != null) {
+            // Held in the grad set, it is neither recycled nor taken as another leaf's gradient while it waits.
             deferred.put(target, contribution);
-            if (gradBuffers.add(buffer)) {
-                held.add(buffer);
-            }
+            gradBuffers.add(buffer);
+            held.add(buffer);
         } else {
             adopt(target, Compute.copy(contribution));
         }
