@@ -96,7 +96,7 @@ class ReadmeTranscriptTest {
     }
 
     /** README.md of the repository: the first one found walking up from the working directory. */
-    private static Path readme() {
+    static Path readme() {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
             Path candidate = dir.resolve("README.md");
             if (Files.isRegularFile(candidate) && Files.isRegularFile(dir.resolve("mvnw"))) {
