@@ -494,7 +494,9 @@ public final class Tensor {
      * @param axis    the axis, negative counting from the end
      * @param indices indices into that axis
      * @return a tensor of this shape with that axis of length {@code indices.length}
-     * @throws IllegalArgumentException when the axis or an index is out of range (the message names both)
+     * @throws IllegalArgumentException when the axis or an index is out of range (the message names both),
+     *                                  or the axis is longer than 2<sup>24</sup> (16,777,216): the
+     *                                  backends' default kernels carry indices as float32, exact to there
      */
     public Tensor indexSelect(int axis, int[] indices) {
         return IndexSelect.apply(this, axis, indices);
@@ -530,7 +532,7 @@ public final class Tensor {
      * @return a rank-0 tensor
      */
     public Tensor sum() {
-        return SumTo.apply(this, new int[0]);
+        return SumTo.fresh(this, new int[0]);
     }
 
     /**

@@ -21,12 +21,16 @@ public final class Embedding implements Module {
      * @param dim   width of each vector, {@code >= 1}
      * @param std   standard deviation of the initial values ({@code 1} is PyTorch's default, GPT-2 uses {@code 0.02})
      * @param seed  seed of the initial values
-     * @throws IllegalArgumentException for a count or width below 1
+     * @throws IllegalArgumentException for a count or width below 1, or a standard deviation
+     *                                  that is negative, infinite or NaN
      */
     public Embedding(int count, int dim, float std, long seed) {
         if (count < 1 || dim < 1) {
             throw new IllegalArgumentException("Embedding: needs at least one id and a width of at least 1, got " + count
                     + " ids of width " + dim);
+        }
+        if (!(std >= 0f && std < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("Embedding: the standard deviation must be finite and >= 0, got " + std);
         }
         this.weight = Tensor.randn(seed, count, dim).mul(std).detach().requiresGrad(true);
     }

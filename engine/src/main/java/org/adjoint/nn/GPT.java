@@ -212,10 +212,20 @@ public final class GPT extends Composite {
      * @param policy  the blocks' policy, or {@code null}
      * @param meter   where the chain counts, or {@code null}
      * @return a rank-0 tensor
+     * @throws IllegalArgumentException for ids or targets that do not fit the model (the
+     *                                  message names the value and its position), before any
+     *                                  dropout key is drawn
      */
     public Tensor loss(int[] ids, int[] targets, int batch, int time, CheckpointPolicy policy, CheckpointMeter meter) {
         if (targets.length != ids.length) {
             throw new IllegalArgumentException("GPT: " + targets.length + " targets for " + ids.length + " ids");
+        }
+        // Checked before the forward pass, which draws dropout's keys and counts in the meter.
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i] < 0 || targets[i] >= config.vocabulary()) {
+                throw new IllegalArgumentException("GPT: target " + targets[i] + " (position " + i
+                        + ") is out of range for a vocabulary of " + config.vocabulary());
+            }
         }
         Tensor logits = logits(ids, batch, time, policy, meter);
         return Losses.crossEntropy(logits.reshape(batch * time, config.vocabulary()), targets);
@@ -264,7 +274,8 @@ public final class GPT extends Composite {
      * @param prompt      at least one token id
      * @param count       tokens to generate
      * @param temperature divides the logits, {@code > 0}
-     * @param topK        draw only among the {@code topK} likeliest, or {@code 0} for all
+     * @param topK        draw only among the {@code topK} likeliest, or {@code 0} (or at least the
+     *                    vocabulary) for all
      * @param seed        seed of the draws: the same seed gives the same tokens
      * @return the {@code count} new ids
      * @throws IllegalArgumentException for an empty prompt, a prompt id outside the vocabulary,
@@ -274,8 +285,9 @@ public final class GPT extends Composite {
         if (prompt.length == 0) {
             throw new IllegalArgumentException("GPT.generate: the prompt needs at least one token");
         }
-        if (count < 0) {
-            throw new IllegalArgumentException("GPT.generate: count must be at least 0, got " + count);
+        if (count < 0 || count > Integer.MAX_VALUE - 8 - prompt.length) {
+            throw new IllegalArgumentException("GPT.generate: count must be in [0, " + (Integer.MAX_VALUE - 8
+                    - prompt.length) + "] for a prompt of " + prompt.length + " tokens, got " + count);
         }
         for (int i = 0; i < prompt.length; i++) {
             if (prompt[i] < 0 || prompt[i] >= config.vocabulary()) {

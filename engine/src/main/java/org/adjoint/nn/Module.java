@@ -1,12 +1,16 @@
 package org.adjoint.nn;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.adjoint.Tensor;
 import org.adjoint.backend.Backend;
+import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Layout;
 import org.adjoint.internal.Shapes;
@@ -145,17 +149,25 @@ public interface Module extends Layer {
         // Every value is moved to its parameter's backend, and a parameter that is a view given
         // storage of its own (its values unchanged), before the first copy, so that a failed
         // allocation leaves the module as it was.
+        Set<Buffer> overwritten = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : own.values()) {
+            TensorImpl target = TensorImpl.of(t);
+            target.makeContiguous();
+            overwritten.add(target.storage());
+        }
         Map<String, Tensor> sources = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> entry : own.entrySet()) {
             TensorImpl target = TensorImpl.of(entry.getValue());
             Backend backend = target.backend();
             Tensor value = state.get(entry.getKey());
-            target.makeContiguous();
             TensorImpl source = TensorImpl.of(value);
             if (source.backend() != backend) {
                 value = TensorImpl.wrap(backend, backend.upload(value.toFloatArray()), value.shape());
-            } else if (source.storage() == target.storage() && !source.layout().isContiguous()) {
-                value = Compute.copy(value); // read from the storage it is about to overwrite
+            } else if (source.storage() == target.storage()
+                    ? !source.layout().isContiguous() : overwritten.contains(source.storage())) {
+                // It reads storage that a copy below overwrites (its own target's, rearranged,
+                // or another entry's: two parameters swapped): read it first.
+                value = Compute.copy(value);
             }
             sources.put(entry.getKey(), value);
         }

@@ -56,11 +56,15 @@ public final class MultiHeadAttention extends Composite {
      * @param dropout probability of the dropout after the projection, in {@code [0, 1)}
      * @param attentionDropout probability of dropping each attention weight in training, in {@code [0, 1)}
      * @param seed    seed of the initial weights
-     * @throws IllegalArgumentException when {@code heads} does not divide {@code width}, or a
-     *                                  probability is outside {@code [0, 1)}
+     * @throws IllegalArgumentException when a count is below 1, {@code heads} does not divide
+     *                                  {@code width}, or a probability is outside {@code [0, 1)}
      */
     public MultiHeadAttention(int width, int heads, int layers, float dropout, float attentionDropout, long seed) {
-        if (width < 1 || heads < 1 || width % heads != 0) {
+        if (width < 1 || heads < 1 || layers < 1) {
+            throw new IllegalArgumentException("MultiHeadAttention: width, heads and layers must be at least 1, got "
+                    + width + ", " + heads + " and " + layers);
+        }
+        if (width % heads != 0) {
             throw new IllegalArgumentException("MultiHeadAttention: " + heads + " heads do not divide the width " + width
                     + " (the head count must divide the width)");
         }
@@ -69,7 +73,7 @@ public final class MultiHeadAttention extends Composite {
         this.attention = child("c_attn", new Linear(GptInit.normal(seed, 0.02f, width, 3 * width),
                 Tensor.zeros(3 * width).requiresGrad(true), Activation.IDENTITY));
         this.projection = child("c_proj", new Linear(
-                GptInit.normal(seed + 1, (float) (0.02 / Math.sqrt(2.0 * Math.max(layers, 1))), width, width),
+                GptInit.normal(seed + 1, (float) (0.02 / Math.sqrt(2.0 * layers)), width, width),
                 Tensor.zeros(width).requiresGrad(true), Activation.IDENTITY));
         this.dropout = child("resid_dropout", new Dropout(dropout));
         this.weightDropout = child("attn_dropout", new Dropout(attentionDropout));

@@ -19,15 +19,24 @@ public final class Sampling {
      *
      * @param logits      one score per token
      * @param temperature divides the logits, finite and {@code > 0} (below 1 sharpens, above flattens)
-     * @param topK        the number of likeliest tokens to draw among, or {@code 0} for all
+     * @param topK        the number of likeliest tokens to draw among, or {@code 0} for all (as
+     *                    in nanoGPT, a {@code topK} of at least the logits' count also means all)
      * @param random      the generator, advanced by one draw
      * @return the token id
-     * @throws IllegalArgumentException for empty logits, a bad temperature or a negative {@code topK}
+     * @throws IllegalArgumentException for empty logits, a NaN logit, a bad temperature or a
+     *                                  negative {@code topK}
      */
     public static int sample(float[] logits, float temperature, int topK, SplittableRandom random) {
         check(temperature, topK);
         if (logits.length == 0) {
             throw new IllegalArgumentException("Sampling: no logits to draw from");
+        }
+        for (int i = 0; i < logits.length; i++) {
+            if (Float.isNaN(logits[i])) {
+                // A NaN compares false with everything: it would be dropped, or made the top-k
+                // threshold, and a broken model would go on drawing.
+                throw new IllegalArgumentException("Sampling: logit " + i + " of " + logits.length + " is NaN");
+            }
         }
         double threshold = Double.NEGATIVE_INFINITY;
         if (topK > 0 && topK < logits.length) {

@@ -28,7 +28,7 @@ public final class TransformerBlock extends Composite {
             expand = child("c_fc", new Linear(GptInit.normal(seed, 0.02f, width, 4 * width),
                     Tensor.zeros(4 * width).requiresGrad(true), Activation.IDENTITY));
             project = child("c_proj", new Linear(
-                    GptInit.normal(seed + 1, (float) (0.02 / Math.sqrt(2.0 * Math.max(layers, 1))), 4 * width, width),
+                    GptInit.normal(seed + 1, (float) (0.02 / Math.sqrt(2.0 * layers)), 4 * width, width),
                     Tensor.zeros(width).requiresGrad(true), Activation.IDENTITY));
             this.dropout = child("dropout", new Dropout(dropout));
         }
@@ -52,7 +52,8 @@ public final class TransformerBlock extends Composite {
      * @param layers  the depth of the model, which scales the output projections' initial weights
      * @param dropout probability of the dropouts after the attention and the MLP, in {@code [0, 1)}
      * @param seed    seed of the initial weights (the block uses {@code seed} to {@code seed + 3})
-     * @throws IllegalArgumentException when {@code heads} does not divide {@code width}
+     * @throws IllegalArgumentException when a count is below 1 or {@code heads} does not divide
+     *                                  {@code width}
      */
     public TransformerBlock(int width, int heads, int layers, float dropout, long seed) {
         this(width, heads, layers, dropout, 0f, seed);
@@ -67,8 +68,8 @@ public final class TransformerBlock extends Composite {
      * @param dropout          probability of the dropouts after the attention and the MLP, in {@code [0, 1)}
      * @param attentionDropout probability of dropping each attention weight in training, in {@code [0, 1)}
      * @param seed             seed of the initial weights (the block uses {@code seed} to {@code seed + 3})
-     * @throws IllegalArgumentException when {@code heads} does not divide {@code width}, or a
-     *                                  probability is outside {@code [0, 1)}
+     * @throws IllegalArgumentException when a count is below 1, {@code heads} does not divide
+     *                                  {@code width}, or a probability is outside {@code [0, 1)}
      */
     public TransformerBlock(int width, int heads, int layers, float dropout, float attentionDropout, long seed) {
         norm1 = child("ln_1", new LayerNorm(width));

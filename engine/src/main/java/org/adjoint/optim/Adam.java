@@ -52,7 +52,8 @@ public final class Adam extends AdaptiveMoments {
      * @param learningRate the step size, {@code > 0}
      * @param beta1        the first moment's decay, in {@code [0, 1)}
      * @param beta2        the second moment's decay, in {@code [0, 1)}
-     * @param epsilon      added to {@code √v̂}, finite and {@code >= 0}
+     * @param epsilon      added to {@code √v̂}, finite and {@code > 0} (with 0, a
+     *                     parameter whose gradient and moments are still 0 would become NaN)
      * @param weightDecay  the L2 coefficient λ added to the gradient, finite and {@code >= 0}
      * @throws IllegalArgumentException for a value out of range (the message names it and its
      *                                  value) or a parameter that is not a distinct leaf

@@ -55,8 +55,9 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
         }
         checkBeta(name, "beta1", beta1);
         checkBeta(name, "beta2", beta2);
-        if (!(epsilon >= 0f && epsilon < Float.POSITIVE_INFINITY)) {
-            throw new IllegalArgumentException(name + ": epsilon must be finite and >= 0, got " + epsilon);
+        if (!(epsilon > 0f && epsilon < Float.POSITIVE_INFINITY)) {
+            // 0 would turn a parameter whose gradient and moments are still 0 into 0/0 = NaN.
+            throw new IllegalArgumentException(name + ": epsilon must be finite and > 0, got " + epsilon);
         }
         super(name, parameters, learningRate, weightDecay);
         this.decoupled = decoupled;
@@ -94,6 +95,9 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
             Tensor p = parameters.get(i);
             if (p.grad() != null) {
                 allocateState(Compute.backend(stepName, p, p.grad()), i);
+                // A strided parameter or gradient gets its contiguous copy here, not mid-step.
+                InPlace.buffer(p);
+                InPlace.buffer(p.grad());
             }
         }
         for (int i = 0; i < parameters.size(); i++) {
@@ -110,8 +114,9 @@ public abstract sealed class AdaptiveMoments extends InPlaceOptimizer permits Ad
                 updateTogether(fused, backend, i, t);
             } else {
                 pending[i] = false;
-                steps[i] = t;
                 update(backend, i, t, InPlace.buffer(p), InPlace.buffer(p.grad()));
+                // Counted once the update is done, as in updateTogether.
+                steps[i] = t;
                 InPlace.changed(p);
             }
         }

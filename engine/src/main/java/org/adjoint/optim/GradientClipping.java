@@ -37,7 +37,8 @@ public final class GradientClipping {
      * @param maxNorm    the largest norm allowed, finite and {@code > 0}
      * @return the norm before clipping (infinite or NaN when a gradient is; the gradients are
      *         then scaled by the same rule, as PyTorch does without {@code error_if_nonfinite})
-     * @throws IllegalArgumentException for a bad {@code maxNorm}
+     * @throws IllegalArgumentException for a bad {@code maxNorm}, or a tensor that stands twice
+     *                                  in {@code parameters}
      */
     public static float clipGradNorm(List<Tensor> parameters, float maxNorm) {
         return clipGradNormTensor(parameters, maxNorm).item();
@@ -56,12 +57,15 @@ public final class GradientClipping {
      * @param parameters the leaves whose gradients to clip
      * @param maxNorm    the largest norm allowed, finite and {@code > 0}
      * @return the norm before clipping
-     * @throws IllegalArgumentException for a bad {@code maxNorm}
+     * @throws IllegalArgumentException for a bad {@code maxNorm}, or a tensor that stands twice
+     *                                  in {@code parameters}
      */
     public static Tensor clipGradNormTensor(List<Tensor> parameters, float maxNorm) {
         if (!(maxNorm > 0f && maxNorm < Float.POSITIVE_INFINITY)) {
             throw new IllegalArgumentException("clipGradNorm: the maximal norm must be finite and > 0, got " + maxNorm);
         }
+        // A gradient counted twice would weigh twice in the norm and be scaled twice.
+        InPlace.checkDistinct("clipGradNorm", parameters);
         List<Tensor> grads = new ArrayList<>();
         for (Tensor p : parameters) {
             if (p.grad() != null) {

@@ -36,28 +36,46 @@ final class InPlace {
     private final Map<ScratchKey, Buffer> scratch = new HashMap<>();
 
     /**
-     * Checks that every parameter is a distinct leaf that requires a gradient.
+     * Checks that there are parameters and that every one is a distinct leaf that requires a
+     * gradient.
      *
      * @param optimizer  name for the error message
      * @param parameters the candidates
      * @return an unmodifiable copy
      */
     static List<Tensor> checkParameters(String optimizer, List<Tensor> parameters) {
-        Map<Tensor, Integer> seen = new IdentityHashMap<>();
+        if (parameters.isEmpty()) {
+            // As PyTorch: an optimizer of nothing is almost always a model whose parameters were not passed.
+            throw new IllegalArgumentException(optimizer + ": the parameter list is empty");
+        }
         for (int i = 0; i < parameters.size(); i++) {
             Tensor p = parameters.get(i);
             if (!p.isLeaf() || !p.requiresGrad()) {
                 throw new IllegalArgumentException(optimizer + ": parameter " + i + " of shape " + Shapes.str(p.shape())
                         + " must be a leaf that requires a gradient");
             }
+        }
+        checkDistinct(optimizer, parameters);
+        return List.copyOf(parameters);
+    }
+
+    /**
+     * Checks that no tensor stands twice in {@code parameters}: updating or scaling a shared
+     * tensor once per occurrence would silently multiply what is done to it.
+     *
+     * @param operation  name for the error message
+     * @param parameters the tensors
+     */
+    static void checkDistinct(String operation, List<Tensor> parameters) {
+        Map<Tensor, Integer> seen = new IdentityHashMap<>();
+        for (int i = 0; i < parameters.size(); i++) {
+            Tensor p = parameters.get(i);
             Integer first = seen.putIfAbsent(p, i);
             if (first != null) {
-                // Updating a shared tensor once per occurrence would silently multiply its step.
-                throw new IllegalArgumentException(optimizer + ": parameter " + i + " of shape " + Shapes.str(p.shape())
+                throw new IllegalArgumentException(operation + ": parameter " + i + " of shape " + Shapes.str(p.shape())
                         + " is the same tensor as parameter " + first + " (pass each parameter once)");
             }
         }
-        return List.copyOf(parameters);
     }
 
     /**

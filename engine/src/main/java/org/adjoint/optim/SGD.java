@@ -59,9 +59,11 @@ public final class SGD extends InPlaceOptimizer {
      *                                  distinct leaf requiring a gradient
      */
     public SGD(List<Tensor> parameters, float learningRate, float momentum, float weightDecay) {
-        if (!(learningRate > 0f && learningRate < Float.POSITIVE_INFINITY) || !(momentum >= 0f && momentum < 1f)) {
-            throw new IllegalArgumentException("SGD: learning rate must be > 0 and momentum in [0, 1), got "
-                    + learningRate + " and " + momentum);
+        if (!(learningRate > 0f && learningRate < Float.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("SGD: learning rate must be finite and > 0, got " + learningRate);
+        }
+        if (!(momentum >= 0f && momentum < 1f)) {
+            throw new IllegalArgumentException("SGD: momentum must be in [0, 1), got " + momentum);
         }
         super(NAME, parameters, learningRate, weightDecay);
         this.velocities = new Buffer[this.parameters.size()];
@@ -79,6 +81,9 @@ public final class SGD extends InPlaceOptimizer {
                 continue;
             }
             Backend backend = Compute.backend(stepName, p, p.grad());
+            // A strided parameter or gradient gets its contiguous copy here, not mid-step.
+            InPlace.buffer(p);
+            InPlace.buffer(p.grad());
             if (momentum > 0f && velocities[i] == null) {
                 if (newVelocities == null) {
                     newVelocities = new Buffer[parameters.size()];

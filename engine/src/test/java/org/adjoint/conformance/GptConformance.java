@@ -301,6 +301,31 @@ public abstract class GptConformance extends BackendConformance {
                 assertThrows(IllegalArgumentException.class, () -> Sampling.sample(logits, 0f, 0, random)).getMessage());
         assertEquals("Sampling: top-k must be >= 0 (0 for all tokens), got -1",
                 assertThrows(IllegalArgumentException.class, () -> Sampling.sample(logits, 1f, -1, random)).getMessage());
+        // A NaN compares false with every threshold: it must stop the draw, with or without top-k.
+        float[] broken = {0f, Float.NaN, 1f};
+        assertEquals("Sampling: logit 1 of 3 is NaN",
+                assertThrows(IllegalArgumentException.class, () -> Sampling.sample(broken, 1f, 0, random)).getMessage());
+        assertEquals("Sampling: logit 1 of 3 is NaN",
+                assertThrows(IllegalArgumentException.class, () -> Sampling.sample(broken, 1f, 2, random)).getMessage());
+        // A k of at least the logits' count means all of them, as nanoGPT's min(top_k, vocabulary).
+        assertEquals(Sampling.sample(logits, 1f, 0, new SplittableRandom(5)),
+                Sampling.sample(logits, 1f, 9, new SplittableRandom(5)));
+    }
+
+    @Test
+    void aTargetOutOfRangeIsRefusedBeforeAnyDropoutKeyIsDrawn() {
+        GPT model = new GPT(new GPT.Config(11, 8, 16, 2, 4, 0.5f), 3);
+        model.train(true);
+        int[] ids = {1, 2, 3, 4, 5, 6};
+        int[] targets = {2, 3, 4, 5, 6, 7};
+        RandomState.set(9);
+        float expected = model.loss(ids, targets, 2, 3).item();
+        RandomState.set(9);
+        var error = assertThrows(IllegalArgumentException.class,
+                () -> model.loss(ids, new int[] {2, 3, 4, 11, 6, 7}, 2, 3));
+        assertEquals("GPT: target 11 (position 3) is out of range for a vocabulary of 11", error.getMessage());
+        assertEquals(expected, model.loss(ids, targets, 2, 3).item(), "the refused call drew no dropout key");
+        assertThrows(IllegalArgumentException.class, () -> model.generate(new int[] {1}, Integer.MAX_VALUE, 1f, 0, 1));
     }
 
     @Test
@@ -310,6 +335,10 @@ public abstract class GptConformance extends BackendConformance {
         assertEquals("MultiHeadAttention: 5 heads do not divide the width 12 (the head count must divide the width)",
                 assertThrows(IllegalArgumentException.class, () -> new MultiHeadAttention(12, 5, 1, 0f, 1)).getMessage());
         assertThrows(IllegalArgumentException.class, () -> new TransformerBlock(10, 4, 1, 0f, 1));
+        assertEquals("MultiHeadAttention: width, heads and layers must be at least 1, got 8, 2 and 0",
+                assertThrows(IllegalArgumentException.class, () -> new TransformerBlock(8, 2, 0, 0f, 1)).getMessage());
+        assertEquals("Embedding: the standard deviation must be finite and >= 0, got NaN",
+                assertThrows(IllegalArgumentException.class, () -> new Embedding(4, 2, Float.NaN, 1)).getMessage());
         GPT model = new GPT(TINY, 1);
         assertEquals("GPT: a sequence of 9 tokens is longer than the context of 8 positions",
                 assertThrows(IllegalArgumentException.class, () -> model.logits(new int[9], 1, 9)).getMessage());

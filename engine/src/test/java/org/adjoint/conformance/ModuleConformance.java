@@ -100,6 +100,22 @@ public abstract class ModuleConformance extends BackendConformance {
     }
 
     @Test
+    void aStateThatSwapsTwoOfTheModulesOwnTensorsSwapsTheirValues() {
+        Linear a = new Linear(3, 3, 1);
+        Linear b = new Linear(3, 3, 2);
+        Sequential model = new Sequential(a, new ReLU(), b);
+        float[] first = a.weight().toFloatArray();
+        float[] second = b.weight().toFloatArray();
+        Map<String, Tensor> state = new LinkedHashMap<>(model.stateDict());
+        // The values are the module's own tensors: each copy must read what was there before any copy.
+        state.put("0.weight", b.weight());
+        state.put("2.weight", a.weight());
+        model.loadStateDict(state);
+        assertArrayEquals(second, a.weight().toFloatArray());
+        assertArrayEquals(first, b.weight().toFloatArray());
+    }
+
+    @Test
     void loadingAfterAStepRefusesAGraphRecordedBefore() {
         Linear layer = new Linear(2, 2, 3);
         // The input needs a gradient, so the product saved the weight for its rule.

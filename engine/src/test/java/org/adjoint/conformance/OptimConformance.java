@@ -416,14 +416,18 @@ public abstract class OptimConformance extends BackendConformance {
         assertRejected("Adam: beta1 must be in [0, 1), got 1.0", () -> new Adam(w, 0.1f, 1f, 0.999f, 1e-8f, 0f));
         assertRejected("AdamW: beta2 must be in [0, 1), got -0.1",
                 () -> new AdamW(w, 0.1f, 0.9f, -0.1f, 1e-8f, 0f));
-        assertRejected("Adam: epsilon must be finite and >= 0, got -1.0E-8",
+        assertRejected("Adam: epsilon must be finite and > 0, got -1.0E-8",
                 () -> new Adam(w, 0.1f, 0.9f, 0.999f, -1e-8f, 0f));
+        assertRejected("AdamW: epsilon must be finite and > 0, got 0.0",
+                () -> new AdamW(w, 0.1f, 0.9f, 0.999f, 0f, 0f));
         assertRejected("AdamW: weight decay must be finite and >= 0, got -0.01",
                 () -> new AdamW(w, 0.1f, 0.9f, 0.999f, 1e-8f, -0.01f));
         assertRejected("SGD: weight decay must be finite and >= 0, got Infinity",
                 () -> new SGD(w, 0.1f, 0f, Float.POSITIVE_INFINITY));
-        assertRejected("SGD: learning rate must be > 0 and momentum in [0, 1), got 0.1 and 1.0",
-                () -> new SGD(w, 0.1f, 1f, 0f));
+        assertRejected("SGD: momentum must be in [0, 1), got 1.0", () -> new SGD(w, 0.1f, 1f, 0f));
+        assertRejected("AdamW: the parameter list is empty", () -> new AdamW(List.of(), 0.1f));
+        assertRejected("SGD: the parameter list is empty", () -> new SGD(List.of(), 0.1f));
+        assertRejected("SGD: learning rate must be finite and > 0, got -0.1", () -> new SGD(w, -0.1f, 0.5f, 0f));
         assertRejected("Adam: learning rate must be finite and >= 0, got -1.0",
                 () -> new Adam(w, 0.1f).learningRate(-1f));
         assertRejected("SGD: learning rate must be finite and >= 0, got Infinity",

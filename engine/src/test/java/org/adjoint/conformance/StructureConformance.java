@@ -138,6 +138,38 @@ public abstract class StructureConformance extends BackendConformance {
         assertEquals(1, x.split(7, 0).size());
         assertEquals(1, x.split(100, -1).size());
         assertEquals(0, Tensor.zeros(2, 0).split(2, 1).size());
+        // The last start would pass Integer.MAX_VALUE on an axis this long (no elements: a 0 beside it).
+        List<Tensor> long2 = Tensor.zeros(0, Integer.MAX_VALUE).split((1 << 30) + 1, 1);
+        assertEquals(2, long2.size());
+        assertArrayEquals(new int[] {0, Integer.MAX_VALUE - (1 << 30) - 1}, long2.get(1).shape());
+    }
+
+    @Test
+    void sumAlwaysReturnsANewTensor() {
+        // Nothing to sum (a scalar, an axis of length 1 kept): a view, not the input itself, so
+        // that the result's flags and gradient are its own.
+        Tensor w = Tensor.ones(3, 1).requiresGrad(true);
+        Tensor kept = w.sum(1, true);
+        assertNotSame(w, kept);
+        assertTrue(!kept.isLeaf());
+        assertThrows(IllegalStateException.class, () -> kept.requiresGrad(false));
+        assertTrue(w.requiresGrad());
+        Tensor s = Tensor.scalar(2f).requiresGrad(true);
+        assertNotSame(s, s.sum());
+        kept.mul(2f).sum().add(s.sum()).backward();
+        assertTensor(w.grad(), shape(3, 1), 2, 2, 2);
+        assertTensor(s.grad(), shape(), 1);
+    }
+
+    @Test
+    void aReshapeWhoseCountWrapsPastALongIsRefused() {
+        // 3·11·131·2731·409891·7623851 = 2·2^64 + 1: a long product would wrap to the input's 1.
+        var error = assertThrows(IllegalArgumentException.class,
+                () -> Tensor.of(new float[] {1f}, 1).reshape(3, 11, 131, 2731, 409891, 7623851));
+        assertTrue(error.getMessage().startsWith("reshape: cannot reshape [1] (1 elements) to "
+                + "[3, 11, 131, 2731, 409891, 7623851]"), error.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> Tensor.zeros(5).reshape(-1, 3, 11, 131, 2731, 409891, 7623851));
     }
 
     @Test

@@ -68,6 +68,11 @@ final class CheckpointReport {
         return Double.isFinite(value) ? Double.toString(value) : "null";
     }
 
+    /** A float as written on the command line: 0.001 rather than its double, 0.0010000000474974513. */
+    static String jsonNumber(float value) {
+        return Float.isFinite(value) ? Float.toString(value) : "null";
+    }
+
     static String jsonString(String text) {
         StringBuilder b = new StringBuilder("\"");
         for (int i = 0; i < text.length(); i++) {

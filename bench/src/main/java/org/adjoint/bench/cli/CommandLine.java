@@ -1,6 +1,8 @@
 package org.adjoint.bench.cli;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -55,20 +57,20 @@ final class CommandLine {
      *                that a bug in printing is not passed off as a failure of the work
      * @return the exit code: {@link Main#OK}; {@link Main#USAGE} when the command line is
      *         wrong, with the message and the usage on {@code err}, or names a backend that is
-     *         not installed or cannot run here, with the reason; {@link Main#FAILED} when the
+     *         not installed or cannot run here, with the reason, or when the work throws
+     *         {@link UsageException} (a value only it can judge); {@link Main#FAILED} when the
      *         work threw {@link IllegalStateException}, {@link IllegalArgumentException} or
      *         {@link java.io.UncheckedIOException}, with the message on {@code err}
      */
     static <O, R> int run(String command, String usage, List<String> args, PrintStream out, PrintStream err,
                           Function<List<String>, O> parse, Function<O, String> backend, Function<O, R> work,
                           Consumer<R> report) {
-        if (args.contains("--help") || args.contains("-h")) {
-            out.print(usage);
-            return Main.OK;
-        }
         O options;
         try {
             options = parse.apply(args);
+        } catch (HelpRequested e) {
+            out.print(usage);
+            return Main.OK;
         } catch (UsageException e) {
             err.println("adjoint " + command + ": " + e.getMessage());
             err.print(usage);
@@ -87,8 +89,13 @@ final class CommandLine {
         R result;
         try {
             result = work.apply(options);
-        } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
+        } catch (UsageException e) {
+            // A value that only the work can judge (a context longer than the data).
             err.println("adjoint " + command + ": " + e.getMessage());
+            err.print(usage);
+            return Main.USAGE;
+        } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
+            err.println("adjoint " + command + ": " + describe(e));
             return Main.FAILED;
         }
         report.accept(result);
@@ -96,16 +103,65 @@ final class CommandLine {
     }
 
     /**
+     * A failure's message for the user: the message (the exception's class where it has
+     * none), then each exception suppressed while handling it, such as a temporary file that
+     * could not be deleted after a failed save.
+     *
+     * @param e the failure
+     * @return one line, or one line per suppressed exception more
+     */
+    static String describe(Throwable e) {
+        StringBuilder text = new StringBuilder(e.getMessage() != null ? e.getMessage() : e.toString());
+        for (Throwable also : e.getSuppressed()) {
+            text.append(System.lineSeparator()).append("  also: ")
+                    .append(also.getMessage() != null ? also.getMessage() : also.toString());
+        }
+        return text.toString();
+    }
+
+    /**
+     * Checks, before any work, that the folder of a file to be written exists, so that a
+     * typing error costs nothing rather than a whole training run.
+     *
+     * @param option the option that names the file
+     * @param file   the file, or {@code null} when not given
+     * @throws UsageException naming the option, the file and the folder
+     */
+    static void checkFolder(String option, Path file) {
+        if (file == null) {
+            return;
+        }
+        Path folder = file.toAbsolutePath().getParent();
+        if (folder != null && !Files.isDirectory(folder)) {
+            throw new UsageException("option " + option + " " + file + ": the folder " + folder + " does not exist");
+        }
+    }
+
+    /** Thrown by {@link #next} at {@code --help} or {@code -h} where an option may stand. */
+    static final class HelpRequested extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        HelpRequested() {
+            super("help", null, false, false);
+        }
+    }
+
+    /**
      * Moves to the next option.
      *
      * @return whether there was one; {@link #name()} and {@link #value()} then describe it
      * @throws UsageException on a word that is not an option, an unknown option or a missing value
+     * @throws HelpRequested   at {@code --help} or {@code -h}
      */
     boolean next() {
         if (next == args.size()) {
             return false;
         }
         String arg = args.get(next++);
+        if (arg.equals("--help") || arg.equals("-h")) {
+            // Only here, where an option may stand: "--prompt -h" is a prompt.
+            throw new HelpRequested();
+        }
         if (!arg.startsWith("--")) {
             throw new UsageException("unexpected argument '" + arg + "'");
         }

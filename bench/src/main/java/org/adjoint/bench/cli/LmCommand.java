@@ -293,6 +293,15 @@ public final class LmCommand {
         if (prompt.isEmpty() && sample > 0) {
             throw new UsageException("option --prompt needs at least one character");
         }
+        if ((long) batch * context > Integer.MAX_VALUE - 8) {
+            throw new UsageException("options --batch " + batch + " and --context " + context
+                    + " make a batch of more than " + (Integer.MAX_VALUE - 8) + " tokens");
+        }
+        if ((long) prompt.length() + sample > Integer.MAX_VALUE - 8) {
+            throw new UsageException("option --sample " + sample + " with a prompt of " + prompt.length()
+                    + " characters makes more than " + (Integer.MAX_VALUE - 8) + " tokens");
+        }
+        CommandLine.checkFolder("--save", save);
         return new Options(layers, heads, embed, context, dropout, attentionDropout, batch, iterations, learningRate,
                 minRate, warmup, weightDecay, gradClip, checkpoint, seed, backend, evalInterval, evalBatches, sample,
                 temperature, topK, prompt, plot, save, load, json, quiet);
@@ -311,10 +320,11 @@ public final class LmCommand {
         long start = System.nanoTime();
         TextData data = TextData.shakespeare();
         if (options.context() >= data.validation().length) {
-            throw new IllegalArgumentException("a context of " + options.context() + " characters does not fit the "
+            throw new UsageException("option --context " + options.context() + " does not fit the "
                     + data.validation().length + " held-out characters");
         }
-        int[] prompt = data.encode(options.prompt());
+        // The prompt matters only to a sample; checked before training, so a bad one costs nothing.
+        int[] prompt = options.sample() > 0 ? data.encode(options.prompt()) : new int[0];
         GPT.Config config = new GPT.Config(data.vocabularySize(), options.context(), options.embed(), options.layers(),
                 options.heads(), options.dropout(), options.attentionDropout());
         GPT model = new GPT(config, options.seed());

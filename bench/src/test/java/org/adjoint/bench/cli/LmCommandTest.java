@@ -85,6 +85,7 @@ class LmCommandTest {
         assertEquals(12, field(json, "sample").length(), "ten characters in quotes, escapes aside: " + json);
         assertEquals("\"none\"", field(json, "checkpoint"));
         assertEquals("0.0", field(json, "attentionDropout"));
+        assertEquals("0.001", field(json, "learningRate"), "the float as given, not its double");
         assertEquals("", run.err());
     }
 
@@ -149,9 +150,26 @@ class LmCommandTest {
         assertUsage("unknown option '--epochs'", "lm", "--epochs", "3");
         assertUsage("option --checkpoint: checkpoint policy 'often' is not one of none, every:K, sqrt, binomial:C, "
                 + "budget:BYTES", "lm", "--checkpoint", "often");
+        assertUsage("options --batch 65536 and --context 65536 make a batch of more than 2147483639 tokens", "lm",
+                "--batch", "65536", "--context", "65536");
+        Path missing = dir.resolve("no").resolve("such.safetensors");
+        assertUsage("option --save " + missing + ": the folder " + missing.getParent() + " does not exist", "lm",
+                "--save", missing.toString());
+        // Only the data can tell: still the command line's fault, found before any training.
+        assertUsage("option --context 111540 does not fit the 111540 held-out characters", "lm", "--context",
+                "111540");
         MainRun help = run("lm", "--help");
         assertEquals(Main.OK, help.exitCode());
         assertTrue(help.out().startsWith("usage: adjoint lm [options]"), help.out());
+    }
+
+    @Test
+    void anOptionsValueThatLooksLikeHelpIsAValue() {
+        // "-h" after --prompt is the prompt, not a request for help.
+        MainRun run = run(lm("--iters", "0", "--sample", "3", "--prompt", "-h"));
+        assertEquals(Main.OK, run.exitCode(), run.err());
+        assertTrue(!run.out().contains("usage:"), run.out());
+        assertEquals("-h", LmCommand.parse(List.of("--prompt", "-h")).prompt());
     }
 
     @Test

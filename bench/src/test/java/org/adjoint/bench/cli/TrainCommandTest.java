@@ -265,6 +265,11 @@ class TrainCommandTest {
         assertEquals(Main.USAGE, evaluate.exitCode());
         assertTrue(evaluate.err().startsWith("adjoint train: option --epochs 0 only evaluates, and needs --load FILE"),
                 evaluate.err());
+        Path missing = dir.resolve("absent").resolve("mlp.safetensors");
+        MainRun save = run("train", "--save", missing.toString());
+        assertEquals(Main.USAGE, save.exitCode());
+        assertTrue(save.err().startsWith("adjoint train: option --save " + missing + ": the folder "
+                + missing.getParent() + " does not exist"), save.err());
     }
 
     @Test

@@ -87,8 +87,9 @@ public final class Narrow extends Primitive<Narrow.Slice> {
             throw new IllegalArgumentException("split: size " + size + " must be positive (shape " + Shapes.str(shape) + ")");
         }
         List<Tensor> pieces = new ArrayList<>();
-        for (int start = 0; start < shape[a]; start += size) {
-            pieces.add(apply(x, a, start, Math.min(size, shape[a] - start)));
+        // A long start: the last step may pass Integer.MAX_VALUE on a long axis.
+        for (long start = 0; start < shape[a]; start += size) {
+            pieces.add(apply(x, a, (int) start, (int) Math.min(size, shape[a] - start)));
         }
         return pieces;
     }

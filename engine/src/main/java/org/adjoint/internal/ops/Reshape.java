@@ -44,7 +44,9 @@ public final class Reshape extends Primitive<int[]> {
             } else if (target[i] < 0) {
                 throw new IllegalArgumentException("reshape: cannot reshape " + Shapes.str(from) + " to "
                         + Shapes.str(shape) + " (negative dimension " + target[i] + ")");
-            } else {
+            } else if (known <= Integer.MAX_VALUE || target[i] == 0) {
+                // Past what a buffer holds the count stops growing (it can no longer match), so
+                // that a long product cannot wrap round to the input's count.
                 known *= target[i];
             }
         }

@@ -36,18 +36,32 @@ public final class SumTo extends Primitive<int[]> {
     }
 
     /**
+     * Sums {@code x} down to {@code shape} as a new tensor, as the public {@code sum} methods
+     * promise: where nothing is summed (a scalar, an axis of length 1 kept), a view of
+     * {@code x} rather than {@code x} itself, so that changing the result's flags cannot
+     * change {@code x}'s.
+     *
+     * @param x     a tensor
+     * @param shape the target shape
+     * @return a tensor other than {@code x}
+     */
+    public static Tensor fresh(Tensor x, int[] shape) {
+        return Arrays.equals(Compute.shape(x), shape) ? Reshape.apply(x, shape) : apply(x, shape);
+    }
+
+    /**
      * Sums {@code x} along one axis.
      *
      * @param x       a tensor
      * @param axis    the axis, negative counting from the end
      * @param keepDim keep the axis with length 1
-     * @return the sums
+     * @return the sums, a new tensor
      * @throws IllegalArgumentException when the axis is out of range
      */
     public static Tensor alongAxis(Tensor x, int axis, boolean keepDim) {
         int[] shape = Compute.shape(x);
         int a = Shapes.axis("sum", axis, shape);
-        Tensor kept = apply(x, Shapes.keepDim(shape, a));
+        Tensor kept = fresh(x, Shapes.keepDim(shape, a));
         return keepDim ? kept : kept.reshape(Shapes.dropAxis(shape, a));
     }
 
