@@ -105,7 +105,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor zeros(int... shape) {
-        return full(0f, shape);
+        return Compute.full(Backends.current(), 0f, Shapes.checked("Tensor.zeros", shape));
     }
 
     /**
@@ -115,7 +115,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor ones(int... shape) {
-        return full(1f, shape);
+        return Compute.full(Backends.current(), 1f, Shapes.checked("Tensor.ones", shape));
     }
 
     /**

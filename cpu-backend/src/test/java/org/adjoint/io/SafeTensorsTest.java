@@ -255,4 +255,24 @@ class SafeTensorsTest {
         assertEquals(path + ": cannot name a tensor __metadata__, the key reserved for metadata", error.getMessage());
         assertEquals(List.of(), listing());
     }
+
+    @Test
+    void whatLoadWouldRefuseIsNotWrittenAndThePreviousFileStays() throws IOException {
+        Path path = directory.resolve("model.safetensors");
+        SafeTensors.save(path, Map.of("a", Tensor.of(new float[] {1, 2})));
+        byte[] before = Files.readAllBytes(path);
+        // A lone surrogate has no UTF-8 form: written as '?', two names would become one key.
+        Map<String, Tensor> surrogates = new LinkedHashMap<>();
+        surrogates.put("w\uD800", Tensor.scalar(1));
+        surrogates.put("w\uDC00", Tensor.scalar(2));
+        var error = assertThrows(IllegalArgumentException.class, () -> SafeTensors.save(path, surrogates));
+        assertEquals(path + ": a tensor name or metadata string holds a lone surrogate U+D800 (after \"{\"w\"), which "
+                + "UTF-8 cannot encode", error.getMessage());
+        // A header longer than a reader accepts (100,000,000 bytes).
+        var large = assertThrows(IllegalArgumentException.class, () -> SafeTensors.save(path,
+                Map.of("a", Tensor.scalar(1)), Map.of("config", "x".repeat(100_000_001))));
+        assertTrue(large.getMessage().startsWith(path + ": the header would take 100000"), large.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(path));
+        assertEquals(List.of(path), listing());
+    }
 }

@@ -20,7 +20,10 @@ import org.adjoint.internal.Shapes;
  *
  * <ul>
  *   <li>Reverse mode ({@code grad}, {@code vjp}) records the function and runs one backward
- *       pass; the gradients are returned, never accumulated into any leaf's {@code grad()}.
+ *       pass; the gradients are returned, never accumulated into any leaf's {@code grad()}
+ *       (except through a checkpointed chain or segment, whose recomputation adds its
+ *       parameters' gradients into their {@code grad()}: see {@code org.adjoint.checkpoint}).
+ *       A transform asked for a gradient that a checkpoint adds out of its sight refuses.
  *       Called on inputs that already require a gradient (inside another {@code grad}), the
  *       backward pass is itself recorded, so it can be differentiated again.</li>
  *   <li>Forward mode ({@code jvp}) pushes a tangent through every primitive's JVP rule in the

@@ -224,6 +224,9 @@ public abstract class CustomFunction {
                 ctx.kept = null;
                 ctx.sink = null;
             }
+            if (out == null) {
+                throw new IllegalStateException(ctx.name + ": forward returned null; it must return the output tensor");
+            }
             return Forward.primal(out);
         }
 

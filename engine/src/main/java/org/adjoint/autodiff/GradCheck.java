@@ -39,11 +39,32 @@ public final class GradCheck {
     /**
      * Step and acceptance bounds of a check.
      *
-     * @param step     finite-difference step
-     * @param absolute absolute error allowed
-     * @param relative error allowed relative to the larger of the two values compared
+     * @param step     finite-difference step, finite and {@code > 0}
+     * @param absolute absolute error allowed, finite and {@code >= 0}
+     * @param relative error allowed relative to the larger of the two values compared, finite
+     *                 and {@code >= 0}
      */
     public record Tolerance(double step, double absolute, double relative) {
+
+        /**
+         * Checks the values: a step of 0 or NaN would divide 0 by 0 and blame the gradient, an
+         * infinite bound would pass any gradient.
+         *
+         * @throws IllegalArgumentException naming the bad value
+         */
+        public Tolerance {
+            if (!(step > 0 && step < Double.POSITIVE_INFINITY)) {
+                throw new IllegalArgumentException("GradCheck.Tolerance: step must be finite and > 0, got " + step);
+            }
+            if (!(absolute >= 0 && absolute < Double.POSITIVE_INFINITY)) {
+                throw new IllegalArgumentException("GradCheck.Tolerance: absolute must be finite and >= 0, got "
+                        + absolute);
+            }
+            if (!(relative >= 0 && relative < Double.POSITIVE_INFINITY)) {
+                throw new IllegalArgumentException("GradCheck.Tolerance: relative must be finite and >= 0, got "
+                        + relative);
+            }
+        }
 
         /**
          * Defaults for float32 functions of moderate curvature; see the class description.

@@ -2,9 +2,12 @@ package org.adjoint.backend;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -29,6 +32,8 @@ public final class Backends {
     private static final Logger LOG = Logger.getLogger(Backends.class.getName());
     private static volatile List<Backend> installed;
     private static volatile Backend current;
+    /** Why a provider on the class path could not be loaded, for the errors that name backends. */
+    private static volatile List<String> failures = List.of();
 
     private Backends() {
     }
@@ -45,8 +50,24 @@ public final class Backends {
                 list = installed;
                 if (list == null) {
                     List<Backend> found = new ArrayList<>();
-                    ServiceLoader.load(Backend.class, Backends.class.getClassLoader()).forEach(found::add);
+                    List<String> broken = new ArrayList<>();
+                    // One provider that cannot be loaded (a jar built for another JDK, a missing
+                    // dependency) must not hide the others: it is reported, and the rest load.
+                    Iterator<Backend> providers = ServiceLoader.load(Backend.class, Backends.class.getClassLoader())
+                            .iterator();
+                    while (true) {
+                        try {
+                            if (!providers.hasNext()) {
+                                break;
+                            }
+                            found.add(providers.next());
+                        } catch (ServiceConfigurationError | RuntimeException | LinkageError e) {
+                            broken.add(e.toString());
+                            LOG.log(Level.WARNING, "an Adjoint backend on the class path cannot be loaded", e);
+                        }
+                    }
                     found.sort(Comparator.comparingInt(Backend::priority).reversed());
+                    failures = List.copyOf(broken);
                     installed = list = List.copyOf(found);
                 }
             }
@@ -67,7 +88,14 @@ public final class Backends {
                 b = current;
                 if (b == null) {
                     String requested = System.getProperty(PROPERTY);
-                    b = requested == null || requested.isBlank() ? best() : find(requested);
+                    try {
+                        b = requested == null || requested.isBlank() ? best() : find(requested);
+                    } catch (IllegalStateException e) {
+                        if (requested == null || requested.isBlank()) {
+                            throw e;
+                        }
+                        throw new IllegalStateException("-D" + PROPERTY + "=" + requested + ": " + e.getMessage(), e);
+                    }
                     Backend chosen = b;
                     LOG.fine(() -> "Adjoint backend: " + chosen.name());
                     current = b;
@@ -140,15 +168,18 @@ public final class Backends {
                 return requireAvailable(b);
             }
         }
+        String add = KNOWN.contains(wanted) ? "; add org.adjoint:adjoint-" + wanted + "-backend"
+                : "; Adjoint's backends are " + KNOWN;
         throw new IllegalStateException("backend '" + wanted + "' is not on the class path (installed: "
-                + all.stream().map(Backend::name).toList() + "); add org.adjoint:adjoint-" + wanted + "-backend");
+                + all.stream().map(Backend::name).toList() + ")" + add + brokenProviders());
     }
 
     private static Backend best() {
         List<Backend> all = installed();
         if (all.isEmpty()) {
             throw new IllegalStateException("no Adjoint backend on the class path: add the artifact "
-                    + "org.adjoint:adjoint-cpu-backend (or org.adjoint:adjoint-cuda-backend for NVIDIA GPUs)");
+                    + "org.adjoint:adjoint-cpu-backend (or org.adjoint:adjoint-cuda-backend for NVIDIA GPUs)"
+                    + brokenProviders());
         }
         StringBuilder reasons = new StringBuilder();
         for (Backend b : all) {
@@ -158,6 +189,14 @@ public final class Backends {
             }
             reasons.append("; ").append(b.name()).append(": ").append(reason.get());
         }
-        throw new IllegalStateException("no installed Adjoint backend can run here" + reasons);
+        throw new IllegalStateException("no installed Adjoint backend can run here" + reasons + brokenProviders());
+    }
+
+    /** The names of Adjoint's own backends, each in an artifact {@code adjoint-NAME-backend}. */
+    private static final List<String> KNOWN = List.of("cpu", "cuda");
+
+    private static String brokenProviders() {
+        List<String> broken = failures;
+        return broken.isEmpty() ? "" : "; providers that could not be loaded: " + String.join("; ", broken);
     }
 }

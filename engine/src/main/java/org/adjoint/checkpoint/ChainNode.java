@@ -60,6 +60,9 @@ final class ChainNode extends RecomputingNode {
 
     static Tensor apply(List<Layer> layers, List<Tensor> parameters, Tensor x, CheckpointPolicy policy,
                         CheckpointMeter meter) {
+        if (layers.isEmpty()) {
+            return x; // an empty chain is the identity, as an empty Sequential
+        }
         Tensor[] inputs = new Tensor[parameters.size() + 1];
         inputs[0] = x;
         for (int i = 0; i < parameters.size(); i++) {

@@ -1,10 +1,15 @@
 package org.adjoint.checkpoint;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
 import org.adjoint.internal.Forward;
 import org.adjoint.internal.Node;
 import org.adjoint.internal.Saved;
+import org.adjoint.internal.Shapes;
 
 /**
  * A node whose backward pass recomputes part of the forward pass and backpropagates through
@@ -30,6 +35,8 @@ abstract class RecomputingNode extends Node {
     private Tensor inputGrad;
     private boolean reversed;
     private boolean passDone;
+    /** The inputs after the first that need a gradient: the recomputation adds theirs into leaves. */
+    private final List<Tensor> parameters = new ArrayList<>();
 
     /**
      * Runs the recomputation and the inner backward pass.
@@ -44,6 +51,9 @@ abstract class RecomputingNode extends Node {
         inputVersions = new Saved[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             inputVersions[i] = Saved.of(inputs[i]);
+            if (i > 0 && inputs[i].requiresGrad()) {
+                parameters.add(inputs[i]);
+            }
         }
         input = inputVersions[0];
     }
@@ -89,6 +99,11 @@ abstract class RecomputingNode extends Node {
 
     @Override
     protected final void checkReversible(boolean createGraph) {
+        if (reversed && !passDone) {
+            throw new IllegalStateException("backward: a " + name() + "'s backward pass failed part-way (the first "
+                    + "error says why), after it had consumed what it kept for the recomputation; its parameters may "
+                    + "hold part of a gradient. Zero them and run the forward pass again");
+        }
         if (passDone) {
             throw new IllegalStateException("backward: a " + name() + " is reversed once per forward pass, even when "
                     + "the first backward passed retainGraph = true: its backward pass recomputes from what it "
@@ -116,9 +131,26 @@ abstract class RecomputingNode extends Node {
             }
             inputVersions = null;
             reversed = true;
+            // A recomputation that throws leaves the node reversed but its pass not done: a
+            // retry is refused (checkReversible) instead of returning no gradient.
             inputGrad = recompute(cotangent);
         }
         return index == 0 ? inputGrad : null;
+    }
+
+    @Override
+    protected final void checkCaptured(Predicate<Tensor> requested) {
+        for (Tensor p : parameters) {
+            // A computed parameter's gradient would also flow on, out of sight, to what it came from.
+            if (requested.test(p) || !p.isLeaf()) {
+                throw new UnsupportedOperationException("Autodiff: a " + name() + " adds its parameters' gradients "
+                        + "into their grad() during its own backward pass, out of sight of a transform that returns "
+                        + "gradients (Autodiff.grad, vjp, jacobian in reverse mode): for its parameter of shape "
+                        + Shapes.str(p.shape()) + (p.isLeaf() ? "" : ", computed from other tensors,")
+                        + " it would return zeros. Take gradients with respect to its input only, call the function "
+                        + "without checkpointing inside the transform, or use backward()");
+            }
+        }
     }
 
     /**
@@ -147,5 +179,6 @@ abstract class RecomputingNode extends Node {
     @Override
     protected void releaseSaved() {
         input = null;
+        parameters.clear();
     }
 }

@@ -30,13 +30,14 @@ public final class Revolve {
         }
         long value = 1;
         int small = Math.min(s, r);
+        long large = Math.max(s, r);
         for (int i = 1; i <= small; i++) {
-            // value = C(s + r, i) after this step; the division is exact.
-            long numerator = value * (Math.max(s, r) + i);
-            if (numerator / (Math.max(s, r) + i) != value) {
+            // value = C(s + r, i) after this step; the division is exact. In long: s + r may pass an int.
+            long factor = large + i;
+            if (value > Long.MAX_VALUE / factor) {
                 return Long.MAX_VALUE;
             }
-            value = numerator / i;
+            value = value * factor / i;
         }
         return value;
     }
@@ -70,7 +71,9 @@ public final class Revolve {
         if (n < 1 || c < 0) {
             throw new IllegalArgumentException("Revolve.forwardCalls: need n >= 1 and c >= 0, got n = " + n + ", c = " + c);
         }
-        return n + extraSteps(n, c + 1);
+        // Slots past n − 1 hold nothing more (every layer's input is kept): G is then 2n − 1.
+        // Clamped first, so that c + 1 cannot wrap round.
+        return n + extraSteps(n, Math.min(c, n - 1) + 1);
     }
 
     /**
@@ -82,8 +85,12 @@ public final class Revolve {
      * @param n layers, at least 2
      * @param c slots, at least 1
      * @return the optimal {@code j} (the smallest one)
+     * @throws IllegalArgumentException for {@code n < 2} or {@code c < 1}
      */
     public static int split(int n, int c) {
+        if (n < 2 || c < 1) {
+            throw new IllegalArgumentException("Revolve.split: need n >= 2 and c >= 1, got n = " + n + ", c = " + c);
+        }
         int low = 1;
         int high = n - 1;
         while (low < high) {

@@ -239,8 +239,9 @@ public final class Csv {
 
         private int label(int lineNumber, int column, String field) {
             double value = NUMBER.matcher(field).matches() ? Double.parseDouble(field) : Double.NaN;
-            if (!(value >= 0 && value <= Integer.MAX_VALUE && value == Math.rint(value))) {
-                throw fieldError(lineNumber, column, field, "is not a class label (a whole number, at least 0)");
+            if (!(value >= 0 && value < Dataset.LABEL_LIMIT && value == Math.rint(value))) {
+                throw fieldError(lineNumber, column, field, "is not a class label (a whole number from 0 to "
+                        + (Dataset.LABEL_LIMIT - 1) + ")");
             }
             return (int) value;
         }

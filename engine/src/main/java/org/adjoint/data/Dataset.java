@@ -40,14 +40,20 @@ public final class Dataset {
      *
      * @param features {@code labels.length × width} values, one row per example
      * @param width    features per example
-     * @param labels   class indices, each at least 0
+     * @param labels   class indices, each from 0 to 2<sup>24</sup> − 1
      * @return the data set
-     * @throws IllegalArgumentException when the lengths disagree or a label is negative
+     * @throws IllegalArgumentException when the lengths disagree or a label is out of range
      */
     public static Dataset of(float[] features, int width, int[] labels) {
         return owning(HostArrays.allocate("Dataset.of", features.length, Float.BYTES, features::clone), width,
                 HostArrays.allocate("Dataset.of", labels.length, Integer.BYTES, labels::clone));
     }
+
+    /**
+     * One more than the largest class label: 2<sup>24</sup>, the classes that float32 (and so
+     * a label file's values and an index selection) tells apart exactly.
+     */
+    static final int LABEL_LIMIT = 1 << 24;
 
     /** Like {@link #of}, taking the arrays without copying them (readers hand over arrays they built). */
     static Dataset owning(float[] features, int width, int[] labels) {
@@ -56,9 +62,9 @@ public final class Dataset {
                     + labels.length + " rows of width " + width);
         }
         for (int i = 0; i < labels.length; i++) {
-            if (labels[i] < 0) {
+            if (labels[i] < 0 || labels[i] >= LABEL_LIMIT) {
                 throw new IllegalArgumentException("Dataset.of: label of example " + i + " is " + labels[i]
-                        + "; class labels start at 0");
+                        + "; class labels run from 0 to " + (LABEL_LIMIT - 1));
             }
         }
         return new Dataset(features, width, labels);

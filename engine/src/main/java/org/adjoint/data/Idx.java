@@ -64,18 +64,19 @@ public final class Idx {
          * The elements as class labels, for a labels file.
          *
          * @return a new array
-         * @throws IllegalArgumentException when an element is not a whole number from 0 to 2^24
+         * @throws IllegalArgumentException when an element is not a whole number from 0 to 2^24 − 1
          */
         public int[] labels() {
             int[] labels = HostArrays.allocate("Idx labels", values.length, Integer.BYTES,
                     () -> new int[values.length]);
             for (int i = 0; i < values.length; i++) {
                 float value = values[i];
-                if (!(value >= 0 && value <= 1 << 24 && value == Math.rint(value))) {
+                // An int32 past 2^24 reaches here rounded (16777217 as 16777216): refused, not changed.
+                if (!(value >= 0 && value < Dataset.LABEL_LIMIT && value == Math.rint(value))) {
                     String text = Float.isFinite(value) && value == Math.rint(value) ? String.valueOf((long) value)
                             : String.valueOf(value);
                     throw new IllegalArgumentException("element " + i + " is " + text
-                            + ", not a class label (a whole number, at least 0)");
+                            + ", not a class label (a whole number from 0 to " + (Dataset.LABEL_LIMIT - 1) + ")");
                 }
                 labels[i] = (int) value;
             }

@@ -396,6 +396,9 @@ public final class Graph {
                         + "at a time)");
             }
             node.checkReversible(createGraph);
+            if (sink instanceof GradientCapture capture) {
+                node.checkCaptured(capture::isInput);
+            }
             if (node.isReleased() && freed == null) {
                 // Not thrown yet: a node further down that refuses says more (retainGraph would not help it).
                 freed = new IllegalStateException("backward: the graph through '" + node.name()

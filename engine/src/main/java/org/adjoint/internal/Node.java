@@ -176,6 +176,19 @@ public abstract class Node {
     }
 
     /**
+     * Refuses a pass that returns gradients rather than adding them into leaves (the
+     * transforms of {@code Autodiff}), by throwing, when it could not give the right result;
+     * called up front as {@link #checkReversible} is. A node that adds some of its inputs'
+     * gradients into leaves itself, out of the pass's sight, refuses when the pass asks for one
+     * of those.
+     *
+     * @param requested whether the pass returns the gradient of a tensor
+     * @throws RuntimeException naming the node, when the pass cannot go through it
+     */
+    protected void checkCaptured(java.util.function.Predicate<Tensor> requested) {
+    }
+
+    /**
      * Called once the reverse pass has pulled the cotangent back to every input that needs
      * one, so that state kept between the VJPs of one pass (a shared intermediate) does not
      * outlive the pass: its buffers are recycled right after.

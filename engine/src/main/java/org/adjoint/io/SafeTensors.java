@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -18,9 +19,13 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.HostArrays;
@@ -164,14 +169,50 @@ public final class SafeTensors {
             offset = end;
             order.add(tensor);
         }
-        byte[] body = Json.write(json).getBytes(UTF_8);
-        int padded = body.length + (8 - body.length % 8) % 8;
-        ByteBuffer header = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] body = encode(file, Json.write(json));
+        long padded = body.length + (8 - body.length % 8) % 8;
+        if (padded > SafeTensorsHeader.MAX_HEADER_BYTES) {
+            // load would refuse it: found out before the previous file is replaced.
+            throw new IllegalArgumentException(file + ": the header would take " + padded + " bytes, more than the "
+                    + SafeTensorsHeader.MAX_HEADER_BYTES + " a reader accepts (shorter metadata, or fewer tensors)");
+        }
+        ByteBuffer header = ByteBuffer.allocate(8 + (int) padded).order(ByteOrder.LITTLE_ENDIAN);
         header.putLong(padded).put(body);
         while (header.hasRemaining()) {
             header.put((byte) ' ');
         }
         return header.flip();
+    }
+
+    /**
+     * The header's UTF-8 bytes. A string with a lone surrogate has no UTF-8 form: encoding it
+     * would write '?' in its place, so two names could become one key that load refuses.
+     */
+    private static byte[] encode(Path file, String header) {
+        try {
+            ByteBuffer bytes = UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).encode(CharBuffer.wrap(header));
+            byte[] body = new byte[bytes.remaining()];
+            bytes.get(body);
+            return body;
+        } catch (CharacterCodingException e) {
+            int at = Math.max(0, loneSurrogate(header));
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "%s: a tensor name or metadata string "
+                    + "holds a lone surrogate U+%04X (after \"%s\"), which UTF-8 cannot encode", file,
+                    (int) header.charAt(at), header.substring(Math.max(0, at - 20), at)), e);
+        }
+    }
+
+    private static int loneSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static void writeData(Path file, FileChannel channel, ByteBuffer chunk, Tensor tensor)
@@ -210,9 +251,18 @@ public final class SafeTensors {
         try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
             channel.force(true);
         } catch (IOException | RuntimeException e) {
-            // The file is complete and in place; only its durability across a power cut is less certain.
+            // The file is complete and in place; only its durability across a power cut is less
+            // certain. Said once, not at every save: where it fails (a platform that cannot open a
+            // directory), it fails every time.
+            if (DIRECTORY_SYNC_REPORTED.compareAndSet(false, true)) {
+                LOG.log(Level.WARNING, "safetensors: cannot sync the folder " + directory + " after a save ("
+                        + e + "); the file is complete, its rename may not survive a power cut", e);
+            }
         }
     }
+
+    private static final Logger LOG = Logger.getLogger(SafeTensors.class.getName());
+    private static final AtomicBoolean DIRECTORY_SYNC_REPORTED = new AtomicBoolean();
 
     /**
      * Reads every tensor of a file.

@@ -23,5 +23,9 @@ class NoBackendTest {
         var error = assertThrows(IllegalStateException.class, () -> Backends.use("cpu"));
         assertEquals("backend 'cpu' is not on the class path (installed: []); add org.adjoint:adjoint-cpu-backend",
                 error.getMessage());
+        // A name that is none of Adjoint's gets no artifact that does not exist.
+        var unknown = assertThrows(IllegalStateException.class, () -> Backends.use("gpu"));
+        assertEquals("backend 'gpu' is not on the class path (installed: []); Adjoint's backends are [cpu, cuda]",
+                unknown.getMessage());
     }
 }

@@ -100,6 +100,13 @@ class PlannerTest {
         assertEquals(2 * 64 - 1, Revolve.forwardCalls(64, 100));
         assertEquals(10, Revolve.beta(2, 3));
         assertEquals(1, Revolve.beta(0, 7));
+        // Near the int range: s + r and c + 1 must not wrap round.
+        assertEquals(2147483648L, Revolve.beta(Integer.MAX_VALUE, 1));
+        assertEquals(Long.MAX_VALUE, Revolve.beta(Integer.MAX_VALUE, 3));
+        assertEquals(2 * 10 - 1, Revolve.forwardCalls(10, Integer.MAX_VALUE));
+        assertEquals(2 * 10 - 1, Revolve.forwardCalls(10, Integer.MAX_VALUE - 1));
+        assertThrows(IllegalArgumentException.class, () -> Revolve.split(1, 3));
+        assertThrows(IllegalArgumentException.class, () -> Revolve.split(5, 0));
     }
 
     @Test

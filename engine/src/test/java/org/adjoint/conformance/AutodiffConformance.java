@@ -259,6 +259,32 @@ public abstract class AutodiffConformance extends BackendConformance {
         var noJvp = assertThrows(UnsupportedOperationException.class,
                 () -> Autodiff.jvp(v -> wrongShape.apply(v), vec(1, 2), vec(1, 1)));
         assertTrue(noJvp.getMessage().endsWith("$1 has no JVP rule for forward mode"), noJvp.getMessage());
+        CustomFunction nothing = new CustomFunction() {
+            @Override
+            protected Tensor forward(Context ctx, List<Tensor> inputs) {
+                return null;
+            }
+
+            @Override
+            protected Tensor vjp(Context ctx, int input, Tensor cotangent) {
+                return cotangent;
+            }
+        };
+        var none = assertThrows(IllegalStateException.class, () -> nothing.apply(vec(1, 2)));
+        assertTrue(none.getMessage().endsWith("$2: forward returned null; it must return the output tensor"),
+                none.getMessage());
+    }
+
+    @Test
+    void gradCheckToleranceRefusesAStepOrBoundThatWouldMisjudge() {
+        assertEquals("GradCheck.Tolerance: step must be finite and > 0, got 0.0",
+                assertThrows(IllegalArgumentException.class, () -> new GradCheck.Tolerance(0, 1e-3, 1e-2)).getMessage());
+        assertEquals("GradCheck.Tolerance: absolute must be finite and >= 0, got Infinity",
+                assertThrows(IllegalArgumentException.class,
+                        () -> new GradCheck.Tolerance(1e-2, Double.POSITIVE_INFINITY, 1e-2)).getMessage());
+        assertEquals("GradCheck.Tolerance: relative must be finite and >= 0, got NaN",
+                assertThrows(IllegalArgumentException.class,
+                        () -> new GradCheck.Tolerance(1e-2, 1e-3, Double.NaN)).getMessage());
     }
 
     @Test

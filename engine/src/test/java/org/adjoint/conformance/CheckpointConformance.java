@@ -2,6 +2,7 @@ package org.adjoint.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -338,6 +339,53 @@ public abstract class CheckpointConformance extends BackendConformance {
                 Autodiff.grad(u -> chain.apply(u, CheckpointPolicy.sqrt()).sum(), x).toFloatArray());
         assertEquals(12, Autodiff.grad(w -> Autodiff.grad(u -> chain.apply(u).sum(), w).sum(), x).size());
         assertEquals(12, Autodiff.hvp(u -> chain.apply(u).sum(), x, v).size());
+    }
+
+    @Test
+    void aTransformAskingForAParameterGradientThatACheckpointAddsOutOfSightIsRefused() {
+        Tensor x = Tensor.randn(3, 1, 3);
+        Tensor w = Tensor.randn(4, 1, 3);
+        // The segment adds w's gradient into w.grad() during its own pass: grad would return zeros for it.
+        var error = assertThrows(UnsupportedOperationException.class, () -> Autodiff.grad(
+                a -> Checkpoint.segment(h -> h.mul(a.get(1)), a.get(0), List.of(a.get(1))).sum(), List.of(x, w)));
+        assertTrue(error.getMessage().startsWith("Autodiff: a checkpointed segment adds its parameters' gradients "
+                + "into their grad() during its own backward pass"), error.getMessage());
+        assertTrue(error.getMessage().contains("for its parameter of shape [1, 3] it would return zeros"),
+                error.getMessage());
+        // A module's parameter already requires a gradient, so grad records its backward pass,
+        // which a checkpoint refuses too; either way before any gradient changes.
+        Sequential chain = tanhChain(2, 3, 61);
+        Tensor weight = chain.parameters().get(0);
+        assertThrows(UnsupportedOperationException.class, () -> Autodiff.grad(
+                a -> chain.apply(a.get(0), CheckpointPolicy.sqrt()).sum(), List.of(x, weight)));
+        assertEquals(null, weight.grad());
+        // With respect to the input alone it works, as before.
+        assertArrayEquals(Autodiff.grad(h -> chain.apply(h).sum(), x).toFloatArray(),
+                Autodiff.grad(h -> chain.apply(h, CheckpointPolicy.sqrt()).sum(), x).toFloatArray());
+    }
+
+    @Test
+    void aRecomputationThatFailsLeavesTheSegmentRefusingRatherThanReturningNoGradient() {
+        int[] runs = {0};
+        Tensor x = Tensor.randn(5, 1, 3).requiresGrad(true);
+        Tensor s = Checkpoint.segment(h -> {
+            if (runs[0]++ == 1) {
+                throw new IllegalStateException("the recomputation fails");
+            }
+            return h.mul(2f);
+        }, x);
+        Tensor total = s.sum();
+        assertEquals("the recomputation fails", assertThrows(IllegalStateException.class, total::backward).getMessage());
+        var again = assertThrows(IllegalStateException.class, () -> s.sum().backward());
+        assertTrue(again.getMessage().startsWith("backward: a checkpointed segment's backward pass failed part-way"),
+                again.getMessage());
+        assertEquals(null, x.grad());
+    }
+
+    @Test
+    void anEmptyChainIsTheIdentity() {
+        Tensor x = Tensor.randn(6, 2, 3).requiresGrad(true);
+        assertSame(x, Checkpoint.chain(List.of(), List.of(), x, CheckpointPolicy.sqrt(), new CheckpointMeter()));
     }
 
     /** A last layer that passes its input through must not let the chain recycle the caller's output. */

@@ -68,7 +68,7 @@ public abstract class ErrorConformance extends BackendConformance {
         assertMessage(IllegalArgumentException.class,
                 "Tensor.of: data has 5 elements but shape [2, 3] needs 6", () -> Tensor.of(new float[5], 2, 3));
         assertMessage(IllegalArgumentException.class,
-                "Tensor.full: negative dimension in shape [2, -1]", () -> Tensor.zeros(2, -1));
+                "Tensor.zeros: negative dimension in shape [2, -1]", () -> Tensor.zeros(2, -1));
     }
 
     @Test

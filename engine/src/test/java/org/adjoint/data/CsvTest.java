@@ -100,10 +100,10 @@ class CsvTest {
         assertEquals("line 3: field 1 '' is not a number", reject("1,2,0\n\n,2,1\n"));
         assertEquals("line 2: field 2 'NaN' is not a number", reject("1,2,0\n1,NaN,1\n"));
         assertEquals("line 2: field 1 '1e39' is beyond the range of float32", reject("1,2,0\n1e39,2,1\n"));
-        assertEquals("line 2: field 3 '1.5' is not a class label (a whole number, at least 0)",
+        assertEquals("line 2: field 3 '1.5' is not a class label (a whole number from 0 to 16777215)",
                 reject("1,2,0\n1,2,1.5\n"));
-        assertEquals("line 1: field 3 '-1' is not a class label (a whole number, at least 0)", reject("1,2,-1\n"));
-        assertEquals("line 2: field 1 'cat' is not a class label (a whole number, at least 0)",
+        assertEquals("line 1: field 3 '-1' is not a class label (a whole number from 0 to 16777215)", reject("1,2,-1\n"));
+        assertEquals("line 2: field 1 'cat' is not a class label (a whole number from 0 to 16777215)",
                 reject(Csv.reader().labelColumn(0), "label,x\ncat,1\n"));
     }
 

@@ -70,7 +70,11 @@ class DatasetTest {
         var error = assertThrows(IllegalArgumentException.class, () -> Dataset.of(new float[5], 2, new int[3]));
         assertEquals("Dataset.of: 5 feature values do not make 3 rows of width 2", error.getMessage());
         error = assertThrows(IllegalArgumentException.class, () -> Dataset.of(new float[4], 2, new int[] {0, -2}));
-        assertEquals("Dataset.of: label of example 1 is -2; class labels start at 0", error.getMessage());
+        assertEquals("Dataset.of: label of example 1 is -2; class labels run from 0 to 16777215", error.getMessage());
+        // classes() is the largest label plus one: a label past 2^24 - 1 would overflow it or lose its bits as float32.
+        assertEquals("Dataset.of: label of example 0 is 2147483647; class labels run from 0 to 16777215",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Dataset.of(new float[] {0f}, 1, new int[] {Integer.MAX_VALUE})).getMessage());
     }
 
     @Test

@@ -216,12 +216,12 @@ class IdxTest {
         ByteBuffer fractions = ByteBuffer.allocate(12).putFloat(1).putFloat(2.5f).putFloat(3);
         Path fractional = write("fractional", idx(0x0D, new int[] {3}, fractions.array()));
         error = assertThrows(IllegalArgumentException.class, () -> Idx.dataset(images, fractional));
-        assertEquals(fractional + ": element 1 is 2.5, not a class label (a whole number, at least 0)",
+        assertEquals(fractional + ": element 1 is 2.5, not a class label (a whole number from 0 to 16777215)",
                 error.getMessage());
 
         Path negative = write("negative", idx(0x09, new int[] {3}, new byte[] {1, -1, 3}));
         error = assertThrows(IllegalArgumentException.class, () -> Idx.dataset(images, negative));
-        assertEquals(negative + ": element 1 is -1, not a class label (a whole number, at least 0)",
+        assertEquals(negative + ": element 1 is -1, not a class label (a whole number from 0 to 16777215)",
                 error.getMessage());
     }
 }
