@@ -223,5 +223,12 @@ class IdxTest {
         error = assertThrows(IllegalArgumentException.class, () -> Idx.dataset(images, negative));
         assertEquals(negative + ": element 1 is -1, not a class label (a whole number from 0 to 16777215)",
                 error.getMessage());
+
+        // 16777217 reaches the reader as the float 16777216: refused, not changed into another class.
+        ByteBuffer large = ByteBuffer.allocate(12).putInt(1).putInt(16_777_217).putInt(3);
+        Path rounded = write("rounded", idx(0x0C, new int[] {3}, large.array()));
+        error = assertThrows(IllegalArgumentException.class, () -> Idx.dataset(images, rounded));
+        assertEquals(rounded + ": element 1 is 16777216, not a class label (a whole number from 0 to 16777215)",
+                error.getMessage());
     }
 }
