@@ -47,7 +47,9 @@ import org.adjoint.io.SafeTensorsHeader.Entry;
  * }</pre>
  *
  * <p>Writing produces {@code F32} and replaces the file atomically. Reading accepts
- * {@code F32}, and converts {@code F64}, {@code F16} and {@code BF16} to float32, and
+ * {@code F32}, and converts {@code F64}, {@code F16} and {@code BF16} to float32 (rounded to
+ * nearest as PyTorch's {@code float()} does: an {@code F64} beyond float32's range becomes
+ * ±∞), and
  * {@code I64} and {@code I32} where float32 holds every value exactly (PyTorch's
  * {@code num_batches_tracked}; a larger integer is refused, naming the tensor). A file is
  * checked in full (header, and that the tensors tile the data section exactly, as the

@@ -36,6 +36,7 @@ final class SafeTensorsHeader {
             void convert(ByteBuffer source, float[] target, int offset, int count) {
                 var doubles = source.asDoubleBuffer();
                 for (int i = 0; i < count; i++) {
+                    // Rounded to nearest, as PyTorch's float() does: beyond float32's range, ±∞.
                     target[offset + i] = (float) doubles.get(i);
                 }
             }
@@ -135,7 +136,9 @@ final class SafeTensorsHeader {
         try {
             root = Json.parse(json);
         } catch (IllegalArgumentException e) {
-            throw header.error("header is not valid JSON: " + e.getMessage());
+            IllegalArgumentException error = header.error("header is not valid JSON: " + e.getMessage());
+            error.initCause(e);
+            throw error;
         }
         if (!(root instanceof Map<?, ?> map)) {
             throw header.error("header is not a JSON object but " + describe(root));
