@@ -138,8 +138,15 @@ public final class Autodiff {
         try (var _ = GradMode.enableGrad()) {
             y = f.apply(variables);
         }
+        if (y == null) {
+            throw new IllegalStateException("vjp: the function returned null; it must return a tensor");
+        }
         Tensor value = y;
         Function<Tensor, List<Tensor>> pullback = u -> {
+            if (u == null) {
+                throw new IllegalArgumentException("vjp: the cotangent is null; pass a tensor of the output's shape "
+                        + Shapes.str(value.shape()));
+            }
             if (!Arrays.equals(u.shape(), value.shape())) {
                 throw new IllegalArgumentException("vjp: cotangent of shape " + Shapes.str(u.shape())
                         + " does not match the output's shape " + Shapes.str(value.shape()));
@@ -166,7 +173,7 @@ public final class Autodiff {
      * @return {@code f(x)} and {@code J v}
      */
     public static Jvp jvp(Function<Tensor, Tensor> f, Tensor x, Tensor tangent) {
-        return jvp(args -> f.apply(args.get(0)), List.of(x), List.of(tangent));
+        return jvp(args -> f.apply(args.get(0)), List.of(x), Arrays.asList(tangent)); // a null tangent is named below
     }
 
     /**
@@ -182,6 +189,10 @@ public final class Autodiff {
             throw new IllegalArgumentException("jvp: " + xs.size() + " inputs but " + tangents.size() + " tangents");
         }
         for (int i = 0; i < xs.size(); i++) {
+            if (tangents.get(i) == null) {
+                throw new IllegalArgumentException("jvp: tangent " + i + " is null; pass a tensor of its input's shape "
+                        + Shapes.str(xs.get(i).shape()));
+            }
             if (!Arrays.equals(xs.get(i).shape(), tangents.get(i).shape())) {
                 throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + Shapes.str(tangents.get(i).shape())
                         + " but its input has shape " + Shapes.str(xs.get(i).shape()));
@@ -206,6 +217,9 @@ public final class Autodiff {
                 duals.add(dual);
             }
             y = f.apply(duals);
+            if (y == null) {
+                throw new IllegalStateException("jvp: the function returned null; it must return a tensor");
+            }
             tangent = Forward.tangent(y);
         } catch (RuntimeException | Error e) {
             throw e;

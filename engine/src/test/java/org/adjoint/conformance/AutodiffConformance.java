@@ -300,6 +300,17 @@ public abstract class AutodiffConformance extends BackendConformance {
         var cotangent = assertThrows(IllegalArgumentException.class,
                 () -> Autodiff.vjp(Tensor::exp, vec(1, 2)).pullback().apply(vec(1)));
         assertEquals("vjp: cotangent of shape [1] does not match the output's shape [2]", cotangent.getMessage());
+        assertEquals("vjp: the cotangent is null; pass a tensor of the output's shape [2]",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Autodiff.vjp(Tensor::exp, vec(1, 2)).pullback().apply(null)).getMessage());
+        assertEquals("vjp: the function returned null; it must return a tensor",
+                assertThrows(IllegalStateException.class, () -> Autodiff.grad(v -> null, vec(1, 2))).getMessage());
+        assertEquals("jvp: tangent 0 is null; pass a tensor of its input's shape [2]",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Autodiff.jvp(Tensor::exp, vec(1, 2), null)).getMessage());
+        assertEquals("jvp: the function returned null; it must return a tensor",
+                assertThrows(IllegalStateException.class, () -> Autodiff.jvp(v -> null, vec(1, 2), vec(1, 1)))
+                        .getMessage());
     }
 
     @Test
