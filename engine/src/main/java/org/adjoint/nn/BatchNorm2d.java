@@ -19,7 +19,9 @@ import org.adjoint.internal.TensorImpl;
  * <p>The state dict has PyTorch's names and order: parameters {@code weight} (starting at 1)
  * and {@code bias} (at 0), buffers {@code running_mean} (0), {@code running_var} (1) and
  * {@code num_batches_tracked} (a 0-d count of training calls, float32 here where PyTorch keeps
- * an int64). The buffers are not {@link #parameters()}: no optimizer updates them.
+ * an int64: exact to 2<sup>24</sup> calls, where it stops growing; nothing here reads it,
+ * since the running statistics use {@code momentum}). The buffers are not
+ * {@link #parameters()}: no optimizer updates them.
  * A checkpointed chain that re-runs the layer in its backward pass updates nothing a second time.
  */
 public final class BatchNorm2d implements Module {

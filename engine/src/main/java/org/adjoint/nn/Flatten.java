@@ -1,5 +1,7 @@
 package org.adjoint.nn;
 
+import java.util.Arrays;
+
 import org.adjoint.Tensor;
 
 /**
@@ -18,10 +20,15 @@ public final class Flatten extends Stateless {
             throw new IllegalArgumentException("Flatten: needs rank at least 1, got a scalar");
         }
         int[] shape = x.shape();
-        int rest = 1;
+        long rest = 1;
         for (int i = 1; i < shape.length; i++) {
-            rest = Math.multiplyExact(rest, shape[i]);
+            rest *= shape[i];
+            if (rest > Integer.MAX_VALUE) {
+                // Only a tensor with no elements (a 0 on the first axis) gets here.
+                throw new IllegalArgumentException("Flatten: the axes after the first of " + Arrays.toString(shape)
+                        + " hold more than " + Integer.MAX_VALUE + " elements, more than one axis can");
+            }
         }
-        return x.reshape(shape[0], rest);
+        return x.reshape(shape[0], (int) rest);
     }
 }

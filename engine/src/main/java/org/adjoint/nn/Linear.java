@@ -68,6 +68,9 @@ public final class Linear implements Module {
      * @param activation the activation
      */
     public Linear(Tensor weight, Tensor bias, Activation activation) {
+        if (activation == null) {
+            throw new IllegalArgumentException("Linear: the activation must not be null (Activation.IDENTITY for none)");
+        }
         if (weight.rank() != 2 || bias != null && (bias.rank() != 1 || bias.shape()[0] != weight.shape()[1])) {
             throw new IllegalArgumentException("Linear: weight " + java.util.Arrays.toString(weight.shape())
                     + (bias == null ? "" : " and bias " + java.util.Arrays.toString(bias.shape()))

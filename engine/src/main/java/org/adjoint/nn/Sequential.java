@@ -61,6 +61,11 @@ public final class Sequential implements Module {
         if (layers.isEmpty()) {
             throw new IllegalArgumentException("Sequential: a chain needs at least one layer");
         }
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i) == null) {
+                throw new IllegalArgumentException("Sequential: layer " + i + " of " + layers.size() + " is null");
+            }
+        }
         this.layers = List.copyOf(layers);
         this.runs = ConvPool.fuse(this.layers);
     }
@@ -71,7 +76,7 @@ public final class Sequential implements Module {
      * @param layers the layers, in order; at least one
      */
     public Sequential(Layer... layers) {
-        this(List.of(layers));
+        this(java.util.Arrays.asList(layers)); // not List.of, which would refuse a null layer without naming it
     }
 
     /**

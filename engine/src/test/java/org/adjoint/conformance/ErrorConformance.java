@@ -72,6 +72,30 @@ public abstract class ErrorConformance extends BackendConformance {
     }
 
     @Test
+    void convolutionalLayersNameWhatIsWrong() {
+        assertMessage(IllegalArgumentException.class,
+                "conv2d: the kernel must be at least 1x1, got 0x3 (input [1, 3, 8, 8], weight [4, 3, 0, 3])",
+                () -> org.adjoint.nn.Functional.conv2d(Tensor.zeros(1, 3, 8, 8), Tensor.zeros(4, 3, 0, 3), null, 1, 0, 1,
+                        1));
+        assertMessage(IllegalArgumentException.class,
+                "conv2d: the output would be 2147483649x1073741825 per image, more than a dimension holds (2147483647) "
+                        + "(input [1, 1, 1, 1], weight [1, 1, 1, 2])",
+                () -> org.adjoint.nn.Functional.conv2d(Tensor.ones(1, 1, 1, 1), Tensor.ones(1, 1, 1, 2), null, 1,
+                        1 << 30, 1 << 30, 1));
+        assertMessage(IllegalArgumentException.class,
+                "Linear: the activation must not be null (Activation.IDENTITY for none)",
+                () -> new org.adjoint.nn.Linear(4, 3, null, 1L));
+        assertMessage(IllegalArgumentException.class, "Sequential: layer 1 of 2 is null",
+                () -> new org.adjoint.nn.Sequential(new org.adjoint.nn.Linear(2, 2, 1L), null));
+        assertMessage(IllegalArgumentException.class,
+                "Flatten: the axes after the first of [0, 65536, 65536] hold more than 2147483647 elements, more than "
+                        + "one axis can", () -> new org.adjoint.nn.Flatten().apply(Tensor.zeros(0, 65536, 65536)));
+        assertMessage(IllegalArgumentException.class,
+                "crossEntropy: 16777218 classes, more than the 16777216 that float32 labels tell apart",
+                () -> org.adjoint.nn.Losses.crossEntropy(Tensor.zeros(1, 16_777_218), new int[] {16_777_217}));
+    }
+
+    @Test
     void itemNeedsExactlyOneElement() {
         assertMessage(IllegalStateException.class,
                 "item: tensor of shape [2, 2] has 4 elements; item() needs exactly one",

@@ -115,6 +115,10 @@ public final class Conv2d extends Primitive<Conv2d.Spec> {
         if (xs[1] == 0 || ws[0] == 0 || ws[1] == 0) {
             throw new IllegalArgumentException(NAME + ": channels must not be empty" + operands);
         }
+        if (ws[2] < 1 || ws[3] < 1) {
+            throw new IllegalArgumentException(NAME + ": the kernel must be at least 1x1, got " + ws[2] + "x" + ws[3]
+                    + operands);
+        }
         if (xs[1] % groups != 0) {
             throw new IllegalArgumentException(NAME + ": groups " + groups + " does not divide the input's " + xs[1]
                     + " channels" + operands);
@@ -135,6 +139,12 @@ public final class Conv2d extends Primitive<Conv2d.Spec> {
             throw new IllegalArgumentException(NAME + ": kernel " + ws[2] + "x" + ws[3] + " with dilation "
                     + spec.dilation() + " spans " + spanH + "x" + spanW + ", larger than the padded input " + paddedH
                     + "x" + paddedW + " (padding " + spec.padding() + ")" + operands);
+        }
+        long outH = (paddedH - spanH) / spec.stride() + 1;
+        long outW = (paddedW - spanW) / spec.stride() + 1;
+        if (outH > Integer.MAX_VALUE || outW > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(NAME + ": the output would be " + outH + "x" + outW + " per image, "
+                    + "more than a dimension holds (" + Integer.MAX_VALUE + ")" + operands);
         }
     }
 

@@ -43,6 +43,11 @@ public final class CrossEntropy extends Primitive<Void> {
             throw new IllegalArgumentException("crossEntropy: logits " + Shapes.str(shape) + " do not match "
                     + labels.length + " labels (expected logits [" + labels.length + ", classes])");
         }
+        if (shape[1] > 1 << 24) {
+            // The labels travel as float32, exact up to 2^24: past it two classes would be one.
+            throw new IllegalArgumentException("crossEntropy: " + shape[1] + " classes, more than the " + (1 << 24)
+                    + " that float32 labels tell apart");
+        }
         for (int r = 0; r < labels.length; r++) {
             if (labels[r] < 0 || labels[r] >= shape[1]) {
                 throw new IllegalArgumentException("crossEntropy: label " + labels[r] + " of row " + r
