@@ -24,7 +24,10 @@ import java.util.Locale;
  *       as {@code binomial}, and wherever the free bytes hold the tapes of several layers,
  *       those layers are taped in one sweep instead of being split further: never more calls
  *       than {@code binomial} with that many slots, and never more saved bytes than the budget
- *       (for a chain of identical layers).</li>
+ *       (for a chain of identical layers). What a tape costs is learnt by taping the first
+ *       layer, so a budget too small for one tape is refused after that layer has run once:
+ *       its random draws and a batch norm's running statistics are then those of one forward
+ *       call, as if the chain had started.</li>
  * </ul>
  */
 public sealed interface CheckpointPolicy {
