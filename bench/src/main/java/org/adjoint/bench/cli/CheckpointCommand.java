@@ -191,13 +191,15 @@ public final class CheckpointCommand {
             throw new UsageException("options --width " + width + " and --batch " + batch
                     + " make tensors of more than " + Integer.MAX_VALUE + " elements");
         }
-        Options options = new Options(layers, width, batch, policy, json, seed, backend, warmup, runs);
         CheckpointPolicy parsed;
         try {
             parsed = CheckpointPolicy.parse(policy);
         } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
+            throw new UsageException("option --policy: " + e.getMessage());
         }
+        // The policy as the library spells it (" SQRT" is "sqrt"), for the report and the JSON.
+        policy = parsed.toString();
+        Options options = new Options(layers, width, batch, policy, json, seed, backend, warmup, runs);
         try {
             plan(options, parsed);
         } catch (IllegalArgumentException e) {

@@ -120,20 +120,45 @@ final class CommandLine {
     }
 
     /**
-     * Checks, before any work, that the folder of a file to be written exists, so that a
-     * typing error costs nothing rather than a whole training run.
+     * Checks, before any work, that a file can be written where an option says: not a folder,
+     * in a folder that exists (or, where {@code createsFolders}, that the write will create)
+     * and can be written to; so that a typing error costs nothing rather than a whole run.
      *
-     * @param option the option that names the file
-     * @param file   the file, or {@code null} when not given
-     * @throws UsageException naming the option, the file and the folder
+     * @param option         the option that names the file
+     * @param file           the file, or {@code null} when not given
+     * @param createsFolders whether the writer creates missing folders ({@code --plot} does)
+     * @throws UsageException naming the option, the file and what is wrong
      */
-    static void checkFolder(String option, Path file) {
+    static void checkWritable(String option, Path file, boolean createsFolders) {
         if (file == null) {
             return;
         }
+        if (file.toString().isEmpty() || Files.isDirectory(file)) {
+            throw new UsageException("option " + option + " '" + file + "' is a folder; it needs a file name");
+        }
         Path folder = file.toAbsolutePath().getParent();
-        if (folder != null && !Files.isDirectory(folder)) {
-            throw new UsageException("option " + option + " " + file + ": the folder " + folder + " does not exist");
+        if (folder == null) {
+            return;
+        }
+        if (!Files.isDirectory(folder)) {
+            if (!createsFolders) {
+                throw new UsageException("option " + option + " " + file + ": the folder " + folder + " does not exist");
+            }
+        } else if (!Files.isWritable(folder)) {
+            throw new UsageException("option " + option + " " + file + ": the folder " + folder + " cannot be written to");
+        }
+    }
+
+    /**
+     * Checks, before any work, that a file to be read exists.
+     *
+     * @param option the option that names the file
+     * @param file   the file, or {@code null} when not given
+     * @throws UsageException naming the option and the file
+     */
+    static void checkReadable(String option, Path file) {
+        if (file != null && !Files.isRegularFile(file)) {
+            throw new UsageException("option " + option + " " + file + ": no such file");
         }
     }
 
@@ -182,6 +207,11 @@ final class CommandLine {
             value = arg.substring(equals + 1);
         } else if (next < args.size()) {
             value = args.get(next++);
+            if (value.startsWith("--")) {
+                // "--save --quiet": most likely a value left out, not a file named --quiet.
+                throw new UsageException("option " + name + " needs a value, got the option '" + value + "' (write "
+                        + name + "=" + value + " for a value that starts with --)");
+            }
         } else {
             throw new UsageException("option " + name + " needs a value");
         }

@@ -301,7 +301,9 @@ public final class LmCommand {
             throw new UsageException("option --sample " + sample + " with a prompt of " + prompt.length()
                     + " characters makes more than " + (Integer.MAX_VALUE - 8) + " tokens");
         }
-        CommandLine.checkFolder("--save", save);
+        CommandLine.checkWritable("--save", save, false);
+        CommandLine.checkWritable("--plot", plot, true);
+        CommandLine.checkReadable("--load", load);
         return new Options(layers, heads, embed, context, dropout, attentionDropout, batch, iterations, learningRate,
                 minRate, warmup, weightDecay, gradClip, checkpoint, seed, backend, evalInterval, evalBatches, sample,
                 temperature, topK, prompt, plot, save, load, json, quiet);

@@ -120,15 +120,22 @@ final class LossPlot {
                 ChartUtils.writeChartAsPNG(out, chart, WIDTH, HEIGHT);
             }
             Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            RuntimeException failure = e instanceof IOException io
-                    ? new UncheckedIOException("--plot: cannot write " + file + ": " + io, io) : (RuntimeException) e;
-            try {
-                Files.deleteIfExists(temporary);
-            } catch (IOException cleanup) {
-                failure.addSuppressed(cleanup);
-            }
+        } catch (IOException e) {
+            UncheckedIOException failure = new UncheckedIOException("--plot: cannot write " + file + ": " + e, e);
+            deleteAfterFailure(temporary, failure);
             throw failure;
+        } catch (RuntimeException | Error e) {
+            // Error too: a headless JDK's fonts can fail while rendering, and the temporary file must go.
+            deleteAfterFailure(temporary, e);
+            throw e;
+        }
+    }
+
+    private static void deleteAfterFailure(Path temporary, Throwable failure) {
+        try {
+            Files.deleteIfExists(temporary);
+        } catch (IOException cleanup) {
+            failure.addSuppressed(cleanup);
         }
     }
 

@@ -293,7 +293,9 @@ public final class TrainCommand {
         if (epochs == 0 && load == null) {
             throw new UsageException("option --epochs 0 only evaluates, and needs --load FILE");
         }
-        CommandLine.checkFolder("--save", save);
+        CommandLine.checkWritable("--save", save, false);
+        CommandLine.checkWritable("--plot", plot, true);
+        CommandLine.checkReadable("--load", load);
         return new Options(data, dataDir, hidden, network, activation, dropout, epochs, batch, optimizer, learningRate,
                 momentum, weightDecay, schedule, checkpoint, seed, backend, plot, save, load, quiet);
     }

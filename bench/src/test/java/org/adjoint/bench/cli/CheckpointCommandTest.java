@@ -62,9 +62,16 @@ class CheckpointCommandTest {
         MainRun run = run("checkpoint", "--layers", "8", "--policy", "binomial:many", "--json");
 
         assertEquals(Main.USAGE, run.exitCode());
-        assertTrue(run.err().startsWith("adjoint checkpoint: checkpoint policy 'binomial:many'"), run.err());
+        assertTrue(run.err().startsWith("adjoint checkpoint: option --policy: checkpoint policy 'binomial:many'"),
+                run.err());
         assertTrue(run.err().contains("usage: adjoint checkpoint"), run.err());
         assertEquals("", run.out());
+    }
+
+    @Test
+    void thePolicyIsReportedAsTheLibrarySpellsIt() {
+        assertEquals("sqrt", CheckpointCommand.parse(java.util.List.of("--policy", " SQRT")).policy());
+        assertEquals("binomial:2", CheckpointCommand.parse(java.util.List.of("--policy", "Binomial:2")).policy());
     }
 
     @Test

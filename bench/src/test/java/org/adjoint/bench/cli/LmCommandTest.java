@@ -155,6 +155,11 @@ class LmCommandTest {
         Path missing = dir.resolve("no").resolve("such.safetensors");
         assertUsage("option --save " + missing + ": the folder " + missing.getParent() + " does not exist", "lm",
                 "--save", missing.toString());
+        assertUsage("option --save '" + dir + "' is a folder; it needs a file name", "lm", "--save", dir.toString());
+        Path absent = dir.resolve("absent.safetensors");
+        assertUsage("option --load " + absent + ": no such file", "lm", "--load", absent.toString());
+        assertUsage("option --save needs a value, got the option '--quiet' (write --save=--quiet for a value that "
+                + "starts with --)", "lm", "--save", "--quiet");
         // Only the data can tell: still the command line's fault, found before any training.
         assertUsage("option --context 111540 does not fit the 111540 held-out characters", "lm", "--context",
                 "111540");
