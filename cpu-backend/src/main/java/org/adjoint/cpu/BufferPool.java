@@ -2,8 +2,11 @@ package org.adjoint.cpu;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Released {@code float[]} buffers kept for reuse, by exact length. A training step asks for
@@ -24,6 +27,8 @@ public final class BufferPool {
     private final long capacityBytes;
     /** Queues by {@link #key} of the length. */
     private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+    /** The arrays in {@link #free}, by identity: what a second {@link #give} of one would find. */
+    private final Set<float[]> pooled = Collections.newSetFromMap(new IdentityHashMap<>());
     private long pooledBytes;
     private long hits;
     private long misses;
@@ -94,6 +99,7 @@ public final class BufferPool {
             ArrayDeque<float[]> queue = free.get(key(length));
             float[] reused = queue == null ? null : queue.pollLast();
             if (reused != null) {
+                pooled.remove(reused);
                 pooledBytes -= 4L * length;
                 hits++;
             } else {
@@ -113,9 +119,15 @@ public final class BufferPool {
             return;
         }
         synchronized (this) {
+            if (pooled.contains(array)) {
+                // Two later takes would hand the one array to two owners: refused, not pooled twice.
+                throw new IllegalStateException("cpu buffer pool: an array of " + array.length + " floats was given "
+                        + "back twice (a buffer released twice)");
+            }
             if (pooledBytes + 4L * array.length > capacityBytes) {
                 return;
             }
+            pooled.add(array);
             free.computeIfAbsent(key(array.length), length -> new ArrayDeque<>()).addLast(array);
             pooledBytes += 4L * array.length;
         }
@@ -130,6 +142,7 @@ public final class BufferPool {
     public synchronized long release() {
         long released = pooledBytes;
         free.clear();
+        pooled.clear();
         pooledBytes = 0;
         return released;
     }

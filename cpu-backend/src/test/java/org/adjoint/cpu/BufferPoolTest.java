@@ -34,6 +34,19 @@ class BufferPoolTest {
     }
 
     @Test
+    void anArrayGivenBackTwiceIsRefusedRatherThanHandedToTwoOwners() {
+        BufferPool pool = new BufferPool(1 << 20);
+        float[] a = pool.take(5000);
+        pool.give(a);
+        var error = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> pool.give(a));
+        assertEquals("cpu buffer pool: an array of 5000 floats was given back twice (a buffer released twice)",
+                error.getMessage());
+        assertSame(a, pool.take(5000));
+        assertNotSame(a, pool.take(5000), "pooled once");
+        pool.give(a); // taken again, so it may come back
+    }
+
+    @Test
     void holdsNoMoreThanItsCapacity() {
         BufferPool pool = new BufferPool(4L * 5000);
         pool.give(new float[5000]);

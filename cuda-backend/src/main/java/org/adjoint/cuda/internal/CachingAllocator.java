@@ -197,14 +197,17 @@ public final class CachingAllocator {
             return;
         }
         raw.synchronize();
-        for (ArrayDeque<Long> blocks : cached.values()) {
-            for (Long address : blocks) {
+        // Each block leaves the cache before it is freed: a free that fails part-way must not
+        // leave freed blocks in the cache, to be handed out again or freed twice.
+        for (var entry : cached.entrySet()) {
+            ArrayDeque<Long> blocks = entry.getValue();
+            for (Long address = blocks.pollLast(); address != null; address = blocks.pollLast()) {
+                bytesCached -= entry.getKey();
                 raw.free(address);
                 deviceFrees++;
             }
         }
         cached.clear();
-        bytesCached = 0;
         // A stream-ordered free takes effect in stream order: wait for it, so that the memory
         // is the device's again (and its pool can trim) when this returns.
         raw.synchronize();

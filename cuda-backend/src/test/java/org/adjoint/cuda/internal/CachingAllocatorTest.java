@@ -20,7 +20,7 @@ class CachingAllocatorTest {
     private static final long MIB = 1L << 20;
 
     /** A device with a fixed capacity that hands out increasing addresses. */
-    private static final class FakeDevice implements RawAllocator {
+    private static class FakeDevice implements RawAllocator {
         final long capacity;
         final Map<Long, Long> live = new HashMap<>();
         final List<Long> freed = new ArrayList<>();
@@ -248,5 +248,31 @@ class CachingAllocatorTest {
         IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> allocator.free(a));
         assertTrue(twice.getMessage().contains("0x" + Long.toHexString(a) + " is not in use"), twice.getMessage());
         assertThrows(IllegalArgumentException.class, () -> allocator.free(12345));
+    }
+
+    @Test
+    void aFreeThatFailsPartWayLeavesNoFreedBlockInTheCache() {
+        FakeDevice device = new FakeDevice(1L << 30) {
+            @Override
+            public void free(long address) {
+                if (freed.size() == 1) {
+                    throw new IllegalStateException("cuMemFree failed");
+                }
+                super.free(address);
+            }
+        };
+        CachingAllocator allocator = new CachingAllocator(device);
+        long a = allocator.allocate(MIB);
+        long b = allocator.allocate(MIB);
+        long c = allocator.allocate(MIB);
+        allocator.free(a);
+        allocator.free(b);
+        allocator.free(c);
+        assertThrows(IllegalStateException.class, allocator::emptyCache);
+        // One block went back to the device before the failure: it must not be handed out again.
+        long freedBlock = device.freed.getFirst();
+        for (int i = 0; i < 3; i++) {
+            assertNotEquals(freedBlock, allocator.allocate(MIB));
+        }
     }
 }
