@@ -359,15 +359,34 @@ public final class CpuBackend implements Backend, FusedAdam {
     @Override
     public void axpy(float alpha, Buffer x, Buffer y) {
         float[] in = data(x);
-        kernels.axpy(alpha, in, data(y), in.length);
+        float[] out = data(y);
+        sameLengths("axpy", -1, in, out, null, null);
+        kernels.axpy(alpha, in, out, in.length);
+    }
+
+    /**
+     * Checks, before an in-place update writes anything, that its buffers are of one length: a
+     * shorter one would stop the kernel part-way with some elements updated, a longer one would
+     * be updated only in part, silently. Fixed arities: a warm optimizer step allocates nothing.
+     */
+    private static void sameLengths(String operation, int entry, float[] a, float[] b, float[] c, float[] d) {
+        int n = a.length;
+        if (b.length != n || c != null && c.length != n || d != null && d.length != n) {
+            throw new IllegalArgumentException("cpu backend: " + operation + " needs buffers of one length, got " + n
+                    + ", " + b.length + (c == null ? "" : ", " + c.length) + (d == null ? "" : ", " + d.length)
+                    + (entry >= 0 ? " (entry " + entry + ")" : ""));
+        }
     }
 
     @Override
     public void adam(Buffer param, Buffer grad, Buffer m, Buffer v, float beta1, float beta2, float sqrtCorrection2,
                      float epsilon, float step, float decay, float shrink) {
         float[] p = data(param);
-        kernels.adam(p, data(grad), data(m), data(v), p.length, beta1, beta2, sqrtCorrection2, epsilon, step, decay,
-                shrink);
+        float[] g = data(grad);
+        float[] first = data(m);
+        float[] second = data(v);
+        sameLengths("adam", -1, p, g, first, second);
+        kernels.adam(p, g, first, second, p.length, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
     }
 
     /**
@@ -381,6 +400,9 @@ public final class CpuBackend implements Backend, FusedAdam {
                      float shrink) {
         long total = 0;
         for (int k = 0; k < count; k++) {
+            // Every entry checked before any is updated.
+            sameLengths("adam", k, data(params[k]), data(grads[k]), data(firstMoments[k]),
+                    data(secondMoments[k]));
             total += data(params[k]).length;
         }
         if (!ElementWise.adamSplits(total)) {

@@ -283,7 +283,17 @@ public final class CudaDevice {
         enter();
         long address = allocator.allocate(Math.multiplyExact(size, Float.BYTES));
         if (zero) {
-            Driver.check(cuMemsetD32Async(Driver.pointer(address), 0, size, stream), "cuMemsetD32Async");
+            try {
+                Driver.check(cuMemsetD32Async(Driver.pointer(address), 0, size, stream), "cuMemsetD32Async");
+            } catch (RuntimeException | Error e) {
+                // Not yet owned by a buffer whose cleaner would give it back: given back here.
+                try {
+                    allocator.free(address);
+                } catch (RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
+            }
         }
         return CudaBuffer.owning(allocator, address, size);
     }

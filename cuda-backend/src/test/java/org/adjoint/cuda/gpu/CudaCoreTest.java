@@ -1,6 +1,8 @@
 package org.adjoint.cuda.gpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -58,6 +60,22 @@ class CudaCoreTest {
                 }
             }
         }
+    }
+
+    /** Views the kernels would read past their buffers are refused on the host, before any launch. */
+    @Test
+    void stridedViewsThatReachPastTheirBuffersAreRefused() {
+        Buffer six = gpu.upload(new float[] {1, 2, 3, 4, 5, 6});
+        Buffer out = gpu.allocate(6);
+        // [2, 3] read with strides (4, 1) ends at element 6 of 6.
+        var binary = assertThrows(IllegalArgumentException.class, () -> gpu.binary(org.adjoint.backend.BinaryOp.ADD,
+                six, new int[] {4, 1}, six, new int[] {3, 1}, out, new int[] {2, 3}));
+        assertTrue(binary.getMessage().startsWith("cuda binary: the left operand view at offset 0 with strides [4, 1] "
+                + "over [2, 3] reaches outside a buffer of 6 elements"), binary.getMessage());
+        var copy = assertThrows(IllegalArgumentException.class,
+                () -> gpu.copyStrided(six, 1, new int[] {3, 1}, out, 0, new int[] {2, 3}));
+        assertTrue(copy.getMessage().startsWith("cuda copyStrided: the source view at offset 1"), copy.getMessage());
+        assertArrayEquals(new float[6], gpu.download(out), "nothing written");
     }
 
     @Test
