@@ -2,6 +2,7 @@ package org.adjoint.cuda;
 
 import static org.adjoint.cuda.CudaBackend.cuda;
 
+import java.lang.ref.Reference;
 import java.util.function.Supplier;
 
 import org.adjoint.backend.AttentionOps;
@@ -114,6 +115,13 @@ final class CudaAttention {
         AttentionLayout layout = layout(batchShape, qRows, kRows, vRows, outRows);
         device.get().withKernels(kernels -> kernels.attention().forward(queries, keys, values, result, rows, batch, t, s, d,
                 dv, causal, scale, layout));
+        // Addresses were read above: the buffers must outlive the launch's queueing (a buffer
+        // collected earlier gives its block back, and an allocation could hand it out again).
+        Reference.reachabilityFence(q);
+        Reference.reachabilityFence(k);
+        Reference.reachabilityFence(v);
+        Reference.reachabilityFence(out);
+        Reference.reachabilityFence(logSumExp);
         return true;
     }
 
@@ -148,6 +156,15 @@ final class CudaAttention {
                     rowDot.address(), dq, dk, dvAt, batch, t, s, d, dv, causal, scale, layout));
         } finally {
             device.get().release(rowDot);
+            // The addresses read above were used after an allocation: the buffers had to stay
+            // reachable until the launch was queued, or rowDot could have been one of them.
+            Reference.reachabilityFence(q);
+            Reference.reachabilityFence(k);
+            Reference.reachabilityFence(v);
+            Reference.reachabilityFence(out);
+            Reference.reachabilityFence(logSumExp);
+            Reference.reachabilityFence(dOut);
+            Reference.reachabilityFence(grads);
         }
         return true;
     }

@@ -2,6 +2,7 @@ package org.adjoint.cuda;
 
 import static org.adjoint.cuda.CudaBackend.cuda;
 
+import java.lang.ref.Reference;
 import java.util.function.Supplier;
 
 import org.adjoint.backend.Buffer;
@@ -83,5 +84,14 @@ final class CudaNormalization {
             device.get().withKernels(kernels -> kernels.layerNormGrad(input, scale, means, deviations, dy, rows, size,
                     out));
         }
+        // The addresses read at the top were used after allocations (the partial sums): the
+        // buffers had to stay reachable until every launch was queued.
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(weight);
+        Reference.reachabilityFence(mean);
+        Reference.reachabilityFence(rstd);
+        Reference.reachabilityFence(cotangent);
+        Reference.reachabilityFence(dx);
+        Reference.reachabilityFence(dweight);
     }
 }
