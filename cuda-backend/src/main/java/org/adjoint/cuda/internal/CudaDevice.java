@@ -156,7 +156,7 @@ public final class CudaDevice {
             } catch (UnavailableException e) {
                 state = e;
             } catch (RuntimeException | LinkageError e) {
-                state = new UnavailableException("opening the CUDA device failed: " + NativeErrors.summary(e));
+                state = new UnavailableException("opening the CUDA device failed: " + NativeErrors.summary(e), e);
             }
             OPENED.put(ordinal, state);
         }

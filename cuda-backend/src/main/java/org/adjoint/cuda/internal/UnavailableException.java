@@ -13,4 +13,15 @@ public final class UnavailableException extends RuntimeException {
     public UnavailableException(String reason) {
         super(reason, null, false, false);
     }
+
+    /**
+     * Creates the exception from the failure behind it, kept as the cause (with its stack
+     * trace) for whoever debugs the reason.
+     *
+     * @param reason the whole reason, one sentence
+     * @param cause  what failed
+     */
+    public UnavailableException(String reason, Throwable cause) {
+        super(reason, cause, false, false);
+    }
 }
