@@ -88,4 +88,14 @@ public interface Blas extends AutoCloseable {
             throw new IllegalStateException("cuda: " + function + " failed: " + statusName(status));
         }
     }
+
+    /**
+     * {@link #check(int, String)} for a product: on failure the message also names the call's
+     * sizes, leading dimensions and batch (built only then: a product's success path stays cheap).
+     */
+    static void check(int status, String function, ColumnMajorGemm call) {
+        if (status != 0) {
+            check(status, function + " " + call);
+        }
+    }
 }

@@ -174,7 +174,7 @@ public final class ForeignBlas implements Blas {
         } catch (Throwable t) {
             throw new IllegalStateException("cuda: cublasSgemm failed: " + t, t);
         }
-        Blas.check(status, call.batchCount() == 1 ? "cublasSgemm_v2" : "cublasSgemmStridedBatched");
+        Blas.check(status, call.batchCount() == 1 ? "cublasSgemm_v2" : "cublasSgemmStridedBatched", call);
     }
 
     @Override

@@ -62,12 +62,12 @@ public final class JCublasBlas implements Blas {
         if (call.batchCount() == 1) {
             Blas.check(JCublas2.cublasSgemm(handle, call.opA(), call.opB(), call.m(), call.n(), call.k(),
                     alphaPointer, device(a), call.lda(), device(b), call.ldb(), betaPointer, device(c), call.ldc()),
-                    "cublasSgemm_v2");
+                    "cublasSgemm_v2", call);
         } else {
             Blas.check(JCublas2.cublasSgemmStridedBatched(handle, call.opA(), call.opB(), call.m(), call.n(), call.k(),
                     alphaPointer, device(a), call.lda(), call.strideA(), device(b), call.ldb(), call.strideB(),
                     betaPointer, device(c), call.ldc(), call.strideC(), call.batchCount()),
-                    "cublasSgemmStridedBatched");
+                    "cublasSgemmStridedBatched", call);
         }
     }
 
