@@ -30,6 +30,11 @@ import org.adjoint.internal.Shapes;
  *       same pass as the values: no tape, no saved activations.</li>
  * </ul>
  *
+ * <p>{@code jacobian} and {@code hvp} return values without history: they are computed from
+ * detached copies of the inputs, so a transform around them (a {@code grad} of a Jacobian's
+ * sum) sees no dependence and gives zeros; {@code jvp} refuses that case outright. Nest
+ * {@code grad} and {@code jvp} instead, as {@code hvp} itself does.
+ *
  * <p>Threads: the transforms are static and keep no state of their own; each call records
  * and reverses its own graph on the calling thread, so calls on different threads are
  * independent (see {@link GradMode} for what is confined to a thread). A {@code pullback}
