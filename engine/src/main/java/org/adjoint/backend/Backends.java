@@ -62,6 +62,11 @@ public final class Backends {
                             }
                             found.add(providers.next());
                         } catch (ServiceConfigurationError | RuntimeException | LinkageError e) {
+                            // An iterator that fails the same way again makes no progress (the
+                            // class path itself cannot be read): stop rather than spin.
+                            if (!broken.isEmpty() && broken.getLast().equals(e.toString())) {
+                                break;
+                            }
                             broken.add(e.toString());
                             LOG.log(Level.WARNING, "an Adjoint backend on the class path cannot be loaded", e);
                         }

@@ -139,14 +139,14 @@ abstract class RecomputingNode extends Node {
     }
 
     @Override
-    protected final void checkCaptured(Predicate<Tensor> requested) {
+    protected final void checkCaptured(Predicate<Tensor> requested, Predicate<Node> stops) {
         for (Tensor p : parameters) {
-            // A computed parameter's gradient would also flow on, out of sight, to what it came from.
-            if (requested.test(p) || !p.isLeaf()) {
+            // A computed parameter's gradient flows on, out of sight, to what it came from.
+            if (reachesRequested(p, requested, stops)) {
                 throw new UnsupportedOperationException("Autodiff: a " + name() + " adds its parameters' gradients "
                         + "into their grad() during its own backward pass, out of sight of a transform that returns "
                         + "gradients (Autodiff.grad, vjp, jacobian in reverse mode): for its parameter of shape "
-                        + Shapes.str(p.shape()) + (p.isLeaf() ? "" : ", computed from other tensors,")
+                        + Shapes.str(p.shape()) + (p.isLeaf() ? "" : ", computed from a tensor the transform asks about,")
                         + " it would return zeros. Take gradients with respect to its input only, call the function "
                         + "without checkpointing inside the transform, or use backward()");
             }

@@ -397,7 +397,7 @@ public final class Graph {
             }
             node.checkReversible(createGraph);
             if (sink instanceof GradientCapture capture) {
-                node.checkCaptured(capture::isInput);
+                node.checkCaptured(capture::isInput, capture::stopsAt);
             }
             if (node.isReleased() && freed == null) {
                 // Not thrown yet: a node further down that refuses says more (retainGraph would not help it).

@@ -183,9 +183,51 @@ public abstract class Node {
      * of those.
      *
      * @param requested whether the pass returns the gradient of a tensor
+     * @param stops     whether the pass stops at a node (the producer of a requested tensor)
      * @throws RuntimeException naming the node, when the pass cannot go through it
      */
-    protected void checkCaptured(java.util.function.Predicate<Tensor> requested) {
+    protected void checkCaptured(java.util.function.Predicate<Tensor> requested,
+                                 java.util.function.Predicate<Node> stops) {
+    }
+
+    /**
+     * Whether a gradient reaching {@code t} would reach a tensor the pass asks about: {@code t}
+     * itself, or a leaf or stopping node upstream of it.
+     *
+     * @param t         a tensor
+     * @param requested whether the pass returns the gradient of a tensor
+     * @param stops     whether the pass stops at a node
+     * @return whether {@code t}'s gradient matters to the pass
+     */
+    protected static boolean reachesRequested(Tensor t, java.util.function.Predicate<Tensor> requested,
+                                              java.util.function.Predicate<Node> stops) {
+        if (requested.test(t)) {
+            return true;
+        }
+        Node producer = TensorImpl.of(t).producer();
+        java.util.Set<Node> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.ArrayDeque<Node> todo = new java.util.ArrayDeque<>();
+        if (producer != null) {
+            todo.push(producer);
+        }
+        while (!todo.isEmpty()) {
+            Node node = todo.pop();
+            if (!seen.add(node)) {
+                continue;
+            }
+            if (stops.test(node)) {
+                return true;
+            }
+            for (int i = 0; i < node.inputs(); i++) {
+                Node upstream = node.inputProducer(i);
+                if (upstream != null) {
+                    todo.push(upstream);
+                } else if (node.leaf(i) != null && requested.test(node.leaf(i))) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

@@ -352,6 +352,18 @@ public abstract class CheckpointConformance extends BackendConformance {
                 + "into their grad() during its own backward pass"), error.getMessage());
         assertTrue(error.getMessage().contains("for its parameter of shape [1, 3] it would return zeros"),
                 error.getMessage());
+        // A parameter computed inside the transform from what it asks about is refused too...
+        error = assertThrows(UnsupportedOperationException.class, () -> Autodiff.grad(a -> {
+            Tensor doubled = a.get(1).mul(2f);
+            return Checkpoint.segment(h -> h.mul(doubled), a.get(0), List.of(doubled)).sum();
+        }, List.of(x, w)));
+        assertTrue(error.getMessage().contains("computed from a tensor the transform asks about"), error.getMessage());
+        // ...but one computed outside it from other leaves is not: the input's gradient is right.
+        Tensor leaf = Tensor.randn(8, 1, 3).requiresGrad(true);
+        Tensor computed = leaf.mul(2f);
+        assertArrayEquals(Autodiff.grad(h -> h.mul(computed).sum(), x).toFloatArray(),
+                Autodiff.grad(h -> Checkpoint.segment(u -> u.mul(computed), h, List.of(computed)).sum(), x)
+                        .toFloatArray());
         // A module's parameter already requires a gradient, so grad records its backward pass,
         // which a checkpoint refuses too; either way before any gradient changes.
         Sequential chain = tanhChain(2, 3, 61);

@@ -140,12 +140,20 @@ final class CommandLine {
         if (folder == null) {
             return;
         }
-        if (!Files.isDirectory(folder)) {
-            if (!createsFolders) {
-                throw new UsageException("option " + option + " " + file + ": the folder " + folder + " does not exist");
-            }
-        } else if (!Files.isWritable(folder)) {
-            throw new UsageException("option " + option + " " + file + ": the folder " + folder + " cannot be written to");
+        // Where folders are created, what must be writable is the nearest one that exists.
+        Path existing = folder;
+        while (createsFolders && existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null || !Files.exists(existing)) {
+            throw new UsageException("option " + option + " " + file + ": the folder " + folder + " does not exist");
+        }
+        if (!Files.isDirectory(existing)) {
+            throw new UsageException("option " + option + " " + file + ": " + existing + " is not a folder");
+        }
+        if (!Files.isWritable(existing)) {
+            throw new UsageException("option " + option + " " + file + ": the folder " + existing
+                    + " cannot be written to");
         }
     }
 

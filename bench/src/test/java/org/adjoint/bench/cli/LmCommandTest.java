@@ -156,6 +156,14 @@ class LmCommandTest {
         assertUsage("option --save " + missing + ": the folder " + missing.getParent() + " does not exist", "lm",
                 "--save", missing.toString());
         assertUsage("option --save '" + dir + "' is a folder; it needs a file name", "lm", "--save", dir.toString());
+        Path file = dir.resolve("notes.txt");
+        try {
+            Files.writeString(file, "a file, not a folder");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Path under = file.resolve("more").resolve("loss.png");
+        assertUsage("option --plot " + under + ": " + file + " is not a folder", "lm", "--plot", under.toString());
         Path absent = dir.resolve("absent.safetensors");
         assertUsage("option --load " + absent + ": no such file", "lm", "--load", absent.toString());
         assertUsage("option --save needs a value, got the option '--quiet' (write --save=--quiet for a value that "
