@@ -258,7 +258,8 @@ public final class TrainCommand {
                 case "--data-dir" -> dataDir = Path.of(line.value());
                 case "--model" -> {
                     String value = line.value();
-                    network = value.equals("cnn") || value.equals("resnet") ? value : "mlp";
+                    String word = value.trim().toLowerCase(java.util.Locale.ROOT); // as the other choices: any case
+                    network = word.equals("cnn") || word.equals("resnet") ? word : "mlp";
                     hidden = network.equals("mlp") ? widths(value) : null;
                 }
                 case "--activation" -> activation = HiddenActivation.valueOf(
@@ -302,7 +303,8 @@ public final class TrainCommand {
 
     private static List<Integer> widths(String value) {
         List<Integer> widths = new ArrayList<>();
-        for (String part : value.trim().split("[,x-]")) {
+        // -1: a trailing separator ("128,64,") is an empty width, refused like any other.
+        for (String part : value.trim().split("[,x-]", -1)) {
             try {
                 int width = Integer.parseInt(part.trim());
                 if (width >= 1) {
@@ -336,7 +338,8 @@ public final class TrainCommand {
         int classes = data.classes();
         int side = (int) Math.round(Math.sqrt(data.train().width()));
         if (!options.network().equals("mlp") && side * side != data.train().width()) {
-            throw new IllegalArgumentException("--model " + options.network() + " needs square images, but the data has "
+            // The command line's fault, found before any training (exit code 2).
+            throw new UsageException("option --model " + options.network() + " needs square images, but the data has "
                     + data.train().width() + " features per example");
         }
         Sequential model = switch (options.network()) {

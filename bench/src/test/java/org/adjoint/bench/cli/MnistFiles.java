@@ -26,12 +26,20 @@ final class MnistFiles {
      * @throws IOException if a file cannot be written
      */
     static void write(Path dir, String prefix, int count, SplittableRandom random) throws IOException {
-        ByteBuffer images = ByteBuffer.allocate(16 + count * 16).putInt(0x803).putInt(count).putInt(4).putInt(4);
+        write(dir, prefix, count, random, 4, 4);
+    }
+
+    /** As {@link #write(Path, String, int, SplittableRandom)}, with images of {@code rows × cols} (rows ≥ 3). */
+    static void write(Path dir, String prefix, int count, SplittableRandom random, int rows, int cols)
+            throws IOException {
+        int pixels = rows * cols;
+        ByteBuffer images = ByteBuffer.allocate(16 + count * pixels).putInt(0x803).putInt(count).putInt(rows)
+                .putInt(cols);
         ByteBuffer labels = ByteBuffer.allocate(8 + count).putInt(0x801).putInt(count);
         for (int i = 0; i < count; i++) {
             int label = i % 3;
-            for (int p = 0; p < 16; p++) {
-                int value = p / 4 == label ? 200 + random.nextInt(50) : random.nextInt(60);
+            for (int p = 0; p < pixels; p++) {
+                int value = p / cols == label ? 200 + random.nextInt(50) : random.nextInt(60);
                 images.put((byte) value);
             }
             labels.put((byte) label);

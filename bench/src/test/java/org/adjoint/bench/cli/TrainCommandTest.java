@@ -240,6 +240,9 @@ class TrainCommandTest {
         assertEquals(Main.USAGE, optimizer.exitCode());
         assertTrue(optimizer.err().startsWith("adjoint train: option --optimizer needs one of adam, adamw, sgd, got 'lbfgs'"),
                 optimizer.err());
+        MainRun trailing = run("train", "--model", "128,64,");
+        assertEquals(Main.USAGE, trailing.exitCode());
+        assertEquals("cnn", TrainCommand.parse(List.of("--model", "CNN")).network());
         MainRun model = run("train", "--model", "64,,8");
         assertEquals(Main.USAGE, model.exitCode());
         assertTrue(model.err().startsWith("adjoint train: option --model needs cnn, resnet or hidden widths like 256,128"),
@@ -265,6 +268,18 @@ class TrainCommandTest {
         assertEquals(Main.USAGE, evaluate.exitCode());
         assertTrue(evaluate.err().startsWith("adjoint train: option --epochs 0 only evaluates, and needs --load FILE"),
                 evaluate.err());
+        Path oblong = dir.resolve("oblong");
+        try {
+            Files.createDirectories(oblong);
+            MnistFiles.write(oblong, "train", 30, new java.util.SplittableRandom(3), 3, 5);
+            MnistFiles.write(oblong, "t10k", 9, new java.util.SplittableRandom(4), 3, 5);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        MainRun cnnOblong = run("train", "--data", "fashion-mnist", "--data-dir", oblong.toString(), "--model", "cnn");
+        assertEquals(Main.USAGE, cnnOblong.exitCode(), cnnOblong.err());
+        assertTrue(cnnOblong.err().startsWith("adjoint train: option --model cnn needs square images, but the data has "
+                + "15 features per example"), cnnOblong.err());
         Path missing = dir.resolve("absent").resolve("mlp.safetensors");
         MainRun save = run("train", "--save", missing.toString());
         assertEquals(Main.USAGE, save.exitCode());
