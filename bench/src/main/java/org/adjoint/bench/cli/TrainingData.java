@@ -93,6 +93,10 @@ record TrainingData(String name, Dataset train, Dataset test, String description
         }
         Dataset train = Idx.dataset(trainImages, trainLabels).scale(1f / 255);
         Dataset test = Idx.dataset(testImages, testLabels).scale(1f / 255);
+        if (train.width() != test.width()) {
+            throw new IllegalStateException(trainImages + " has " + train.width() + " pixels per image but " + testImages
+                    + " has " + test.width() + "; the two sets must have images of one size");
+        }
         return new TrainingData(name, train, test, String.format(java.util.Locale.ROOT, "%s (%s): %,d train / %,d test",
                 name, dir, train.size(), test.size()));
     }

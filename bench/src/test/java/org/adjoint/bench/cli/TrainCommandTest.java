@@ -280,6 +280,18 @@ class TrainCommandTest {
         assertEquals(Main.USAGE, cnnOblong.exitCode(), cnnOblong.err());
         assertTrue(cnnOblong.err().startsWith("adjoint train: option --model cnn needs square images, but the data has "
                 + "15 features per example"), cnnOblong.err());
+        Path mixed = dir.resolve("mixed");
+        try {
+            Files.createDirectories(mixed);
+            MnistFiles.write(mixed, "train", 30, new java.util.SplittableRandom(5));
+            MnistFiles.write(mixed, "t10k", 9, new java.util.SplittableRandom(6), 3, 5);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        MainRun sizes = run("train", "--data", "fashion-mnist", "--data-dir", mixed.toString());
+        assertEquals(Main.FAILED, sizes.exitCode(), sizes.err());
+        assertTrue(sizes.err().contains("has 16 pixels per image but ") && sizes.err().contains(" has 15; the two sets "
+                + "must have images of one size"), sizes.err());
         Path missing = dir.resolve("absent").resolve("mlp.safetensors");
         MainRun save = run("train", "--save", missing.toString());
         assertEquals(Main.USAGE, save.exitCode());
