@@ -411,9 +411,23 @@ public final class TrainCommand {
                 float value = loss.item();
                 epochNanos += System.nanoTime() - stepStart;
                 if (!Float.isFinite(value)) {
-                    throw new IllegalStateException(String.format(Locale.ROOT,
+                    String diverged = String.format(Locale.ROOT,
                             "the loss became %s at epoch %d, step %d; lower the learning rate (--lr, now %s)",
-                            value, epoch, step + 1, optimizer.learningRate()));
+                            value, epoch, step + 1, optimizer.learningRate());
+                    if (options.plot() == null || results.isEmpty()) {
+                        throw new IllegalStateException(diverged);
+                    }
+                    // The finished epochs' curves are what shows how it went: written all the same.
+                    IllegalStateException failure = new IllegalStateException(diverged + "; the curves of the "
+                            + results.size() + " finished epoch" + (results.size() == 1 ? "" : "s") + " are in "
+                            + options.plot());
+                    try {
+                        LossPlot.write(options.plot(), "Adjoint: " + architecture + " on " + data.name(), results);
+                    } catch (RuntimeException plotFailure) {
+                        failure = new IllegalStateException(diverged);
+                        failure.addSuppressed(plotFailure);
+                    }
+                    throw failure;
                 }
                 lossSum += (double) value * b.size();
                 step++;

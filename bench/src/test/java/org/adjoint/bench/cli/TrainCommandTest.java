@@ -235,6 +235,21 @@ class TrainCommandTest {
     }
 
     @Test
+    void aRunThatDivergesStillPlotsTheEpochsItFinished() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("diverging"));
+        MnistFiles.write(data, "train", 30, new java.util.SplittableRandom(7));
+        MnistFiles.write(data, "t10k", 9, new java.util.SplittableRandom(8));
+        Path plot = dir.resolve("curves.png");
+        // One step an epoch (the batch holds every example): the first is finite, the update then blows up.
+        MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", data.toString(), "--batch", "64",
+                "--epochs", "3", "--optimizer", "sgd", "--lr", "1e30", "--plot", plot.toString(), "--quiet");
+        assertEquals(Main.FAILED, run.exitCode(), run.err());
+        assertTrue(run.err().contains("at epoch 2, step 1; lower the learning rate")
+                && run.err().contains("; the curves of the 1 finished epoch are in " + plot), run.err());
+        assertTrue(Files.size(plot) > 0, "the plot of epoch 1");
+    }
+
+    @Test
     void badOptionsAreUsageErrors() {
         MainRun optimizer = run("train", "--optimizer", "lbfgs");
         assertEquals(Main.USAGE, optimizer.exitCode());
