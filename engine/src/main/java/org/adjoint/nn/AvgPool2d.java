@@ -1,6 +1,7 @@
 package org.adjoint.nn;
 
 import org.adjoint.Tensor;
+import org.adjoint.internal.ops.PoolWindow;
 
 /** Average pooling over NCHW images, {@link Functional#avgPool2d}, as a module. */
 public final class AvgPool2d extends Stateless {
@@ -26,6 +27,8 @@ public final class AvgPool2d extends Stateless {
      * @param padding zeros added on every side, counted in the average
      */
     public AvgPool2d(int kernel, int stride, int padding) {
+        // Checked here, as Conv2d's and BatchNorm2d's options are, not first at apply.
+        PoolWindow.checkOptions(false, kernel, stride, padding);
         this.kernel = kernel;
         this.stride = stride;
         this.padding = padding;

@@ -1,6 +1,7 @@
 package org.adjoint.nn;
 
 import org.adjoint.Tensor;
+import org.adjoint.internal.ops.PoolWindow;
 
 /** Max pooling over NCHW images, {@link Functional#maxPool2d}, as a module. */
 public final class MaxPool2d extends Stateless {
@@ -26,6 +27,8 @@ public final class MaxPool2d extends Stateless {
      * @param padding padding on every side, which never wins
      */
     public MaxPool2d(int kernel, int stride, int padding) {
+        // Checked here, as Conv2d's and BatchNorm2d's options are, not first at apply.
+        PoolWindow.checkOptions(true, kernel, stride, padding);
         this.kernel = kernel;
         this.stride = stride;
         this.padding = padding;

@@ -85,6 +85,12 @@ public abstract class ErrorConformance extends BackendConformance {
         assertMessage(IllegalArgumentException.class,
                 "Linear: the activation must not be null (Activation.IDENTITY for none)",
                 () -> new org.adjoint.nn.Linear(4, 3, null, 1L));
+        assertMessage(IllegalArgumentException.class,
+                "maxPool2d: the kernel must be at least 1 (kernel 0, stride 0, padding 0)",
+                () -> new org.adjoint.nn.MaxPool2d(0));
+        assertMessage(IllegalArgumentException.class,
+                "avgPool2d: the padding must be at most half the kernel (1) (kernel 3, stride 1, padding 2)",
+                () -> new org.adjoint.nn.AvgPool2d(3, 1, 2));
         assertMessage(IllegalArgumentException.class, "Sequential: layer 1 of 2 is null",
                 () -> new org.adjoint.nn.Sequential(new org.adjoint.nn.Linear(2, 2, 1L), null));
         assertMessage(IllegalArgumentException.class,

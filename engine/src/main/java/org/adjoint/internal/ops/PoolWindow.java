@@ -24,6 +24,38 @@ public record PoolWindow(boolean max, int images, ConvGeometry geometry) {
     public static final String TILE_PROPERTY = PoolingOps.TILE_PROPERTY;
 
     /**
+     * Checks a pooling's options alone, as its module's constructor does (the input's size is
+     * checked when it comes).
+     *
+     * @param max     max pooling, else average
+     * @param kernel  the window's side
+     * @param stride  the step between windows
+     * @param padding the padding on every side
+     * @throws IllegalArgumentException naming the pooling and the options
+     */
+    public static void checkOptions(boolean max, int kernel, int stride, int padding) {
+        checkOptions(name(max), kernel, stride, padding, " (kernel " + kernel + ", stride " + stride + ", padding "
+                + padding + ")");
+    }
+
+    private static void checkOptions(String op, int kernel, int stride, int padding, String where) {
+        if (kernel < 1) {
+            throw new IllegalArgumentException(op + ": the kernel must be at least 1" + where);
+        }
+        if (stride < 1) {
+            throw new IllegalArgumentException(op + ": the stride must be at least 1" + where);
+        }
+        if (padding < 0) {
+            throw new IllegalArgumentException(op + ": the padding must not be negative" + where);
+        }
+        // PyTorch's rule; it also keeps every window on at least one element of the image, so a max is never -∞.
+        if (padding > kernel / 2) {
+            throw new IllegalArgumentException(op + ": the padding must be at most half the kernel (" + kernel / 2
+                    + ")" + where);
+        }
+    }
+
+    /**
      * Checks a pooling's arguments, as {@code torch.nn.functional} does, and describes its window.
      *
      * @param max     max pooling rather than average pooling
@@ -45,20 +77,7 @@ public record PoolWindow(boolean max, int images, ConvGeometry geometry) {
         }
         String where = " (input " + Shapes.str(shape) + ", kernel " + kernel + ", stride " + stride + ", padding "
                 + padding + ")";
-        if (kernel < 1) {
-            throw new IllegalArgumentException(op + ": the kernel must be at least 1" + where);
-        }
-        if (stride < 1) {
-            throw new IllegalArgumentException(op + ": the stride must be at least 1" + where);
-        }
-        if (padding < 0) {
-            throw new IllegalArgumentException(op + ": the padding must not be negative" + where);
-        }
-        // PyTorch's rule; it also keeps every window on at least one element of the image, so a max is never -∞.
-        if (padding > kernel / 2) {
-            throw new IllegalArgumentException(op + ": the padding must be at most half the kernel (" + kernel / 2
-                    + ")" + where);
-        }
+        checkOptions(op, kernel, stride, padding, where);
         long paddedHeight = shape[2] + 2L * padding;
         long paddedWidth = shape[3] + 2L * padding;
         if (kernel > paddedHeight || kernel > paddedWidth) {
