@@ -105,7 +105,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor zeros(int... shape) {
-        return Compute.full(Backends.current(), 0f, Shapes.checked("Tensor.zeros", shape));
+        return filled("Tensor.zeros", 0f, shape);
     }
 
     /**
@@ -115,7 +115,7 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor ones(int... shape) {
-        return Compute.full(Backends.current(), 1f, Shapes.checked("Tensor.ones", shape));
+        return filled("Tensor.ones", 1f, shape);
     }
 
     /**
@@ -126,7 +126,12 @@ public final class Tensor {
      * @return the tensor
      */
     public static Tensor full(float value, int... shape) {
-        return Compute.full(Backends.current(), value, Shapes.checked("Tensor.full", shape));
+        return filled("Tensor.full", value, shape);
+    }
+
+    /** {@code value} everywhere, on the current backend; errors name {@code operation}. */
+    private static Tensor filled(String operation, float value, int[] shape) {
+        return Compute.full(Backends.current(), value, Shapes.checked(operation, shape));
     }
 
     /**

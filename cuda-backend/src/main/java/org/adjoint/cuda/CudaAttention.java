@@ -115,13 +115,6 @@ final class CudaAttention {
         AttentionLayout layout = layout(batchShape, qRows, kRows, vRows, outRows);
         device.get().withKernels(kernels -> kernels.attention().forward(queries, keys, values, result, rows, batch, t, s, d,
                 dv, causal, scale, layout));
-        // Addresses were read above: the buffers must outlive the launch's queueing (a buffer
-        // collected earlier gives its block back, and an allocation could hand it out again).
-        Reference.reachabilityFence(q);
-        Reference.reachabilityFence(k);
-        Reference.reachabilityFence(v);
-        Reference.reachabilityFence(out);
-        Reference.reachabilityFence(logSumExp);
         return true;
     }
 

@@ -5,6 +5,7 @@ import java.util.SplittableRandom;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.HostArrays;
+import org.adjoint.internal.Shapes;
 
 /**
  * A classification data set held on the host: {@code size()} examples, each a row of
@@ -50,10 +51,10 @@ public final class Dataset {
     }
 
     /**
-     * One more than the largest class label: 2<sup>24</sup>, the classes that float32 (and so
-     * a label file's values and an index selection) tells apart exactly.
+     * One more than the largest class label: the classes that float32 (and so a label file's
+     * values, the loss's labels and an index selection) tells apart exactly.
      */
-    static final int LABEL_LIMIT = 1 << 24;
+    static final int LABEL_LIMIT = Shapes.FLOAT_EXACT_INTEGERS;
 
     /** Like {@link #of}, taking the arrays without copying them (readers hand over arrays they built). */
     static Dataset owning(float[] features, int width, int[] labels) {

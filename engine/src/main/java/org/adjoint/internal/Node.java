@@ -2,6 +2,11 @@ package org.adjoint.internal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.function.Predicate;
 
 import org.adjoint.Tensor;
 
@@ -186,8 +191,8 @@ public abstract class Node {
      * @param stops     whether the pass stops at a node (the producer of a requested tensor)
      * @throws RuntimeException naming the node, when the pass cannot go through it
      */
-    protected void checkCaptured(java.util.function.Predicate<Tensor> requested,
-                                 java.util.function.Predicate<Node> stops) {
+    protected void checkCaptured(Predicate<Tensor> requested,
+                                 Predicate<Node> stops) {
     }
 
     /**
@@ -199,14 +204,14 @@ public abstract class Node {
      * @param stops     whether the pass stops at a node
      * @return whether {@code t}'s gradient matters to the pass
      */
-    protected static boolean reachesRequested(Tensor t, java.util.function.Predicate<Tensor> requested,
-                                              java.util.function.Predicate<Node> stops) {
+    protected static boolean reachesRequested(Tensor t, Predicate<Tensor> requested,
+                                              Predicate<Node> stops) {
         if (requested.test(t)) {
             return true;
         }
         Node producer = TensorImpl.of(t).producer();
-        java.util.Set<Node> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        java.util.ArrayDeque<Node> todo = new java.util.ArrayDeque<>();
+        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        ArrayDeque<Node> todo = new ArrayDeque<>();
         if (producer != null) {
             todo.push(producer);
         }

@@ -6,6 +6,12 @@ import java.util.Arrays;
 /** Shape arithmetic: sizes, strides, broadcasting and axis normalisation. */
 public final class Shapes {
 
+    /**
+     * 2<sup>24</sup>: the integers from 0 up to here are exact as float32, the form in which
+     * indices and class labels reach the backends' default kernels.
+     */
+    public static final int FLOAT_EXACT_INTEGERS = 1 << 24;
+
     private Shapes() {
     }
 

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -60,6 +59,10 @@ import org.adjoint.io.SafeTensorsHeader.Entry;
  * sizes. Errors of the file system itself surface as {@link UncheckedIOException}.
  */
 public final class SafeTensors {
+
+    private static final Logger LOG = Logger.getLogger(SafeTensors.class.getName());
+    /** Whether a failed folder sync was reported: once, since where it fails it fails every time. */
+    private static final AtomicBoolean DIRECTORY_SYNC_REPORTED = new AtomicBoolean();
 
     // A multiple of every element size, so that no element straddles two chunks.
     private static final int CHUNK_BYTES = 1 << 20;
@@ -191,18 +194,13 @@ public final class SafeTensors {
      * would write '?' in its place, so two names could become one key that load refuses.
      */
     private static byte[] encode(Path file, String header) {
-        try {
-            ByteBuffer bytes = UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).encode(CharBuffer.wrap(header));
-            byte[] body = new byte[bytes.remaining()];
-            bytes.get(body);
-            return body;
-        } catch (CharacterCodingException e) {
-            int at = Math.max(0, loneSurrogate(header));
+        int at = loneSurrogate(header);
+        if (at >= 0) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "%s: a tensor name or metadata string "
                     + "holds a lone surrogate U+%04X (after \"%s\"), which UTF-8 cannot encode", file,
-                    (int) header.charAt(at), header.substring(Math.max(0, at - 20), at)), e);
+                    (int) header.charAt(at), header.substring(Math.max(0, at - 20), at)));
         }
+        return header.getBytes(UTF_8);
     }
 
     private static int loneSurrogate(String text) {
@@ -262,9 +260,6 @@ public final class SafeTensors {
             }
         }
     }
-
-    private static final Logger LOG = Logger.getLogger(SafeTensors.class.getName());
-    private static final AtomicBoolean DIRECTORY_SYNC_REPORTED = new AtomicBoolean();
 
     /**
      * Reads every tensor of a file.

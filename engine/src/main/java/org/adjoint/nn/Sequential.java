@@ -1,5 +1,6 @@
 package org.adjoint.nn;
 
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -76,7 +77,7 @@ public final class Sequential implements Module {
      * @param layers the layers, in order; at least one
      */
     public Sequential(Layer... layers) {
-        this(java.util.Arrays.asList(layers)); // not List.of, which would refuse a null layer without naming it
+        this(Arrays.asList(layers)); // not List.of, which would refuse a null layer without naming it
     }
 
     /**

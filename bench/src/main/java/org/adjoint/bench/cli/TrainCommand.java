@@ -353,6 +353,7 @@ public final class TrainCommand {
                         + "-" + classes
                 : options.network().toUpperCase(Locale.ROOT).replace("RESNET", "ResNet") + " on " + side + "x" + side
                         + " images";
+        String plotTitle = "Adjoint: " + architecture + " on " + data.name();
         if (options.load() != null) {
             Map<String, Tensor> saved = SafeTensors.load(options.load());
             try {
@@ -414,17 +415,19 @@ public final class TrainCommand {
                     String diverged = String.format(Locale.ROOT,
                             "the loss became %s at epoch %d, step %d; lower the learning rate (--lr, now %s)",
                             value, epoch, step + 1, optimizer.learningRate());
-                    if (options.plot() == null || results.isEmpty()) {
-                        throw new IllegalStateException(diverged);
+                    RuntimeException plotFailure = null;
+                    if (options.plot() != null && !results.isEmpty()) {
+                        // The finished epochs' curves are what shows how it went: written all the same.
+                        try {
+                            LossPlot.write(options.plot(), plotTitle, results);
+                            diverged += "; the curves of the " + results.size() + " finished epoch"
+                                    + (results.size() == 1 ? "" : "s") + " are in " + options.plot();
+                        } catch (RuntimeException e) {
+                            plotFailure = e;
+                        }
                     }
-                    // The finished epochs' curves are what shows how it went: written all the same.
-                    IllegalStateException failure = new IllegalStateException(diverged + "; the curves of the "
-                            + results.size() + " finished epoch" + (results.size() == 1 ? "" : "s") + " are in "
-                            + options.plot());
-                    try {
-                        LossPlot.write(options.plot(), "Adjoint: " + architecture + " on " + data.name(), results);
-                    } catch (RuntimeException plotFailure) {
-                        failure = new IllegalStateException(diverged);
+                    IllegalStateException failure = new IllegalStateException(diverged);
+                    if (plotFailure != null) {
                         failure.addSuppressed(plotFailure);
                     }
                     throw failure;
@@ -468,7 +471,7 @@ public final class TrainCommand {
             out.println("parameters saved to " + options.save());
         }
         if (options.plot() != null) {
-            LossPlot.write(options.plot(), "Adjoint: " + architecture + " on " + data.name(), results);
+            LossPlot.write(options.plot(), plotTitle, results);
             out.println("plot written to " + options.plot());
         }
         return result;

@@ -43,9 +43,10 @@ public final class CrossEntropy extends Primitive<Void> {
             throw new IllegalArgumentException("crossEntropy: logits " + Shapes.str(shape) + " do not match "
                     + labels.length + " labels (expected logits [" + labels.length + ", classes])");
         }
-        if (shape[1] > 1 << 24) {
+        if (shape[1] > Shapes.FLOAT_EXACT_INTEGERS) {
             // The labels travel as float32, exact up to 2^24: past it two classes would be one.
-            throw new IllegalArgumentException("crossEntropy: " + shape[1] + " classes, more than the " + (1 << 24)
+            throw new IllegalArgumentException("crossEntropy: " + shape[1] + " classes, more than the "
+                    + Shapes.FLOAT_EXACT_INTEGERS
                     + " that float32 labels tell apart");
         }
         for (int r = 0; r < labels.length; r++) {

@@ -18,8 +18,6 @@ public final class IndexSelect extends Primitive<IndexSelect.Selection> {
 
     private static final IndexSelect INDEX_SELECT = new IndexSelect();
 
-    /** Indices are stored as float32 whole numbers, exact up to this length. */
-    private static final int MAX_LENGTH = 1 << 24;
 
     /**
      * Which entries of which input.
@@ -61,9 +59,9 @@ public final class IndexSelect extends Primitive<IndexSelect.Selection> {
         int[] shape = Compute.shape(x);
         int a = Shapes.axis("indexSelect", axis, shape);
         int size = shape[a];
-        if (size > MAX_LENGTH) {
+        if (size > Shapes.FLOAT_EXACT_INTEGERS) {
             throw new IllegalArgumentException("indexSelect: axis " + axis + " of shape " + Shapes.str(shape)
-                    + " is longer than " + MAX_LENGTH + ", the most that float32 indices address exactly");
+                    + " is longer than " + Shapes.FLOAT_EXACT_INTEGERS + ", the most that float32 indices address exactly");
         }
         for (int i = 0; i < indices.length; i++) {
             if (indices[i] < 0 || indices[i] >= size) {
