@@ -14,6 +14,7 @@ import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Graph;
 import org.adjoint.internal.Recomputation;
+import org.adjoint.internal.SideEffects;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.RandomState;
 
@@ -86,28 +87,71 @@ final class ChainNode extends RecomputingNode {
         node.input = x;
         node.firstStateNeedingGrad = firstStateNeedingGrad(layers, x);
         node.current = x;
-        // Layer 1 taped once tells the planner what a slot and a tape cost; the schedule then
-        // starts with exactly that call (recorded or not), so no forward call is wasted.
-        Tape probe = node.run(1, x, true);
-        long slotBytes = 4L * probe.output().size();
-        long tapeBytes = node.bytesOf(List.of(probe));
-        node.schedule = Planner.plan(layers.size(), slotBytes, tapeBytes, policy);
-        Action first = node.schedule.actions().get(0);
-        if (first.kind() == Action.Kind.RECORD) {
-            node.tapes.put(1, probe);
-        } else {
-            node.dropTapeKeepOutput(probe);
-        }
-        node.current = probe.output();
-        node.measure();
-        int backwardStart = node.schedule.backwardStart();
-        for (int i = 1; i < backwardStart; i++) {
-            node.execute(node.schedule.actions().get(i));
+        // A refusal (a budget that one tape exceeds, or that a later layer's tape does) leaves
+        // the model as the call found it: the side effects of the layers that ran are undone,
+        // the random stream set back, and what the chain allocated handed back.
+        long randomBefore = RandomState.get();
+        try (SideEffects.Log log = SideEffects.begin()) {
+            try {
+                node.runForward(policy);
+            } catch (RuntimeException | Error e) {
+                node.abandon(e);
+                RandomState.set(randomBefore);
+                throw e;
+            }
+            log.commit();
         }
         Tensor last = node.tapes.get(layers.size()).output();
         node.chainOutput = Compute.storage(last);
         Tensor out = Compute.view(last.detach(), last.shape());
         return Graph.record(node, out, inputs);
+    }
+
+    /** The forward part of the schedule: up to its first reverse. */
+    private void runForward(CheckpointPolicy policy) {
+        // Layer 1 taped once tells the planner what a slot and a tape cost; the schedule then
+        // starts with exactly that call (recorded or not), so no forward call is wasted.
+        Tape probe = run(1, current, true);
+        tapes.put(1, probe);
+        long slotBytes = 4L * probe.output().size();
+        long tapeBytes = bytesOf(List.of(probe));
+        schedule = Planner.plan(layers.size(), slotBytes, tapeBytes, policy);
+        if (schedule.actions().get(0).kind() != Action.Kind.RECORD) {
+            tapes.remove(1);
+            dropTapeKeepOutput(probe);
+        }
+        current = probe.output();
+        measure();
+        int backwardStart = schedule.backwardStart();
+        for (int i = 1; i < backwardStart; i++) {
+            execute(schedule.actions().get(i));
+        }
+    }
+
+    /** After a refused forward pass: every buffer the chain allocated goes back, each once. */
+    private void abandon(Throwable failure) {
+        List<Compute.Allocation> allocations = new ArrayList<>(owned.values());
+        for (Tape tape : tapes.values()) {
+            allocations.addAll(tape.allocations());
+        }
+        tapes.clear();
+        slots.clear();
+        owned.clear();
+        current = null;
+        releaseOnce(allocations, failure);
+    }
+
+    private static void releaseOnce(List<Compute.Allocation> allocations, Throwable failure) {
+        Set<Buffer> released = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Compute.Allocation allocation : allocations) {
+            if (released.add(allocation.buffer())) {
+                try {
+                    allocation.backend().release(allocation.buffer());
+                } catch (RuntimeException e) {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
     }
 
     @Override
@@ -214,11 +258,11 @@ final class ChainNode extends RecomputingNode {
                     // parameters made of it) is not made a leaf that gets one: the first
                     // convolution's input gradient, or the first linear layer's, would be dropped.
                     Tensor leaf = index - 1 >= firstStateNeedingGrad ? in.detach().requiresGrad(true) : in.detach();
-                    return new Tape(leaf, layer.apply(leaf), allocations);
+                    return new Tape(leaf, applyOrRelease(layer, leaf, allocations), allocations);
                 }
             }
             try (var _ = GradMode.noGrad()) {
-                Tensor out = layer.apply(in);
+                Tensor out = applyOrRelease(layer, in, allocations);
                 Buffer kept = Compute.storage(out);
                 for (Compute.Allocation allocation : allocations) {
                     if (allocation.buffer() == kept) {
@@ -235,6 +279,16 @@ final class ChainNode extends RecomputingNode {
                 rerun.close();
                 RandomState.set(outerRandom);
             }
+        }
+    }
+
+    /** The layer's output; when it throws, what it allocated so far (which nothing holds) goes back. */
+    private static Tensor applyOrRelease(Layer layer, Tensor in, List<Compute.Allocation> allocations) {
+        try {
+            return layer.apply(in);
+        } catch (RuntimeException | Error e) {
+            releaseOnce(allocations, e);
+            throw e;
         }
     }
 

@@ -25,9 +25,9 @@ import java.util.Locale;
  *       those layers are taped in one sweep instead of being split further: never more calls
  *       than {@code binomial} with that many slots, and never more saved bytes than the budget
  *       (for a chain of identical layers). What a tape costs is learnt by taping the first
- *       layer, so a budget too small for one tape is refused after that layer has run once:
- *       its random draws and a batch norm's running statistics are then those of one forward
- *       call, as if the chain had started.</li>
+ *       layer; a budget too small for that tape, or for a later layer's, is refused with the
+ *       model as the call found it: the random stream is set back, a batch norm's running
+ *       statistics and batch count are restored, and the chain's buffers are handed back.</li>
  * </ul>
  */
 public sealed interface CheckpointPolicy {

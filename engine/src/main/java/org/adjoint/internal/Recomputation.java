@@ -4,7 +4,9 @@ package org.adjoint.internal;
  * Whether the current thread is re-running layers for a checkpointed backward pass. A layer
  * with a side effect beyond its output (batch normalisation updates its running statistics)
  * performs it on the first run only: the re-run must compute the same values, not count the
- * batch twice. Confined to a thread, as grad mode is; scopes nest.
+ * batch twice. On that first run it also tells {@link SideEffects} how to take the change
+ * back, for a checkpointed chain that refuses its plan after the layer ran. Confined to a
+ * thread, as grad mode is; scopes nest.
  *
  * <pre>{@code
  * try (var _ = Recomputation.enter()) {

@@ -5,9 +5,11 @@ import java.util.Map;
 
 import org.adjoint.Tensor;
 import org.adjoint.autodiff.GradMode;
+import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Recomputation;
 import org.adjoint.internal.Shapes;
+import org.adjoint.internal.SideEffects;
 import org.adjoint.internal.TensorImpl;
 
 /**
@@ -81,20 +83,31 @@ public final class BatchNorm2d implements Module {
         }
         boolean counts = training && !Recomputation.active();
         Tensor nextCount = null;
+        Buffer countBefore = null;
         if (counts) {
             // Computed before the layer runs so that nothing can fail between its update and this one.
             try (var _ = GradMode.noGrad()) {
                 nextCount = Compute.copy(numBatchesTracked.add(1f));
             }
+            if (SideEffects.logging()) {
+                countBefore = Compute.buffer(SideEffects.snapshot(numBatchesTracked));
+            }
         }
         Tensor y = Functional.batchNorm(x, runningMean, runningVar, weight, bias, training, momentum, eps);
         if (counts) {
             TensorImpl target = TensorImpl.of(numBatchesTracked);
-            target.backend().copyStrided(Compute.buffer(nextCount), 0, new int[] {1}, target.storage(),
-                    target.layout().offset(), new int[] {1});
-            target.version().increment();
+            if (countBefore != null) {
+                Buffer before = countBefore;
+                SideEffects.onUndo(() -> overwriteCount(target, before));
+            }
+            overwriteCount(target, Compute.buffer(nextCount));
         }
         return y;
+    }
+
+    private static void overwriteCount(TensorImpl target, Buffer count) {
+        target.backend().copyStrided(count, 0, new int[] {1}, target.storage(), target.layout().offset(), new int[] {1});
+        target.version().increment();
     }
 
     @Override

@@ -10,6 +10,7 @@ import org.adjoint.backend.Buffer;
 import org.adjoint.internal.Compute;
 import org.adjoint.internal.Recomputation;
 import org.adjoint.internal.Shapes;
+import org.adjoint.internal.SideEffects;
 import org.adjoint.internal.TensorImpl;
 import org.adjoint.internal.ops.LayerNorm;
 import org.adjoint.internal.ops.SumTo;
@@ -245,6 +246,15 @@ public final class Functional {
         TensorImpl varTarget = TensorImpl.of(runningVar);
         meanTarget.makeContiguous();
         varTarget.makeContiguous();
+        if (SideEffects.logging()) {
+            // A checkpointed chain that refuses its plan after this layer ran puts them back.
+            Buffer meanBefore = Compute.buffer(SideEffects.snapshot(runningMean));
+            Buffer varBefore = Compute.buffer(SideEffects.snapshot(runningVar));
+            SideEffects.onUndo(() -> {
+                overwrite(meanTarget, meanBefore, channels);
+                overwrite(varTarget, varBefore, channels);
+            });
+        }
         overwrite(meanTarget, meanValues, channels);
         overwrite(varTarget, varValues, channels);
     }

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 import org.adjoint.Tensor;
@@ -17,6 +19,7 @@ import org.adjoint.checkpoint.CheckpointMeter;
 import org.adjoint.checkpoint.CheckpointPolicy;
 import org.adjoint.checkpoint.Revolve;
 import org.adjoint.nn.Activation;
+import org.adjoint.nn.BatchNorm2d;
 import org.adjoint.nn.Dropout;
 import org.adjoint.nn.Layer;
 import org.adjoint.nn.Linear;
@@ -136,6 +139,52 @@ public abstract class CheckpointConformance extends BackendConformance {
             List<float[]> checkpointed = gradients(chain, x, h -> chain.apply(h, CheckpointPolicy.parse(policy)));
             assertSameGradients(plain, checkpointed, "dropout chain, " + policy);
         }
+    }
+
+    /** The values of a model's state (parameters and buffers), copied. */
+    private static Map<String, float[]> stateValues(Sequential model) {
+        Map<String, float[]> values = new TreeMap<>();
+        model.stateDict().forEach((name, tensor) -> values.put(name, tensor.toFloatArray()));
+        return values;
+    }
+
+    private static void assertSameState(Map<String, float[]> expected, Sequential model, String label) {
+        Map<String, float[]> actual = stateValues(model);
+        assertEquals(expected.keySet(), actual.keySet(), label);
+        expected.forEach((name, values) -> assertArrayEquals(values, actual.get(name), label + ": " + name));
+    }
+
+    @Test
+    void aRefusedBudgetLeavesTheModelAsItWas() {
+        // Batch norm updates its running statistics and counts the batch, dropout takes a key
+        // from the random stream: the layers that ran before the refusal must take both back.
+        // The chain starts with an identity, whose tape holds nothing, so that a budget the
+        // planner accepts is exceeded by a later layer's tape.
+        BatchNorm2d norm = new BatchNorm2d(3);
+        Sequential chain = new Sequential(new Dropout(0.5f).training(false), new Dropout(0.4f), norm,
+                new BatchNorm2d(3));
+        Tensor x = Tensor.randn(12, 4, 3, 5, 5).mul(2f).add(1f).requiresGrad(true);
+        Map<String, float[]> before = stateValues(chain);
+        RandomState.set(99);
+
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
+                () -> new Sequential(norm, new Dropout(0.4f)).apply(x, CheckpointPolicy.memoryBudget(1000)));
+        assertTrue(small.getMessage().startsWith("memoryBudget: 1000 bytes cannot hold even one layer's tape"),
+                small.getMessage());
+        assertSameState(before, chain, "after a budget too small for the first tape");
+        assertEquals(99, RandomState.get(), "the random stream");
+
+        // The identity's empty tape fits any budget; batch norm's, after the dropout, does not fit this one.
+        long budget = 2 * 4L * x.size();
+        IllegalStateException later = assertThrows(IllegalStateException.class,
+                () -> chain.apply(x, CheckpointPolicy.memoryBudget(budget)));
+        assertTrue(later.getMessage().contains("more than the budget of " + budget), later.getMessage());
+        assertSameState(before, chain, "after a later layer exceeded the budget");
+        assertEquals(99, RandomState.get(), "the random stream");
+
+        // The same call with room to spare then counts the batch exactly once.
+        chain.apply(x, CheckpointPolicy.memoryBudget(1L << 30)).sum().backward();
+        assertEquals(1f, norm.numBatchesTracked().item(), "batches counted");
     }
 
     @Test
