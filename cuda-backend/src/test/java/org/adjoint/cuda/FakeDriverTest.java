@@ -127,6 +127,16 @@ class FakeDriverTest {
         }
     }
 
+    @Test
+    void aModuleThatLacksAKernelIsUnloadedAndRefused() throws IOException, InterruptedException {
+        // Both forms come from the same source, so the PTX is not tried: the error names the kernel.
+        Result result = child(fake.cuda13(), Map.of("FAKE_CUDA_NO_FUNCTION", "adam", "FAKE_CUDA_COUNTS", "1"), "compile");
+        assertEquals(0, result.exitCode(), result.output());
+        assertTrue(result.output().contains("cuda: cuModuleGetFunction(adam) in the CUBIN for sm_90 failed:"
+                + " CUDA_ERROR_NOT_FOUND"), result.output());
+        assertTrue(result.output().lines().anyMatch(l -> l.matches("\\s+1 cuModuleUnload")), result.output());
+    }
+
     /** The kernels compiled and ran; the FINE line says in which form they were loaded. */
     private static String kernelForm(Result result) {
         assertEquals(0, result.exitCode(), result.output());

@@ -2,6 +2,7 @@ package org.adjoint.cuda.internal;
 
 import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
 import static jcuda.driver.JCudaDriver.cuModuleLoadData;
+import static jcuda.driver.JCudaDriver.cuModuleUnload;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -82,22 +83,25 @@ final class KernelCompiler {
                     + CudaKernelSource.kernelNames() + ")");
         }
         String source = CudaKernelSource.source();
-        String cubinNotUsed;
+        String cubinNotUsed = null;
         IllegalStateException cubinFailure = null;
+        byte[] cubin = null;
         try {
-            byte[] cubin = nvrtc.compileToCubin(source, PROGRAM, cubinOptions(major, minor));
+            cubin = nvrtc.compileToCubin(source, PROGRAM, cubinOptions(major, minor));
+        } catch (UnsupportedOperationException e) {
+            cubinNotUsed = e.getMessage();
+        } catch (IllegalStateException e) {
+            // An NVRTC that does not know sm_XY yet: PTX may still do. Kept for the PTX's failure.
+            cubinFailure = e;
+            cubinNotUsed = e.getMessage().lines().findFirst().orElse("");
+        }
+        if (cubin != null) {
             CUmodule module = new CUmodule();
             int loaded = cuModuleLoadData(module, cubin);
             if (loaded == CUresult.CUDA_SUCCESS) {
                 return load(module, names, "CUBIN for sm_" + major + minor);
             }
             cubinNotUsed = "cuModuleLoadData refused the CUBIN: " + CUresult.stringFor(loaded);
-        } catch (UnsupportedOperationException e) {
-            cubinNotUsed = e.getMessage();
-        } catch (IllegalStateException e) {
-            // An NVRTC that does not know sm_XY yet (or any other failure): PTX may still do.
-            cubinFailure = e;
-            cubinNotUsed = e.getMessage().lines().findFirst().orElse("");
         }
         String ptx;
         try {
@@ -119,12 +123,26 @@ final class KernelCompiler {
         return load(module, names, "PTX for compute_" + major + minor + " (CUBIN not used: " + cubinNotUsed + ")");
     }
 
+    /**
+     * Looks every kernel up in a loaded module. A module without one of them (the source
+     * defines it, so the image is not this source's) is unloaded and refused, whichever form
+     * it was: the other form of the same source would lack it too.
+     */
     private static Module load(CUmodule module, List<String> names, String form) {
         Map<String, CUfunction> functions = new HashMap<>();
-        for (String name : names) {
-            CUfunction function = new CUfunction();
-            Driver.check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ")");
-            functions.put(name, function);
+        try {
+            for (String name : names) {
+                CUfunction function = new CUfunction();
+                Driver.check(cuModuleGetFunction(function, module, name), "cuModuleGetFunction(" + name + ") in the "
+                        + form);
+                functions.put(name, function);
+            }
+        } catch (IllegalStateException e) {
+            int unloaded = cuModuleUnload(module);
+            if (unloaded != CUresult.CUDA_SUCCESS) {
+                e.addSuppressed(new IllegalStateException("cuModuleUnload: " + CUresult.stringFor(unloaded)));
+            }
+            throw e;
         }
         return new Module(functions, form);
     }

@@ -195,13 +195,23 @@ CUresult cuModuleLoadData(void** module, const void* image) {
     *module = (void*) 0x30;
     return strncmp((const char*) image, "// fake PTX", 11) == 0 ? OK : INVALID_VALUE;
 }
+/* $FAKE_CUDA_NO_FUNCTION names a kernel the loaded module lacks, as a stale image would. */
 CUresult cuModuleGetFunction(void** function, void* module, const char* name) {
     NEEDS_CONTEXT();
     if (module != (void*) 0x30) {
         return INVALID_VALUE;
     }
+    const char* lacking = getenv("FAKE_CUDA_NO_FUNCTION");
+    if (lacking != NULL && strcmp(lacking, name) == 0) {
+        return NOT_FOUND;
+    }
     *function = strdup(name);
     return OK;
+}
+CUresult cuModuleUnload(void* module) {
+    NEEDS_CONTEXT();
+    count("cuModuleUnload");
+    return module == (void*) 0x30 ? OK : INVALID_VALUE;
 }
 
 /* ---- the kernels, as plain loops ---- */
