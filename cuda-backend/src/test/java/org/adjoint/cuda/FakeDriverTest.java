@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -135,6 +136,38 @@ class FakeDriverTest {
         assertTrue(result.output().contains("cuda: cuModuleGetFunction(adam) in the CUBIN for sm_90 failed:"
                 + " CUDA_ERROR_NOT_FOUND"), result.output());
         assertTrue(result.output().lines().anyMatch(l -> l.matches("\\s+1 cuModuleUnload")), result.output());
+    }
+
+    @Test
+    void aDeviceThatFailsToOpenGivesBackWhatItHeld() throws IOException, InterruptedException {
+        // Each failure point, with what was held by then: the retained context, the stream, the
+        // first pinned block and its two events, then everything (cuBLAS refused afterwards).
+        record Case(Path folder, Map<String, String> environment, List<String> arguments, String reason,
+                    Map<String, Integer> releases) {
+        }
+        List<Case> cases = List.of(
+                new Case(fake.cuda13(), Map.of("FAKE_CUDA_FAIL", "cuStreamCreate"), List.of("probe"),
+                        "cuda: cuStreamCreate failed: CUDA_ERROR_OUT_OF_MEMORY",
+                        Map.of("cuDevicePrimaryCtxRelease", 1)),
+                new Case(fake.cuda13(), Map.of("FAKE_CUDA_FAIL", "cuMemAllocHost:2"), List.of("probe"),
+                        "cuda: cuMemAllocHost(2097152 bytes) failed: CUDA_ERROR_OUT_OF_MEMORY",
+                        Map.of("cuDevicePrimaryCtxRelease", 1, "cuStreamDestroy", 1, "cuMemFreeHost", 1,
+                                "cuEventDestroy", 2)),
+                new Case(fake.cuda13(), Map.of(), List.of("-Dadjoint.cuda.bindings=jcuda", "probe"),
+                        "cuBLAS does not load through the JCuda binding",
+                        Map.of("cuDevicePrimaryCtxRelease", 1, "cuStreamDestroy", 1, "cuMemFreeHost", 2,
+                                "cuEventDestroy", 2 + 32)));
+        for (Case c : cases) {
+            Map<String, String> environment = new HashMap<>(c.environment());
+            environment.put("FAKE_CUDA_COUNTS", "1");
+            Result result = child(c.folder(), environment, c.arguments().toArray(String[]::new));
+            assertEquals(0, result.exitCode(), result.output());
+            assertTrue(result.output().contains("reason: ") && result.output().contains(c.reason()), result.output());
+            for (var release : c.releases().entrySet()) {
+                assertTrue(result.output().lines().anyMatch(l -> l.matches("\\s+" + release.getValue() + " "
+                        + release.getKey())), release + " in " + result.output());
+            }
+        }
     }
 
     /** The kernels compiled and ran; the FINE line says in which form they were loaded. */

@@ -5,11 +5,13 @@ import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuDriverGetVersion;
 import static jcuda.driver.JCudaDriver.cuInit;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import java.nio.charset.StandardCharsets;
@@ -66,8 +68,11 @@ public final class CudaDevice {
     private final boolean tf32;
     private final boolean poolRefused;
     private final boolean streamOrdered;
+    private final CUdevice device;
     private final CUcontext context;
     private final Driver.Stream stream;
+    /** Whether {@link #stream} was created, for a teardown after a failed open. */
+    private boolean streamCreated;
     private final CachingAllocator allocator;
     private final LaunchGrid grid;
     private final HostStaging staging;
@@ -99,16 +104,48 @@ public final class CudaDevice {
         this.streamOrdered = !poolRefused
                 && attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED) != 0;
         // The primary context is the one the CUDA runtime inside cuBLAS uses, so both share memory and streams.
+        this.device = device;
         this.context = new CUcontext();
         Driver.check(cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain");
-        Driver.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
         this.stream = new Driver.Stream();
-        // Non-blocking: other libraries' work on the legacy default stream does not serialise with ours.
-        Driver.check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        try {
+            Driver.check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            // Non-blocking: other libraries' work on the legacy default stream does not serialise with ours.
+            Driver.check(cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            streamCreated = true;
+            this.staging = new HostStaging(stream);
+        } catch (RuntimeException | Error e) {
+            releaseAfter(e);
+            throw e;
+        }
         this.allocator = new CachingAllocator(new DeviceMemory(stream, streamOrdered),
                 CudaDevice::collectUnreachableBuffers);
         this.grid = new LaunchGrid(multiprocessors);
-        this.staging = new HostStaging(stream);
+    }
+
+    /**
+     * Gives back what a device that failed to open holds (its libraries' handles, the pinned
+     * staging, the stream, the retained primary context, which keeps device memory), so that a
+     * process that goes on without the GPU does not keep them; a failed release is added to
+     * {@code failure}, suppressed. Nothing was allocated from the device yet.
+     */
+    private void releaseAfter(Throwable failure) {
+        if (blas != null) {
+            try {
+                blas.close();
+            } catch (RuntimeException e) {
+                failure.addSuppressed(e);
+            }
+            blas = null;
+        }
+        if (staging != null) {
+            staging.free(failure);
+        }
+        if (streamCreated) {
+            streamCreated = false;
+            Driver.release(cuStreamDestroy(stream), "cuStreamDestroy", failure);
+        }
+        Driver.release(cuDevicePrimaryCtxRelease(device), "cuDevicePrimaryCtxRelease", failure);
     }
 
     private static int attribute(CUdevice device, int attribute) {
@@ -226,7 +263,12 @@ public final class CudaDevice {
         CUdevice device = new CUdevice();
         Driver.check(cuDeviceGet(device, ordinal), "cuDeviceGet");
         CudaDevice opened = new CudaDevice(ordinal, device);
-        opened.loadLibraries();
+        try {
+            opened.loadLibraries();
+        } catch (RuntimeException | Error e) {
+            opened.releaseAfter(e);
+            throw e;
+        }
         return opened;
     }
 

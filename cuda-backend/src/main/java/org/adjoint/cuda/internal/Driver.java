@@ -24,6 +24,21 @@ final class Driver {
     }
 
     /**
+     * For a release on a failure path: a failed call is added to {@code failure}, suppressed,
+     * so that the failure being handled stays the one thrown.
+     *
+     * @param result   what the call returned
+     * @param function its name, for the message
+     * @param failure  the failure being handled
+     */
+    static void release(int result, String function, Throwable failure) {
+        if (result != CUresult.CUDA_SUCCESS) {
+            failure.addSuppressed(new IllegalStateException("cuda: " + function + " failed: "
+                    + CUresult.stringFor(result)));
+        }
+    }
+
+    /**
      * A JCuda device pointer to an address the allocator handed out. JCuda passes a pointer's
      * native value plus its byte offset, so an offset from null is the address itself.
      *

@@ -1,9 +1,11 @@
 package org.adjoint.cuda.internal;
 
 import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventDestroy;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
+import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 
@@ -49,22 +51,58 @@ final class HostStaging {
     private final LongBuffer slotLongs;
     private final CUevent[] slotFree = new CUevent[SLOTS];
     private int nextSlot;
+    /** What {@link #free} gives back: the events made so far (halves' first), and each pinned block. */
+    private int eventsCreated;
+    private boolean pinnedHalves;
+    private boolean pinnedSlots;
 
     HostStaging(CUstream stream) {
         this.stream = stream;
         this.pinned = new Pointer();
-        Driver.check(cuMemAllocHost(pinned, 2 * CHUNK_BYTES), "cuMemAllocHost(" + 2 * CHUNK_BYTES + " bytes)");
-        this.floats = pinned.getByteBuffer(0, 2 * CHUNK_BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        for (CUevent event : halfFree) {
-            Driver.check(cuEventCreate(event, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
-        }
         this.slots = new Pointer();
-        Driver.check(cuMemAllocHost(slots, SLOTS * SLOT_BYTES), "cuMemAllocHost(" + SLOTS * SLOT_BYTES + " bytes)");
+        try {
+            Driver.check(cuMemAllocHost(pinned, 2 * CHUNK_BYTES), "cuMemAllocHost(" + 2 * CHUNK_BYTES + " bytes)");
+            pinnedHalves = true;
+            for (CUevent event : halfFree) {
+                Driver.check(cuEventCreate(event, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+                eventsCreated++;
+            }
+            Driver.check(cuMemAllocHost(slots, SLOTS * SLOT_BYTES), "cuMemAllocHost(" + SLOTS * SLOT_BYTES + " bytes)");
+            pinnedSlots = true;
+            for (int i = 0; i < SLOTS; i++) {
+                slotFree[i] = new CUevent();
+                Driver.check(cuEventCreate(slotFree[i], CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+                eventsCreated++;
+            }
+        } catch (RuntimeException | Error e) {
+            free(e);
+            throw e;
+        }
+        this.floats = pinned.getByteBuffer(0, 2 * CHUNK_BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
         this.slotFloats = slots.getByteBuffer(0, SLOTS * SLOT_BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
         this.slotLongs = slots.getByteBuffer(0, SLOTS * SLOT_BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
-        for (int i = 0; i < SLOTS; i++) {
-            slotFree[i] = new CUevent();
-            Driver.check(cuEventCreate(slotFree[i], CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+    }
+
+    /**
+     * Gives back the pinned memory and the events, for a device that failed to open: nothing
+     * may use this staging afterwards. A failure is added to {@code failure}, suppressed, so
+     * that the reason the device failed stays the one thrown.
+     *
+     * @param failure why the device is being torn down
+     */
+    void free(Throwable failure) {
+        for (int i = eventsCreated - 1; i >= 0; i--) {
+            CUevent event = i < halfFree.length ? halfFree[i] : slotFree[i - halfFree.length];
+            Driver.release(cuEventDestroy(event), "cuEventDestroy", failure);
+        }
+        eventsCreated = 0;
+        if (pinnedSlots) {
+            pinnedSlots = false;
+            Driver.release(cuMemFreeHost(slots), "cuMemFreeHost", failure);
+        }
+        if (pinnedHalves) {
+            pinnedHalves = false;
+            Driver.release(cuMemFreeHost(pinned), "cuMemFreeHost", failure);
         }
     }
 

@@ -100,13 +100,31 @@ CUresult cuDeviceGetAttribute(int* value, int attribute, int device) {
 static __thread void* current_context;
 #define NEEDS_CONTEXT() do { if (current_context != (void*) 0x10) return INVALID_CONTEXT; } while (0)
 
+/* $FAKE_CUDA_FAIL names a call that fails as if the device were out of memory:
+   cuStreamCreate, or cuMemAllocHost:N for the Nth pinned allocation. */
+static int fails(const char* call) {
+    const char* failing = getenv("FAKE_CUDA_FAIL");
+    return failing != NULL && strcmp(failing, call) == 0;
+}
+
 CUresult cuDevicePrimaryCtxRetain(void** context, int device) { (void) device; *context = (void*) 0x10; return OK; }
+/* The releases of a device that failed to open; counted, so that a test sees each made once. */
+CUresult cuDevicePrimaryCtxRelease_v2(int device) { count("cuDevicePrimaryCtxRelease"); return device == 0 ? OK : INVALID_VALUE; }
+CUresult cuDevicePrimaryCtxRelease(int device) { return cuDevicePrimaryCtxRelease_v2(device); }
+CUresult cuStreamDestroy_v2(void* stream) { count("cuStreamDestroy"); return stream == (void*) 0x20 ? OK : INVALID_VALUE; }
+CUresult cuStreamDestroy(void* stream) { return cuStreamDestroy_v2(stream); }
+CUresult cuEventDestroy_v2(void* event) { count("cuEventDestroy"); free(event); return OK; }
+CUresult cuEventDestroy(void* event) { return cuEventDestroy_v2(event); }
+CUresult cuMemFreeHost(void* pointer) { count("cuMemFreeHost"); free(pointer); return OK; }
 CUresult cuCtxSetCurrent(void* context) {
     current_context = context;
     return context == (void*) 0x10 ? OK : INVALID_VALUE;
 }
 CUresult cuStreamCreate(void** stream, unsigned int flags) {
     NEEDS_CONTEXT();
+    if (fails("cuStreamCreate")) {
+        return OUT_OF_MEMORY;
+    }
     *stream = (void*) 0x20;
     return flags == 1 ? OK : INVALID_VALUE;
 }
@@ -156,6 +174,12 @@ CUresult cuMemFreeAsync(CUdeviceptr pointer, void* stream) {
 }
 CUresult cuMemAllocHost_v2(void** pointer, size_t bytes) {
     NEEDS_CONTEXT();
+    static int calls;
+    char call[32];
+    snprintf(call, sizeof call, "cuMemAllocHost:%d", ++calls);
+    if (fails(call)) {
+        return OUT_OF_MEMORY;
+    }
     *pointer = aligned_alloc(64, bytes);
     return OK;
 }
