@@ -206,8 +206,10 @@ public final class CudnnLibrary {
             if (text.address() != 0) {
                 return text.reinterpret(1024).getString(0);
             }
+        } catch (Error e) {
+            throw e;
         } catch (Throwable t) {
-            // The number alone below.
+            // The number alone below: the name only decorates the message of a failed call.
         }
         return "cudnnStatus_t " + status;
     }

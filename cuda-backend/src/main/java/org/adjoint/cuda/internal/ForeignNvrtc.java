@@ -123,8 +123,10 @@ public final class ForeignNvrtc implements Nvrtc {
                 return Optional.empty();
             }
             return Optional.of(major.get(JAVA_INT, 0) + "." + minor.get(JAVA_INT, 0));
+        } catch (Error e) {
+            throw e; // out of memory, a crashed binding: not a missing version
         } catch (Throwable t) {
-            return Optional.empty();
+            return Optional.empty(); // the version is for the log line, which then leaves it out
         }
     }
 
