@@ -49,6 +49,7 @@ final class FakeCuda implements BeforeAllCallback, AfterAllCallback {
     private Path cuda13;
     private Path cuda12;
     private Path ptxOnly;
+    private Path noNvrtc;
     private Path cudnnFolder;
     private Path cudnn12Folder;
 
@@ -70,6 +71,11 @@ final class FakeCuda implements BeforeAllCallback, AfterAllCallback {
         return ptxOnly;
     }
 
+    /** The driver and CUDA 13's cuBLAS, but no NVRTC: the device cannot open. */
+    Path noNvrtc() {
+        return noNvrtc;
+    }
+
     /** cuDNN alone, in a folder on no search path (as PyTorch's wheels keep it). */
     Path cudnnFolder() {
         return cudnnFolder;
@@ -88,7 +94,8 @@ final class FakeCuda implements BeforeAllCallback, AfterAllCallback {
         cuda13 = Files.createDirectory(temp.resolve("cuda13"));
         cuda12 = Files.createDirectory(temp.resolve("cuda12"));
         ptxOnly = Files.createDirectory(temp.resolve("ptx-only"));
-        for (Path folder : List.of(cuda13, cuda12, ptxOnly)) {
+        noNvrtc = Files.createDirectory(temp.resolve("no-nvrtc"));
+        for (Path folder : List.of(cuda13, cuda12, ptxOnly, noNvrtc)) {
             compile(temp, "fake_driver.c", folder, "libcuda.so.1", null);
         }
         compile(temp, "fake_cublas.c", cuda13, "libcublas.so.13", null);
@@ -97,6 +104,7 @@ final class FakeCuda implements BeforeAllCallback, AfterAllCallback {
         compile(temp, "fake_cublas.c", cuda12, "libcublas.so.12", "libcublas.so.12");
         compile(temp, "fake_nvrtc.c", cuda12, "libnvrtc.so.12", "libnvrtc.so.12", "-DFAKE_NVRTC_MAJOR=12");
         compile(temp, "fake_cublas.c", ptxOnly, "libcublas.so.13", null);
+        compile(temp, "fake_cublas.c", noNvrtc, "libcublas.so.13", null);
         compile(temp, "fake_nvrtc.c", ptxOnly, "libnvrtc.so.13", null, "-DFAKE_NVRTC_NO_CUBIN");
         // cuDNN 9 beside CUDA 13's libraries; the CUDA 12 folder has none (the im2col path).
         compile(temp, "fake_cudnn.c", cuda13, "libcudnn.so.9", null);

@@ -156,6 +156,9 @@ class FakeDriverTest {
                 new Case(fake.cuda13(), Map.of(), List.of("-Dadjoint.cuda.bindings=jcuda", "probe"),
                         "cuBLAS does not load through the JCuda binding",
                         Map.of("cuDevicePrimaryCtxRelease", 1, "cuStreamDestroy", 1, "cuMemFreeHost", 2,
+                                "cuEventDestroy", 2 + 32)),
+                new Case(fake.noNvrtc(), Map.of(), List.of("probe"), "NVRTC does not load through either binding",
+                        Map.of("cuDevicePrimaryCtxRelease", 1, "cuStreamDestroy", 1, "cuMemFreeHost", 2,
                                 "cuEventDestroy", 2 + 32)));
         for (Case c : cases) {
             Map<String, String> environment = new HashMap<>(c.environment());
@@ -163,6 +166,9 @@ class FakeDriverTest {
             Result result = child(c.folder(), environment, c.arguments().toArray(String[]::new));
             assertEquals(0, result.exitCode(), result.output());
             assertTrue(result.output().contains("reason: ") && result.output().contains(c.reason()), result.output());
+            // cuBLAS had opened (through java.lang.foreign) only where NVRTC was what failed.
+            long handlesDestroyed = result.output().lines().filter(l -> l.equals("fake cuBLAS: cublasDestroy_v2")).count();
+            assertEquals(c.folder().equals(fake.noNvrtc()) ? 1 : 0, handlesDestroyed, result.output());
             for (var release : c.releases().entrySet()) {
                 assertTrue(result.output().lines().anyMatch(l -> l.matches("\\s+" + release.getValue() + " "
                         + release.getKey())), release + " in " + result.output());

@@ -95,8 +95,8 @@ final class ChainNode extends RecomputingNode {
             try {
                 node.runForward(policy);
             } catch (RuntimeException | Error e) {
-                node.abandon(e);
                 RandomState.set(randomBefore);
+                node.abandon(e);
                 throw e;
             }
             log.commit();
@@ -147,8 +147,8 @@ final class ChainNode extends RecomputingNode {
             if (released.add(allocation.buffer())) {
                 try {
                     allocation.backend().release(allocation.buffer());
-                } catch (RuntimeException e) {
-                    failure.addSuppressed(e);
+                } catch (RuntimeException | Error e) {
+                    failure.addSuppressed(e); // the rest still go back
                 }
             }
         }

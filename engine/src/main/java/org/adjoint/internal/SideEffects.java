@@ -135,10 +135,11 @@ public final class SideEffects {
         }
 
         private void end() {
-            closed = true;
             if (OPEN.get() != this) {
+                // Nothing changed: the innermost log can still close, and this one after it.
                 throw new IllegalStateException("SideEffects: logs must close innermost first");
             }
+            closed = true;
             if (outer == null) {
                 OPEN.remove();
             } else {

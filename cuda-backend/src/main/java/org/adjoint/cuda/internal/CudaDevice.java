@@ -277,9 +277,9 @@ public final class CudaDevice {
                 () -> JCublasBlas.open(stream, tf32),
                 () -> ForeignBlas.open(ForeignBlas.load(), stream.address(), tf32),
                 Blas::description);
+        this.blas = blasChoice.binding(); // before NVRTC's choice, so that a failure there closes the handle
         BindingChoice<Nvrtc> nvrtcChoice = BindingChoice.choose("NVRTC", JNvrtcCompiler::load, ForeignNvrtc::load,
                 Nvrtc::description);
-        this.blas = blasChoice.binding();
         this.nvrtc = nvrtcChoice.binding();
         this.cudnn = new DeviceCudnn(ordinal, cudnnUse, blas, stream, tf32, allocator, this::enter);
         int[] driverVersion = new int[1];

@@ -8,7 +8,12 @@ enum { SUCCESS = 0, INVALID_VALUE = 7 };
 static int handles;
 
 cublasStatus_t cublasCreate_v2(void** handle) { *handle = (void*) (long) (0x100 + ++handles); return SUCCESS; }
-cublasStatus_t cublasDestroy_v2(void* handle) { return handle ? SUCCESS : INVALID_VALUE; }
+cublasStatus_t cublasDestroy_v2(void* handle) {
+    if (getenv("FAKE_CUDA_COUNTS") != NULL) {
+        fprintf(stderr, "fake cuBLAS: cublasDestroy_v2\n"); /* a torn-down device's handle */
+    }
+    return handle ? SUCCESS : INVALID_VALUE;
+}
 cublasStatus_t cublasSetStream_v2(void* handle, void* stream) { return handle && stream == (void*) 0x20 ? SUCCESS : INVALID_VALUE; }
 cublasStatus_t cublasSetMathMode(void* handle, int mode) {
     const char* tf32 = getenv("FAKE_CUBLAS_EXPECT_MODE");
