@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -15,6 +17,7 @@ import java.util.NoSuchElementException;
 import java.util.stream.IntStream;
 
 import org.adjoint.Tensor;
+import org.adjoint.backend.Backend;
 import org.adjoint.backend.Backends;
 import org.adjoint.cpu.CpuBackend;
 import org.adjoint.nn.Losses;
@@ -70,6 +73,45 @@ class BatchesTest {
         assertEquals(3, batches.size());
         assertArrayEquals(new int[] {0, 1, 2, 3}, batches.get(0));
         assertArrayEquals(new int[] {8, 9}, batches.get(2));
+    }
+
+    @Test
+    void aBatchThatFailedToBuildIsTheNextOneAgain() {
+        // A backend whose second upload fails, as one out of memory would.
+        Backend cpu = new CpuBackend();
+        int[] uploads = {0};
+        Backend failing = (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (self, method, arguments) -> {
+                    switch (method.getName()) {
+                        case "equals" -> {
+                            return self == arguments[0];
+                        }
+                        case "hashCode" -> {
+                            return System.identityHashCode(self);
+                        }
+                        case "upload" -> {
+                            if (++uploads[0] == 2) {
+                                throw new IllegalStateException("no memory for this batch");
+                            }
+                        }
+                        default -> {
+                        }
+                    }
+                    try {
+                        return method.invoke(cpu, arguments);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        Backends.use(failing);
+        Iterator<Batch> batches = numbered(10).batches(4).iterator();
+        batches.next();
+        assertThrows(IllegalStateException.class, batches::next);
+        assertTrue(batches.hasNext());
+        float[] second = batches.next().features().toFloatArray();
+        assertEquals(4f, second[0], "the batch that failed, not the one after it");
+        assertEquals(2, batches.next().size());
+        assertFalse(batches.hasNext());
     }
 
     @Test

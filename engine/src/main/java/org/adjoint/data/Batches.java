@@ -88,8 +88,11 @@ public final class Batches implements Iterable<Batch> {
                 if (!hasNext()) {
                     throw new NoSuchElementException("all " + batches + " batches were returned");
                 }
-                int from = next++ * batchSize;
-                return dataset.batch(order, from, Math.min(from + batchSize, size));
+                int from = next * batchSize;
+                // Counted once built: a batch that failed (no memory for it) is the next one again.
+                Batch batch = dataset.batch(order, from, Math.min(from + batchSize, size));
+                next++;
+                return batch;
             }
         };
     }

@@ -191,11 +191,19 @@ public final class GPT extends Composite {
                     + " tokens");
         }
         Tensor x = body.tokens.apply(ids, batch, time).add(body.positions.weight().narrow(0, 0, time));
-        x = body.dropout.apply(x);
-        if (policy == null) {
-            x = body.blocks.apply(x);
-        } else {
-            x = body.blocks.apply(x, policy, meter == null ? new CheckpointMeter() : meter);
+        // A call that fails (a checkpoint policy refused) leaves the random stream where it
+        // found it, the embedding dropout's key included, so that a retry draws the same masks.
+        long randomBefore = RandomState.get();
+        try {
+            x = body.dropout.apply(x);
+            if (policy == null) {
+                x = body.blocks.apply(x);
+            } else {
+                x = body.blocks.apply(x, policy, meter == null ? new CheckpointMeter() : meter);
+            }
+        } catch (RuntimeException | Error e) {
+            RandomState.set(randomBefore);
+            throw e;
         }
         x = body.norm.apply(x);
         return x.reshape(batch * time, config.width()).matmul(tokenEmbedding().transpose())

@@ -21,10 +21,10 @@ public final class Sampling {
      * @param temperature divides the logits, finite and {@code > 0} (below 1 sharpens, above flattens)
      * @param topK        the number of likeliest tokens to draw among, or {@code 0} for all (as
      *                    in nanoGPT, a {@code topK} of at least the logits' count also means all)
-     * @param random      the generator, advanced by one draw
+     * @param random      the generator, advanced by one draw (not at all when the call is refused)
      * @return the token id
-     * @throws IllegalArgumentException for empty logits, a NaN logit, a bad temperature or a
-     *                                  negative {@code topK}
+     * @throws IllegalArgumentException for empty logits, a NaN or +∞ logit, logits that are all
+     *                                  −∞, a bad temperature or a negative {@code topK}
      */
     public static int sample(float[] logits, float temperature, int topK, SplittableRandom random) {
         check(temperature, topK);
@@ -50,6 +50,18 @@ public final class Sampling {
                 max = Math.max(max, l);
             }
         }
+        // Refused before the draw, so that the caller's generator is left as it was.
+        if (max == Double.POSITIVE_INFINITY) {
+            int at = 0;
+            while (logits[at] != Float.POSITIVE_INFINITY) {
+                at++;
+            }
+            throw new IllegalArgumentException("Sampling: logit " + at + " of " + logits.length + " is Infinity");
+        }
+        if (max == Double.NEGATIVE_INFINITY) {
+            throw new IllegalArgumentException("Sampling: all " + logits.length + " logits are -Infinity: nothing can"
+                    + " be drawn");
+        }
         double[] weights = new double[logits.length];
         double total = 0;
         for (int i = 0; i < logits.length; i++) {
@@ -69,11 +81,7 @@ public final class Sampling {
                 }
             }
         }
-        if (last < 0) {
-            throw new IllegalArgumentException("Sampling: the logits have no finite maximum: "
-                    + Arrays.toString(Arrays.copyOf(logits, Math.min(logits.length, 8))));
-        }
-        return last; // rounding left a sliver past the end
+        return last; // rounding left a sliver past the end (the maximum's weight, 1, makes last >= 0)
     }
 
     /**

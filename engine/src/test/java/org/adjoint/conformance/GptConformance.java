@@ -307,25 +307,62 @@ public abstract class GptConformance extends BackendConformance {
                 assertThrows(IllegalArgumentException.class, () -> Sampling.sample(broken, 1f, 0, random)).getMessage());
         assertEquals("Sampling: logit 1 of 3 is NaN",
                 assertThrows(IllegalArgumentException.class, () -> Sampling.sample(broken, 1f, 2, random)).getMessage());
+        // Refused before the draw: the generator is where it was.
+        SplittableRandom untouched = new SplittableRandom(11);
+        assertEquals("Sampling: logit 2 of 3 is Infinity", assertThrows(IllegalArgumentException.class,
+                () -> Sampling.sample(new float[] {0f, 1f, Float.POSITIVE_INFINITY}, 1f, 0, untouched)).getMessage());
+        float inf = Float.NEGATIVE_INFINITY;
+        assertEquals("Sampling: all 2 logits are -Infinity: nothing can be drawn", assertThrows(
+                IllegalArgumentException.class, () -> Sampling.sample(new float[] {inf, inf}, 1f, 1, untouched))
+                .getMessage());
+        assertEquals(new SplittableRandom(11).nextLong(), untouched.nextLong(), "no draw was taken");
         // A k of at least the logits' count means all of them, as nanoGPT's min(top_k, vocabulary).
         assertEquals(Sampling.sample(logits, 1f, 0, new SplittableRandom(5)),
                 Sampling.sample(logits, 1f, 9, new SplittableRandom(5)));
     }
 
-    @Test
-    void aTargetOutOfRangeIsRefusedBeforeAnyDropoutKeyIsDrawn() {
+    /** Two sequences of three tokens for {@link #droppingModel()}, and the token after each. */
+    private static final int[] IDS = {1, 2, 3, 4, 5, 6};
+    private static final int[] TARGETS = {2, 3, 4, 5, 6, 7};
+
+    /** A two-block model with dropout 0.5, in training mode. */
+    private static GPT droppingModel() {
         GPT model = new GPT(new GPT.Config(11, 8, 16, 2, 4, 0.5f), 3);
         model.train(true);
-        int[] ids = {1, 2, 3, 4, 5, 6};
-        int[] targets = {2, 3, 4, 5, 6, 7};
+        return model;
+    }
+
+    /** The loss of a first call from random state 9; the stream is then set back to 9. */
+    private static float firstLoss(GPT model) {
         RandomState.set(9);
-        float expected = model.loss(ids, targets, 2, 3).item();
+        float loss = model.loss(IDS, TARGETS, 2, 3).item();
         RandomState.set(9);
+        return loss;
+    }
+
+    @Test
+    void aTargetOutOfRangeIsRefusedBeforeAnyDropoutKeyIsDrawn() {
+        GPT model = droppingModel();
+        int[] ids = IDS;
+        int[] targets = TARGETS;
+        float expected = firstLoss(model);
         var error = assertThrows(IllegalArgumentException.class,
                 () -> model.loss(ids, new int[] {2, 3, 4, 11, 6, 7}, 2, 3));
         assertEquals("GPT: target 11 (position 3) is out of range for a vocabulary of 11", error.getMessage());
         assertEquals(expected, model.loss(ids, targets, 2, 3).item(), "the refused call drew no dropout key");
         assertThrows(IllegalArgumentException.class, () -> model.generate(new int[] {1}, Integer.MAX_VALUE, 1f, 0, 1));
+    }
+
+    @Test
+    void aRefusedCheckpointPlanLeavesTheRandomStreamWhereItWas() {
+        // The embedding dropout draws its key before the blocks' chain refuses the budget.
+        GPT model = droppingModel();
+        float expected = firstLoss(model);
+        assertThrows(IllegalArgumentException.class,
+                () -> model.loss(IDS, TARGETS, 2, 3, CheckpointPolicy.memoryBudget(1), null));
+        assertEquals(9, RandomState.get(), "the random stream");
+        assertEquals(expected, model.loss(IDS, TARGETS, 2, 3, CheckpointPolicy.memoryBudget(1L << 30), null).item(),
+                "the retry draws the masks a first call draws");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.adjoint.bench.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -167,6 +168,94 @@ final class CommandLine {
     static void checkReadable(String option, Path file) {
         if (file != null && !Files.isRegularFile(file)) {
             throw new UsageException("option " + option + " " + file + ": no such file");
+        }
+    }
+
+    /**
+     * Checks, before any work, that the plot is not written over the parameters a run saves or
+     * loads: the plot is written last and would replace them ({@code --save} may name the file
+     * {@code --load} read, to go on from it).
+     *
+     * @param plot the {@code --plot} file, or {@code null}
+     * @param save the {@code --save} file, or {@code null}
+     * @param load the {@code --load} file, or {@code null}
+     * @throws UsageException naming both options and the file
+     */
+    static void checkPlotApart(Path plot, Path save, Path load) {
+        checkApart(plot, "--save", save);
+        checkApart(plot, "--load", load);
+    }
+
+    private static void checkApart(Path plot, String option, Path file) {
+        if (plot != null && file != null && sameFile(plot, file)) {
+            throw new UsageException("options --plot and " + option + " name the same file, " + plot
+                    + ": the plot would replace the parameters");
+        }
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        if (a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
+            return true;
+        }
+        try {
+            // Another spelling of an existing file (a link, "./x" against "x" in another folder form).
+            return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            throw new UsageException("options --plot " + a + " and " + b + ": cannot tell whether they are one file: "
+                    + e.getMessage());
+        }
+    }
+
+    /**
+     * The failure of a run whose loss stopped being finite, after writing {@code --plot} with
+     * what the run finished, which is what shows how it went; a plot that cannot be written is
+     * suppressed under the failure.
+     *
+     * @param message  what happened and what to do
+     * @param plot     the {@code --plot} file, or {@code null}
+     * @param finished what the plot holds ("the 2 finished epochs"), or {@code null} when nothing
+     * @param write    writes the plot
+     * @return the failure to throw
+     */
+    static IllegalStateException diverged(String message, Path plot, String finished, Runnable write) {
+        RuntimeException plotFailure = null;
+        if (plot != null && finished != null) {
+            try {
+                write.run();
+                message += "; the curves of " + finished + " are in " + plot;
+            } catch (RuntimeException e) {
+                plotFailure = e;
+            }
+        }
+        IllegalStateException failure = new IllegalStateException(message);
+        if (plotFailure != null) {
+            failure.addSuppressed(plotFailure);
+        }
+        return failure;
+    }
+
+    /**
+     * Runs each of a finished run's writes ({@code --save}, then {@code --plot}) even when an
+     * earlier one fails, so that a full disk that fails one still leaves the other; the first
+     * failure is thrown, the later ones suppressed under it.
+     *
+     * @param writes the writes, in order
+     */
+    static void writeAll(Runnable... writes) {
+        RuntimeException first = null;
+        for (Runnable write : writes) {
+            try {
+                write.run();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 

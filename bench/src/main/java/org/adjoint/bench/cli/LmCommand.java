@@ -304,6 +304,7 @@ public final class LmCommand {
         CommandLine.checkWritable("--save", save, false);
         CommandLine.checkWritable("--plot", plot, true);
         CommandLine.checkReadable("--load", load);
+        CommandLine.checkPlotApart(plot, save, load);
         return new Options(layers, heads, embed, context, dropout, attentionDropout, batch, iterations, learningRate,
                 minRate, warmup, weightDecay, gradClip, checkpoint, seed, backend, evalInterval, evalBatches, sample,
                 temperature, topK, prompt, plot, save, load, json, quiet);
@@ -333,6 +334,7 @@ public final class LmCommand {
         String architecture = String.format(Locale.ROOT, "GPT (%d layer%s, %d head%s, width %d, context %d)",
                 options.layers(), options.layers() == 1 ? "" : "s", options.heads(), options.heads() == 1 ? "" : "s",
                 options.embed(), options.context());
+        String plotTitle = "Adjoint: " + architecture + " on " + data.name();
         if (options.load() != null) {
             Map<String, Tensor> saved = SafeTensors.load(options.load());
             try {
@@ -401,9 +403,12 @@ public final class LmCommand {
             trainNanos += nanos;
             intervalNanos += nanos;
             if (!Float.isFinite(value)) {
-                throw new IllegalStateException(String.format(Locale.ROOT,
+                String finished = curve.isEmpty() ? null
+                        : "the " + curve.size() + " evaluation" + (curve.size() == 1 ? "" : "s") + " so far";
+                throw CommandLine.diverged(String.format(Locale.ROOT,
                         "the loss became %s at iteration %d; lower the learning rate (--lr, now %s)", value,
-                        iteration + 1, options.learningRate()));
+                        iteration + 1, options.learningRate()), options.plot(), finished,
+                        () -> writePlot(options.plot(), plotTitle, curve));
             }
             lossSum += value;
             inInterval++;
@@ -438,28 +443,28 @@ public final class LmCommand {
                     + "backend %s%n", msPerIteration, TrainCommand.bytes(result.peakSavedBytes()), options.checkpoint(),
                     result.seconds(), backend);
         }
-        if (options.save() != null) {
-            Map<String, String> metadata = new LinkedHashMap<>();
-            metadata.put("format", "adjoint");
-            metadata.put("model", String.format(Locale.ROOT, "gpt layers=%d heads=%d embed=%d context=%d vocabulary=%d",
-                    options.layers(), options.heads(), options.embed(), options.context(), data.vocabularySize()));
-            metadata.put("data", data.name());
-            metadata.put("val_loss", String.format(Locale.ROOT, "%.4f", valLoss));
-            SafeTensors.save(options.save(), model.stateDict(), metadata);
-            if (!options.json()) {
-                out.println("parameters saved to " + options.save());
+        CommandLine.writeAll(() -> {
+            if (options.save() != null) {
+                Map<String, String> metadata = new LinkedHashMap<>();
+                metadata.put("format", "adjoint");
+                metadata.put("model", String.format(Locale.ROOT,
+                        "gpt layers=%d heads=%d embed=%d context=%d vocabulary=%d", options.layers(), options.heads(),
+                        options.embed(), options.context(), data.vocabularySize()));
+                metadata.put("data", data.name());
+                metadata.put("val_loss", String.format(Locale.ROOT, "%.4f", valLoss));
+                SafeTensors.save(options.save(), model.stateDict(), metadata);
+                if (!options.json()) {
+                    out.println("parameters saved to " + options.save());
+                }
             }
-        }
-        if (options.plot() != null) {
-            List<double[]> points = new ArrayList<>();
-            for (Point p : curve) {
-                points.add(new double[] {p.iteration(), p.trainLoss(), p.valLoss()});
+        }, () -> {
+            if (options.plot() != null) {
+                writePlot(options.plot(), plotTitle, curve);
+                if (!options.json()) {
+                    out.println("plot written to " + options.plot());
+                }
             }
-            LossPlot.writeLosses(options.plot(), "Adjoint: " + architecture + " on " + data.name(), points);
-            if (!options.json()) {
-                out.println("plot written to " + options.plot());
-            }
-        }
+        });
         if (!options.json() && options.sample() > 0) {
             out.printf(Locale.ROOT, "sample (%d characters, temperature %s, top-k %d, seed %d):%n%s%s%n",
                     options.sample(), options.temperature(), options.topK(), options.seed(), options.prompt(), sample);
@@ -472,6 +477,15 @@ public final class LmCommand {
      * evaluation mode, without a tape; the batches come from a generator of their own (seeded
      * by the iteration), so estimating does not change the training batches.
      */
+    /** The loss curve, train and validation, at each evaluation. */
+    private static void writePlot(Path plot, String title, List<Point> curve) {
+        List<double[]> points = new ArrayList<>();
+        for (Point p : curve) {
+            points.add(new double[] {p.iteration(), p.trainLoss(), p.valLoss()});
+        }
+        LossPlot.writeLosses(plot, title, points);
+    }
+
     private static double[] estimate(GPT model, TextData data, Options options, int iteration) {
         model.train(false);
         SplittableRandom random = new SplittableRandom(options.seed() * 31 + iteration);

@@ -297,6 +297,7 @@ public final class TrainCommand {
         CommandLine.checkWritable("--save", save, false);
         CommandLine.checkWritable("--plot", plot, true);
         CommandLine.checkReadable("--load", load);
+        CommandLine.checkPlotApart(plot, save, load);
         return new Options(data, dataDir, hidden, network, activation, dropout, epochs, batch, optimizer, learningRate,
                 momentum, weightDecay, schedule, checkpoint, seed, backend, plot, save, load, quiet);
     }
@@ -415,22 +416,10 @@ public final class TrainCommand {
                     String diverged = String.format(Locale.ROOT,
                             "the loss became %s at epoch %d, step %d; lower the learning rate (--lr, now %s)",
                             value, epoch, step + 1, optimizer.learningRate());
-                    RuntimeException plotFailure = null;
-                    if (options.plot() != null && !results.isEmpty()) {
-                        // The finished epochs' curves are what shows how it went: written all the same.
-                        try {
-                            LossPlot.write(options.plot(), plotTitle, results);
-                            diverged += "; the curves of the " + results.size() + " finished epoch"
-                                    + (results.size() == 1 ? "" : "s") + " are in " + options.plot();
-                        } catch (RuntimeException e) {
-                            plotFailure = e;
-                        }
-                    }
-                    IllegalStateException failure = new IllegalStateException(diverged);
-                    if (plotFailure != null) {
-                        failure.addSuppressed(plotFailure);
-                    }
-                    throw failure;
+                    String finished = results.isEmpty() ? null
+                            : "the " + results.size() + " finished epoch" + (results.size() == 1 ? "" : "s");
+                    throw CommandLine.diverged(diverged, options.plot(), finished,
+                            () -> LossPlot.write(options.plot(), plotTitle, results));
                 }
                 lossSum += (double) value * b.size();
                 step++;
@@ -460,20 +449,24 @@ public final class TrainCommand {
                         + "total %.1f s, backend %s%n",
                 millisPerStep, examplesPerSecond, bytes(result.peakSavedBytes()), options.checkpoint(), seconds,
                 describe(backend));
-        if (options.save() != null) {
-            Map<String, String> metadata = new LinkedHashMap<>();
-            metadata.put("format", "adjoint");
-            metadata.put("model", architecture.toLowerCase(Locale.ROOT) + " " + options.activation().name().toLowerCase(Locale.ROOT)
-                    + (options.dropout() > 0 ? " dropout " + options.dropout() : ""));
-            metadata.put("data", data.name());
-            metadata.put("test_accuracy", String.format(Locale.ROOT, "%.4f", result.testAccuracy()));
-            SafeTensors.save(options.save(), model.stateDict(), metadata);
-            out.println("parameters saved to " + options.save());
-        }
-        if (options.plot() != null) {
-            LossPlot.write(options.plot(), plotTitle, results);
-            out.println("plot written to " + options.plot());
-        }
+        CommandLine.writeAll(() -> {
+            if (options.save() != null) {
+                Map<String, String> metadata = new LinkedHashMap<>();
+                metadata.put("format", "adjoint");
+                metadata.put("model", architecture.toLowerCase(Locale.ROOT) + " "
+                        + options.activation().name().toLowerCase(Locale.ROOT)
+                        + (options.dropout() > 0 ? " dropout " + options.dropout() : ""));
+                metadata.put("data", data.name());
+                metadata.put("test_accuracy", String.format(Locale.ROOT, "%.4f", result.testAccuracy()));
+                SafeTensors.save(options.save(), model.stateDict(), metadata);
+                out.println("parameters saved to " + options.save());
+            }
+        }, () -> {
+            if (options.plot() != null) {
+                LossPlot.write(options.plot(), plotTitle, results);
+                out.println("plot written to " + options.plot());
+            }
+        });
         return result;
     }
 

@@ -130,6 +130,30 @@ class LmCommandTest {
                 + "missing 'transformer.h.1.ln_1.weight'"), wrong.err());
     }
 
+    @Test
+    void aRunThatDivergesStillPlotsTheEvaluationsSoFar() throws IOException {
+        Path plot = dir.resolve("diverged.png");
+        MainRun run = run(lm("--iters", "40", "--eval-interval", "1", "--lr", "1e30", "--grad-clip", "0", "--sample",
+                "0", "--quiet", "--plot", plot.toString()));
+        assertEquals(Main.FAILED, run.exitCode(), run.err());
+        assertTrue(run.err().matches("(?s)adjoint lm: the loss became .* at iteration \\d+; lower the learning rate"
+                + ".*; the curves of the \\d+ evaluations? so far are in " + Pattern.quote(plot.toString()) + ".*"),
+                run.err());
+        assertTrue(Files.size(plot) > 0, "the plot of the evaluations before the loss diverged");
+    }
+
+    @Test
+    void thePlotMayNotReplaceTheParametersSavedOrLoaded() throws IOException {
+        Path file = dir.resolve("gpt.safetensors");
+        assertUsage("options --plot and --save name the same file, " + file + ": the plot would replace the parameters",
+                lm("--save", file.toString(), "--plot", file.toString()));
+        Files.writeString(file, "parameters");
+        Path sameFile = dir.resolve(".").resolve("gpt.safetensors");
+        assertUsage("options --plot and --load name the same file, " + sameFile
+                + ": the plot would replace the parameters", lm("--load", file.toString(), "--plot", sameFile.toString()));
+        assertEquals("parameters", Files.readString(file), "nothing was written");
+    }
+
     private static void assertUsage(String message, String... args) {
         MainRun run = run(args);
         assertEquals(Main.USAGE, run.exitCode(), run.out() + run.err());
