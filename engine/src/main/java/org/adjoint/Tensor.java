@@ -235,7 +235,7 @@ public final class Tensor {
      * @return {@code this + other}
      */
     public Tensor add(Tensor other) {
-        return Add.apply(this, other);
+        return Add.apply(this, operand("add", other));
     }
 
     /**
@@ -255,6 +255,9 @@ public final class Tensor {
      * @return {@code this - other}
      */
     public Tensor sub(Tensor other) {
+        // Checked as a difference before the negation, so that an error names sub, not add.
+        Compute.backend("sub", this, operand("sub", other));
+        Shapes.broadcast("sub", shape(), other.shape());
         return Add.apply(this, other.neg());
     }
 
@@ -275,7 +278,7 @@ public final class Tensor {
      * @return {@code this * other}
      */
     public Tensor mul(Tensor other) {
-        return Mul.apply(this, other);
+        return Mul.apply(this, operand("mul", other));
     }
 
     /**
@@ -295,6 +298,9 @@ public final class Tensor {
      * @return {@code this / other}
      */
     public Tensor div(Tensor other) {
+        // Checked as a quotient before the reciprocal, so that an error names div, not mul.
+        Compute.backend("div", this, operand("div", other));
+        Shapes.broadcast("div", shape(), other.shape());
         return Mul.apply(this, other.pow(-1f));
     }
 
@@ -306,6 +312,14 @@ public final class Tensor {
      */
     public Tensor div(float value) {
         return Mul.apply(this, constant(1f / value));
+    }
+
+    /** The other operand of {@code op}, refused when null with a message that names the operation. */
+    private static Tensor operand(String op, Tensor other) {
+        if (other == null) {
+            throw new IllegalArgumentException(op + ": the other operand is null");
+        }
+        return other;
     }
 
     /**
@@ -403,7 +417,7 @@ public final class Tensor {
      * @throws IllegalArgumentException when inner dimensions or batch axes do not match
      */
     public Tensor matmul(Tensor other) {
-        return MatMul.numpy(this, other);
+        return MatMul.numpy(this, operand("matmul", other));
     }
 
     /**
@@ -666,7 +680,7 @@ public final class Tensor {
      * @param retainGraph keep the graph so that {@code backward} can run through it again
      */
     public void backward(Tensor seed, boolean retainGraph) {
-        Graph.checkRoot(this, seed);
+        Graph.checkRoot(this, operand("backward", seed));
         Graph.backward(List.of(this), List.of(seed), retainGraph, false);
     }
 

@@ -91,7 +91,7 @@ public final class Autodiff {
      * @throws IllegalArgumentException when {@code f(x)} has more than one element
      */
     public static Tensor grad(Function<Tensor, Tensor> f, Tensor x) {
-        return grad(args -> f.apply(args.get(0)), List.of(x)).get(0);
+        return grad(args -> f.apply(args.get(0)), Arrays.asList(x)).get(0); // a null x is named below
     }
 
     /**
@@ -103,6 +103,7 @@ public final class Autodiff {
      * @throws IllegalArgumentException when the output has more than one element
      */
     public static List<Tensor> grad(Function<List<Tensor>, Tensor> f, List<Tensor> xs) {
+        checkInputs("grad", xs);
         VjpList vjp = vjp(f, xs);
         Tensor y = vjp.value();
         if (y.size() != 1) {
@@ -120,7 +121,7 @@ public final class Autodiff {
      * @return {@code f(x)} and {@code u ↦ uᵀ J}
      */
     public static Vjp vjp(Function<Tensor, Tensor> f, Tensor x) {
-        VjpList vjp = vjp(args -> f.apply(args.get(0)), List.of(x));
+        VjpList vjp = vjp(args -> f.apply(args.get(0)), Arrays.asList(x));
         return new Vjp(vjp.value(), u -> vjp.pullback().apply(u).get(0));
     }
 
@@ -132,6 +133,7 @@ public final class Autodiff {
      * @return {@code f(xs)} and {@code u ↦ (uᵀ J₁, …, uᵀ Jₖ)}
      */
     public static VjpList vjp(Function<List<Tensor>, Tensor> f, List<Tensor> xs) {
+        checkInputs("vjp", xs);
         // Inputs that already require a gradient belong to an outer differentiation: keep their
         // history and record this backward pass, so the outer one can go through it.
         boolean nested = xs.stream().anyMatch(Tensor::requiresGrad);
@@ -141,10 +143,7 @@ public final class Autodiff {
         }
         Tensor y;
         try (var _ = GradMode.enableGrad()) {
-            y = f.apply(variables);
-        }
-        if (y == null) {
-            throw new IllegalStateException("vjp: the function returned null; it must return a tensor");
+            y = returned("vjp", f.apply(variables));
         }
         Tensor value = y;
         Function<Tensor, List<Tensor>> pullback = u -> {
@@ -178,7 +177,7 @@ public final class Autodiff {
      * @return {@code f(x)} and {@code J v}
      */
     public static Jvp jvp(Function<Tensor, Tensor> f, Tensor x, Tensor tangent) {
-        return jvp(args -> f.apply(args.get(0)), List.of(x), Arrays.asList(tangent)); // a null tangent is named below
+        return jvp(args -> f.apply(args.get(0)), Arrays.asList(x), Arrays.asList(tangent)); // nulls are named below
     }
 
     /**
@@ -190,18 +189,9 @@ public final class Autodiff {
      * @return {@code f(xs)} and its directional derivative
      */
     public static Jvp jvp(Function<List<Tensor>, Tensor> f, List<Tensor> xs, List<Tensor> tangents) {
-        if (xs.size() != tangents.size()) {
-            throw new IllegalArgumentException("jvp: " + xs.size() + " inputs but " + tangents.size() + " tangents");
-        }
+        checkInputs("jvp", xs);
+        checkDirections("jvp", "tangent", xs, tangents);
         for (int i = 0; i < xs.size(); i++) {
-            if (tangents.get(i) == null) {
-                throw new IllegalArgumentException("jvp: tangent " + i + " is null; pass a tensor of its input's shape "
-                        + Shapes.str(xs.get(i).shape()));
-            }
-            if (!Arrays.equals(xs.get(i).shape(), tangents.get(i).shape())) {
-                throw new IllegalArgumentException("jvp: tangent " + i + " has shape " + Shapes.str(tangents.get(i).shape())
-                        + " but its input has shape " + Shapes.str(xs.get(i).shape()));
-            }
             if (xs.get(i).requiresGrad() && GradMode.isEnabled()) {
                 // Tangents are computed from values without history, so reverse mode over this
                 // forward pass would see no dependence and return zeros; refuse instead.
@@ -221,10 +211,7 @@ public final class Autodiff {
                 Forward.attach(dual, tangents.get(i));
                 duals.add(dual);
             }
-            y = f.apply(duals);
-            if (y == null) {
-                throw new IllegalStateException("jvp: the function returned null; it must return a tensor");
-            }
+            y = returned("jvp", f.apply(duals));
             tangent = Forward.tangent(y);
         } catch (RuntimeException | Error e) {
             throw e;
@@ -247,7 +234,7 @@ public final class Autodiff {
      * @throws IllegalArgumentException when {@code f(x)} has more than one element or {@code v}'s shape differs
      */
     public static Tensor hvp(Function<Tensor, Tensor> f, Tensor x, Tensor v) {
-        return hvp(args -> f.apply(args.get(0)), List.of(x), List.of(v)).get(0);
+        return hvp(args -> f.apply(args.get(0)), Arrays.asList(x), Arrays.asList(v)).get(0);
     }
 
     /**
@@ -259,9 +246,11 @@ public final class Autodiff {
      * @return {@code (H v)ᵢ} for each input
      */
     public static List<Tensor> hvp(Function<List<Tensor>, Tensor> f, List<Tensor> xs, List<Tensor> vs) {
+        checkInputs("hvp", xs);
+        checkDirections("hvp", "direction", xs, vs);
         Tensor y;
         try (var _ = GradMode.noGrad()) {
-            y = f.apply(xs);
+            y = returned("hvp", f.apply(xs));
         }
         if (y.size() != 1) {
             throw new IllegalArgumentException("hvp: the function's output has shape " + Shapes.str(y.shape())
@@ -298,7 +287,7 @@ public final class Autodiff {
      * @return shape {@code f(x).shape ++ x.shape}
      */
     public static Tensor jacobian(Function<Tensor, Tensor> f, Tensor x, JacobianMode mode) {
-        return jacobian(args -> f.apply(args.get(0)), List.of(x), mode).get(0);
+        return jacobian(args -> f.apply(args.get(0)), Arrays.asList(x), mode).get(0);
     }
 
     /**
@@ -322,10 +311,11 @@ public final class Autodiff {
      * @return one Jacobian per input
      */
     public static List<Tensor> jacobian(Function<List<Tensor>, Tensor> f, List<Tensor> xs, JacobianMode mode) {
+        checkInputs("jacobian", xs);
         List<Tensor> points = detached(xs);
         Tensor y;
         try (var _ = GradMode.noGrad()) {
-            y = f.apply(points);
+            y = returned("jacobian", f.apply(points));
         }
         long inputs = points.stream().mapToLong(Tensor::size).sum();
         boolean forward = mode == JacobianMode.FORWARD || mode == JacobianMode.AUTO && inputs <= y.size();
@@ -411,5 +401,46 @@ public final class Autodiff {
             Forward.attach(leaf, tangent);
         }
         return leaf;
+    }
+    /** Refuses a null list of inputs or a null input, naming the transform. */
+    private static void checkInputs(String transform, List<Tensor> xs) {
+        if (xs == null) {
+            throw new IllegalArgumentException(transform + ": the list of inputs is null");
+        }
+        for (int i = 0; i < xs.size(); i++) {
+            if (xs.get(i) == null) {
+                throw new IllegalArgumentException(transform + ": input " + i + " is null");
+            }
+        }
+    }
+
+    /** Refuses directions (tangents) that are not one per input, each of its input's shape. */
+    private static void checkDirections(String transform, String what, List<Tensor> xs, List<Tensor> directions) {
+        if (directions == null) {
+            throw new IllegalArgumentException(transform + ": the list of " + what + "s is null");
+        }
+        if (xs.size() != directions.size()) {
+            throw new IllegalArgumentException(transform + ": " + xs.size() + " inputs but " + directions.size() + " "
+                    + what + "s");
+        }
+        for (int i = 0; i < xs.size(); i++) {
+            if (directions.get(i) == null) {
+                throw new IllegalArgumentException(transform + ": " + what + " " + i + " is null; pass a tensor of its "
+                        + "input's shape " + Shapes.str(xs.get(i).shape()));
+            }
+            if (!Arrays.equals(xs.get(i).shape(), directions.get(i).shape())) {
+                throw new IllegalArgumentException(transform + ": " + what + " " + i + " has shape "
+                        + Shapes.str(directions.get(i).shape()) + " but its input has shape "
+                        + Shapes.str(xs.get(i).shape()));
+            }
+        }
+    }
+
+    /** The function's value, refused when null. */
+    private static Tensor returned(String transform, Tensor y) {
+        if (y == null) {
+            throw new IllegalStateException(transform + ": the function returned null; it must return a tensor");
+        }
+        return y;
     }
 }

@@ -133,10 +133,15 @@ public final class Dataset {
      * Every feature multiplied by a factor, for example {@code scale(1f / 255)} to bring
      * 8-bit pixels into {@code [0, 1]}.
      *
-     * @param factor the multiplier
+     * @param factor the multiplier, finite
      * @return a new data set with the same labels
+     * @throws IllegalArgumentException for a factor that is NaN or infinite ({@code 1f / max}
+     *                                  of a maximum of 0, say), which would make every feature one
      */
     public Dataset scale(float factor) {
+        if (!Float.isFinite(factor)) {
+            throw new IllegalArgumentException("Dataset.scale: the factor must be finite, got " + factor);
+        }
         float[] scaled = HostArrays.floats("Dataset.scale", features.length);
         for (int i = 0; i < scaled.length; i++) {
             scaled[i] = features[i] * factor;

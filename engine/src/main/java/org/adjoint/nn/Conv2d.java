@@ -173,6 +173,13 @@ public final class Conv2d implements Module {
                     + (bias == null ? "" : " and bias " + Arrays.toString(bias.shape()))
                     + " do not form a convolution (expected weight [out, in/groups, kH, kW] and bias [out])");
         }
+        // The options, when constructed as the other constructor checks them, not first at apply.
+        if (stride < 1 || padding < 0 || dilation < 1 || groups < 1 || w[0] % groups != 0) {
+            throw new IllegalArgumentException("Conv2d: weight " + Arrays.toString(w) + " with stride " + stride
+                    + ", padding " + padding + ", dilation " + dilation + " and " + groups + " groups (stride, dilation "
+                    + "and groups must be positive, padding not negative, the groups must divide the " + w[0]
+                    + " output channels)");
+        }
         this.weight = weight;
         this.bias = bias;
         this.stride = stride;

@@ -89,16 +89,36 @@ public final class Embedding implements Module {
      */
     @Override
     public Tensor apply(Tensor ids) {
+        int count = weight.shape()[0];
+        return apply(wholeIds("Embedding", ids, count, "a table of " + count + " entries"), ids.shape());
+    }
+
+    /**
+     * Ids given as a float tensor, as ints: each must be a whole number in {@code [0, count)},
+     * checked before the conversion (a cast would clamp 3e9 to the largest int).
+     *
+     * @param op    names the caller in a message
+     * @param ids   the ids
+     * @param count the number of ids there are
+     * @param table what holds them, for a message ("a vocabulary of 65")
+     * @return the ids as ints
+     */
+    static int[] wholeIds(String op, Tensor ids, int count, String table) {
         float[] values = ids.toFloatArray();
         int[] whole = new int[values.length];
         for (int i = 0; i < values.length; i++) {
-            whole[i] = (int) values[i];
-            if (whole[i] != values[i]) {
-                throw new IllegalArgumentException("Embedding: id " + values[i] + " at position " + i
-                        + " is not a whole number");
+            float value = values[i];
+            if (value != Math.rint(value)) {
+                throw new IllegalArgumentException(op + ": id " + value + " at position " + i + " is not a whole number");
             }
+            if (value < 0 || value >= count) {
+                String shown = Float.isInfinite(value) ? Float.toString(value) : Long.toString((long) value);
+                throw new IllegalArgumentException(op + ": id " + shown + " at position " + i + " is out of range for "
+                        + table + " [0, " + count + ")");
+            }
+            whole[i] = (int) value;
         }
-        return apply(whole, ids.shape());
+        return whole;
     }
 
     /**

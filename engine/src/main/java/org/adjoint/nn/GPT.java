@@ -263,14 +263,7 @@ public final class GPT extends Composite {
         if (ids.rank() != 2) {
             throw new IllegalArgumentException("GPT: the ids must be [batch, time], got " + Arrays.toString(ids.shape()));
         }
-        float[] values = ids.toFloatArray();
-        int[] whole = new int[values.length];
-        for (int i = 0; i < values.length; i++) {
-            whole[i] = (int) values[i];
-            if (whole[i] != values[i]) {
-                throw new IllegalArgumentException("GPT: id " + values[i] + " at position " + i + " is not a whole number");
-            }
-        }
+        int[] whole = Embedding.wholeIds("GPT", ids, config.vocabulary(), "a vocabulary of " + config.vocabulary());
         return logits(whole, ids.shape()[0], ids.shape()[1]);
     }
 

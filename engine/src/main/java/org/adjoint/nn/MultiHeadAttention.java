@@ -68,6 +68,13 @@ public final class MultiHeadAttention extends Composite {
             throw new IllegalArgumentException("MultiHeadAttention: " + heads + " heads do not divide the width " + width
                     + " (the head count must divide the width)");
         }
+        // Before any weight is drawn, and naming which of the two probabilities is wrong.
+        for (float p : new float[] {dropout, attentionDropout}) {
+            if (!(p >= 0f && p < 1f)) {
+                throw new IllegalArgumentException("MultiHeadAttention: " + (p == dropout ? "dropout" : "attentionDropout")
+                        + " must be in [0, 1), got " + p);
+            }
+        }
         this.width = width;
         this.heads = heads;
         this.attention = child("c_attn", new Linear(GptInit.normal(seed, 0.02f, width, 3 * width),

@@ -311,6 +311,30 @@ public abstract class AutodiffConformance extends BackendConformance {
         assertEquals("jvp: the function returned null; it must return a tensor",
                 assertThrows(IllegalStateException.class, () -> Autodiff.jvp(v -> null, vec(1, 2), vec(1, 1)))
                         .getMessage());
+        // Every transform names itself, and a null input or direction, before any work.
+        assertEquals("hvp: direction 0 is null; pass a tensor of its input's shape [2]",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Autodiff.hvp(x -> x.mul(x).sum(), vec(1, 2), null)).getMessage());
+        assertEquals("hvp: direction 0 has shape [3] but its input has shape [2]",
+                assertThrows(IllegalArgumentException.class,
+                        () -> Autodiff.hvp(x -> x.mul(x).sum(), vec(1, 2), vec(1, 2, 3))).getMessage());
+        assertEquals("hvp: 1 inputs but 2 directions", assertThrows(IllegalArgumentException.class,
+                () -> Autodiff.hvp(xs -> xs.get(0).sum(), List.of(vec(1, 2)), List.of(vec(1, 1), vec(1, 1))))
+                .getMessage());
+        assertEquals("hvp: the function returned null; it must return a tensor",
+                assertThrows(IllegalStateException.class, () -> Autodiff.hvp(x -> null, vec(1, 2), vec(1, 1)))
+                        .getMessage());
+        assertEquals("jacobian: the function returned null; it must return a tensor",
+                assertThrows(IllegalStateException.class, () -> Autodiff.jacobian(x -> null, vec(1, 2))).getMessage());
+        UnaryOperator<Tensor> exp = Tensor::exp;
+        for (var call : List.<org.junit.jupiter.api.function.Executable>of(() -> Autodiff.grad((Tensor v) -> v.sum(),
+                null), () -> Autodiff.vjp(exp::apply, (Tensor) null), () -> Autodiff.jvp(exp::apply, null, vec(1)),
+                () -> Autodiff.jacobian(exp::apply, (Tensor) null))) {
+            assertTrue(assertThrows(IllegalArgumentException.class, call).getMessage().endsWith(": input 0 is null"));
+        }
+        assertEquals("grad: input 0 is null",
+                assertThrows(IllegalArgumentException.class, () -> Autodiff.grad((Tensor v) -> v.sum(), (Tensor) null))
+                        .getMessage());
     }
 
     @Test

@@ -70,6 +70,12 @@ public abstract class CnnModuleConformance extends BackendConformance {
         assertEquals("Conv2d: cannot make a convolution from 6 to 4 channels with a 3x3 kernel in 4 groups, stride 1, "
                 + "padding 0, dilation 1 (channels, kernel, stride and dilation must be positive, padding not "
                 + "negative, the groups must divide both channel counts)", error.getMessage());
+        // Given parameters, the options are checked when constructed too, not first at apply.
+        assertEquals("Conv2d: weight [4, 1, 3, 3] with stride -1, padding 0, dilation 1 and 1 groups (stride, dilation "
+                + "and groups must be positive, padding not negative, the groups must divide the 4 output channels)",
+                assertThrows(IllegalArgumentException.class,
+                        () -> new Conv2d(Tensor.zeros(4, 1, 3, 3), null, -1, 0, 1, 1)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Conv2d(Tensor.zeros(4, 1, 3, 3), null, 1, 0, 1, 3));
     }
 
     @Test

@@ -1,7 +1,10 @@
 package org.adjoint.conformance;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Map;
 
 import org.adjoint.Tensor;
 import org.junit.jupiter.api.Test;
@@ -21,8 +24,28 @@ public abstract class ErrorConformance extends BackendConformance {
         String detail = " (axis 1 of the result: 3 vs 4)";
         assertMessage(IllegalArgumentException.class, "add: cannot broadcast [2, 3] with [4]" + detail, () -> a.add(b));
         assertMessage(IllegalArgumentException.class, "mul: cannot broadcast [2, 3] with [4]" + detail, () -> a.mul(b));
-        assertMessage(IllegalArgumentException.class, "add: cannot broadcast [2, 3] with [4]" + detail, () -> a.sub(b));
-        assertMessage(IllegalArgumentException.class, "mul: cannot broadcast [2, 3] with [4]" + detail, () -> a.div(b));
+        assertMessage(IllegalArgumentException.class, "sub: cannot broadcast [2, 3] with [4]" + detail, () -> a.sub(b));
+        assertMessage(IllegalArgumentException.class, "div: cannot broadcast [2, 3] with [4]" + detail, () -> a.div(b));
+    }
+
+    @Test
+    void aNullOperandNamesTheOperation() {
+        Tensor a = Tensor.zeros(2, 3);
+        Map<String, Executable> calls = Map.of("add", () -> a.add(null), "sub", () -> a.sub(null), "mul",
+                () -> a.mul(null), "div", () -> a.div(null), "matmul", () -> a.matmul(null));
+        calls.forEach((op, call) -> assertMessage(IllegalArgumentException.class, op + ": the other operand is null",
+                call));
+        Tensor loss = Tensor.zeros(2).requiresGrad(true).sum();
+        assertMessage(IllegalArgumentException.class, "backward: the other operand is null", () -> loss.backward(null));
+    }
+
+    @Test
+    void aProductOverAnEmptyInnerAxisIsZeros() {
+        // As NumPy and PyTorch: nothing to add up, so every entry is 0 (it divided by the inner length).
+        Tensor stacked = Tensor.zeros(2, 3, 0).matmul(Tensor.zeros(0, 4));
+        assertArrayEquals(new int[] {2, 3, 4}, stacked.shape());
+        assertArrayEquals(new float[24], stacked.toFloatArray());
+        assertArrayEquals(new int[] {2, 3}, Tensor.zeros(2, 3, 0).matmul(Tensor.zeros(0)).shape());
     }
 
     @Test
@@ -37,7 +60,7 @@ public abstract class ErrorConformance extends BackendConformance {
                 "matmul: cannot multiply [] by [3] (operands must have rank at least 1)",
                 () -> Tensor.scalar(1).matmul(Tensor.zeros(3)));
         assertMessage(IllegalArgumentException.class,
-                "matmul: cannot broadcast [2] with [3] (axis 0 of the result: 2 vs 3)",
+                "matmul: cannot multiply [2, 2, 2] by [3, 2, 2] (their batch axes [2] and [3] do not broadcast)",
                 () -> Tensor.zeros(2, 2, 2).matmul(Tensor.zeros(3, 2, 2)));
     }
 

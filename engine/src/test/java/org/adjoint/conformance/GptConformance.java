@@ -385,6 +385,18 @@ public abstract class GptConformance extends BackendConformance {
         assertEquals("Embedding: id -1 at position 0 is out of range for a table of 4 entries [0, 4)",
                 assertThrows(IllegalArgumentException.class,
                         () -> new Embedding(4, 2, 1f, 1).apply(new int[] {-1})).getMessage());
+        // Float ids: a whole number beyond the table is out of range (a cast would have clamped it).
+        assertEquals("Embedding: id 3000000000 at position 1 is out of range for a table of 4 entries [0, 4)",
+                assertThrows(IllegalArgumentException.class,
+                        () -> new Embedding(4, 2, 1f, 1).apply(Tensor.of(new float[] {1f, 3e9f}))).getMessage());
+        assertEquals("Embedding: id 1.5 at position 0 is not a whole number", assertThrows(IllegalArgumentException.class,
+                () -> new Embedding(4, 2, 1f, 1).apply(Tensor.of(new float[] {1.5f}))).getMessage());
+        assertEquals("GPT: id 11 at position 2 is out of range for a vocabulary of 11 [0, 11)",
+                assertThrows(IllegalArgumentException.class,
+                        () -> model.apply(Tensor.of(new float[] {0, 1, 11, 3}, 2, 2))).getMessage());
+        assertEquals("MultiHeadAttention: attentionDropout must be in [0, 1), got 1.5",
+                assertThrows(IllegalArgumentException.class, () -> new MultiHeadAttention(8, 2, 1, 0.1f, 1.5f, 0))
+                        .getMessage());
         assertEquals("GPT: 5 ids are not 2 sequences of 3 tokens",
                 assertThrows(IllegalArgumentException.class, () -> model.logits(new int[5], 2, 3)).getMessage());
     }

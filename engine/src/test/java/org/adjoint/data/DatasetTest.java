@@ -82,6 +82,9 @@ class DatasetTest {
         Dataset pixels = Dataset.of(new float[] {0, 255, 51, 102}, 2, new int[] {1, 0});
         assertArrayEquals(new float[] {0, 1, 0.2f, 0.4f}, pixels.scale(1 / 255f).featureArray(), 1e-7f);
         assertArrayEquals(new int[] {1, 0}, pixels.scale(2).labels());
+        float noMaximum = 0f;
+        assertEquals("Dataset.scale: the factor must be finite, got Infinity",
+                assertThrows(IllegalArgumentException.class, () -> pixels.scale(1 / noMaximum)).getMessage());
     }
 
     @Test

@@ -78,7 +78,8 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
         if (bs.length == 2 && as.length > 2) {
             // A stack of matrices times one matrix is one tall product: fold the batch into rows.
             int m = as[as.length - 2];
-            int rows = (int) (Shapes.size(as) / inL);
+            // All of A's axes but the last, multiplied (not size / inL: the inner length may be 0).
+            int rows = Math.toIntExact(Shapes.size(Arrays.copyOf(as, as.length - 1)));
             Tensor flat = apply(a.reshape(rows, inL), b, false, false);
             int[] outShape = as.clone();
             outShape[outShape.length - 1] = bs[1];
@@ -87,7 +88,14 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
         } else {
             int[] aBatch = Arrays.copyOf(as, as.length - 2);
             int[] bBatch = Arrays.copyOf(bs, bs.length - 2);
-            int[] batch = Shapes.broadcast("matmul", aBatch, bBatch);
+            int[] batch;
+            try {
+                batch = Shapes.broadcast("matmul", aBatch, bBatch);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("matmul: cannot multiply " + Shapes.str(ls) + " by " + Shapes.str(rs)
+                        + " (their batch axes " + Shapes.str(aBatch) + " and " + Shapes.str(bBatch)
+                        + " do not broadcast)", e);
+            }
             product = apply(BroadcastTo.apply(a, concat(batch, as[as.length - 2], as[as.length - 1])),
                     BroadcastTo.apply(b, concat(batch, bs[bs.length - 2], bs[bs.length - 1])), false, false);
         }
