@@ -27,7 +27,12 @@ import org.adjoint.Tensor;
  * {@link Tolerance#float32()}. Keep inputs at least {@code 2h} away from kinks (ReLU at 0,
  * {@code max} ties) and singularities ({@code log}, {@code sqrt} near 0), where finite
  * differences are meaningless. The step is applied as a float32 perturbation and the
- * realised step (after rounding) is what divides the difference.
+ * realised step (after rounding) is what divides the difference; in the directional checks
+ * the direction compared is the one the rounded points realise, {@code (x⁺ − x⁻) / 2h}, which
+ * at {@code |x| ≈ 1e5} differs from {@code v} by tens of percent. A step that rounds away
+ * entirely (an element of 1e6 with the default step) is refused, naming the value, rather
+ * than reported as a wrong gradient. Large outputs carry their own rounding, {@code 1e-7·|f|}
+ * against a change of {@code 2h·|J|}: check such functions at a smaller scale.
  */
 public final class GradCheck {
 
@@ -136,6 +141,12 @@ public final class GradCheck {
                 float original = point[e];
                 float plus = (float) (original + tolerance.step());
                 float minus = (float) (original - tolerance.step());
+                if (plus == minus) {
+                    // 0/0 would be reported as the gradient's fault.
+                    throw new IllegalArgumentException("GradCheck.finiteDifferences: the step " + tolerance.step()
+                            + " vanishes at input " + j + ", element " + e + " (value " + original
+                            + "): x + h and x - h round to the same float; use a larger step");
+                }
                 point[e] = plus;
                 double high = project(f, inputs, j, point, cotangent);
                 point[e] = minus;
@@ -178,30 +189,24 @@ public final class GradCheck {
         if (output.requiresGrad()) {
             output.backward(u);
         }
-        double vJtu = 0;
-        List<Tensor> plus = new ArrayList<>();
-        List<Tensor> minus = new ArrayList<>();
         List<float[]> directions = new ArrayList<>();
         for (int j = 0; j < inputs.size(); j++) {
-            float[] v = Tensor.randn(seed + 1 + j, inputs.get(j).shape()).toFloatArray();
-            float[] x = inputs.get(j).toFloatArray();
+            directions.add(Tensor.randn(seed + 1 + j, inputs.get(j).shape()).toFloatArray());
+        }
+        Perturbed points = perturb("adjointIdentity", inputs, directions, tolerance.step());
+        double vJtu = 0;
+        for (int j = 0; j < inputs.size(); j++) {
+            float[] d = points.realised().get(j);
             float[] grad = gradientOrZeros(leaves.get(j));
-            float[] xp = new float[x.length];
-            float[] xm = new float[x.length];
-            for (int e = 0; e < x.length; e++) {
-                vJtu += (double) v[e] * grad[e];
-                xp[e] = (float) (x[e] + tolerance.step() * v[e]);
-                xm[e] = (float) (x[e] - tolerance.step() * v[e]);
+            for (int e = 0; e < d.length; e++) {
+                vJtu += (double) d[e] * grad[e];
             }
-            directions.add(v);
-            plus.add(tensor(xp, inputs.get(j).shape()));
-            minus.add(tensor(xm, inputs.get(j).shape()));
         }
         float[] cotangent = u.toFloatArray();
         double jvu;
         try (var _ = GradMode.noGrad()) {
-            float[] high = f.apply(plus).toFloatArray();
-            float[] low = f.apply(minus).toFloatArray();
+            float[] high = f.apply(points.plus()).toFloatArray();
+            float[] low = f.apply(points.minus()).toFloatArray();
             double dot = 0;
             for (int i = 0; i < cotangent.length; i++) {
                 dot += ((double) high[i] - low[i]) * cotangent[i];
@@ -216,7 +221,8 @@ public final class GradCheck {
     /**
      * Forward mode against reverse mode: {@code <jvp(v), u> ≈ <v, vjp(u)>} for random
      * {@code v} and {@code u}, and forward mode against central differences:
-     * {@code jvp(v) ≈ (f(x + h v) − f(x − h v)) / 2h} element by element.
+     * {@code jvp(v) ≈ (f(x + h v) − f(x − h v)) / 2h} element by element, {@code v} being the
+     * direction that {@code x ± h v} realise once rounded to float32.
      *
      * @param f      the function of several inputs
      * @param inputs points at which to check (not modified)
@@ -225,9 +231,15 @@ public final class GradCheck {
      */
     public static Report forwardMode(Function<List<Tensor>, Tensor> f, List<Tensor> inputs, long seed) {
         Tolerance tolerance = Tolerance.float32();
+        List<float[]> random = new ArrayList<>();
+        for (int j = 0; j < inputs.size(); j++) {
+            random.add(Tensor.randn(seed + 1 + j, inputs.get(j).shape()).toFloatArray());
+        }
+        // The direction the central differences below realise, used by both modes as well.
+        Perturbed points = perturb("forwardMode", inputs, random, tolerance.step());
         List<Tensor> directions = new ArrayList<>();
         for (int j = 0; j < inputs.size(); j++) {
-            directions.add(Tensor.randn(seed + 1 + j, inputs.get(j).shape()));
+            directions.add(tensor(points.realised().get(j), inputs.get(j).shape()));
         }
         Autodiff.Jvp jvp = Autodiff.jvp(f, inputs, directions);
         float[] jv = jvp.tangent().toFloatArray();
@@ -248,23 +260,9 @@ public final class GradCheck {
         }
         Comparison comparison = new Comparison("forward mode (jvp) against reverse mode and central differences", tolerance);
         comparison.add(reverse, forward, "<v, vjp(u)> (reverse) vs <jvp(v), u> (forward)");
-        List<Tensor> plus = new ArrayList<>();
-        List<Tensor> minus = new ArrayList<>();
-        for (int j = 0; j < inputs.size(); j++) {
-            float[] x = inputs.get(j).toFloatArray();
-            float[] v = directions.get(j).toFloatArray();
-            float[] xp = new float[x.length];
-            float[] xm = new float[x.length];
-            for (int e = 0; e < x.length; e++) {
-                xp[e] = (float) (x[e] + tolerance.step() * v[e]);
-                xm[e] = (float) (x[e] - tolerance.step() * v[e]);
-            }
-            plus.add(tensor(xp, inputs.get(j).shape()));
-            minus.add(tensor(xm, inputs.get(j).shape()));
-        }
         try (var _ = GradMode.noGrad()) {
-            float[] high = f.apply(plus).toFloatArray();
-            float[] low = f.apply(minus).toFloatArray();
+            float[] high = f.apply(points.plus()).toFloatArray();
+            float[] low = f.apply(points.minus()).toFloatArray();
             for (int i = 0; i < jv.length; i++) {
                 double numeric = ((double) high[i] - low[i]) / (2 * tolerance.step());
                 comparison.add(jv[i], numeric, "jvp element " + i + " vs central differences");
@@ -284,6 +282,43 @@ public final class GradCheck {
     /** {@code Tensor.of} that keeps rank 0 (where {@code Tensor.of} without a shape means 1-D). */
     private static Tensor tensor(float[] data, int[] shape) {
         return shape.length == 0 ? Tensor.scalar(data[0]) : Tensor.of(data, shape);
+    }
+
+    /**
+     * The points {@code x ± h·v} in float32, and the direction they realise,
+     * {@code (x⁺ − x⁻) / 2h}: rounding moves each perturbed element by up to half a float
+     * spacing, which at {@code |x| ≈ 1e5} is tens of percent of {@code h·v}, so the central
+     * difference measures {@code J} times this direction, not times {@code v}.
+     */
+    private record Perturbed(List<Tensor> plus, List<Tensor> minus, List<float[]> realised) {
+    }
+
+    private static Perturbed perturb(String check, List<Tensor> inputs, List<float[]> directions, double step) {
+        List<Tensor> plus = new ArrayList<>();
+        List<Tensor> minus = new ArrayList<>();
+        List<float[]> realised = new ArrayList<>();
+        boolean moved = false;
+        for (int j = 0; j < inputs.size(); j++) {
+            float[] x = inputs.get(j).toFloatArray();
+            float[] v = directions.get(j);
+            float[] xp = new float[x.length];
+            float[] xm = new float[x.length];
+            float[] d = new float[x.length];
+            for (int e = 0; e < x.length; e++) {
+                xp[e] = (float) (x[e] + step * v[e]);
+                xm[e] = (float) (x[e] - step * v[e]);
+                d[e] = (float) (((double) xp[e] - xm[e]) / (2 * step));
+                moved |= d[e] != 0;
+            }
+            plus.add(tensor(xp, inputs.get(j).shape()));
+            minus.add(tensor(xm, inputs.get(j).shape()));
+            realised.add(d);
+        }
+        if (!moved && inputs.stream().anyMatch(t -> t.size() > 0)) {
+            throw new IllegalArgumentException("GradCheck." + check + ": the step " + step + " vanishes at these inputs"
+                    + " (every x ± h·v rounds to x); use a larger step");
+        }
+        return new Perturbed(plus, minus, realised);
     }
 
     private static float[] gradientOrZeros(Tensor leaf) {

@@ -131,6 +131,9 @@ public final class Functional {
      */
     public static Tensor batchNorm(Tensor input, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
                                    boolean training, float momentum, float eps) {
+        if (input == null) {
+            throw new IllegalArgumentException("batchNorm: input is null");
+        }
         int[] shape = input.shape();
         if (shape.length < 2) {
             throw new IllegalArgumentException("batchNorm: input must have rank at least 2 ([N, C, ...]), got "

@@ -288,6 +288,27 @@ public abstract class AutodiffConformance extends BackendConformance {
     }
 
     @Test
+    void gradCheckMeasuresTheStepThatRoundingLeaves() {
+        // At 1e5 a float's spacing is 1/128: x ± 0.01·v moves by a rounded amount, tens of percent
+        // off. The shift back to [-1, 1] is exact, so the outputs carry no such error of their own.
+        Function<List<Tensor>, Tensor> square = in -> in.get(0).mul(in.get(0)).sum();
+        Function<List<Tensor>, Tensor> shifted = in -> in.get(0).sub(99999.5f).tanh().sum();
+        List<Tensor> large = List.of(Tensor.of(new float[] {100000f, 99999.25f, 100000.5f, 99998.75f}));
+        for (long seed = 1; seed <= 8; seed++) {
+            GradCheck.adjointIdentity(shifted, large, seed).assertPassed();
+            GradCheck.forwardMode(shifted, large, seed).assertPassed();
+        }
+        // Where the step leaves no trace at all, the check refuses rather than blaming the gradient.
+        List<Tensor> huge = List.of(Tensor.of(new float[] {1e6f}));
+        assertEquals("GradCheck.finiteDifferences: the step 0.01 vanishes at input 0, element 0 (value 1000000.0): "
+                + "x + h and x - h round to the same float; use a larger step",
+                assertThrows(IllegalArgumentException.class, () -> GradCheck.finiteDifferences(square, huge)).getMessage());
+        assertEquals("GradCheck.adjointIdentity: the step 0.01 vanishes at these inputs (every x ± h·v rounds to x); "
+                + "use a larger step", assertThrows(IllegalArgumentException.class,
+                        () -> GradCheck.adjointIdentity(square, List.of(Tensor.of(new float[] {1e9f})), 4)).getMessage());
+    }
+
+    @Test
     void badInputIsRefusedWithTheShapes() {
         var tangent = assertThrows(IllegalArgumentException.class, () -> Autodiff.jvp(Tensor::exp, vec(1, 2), vec(1, 2, 3)));
         assertEquals("jvp: tangent 0 has shape [3] but its input has shape [2]", tangent.getMessage());

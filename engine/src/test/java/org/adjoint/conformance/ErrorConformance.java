@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.Map;
 
 import org.adjoint.Tensor;
+import org.adjoint.nn.Functional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -35,6 +36,11 @@ public abstract class ErrorConformance extends BackendConformance {
                 () -> a.mul(null), "div", () -> a.div(null), "matmul", () -> a.matmul(null));
         calls.forEach((op, call) -> assertMessage(IllegalArgumentException.class, op + ": the other operand is null",
                 call));
+        Tensor q = Tensor.zeros(1, 2, 4);
+        assertMessage(IllegalArgumentException.class, "scaledDotProductAttention: the key is null",
+                () -> Functional.scaledDotProductAttention(q, null, q, true));
+        assertMessage(IllegalArgumentException.class, "batchNorm: input is null",
+                () -> Functional.batchNorm(null, null, null, null, null, true, 0.1f, 1e-5f));
         Tensor loss = Tensor.zeros(2).requiresGrad(true).sum();
         assertMessage(IllegalArgumentException.class, "backward: the other operand is null", () -> loss.backward(null));
     }

@@ -101,6 +101,13 @@ public final class Attention extends Primitive<Boolean> {
 
     /** Checks the shapes and broadcasts the batch axes of the three operands to one shape. */
     private static Tensor[] broadcast(Tensor query, Tensor key, Tensor value) {
+        String[] names = {"query", "key", "value"};
+        Tensor[] given = {query, key, value};
+        for (int i = 0; i < given.length; i++) {
+            if (given[i] == null) {
+                throw new IllegalArgumentException(NAME + ": the " + names[i] + " is null");
+            }
+        }
         int[] qs = Compute.shape(query);
         int[] ks = Compute.shape(key);
         int[] vs = Compute.shape(value);
