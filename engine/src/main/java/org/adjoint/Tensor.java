@@ -12,6 +12,7 @@ import org.adjoint.internal.Shapes;
 import org.adjoint.internal.TensorImpl;
 import org.adjoint.internal.ops.Add;
 import org.adjoint.internal.ops.Cat;
+import org.adjoint.internal.ops.Div;
 import org.adjoint.internal.ops.IndexSelect;
 import org.adjoint.internal.ops.MatMul;
 import org.adjoint.internal.ops.MaskedFill;
@@ -292,16 +293,13 @@ public final class Tensor {
     }
 
     /**
-     * Element-wise quotient with broadcasting, as {@code this * other^-1}.
+     * Element-wise quotient with broadcasting, one IEEE division an element.
      *
      * @param other the divisor
      * @return {@code this / other}
      */
     public Tensor div(Tensor other) {
-        // Checked as a quotient before the reciprocal, so that an error names div, not mul.
-        Compute.backend("div", this, operand("div", other));
-        Shapes.broadcast("div", shape(), other.shape());
-        return Mul.apply(this, other.pow(-1f));
+        return Div.apply(this, operand("div", other));
     }
 
     /**
