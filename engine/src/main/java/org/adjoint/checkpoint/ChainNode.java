@@ -109,22 +109,45 @@ final class ChainNode extends RecomputingNode {
 
     /** The forward part of the schedule: up to its first reverse. */
     private void runForward(CheckpointPolicy policy) {
-        // Layer 1 taped once tells the planner what a slot and a tape cost; the schedule then
-        // starts with exactly that call (recorded or not), so no forward call is wasted.
-        Tape probe = run(1, current, true);
-        tapes.put(1, probe);
-        long slotBytes = 4L * probe.output().size();
-        long tapeBytes = bytesOf(List.of(probe));
+        // The first layer taped once tells the planner what a slot and a tape cost; the schedule
+        // then starts with exactly that call (recorded or not), so no forward call is wasted.
+        // Leading layers whose tape saves nothing (a reshape of the input into images, a
+        // flatten) say nothing of the cost: the layers after them are probed too, up to the
+        // first that saves something, and the schedule's first calls are those probes.
+        List<Tape> probes = new ArrayList<>();
+        long tapeBytes;
+        do {
+            int index = probes.size() + 1;
+            Tape probe = run(index, current, true);
+            probes.add(probe);
+            tapes.put(index, probe);
+            current = probe.output();
+            tapeBytes = bytesOf(List.of(probe));
+        } while (tapeBytes == 0 && probes.size() < layers.size());
+        long slotBytes = 4L * current.size();
         schedule = Planner.plan(layers.size(), slotBytes, tapeBytes, policy);
-        if (schedule.actions().get(0).kind() != Action.Kind.RECORD) {
-            tapes.remove(1);
-            dropTapeKeepOutput(probe);
-        }
-        current = probe.output();
-        measure();
+        current = input;
+        boolean[] consumed = new boolean[probes.size() + 1];
         int backwardStart = schedule.backwardStart();
-        for (int i = 1; i < backwardStart; i++) {
-            execute(schedule.actions().get(i));
+        for (int i = 0; i < backwardStart; i++) {
+            Action action = schedule.actions().get(i);
+            boolean probed = action.index() <= probes.size() && !consumed[action.index()]
+                    && (action.kind() == Action.Kind.ADVANCE || action.kind() == Action.Kind.RECORD);
+            if (probed) {
+                // The call the probe made: its tape kept if recorded, else only its output.
+                consumed[action.index()] = true;
+                Tape probe = probes.get(action.index() - 1);
+                Tensor previous = current;
+                current = probe.output();
+                if (action.kind() == Action.Kind.ADVANCE) {
+                    tapes.remove(action.index());
+                    dropTapeKeepOutput(probe);
+                    dropState(previous);
+                }
+                measure();
+            } else {
+                execute(action);
+            }
         }
     }
 

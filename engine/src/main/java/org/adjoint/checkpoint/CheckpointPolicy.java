@@ -25,7 +25,8 @@ import java.util.Locale;
  *       those layers are taped in one sweep instead of being split further: never more calls
  *       than {@code binomial} with that many slots, and never more saved bytes than the budget
  *       (for a chain of identical layers). What a tape costs is learnt by taping the first
- *       layer; a budget too small for that tape, or for a later layer's taped in the forward
+ *       layer (and the next ones while their tapes save nothing, as a leading reshape of the
+ *       input into images does); a budget too small for that tape, or for a later layer's taped in the forward
  *       call, is refused with the model as the call found it: the random stream is set back,
  *       a batch norm's running statistics and batch count are restored, and the chain's
  *       buffers are handed back. A later layer first taped in the backward pass that exceeds

@@ -29,7 +29,8 @@ import org.adjoint.checkpoint.CheckpointPolicy;
  * <p>Requirements of a checkpointed chain: the layers' trainable tensors are leaves (their
  * gradients are accumulated directly when each layer is reversed), layers are deterministic
  * apart from draws from {@link RandomState} (which are replayed), and the
- * planner's byte model takes the first layer as typical (for {@code memoryBudget}, a layer
+ * planner's byte model takes the first layer whose tape saves anything as typical (for
+ * {@code memoryBudget}, a layer
  * that saves more than the first fails the pass with a clear error rather than exceeding
  * the budget silently). A checkpointed chain is reversed once per forward pass, even with
  * {@code retainGraph} (its backward pass consumes what it kept), and supports no higher

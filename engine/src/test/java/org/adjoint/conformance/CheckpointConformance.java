@@ -141,6 +141,27 @@ public abstract class CheckpointConformance extends BackendConformance {
         }
     }
 
+    @Test
+    void aBudgetIsSizedPastLeadingLayersThatSaveNothing() {
+        // A reshape first (the images of a CNN): its tape holds nothing, so sizing the plan from
+        // it alone took tapes for free, taped everything, and any budget below storing all failed.
+        Dropout identity = new Dropout(0.5f).training(false);
+        List<Layer> layers = new ArrayList<>(List.of(identity));
+        layers.addAll(tanhChain(12, 8, 40).layers());
+        Sequential chain = new Sequential(layers);
+        Tensor x = Tensor.randn(41, 4, 8);
+        long activation = 4L * x.size();
+        List<float[]> plain = gradients(chain, x, chain::apply);
+        for (long budget : new long[] {3 * activation, 5 * activation + 11, 8 * activation}) {
+            CheckpointMeter meter = new CheckpointMeter();
+            List<float[]> checkpointed = gradients(chain, x, h -> chain.apply(h, CheckpointPolicy.memoryBudget(budget),
+                    meter));
+            assertSameGradients(plain, checkpointed, "budget " + budget);
+            assertTrue(meter.peakSavedBytes() <= budget, "budget " + budget + " held " + meter.peakSavedBytes());
+            assertTrue(meter.layerForwardCalls() > layers.size(), "some layers ran again: " + meter.layerForwardCalls());
+        }
+    }
+
     /** The values of a model's state (parameters and buffers), copied. */
     private static Map<String, float[]> stateValues(Sequential model) {
         Map<String, float[]> values = new TreeMap<>();
@@ -158,11 +179,11 @@ public abstract class CheckpointConformance extends BackendConformance {
     void aRefusedBudgetLeavesTheModelAsItWas() {
         // Batch norm updates its running statistics and counts the batch, dropout takes a key
         // from the random stream: the layers that ran before the refusal must take both back.
-        // The chain starts with an identity, whose tape holds nothing, so that a budget the
-        // planner accepts is exceeded by a later layer's tape.
+        // A later layer (two batch norms in one) saves twice what the first does, so that a
+        // budget the planner accepts is exceeded once that layer is taped.
         BatchNorm2d norm = new BatchNorm2d(3);
-        Sequential chain = new Sequential(new Dropout(0.5f).training(false), new Dropout(0.4f), norm,
-                new BatchNorm2d(3));
+        Sequential chain = new Sequential(norm, new Dropout(0.4f), new Sequential(new BatchNorm2d(3),
+                new BatchNorm2d(3)));
         Tensor x = Tensor.randn(12, 4, 3, 5, 5).mul(2f).add(1f).requiresGrad(true);
         Map<String, float[]> before = stateValues(chain);
         RandomState.set(99);
@@ -174,8 +195,10 @@ public abstract class CheckpointConformance extends BackendConformance {
         assertSameState(before, chain, "after a budget too small for the first tape");
         assertEquals(0, small.getSuppressed().length, "every buffer went back once");
 
-        // The identity's empty tape fits any budget; batch norm's, after the dropout, does not fit this one.
-        long budget = 2 * 4L * x.size();
+        // One batch norm's tape and a little more: no slot, each layer taped alone, the last one's too big.
+        CheckpointMeter probe = new CheckpointMeter();
+        new Sequential(new BatchNorm2d(3)).apply(x, CheckpointPolicy.none(), probe);
+        long budget = probe.peakSavedBytes() + 4;
         IllegalStateException later = assertThrows(IllegalStateException.class,
                 () -> chain.apply(x, CheckpointPolicy.memoryBudget(budget)));
         assertTrue(later.getMessage().contains("more than the budget of " + budget), later.getMessage());
