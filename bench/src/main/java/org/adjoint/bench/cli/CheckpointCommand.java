@@ -187,9 +187,11 @@ public final class CheckpointCommand {
             }
         }
         // Tensors are indexed by int: W is [width, width], the input and every activation [batch, width].
-        if ((long) width * width > Integer.MAX_VALUE || (long) batch * width > Integer.MAX_VALUE) {
+        // The largest a buffer can hold is Integer.MAX_VALUE - 8 elements (Shapes' limit, as lm's check).
+        long limit = Integer.MAX_VALUE - 8;
+        if ((long) width * width > limit || (long) batch * width > limit) {
             throw new UsageException("options --width " + width + " and --batch " + batch
-                    + " make tensors of more than " + Integer.MAX_VALUE + " elements");
+                    + " make tensors of more than " + limit + " elements");
         }
         CheckpointPolicy parsed;
         try {

@@ -194,12 +194,22 @@ final class CommandLine {
     }
 
     private static boolean sameFile(Path a, Path b) {
-        if (a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
+        Path first = a.toAbsolutePath().normalize();
+        Path second = b.toAbsolutePath().normalize();
+        if (first.equals(second)) {
             return true;
         }
         try {
-            // Another spelling of an existing file (a link, "./x" against "x" in another folder form).
-            return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+            // Another spelling of one file: a link to it, or, for a file not written yet, one
+            // name in two spellings of its folder (a link to the folder).
+            if (Files.exists(first) && Files.exists(second)) {
+                return Files.isSameFile(first, second);
+            }
+            Path firstFolder = first.getParent();
+            Path secondFolder = second.getParent();
+            return first.getFileName().equals(second.getFileName()) && firstFolder != null && secondFolder != null
+                    && Files.isDirectory(firstFolder) && Files.isDirectory(secondFolder)
+                    && Files.isSameFile(firstFolder, secondFolder);
         } catch (IOException e) {
             throw new UsageException("options --plot " + a + " and " + b + ": cannot tell whether they are one file: "
                     + e.getMessage());

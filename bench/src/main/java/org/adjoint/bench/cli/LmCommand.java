@@ -327,7 +327,12 @@ public final class LmCommand {
                     + data.validation().length + " held-out characters");
         }
         // The prompt matters only to a sample; checked before training, so a bad one costs nothing.
-        int[] prompt = options.sample() > 0 ? data.encode(options.prompt()) : new int[0];
+        int[] prompt;
+        try {
+            prompt = options.sample() > 0 ? data.encode(options.prompt()) : new int[0];
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("option --prompt: " + e.getMessage());
+        }
         GPT.Config config = new GPT.Config(data.vocabularySize(), options.context(), options.embed(), options.layers(),
                 options.heads(), options.dropout(), options.attentionDropout());
         GPT model = new GPT(config, options.seed());

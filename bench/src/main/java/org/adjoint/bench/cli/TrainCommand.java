@@ -249,6 +249,7 @@ public final class TrainCommand {
         Path save = d.save();
         Path load = d.load();
         boolean quiet = d.quiet();
+        boolean momentumGiven = false;
         CommandLine line = new CommandLine(args, Set.of("--quiet"), Set.of("--data", "--data-dir", "--model",
                 "--activation", "--dropout", "--epochs", "--batch", "--optimizer", "--lr", "--momentum",
                 "--weight-decay", "--schedule", "--checkpoint", "--seed", "--backend", "--plot", "--save", "--load"));
@@ -269,7 +270,10 @@ public final class TrainCommand {
                 case "--batch" -> batch = line.intAtLeast(1);
                 case "--optimizer" -> optimizer = line.choice("adam", "adamw", "sgd");
                 case "--lr" -> learningRate = line.positiveFloat();
-                case "--momentum" -> momentum = line.floatIn(0f, 1f, false);
+                case "--momentum" -> {
+                    momentum = line.floatIn(0f, 1f, false);
+                    momentumGiven = true;
+                }
                 case "--weight-decay" -> weightDecay = line.floatIn(0f, Float.MAX_VALUE, true);
                 case "--schedule" -> schedule = line.choice("constant", "cosine", "step");
                 case "--checkpoint" -> checkpoint = line.policy();
@@ -293,6 +297,11 @@ public final class TrainCommand {
         }
         if (epochs == 0 && load == null) {
             throw new UsageException("option --epochs 0 only evaluates, and needs --load FILE");
+        }
+        if (momentumGiven && !optimizer.equals("sgd")) {
+            // Adam and AdamW have betas instead; taking the value silently would train something else than asked.
+            throw new UsageException("option --momentum is for --optimizer sgd; " + optimizer + " has no momentum"
+                    + " option");
         }
         CommandLine.checkWritable("--save", save, false);
         CommandLine.checkWritable("--plot", plot, true);
@@ -369,6 +378,12 @@ public final class TrainCommand {
         Optimizer optimizer = optimizer(options, model);
         int batch = Math.min(batchSize, Math.max(1, data.train().size()));
         int stepsPerEpoch = data.train().batches(batch).count();
+        if ((long) epochs * stepsPerEpoch > Integer.MAX_VALUE) {
+            // The schedules count steps in an int; past it the rate would wrap.
+            throw new UsageException("options --epochs " + epochs + " and --batch " + batchSize + " make "
+                    + (long) epochs * stepsPerEpoch + " steps on " + data.train().size() + " examples, more than "
+                    + Integer.MAX_VALUE);
+        }
         LearningRateSchedule schedule = switch (options.schedule()) {
             case "cosine" -> new CosineDecay(optimizer.learningRate(), 0f, Math.max(1, epochs * stepsPerEpoch));
             case "step" -> new StepDecay(optimizer.learningRate(), Math.max(1, (epochs + 2) / 3 * stepsPerEpoch), 0.1f);

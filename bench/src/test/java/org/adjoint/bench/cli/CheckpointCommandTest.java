@@ -83,6 +83,16 @@ class CheckpointCommandTest {
     }
 
     @Test
+    void tensorsLargerThanABufferAreACommandLineError() {
+        // 2,147,483,640 elements: within an int, beyond what one buffer holds (Integer.MAX_VALUE - 8).
+        MainRun run = run("checkpoint", "--width", "1", "--batch", "2147483640");
+
+        assertEquals(Main.USAGE, run.exitCode());
+        assertTrue(run.err().startsWith("adjoint checkpoint: options --width 1 and --batch 2147483640 make tensors of "
+                + "more than 2147483639 elements"), run.err());
+    }
+
+    @Test
     void aBadValueIsRejectedWithTheOptionAndTheValue() {
         MainRun run = run("checkpoint", "--layers=0");
 

@@ -152,6 +152,12 @@ class LmCommandTest {
         assertUsage("options --plot and --load name the same file, " + sameFile
                 + ": the plot would replace the parameters", lm("--load", file.toString(), "--plot", sameFile.toString()));
         assertEquals("parameters", Files.readString(file), "nothing was written");
+        // A file not written yet, named through a link to its folder.
+        Path out = Files.createDirectory(dir.resolve("out"));
+        Path alias = Files.createSymbolicLink(dir.resolve("alias"), out);
+        assertUsage("options --plot and --save name the same file, " + alias.resolve("m.st")
+                + ": the plot would replace the parameters", lm("--save", out.resolve("m.st").toString(), "--plot",
+                alias.resolve("m.st").toString()));
     }
 
     private static void assertUsage(String message, String... args) {
@@ -211,10 +217,8 @@ class LmCommandTest {
 
     @Test
     void aPromptOutsideTheVocabularyFailsClearly() {
-        MainRun run = run(lm("--prompt", "caf\u00e9"));
-        assertEquals(Main.FAILED, run.exitCode());
-        assertEquals("adjoint lm: the character '\u00e9' (U+00E9) is not in the tiny Shakespeare vocabulary\n",
-                run.err());
+        assertUsage("option --prompt: the character '\u00e9' (U+00E9) is not in the tiny Shakespeare vocabulary",
+                lm("--prompt", "caf\u00e9"));
     }
 
     @Test

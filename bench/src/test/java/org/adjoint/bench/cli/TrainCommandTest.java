@@ -250,6 +250,19 @@ class TrainCommandTest {
     }
 
     @Test
+    void momentumWithoutSgdAndARunTooLongToCountAreUsageErrors() {
+        MainRun momentum = run("train", "--momentum", "0.5");
+        assertEquals(Main.USAGE, momentum.exitCode());
+        assertTrue(momentum.err().startsWith("adjoint train: option --momentum is for --optimizer sgd; adam has no "
+                + "momentum option"), momentum.err());
+        assertEquals(Main.USAGE, run("train", "--optimizer", "adamw", "--momentum", "0.5").exitCode());
+        MainRun steps = run("train", "--batch", "1", "--epochs", "1500000", "--schedule", "cosine", "--quiet");
+        assertEquals(Main.USAGE, steps.exitCode());
+        assertTrue(steps.err().startsWith("adjoint train: options --epochs 1500000 and --batch 1 make 2157000000 steps"
+                + " on 1438 examples, more than 2147483647"), steps.err());
+    }
+
+    @Test
     void badOptionsAreUsageErrors() {
         MainRun optimizer = run("train", "--optimizer", "lbfgs");
         assertEquals(Main.USAGE, optimizer.exitCode());
