@@ -45,11 +45,18 @@ public final class BufferPool {
     static long defaultCapacityBytes() {
         String value = System.getProperty("adjoint.cpu.poolBytes");
         if (value != null && !value.isBlank()) {
+            long bytes;
             try {
-                return Long.parseLong(value.trim());
+                bytes = Long.parseLong(value.trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("adjoint.cpu.poolBytes must be a number of bytes, got '" + value + "'", e);
+                throw new IllegalArgumentException("-Dadjoint.cpu.poolBytes must be a number of bytes (0 for no pool), got '"
+                        + value + "'", e);
             }
+            if (bytes < 0) {
+                throw new IllegalArgumentException("-Dadjoint.cpu.poolBytes must be at least 0 (0 for no pool), got "
+                        + bytes);
+            }
+            return bytes;
         }
         return Runtime.getRuntime().maxMemory() / 4;
     }

@@ -144,7 +144,15 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
 
     @Override
     public String device() {
-        return "cuda:" + (ordinal < 0 ? CudaDevice.propertyOrdinal() : ordinal);
+        if (ordinal >= 0) {
+            return "cuda:" + ordinal;
+        }
+        try {
+            return "cuda:" + CudaDevice.propertyOrdinal();
+        } catch (IllegalArgumentException e) {
+            // A name for messages: the setting is refused where the device opens, with this text.
+            return "cuda:" + System.getProperty(CudaDevice.DEVICE_PROPERTY);
+        }
     }
 
     @Override

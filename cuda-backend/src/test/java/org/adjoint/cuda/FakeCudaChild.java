@@ -23,6 +23,15 @@ public final class FakeCudaChild {
      * @throws Throwable when a step fails unexpectedly
      */
     public static void main(String[] args) throws Throwable {
+        if (args[0].equals("choose")) {
+            // What Backends chooses by itself, the warnings of java.util.logging on standard error.
+            try {
+                System.out.println("chosen: " + org.adjoint.backend.Backends.current().name());
+            } catch (IllegalStateException e) {
+                System.out.println("failed: " + e.getMessage());
+            }
+            return;
+        }
         CudaBackend cuda = new CudaBackend();
         switch (args[0]) {
             case "probe" -> {

@@ -176,6 +176,25 @@ class FakeDriverTest {
         }
     }
 
+    @Test
+    void aSettingThatTurnsTheDeviceOffIsSaidAtWarningAndBadValuesAreNamed() throws IOException, InterruptedException {
+        // A missing GPU is passed over quietly; a typo in a -Dadjoint.cuda.* setting is not.
+        for (var bad : List.of(List.of("-Dadjoint.cuda.device=cuda:1", "-Dadjoint.cuda.device=cuda:1 is not a device "
+                + "ordinal"), List.of("-Dadjoint.cuda.tf32=yes", "-Dadjoint.cuda.tf32=yes is neither true nor false"),
+                List.of("-Dadjoint.cuda.memoryPool=off", "-Dadjoint.cuda.memoryPool=off is neither true nor false"),
+                List.of("-Dadjoint.cuda.cudnn=ture", "-Dadjoint.cuda.cudnn=ture is none of true, false, require"),
+                List.of("-Dadjoint.cuda.libraryPath=/no/such/cuda/lib",
+                        "-Dadjoint.cuda.libraryPath names /no/such/cuda/lib, which is not a folder"))) {
+            Result result = child(fake.cuda13(), Map.of(), bad.get(0), "choose");
+            assertEquals(0, result.exitCode(), result.output());
+            assertTrue(result.output().contains("WARNING: cuda is not used: ") && result.output().contains(bad.get(1)),
+                    result.output());
+        }
+        // Spelled in any case, the switches are read as meant.
+        assertEquals("chosen: cuda", child(fake.cuda13(), Map.of(), "-Dadjoint.cuda.memoryPool=FALSE", "choose")
+                .output().lines().filter(l -> l.startsWith("chosen") || l.startsWith("failed")).findFirst().orElse(""));
+    }
+
     /** The kernels compiled and ran; the FINE line says in which form they were loaded. */
     private static String kernelForm(Result result) {
         assertEquals(0, result.exitCode(), result.output());

@@ -44,8 +44,26 @@ public final class Anomaly {
     /** The system property that turns anomaly detection on for every thread: {@value}. */
     public static final String PROPERTY = "adjoint.anomaly";
 
-    private static final boolean DEFAULT = Boolean.getBoolean(PROPERTY);
+    private static final boolean DEFAULT = fromProperty();
     private static final ThreadLocal<boolean[]> ENABLED = ThreadLocal.withInitial(() -> new boolean[] {DEFAULT});
+
+    /**
+     * {@code true} or {@code false} in any case; anything else (a bare {@code -Dadjoint.anomaly},
+     * {@code 1}, {@code yes}) is said at WARNING and leaves detection off, where
+     * Boolean.getBoolean read it as off without a word.
+     */
+    private static boolean fromProperty() {
+        String value = System.getProperty(PROPERTY);
+        if (value == null) {
+            return false;
+        }
+        String word = value.strip().toLowerCase(java.util.Locale.ROOT);
+        if (!word.equals("true") && !word.equals("false")) {
+            java.util.logging.Logger.getLogger(Anomaly.class.getName()).warning("-D" + PROPERTY + "=" + value
+                    + " is neither true nor false; anomaly detection stays off (pass -D" + PROPERTY + "=true)");
+        }
+        return word.equals("true");
+    }
 
     private Anomaly() {
     }

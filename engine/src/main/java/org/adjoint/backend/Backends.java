@@ -28,6 +28,8 @@ public final class Backends {
 
     /** System property that names the backend to use. */
     public static final String PROPERTY = "adjoint.backend";
+    /** The prefix of every Adjoint setting: a reason that names one is a setting's doing. */
+    private static final String PROPERTY_PREFIX = "adjoint.";
 
     private static final Logger LOG = Logger.getLogger(Backends.class.getName());
     private static volatile List<Backend> installed;
@@ -64,10 +66,11 @@ public final class Backends {
                         } catch (ServiceConfigurationError | RuntimeException | LinkageError e) {
                             // An iterator that fails the same way again makes no progress (the
                             // class path itself cannot be read): stop rather than spin.
-                            if (!broken.isEmpty() && broken.getLast().equals(e.toString())) {
+                            String failure = withCauses(e);
+                            if (!broken.isEmpty() && broken.getLast().equals(failure)) {
                                 break;
                             }
-                            broken.add(e.toString());
+                            broken.add(failure);
                             LOG.log(Level.WARNING, "an Adjoint backend on the class path cannot be loaded", e);
                         }
                     }
@@ -181,16 +184,25 @@ public final class Backends {
 
     private static Backend best() {
         List<Backend> all = installed();
+        if (all.isEmpty() && !failures.isEmpty()) {
+            // On the class path but not loadable (a bad -Dadjoint.cpu.* value, a missing module):
+            // the provider's own message says what to change, not "add the artifact".
+            throw new IllegalStateException("no Adjoint backend could be loaded" + brokenProviders());
+        }
         if (all.isEmpty()) {
             throw new IllegalStateException("no Adjoint backend on the class path: add the artifact "
-                    + "org.adjoint:adjoint-cpu-backend (or org.adjoint:adjoint-cuda-backend for NVIDIA GPUs)"
-                    + brokenProviders());
+                    + "org.adjoint:adjoint-cpu-backend (or org.adjoint:adjoint-cuda-backend for NVIDIA GPUs)");
         }
         StringBuilder reasons = new StringBuilder();
         for (Backend b : all) {
             var reason = b.unavailableReason();
             if (reason.isEmpty()) {
                 return b;
+            }
+            if (reason.get().contains("-D" + PROPERTY_PREFIX)) {
+                // A missing GPU is a normal state, passed over quietly; a setting that turned one
+                // off (a typo in -Dadjoint.cuda.*) is not, and is said where it will be seen.
+                LOG.warning(b.name() + " is not used: " + reason.get());
             }
             reasons.append("; ").append(b.name()).append(": ").append(reason.get());
         }
@@ -199,6 +211,15 @@ public final class Backends {
 
     /** The names of Adjoint's own backends, each in an artifact {@code adjoint-NAME-backend}. */
     private static final List<String> KNOWN = List.of("cpu", "cuda");
+
+    /** A failure and its causes, each as {@code Class: message}: a provider's own reason is a cause down. */
+    private static String withCauses(Throwable e) {
+        StringBuilder text = new StringBuilder(e.toString());
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+            text.append(", caused by ").append(cause);
+        }
+        return text.toString();
+    }
 
     private static String brokenProviders() {
         List<String> broken = failures;

@@ -62,7 +62,33 @@ final class ComposedConvolution {
     }
 
     private static long tileFloats() {
-        return Long.getLong(TILE_PROPERTY, DEFAULT_TILE_FLOATS);
+        return positiveSetting(TILE_PROPERTY, DEFAULT_TILE_FLOATS);
+    }
+
+    /**
+     * A size setting: a whole number of at least 1, or unset for the default.
+     *
+     * @param property the property
+     * @param fallback its value when unset
+     * @return the value
+     * @throws IllegalArgumentException naming the property and its value otherwise (Long.getLong
+     *                                  took "4M" for the default without a word)
+     */
+    static long positiveSetting(String property, long fallback) {
+        String value = System.getProperty(property);
+        if (value == null || value.isBlank()) {
+            return fallback;
+        }
+        long parsed;
+        try {
+            parsed = Long.parseLong(value.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + property + "=" + value + " is not a whole number of floats", e);
+        }
+        if (parsed < 1) {
+            throw new IllegalArgumentException("-D" + property + " must be at least 1, got " + parsed);
+        }
+        return parsed;
     }
 
     private int tileImages() {

@@ -39,7 +39,7 @@ final class ComposedPooling {
     }
 
     private int tileImages() {
-        long limit = Long.getLong(PoolingOps.TILE_PROPERTY, PoolingOps.DEFAULT_TILE_FLOATS);
+        long limit = ComposedConvolution.positiveSetting(PoolingOps.TILE_PROPERTY, PoolingOps.DEFAULT_TILE_FLOATS);
         long perImage = columnsPerImage();
         long fit = perImage == 0 ? images : Math.max(1, limit / perImage);
         return (int) Math.min(images, fit);

@@ -332,15 +332,24 @@ public abstract class AnomalyConformance extends BackendConformance {
 
     @Test
     void theSystemPropertyTurnsItOnForEveryThread() throws Exception {
-        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                "-D" + Anomaly.PROPERTY + "=true", "-Dadjoint.backend=" + backend().name(),
-                PropertyMain.class.getName()).redirectErrorStream(true).start();
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the child JVM finished");
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String output = childOutput("true");
         assertTrue(output.contains("true true\n"), output);
         assertTrue(output.contains("log: output [1] has NaN at index 0 (input [1]); the operation was created at "
                 + SOURCE + ":"), output);
         assertTrue(output.contains("(" + PropertyMain.class.getName() + ".main)"), output);
+        // Any case is read as meant; another word is said at WARNING and leaves it off.
+        assertTrue(childOutput("TRUE").contains("true true\n"));
+        String yes = childOutput("yes");
+        assertTrue(yes.contains("false false\n") && yes.contains("WARNING: -D" + Anomaly.PROPERTY + "=yes is neither true "
+                + "nor false; anomaly detection stays off"), yes);
+    }
+
+    private String childOutput(String value) throws Exception {
+        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        Process process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                "-D" + Anomaly.PROPERTY + "=" + value, "-Dadjoint.backend=" + backend().name(),
+                PropertyMain.class.getName()).redirectErrorStream(true).start();
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the child JVM finished");
+        return new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     }
 }

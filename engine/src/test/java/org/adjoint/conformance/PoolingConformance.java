@@ -238,6 +238,10 @@ public abstract class PoolingConformance extends BackendConformance {
                 assertClose("tiles of two", pool(max, Tensor.of(values, inShape), 3, 2, 1),
                         Tensor.of(direct.forward(), direct.outShape()), 1e-6);
                 assertEquals(3, unfolds.get(), "tiles of two images: three unfolds");
+                System.setProperty(PoolWindow.TILE_PROPERTY, "4M");
+                assertEquals("-D" + PoolWindow.TILE_PROPERTY + "=4M is not a whole number of floats",
+                        assertThrows(IllegalArgumentException.class,
+                                () -> pool(max, Tensor.of(values, inShape), 3, 2, 1)).getMessage());
             } finally {
                 if (previous == null) {
                     System.clearProperty(PoolWindow.TILE_PROPERTY);

@@ -16,6 +16,7 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -99,8 +100,8 @@ public final class CudaDevice {
         this.major = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
         this.minor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
         this.multiprocessors = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
-        this.tf32 = Boolean.getBoolean(TF32_PROPERTY);
-        this.poolRefused = "false".equals(System.getProperty(POOL_PROPERTY));
+        this.tf32 = flag(TF32_PROPERTY, false);
+        this.poolRefused = !flag(POOL_PROPERTY, true);
         this.streamOrdered = !poolRefused
                 && attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED) != 0;
         // The primary context is the one the CUDA runtime inside cuBLAS uses, so both share memory and streams.
@@ -161,7 +162,13 @@ public final class CudaDevice {
      * @throws UnavailableException why there is none, the same reason on every call
      */
     public static synchronized CudaDevice shared() {
-        return open(propertyOrdinal(), true);
+        int ordinal;
+        try {
+            ordinal = propertyOrdinal();
+        } catch (IllegalArgumentException e) {
+            throw new UnavailableException(e.getMessage(), e);
+        }
+        return open(ordinal, true);
     }
 
     /**
@@ -180,9 +187,41 @@ public final class CudaDevice {
      * The ordinal {@code -Dadjoint.cuda.device} names.
      *
      * @return the ordinal, 0 when the property is not set
+     * @throws IllegalArgumentException naming the property and its value when it is not a
+     *                                  whole number (Integer.getInteger took "cuda:1" for 0, another GPU)
      */
     public static int propertyOrdinal() {
-        return Integer.getInteger(DEVICE_PROPERTY, 0);
+        String value = System.getProperty(DEVICE_PROPERTY);
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            return Integer.parseInt(value.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("cuda: -D" + DEVICE_PROPERTY + "=" + value
+                    + " is not a device ordinal (0, 1, ...)", e);
+        }
+    }
+
+    /**
+     * A true/false setting: {@code true} or {@code false} in any case, or unset for the default.
+     *
+     * @param property the property
+     * @param fallback its value when unset
+     * @return the value
+     * @throws IllegalArgumentException naming the property and its value for anything else
+     *                                  (Boolean.getBoolean read "1", "yes" and a bare -D as false)
+     */
+    static boolean flag(String property, boolean fallback) {
+        String value = System.getProperty(property);
+        if (value == null) {
+            return fallback;
+        }
+        return switch (value.strip().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("cuda: -D" + property + "=" + value + " is neither true nor false");
+        };
     }
 
     private static CudaDevice open(int ordinal, boolean fromProperty) {

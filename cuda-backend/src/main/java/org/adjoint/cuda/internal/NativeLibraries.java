@@ -10,7 +10,6 @@ import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -101,8 +100,18 @@ public final class NativeLibraries {
         Set<Path> directories = new LinkedHashSet<>();
         String property = System.getProperty(PATH_PROPERTY);
         if (property != null) {
-            Arrays.stream(property.split(File.pathSeparator)).filter(s -> !s.isBlank()).map(Path::of)
-                    .forEach(directories::add);
+            for (String entry : property.split(File.pathSeparator)) {
+                if (entry.isBlank()) {
+                    continue;
+                }
+                Path folder = Path.of(entry);
+                if (!Files.isDirectory(folder)) {
+                    // Dropped quietly, another install loaded instead, or "not found" asked for the folder given.
+                    throw new IllegalStateException("cuda: -D" + PATH_PROPERTY + " names " + entry
+                            + ", which is not a folder");
+                }
+                directories.add(folder);
+            }
         }
         List<Path> toolkits = new ArrayList<>();
         for (String variable : List.of("CUDA_HOME", "CUDA_PATH")) {
