@@ -1,5 +1,7 @@
 package org.adjoint.kernels;
 
+import java.util.logging.Logger;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -31,7 +33,7 @@ final class VectorMicroKernel implements MicroKernel {
     private static VectorSpecies<Float> species() {
         String bits = System.getProperty(BITS_PROPERTY,
                 Integer.toString(defaultBits(FloatVector.SPECIES_PREFERRED.vectorBitSize())));
-        return switch (bits.trim()) {
+        VectorSpecies<Float> species = switch (bits.trim()) {
             case "128" -> FloatVector.SPECIES_128;
             case "256" -> FloatVector.SPECIES_256;
             case "512" -> FloatVector.SPECIES_512;
@@ -39,6 +41,14 @@ final class VectorMicroKernel implements MicroKernel {
             default -> throw new IllegalArgumentException("adjoint.cpu.vectorBits must be 128, 256, 512 or preferred, got '"
                     + bits + "'");
         };
+        int hardware = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        if (species.vectorBitSize() > hardware) {
+            // Accepted (the bits are those of that width on any CPU), but said: it runs many times slower.
+            Logger.getLogger(KernelProvider.class.getName()).warning("-D" + BITS_PROPERTY + "=" + bits.trim()
+                    + " is wider than this CPU's " + hardware + "-bit vectors: the Vector API runs it in Java, many"
+                    + " times slower than the scalar kernels");
+        }
+        return species;
     }
 
     /**

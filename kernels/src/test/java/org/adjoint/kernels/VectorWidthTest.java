@@ -30,14 +30,30 @@ class VectorWidthTest {
     void aCpuWith128BitVectorsGets128BitKernels() throws IOException, InterruptedException {
         assumeTrue(System.getProperty("os.arch").matches("amd64|x86_64"), "needs x86 to restrict the JIT to SSE");
         assumeTrue(System.getProperty(VectorMicroKernel.BITS_PROPERTY) == null, "the width is forced in this run");
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "-XX:UseAVX=0", "-cp", System.getProperty("java.class.path"),
-                Describe.class.getName());
+        String output = describe("-XX:UseAVX=0");
+        assertTrue(output.contains("preferred 128, kernels vector: 128-bit, tile 4x8"), output);
+    }
+
+    /** A width wider than the CPU's vectors is accepted (its bits are the same anywhere) but said at WARNING. */
+    @Test
+    void aWidthBeyondTheCpusIsSaid() throws IOException, InterruptedException {
+        assumeTrue(System.getProperty("os.arch").matches("amd64|x86_64"), "needs x86 to restrict the JIT to AVX2");
+        String output = describe("-XX:UseAVX=2", "-D" + VectorMicroKernel.BITS_PROPERTY + "=512");
+        assertTrue(output.contains("WARNING: -D" + VectorMicroKernel.BITS_PROPERTY + "=512 is wider than this CPU's "
+                + "256-bit vectors"), output);
+    }
+
+    /** Runs {@link Describe} in a JVM of its own with the given options; its output, after checking it exited 0. */
+    private static String describe(String... options) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "--add-modules", "jdk.incubator.vector"));
+        command.addAll(List.of(options));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Describe.class.getName()));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the child JVM did not finish: " + command);
         assertEquals(0, process.exitValue(), output);
-        assertTrue(output.contains("preferred 128, kernels vector: 128-bit, tile 4x8"), output);
+        return output;
     }
 
     /** The child: prints the preferred width and the vector provider's configuration. */
