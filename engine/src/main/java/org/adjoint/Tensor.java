@@ -303,13 +303,16 @@ public final class Tensor {
     }
 
     /**
-     * Divides by a constant.
+     * Divides by a constant: the product with its float32 reciprocal where that is finite (the
+     * bits every loss's mean has had), a true division where the divisor is so small that its
+     * reciprocal overflows (a subnormal, or 0).
      *
      * @param value the divisor
      * @return {@code this / value}
      */
     public Tensor div(float value) {
-        return Mul.apply(this, constant(1f / value));
+        float reciprocal = 1f / value;
+        return Float.isInfinite(reciprocal) ? Div.apply(this, constant(value)) : Mul.apply(this, constant(reciprocal));
     }
 
     /** The other operand of {@code op}, refused when null with a message that names the operation. */
@@ -678,7 +681,11 @@ public final class Tensor {
      * @param retainGraph keep the graph so that {@code backward} can run through it again
      */
     public void backward(Tensor seed, boolean retainGraph) {
-        Graph.checkRoot(this, operand("backward", seed));
+        if (seed == null) {
+            throw new IllegalArgumentException("backward: the seed is null; pass a tensor of the output's shape "
+                    + Shapes.str(shape()) + ", or call backward() on a one-element output");
+        }
+        Graph.checkRoot(this, seed);
         Graph.backward(List.of(this), List.of(seed), retainGraph, false);
     }
 

@@ -104,14 +104,18 @@ class BatchesTest {
                     }
                 });
         Backends.use(failing);
-        Iterator<Batch> batches = numbered(10).batches(4).iterator();
-        batches.next();
-        assertThrows(IllegalStateException.class, batches::next);
-        assertTrue(batches.hasNext());
-        float[] second = batches.next().features().toFloatArray();
-        assertEquals(4f, second[0], "the batch that failed, not the one after it");
-        assertEquals(2, batches.next().size());
-        assertFalse(batches.hasNext());
+        try {
+            Iterator<Batch> batches = numbered(10).batches(4).iterator();
+            batches.next();
+            assertThrows(IllegalStateException.class, batches::next);
+            assertTrue(batches.hasNext());
+            float[] second = batches.next().features().toFloatArray();
+            assertEquals(4f, second[0], "the batch that failed, not the one after it");
+            assertEquals(2, batches.next().size());
+            assertFalse(batches.hasNext());
+        } finally {
+            Backends.use(cpu);
+        }
     }
 
     @Test

@@ -184,12 +184,15 @@ class FakeDriverTest {
                 List.of("-Dadjoint.cuda.memoryPool=off", "-Dadjoint.cuda.memoryPool=off is neither true nor false"),
                 List.of("-Dadjoint.cuda.cudnn=ture", "-Dadjoint.cuda.cudnn=ture is none of true, false, require"),
                 List.of("-Dadjoint.cuda.libraryPath=/no/such/cuda/lib",
-                        "-Dadjoint.cuda.libraryPath names /no/such/cuda/lib, which is not a folder"))) {
+                        "-Dadjoint.cuda.libraryPath=/no/such/cuda/lib names /no/such/cuda/lib, which is not a folder"))) {
             Result result = child(fake.cuda13(), Map.of(), bad.get(0), "choose");
             assertEquals(0, result.exitCode(), result.output());
             assertTrue(result.output().contains("WARNING: cuda is not used: ") && result.output().contains(bad.get(1)),
                     result.output());
         }
+        // A reason that only suggests a setting (no NVRTC here: "add its folder to ...") is no warning.
+        Result quiet = child(fake.noNvrtc(), Map.of(), "choose");
+        assertTrue(quiet.output().contains("chosen: cpu") && !quiet.output().contains("is not used"), quiet.output());
         // Spelled in any case, the switches are read as meant.
         assertEquals("chosen: cuda", child(fake.cuda13(), Map.of(), "-Dadjoint.cuda.memoryPool=FALSE", "choose")
                 .output().lines().filter(l -> l.startsWith("chosen") || l.startsWith("failed")).findFirst().orElse(""));

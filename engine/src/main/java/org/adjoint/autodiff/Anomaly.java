@@ -48,13 +48,13 @@ public final class Anomaly {
     private static final ThreadLocal<boolean[]> ENABLED = ThreadLocal.withInitial(() -> new boolean[] {DEFAULT});
 
     /**
-     * {@code true} or {@code false} in any case; anything else (a bare {@code -Dadjoint.anomaly},
-     * {@code 1}, {@code yes}) is said at WARNING and leaves detection off, where
+     * {@code true} or {@code false} in any case, unset or bare for off; anything else ({@code 1},
+     * {@code yes}) is said at WARNING and leaves detection off, where
      * Boolean.getBoolean read it as off without a word.
      */
     private static boolean fromProperty() {
         String value = System.getProperty(PROPERTY);
-        if (value == null) {
+        if (value == null || value.isBlank()) {
             return false;
         }
         String word = value.strip().toLowerCase(java.util.Locale.ROOT);

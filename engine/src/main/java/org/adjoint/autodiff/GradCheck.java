@@ -297,26 +297,27 @@ public final class GradCheck {
         List<Tensor> plus = new ArrayList<>();
         List<Tensor> minus = new ArrayList<>();
         List<float[]> realised = new ArrayList<>();
-        boolean moved = false;
         for (int j = 0; j < inputs.size(); j++) {
             float[] x = inputs.get(j).toFloatArray();
             float[] v = directions.get(j);
             float[] xp = new float[x.length];
             float[] xm = new float[x.length];
             float[] d = new float[x.length];
+            boolean moved = x.length == 0;
             for (int e = 0; e < x.length; e++) {
                 xp[e] = (float) (x[e] + step * v[e]);
                 xm[e] = (float) (x[e] - step * v[e]);
                 d[e] = (float) (((double) xp[e] - xm[e]) / (2 * step));
                 moved |= d[e] != 0;
             }
+            if (!moved) {
+                // That input would add nothing to either side, and the check would pass without it.
+                throw new IllegalArgumentException("GradCheck." + check + ": the step " + step + " vanishes at input "
+                        + j + " (every x ± h·v rounds to x); use a larger step");
+            }
             plus.add(tensor(xp, inputs.get(j).shape()));
             minus.add(tensor(xm, inputs.get(j).shape()));
             realised.add(d);
-        }
-        if (!moved && inputs.stream().anyMatch(t -> t.size() > 0)) {
-            throw new IllegalArgumentException("GradCheck." + check + ": the step " + step + " vanishes at these inputs"
-                    + " (every x ± h·v rounds to x); use a larger step");
         }
         return new Perturbed(plus, minus, realised);
     }

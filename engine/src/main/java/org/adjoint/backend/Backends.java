@@ -199,7 +199,7 @@ public final class Backends {
             if (reason.isEmpty()) {
                 return b;
             }
-            if (reason.get().contains("-D" + PROPERTY_PREFIX)) {
+            if (namesASetting(reason.get())) {
                 // A missing GPU is a normal state, passed over quietly; a setting that turned one
                 // off (a typo in -Dadjoint.cuda.*) is not, and is said where it will be seen.
                 LOG.warning(b.name() + " is not used: " + reason.get());
@@ -212,10 +212,25 @@ public final class Backends {
     /** The names of Adjoint's own backends, each in an artifact {@code adjoint-NAME-backend}. */
     private static final List<String> KNOWN = List.of("cpu", "cuda");
 
+    /**
+     * Whether a reason names an {@code adjoint.*} setting that is set (not one it only
+     * suggests: "add its folder to -Dadjoint.cuda.libraryPath" on a machine without cuBLAS).
+     */
+    private static boolean namesASetting(String reason) {
+        for (String key : System.getProperties().stringPropertyNames()) {
+            if (key.startsWith(PROPERTY_PREFIX) && reason.contains("-D" + key + "=")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A failure and its causes, each as {@code Class: message}: a provider's own reason is a cause down. */
     private static String withCauses(Throwable e) {
         StringBuilder text = new StringBuilder(e.toString());
-        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        seen.add(e);
+        for (Throwable cause = e.getCause(); cause != null && seen.add(cause); cause = cause.getCause()) {
             text.append(", caused by ").append(cause);
         }
         return text.toString();

@@ -69,10 +69,12 @@ public final class MultiHeadAttention extends Composite {
                     + " (the head count must divide the width)");
         }
         // Before any weight is drawn, and naming which of the two probabilities is wrong.
-        for (float p : new float[] {dropout, attentionDropout}) {
-            if (!(p >= 0f && p < 1f)) {
-                throw new IllegalArgumentException("MultiHeadAttention: " + (p == dropout ? "dropout" : "attentionDropout")
-                        + " must be in [0, 1), got " + p);
+        float[] probabilities = {dropout, attentionDropout};
+        String[] names = {"dropout", "attentionDropout"};
+        for (int i = 0; i < probabilities.length; i++) {
+            if (!(probabilities[i] >= 0f && probabilities[i] < 1f)) {
+                throw new IllegalArgumentException("MultiHeadAttention: " + names[i] + " must be in [0, 1), got "
+                        + probabilities[i]);
             }
         }
         this.width = width;

@@ -82,6 +82,7 @@ public abstract class TensorOpsConformance extends BackendConformance {
         // One IEEE division an element, as PyTorch: exact where the quotient is, and a subnormal
         // divisor is no reciprocal overflowing to infinity.
         assertTensor(vec(1, 7, 0, 1e-3f).div(vec(3, 7, 1e-39f, 1e-39f)), shape(4), 1f / 3, 1, 0, 1e-3f / 1e-39f);
+        assertTensor(vec(0, 1e-3f).div(1e-39f), shape(2), 0, 1e-3f / 1e-39f);
         assertTensor(m.add(Tensor.scalar(1)), shape(2, 3), 2, 3, 4, 5, 6, 7);
         assertTensor(Tensor.scalar(1).sub(m), shape(2, 3), 0, -1, -2, -3, -4, -5);
         assertTensor(m.add(1), shape(2, 3), 2, 3, 4, 5, 6, 7);

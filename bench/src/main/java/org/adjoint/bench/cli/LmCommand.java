@@ -477,11 +477,6 @@ public final class LmCommand {
         return result;
     }
 
-    /**
-     * Training and validation loss over {@code --eval-batches} random batches of each part, in
-     * evaluation mode, without a tape; the batches come from a generator of their own (seeded
-     * by the iteration), so estimating does not change the training batches.
-     */
     /** The loss curve, train and validation, at each evaluation. */
     private static void writePlot(Path plot, String title, List<Point> curve) {
         List<double[]> points = new ArrayList<>();
@@ -491,6 +486,11 @@ public final class LmCommand {
         LossPlot.writeLosses(plot, title, points);
     }
 
+    /**
+     * Training and validation loss over {@code --eval-batches} random batches of each part, in
+     * evaluation mode, without a tape; the batches come from a generator of their own (seeded
+     * by the iteration), so estimating does not change the training batches.
+     */
     private static double[] estimate(GPT model, TextData data, Options options, int iteration) {
         model.train(false);
         SplittableRandom random = new SplittableRandom(options.seed() * 31 + iteration);

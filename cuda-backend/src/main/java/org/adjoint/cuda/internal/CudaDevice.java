@@ -214,8 +214,8 @@ public final class CudaDevice {
      */
     static boolean flag(String property, boolean fallback) {
         String value = System.getProperty(property);
-        if (value == null) {
-            return fallback;
+        if (value == null || value.isBlank()) {
+            return fallback; // unset, or a bare -D: the default, as for every other setting
         }
         return switch (value.strip().toLowerCase(Locale.ROOT)) {
             case "true" -> true;

@@ -107,7 +107,7 @@ public final class NativeLibraries {
                 Path folder = Path.of(entry);
                 if (!Files.isDirectory(folder)) {
                     // Dropped quietly, another install loaded instead, or "not found" asked for the folder given.
-                    throw new IllegalStateException("cuda: -D" + PATH_PROPERTY + " names " + entry
+                    throw new IllegalStateException("cuda: -D" + PATH_PROPERTY + "=" + property + " names " + entry
                             + ", which is not a folder");
                 }
                 directories.add(folder);
