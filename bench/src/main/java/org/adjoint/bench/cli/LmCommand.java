@@ -432,6 +432,24 @@ public final class LmCommand {
         }
         double trainLoss = curve.isEmpty() ? estimate(model, data, options, 0)[0] : curve.getLast().trainLoss();
         double valLoss = heldOutLoss(model, data, options.context());
+        // Written before the sample is drawn: a sample that fails (a --sample too long for the
+        // memory) must not lose the trained parameters. Said below, where the summary puts them.
+        CommandLine.writeAll(() -> {
+            if (options.save() != null) {
+                Map<String, String> metadata = new LinkedHashMap<>();
+                metadata.put("format", "adjoint");
+                metadata.put("model", String.format(Locale.ROOT,
+                        "gpt layers=%d heads=%d embed=%d context=%d vocabulary=%d", options.layers(), options.heads(),
+                        options.embed(), options.context(), data.vocabularySize()));
+                metadata.put("data", data.name());
+                metadata.put("val_loss", String.format(Locale.ROOT, "%.4f", valLoss));
+                SafeTensors.save(options.save(), model.stateDict(), metadata);
+            }
+        }, () -> {
+            if (options.plot() != null) {
+                writePlot(options.plot(), plotTitle, curve);
+            }
+        });
         String sample = "";
         if (options.sample() > 0) {
             sample = data.decode(model.generate(prompt, options.sample(), options.temperature(), options.topK(),
@@ -447,29 +465,13 @@ public final class LmCommand {
             out.printf(Locale.ROOT, "%.1f ms/iteration, peak saved activations %s (checkpoint %s), total %.1f s, "
                     + "backend %s%n", msPerIteration, TrainCommand.bytes(result.peakSavedBytes()), options.checkpoint(),
                     result.seconds(), backend);
-        }
-        CommandLine.writeAll(() -> {
             if (options.save() != null) {
-                Map<String, String> metadata = new LinkedHashMap<>();
-                metadata.put("format", "adjoint");
-                metadata.put("model", String.format(Locale.ROOT,
-                        "gpt layers=%d heads=%d embed=%d context=%d vocabulary=%d", options.layers(), options.heads(),
-                        options.embed(), options.context(), data.vocabularySize()));
-                metadata.put("data", data.name());
-                metadata.put("val_loss", String.format(Locale.ROOT, "%.4f", valLoss));
-                SafeTensors.save(options.save(), model.stateDict(), metadata);
-                if (!options.json()) {
-                    out.println("parameters saved to " + options.save());
-                }
+                out.println("parameters saved to " + options.save());
             }
-        }, () -> {
             if (options.plot() != null) {
-                writePlot(options.plot(), plotTitle, curve);
-                if (!options.json()) {
-                    out.println("plot written to " + options.plot());
-                }
+                out.println("plot written to " + options.plot());
             }
-        });
+        }
         if (!options.json() && options.sample() > 0) {
             out.printf(Locale.ROOT, "sample (%d characters, temperature %s, top-k %d, seed %d):%n%s%s%n",
                     options.sample(), options.temperature(), options.topK(), options.seed(), options.prompt(), sample);

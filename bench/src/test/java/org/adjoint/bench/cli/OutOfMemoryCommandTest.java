@@ -59,6 +59,23 @@ class OutOfMemoryCommandTest {
         assertTrue(suggested > 64 && suggested < 1024, line);
     }
 
+    /** The parameters are written before the sample is drawn: a sample too long for the heap does not lose them. */
+    @Test
+    void aSampleThatRunsOutOfMemoryLeavesTheParametersSaved() throws IOException, InterruptedException {
+        Path saved = dir.resolve("gpt.safetensors");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx128m", "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "lm", "--embed", "16", "--heads", "2", "--context", "16", "--batch", "4",
+                "--iters", "2", "--eval-interval", "1", "--eval-batches", "1", "--backend", "cpu", "--quiet",
+                "--save", saved.toString(), "--sample", "100000000"));
+        Process process = new ProcessBuilder(command).redirectOutput(dir.resolve("out").toFile())
+                .redirectError(dir.resolve("err").toFile()).start();
+        assertTrue(process.waitFor(120, TimeUnit.SECONDS), "the child JVM did not exit");
+        String err = Files.readString(dir.resolve("err"));
+        assertEquals(Main.OUT_OF_MEMORY, process.exitValue(), err);
+        assertTrue(Files.size(saved) > 1000, "the parameters were saved before the sample: " + err);
+    }
+
     /** An {@link OutOfMemoryError} that no check turned into an exception is reported the same way. */
     @Test
     void aRawOutOfMemoryErrorIsOneLineToo() {
