@@ -256,10 +256,7 @@ public final class Tensor {
      * @return {@code this - other}
      */
     public Tensor sub(Tensor other) {
-        // Checked as a difference before the negation, so that an error names sub, not add.
-        Compute.backend("sub", this, operand("sub", other));
-        Shapes.broadcast("sub", shape(), other.shape());
-        return Add.apply(this, other.neg());
+        return Add.apply("sub", this, operand("sub", other).neg());
     }
 
     /**

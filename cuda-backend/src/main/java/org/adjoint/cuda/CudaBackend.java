@@ -16,6 +16,7 @@ import org.adjoint.backend.UnaryOp;
 import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
+import org.adjoint.cuda.internal.CudaSettings;
 import org.adjoint.cuda.internal.CudaKernels;
 import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.UnavailableException;
@@ -148,10 +149,10 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
             return "cuda:" + ordinal;
         }
         try {
-            return "cuda:" + CudaDevice.propertyOrdinal();
+            return "cuda:" + CudaSettings.deviceOrdinal();
         } catch (IllegalArgumentException e) {
             // A name for messages: the setting is refused where the device opens, with this text.
-            return "cuda:" + System.getProperty(CudaDevice.DEVICE_PROPERTY);
+            return "cuda:" + System.getProperty(CudaSettings.DEVICE_PROPERTY);
         }
     }
 

@@ -98,16 +98,11 @@ public final class BatchNorm2d implements Module {
             TensorImpl target = TensorImpl.of(numBatchesTracked);
             if (countBefore != null) {
                 Buffer before = countBefore;
-                SideEffects.onUndo(() -> overwriteCount(target, before));
+                SideEffects.onUndo(() -> Functional.overwrite(target, before, 1));
             }
-            overwriteCount(target, Compute.buffer(nextCount));
+            Functional.overwrite(target, Compute.buffer(nextCount), 1);
         }
         return y;
-    }
-
-    private static void overwriteCount(TensorImpl target, Buffer count) {
-        target.backend().copyStrided(count, 0, new int[] {1}, target.storage(), target.layout().offset(), new int[] {1});
-        target.version().increment();
     }
 
     @Override

@@ -262,7 +262,8 @@ public final class Functional {
         overwrite(varTarget, varValues, channels);
     }
 
-    private static void overwrite(TensorImpl target, Buffer values, int channels) {
+    /** Writes {@code channels} values over a contiguous state tensor and counts the change in its version. */
+    static void overwrite(TensorImpl target, Buffer values, int channels) {
         target.backend().copyStrided(values, 0, new int[] {1}, target.storage(), target.layout().offset(),
                 new int[] {channels});
         target.version().increment();

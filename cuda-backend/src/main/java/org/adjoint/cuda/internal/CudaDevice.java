@@ -16,7 +16,6 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -44,16 +43,6 @@ import org.adjoint.cuda.DeviceMemoryStats;
  * the operation's work being queued; once queued, later users of the block queue behind it.
  */
 public final class CudaDevice {
-
-    /** System property: ordinal of the device to use (default 0). */
-    public static final String DEVICE_PROPERTY = "adjoint.cuda.device";
-    /** System property: {@code true} lets cuBLAS round float32 products' inputs to TF32 (off by default). */
-    public static final String TF32_PROPERTY = "adjoint.cuda.tf32";
-    /**
-     * System property: {@code false} takes device memory with {@code cuMemAlloc} even where the
-     * driver has stream-ordered pools ({@code cuMemAllocAsync}, the default there).
-     */
-    public static final String POOL_PROPERTY = "adjoint.cuda.memoryPool";
 
     private static final Logger LOG = Logger.getLogger("org.adjoint.cuda.CudaBackend");
     /** Per ordinal: the opened device, or the {@link UnavailableException} that says why it cannot be. */
@@ -100,8 +89,8 @@ public final class CudaDevice {
         this.major = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
         this.minor = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
         this.multiprocessors = attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
-        this.tf32 = flag(TF32_PROPERTY, false);
-        this.poolRefused = !flag(POOL_PROPERTY, true);
+        this.tf32 = CudaSettings.flag(CudaSettings.TF32_PROPERTY, false);
+        this.poolRefused = !CudaSettings.flag(CudaSettings.POOL_PROPERTY, true);
         this.streamOrdered = !poolRefused
                 && attribute(device, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED) != 0;
         // The primary context is the one the CUDA runtime inside cuBLAS uses, so both share memory and streams.
@@ -164,7 +153,7 @@ public final class CudaDevice {
     public static synchronized CudaDevice shared() {
         int ordinal;
         try {
-            ordinal = propertyOrdinal();
+            ordinal = CudaSettings.deviceOrdinal();
         } catch (IllegalArgumentException e) {
             throw new UnavailableException(e.getMessage(), e);
         }
@@ -181,47 +170,6 @@ public final class CudaDevice {
      */
     public static synchronized CudaDevice of(int ordinal) {
         return open(ordinal, false);
-    }
-
-    /**
-     * The ordinal {@code -Dadjoint.cuda.device} names.
-     *
-     * @return the ordinal, 0 when the property is not set
-     * @throws IllegalArgumentException naming the property and its value when it is not a
-     *                                  whole number (Integer.getInteger took "cuda:1" for 0, another GPU)
-     */
-    public static int propertyOrdinal() {
-        String value = System.getProperty(DEVICE_PROPERTY);
-        if (value == null || value.isBlank()) {
-            return 0;
-        }
-        try {
-            return Integer.parseInt(value.strip());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("cuda: -D" + DEVICE_PROPERTY + "=" + value
-                    + " is not a device ordinal (0, 1, ...)", e);
-        }
-    }
-
-    /**
-     * A true/false setting: {@code true} or {@code false} in any case, or unset for the default.
-     *
-     * @param property the property
-     * @param fallback its value when unset
-     * @return the value
-     * @throws IllegalArgumentException naming the property and its value for anything else
-     *                                  (Boolean.getBoolean read "1", "yes" and a bare -D as false)
-     */
-    static boolean flag(String property, boolean fallback) {
-        String value = System.getProperty(property);
-        if (value == null || value.isBlank()) {
-            return fallback; // unset, or a bare -D: the default, as for every other setting
-        }
-        return switch (value.strip().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException("cuda: -D" + property + "=" + value + " is neither true nor false");
-        };
     }
 
     private static CudaDevice open(int ordinal, boolean fromProperty) {
@@ -295,7 +243,7 @@ public final class CudaDevice {
     private static CudaDevice openDevice(int ordinal, boolean fromProperty) {
         int count = deviceCount();
         if (ordinal < 0 || ordinal >= count) {
-            throw new UnavailableException((fromProperty ? "-D" + DEVICE_PROPERTY + "=" + ordinal
+            throw new UnavailableException((fromProperty ? "-D" + CudaSettings.DEVICE_PROPERTY + "=" + ordinal
                     : "device ordinal " + ordinal) + " names no device: there "
                     + (count == 1 ? "is 1 device (ordinal 0)" : "are " + count + " (ordinals 0 to " + (count - 1) + ")"));
         }
@@ -327,9 +275,10 @@ public final class CudaDevice {
         String compiler = nvrtc.version().map(v -> ", NVRTC " + v).orElse("");
         LOG.info(() -> "Adjoint CUDA backend on device " + ordinal + ", " + name + " (compute capability " + major + "."
                 + minor + ", " + multiprocessors + " SMs" + driver + compiler + "): " + blasChoice.explanation() + "; "
-                + nvrtcChoice.explanation() + "; TF32 " + (tf32 ? "allowed (-D" + TF32_PROPERTY + "=true)" : "off")
-                + "; device memory from " + (streamOrdered ? "the driver's stream-ordered pool"
-                        : "cuMemAlloc" + (poolRefused ? " (forced by -D" + POOL_PROPERTY + "=false)" : ""))
+                + nvrtcChoice.explanation() + "; TF32 "
+                + (tf32 ? "allowed (-D" + CudaSettings.TF32_PROPERTY + "=true)" : "off") + "; device memory from "
+                + (streamOrdered ? "the driver's stream-ordered pool"
+                        : "cuMemAlloc" + (poolRefused ? " (forced by -D" + CudaSettings.POOL_PROPERTY + "=false)" : ""))
                 + "; convolution: " + cudnn.path());
     }
 

@@ -31,6 +31,20 @@ public final class Add extends Primitive<int[]> {
     }
 
     /**
+     * Adds two tensors for a composite that is recorded as an addition ({@code sub}, of a
+     * negation): the shapes and backends are checked under the composite's name.
+     *
+     * @param op  the composite's name, for errors
+     * @param lhs left operand
+     * @param rhs right operand
+     * @return the broadcast sum
+     */
+    public static Tensor apply(String op, Tensor lhs, Tensor rhs) {
+        Compute.backend(op, lhs, rhs);
+        return Ops.apply(ADD, Shapes.broadcast(op, Compute.shape(lhs), Compute.shape(rhs)), lhs, rhs);
+    }
+
+    /**
      * Sum of two tangents, either of which may be {@code null} (zero).
      *
      * @param a a tangent or {@code null}
