@@ -38,8 +38,9 @@ interface MicroKernel {
 
     /**
      * Copies {@code rows()} values from {@code src} to {@code dst}: one step of k of a packed A
-     * sliver from a transposed A, where the sliver's rows lie side by side. As for
-     * {@link #copyRow}, a kernel copies with its own vectors.
+     * sliver from a transposed A, where the sliver's rows lie side by side. A kernel may copy
+     * with its own vectors, as for {@link #copyRow}; the 12-row tile keeps this array copy
+     * ({@link VectorMicroKernel12}).
      *
      * @param src       source
      * @param srcOffset first value read
