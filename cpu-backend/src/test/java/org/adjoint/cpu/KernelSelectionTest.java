@@ -27,9 +27,21 @@ class KernelSelectionTest {
     void withoutTheVectorModuleItRunsScalarAndSaysWhyOnce() throws IOException, InterruptedException {
         String output = runJava(List.of());
         assertTrue(output.contains("scalar"), output);
-        assertEquals(1, count(output, "Adjoint CPU kernels: scalar, because the module jdk.incubator.vector is not readable;"
-                + " for SIMD kernels run java with --add-modules jdk.incubator.vector and the C2 JIT"), output);
+        assertEquals(1, count(output, "Adjoint CPU kernels: scalar, because the module jdk.incubator.vector is not readable"
+                + " (run java with --add-modules jdk.incubator.vector for SIMD kernels)"), output);
         assertTrue(output.strip().endsWith("kernels=scalar sum=6.0"), output);
+    }
+
+    /**
+     * Vectors narrower than 128 bits ({@code -XX:MaxVectorSize=8}): the default width would be
+     * the JVM's 64 bits, which no kernel has; scalar kernels and a warning that says why.
+     */
+    @Test
+    void withVectorsNarrowerThan128BitsItRunsScalarAndSaysWhy() throws IOException, InterruptedException {
+        String output = runJava(List.of("--add-modules", "jdk.incubator.vector", "-XX:MaxVectorSize=8"));
+        assertTrue(output.strip().endsWith("kernels=scalar sum=6.0"), output);
+        assertEquals(1, count(output, "Adjoint CPU kernels: scalar, because this JVM's widest vectors are 64 bits"),
+                output);
     }
 
     @Test

@@ -24,7 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * </ul>
  * The sizes are read on Linux from {@code /sys/devices/system/cpu/cpu0/cache/index*}; where
  * they cannot be read, 32 KiB L1, 512 KiB L2 and 8 MiB L3 are assumed (a Zen 3 or Skylake
- * core). {@code -Dadjoint.cpu.gemm.kc}, {@code .mc} and {@code .nc} override the results.
+ * core). {@code -Dadjoint.cpu.gemm.kc}, {@code .mc} and {@code .nc} override the results (1 to
+ * {@link #MAX_OVERRIDE}).
  *
  * @param kc steps of k per block
  * @param mc rows of A per packed block (a multiple of the tile's rows)
@@ -54,10 +55,10 @@ record GemmBlocking(int kc, int mc, int nc) {
     private static GemmBlocking choose(int mr, int nr) {
         long l2 = CACHES[1];
         long l3 = CACHES[2];
-        int kc = override("kc", KC);
-        int mc = override("mc", roundDown(clamp(l2 / 2 / (Float.BYTES * (long) kc), mr, 512), mr));
+        int kc = override("kc", KC, MAX_OVERRIDE);
+        int mc = override("mc", roundDown(clamp(l2 / 2 / (Float.BYTES * (long) kc), mr, 512), mr), MAX_OVERRIDE);
         long l3Share = Math.max(l2, l3 / Math.max(1, Parallel.THREADS));
-        int nc = override("nc", roundDown(clamp(l3Share / (Float.BYTES * (long) kc), nr, 2048), nr));
+        int nc = override("nc", roundDown(clamp(l3Share / (Float.BYTES * (long) kc), nr, 2048), nr), MAX_OVERRIDE);
         return new GemmBlocking(kc, Math.max(mr, roundDown(mc, mr)), Math.max(nr, roundDown(nc, nr)));
     }
 
@@ -75,7 +76,13 @@ record GemmBlocking(int kc, int mc, int nc) {
                 CACHES[3] == 1 ? ", read from /sys" : ", assumed");
     }
 
-    private static int override(String name, int chosen) {
+    /**
+     * The largest KC, MC or NC a property may set: a packed panel of B is {@code KC × NC}
+     * floats a thread, and an A block {@code MC × KC}, so 4096 of each keeps them at 64 MiB.
+     */
+    static final int MAX_OVERRIDE = 4096;
+
+    static int override(String name, int chosen, int max) {
         String property = "adjoint.cpu.gemm." + name;
         String value = System.getProperty(property);
         if (value == null || value.isBlank()) {
@@ -83,13 +90,14 @@ record GemmBlocking(int kc, int mc, int nc) {
         }
         try {
             int parsed = Integer.parseInt(value.trim());
-            if (parsed >= 1) {
+            if (parsed >= 1 && parsed <= max) {
                 return parsed;
             }
         } catch (NumberFormatException e) {
             // reported below with the value
         }
-        throw new IllegalArgumentException(property + " must be a positive integer, got '" + value + "'");
+        throw new IllegalArgumentException("-D" + property + " must be an integer from 1 to " + max + ", got '" + value
+                + "'");
     }
 
     private static long clamp(long value, long low, long high) {

@@ -49,14 +49,14 @@ final class KernelSelection {
             LOG.fine(() -> "Adjoint CPU kernels: " + provider.description());
             return provider;
         }
-        LOG.warning("Adjoint CPU kernels: scalar, because " + reason
-                + "; for SIMD kernels run java with --add-modules jdk.incubator.vector and the C2 JIT");
+        LOG.warning("Adjoint CPU kernels: scalar, because " + reason);
         return ScalarKernels.INSTANCE;
     }
 
     private static String vectorUnavailableReason() {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
-            return "the module jdk.incubator.vector is not readable";
+            return "the module jdk.incubator.vector is not readable (run java with --add-modules"
+                    + " jdk.incubator.vector for SIMD kernels)";
         }
         try {
             List<String> args = ManagementFactory.getRuntimeMXBean().getInputArguments();
@@ -69,7 +69,26 @@ final class KernelSelection {
         } catch (LinkageError | SecurityException e) {
             // Without java.management the flags cannot be read; C2 is the default, so assume it.
         }
+        int bits = preferredVectorBits();
+        if (bits < 128) {
+            return "this JVM's widest vectors are " + bits + " bits (-XX:MaxVectorSize?), narrower than the 128 the"
+                    + " vector kernels need at least";
+        }
         return null;
+    }
+
+    /**
+     * {@code FloatVector.SPECIES_PREFERRED}'s width, read reflectively so that this class links
+     * without {@code jdk.incubator.vector} (the caller has checked that the module is there).
+     */
+    private static int preferredVectorBits() {
+        try {
+            Object species = Class.forName("jdk.incubator.vector.FloatVector").getField("SPECIES_PREFERRED").get(null);
+            return (int) Class.forName("jdk.incubator.vector.VectorSpecies").getMethod("vectorBitSize").invoke(species);
+        } catch (ReflectiveOperationException e) {
+            throw new UnsupportedOperationException("vector kernels unavailable: cannot read the vector width (" + e
+                    + ")", e);
+        }
     }
 
     private static KernelProvider loadVector() {

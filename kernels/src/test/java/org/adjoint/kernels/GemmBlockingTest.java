@@ -1,6 +1,7 @@
 package org.adjoint.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
@@ -29,5 +30,25 @@ class GemmBlockingTest {
                 && description.contains("threads"), description);
         GemmBlocking chosen = GemmBlocking.forTile(VectorMicroKernel.select().rows(), VectorMicroKernel.select().columns());
         assertTrue(description.contains("MC " + chosen.mc() + ", NC " + chosen.nc()), description);
+    }
+
+    /** A block size set by property is used as given, within 1 to 4096; anything else is refused by name. */
+    @Test
+    void overridesAreCheckedAgainstTheirRange() {
+        String property = "adjoint.cpu.gemm.test";
+        try {
+            assertEquals(7, GemmBlocking.override("test", 7, GemmBlocking.MAX_OVERRIDE), "unset: the chosen value");
+            System.setProperty(property, " 256 ");
+            assertEquals(256, GemmBlocking.override("test", 7, GemmBlocking.MAX_OVERRIDE));
+            for (String bad : new String[] {"0", "-3", "4097", "1000000000", "many"}) {
+                System.setProperty(property, bad);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> GemmBlocking.override("test", 7, GemmBlocking.MAX_OVERRIDE), bad);
+                assertEquals("-Dadjoint.cpu.gemm.test must be an integer from 1 to 4096, got '" + bad + "'",
+                        e.getMessage());
+            }
+        } finally {
+            System.clearProperty(property);
+        }
     }
 }

@@ -1,6 +1,7 @@
 package org.adjoint.bench.cli;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -288,6 +289,9 @@ public final class TrainCommand {
         }
         if (dataDir != null && !data.equals("fashion-mnist")) {
             throw new UsageException("option --data-dir needs --data fashion-mnist (the digits are bundled)");
+        }
+        if (dataDir != null && !Files.isDirectory(dataDir)) {
+            throw new UsageException("option --data-dir: " + dataDir + " is not a directory");
         }
         if (!network.equals("mlp") && activation != HiddenActivation.RELU) {
             throw new UsageException("option --activation is for MLPs; --model " + network + " uses ReLU");

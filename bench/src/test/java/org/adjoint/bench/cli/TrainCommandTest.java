@@ -226,12 +226,22 @@ class TrainCommandTest {
     }
 
     @Test
-    void aMissingDataSetNamesTheInstallHint() {
-        MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", dir.resolve("absent").toString());
+    void aMissingDataSetNamesTheInstallHint() throws IOException {
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", empty.toString());
         assertEquals(Main.FAILED, run.exitCode());
-        assertTrue(run.err().startsWith("adjoint train: fashion-mnist not found in " + dir.resolve("absent")
+        assertTrue(run.err().startsWith("adjoint train: fashion-mnist not found in " + empty
                 + " (missing train-images-idx3-ubyte[.gz], "), run.err());
         assertTrue(run.err().contains("sudo apt-get install dataset-fashion-mnist"), run.err());
+    }
+
+    /** A --data-dir that is not a directory is a typing error: a usage error before any work. */
+    @Test
+    void aDataDirThatIsNoDirectoryIsAUsageError() {
+        MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", dir.resolve("absent").toString());
+        assertEquals(Main.USAGE, run.exitCode());
+        assertTrue(run.err().startsWith("adjoint train: option --data-dir: " + dir.resolve("absent")
+                + " is not a directory"), run.err());
     }
 
     @Test
