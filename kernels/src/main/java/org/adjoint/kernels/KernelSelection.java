@@ -69,7 +69,12 @@ final class KernelSelection {
         } catch (LinkageError | SecurityException e) {
             // Without java.management the flags cannot be read; C2 is the default, so assume it.
         }
-        int bits = preferredVectorBits();
+        int bits;
+        try {
+            bits = preferredVectorBits();
+        } catch (ReflectiveOperationException e) {
+            return "the JVM's vector width cannot be read (" + e + ")";
+        }
         if (bits < 128) {
             return "this JVM's widest vectors are " + bits + " bits (-XX:MaxVectorSize?), narrower than the 128 the"
                     + " vector kernels need at least";
@@ -81,14 +86,9 @@ final class KernelSelection {
      * {@code FloatVector.SPECIES_PREFERRED}'s width, read reflectively so that this class links
      * without {@code jdk.incubator.vector} (the caller has checked that the module is there).
      */
-    private static int preferredVectorBits() {
-        try {
-            Object species = Class.forName("jdk.incubator.vector.FloatVector").getField("SPECIES_PREFERRED").get(null);
-            return (int) Class.forName("jdk.incubator.vector.VectorSpecies").getMethod("vectorBitSize").invoke(species);
-        } catch (ReflectiveOperationException e) {
-            throw new UnsupportedOperationException("vector kernels unavailable: cannot read the vector width (" + e
-                    + ")", e);
-        }
+    private static int preferredVectorBits() throws ReflectiveOperationException {
+        Object species = Class.forName("jdk.incubator.vector.FloatVector").getField("SPECIES_PREFERRED").get(null);
+        return (int) Class.forName("jdk.incubator.vector.VectorSpecies").getMethod("vectorBitSize").invoke(species);
     }
 
     private static KernelProvider loadVector() {
