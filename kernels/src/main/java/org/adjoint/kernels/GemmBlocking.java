@@ -55,10 +55,10 @@ record GemmBlocking(int kc, int mc, int nc) {
     private static GemmBlocking choose(int mr, int nr) {
         long l2 = CACHES[1];
         long l3 = CACHES[2];
-        int kc = override("kc", KC, MAX_OVERRIDE);
-        int mc = override("mc", roundDown(clamp(l2 / 2 / (Float.BYTES * (long) kc), mr, 512), mr), MAX_OVERRIDE);
+        int kc = override("kc", KC);
+        int mc = override("mc", roundDown(clamp(l2 / 2 / (Float.BYTES * (long) kc), mr, 512), mr));
         long l3Share = Math.max(l2, l3 / Math.max(1, Parallel.THREADS));
-        int nc = override("nc", roundDown(clamp(l3Share / (Float.BYTES * (long) kc), nr, 2048), nr), MAX_OVERRIDE);
+        int nc = override("nc", roundDown(clamp(l3Share / (Float.BYTES * (long) kc), nr, 2048), nr));
         return new GemmBlocking(kc, Math.max(mr, roundDown(mc, mr)), Math.max(nr, roundDown(nc, nr)));
     }
 
@@ -82,7 +82,7 @@ record GemmBlocking(int kc, int mc, int nc) {
      */
     static final int MAX_OVERRIDE = 4096;
 
-    static int override(String name, int chosen, int max) {
+    static int override(String name, int chosen) {
         String property = "adjoint.cpu.gemm." + name;
         String value = System.getProperty(property);
         if (value == null || value.isBlank()) {
@@ -90,13 +90,13 @@ record GemmBlocking(int kc, int mc, int nc) {
         }
         try {
             int parsed = Integer.parseInt(value.trim());
-            if (parsed >= 1 && parsed <= max) {
+            if (parsed >= 1 && parsed <= MAX_OVERRIDE) {
                 return parsed;
             }
         } catch (NumberFormatException e) {
             // reported below with the value
         }
-        throw new IllegalArgumentException("-D" + property + " must be an integer from 1 to " + max + ", got '" + value
+        throw new IllegalArgumentException("-D" + property + " must be an integer from 1 to " + MAX_OVERRIDE + ", got '" + value
                 + "'");
     }
 

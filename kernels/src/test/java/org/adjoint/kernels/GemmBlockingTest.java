@@ -37,13 +37,13 @@ class GemmBlockingTest {
     void overridesAreCheckedAgainstTheirRange() {
         String property = "adjoint.cpu.gemm.test";
         try {
-            assertEquals(7, GemmBlocking.override("test", 7, GemmBlocking.MAX_OVERRIDE), "unset: the chosen value");
+            assertEquals(7, GemmBlocking.override("test", 7), "unset: the chosen value");
             System.setProperty(property, " 256 ");
-            assertEquals(256, GemmBlocking.override("test", 7, GemmBlocking.MAX_OVERRIDE));
+            assertEquals(256, GemmBlocking.override("test", 7));
             for (String bad : new String[] {"0", "-3", "4097", "1000000000", "many"}) {
                 System.setProperty(property, bad);
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> GemmBlocking.override("test", 7, GemmBlocking.MAX_OVERRIDE), bad);
+                        () -> GemmBlocking.override("test", 7), bad);
                 assertEquals("-Dadjoint.cpu.gemm.test must be an integer from 1 to 4096, got '" + bad + "'",
                         e.getMessage());
             }

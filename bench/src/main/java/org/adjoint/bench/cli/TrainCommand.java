@@ -291,7 +291,7 @@ public final class TrainCommand {
             throw new UsageException("option --data-dir needs --data fashion-mnist (the digits are bundled)");
         }
         if (dataDir != null && !Files.isDirectory(dataDir)) {
-            throw new UsageException("option --data-dir: " + dataDir + " is not a directory");
+            throw new UsageException("option --data-dir " + dataDir + ": not a folder");
         }
         if (!network.equals("mlp") && activation != HiddenActivation.RELU) {
             throw new UsageException("option --activation is for MLPs; --model " + network + " uses ReLU");

@@ -235,13 +235,13 @@ class TrainCommandTest {
         assertTrue(run.err().contains("sudo apt-get install dataset-fashion-mnist"), run.err());
     }
 
-    /** A --data-dir that is not a directory is a typing error: a usage error before any work. */
+    /** A --data-dir that is not a folder is a typing error: a usage error before any work. */
     @Test
     void aDataDirThatIsNoDirectoryIsAUsageError() {
         MainRun run = run("train", "--data", "fashion-mnist", "--data-dir", dir.resolve("absent").toString());
         assertEquals(Main.USAGE, run.exitCode());
-        assertTrue(run.err().startsWith("adjoint train: option --data-dir: " + dir.resolve("absent")
-                + " is not a directory"), run.err());
+        assertTrue(run.err().startsWith("adjoint train: option --data-dir " + dir.resolve("absent")
+                + ": not a folder"), run.err());
     }
 
     @Test
