@@ -118,6 +118,18 @@ interface MicroKernel {
      */
     void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset, int ldc,
               boolean accumulate);
+
+    /**
+     * Whether {@link PackedGemm} writes a block of C over, row by row, before this tile's first
+     * block of k overwrites it ({@code PackedGemm.prewrite}): for a tile whose stores miss
+     * badly on a C that no cache holds. The default is false.
+     *
+     * @return true to have C's blocks written ahead of the tiles
+     */
+    default boolean prewritesC() {
+        return false;
+    }
+
     /**
      * Whether {@link #tileRows} reads A in place. {@link PackedGemm} then leaves a
      * non-transposed A unpacked, except for a last block of fewer than {@code rows()} rows.

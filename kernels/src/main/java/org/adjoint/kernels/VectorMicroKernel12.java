@@ -72,6 +72,12 @@ final class VectorMicroKernel12 implements MicroKernel {
         tileColumns(kc, a, aOffset, MR, b, bOffset, alpha, c, cOffset, ldc, accumulate);
     }
 
+    /** Its bursts of 24 stores into a cold C waited for every line; see {@code PackedGemm.prewrite}. */
+    @Override
+    public boolean prewritesC() {
+        return true;
+    }
+
     @Override
     public boolean readsRows() {
         return true;

@@ -167,6 +167,49 @@ class GemmTest {
     }
 
     /**
+     * The 12-row tile has each block of C written over before its first block of k
+     * ({@link PackedGemm}'s prewrite, for rows of at least {@link PackedGemm#PREWRITE_STRIDE}
+     * values): only the block's own values, so that C's padding keeps its sentinels, a NaN
+     * already in C does not survive {@code beta = 0}, and the threads' blocks (rows cut in
+     * blocks, or one block of rows in runs of slivers) do not clear each other's finished tiles.
+     */
+    @ParameterizedTest(name = "transA={0} transB={1}")
+    @MethodSource("transposes")
+    void cWrittenAheadOfTheTwelveRowTileIsOnlyItsOwnBlock(boolean transA, boolean transB) {
+        int[][] shapes = {{200, 300, 80}, {128, 512, 96}, {130, 270, 600}, {700, 260, 40}};
+        for (int[] shape : shapes) {
+            int m = shape[0];
+            int n = shape[1];
+            int k = shape[2];
+            for (float beta : new float[] {0f, 1f}) {
+                SplittableRandom random = new SplittableRandom(m * 13L + n * 5L + k);
+                Stored a = transA ? Stored.random(random, k, m, 3, 2, A_SCALE, Float.NaN)
+                        : Stored.random(random, m, k, 3, 2, A_SCALE, Float.NaN);
+                Stored b = transB ? Stored.random(random, n, k, 1, 2, B_SCALE, Float.NaN)
+                        : Stored.random(random, k, n, 1, 2, B_SCALE, Float.NaN);
+                Stored c = Stored.random(random, m, n, 7, 5, C_SCALE, SENTINEL);
+                if (beta == 0f) {
+                    fillMatrix(c, Float.NaN);
+                }
+                float[] cBefore = c.data().clone();
+                float[] four = c.data().clone();
+                sgemm("tile4", transA, transB, m, n, k, 0.7f, a.data(), a.offset(), a.ld(), b.data(), b.offset(),
+                        b.ld(), beta, four, c.offset(), c.ld());
+                sgemm("tile12", transA, transB, m, n, k, 0.7f, a.data(), a.offset(), a.ld(), b.data(), b.offset(),
+                        b.ld(), beta, c.data(), c.offset(), c.ld());
+                String label = "m=" + m + " n=" + n + " k=" + k + " beta=" + beta;
+                checkProduct(transA, transB, m, n, k, 0.7f, a, b, beta, cBefore, c, label);
+                for (int i = 0; i < four.length; i++) {
+                    if (Float.floatToRawIntBits(four[i]) != Float.floatToRawIntBits(c.data()[i])) {
+                        fail(label + ": value " + i + " is " + four[i] + " with the 4-row tile and " + c.data()[i]
+                                + " with the 12-row one");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * The threads' cut of a product ({@link GemmPlan#cut}: blocks of rows, runs of slivers)
      * changes only who computes which tiles: at the GPT's shapes, where the cut runs slivers
      * side by side (128 rows) or leaves a one-column last sliver (65 columns), the threaded
