@@ -162,13 +162,38 @@ final class PackedGemm {
             scale(beta, c, cOffset, ldc, m, n);
         }
         int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
+        try {
+            together(kernel, transA, m, n, k, alpha, a, aOffset, lda, b, beta, c, cOffset, ldc, wanted);
+        } catch (PanelSchedule.Abandoned e) {
+            // The calling thread stopped waiting for a worker's part that failed: that failure is the one to report.
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            if (e.getCause() instanceof Error failure) {
+                throw failure;
+            }
+            throw e;
+        }
+    }
+
+    private static void together(MicroKernel kernel, boolean transA, int m, int n, int k, float alpha, float[] a,
+                                 int aOffset, int lda, BSource b, float beta, float[] c, int cOffset, int ldc,
+                                 int wanted) {
         Parallel.together(wanted, threads -> {
             GemmPlan.Plan plan = new GemmPlan.Plan(kernel, transA, lda, m, n, k, threads);
             // Private panels are each thread's own B_PACK, taken in blocked().
             float[] panels = plan.privatePanels ? null : buffer(B_PACK, plan.panels * plan.panelSize);
             PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
-            return part -> blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, beta != 0f,
-                    c, cOffset, ldc, panels, null);
+            return part -> {
+                try {
+                    blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, beta != 0f, c, cOffset,
+                            ldc, panels, null);
+                } catch (RuntimeException | Error e) {
+                    // The units this part claimed will never be done: the parts waiting for them fail too.
+                    schedule.abandon(e);
+                    throw e;
+                }
+            };
         });
     }
 

@@ -40,6 +40,8 @@ final class PanelSchedule {
      */
     private final AtomicIntegerArray waitIndex;
     private final AtomicIntegerArray waitTarget;
+    /** Set by a part that failed: the units it claimed will never be done. */
+    private volatile Throwable abandoned;
 
     PanelSchedule(int phases, int packUnits, int computeUnits, int threads) {
         this.packUnits = packUnits;
@@ -88,6 +90,23 @@ final class PanelSchedule {
         }
     }
 
+    /**
+     * Records that a part failed with {@code cause}, so that the units it claimed will never be
+     * done, and wakes every waiting part: each then fails too (see {@link #await}) instead of
+     * waiting for ever, and the region ends with the first failure.
+     *
+     * @param cause what the failing part threw
+     */
+    void abandon(Throwable cause) {
+        abandoned = cause;
+        for (int i = 0; i < waiting.length(); i++) {
+            Thread thread = waiting.get(i);
+            if (thread != null) {
+                LockSupport.unpark(thread);
+            }
+        }
+    }
+
     private int claim(int phase, int kind, int units) {
         int index = 4 * phase + kind;
         if (counters.get(index) >= units) {
@@ -132,19 +151,39 @@ final class PanelSchedule {
             if (values.get(index) >= target) {
                 return;
             }
+            checkAbandoned();
             Thread.onSpinWait();
         }
         // Registered (condition first) before the last check, so a finisher that completes the
-        // condition after it sees this thread and unparks it.
+        // condition after it sees this thread and unparks it; likewise abandon().
         waitIndex.set(part, code);
         waitTarget.set(part, target);
         waiting.set(part, Thread.currentThread());
         try {
             while (values.get(index) < target) {
+                checkAbandoned();
                 LockSupport.park(this);
             }
         } finally {
             waiting.set(part, null);
+        }
+    }
+
+    private void checkAbandoned() {
+        Throwable cause = abandoned;
+        if (cause != null) {
+            throw new Abandoned(cause);
+        }
+    }
+
+    /** Thrown by a part that stopped waiting because another part failed; its cause is that failure. */
+    static final class Abandoned extends IllegalStateException {
+
+        private static final long serialVersionUID = 1L;
+
+        Abandoned(Throwable cause) {
+            super("sgemm: another thread's part of this product failed (" + cause
+                    + "); this part stopped waiting for its units", cause);
         }
     }
 }

@@ -2,12 +2,16 @@ package org.adjoint.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -205,6 +209,46 @@ class GemmTest {
                                 + " with the 12-row one");
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * A part of a threaded product that fails (here the packing of B, from its second call on,
+     * whichever thread makes it) leaves units that will never be done: the parts waiting for
+     * them stop and the product throws the failure itself, rather than waiting for ever; the
+     * threads are then free for the next product, which is right.
+     */
+    @Test
+    void aPartThatFailsReleasesThePartsWaitingForIt() {
+        // k past one block (KC 512), so that B is packed at least twice in every cut, threaded or not.
+        int[][] shapes = {{300, 512, 600}, {128, 384, 768}, {768, 128, 600}, {1030, 300, 530}};
+        for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE}) {
+            for (int[] shape : shapes) {
+                int m = shape[0];
+                int n = shape[1];
+                int k = shape[2];
+                SplittableRandom random = new SplittableRandom(m + n + k);
+                Stored a = Stored.random(random, m, k, 0, 0, A_SCALE, 0f);
+                Stored b = Stored.random(random, k, n, 0, 0, B_SCALE, 0f);
+                PackedGemm.BSource dense = PackedGemm.dense(tile, false, b.data(), 0, n);
+                AtomicInteger calls = new AtomicInteger();
+                PackedGemm.BSource failing = (pc, kc, jc, nc, first, end, pack, base) -> {
+                    if (calls.incrementAndGet() >= 2) {
+                        throw new IllegalArgumentException("packing B failed on purpose");
+                    }
+                    dense.pack(pc, kc, jc, nc, first, end, pack, base);
+                };
+                String label = tile.getClass().getSimpleName() + " m=" + m + " n=" + n + " k=" + k;
+                IllegalArgumentException thrown = assertTimeoutPreemptively(Duration.ofSeconds(30),
+                        () -> assertThrows(IllegalArgumentException.class, () -> PackedGemm.sgemm(tile, false, m, n, k,
+                                1f, a.data(), 0, k, failing, 0f, new float[m * n], 0, n)), label);
+                assertEquals("packing B failed on purpose", thrown.getMessage(), label);
+                float[] c = new float[m * n];
+                PackedGemm.sgemm(tile, false, m, n, k, 1f, a.data(), 0, k, dense, 0f, c, 0, n);
+                float[] serial = new float[m * n];
+                PackedGemm.sgemmSerial(tile, false, m, n, k, 1f, a.data(), 0, k, dense, 0f, serial, 0, n);
+                assertArrayEquals(serial, c, "the product after the failure: " + label);
             }
         }
     }
