@@ -120,11 +120,12 @@ interface MicroKernel {
               boolean accumulate);
 
     /**
-     * Whether {@link PackedGemm} writes a block of C over, row by row, before this tile's first
-     * block of k overwrites it ({@code PackedGemm.prewrite}): for a tile whose stores miss
-     * badly on a C that no cache holds. The default is false.
+     * Whether {@link PackedGemm} zeroes a block of C row by row before this tile's first block
+     * of k overwrites it ({@code PackedGemm.prewrite}, where C's row stride is at least 1 KiB
+     * and the block fits in half the L2 cache): for a tile whose stores miss badly on a C that
+     * no cache holds. The default is false.
      *
-     * @return true to have C's blocks written ahead of the tiles
+     * @return true to have C's blocks zeroed ahead of the tiles
      */
     default boolean prewritesC() {
         return false;

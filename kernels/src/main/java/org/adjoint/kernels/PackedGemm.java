@@ -12,7 +12,7 @@ import java.util.function.IntFunction;
  *     pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers          (threads claim runs of slivers)
  *     for ic in m by MC (and runs of slivers when rows are few): (threads claim blocks)
  *       pack A[ic:ic+MC, pc:pc+KC] into MR-tall slivers        (per thread, stays in L2)
- *       (pc = 0, beta = 0, 12-row tile) zero C's block row by row       (see prewrite)
+ *       (pc = 0, beta = 0, 12-row tile) zero C's block by rows  (see prewrite)
  *       for jr, ir: micro-kernel on one MR × NR tile of C      (B sliver in L1)
  * </pre>
  * KC, MC and NC come from the CPU's cache sizes and the tile ({@link GemmBlocking}). Threads
@@ -98,7 +98,7 @@ final class PackedGemm {
     /** The largest block of C that {@link #prewrite} writes ahead of its tiles: half the L2 cache. */
     static final long PREWRITE_BYTES = GemmBlocking.CACHES[1] / 2;
 
-    /** The shortest row of C, in values, for which {@link #prewrite} writes a block ahead: 1 KiB. */
+    /** The smallest stride between C's rows ({@code ldc}, in values) at which {@link #prewrite} zeroes a block ahead: 1 KiB. */
     static final int PREWRITE_STRIDE = 256;
 
     private static final ThreadLocal<float[]> A_PACK = new ThreadLocal<>();
@@ -162,23 +162,6 @@ final class PackedGemm {
             scale(beta, c, cOffset, ldc, m, n);
         }
         int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
-        try {
-            together(kernel, transA, m, n, k, alpha, a, aOffset, lda, b, beta, c, cOffset, ldc, wanted);
-        } catch (PanelSchedule.Abandoned e) {
-            // The calling thread stopped waiting for a worker's part that failed: that failure is the one to report.
-            if (e.getCause() instanceof RuntimeException failure) {
-                throw failure;
-            }
-            if (e.getCause() instanceof Error failure) {
-                throw failure;
-            }
-            throw e;
-        }
-    }
-
-    private static void together(MicroKernel kernel, boolean transA, int m, int n, int k, float alpha, float[] a,
-                                 int aOffset, int lda, BSource b, float beta, float[] c, int cOffset, int ldc,
-                                 int wanted) {
         Parallel.together(wanted, threads -> {
             GemmPlan.Plan plan = new GemmPlan.Plan(kernel, transA, lda, m, n, k, threads);
             // Private panels are each thread's own B_PACK, taken in blocked().
@@ -188,8 +171,11 @@ final class PackedGemm {
                 try {
                     blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, beta != 0f, c, cOffset,
                             ldc, panels, null);
+                } catch (PanelSchedule.Abandoned e) {
+                    // Another part failed and throws its own failure, which the region rethrows.
+                    return;
                 } catch (RuntimeException | Error e) {
-                    // The units this part claimed will never be done: the parts waiting for them fail too.
+                    // The units this part claimed will never be done: the parts waiting for them stop.
                     schedule.abandon(e);
                     throw e;
                 }
@@ -433,19 +419,21 @@ final class PackedGemm {
      * Zeroes columns {@code [from, to)} of {@code rows} rows of C (row {@code r} at
      * {@code at + r·ldc}) before the first block of k overwrites them, for a kernel that asks
      * for it ({@link MicroKernel#prewritesC}) and where they fit in {@link #PREWRITE_BYTES}.
-     * The 12 × 32 tile stores C twelve rows and 128 bytes a row at a time, into lines that a
-     * training step's fresh output buffer has in no cache and that seldom start where a row
-     * does; each burst of stores waited for its lines. Written row by row first, in one
+     * The 12-row tile (12 × 32 with 512-bit vectors) stores C twelve rows and 128 bytes a row
+     * at a time, into lines that a training step's fresh output buffer has in no cache and
+     * that seldom start where a row does; each burst of stores waited for its lines. Written row by row first, in one
      * sequential pass that the prefetchers follow, the block is in this core's cache when the
      * tiles store into it. Nothing reads the zeros (the first block of k writes C without
      * reading it), so the bits are the same. On the Intel Xeon of 2026-12-06 (two threads,
      * operands cycling through 24 sets so that each product starts cold): 1.21–1.32× at the
      * GPT's 128-step products with 384 and 512 columns, and 0.95–1.0× with every operand
-     * warm; in the GPT's training step (switched on and off every 2 s in one JVM) those
-     * products ran 1.15–1.19× as fast and all products took 6 % less time. Rows of 128 values,
+     * warm; in the GPT's training step (switched on and off every 2.1 s in one JVM) those
+     * products ran 1.15–1.19× as fast and all products took 6.3 % less time. Rows of 128 values,
      * eight to a 4 KiB page, are stores the prefetchers follow anyway: there it gained nothing
      * and cost up to 8 %, hence {@link #PREWRITE_STRIDE}. The AVX2 4-row tile (same machine,
-     * {@code -XX:UseAVX=2}) measured 0.85–0.95× cold with it, so it does not ask.
+     * {@code -XX:UseAVX=2}) measured 0.85–0.95× cold with it, so it does not ask; the 12-row
+     * tile with 256-bit vectors ({@code -Dadjoint.cpu.tileRows=12} without AVX-512) asks too,
+     * unmeasured.
      */
     private static void prewrite(float[] c, int at, int ldc, int rows, int from, int to) {
         if (ldc >= PREWRITE_STRIDE && (long) rows * (to - from) * Float.BYTES <= PREWRITE_BYTES) {

@@ -2,6 +2,7 @@ package org.adjoint.kernels;
 
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -42,6 +43,8 @@ final class PanelSchedule {
     private final AtomicIntegerArray waitTarget;
     /** Set by a part that failed: the units it claimed will never be done. */
     private volatile Throwable abandoned;
+    private static final AtomicReferenceFieldUpdater<PanelSchedule, Throwable> ABANDONED =
+            AtomicReferenceFieldUpdater.newUpdater(PanelSchedule.class, Throwable.class, "abandoned");
 
     PanelSchedule(int phases, int packUnits, int computeUnits, int threads) {
         this.packUnits = packUnits;
@@ -92,13 +95,15 @@ final class PanelSchedule {
 
     /**
      * Records that a part failed with {@code cause}, so that the units it claimed will never be
-     * done, and wakes every waiting part: each then fails too (see {@link #await}) instead of
-     * waiting for ever, and the region ends with the first failure.
+     * done, and wakes every waiting part: each then throws {@link Abandoned} (see
+     * {@link #await}) instead of waiting for ever, which {@link PackedGemm} turns into a quiet
+     * end of that part; the failing part throws its own failure, which the region rethrows. The
+     * first cause recorded stays.
      *
      * @param cause what the failing part threw
      */
     void abandon(Throwable cause) {
-        abandoned = cause;
+        ABANDONED.compareAndSet(this, null, cause);
         for (int i = 0; i < waiting.length(); i++) {
             Thread thread = waiting.get(i);
             if (thread != null) {
