@@ -176,7 +176,7 @@ final class PackedGemm {
                     return;
                 } catch (RuntimeException | Error e) {
                     // The units this part claimed will never be done: the parts waiting for them stop.
-                    schedule.abandon(e);
+                    schedule.abandon();
                     throw e;
                 }
             };
@@ -421,9 +421,9 @@ final class PackedGemm {
      * for it ({@link MicroKernel#prewritesC}) and where they fit in {@link #PREWRITE_BYTES}.
      * The 12-row tile (12 × 32 with 512-bit vectors) stores C twelve rows and 128 bytes a row
      * at a time, into lines that a training step's fresh output buffer has in no cache and
-     * that seldom start where a row does; each burst of stores waited for its lines. Written row by row first, in one
-     * sequential pass that the prefetchers follow, the block is in this core's cache when the
-     * tiles store into it. Nothing reads the zeros (the first block of k writes C without
+     * that seldom start where a row does; each burst of stores waited for its lines. Written
+     * row by row first, in one sequential pass that the prefetchers follow, the block is in
+     * this core's cache when the tiles store into it. Nothing reads the zeros (the first block of k writes C without
      * reading it), so the bits are the same. On the Intel Xeon of 2026-12-06 (two threads,
      * operands cycling through 24 sets so that each product starts cold): 1.21–1.32× at the
      * GPT's 128-step products with 384 and 512 columns, and 0.95–1.0× with every operand

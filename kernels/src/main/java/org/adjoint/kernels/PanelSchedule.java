@@ -2,7 +2,6 @@ package org.adjoint.kernels;
 
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -42,9 +41,7 @@ final class PanelSchedule {
     private final AtomicIntegerArray waitIndex;
     private final AtomicIntegerArray waitTarget;
     /** Set by a part that failed: the units it claimed will never be done. */
-    private volatile Throwable abandoned;
-    private static final AtomicReferenceFieldUpdater<PanelSchedule, Throwable> ABANDONED =
-            AtomicReferenceFieldUpdater.newUpdater(PanelSchedule.class, Throwable.class, "abandoned");
+    private volatile boolean abandoned;
 
     PanelSchedule(int phases, int packUnits, int computeUnits, int threads) {
         this.packUnits = packUnits;
@@ -94,16 +91,13 @@ final class PanelSchedule {
     }
 
     /**
-     * Records that a part failed with {@code cause}, so that the units it claimed will never be
-     * done, and wakes every waiting part: each then throws {@link Abandoned} (see
-     * {@link #await}) instead of waiting for ever, which {@link PackedGemm} turns into a quiet
-     * end of that part; the failing part throws its own failure, which the region rethrows. The
-     * first cause recorded stays.
-     *
-     * @param cause what the failing part threw
+     * Records that a part failed, so that the units it claimed will never be done, and wakes
+     * every waiting part: each then throws {@link Abandoned} (see {@link #await}) instead of
+     * waiting for ever, which {@link PackedGemm} turns into a quiet end of that part; the failing
+     * part throws its own failure, which the region rethrows.
      */
-    void abandon(Throwable cause) {
-        ABANDONED.compareAndSet(this, null, cause);
+    void abandon() {
+        abandoned = true;
         for (int i = 0; i < waiting.length(); i++) {
             Thread thread = waiting.get(i);
             if (thread != null) {
@@ -175,20 +169,22 @@ final class PanelSchedule {
     }
 
     private void checkAbandoned() {
-        Throwable cause = abandoned;
-        if (cause != null) {
-            throw new Abandoned(cause);
+        if (abandoned) {
+            throw new Abandoned();
         }
     }
 
-    /** Thrown by a part that stopped waiting because another part failed; its cause is that failure. */
-    static final class Abandoned extends IllegalStateException {
+    /**
+     * Thrown by a part that stopped waiting because another part failed; only control flow (the
+     * failing part reports the failure), so it carries no stack trace.
+     */
+    static final class Abandoned extends RuntimeException {
 
         private static final long serialVersionUID = 1L;
 
-        Abandoned(Throwable cause) {
-            super("sgemm: another thread's part of this product failed (" + cause
-                    + "); this part stopped waiting for its units", cause);
+        Abandoned() {
+            super("sgemm: another thread's part of this product failed; this part stopped waiting for its units",
+                    null, false, false);
         }
     }
 }
