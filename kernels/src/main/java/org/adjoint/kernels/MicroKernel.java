@@ -39,8 +39,8 @@ interface MicroKernel {
     /**
      * Copies {@code rows()} values from {@code src} to {@code dst}: one step of k of a packed A
      * sliver from a transposed A, where the sliver's rows lie side by side. A kernel may copy
-     * with its own vectors, as for {@link #copyRow}; the 12-row tile keeps this array copy
-     * ({@link VectorMicroKernel12}).
+     * with its own vectors, as for {@link #copyRow}; the 12-row tile keeps this array copy and
+     * packs whole blocks in {@link #packColumns} instead ({@link VectorMicroKernel12}).
      *
      * @param src       source
      * @param srcOffset first value read
@@ -49,6 +49,33 @@ interface MicroKernel {
      */
     default void copyColumn(float[] src, int srcOffset, float[] dst, int dstOffset) {
         System.arraycopy(src, srcOffset, dst, dstOffset, rows());
+    }
+
+    /**
+     * Packs {@code slivers} full slivers of a transposed A (stored {@code k × m}, its rows
+     * {@code lda} apart): {@code pack[base + s·rows()·kc + p·rows() + r] = a[at + p·lda +
+     * s·rows() + r]}. The default takes {@code steps} steps of k across all the slivers at a time
+     * (see {@code PackedGemm.TRANSPOSED_PACK_STEPS}), one {@link #copyColumn} each.
+     *
+     * @param a       the matrix, stored transposed
+     * @param at      the first sliver's first value
+     * @param lda     between storage rows of {@code a} (steps of k)
+     * @param slivers full slivers to pack
+     * @param kc      steps of k
+     * @param steps   steps of k taken across all the slivers before the next ones
+     * @param pack    destination
+     * @param base    where the first sliver starts in it
+     */
+    default void packColumns(float[] a, int at, int lda, int slivers, int kc, int steps, float[] pack, int base) {
+        int mr = rows();
+        for (int p0 = 0; p0 < kc; p0 += steps) {
+            int pEnd = Math.min(kc, p0 + steps);
+            for (int s = 0; s < slivers; s++) {
+                for (int p = p0; p < pEnd; p++) {
+                    copyColumn(a, at + p * lda + s * mr, pack, base + s * mr * kc + p * mr);
+                }
+            }
+        }
     }
 
     /**

@@ -461,14 +461,7 @@ final class PackedGemm {
         int whole = mc / mr * mr;
         if (transA) {
             // Full slivers, a few steps of k across all of them at a time (TRANSPOSED_PACK_STEPS).
-            for (int p0 = 0; p0 < kc; p0 += TRANSPOSED_PACK_STEPS) {
-                int pEnd = Math.min(kc, p0 + TRANSPOSED_PACK_STEPS);
-                for (int ir = 0; ir < whole; ir += mr) {
-                    for (int p = p0; p < pEnd; p++) {
-                        kernel.copyColumn(a, aOffset + (pc + p) * lda + ic + ir, pack, ir * kc + p * mr);
-                    }
-                }
-            }
+            kernel.packColumns(a, aOffset + pc * lda + ic, lda, whole / mr, kc, TRANSPOSED_PACK_STEPS, pack, 0);
         }
         for (int ir = transA ? whole : 0; ir < mc; ir += mr) {
             int base = ir * kc;

@@ -10,11 +10,16 @@ import jdk.incubator.vector.VectorSpecies;
  * out rather than calling a helper, so that C2 never has to box an accumulator that escapes
  * into a call it did not inline.
  *
- * <p>{@link #copyColumn} is the interface's {@code System.arraycopy}, not three 128-bit vector
- * copies: with those, about one JVM in three (fresh JVMs on an Intel Xeon with AVX-512,
- * 2026-12-05) compiled the packing of a transposed A into code that ran the copies through the
- * Vector API's Java fallback, and a {@code tn:512x768x128} product ran at 65–75 GFLOP/s on one
- * thread instead of 115–125; with the array copy every JVM ran it at 104–114.
+ * <p>A transposed A is packed by {@link #packColumns}, each step of a sliver one 256-bit and one
+ * 128-bit vector copy, the whole block in that one loop. Not through {@link #copyColumn}, which
+ * stays the interface's {@code System.arraycopy}: three 128-bit vector copies there made about
+ * one JVM in three (fresh JVMs on an Intel Xeon with AVX-512, 2026-12-05) compile the packing
+ * into code that ran the copies through the Vector API's Java fallback ({@code tn:512x768x128}
+ * at 65–75 GFLOP/s on one thread instead of 115–125), and a 256- and a 128-bit copy there
+ * did the same in 2 of 10 JVMs (2026-12-06). In a loop of their own the copies ran well in 12 of
+ * 12 JVMs, and the packing went from about 10 to 21 GB/s (17 from memory); with two threads
+ * and the operands cold, {@code tn:512x768x128} ran at 170–179 GFLOP/s against 132–158 with the
+ * array copy.
  */
 final class VectorMicroKernel12 implements MicroKernel {
 
@@ -35,6 +40,25 @@ final class VectorMicroKernel12 implements MicroKernel {
     @Override
     public int columns() {
         return NR;
+    }
+
+    /**
+     * Each step of a sliver as a 256-bit and a 128-bit vector copy, the whole block in this one
+     * loop; see the class description for why {@link #copyColumn} stays an array copy.
+     */
+    @Override
+    public void packColumns(float[] a, int at, int lda, int slivers, int kc, int steps, float[] pack, int base) {
+        for (int p0 = 0; p0 < kc; p0 += steps) {
+            int pEnd = Math.min(kc, p0 + steps);
+            for (int s = 0; s < slivers; s++) {
+                int from = at + s * MR;
+                int to = base + s * MR * kc;
+                for (int p = p0; p < pEnd; p++) {
+                    FloatVector.fromArray(FloatVector.SPECIES_256, a, from + p * lda).intoArray(pack, to + p * MR);
+                    FloatVector.fromArray(FloatVector.SPECIES_128, a, from + p * lda + 8).intoArray(pack, to + p * MR + 8);
+                }
+            }
+        }
     }
 
     @Override
