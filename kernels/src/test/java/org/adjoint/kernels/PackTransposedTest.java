@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
  * The vector tiles' {@link MicroKernel#packTransposed} (8 × 8 register transposes) against the
  * interface's one-value-at-a-time default: the same packed sliver, zero columns included, for
  * every column count up to the tile's and depths around multiples of 8, at an offset and with
- * values already in the destination.
+ * values already in the destination. Likewise {@link MicroKernel#packColumns} (a transposed
+ * A's slivers; the 12-row tile's own vector loop) against the default's array copies.
  */
 class PackTransposedTest {
 
@@ -56,6 +57,47 @@ class PackTransposedTest {
                     twin.packTransposed(b, at, ldb, cols, kc, expected, base);
                     kernel.packTransposed(b, at, ldb, cols, kc, actual, base);
                     assertArrayEquals(expected, actual, kernel.getClass().getSimpleName() + " cols=" + cols + " kc=" + kc);
+                }
+            }
+        }
+    }
+
+    @Test
+    void vectorTilesPackTransposedSliversAsTheDefault() {
+        SplittableRandom random = new SplittableRandom(29);
+        for (MicroKernel kernel : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE,
+                VectorMicroKernel3.INSTANCE}) {
+            MicroKernel twin = scalarTwin(kernel);
+            int mr = kernel.rows();
+            for (int slivers = 1; slivers <= 4; slivers++) {
+                for (int kc : new int[] {1, 7, 16, 17, 33}) {
+                    for (int steps : new int[] {1, 5, 16}) {
+                        // Storage rows longer than the slivers, which start past the row's first value.
+                        int lda = slivers * mr + 5;
+                        int at = 3;
+                        float[] a = new float[at + kc * lda];
+                        for (int i = 0; i < a.length; i++) {
+                            a[i] = (float) random.nextDouble(-1, 1);
+                        }
+                        int base = 7;
+                        float[] expected = new float[base + slivers * mr * kc + 4];
+                        java.util.Arrays.fill(expected, Float.NaN);
+                        float[] actual = expected.clone();
+                        twin.packColumns(a, at, lda, slivers, kc, steps, expected, base);
+                        for (int q = 0; q < slivers; q++) {
+                            for (int p = 0; p < kc; p++) {
+                                for (int r = 0; r < mr; r++) {
+                                    if (expected[base + q * mr * kc + p * mr + r] != a[at + p * lda + q * mr + r]) {
+                                        throw new AssertionError("default layout at sliver " + q + " step " + p
+                                                + " row " + r);
+                                    }
+                                }
+                            }
+                        }
+                        kernel.packColumns(a, at, lda, slivers, kc, steps, actual, base);
+                        assertArrayEquals(expected, actual, kernel.getClass().getSimpleName() + " slivers=" + slivers
+                                + " kc=" + kc + " steps=" + steps);
+                    }
                 }
             }
         }
