@@ -15,6 +15,25 @@ import org.junit.jupiter.api.Test;
  */
 class PackTransposedTest {
 
+    private static final MicroKernel[] VECTOR_TILES = {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE,
+            VectorMicroKernel3.INSTANCE};
+
+    /** Values drawn from [−1, 1). */
+    private static float[] drawn(SplittableRandom random, int length) {
+        float[] values = new float[length];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextDouble(-1, 1);
+        }
+        return values;
+    }
+
+    /** A destination whose every value is NaN, so that what a packing leaves alone shows. */
+    private static float[] nans(int length) {
+        float[] values = new float[length];
+        java.util.Arrays.fill(values, Float.NaN);
+        return values;
+    }
+
     private static MicroKernel scalarTwin(MicroKernel kernel) {
         return new MicroKernel() {
             @Override
@@ -38,21 +57,16 @@ class PackTransposedTest {
     @Test
     void vectorTilesPackAsTheDefault() {
         SplittableRandom random = new SplittableRandom(23);
-        for (MicroKernel kernel : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE,
-                VectorMicroKernel3.INSTANCE}) {
+        for (MicroKernel kernel : VECTOR_TILES) {
             MicroKernel twin = scalarTwin(kernel);
             int nr = kernel.columns();
             for (int cols = 1; cols <= nr; cols++) {
                 for (int kc : new int[] {1, 7, 8, 9, 16, 33, 128}) {
                     int ldb = kc + 5;
                     int at = 3;
-                    float[] b = new float[at + cols * ldb];
-                    for (int i = 0; i < b.length; i++) {
-                        b[i] = (float) random.nextDouble(-1, 1);
-                    }
+                    float[] b = drawn(random, at + cols * ldb);
                     int base = 7;
-                    float[] expected = new float[base + nr * kc + 4];
-                    java.util.Arrays.fill(expected, Float.NaN);
+                    float[] expected = nans(base + nr * kc + 4);
                     float[] actual = expected.clone();
                     twin.packTransposed(b, at, ldb, cols, kc, expected, base);
                     kernel.packTransposed(b, at, ldb, cols, kc, actual, base);
@@ -65,8 +79,7 @@ class PackTransposedTest {
     @Test
     void vectorTilesPackTransposedSliversAsTheDefault() {
         SplittableRandom random = new SplittableRandom(29);
-        for (MicroKernel kernel : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE,
-                VectorMicroKernel3.INSTANCE}) {
+        for (MicroKernel kernel : VECTOR_TILES) {
             MicroKernel twin = scalarTwin(kernel);
             int mr = kernel.rows();
             for (int slivers = 1; slivers <= 4; slivers++) {
@@ -75,13 +88,9 @@ class PackTransposedTest {
                         // Storage rows longer than the slivers, which start past the row's first value.
                         int lda = slivers * mr + 5;
                         int at = 3;
-                        float[] a = new float[at + kc * lda];
-                        for (int i = 0; i < a.length; i++) {
-                            a[i] = (float) random.nextDouble(-1, 1);
-                        }
+                        float[] a = drawn(random, at + kc * lda);
                         int base = 7;
-                        float[] expected = new float[base + slivers * mr * kc + 4];
-                        java.util.Arrays.fill(expected, Float.NaN);
+                        float[] expected = nans(base + slivers * mr * kc + 4);
                         float[] actual = expected.clone();
                         twin.packColumns(a, at, lda, slivers, kc, steps, expected, base);
                         for (int q = 0; q < slivers; q++) {
