@@ -37,25 +37,12 @@ interface MicroKernel {
     }
 
     /**
-     * Copies {@code rows()} values from {@code src} to {@code dst}: one step of k of a packed A
-     * sliver from a transposed A, where the sliver's rows lie side by side. A kernel may copy
-     * with its own vectors, as for {@link #copyRow}; the 12-row tile keeps this array copy and
-     * packs whole blocks in {@link #packColumns} instead ({@link VectorMicroKernel12}).
-     *
-     * @param src       source
-     * @param srcOffset first value read
-     * @param dst       destination
-     * @param dstOffset first value written
-     */
-    default void copyColumn(float[] src, int srcOffset, float[] dst, int dstOffset) {
-        System.arraycopy(src, srcOffset, dst, dstOffset, rows());
-    }
-
-    /**
      * Packs {@code slivers} full slivers of a transposed A (stored {@code k × m}, its rows
      * {@code lda} apart): {@code pack[base + s·rows()·kc + p·rows() + r] = a[at + p·lda +
      * s·rows() + r]}. The default takes {@code steps} steps of k across all the slivers at a time
-     * (see {@code PackedGemm.TRANSPOSED_PACK_STEPS}), one {@link #copyColumn} each.
+     * (see {@code PackedGemm.TRANSPOSED_PACK_STEPS}), one array copy of {@code rows()} values
+     * each; the vector tiles copy with their own vectors, each in a loop of its own
+     * ({@link VectorMicroKernel12} says why not one call a step).
      *
      * @param a       the matrix, stored transposed
      * @param at      the first sliver's first value
@@ -72,7 +59,7 @@ interface MicroKernel {
             int pEnd = Math.min(kc, p0 + steps);
             for (int s = 0; s < slivers; s++) {
                 for (int p = p0; p < pEnd; p++) {
-                    copyColumn(a, at + p * lda + s * mr, pack, base + s * mr * kc + p * mr);
+                    System.arraycopy(a, at + p * lda + s * mr, pack, base + s * mr * kc + p * mr, mr);
                 }
             }
         }

@@ -11,13 +11,13 @@ import jdk.incubator.vector.VectorSpecies;
  * into a call it did not inline.
  *
  * <p>A transposed A is packed by {@link #packColumns}, each step of a sliver one 256-bit and one
- * 128-bit vector copy, the whole block in that one loop. Not through {@link #copyColumn}, which
- * stays the interface's {@code System.arraycopy}: three 128-bit vector copies there made about
- * one JVM in three (fresh JVMs on an Intel Xeon with AVX-512, 2026-12-05) compile the packing
- * into code that ran the copies through the Vector API's Java fallback ({@code tn:512x768x128}
- * at 65–75 GFLOP/s on one thread instead of 115–125), and a 256- and a 128-bit copy there
- * did the same in 2 of 10 JVMs (2026-12-06). In a loop of their own the copies ran well in 12 of
- * 12 JVMs, and the packing went from about 10 to 21 GB/s (17 from memory); with two threads
+ * 128-bit vector copy, the whole block in that one loop. Not by a copy method called once a
+ * step from the packing loop (the interface had one, {@code copyColumn}): three 128-bit vector
+ * copies there made about one JVM in three (fresh JVMs on an Intel Xeon with AVX-512,
+ * 2026-12-05) compile the packing into code that ran the copies through the Vector API's Java
+ * fallback ({@code tn:512x768x128} at 65–75 GFLOP/s on one thread instead of 115–125), and a
+ * 256- and a 128-bit copy there did the same in 2 of 10 JVMs (2026-12-06); an array copy of 12
+ * values was safe but slow. In a loop of their own the copies ran well in 12 of 12 JVMs, and the packing went from about 10 to 21 GB/s (17 from memory); with two threads
  * and the operands cold, {@code tn:512x768x128} ran at 170–179 GFLOP/s against 132–158 with the
  * array copy.
  */
@@ -44,7 +44,7 @@ final class VectorMicroKernel12 implements MicroKernel {
 
     /**
      * Each step of a sliver as a 256-bit and a 128-bit vector copy, the whole block in this one
-     * loop; see the class description for why {@link #copyColumn} stays an array copy.
+     * loop; see the class description for why not a copy method called once a step.
      */
     @Override
     public void packColumns(float[] a, int at, int lda, int slivers, int kc, int steps, float[] pack, int base) {
