@@ -41,7 +41,7 @@ interface MicroKernel {
      * {@code lda} apart): {@code pack[base + s·rows()·kc + p·rows() + r] = a[at + p·lda +
      * s·rows() + r]}. The default takes {@code steps} steps of k across all the slivers at a time
      * (see {@code PackedGemm.TRANSPOSED_PACK_STEPS}), one array copy of {@code rows()} values
-     * each; the vector tiles copy with their own vectors, each in a loop of its own
+     * each; the 12-row tile copies with its own vectors in a loop of its own
      * ({@link VectorMicroKernel12} says why not one call a step).
      *
      * @param a       the matrix, stored transposed

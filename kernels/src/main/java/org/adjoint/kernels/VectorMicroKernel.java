@@ -139,21 +139,6 @@ final class VectorMicroKernel implements MicroKernel {
         FloatVector.fromArray(SPECIES, src, srcOffset + 1 * LANES).intoArray(dst, dstOffset + 1 * LANES);
     }
 
-    /** Each step of a sliver as one 128-bit copy (which every vector machine has), in a loop of its own. */
-    @Override
-    public void packColumns(float[] a, int at, int lda, int slivers, int kc, int steps, float[] pack, int base) {
-        for (int p0 = 0; p0 < kc; p0 += steps) {
-            int pEnd = Math.min(kc, p0 + steps);
-            for (int s = 0; s < slivers; s++) {
-                int from = at + s * MR;
-                int to = base + s * MR * kc;
-                for (int p = p0; p < pEnd; p++) {
-                    FloatVector.fromArray(FloatVector.SPECIES_128, a, from + p * lda).intoArray(pack, to + p * MR);
-                }
-            }
-        }
-    }
-
     /** In 8 × 8 register transposes ({@link VectorTranspose#transpose}), as {@link VectorMicroKernel12#packTransposed}. */
     @Override
     public void packTransposed(float[] b, int at, int ldb, int cols, int kc, float[] pack, int base) {
