@@ -22,6 +22,9 @@ import java.util.function.IntFunction;
  * first 20 µs the spinning thread calls {@link Thread#yield()}, which is free while nothing else
  * wants the core and gives it up when something does.
  *
+ * <p>While the JIT compiler is busy ({@link CompilerLoad}) a region runs on one thread fewer, so
+ * that the compilations that make the kernels fast have a core.
+ *
  * <p>One region runs at a time. A region asked for while another runs (another thread's), or
  * from inside a region (a worker, or any fork-join pool's task), runs all its parts on the
  * calling thread, in order.
@@ -60,15 +63,15 @@ final class Parallel {
 
     /**
      * Runs a region whose parts share one piece of work (a GEMM's packed panels): on
-     * {@code parts} threads when the workers are free for it, else as a single part on the
-     * calling thread. The parts must not depend on running at the same time (see
+     * {@code parts} threads when the workers are free for it (fewer while the compiler is busy),
+     * else as a single part on the calling thread. The parts must not depend on running at the same time (see
      * {@link PanelSchedule}): a worker may start its part after the others have finished.
      *
      * @param parts  the parts wanted (at most {@link #THREADS})
      * @param region given the number of parts that will run at once, the work of one part
      */
     static void together(int parts, IntFunction<IntConsumer> region) {
-        int wanted = Math.min(parts, THREADS);
+        int wanted = Math.min(parts, available());
         if (wanted <= 1 || nested() || !BUSY.compareAndSet(false, true)) {
             region.apply(1).accept(0);
             return;
@@ -90,18 +93,19 @@ final class Parallel {
      * @param body  the work of one part
      */
     static void run(int parts, IntConsumer body) {
-        if (parts <= 1 || THREADS <= 1 || nested() || !BUSY.compareAndSet(false, true)) {
+        int threads = available();
+        if (parts <= 1 || threads <= 1 || nested() || !BUSY.compareAndSet(false, true)) {
             for (int part = 0; part < parts; part++) {
                 body.accept(part);
             }
             return;
         }
         try {
-            if (parts <= THREADS) {
+            if (parts <= threads) {
                 dispatch(parts, body);
             } else {
                 AtomicInteger next = new AtomicInteger();
-                dispatch(THREADS, thread -> {
+                dispatch(threads, thread -> {
                     for (int part = next.getAndIncrement(); part < parts; part = next.getAndIncrement()) {
                         body.accept(part);
                     }
@@ -224,6 +228,19 @@ final class Parallel {
                 body.run(from, to);
             }
         });
+    }
+
+    /**
+     * The threads a region may use now: all of them, or one fewer while the JIT compiler is busy
+     * ({@link CompilerLoad}), so that it has a core of its own.
+     */
+    private static int available() {
+        return available(CompilerLoad.JIT);
+    }
+
+    /** {@link #available()} as {@code compiler} judges the compiler's load. */
+    static int available(CompilerLoad compiler) {
+        return THREADS > 1 && compiler.busy() ? THREADS - 1 : THREADS;
     }
 
     /** Whether the calling thread is already inside a region (ours, or any fork-join pool's task). */

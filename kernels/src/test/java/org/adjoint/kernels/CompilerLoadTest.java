@@ -1,0 +1,83 @@
+package org.adjoint.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+
+/** {@link CompilerLoad}'s windows, on a clock and a compiler total the test moves by hand. */
+class CompilerLoadTest {
+
+    private static final long MS = 1_000_000L;
+
+    private final AtomicLong now = new AtomicLong(5_000 * MS);
+    private final AtomicLong compiled = new AtomicLong(1_234);
+
+    private CompilerLoad load() {
+        return new CompilerLoad(compiled::get, now::get, 100, 50);
+    }
+
+    @Test
+    void aWindowWithHalfItsTimeCompilingMakesTheNextBusy() {
+        CompilerLoad load = load();
+        assertFalse(load.busy(), "nothing measured yet");
+        now.addAndGet(100 * MS);
+        compiled.addAndGet(50);
+        assertTrue(load.busy(), "50 ms compiling in a 100 ms window");
+        now.addAndGet(99 * MS);
+        compiled.addAndGet(1);
+        assertTrue(load.busy(), "the verdict holds until the window is over");
+        now.addAndGet(MS);
+        assertFalse(load.busy(), "1 ms compiling in the second window");
+    }
+
+    @Test
+    void lessThanTheShareIsNotBusy() {
+        CompilerLoad load = load();
+        now.addAndGet(100 * MS);
+        compiled.addAndGet(49);
+        assertFalse(load.busy());
+    }
+
+    @Test
+    void aLongWindowIsJudgedOverItsWholeLength() {
+        CompilerLoad load = load();
+        // 150 ms compiling over 400 ms (a pause between regions): 37.5 %, not busy.
+        now.addAndGet(400 * MS);
+        compiled.addAndGet(150);
+        assertFalse(load.busy());
+        // Two compiler threads together: 180 ms over 100.
+        now.addAndGet(100 * MS);
+        compiled.addAndGet(180);
+        assertTrue(load.busy());
+    }
+
+    @Test
+    void withoutAReportedTimeItIsNeverBusy() {
+        CompilerLoad load = new CompilerLoad(null, now::get, 100, 0);
+        now.addAndGet(1_000 * MS);
+        assertFalse(load.busy());
+    }
+
+    @Test
+    void parallelRegionsLeaveTheBusyCompilerACore() {
+        CompilerLoad load = load();
+        assertEquals(Parallel.THREADS, Parallel.available(load));
+        now.addAndGet(100 * MS);
+        compiled.addAndGet(100);
+        assertEquals(Math.max(1, Parallel.THREADS - 1), Parallel.available(load));
+    }
+
+    @Test
+    void badSettingsAreRejectedWithTheirValues() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new CompilerLoad(compiled::get, now::get, 0, 50));
+        assertTrue(e.getMessage().contains("window 0 ms"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new CompilerLoad(compiled::get, now::get, 100, -1));
+        assertTrue(e.getMessage().contains("busy share -1 %"), e.getMessage());
+    }
+}
