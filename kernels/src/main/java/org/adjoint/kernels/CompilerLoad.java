@@ -17,8 +17,12 @@ import java.util.function.LongSupplier;
  * read when a region starts and the current window is over ({@link #WINDOW_MILLIS} ms: a long
  * compilation lands in one window, not spread over its duration). The compiler counts as busy
  * from the end of a window in which it spent at least {@link #BUSY_PERCENT} % of the window's
- * wall time to the end of the next. Where the JVM does not report compilation time, or with
- * {@code -Dadjoint.cpu.yieldToCompiler=false}, it never counts as busy. No result depends on
+ * wall time to the end of the next, until {@link #QUIET_WINDOWS} windows in a row have passed
+ * without: then the start-up is over and it never counts as busy again (a burst later, when a
+ * new shape's code is compiled, is not worth halving a 2-core machine's kernels for; in a GEMM
+ * benchmark such bursts took 300 ms windows from 250 to 165 GFLOP/s). Where the JVM does not
+ * report compilation time, or with {@code -Dadjoint.cpu.yieldToCompiler=false}, it never
+ * counts as busy. No result depends on
  * this: every kernel does each element the same way whatever its thread count.
  */
 final class CompilerLoad {
@@ -29,6 +33,12 @@ final class CompilerLoad {
     /** The compiler's share of a window's wall time, in percent, from which it counts as busy. */
     static final int BUSY_PERCENT = 50;
 
+    /**
+     * After how many windows in a row without the compiler busy it counts as never busy again:
+     * the start-up is over, and a later burst (a new shape's code, say) is not worth a thread.
+     */
+    static final int QUIET_WINDOWS = 5;
+
     /** This JVM's compiler, as {@link Parallel} sees it. */
     static final CompilerLoad JIT = jit();
 
@@ -36,10 +46,13 @@ final class CompilerLoad {
     private final LongSupplier clock;
     private final long windowNanos;
     private final int busyPercent;
+    private final int quietWindows;
 
     private volatile long windowStart;
     private long compiledAtStart;
     private volatile boolean busy;
+    private volatile boolean retired;
+    private int quietInARow;
 
     /**
      * A compiler's load as {@code compiledMillis} reports it.
@@ -48,26 +61,30 @@ final class CompilerLoad {
      * @param clock          the time in nanoseconds ({@link System#nanoTime()})
      * @param windowMillis   a window's length, at least 1
      * @param busyPercent    the share of a window, in percent, from which the compiler counts as busy
+     * @param quietWindows   after how many windows in a row without it the compiler counts as never busy again
      */
-    CompilerLoad(LongSupplier compiledMillis, LongSupplier clock, int windowMillis, int busyPercent) {
-        if (windowMillis < 1 || busyPercent < 0) {
-            throw new IllegalArgumentException("CompilerLoad: window " + windowMillis
-                    + " ms and busy share " + busyPercent + " %; the window must be at least 1 ms and the share not negative");
+    CompilerLoad(LongSupplier compiledMillis, LongSupplier clock, int windowMillis, int busyPercent, int quietWindows) {
+        if (windowMillis < 1 || busyPercent < 0 || quietWindows < 1) {
+            throw new IllegalArgumentException("CompilerLoad: window " + windowMillis + " ms, busy share " + busyPercent
+                    + " %, quiet windows " + quietWindows
+                    + "; the window must be at least 1 ms, the share not negative and the quiet windows at least 1");
         }
         this.compiledMillis = compiledMillis;
         this.clock = clock;
         this.windowNanos = windowMillis * 1_000_000L;
         this.busyPercent = busyPercent;
+        this.quietWindows = quietWindows;
         this.windowStart = clock.getAsLong();
         this.compiledAtStart = compiledMillis == null ? 0 : compiledMillis.getAsLong();
     }
 
     /**
      * Whether the compiler spent at least the busy share of the last full window compiling;
-     * {@code false} where its time is not reported.
+     * {@code false} where its time is not reported, and for good once it has been quiet for the
+     * quiet windows in a row.
      */
     boolean busy() {
-        if (compiledMillis == null) {
+        if (compiledMillis == null || retired) {
             return false;
         }
         if (clock.getAsLong() - windowStart >= windowNanos) {
@@ -85,6 +102,8 @@ final class CompilerLoad {
         }
         long compiled = compiledMillis.getAsLong();
         busy = (compiled - compiledAtStart) * 1_000_000L * 100 >= elapsed * busyPercent;
+        quietInARow = busy ? 0 : quietInARow + 1;
+        retired = quietInARow >= quietWindows;
         compiledAtStart = compiled;
         windowStart = now;
     }
@@ -94,6 +113,6 @@ final class CompilerLoad {
         boolean wanted = Boolean.parseBoolean(System.getProperty("adjoint.cpu.yieldToCompiler", "true").trim());
         boolean reported = bean != null && bean.isCompilationTimeMonitoringSupported();
         return new CompilerLoad(wanted && reported ? bean::getTotalCompilationTime : null, System::nanoTime,
-                WINDOW_MILLIS, BUSY_PERCENT);
+                WINDOW_MILLIS, BUSY_PERCENT, QUIET_WINDOWS);
     }
 }

@@ -18,7 +18,7 @@ class CompilerLoadTest {
     private final AtomicLong compiled = new AtomicLong(1_234);
 
     private CompilerLoad load() {
-        return new CompilerLoad(compiled::get, now::get, 100, 50);
+        return new CompilerLoad(compiled::get, now::get, 100, 50, 3);
     }
 
     @Test
@@ -57,8 +57,27 @@ class CompilerLoadTest {
     }
 
     @Test
+    void quietWindowsInARowEndTheStartUpForGood() {
+        CompilerLoad load = load();
+        // busy, quiet, quiet, busy: two quiet windows in a row are not yet three.
+        for (int compiling : new int[] {80, 10, 10, 80}) {
+            now.addAndGet(100 * MS);
+            compiled.addAndGet(compiling);
+            assertEquals(compiling >= 50, load.busy(), compiling + " ms compiling");
+        }
+        for (int w = 0; w < 3; w++) {
+            now.addAndGet(100 * MS);
+            assertFalse(load.busy());
+        }
+        // The third quiet window in a row retired it: a burst now is not busy.
+        now.addAndGet(100 * MS);
+        compiled.addAndGet(100);
+        assertFalse(load.busy());
+    }
+
+    @Test
     void withoutAReportedTimeItIsNeverBusy() {
-        CompilerLoad load = new CompilerLoad(null, now::get, 100, 0);
+        CompilerLoad load = new CompilerLoad(null, now::get, 100, 0, 3);
         now.addAndGet(1_000 * MS);
         assertFalse(load.busy());
     }
@@ -75,9 +94,11 @@ class CompilerLoadTest {
     @Test
     void badSettingsAreRejectedWithTheirValues() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new CompilerLoad(compiled::get, now::get, 0, 50));
+                () -> new CompilerLoad(compiled::get, now::get, 0, 50, 3));
         assertTrue(e.getMessage().contains("window 0 ms"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new CompilerLoad(compiled::get, now::get, 100, -1));
+        e = assertThrows(IllegalArgumentException.class, () -> new CompilerLoad(compiled::get, now::get, 100, -1, 3));
         assertTrue(e.getMessage().contains("busy share -1 %"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new CompilerLoad(compiled::get, now::get, 100, 50, 0));
+        assertTrue(e.getMessage().contains("quiet windows 0"), e.getMessage());
     }
 }
