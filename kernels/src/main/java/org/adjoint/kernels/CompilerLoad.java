@@ -2,6 +2,7 @@ package org.adjoint.kernels;
 
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
+import java.util.Locale;
 import java.util.function.LongSupplier;
 
 /**
@@ -21,11 +22,14 @@ import java.util.function.LongSupplier;
  * without: then the start-up is over and it never counts as busy again (a burst later, when a
  * new shape's code is compiled, is not worth halving a 2-core machine's kernels for; in a GEMM
  * benchmark such bursts took 300 ms windows from 250 to 165 GFLOP/s). Where the JVM does not
- * report compilation time, or with {@code -Dadjoint.cpu.yieldToCompiler=false}, it never
- * counts as busy. No result depends on
+ * report compilation time (a runtime image without {@code java.management} included), or with
+ * {@code -Dadjoint.cpu.yieldToCompiler=false}, it never counts as busy. No result depends on
  * this: every kernel does each element the same way whatever its thread count.
  */
 final class CompilerLoad {
+
+    /** The system property that turns this off ({@code false}); {@code true} by default. */
+    static final String YIELD_PROPERTY = "adjoint.cpu.yieldToCompiler";
 
     /** A window's length in milliseconds. */
     static final int WINDOW_MILLIS = 100;
@@ -109,10 +113,37 @@ final class CompilerLoad {
     }
 
     private static CompilerLoad jit() {
-        CompilationMXBean bean = ManagementFactory.getCompilationMXBean();
-        boolean wanted = Boolean.parseBoolean(System.getProperty("adjoint.cpu.yieldToCompiler", "true").trim());
-        boolean reported = bean != null && bean.isCompilationTimeMonitoringSupported();
-        return new CompilerLoad(wanted && reported ? bean::getTotalCompilationTime : null, System::nanoTime,
-                WINDOW_MILLIS, BUSY_PERCENT, QUIET_WINDOWS);
+        LongSupplier compiled = null;
+        if (yieldWanted(System.getProperty(YIELD_PROPERTY))) {
+            try {
+                CompilationMXBean bean = ManagementFactory.getCompilationMXBean();
+                if (bean != null && bean.isCompilationTimeMonitoringSupported()) {
+                    compiled = bean::getTotalCompilationTime;
+                }
+            } catch (LinkageError e) {
+                // A runtime image without java.management: the kernels keep every thread.
+                compiled = null;
+            }
+        }
+        return new CompilerLoad(compiled, System::nanoTime, WINDOW_MILLIS, BUSY_PERCENT, QUIET_WINDOWS);
+    }
+
+    /**
+     * Reads {@value #YIELD_PROPERTY}: unset means {@code true}.
+     *
+     * @param value the property's value, or {@code null}
+     * @return whether the kernels leave the busy compiler a core
+     * @throws IllegalArgumentException for anything but {@code true} or {@code false}
+     */
+    static boolean yieldWanted(String value) {
+        if (value == null) {
+            return true;
+        }
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("-D" + YIELD_PROPERTY + " must be true or false, got '"
+                    + value + "'");
+        };
     }
 }

@@ -71,8 +71,8 @@ final class Parallel {
      * @param region given the number of parts that will run at once, the work of one part
      */
     static void together(int parts, IntFunction<IntConsumer> region) {
-        int wanted = Math.min(parts, available());
-        if (wanted <= 1 || nested() || !BUSY.compareAndSet(false, true)) {
+        int wanted = parts <= 1 || nested() ? 1 : Math.min(parts, available());
+        if (wanted <= 1 || !BUSY.compareAndSet(false, true)) {
             region.apply(1).accept(0);
             return;
         }
@@ -85,16 +85,17 @@ final class Parallel {
 
     /**
      * Runs {@code body.accept(part)} for every part in {@code [0, parts)} and returns when all
-     * are done: on the workers too when they are free (parts beyond {@link #THREADS} are shared
-     * out among the threads), else every part on the calling thread. An exception in any part is
+     * are done: on the workers too when they are free (parts beyond the threads available,
+     * {@link #THREADS} or one fewer while the compiler is busy, are shared out among them), else
+     * every part on the calling thread. An exception in any part is
      * rethrown after every part has ended.
      *
      * @param parts number of parts
      * @param body  the work of one part
      */
     static void run(int parts, IntConsumer body) {
-        int threads = available();
-        if (parts <= 1 || threads <= 1 || nested() || !BUSY.compareAndSet(false, true)) {
+        int threads = parts <= 1 || nested() ? 1 : available();
+        if (threads <= 1 || !BUSY.compareAndSet(false, true)) {
             for (int part = 0; part < parts; part++) {
                 body.accept(part);
             }
@@ -235,7 +236,8 @@ final class Parallel {
      * ({@link CompilerLoad}), so that it has a core of its own.
      */
     private static int available() {
-        return available(CompilerLoad.JIT);
+        // One thread needs no judge (and leaves CompilerLoad, and java.management, unloaded).
+        return THREADS == 1 ? 1 : available(CompilerLoad.JIT);
     }
 
     /** {@link #available()} as {@code compiler} judges the compiler's load. */

@@ -5,6 +5,7 @@ import static org.adjoint.kernels.GemmTest.B_SCALE;
 import static org.adjoint.kernels.GemmTest.C_SCALE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.adjoint.kernels.GemmTest.Stored;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -23,6 +25,14 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the threaded product's bits against the serial one's, and a part that fails.
  */
 class GemmThreadsTest {
+
+    /** The build runs the tests so; otherwise a busy JIT could quietly make the threaded runs serial. */
+    @BeforeAll
+    static void regionsGetTheirThreads() {
+        assertFalse(CompilerLoad.yieldWanted(System.getProperty(CompilerLoad.YIELD_PROPERTY)),
+                "run with -D" + CompilerLoad.YIELD_PROPERTY + "=false (as the build does)");
+    }
+
 
     /**
      * A part of a threaded product that fails (here the packing of B, from its second call on,

@@ -2,6 +2,7 @@ package org.adjoint.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,6 +11,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ForkJoinPool;
 import java.util.function.Supplier;
 
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,6 +21,14 @@ import org.junit.jupiter.api.Test;
  * run there too and compared.
  */
 class ParallelSplitTest {
+
+    /** The build runs the tests so; otherwise a busy JIT could quietly make the threaded runs serial. */
+    @BeforeAll
+    static void regionsGetTheirThreads() {
+        assertFalse(CompilerLoad.yieldWanted(System.getProperty(CompilerLoad.YIELD_PROPERTY)),
+                "run with -D" + CompilerLoad.YIELD_PROPERTY + "=false (as the build does)");
+    }
+
 
     private static final KernelProvider[] PROVIDERS = {KernelProvider.named("scalar"), KernelProvider.named("vector")};
     /** Large enough to split at every grain, with a ragged end. */
