@@ -22,16 +22,19 @@ class CompilerLoadTest {
         return new CompilerLoad(compiled::get, now::get, 100, 50, 3);
     }
 
+    /** Whether {@code load} is busy after a window of {@code millis} with {@code compiling} ms compiled in it. */
+    private boolean after(CompilerLoad load, long millis, long compiling) {
+        now.addAndGet(millis * MS);
+        compiled.addAndGet(compiling);
+        return load.busy();
+    }
+
     @Test
     void aWindowWithHalfItsTimeCompilingMakesTheNextBusy() {
         CompilerLoad load = load();
         assertFalse(load.busy(), "nothing measured yet");
-        now.addAndGet(100 * MS);
-        compiled.addAndGet(50);
-        assertTrue(load.busy(), "50 ms compiling in a 100 ms window");
-        now.addAndGet(99 * MS);
-        compiled.addAndGet(1);
-        assertTrue(load.busy(), "the verdict holds until the window is over");
+        assertTrue(after(load, 100, 50), "50 ms compiling in a 100 ms window");
+        assertTrue(after(load, 99, 1), "the verdict holds until the window is over");
         now.addAndGet(MS);
         assertFalse(load.busy(), "1 ms compiling in the second window");
     }
@@ -39,22 +42,16 @@ class CompilerLoadTest {
     @Test
     void lessThanTheShareIsNotBusy() {
         CompilerLoad load = load();
-        now.addAndGet(100 * MS);
-        compiled.addAndGet(49);
-        assertFalse(load.busy());
+        assertFalse(after(load, 100, 49));
     }
 
     @Test
     void aLongWindowIsJudgedOverItsWholeLength() {
         CompilerLoad load = load();
         // 150 ms compiling over 400 ms (a pause between regions): 37.5 %, not busy.
-        now.addAndGet(400 * MS);
-        compiled.addAndGet(150);
-        assertFalse(load.busy());
+        assertFalse(after(load, 400, 150));
         // Two compiler threads together: 180 ms over 100.
-        now.addAndGet(100 * MS);
-        compiled.addAndGet(180);
-        assertTrue(load.busy());
+        assertTrue(after(load, 100, 180));
     }
 
     @Test
@@ -62,18 +59,13 @@ class CompilerLoadTest {
         CompilerLoad load = load();
         // busy, quiet, quiet, busy: two quiet windows in a row are not yet three.
         for (int compiling : new int[] {80, 10, 10, 80}) {
-            now.addAndGet(100 * MS);
-            compiled.addAndGet(compiling);
-            assertEquals(compiling >= 50, load.busy(), compiling + " ms compiling");
+            assertEquals(compiling >= 50, after(load, 100, compiling), compiling + " ms compiling");
         }
         for (int w = 0; w < 3; w++) {
-            now.addAndGet(100 * MS);
-            assertFalse(load.busy());
+            assertFalse(after(load, 100, 0));
         }
         // The third quiet window in a row retired it: a burst now is not busy.
-        now.addAndGet(100 * MS);
-        compiled.addAndGet(100);
-        assertFalse(load.busy());
+        assertFalse(after(load, 100, 100));
     }
 
     @Test
