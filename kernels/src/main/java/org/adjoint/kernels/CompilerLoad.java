@@ -61,7 +61,8 @@ final class CompilerLoad {
     /**
      * A compiler's load as {@code compiledMillis} reports it.
      *
-     * @param compiledMillis the compiler's total time so far, in milliseconds, never decreasing; {@code null}: never busy
+     * @param compiledMillis the compiler's total time so far, in milliseconds, never decreasing;
+     *                       {@code null}: never busy
      * @param clock          the time in nanoseconds ({@link System#nanoTime()})
      * @param windowMillis   a window's length, at least 1
      * @param busyPercent    the share of a window, in percent, from which the compiler counts as busy
@@ -121,8 +122,7 @@ final class CompilerLoad {
                     compiled = bean::getTotalCompilationTime;
                 }
             } catch (LinkageError e) {
-                // A runtime image without java.management: the kernels keep every thread.
-                compiled = null;
+                // A runtime image without java.management: compiled stays null, every thread kept.
             }
         }
         return new CompilerLoad(compiled, System::nanoTime, WINDOW_MILLIS, BUSY_PERCENT, QUIET_WINDOWS);

@@ -64,8 +64,9 @@ final class Parallel {
     /**
      * Runs a region whose parts share one piece of work (a GEMM's packed panels): on
      * {@code parts} threads when the workers are free for it (fewer while the compiler is busy),
-     * else as a single part on the calling thread. The parts must not depend on running at the same time (see
-     * {@link PanelSchedule}): a worker may start its part after the others have finished.
+     * else as a single part on the calling thread. The parts must not depend on running at the
+     * same time (see {@link PanelSchedule}): a worker may start its part after the others have
+     * finished.
      *
      * @param parts  the parts wanted (at most {@link #THREADS})
      * @param region given the number of parts that will run at once, the work of one part
@@ -87,8 +88,8 @@ final class Parallel {
      * Runs {@code body.accept(part)} for every part in {@code [0, parts)} and returns when all
      * are done: on the workers too when they are free (parts beyond the threads available,
      * {@link #THREADS} or one fewer while the compiler is busy, are shared out among them), else
-     * every part on the calling thread. An exception in any part is
-     * rethrown after every part has ended.
+     * every part on the calling thread. An exception in any part is rethrown after every part
+     * has ended.
      *
      * @param parts number of parts
      * @param body  the work of one part

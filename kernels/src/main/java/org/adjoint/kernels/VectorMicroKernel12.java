@@ -17,9 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * 2026-12-05) compile the packing into code that ran the copies through the Vector API's Java
  * fallback ({@code tn:512x768x128} at 65–75 GFLOP/s on one thread instead of 115–125), and a
  * 256- and a 128-bit copy there did the same in 2 of 10 JVMs (2026-12-06); an array copy of 12
- * values was safe but slow. In a loop of their own the copies ran well in 12 of 12 JVMs, and the packing went from about 10 to 21 GB/s (17 from memory); with two threads
- * and the operands cold, {@code tn:512x768x128} ran at 170–179 GFLOP/s against 132–158 with the
- * array copy.
+ * values was safe but slow. In a loop of their own the copies ran well in 12 of 12 JVMs, and
+ * the packing went from about 10 to 21 GB/s (17 from memory); with two threads and the operands
+ * cold, {@code tn:512x768x128} ran at 170–179 GFLOP/s against 132–158 with the array copy.
  */
 final class VectorMicroKernel12 implements MicroKernel {
 
