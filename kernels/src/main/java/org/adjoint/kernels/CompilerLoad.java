@@ -2,7 +2,6 @@ package org.adjoint.kernels;
 
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
-import java.util.Locale;
 import java.util.function.LongSupplier;
 
 /**
@@ -136,14 +135,6 @@ final class CompilerLoad {
      * @throws IllegalArgumentException for anything but {@code true} or {@code false}
      */
     static boolean yieldWanted(String value) {
-        if (value == null) {
-            return true;
-        }
-        return switch (value.trim().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException("-D" + YIELD_PROPERTY + " must be true or false, got '"
-                    + value + "'");
-        };
+        return Switches.on(YIELD_PROPERTY, value);
     }
 }

@@ -11,6 +11,11 @@ public final class VectorKernels implements KernelProvider {
 
     private static final MicroKernel TILE = VectorMicroKernel.select();
 
+    static {
+        // Both ways of the tile's store in its profile before C2 compiles it (TileProfile).
+        TileProfile.start(TILE);
+    }
+
     /** The only instance. */
     public static final VectorKernels INSTANCE = new VectorKernels();
 

@@ -1,0 +1,149 @@
+package org.adjoint.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.Test;
+
+/** {@link TileProfile}: which entries it calls, how, on what, and its switch. */
+class TileProfileTest {
+
+    /** Records each call by entry and way, checking the shapes a real tile would index. */
+    private static final class Recording implements MicroKernel {
+        final Map<String, Integer> calls = new TreeMap<>();
+        private final boolean rows;
+        private final boolean columns;
+
+        Recording(boolean rows, boolean columns) {
+            this.rows = rows;
+            this.columns = columns;
+        }
+
+        @Override
+        public int rows() {
+            return 3;
+        }
+
+        @Override
+        public int columns() {
+            return 8;
+        }
+
+        @Override
+        public boolean readsRows() {
+            return rows;
+        }
+
+        @Override
+        public boolean readsColumns() {
+            return columns;
+        }
+
+        private void record(String entry, int kc, float[] a, int lda, float[] b, float[] c, int ldc, boolean add) {
+            assertEquals(TileProfile.STEPS, kc, entry);
+            assertEquals(kc * rows(), a.length, entry);
+            assertEquals(kc * columns(), b.length, entry);
+            assertEquals(rows() * columns(), c.length, entry);
+            assertEquals(columns(), ldc, entry);
+            // The last element either layout reads: row rows()-1, step kc-1.
+            int last = entry.equals("tileRows") ? (rows() - 1) * lda + kc - 1 : (kc - 1) * lda + rows() - 1;
+            assertTrue(last < a.length, entry + " would read past A");
+            calls.merge(entry + (add ? " adds" : " writes"), 1, Integer::sum);
+        }
+
+        @Override
+        public void tile(int kc, float[] a, int aOffset, float[] b, int bOffset, float alpha, float[] c, int cOffset,
+                         int ldc, boolean accumulate) {
+            record("tile", kc, a, rows(), b, c, ldc, accumulate);
+        }
+
+        @Override
+        public void tileRows(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha, float[] c,
+                             int cOffset, int ldc, boolean accumulate) {
+            record("tileRows", kc, a, lda, b, c, ldc, accumulate);
+        }
+
+        @Override
+        public void tileColumns(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha,
+                                float[] c, int cOffset, int ldc, boolean accumulate) {
+            record("tileColumns", kc, a, lda, b, c, ldc, accumulate);
+        }
+    }
+
+    @Test
+    void everyEntryThatReadsAIsCalledBothWaysEquallyOften() {
+        Recording tile = new Recording(true, true);
+        TileProfile.seed(tile, 10);
+        assertEquals(Map.of("tile adds", 5, "tile writes", 5, "tileColumns adds", 5, "tileColumns writes", 5,
+                "tileRows adds", 5, "tileRows writes", 5), tile.calls);
+    }
+
+    @Test
+    void entriesATileDoesNotHaveAreNotCalled() {
+        Recording tile = new Recording(false, false);
+        TileProfile.seed(tile, 4);
+        assertEquals(Map.of("tile adds", 2, "tile writes", 2), tile.calls);
+    }
+
+    @Test
+    void theVectorTilesTakeTheSeedingWithinTheirArrays() {
+        for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel3.INSTANCE,
+            VectorMicroKernel12.INSTANCE}) {
+            TileProfile.seed(tile, 4);
+        }
+    }
+
+    @Test
+    void seedingChangesNoProduct() {
+        // A product before and after seeding the tile it runs on: the same bits.
+        MicroKernel tile = VectorMicroKernel12.INSTANCE;
+        int m = 29;
+        int n = 70;
+        int k = 600;
+        float[] a = TestArrays.uniform(1, m * k);
+        float[] b = TestArrays.uniform(2, k * n);
+        float[] before = new float[m * n];
+        float[] after = new float[m * n];
+        PackedGemm.sgemm(tile, false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, before, 0, n);
+        TileProfile.seed(tile, 6);
+        PackedGemm.sgemm(tile, false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, after, 0, n);
+        assertArrayEquals(before, after);
+    }
+
+    @Test
+    void startRunsTheSeedingOnADaemonThreadUnlessSwitchedOff() throws InterruptedException {
+        String saved = System.getProperty(TileProfile.PROPERTY);
+        try {
+            System.clearProperty(TileProfile.PROPERTY);
+            Thread thread = TileProfile.start(new Recording(false, true));
+            assertTrue(thread.isDaemon());
+            assertEquals("adjoint-tile-profile", thread.getName());
+            thread.join(60_000);
+            assertFalse(thread.isAlive());
+            System.setProperty(TileProfile.PROPERTY, "false");
+            assertNull(TileProfile.start(new Recording(false, true)));
+        } finally {
+            if (saved == null) {
+                System.clearProperty(TileProfile.PROPERTY);
+            } else {
+                System.setProperty(TileProfile.PROPERTY, saved);
+            }
+        }
+    }
+
+    @Test
+    void theSwitchIsTrueOrFalseAndNothingElse() {
+        assertTrue(TileProfile.wanted(null));
+        assertTrue(TileProfile.wanted(" True "));
+        assertFalse(TileProfile.wanted("FALSE"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TileProfile.wanted("off"));
+        assertTrue(e.getMessage().contains(TileProfile.PROPERTY) && e.getMessage().contains("'off'"), e.getMessage());
+    }
+}
