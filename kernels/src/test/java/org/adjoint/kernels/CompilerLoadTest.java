@@ -86,16 +86,6 @@ class CompilerLoadTest {
     }
 
     @Test
-    void thePropertyIsTrueFalseOrUnset() {
-        assertTrue(CompilerLoad.yieldWanted(null));
-        assertTrue(CompilerLoad.yieldWanted(" TRUE "));
-        assertFalse(CompilerLoad.yieldWanted("false"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CompilerLoad.yieldWanted("flase"));
-        assertTrue(e.getMessage().contains("adjoint.cpu.yieldToCompiler") && e.getMessage().contains("'flase'"),
-                e.getMessage());
-    }
-
-    @Test
     void badSettingsAreRejectedWithTheirValues() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new CompilerLoad(compiled::get, now::get, 0, 50, 3));

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
@@ -136,14 +135,5 @@ class TileProfileTest {
                 System.setProperty(TileProfile.PROPERTY, saved);
             }
         }
-    }
-
-    @Test
-    void theSwitchIsTrueOrFalseAndNothingElse() {
-        assertTrue(TileProfile.wanted(null));
-        assertTrue(TileProfile.wanted(" True "));
-        assertFalse(TileProfile.wanted("FALSE"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TileProfile.wanted("off"));
-        assertTrue(e.getMessage().contains(TileProfile.PROPERTY) && e.getMessage().contains("'off'"), e.getMessage());
     }
 }
