@@ -47,6 +47,27 @@ class BufferPoolTest {
     }
 
     @Test
+    void aSecondGiveIsFoundAmongManyOfItsLengthAndAnEqualArrayIsNotMistakenForIt() {
+        BufferPool pool = new BufferPool(1 << 24);
+        float[][] given = new float[40][];
+        for (int i = 0; i < given.length; i++) {
+            given[i] = new float[5000];
+            pool.give(given[i]);
+        }
+        pool.give(new float[6000]);
+        for (int i : new int[] {0, 17, 39}) {
+            var error = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> pool.give(given[i]));
+            assertTrue(error.getMessage().contains("given back twice"), error.getMessage());
+        }
+        pool.give(new float[5000]); // equal contents, another array: pooled
+        assertEquals(4L * (41 * 5000 + 6000), pool.pooledBytes());
+        float[] taken = pool.take(5000);
+        pool.give(taken); // out of the pool in between, so it may come back
+        assertEquals(4L * (41 * 5000 + 6000), pool.pooledBytes());
+    }
+
+    @Test
     void holdsNoMoreThanItsCapacity() {
         BufferPool pool = new BufferPool(4L * 5000);
         pool.give(new float[5000]);

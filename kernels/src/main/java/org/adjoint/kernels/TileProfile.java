@@ -8,9 +8,10 @@ package org.adjoint.kernels;
  * second block that adds) then deoptimizes it ({@code unstable_if}), and the weight gradients
  * run in the interpreter and C1 until C2 has compiled it again, some 0.4 s in a fresh process.
  *
- * <p>A daemon thread started with the kernels calls each of the tile's entries that read A
+ * <p>A daemon thread started with the kernels calls the tile's full-tile entries
  * ({@link MicroKernel#tile}, and {@link MicroKernel#tileColumns} and
- * {@link MicroKernel#tileRows} where the tile has them) {@value #CALLS} times on its own small
+ * {@link MicroKernel#tileRows} where the tile has them; not the short and narrow edge tiles,
+ * which no measured run deoptimized) {@value #CALLS} times each on its own small
  * arrays, two steps of k, adding every other time: enough calls for C1's profiling code to
  * record both ways (300 were not). It changes no result and no state but the JIT's profile.
  * On a 2-core Intel Xeon (2026-12-06, four alternating pairs of fresh processes) the GPT's
@@ -44,10 +45,9 @@ final class TileProfile {
         if (!wanted(System.getProperty(PROPERTY))) {
             return null;
         }
-        Thread thread = new Thread(() -> seed(tile, CALLS), "adjoint-tile-profile");
-        thread.setDaemon(true);
-        thread.start();
-        return thread;
+        // Nothing of the caller's inherited: the thread touches only its own arrays.
+        return Thread.ofPlatform().name("adjoint-tile-profile").daemon().inheritInheritableThreadLocals(false)
+                .start(() -> seed(tile, CALLS));
     }
 
     /**

@@ -6,6 +6,8 @@ package org.adjoint.kernels;
  * convolutions of {@link DirectConv} (stride 1, the 12-row tile) or {@link ImplicitConv},
  * and the loops of {@link VectorElementWise} and {@link VectorBinary}. Loaded by name only when
  * {@code jdk.incubator.vector} is readable, so that nothing else touches the incubator module.
+ * Loading it starts a short-lived daemon thread that runs the tile's stores both ways before C2
+ * compiles it ({@link TileProfile}; {@code -Dadjoint.cpu.seedTileProfile=false} does not).
  */
 public final class VectorKernels implements KernelProvider {
 
