@@ -8,15 +8,18 @@ package org.adjoint.kernels;
  * second block that adds) then deoptimizes it ({@code unstable_if}), and the weight gradients
  * run in the interpreter and C1 until C2 has compiled it again, some 0.4 s in a fresh process.
  *
- * <p>A daemon thread started with the kernels calls the tile's full-tile entries
- * ({@link MicroKernel#tile}, and {@link MicroKernel#tileColumns} and
- * {@link MicroKernel#tileRows} where the tile has them; not the short and narrow edge tiles,
- * which no measured run deoptimized) {@value #CALLS} times each on its own small
- * arrays, two steps of k, adding every other time: enough calls for C1's profiling code to
- * record both ways (300 were not). It changes no result and no state but the JIT's profile.
- * On a 2-core Intel Xeon (2026-12-06, four alternating pairs of fresh processes) the GPT's
- * first ten iterations took 2.33–2.81 s with it against 2.81–3.58 without, and no
- * deoptimization of the tile was logged. {@code -Dadjoint.cpu.seedTileProfile=false} leaves
+ * <p>A daemon thread started with the kernels calls each of the tile's entries
+ * ({@link MicroKernel#tile}, and {@link MicroKernel#tileColumns}, {@link MicroKernel#tileRows},
+ * {@link MicroKernel#tileShort} and {@link MicroKernel#tileNarrow} where the tile has them)
+ * {@value #CALLS} times on its own small arrays, two steps of k, adding every other time. 300
+ * calls were too few for C1's profiling code to record both ways (the deoptimization still
+ * came); 1,000 were enough; 6,000 also pass C2's invocation threshold, so the thread gets the
+ * tile compiled sooner than the first products alone do ({@code tileColumns} at 0.43 s into
+ * the GPT's process against 0.59). It changes no result and no state but the JIT's. On a 2-core
+ * Intel Xeon (2026-12-06, alternating fresh processes) the GPT's first ten iterations took
+ * 2.59–2.85 s with 1,000 calls against 3.05–3.31 without (four pairs), and 2.15–2.63 s with
+ * 6,000 against 2.63–2.82 with 1,000 (three pairs, then eight more with the edge tiles alike);
+ * no deoptimization of the tile is logged. {@code -Dadjoint.cpu.seedTileProfile=false} leaves
  * the profile to the work.
  */
 final class TileProfile {
@@ -25,7 +28,7 @@ final class TileProfile {
     static final String PROPERTY = "adjoint.cpu.seedTileProfile";
 
     /** Calls of each entry. */
-    static final int CALLS = 1000;
+    static final int CALLS = 6000;
 
     /** Steps of k of each call. */
     static final int STEPS = 2;
@@ -51,8 +54,9 @@ final class TileProfile {
     }
 
     /**
-     * Calls each of {@code tile}'s entries that read A {@code calls} times, adding to C every
-     * other time, on arrays of its own.
+     * Calls each of {@code tile}'s entries {@code calls} times, adding to C every other time, on
+     * arrays of its own (the short tile reads the first {@code shortRows()} rows of A's sliver,
+     * the narrow one the first {@code narrowColumns()} columns of B's).
      *
      * @param tile  the tile
      * @param calls calls of each entry
@@ -74,6 +78,16 @@ final class TileProfile {
         if (tile.readsRows()) {
             for (int i = 0; i < calls; i++) {
                 tile.tileRows(STEPS, a, 0, STEPS, b, 0, 1f, c, 0, nr, (i & 1) == 1);
+            }
+        }
+        if (tile.shortRows() > 0) {
+            for (int i = 0; i < calls; i++) {
+                tile.tileShort(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, (i & 1) == 1);
+            }
+        }
+        if (tile.narrowColumns() > 0) {
+            for (int i = 0; i < calls; i++) {
+                tile.tileNarrow(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, (i & 1) == 1);
             }
         }
     }

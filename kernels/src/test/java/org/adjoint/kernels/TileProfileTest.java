@@ -18,10 +18,22 @@ class TileProfileTest {
         final Map<String, Integer> calls = new TreeMap<>();
         private final boolean rows;
         private final boolean columns;
+        private final boolean edges;
 
-        Recording(boolean rows, boolean columns) {
+        Recording(boolean rows, boolean columns, boolean edges) {
             this.rows = rows;
             this.columns = columns;
+            this.edges = edges;
+        }
+
+        @Override
+        public int shortRows() {
+            return edges ? 1 : 0;
+        }
+
+        @Override
+        public int narrowColumns() {
+            return edges ? 4 : 0;
         }
 
         @Override
@@ -46,6 +58,11 @@ class TileProfileTest {
 
         private void record(String entry, int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float[] c,
                             int cOffset, int ldc, boolean add) {
+            record(entry, kc, a, aOffset, 1, lda, b, bOffset, c, cOffset, ldc, add);
+        }
+
+        private void record(String entry, int kc, float[] a, int aOffset, int rowStride, int lda, float[] b,
+                            int bOffset, float[] c, int cOffset, int ldc, boolean add) {
             assertEquals(TileProfile.STEPS, kc, entry);
             assertEquals(0, aOffset + bOffset + cOffset, entry + " starts its arrays at 0");
             assertEquals(kc * rows(), a.length, entry);
@@ -56,6 +73,11 @@ class TileProfileTest {
                 // The last element the entry reads: row rows()-1, step kc-1, in its layout.
                 int last = entry.equals("tileRows") ? (rows() - 1) * lda + kc - 1 : (kc - 1) * lda + rows() - 1;
                 assertTrue(last < a.length, entry + " would read past A");
+            }
+            if (entry.equals("tileShort") || entry.equals("tileNarrow")) {
+                // Edge tiles take A as a packed sliver: rows one apart, steps rows() apart.
+                assertEquals(1, rowStride, entry);
+                assertEquals(rows(), lda, entry);
             }
             calls.merge(entry + (add ? " adds" : " writes"), 1, Integer::sum);
         }
@@ -73,6 +95,18 @@ class TileProfileTest {
         }
 
         @Override
+        public void tileShort(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                              float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+            record("tileShort", kc, a, aOffset, rowStride, stepStride, b, bOffset, c, cOffset, ldc, accumulate);
+        }
+
+        @Override
+        public void tileNarrow(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                               float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+            record("tileNarrow", kc, a, aOffset, rowStride, stepStride, b, bOffset, c, cOffset, ldc, accumulate);
+        }
+
+        @Override
         public void tileColumns(int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float alpha,
                                 float[] c, int cOffset, int ldc, boolean accumulate) {
             record("tileColumns", kc, a, aOffset, lda, b, bOffset, c, cOffset, ldc, accumulate);
@@ -81,15 +115,16 @@ class TileProfileTest {
 
     @Test
     void everyEntryThatReadsAIsCalledBothWaysEquallyOften() {
-        Recording tile = new Recording(true, true);
+        Recording tile = new Recording(true, true, true);
         TileProfile.seed(tile, 10);
         assertEquals(Map.of("tile adds", 5, "tile writes", 5, "tileColumns adds", 5, "tileColumns writes", 5,
-                "tileRows adds", 5, "tileRows writes", 5), tile.calls);
+                "tileRows adds", 5, "tileRows writes", 5, "tileShort adds", 5, "tileShort writes", 5,
+                "tileNarrow adds", 5, "tileNarrow writes", 5), tile.calls);
     }
 
     @Test
     void entriesATileDoesNotHaveAreNotCalled() {
-        Recording tile = new Recording(false, false);
+        Recording tile = new Recording(false, false, false);
         TileProfile.seed(tile, 4);
         assertEquals(Map.of("tile adds", 2, "tile writes", 2), tile.calls);
     }
@@ -107,7 +142,7 @@ class TileProfileTest {
         String saved = System.getProperty(TileProfile.PROPERTY);
         try {
             System.clearProperty(TileProfile.PROPERTY);
-            Recording tile = new Recording(false, true);
+            Recording tile = new Recording(false, true, false);
             Thread thread = TileProfile.start(tile);
             assertTrue(thread.isDaemon());
             assertEquals("adjoint-tile-profile", thread.getName());
@@ -118,7 +153,7 @@ class TileProfileTest {
             assertEquals(Map.of("tile adds", half, "tile writes", half, "tileColumns adds", half,
                     "tileColumns writes", half), tile.calls);
             System.setProperty(TileProfile.PROPERTY, "false");
-            assertNull(TileProfile.start(new Recording(false, true)));
+            assertNull(TileProfile.start(new Recording(false, true, false)));
         } finally {
             if (saved == null) {
                 System.clearProperty(TileProfile.PROPERTY);
