@@ -67,28 +67,30 @@ final class TileProfile {
         float[] a = new float[STEPS * mr];
         float[] b = new float[STEPS * nr];
         float[] c = new float[mr * nr];
-        for (int i = 0; i < calls; i++) {
-            tile.tile(STEPS, a, 0, b, 0, 1f, c, 0, nr, (i & 1) == 1);
-        }
+        repeat(calls, add -> tile.tile(STEPS, a, 0, b, 0, 1f, c, 0, nr, add));
         if (tile.readsColumns()) {
-            for (int i = 0; i < calls; i++) {
-                tile.tileColumns(STEPS, a, 0, mr, b, 0, 1f, c, 0, nr, (i & 1) == 1);
-            }
+            repeat(calls, add -> tile.tileColumns(STEPS, a, 0, mr, b, 0, 1f, c, 0, nr, add));
         }
         if (tile.readsRows()) {
-            for (int i = 0; i < calls; i++) {
-                tile.tileRows(STEPS, a, 0, STEPS, b, 0, 1f, c, 0, nr, (i & 1) == 1);
-            }
+            repeat(calls, add -> tile.tileRows(STEPS, a, 0, STEPS, b, 0, 1f, c, 0, nr, add));
         }
         if (tile.shortRows() > 0) {
-            for (int i = 0; i < calls; i++) {
-                tile.tileShort(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, (i & 1) == 1);
-            }
+            repeat(calls, add -> tile.tileShort(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, add));
         }
         if (tile.narrowColumns() > 0) {
-            for (int i = 0; i < calls; i++) {
-                tile.tileNarrow(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, (i & 1) == 1);
-            }
+            repeat(calls, add -> tile.tileNarrow(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, add));
+        }
+    }
+
+    /** One entry of a tile, writing C or adding to it. */
+    private interface Entry {
+        void call(boolean add);
+    }
+
+    /** {@code calls} calls of {@code entry}, adding every other time. */
+    private static void repeat(int calls, Entry entry) {
+        for (int i = 0; i < calls; i++) {
+            entry.call((i & 1) == 1);
         }
     }
 

@@ -18,6 +18,15 @@ class CompilerLoadTest {
     private final AtomicLong now = new AtomicLong(5_000 * MS);
     private final AtomicLong compiled = new AtomicLong(1_234);
 
+    /**
+     * Fails unless this JVM runs with {@code -Dadjoint.cpu.yieldToCompiler=false}, as the build's
+     * tests do: otherwise a busy JIT could quietly run a threaded-against-serial test serially.
+     */
+    static void assertRegionsGetTheirThreads() {
+        assertFalse(CompilerLoad.yieldWanted(System.getProperty(CompilerLoad.YIELD_PROPERTY)),
+                "run with -D" + CompilerLoad.YIELD_PROPERTY + "=false (as the build does)");
+    }
+
     private CompilerLoad load() {
         return new CompilerLoad(compiled::get, now::get, 100, 50, 3);
     }

@@ -5,7 +5,6 @@ import static org.adjoint.kernels.GemmTest.B_SCALE;
 import static org.adjoint.kernels.GemmTest.C_SCALE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -26,11 +25,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class GemmThreadsTest {
 
-    /** The build runs the tests so; otherwise a busy JIT could quietly make the threaded runs serial. */
     @BeforeAll
     static void regionsGetTheirThreads() {
-        assertFalse(CompilerLoad.yieldWanted(System.getProperty(CompilerLoad.YIELD_PROPERTY)),
-                "run with -D" + CompilerLoad.YIELD_PROPERTY + "=false (as the build does)");
+        CompilerLoadTest.assertRegionsGetTheirThreads();
     }
 
 

@@ -2,7 +2,6 @@ package org.adjoint.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,11 +21,9 @@ import org.junit.jupiter.api.Test;
  */
 class ParallelSplitTest {
 
-    /** The build runs the tests so; otherwise a busy JIT could quietly make the threaded runs serial. */
     @BeforeAll
     static void regionsGetTheirThreads() {
-        assertFalse(CompilerLoad.yieldWanted(System.getProperty(CompilerLoad.YIELD_PROPERTY)),
-                "run with -D" + CompilerLoad.YIELD_PROPERTY + "=false (as the build does)");
+        CompilerLoadTest.assertRegionsGetTheirThreads();
     }
 
 
