@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
@@ -21,6 +22,12 @@ import java.util.function.IntFunction;
  * on a quiet 2-core Zen 4 virtual machine, as much as a small region's whole work. After the
  * first 20 µs the spinning thread calls {@link Thread#yield()}, which is free while nothing else
  * wants the core and gives it up when something does.
+ *
+ * <p>The parts of a region go to whichever thread claims them first: a worker offered the region
+ * takes the parts still free, and the caller, done with part 0, takes the rest itself and waits
+ * only for the parts a worker has begun. A worker that comes late (its core lent to the JIT
+ * compiler, or to another process, while it yielded) then finds nothing left instead of holding
+ * the caller up. So a part may run on any thread, and after another part on the same thread.
  *
  * <p>While the JIT compiler is busy ({@link CompilerLoad}) a region runs on one thread fewer, so
  * that the compilations that make the kernels fast have a core.
@@ -65,8 +72,8 @@ final class Parallel {
      * Runs a region whose parts share one piece of work (a GEMM's packed panels): on
      * {@code parts} threads when the workers are free for it (fewer while the compiler is busy),
      * else as a single part on the calling thread. The parts must not depend on running at the
-     * same time (see {@link PanelSchedule}): a worker may start its part after the others have
-     * finished.
+     * same time (see {@link PanelSchedule}): a part may start after the others have finished, on
+     * the calling thread after its own.
      *
      * @param parts  the parts wanted (at most {@link #THREADS})
      * @param region given the number of parts that will run at once, the work of one part
@@ -270,6 +277,16 @@ final class Parallel {
         return false;
     }
 
+    /**
+     * Runs parts {@code [0, parts)} of {@code body}: part 0 on the calling thread, the others on
+     * whichever threads claim them first. The workers are offered the region; the caller, done
+     * with part 0, takes any part that no worker has begun and runs it itself, and then waits
+     * only for the parts the workers did begin. A worker that is late (descheduled, or its core
+     * lent to the JIT compiler while it yielded) thus delays nothing: waiting for it to come
+     * back only to find its share done cost the GPT's training step about 1.8 ms of 27 on the
+     * Intel Xeon of 2026-12-06, when C2 was still compiling in the background (see the CPU
+     * guide).
+     */
     private static void dispatch(int parts, IntConsumer body) {
         Region region = new Region(body, parts);
         for (int w = 0; w < parts - 1; w++) {
@@ -278,10 +295,14 @@ final class Parallel {
         Throwable failure = null;
         try {
             body.accept(0);
+            for (int part = region.claim(); part >= 0; part = region.claim()) {
+                body.accept(part);
+            }
         } catch (Throwable t) {
             failure = t;
+            region.close();
         }
-        // Whatever part 0 did, the workers' parts end before the workers are free again.
+        // Whatever the caller's parts did, the parts the workers began end before the workers are free again.
         region.awaitWorkers();
         Throwable theirs = region.failure;
         if (failure == null) {
@@ -300,23 +321,51 @@ final class Parallel {
         throw (T) failure;
     }
 
-    /** One region's parts on the workers: what they run, how many are still running, the first failure. */
-    private static final class Region {
+    /**
+     * One region: its parts, the next one to begin, the workers inside it, the first failure.
+     * A worker counts itself in ({@link #enter}) before it claims a part, and the caller looks
+     * at that count only after its own claim found none left; so either the caller sees the
+     * worker counted and waits for it, or the worker's claim finds nothing and it runs nothing.
+     */
+    static final class Region {
         final IntConsumer body;
-        final AtomicInteger running;
+        final int parts;
+        /** The next part to begin; part 0 is the caller's. */
+        final AtomicInteger next = new AtomicInteger(1);
+        final AtomicInteger running = new AtomicInteger();
         final Thread caller = Thread.currentThread();
         volatile boolean callerParked;
         volatile Throwable failure;
 
         Region(IntConsumer body, int parts) {
             this.body = body;
-            this.running = new AtomicInteger(parts - 1);
+            this.parts = parts;
         }
 
-        /** A worker's part has ended, by returning or by {@code thrown}; counted even if recording fails. */
+        /** A part no thread has begun, now the caller's, or −1 when every part is taken. */
+        int claim() {
+            if (next.get() >= parts) {
+                return -1;
+            }
+            int part = next.getAndIncrement();
+            return part < parts ? part : -1;
+        }
+
+        /** After a failure: no part begins any more (those begun still end). */
+        void close() {
+            next.accumulateAndGet(parts, Math::max);
+        }
+
+        /** A worker is inside the region (it may claim parts until it calls {@link #finished}). */
+        void enter() {
+            running.incrementAndGet();
+        }
+
+        /** A worker's parts have ended, by returning or by {@code thrown}; counted even if recording fails. */
         void finished(Throwable thrown) {
             try {
                 if (thrown != null) {
+                    close();
                     record(thrown);
                 }
             } finally {
@@ -334,7 +383,7 @@ final class Parallel {
             }
         }
 
-        /** Spins while the workers' parts run (about as long as the caller's), then parks. */
+        /** Spins while the parts the workers began run (about as long as the caller's), then parks. */
         void awaitWorkers() {
             long start = System.nanoTime();
             while (running.get() > 0) {
@@ -350,20 +399,22 @@ final class Parallel {
         }
     }
 
-    /** A worker: runs part {@code index + 1} of each region it is given, spinning between regions before it parks. */
+    /**
+     * A worker: takes each region it is offered and runs the parts of it that are still free,
+     * spinning between regions before it parks. A region offered while the worker was away may
+     * be over when it looks: it then finds no part to run.
+     */
     private static final class Worker extends Thread {
-        private final int index;
-        private volatile Region next;
+        private final AtomicReference<Region> offered = new AtomicReference<>();
         private volatile boolean parked;
 
         Worker(int index) {
             super("adjoint-kernels-" + index);
-            this.index = index;
             setDaemon(true);
         }
 
         void give(Region region) {
-            next = region;
+            offered.set(region);
             if (parked) {
                 LockSupport.unpark(this);
             }
@@ -373,10 +424,12 @@ final class Parallel {
         public void run() {
             while (true) {
                 Region region = await();
-                next = null;
+                region.enter();
                 Throwable thrown = null;
                 try {
-                    region.body.accept(index + 1);
+                    for (int part = region.claim(); part >= 0; part = region.claim()) {
+                        region.body.accept(part);
+                    }
                 } catch (Throwable t) {
                     thrown = t;
                 }
@@ -391,19 +444,22 @@ final class Parallel {
             }
         }
 
+        /** The region offered, taken so that one offered meanwhile stays for the next call. */
         private Region await() {
             long start = System.nanoTime();
             while (true) {
-                Region region = next;
-                if (region != null) {
-                    return region;
+                if (offered.get() != null) {
+                    Region region = offered.getAndSet(null);
+                    if (region != null) {
+                        return region;
+                    }
                 }
                 if (spin(start)) {
                     continue;
                 }
                 parked = true;
                 // Read again after announcing the park: a region given in between is seen here, or its giver unparks us.
-                if (next == null) {
+                if (offered.get() == null) {
                     LockSupport.park(this);
                 }
                 parked = false;
