@@ -95,8 +95,8 @@ final class Parallel {
      * Runs {@code body.accept(part)} for every part in {@code [0, parts)} and returns when all
      * are done: on the workers too when they are free (parts beyond the threads available,
      * {@link #THREADS} or one fewer while the compiler is busy, are shared out among them), else
-     * every part on the calling thread. An exception in any part is rethrown after every part
-     * has ended.
+     * every part on the calling thread. An exception in any part is rethrown once every part
+     * that began has ended; a part that had not begun when another failed may not run at all.
      *
      * @param parts number of parts
      * @param body  the work of one part
