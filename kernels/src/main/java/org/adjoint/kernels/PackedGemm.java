@@ -2,6 +2,7 @@ package org.adjoint.kernels;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 
 /**
@@ -162,14 +163,26 @@ final class PackedGemm {
             scale(beta, c, cOffset, ldc, m, n);
         }
         int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
-        Parallel.together(wanted, threads -> {
+        Parallel.together(wanted, parts(kernel, transA, m, n, k, alpha, a, aOffset, lda, b, beta != 0f, c, cOffset, ldc));
+    }
+
+    /**
+     * The parallel region of one product, C already scaled by beta ({@code accumulate}: C is
+     * added to, not overwritten): given the threads that will share it, the work of one part.
+     * The parts claim the product's units, so they may run side by side or one after another
+     * on one thread (a caller that runs a part its worker had not begun), with the same bits.
+     */
+    static IntFunction<IntConsumer> parts(MicroKernel kernel, boolean transA, int m, int n, int k, float alpha,
+                                          float[] a, int aOffset, int lda, BSource b, boolean accumulate, float[] c,
+                                          int cOffset, int ldc) {
+        return threads -> {
             GemmPlan.Plan plan = new GemmPlan.Plan(kernel, transA, lda, m, n, k, threads);
             // Private panels are each thread's own B_PACK, taken in blocked().
             float[] panels = plan.privatePanels ? null : buffer(B_PACK, plan.panels * plan.panelSize);
             PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, threads);
             return part -> {
                 try {
-                    blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, beta != 0f, c, cOffset,
+                    blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, accumulate, c, cOffset,
                             ldc, panels, null);
                 } catch (PanelSchedule.Abandoned e) {
                     // Another part failed and throws its own failure, which the region rethrows.
@@ -180,7 +193,7 @@ final class PackedGemm {
                     throw e;
                 }
             };
-        });
+        };
     }
 
     /**

@@ -11,8 +11,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+
 import org.adjoint.kernels.GemmTest.Stored;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -107,6 +110,54 @@ class GemmThreadsTest {
                             fail(tile.getClass().getSimpleName() + " m=" + m + " n=" + n + " k=" + k + " beta=" + beta
                                     + ": element (" + i / n + ", " + i % n + ") is " + serial[i] + " serial and "
                                     + threaded[i] + " threaded");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A product's parts run one after another on one thread, as when the caller takes the part
+     * of a worker that has not begun ({@link Parallel}), in either order and for a cut of up to
+     * four threads: private and shared panels of B, one and two blocks of k, one and several
+     * panels of columns all end, with the serial product's bits.
+     */
+    @ParameterizedTest(name = "transA={0} transB={1}")
+    @MethodSource("org.adjoint.kernels.GemmTest#transposes")
+    void partsRunOneAfterAnotherOnOneThreadGiveTheSerialBits(boolean transA, boolean transB) {
+        int[][] shapes = {{768, 384, 128}, {768, 128, 768}, {128, 512, 768}, {128, 65, 768}, {1030, 70, 600},
+            {1030, 2100, 9}};
+        for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE}) {
+            for (int[] shape : shapes) {
+                int m = shape[0];
+                int n = shape[1];
+                int k = shape[2];
+                SplittableRandom random = new SplittableRandom(m * 5L + n * 11L + k);
+                Stored a = transA ? Stored.random(random, k, m, 0, 0, A_SCALE, 0f) : Stored.random(random, m, k, 0, 0, A_SCALE, 0f);
+                Stored b = transB ? Stored.random(random, n, k, 0, 0, B_SCALE, 0f) : Stored.random(random, k, n, 0, 0, B_SCALE, 0f);
+                float[] serial = new float[m * n];
+                PackedGemm.BSource source = PackedGemm.dense(tile, transB, b.data(), 0, b.ld());
+                PackedGemm.sgemmSerial(tile, transA, m, n, k, 0.7f, a.data(), 0, a.ld(), source, 0f, serial, 0, n);
+                for (int threads = 2; threads <= 4; threads++) {
+                    for (boolean reversed : new boolean[] {false, true}) {
+                        float[] c = new float[m * n];
+                        Arrays.fill(c, Float.NaN);
+                        IntConsumer part = PackedGemm.parts(tile, transA, m, n, k, 0.7f, a.data(), 0, a.ld(), source, false,
+                                c, 0, n).apply(threads);
+                        int parts = threads;
+                        // A part waiting for another that can only run after it would hang here.
+                        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                            for (int p = 0; p < parts; p++) {
+                                part.accept(reversed ? parts - 1 - p : p);
+                            }
+                        });
+                        for (int i = 0; i < serial.length; i++) {
+                            if (Float.floatToRawIntBits(serial[i]) != Float.floatToRawIntBits(c[i])) {
+                                fail(tile.getClass().getSimpleName() + " m=" + m + " n=" + n + " k=" + k + ", " + threads
+                                        + " parts" + (reversed ? " last first" : "") + ": element (" + i / n + ", "
+                                        + i % n + ") is " + serial[i] + " serial and " + c[i] + " part after part");
+                            }
                         }
                     }
                 }
