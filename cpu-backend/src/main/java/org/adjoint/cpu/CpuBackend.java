@@ -16,6 +16,7 @@ import org.adjoint.backend.MemoryOps;
 import org.adjoint.backend.UnaryOp;
 import org.adjoint.kernels.ElementWise;
 import org.adjoint.kernels.Fused;
+import org.adjoint.kernels.GemmKernels;
 import org.adjoint.kernels.Indexing;
 import org.adjoint.kernels.KernelProvider;
 import org.adjoint.kernels.RandomDraws;
@@ -451,6 +452,24 @@ public final class CpuBackend implements Backend, FusedAdam {
                 data(a), Math.toIntExact(aOffset), Math.toIntExact(aStride),
                 data(b), Math.toIntExact(bOffset), Math.toIntExact(bStride),
                 beta, data(c), Math.toIntExact(cOffset), Math.toIntExact(cStride));
+    }
+
+    /** Single matrices go to the kernels' pair, which may run them side by side; batches one after the other. */
+    @Override
+    public void gemmPair(Product first, Product second) {
+        if (first.batch() != 1 || second.batch() != 1) {
+            first.on(this);
+            second.on(this);
+            return;
+        }
+        kernels.sgemmPair(matrix(first), matrix(second));
+    }
+
+    private GemmKernels.Product matrix(Product p) {
+        return new GemmKernels.Product(p.transA(), p.transB(), p.m(), p.n(), p.k(), p.alpha(),
+                data(p.a()), Math.toIntExact(p.aOffset()), p.transA() ? p.m() : p.k(),
+                data(p.b()), Math.toIntExact(p.bOffset()), p.transB() ? p.k() : p.n(),
+                p.beta(), data(p.c()), Math.toIntExact(p.cOffset()), p.n());
     }
 
     @Override

@@ -61,6 +61,57 @@ public interface ArithmeticOps {
     }
 
     /**
+     * The arguments of one {@link #gemm(boolean, boolean, int, int, int, int, float, Buffer, long, long, Buffer,
+     * long, long, float, Buffer, long, long) gemm} call, for {@link #gemmPair}.
+     *
+     * @param transA  whether A is stored transposed
+     * @param transB  whether B is stored transposed
+     * @param batch   number of products
+     * @param m       rows of the result
+     * @param n       columns of the result
+     * @param k       inner dimension
+     * @param alpha   scale of the product
+     * @param a       left matrices
+     * @param aOffset where the first A starts
+     * @param aStride elements between consecutive A
+     * @param b       right matrices
+     * @param bOffset where the first B starts
+     * @param bStride elements between consecutive B
+     * @param beta    scale of C's previous contents (0 overwrites)
+     * @param c       result matrices
+     * @param cOffset where the first C starts
+     * @param cStride elements between consecutive C
+     */
+    record Product(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
+                   Buffer a, long aOffset, long aStride, Buffer b, long bOffset, long bStride,
+                   float beta, Buffer c, long cOffset, long cStride) {
+
+        /**
+         * Runs this product on {@code ops}.
+         *
+         * @param ops the backend
+         */
+        public void on(ArithmeticOps ops) {
+            ops.gemm(transA, transB, batch, m, n, k, alpha, a, aOffset, aStride, b, bOffset, bStride, beta, c,
+                    cOffset, cStride);
+        }
+    }
+
+    /**
+     * Two independent products, each with the bits that {@code gemm} gives it alone; neither
+     * result may overlap an operand or the result of the other. A backend may run them side by
+     * side: a product's VJPs for both operands (the weight and input gradients of a layer) are
+     * two such products. The default runs the first, then the second.
+     *
+     * @param first  one product
+     * @param second the other
+     */
+    default void gemmPair(Product first, Product second) {
+        first.on(this);
+        second.on(this);
+    }
+
+    /**
      * {@code out[i] = op(x[i])} for every element.
      *
      * @param op        the function

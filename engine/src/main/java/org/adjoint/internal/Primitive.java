@@ -200,4 +200,23 @@ public abstract class Primitive<A> {
     protected Tensor fusedVjp(A attributes, Values saved, int input, Tensor cotangent) {
         return vjp(attributes, saved, input, cotangent);
     }
+
+    /**
+     * The cotangents of several inputs from one computation when the backward pass is not
+     * recorded, asked for once per backward pass, before any input's: a product whose operands
+     * both need a gradient computes the two products in one backend call
+     * ({@link org.adjoint.backend.ArithmeticOps#gemmPair}), which may run them side by side.
+     * Entry {@code i} is input {@code i}'s cotangent; an input whose entry is {@code null}, or
+     * beyond the array, gets {@link #fusedVjp}. The default, {@code null}, gives every input
+     * its {@link #fusedVjp}. The results must be those {@link #fusedVjp} gives.
+     *
+     * @param attributes the attributes
+     * @param saved      what the forward pass saved
+     * @param needed     which inputs receive a gradient
+     * @param cotangent  the output's cotangent, or what {@link #shared} made of it
+     * @return cotangents by input, or {@code null}
+     */
+    protected Tensor[] fusedVjps(A attributes, Values saved, boolean[] needed, Tensor cotangent) {
+        return null;
+    }
 }

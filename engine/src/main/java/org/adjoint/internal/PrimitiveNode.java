@@ -44,6 +44,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
     private int[] edgeVersions; // versions of the leaves and constants not saved, by input; null when none
     private Tensor lastCotangent;
     private Tensor lastShared;
+    private Tensor[] lastJoint; // fusedVjps' cotangents of lastShared, each taken once; null when none
 
     PrimitiveNode(Primitive<A> primitive, A attributes) {
         this.primitive = primitive;
@@ -109,9 +110,26 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         if (cotangent != lastCotangent) {
             lastShared = primitive.shared(attributes, this, cotangent, fused);
             lastCotangent = cotangent;
+            lastJoint = fused ? primitive.fusedVjps(attributes, this, needed(), lastShared) : null;
         }
-        return fused ? primitive.fusedVjp(attributes, this, input, lastShared)
-                : primitive.vjp(attributes, this, input, lastShared);
+        if (!fused) {
+            return primitive.vjp(attributes, this, input, lastShared);
+        }
+        if (lastJoint != null && input < lastJoint.length && lastJoint[input] != null) {
+            Tensor joint = lastJoint[input];
+            // Handed over once: the pass recycles what it no longer refers to.
+            lastJoint[input] = null;
+            return joint;
+        }
+        return primitive.fusedVjp(attributes, this, input, lastShared);
+    }
+
+    private boolean[] needed() {
+        boolean[] needed = new boolean[inputs()];
+        for (int i = 0; i < needed.length; i++) {
+            needed[i] = needsGrad(i);
+        }
+        return needed;
     }
 
     @Override
@@ -346,6 +364,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         // What the VJPs shared belongs to this pass: its buffer is recycled after it.
         lastCotangent = null;
         lastShared = null;
+        lastJoint = null;
     }
 
     @Override

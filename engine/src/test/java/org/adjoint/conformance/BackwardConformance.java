@@ -18,6 +18,10 @@ import org.adjoint.Tensor;
 import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.CustomFunction;
 import org.adjoint.autodiff.GradMode;
+import org.adjoint.backend.Backends;
+import org.adjoint.internal.ops.MatMul;
+import org.adjoint.nn.Activation;
+import org.adjoint.nn.Linear;
 import org.junit.jupiter.api.Test;
 
 /** What {@code backward()} promises: accumulation, ordering, freeing, seeds, scopes. */
@@ -68,6 +72,112 @@ public abstract class BackwardConformance extends BackendConformance {
             for (int i = 0; i < n; i++) {
                 assertEquals(Float.floatToIntBits(recorded[i]), Float.floatToIntBits(onePass[i]),
                         (f == 0 ? "relu" : "gelu") + " cotangent " + i + ": " + onePass[i] + " against " + recorded[i]);
+            }
+        }
+    }
+
+    /**
+     * A product whose operands both need a gradient computes the two in one backend call
+     * ({@code gemmPair}, which may run them side by side) when the pass is not recorded: the
+     * gradients have the bits of the two products computed alone, for every way of storing the
+     * operands, small and large (the CPU's threads split the large ones); a recorded pass (an
+     * outer differentiation's inputs) computes them one at a time, with the same bits; an operand without a gradient asks for
+     * no pair.
+     */
+    @Test
+    void bothOperandsOfAProductGetTheirGradientsFromOnePairWithTheBitsOfTwoProducts() {
+        int[][] sizes = {{13, 7, 9}, {256, 128, 160}};
+        for (int[] size : sizes) {
+            int m = size[0];
+            int k = size[1];
+            int n = size[2];
+            for (boolean ta : new boolean[] {false, true}) {
+                for (boolean tb : new boolean[] {false, true}) {
+                    String label = "m=" + m + " k=" + k + " n=" + n + (ta ? " Aᵀ" : " A") + (tb ? "·Bᵀ" : "·B");
+                    Tensor a0 = Tensor.of(waves(m * k, 0.37), ta ? shape(k, m) : shape(m, k));
+                    Tensor b0 = Tensor.of(waves(k * n, 0.53), tb ? shape(n, k) : shape(k, n));
+                    Tensor g = Tensor.of(waves(m * n, 0.71), shape(m, n));
+                    Tensor expectedA = ta ? MatMul.apply(b0, g, tb, true) : MatMul.apply(g, b0, false, !tb);
+                    Tensor expectedB = tb ? MatMul.apply(g, a0, true, ta) : MatMul.apply(a0, g, !ta, false);
+                    CountingBackend counting = new CountingBackend(backend());
+                    Backends.use(counting.backend());
+                    try {
+                        Tensor a = Tensor.of(a0.toFloatArray(), a0.shape()).requiresGrad(true);
+                        Tensor b = Tensor.of(b0.toFloatArray(), b0.shape()).requiresGrad(true);
+                        MatMul.apply(a, b, ta, tb).backward(Tensor.of(g.toFloatArray(), g.shape()));
+                        assertEquals(1, counting.calls("gemmPair"), label + ": gemmPair calls");
+                        assertBits(expectedA, a.grad(), label + ", A's gradient in one pass");
+                        assertBits(expectedB, b.grad(), label + ", B's gradient in one pass");
+                        List<Tensor> recorded = Autodiff.vjp(xs -> MatMul.apply(xs.get(0), xs.get(1), ta, tb),
+                                List.of(a.detach().requiresGrad(true), b.detach().requiresGrad(true))).pullback().apply(Tensor.of(g.toFloatArray(), g.shape()));
+                        assertEquals(1, counting.calls("gemmPair"), label + ": gemmPair calls after a recorded pass");
+                        assertBits(expectedA, recorded.get(0), label + ", A's gradient recorded");
+                        assertBits(expectedB, recorded.get(1), label + ", B's gradient recorded");
+                        Tensor c = Tensor.of(a0.toFloatArray(), a0.shape());
+                        Tensor d = Tensor.of(b0.toFloatArray(), b0.shape()).requiresGrad(true);
+                        MatMul.apply(c, d, ta, tb).backward(Tensor.of(g.toFloatArray(), g.shape()));
+                        assertEquals(1, counting.calls("gemmPair"), label + ": gemmPair calls with one operand's gradient");
+                        assertBits(expectedB, d.grad(), label + ", B's gradient alone");
+                    } finally {
+                        Backends.use(backend());
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A linear layer's input and weight gradients come from one pair in a pass that is not
+     * recorded, its bias gradient from its own rule: all three with the bits of a recorded pass.
+     */
+    @Test
+    void aLinearLayersInputAndWeightGradientsComeFromOnePair() {
+        int rows = 192;
+        int in = 96;
+        int out = 240;
+        float[] x0 = waves(rows * in, 0.29);
+        float[] w0 = waves(in * out, 0.61);
+        float[] bias0 = waves(out, 0.83);
+        float[] seed = waves(rows * out, 0.47);
+        CountingBackend counting = new CountingBackend(backend());
+        Backends.use(counting.backend());
+        try {
+            Tensor x = Tensor.of(x0, shape(rows, in)).requiresGrad(true);
+            Tensor w = Tensor.of(w0, shape(in, out)).requiresGrad(true);
+            Tensor bias = Tensor.of(bias0, shape(out)).requiresGrad(true);
+            new Linear(w, bias, Activation.TANH).apply(x).backward(Tensor.of(seed, shape(rows, out)));
+            assertEquals(1, counting.calls("gemmPair"), "gemmPair calls");
+            List<Tensor> recorded = Autodiff.vjp(
+                    xs -> new Linear(xs.get(1), xs.get(2), Activation.TANH).apply(xs.get(0)),
+                    List.of(Tensor.of(x0, shape(rows, in)).requiresGrad(true), Tensor.of(w0, shape(in, out)).requiresGrad(true),
+                            Tensor.of(bias0, shape(out)).requiresGrad(true)))
+                    .pullback().apply(Tensor.of(seed, shape(rows, out)));
+            assertEquals(1, counting.calls("gemmPair"), "gemmPair calls after a recorded pass");
+            assertBits(recorded.get(0), x.grad(), "input gradient");
+            assertBits(recorded.get(1), w.grad(), "weight gradient");
+            assertBits(recorded.get(2), bias.grad(), "bias gradient");
+        } finally {
+            Backends.use(backend());
+        }
+    }
+
+    /** {@code count} values of a sine of period about {@code 2π / step}, not a whole number of vectors. */
+    private static float[] waves(int count, double step) {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = (float) Math.sin(i * step + count) * 0.8f;
+        }
+        return values;
+    }
+
+    private static void assertBits(Tensor expected, Tensor actual, String label) {
+        assertArrayEquals(expected.shape(), actual.shape(), label + ": shape");
+        float[] e = expected.toFloatArray();
+        float[] a = actual.toFloatArray();
+        for (int i = 0; i < e.length; i++) {
+            if (Float.floatToRawIntBits(e[i]) != Float.floatToRawIntBits(a[i])) {
+                assertEquals(e[i], a[i], label + ": element " + i + " (bits differ)");
+                throw new AssertionError(label + ": element " + i + " is " + a[i] + ", expected the bits of " + e[i]);
             }
         }
     }

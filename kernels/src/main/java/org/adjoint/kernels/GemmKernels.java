@@ -38,6 +38,64 @@ public interface GemmKernels {
                float beta, float[] c, int cOffset, int ldc);
 
     /**
+     * The arguments of one {@link #sgemm} call, for {@link #sgemmPair}.
+     *
+     * @param transA  whether A is stored transposed
+     * @param transB  whether B is stored transposed
+     * @param m       rows of C
+     * @param n       columns of C
+     * @param k       inner dimension
+     * @param alpha   scale of the product
+     * @param a       storage of A
+     * @param aOffset first element of A
+     * @param lda     elements between rows of A as stored
+     * @param b       storage of B
+     * @param bOffset first element of B
+     * @param ldb     elements between rows of B as stored
+     * @param beta    scale of C's previous contents
+     * @param c       storage of C
+     * @param cOffset first element of C
+     * @param ldc     elements between rows of C
+     */
+    record Product(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                   float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                   float beta, float[] c, int cOffset, int ldc) {
+
+        /** Whether the product adds nothing to C (an empty operand or {@code alpha == 0}): C is only scaled by beta. */
+        boolean empty() {
+            return m == 0 || n == 0 || k == 0 || alpha == 0f;
+        }
+
+        /** Multiply-adds in the product. */
+        long multiplyAdds() {
+            return (long) m * n * k;
+        }
+
+        /**
+         * Runs this product with {@code kernels}' {@link GemmKernels#sgemm}.
+         *
+         * @param kernels the provider
+         */
+        public void on(GemmKernels kernels) {
+            kernels.sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+        }
+    }
+
+    /**
+     * Two independent products, with the bits that {@link #sgemm} gives each of them alone:
+     * neither C may overlap an operand or the C of the other. A provider may run them side by
+     * side (the weight and input gradients of one layer, say); the default runs the first,
+     * then the second.
+     *
+     * @param first  one product
+     * @param second the other
+     */
+    default void sgemmPair(Product first, Product second) {
+        first.on(this);
+        second.on(this);
+    }
+
+    /**
      * Batched {@link #sgemm} on contiguous matrices: entry {@code p} of each operand starts
      * {@code p * stride} elements after its offset (a stride of 0 shares one matrix).
      *

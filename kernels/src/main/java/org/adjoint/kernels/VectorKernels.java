@@ -55,6 +55,26 @@ public final class VectorKernels implements KernelProvider {
                 beta, c, cOffset, ldc);
     }
 
+    /**
+     * Side by side ({@link PackedGemm#sgemmPair}) where both products take the packed path and
+     * are large enough to be split between threads; one after the other otherwise.
+     */
+    @Override
+    public void sgemmPair(Product first, Product second) {
+        if (Parallel.THREADS > 1 && splitsPacked(first) && splitsPacked(second)) {
+            PackedGemm.sgemmPair(TILE, first, second);
+            return;
+        }
+        KernelProvider.super.sgemmPair(first, second);
+    }
+
+    /** Whether {@link #sgemm} would run the product on {@link PackedGemm}'s threads. */
+    private static boolean splitsPacked(Product p) {
+        return !p.empty() && !Gemv.takes(p.m(), p.n())
+                && !(p.n() <= NarrowGemm.MAX_COLUMNS && p.k() <= NarrowGemm.MAX_DEPTH)
+                && p.multiplyAdds() >= PackedGemm.SERIAL_BELOW;
+    }
+
     @Override
     public void sgemmBatched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha,
                              float[] a, int aOffset, int aStride, float[] b, int bOffset, int bStride,

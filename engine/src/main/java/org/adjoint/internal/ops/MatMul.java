@@ -129,6 +129,12 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
      * @return {@code [..., m, n]}
      */
     public static Tensor apply(Tensor a, Tensor b, boolean transA, boolean transB) {
+        check(a, b, transA, transB);
+        return Ops.apply(MATMUL, Transposes.of(transA, transB), a, b);
+    }
+
+    /** Refuses operands that {@link #apply} cannot multiply. */
+    private static void check(Tensor a, Tensor b, boolean transA, boolean transB) {
         int[] as = Compute.shape(a);
         int[] bs = Compute.shape(b);
         int rank = as.length;
@@ -143,13 +149,41 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
             throw new IllegalArgumentException("matmul: cannot multiply " + Shapes.str(as) + (transA ? "ᵀ" : "")
                     + " by " + Shapes.str(bs) + (transB ? "ᵀ" : "") + " (inner dimensions " + k + " and " + kb + " differ)");
         }
-        return Ops.apply(MATMUL, Transposes.of(transA, transB), a, b);
     }
 
-    @Override
-    protected Tensor forward(Transposes t, Tensor[] inputs, Residuals residuals) {
-        Tensor a = inputs[0];
-        Tensor b = inputs[1];
+    /**
+     * {@code op(a1)·op(b1)} and {@code op(a2)·op(b2)}, operands as for {@link #apply}, from one
+     * backend call that may run the two side by side ({@link Backend#gemmPair}): for the VJPs
+     * of a product whose operands both need a gradient, when the backward pass is not recorded
+     * (nothing is recorded here, and no tangent is carried). Products on different backends
+     * run one after the other. The bits are those of two {@link #apply} calls.
+     *
+     * @return the two products
+     */
+    static Tensor[] pair(Tensor a1, Tensor b1, boolean transA1, boolean transB1,
+                         Tensor a2, Tensor b2, boolean transA2, boolean transB2) {
+        check(a1, b1, transA1, transB1);
+        check(a2, b2, transA2, transB2);
+        Call first = call(Transposes.of(transA1, transB1), a1, b1);
+        Call second = call(Transposes.of(transA2, transB2), a2, b2);
+        if (first.backend == second.backend) {
+            first.backend.gemmPair(first.product, second.product);
+        } else {
+            first.product.on(first.backend);
+            second.product.on(second.backend);
+        }
+        return new Tensor[] {first.result(), second.result()};
+    }
+
+    /** One product's backend, its gemm call into a new output, and the output's shape. */
+    private record Call(Backend backend, Backend.Product product, int[] shape) {
+        Tensor result() {
+            return Compute.wrap(backend, product.c(), shape);
+        }
+    }
+
+    /** The gemm call of {@code op(a)·op(b)}, into a new uninitialised output. */
+    private static Call call(Transposes t, Tensor a, Tensor b) {
         int[] as = Compute.shape(a);
         int[] bs = Compute.shape(b);
         int rank = as.length;
@@ -165,10 +199,16 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
         // A view of packed matrices (a transpose, a narrow, ...) is read in place: a transposed one by flipping its flag.
         Compute.Matrices ma = Compute.matrices(a);
         Compute.Matrices mb = Compute.matrices(b);
-        backend.gemm(t.a() != ma.transposed(), t.b() != mb.transposed(), batch, m, n, k, 1f,
-                ma.buffer(), ma.offset(), ma.batchStride(), mb.buffer(), mb.offset(), mb.batchStride(),
-                0f, out, 0, (long) m * n);
-        return Compute.wrap(backend, out, outShape);
+        return new Call(backend, new Backend.Product(t.a() != ma.transposed(), t.b() != mb.transposed(), batch, m, n,
+                k, 1f, ma.buffer(), ma.offset(), ma.batchStride(), mb.buffer(), mb.offset(), mb.batchStride(),
+                0f, out, 0, (long) m * n), outShape);
+    }
+
+    @Override
+    protected Tensor forward(Transposes t, Tensor[] inputs, Residuals residuals) {
+        Call call = call(t, inputs[0], inputs[1]);
+        call.product.on(call.backend);
+        return call.result();
     }
 
     @Override
@@ -184,6 +224,22 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
         }
         Tensor a = saved.input(0);
         return t.b() ? apply(cotangent, a, true, t.a()) : apply(a, cotangent, !t.a(), false);
+    }
+
+    /** Both operands' cotangents from one {@link #pair} call, when both need one. */
+    @Override
+    protected Tensor[] fusedVjps(Transposes t, Values saved, boolean[] needed, Tensor cotangent) {
+        if (!needed[0] || !needed[1]) {
+            return null;
+        }
+        Tensor a = saved.input(0);
+        Tensor b = saved.input(1);
+        // The operands of vjp's two products, in its order.
+        Tensor[] da = t.a() ? new Tensor[] {b, cotangent} : new Tensor[] {cotangent, b};
+        boolean[] daT = t.a() ? new boolean[] {t.b(), true} : new boolean[] {false, !t.b()};
+        Tensor[] db = t.b() ? new Tensor[] {cotangent, a} : new Tensor[] {a, cotangent};
+        boolean[] dbT = t.b() ? new boolean[] {true, t.a()} : new boolean[] {!t.a(), false};
+        return pair(da[0], da[1], daT[0], daT[1], db[0], db[1], dbT[0], dbT[1]);
     }
 
     @Override
