@@ -1,5 +1,6 @@
 package org.adjoint.conformance;
 
+import static org.adjoint.conformance.StructureConformance.assertSameBits;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -106,18 +107,18 @@ public abstract class BackwardConformance extends BackendConformance {
                         Tensor b = Tensor.of(b0.toFloatArray(), b0.shape()).requiresGrad(true);
                         MatMul.apply(a, b, ta, tb).backward(Tensor.of(g.toFloatArray(), g.shape()));
                         assertEquals(1, counting.calls("gemmPair"), label + ": gemmPair calls");
-                        assertBits(expectedA, a.grad(), label + ", A's gradient in one pass");
-                        assertBits(expectedB, b.grad(), label + ", B's gradient in one pass");
+                        assertSameBits(expectedA, a.grad(), label + ", A's gradient in one pass");
+                        assertSameBits(expectedB, b.grad(), label + ", B's gradient in one pass");
                         List<Tensor> recorded = Autodiff.vjp(xs -> MatMul.apply(xs.get(0), xs.get(1), ta, tb),
                                 List.of(a.detach().requiresGrad(true), b.detach().requiresGrad(true))).pullback().apply(Tensor.of(g.toFloatArray(), g.shape()));
                         assertEquals(1, counting.calls("gemmPair"), label + ": gemmPair calls after a recorded pass");
-                        assertBits(expectedA, recorded.get(0), label + ", A's gradient recorded");
-                        assertBits(expectedB, recorded.get(1), label + ", B's gradient recorded");
+                        assertSameBits(expectedA, recorded.get(0), label + ", A's gradient recorded");
+                        assertSameBits(expectedB, recorded.get(1), label + ", B's gradient recorded");
                         Tensor c = Tensor.of(a0.toFloatArray(), a0.shape());
                         Tensor d = Tensor.of(b0.toFloatArray(), b0.shape()).requiresGrad(true);
                         MatMul.apply(c, d, ta, tb).backward(Tensor.of(g.toFloatArray(), g.shape()));
                         assertEquals(1, counting.calls("gemmPair"), label + ": gemmPair calls with one operand's gradient");
-                        assertBits(expectedB, d.grad(), label + ", B's gradient alone");
+                        assertSameBits(expectedB, d.grad(), label + ", B's gradient alone");
                     } finally {
                         Backends.use(backend());
                     }
@@ -153,9 +154,9 @@ public abstract class BackwardConformance extends BackendConformance {
                             Tensor.of(bias0, shape(out)).requiresGrad(true)))
                     .pullback().apply(Tensor.of(seed, shape(rows, out)));
             assertEquals(1, counting.calls("gemmPair"), "gemmPair calls after a recorded pass");
-            assertBits(recorded.get(0), x.grad(), "input gradient");
-            assertBits(recorded.get(1), w.grad(), "weight gradient");
-            assertBits(recorded.get(2), bias.grad(), "bias gradient");
+            assertSameBits(recorded.get(0), x.grad(), "input gradient");
+            assertSameBits(recorded.get(1), w.grad(), "weight gradient");
+            assertSameBits(recorded.get(2), bias.grad(), "bias gradient");
         } finally {
             Backends.use(backend());
         }
@@ -168,18 +169,6 @@ public abstract class BackwardConformance extends BackendConformance {
             values[i] = (float) Math.sin(i * step + count) * 0.8f;
         }
         return values;
-    }
-
-    private static void assertBits(Tensor expected, Tensor actual, String label) {
-        assertArrayEquals(expected.shape(), actual.shape(), label + ": shape");
-        float[] e = expected.toFloatArray();
-        float[] a = actual.toFloatArray();
-        for (int i = 0; i < e.length; i++) {
-            if (Float.floatToRawIntBits(e[i]) != Float.floatToRawIntBits(a[i])) {
-                assertEquals(e[i], a[i], label + ": element " + i + " (bits differ)");
-                throw new AssertionError(label + ": element " + i + " is " + a[i] + ", expected the bits of " + e[i]);
-            }
-        }
     }
 
     /**

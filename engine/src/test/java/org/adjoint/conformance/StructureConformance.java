@@ -395,7 +395,8 @@ public abstract class StructureConformance extends BackendConformance {
         return Tensor.of(w, shape);
     }
 
-    private static void assertSameBits(Tensor expected, Tensor actual, String what) {
+    /** The same shape and the same bits, element by element (NaNs by their payload too). */
+    static void assertSameBits(Tensor expected, Tensor actual, String what) {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
         float[] e = expected.toFloatArray();
         float[] a = actual.toFloatArray();
