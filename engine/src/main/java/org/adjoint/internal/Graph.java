@@ -193,6 +193,7 @@ public final class Graph {
         boolean sumSlices = !createGraph && !anomaly && !Forward.active();
         ArrayDeque<Node> ready = new ArrayDeque<>();
         List<Compute.Allocation> outer = Compute.track(allocations);
+        Node reversing = null;
         try (var _ = createGraph ? GradMode.enableGrad() : GradMode.noGrad()) {
             for (int i = 0; i < roots.size(); i++) {
                 Tensor root = roots.get(i);
@@ -212,6 +213,7 @@ public final class Graph {
             }
             while (!ready.isEmpty()) {
                 Node node = ready.pop();
+                reversing = node;
                 Slices waiting = slices.remove(node);
                 Tensor cotangent = waiting != null ? waiting.sum() : cotangents.remove(node);
                 if (accumulator.stopsAt(node)) {
@@ -247,6 +249,7 @@ public final class Graph {
                     }
                 }
                 node.pullbackDone();
+                reversing = null;
                 if (!retainGraph) {
                     node.release();
                 }
@@ -255,6 +258,12 @@ public final class Graph {
                 }
             }
         } catch (RuntimeException | Error e) {
+            // A node that failed between its inputs' VJPs keeps nothing of this pass (what its
+            // rules shared, cotangents computed for inputs it had not handed out): a retry with
+            // the same cotangent recomputes them from the values as they are then.
+            if (reversing != null) {
+                reversing.pullbackDone();
+            }
             // What reached leaves before the failure is added, as when contributions are added
             // as they arrive; a failure of that too is reported with the first.
             try {

@@ -22,6 +22,18 @@ public abstract class Primitive<A> {
     /** What the rules read: saved values in a VJP (checked against in-place changes), primal values in a JVP. */
     public interface Values {
         /**
+         * Whether input {@code index} gets its cotangent from this backward pass's rules: it
+         * needs a gradient, and the pass does not place the output's cotangent for it by
+         * region ({@link Primitive#cotangentRegion}). True outside a backward pass.
+         *
+         * @param index the input
+         * @return whether a VJP of it will be asked for
+         */
+        default boolean receivesCotangent(int index) {
+            return true;
+        }
+
+        /**
          * An input's value.
          *
          * @param index the input
@@ -207,16 +219,16 @@ public abstract class Primitive<A> {
      * both need a gradient computes the two products in one backend call
      * ({@link org.adjoint.backend.ArithmeticOps#gemmPair}), which may run them side by side.
      * Entry {@code i} is input {@code i}'s cotangent; an input whose entry is {@code null}, or
-     * beyond the array, gets {@link #fusedVjp}. The default, {@code null}, gives every input
-     * its {@link #fusedVjp}. The results must be those {@link #fusedVjp} gives.
+     * beyond the array, gets {@link #fusedVjp}. Only inputs for which
+     * {@link Values#receivesCotangent} holds are asked for. The default, {@code null}, gives
+     * every input its {@link #fusedVjp}. The results must be those {@link #fusedVjp} gives.
      *
      * @param attributes the attributes
-     * @param saved      what the forward pass saved
-     * @param needed     which inputs receive a gradient
+     * @param saved      what the forward pass saved, and which inputs receive a cotangent
      * @param cotangent  the output's cotangent, or what {@link #shared} made of it
      * @return cotangents by input, or {@code null}
      */
-    protected Tensor[] fusedVjps(A attributes, Values saved, boolean[] needed, Tensor cotangent) {
+    protected Tensor[] fusedVjps(A attributes, Values saved, Tensor cotangent) {
         return null;
     }
 }

@@ -110,7 +110,7 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         if (cotangent != lastCotangent) {
             lastShared = primitive.shared(attributes, this, cotangent, fused);
             lastCotangent = cotangent;
-            lastJoint = fused ? primitive.fusedVjps(attributes, this, needed(), lastShared) : null;
+            lastJoint = fused ? primitive.fusedVjps(attributes, this, lastShared) : null;
         }
         if (!fused) {
             return primitive.vjp(attributes, this, input, lastShared);
@@ -124,12 +124,9 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
         return primitive.fusedVjp(attributes, this, input, lastShared);
     }
 
-    private boolean[] needed() {
-        boolean[] needed = new boolean[inputs()];
-        for (int i = 0; i < needed.length; i++) {
-            needed[i] = needsGrad(i);
-        }
-        return needed;
+    @Override
+    public boolean receivesCotangent(int index) {
+        return needsGrad(index) && primitive.cotangentRegion(attributes, index) == null;
     }
 
     @Override

@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 
 import org.adjoint.Tensor;
+import org.adjoint.autodiff.Anomaly;
+import org.adjoint.autodiff.AnomalyException;
 import org.adjoint.autodiff.Autodiff;
 import org.adjoint.autodiff.CustomFunction;
 import org.adjoint.autodiff.GradMode;
@@ -23,6 +25,7 @@ import org.adjoint.backend.Backends;
 import org.adjoint.internal.ops.MatMul;
 import org.adjoint.nn.Activation;
 import org.adjoint.nn.Linear;
+import org.adjoint.optim.SGD;
 import org.junit.jupiter.api.Test;
 
 /** What {@code backward()} promises: accumulation, ordering, freeing, seeds, scopes. */
@@ -160,6 +163,96 @@ public abstract class BackwardConformance extends BackendConformance {
         } finally {
             Backends.use(backend());
         }
+    }
+
+    /**
+     * A pair in a pass that is not recorded gives the bits of a recorded pass where the operands
+     * are one tensor, a transposed view, batches of matrices, or a layer without bias or
+     * activation; a second pass over a kept graph adds the same gradients again (where each
+     * leaf takes one contribution a pass); and a product
+     * with one operand that needs no gradient asks for no pair.
+     */
+    @Test
+    void pairsGiveTheRecordedPassesBitsForSharedViewedAndBatchedOperands() {
+        List<int[][]> shapes = List.of(new int[][] {{40, 40}}, new int[][] {{30, 20}, {30, 25}},
+                new int[][] {{3, 20, 30}, {3, 30, 25}}, new int[][] {{24, 36}, {36, 28}});
+        List<java.util.function.Function<List<Tensor>, Tensor>> functions = List.of(
+                xs -> xs.get(0).matmul(xs.get(0)),
+                xs -> xs.get(0).transpose().matmul(xs.get(1)),
+                xs -> xs.get(0).matmul(xs.get(1)),
+                xs -> new Linear(xs.get(1), null, Activation.IDENTITY).apply(xs.get(0)));
+        String[] names = {"x·x", "aᵀ·b", "batched a·b", "linear without bias"};
+        for (int f = 0; f < functions.size(); f++) {
+            int[][] inputShapes = shapes.get(f);
+            List<Tensor> leaves = new ArrayList<>();
+            for (int i = 0; i < inputShapes.length; i++) {
+                int size = 1;
+                for (int d : inputShapes[i]) {
+                    size *= d;
+                }
+                leaves.add(Tensor.of(waves(size, 0.31 + 0.2 * i), inputShapes[i]));
+            }
+            Tensor value = functions.get(f).apply(leaves);
+            Tensor seed = Tensor.of(waves((int) value.size(), 0.67), value.shape());
+            List<Tensor> outer = new ArrayList<>();
+            for (Tensor leaf : leaves) {
+                outer.add(leaf.detach().requiresGrad(true));
+            }
+            List<Tensor> recorded = Autodiff.vjp(functions.get(f), outer).pullback().apply(seed);
+            CountingBackend counting = new CountingBackend(backend());
+            Backends.use(counting.backend());
+            try {
+                List<Tensor> xs = new ArrayList<>();
+                for (Tensor leaf : leaves) {
+                    xs.add(Tensor.of(leaf.toFloatArray(), leaf.shape()).requiresGrad(true));
+                }
+                Tensor here = Tensor.of(seed.toFloatArray(), seed.shape());
+                Tensor y = functions.get(f).apply(xs);
+                y.backward(here, true);
+                assertEquals(1, counting.calls("gemmPair"), names[f] + ": gemmPair calls");
+                for (int i = 0; i < xs.size(); i++) {
+                    assertSameBits(recorded.get(i), xs.get(i).grad(), names[f] + ": gradient " + i);
+                }
+                y.backward(here);
+                assertEquals(2, counting.calls("gemmPair"), names[f] + ": gemmPair calls after a second pass");
+                // x·x's leaf takes two contributions a pass, added one at a time: not twice the first pass's sum.
+                for (int i = 0; i < (f == 0 ? 0 : xs.size()); i++) {
+                    assertSameBits(recorded.get(i).add(recorded.get(i)), xs.get(i).grad(),
+                            names[f] + ": gradient " + i + " after a second pass");
+                }
+                Tensor constant = Tensor.of(leaves.getLast().toFloatArray(), leaves.getLast().shape());
+                List<Tensor> half = new ArrayList<>(xs.subList(0, xs.size() - 1));
+                half.add(constant);
+                if (xs.size() > 1) {
+                    functions.get(f).apply(half).backward(here);
+                    assertEquals(2, counting.calls("gemmPair"), names[f] + ": gemmPair calls with one operand's gradient");
+                }
+            } finally {
+                Backends.use(backend());
+            }
+        }
+    }
+
+    /**
+     * A pass that fails between a product's two gradients (anomaly mode refusing the first)
+     * keeps neither for the next pass: the retry computes both again from the values as they are
+     * then, so an operand changed in place since the forward pass is refused, not answered with
+     * the gradient the failed pass had computed.
+     */
+    @Test
+    void aPassThatFailsBetweenAProductsGradientsKeepsNeitherForTheNext() {
+        Tensor x = Tensor.of(new float[] {1e-30f, 2e-30f, 3e-30f, 4e-30f}, shape(2, 2)).requiresGrad(true);
+        x.sum().backward();
+        // W's huge entries overflow x's gradient (g·Wᵀ) while the layer's output stays finite.
+        Tensor w = Tensor.of(new float[] {3e38f, 1f, 1f, 3e38f}, shape(2, 2)).requiresGrad(true);
+        Tensor y = new Linear(w, null, Activation.IDENTITY).apply(x);
+        Tensor seed = Tensor.of(new float[] {10f, 10f, 10f, 10f}, shape(2, 2));
+        try (var _ = Anomaly.detect()) {
+            assertThrows(AnomalyException.class, () -> y.backward(seed, true));
+        }
+        new SGD(List.of(x), 0.5f).step();
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> y.backward(seed, true));
+        assertTrue(refused.getMessage().contains("modified in place"), refused.getMessage());
     }
 
     /** {@code count} values of a sine of period about {@code 2π / step}, not a whole number of vectors. */

@@ -57,6 +57,28 @@ class GemmPairTest {
         }
     }
 
+    /**
+     * Operands and Cs that start inside their arrays, with rows longer than they are wide, and
+     * beta on either product: each product has its bits alone, and nothing outside its C changes.
+     */
+    @Test
+    void productsOfAPairAtOffsetsWithPaddedRowsHaveTheirBitsAlone() {
+        for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE}) {
+            for (int[][] pair : PAIRS) {
+                for (boolean betaFirst : new boolean[] {true, false}) {
+                    Case first = new Case(pair[0], betaFirst ? 0.3f : 0f, 9, 5, 3);
+                    Case second = new Case(pair[1], betaFirst ? 0f : 0.3f, 10, 7, 1);
+                    float[] c1 = first.c.data().clone();
+                    float[] c2 = second.c.data().clone();
+                    PackedGemm.sgemmPair(tile, first.product(c1), second.product(c2));
+                    String label = tile.getClass().getSimpleName() + (betaFirst ? ", beta on the first" : ", beta on the second");
+                    first.assertAlone(tile, c1, label + ", first");
+                    second.assertAlone(tile, c2, label + ", second");
+                }
+            }
+        }
+    }
+
     /** The providers' pair, which runs small and narrow products one after the other, as their sgemm. */
     @Test
     void theProvidersPairHasTheBitsOfTheirProducts() {
@@ -145,6 +167,11 @@ class GemmPairTest {
         final Stored c;
 
         Case(int[] shape, float beta, long seed) {
+            this(shape, beta, seed, 0, 0);
+        }
+
+        /** Operands and C starting {@code offset} values into their arrays, rows {@code padding} values longer than they are wide. */
+        Case(int[] shape, float beta, long seed, int offset, int padding) {
             transA = shape[0] == 1;
             transB = shape[1] == 1;
             m = shape[2];
@@ -152,20 +179,22 @@ class GemmPairTest {
             k = shape[4];
             this.beta = beta;
             SplittableRandom random = new SplittableRandom(seed * 1_000_003L + m * 7L + n * 3L + k);
-            a = transA ? Stored.random(random, k, m, 0, 0, A_SCALE, 0f) : Stored.random(random, m, k, 0, 0, A_SCALE, 0f);
-            b = transB ? Stored.random(random, n, k, 0, 0, B_SCALE, 0f) : Stored.random(random, k, n, 0, 0, B_SCALE, 0f);
-            c = Stored.random(random, m, n, 0, 0, C_SCALE, 0f);
+            a = transA ? Stored.random(random, k, m, offset, padding, A_SCALE, 0f)
+                    : Stored.random(random, m, k, offset, padding, A_SCALE, 0f);
+            b = transB ? Stored.random(random, n, k, offset, padding, B_SCALE, 0f)
+                    : Stored.random(random, k, n, offset, padding, B_SCALE, 0f);
+            c = Stored.random(random, m, n, offset, padding, C_SCALE, 0f);
         }
 
         GemmKernels.Product product(float[] into) {
-            return new GemmKernels.Product(transA, transB, m, n, k, 0.7f, a.data(), 0, a.ld(), b.data(), 0, b.ld(),
-                    beta, into, 0, n);
+            return new GemmKernels.Product(transA, transB, m, n, k, 0.7f, a.data(), a.offset(), a.ld(), b.data(),
+                    b.offset(), b.ld(), beta, into, c.offset(), c.ld());
         }
 
         void assertAlone(MicroKernel tile, float[] actual, String label) {
             float[] alone = c.data().clone();
-            PackedGemm.sgemmSerial(tile, transA, m, n, k, 0.7f, a.data(), 0, a.ld(),
-                    PackedGemm.dense(tile, transB, b.data(), 0, b.ld()), beta, alone, 0, n);
+            PackedGemm.sgemmSerial(tile, transA, m, n, k, 0.7f, a.data(), a.offset(), a.ld(),
+                    PackedGemm.dense(tile, transB, b.data(), b.offset(), b.ld()), beta, alone, c.offset(), c.ld());
             assertSameBits(alone, actual, label + " " + this);
         }
 

@@ -108,9 +108,9 @@ public final class LinearActivation extends Primitive<Activation> {
 
     /** {@code dx} and {@code dW} from one {@link MatMul#pair} call when both are needed; {@code db} from {@link #vjp}. */
     @Override
-    protected Tensor[] fusedVjps(Activation activation, Values saved, boolean[] needed, Tensor g) {
-        return needed[0] && needed[1] ? MatMul.pair(g, saved.input(1), false, true, saved.input(0), g, true, false)
-                : null;
+    protected Tensor[] fusedVjps(Activation activation, Values saved, Tensor g) {
+        return saved.receivesCotangent(0) && saved.receivesCotangent(1)
+                ? MatMul.pair(g, saved.input(1), false, true, saved.input(0), g, true, false) : null;
     }
 
     /** {@code activation'(y) · (dx·W + x·dW + db)}. */

@@ -228,8 +228,8 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
 
     /** Both operands' cotangents from one {@link #pair} call, when both need one. */
     @Override
-    protected Tensor[] fusedVjps(Transposes t, Values saved, boolean[] needed, Tensor cotangent) {
-        if (!needed[0] || !needed[1]) {
+    protected Tensor[] fusedVjps(Transposes t, Values saved, Tensor cotangent) {
+        if (!saved.receivesCotangent(0) || !saved.receivesCotangent(1)) {
             return null;
         }
         Tensor a = saved.input(0);
