@@ -262,7 +262,7 @@ public final class Graph {
             // rules shared, cotangents computed for inputs it had not handed out): a retry with
             // the same cotangent recomputes them from the values as they are then.
             if (reversing != null) {
-                reversing.pullbackDone();
+                reversing.pullbackFailed();
             }
             // What reached leaves before the failure is added, as when contributions are added
             // as they arrive; a failure of that too is reported with the first.

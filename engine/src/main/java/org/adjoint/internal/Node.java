@@ -243,6 +243,15 @@ public abstract class Node {
     protected void pullbackDone() {
     }
 
+    /**
+     * Called instead of {@link #pullbackDone} when the reverse pass fails while this node's
+     * VJPs are being taken, so that state kept between them (cotangents computed for inputs not
+     * yet handed out) does not serve a later pass; the pass did not finish, so nothing that
+     * marks a finished pass applies.
+     */
+    protected void pullbackFailed() {
+    }
+
     final void connect(Object[] edges, int[] outputShape) {
         this.edges = edges;
         this.outputShape = outputShape;

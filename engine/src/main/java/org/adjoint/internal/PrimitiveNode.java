@@ -365,6 +365,11 @@ final class PrimitiveNode<A> extends Node implements Primitive.Values, Primitive
     }
 
     @Override
+    protected void pullbackFailed() {
+        pullbackDone();
+    }
+
+    @Override
     protected void releaseSaved() {
         saved = null;
         savedSlots = 0;
