@@ -4,7 +4,8 @@
 # data split, optimizer, schedule, clipping, batch and iterations in PyTorch) with each
 # PyTorch found, then prints one table: mean time per training iteration (evaluation
 # excluded), the final validation loss over the whole held-out text, and the ratio of
-# iteration times against each PyTorch.
+# iteration times against each PyTorch, over the whole run and past the first evaluation
+# interval (iteration 250 at the defaults), which holds a fresh JVM's JIT warm-up.
 #
 # Usage: bench/lm-compare.sh [--iters N] [--rounds N] [--device cpu|cuda] [--isa avx2] [LM OPTION...]
 #   --iters N       iterations for both (default 2000, the lm default)

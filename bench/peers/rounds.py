@@ -58,6 +58,28 @@ def torch_lm_ms(t):
     return t["msPerIteration"] if t.get("iterations") else None
 
 
+def past_first_interval(result):
+    """Mean ms/iteration after the first evaluation interval (the JIT's warm-up, for Adjoint) and the
+    iteration that interval ends at; None without a curve of two intervals or more."""
+    curve = result.get("curve") or [] if result.get("iterations") else []
+    if len(curve) < 2:
+        return None
+    first = previous = curve[0]["iteration"]
+    total, iterations = 0.0, 0
+    for point in curve[1:]:
+        steps = point["iteration"] - previous
+        total += point["msPerIteration"] * steps
+        iterations += steps
+        previous = point["iteration"]
+    return (total / iterations, first) if iterations else None
+
+
+def torch_lm_past(t):
+    """A gpt.py result's ms/iteration after its first evaluation interval; None when it has none."""
+    past = past_first_interval(t)
+    return past[0] if past else None
+
+
 def peers(out, rounds, time_of):
     """Each PyTorch with a result in at least one round: its label, last result, times and kept rounds (0-based)."""
     for name in ("torch", "torch2"):
@@ -127,6 +149,13 @@ def main():
             print(f"| {label} ({t['threads']} threads) | {statistics.median(theirs):.1f} | {t['valLoss']:.4f} | "
                   f"{t['parameters']:,} |")
             ratios.append(ratio_line(label, "iteration", [ours_ms[r] for r in kept], theirs))
+        # The same ratio past the first evaluation interval, which holds the JIT's warm-up of a fresh JVM.
+        ours_past = [past_first_interval(x) for x in ours]
+        if all(ours_past):
+            after = ours_past[-1][1]
+            for label, _, theirs, kept in peers(out, rounds, torch_lm_past):
+                ratios.append(ratio_line(label, f"iteration past iteration {after} (the JIT's warm-up)",
+                                         [ours_past[r][0] for r in kept], theirs))
     if ratios or notes:
         print()
     for line in ratios + notes:
