@@ -66,11 +66,6 @@ public interface GemmKernels {
             return m == 0 || n == 0 || k == 0 || alpha == 0f;
         }
 
-        /** Multiply-adds in the product. */
-        long multiplyAdds() {
-            return (long) m * n * k;
-        }
-
         /**
          * Runs this product with {@code kernels}' {@link GemmKernels#sgemm}.
          *

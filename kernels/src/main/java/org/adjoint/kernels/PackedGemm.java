@@ -105,9 +105,6 @@ final class PackedGemm {
     private static final ThreadLocal<float[]> A_PACK = new ThreadLocal<>();
     private static final ThreadLocal<float[]> B_PACK = new ThreadLocal<>();
     private static final ThreadLocal<float[]> A_SHARED = new ThreadLocal<>();
-    /** The shared panels of B of {@link #sgemmPair}'s two products, apart from every thread's own {@link #B_PACK}. */
-    private static final ThreadLocal<float[]> PAIR_FIRST = new ThreadLocal<>();
-    private static final ThreadLocal<float[]> PAIR_SECOND = new ThreadLocal<>();
 
     private PackedGemm() {
     }
@@ -181,8 +178,12 @@ final class PackedGemm {
         return parts(kernel, transA, m, n, k, alpha, a, aOffset, lda, b, accumulate, c, cOffset, ldc, B_PACK);
     }
 
-    /** {@link #parts} with the threads' shared panels of B in the calling thread's {@code shared}. */
-    private static IntFunction<IntConsumer> parts(MicroKernel kernel, boolean transA, int m, int n, int k,
+    /**
+     * {@link #parts} with the threads' shared panels of B in the calling thread's {@code shared}
+     * (each thread's private panels stay in its own {@code B_PACK}): a caller running two
+     * products in one region ({@link GemmPair}) gives each its own.
+     */
+    static IntFunction<IntConsumer> parts(MicroKernel kernel, boolean transA, int m, int n, int k,
                                                   float alpha, float[] a, int aOffset, int lda, BSource b,
                                                   boolean accumulate, float[] c, int cOffset, int ldc,
                                                   ThreadLocal<float[]> shared) {
@@ -205,63 +206,6 @@ final class PackedGemm {
                 }
             };
         };
-    }
-
-    /**
-     * Two independent products, each as {@link #sgemm} computes it alone (so with its bits), in
-     * one parallel region: the threads of even parts begin with the first product and those of
-     * odd parts with the second, each claiming units of its product as the threads of a product
-     * of its own would, and then help with what is left of the other. A product is then mostly
-     * one thread's: it packs B once instead of once a thread where the panels are private, and
-     * no thread waits for the other at the end of a product. Neither C may overlap any operand
-     * of the other product. Throw-away harness on the Intel Xeon of 2026-12-06 (AVX-512, 2
-     * cores; the GPT's four pairs of weight and input gradients, operands cycling through 12
-     * sets): 195–198 GFLOP/s against 186 one product after the other.
-     */
-    static void sgemmPair(MicroKernel kernel, GemmKernels.Product first, GemmKernels.Product second) {
-        if (first.empty() || second.empty()) {
-            for (GemmKernels.Product p : new GemmKernels.Product[] {first, second}) {
-                sgemm(kernel, p.transA(), p.transB(), p.m(), p.n(), p.k(), p.alpha(), p.a(), p.aOffset(), p.lda(),
-                        p.b(), p.bOffset(), p.ldb(), p.beta(), p.c(), p.cOffset(), p.ldc());
-            }
-            return;
-        }
-        for (GemmKernels.Product p : new GemmKernels.Product[] {first, second}) {
-            if (p.beta() != 0f) {
-                scale(p.beta(), p.c(), p.cOffset(), p.ldc(), p.m(), p.n());
-            }
-        }
-        Parallel.together(Parallel.THREADS, pairParts(kernel, first, second));
-    }
-
-    /**
-     * The parallel region of {@link #sgemmPair}, each C already scaled by its beta. Like
-     * {@link #parts}, its parts may run side by side or one after another on one thread.
-     */
-    static IntFunction<IntConsumer> pairParts(MicroKernel kernel, GemmKernels.Product first,
-                                              GemmKernels.Product second) {
-        IntFunction<IntConsumer> one = productParts(kernel, first, PAIR_FIRST);
-        IntFunction<IntConsumer> two = productParts(kernel, second, PAIR_SECOND);
-        return threads -> {
-            IntConsumer firstPart = one.apply(threads);
-            IntConsumer secondPart = two.apply(threads);
-            return part -> {
-                if (part % 2 == 0) {
-                    firstPart.accept(part);
-                    secondPart.accept(part);
-                } else {
-                    secondPart.accept(part);
-                    firstPart.accept(part);
-                }
-            };
-        };
-    }
-
-    private static IntFunction<IntConsumer> productParts(MicroKernel kernel, GemmKernels.Product p,
-                                                         ThreadLocal<float[]> shared) {
-        return parts(kernel, p.transA(), p.m(), p.n(), p.k(), p.alpha(), p.a(), p.aOffset(), p.lda(),
-                dense(kernel, p.transB(), p.b(), p.bOffset(), p.ldb()), p.beta() != 0f, p.c(), p.cOffset(), p.ldc(),
-                shared);
     }
 
     /**

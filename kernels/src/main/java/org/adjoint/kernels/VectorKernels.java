@@ -56,13 +56,13 @@ public final class VectorKernels implements KernelProvider {
     }
 
     /**
-     * Side by side ({@link PackedGemm#sgemmPair}) where both products take the packed path and
+     * Side by side ({@link GemmPair}) where both products take the packed path and
      * are large enough to be split between threads; one after the other otherwise.
      */
     @Override
     public void sgemmPair(Product first, Product second) {
         if (Parallel.THREADS > 1 && splitsPacked(first) && splitsPacked(second)) {
-            PackedGemm.sgemmPair(TILE, first, second);
+            GemmPair.sgemm(TILE, first, second);
             return;
         }
         KernelProvider.super.sgemmPair(first, second);
@@ -70,9 +70,13 @@ public final class VectorKernels implements KernelProvider {
 
     /** Whether {@link #sgemm} would run the product on {@link PackedGemm}'s threads. */
     private static boolean splitsPacked(Product p) {
-        return !p.empty() && !Gemv.takes(p.m(), p.n())
-                && !(p.n() <= NarrowGemm.MAX_COLUMNS && p.k() <= NarrowGemm.MAX_DEPTH)
-                && p.multiplyAdds() >= PackedGemm.SERIAL_BELOW;
+        return packed(p.m(), p.n(), p.k(), p.alpha()) && (long) p.m() * p.n() * p.k() >= PackedGemm.SERIAL_BELOW;
+    }
+
+    /** Whether {@link #sgemm} takes {@link PackedGemm} for a product of these sizes, rather than an edge case's kernel. */
+    private static boolean packed(int m, int n, int k, float alpha) {
+        return m > 0 && n > 0 && k > 0 && alpha != 0f && !Gemv.takes(m, n)
+                && !(n <= NarrowGemm.MAX_COLUMNS && k <= NarrowGemm.MAX_DEPTH);
     }
 
     @Override
@@ -81,9 +85,7 @@ public final class VectorKernels implements KernelProvider {
                              float beta, float[] c, int cOffset, int cStride) {
         // A shared A (a convolution's weight) is packed once per thread, not once per entry,
         // when every entry would take the packed path on one thread anyway.
-        boolean packedPath = m > 0 && n > 0 && k > 0 && alpha != 0f && !Gemv.takes(m, n)
-                && !(n <= NarrowGemm.MAX_COLUMNS && k <= NarrowGemm.MAX_DEPTH);
-        if (aStride == 0 && batch > 1 && packedPath && (long) m * n * k < PackedGemm.SERIAL_BELOW
+        if (aStride == 0 && batch > 1 && packed(m, n, k, alpha) && (long) m * n * k < PackedGemm.SERIAL_BELOW
                 && Math.abs((long) cStride) >= (long) m * n) {
             PackedGemm.sgemmSharedA(TILE, transA, transB, batch, m, n, k, alpha, a, aOffset, transA ? m : k,
                     b, bOffset, bStride, transB ? k : n, beta, c, cOffset, cStride, n);

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two products in one parallel region ({@link PackedGemm#sgemmPair}, a layer's input and
+ * Two products in one parallel region ({@link GemmPair}, a layer's input and
  * weight gradients): each has the bits it has alone, whichever thread computes which of its
  * units, whether the parts run side by side or one after another, and a failure in one is
  * rethrown without leaving the threads waiting.
@@ -48,7 +48,7 @@ class GemmPairTest {
                     Case second = new Case(pair[1], 0f, 2);
                     float[] c1 = first.c.data().clone();
                     float[] c2 = second.c.data().clone();
-                    PackedGemm.sgemmPair(tile, first.product(c1), second.product(c2));
+                    GemmPair.sgemm(tile, first.product(c1), second.product(c2));
                     String label = tile.getClass().getSimpleName() + " beta=" + beta;
                     first.assertAlone(tile, c1, label + ", first");
                     second.assertAlone(tile, c2, label + ", second");
@@ -70,7 +70,7 @@ class GemmPairTest {
                     Case second = new Case(pair[1], betaFirst ? 0f : 0.3f, 10, 7, 1);
                     float[] c1 = first.c.data().clone();
                     float[] c2 = second.c.data().clone();
-                    PackedGemm.sgemmPair(tile, first.product(c1), second.product(c2));
+                    GemmPair.sgemm(tile, first.product(c1), second.product(c2));
                     String label = tile.getClass().getSimpleName() + (betaFirst ? ", beta on the first" : ", beta on the second");
                     first.assertAlone(tile, c1, label + ", first");
                     second.assertAlone(tile, c2, label + ", second");
@@ -115,7 +115,7 @@ class GemmPairTest {
                     for (boolean reversed : new boolean[] {false, true}) {
                         float[] c1 = first.c.data().clone();
                         float[] c2 = second.c.data().clone();
-                        IntConsumer part = PackedGemm.pairParts(tile, first.product(c1), second.product(c2))
+                        IntConsumer part = GemmPair.parts(tile, first.product(c1), second.product(c2))
                                 .apply(threads);
                         int parts = threads;
                         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
@@ -145,10 +145,10 @@ class GemmPairTest {
             GemmKernels.Product broken = failFirst ? first.product(new float[first.m * first.n / 2])
                     : second.product(new float[second.m * second.n / 2]);
             assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThrows(IndexOutOfBoundsException.class,
-                    () -> PackedGemm.sgemmPair(tile, failFirst ? broken : good1, failFirst ? good2 : broken)));
+                    () -> GemmPair.sgemm(tile, failFirst ? broken : good1, failFirst ? good2 : broken)));
             float[] c1 = first.c.data().clone();
             float[] c2 = second.c.data().clone();
-            PackedGemm.sgemmPair(tile, first.product(c1), second.product(c2));
+            GemmPair.sgemm(tile, first.product(c1), second.product(c2));
             first.assertAlone(tile, c1, "after a failure, first");
             second.assertAlone(tile, c2, "after a failure, second");
         }
