@@ -458,8 +458,7 @@ public final class CpuBackend implements Backend, FusedAdam {
     @Override
     public void gemmPair(Product first, Product second) {
         if (first.batch() != 1 || second.batch() != 1) {
-            first.on(this);
-            second.on(this);
+            Backend.super.gemmPair(first, second);
             return;
         }
         kernels.sgemmPair(matrix(first), matrix(second));

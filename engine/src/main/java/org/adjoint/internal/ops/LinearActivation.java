@@ -100,8 +100,7 @@ public final class LinearActivation extends Primitive<Activation> {
     @Override
     protected Tensor vjp(Activation activation, Values saved, int input, Tensor g) {
         return switch (input) {
-            case 0 -> MatMul.apply(g, saved.input(1), false, true);
-            case 1 -> MatMul.apply(saved.input(0), g, true, false);
+            case 0, 1 -> product(saved, input, g).apply();
             default -> g.sum(0, false);
         };
     }
@@ -110,7 +109,13 @@ public final class LinearActivation extends Primitive<Activation> {
     @Override
     protected Tensor[] fusedVjps(Activation activation, Values saved, Tensor g) {
         return saved.receivesCotangent(0) && saved.receivesCotangent(1)
-                ? MatMul.pair(g, saved.input(1), false, true, saved.input(0), g, true, false) : null;
+                ? MatMul.pair(product(saved, 0, g), product(saved, 1, g)) : null;
+    }
+
+    /** The product that is the input's ({@code dx = g·Wᵀ}) or the weight's ({@code dW = xᵀ·g}) cotangent. */
+    private static MatMul.Operands product(Values saved, int input, Tensor g) {
+        return input == 0 ? new MatMul.Operands(g, saved.input(1), false, true)
+                : new MatMul.Operands(saved.input(0), g, true, false);
     }
 
     /** {@code activation'(y) · (dx·W + x·dW + db)}. */

@@ -156,16 +156,17 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
      * backend call that may run the two side by side ({@link Backend#gemmPair}): for the VJPs
      * of a product whose operands both need a gradient, when the backward pass is not recorded
      * (nothing is recorded here, and no tangent is carried). Products on different backends
-     * run one after the other. The bits are those of two {@link #apply} calls.
+     * run one after the other. The bits are those of {@link Operands#apply} on each.
      *
+     * @param one   the first product
+     * @param other the second
      * @return the two products
      */
-    static Tensor[] pair(Tensor a1, Tensor b1, boolean transA1, boolean transB1,
-                         Tensor a2, Tensor b2, boolean transA2, boolean transB2) {
-        check(a1, b1, transA1, transB1);
-        check(a2, b2, transA2, transB2);
-        Call first = call(Transposes.of(transA1, transB1), a1, b1);
-        Call second = call(Transposes.of(transA2, transB2), a2, b2);
+    static Tensor[] pair(Operands one, Operands other) {
+        check(one.a(), one.b(), one.transA(), one.transB());
+        check(other.a(), other.b(), other.transA(), other.transB());
+        Call first = call(Transposes.of(one.transA(), one.transB()), one.a(), one.b());
+        Call second = call(Transposes.of(other.transA(), other.transB()), other.a(), other.b());
         if (first.backend == second.backend) {
             first.backend.gemmPair(first.product, second.product);
         } else {
@@ -173,6 +174,20 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
             second.product.on(second.backend);
         }
         return new Tensor[] {first.result(), second.result()};
+    }
+
+    /**
+     * The operands of one product {@code op(a)·op(b)}, as {@link #apply} takes them.
+     *
+     * @param a      left operand
+     * @param b      right operand
+     * @param transA whether to transpose {@code a}
+     * @param transB whether to transpose {@code b}
+     */
+    record Operands(Tensor a, Tensor b, boolean transA, boolean transB) {
+        Tensor apply() {
+            return MatMul.apply(a, b, transA, transB);
+        }
     }
 
     /** One product's backend, its gemm call into a new output, and the output's shape. */
@@ -218,12 +233,17 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
 
     @Override
     protected Tensor vjp(Transposes t, Values saved, int input, Tensor cotangent) {
+        return gradient(t, saved, input, cotangent).apply();
+    }
+
+    /** The product that is input {@code input}'s cotangent (see the class description). */
+    private static Operands gradient(Transposes t, Values saved, int input, Tensor cotangent) {
         if (input == 0) {
             Tensor b = saved.input(1);
-            return t.a() ? apply(b, cotangent, t.b(), true) : apply(cotangent, b, false, !t.b());
+            return t.a() ? new Operands(b, cotangent, t.b(), true) : new Operands(cotangent, b, false, !t.b());
         }
         Tensor a = saved.input(0);
-        return t.b() ? apply(cotangent, a, true, t.a()) : apply(a, cotangent, !t.a(), false);
+        return t.b() ? new Operands(cotangent, a, true, t.a()) : new Operands(a, cotangent, !t.a(), false);
     }
 
     /** Both operands' cotangents from one {@link #pair} call, when both need one. */
@@ -232,14 +252,7 @@ public final class MatMul extends Primitive<MatMul.Transposes> {
         if (!saved.receivesCotangent(0) || !saved.receivesCotangent(1)) {
             return null;
         }
-        Tensor a = saved.input(0);
-        Tensor b = saved.input(1);
-        // The operands of vjp's two products, in its order.
-        Tensor[] da = t.a() ? new Tensor[] {b, cotangent} : new Tensor[] {cotangent, b};
-        boolean[] daT = t.a() ? new boolean[] {t.b(), true} : new boolean[] {false, !t.b()};
-        Tensor[] db = t.b() ? new Tensor[] {cotangent, a} : new Tensor[] {a, cotangent};
-        boolean[] dbT = t.b() ? new boolean[] {true, t.a()} : new boolean[] {!t.a(), false};
-        return pair(da[0], da[1], daT[0], daT[1], db[0], db[1], dbT[0], dbT[1]);
+        return pair(gradient(t, saved, 0, cotangent), gradient(t, saved, 1, cotangent));
     }
 
     @Override
