@@ -2,13 +2,16 @@ package org.adjoint.nn;
 
 import org.adjoint.Tensor;
 import org.adjoint.internal.ops.Attention;
+import org.adjoint.internal.ops.HeadsAttention;
 
 /**
  * Causal multi-head self-attention over {@code [batch, time, width]}, as in GPT-2: one fused
  * linear layer makes queries, keys and values ({@code c_attn}, width to three widths), each
- * is split into {@code heads} heads of {@code width / heads} by a reshape and a transpose (views,
- * read in place), {@link Functional#scaledDotProductAttention} with the causal mask runs on every head at
- * once, the heads are joined again and projected back ({@code c_proj}), then dropout.
+ * is split into {@code heads} heads of {@code width / heads}, causal scaled dot-product attention
+ * ({@link Functional#scaledDotProductAttention}) runs on every head at once, the heads are joined
+ * again and projected back ({@code c_proj}), then dropout. The split, the attention and the join
+ * are one primitive ({@code HeadsAttention}) that reads the heads where the projection wrote them
+ * and writes the projection's gradient in one buffer.
  *
  * <p>With attention dropout (nanoGPT's {@code attn_dropout}, PyTorch's {@code dropout_p}) the
  * attention weights themselves are dropped in training: then the heads' attention is the plain
@@ -103,20 +106,23 @@ public final class MultiHeadAttention extends Composite {
             throw new IllegalArgumentException("MultiHeadAttention: the input must be [batch, time, " + width + "], got "
                     + java.util.Arrays.toString(shape));
         }
-        int batch = shape[0];
-        int time = shape[1];
-        int headWidth = width / heads;
-        // Views all the way: the narrows and reshapes of the projection's output are views, the
-        // attention reads the heads in place, and its output is a [batch, heads, time, headWidth]
-        // view of [batch, time, width] storage, so joining the heads copies nothing either.
         Tensor qkv = attention.apply(x);
-        Tensor q = qkv.narrow(-1, 0, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
-        Tensor k = qkv.narrow(-1, width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
-        Tensor v = qkv.narrow(-1, 2 * width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
-        // Dropping the weights needs them: the plain composition then, whose weights the dropout sees.
-        Tensor y = training && weightDropoutP > 0f ? Attention.reference(q, k, v, true, weightDropout::apply)
-                : Functional.scaledDotProductAttention(q, k, v, true);
-        return dropout.apply(projection.apply(y.transpose(1, 2).reshape(batch, time, width)));
+        Tensor y;
+        if (training && weightDropoutP > 0f) {
+            // Dropping the weights needs them: the plain composition then, whose weights the dropout sees.
+            int batch = shape[0];
+            int time = shape[1];
+            int headWidth = width / heads;
+            Tensor q = qkv.narrow(-1, 0, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
+            Tensor k = qkv.narrow(-1, width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
+            Tensor v = qkv.narrow(-1, 2 * width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
+            y = Attention.reference(q, k, v, true, weightDropout::apply).transpose(1, 2).reshape(batch, time, width);
+        } else {
+            // The fused attention reads the heads where the projection wrote them, writes them
+            // joined, and its backward writes the three gradients into the projection's columns.
+            y = HeadsAttention.apply(qkv, heads, true);
+        }
+        return dropout.apply(projection.apply(y));
     }
 
     @Override

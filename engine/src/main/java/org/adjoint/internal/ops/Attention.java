@@ -152,7 +152,7 @@ public final class Attention extends Primitive<Boolean> {
     }
 
     /** {@code 1/√d} for operands of width {@code d}. */
-    private static float scale(int d) {
+    static float scale(int d) {
         return (float) (1 / Math.sqrt(d));
     }
 
@@ -339,23 +339,55 @@ public final class Attention extends Primitive<Boolean> {
 
     @Override
     protected Tensor vjp(Boolean causal, Values saved, int input, Tensor cotangent) {
-        Tensor q = saved.input(0);
-        Tensor k = saved.input(1);
-        Tensor v = saved.input(2);
-        Tensor p = probabilities(q, k, causal);
-        if (input == 2) {
-            return p.transpose().matmul(cotangent);
-        }
-        Tensor dp = cotangent.matmul(v.transpose());
-        Tensor ds = p.mul(dp.sub(dp.mul(p).sum(-1, true))).mul(scale(Compute.shape(q)[q.rank() - 1]));
-        return input == 0 ? ds.matmul(k) : ds.transpose().matmul(q);
+        boolean[] wanted = new boolean[3];
+        wanted[input] = true;
+        return composedVjps(saved.input(0), saved.input(1), saved.input(2), causal, cotangent, wanted)[input];
     }
 
     @Override
     protected Tensor jvp(Boolean causal, Values primals, Tensor[] tangents) {
-        Tensor q = primals.input(0);
-        Tensor k = primals.input(1);
-        Tensor v = primals.input(2);
+        return composedJvp(primals.input(0), primals.input(1), primals.input(2), causal, tangents);
+    }
+
+    /**
+     * The gradients of {@code q}, {@code k} and {@code v} composed of differentiable operations
+     * (a recorded backward pass): with {@code P} the probabilities, {@code dv = Pᵀ·dO},
+     * {@code dS = P ⊙ (dO·vᵀ − rowsum(P ⊙ dO·vᵀ))}, {@code dq = dS·k/√d}, {@code dk = dSᵀ·q/√d}.
+     *
+     * @param q         queries, {@code [..., T, d]}
+     * @param k         keys, {@code [..., S, d]}
+     * @param v         values, {@code [..., S, dv]}
+     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
+     * @param cotangent the output's cotangent, {@code [..., T, dv]}
+     * @param wanted    which of the three to compute
+     * @return {@code dq}, {@code dk}, {@code dv}, null where not wanted
+     */
+    static Tensor[] composedVjps(Tensor q, Tensor k, Tensor v, boolean causal, Tensor cotangent, boolean[] wanted) {
+        Tensor p = probabilities(q, k, causal);
+        Tensor[] grads = new Tensor[3];
+        if (wanted[2]) {
+            grads[2] = p.transpose().matmul(cotangent);
+        }
+        if (wanted[0] || wanted[1]) {
+            Tensor dp = cotangent.matmul(v.transpose());
+            Tensor ds = p.mul(dp.sub(dp.mul(p).sum(-1, true))).mul(scale(Compute.shape(q)[q.rank() - 1]));
+            grads[0] = wanted[0] ? ds.matmul(k) : null;
+            grads[1] = wanted[1] ? ds.transpose().matmul(q) : null;
+        }
+        return grads;
+    }
+
+    /**
+     * The output's tangent composed of differentiable operations.
+     *
+     * @param q        queries, {@code [..., T, d]}
+     * @param k        keys, {@code [..., S, d]}
+     * @param v        values, {@code [..., S, dv]}
+     * @param causal   whether query {@code i} sees only keys {@code j ≤ i}
+     * @param tangents the tangents of {@code q}, {@code k}, {@code v}, null for zero
+     * @return the output's tangent, null when all three are null
+     */
+    static Tensor composedJvp(Tensor q, Tensor k, Tensor v, boolean causal, Tensor[] tangents) {
         Tensor p = probabilities(q, k, causal);
         float scale = scale(Compute.shape(q)[q.rank() - 1]);
         Tensor ds = null;
