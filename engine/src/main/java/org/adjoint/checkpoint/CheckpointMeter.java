@@ -3,8 +3,9 @@ package org.adjoint.checkpoint;
 /**
  * Counts what a checkpointed pass costs, exactly: layer forward calls (first pass and
  * recomputation), and the bytes of activations held for the backward pass — every buffer
- * that a live layer tape saved or a checkpoint slot stores, each counted once, parameters
- * and gradients not counted — with their high-water mark.
+ * that a live layer tape saved or a checkpoint slot stores, each counted once and whole (a
+ * saved view keeps all of its storage alive), parameters and gradients not counted — with
+ * their high-water mark.
  */
 public final class CheckpointMeter {
 
