@@ -33,69 +33,118 @@ final class VectorNormalization {
         return sum;
     }
 
-    /** {@link Normalization#layerNorm} on rows {@code [first, end)} with vectors. */
+    /**
+     * {@link Normalization#layerNorm} on rows {@code [first, end)} with vectors, two rows at a
+     * time: each of a row's three passes is one chain of dependent additions, which alone
+     * leaves the core waiting on each addition's latency, so two rows' chains run side by side
+     * in each loop (a last odd row is done as the pair of itself and itself). Each row's
+     * operations are its own, in its own order, so pairing changes no bit.
+     */
     static void layerNorm(float[] x, float[] weight, float[] bias, int first, int end, int size, float eps,
                           float[] out, float[] mean, float[] rstd) {
-        int bound = S.loopBound(size);
         float[] lanes = LANES.get();
-        for (int r = first; r < end; r++) {
-            int base = r * size;
-            FloatVector acc = FloatVector.zero(S);
-            int i = 0;
-            for (; i < bound; i += L) {
-                acc = acc.add(FloatVector.fromArray(S, x, base + i));
-            }
-            double sum = addLanes(acc, lanes);
-            for (; i < size; i++) {
-                sum += x[base + i];
-            }
-            // The float sums of a row far from 0 are off by more than its spread resolves:
-            // their mean is only a first guess, corrected by the mean deviation from it.
-            float guess = (float) (sum / size);
-            acc = FloatVector.zero(S);
-            FloatVector squaresAcc = FloatVector.zero(S);
-            for (i = 0; i < bound; i += L) {
-                FloatVector d = FloatVector.fromArray(S, x, base + i).sub(guess);
-                acc = acc.add(d);
-                squaresAcc = d.fma(d, squaresAcc);
-            }
-            double deviation = addLanes(acc, lanes);
-            double squares = addLanes(squaresAcc, lanes);
-            for (; i < size; i++) {
-                double d = x[base + i] - guess;
-                deviation += d;
-                squares += d * d;
-            }
-            double shift = deviation / size;
-            double m = guess + shift;
-            squares = Math.max(0, squares - size * shift * shift);
-            float high = (float) m;
-            float low = (float) (m - high);
-            double s = 1 / Math.sqrt(squares / size + eps);
-            float scale = (float) s;
-            mean[r] = high;
-            rstd[r] = scale;
-            for (i = 0; i < bound; i += L) {
-                FloatVector v = FloatVector.fromArray(S, x, base + i).sub(high).sub(low).mul(scale);
-                if (weight != null) {
-                    v = v.mul(FloatVector.fromArray(S, weight, i));
-                }
-                if (bias != null) {
-                    v = v.add(FloatVector.fromArray(S, bias, i));
-                }
-                v.intoArray(out, base + i);
-            }
-            for (; i < size; i++) {
-                float v = (float) ((x[base + i] - m) * s);
-                if (weight != null) {
-                    v *= weight[i];
-                }
-                if (bias != null) {
-                    v += bias[i];
-                }
-                out[base + i] = v;
-            }
+        for (int r = first; r < end; r += 2) {
+            layerNormPair(x, weight, bias, r, Math.min(r + 1, end - 1), size, eps, out, mean, rstd, lanes);
         }
+    }
+
+    /** Rows {@code ra} and {@code rb} normalized into {@code out} (the same row twice when {@code ra == rb}). */
+    private static void layerNormPair(float[] x, float[] weight, float[] bias, int ra, int rb, int size, float eps,
+                                      float[] out, float[] mean, float[] rstd, float[] lanes) {
+        int a = ra * size;
+        int b = rb * size;
+        int bound = S.loopBound(size);
+        FloatVector accA = FloatVector.zero(S);
+        FloatVector accB = FloatVector.zero(S);
+        int i = 0;
+        for (; i < bound; i += L) {
+            accA = accA.add(FloatVector.fromArray(S, x, a + i));
+            accB = accB.add(FloatVector.fromArray(S, x, b + i));
+        }
+        double sumA = addLanes(accA, lanes);
+        double sumB = addLanes(accB, lanes);
+        for (; i < size; i++) {
+            sumA += x[a + i];
+            sumB += x[b + i];
+        }
+        // The float sums of a row far from 0 are off by more than its spread resolves:
+        // their mean is only a first guess, corrected by the mean deviation from it.
+        float guessA = (float) (sumA / size);
+        float guessB = (float) (sumB / size);
+        accA = FloatVector.zero(S);
+        accB = FloatVector.zero(S);
+        FloatVector squaresA = FloatVector.zero(S);
+        FloatVector squaresB = FloatVector.zero(S);
+        for (i = 0; i < bound; i += L) {
+            FloatVector dA = FloatVector.fromArray(S, x, a + i).sub(guessA);
+            FloatVector dB = FloatVector.fromArray(S, x, b + i).sub(guessB);
+            accA = accA.add(dA);
+            accB = accB.add(dB);
+            squaresA = dA.fma(dA, squaresA);
+            squaresB = dB.fma(dB, squaresB);
+        }
+        double deviationA = addLanes(accA, lanes);
+        double deviationB = addLanes(accB, lanes);
+        double sumSquaresA = addLanes(squaresA, lanes);
+        double sumSquaresB = addLanes(squaresB, lanes);
+        for (; i < size; i++) {
+            double dA = x[a + i] - guessA;
+            double dB = x[b + i] - guessB;
+            deviationA += dA;
+            deviationB += dB;
+            sumSquaresA += dA * dA;
+            sumSquaresB += dB * dB;
+        }
+        double shiftA = deviationA / size;
+        double shiftB = deviationB / size;
+        double meanA = guessA + shiftA;
+        double meanB = guessB + shiftB;
+        double scaleA = 1 / Math.sqrt(Math.max(0, sumSquaresA - size * shiftA * shiftA) / size + eps);
+        double scaleB = 1 / Math.sqrt(Math.max(0, sumSquaresB - size * shiftB * shiftB) / size + eps);
+        float highA = (float) meanA;
+        float highB = (float) meanB;
+        float lowA = (float) (meanA - highA);
+        float lowB = (float) (meanB - highB);
+        float fA = (float) scaleA;
+        float fB = (float) scaleB;
+        mean[ra] = highA;
+        rstd[ra] = fA;
+        mean[rb] = highB;
+        rstd[rb] = fB;
+        for (i = 0; i < bound; i += L) {
+            FloatVector vA = FloatVector.fromArray(S, x, a + i).sub(highA).sub(lowA).mul(fA);
+            FloatVector vB = FloatVector.fromArray(S, x, b + i).sub(highB).sub(lowB).mul(fB);
+            if (weight != null) {
+                FloatVector w = FloatVector.fromArray(S, weight, i);
+                vA = vA.mul(w);
+                vB = vB.mul(w);
+            }
+            if (bias != null) {
+                FloatVector c = FloatVector.fromArray(S, bias, i);
+                vA = vA.add(c);
+                vB = vB.add(c);
+            }
+            vA.intoArray(out, a + i);
+            vB.intoArray(out, b + i);
+        }
+        for (; i < size; i++) {
+            // Both read before either is written: the output may be the input, and b may be a.
+            float vA = affine((float) ((x[a + i] - meanA) * scaleA), weight, bias, i);
+            float vB = affine((float) ((x[b + i] - meanB) * scaleB), weight, bias, i);
+            out[a + i] = vA;
+            out[b + i] = vB;
+        }
+    }
+
+    /** {@code v·weight[i] + bias[i]}, each factor only where given. */
+    private static float affine(float v, float[] weight, float[] bias, int i) {
+        if (weight != null) {
+            v *= weight[i];
+        }
+        if (bias != null) {
+            v += bias[i];
+        }
+        return v;
     }
 
     /**
