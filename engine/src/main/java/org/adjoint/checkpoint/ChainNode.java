@@ -377,24 +377,19 @@ final class ChainNode extends RecomputingNode {
         Compute.backend("checkpointed chain", cotangent).release(Compute.storage(cotangent));
     }
 
-    /**
-     * The bytes of the storage the slots and the live tapes hold, each storage once and whole:
-     * a saved view (a slice, a head of a projection) keeps all of its storage alive.
-     */
     private long bytesOf(Iterable<Tape> live) {
         Set<Buffer> counted = Collections.newSetFromMap(new IdentityHashMap<>());
         long bytes = 0;
         for (Tensor slot : slots.values()) {
-            Buffer buffer = Compute.storage(slot);
-            if (counted.add(buffer)) {
-                bytes += (long) buffer.dtype().bytes() * buffer.size();
+            if (counted.add(Compute.storage(slot))) {
+                bytes += 4L * slot.size();
             }
         }
         for (Tape tape : live) {
             for (Tensor saved : Graph.savedBy(tape.output())) {
                 Buffer buffer = Compute.storage(saved);
                 if (!parameterBuffers.contains(buffer) && counted.add(buffer)) {
-                    bytes += (long) buffer.dtype().bytes() * buffer.size();
+                    bytes += 4L * saved.size();
                 }
             }
         }

@@ -3,9 +3,11 @@ package org.adjoint.checkpoint;
 /**
  * Counts what a checkpointed pass costs, exactly: layer forward calls (first pass and
  * recomputation), and the bytes of activations held for the backward pass — every buffer
- * that a live layer tape saved or a checkpoint slot stores, each counted once and whole (a
- * saved view keeps all of its storage alive), parameters and gradients not counted — with
- * their high-water mark.
+ * that a live layer tape saved or a checkpoint slot stores, each counted once, parameters
+ * and gradients not counted — with their high-water mark. A buffer is counted at the size
+ * of the first tensor seen in it: one saved only through views (a slice, a head) counts as
+ * that view, and one that a view of the chain's input reaches (a batch narrowed from a data
+ * set) is not charged whole to the chain.
  */
 public final class CheckpointMeter {
 

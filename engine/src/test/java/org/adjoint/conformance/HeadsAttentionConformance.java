@@ -202,7 +202,7 @@ public abstract class HeadsAttentionConformance extends BackendConformance {
     private static void assertRefused(String expected, int[] shape, int heads) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> HeadsAttention.apply(Tensor.zeros(shape), heads, true));
-        assertTrue(e.getMessage().startsWith("attention over heads: "), e.getMessage());
+        assertTrue(e.getMessage().startsWith("headsAttention: "), e.getMessage());
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
 
@@ -214,6 +214,8 @@ public abstract class HeadsAttentionConformance extends BackendConformance {
         assertRefused("the last axis 10 is not 3 × 1 heads", shape(2, 4, 10), 1);
         assertRefused("the last axis 0", shape(4, 0), 1);
         assertRefused("no positions", shape(2, 0, 6), 1);
+        // 3 × heads past the int range: refused, not wrapped to 2 and then allocated.
+        assertRefused("the last axis 6 is not 3 × 1431655766 heads", shape(4, 6), 1431655766);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> HeadsAttention.apply(null, 1, false));
         assertTrue(e.getMessage().contains("the projection is null"), e.getMessage());

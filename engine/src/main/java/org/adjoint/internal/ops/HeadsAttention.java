@@ -33,7 +33,7 @@ import org.adjoint.internal.Shapes;
 public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
 
     private static final HeadsAttention PRIMITIVE = new HeadsAttention();
-    private static final String NAME = "attention over heads";
+    private static final String NAME = "headsAttention";
     private static final int LOG_SUM_EXP = 0;
 
     /**
@@ -74,7 +74,7 @@ public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
             throw new IllegalArgumentException(NAME + ": the head count must be at least 1" + given);
         }
         int columns = shape[shape.length - 1];
-        if (columns == 0 || columns % (3 * heads) != 0) {
+        if (columns == 0 || columns % (3L * heads) != 0) {
             throw new IllegalArgumentException(NAME + ": the last axis " + columns + " is not 3 × " + heads
                     + " heads × a head width of at least 1" + given);
         }
@@ -166,7 +166,10 @@ public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
         return true;
     }
 
-    /** Unrecorded: one backend call writes the three gradients into their columns of one buffer. */
+    /**
+     * Unrecorded: one backend call writes the three gradients into their columns of one buffer,
+     * the gradient of the one input ({@code input} is always 0).
+     */
     @Override
     protected Tensor fusedVjp(Heads attributes, Values saved, int input, Tensor cotangent) {
         Tensor projected = saved.input(0);
@@ -214,11 +217,11 @@ public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
 
     @Override
     protected Tensor jvp(Heads attributes, Values primals, Tensor[] tangents) {
-        Tensor projected = primals.input(0);
-        Dims n = Dims.of(projected, attributes.heads());
         if (tangents[0] == null) {
             return null;
         }
+        Tensor projected = primals.input(0);
+        Dims n = Dims.of(projected, attributes.heads());
         Tensor[] split = new Tensor[3];
         for (int part = 0; part < 3; part++) {
             split[part] = split(tangents[0], n, part);
