@@ -39,8 +39,8 @@ public abstract class AttentionConformance extends BackendConformance {
         return Tensor.of(t.toFloatArray(), t.shape());
     }
 
-    /** Within {@code tolerance·max(1, |expected|)}, element by element. */
-    private static void assertNear(Tensor expected, Tensor actual, double tolerance, String label) {
+    /** Within {@code tolerance·max(1, |expected|)}, element by element (shared by the suites of this package). */
+    static void assertNear(Tensor expected, Tensor actual, double tolerance, String label) {
         assertArrayEquals(expected.shape(), actual.shape(), label + ": shape");
         float[] e = expected.toFloatArray();
         float[] a = actual.toFloatArray();

@@ -1,11 +1,11 @@
 package org.adjoint.conformance;
 
+import static org.adjoint.conformance.AttentionConformance.assertNear;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,18 +46,6 @@ public abstract class BatchNormConformance extends BackendConformance {
 
     private static Tensor copyOf(Tensor t) {
         return t.rank() == 0 ? Tensor.scalar(t.item()) : Tensor.of(t.toFloatArray(), t.shape());
-    }
-
-    /** Within {@code tolerance·max(1, |expected|)}, element by element. */
-    private static void assertNear(Tensor expected, Tensor actual, double tolerance, String label) {
-        assertArrayEquals(expected.shape(), actual.shape(), label + ": shape");
-        float[] e = expected.toFloatArray();
-        float[] a = actual.toFloatArray();
-        for (int i = 0; i < e.length; i++) {
-            if (!(Math.abs(e[i] - a[i]) <= tolerance * Math.max(1, Math.abs(e[i])))) {
-                fail(label + ", element " + i + ": expected " + e[i] + " but was " + a[i]);
-            }
-        }
     }
 
     private static void checkCase(String name, boolean training, boolean affine, float momentum, float eps) {

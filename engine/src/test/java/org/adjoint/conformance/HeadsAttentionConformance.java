@@ -1,5 +1,6 @@
 package org.adjoint.conformance;
 
+import static org.adjoint.conformance.AttentionConformance.assertNear;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,18 +79,6 @@ public abstract class HeadsAttentionConformance extends BackendConformance {
         float[] a = actual.toFloatArray();
         for (int i = 0; i < e.length; i++) {
             if (!(e[i] == a[i])) {
-                fail(label + ", element " + i + ": expected " + e[i] + " but was " + a[i]);
-            }
-        }
-    }
-
-    /** Within {@code tolerance·max(1, |expected|)}, element by element. */
-    private static void assertNear(Tensor expected, Tensor actual, double tolerance, String label) {
-        assertArrayEquals(expected.shape(), actual.shape(), label + ": shape");
-        float[] e = expected.toFloatArray();
-        float[] a = actual.toFloatArray();
-        for (int i = 0; i < e.length; i++) {
-            if (!(Math.abs(e[i] - a[i]) <= tolerance * Math.max(1, Math.abs(e[i])))) {
                 fail(label + ", element " + i + ": expected " + e[i] + " but was " + a[i]);
             }
         }
