@@ -454,6 +454,13 @@ public final class CpuBackend implements Backend, FusedAdam {
                 beta, data(c), Math.toIntExact(cOffset), Math.toIntExact(cStride));
     }
 
+    @Override
+    public void gemmBias(boolean transA, boolean transB, int m, int n, int k, Buffer a, long aOffset, Buffer b,
+                         long bOffset, Buffer bias, Buffer c) {
+        kernels.sgemmBias(transA, transB, m, n, k, data(a), Math.toIntExact(aOffset), transA ? m : k, data(b),
+                Math.toIntExact(bOffset), transB ? k : n, data(bias), data(c));
+    }
+
     /** Single matrices go to the kernels' pair, which may run them side by side; batches one after the other. */
     @Override
     public void gemmPair(Product first, Product second) {

@@ -31,6 +31,32 @@ public interface LinearTailOps extends BackendCore {
     }
 
     /**
+     * A linear layer's product with its bias, {@code c = op(A)·op(B) + bias} with the bias
+     * added to each of the {@code m} rows, for one {@code m × n} result from offset 0: the bits
+     * of {@link #gemm} ({@code alpha} 1, {@code beta} 0) followed by
+     * {@link #biasActivation} with no activation, which is the default. A backend whose
+     * product can start from the bias rows without changing those bits (the CPU's, where k
+     * is one block) saves the pass over the result.
+     *
+     * @param transA  whether A is stored transposed ({@code k × m})
+     * @param transB  whether B is stored transposed ({@code n × k})
+     * @param m       rows of the result
+     * @param n       columns of the result
+     * @param k       the shared dimension
+     * @param a       A, packed from {@code aOffset}
+     * @param aOffset where A starts
+     * @param b       B, packed from {@code bOffset}
+     * @param bOffset where B starts
+     * @param bias    {@code n} values
+     * @param c       the result, {@code m × n}
+     */
+    default void gemmBias(boolean transA, boolean transB, int m, int n, int k, Buffer a, long aOffset, Buffer b,
+                          long bOffset, Buffer bias, Buffer c) {
+        gemm(transA, transB, 1, m, n, k, 1f, a, aOffset, 0, b, bOffset, 0, 0f, c, 0, 0);
+        biasActivation(null, c, bias, m, n);
+    }
+
+    /**
      * The activation's VJP in one pass: {@code out = cotangent · activation'}, with the
      * derivative taken from the activation's output {@code y}: 1 where {@code y > 0} for ReLU,
      * {@code 1 − y²} for tanh, {@code y (1 − y)} for the sigmoid, 1 for none.

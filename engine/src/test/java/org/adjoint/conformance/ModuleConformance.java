@@ -180,6 +180,29 @@ public abstract class ModuleConformance extends BackendConformance {
         assertClose(split.apply(x), shape(3, 4), 1e-5, fused.apply(x).toFloatArray());
     }
 
+    /**
+     * Without an activation the product and its bias are one backend call ({@code gemmBias}),
+     * which may start the result from the bias rows: the bits of the product and then the bias
+     * added, for the GPT's shapes, a k longer than one block of the CPU's products, a small, a
+     * single-row and a narrow layer, and a transposed input.
+     */
+    @Test
+    void aLinearLayerWithoutActivationHasTheBitsOfItsProductThenItsBias() {
+        int[][] shapes = {{768, 128, 384}, {768, 512, 128}, {64, 1100, 40}, {9, 5, 3}, {1, 7, 5}, {300, 16, 8}};
+        long seed = 600;
+        for (int[] shape : shapes) {
+            Tensor weight = Tensor.randn(seed++, shape[1], shape[2]);
+            Tensor bias = Tensor.randn(seed++, shape[2]);
+            Linear layer = new Linear(weight, bias, Activation.IDENTITY);
+            Tensor x = Tensor.randn(seed++, shape[0], shape[1]);
+            Tensor xT = Tensor.randn(seed++, shape[1], shape[0]).transpose();
+            for (Tensor input : new Tensor[] {x, xT}) {
+                assertArrayEquals(input.matmul(weight).add(bias).toFloatArray(), layer.apply(input).toFloatArray(),
+                        java.util.Arrays.toString(shape));
+            }
+        }
+    }
+
     @Test
     void geluIsExactByDefaultAndItsTanhFormIsClose() {
         float[] points = {-4f, -2f, -1f, -0.5f, 0f, 0.5f, 1f, 2f, 4f};

@@ -54,6 +54,34 @@ public interface KernelProvider extends GemmKernels, ConvolutionKernels, Element
     }
 
     /**
+     * A linear layer's product and bias, {@code C = op(A)·op(B) + bias} (the bias added to each
+     * row), with the bits of {@link #sgemm} ({@code alpha} 1, {@code beta} 0) followed by
+     * {@link #biasActivation} with {@link Fused.Activation#IDENTITY}: each element is the
+     * product's sum, rounded, plus its column's bias, rounded. The default is those two calls; a
+     * provider whose product sums each element in registers and adds C once at the end may
+     * start C as the bias rows and add to it instead, saving the pass over C.
+     *
+     * @param transA whether A is stored transposed ({@code k × m})
+     * @param transB whether B is stored transposed ({@code n × k})
+     * @param m      rows of C
+     * @param n      columns of C
+     * @param k      the shared dimension
+     * @param a      A's elements
+     * @param aOffset where A starts
+     * @param lda    elements between A's stored rows
+     * @param b      B's elements
+     * @param bOffset where B starts
+     * @param ldb    elements between B's stored rows
+     * @param bias   {@code n} values
+     * @param c      C, {@code m × n} from 0, row-major and contiguous
+     */
+    default void sgemmBias(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOffset, int lda,
+                           float[] b, int bOffset, int ldb, float[] bias, float[] c) {
+        sgemm(transA, transB, m, n, k, 1f, a, aOffset, lda, b, bOffset, ldb, 0f, c, 0, n);
+        biasActivation(Fused.Activation.IDENTITY, c, bias, m, n);
+    }
+
+    /**
      * {@link #description()} of the provider this JVM chose, for benchmark reports
      * ({@code bench/compare.sh} prints it).
      *

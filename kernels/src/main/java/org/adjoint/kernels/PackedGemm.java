@@ -187,6 +187,17 @@ final class PackedGemm {
                                                   float alpha, float[] a, int aOffset, int lda, BSource b,
                                                   boolean accumulate, float[] c, int cOffset, int ldc,
                                                   ThreadLocal<float[]> shared) {
+        return parts(kernel, transA, m, n, k, alpha, a, aOffset, lda, b, accumulate, c, cOffset, ldc, shared, null);
+    }
+
+    /**
+     * {@link #parts} that, given a {@code bias}, starts each block of C as the bias rows instead
+     * of overwriting it with the first block of k (see {@link #sgemmBias}).
+     */
+    private static IntFunction<IntConsumer> parts(MicroKernel kernel, boolean transA, int m, int n, int k,
+                                                  float alpha, float[] a, int aOffset, int lda, BSource b,
+                                                  boolean accumulate, float[] c, int cOffset, int ldc,
+                                                  ThreadLocal<float[]> shared, float[] bias) {
         return threads -> {
             GemmPlan.Plan plan = new GemmPlan.Plan(kernel, transA, lda, m, n, k, threads);
             // Private panels are each thread's own B_PACK, taken in blocked().
@@ -195,7 +206,7 @@ final class PackedGemm {
             return part -> {
                 try {
                     blocked(kernel, plan, schedule, part, transA, alpha, a, aOffset, lda, b, accumulate, c, cOffset,
-                            ldc, panels, null);
+                            ldc, panels, null, bias);
                 } catch (PanelSchedule.Abandoned e) {
                     // Another part failed and throws its own failure, which the region rethrows.
                     return;
@@ -206,6 +217,20 @@ final class PackedGemm {
                 }
             };
         };
+    }
+
+    /**
+     * {@code C = op(A)·op(B) + bias} for a product whose k is one block ({@code k ≤ KC}; C
+     * {@code m × n} from 0): each block of C is first written as the bias rows, in the place of
+     * {@link #prewrite}'s zeros, and the tiles add their sums to it, {@code fma(sum, 1, bias)},
+     * the sum plus the bias rounded once: the bits of the product followed by a pass adding
+     * the bias, without that pass.
+     */
+    static void sgemmBias(MicroKernel kernel, boolean transA, boolean transB, int m, int n, int k, float[] a,
+                          int aOffset, int lda, float[] b, int bOffset, int ldb, float[] bias, float[] c) {
+        int wanted = (long) m * n * k < SERIAL_BELOW ? 1 : Parallel.THREADS;
+        Parallel.together(wanted, parts(kernel, transA, m, n, k, 1f, a, aOffset, lda,
+                dense(kernel, transB, b, bOffset, ldb), false, c, 0, n, B_PACK, bias));
     }
 
     /**
@@ -225,7 +250,7 @@ final class PackedGemm {
         float[] panels = buffer(B_PACK, plan.panels * plan.panelSize);
         PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, 1);
         blocked(kernel, plan, schedule, 0, transA, alpha, a, aOffset, lda, b, beta != 0f, c, cOffset, ldc, panels,
-                null);
+                null, null);
     }
 
     /**
@@ -279,7 +304,7 @@ final class PackedGemm {
                 }
                 PanelSchedule schedule = new PanelSchedule(plan.phases, plan.packRuns, plan.rowBlocks * plan.groups, 1);
                 blocked(kernel, plan, schedule, 0, transA, alpha, a, aOffset, lda, bs.apply(p), beta != 0f, c, cAt, ldc,
-                        panels, shared);
+                        panels, shared, null);
             }
         });
     }
@@ -335,7 +360,7 @@ final class PackedGemm {
     private static void blocked(MicroKernel kernel, GemmPlan.Plan plan, PanelSchedule schedule, int part,
                                 boolean transA, float alpha, float[] a, int aOffset, int lda,
                                 BSource b, boolean accumulate, float[] c, int cOffset, int ldc,
-                                float[] panels, float[] packedA) {
+                                float[] panels, float[] packedA, float[] bias) {
         int mr = kernel.rows();
         int nr = kernel.columns();
         float[] aPack = buffer(A_PACK, plan.mcBlock * Math.min(plan.kc, plan.k));
@@ -349,7 +374,8 @@ final class PackedGemm {
             int slivers = (nc + nr - 1) / nr;
             for (int pc = 0; pc < plan.k; pc += kcBlock, phase++) {
                 int kc = Math.min(kcBlock, plan.k - pc);
-                boolean add = accumulate || pc > 0;
+                // With a bias, C starts as the bias rows (below) and the first block of k adds to it.
+                boolean add = accumulate || pc > 0 || bias != null;
                 int panel = own != null ? 0 : (phase % plan.panels) * plan.panelSize;
                 float[] bPanels = own != null ? own : panels;
                 boolean free = false;
@@ -410,7 +436,10 @@ final class PackedGemm {
                         } else {
                             packA(kernel, transA, a, aOffset, lda, ic, mc, pc, kc, aPack);
                         }
-                        if (!add && kernel.prewritesC()) {
+                        if (bias != null && pc == 0) {
+                            fillBias(c, cOffset + ic * ldc, ldc, mc, jc + firstSliver * nr,
+                                    Math.min(jc + nc, jc + endSliver * nr), bias);
+                        } else if (!add && kernel.prewritesC()) {
                             prewrite(c, cOffset + ic * ldc, ldc, mc, jc + firstSliver * nr,
                                     Math.min(jc + nc, jc + endSliver * nr));
                         }
@@ -438,6 +467,13 @@ final class PackedGemm {
         return transA
                 ? lda <= IN_PLACE_TRANSPOSED_STRIDE && nc <= IN_PLACE_TRANSPOSED_COLUMNS && kernel.readsColumns()
                 : nc <= IN_PLACE_COLUMNS && kernel.readsRows();
+    }
+
+    /** Columns {@code [from, to)} of {@code rows} rows of C (row {@code r} at {@code at + r·ldc}) set to the bias. */
+    private static void fillBias(float[] c, int at, int ldc, int rows, int from, int to, float[] bias) {
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(bias, from, c, at + r * ldc + from, to - from);
+        }
     }
 
     /**

@@ -56,6 +56,23 @@ public final class VectorKernels implements KernelProvider {
     }
 
     /**
+     * On the packed path with the whole of k in one block ({@link PackedGemm#sgemmBias}), C
+     * starts as the bias rows and the tiles add their sums to it: {@code fma(sum, 1, bias)} is
+     * the sum plus the bias rounded once, the bits of the default's two passes. Where k takes
+     * more than one block the second block would add to the bias already in C, so those, and
+     * the edge cases' kernels, take the default.
+     */
+    @Override
+    public void sgemmBias(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOffset, int lda,
+                          float[] b, int bOffset, int ldb, float[] bias, float[] c) {
+        if (packed(m, n, k, 1f) && k <= GemmBlocking.forTile(TILE.rows(), TILE.columns()).kc()) {
+            PackedGemm.sgemmBias(TILE, transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, bias, c);
+            return;
+        }
+        KernelProvider.super.sgemmBias(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, bias, c);
+    }
+
+    /**
      * Side by side ({@link GemmPair}) where both products take the packed path and
      * are large enough to be split between threads; one after the other otherwise.
      */

@@ -12,7 +12,8 @@ import org.adjoint.nn.Activation;
 
 /**
  * {@code y = activation(x·W + b)} as one primitive (the attribute is the activation): one GEMM,
- * then bias and activation in place on its result (no intermediate tensors), and backward
+ * then bias and activation in place on its result (no intermediate tensors; without an
+ * activation, the product and bias in one backend call, {@code gemmBias}), and backward
  * {@code g = dy · activation'(y)} once, shared by the three VJPs: {@code dx = g·Wᵀ},
  * {@code dW = xᵀ·g}, {@code db = Σ_rows g}. The activation's derivative is its
  * {@link Pointwise} row's; a backward pass that is not recorded computes {@code g} with one
@@ -60,9 +61,15 @@ public final class LinearActivation extends Primitive<Activation> {
         Buffer result = Compute.allocateUninitialized(backend, (long) rows * out);
         Compute.Matrices mx = Compute.matrices(x);
         Compute.Matrices mw = Compute.matrices(w);
-        backend.gemm(mx.transposed(), mw.transposed(), 1, rows, out, in, 1f,
-                mx.buffer(), mx.offset(), 0, mw.buffer(), mw.offset(), 0, 0f, result, 0, 0);
-        backend.biasActivation(kernel(activation), result, bias == null ? null : Compute.buffer(bias), rows, out);
+        if (activation == Activation.IDENTITY && bias != null) {
+            // The product and its bias in one call, which may save the pass over the result.
+            backend.gemmBias(mx.transposed(), mw.transposed(), rows, out, in, mx.buffer(), mx.offset(), mw.buffer(),
+                    mw.offset(), Compute.buffer(bias), result);
+        } else {
+            backend.gemm(mx.transposed(), mw.transposed(), 1, rows, out, in, 1f,
+                    mx.buffer(), mx.offset(), 0, mw.buffer(), mw.offset(), 0, 0f, result, 0, 0);
+            backend.biasActivation(kernel(activation), result, bias == null ? null : Compute.buffer(bias), rows, out);
+        }
         return Compute.wrap(backend, result, new int[] {rows, out});
     }
 
