@@ -1,7 +1,6 @@
 package org.adjoint.nn;
 
 import org.adjoint.Tensor;
-import org.adjoint.internal.ops.Attention;
 import org.adjoint.internal.ops.HeadsAttention;
 
 /**
@@ -15,7 +14,7 @@ import org.adjoint.internal.ops.HeadsAttention;
  *
  * <p>With attention dropout (nanoGPT's {@code attn_dropout}, PyTorch's {@code dropout_p}) the
  * attention weights themselves are dropped in training: then the heads' attention is the plain
- * composition the fused one is tested against ({@code Attention.reference}) with the dropout
+ * composition the fused one is tested against ({@code HeadsAttention.reference}) with the dropout
  * between its weights and the values, {@code dropout(softmax(masked(q·kᵀ/√d)))·v}, which holds every head's
  * {@code T × T} weights; in evaluation, or with a probability of 0, the fused primitive runs.
  *
@@ -107,21 +106,11 @@ public final class MultiHeadAttention extends Composite {
                     + java.util.Arrays.toString(shape));
         }
         Tensor qkv = attention.apply(x);
-        Tensor y;
-        if (training && weightDropoutP > 0f) {
-            // Dropping the weights needs them: the plain composition then, whose weights the dropout sees.
-            int batch = shape[0];
-            int time = shape[1];
-            int headWidth = width / heads;
-            Tensor q = qkv.narrow(-1, 0, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
-            Tensor k = qkv.narrow(-1, width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
-            Tensor v = qkv.narrow(-1, 2 * width, width).reshape(batch, time, heads, headWidth).transpose(1, 2);
-            y = Attention.reference(q, k, v, true, weightDropout::apply).transpose(1, 2).reshape(batch, time, width);
-        } else {
-            // The fused attention reads the heads where the projection wrote them, writes them
-            // joined, and its backward writes the three gradients into the projection's columns.
-            y = HeadsAttention.apply(qkv, heads, true);
-        }
+        // Dropping the weights needs them: the plain composition then, whose weights the dropout
+        // sees. Otherwise the fused attention reads the heads where the projection wrote them,
+        // writes them joined, and its backward writes the three gradients into the projection's columns.
+        Tensor y = training && weightDropoutP > 0f ? HeadsAttention.reference(qkv, heads, true, weightDropout::apply)
+                : HeadsAttention.apply(qkv, heads, true);
         return dropout.apply(projection.apply(y));
     }
 

@@ -12,6 +12,8 @@ package org.adjoint.kernels;
 public final class VectorKernels implements KernelProvider {
 
     private static final MicroKernel TILE = VectorMicroKernel.select();
+    /** The tile's block of k: a product whose k is at most this takes {@link PackedGemm#sgemmBias}. */
+    private static final int ONE_BLOCK = GemmBlocking.forTile(TILE.rows(), TILE.columns()).kc();
 
     static {
         // Both ways of the tile's store in its profile before C2 compiles it (TileProfile).
@@ -65,7 +67,7 @@ public final class VectorKernels implements KernelProvider {
     @Override
     public void sgemmBias(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOffset, int lda,
                           float[] b, int bOffset, int ldb, float[] bias, float[] c) {
-        if (packed(m, n, k, 1f) && k <= GemmBlocking.forTile(TILE.rows(), TILE.columns()).kc()) {
+        if (packed(m, n, k, 1f) && k <= ONE_BLOCK) {
             PackedGemm.sgemmBias(TILE, transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, bias, c);
             return;
         }

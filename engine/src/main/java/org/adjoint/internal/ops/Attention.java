@@ -203,18 +203,32 @@ public final class Attention extends Primitive<Boolean> {
         }
     }
 
-    /** An operand as the backend reads it: its storage in place when its rows are contiguous, else a packed copy. */
-    private record Operand(Buffer buffer, Rows rows) {
-        static Operand of(Tensor x) {
+    /**
+     * A tensor as the attention kernels read it: its storage and layout where each row (the last
+     * axis) is contiguous, else a packed copy and its contiguous layout.
+     *
+     * @param buffer the elements
+     * @param layout where they lie in it
+     */
+    record Source(Buffer buffer, Layout layout) {
+        static Source of(Tensor x) {
             Layout layout = Compute.layout(x);
             int[] shape = layout.shape();
-            int r = shape.length;
-            int[] strides = layout.strides();
-            if (shape[r - 1] <= 1 || strides[r - 1] == 1) {
-                return new Operand(Compute.storage(x), new Rows(layout.offset(), Arrays.copyOf(strides, r - 2),
-                        strides[r - 2]));
+            if (shape[shape.length - 1] <= 1 || layout.strides()[shape.length - 1] == 1) {
+                return new Source(Compute.storage(x), layout);
             }
-            return new Operand(Compute.buffer(x), Rows.packed(0, batchAxes(shape), shape[r - 2], shape[r - 1]));
+            return new Source(Compute.buffer(x), Layout.contiguous(shape));
+        }
+    }
+
+    /** An operand as the backend reads it: its {@link Source} and the rows of its batch items. */
+    private record Operand(Buffer buffer, Rows rows) {
+        static Operand of(Tensor x) {
+            Source source = Source.of(x);
+            int[] strides = source.layout().strides();
+            int r = strides.length;
+            return new Operand(source.buffer(), new Rows(source.layout().offset(), Arrays.copyOf(strides, r - 2),
+                    strides[r - 2]));
         }
     }
 

@@ -2,6 +2,7 @@ package org.adjoint.internal.ops;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 import org.adjoint.Tensor;
 import org.adjoint.backend.AttentionOps.Rows;
@@ -61,6 +62,12 @@ public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
      *                                  {@code 3 · heads} times a head width of at least 1, or no positions
      */
     public static Tensor apply(Tensor projected, int heads, boolean causal) {
+        check(projected, heads);
+        return Ops.apply(PRIMITIVE, new Heads(heads, causal), projected);
+    }
+
+    /** Refuses a projection and head count that {@link #apply} cannot take, naming them. */
+    private static void check(Tensor projected, int heads) {
         if (projected == null) {
             throw new IllegalArgumentException(NAME + ": the projection is null");
         }
@@ -81,7 +88,25 @@ public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
         if (shape[shape.length - 2] == 0) {
             throw new IllegalArgumentException(NAME + ": no positions, so no keys to attend to" + given);
         }
-        return Ops.apply(PRIMITIVE, new Heads(heads, causal), projected);
+    }
+
+    /**
+     * The plain composition of the same attention, the heads split by views and joined again
+     * around {@link Attention#reference} with {@code weights} applied to the attention weights
+     * (a dropout of them, which the fused primitive never holds).
+     *
+     * @param projected {@code [..., T, 3·W]}
+     * @param heads     the head count
+     * @param causal    whether query {@code i} sees only keys {@code j ≤ i}
+     * @param weights   applied to the {@code [..., heads, T, T]} probabilities
+     * @return {@code [..., T, W]}
+     * @throws IllegalArgumentException as {@link #apply}
+     */
+    public static Tensor reference(Tensor projected, int heads, boolean causal, UnaryOperator<Tensor> weights) {
+        check(projected, heads);
+        Dims n = Dims.of(projected, heads);
+        return join(Attention.reference(split(projected, n, 0), split(projected, n, 1), split(projected, n, 2), causal,
+                weights), n);
     }
 
     /** The sizes of one application. */
@@ -125,18 +150,6 @@ public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
         }
     }
 
-    /** A tensor as the backend reads its heads: its storage where its rows are contiguous, else a packed copy. */
-    private record Source(Buffer buffer, Layout layout) {
-        static Source of(Tensor x) {
-            Layout layout = Compute.layout(x);
-            int[] shape = layout.shape();
-            if (shape[shape.length - 1] <= 1 || layout.strides()[shape.length - 1] == 1) {
-                return new Source(Compute.storage(x), layout);
-            }
-            return new Source(Compute.buffer(x), Layout.contiguous(shape));
-        }
-    }
-
     @Override
     protected Tensor forward(Heads attributes, Tensor[] inputs, Residuals residuals) {
         Tensor projected = inputs[0];
@@ -146,7 +159,7 @@ public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
         long items = Shapes.size(n.kernelBatch());
         Buffer out = Compute.allocateUninitialized(backend, items * n.t() * n.d());
         Buffer logSumExp = Compute.allocateUninitialized(backend, items * n.t());
-        Source source = Source.of(projected);
+        Attention.Source source = Attention.Source.of(projected);
         backend.attention(source.buffer(), n.heads(source.layout(), 0), source.buffer(), n.heads(source.layout(), 1),
                 source.buffer(), n.heads(source.layout(), 2), n.kernelBatch(), n.t(), n.t(), n.d(), n.d(),
                 attributes.causal(), Attention.scale(n.d()), out, n.heads(Layout.contiguous(outShape), 0), logSumExp);
@@ -178,9 +191,9 @@ public final class HeadsAttention extends Primitive<HeadsAttention.Heads> {
         int[] gradShape = n.shape(3 * n.width());
         Buffer grads = Compute.allocateUninitialized(backend, Shapes.size(gradShape));
         Layout into = Layout.contiguous(gradShape);
-        Source source = Source.of(projected);
-        Source out = Source.of(saved.output());
-        Source dOut = Source.of(cotangent);
+        Attention.Source source = Attention.Source.of(projected);
+        Attention.Source out = Attention.Source.of(saved.output());
+        Attention.Source dOut = Attention.Source.of(cotangent);
         backend.attentionGrad(source.buffer(), n.heads(source.layout(), 0), source.buffer(),
                 n.heads(source.layout(), 1), source.buffer(), n.heads(source.layout(), 2), out.buffer(),
                 n.heads(out.layout(), 0), Compute.buffer(saved.residual(LOG_SUM_EXP)), dOut.buffer(),
