@@ -35,13 +35,18 @@ final class GemmBlock {
                 int cTile = cOffset + ir * ldc + jr;
                 if (rows < mr && shortTiles(kernel, rows)) {
                     int shortRows = kernel.shortRows();
-                    for (int sr = 0; sr < rows; sr += shortRows) {
+                    for (int sr = 0; sr < rows; ) {
+                        // Two short tiles in one pass where both are whole (8 rows past the 12-row tiles).
+                        boolean pair = cols == nr && rows - sr >= 2 * shortRows;
                         int aAt = aRows != null ? aRowsOffset + (ir + sr) * rowStride : aBase + ir * kc + sr;
                         int betweenRows = aRows != null ? rowStride : 1;
                         int betweenSteps = aRows != null ? stepStride : mr;
                         float[] aFrom = aRows != null ? aRows : aPack;
                         int cShort = cTile + sr * ldc;
-                        if (cols == nr) {
+                        if (pair) {
+                            kernel.tileShortPair(kc, aFrom, aAt, betweenRows, betweenSteps, bPack, bBase + jr * kc,
+                                    alpha, c, cShort, ldc, accumulate);
+                        } else if (cols == nr) {
                             kernel.tileShort(kc, aFrom, aAt, betweenRows, betweenSteps, bPack, bBase + jr * kc, alpha,
                                     c, cShort, ldc, accumulate);
                         } else {
@@ -57,6 +62,7 @@ final class GemmBlock {
                                 System.arraycopy(edge, r * nr, c, cShort + r * ldc, cols);
                             }
                         }
+                        sr += pair ? 2 * shortRows : shortRows;
                     }
                     continue;
                 }

@@ -248,6 +248,33 @@ interface MicroKernel {
     }
 
     /**
+     * Two short tiles, one above the other: {@code 2·shortRows()} rows, each as
+     * {@link #tileShort} computes it (the same bits), the second's A and C
+     * {@code shortRows()} rows further on. By default the two calls; a kernel may do both in
+     * one pass over the sliver of B. Only for kernels whose {@link #shortRows()} is not 0.
+     *
+     * @param kc         steps of k
+     * @param a          A
+     * @param aOffset    the first tile's first value of A
+     * @param rowStride  elements between rows of A
+     * @param stepStride elements between steps of k in A
+     * @param b          packed B
+     * @param bOffset    the sliver of B
+     * @param alpha      scale of the product
+     * @param c          C
+     * @param cOffset    the first tile's first element of C
+     * @param ldc        elements between rows of C
+     * @param accumulate whether to add to C instead of overwriting it
+     */
+    default void tileShortPair(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                               float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+        int rows = shortRows();
+        tileShort(kc, a, aOffset, rowStride, stepStride, b, bOffset, alpha, c, cOffset, ldc, accumulate);
+        tileShort(kc, a, aOffset + rows * rowStride, rowStride, stepStride, b, bOffset, alpha, c, cOffset + rows * ldc,
+                ldc, accumulate);
+    }
+
+    /**
      * Columns of the narrow tile ({@link #tileNarrow}) that computes a last sliver of at most
      * that many columns (through a buffer when fewer), or 0 when this kernel has none (such a
      * sliver then runs as a full tile through the buffer).

@@ -10,7 +10,8 @@ package org.adjoint.kernels;
  *
  * <p>A daemon thread started with the kernels calls each of the tile's entries
  * ({@link MicroKernel#tile}, and {@link MicroKernel#tileColumns}, {@link MicroKernel#tileRows},
- * {@link MicroKernel#tileShort} and {@link MicroKernel#tileNarrow} where the tile has them)
+ * {@link MicroKernel#tileShort}, {@link MicroKernel#tileShortPair} and
+ * {@link MicroKernel#tileNarrow} where the tile has them)
  * {@value #CALLS} times on its own small arrays, two steps of k, adding every other time. 300
  * calls were too few for C1's profiling code to record both ways (the deoptimization still
  * came); 1,000 were enough; 6,000 also pass C2's invocation threshold, so the thread gets the
@@ -76,6 +77,9 @@ final class TileProfile {
         }
         if (tile.shortRows() > 0) {
             repeat(calls, add -> tile.tileShort(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, add));
+        }
+        if (tile.shortRows() > 0 && 2 * tile.shortRows() <= mr) {
+            repeat(calls, add -> tile.tileShortPair(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, add));
         }
         if (tile.narrowColumns() > 0) {
             repeat(calls, add -> tile.tileNarrow(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, add));

@@ -5,7 +5,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The edge tiles of {@link VectorMicroKernel12}: the short tile of 4 rows that ends a block
- * whose rows are not a multiple of 12, and the narrow tile of one vector of columns that
+ * whose rows are not a multiple of 12 (8 rows as one tile of two), and the narrow tile of one vector of columns that
  * ends a product such as the GPT's 65-column head. Same vectors, contract and order of
  * accumulation as the full tile, so the same bits; A is read at {@code aOffset + r·rowStride
  * + p·stepStride}, packed or in place. Written out as the full tile is (no helper that an
@@ -74,6 +74,116 @@ final class VectorEdgeTiles12 {
             c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
             c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
             c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
+        }
+    }
+
+    /**
+     * {@link MicroKernel#tileShortPair} for {@link VectorMicroKernel12}: 8 rows, 2 vectors of
+     * columns, the two short tiles in one pass over the sliver of B. Each short tile reads its
+     * 128 bytes of B a step for 8 multiply-adds, which streams B from L2 faster than the core
+     * takes it in only where the sliver stays in L1; with {@code KC = 512} (a 64 KiB sliver)
+     * it does not, and the GPT's weight gradients, whose 128 rows end in 8 past ten 12-row
+     * tiles, spent a tenth of their tile time in the 6 % of rows the two short tiles did.
+     */
+    static void tileEight(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                          float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(SPECIES);
+        FloatVector c01 = c00;
+        FloatVector c10 = c00;
+        FloatVector c11 = c00;
+        FloatVector c20 = c00;
+        FloatVector c21 = c00;
+        FloatVector c30 = c00;
+        FloatVector c31 = c00;
+        FloatVector c40 = c00;
+        FloatVector c41 = c00;
+        FloatVector c50 = c00;
+        FloatVector c51 = c00;
+        FloatVector c60 = c00;
+        FloatVector c61 = c00;
+        FloatVector c70 = c00;
+        FloatVector c71 = c00;
+        int a0 = aOffset;
+        int a1 = aOffset + rowStride;
+        int a2 = aOffset + 2 * rowStride;
+        int a3 = aOffset + 3 * rowStride;
+        int a4 = aOffset + 4 * rowStride;
+        int a5 = aOffset + 5 * rowStride;
+        int a6 = aOffset + 6 * rowStride;
+        int a7 = aOffset + 7 * rowStride;
+        for (int p = 0; p < kc; p++) {
+            int bp = bOffset + p * NR;
+            int ap = p * stepStride;
+            FloatVector b0 = FloatVector.fromArray(SPECIES, b, bp);
+            FloatVector b1 = FloatVector.fromArray(SPECIES, b, bp + LANES);
+            FloatVector x0 = FloatVector.broadcast(SPECIES, a[a0 + ap]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            FloatVector x1 = FloatVector.broadcast(SPECIES, a[a1 + ap]);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            FloatVector x2 = FloatVector.broadcast(SPECIES, a[a2 + ap]);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            FloatVector x3 = FloatVector.broadcast(SPECIES, a[a3 + ap]);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+            FloatVector x4 = FloatVector.broadcast(SPECIES, a[a4 + ap]);
+            c40 = x4.fma(b0, c40);
+            c41 = x4.fma(b1, c41);
+            FloatVector x5 = FloatVector.broadcast(SPECIES, a[a5 + ap]);
+            c50 = x5.fma(b0, c50);
+            c51 = x5.fma(b1, c51);
+            FloatVector x6 = FloatVector.broadcast(SPECIES, a[a6 + ap]);
+            c60 = x6.fma(b0, c60);
+            c61 = x6.fma(b1, c61);
+            FloatVector x7 = FloatVector.broadcast(SPECIES, a[a7 + ap]);
+            c70 = x7.fma(b0, c70);
+            c71 = x7.fma(b1, c71);
+        }
+        FloatVector scale = FloatVector.broadcast(SPECIES, alpha);
+        if (accumulate) {
+            c00.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset)).intoArray(c, cOffset);
+            c01.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + LANES))
+                    .intoArray(c, cOffset + LANES);
+            c10.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + ldc)).intoArray(c, cOffset + ldc);
+            c11.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + ldc + LANES))
+                    .intoArray(c, cOffset + ldc + LANES);
+            c20.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc)).intoArray(c, cOffset + 2 * ldc);
+            c21.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 2 * ldc + LANES))
+                    .intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc)).intoArray(c, cOffset + 3 * ldc);
+            c31.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 3 * ldc + LANES))
+                    .intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc)).intoArray(c, cOffset + 4 * ldc);
+            c41.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 4 * ldc + LANES))
+                    .intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc)).intoArray(c, cOffset + 5 * ldc);
+            c51.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 5 * ldc + LANES))
+                    .intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc)).intoArray(c, cOffset + 6 * ldc);
+            c61.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 6 * ldc + LANES))
+                    .intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc)).intoArray(c, cOffset + 7 * ldc);
+            c71.fma(scale, FloatVector.fromArray(SPECIES, c, cOffset + 7 * ldc + LANES))
+                    .intoArray(c, cOffset + 7 * ldc + LANES);
+        } else {
+            c00.mul(scale).intoArray(c, cOffset);
+            c01.mul(scale).intoArray(c, cOffset + LANES);
+            c10.mul(scale).intoArray(c, cOffset + ldc);
+            c11.mul(scale).intoArray(c, cOffset + ldc + LANES);
+            c20.mul(scale).intoArray(c, cOffset + 2 * ldc);
+            c21.mul(scale).intoArray(c, cOffset + 2 * ldc + LANES);
+            c30.mul(scale).intoArray(c, cOffset + 3 * ldc);
+            c31.mul(scale).intoArray(c, cOffset + 3 * ldc + LANES);
+            c40.mul(scale).intoArray(c, cOffset + 4 * ldc);
+            c41.mul(scale).intoArray(c, cOffset + 4 * ldc + LANES);
+            c50.mul(scale).intoArray(c, cOffset + 5 * ldc);
+            c51.mul(scale).intoArray(c, cOffset + 5 * ldc + LANES);
+            c60.mul(scale).intoArray(c, cOffset + 6 * ldc);
+            c61.mul(scale).intoArray(c, cOffset + 6 * ldc + LANES);
+            c70.mul(scale).intoArray(c, cOffset + 7 * ldc);
+            c71.mul(scale).intoArray(c, cOffset + 7 * ldc + LANES);
         }
     }
 

@@ -389,6 +389,13 @@ final class VectorMicroKernel12 implements MicroKernel {
                 accumulate);
     }
 
+    @Override
+    public void tileShortPair(int kc, float[] a, int aOffset, int rowStride, int stepStride, float[] b, int bOffset,
+                              float alpha, float[] c, int cOffset, int ldc, boolean accumulate) {
+        VectorEdgeTiles12.tileEight(kc, a, aOffset, rowStride, stepStride, b, bOffset, alpha, c, cOffset, ldc,
+                accumulate);
+    }
+
     /** One vector of columns, {@link #rows()} rows: the last sliver of a product such as the GPT's 65-column head. */
     @Override
     public int narrowColumns() {

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -110,7 +111,9 @@ class OutOfMemoryCommandTest {
     /**
      * The launcher, copied beside a stand-in {@code java} that prints its arguments: the options
      * of both variables arrive split at whitespace, {@code JAVA_OPTS} first, before {@code -jar},
-     * untouched by globbing; the JVM's exit code is the launcher's.
+     * untouched by globbing, after the JIT's thresholds for the Vector API's own methods
+     * ({@code ADJOINT_JIT_SCALING}, 10 unless set; 1 passes none, anything but a number is
+     * refused before the JVM starts); the JVM's exit code is the launcher's.
      */
     @Test
     void theLauncherPassesJavaOptsThenAdjointJavaOpts() throws IOException, InterruptedException {
@@ -138,23 +141,48 @@ class OutOfMemoryCommandTest {
         environment.put("JAVA_HOME", dir.resolve("jdk").toString());
         environment.put("JAVA_OPTS", "  -Dfrom=java_opts\t-Xmx32m ");
         environment.put("ADJOINT_JAVA_OPTS", "-Xmx64m\n-Dpattern=* ");
+        environment.remove("ADJOINT_JIT_SCALING");
         Process process = builder.start();
         String output = new String(process.getInputStream().readAllBytes(), UTF_8);
         assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the launcher did not exit: " + output);
         assertEquals(3, process.exitValue(), output);
-        assertEquals(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-Dfrom=java_opts", "-Xmx32m", "-Xmx64m", "-Dpattern=*", "-jar",
-                root.resolve("bench/target/adjoint.jar").toRealPath().toString(), "train", "--epochs", "1"),
-                output.lines().toList());
+        String jar = root.resolve("bench/target/adjoint.jar").toRealPath().toString();
+        List<String> modules = List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED");
+        List<String> tail = List.of("-jar", jar, "train", "--epochs", "1");
+        assertEquals(concat(modules, jitScaling("10.0"), List.of("-Dfrom=java_opts", "-Xmx32m", "-Xmx64m",
+                "-Dpattern=*"), tail), output.lines().toList());
 
         environment.remove("JAVA_OPTS");
         environment.remove("ADJOINT_JAVA_OPTS");
-        Process plain = builder.start();
-        String plainOutput = new String(plain.getInputStream().readAllBytes(), UTF_8);
-        assertTrue(plain.waitFor(30, TimeUnit.SECONDS), "the launcher did not exit: " + plainOutput);
-        assertEquals(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-jar",
-                root.resolve("bench/target/adjoint.jar").toRealPath().toString(), "train", "--epochs", "1"),
-                plainOutput.lines().toList());
+        assertEquals(concat(modules, jitScaling("10.0"), tail), run(builder, 3));
+        environment.put("ADJOINT_JIT_SCALING", "2.5");
+        assertEquals(concat(modules, jitScaling("2.5"), tail), run(builder, 3));
+        environment.put("ADJOINT_JIT_SCALING", "1");
+        assertEquals(concat(modules, tail), run(builder, 3));
+        environment.put("ADJOINT_JIT_SCALING", "ten");
+        assertEquals(List.of("adjoint: ADJOINT_JIT_SCALING must be a number such as 10 or 1.5, got 'ten'"),
+                run(builder, 1));
+    }
+
+    /** The launcher's options for the JIT's thresholds of the Vector API's methods, times {@code scaling}. */
+    private static List<String> jitScaling(String scaling) {
+        return List.of("-XX:CompileCommand=quiet",
+                "-XX:CompileCommand=CompileThresholdScaling,jdk.incubator.vector.*::*," + scaling,
+                "-XX:CompileCommand=CompileThresholdScaling,jdk.internal.vm.vector.*::*," + scaling);
+    }
+
+    @SafeVarargs
+    private static List<String> concat(List<String>... parts) {
+        return Arrays.stream(parts).flatMap(List::stream).toList();
+    }
+
+    /** Runs the launcher, expects {@code exitCode}, and returns its output's lines. */
+    private static List<String> run(ProcessBuilder builder, int exitCode) throws IOException, InterruptedException {
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), UTF_8);
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the launcher did not exit: " + output);
+        assertEquals(exitCode, process.exitValue(), output);
+        return output.lines().toList();
     }
 
     private static Path repositoryRoot() {
