@@ -57,7 +57,8 @@ final class TileProfile {
     /**
      * Calls each of {@code tile}'s entries {@code calls} times, adding to C every other time, on
      * arrays of its own (the short tile reads the first {@code shortRows()} rows of A's sliver,
-     * the narrow one the first {@code narrowColumns()} columns of B's).
+     * the pair of short tiles twice as many, where they are fewer than the tile's, and the
+     * narrow one the first {@code narrowColumns()} columns of B's).
      *
      * @param tile  the tile
      * @param calls calls of each entry
@@ -78,7 +79,7 @@ final class TileProfile {
         if (tile.shortRows() > 0) {
             repeat(calls, add -> tile.tileShort(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, add));
         }
-        if (tile.shortRows() > 0 && 2 * tile.shortRows() <= mr) {
+        if (tile.shortRows() > 0 && 2 * tile.shortRows() < mr) {
             repeat(calls, add -> tile.tileShortPair(STEPS, a, 0, 1, mr, b, 0, 1f, c, 0, nr, add));
         }
         if (tile.narrowColumns() > 0) {

@@ -25,7 +25,8 @@ class ShortTilePairTest {
         for (int kc : new int[] {1, 7, 64, 512}) {
             // {rowStride, stepStride, length of A}: packed (a 12-row sliver), rows in place, transposed in place.
             int lda = kc + 3;
-            int[][] layouts = {{1, tile.rows(), kc * tile.rows()}, {lda, 1, rows * lda}, {1, rows + 5, kc * (rows + 5)}};
+            int[][] layouts = {{1, tile.rows(), kc * tile.rows()}, {lda, 1, rows * lda},
+                {1, rows + 5, kc * (rows + 5)}};
             for (int[] layout : layouts) {
                 float[] a = random(random, layout[2] + 2);
                 float[] b = random(random, kc * nr + 3);

@@ -123,7 +123,7 @@ class TileProfileTest {
     void everyEntryThatReadsAIsCalledBothWaysEquallyOften() {
         Recording tile = new Recording(true, true, true);
         TileProfile.seed(tile, 10);
-        Map<String, Integer> expected = new java.util.TreeMap<>();
+        Map<String, Integer> expected = new TreeMap<>();
         for (String entry : new String[] {"tile", "tileColumns", "tileRows", "tileShort", "tileShortPair",
             "tileNarrow"}) {
             expected.put(entry + " adds", 5);

@@ -112,8 +112,8 @@ class OutOfMemoryCommandTest {
      * The launcher, copied beside a stand-in {@code java} that prints its arguments: the options
      * of both variables arrive split at whitespace, {@code JAVA_OPTS} first, before {@code -jar},
      * untouched by globbing, after the JIT's thresholds for the Vector API's own methods
-     * ({@code ADJOINT_JIT_SCALING}, 10 unless set; 1 passes none, anything but a number is
-     * refused before the JVM starts); the JVM's exit code is the launcher's.
+     * ({@code ADJOINT_JIT_SCALING}, 10 unless set or empty; 1 passes none, anything but a
+     * positive number is refused before the JVM starts); the JVM's exit code is the launcher's.
      */
     @Test
     void theLauncherPassesJavaOptsThenAdjointJavaOpts() throws IOException, InterruptedException {
@@ -157,11 +157,19 @@ class OutOfMemoryCommandTest {
         assertEquals(concat(modules, jitScaling("10.0"), tail), run(builder, 3));
         environment.put("ADJOINT_JIT_SCALING", "2.5");
         assertEquals(concat(modules, jitScaling("2.5"), tail), run(builder, 3));
-        environment.put("ADJOINT_JIT_SCALING", "1");
-        assertEquals(concat(modules, tail), run(builder, 3));
-        environment.put("ADJOINT_JIT_SCALING", "ten");
-        assertEquals(List.of("adjoint: ADJOINT_JIT_SCALING must be a number such as 10 or 1.5, got 'ten'"),
-                run(builder, 1));
+        environment.put("ADJOINT_JIT_SCALING", "010");
+        assertEquals(concat(modules, jitScaling("010.0"), tail), run(builder, 3));
+        for (String one : new String[] {"1", "1.0", "01.00"}) {
+            environment.put("ADJOINT_JIT_SCALING", one);
+            assertEquals(concat(modules, tail), run(builder, 3), one);
+        }
+        for (String wrong : new String[] {"ten", "0", "0.0", "-2", "10.", ".5", ""}) {
+            environment.put("ADJOINT_JIT_SCALING", wrong);
+            List<String> expected = wrong.isEmpty() ? concat(modules, jitScaling("10.0"), tail)
+                    : List.of("adjoint: ADJOINT_JIT_SCALING must be a positive number such as 10 or 1.5, got '" + wrong
+                            + "'");
+            assertEquals(expected, run(builder, wrong.isEmpty() ? 3 : 1), wrong);
+        }
     }
 
     /** The launcher's options for the JIT's thresholds of the Vector API's methods, times {@code scaling}. */
