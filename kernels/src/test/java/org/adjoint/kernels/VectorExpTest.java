@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Test;
  * same bits for every float, NaNs, infinities, signed zeros and the clamps' neighbours included.
  * The reference repeats the polynomial on purpose: checked through the function under test
  * ({@code exp(x)} against {@code exp(x.max(−104).min(89))}), a clamp that turned NaN into −104
- * passed, since the same wrong clamp ran on both sides.
+ * passed, since the same wrong clamp ran on both sides. The lower clamp is now
+ * {@link VectorElementWise#EXP_FLOOR} (−176, where the result is 0 without a subnormal
+ * product); below −104 both give 0, which every float from −100 down to −180 checks.
  */
 class VectorExpTest {
 
@@ -67,12 +69,23 @@ class VectorExpTest {
     void clampByBlendsGivesTheMinMaxBitsAtTheEdges() {
         float[] edges = {-104f, 89f, 0f, -0f, 1f, -1f, Float.NaN, Float.intBitsToFloat(0xffc00001),
             Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MAX_VALUE, -Float.MAX_VALUE, Float.MIN_VALUE,
-            -Float.MIN_VALUE, 88.72f, -87.33f, -103.97f};
+            -Float.MIN_VALUE, 88.72f, -87.33f, -103.97f, VectorElementWise.EXP_FLOOR, -175f, -177f};
         float[] x = new float[edges.length * 3];
         for (int i = 0; i < edges.length; i++) {
             x[3 * i] = Math.nextDown(edges[i]);
             x[3 * i + 1] = edges[i];
             x[3 * i + 2] = Math.nextUp(edges[i]);
+        }
+        assertSameBits(x);
+    }
+
+    @Test
+    void everyFloatBetweenTheTwoFloorsGivesTheSameBits() {
+        int from = Float.floatToRawIntBits(-100f);
+        int to = Float.floatToRawIntBits(-180f);
+        float[] x = new float[to - from + 1];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Float.intBitsToFloat(from + i);
         }
         assertSameBits(x);
     }

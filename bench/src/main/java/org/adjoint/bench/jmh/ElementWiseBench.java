@@ -22,7 +22,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * is the kernel's and not the second core's availability): GELU forward, and its derivative
  * times the incoming gradient (the fused VJP), over {@code 768 × 512 = 393,216} floats, the
  * MLP hidden layer of {@code adjoint lm} (batch 12, context 64, width 4·128). Arguments are
- * normal, as pre-activations are.
+ * normal, as pre-activations are. And softmax over the same number of scores in rows of
+ * {@link #keys}, without and with a causal mask of −∞.
  *
  * <p>A short run:
  * {@code java --add-modules jdk.incubator.vector -cp bench/target/adjoint.jar org.openjdk.jmh.Main ElementWiseBench}.
@@ -44,10 +45,16 @@ public class ElementWiseBench {
     @Param({"393216"})
     public int size;
 
+    /** Row length of the softmax benchmarks: the key count of a causal attention's score rows. */
+    @Param({"256"})
+    public int keys;
+
     private KernelProvider kernels;
     private float[] x;
     private float[] grad;
     private float[] out;
+    private float[] scores;
+    private float[] causalScores;
 
     /** Creates the benchmark state; JMH calls this. */
     public ElementWiseBench() {
@@ -64,6 +71,14 @@ public class ElementWiseBench {
         for (int i = 0; i < size; i++) {
             x[i] = (float) normal(random);
             grad[i] = (float) normal(random) * 1e-3f;
+        }
+        // size / keys rows of scores; in the causal copy row r keeps its first r % keys + 1
+        // entries and the rest are −∞, as a masked fill leaves them before the softmax.
+        scores = new float[size / keys * keys];
+        causalScores = new float[scores.length];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = (float) normal(random);
+            causalScores[i] = i % keys > i / keys % keys ? Float.NEGATIVE_INFINITY : scores[i];
         }
     }
 
@@ -90,6 +105,29 @@ public class ElementWiseBench {
     @Benchmark
     public float[] geluGradTimes() {
         kernels.unaryTimes(ElementWise.Unary.GELU_GRAD, x, grad, out, size);
+        return out;
+    }
+
+    /**
+     * Softmax along rows of {@link #keys} normal scores.
+     *
+     * @return the output, so the work is not dropped
+     */
+    @Benchmark
+    public float[] softmax() {
+        kernels.softmax(scores, scores.length / keys, keys, 1, false, out);
+        return out;
+    }
+
+    /**
+     * Softmax along the same rows with a causal mask of −∞ (about half the entries): the
+     * exponential of a masked entry is 0, and it should cost what any other entry does.
+     *
+     * @return the output, so the work is not dropped
+     */
+    @Benchmark
+    public float[] softmaxCausal() {
+        kernels.softmax(causalScores, causalScores.length / keys, keys, 1, false, out);
         return out;
     }
 }
