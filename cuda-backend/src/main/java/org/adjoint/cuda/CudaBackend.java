@@ -18,7 +18,6 @@ import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
 import org.adjoint.cuda.internal.CudaSettings;
 import org.adjoint.cuda.internal.CudaKernels;
-import org.adjoint.cuda.internal.KernelCodes;
 import org.adjoint.cuda.internal.UnavailableException;
 
 /**
@@ -65,6 +64,7 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
     private final CudaAttention fusedAttention = new CudaAttention(this::gpu);
     private final CudaNormalization normalization = new CudaNormalization(this::gpu, this);
     private final CudaMultiTensor multiTensor = new CudaMultiTensor(this::gpu);
+    private final CudaElementWise elementWise = new CudaElementWise(this::gpu);
 
     /**
      * Creates the backend on the device {@code -Dadjoint.cuda.device} names (default 0);
@@ -416,73 +416,35 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
 
     @Override
     public void biasActivation(UnaryOp activation, Buffer y, Buffer bias, int rows, int cols) {
-        CudaBuffer matrix = cuda(y);
-        CudaBuffer offsets = bias == null ? null : cuda(bias);
-        if ((long) rows * cols == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.biasActivation(KernelCodes.activation(activation), matrix.address(),
-                offsets == null ? 0 : offsets.address(), rows, cols));
+        elementWise.biasActivation(activation, y, bias, rows, cols);
     }
 
     @Override
     public void activationGrad(UnaryOp activation, Buffer y, Buffer cotangent, Buffer out) {
-        CudaBuffer outputs = cuda(y);
-        CudaBuffer incoming = cuda(cotangent);
-        CudaBuffer result = cuda(out);
-        if (result.size() == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.activationGrad(KernelCodes.activation(activation), outputs.address(),
-                incoming.address(), result.address(), result.size()));
+        elementWise.activationGrad(activation, y, cotangent, out);
     }
 
     @Override
     public void negativeLogLikelihood(Buffer logProbabilities, Buffer labels, int rows, int cols, Buffer out) {
-        CudaBuffer logp = cuda(logProbabilities);
-        CudaBuffer classes = cuda(labels);
-        CudaBuffer result = cuda(out);
-        gpu().withKernels(kernels -> kernels.negativeLogLikelihood(logp.address(), classes.address(), rows, cols,
-                result.address()));
+        elementWise.negativeLogLikelihood(logProbabilities, labels, rows, cols, out);
     }
 
     @Override
     public void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale, Buffer out) {
-        crossEntropyGrad(logProbabilities, labels, rows, cols, scale, 0, out);
+        elementWise.crossEntropyGrad(logProbabilities, labels, rows, cols, scale, out);
     }
 
+    /** The kernel reads the scale on the device: the backward pass does not wait for the forward here. */
     @Override
     public void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, Buffer cotangent,
                                  Buffer out) {
-        // The kernel reads the scale on the device: the backward pass does not wait for the forward here.
-        crossEntropyGrad(logProbabilities, labels, rows, cols, 0f, cuda(cotangent).address(), out);
-    }
-
-    private void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale,
-                                  long cotangent, Buffer out) {
-        CudaBuffer logp = cuda(logProbabilities);
-        CudaBuffer classes = cuda(labels);
-        CudaBuffer result = cuda(out);
-        if ((long) rows * cols == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.crossEntropyGrad(logp.address(), classes.address(), rows, cols, scale,
-                cotangent, result.address()));
+        elementWise.crossEntropyGrad(logProbabilities, labels, rows, cols, cotangent, out);
     }
 
     @Override
     public void adam(Buffer param, Buffer grad, Buffer m, Buffer v, float beta1, float beta2, float sqrtCorrection2,
                      float epsilon, float step, float decay, float shrink) {
-        CudaBuffer p = cuda(param);
-        long n = p.size();
-        if (n == 0) {
-            return;
-        }
-        long g = cuda(grad).address();
-        long first = cuda(m).address();
-        long second = cuda(v).address();
-        gpu().withKernels(kernels -> kernels.adam(p.address(), g, first, second, n, beta1, beta2, sqrtCorrection2,
-                epsilon, step, decay, shrink));
+        elementWise.adam(param, grad, m, v, beta1, beta2, sqrtCorrection2, epsilon, step, decay, shrink);
     }
 
     @Override
@@ -521,36 +483,18 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
 
     @Override
     public void axpy(float alpha, Buffer x, Buffer y) {
-        CudaBuffer addend = cuda(x);
-        CudaBuffer target = cuda(y);
-        if (addend.size() == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.axpy(alpha, addend.address(), target.address(), addend.size()));
+        elementWise.axpy(alpha, x, y);
     }
 
     @Override
     public void unary(UnaryOp op, float parameter, Buffer x, Buffer out) {
-        CudaBuffer input = cuda(x);
-        CudaBuffer result = cuda(out);
-        if (input.size() == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.unary(KernelCodes.unary(op), parameter, input.address(), result.address(),
-                input.size()));
+        elementWise.unary(op, parameter, x, out);
     }
 
     /** One launch where the default takes two: the composition's bits ({@code unary_times}). */
     @Override
     public void unaryTimes(UnaryOp op, float parameter, Buffer x, Buffer grad, Buffer out) {
-        CudaBuffer input = cuda(x);
-        CudaBuffer factor = cuda(grad);
-        CudaBuffer result = cuda(out);
-        if (result.size() == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.unaryTimes(KernelCodes.unary(op), parameter, input.address(),
-                factor.address(), result.address(), result.size()));
+        elementWise.unaryTimes(op, parameter, x, grad, out);
     }
 
     @Override
