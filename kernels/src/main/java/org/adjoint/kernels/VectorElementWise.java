@@ -147,7 +147,7 @@ final class VectorElementWise {
     }
 
     static final float LOG2_E = 1.44269504f;
-    /** ln 2 split so that {@code n · LN2_HIGH} is exact for the n that occur (|n| ≤ 150). */
+    /** ln 2 split so that {@code n · LN2_HIGH} is exact for the n that occur (|n| ≤ 254; up to 511). */
     static final float LN2_HIGH = 0.693145752f;
     static final float LN2_LOW = 1.42860677e-6f;
     /** 1.5 · 2^23: adding it rounds a float below 2^22 in magnitude to an integer in the low bits. */
