@@ -65,16 +65,17 @@ final class CudaElementWise {
     }
 
     void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale, Buffer out) {
-        crossEntropyGrad(logProbabilities, labels, rows, cols, scale, 0, out);
+        crossEntropyGrad(logProbabilities, labels, rows, cols, scale, null, out);
     }
 
     void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, Buffer cotangent, Buffer out) {
         // The kernel reads the scale on the device: the backward pass does not wait for the forward here.
-        crossEntropyGrad(logProbabilities, labels, rows, cols, 0f, cuda(cotangent).address(), out);
+        crossEntropyGrad(logProbabilities, labels, rows, cols, 0f, cuda(cotangent), out);
     }
 
+    /** {@code cotangent}, where not null, holds the loss's cotangent, which scales the result on the device. */
     private void crossEntropyGrad(Buffer logProbabilities, Buffer labels, int rows, int cols, float scale,
-                                  long cotangent, Buffer out) {
+                                  CudaBuffer cotangent, Buffer out) {
         CudaBuffer logp = cuda(logProbabilities);
         CudaBuffer classes = cuda(labels);
         CudaBuffer result = cuda(out);
@@ -82,21 +83,21 @@ final class CudaElementWise {
             return;
         }
         launch(kernels -> kernels.crossEntropyGrad(logp.address(), classes.address(), rows, cols, scale,
-                cotangent, result.address()));
+                cotangent == null ? 0 : cotangent.address(), result.address()));
     }
 
     void adam(Buffer param, Buffer grad, Buffer m, Buffer v, float beta1, float beta2, float sqrtCorrection2,
-                     float epsilon, float step, float decay, float shrink) {
+              float epsilon, float step, float decay, float shrink) {
         CudaBuffer p = cuda(param);
         long n = p.size();
         if (n == 0) {
             return;
         }
-        long g = cuda(grad).address();
-        long first = cuda(m).address();
-        long second = cuda(v).address();
-        launch(kernels -> kernels.adam(p.address(), g, first, second, n, beta1, beta2, sqrtCorrection2,
-                epsilon, step, decay, shrink));
+        CudaBuffer g = cuda(grad);
+        CudaBuffer first = cuda(m);
+        CudaBuffer second = cuda(v);
+        launch(kernels -> kernels.adam(p.address(), g.address(), first.address(), second.address(), n, beta1, beta2,
+                sqrtCorrection2, epsilon, step, decay, shrink));
     }
 
     void axpy(float alpha, Buffer x, Buffer y) {
