@@ -154,10 +154,10 @@ final class VectorElementWise {
     static final float ROUNDER = 12582912f;
     static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
     /**
-     * The lower clamp of {@link #exp(FloatVector)}: {@code n = −254}, so that the first power of
-     * two, {@code 2^(n/2)} with {@code n/2 = −127}, has the bits of +0 and the product is 0
-     * without ever being subnormal. Every x below −104 gives 0 either way (e^−104 is under half
-     * the smallest subnormal).
+     * Where {@link #exp(FloatVector)} computes from for every x below −104 (whose e^x is under
+     * half the smallest subnormal, so 0): {@code n = −254}, so that the first power of two,
+     * {@code 2^(n/2)} with {@code n/2 = −127}, has the bits of +0 and the product is 0 without
+     * ever being subnormal.
      */
     static final float EXP_FLOOR = -176f;
 
@@ -167,15 +167,15 @@ final class VectorElementWise {
      * so that results near overflow and in the subnormal range come out right. Within 2 ulps
      * of {@link Math#exp}; NaN stays NaN, −∞ and x below −104 give 0, +∞ and x above 89 give +∞.
      *
-     * <p>The lower clamp is {@link #EXP_FLOOR}, not −104, for speed: on Intel cores a multiply
-     * whose result is subnormal, or rounds to 0 from below the smallest normal, costs a
-     * microcode assist, and from −104 the last multiply did (2^−75 · 2^−75). An exponential of
-     * −∞ is every masked entry of a softmax (a causal {@code maskedFill} with −∞): on the
-     * Intel Xeon of 2026-12-06 ({@code ElementWiseBench}, one thread, 1,536 rows of 256) the
-     * causal softmax took 1.66–1.70 ms against 0.43–0.44 unmasked, and 0.42–0.45 after, the
-     * unmasked one unchanged; the exponential of −∞ alone went from 13× the cost of an
-     * ordinary argument to 1×. Inputs between −176 and −87.3 (subnormal or vanishing results)
-     * still pay it.
+     * <p>Arguments below −104 are replaced by {@link #EXP_FLOOR}, not clamped to −104, for
+     * speed: on Intel cores a multiply whose result is subnormal, or rounds to 0 from below the
+     * smallest normal, costs a microcode assist, and from −104 the last multiply did
+     * (2^−75 · 2^−75). An exponential of −∞ is every masked entry of a softmax (a causal
+     * {@code maskedFill} with −∞): on the Intel Xeon of 2026-12-06 ({@code ElementWiseBench},
+     * one thread, 1,536 rows of 256) the causal softmax took 1.66–1.70 ms against 0.43–0.44
+     * unmasked, and 0.42–0.45 after, the unmasked one unchanged; the exponential of −∞ alone
+     * went from 13× the cost of an ordinary argument to 1×. Arguments between −104 and −87.3,
+     * whose results are subnormal, still pay it.
      *
      * <p>The clamp is a compare and a blend at each end, not {@code max(−104).min(89)}: Java's
      * {@code min} and {@code max} keep NaN and put −0 below +0, which C2 spells on x86 as four or
@@ -185,7 +185,7 @@ final class VectorElementWise {
      * {@code -XX:UseAVX=2} and from 405 to 320 µs with AVX-512 (one Zen 4 core).
      */
     static FloatVector exp(FloatVector x) {
-        FloatVector low = x.blend(EXP_FLOOR, x.compare(VectorOperators.LT, EXP_FLOOR));
+        FloatVector low = x.blend(EXP_FLOOR, x.compare(VectorOperators.LT, -104f));
         FloatVector clamped = low.blend(89f, low.compare(VectorOperators.GT, 89f));
         FloatVector shifted = clamped.fma(FloatVector.broadcast(S, LOG2_E), FloatVector.broadcast(S, ROUNDER));
         FloatVector n = shifted.sub(ROUNDER);
