@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link AttentionKernels}' row operations with the Vector API: whole vectors, then a scalar
- * tail. As in {@link VectorElementWise}, sums keep one accumulator per lane and combine the
+ * tail. As in {@link VectorReductions}, sums keep one accumulator per lane and combine the
  * lanes in lane order (no {@code reduceLanes}, whose order is not specified); maxima, which no
  * order changes, are reduced by {@code reduceLanes}; and {@code exp} is
  * {@link VectorElementWise#exp}, so results are the same interpreted and compiled.

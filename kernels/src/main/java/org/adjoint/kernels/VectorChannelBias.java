@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link ChannelBias}'s backward plane with vectors: the ReLU's VJP and its sum in one loop,
  * with the bits of {@link VectorElementWise#unaryTimes} (STEP) followed by
- * {@link VectorElementWise#sumRow} over the stored plane: the same species, the product
+ * {@link VectorReductions#sumRow} over the stored plane: the same species, the product
  * {@code dy · (0 or 1)} (so −0 and NaN as there), the vector sum of whole vectors in order,
  * its lanes added in lane order after the running total, then the tail element by element.
  */

@@ -4,7 +4,7 @@ package org.adjoint.kernels;
  * The Vector API provider (SIMD): {@link PackedGemm} with the tile of {@link VectorMicroKernel#select()} (with
  * {@link Gemv} for a single row or column and {@link NarrowGemm} for at most 16 columns), the
  * convolutions of {@link DirectConv} (stride 1, the 12-row tile) or {@link ImplicitConv},
- * and the loops of {@link VectorElementWise} and {@link VectorBinary}. Loaded by name only when
+ * and the loops of {@link VectorElementWise}, {@link VectorReductions} and {@link VectorBinary}. Loaded by name only when
  * {@code jdk.incubator.vector} is readable, so that nothing else touches the incubator module.
  * Loading it starts a short-lived daemon thread that runs the tile's stores both ways before C2
  * compiles it ({@link TileProfile}; {@code -Dadjoint.cpu.seedTileProfile=false} does not).
@@ -260,7 +260,7 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void sumsOfSquares(float[][] xs, int count, float[] out) {
-        Parallel.run(count, k -> out[k] = VectorElementWise.sumOfSquares(xs[k]));
+        Parallel.run(count, k -> out[k] = VectorReductions.sumOfSquares(xs[k]));
     }
 
     @Override
@@ -300,7 +300,7 @@ public final class VectorKernels implements KernelProvider {
 
     @Override
     public void sumTo(float[] src, int[] shape, float[] out, int[] outStrides) {
-        StridedSum.sumTo(VectorElementWise::sumRow, VectorElementWise::sumColumns, src, 0, shape, out, 0, outStrides, out.length);
+        StridedSum.sumTo(VectorReductions::sumRow, VectorReductions::sumColumns, src, 0, shape, out, 0, outStrides, out.length);
     }
 
     @Override
@@ -330,12 +330,12 @@ public final class VectorKernels implements KernelProvider {
     public void softmax(float[] x, int outer, int length, int inner, boolean log, float[] out) {
         // Rows across the kernel threads: each row is done by the same code wherever it falls.
         int minimum = (int) Math.max(1, ElementWise.SOFTMAX_GRAIN / Math.max(1L, (long) length * inner));
-        Parallel.rows(outer, minimum, (from, to) -> VectorElementWise.softmax(x, from, to, length, inner, log, out));
+        Parallel.rows(outer, minimum, (from, to) -> VectorReductions.softmax(x, from, to, length, inner, log, out));
     }
 
     @Override
     public void max(float[] x, int outer, int length, int inner, float[] values, float[] mask) {
-        VectorElementWise.max(x, outer, length, inner, values, mask);
+        VectorReductions.max(x, outer, length, inner, values, mask);
     }
 
     @Override

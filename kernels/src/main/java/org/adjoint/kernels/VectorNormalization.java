@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link Normalization} with vectors: each row's sums kept in one float accumulator per lane
  * and the lanes then added in lane order in double (no {@code reduceLanes}, whose order
- * differs between the interpreter and C2; see {@link VectorElementWise}), the tail in double.
+ * differs between the interpreter and C2; see {@link VectorReductions}), the tail in double.
  * The mean of the float sums is a first guess, corrected by the mean deviation from it (summed
  * with the squares in the second pass), and is then split into a float and its float
  * remainder, so that the deviations {@code (x − mean)} keep the digits of a row far from 0

@@ -229,7 +229,7 @@ class AxisReductionsTest {
             KernelProvider.named(provider).softmax(x, outer, length, inner, log, split);
             float[] whole = new float[x.length];
             if (provider.equals("vector")) {
-                VectorElementWise.softmax(x, 0, outer, length, inner, log, whole);
+                VectorReductions.softmax(x, 0, outer, length, inner, log, whole);
             } else {
                 AxisReductions.softmax(x, 0, outer, length, inner, log, whole);
             }

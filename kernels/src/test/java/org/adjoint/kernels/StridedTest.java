@@ -246,7 +246,7 @@ class StridedTest {
             Arrays.fill(expected, 0.5f);
             Arrays.fill(actual, 0.5f);
             StridedSum.scalarColumns(src, 3, 300, 40, expected, 5, n);
-            VectorElementWise.sumColumns(src, 3, 300, 40, actual, 5, n);
+            VectorReductions.sumColumns(src, 3, 300, 40, actual, 5, n);
             assertArrayEquals(expected, actual, "width " + n);
         }
     }
