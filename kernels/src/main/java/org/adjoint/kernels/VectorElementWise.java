@@ -147,12 +147,14 @@ final class VectorElementWise {
     static final float ROUNDER = 12582912f;
     static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
     /**
-     * Where {@link #exp(FloatVector)} computes from for every x below −104 (whose e^x is under
-     * half the smallest subnormal, so 0): {@code n = −254}, so that the first power of two,
+     * Where {@link #exp(FloatVector)} computes from for every x below {@link #EXP_VANISHES}
+     * (whose e^x is under half the smallest subnormal, so 0): {@code n = −254}, so that the first power of two,
      * {@code 2^(n/2)} with {@code n/2 = −127}, has the bits of +0 and the product is 0 without
      * ever being subnormal.
      */
     static final float EXP_FLOOR = -176f;
+    /** Below this e^x rounds to 0 (under half the smallest subnormal), computed from {@link #EXP_FLOOR}. */
+    static final float EXP_VANISHES = -104f;
 
     /**
      * e^x in float: {@code x = n·ln 2 + r} with |r| ≤ ln 2 / 2, e^r by its Taylor polynomial to
@@ -178,7 +180,7 @@ final class VectorElementWise {
      * {@code -XX:UseAVX=2} and from 405 to 320 µs with AVX-512 (one Zen 4 core).
      */
     static FloatVector exp(FloatVector x) {
-        FloatVector low = x.blend(EXP_FLOOR, x.compare(VectorOperators.LT, -104f));
+        FloatVector low = x.blend(EXP_FLOOR, x.compare(VectorOperators.LT, EXP_VANISHES));
         FloatVector clamped = low.blend(89f, low.compare(VectorOperators.GT, 89f));
         FloatVector shifted = clamped.fma(FloatVector.broadcast(S, LOG2_E), FloatVector.broadcast(S, ROUNDER));
         FloatVector n = shifted.sub(ROUNDER);

@@ -135,7 +135,8 @@ final class VectorGelu {
      * {@code x = −a²/2 ≤ 0} (or NaN): the upper clamp, which changes no such lane, is left out.
      */
     private static FloatVector exp(FloatVector x) {
-        FloatVector clamped = x.blend(VectorElementWise.EXP_FLOOR, x.compare(VectorOperators.LT, -104f));
+        FloatVector clamped = x.blend(VectorElementWise.EXP_FLOOR,
+                x.compare(VectorOperators.LT, VectorElementWise.EXP_VANISHES));
         FloatVector shifted = clamped.fma(FloatVector.broadcast(WIDE, LOG2_E), FloatVector.broadcast(WIDE, ROUNDER));
         FloatVector n = shifted.sub(ROUNDER);
         FloatVector r = n.fma(FloatVector.broadcast(WIDE, -LN2_HIGH), clamped);
