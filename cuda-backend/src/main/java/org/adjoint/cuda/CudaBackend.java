@@ -17,7 +17,6 @@ import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
 import org.adjoint.cuda.internal.CudaSettings;
-import org.adjoint.cuda.internal.CudaKernels;
 import org.adjoint.cuda.internal.UnavailableException;
 
 /**
@@ -65,6 +64,7 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
     private final CudaNormalization normalization = new CudaNormalization(this::gpu, this);
     private final CudaMultiTensor multiTensor = new CudaMultiTensor(this::gpu);
     private final CudaElementWise elementWise = new CudaElementWise(this::gpu);
+    private final CudaAxes axes = new CudaAxes(this::gpu);
 
     /**
      * Creates the backend on the device {@code -Dadjoint.cuda.device} names (default 0);
@@ -332,39 +332,12 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
 
     @Override
     public void gather(Buffer src, int outer, int length, int inner, Buffer indices, int count, Buffer out) {
-        CudaBuffer source = cuda(src);
-        CudaBuffer positions = cuda(indices);
-        CudaBuffer result = cuda(out);
-        if ((long) outer * count * inner == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.gather(source.address(), outer, length, inner, positions.address(), count,
-                result.address()));
+        axes.gather(src, outer, length, inner, indices, count, out);
     }
 
     @Override
     public void scatterAdd(Buffer values, int outer, int count, int inner, Buffer indices, Buffer out, int length) {
-        CudaBuffer addends = cuda(values);
-        CudaBuffer positions = cuda(indices);
-        CudaBuffer target = cuda(out);
-        if ((long) outer * count * inner == 0) {
-            return;
-        }
-        CudaDevice device = gpu();
-        int parts = CudaKernels.scatterParts(outer, count, inner, length);
-        if (parts == 1) {
-            device.withKernels(kernels -> kernels.scatterAdd(addends.address(), outer, count, inner,
-                    positions.address(), target.address(), length));
-            return;
-        }
-        // One stream: the partials go back to the allocator once the kernels that use them are queued.
-        CudaBuffer partials = device.allocate((long) parts * outer * length * inner, false);
-        try {
-            device.withKernels(kernels -> kernels.scatterAddInParts(addends.address(), outer, count, inner,
-                    positions.address(), target.address(), length, partials.address(), parts));
-        } finally {
-            device.release(partials);
-        }
+        axes.scatterAdd(values, outer, count, inner, indices, out, length);
     }
 
     @Override
@@ -514,24 +487,12 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
 
     @Override
     public void max(Buffer x, int outer, int length, int inner, Buffer values, Buffer mask) {
-        CudaBuffer input = cuda(x);
-        CudaBuffer maxima = cuda(values);
-        CudaBuffer oneHot = mask == null ? null : cuda(mask);
-        if ((long) outer * inner == 0 || length == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.maxAxis(input.address(), maxima.address(),
-                oneHot == null ? 0 : oneHot.address(), outer, length, inner));
+        axes.max(x, outer, length, inner, values, mask);
     }
 
     @Override
     public void softmax(Buffer x, int outer, int length, int inner, boolean log, Buffer out) {
-        CudaBuffer input = cuda(x);
-        CudaBuffer result = cuda(out);
-        if ((long) outer * inner == 0 || length == 0) {
-            return;
-        }
-        gpu().withKernels(kernels -> kernels.softmax(input.address(), result.address(), outer, length, inner, log));
+        axes.softmax(x, outer, length, inner, log, out);
     }
 
     @Override
