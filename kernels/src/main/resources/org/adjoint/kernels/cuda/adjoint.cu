@@ -1460,8 +1460,8 @@ extern "C" __global__ void nll(const float* logp, const float* labels, int rows,
 
 /*
  * Fused.crossEntropyGrad: out[r, c] = scale * exp(logp[r, c]), minus scale where
- * c == (int) labels[r] (rounded as the CPU does: the product first). A label outside
- * [0, cols) makes its row NaN. When cotangent is not null, the scale is cotangent[0] / rows
+ * c == labels[r] (rounded as the CPU does: the product first). A label that is not a whole
+ * number in [0, cols) (where the CPU throws: a fraction, NaN, a negative) makes its row NaN. When cotangent is not null, the scale is cotangent[0] / rows
  * instead (the loss's cotangent where it lies, so that the host need not read it).
  */
 extern "C" __global__ void cross_entropy_grad(const float* logp, const float* labels, int rows, int cols, float scale,
@@ -1474,9 +1474,9 @@ extern "C" __global__ void cross_entropy_grad(const float* logp, const float* la
     for (long long i = first_index(); i < n; i += index_step()) {
         long long c;
         long long r = quotient(i, cols, narrow, &c);
-        int label = (int) labels[r];
+        long long label = whole_index(labels[r], cols);
         float v = mul_rn(scale, expf(logp[i]));
-        if (label < 0 || label >= cols) {
+        if (label < 0) {
             v = quiet_nan();
         } else if (c == label) {
             v = sub_rn(v, scale);
@@ -1689,6 +1689,11 @@ static __device__ __forceinline__ void attention_forward_rows(const float* q, co
                     scores[j] = row_sum<L>(lane_dot<L>(query, keys + j * stride, lane)) * scale;
                     tileMax = java_max(tileMax, scores[j]);
                 }
+            }
+            /* No key of this tile is visible (all scores -inf): skip it, as the CPU skips such a block.
+             * Rescaling by exp(-inf - -inf) would make the row NaN for good. */
+            if (tileMax == negative_infinity()) {
+                continue;
             }
             float newMax = java_max(runningMax, tileMax);
             float rescale = expf(runningMax - newMax);

@@ -83,6 +83,37 @@ class EmulatedAttentionTest {
         }
     }
 
+    @Test
+    void aKeyTileWithNoVisibleKeySkipsAsTheCpuSkipsItsBlock() throws IOException {
+        // The first 32 keys (one device tile) have -inf in column 0 and every query +1 there, so each of
+        // their scores is -inf; the last 8 keys are finite. The CPU skips a block without a visible key;
+        // the device rescaled by exp(-inf - -inf) and so made every row NaN.
+        int batch = 1, t = 3, s = 40, d = 4, dv = 3;
+        float[] q = random(batch * t * d, 71, -2, 2);
+        float[] k = random(batch * s * d, 72, -2, 2);
+        float[] v = random(batch * s * dv, 73, -2, 2);
+        for (int i = 0; i < t; i++) {
+            q[i * d] = 1f;
+        }
+        for (int j = 0; j < 32; j++) {
+            k[j * d] = Float.NEGATIVE_INFINITY;
+        }
+        float scale = 0.5f;
+        float[] out = new float[batch * t * dv];
+        float[] lse = new float[batch * t];
+        KernelProvider.named("scalar").attention(q, k, v, batch, t, s, d, dv, false, scale, out, lse);
+        for (float value : out) {
+            assertTrue(Float.isFinite(value), "the CPU's output is finite: " + Arrays.toString(out));
+        }
+        for (int lanes : new int[] {1, 2, 4}) {
+            String suffix = "_" + 32 * lanes;
+            List<float[]> forward = EMULATOR.launch("attention_forward" + suffix, 1, 32 * lanes, q, k, v,
+                    new float[out.length], new float[lse.length], batch, t, s, d, dv, 0, scale, packed(t, s, d, dv));
+            assertNear(out, forward.get(3), 1e-5, "attention_forward" + suffix + " output");
+            assertNear(lse, forward.get(4), 1e-5, "attention_forward" + suffix + " log-sum-exp");
+        }
+    }
+
     /** Every operand packed {@code [batch, rows, width]}. */
     private static HostEmulator.Bytes packed(int t, int s, int d, int dv) {
         AttentionLayout layout = new AttentionLayout(1).packed(AttentionLayout.Q, t, d).packed(AttentionLayout.K, s, d)

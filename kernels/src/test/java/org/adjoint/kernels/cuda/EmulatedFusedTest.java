@@ -7,6 +7,7 @@ import static org.adjoint.kernels.cuda.EmulatorSupport.assertClose;
 import static org.adjoint.kernels.cuda.EmulatorSupport.check;
 import static org.adjoint.kernels.cuda.EmulatorSupport.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -107,6 +108,15 @@ class EmulatedFusedTest {
                 new float[] {-1f, 2f}, 2, cols, 1f, HostEmulator.NULL, new float[2 * cols]);
         for (int c = 0; c < cols; c++) {
             assertEquals(Float.NaN, result.get(2)[c], "a label outside [0, cols) makes its row NaN");
+        }
+        // A fraction or NaN, where Fused.crossEntropyGrad throws: NaN rows too, not class 2 or class 0.
+        List<float[]> fractions = EMULATOR.launch("cross_entropy_grad", 1, 32, random(3 * cols, 19, -8, 0),
+                new float[] {2.5f, Float.NaN, 1f}, 3, cols, 1f, HostEmulator.NULL, new float[3 * cols]);
+        for (int c = 0; c < 2 * cols; c++) {
+            assertEquals(Float.NaN, fractions.get(2)[c], "a label that is not a whole number makes its row NaN");
+        }
+        for (int c = 2 * cols; c < 3 * cols; c++) {
+            assertTrue(Float.isFinite(fractions.get(2)[c]), "the whole label's row stays finite");
         }
     }
 
