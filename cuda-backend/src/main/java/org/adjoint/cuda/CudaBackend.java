@@ -17,6 +17,8 @@ import org.adjoint.cuda.internal.ColumnMajorGemm;
 import org.adjoint.cuda.internal.CudaBuffer;
 import org.adjoint.cuda.internal.CudaDevice;
 import org.adjoint.cuda.internal.CudaSettings;
+import org.adjoint.cuda.internal.KernelCodes;
+import org.adjoint.cuda.internal.StridedArgument;
 import org.adjoint.cuda.internal.UnavailableException;
 
 /**
@@ -297,20 +299,35 @@ public final class CudaBackend implements Backend, FusedAdam, FusedClipping {
         device.sgemm(call, alpha, cuda(b), bOffset, cuda(a), aOffset, beta, cuda(c), cOffset);
     }
 
-    /** An empty inner dimension leaves {@code C = beta·C}; cuBLAS's handling of k = 0 is not documented. */
+    /**
+     * An empty inner dimension leaves {@code C = beta·C}, each element rounded once as the CPU's
+     * {@code c *= beta} (cuBLAS's handling of k = 0 is not documented): {@code binary}'s MUL by a
+     * one-element buffer holding beta, read with stride 0.
+     */
     private static void scaleEmptyProduct(CudaDevice device, float beta, CudaBuffer c, long first, long size, int batch,
                                           long stride) {
         if (beta == 1) {
             return;
         }
         int distinct = stride == 0 ? 1 : batch;
-        for (int p = 0; p < distinct; p++) {
-            long offset = first + p * stride;
-            if (beta == 0) {
-                device.fill(c, offset, size, 0f);
-            } else {
-                device.withKernels(kernels -> kernels.axpy(beta - 1, c.address(offset), c.address(offset), size));
+        if (beta == 0) {
+            for (int p = 0; p < distinct; p++) {
+                device.fill(c, first + p * stride, size, 0f);
             }
+            return;
+        }
+        StridedArgument elements = StridedArgument.of(new long[] {size}, new long[] {1}, new long[] {0});
+        int multiply = KernelCodes.binary(BinaryOp.MUL);
+        CudaBuffer factor = device.allocate(1, false);
+        try {
+            device.fill(factor, 0, 1, beta);
+            for (int p = 0; p < distinct; p++) {
+                long offset = first + p * stride;
+                device.withKernels(kernels -> kernels.binary(multiply, c.address(offset), factor.address(),
+                        c.address(offset), elements));
+            }
+        } finally {
+            device.release(factor);
         }
     }
 

@@ -86,6 +86,27 @@ class CudaVersusCpuTest {
     }
 
     @Test
+    void anEmptyInnerDimensionScalesCOnceAsTheCpuDoes() {
+        // k = 0: C = beta·C rounded once. The device added (beta - 1)·C, which lost a tiny beta
+        // (1 - 1e-8 is 1 in float) and turned infinities into NaN.
+        float[] c = {1f, -2.5f, 3e38f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1e-30f, 0.1f, -0f, 7f, 1.5e-45f,
+            Float.NaN, 12345.678f};
+        for (float beta : new float[] {1e-8f, 0.5f, -3f, 0.1f}) {
+            for (int batch : new int[] {1, 2}) {
+                int m = 3, n = 2;
+                Buffer expected = cpu.upload(c);
+                cpu.gemm(false, false, batch, m, n, 0, 1f, cpu.allocate(1), 0, cpu.allocate(1), 0, beta, expected,
+                        (long) m * n);
+                Buffer actual = gpu.upload(c);
+                gpu.gemm(false, false, batch, m, n, 0, 1f, gpu.allocate(1), 0, gpu.allocate(1), 0, beta, actual,
+                        (long) m * n);
+                assertArrayEquals(cpu.download(expected), gpu.download(actual), "k = 0, beta " + beta + ", batch "
+                        + batch);
+            }
+        }
+    }
+
+    @Test
     void unaryFunctions() {
         for (UnaryOp op : UnaryOp.values()) {
             boolean positive = op == UnaryOp.LOG || op == UnaryOp.SQRT || op == UnaryOp.POW;
