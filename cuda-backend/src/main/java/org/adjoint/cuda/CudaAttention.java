@@ -107,14 +107,16 @@ final class CudaAttention {
         if ((long) batch * t == 0) {
             return true;
         }
-        long queries = cuda(q).address(qRows.offset());
-        long keys = cuda(k).address(kRows.offset());
-        long values = cuda(v).address(vRows.offset());
-        long result = cuda(out).address(outRows.offset());
-        long rows = cuda(logSumExp).address();
+        CudaBuffer queries = cuda(q);
+        CudaBuffer keys = cuda(k);
+        CudaBuffer values = cuda(v);
+        CudaBuffer result = cuda(out);
+        CudaBuffer rows = cuda(logSumExp);
         AttentionLayout layout = layout(batchShape, qRows, kRows, vRows, outRows);
-        device.get().withKernels(kernels -> kernels.attention().forward(queries, keys, values, result, rows, batch, t, s, d,
-                dv, causal, scale, layout));
+        // The addresses read under the device's lock, from the buffers the launch holds (see CudaDevice).
+        device.get().withKernels(kernels -> kernels.attention().forward(queries.address(qRows.offset()),
+                keys.address(kRows.offset()), values.address(vRows.offset()), result.address(outRows.offset()),
+                rows.address(), batch, t, s, d, dv, causal, scale, layout));
         return true;
     }
 

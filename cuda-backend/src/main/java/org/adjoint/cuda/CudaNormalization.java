@@ -36,14 +36,16 @@ final class CudaNormalization {
         if (rows == 0) {
             return;
         }
-        long input = cuda(x).address();
-        long scale = weight == null ? 0 : cuda(weight).address();
-        long shift = bias == null ? 0 : cuda(bias).address();
-        long result = cuda(out).address();
-        long means = cuda(mean).address();
-        long deviations = cuda(rstd).address();
-        device.get().withKernels(kernels -> kernels.layerNorm(input, scale, shift, rows, size, eps, result, means,
-                deviations));
+        CudaBuffer input = cuda(x);
+        CudaBuffer scale = weight == null ? null : cuda(weight);
+        CudaBuffer shift = bias == null ? null : cuda(bias);
+        CudaBuffer result = cuda(out);
+        CudaBuffer means = cuda(mean);
+        CudaBuffer deviations = cuda(rstd);
+        // The addresses read under the device's lock, from the buffers the launch holds (see CudaDevice).
+        device.get().withKernels(kernels -> kernels.layerNorm(input.address(), scale == null ? 0 : scale.address(),
+                shift == null ? 0 : shift.address(), rows, size, eps, result.address(), means.address(),
+                deviations.address()));
     }
 
     void backward(Buffer x, Buffer weight, Buffer mean, Buffer rstd, Buffer cotangent, int rows, int size, Buffer dx,

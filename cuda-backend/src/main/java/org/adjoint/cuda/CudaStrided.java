@@ -53,7 +53,7 @@ final class CudaStrided {
             return;
         }
         // The whole source view, not only its first element, must lie in the buffer.
-        address("copyStrided", "source", source, srcOffset, srcStrides, shape);
+        checkView("copyStrided", "source", source, srcOffset, srcStrides, shape);
         if (outOffset < 0 || outOffset + strided.count() > result.size()) {
             throw new IllegalArgumentException("cuda copyStrided: " + strided.count() + " elements at offset " + outOffset
                     + " do not fit a buffer of " + result.size() + " elements");
@@ -72,9 +72,10 @@ final class CudaStrided {
         if (strided.count() == 0) {
             return;
         }
-        long from = address("copyStrided", "source", source, srcOffset, srcStrides, shape);
-        long to = address("copyStrided", "output", result, outOffset, outStrides, shape);
-        device.get().withKernels(kernels -> kernels.copyStridedTo(from, to, strided));
+        checkView("copyStrided", "source", source, srcOffset, srcStrides, shape);
+        checkView("copyStrided", "output", result, outOffset, outStrides, shape);
+        device.get().withKernels(kernels -> kernels.copyStridedTo(source.address(srcOffset), result.address(outOffset),
+                strided));
     }
 
     void maskedFill(Buffer x, long xOffset, int[] xStrides, Buffer mask, long maskOffset, int[] maskStrides,
@@ -101,11 +102,11 @@ final class CudaStrided {
         if (operands == null) {
             return;
         }
-        long firstAddress = address(op, firstName, operands.first(), firstOffset, firstStrides, shape);
-        long secondAddress = address(op, secondName, operands.second(), secondOffset, secondStrides, shape);
+        checkView(op, firstName, operands.first(), firstOffset, firstStrides, shape);
+        checkView(op, secondName, operands.second(), secondOffset, secondStrides, shape);
         checkFits(op, operands.strided().count(), operands.result());
-        device.get().withKernels(kernels -> launch.launch(kernels, firstAddress, secondAddress,
-                operands.result().address(), operands.strided()));
+        device.get().withKernels(kernels -> launch.launch(kernels, operands.first().address(firstOffset),
+                operands.second().address(secondOffset), operands.result().address(), operands.strided()));
     }
 
     /**
@@ -193,10 +194,10 @@ final class CudaStrided {
     }
 
     /**
-     * The device address of a strided view's first element, after refusing a view (not empty)
-     * that reaches outside its buffer.
+     * Refuses a strided view (not empty) that reaches outside its buffer. The launch reads the
+     * view's address inside {@code withKernels}, from the buffer it captures.
      */
-    private static long address(String op, String what, CudaBuffer buffer, long offset, int[] strides, int[] shape) {
+    private static void checkView(String op, String what, CudaBuffer buffer, long offset, int[] strides, int[] shape) {
         long last = offset;
         for (int axis = 0; axis < shape.length; axis++) {
             last += (long) (shape[axis] - 1) * strides[axis];
@@ -206,7 +207,6 @@ final class CudaStrided {
                     + Arrays.toString(strides) + " over " + Arrays.toString(shape)
                     + " reaches outside a buffer of " + buffer.size() + " elements");
         }
-        return buffer.address(offset);
     }
 
     /** Refuses a contiguous output of {@code count} elements that does not fit {@code result}. */

@@ -235,7 +235,7 @@ class FakeDriverTest {
                 "CudaStructureTest", "CudaAttentionTest", "CudaNormalizationTest", "CudaGptTest", "CudaPoolingTest",
                 "CudaConvolutionTest", "CudaCnnModuleTest", "CudnnVersusIm2colTest", "CudaConvActivationTest",
                 "CudaConvMaxPoolTest", "CudaRecipeTest", "CudaFusedAdamTest", "CudaGatheredAccumulationTest", "CudaClippingTest",
-                "CudaScatterTest");
+                "CudaScatterTest", "CudaHeadsAttentionTest");
         List<String> arguments = new ArrayList<>(List.of("-Dadjoint.test.programs=" + FAKE_PROGRAMS,
                 "-Dadjoint.test.recipes=" + FAKE_PROGRAMS, "suite"));
         suites.forEach(suite -> arguments.add((suite.startsWith("Cudnn") ? "org.adjoint.cuda." : "org.adjoint.cuda.gpu.")
