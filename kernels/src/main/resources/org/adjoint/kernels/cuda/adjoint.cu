@@ -1461,8 +1461,9 @@ extern "C" __global__ void nll(const float* logp, const float* labels, int rows,
 /*
  * Fused.crossEntropyGrad: out[r, c] = scale * exp(logp[r, c]), minus scale where
  * c == labels[r] (rounded as the CPU does: the product first). A label that is not a whole
- * number in [0, cols) (where the CPU throws: a fraction, NaN, a negative) makes its row NaN. When cotangent is not null, the scale is cotangent[0] / rows
- * instead (the loss's cotangent where it lies, so that the host need not read it).
+ * number in [0, cols) (where the CPU throws: a fraction, NaN, a negative) makes its row NaN.
+ * When cotangent is not null, the scale is cotangent[0] / rows instead (the loss's cotangent
+ * where it lies, so that the host need not read it).
  */
 extern "C" __global__ void cross_entropy_grad(const float* logp, const float* labels, int rows, int cols, float scale,
                                               const float* cotangent, float* out) {
