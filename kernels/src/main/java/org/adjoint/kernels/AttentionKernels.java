@@ -277,11 +277,12 @@ public final class AttentionKernels {
                     for (int r = 0; r < rows; r++) {
                         blockMax[r] = lanes.max(scores, r * n, n);
                     }
-                    // The rescales apart, in a loop of scalars: Math.exp is a call of a stub, and
-                    // around a call C2 spills and reloads the vectors the row loop below keeps in
-                    // registers (as in SmallHeadAttention's forward pass). With it in that loop the
-                    // forward pass at T = 256 and 1024 (48 heads of 32, causal, one thread, on the
-                    // Zen 5 of 2026-12-07, alternating in one JVM) took 1.06–1.08 times as long.
+                    // The rescales apart, in a loop of scalars: Math.exp is a call of a stub,
+                    // which in the vector row loop below most likely made C2 spill and reload
+                    // the vectors it keeps in registers (as in SmallHeadAttention's forward
+                    // pass). With it in that loop the forward pass at T = 256 and 1024 (48 heads
+                    // of 32, causal, one thread, on the Zen 5 of 2026-12-07, alternating in one
+                    // JVM) took 1.06–1.08 times as long.
                     for (int r = 0; r < rows; r++) {
                         rescale[r] = blockMax[r] == Float.NEGATIVE_INFINITY ? 1f
                                 : (float) Math.exp(max[r] - Math.max(max[r], blockMax[r]));
