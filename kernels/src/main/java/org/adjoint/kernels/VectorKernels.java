@@ -35,7 +35,8 @@ public final class VectorKernels implements KernelProvider {
     public String description() {
         // Two vectors per row of the tile: its columns give the width it runs at.
         return "vector: " + TILE.columns() / 2 * Float.SIZE + "-bit, "
-                + GemmBlocking.describe(TILE.rows(), TILE.columns()) + ", " + Parallel.THREADS + " threads";
+                + GemmBlocking.describe(TILE.rows(), TILE.columns()) + (TILE.prewritesC() ? ", C written ahead" : "")
+                + ", " + Parallel.THREADS + " threads";
     }
 
     @Override

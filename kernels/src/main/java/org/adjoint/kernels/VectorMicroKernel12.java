@@ -23,13 +23,49 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorMicroKernel12 implements MicroKernel {
 
-    static final VectorMicroKernel12 INSTANCE = new VectorMicroKernel12();
+    /**
+     * System property: whether {@code PackedGemm} writes C ahead of this tile ({@code true} or
+     * {@code false}, see {@link #prewritesC()}); unset, the CPU's vendor decides
+     * ({@link #writesAhead}).
+     */
+    static final String WRITE_AHEAD_PROPERTY = "adjoint.cpu.writeCAhead";
+    static final VectorMicroKernel12 INSTANCE = new VectorMicroKernel12(
+            writesAhead(System.getProperty(WRITE_AHEAD_PROPERTY), CpuVendor.ID));
+    /** The tile with C written ahead on any CPU: for the tests of that path wherever they run. */
+    static final VectorMicroKernel12 WRITING_AHEAD = new VectorMicroKernel12(true);
     private static final VectorSpecies<Float> SPECIES = VectorMicroKernel.tallSpecies();
     private static final int MR = 12;
     private static final int LANES = SPECIES.length();
     private static final int NR = 2 * LANES;
 
-    private VectorMicroKernel12() {
+    private final boolean writesAhead;
+
+    private VectorMicroKernel12(boolean writesAhead) {
+        this.writesAhead = writesAhead;
+    }
+
+    /**
+     * Whether C is written ahead of the tile ({@code PackedGemm.prewrite}) on this CPU: as
+     * {@value #WRITE_AHEAD_PROPERTY} says, else everywhere but on AMD's cores. On the Intel
+     * Xeon of 2026-12-06 it made the GPT's 128-step products with 384 and 512 columns
+     * 1.21–1.32× as fast with their operands cold (1.15–1.19× inside the training step); on the
+     * Zen 5 EPYC of 2026-12-07 the same products ran 0.92–0.94 of their time without it, cold
+     * or with the operands in L3 ({@code nn:768x128x384} and {@code nn:768x128x512}; 0.94–0.97 at 512³,
+     * no difference at 784 and 1024 steps of k): there the stores of the 12-row tile do not wait
+     * for their lines the way the Intel core's did, and the zeroing is a pass over C for
+     * nothing. The Zen 4 was not measured; it ran without it until 2026-12-06. Every way gives
+     * the same bits.
+     *
+     * @param property the property's value, or {@code null}
+     * @param vendor   the CPU's {@code vendor_id} ({@link CpuVendor#ID}), empty when unknown
+     * @return whether to write C ahead
+     * @throws IllegalArgumentException when the property is neither {@code true} nor {@code false}
+     */
+    static boolean writesAhead(String property, String vendor) {
+        if (property != null) {
+            return Switches.on(WRITE_AHEAD_PROPERTY, property);
+        }
+        return !CpuVendor.AMD.equals(vendor);
     }
 
     @Override
@@ -96,10 +132,13 @@ final class VectorMicroKernel12 implements MicroKernel {
         tileColumns(kc, a, aOffset, MR, b, bOffset, alpha, c, cOffset, ldc, accumulate);
     }
 
-    /** Its bursts of 24 stores into a cold C waited for every line; see {@code PackedGemm.prewrite}. */
+    /**
+     * On the Intel Xeon its bursts of 24 stores into a cold C waited for every line; see
+     * {@code PackedGemm.prewrite} and {@link #writesAhead}.
+     */
     @Override
     public boolean prewritesC() {
-        return true;
+        return writesAhead;
     }
 
     @Override
