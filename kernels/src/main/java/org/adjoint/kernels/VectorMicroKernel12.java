@@ -48,13 +48,13 @@ final class VectorMicroKernel12 implements MicroKernel {
      * Whether C is written ahead of the tile ({@code PackedGemm.prewrite}) on this CPU: as
      * {@value #WRITE_AHEAD_PROPERTY} says, else everywhere but on AMD's cores. On the Intel
      * Xeon of 2026-12-06 it made the GPT's 128-step products with 384 and 512 columns
-     * 1.21–1.32× as fast with their operands cold (1.15–1.19× inside the training step); on the
-     * Zen 5 EPYC of 2026-12-07 the same products ran 0.92–0.94 of their time without it, cold
-     * or with the operands in L3 ({@code nn:768x128x384} and {@code nn:768x128x512}; 0.94–0.97 at 512³,
-     * no difference at 784 and 1024 steps of k): there the stores of the 12-row tile do not wait
-     * for their lines the way the Intel core's did, and the zeroing is a pass over C for
-     * nothing. The Zen 4 was not measured; it ran without it until 2026-12-06. Every way gives
-     * the same bits.
+     * 1.21–1.32× as fast with their operands cold (1.15–1.19× inside the training step). On the
+     * Zen 5 EPYC of 2026-12-07 the same products ran 0.91–0.97 of their time without it, cold
+     * or with the operands in L3 ({@code nn:768x128x384}, {@code nn:768x128x512},
+     * {@code tn:128x768x384}; 0.94–0.97 at 512³, no difference at 784 and 1024 steps of k):
+     * most likely its stores do not wait for their lines as the Intel core's did, and the
+     * zeroing is then a pass over C for nothing. The Zen 4 was not measured; it ran without it
+     * until 2026-12-06. Every way gives the same bits.
      *
      * @param property the property's value, or {@code null}
      * @param vendor   the CPU's {@code vendor_id} ({@link CpuVendor#ID}), empty when unknown
