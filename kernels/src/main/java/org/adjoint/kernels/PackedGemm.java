@@ -494,9 +494,7 @@ final class PackedGemm {
      * and cost up to 8 %, hence {@link #PREWRITE_STRIDE}. The AVX2 4-row tile (same machine,
      * {@code -XX:UseAVX=2}) measured 0.85–0.95× cold with it, so it does not ask; the 12-row
      * tile with 256-bit vectors ({@code -Dadjoint.cpu.tileRows=12} without AVX-512) asks too,
-     * unmeasured. On a Zen 5 EPYC the same 128-step products ran 0.91–0.97 of their time
-     * without it, so the tile asks only where the CPU is not AMD's
-     * ({@code VectorMicroKernel12.writesAhead}).
+     * unmeasured; it asks only where the CPU is not AMD's ({@code VectorMicroKernel12.writesAhead}).
      */
     private static void prewrite(float[] c, int at, int ldc, int rows, int from, int to) {
         if (ldc >= PREWRITE_STRIDE && (long) rows * (to - from) * Float.BYTES <= PREWRITE_BYTES) {
