@@ -42,9 +42,13 @@ final class GemmPlan {
         final boolean privatePanels;
 
         Plan(MicroKernel kernel, boolean transA, int lda, int m, int n, int k, int threads) {
+            this(kernel, GemmBlocking.forTile(kernel.rows(), kernel.columns()), transA, lda, m, n, k, threads);
+        }
+
+        /** The plan under the given block sizes instead of this machine's (for tests of other caches). */
+        Plan(MicroKernel kernel, GemmBlocking blocking, boolean transA, int lda, int m, int n, int k, int threads) {
             int mr = kernel.rows();
             int nr = kernel.columns();
-            GemmBlocking blocking = GemmBlocking.forTile(mr, nr);
             kc = blocking.kc();
             nc = blocking.nc();
             int mc = blocking.mc();

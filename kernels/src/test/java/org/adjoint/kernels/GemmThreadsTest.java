@@ -175,20 +175,40 @@ class GemmThreadsTest {
     @Test
     void twoThreadsSplitAFewRowsProductBySlivers() {
         for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel12.INSTANCE, VectorMicroKernel.INSTANCE}) {
-            String name = tile.getClass().getSimpleName();
-            int mc = GemmBlocking.forTile(tile.rows(), tile.columns()).mc();
-            for (int width : new int[] {128, 384, 512}) {
-                int slivers = (width + tile.columns() - 1) / tile.columns();
-                int[] cut = GemmPlan.cut(tile, false, 128, width, mc, 2);
-                String label = name + ", width " + width + ": " + cut[0] + " tiles a block, " + cut[1]
-                        + " runs of slivers";
-                assertEquals(true, cut[0] * tile.rows() >= 128, label);
-                assertEquals(0, cut[1] % 4, label);
-                assertEquals(0, slivers % cut[1], label);
+            for (long l2 : l2Sizes(tile)) {
+                String name = tile.getClass().getSimpleName() + ", L2 " + (l2 >> 10) + " KiB";
+                int mc = blocking(tile, l2).mc();
+                for (int width : new int[] {128, 384, 512}) {
+                    int slivers = (width + tile.columns() - 1) / tile.columns();
+                    int[] cut = GemmPlan.cut(tile, false, 128, width, mc, 2);
+                    String label = name + ", width " + width + ": " + cut[0] + " tiles a block, " + cut[1]
+                            + " runs of slivers";
+                    assertEquals(true, cut[0] * tile.rows() >= 128, label);
+                    assertEquals(0, cut[1] % 4, label);
+                    assertEquals(0, slivers % cut[1], label);
+                }
+                int[] many = GemmPlan.cut(tile, false, 768, 384, mc, 2);
+                assertEquals(1, many[1], name + ", 768 rows: " + many[0] + " tiles a block, " + many[1]
+                        + " runs of slivers");
             }
-            int[] many = GemmPlan.cut(tile, false, 768, 384, mc, 2);
-            assertEquals(1, many[1], name + ", 768 rows: " + many[0] + " tiles a block, " + many[1] + " runs of slivers");
         }
+    }
+
+    /**
+     * The L2 sizes each tile is planned for in these tests, whatever this machine's: the
+     * 16-register tile runs on AVX2 cores with 512 KiB (Zen 3) to 2 MiB, the 12-row one on
+     * AVX-512 cores with 1 MiB (Zen 4, Zen 5) or 2 MiB (the Intel Xeon). Planned with this
+     * machine's caches instead, the 12-row tile's MC on a Zen 3 (120 rows) split the 128 rows
+     * into two blocks, and the tests failed there.
+     */
+    private static long[] l2Sizes(MicroKernel tile) {
+        return tile.rows() >= 12 ? new long[] {1L << 20, 2L << 20} : new long[] {512L << 10, 1L << 20, 2L << 20};
+    }
+
+    /** The blocking {@link GemmBlocking} chooses for {@code tile} on a core with {@code l2} bytes of L2. */
+    private static GemmBlocking blocking(MicroKernel tile, long l2) {
+        int mc = (int) Math.min(512, l2 / 2 / ((long) Float.BYTES * GemmBlocking.KC)) / tile.rows() * tile.rows();
+        return new GemmBlocking(GemmBlocking.KC, mc, 2048 / tile.columns() * tile.columns());
     }
 
     /**
@@ -201,31 +221,37 @@ class GemmThreadsTest {
     @Test
     void threadsPackTheirOwnPanelOnlyWhereEachHasManyRows() {
         for (MicroKernel tile : new MicroKernel[] {VectorMicroKernel.INSTANCE, VectorMicroKernel12.INSTANCE}) {
-            String name = tile.getClass().getSimpleName();
-            GemmPlan.Plan many = new GemmPlan.Plan(tile, false, 128, 768, 384, 768, 2);
-            assertEquals(true, many.privatePanels, name + ": 768 rows on two threads");
-            assertEquals(0, many.packRuns, name + ": runs of a private panel");
-            assertEquals(1, many.panels, name + ": panels a thread, over two blocks of k");
-            int fewest = 2 * GemmPlan.PRIVATE_PANEL_ROWS;
-            GemmPlan.Plan fewer = new GemmPlan.Plan(tile, false, 128, fewest - 1, 384, 128, 2);
-            // Too few rows a thread for a whole private panel. The 12-row tile's MC is at most 504,
-            // so those rows are several blocks and share one panel on every machine; the 4-row
-            // tile's MC reaches 512 on a 2 MiB L2, and one block of all the rows in runs of
-            // slivers packs each unit's own, as the rule says.
-            boolean ownSlivers = tile == VectorMicroKernel.INSTANCE && fewer.rowBlocks == 1 && fewer.groups > 1;
-            assertEquals(ownSlivers, fewer.privatePanels, name + ": " + (fewest - 1) + " rows on two threads in "
-                    + fewer.rowBlocks + " blocks of rows and " + fewer.groups + " runs of slivers");
-            GemmPlan.Plan weightGrad = new GemmPlan.Plan(tile, true, 128, 128, 512, 768, 2);
-            boolean runsOnly = weightGrad.rowBlocks == 1 && weightGrad.groups > 1;
-            String cut = name + ": 128 rows on two threads in " + weightGrad.rowBlocks + " blocks of rows and "
-                    + weightGrad.groups + " runs of slivers";
-            assertEquals(runsOnly, weightGrad.privatePanels, cut);
-            assertEquals(runsOnly, weightGrad.packRuns == 0, cut);
-            GemmPlan.Plan serial = new GemmPlan.Plan(tile, false, 128, 768, 384, 128, 1);
-            assertEquals(false, serial.privatePanels, name + ": one thread");
+            for (long l2 : l2Sizes(tile)) {
+                String name = tile.getClass().getSimpleName() + ", L2 " + (l2 >> 10) + " KiB";
+                GemmBlocking blocks = blocking(tile, l2);
+                GemmPlan.Plan many = new GemmPlan.Plan(tile, blocks, false, 128, 768, 384, 768, 2);
+                assertEquals(true, many.privatePanels, name + ": 768 rows on two threads");
+                assertEquals(0, many.packRuns, name + ": runs of a private panel");
+                assertEquals(1, many.panels, name + ": panels a thread, over two blocks of k");
+                int fewest = 2 * GemmPlan.PRIVATE_PANEL_ROWS;
+                GemmPlan.Plan fewer = new GemmPlan.Plan(tile, blocks, false, 128, fewest - 1, 384, 128, 2);
+                // Too few rows a thread for a whole private panel. The 12-row tile's MC is at most 504,
+                // so those rows are several blocks and share one panel on every machine; the 4-row
+                // tile's MC reaches 512 on a 2 MiB L2, and one block of all the rows in runs of
+                // slivers packs each unit's own, as the rule says.
+                boolean ownSlivers = tile == VectorMicroKernel.INSTANCE && fewer.rowBlocks == 1 && fewer.groups > 1;
+                assertEquals(ownSlivers, fewer.privatePanels, name + ": " + (fewest - 1) + " rows on two threads in "
+                        + fewer.rowBlocks + " blocks of rows and " + fewer.groups + " runs of slivers");
+                GemmPlan.Plan weightGrad = new GemmPlan.Plan(tile, blocks, true, 128, 128, 512, 768, 2);
+                boolean runsOnly = weightGrad.rowBlocks == 1 && weightGrad.groups > 1;
+                String cut = name + ": 128 rows on two threads in " + weightGrad.rowBlocks + " blocks of rows and "
+                        + weightGrad.groups + " runs of slivers";
+                assertEquals(runsOnly, weightGrad.privatePanels, cut);
+                assertEquals(runsOnly, weightGrad.packRuns == 0, cut);
+                GemmPlan.Plan serial = new GemmPlan.Plan(tile, blocks, false, 128, 768, 384, 128, 1);
+                assertEquals(false, serial.privatePanels, name + ": one thread");
+            }
         }
-        GemmPlan.Plan twelve = new GemmPlan.Plan(VectorMicroKernel12.INSTANCE, true, 128, 128, 384, 768, 2);
-        assertEquals(true, twelve.privatePanels, "the 12-row tile cuts 128 rows into runs of slivers: "
-                + twelve.rowBlocks + " blocks of rows, " + twelve.groups + " runs");
+        for (long l2 : l2Sizes(VectorMicroKernel12.INSTANCE)) {
+            GemmPlan.Plan twelve = new GemmPlan.Plan(VectorMicroKernel12.INSTANCE,
+                    blocking(VectorMicroKernel12.INSTANCE, l2), true, 128, 128, 384, 768, 2);
+            assertEquals(true, twelve.privatePanels, "the 12-row tile cuts 128 rows into runs of slivers (L2 "
+                    + (l2 >> 10) + " KiB): " + twelve.rowBlocks + " blocks of rows, " + twelve.groups + " runs");
+        }
     }
 }
