@@ -225,13 +225,14 @@ final class VectorMicroKernel implements MicroKernel {
         FloatVector c30 = c00;
         FloatVector c31 = c00;
         // Step p of the tile's rows is A's row p (A stored transposed), lda apart instead of MR.
-        // B's index is the loop counter and A's is advanced beside it: C2 then drops B's range
-        // checks (a constant stride) and keeps A's two (lda is not a constant, so it could not
-        // drop them with p as the counter either), and computes neither index by a multiply. The
-        // loop had 27 instructions a step where an AVX2 core issues 24 in the four cycles of its
-        // eight multiply-adds; on a Zen 3 core this took the tile over A in L2 (lda 65 to 384)
-        // from 57-71 to 59-76 GFLOP/s (0.93-0.96 of the time, alternating in one JVM, the same
-        // bits). Two steps a round, tried with it, gained nothing more (0.93-1.03).
+        // B's index is the loop counter and A's is advanced beside it by an add. C2 keeps B's
+        // range checks out of the loop (a constant stride) and A's two in, as it did with p as
+        // the counter (lda is not a constant); what goes is the multiply and the shift that
+        // computed both indices every step: 23 instructions a step instead of 27, where an AVX2
+        // core issues about 24 in the four cycles of the eight multiply-adds. On a Zen 3 core
+        // the tile over A in L2 (lda 65 to 384) went from 57-71 to 59-76 GFLOP/s (0.93-0.96 of
+        // the time, alternating in one JVM, the same bits). Two steps a round, tried with it,
+        // gained nothing more (0.93-1.03).
         int ap = aOffset;
         int bEnd = bOffset + kc * NR;
         for (int bp = bOffset; bp < bEnd; bp += NR, ap += lda) {
