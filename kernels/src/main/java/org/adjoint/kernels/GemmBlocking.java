@@ -53,11 +53,18 @@ record GemmBlocking(int kc, int mc, int nc) {
     private static final ConcurrentHashMap<Integer, GemmBlocking> CHOSEN = new ConcurrentHashMap<>();
 
     private static GemmBlocking choose(int mr, int nr) {
-        long l2 = CACHES[1];
-        long l3 = CACHES[2];
+        return forCaches(mr, nr, CACHES[1], CACHES[2], Parallel.THREADS);
+    }
+
+    /**
+     * The blocking for an {@code mr × nr} tile on a core with {@code l2} bytes of L2 and an
+     * {@code l3}-byte L3 shared by {@code threads} threads (the properties' overrides applied):
+     * {@link #forTile} with this machine's caches, and the tests with other machines'.
+     */
+    static GemmBlocking forCaches(int mr, int nr, long l2, long l3, int threads) {
         int kc = override("kc", KC);
         int mc = override("mc", roundDown(clamp(l2 / 2 / (Float.BYTES * (long) kc), mr, 512), mr));
-        long l3Share = Math.max(l2, l3 / Math.max(1, Parallel.THREADS));
+        long l3Share = Math.max(l2, l3 / Math.max(1, threads));
         int nc = override("nc", roundDown(clamp(l3Share / (Float.BYTES * (long) kc), nr, 2048), nr));
         return new GemmBlocking(kc, Math.max(mr, roundDown(mc, mr)), Math.max(nr, roundDown(nc, nr)));
     }

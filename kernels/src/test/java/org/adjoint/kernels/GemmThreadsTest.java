@@ -205,10 +205,9 @@ class GemmThreadsTest {
         return tile.rows() >= 12 ? new long[] {1L << 20, 2L << 20} : new long[] {512L << 10, 1L << 20, 2L << 20};
     }
 
-    /** The blocking {@link GemmBlocking} chooses for {@code tile} on a core with {@code l2} bytes of L2. */
+    /** What {@link GemmBlocking} chooses for {@code tile} on 2 cores with {@code l2} bytes of L2 each. */
     private static GemmBlocking blocking(MicroKernel tile, long l2) {
-        int mc = (int) Math.min(512, l2 / 2 / ((long) Float.BYTES * GemmBlocking.KC)) / tile.rows() * tile.rows();
-        return new GemmBlocking(GemmBlocking.KC, mc, 2048 / tile.columns() * tile.columns());
+        return GemmBlocking.forCaches(tile.rows(), tile.columns(), l2, 32L << 20, 2);
     }
 
     /**
