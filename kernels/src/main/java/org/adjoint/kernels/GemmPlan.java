@@ -1,5 +1,7 @@
 package org.adjoint.kernels;
 
+import java.util.Arrays;
+
 /**
  * How {@link PackedGemm} cuts one product into work for its threads: the {@link Plan} of one
  * call (blocks of rows of C, runs of slivers, panels of B), and {@link #cut}, which chooses
@@ -171,7 +173,8 @@ final class GemmPlan {
     /**
      * When the last of {@code threads} equal threads ends, in full tiles, claiming in order the
      * units of blocks of {@code tiles} tiles of rows, each cut into {@code groups} runs of
-     * slivers as {@code PackedGemm.blocked} cuts them.
+     * slivers as {@code PackedGemm.blocked} cuts them; a packed block of A costs a thread
+     * nothing more in the next unit it takes of the same block.
      */
     private static double finish(MicroKernel kernel, boolean packsA, int m, int width, int tiles, int groups,
                                  int threads) {
@@ -183,6 +186,9 @@ final class GemmPlan {
         double narrowSaving = narrowLast ? 1 - (double) kernel.narrowColumns() / nr : 0;
         int mcBlock = tiles * mr;
         double[] free = new double[threads];
+        // The block each thread last packed: its next unit of that block packs nothing (PackedGemm.blocked).
+        int[] packed = new int[threads];
+        Arrays.fill(packed, -1);
         for (int ic = 0; ic < m; ic += mcBlock) {
             int rows = Math.min(mcBlock, m - ic);
             int whole = rows / mr;
@@ -205,7 +211,10 @@ final class GemmPlan {
                         first = t;
                     }
                 }
-                free[first] += runSlivers == 0 ? 0 : UNIT_COST + packing + perSliver * runSlivers - saving;
+                if (runSlivers > 0) {
+                    free[first] += UNIT_COST + (packsA && packed[first] == ic ? 0 : packing) + perSliver * runSlivers - saving;
+                    packed[first] = ic;
+                }
             }
         }
         double end = 0;

@@ -179,21 +179,24 @@ interface MicroKernel {
     }
 
     /**
-     * Whether {@link #tileColumns} reads a transposed A in place. {@link PackedGemm} then
-     * leaves such an A unpacked where the panel of B is narrow, except for a last block of
-     * fewer than {@code rows()} rows that short tiles do not divide.
+     * The widest panel of B, in columns, for which {@link #tileColumns} reads a transposed A
+     * in place: {@link PackedGemm} then leaves such an A (with short storage rows) unpacked,
+     * except for a last block of fewer than {@code rows()} rows that short tiles do not divide.
+     * Reading in place saves packing A, once per block of A and thread; packing pays where
+     * many slivers of B share the packed block, and the more so the less of each cache line
+     * of A a tile step uses.
      *
-     * @return true when {@link #tileColumns} is implemented
+     * @return columns; 0 where {@link #tileColumns} is not implemented
      */
-    default boolean readsColumns() {
-        return false;
+    default int transposedInPlaceColumns() {
+        return 0;
     }
 
     /**
      * {@link #tile} with a transposed A read where it lies: step {@code p} of the tile's rows
      * is the {@code rows()} consecutive values from {@code aOffset + p·lda} (a packed sliver is
      * the same with {@code lda = rows()}). The same fused multiply-adds in the same order as
-     * {@link #tile}, so the same bits; only for kernels whose {@link #readsColumns()} is true.
+     * {@link #tile}, so the same bits; only for kernels whose {@link #transposedInPlaceColumns()} is positive.
      *
      * @param kc         steps of k
      * @param a          A, stored transposed ({@code k} rows of {@code m})

@@ -69,7 +69,7 @@ final class PackedGemm {
     /**
      * A transposed A ({@code k × m} in storage) is read in place, not packed, when its rows
      * are at most this many values long and the panel of B at most
-     * {@link #IN_PLACE_TRANSPOSED_COLUMNS} wide: each step of k of a tile is then
+     * {@link MicroKernel#transposedInPlaceColumns} wide: each step of k of a tile is then
      * {@code rows()} consecutive values, one storage row further on. Packing it cost a tenth of
      * the GPT's weight gradients ({@code xᵀ·dY}, A 128 or 65 values a row). Rows far apart
      * make each step a new page: on one Zen 4 core (12 × 32 tile, thread CPU time, medians of
@@ -92,9 +92,6 @@ final class PackedGemm {
      * 1.15× and 1.14×, 32 steps 1.31× and 1.21×.
      */
     static final int TRANSPOSED_PACK_STEPS = 16;
-
-    /** The widest panel of B for which a transposed A is read in place. */
-    static final int IN_PLACE_TRANSPOSED_COLUMNS = 512;
 
     /** The largest block of C that {@link #prewrite} writes ahead of its tiles: half the L2 cache. */
     static final long PREWRITE_BYTES = GemmBlocking.CACHES[1] / 2;
@@ -369,6 +366,11 @@ final class PackedGemm {
         int ncBlock = plan.nc;
         int m = plan.m;
         int phase = 0;
+        // The block of A that aPack holds (phase, first row), so that a thread packs it once
+        // for all its units of that block: in a product cut into runs of slivers over one block
+        // of rows (the weight gradients' few rows), every unit of a phase shares it.
+        int packedPhase = -1;
+        int packedRow = -1;
         for (int jc = 0; jc < plan.n; jc += ncBlock) {
             int nc = Math.min(ncBlock, plan.n - jc);
             int slivers = (nc + nr - 1) / nr;
@@ -429,12 +431,15 @@ final class PackedGemm {
                         } else if (inPlace(kernel, transA, lda, nc)) {
                             // A read in place; only rows past the last whole tile are packed.
                             aRows = a;
+                            packedPhase = -1;
                             int whole = mc / mr * mr;
                             if (whole < mc && !GemmBlock.shortTiles(kernel, mc - whole)) {
                                 packA(kernel, transA, a, aOffset, lda, ic + whole, mc - whole, pc, kc, aPack);
                             }
-                        } else {
+                        } else if (packedPhase != phase || packedRow != ic) {
                             packA(kernel, transA, a, aOffset, lda, ic, mc, pc, kc, aPack);
+                            packedPhase = phase;
+                            packedRow = ic;
                         }
                         if (bias != null && pc == 0) {
                             fillBias(c, cOffset + ic * ldc, ldc, mc, jc + firstSliver * nr,
@@ -461,11 +466,11 @@ final class PackedGemm {
      * Whether a block of A is read in place rather than packed: a non-transposed A by
      * {@link MicroKernel#tileRows} where the panel of B is at most {@link #IN_PLACE_COLUMNS}
      * wide, a transposed one by {@link MicroKernel#tileColumns} within
-     * {@link #IN_PLACE_TRANSPOSED_STRIDE} and {@link #IN_PLACE_TRANSPOSED_COLUMNS}.
+     * {@link #IN_PLACE_TRANSPOSED_STRIDE} and {@link MicroKernel#transposedInPlaceColumns}.
      */
     static boolean inPlace(MicroKernel kernel, boolean transA, int lda, int nc) {
         return transA
-                ? lda <= IN_PLACE_TRANSPOSED_STRIDE && nc <= IN_PLACE_TRANSPOSED_COLUMNS && kernel.readsColumns()
+                ? lda <= IN_PLACE_TRANSPOSED_STRIDE && nc <= kernel.transposedInPlaceColumns()
                 : nc <= IN_PLACE_COLUMNS && kernel.readsRows();
     }
 

@@ -70,7 +70,7 @@ final class TileProfile {
         float[] b = new float[STEPS * nr];
         float[] c = new float[mr * nr];
         repeat(calls, add -> tile.tile(STEPS, a, 0, b, 0, 1f, c, 0, nr, add));
-        if (tile.readsColumns()) {
+        if (tile.transposedInPlaceColumns() > 0) {
             repeat(calls, add -> tile.tileColumns(STEPS, a, 0, mr, b, 0, 1f, c, 0, nr, add));
         }
         if (tile.readsRows()) {

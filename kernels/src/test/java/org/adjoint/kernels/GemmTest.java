@@ -136,14 +136,16 @@ class GemmTest {
      * directions (4 and 8 rows past the last 12-row tile run as the 12-row kernel's short
      * tiles), and k past one block (512) makes the later blocks accumulate into C. The GPT's
      * weight gradients (128 × 768 · 768 × 384, 65 × 768 · 768 × 128, threaded) read a
-     * transposed A in place in the 12-row and 4-row tiles ({@link MicroKernel#tileColumns}, the
-     * 12-row one with short tiles and a packed edge for the last rows), packed in the 3-row one.
+     * transposed A in place in the 12-row tile ({@link MicroKernel#tileColumns}, with short
+     * tiles and a packed edge for the last rows) and pack it in the 4-row and 3-row ones; the
+     * 4-row tile reads it in place where B's panel is at most four slivers (128 × 768 · 768 × 64
+     * and the shapes of 37 and 5 columns).
      */
     @ParameterizedTest(name = "transA={0} transB={1}")
     @MethodSource("transposes")
     void allTilesGiveTheSameBits(boolean transA, boolean transB) {
         int[][] shapes = {{13, 37, 1100}, {261, 150, 523}, {25, 70, 40}, {7, 5, 3}, {64, 70, 600}, {128, 300, 40},
-            {20, 37, 523}, {128, 384, 768}, {65, 128, 768}, {128, 65, 768}, {128, 128, 768}};
+            {20, 37, 523}, {128, 384, 768}, {65, 128, 768}, {128, 65, 768}, {128, 128, 768}, {128, 64, 768}};
         for (int[] shape : shapes) {
             int m = shape[0];
             int n = shape[1];

@@ -52,8 +52,8 @@ class TileProfileTest {
         }
 
         @Override
-        public boolean readsColumns() {
-            return columns;
+        public int transposedInPlaceColumns() {
+            return columns ? 512 : 0;
         }
 
         private void record(String entry, int kc, float[] a, int aOffset, int lda, float[] b, int bOffset, float[] c,
