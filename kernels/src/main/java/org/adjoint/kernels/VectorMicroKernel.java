@@ -147,6 +147,8 @@ final class VectorMicroKernel implements MicroKernel {
      * values is a call to a copy stub: on a Zen 3 core (AVX2) packing a 128 × 512 block
      * this way took the product of that block with 8 slivers of B from 80.6 to 87.6 GFLOP/s,
      * and with 24 slivers from 88.8 to 91.4 (one JVM alternating the two, the block in cache).
+     * The loop is the 12-row tile's with this tile's copy written in: a shared loop calling a
+     * copy method once a step is what {@link VectorMicroKernel12}'s description warns against.
      */
     @Override
     public void packColumns(float[] a, int at, int lda, int slivers, int kc, int steps, float[] pack, int base) {
