@@ -26,7 +26,9 @@ import java.util.function.IntFunction;
  * panel of B is narrow ({@link #IN_PLACE_COLUMNS}) a non-transposed A is not packed: the
  * kernel's {@link MicroKernel#tileRows} reads its rows in place, with the same multiply-adds in
  * the same order; a transposed A with short storage rows ({@link #IN_PLACE_TRANSPOSED_STRIDE})
- * is read in place by {@link MicroKernel#tileColumns} likewise. Tiles at the edges go through
+ * is read in place by {@link MicroKernel#tileColumns} likewise, where the panel is no wider
+ * than the kernel's {@link MicroKernel#transposedInPlaceColumns}; a thread packs a block of A
+ * once for all its units of that block. Tiles at the edges go through
  * a small buffer, except a last block of rows that the kernel's short tile divides
  * ({@link MicroKernel#shortRows}: 4 rows for the 12-row tile), which runs as short tiles, and
  * a last sliver of at most {@link MicroKernel#narrowColumns} columns, which runs as narrow
