@@ -11,14 +11,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-jar="$root/bench/target/adjoint.jar"
-if [[ -z "${JAVA_HOME:-}" && -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
-  export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
-fi
-java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-if [[ ! -f "$jar" ]]; then
-  echo "gemm-vs-openblas.sh: building $jar ..." >&2
-  (cd "$root" && ./mvnw -q -B -DskipTests package -pl bench -am) >&2
-fi
+source "$root/bench/adjoint-jar.sh"
+adjoint_jar gemm-vs-openblas.sh
 exec "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$jar" \
   org.adjoint.bench.InterleavedGemm "$@"
