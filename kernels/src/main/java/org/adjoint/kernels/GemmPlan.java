@@ -70,9 +70,9 @@ final class GemmPlan {
             // With few slivers, runs of SLIVERS_PER_PACK left one thread packing the whole panel
             // while the others waited for it: as many runs as threads, or a multiple of it.
             int runs = threads > 1
-                    ? threads * ((slivers + PackedGemm.SLIVERS_PER_PACK * threads - 1)
-                            / (PackedGemm.SLIVERS_PER_PACK * threads))
-                    : (slivers + PackedGemm.SLIVERS_PER_PACK - 1) / PackedGemm.SLIVERS_PER_PACK;
+                    ? threads * ((slivers + GemmPacking.SLIVERS_PER_PACK * threads - 1)
+                            / (GemmPacking.SLIVERS_PER_PACK * threads))
+                    : (slivers + GemmPacking.SLIVERS_PER_PACK - 1) / GemmPacking.SLIVERS_PER_PACK;
             perPack = Math.max(1, (slivers + runs - 1) / runs);
             packRuns = privatePanels ? 0 : (slivers + perPack - 1) / perPack;
             phases = ((n + nc - 1) / nc) * ((k + kc - 1) / kc);

@@ -40,7 +40,7 @@ interface MicroKernel {
      * Packs {@code slivers} full slivers of a transposed A (stored {@code k × m}, its rows
      * {@code lda} apart): {@code pack[base + s·rows()·kc + p·rows() + r] = a[at + p·lda +
      * s·rows() + r]}. The default takes {@code steps} steps of k across all the slivers at a time
-     * (see {@code PackedGemm.TRANSPOSED_PACK_STEPS}), one array copy of {@code rows()} values
+     * (see {@code GemmPacking.TRANSPOSED_PACK_STEPS}), one array copy of {@code rows()} values
      * each; the 12-row tile copies with its own vectors in a loop of its own
      * ({@link VectorMicroKernel12} says why not one call a step).
      *
